@@ -1,0 +1,131 @@
+package audit
+
+import (
+	"embed"
+	"net/http"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Handlers serve the auditor's search page and API. Nothing here writes:
+// no role can edit or delete an entry through the product.
+type Handlers struct {
+	Log   *Log
+	Pages *web.Pages
+}
+
+// ParsePages prepares the audit pages.
+func ParsePages(rd *web.Renderer) *web.Pages { return rd.Parse(templates, "templates/*.html") }
+
+// Register adds the routes.
+func (h *Handlers) Register(rt *web.Router) {
+	rt.Page("GET /audit", h.page)
+	rt.API("GET /api/v1/audit", web.Op{Summary: "检索审计日志（审计员）/ Search the audit log (auditor)", Tag: "audit",
+		Params: []web.Param{{Name: "actor"}, {Name: "action", Description: "前缀 / prefix"}, {Name: "result"}, {Name: "object"},
+			{Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD (含 / inclusive)"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}},
+		Response: web.List[Entry]{}}, h.api)
+	rt.API("GET /api/v1/audit/verify", web.Op{Summary: "校验审计链（审计员）/ Verify the audit chain (auditor)", Tag: "audit", Response: VerifyResult{}}, h.apiVerify)
+}
+
+// VerifyResult reports a chain check.
+type VerifyResult struct {
+	Entries  int64  `json:"entries"`
+	OK       bool   `json:"ok"`
+	BrokenAt int64  `json:"broken_at,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func parseFilter(r *http.Request) (Filter, error) {
+	q := r.URL.Query()
+	f := Filter{Actor: q.Get("actor"), Action: q.Get("action"), Result: q.Get("result"), Object: q.Get("object")}
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+		add  int
+	}{{"from", &f.From, 0}, {"to", &f.To, 1}} {
+		if s := q.Get(d.name); s != "" {
+			t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600))
+			if err != nil {
+				return f, web.BadRequest(web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), web.Field(d.name, web.M("日期格式应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
+			}
+			*d.dst = t.AddDate(0, 0, d.add)
+		}
+	}
+	return f, nil
+}
+
+var notAuditor = web.Forbidden(web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"))
+
+func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
+	if access.From(r.Context()).Role != access.Auditor {
+		return notAuditor
+	}
+	f, err := parseFilter(r)
+	if err != nil {
+		return err
+	}
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		return err
+	}
+	es, total, err := h.Log.Search(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, web.NewList(es, pg, total))
+	return nil
+}
+
+func (h *Handlers) apiVerify(w http.ResponseWriter, r *http.Request) error {
+	if access.From(r.Context()).Role != access.Auditor {
+		return notAuditor
+	}
+	n, err := h.Log.Verify(r.Context())
+	res := VerifyResult{Entries: n, OK: err == nil}
+	if b, ok := err.(*BrokenError); ok {
+		res.BrokenAt, res.Reason = b.Seq, b.Reason
+	} else if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+type pageView struct {
+	Entries []Entry
+	Pager   web.Pager
+	Q       map[string]string
+}
+
+func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
+	title := web.M("审计日志", "Audit log")
+	if access.From(r.Context()).Role != access.Auditor {
+		h.Pages.Render(w, r, 403, "audit", web.View{Title: title, Alert: web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"), Data: pageView{}})
+		return
+	}
+	q := r.URL.Query()
+	pv := pageView{Q: map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "result": q.Get("result"), "object": q.Get("object"), "from": q.Get("from"), "to": q.Get("to")}}
+	f, err := parseFilter(r)
+	if err != nil {
+		h.Pages.Render(w, r, 400, "audit", web.View{Title: title, Alert: web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), Data: pv})
+		return
+	}
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		pg = web.Pagination{Page: 1, PageSize: 50}
+	}
+	es, total, err := h.Log.Search(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		web.Logger(r.Context()).Error("audit page", "err", err.Error())
+		http.Error(w, "500 服务器内部错误 / internal server error", 500)
+		return
+	}
+	pv.Entries = es
+	pv.Pager = web.NewPager(r, pg, total)
+	h.Pages.Render(w, r, 200, "audit", web.View{Title: title, Data: pv})
+}

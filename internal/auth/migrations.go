@@ -1,0 +1,59 @@
+package auth
+
+import "linli/internal/db"
+
+// Migrations of accounts, sessions and tokens.
+var Migrations = []db.Migration{{
+	ID: "auth/001_accounts",
+	SQL: `
+CREATE TABLE users (
+	id TEXT PRIMARY KEY,
+	username TEXT NOT NULL UNIQUE,
+	display_name TEXT NOT NULL,
+	role TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	must_change_password BOOLEAN NOT NULL,
+	totp_secret TEXT NOT NULL,
+	totp_enabled BOOLEAN NOT NULL,
+	failed_count INTEGER NOT NULL,
+	locked_until TIMESTAMPTZ,
+	disabled BOOLEAN NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	last_login_at TIMESTAMPTZ
+);
+CREATE INDEX users_division ON users (division_code);
+
+CREATE TABLE sessions (
+	token_hash TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	created_at TIMESTAMPTZ NOT NULL,
+	last_seen_at TIMESTAMPTZ NOT NULL,
+	ip TEXT NOT NULL,
+	user_agent TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE api_tokens (
+	id TEXT PRIMARY KEY,
+	token_hash TEXT NOT NULL UNIQUE,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	role TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	expires_at TIMESTAMPTZ NOT NULL,
+	revoked_at TIMESTAMPTZ
+);
+
+-- Security policy per role, set by the security administrator.
+CREATE TABLE role_policies (
+	role TEXT PRIMARY KEY,
+	require_totp BOOLEAN NOT NULL
+);
+INSERT INTO role_policies (role, require_totp) VALUES
+('resident', FALSE), ('grid_worker', FALSE), ('community_worker', FALSE), ('officer', FALSE),
+('provider', FALSE), ('sysadmin', FALSE), ('secadmin', FALSE), ('auditor', FALSE);
+`,
+}}

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFromEnvReportsEachBadValue(t *testing.T) {
+	env := map[string]string{"LINLI_SESSION_IDLE": "soon", "LINLI_SECURE_COOKIES": "perhaps", "LINLI_MAX_BODY": "big"}
+	_, err := FromEnv(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, name := range []string{"LINLI_SESSION_IDLE", "LINLI_SECURE_COOKIES", "LINLI_MAX_BODY"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Addr = "nohost"
+	c.LogLevel = "loud"
+	c.SessionIdle = 24 * time.Hour
+	err := c.Validate()
+	for _, want := range []string{"addr", "log-level", "session-idle"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want error naming %s, got %v", want, err)
+		}
+	}
+}
+
+func FuzzConfigValues(f *testing.F) {
+	for _, s := range []string{"30m", "12h", "1s", "-5m", "", "true", "127.0.0.1:0", ":8080", "postgres://x/y", "9999999999999h"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		env := map[string]string{"LINLI_SESSION_IDLE": a, "LINLI_ADDR": b, "LINLI_MAX_BODY": a, "LINLI_DATABASE_URL": b, "LINLI_TRUST_PROXY": a}
+		c, err := FromEnv(func(k string) string { return env[k] })
+		if err != nil {
+			return
+		}
+		if c.Validate() == nil {
+			if c.SessionIdle < time.Minute || c.SessionIdle > c.SessionMax || c.MaxBody < 1024 {
+				t.Fatalf("accepted bad config %+v", c)
+			}
+		}
+	})
+}

@@ -1,0 +1,174 @@
+// Package db opens Linli's store — embedded SQLite by default, PostgreSQL in
+// production — and applies the embedded migrations of every feature.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite" (pure Go)
+)
+
+// Dialect names the SQL flavour behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB holds a writer and a reader pool. SQLite allows one writer at a time, so
+// its writer pool has a single connection and writes queue in Go instead of
+// failing with SQLITE_BUSY; readers run in parallel under WAL. On PostgreSQL
+// both fields share one pool.
+type DB struct {
+	W       *sql.DB
+	R       *sql.DB
+	Dialect Dialect
+	// Path is the SQLite file (empty on PostgreSQL).
+	Path string
+}
+
+// SQLiteFile is the database file name inside the data folder.
+const SQLiteFile = "linli.db"
+
+// OpenSQLite opens (creating if needed) the database in dir.
+func OpenSQLite(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("无法创建数据目录 / cannot create data folder %s: %w", dir, err)
+	}
+	return OpenSQLiteFile(filepath.Join(dir, SQLiteFile))
+}
+
+// OpenSQLiteFile opens one SQLite file with the pragmas Linli relies on.
+func OpenSQLiteFile(path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)", "cache_size(-32000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	d := &DB{W: w, R: r, Dialect: SQLite, Path: path}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("无法打开数据库 / cannot open database %s: %w", path, err)
+	}
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("无法打开数据库 / cannot open database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// OpenPostgres connects through pgx.
+func OpenPostgres(dsn string) (*DB, error) {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("数据库地址无效 / invalid database URL: %w", err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(8)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("无法连接 PostgreSQL / cannot connect to PostgreSQL: %s", oneLine(err))
+	}
+	return &DB{W: p, R: p, Dialect: Postgres}, nil
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	if d.R != nil && d.R != d.W {
+		d.R.Close()
+	}
+	return d.W.Close()
+}
+
+// Tx runs fn in a write transaction, committing on nil and rolling back on
+// error or panic, so that no half-applied change survives.
+func (d *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping checks that the store answers.
+func (d *DB) Ping(ctx context.Context) error { return d.R.PingContext(ctx) }
+
+// IsUniqueViolation tells whether err is a unique-constraint failure on
+// either store.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+}
+
+// ErrNotFound is returned by stores for a row that does not exist or that the
+// caller may not see: the two are indistinguishable on purpose.
+var ErrNotFound = errors.New("not found")
+
+// Values returns one "(…)" row of n placeholders for a multi-row INSERT,
+// numbered after the first `after` arguments. SQLite gets plain "?":
+// its driver resolves "$N" by searching every argument by name, which turns
+// a large batch quadratic.
+func (d *DB) Values(after, n int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if d.Dialect == SQLite {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(after + i + 1))
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}

@@ -1,0 +1,272 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"linli/internal/access"
+)
+
+//go:embed templates/*.html
+var kitTemplates embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// NavItem is one entry of the top navigation.
+type NavItem struct {
+	Href  string
+	Label Msg
+	Roles []access.Role // empty: every signed-in user
+}
+
+func (n NavItem) allowed(p *access.Principal) bool {
+	if p == nil {
+		return false
+	}
+	if len(n.Roles) == 0 {
+		return true
+	}
+	for _, r := range n.Roles {
+		if r == p.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// Renderer renders pages inside the shared layout in Chinese or English.
+type Renderer struct {
+	Nav     []NavItem
+	Demo    bool // the data is synthetic: every page says so
+	Version string
+	assets  map[string]string // logical name → hashed URL
+	files   map[string][]byte // hashed file name → content
+}
+
+// NewRenderer prepares the embedded assets with content-hashed names.
+func NewRenderer() *Renderer {
+	rd := &Renderer{assets: map[string]string{}, files: map[string][]byte{}}
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := staticFS.ReadFile(p)
+		sum := sha256.Sum256(b)
+		name := path.Base(p)
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:5]) + ext
+		rd.assets[name] = "/static/" + hashed
+		rd.files[hashed] = b
+		return nil
+	})
+	return rd
+}
+
+// ServeStatic serves hashed assets; their names change with their content,
+// so they may be cached for a year.
+func (rd *Renderer) ServeStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, ok := rd.files[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch path.Ext(name) {
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(b)
+}
+
+// Asset returns the hashed URL of a static file.
+func (rd *Renderer) Asset(name string) string { return rd.assets[name] }
+
+// Pages is a feature's set of page templates, each parsed once per language.
+type Pages struct {
+	rd   *Renderer
+	sets map[string][2]*template.Template // page name → [zh, en]
+}
+
+// Parse reads a feature's page templates (one page per file; the file
+// defines "content" and may define "title"-free partials of its own).
+func (rd *Renderer) Parse(fsys fs.FS, glob string) *Pages {
+	names, err := fs.Glob(fsys, glob)
+	if err != nil || len(names) == 0 {
+		panic(fmt.Sprintf("web: no templates match %s", glob))
+	}
+	ps := &Pages{rd: rd, sets: map[string][2]*template.Template{}}
+	for _, n := range names {
+		var pair [2]*template.Template
+		for i, lang := range []string{"zh", "en"} {
+			t := template.New("layout.html").Funcs(rd.funcs(lang))
+			t = template.Must(t.ParseFS(kitTemplates, "templates/*.html"))
+			t = template.Must(t.ParseFS(fsys, n))
+			pair[i] = t
+		}
+		ps.sets[strings.TrimSuffix(path.Base(n), ".html")] = pair
+	}
+	return ps
+}
+
+func (rd *Renderer) funcs(lang string) template.FuncMap {
+	return template.FuncMap{
+		"tr": func(zh, en string) string {
+			if lang == "en" {
+				return en
+			}
+			return zh
+		},
+		"msg":   func(m Msg) string { return m.In(lang) },
+		"asset": rd.Asset,
+		"role": func(r access.Role) string {
+			zh, en := r.Label()
+			if lang == "en" {
+				return en
+			}
+			return zh
+		},
+		"add": func(a, b int) int { return a + b },
+		"num": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+	}
+}
+
+// View is what a handler passes to a page.
+type View struct {
+	Title  Msg
+	Data   any
+	Notice Msg          // a success message
+	Alert  Msg          // an error message
+	Errors []FieldError // field-level errors of a form
+	Form   url.Values   // submitted values to refill a form
+}
+
+// page is the template's root value.
+type page struct {
+	View
+	User  *access.Principal
+	Lang  string
+	Elder bool
+	Nav   []NavItem
+	Demo  bool
+	Path  string
+	Query string
+}
+
+// FieldErr returns the message for one field of a submitted form.
+func (p page) FieldErr(field string) string {
+	for _, e := range p.Errors {
+		if e.Field == field {
+			if p.Lang == "en" {
+				return e.MessageEN
+			}
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// Value returns a submitted form value.
+func (p page) Value(field string) string { return p.Form.Get(field) }
+
+// Lang is the request's language: English when chosen, Chinese otherwise.
+func Lang(r *http.Request) string {
+	if c, err := r.Cookie("lang"); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "zh"
+}
+
+// Render writes the named page with status.
+func (ps *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, v View) {
+	pair, ok := ps.sets[name]
+	if !ok {
+		panic("web: no page " + name)
+	}
+	lang := Lang(r)
+	t := pair[0]
+	if lang == "en" {
+		t = pair[1]
+	}
+	u := access.From(r.Context())
+	var nav []NavItem
+	for _, n := range ps.rd.Nav {
+		if n.allowed(u) {
+			nav = append(nav, n)
+		}
+	}
+	elder := false
+	if c, err := r.Cookie("elder"); err == nil && c.Value == "1" {
+		elder = true
+	}
+	var buf bytes.Buffer
+	err := t.ExecuteTemplate(&buf, "layout.html", page{View: v, User: u, Lang: lang, Elder: elder, Nav: nav, Demo: ps.rd.Demo, Path: r.URL.Path, Query: r.URL.RawQuery})
+	if err != nil {
+		Logger(r.Context()).Error("render", "page", name, "err", err.Error())
+		http.Error(w, "500 服务器内部错误 / internal server error", 500)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", map[string]string{"zh": "zh-CN", "en": "en"}[lang])
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// Logger returns the logger for a request's context.
+func Logger(ctxAny interface{ Value(any) any }) *slog.Logger {
+	if l, ok := ctxAny.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+type loggerKey struct{}
+
+// Pager describes the links of a paginated list page.
+type Pager struct {
+	Page, Pages, Total int
+	Prev, Next         string
+}
+
+// NewPager builds prev/next links that keep the request's other parameters.
+func NewPager(r *http.Request, p Pagination, total int) Pager {
+	pages := (total + p.PageSize - 1) / p.PageSize
+	pg := Pager{Page: p.Page, Pages: pages, Total: total}
+	link := func(n int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if p.Page > 1 {
+		pg.Prev = link(p.Page - 1)
+	}
+	if p.Page < pages {
+		pg.Next = link(p.Page + 1)
+	}
+	return pg
+}
+
+// SafeNext returns next when it is a local path, else fallback: redirects
+// never leave the site.
+func SafeNext(next, fallback string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return fallback
+	}
+	return next
+}
