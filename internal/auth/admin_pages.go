@@ -189,4 +189,3 @@ func (h *Handlers) securityPost(w http.ResponseWriter, r *http.Request) {
 	}
 	h.renderSecurity(w, r, 200, web.View{Notice: web.M("安全策略已保存", "security policy saved")})
 }
-

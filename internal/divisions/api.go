@@ -51,7 +51,7 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.API("GET /api/v1/divisions/{code}/children", web.Op{Summary: "下级区划 / Direct children of a division", Tag: "divisions",
 		Params: pageParams, Response: web.List[Division]{}}, h.apiChildren)
 	rt.API("GET /api/v1/divisions", web.Op{Summary: "按名称或代码搜索区划 / Search divisions by name or code prefix", Tag: "divisions",
-		Params: append([]web.Param{{Name: "q", Description: "名称或代码前缀 / name or code prefix", Required: true}, {Name: "within", Description: "限定的上级区划代码 / limit to a subtree"}}, pageParams...),
+		Params:   append([]web.Param{{Name: "q", Description: "名称或代码前缀 / name or code prefix", Required: true}, {Name: "within", Description: "限定的上级区划代码 / limit to a subtree"}}, pageParams...),
 		Response: web.List[Division]{}}, h.apiSearch)
 	rt.API("GET /api/v1/divisions/{code}/attributes", web.Op{Summary: "单元年度属性 / Unit attributes by year", Tag: "units",
 		Params: []web.Param{{Name: "year", Type: "integer", Description: "年份，缺省为全部 / year, all when absent"}}, Response: []Attribute{}}, h.apiAttributes)

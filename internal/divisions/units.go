@@ -476,7 +476,9 @@ func (s *Store) ImportCSV(ctx context.Context, log *audit.Log, r io.Reader, dryR
 			}
 			return ""
 		}
-		bad := func(c, zh, en string) { rep.Errors = append(rep.Errors, RowError{Row: line, Column: c, ZH: zh, EN: en}) }
+		bad := func(c, zh, en string) {
+			rep.Errors = append(rep.Errors, RowError{Row: line, Column: c, ZH: zh, EN: en})
+		}
 		row := importRow{line: line, code: get("division_code"), attr: isAttr, designation: isDesig, note: get("note")}
 		n0 := len(rep.Errors)
 		if !ValidCode(row.code) {

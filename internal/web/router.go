@@ -25,16 +25,16 @@ type Param struct {
 
 // Op documents one API operation for the OpenAPI document.
 type Op struct {
-	Summary  string
-	Tag      string
-	Public   bool // no authentication needed
+	Summary string
+	Tag     string
+	Public  bool // no authentication needed
 	// AllowPending lets a user with a pending step (password change,
 	// second-factor enrolment) call the operation.
 	AllowPending bool
-	Params   []Param
-	Body     any // a value of the request body type, or nil
-	Response any // a value of the 2xx response type, or nil
-	Status   int // success status; 200 when zero
+	Params       []Param
+	Body         any // a value of the request body type, or nil
+	Response     any // a value of the 2xx response type, or nil
+	Status       int // success status; 200 when zero
 }
 
 type route struct {
