@@ -33,6 +33,9 @@ func Migrations() []db.Migration {
 	for _, set := range [][]db.Migration{audit.Migrations, divisions.Migrations, auth.Migrations} {
 		ms = append(ms, set...)
 	}
+	for _, m := range modules {
+		ms = append(ms, m.Migrations...)
+	}
 	return ms
 }
 
@@ -144,12 +147,17 @@ func (a *App) routes(demo bool) {
 		{Href: "/", Label: web.M("首页", "Home")},
 		{Href: "/divisions", Label: web.M("区划查询", "Divisions")},
 		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Roles: []access.Role{access.Officer}},
+	}
+	for _, m := range modules {
+		rd.Nav = append(rd.Nav, m.Nav...)
+	}
+	rd.Nav = append(rd.Nav, []web.NavItem{
 		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
 		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Roles: []access.Role{access.SecAdmin}},
 		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
 		{Href: "/account/password", Label: web.M("修改密码", "Password")},
 		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
-	}
+	}...)
 	a.Renderer = rd
 	rt := web.NewRouter()
 	rt.Wrap = web.Instrument
@@ -165,6 +173,11 @@ func (a *App) routes(demo bool) {
 	auditH.Register(rt)
 	home.Register(rt)
 	a.opsRoutes(rt)
+	for _, m := range modules {
+		if m.Mount != nil {
+			m.Mount(a, rt, rd)
+		}
+	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully,

@@ -173,5 +173,12 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		}
 		out = append(out, DemoAccount{Username: s.user, Password: pw, Role: s.role, Division: s.div})
 	}
+	for _, m := range modules {
+		if m.Demo != nil {
+			if err := m.Demo(ctx, a, o); err != nil {
+				return out, fmt.Errorf("demo %s: %w", m.Name, err)
+			}
+		}
+	}
 	return out, nil
 }

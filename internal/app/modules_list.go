@@ -1,0 +1,4 @@
+package app
+
+// modules are the business capabilities, in dependency order.
+var modules = []Module{}
