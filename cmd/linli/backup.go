@@ -155,3 +155,5 @@ func restore(src, dataDir string) error {
 	os.Remove(dst + "-shm")
 	return os.Rename(tmp, dst)
 }
+
+func osWriteFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real linli command once per test run.
+func binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "linli-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "linli")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// server is a running `linli serve`.
+type server struct {
+	URL    string
+	Output string // what it printed before listening
+	cmd    *exec.Cmd
+	done   chan error
+}
+
+var listenRe = regexp.MustCompile(`listening on (http://\S+)`)
+
+// startServer runs the binary on a free port with the given data folder and
+// waits until it says where it listens. The server is stopped with SIGTERM
+// when the test ends, and must exit cleanly.
+func startServer(t testing.TB, dataDir string, extra ...string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), "LINLI_DATABASE_URL=", "LINLI_LOG_LEVEL=warn")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		s.done <- cmd.Wait()
+	}()
+	var out strings.Builder
+	timeout := time.After(60 * time.Second)
+	for s.URL == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("server exited before listening:\n%s", out.String())
+			}
+			out.WriteString(l + "\n")
+			if m := listenRe.FindStringSubmatch(l); m != nil {
+				s.URL = m[1]
+			}
+		case <-timeout:
+			cmd.Process.Kill()
+			t.Fatalf("server did not start:\n%s", out.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	s.Output = out.String()
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+func (s *server) stop(t testing.TB) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("server did not shut down cleanly: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		t.Error("server did not stop within 30 s of SIGTERM")
+	}
+}
+
+var otpRe = regexp.MustCompile(`one-time password: (\S+)`)
+
+// oneTimePassword finds the first admin's password in the server output.
+func (s *server) oneTimePassword(t testing.TB) string {
+	m := otpRe.FindStringSubmatch(s.Output)
+	if m == nil {
+		t.Fatalf("no one-time password printed:\n%s", s.Output)
+	}
+	return m[1]
+}
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts headless Chromium; without it the test skips, except under
+// CI, where a missing browser is a failure.
+func browser(t testing.TB) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs Chromium at %s (apt-get install -y chromium)", chromiumPath)
+		}
+		t.Skipf("Chromium not installed at %s: browser test skipped (apt-get install -y chromium)", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(390, 844), // a phone-sized screen
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	// The first run starts the browser and must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		cancelC()
+		cancelA()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	tctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	return tctx
+}
+
+// shot saves a screenshot when LINLI_SCREENSHOTS names a folder.
+func shot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		dir := os.Getenv("LINLI_SCREENSHOTS")
+		if dir == "" {
+			return nil
+		}
+		b, err := chromedp.FullScreenshot(100)(ctx, t)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
+	})
+}
+
+// text reads the text of the first node matching sel into dst.
+func text(sel string, dst *string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		v, err := chromedp.Text(sel)(ctx, t)
+		*dst = strings.TrimSpace(v)
+		return err
+	})
+}
+
+func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
+	ctx := browser(t)
+	data := t.TempDir()
+	s := startServer(t, data)
+	adminPW := s.oneTimePassword(t)
+	const adminNew, workerNew = "Strong-Pass-2026-Lx", "Another-Pass-2026-Qz"
+	var heading, workerOTP, body string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, "admin"),
+		chromedp.SendKeys(`input[name=password]`, adminPW),
+		chromedp.Submit(`input[name=password]`),
+		// The one-time password must be changed before anything else.
+		chromedp.WaitVisible(`input[name=new_password]`),
+		shot("01-forced-change"),
+		chromedp.SendKeys(`input[name=old_password]`, adminPW),
+		chromedp.SendKeys(`input[name=new_password]`, adminNew),
+		chromedp.SendKeys(`input[name=confirm_password]`, adminNew),
+		chromedp.Submit(`input[name=confirm_password]`),
+		chromedp.WaitVisible(`//h1[contains(., "管理首页")]`),
+		chromedp.Navigate(s.URL+"/admin/users/new"),
+		chromedp.WaitVisible(`input[name=division_code]`),
+		chromedp.SendKeys(`input[name=username]`, "wang.worker"),
+		chromedp.SendKeys(`input[name=display_name]`, "王社工"),
+		chromedp.SetValue(`select[name=role]`, "community_worker"),
+		chromedp.SendKeys(`input[name=division_code]`, "330106002051"),
+		chromedp.Submit(`input[name=division_code]`),
+		chromedp.WaitVisible(`code.otp`),
+		shot("02-user-created"),
+		text(`code.otp`, &workerOTP),
+	)
+	if err != nil {
+		t.Fatalf("browser flow (admin): %v", err)
+	}
+	if workerOTP == "" {
+		t.Fatal("no one-time password shown for the new account")
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`form[action="/logout"] button`),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, "wang.worker"),
+		chromedp.SendKeys(`input[name=password]`, workerOTP),
+		chromedp.Submit(`input[name=password]`),
+		chromedp.WaitVisible(`input[name=new_password]`),
+		chromedp.SendKeys(`input[name=old_password]`, workerOTP),
+		chromedp.SendKeys(`input[name=new_password]`, workerNew),
+		chromedp.SendKeys(`input[name=confirm_password]`, workerNew),
+		chromedp.Submit(`input[name=confirm_password]`),
+		chromedp.WaitVisible(`h1`),
+		text(`h1`, &heading),
+		text(`main`, &body),
+		shot("03-community-home"),
+	)
+	if err != nil {
+		t.Fatalf("browser flow (worker): %v", err)
+	}
+	if heading != "社区概览" || !strings.Contains(body, "上保社区") || !strings.Contains(body, "330106002051") {
+		t.Fatalf("worker home: heading %q body %.300q", heading, body)
+	}
+	// A second start on the same data folder reloads nothing and prints no new password.
+	s.stop(t)
+	s2 := startServer(t, data)
+	if strings.Contains(s2.Output, "one-time password") || strings.Contains(s2.Output, "divisions loaded") {
+		t.Fatalf("second start redid first-start work:\n%s", s2.Output)
+	}
+}
+
+func TestUnopenableDatabaseIsOneLine(t *testing.T) {
+	bin := binary(t)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	os.WriteFile(file, []byte("x"), 0o600)
+	for _, args := range [][]string{
+		{"migrate", "--data-dir", file},
+		{"migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"},
+		{"serve", "--addr", "nonsense"},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "LINLI_DATABASE_URL=")
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() == 0 {
+			t.Errorf("%v: want a non-zero exit, got %v", args, err)
+		}
+		text := strings.TrimSpace(string(out))
+		if strings.Contains(text, "goroutine") || strings.Contains(text, "panic") || text == "" {
+			t.Errorf("%v printed:\n%s", args, text)
+		}
+		if args[0] == "migrate" && strings.Count(text, "\n") > 0 {
+			t.Errorf("%v: want one line, got:\n%s", args, text)
+		}
+	}
+}
