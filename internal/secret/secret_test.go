@@ -1,0 +1,77 @@
+package secret
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestKeyFileSealOpenIndex(t *testing.T) {
+	dir := t.TempDir()
+	k, warn, err := Load("", dir)
+	if err != nil || warn == "" {
+		t.Fatalf("load: %v %q", err, warn)
+	}
+	st, err := os.Stat(filepath.Join(dir, KeyFileName))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v %v", st.Mode(), err)
+	}
+	s := k.Seal("330106199001011234", "residents.id_number:1")
+	if strings.Contains(s, "1990") || !strings.HasPrefix(s, "v1:") {
+		t.Fatalf("sealed value leaks or lacks version: %s", s)
+	}
+	if got, err := k.Open(s, "residents.id_number:1"); err != nil || got != "330106199001011234" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := k.Open(s, "residents.id_number:2"); err == nil {
+		t.Fatal("value opened under another field's binding")
+	}
+	if k.Seal("x", "a") == k.Seal("x", "a") {
+		t.Fatal("sealing is deterministic")
+	}
+	// The same key file gives the same keys again; the index is stable.
+	k2, _, err := Load("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Index("id", "abc") != k2.Index("id", "abc") || k.Index("id", "abc") == k.Index("phone", "abc") {
+		t.Fatal("index not stable or not domain-separated")
+	}
+	if got, _ := k2.Open(s, "residents.id_number:1"); got != "330106199001011234" {
+		t.Fatal("reloaded keyring cannot open")
+	}
+}
+
+func TestRotationKeepsOldVersions(t *testing.T) {
+	old, _, err := Load(`{"current":1,"keys":{"1":"`+random()+`"},"index":"`+random()+`"}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = old
+	k1 := `"1":"` + random() + `"`
+	idx := random()
+	a, _, _ := Load(`{"current":1,"keys":{`+k1+`},"index":"`+idx+`"}`, "")
+	b, _, err := Load(`{"current":2,"keys":{`+k1+`,"2":"`+random()+`"},"index":"`+idx+`"}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := a.Seal("13812345678", "p")
+	s2 := b.Seal("13812345678", "p")
+	if !strings.HasPrefix(s2, "v2:") {
+		t.Fatal("new values not under the current version")
+	}
+	for _, s := range []string{s1, s2} {
+		if got, err := b.Open(s, "p"); err != nil || got != "13812345678" {
+			t.Fatalf("open %s: %v", s[:3], err)
+		}
+	}
+	if a.Index("phone", "1") != b.Index("phone", "1") {
+		t.Fatal("index changed with rotation")
+	}
+	for _, bad := range []string{"not-base64!", "{", `{"current":3,"keys":{"1":"` + random() + `"},"index":"` + idx + `"}`} {
+		if _, _, err := Load(bad, ""); err == nil {
+			t.Errorf("accepted bad key %q", bad)
+		}
+	}
+}
