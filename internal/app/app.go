@@ -194,6 +194,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	for _, m := range modules {
+		if m.Start != nil {
+			go m.Start(jobs, a)
+		}
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -18,4 +18,7 @@ type Module struct {
 	Nav   []web.NavItem
 	// Demo adds synthetic demo data after the core demo (optional).
 	Demo func(ctx context.Context, a *App, o DemoOptions) error
+	// Start runs background work (jobs) while the server serves; it must
+	// return when ctx ends (optional).
+	Start func(ctx context.Context, a *App)
 }
