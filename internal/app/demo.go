@@ -37,7 +37,7 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		o.County = "330106"
 	}
 	if o.Year == 0 {
-		o.Year = time.Now().Year() - 1
+		o.Year = time.Now().Year()
 	}
 	if done, err := IsDemo(ctx, a.DB); err != nil || done {
 		return nil, err
@@ -90,7 +90,7 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		}
 		for _, v := range villages {
 			urban := v.UrbanRural == divisions.Urban
-			for _, year := range []int{o.Year - 1, o.Year} {
+			for _, year := range []int{o.Year - 2, o.Year - 1, o.Year} {
 				pop := float64(3000 + rng.IntN(9000))
 				if !urban {
 					pop = float64(800 + rng.IntN(2500))

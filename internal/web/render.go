@@ -142,7 +142,16 @@ func (rd *Renderer) funcs(lang string) template.FuncMap {
 			}
 			return zh
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":   func(a, b int) int { return a + b },
+		"sub":   func(a, b float64) float64 { return a - b },
+		"mul":   func(a, b float64) float64 { return a * b },
+		"clamp": func(v, lo, hi float64) float64 { return min(max(v, lo), hi) },
+		"deref": func(p *float64) float64 {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
 		"num": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
 	}
 }

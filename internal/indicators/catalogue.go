@@ -1,0 +1,89 @@
+package indicators
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/csv"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed data/plan_indicators.csv
+var planCSV []byte
+
+// Indicator is a catalogue entry with its formula.
+type Indicator struct {
+	ID         string   `json:"id"`
+	Source     string   `json:"source"`
+	NameZH     string   `json:"name_zh"`
+	NameEN     string   `json:"name_en"`
+	Unit       string   `json:"unit"`
+	Baseline   *float64 `json:"baseline_2020"`
+	Target     *float64 `json:"plan_target"`
+	TargetYear int      `json:"target_year"`
+	Attribute  string   `json:"attribute"` // 预期性 / 约束性 / 基本形成
+	Direction  string   `json:"direction"` // higher / lower / "" (no direction)
+	Binding    bool     `json:"binding"`
+	Formula    Formula  `json:"-"`
+	Expression string   `json:"formula"`
+	Why        string   `json:"why"`
+}
+
+// Catalogue parses the plan's indicators and joins each to its formula.
+func Catalogue() ([]Indicator, error) {
+	r := csv.NewReader(bytes.NewReader(planCSV))
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []Indicator
+	for _, rec := range recs[1:] {
+		if len(rec) != 10 {
+			return nil, fmt.Errorf("plan_indicators.csv: %d columns in %v", len(rec), rec)
+		}
+		in := Indicator{ID: rec[0], Source: rec[1], NameZH: rec[2], NameEN: rec[3], Unit: rec[4], Attribute: rec[8], Direction: rec[9]}
+		in.Baseline = num(rec[5])
+		in.Target = num(rec[6])
+		in.TargetYear, _ = strconv.Atoi(rec[7])
+		in.Binding = in.Attribute == "约束性"
+		f, ok := Formulas[in.ID]
+		if !ok {
+			return nil, fmt.Errorf("indicator %s has no formula", in.ID)
+		}
+		for _, e := range []string{f.Num, f.Den, f.Num2, f.Den2} {
+			if _, ok := Elements[e]; e != "" && !ok {
+				return nil, fmt.Errorf("indicator %s names unknown data element %q", in.ID, e)
+			}
+		}
+		in.Formula, in.Why, in.Expression = f, f.Why, f.String()
+		out = append(out, in)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Binding && !out[j].Binding })
+	return out, nil
+}
+
+func num(s string) *float64 {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+// String writes the formula with element names.
+func (f Formula) String() string {
+	name := func(k string) string { return "Σ" + Elements[k].NameZH }
+	s := name(f.Num)
+	if f.Den != "" {
+		s += " ÷ " + name(f.Den)
+	}
+	if f.Num2 != "" {
+		s = "(" + s + ") ÷ (" + name(f.Num2) + " ÷ " + name(f.Den2) + ")"
+	}
+	if f.Factor != 1 {
+		s = strconv.FormatFloat(f.Factor, 'f', -1, 64) + " × " + s
+	}
+	return s
+}

@@ -1,0 +1,77 @@
+package indicators
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/indicators.md from the catalogue")
+
+// catalogueDoc renders the formula catalogue for readers.
+func catalogueDoc(t *testing.T) string {
+	inds, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(inds, func(i, j int) bool { return inds[i].ID < inds[j].ID })
+	var b strings.Builder
+	b.WriteString("# 规划指标公式目录 / Indicator formula catalogue\n\n")
+	b.WriteString("由 `internal/indicators` 生成（`go test ./internal/indicators -run TestDocs -update`）。每项指标 = 系数 × Σ分子 ÷ Σ分母，分子分母分别在辖区子树上求和后再相除，从不对下级比率取平均。\n")
+	b.WriteString("Generated from `internal/indicators`. Each indicator is factor × Σnumerator ÷ Σdenominator, both summed over the subtree before dividing — never an average of children's ratios.\n\n")
+	b.WriteString("| ID | 指标 / Indicator | 单位 | 2020 | 目标 / target | 公式 / formula | 说明 / why |\n|---|---|---|---|---|---|---|\n")
+	f := func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%g", *p)
+	}
+	for _, in := range inds {
+		fmt.Fprintf(&b, "| %s | %s / %s | %s | %s | %s (%d, %s) | %s | %s |\n", in.ID, in.NameZH, in.NameEN, in.Unit, f(in.Baseline), f(in.Target), in.TargetYear, in.Attribute, in.Expression, in.Why)
+	}
+	b.WriteString("\n## 数据元 / Data elements\n\n| key | 名称 / name | 来源 / source |\n|---|---|---|\n")
+	keys := make([]string, 0, len(Elements))
+	for k := range Elements {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		e := Elements[k]
+		src := e.Source
+		if e.Sum == nil {
+			src += "（模块上线前无数据 / no data until its module exists）"
+		}
+		fmt.Fprintf(&b, "| %s | %s / %s | %s |\n", k, e.NameZH, e.NameEN, src)
+	}
+	return b.String()
+}
+
+func TestDocsInStep(t *testing.T) {
+	want := catalogueDoc(t)
+	path := "../../docs/indicators.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("docs/indicators.md is out of step with the catalogue: run go test ./internal/indicators -run TestDocs -update")
+	}
+}
+
+func TestCatalogueComplete(t *testing.T) {
+	inds, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inds) != 43 {
+		t.Fatalf("%d indicators, want 43", len(inds))
+	}
+	if !inds[0].Binding {
+		t.Fatal("binding indicators must come first")
+	}
+}

@@ -1,0 +1,220 @@
+package indicators
+
+import (
+	"context"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/divisions"
+)
+
+// Value is an indicator's value for one division and year.
+type Value struct {
+	Division string   `json:"division_code"`
+	Name     string   `json:"name,omitempty"`
+	Value    *float64 `json:"value"` // nil: no data
+	Num      *float64 `json:"numerator,omitempty"`
+	Den      *float64 `json:"denominator,omitempty"`
+	Target   *float64 `json:"target,omitempty"`
+	Progress *float64 `json:"progress,omitempty"` // 0..1+ of the way from baseline to target
+	Expected float64  `json:"expected_progress"`
+	Status   string   `json:"status"` // met / on_track / lagging / seriously_lagging / no_data / no_target
+}
+
+// Thresholds of the status: progress ÷ expected progress at or above OnTrack
+// is 正常, at or above Lagging is 滞后, below is 严重滞后.
+type Thresholds struct{ OnTrack, Lagging float64 }
+
+// DefaultThresholds are used unless settings say otherwise.
+var DefaultThresholds = Thresholds{OnTrack: 0.9, Lagging: 0.6}
+
+// Engine computes indicators from the store.
+type Engine struct {
+	DB         *db.DB
+	Thresholds Thresholds
+	Targets    func(ctx context.Context, division string, year int) (map[string]float64, error)
+}
+
+// sums computes every element an indicator set needs, grouped by prefix.
+func (e *Engine) sums(ctx context.Context, inds []Indicator, g Group) (map[string]map[string]float64, map[string]bool, error) {
+	need := map[string]bool{}
+	for _, in := range inds {
+		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
+			if k != "" {
+				need[k] = true
+			}
+		}
+	}
+	out := map[string]map[string]float64{}
+	missing := map[string]bool{}
+	for k := range need {
+		el := Elements[k]
+		if el.Sum == nil {
+			missing[k] = true
+			continue
+		}
+		m, err := el.Sum(ctx, e.DB.R, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[k] = m
+	}
+	return out, missing, nil
+}
+
+// Compute returns the indicators for the division code itself, or (children
+// true) for each direct child, for the year. The caller's scope limits the
+// divisions it may ask for; reference totals of a subtree are computed from
+// rows inside it only.
+func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, year int, children bool) (map[string][]Value, error) {
+	sc := access.ScopeOf(ctx)
+	if !sc.Contains(code) {
+		return nil, db.ErrNotFound
+	}
+	sub := access.Subtree(code)
+	prefix := len(code)
+	if children {
+		l := divisions.LevelOf(code)
+		if l >= 5 {
+			return map[string][]Value{}, nil
+		}
+		prefix = divisions.CodeLen[l+1]
+	}
+	g := Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
+	sums, missing, err := e.sums(ctx, inds, g)
+	if err != nil {
+		return nil, err
+	}
+	var groups []string
+	if children {
+		rows, err := e.DB.R.QueryContext(ctx, `SELECT code FROM divisions WHERE parent_code = $1 ORDER BY code`, code)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c string
+			rows.Scan(&c)
+			groups = append(groups, c)
+		}
+		rows.Close()
+	} else {
+		groups = []string{code}
+	}
+	out := map[string][]Value{}
+	for _, in := range inds {
+		for _, grp := range groups {
+			v := Value{Division: grp}
+			v.Value, v.Num, v.Den = evaluate(in.Formula, sums, missing, grp)
+			out[in.ID] = append(out[in.ID], v)
+		}
+	}
+	return out, nil
+}
+
+// evaluate applies a formula to one group's sums; nil means no data.
+func evaluate(f Formula, sums map[string]map[string]float64, missing map[string]bool, grp string) (val, num, den *float64) {
+	get := func(k string) (float64, bool) {
+		if missing[k] {
+			return 0, false
+		}
+		v, ok := sums[k][grp]
+		if !ok && Elements[k].Source == "computed" && !measured[k] {
+			return 0, true // a computed count with no rows is a real zero
+		}
+		return v, ok
+	}
+	n, ok := get(f.Num)
+	if !ok {
+		return nil, nil, nil
+	}
+	num = &n
+	if f.Den == "" {
+		v := f.Factor * n
+		return &v, num, nil
+	}
+	d, ok := get(f.Den)
+	if !ok || d == 0 {
+		return nil, num, nil
+	}
+	den = &d
+	v := f.Factor * n / d
+	if f.Num2 != "" {
+		n2, ok1 := get(f.Num2)
+		d2, ok2 := get(f.Den2)
+		if !ok1 || !ok2 || d2 == 0 || n2 == 0 {
+			return nil, num, den
+		}
+		v = v / (n2 / d2)
+	}
+	return &v, num, den
+}
+
+// Assess fills target, progress and status of v for the indicator.
+func (e *Engine) Assess(in Indicator, v *Value, target *float64, baseline *float64, year int) {
+	start, end := 2020, in.TargetYear
+	if end <= start {
+		end = 2025
+	}
+	v.Expected = clamp01(float64(year-start) / float64(end-start))
+	v.Target = target
+	switch {
+	case v.Value == nil:
+		v.Status = "no_data"
+		return
+	case target == nil:
+		v.Status = "no_target"
+		return
+	}
+	val, tgt := *v.Value, *target
+	lowerBetter := in.Direction == "lower"
+	if (!lowerBetter && val >= tgt) || (lowerBetter && val <= tgt) {
+		one := 1.0
+		v.Progress, v.Status = &one, "met"
+		return
+	}
+	base := 0.0
+	if baseline != nil {
+		base = *baseline
+	}
+	var p float64
+	if tgt != base {
+		p = (val - base) / (tgt - base)
+	}
+	v.Progress = &p
+	th := e.Thresholds
+	if th.OnTrack == 0 {
+		th = DefaultThresholds
+	}
+	switch ratio := p / max(v.Expected, 1e-9); {
+	case v.Expected == 0 || ratio >= th.OnTrack:
+		v.Status = "on_track"
+	case ratio >= th.Lagging:
+		v.Status = "lagging"
+	default:
+		v.Status = "seriously_lagging"
+	}
+}
+
+func clamp01(x float64) float64 { return min(max(x, 0), 1) }
+
+// StatusLabel is the bilingual label of a status.
+func StatusLabel(s string) (string, string) {
+	switch s {
+	case "met":
+		return "达标", "Met"
+	case "on_track":
+		return "正常", "On track"
+	case "lagging":
+		return "滞后", "Lagging"
+	case "seriously_lagging":
+		return "严重滞后", "Seriously lagging"
+	case "no_target":
+		return "无目标", "No target"
+	}
+	return "无数据", "No data"
+}
+
+// measured elements are sums of entered unit attributes: absent rows mean
+// nobody entered them (no data), unlike counts, where absence is zero.
+var measured = map[string]bool{"population": true, "urban_population": true, "population_60plus": true, "households": true,
+	"building_floor_area": true, "commercial_service_floor_area": true, "old_compounds_renovated": true}

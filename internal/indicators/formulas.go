@@ -1,0 +1,61 @@
+package indicators
+
+// Formula defines an indicator: Factor × Σ Num ÷ Σ Den over the subtree, or
+// Σ Num alone when Den is empty (a count). When Num2/Den2 are set the value
+// is Factor × (ΣNum/ΣDen) ÷ (ΣNum2/ΣDen2), a ratio of two means (I01).
+type Formula struct {
+	Factor     float64
+	Num, Den   string
+	Num2, Den2 string
+	Additive   bool   // children's values (and targets) add up to the parent's
+	Why        string // the reasoning, shown in the catalogue
+}
+
+// Formulas of the plan's 43 indicators. Sources of each element are in
+// elements.go; docs/indicators.md lists the same table for readers.
+var Formulas = map[string]Formula{
+	"I01": {Factor: 1, Num: "urban_income_total", Den: "urban_income_pop", Num2: "rural_income_total", Den2: "rural_income_pop",
+		Why: "城镇人均可支配收入 ÷ 农村人均可支配收入；两者均由总收入与人口之和求得，而不是对下级倍差取平均 / urban per-capita income ÷ rural per-capita income, each from summed totals and summed population, never an average of children's ratios"},
+	"I02": {Factor: 100, Num: "villages_income_50", Den: "rural_units", Why: "年经营性收入≥50万元的行政村 ÷ 行政村（代码第10–12位为2xx/3xx/5xx的村级单位）/ villages with operating income ≥ 500k yuan ÷ administrative villages"},
+	"I03": {Factor: 1, Num: "dibao_standard_weighted", Den: "dibao_standard_weight", Why: "各县填报的年低保标准按常住人口加权平均 / counties' reported annual standards, weighted by resident population"},
+	"I04": {Factor: 1, Num: "desig_future_community", Additive: true, Why: "获评未来社区称号的社区数 / count of units designated 未来社区"},
+	"I05": {Factor: 1, Num: "desig_future_village", Additive: true, Why: "获评未来乡村称号的村数 / count of units designated 未来乡村"},
+	"I06": {Factor: 100, Num: "desig_beautiful_village", Den: "rural_units", Why: "达标村 ÷ 行政村 / villages meeting the standard ÷ administrative villages"},
+	"I07": {Factor: 1, Num: "desig_leading_rural_community", Additive: true, Why: "引领型农村社区称号数 / count of leading rural communities"},
+	"I08": {Factor: 1, Num: "desig_barrier_free_community", Additive: true, Why: "省级无障碍社区称号数 / count of provincial barrier-free communities"},
+	"I09": {Factor: 100, Num: "desig_epidemic_free", Den: "units", Why: "无疫村(社区) ÷ 全部村(社区) / epidemic-free units ÷ all villages and communities"},
+	"I10": {Factor: 1, Num: "old_compounds_renovated", Additive: true, Why: "各社区年度属性“城镇老旧小区改造数量”之和 / sum of the yearly unit attribute old compounds renovated"},
+	"I11": {Factor: 1, Num: "desig_smart_county", Additive: true, Why: "获“智慧社区建成县”称号的县(市、区)数 / counties designated as having smart communities built"},
+	"I12": {Factor: 1, Num: "fac_residents_lounge", Additive: true, Why: "登记在册、在用的居民会客厅设施数 / open facilities of category 居民会客厅"},
+	"I13": {Factor: 100, Num: "commercial_service_floor_area", Den: "building_floor_area", Why: "Σ社区商业和综合服务设施面积 ÷ Σ社区总建筑面积 / summed service floor area ÷ summed total floor area"},
+	"I14": {Factor: 100, Num: "area_community_service", Den: "households", Why: "100 × Σ社区综合服务设施面积 ÷ Σ户数 / 100 × floor area of community service facilities ÷ households"},
+	"I15": {Factor: 100, Num: "desig_health_village", Den: "rural_units", Why: "省级卫生村 ÷ 行政村 / provincial health villages ÷ administrative villages"},
+	"I16": {Factor: 1000, Num: "childcare_places", Den: "population", Why: "1000 × Σ托育机构托位 ÷ Σ常住人口 / 1000 × childcare places ÷ population"},
+	"I17": {Factor: 10000, Num: "urban_community_workers", Den: "urban_population", Why: "10000 × 城市社区专职社区工作者 ÷ Σ城镇常住人口 / 10000 × full-time workers in urban units ÷ urban population"},
+	"I18": {Factor: 10000, Num: "social_orgs", Den: "population", Why: "10000 × 登记社会组织 ÷ Σ常住人口 / 10000 × registered social organisations ÷ population"},
+	"I19": {Factor: 10000, Num: "social_workers", Den: "population", Why: "10000 × 持证社会工作者 ÷ Σ常住人口 / 10000 × certified social workers ÷ population"},
+	"I20": {Factor: 100, Num: "community_workers_certified", Den: "community_workers", Why: "持证专职社区工作者 ÷ 专职社区工作者 / certified ÷ all full-time community workers"},
+	"I21": {Factor: 10000, Num: "care_workers_certified", Den: "population_60plus", Why: "10000 × 持证养老护理员 ÷ Σ60岁及以上人口（规划称“老年人口”）/ 10000 × certified caregivers ÷ population aged 60+"},
+	"I22": {Factor: 10000, Num: "gps", Den: "population", Why: "10000 × 全科医生 ÷ Σ常住人口 / 10000 × general practitioners ÷ population"},
+	"C01": {Factor: 1, Num: "desig_deliberation_pilot_urban", Additive: true, Why: "城市社区议事协商创新试点称号数 / urban deliberation pilots"},
+	"C02": {Factor: 1, Num: "desig_deliberation_pilot_village", Additive: true, Why: "村级议事协商创新试点称号数 / village deliberation pilots"},
+	"C03": {Factor: 1, Num: "fac_urban_service_complex", Additive: true, Why: "在用的城市社区服务综合体设施数 / open urban service complexes"},
+	"C04": {Factor: 100, Num: "rural_with_service_facility", Den: "rural_units", Why: "有在用社区综合服务设施的行政村 ÷ 行政村 / villages with an open community service facility ÷ villages"},
+	"C05": {Factor: 1, Num: "desig_beautiful_village_showcase", Additive: true, Why: "美丽乡村精品村称号数 / showcase villages"},
+	"C06": {Factor: 100, Num: "units_with_canteen", Den: "units", Why: "有老年食堂/助餐点的村(社区) ÷ 全部村(社区) / units with a canteen or meal point ÷ all units"},
+	"C07": {Factor: 100, Num: "special_elderly_visited", Den: "special_elderly", Why: "当月已探访的特殊困难老年人 ÷ 特殊困难老年人（走访模块上线前为“无数据”）/ visited this month ÷ special-difficulty elderly ('no data' until visits exist)"},
+	"C08": {Factor: 1, Num: "population_60plus", Den: "social_workers", Why: "Σ60岁及以上人口 ÷ 持证社会工作者（越低越好，目标每人服务不超过500人）/ population aged 60+ ÷ certified social workers (lower is better)"},
+	"C09": {Factor: 1, Num: "desig_childcare_friendly", Additive: true, Why: "育儿友好型社区称号数 / childcare-friendly communities"},
+	"C10": {Factor: 100, Num: "children_visited", Den: "children_in_difficulty", Why: "当月已探访的孤儿和困境儿童 ÷ 孤儿和困境儿童（走访模块上线前为“无数据”）/ visited this month ÷ such children ('no data' until visits exist)"},
+	"C11": {Factor: 100, Num: "assistance_joint_cases", Den: "assistance_cases", Why: "填报：一件事联办件数 ÷ 救助件数 / reported joint cases ÷ reported cases"},
+	"C12": {Factor: 100, Num: "assisted_families_cared", Den: "assisted_families", Why: "填报：获关爱的救助家庭 ÷ 救助家庭 / reported families visited ÷ assisted families"},
+	"C13": {Factor: 100, Num: "family_doctor_signed", Den: "population_60plus", Why: "签约家庭医生的重点人群（标签）÷ Σ60岁及以上人口（以老年人口近似重点人群）/ residents tagged with a family-doctor contract ÷ population aged 60+ (older people stand in for the key groups)"},
+	"C14": {Factor: 1, Num: "desig_learning_community", Additive: true, Why: "学习型社区称号数 / learning communities"},
+	"C15": {Factor: 100, Num: "owners_committee_party_share", Den: "owners_committees", Why: "业委会党员比例的均值（各业委会比例之和 ÷ 业委会数）/ mean Party share over owners' committees"},
+	"C16": {Factor: 1, Num: "cities_smart", Additive: true, Why: "至少有一个智慧社区的设区市数 / cities with at least one smart community"},
+	"C17": {Factor: 100, Num: "rural_with_kiosk", Den: "rural_units", Why: "有政务自助服务一体机的行政村 ÷ 行政村 / villages with a self-service kiosk ÷ villages"},
+	"C18": {Factor: 1, Num: "leading_talents", Additive: true, Why: "社区工作领军人才人数 / leading community-work talents"},
+	"C19": {Factor: 100, Num: "units_with_volunteer_station", Den: "units", Why: "有志愿服务站点的村(社区) ÷ 全部村(社区) / units with a volunteer station ÷ all units"},
+	"C20": {Factor: 100, Num: "urban_units_in_15min", Den: "urban_units", Why: "15分钟生活圈内全部必备设施可达的城市社区 ÷ 城市社区（生活圈分析接入前为“无数据”）/ urban communities reaching every required category within 15 minutes ÷ urban communities"},
+	"C21": {Factor: 100, Num: "rural_units_in_30min", Den: "rural_units", Why: "30分钟生活圈内全部必备设施可达的行政村 ÷ 行政村（生活圈分析接入前为“无数据”）/ villages reaching every required category within 30 minutes ÷ villages"},
+}

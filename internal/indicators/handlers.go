@@ -1,0 +1,387 @@
+package indicators
+
+import (
+	"embed"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Handlers serve the indicator API and pages.
+type Handlers struct {
+	Engine    *Engine
+	Store     *Store
+	Divisions *divisions.Store
+	Pages     *web.Pages
+	Inds      []Indicator
+}
+
+// Row is an indicator with its value for one division.
+type Row struct {
+	Indicator
+	Value
+	StatusZH string `json:"status_zh"`
+	StatusEN string `json:"status_en"`
+}
+
+// Register adds the routes.
+func (h *Handlers) Register(rt *web.Router) {
+	params := []web.Param{{Name: "division", Description: "区划代码，缺省为本人辖区 / division code, default your own", Required: false},
+		{Name: "period", Type: "integer", Description: "年份 / year"}}
+	rt.API("GET /api/v1/indicators", web.Op{Summary: "规划指标一览 / The plan's indicators for a division and year", Tag: "indicators", Params: params, Response: []Row{}}, h.apiList)
+	rt.API("GET /api/v1/indicators/{id}", web.Op{Summary: "单项指标及下级分解 / One indicator, optionally with children", Tag: "indicators",
+		Params: append(params, web.Param{Name: "children", Type: "boolean"}), Response: IndicatorDetail{}}, h.apiOne)
+	rt.API("GET /api/v1/indicator-catalogue", web.Op{Summary: "指标目录与公式 / Catalogue with formulas", Tag: "indicators", Response: []Indicator{}}, h.apiCatalogue)
+	rt.API("PUT /api/v1/indicator-reports/{code}/{year}", web.Op{Summary: "填报数据（草稿）/ Enter reported data (draft)", Tag: "indicators", Body: map[string]float64{}, Response: []Reported{}}, h.apiEnter)
+	rt.API("POST /api/v1/indicator-reports/{code}/{year}/approve", web.Op{Summary: "审核锁定 / Approve and lock", Tag: "indicators", Status: 204}, h.apiApprove(false))
+	rt.API("POST /api/v1/indicator-reports/{code}/{year}/unlock", web.Op{Summary: "解锁（留审计记录）/ Unlock (audited)", Tag: "indicators", Status: 204}, h.apiApprove(true))
+	rt.API("PUT /api/v1/indicator-targets/{code}/{id}", web.Op{Summary: "分解目标 / Set a decomposed target", Tag: "indicators", Body: TargetBody{}, Status: 204}, h.apiTarget)
+	rt.Page("GET /indicators", h.page)
+	rt.Page("GET /indicators/{id}", h.pageOne)
+}
+
+// TargetBody sets a target.
+type TargetBody struct {
+	Target float64 `json:"target"`
+}
+
+// IndicatorDetail is one indicator for a division, with children and trend.
+type IndicatorDetail struct {
+	Row
+	Children []Row   `json:"children,omitempty"`
+	Trend    []Value `json:"trend"`
+}
+
+func (h *Handlers) params(r *http.Request) (string, int, error) {
+	p := access.From(r.Context())
+	code := r.URL.Query().Get("division")
+	if code == "" {
+		code = p.Division
+	}
+	if !divisions.ValidCode(code) {
+		return "", 0, web.BadRequest(web.M("区划代码格式不正确："+code, "malformed division code: "+code), web.Field("division", web.M("应为 2/4/6/9/12 位数字", "2, 4, 6, 9 or 12 digits")))
+	}
+	year := time.Now().Year()
+	if s := r.URL.Query().Get("period"); s != "" {
+		y, err := strconv.Atoi(s)
+		if err != nil || checkPeriod(y) != nil {
+			return "", 0, web.BadRequest(web.M("年份须在 2020–2035 之间："+s, "period must be a year from 2020 to 2035: "+s), web.Field("period", web.M("2020–2035", "2020–2035")))
+		}
+		year = y
+	}
+	return code, year, nil
+}
+
+func mapErr(err error, code string) error {
+	var p *Problem
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return web.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+	case errors.Is(err, ErrForbidden):
+		return web.Forbidden(web.M("只有民政干部可以填报、审核和分解目标", "only officers enter, approve and decompose targets"))
+	case errors.Is(err, ErrLocked):
+		return web.Conflict(web.M("数据已审核锁定，须上级解锁后才能修改", "the data is approved and locked; ask the level above to unlock it"))
+	case errors.As(err, &p):
+		return web.BadRequest(web.M(p.ZH, p.EN), web.Field(p.Field, web.M(p.ZH, p.EN)))
+	}
+	return err
+}
+
+// rows computes every indicator (or one) for a division.
+func (h *Handlers) rows(r *http.Request, inds []Indicator, code string, year int, children bool) ([]Row, error) {
+	vals, err := h.Engine.Compute(r.Context(), inds, code, year, children)
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	for _, in := range inds {
+		for _, v := range vals[in.ID] {
+			tgt, err := h.Store.Target(r.Context(), in, v.Division, year)
+			if err != nil {
+				return nil, err
+			}
+			var base *float64
+			if v.Division == "33" {
+				base = in.Baseline
+			}
+			h.Engine.Assess(in, &v, tgt, base, year)
+			row := Row{Indicator: in, Value: v}
+			row.StatusZH, row.StatusEN = StatusLabel(v.Status)
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}
+
+func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
+	code, year, err := h.params(r)
+	if err != nil {
+		return err
+	}
+	rows, err := h.rows(r, h.Inds, code, year, false)
+	if err != nil {
+		return mapErr(err, code)
+	}
+	web.WriteJSON(w, 200, rows)
+	return nil
+}
+
+func (h *Handlers) find(id string) (Indicator, error) {
+	for _, in := range h.Inds {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return Indicator{}, web.NotFound(web.M("没有指标 "+id, "no indicator "+id))
+}
+
+func (h *Handlers) detail(r *http.Request, id, code string, year int, children bool) (IndicatorDetail, error) {
+	in, err := h.find(id)
+	if err != nil {
+		return IndicatorDetail{}, err
+	}
+	one := []Indicator{in}
+	self, err := h.rows(r, one, code, year, false)
+	if err != nil {
+		return IndicatorDetail{}, mapErr(err, code)
+	}
+	d := IndicatorDetail{Row: self[0]}
+	if children {
+		if d.Children, err = h.rows(r, one, code, year, true); err != nil {
+			return d, mapErr(err, code)
+		}
+	}
+	for y := 2020; y <= year; y++ {
+		vals, err := h.Engine.Compute(r.Context(), one, code, y, false)
+		if err != nil {
+			return d, mapErr(err, code)
+		}
+		v := vals[id][0]
+		v.Division = strconv.Itoa(y)
+		d.Trend = append(d.Trend, v)
+	}
+	return d, nil
+}
+
+func (h *Handlers) apiOne(w http.ResponseWriter, r *http.Request) error {
+	code, year, err := h.params(r)
+	if err != nil {
+		return err
+	}
+	d, err := h.detail(r, r.PathValue("id"), code, year, r.URL.Query().Get("children") == "true")
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, d)
+	return nil
+}
+
+func (h *Handlers) apiCatalogue(w http.ResponseWriter, r *http.Request) error {
+	web.WriteJSON(w, 200, h.Inds)
+	return nil
+}
+
+func pathYear(r *http.Request) (string, int, error) {
+	code := r.PathValue("code")
+	y, err := strconv.Atoi(r.PathValue("year"))
+	if err != nil {
+		return code, 0, web.BadRequest(web.M("年份须为整数", "year must be a whole number"), web.Field("year", web.M("整数", "whole number")))
+	}
+	return code, y, nil
+}
+
+func (h *Handlers) apiEnter(w http.ResponseWriter, r *http.Request) error {
+	code, year, err := pathYear(r)
+	if err != nil {
+		return err
+	}
+	var body map[string]float64
+	if err := web.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := h.Store.Enter(r.Context(), code, year, body); err != nil {
+		return mapErr(err, code)
+	}
+	rep, err := h.Store.Reported(r.Context(), code, year)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, rep)
+	return nil
+}
+
+func (h *Handlers) apiApprove(unlock bool) web.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		code, year, err := pathYear(r)
+		if err != nil {
+			return err
+		}
+		if err := h.Store.Approve(r.Context(), code, year, unlock); err != nil {
+			return mapErr(err, code)
+		}
+		w.WriteHeader(204)
+		return nil
+	}
+}
+
+func (h *Handlers) apiTarget(w http.ResponseWriter, r *http.Request) error {
+	in, err := h.find(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var body TargetBody
+	if err := web.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	if err := h.Store.SetTarget(r.Context(), in, code, in.TargetYear, body.Target); err != nil {
+		return mapErr(err, code)
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type pageView struct {
+	Div      divisions.Division
+	Path     []divisions.Division
+	Year     int
+	Rows     []Row
+	Lagging  int
+	One      *IndicatorDetail
+	Sort     string
+	Bars     []bar
+	MaxTrend float64
+	Trend    []trendPoint
+}
+
+type bar struct {
+	Row
+	Width float64
+	Y     int
+}
+
+type trendPoint struct {
+	X, Y  float64
+	Label string
+	Value string
+}
+
+func (h *Handlers) pageErr(w http.ResponseWriter, r *http.Request, err error) {
+	var we *web.Error
+	if errors.As(mapErr(err, r.URL.Query().Get("division")), &we) {
+		h.Pages.Render(w, r, we.Status, "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Alert: we.Msg, Data: pageView{}})
+		return
+	}
+	web.Logger(r.Context()).Error("indicators page", "err", err.Error())
+	http.Error(w, "500 服务器内部错误 / internal server error", 500)
+}
+
+func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
+	code, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	rows, err := h.rows(r, h.Inds, code, year, false)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	path, err := h.Divisions.Path(r.Context(), code)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: rows}
+	for _, rw := range rows {
+		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
+			pv.Lagging++
+		}
+	}
+	h.Pages.Render(w, r, 200, "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Data: pv})
+}
+
+func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
+	code, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	d, err := h.detail(r, r.PathValue("id"), code, year, true)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	path, err := h.Divisions.Path(r.Context(), code)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, One: &d, Sort: r.URL.Query().Get("sort")}
+	names := map[string]string{}
+	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 500)
+	for _, k := range kids {
+		names[k.Code] = k.Name
+	}
+	maxV := 0.0
+	for i := range d.Children {
+		d.Children[i].Name = names[d.Children[i].Division]
+		if v := d.Children[i].Value.Value; v != nil && *v > maxV {
+			maxV = *v
+		}
+	}
+	children := append([]Row{}, d.Children...)
+	sort.SliceStable(children, func(i, j int) bool {
+		a, b := children[i].Value.Value, children[j].Value.Value
+		switch {
+		case a == nil:
+			return false
+		case b == nil:
+			return true
+		case pv.Sort == "asc":
+			return *a < *b
+		}
+		return *a > *b
+	})
+	for i, c := range children {
+		b := bar{Row: c, Y: i * 28}
+		if c.Value.Value != nil && maxV > 0 {
+			b.Width = 260 * *c.Value.Value / maxV
+		}
+		pv.Bars = append(pv.Bars, b)
+	}
+	for _, t := range d.Trend {
+		if t.Value != nil && *t.Value > pv.MaxTrend {
+			pv.MaxTrend = *t.Value
+		}
+	}
+	for i, t := range d.Trend {
+		p := trendPoint{X: 40 + float64(i)*60, Label: t.Division, Value: "—"}
+		if t.Value != nil {
+			p.Value = strconv.FormatFloat(*t.Value, 'f', 2, 64)
+			if pv.MaxTrend > 0 {
+				p.Y = 130 - 110**t.Value/pv.MaxTrend
+			} else {
+				p.Y = 130
+			}
+		} else {
+			p.Y = -1
+		}
+		pv.Trend = append(pv.Trend, p)
+	}
+	title := web.M(d.ID+" "+d.NameZH, d.ID+" "+d.NameEN)
+	h.Pages.Render(w, r, 200, "indicator", web.View{Title: title, Data: pv})
+}
+
+var _ = strings.TrimSpace

@@ -1,0 +1,325 @@
+package indicators
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/audit"
+	"linli/internal/db"
+	"linli/internal/divisions"
+)
+
+// Migrations of the indicators module.
+var Migrations = []db.Migration{{
+	ID: "indicators/001_tables",
+	SQL: `
+CREATE TABLE ind_reported (
+	division_code TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	element TEXT NOT NULL,
+	value DOUBLE PRECISION NOT NULL,
+	status TEXT NOT NULL,
+	entered_by TEXT NOT NULL,
+	entered_at TIMESTAMPTZ NOT NULL,
+	approved_by TEXT NOT NULL,
+	approved_at TIMESTAMPTZ,
+	PRIMARY KEY (division_code, year, element)
+);
+CREATE INDEX ind_reported_element ON ind_reported (element, year, division_code);
+CREATE TABLE ind_targets (
+	division_code TEXT NOT NULL,
+	indicator TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	target DOUBLE PRECISION NOT NULL,
+	set_by TEXT NOT NULL,
+	set_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (division_code, indicator, year)
+);
+INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
+('beautiful_village_showcase', '新时代美丽乡村精品村', 'New-era beautiful village showcase', 5, 35),
+('deliberation_pilot_urban', '城市社区议事协商创新试点', 'Urban community deliberation pilot', 5, 130),
+('deliberation_pilot_village', '村级议事协商创新试点', 'Village deliberation pilot', 5, 140);
+`,
+}}
+
+// Store keeps reported values and targets.
+type Store struct {
+	DB    *db.DB
+	Audit *audit.Log
+}
+
+// Problem is a validation failure naming the item.
+type Problem struct {
+	Field  string
+	ZH, EN string
+}
+
+func (p *Problem) Error() string { return p.ZH + " / " + p.EN }
+
+// ErrLocked: approved data cannot change until unlocked.
+var ErrLocked = errors.New("locked")
+
+// ErrForbidden: the role may not do this.
+var ErrForbidden = errors.New("forbidden")
+
+// bounds of reported elements: values outside are rejected.
+var bounds = map[string][2]float64{
+	"urban_income_total": {0, 1e10}, "urban_income_pop": {0, 1e8}, "rural_income_total": {0, 1e10}, "rural_income_pop": {0, 1e8},
+	"dibao_standard": {1000, 100000}, "assistance_joint_cases": {0, 1e7}, "assistance_cases": {0, 1e7},
+	"assisted_families_cared": {0, 1e7}, "assisted_families": {0, 1e7},
+}
+
+// reportLevel is the one division level at which each element is reported,
+// so that a roll-up never counts a value twice: statistics and allowance
+// standards by counties, assistance casework by townships.
+var reportLevel = map[string]int{
+	"urban_income_total": 3, "urban_income_pop": 3, "rural_income_total": 3, "rural_income_pop": 3, "dibao_standard": 3,
+	"assistance_joint_cases": 4, "assistance_cases": 4, "assisted_families_cared": 4, "assisted_families": 4,
+}
+
+// pairs whose first may not exceed the second for the same unit and year.
+var notAbove = [][2]string{{"assistance_joint_cases", "assistance_cases"}, {"assisted_families_cared", "assisted_families"}}
+
+func checkPeriod(year int) error {
+	if year < 2020 || year > 2035 {
+		return &Problem{"year", fmt.Sprintf("年份 %d 不在规划监测期 2020–2035 内", year), fmt.Sprintf("year %d is outside the monitoring frame 2020–2035", year)}
+	}
+	return nil
+}
+
+// Enter saves reported values of one division and year as a draft (or
+// overwrites a draft or returned value); approved values are locked.
+func (s *Store) Enter(ctx context.Context, code string, year int, values map[string]float64) error {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Officer {
+		return ErrForbidden
+	}
+	if !access.BusinessScope(p).Contains(code) || !divisions.ValidCode(code) {
+		return db.ErrNotFound
+	}
+	if err := checkPeriod(year); err != nil {
+		return err
+	}
+	if len(values) == 0 {
+		return &Problem{"values", "没有要保存的数值", "no values to save"}
+	}
+	for k, v := range values {
+		b, ok := bounds[k]
+		if !ok {
+			return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
+		}
+		if lvl := reportLevel[k]; divisions.LevelOf(code) != lvl {
+			zh, en := divisions.LevelName(lvl)
+			return &Problem{k, Elements[k].NameZH + " 由" + zh + "级填报", Elements[k].NameEN + " is reported by each " + strings.ToLower(en)}
+		}
+		if math.IsNaN(v) || v < b[0] || v > b[1] {
+			return &Problem{k, fmt.Sprintf("%s 须在 %g 至 %g 之间", Elements[k].NameZH, b[0], b[1]), fmt.Sprintf("%s must be from %g to %g", Elements[k].NameEN, b[0], b[1])}
+		}
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, code).Scan(&one); err != nil {
+			return db.ErrNotFound
+		}
+		now := db.T(time.Now())
+		for k, v := range values {
+			var status string
+			err := tx.QueryRowContext(ctx, `SELECT status FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, k).Scan(&status)
+			if status == "approved" {
+				return ErrLocked
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, status, entered_by, entered_at, approved_by, approved_at)
+				VALUES ($1,$2,$3,$4,'draft',$5,$6,'',NULL) ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft',
+				entered_by = excluded.entered_by, entered_at = excluded.entered_at`, code, year, k, v, p.Username, now); err != nil {
+				return err
+			}
+		}
+		for _, pr := range notAbove {
+			var a, b sql.NullFloat64
+			tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[0]).Scan(&a)
+			tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[1]).Scan(&b)
+			if a.Valid && b.Valid && a.Float64 > b.Float64 {
+				return &Problem{pr[0], Elements[pr[0]].NameZH + " 不能大于 " + Elements[pr[1]].NameZH, Elements[pr[0]].NameEN + " must not exceed " + Elements[pr[1]].NameEN}
+			}
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.report.enter", Object: "division", ObjectID: code, Division: code,
+			Detail: audit.Detail(map[string]any{"year": year, "values": values})})
+	})
+}
+
+// Approve locks a division's reported values for a year. Only an officer of
+// an enclosing division (strictly above) approves, and only after every
+// child's values of that year have been approved (DHIS2's order).
+func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool) error {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Officer {
+		return ErrForbidden
+	}
+	if !access.BusinessScope(p).Contains(code) {
+		return db.ErrNotFound
+	}
+	if p.Division == code {
+		return &Problem{"division_code", "须由上级审核本级数据", "data is approved by the level above"}
+	}
+	sub := access.Subtree(code)
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND year = $2`, code, year).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return db.ErrNotFound
+		}
+		if !unlock {
+			var pending int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE division_code > $1 AND division_code < $2 AND year = $3 AND status <> 'approved'`,
+				sub.Lo, sub.Hi, year).Scan(&pending); err != nil {
+				return err
+			}
+			if pending > 0 {
+				return &Problem{"division_code", strconv.Itoa(pending) + " 项下级数据尚未审核，须先审核下级", strconv.Itoa(pending) + " values below are not yet approved; approve them first"}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE ind_reported SET status = 'approved', approved_by = $1, approved_at = $2 WHERE division_code = $3 AND year = $4`,
+				p.Username, db.T(time.Now()), code, year); err != nil {
+				return err
+			}
+		} else {
+			var parentLocked int
+			tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE $1 LIKE division_code || '%' AND division_code <> $1 AND year = $2 AND status = 'approved'`, code, year).Scan(&parentLocked)
+			if parentLocked > 0 {
+				return &Problem{"division_code", "上级数据已审核锁定，须先解锁上级", "an enclosing level is approved; unlock it first"}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE ind_reported SET status = 'draft', approved_by = '', approved_at = NULL WHERE division_code = $1 AND year = $2`, code, year); err != nil {
+				return err
+			}
+		}
+		action := "indicator.report.approve"
+		if unlock {
+			action = "indicator.report.unlock"
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: action, Object: "division", ObjectID: code, Division: code, Detail: audit.Detail(map[string]int{"year": year})})
+	})
+}
+
+// Reported lists a division's reported values for a year.
+func (s *Store) Reported(ctx context.Context, code string, year int) ([]Reported, error) {
+	if !access.ScopeOf(ctx).Contains(code) {
+		return nil, db.ErrNotFound
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT element, value, status, entered_by FROM ind_reported WHERE division_code = $1 AND year = $2 ORDER BY element`, code, year)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Reported{}
+	for rows.Next() {
+		var r Reported
+		if err := rows.Scan(&r.Element, &r.Value, &r.Status, &r.EnteredBy); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Reported is one reported value.
+type Reported struct {
+	Element   string  `json:"element"`
+	Value     float64 `json:"value"`
+	Status    string  `json:"status"`
+	EnteredBy string  `json:"entered_by"`
+}
+
+// SetTarget decomposes a target to a division (逐级分解): an officer of an
+// enclosing division sets it; for additive indicators the children's targets
+// may not add up to more than the parent's; a percentage never exceeds 100.
+func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year int, target float64) error {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Officer {
+		return ErrForbidden
+	}
+	if !access.BusinessScope(p).Contains(code) || p.Division == code {
+		return db.ErrNotFound
+	}
+	if err := checkPeriod(year); err != nil {
+		return err
+	}
+	if math.IsNaN(target) || target < 0 || (in.Unit == "%" && target > 100) {
+		return &Problem{"target", in.ID + " 的目标值无效（不能为负，百分比不超过 100）", in.ID + ": invalid target (not negative; a percentage is at most 100)"}
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if in.Formula.Additive {
+			parent := divisions.ParentCode(code)
+			parentTarget, ok, err := s.targetTx(ctx, tx, in, parent, year)
+			if err != nil {
+				return err
+			}
+			if ok {
+				var siblings sql.NullFloat64
+				if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+					WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3 AND t.division_code <> $4`, parent, in.ID, year, code).Scan(&siblings); err != nil {
+					return err
+				}
+				if siblings.Float64+target > parentTarget {
+					return &Problem{"target", fmt.Sprintf("%s：下级目标之和 %g 将超过上级目标 %g", in.ID, siblings.Float64+target, parentTarget),
+						fmt.Sprintf("%s: children's targets would add up to %g, above the parent's %g", in.ID, siblings.Float64+target, parentTarget)}
+				}
+			}
+		}
+		if in.Formula.Additive {
+			var kids sql.NullFloat64
+			if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+				WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3`, code, in.ID, year).Scan(&kids); err != nil {
+				return err
+			}
+			if kids.Float64 > target {
+				return &Problem{"target", fmt.Sprintf("%s：已分解给下级的目标之和 %g 大于 %g", in.ID, kids.Float64, target),
+					fmt.Sprintf("%s: targets already given to children add up to %g, above %g", in.ID, kids.Float64, target)}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ind_targets (division_code, indicator, year, target, set_by, set_at) VALUES ($1,$2,$3,$4,$5,$6)
+			ON CONFLICT (division_code, indicator, year) DO UPDATE SET target = excluded.target, set_by = excluded.set_by, set_at = excluded.set_at`,
+			code, in.ID, year, target, p.Username, db.T(time.Now())); err != nil {
+			return err
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.target.set", Object: "indicator", ObjectID: in.ID, Division: code,
+			Detail: audit.Detail(map[string]any{"year": year, "target": target})})
+	})
+}
+
+// targetTx is the target of a division: its own, or the plan's for the province.
+func (s *Store) targetTx(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, in Indicator, code string, year int) (float64, bool, error) {
+	var t float64
+	err := q.QueryRowContext(ctx, `SELECT target FROM ind_targets WHERE division_code = $1 AND indicator = $2 AND year = $3`, code, in.ID, year).Scan(&t)
+	if err == nil {
+		return t, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
+	}
+	if code == "33" && in.Target != nil {
+		return *in.Target, true, nil
+	}
+	return 0, false, nil
+}
+
+// Target returns the target of a division for an indicator, if any.
+func (s *Store) Target(ctx context.Context, in Indicator, code string, year int) (*float64, error) {
+	t, ok, err := s.targetTx(ctx, s.DB.R, in, code, in.TargetYear)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &t, nil
+}
