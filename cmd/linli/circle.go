@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"linli/internal/circle"
+)
+
+// benchCommands are the benchmarks of `linli bench NAME`; each prints its
+// figures beside a peer measured in the same run.
+var benchCommands = map[string]func(e env, args []string) int{
+	"circle": func(e env, args []string) int { return circle.BenchMain(args, e.stdout, e.stderr) },
+}
+
+const circleUsage = `linli circle build --roads DIR [--out graph.bin]
+linli circle run --graph graph.bin | --roads DIR  [--facilities F.csv --demand D.csv | --synthetic] [--out DIR]
+linli circle site --graph graph.bin --category KEY --k N [--candidates C.csv]
+
+15 分钟（城市）/ 30 分钟（农村）生活圈：路网建图、设施与需求点挂接、到各类设施的最短时间、
+覆盖率与缺口、选址。DIR 含 nodes.csv.gz 与 edges.csv.gz（如 ../shared/data/hangzhou-roads）。
+Life-circle analysis over a real road network: graph build, linking, labels, coverage and gaps, siting.
+
+例 / examples:
+  linli circle build --roads ../shared/data/hangzhou-roads --out hz.graph
+  linli circle run --graph hz.graph --synthetic --out circle-out
+  linli help circle`
+
+func init() {
+	extraCommands["circle"] = command{"生活圈分析 / life-circle analysis (build, run, site)", circleUsage,
+		func(e env, args []string) int { return circle.Main(args, e.stdout, e.stderr) }}
+	extraCommands["bench"] = command{"性能基准（与对照同次运行）/ benchmarks against a peer in the same run", benchUsage(), runBench}
+}
+
+func benchUsage() string {
+	names := make([]string, 0, len(benchCommands))
+	for n := range benchCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf(`linli bench NAME [options]   (NAME: %v)
+
+linli bench circle --roads DIR [--nodes N]
+  我们的引擎与 python3-igraph、pgRouting 在同一路网、同一批设施上对比，核对结果一致并打印耗时与倍数；
+  缺少对照时用 apt-get 安装，无法安装则跳过并说明。
+  Times our engine against python3-igraph and pgRouting on the same graph and facilities, checks that
+  the labels agree, and prints times and speed-ups; peers are installed with apt-get or skipped with a message.
+
+例 / example:
+  linli bench circle --roads ../shared/data/hangzhou-roads`, names)
+}
+
+func runBench(e env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, benchUsage())
+		return 2
+	}
+	b, ok := benchCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "未知基准 %q / unknown benchmark %q\n\n%s\n", args[0], args[0], benchUsage())
+		return 2
+	}
+	return b(e, args[1:])
+}
