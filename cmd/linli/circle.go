@@ -13,18 +13,19 @@ var benchCommands = map[string]func(e env, args []string) int{
 	"circle": func(e env, args []string) int { return circle.BenchMain(args, e.stdout, e.stderr) },
 }
 
-const circleUsage = `linli circle build --roads DIR [--out graph.bin]
-linli circle run --graph graph.bin | --roads DIR  [--facilities F.csv --demand D.csv | --synthetic] [--out DIR]
-linli circle site --graph graph.bin --category KEY --k N [--candidates C.csv]
+const circleUsage = `linli circle build --roads DIR --out graph.bin
+linli circle run --graph graph.bin (--facilities F.csv --demand D.csv | --synthetic) --out DIR
+linli circle site --graph graph.bin --facilities F.csv --demand D.csv --category ID --k 20 [--remove]
 
-15 分钟（城市）/ 30 分钟（农村）生活圈：路网建图、设施与需求点挂接、到各类设施的最短时间、
-覆盖率与缺口、选址。DIR 含 nodes.csv.gz 与 edges.csv.gz（如 ../shared/data/hangzhou-roads）。
-Life-circle analysis over a real road network: graph build, linking, labels, coverage and gaps, siting.
+15 分钟（城市）/ 30 分钟（农村）生活圈：路网建图（CSV 或 OpenStreetMap，步行/驾车）、设施与需求点挂接、
+到各类设施的最短时间、覆盖率与缺口、选址与撤并。DIR 含 nodes.csv.gz 与 edges.csv.gz。
+Life-circle analysis over a real road network: graph build (CSV or OpenStreetMap, walk/drive profile),
+linking, minutes to each category, coverage and gaps, siting and least-loss removal.
+"linli circle COMMAND -h" lists every flag.
 
 例 / examples:
   linli circle build --roads ../shared/data/hangzhou-roads --out hz.graph
-  linli circle run --graph hz.graph --synthetic --out circle-out
-  linli help circle`
+  linli circle run --graph hz.graph --synthetic --out circle-out`
 
 func init() {
 	extraCommands["circle"] = command{"生活圈分析 / life-circle analysis (build, run, site)", circleUsage,
