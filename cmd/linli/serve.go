@@ -18,7 +18,7 @@ import (
 	"linli/internal/web"
 )
 
-const serveUsage = `linli serve [--addr HOST:PORT] [--data-dir DIR | --database-url URL] [--demo] [--demo-county CODE] [--demo-seed N]
+const serveUsage = `linli serve [--addr HOST:PORT] [--data-dir DIR | --database-url URL] [--demo] [--demo-county CODE] [--demo-seed N] [--demo-scale community|county|0.02]
 
 首次启动时加载浙江省全部区划，创建首个系统管理员并在终端打印一次性密码。
 On first start it loads all Zhejiang divisions and creates the first system
@@ -66,10 +66,12 @@ func runServe(e env, args []string) int {
 	var demo bool
 	var demoCounty string
 	var demoSeed uint64
+	var demoScale string
 	cfg, _, code := loadConfig(e, "serve", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&demo, "demo", false, "生成演示数据 / fill synthetic demo data")
 		fs.StringVar(&demoCounty, "demo-county", "330106", "演示区县代码 / demo county code")
 		fs.Uint64Var(&demoSeed, "demo-seed", 1, "演示数据随机种子 / demo data seed")
+		fs.StringVar(&demoScale, "demo-scale", os.Getenv("LINLI_DEMO_SCALE"), "演示人口规模 community|county|0.02 (占全区真实规模的比例) / demo population: community, county or a share of the real county (LINLI_DEMO_SCALE)")
 	})
 	if code >= 0 {
 		return code
@@ -101,7 +103,7 @@ func runServe(e env, args []string) int {
 		fmt.Fprintf(e.stdout, "首个系统管理员 / first system administrator: admin\n一次性密码 / one-time password: %s\n（只显示这一次，首次登录须修改 / shown only now; change it at first sign-in）\n", pw)
 	}
 	if demo {
-		accts, err := a.SeedDemo(ctx, app.DemoOptions{County: demoCounty, Seed: demoSeed})
+		accts, err := a.SeedDemo(ctx, app.DemoOptions{County: demoCounty, Seed: demoSeed, Scale: demoScale})
 		if err != nil {
 			return fail(e, err)
 		}

@@ -110,14 +110,20 @@ func From(ctx context.Context) *Principal {
 // "code >= Lo AND code < Hi" selects exactly the subtree, using an index.
 type Scope struct{ Lo, Hi string }
 
-// Subtree returns the scope of all codes starting with prefix.
+// Subtree returns the scope of all codes starting with prefix. The upper
+// bound is the next prefix of the same length ("3301" → "3302", "3309" →
+// "3310"), digits only, so the range holds under any collation the database
+// uses; past the last prefix ("99") it is "A", after every digit.
 func Subtree(prefix string) Scope {
-	if prefix == "" {
-		return Scope{Lo: "", Hi: "\x7f"}
-	}
 	b := []byte(prefix)
-	b[len(b)-1]++ // '9'+1 is ':' which sorts after every digit
-	return Scope{Lo: prefix, Hi: string(b)}
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return Scope{Lo: prefix, Hi: string(b)}
+		}
+		b[i] = '0'
+	}
+	return Scope{Lo: prefix, Hi: "A"}
 }
 
 // Contains tells whether code lies in the scope.

@@ -27,6 +27,9 @@ type DemoOptions struct {
 	County string // county code, default 西湖区 330106
 	Seed   uint64
 	Year   int
+	// Scale is the demo population: "community", "county", or a share of
+	// the county's real size (empty: the modules' default).
+	Scale string
 }
 
 // SeedDemo fills a county with synthetic yearly unit data and creates one

@@ -1,4 +1,30 @@
 package app
 
+import (
+	"context"
+
+	"linli/internal/registry"
+	"linli/internal/web"
+)
+
 // modules are the business capabilities, in dependency order.
-var modules = []Module{}
+var modules = []Module{
+	{Name: "registry", Migrations: registry.Migrations, Nav: registry.Nav,
+		Mount: func(a *App, rt *web.Router, rd *web.Renderer) { registry.Mount(registryStore(a), rt, rd) },
+		Demo: func(ctx context.Context, a *App, o DemoOptions) error {
+			ro := registry.DemoOptions{County: o.County, Seed: o.Seed}
+			if o.Scale != "" {
+				scale, err := registry.ParseScale(o.Scale)
+				if err != nil {
+					return err
+				}
+				ro.Scale = scale
+			}
+			return registry.Demo(ctx, registryStore(a), ro)
+		}},
+	indicatorsModule,
+}
+
+func registryStore(a *App) *registry.Store {
+	return &registry.Store{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Divs: a.Divisions, Now: a.Audit.Now}
+}

@@ -47,6 +47,7 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.API("POST /api/v1/indicator-reports/{code}/{year}/approve", web.Op{Summary: "审核锁定 / Approve and lock", Tag: "indicators", Status: 204}, h.apiApprove(false))
 	rt.API("POST /api/v1/indicator-reports/{code}/{year}/unlock", web.Op{Summary: "解锁（留审计记录）/ Unlock (audited)", Tag: "indicators", Status: 204}, h.apiApprove(true))
 	rt.API("PUT /api/v1/indicator-targets/{code}/{id}", web.Op{Summary: "分解目标 / Set a decomposed target", Tag: "indicators", Body: TargetBody{}, Status: 204}, h.apiTarget)
+	rt.Page("GET /indicators/export.xlsx", h.export)
 	rt.Page("GET /indicators", h.page)
 	rt.Page("GET /indicators/{id}", h.pageOne)
 }

@@ -1,0 +1,323 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"linli/internal/access"
+)
+
+// Hand-built data for 西湖区 (330106) in 2026. The county has 222 village-level
+// units: 181 urban communities and 41 villages (digits 10–12 of the NBS codes).
+const (
+	ruralR  = "330106010215" // 西湖茶场村委会, rural
+	ruralR2 = "330106008201" // 梅家坞村委会, rural
+	indYear = 2026
+)
+
+// indSetup enters the dataset through the public APIs, as officers and
+// workers would.
+func indSetup(t *testing.T, e *testEnv) *client {
+	e.user("county", access.Officer, county)
+	e.user("city", access.Officer, "3301")
+	c := e.login("county")
+	put := func(path string, body any) {
+		t.Helper()
+		if st, b := c.do("PUT", path, body); st != 200 && st != 204 {
+			t.Fatalf("PUT %s: %d %s", path, st, b)
+		}
+	}
+	post := func(path string, body any) string {
+		t.Helper()
+		st, b := c.do("POST", path, body)
+		if st != 200 && st != 201 {
+			t.Fatalf("POST %s: %d %s", path, st, b)
+		}
+		var v struct{ ID string }
+		json.Unmarshal([]byte(b), &v)
+		return v.ID
+	}
+	attrs := func(code string, m map[string]float64) {
+		put(fmt.Sprintf("/api/v1/divisions/%s/attributes/%d", code, indYear), map[string]any{"values": m})
+	}
+	attrs(communityA, map[string]float64{"population": 1000, "urban_population": 1000, "households": 400, "population_60plus": 200,
+		"building_floor_area": 10000, "commercial_service_floor_area": 2000, "old_compounds_renovated": 2})
+	attrs(communityB, map[string]float64{"population": 3000, "urban_population": 3000, "households": 1000, "population_60plus": 300,
+		"building_floor_area": 90000, "commercial_service_floor_area": 6000, "old_compounds_renovated": 1})
+	attrs(ruralR, map[string]float64{"population": 500, "households": 200, "population_60plus": 100, "village_operating_income": 60})
+	attrs(ruralR2, map[string]float64{"village_operating_income": 30})
+	desig := func(code, kind string, year int) {
+		post("/api/v1/divisions/"+code+"/designations", map[string]any{"kind": kind, "year": year})
+	}
+	desig(communityA, "future_community", 2024)
+	desig(communityA, "epidemic_free", 2022)
+	desig(communityA, "smart_community", 2026)
+	desig(communityB, "epidemic_free", 2026)
+	desig(communityB, "learning_community", 2027) // not yet awarded in 2026
+	desig(ruralR, "future_village", 2026)
+	desig(ruralR, "beautiful_village", 2023)
+	desig(ruralR, "health_village", 2026)
+	desig(county, "smart_county", 2026)
+	fac := func(code, cat string, area float64, caps map[string]float64) {
+		post("/api/v1/facilities", map[string]any{"division": code, "code": fmt.Sprintf("F%s%d", code, len(cat)*1000+int(area)), "name": cat, "category": cat,
+			"address": "测试路1号", "lon": 120.13, "lat": 30.27, "floor_area_m2": area, "capacities": caps})
+	}
+	fac(communityA, "community_service_facility", 300, nil)
+	fac(communityB, "community_service_facility", 500, nil)
+	fac(ruralR, "community_service_facility", 100, nil)
+	fac(communityB, "childcare", 200, map[string]float64{"childcare_places": 45})
+	fac(communityA, "elderly_canteen", 80, nil)
+	fac(communityA, "residents_lounge", 60, nil)
+	fac(ruralR, "volunteer_station", 20, nil)
+	fac(ruralR, "gov_kiosk", 2, nil)
+	person := func(code string, roles []string, attrs map[string]any) {
+		post("/api/v1/personnel", map[string]any{"division": code, "name": "测试人员", "roles": roles, "attrs": attrs})
+	}
+	person(communityA, []string{"community_worker"}, map[string]any{"sw_certificate": true})
+	person(communityB, []string{"community_worker"}, map[string]any{"sw_certificate": false})
+	person(ruralR, []string{"community_worker"}, map[string]any{"sw_certificate": true})
+	person(communityA, []string{"social_worker", "leading_talent"}, nil)
+	person(communityB, []string{"care_worker"}, map[string]any{"certified": true})
+	person(communityA, []string{"care_worker"}, map[string]any{"certified": false})
+	person(communityB, []string{"gp"}, nil)
+	share := func(v float64) *float64 { return &v }
+	post("/api/v1/organizations", map[string]any{"division": communityA, "kind": "social_org", "name": "社会组织甲", "reg_no": "REG-A"})
+	post("/api/v1/organizations", map[string]any{"division": communityB, "kind": "social_org", "name": "社会组织乙", "reg_no": "REG-B"})
+	post("/api/v1/organizations", map[string]any{"division": communityA, "kind": "owners_committee", "name": "业委会甲", "party_share": share(0.6)})
+	post("/api/v1/organizations", map[string]any{"division": communityB, "kind": "owners_committee", "name": "业委会乙", "party_share": share(0.4)})
+	hh := post("/api/v1/households", map[string]any{"division": communityA, "household_no": "H-1", "address": "上保路1号"})
+	res := post("/api/v1/residents", map[string]any{"household_id": hh, "name": "张测试", "id_number": validID("33010619500101001"), "relation": "户主", "residence": "registered"})
+	post("/api/v1/residents/"+res+"/tags", map[string]any{"tag": "family_doctor"})
+	// Reported data: statistics by the county, assistance casework by townships.
+	put(fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{
+		"urban_income_total": 700000, "urban_income_pop": 100000, "rural_income_total": 300000, "rural_income_pop": 100000, "dibao_standard": 12000})
+	put(fmt.Sprintf("/api/v1/indicator-reports/330106002/%d", indYear), map[string]float64{"assistance_joint_cases": 30, "assistance_cases": 40, "assisted_families_cared": 20, "assisted_families": 20})
+	put(fmt.Sprintf("/api/v1/indicator-reports/330106004/%d", indYear), map[string]float64{"assistance_joint_cases": 50, "assistance_cases": 60, "assisted_families_cared": 30, "assisted_families": 30})
+	return c
+}
+
+// validID completes 17 digits with the GB 11643 check digit.
+func validID(first17 string) string {
+	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, ch := range first17 {
+		sum += int(ch-'0') * w[i]
+	}
+	return first17 + string("10X98765432"[sum%11])
+}
+
+type indRow struct {
+	ID     string   `json:"id"`
+	Value  *float64 `json:"value"`
+	Num    *float64 `json:"numerator"`
+	Den    *float64 `json:"denominator"`
+	Status string   `json:"status"`
+}
+
+func getRows(t *testing.T, c *client, division string, year int) map[string]indRow {
+	t.Helper()
+	st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators?division=%s&period=%d", division, year), nil)
+	if st != 200 {
+		t.Fatalf("indicators %s: %d %s", division, st, body)
+	}
+	var rows []indRow
+	json.Unmarshal([]byte(body), &rows)
+	out := map[string]indRow{}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out
+}
+
+func TestIndicatorsOnHandBuiltData(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		c := indSetup(t, e)
+		got := getRows(t, c, county, indYear)
+		if len(got) != 43 {
+			t.Fatalf("%d indicators, want 43", len(got))
+		}
+		// Worked out by hand from the dataset above.
+		want := map[string]float64{
+			"I01": (700000.0 / 100000) / (300000.0 / 100000), // 2.333…
+			"I02": 100 * 1.0 / 41,                            // one village ≥ 50 万元 of 41
+			"I03": 12000,
+			"I04": 1, "I05": 1,
+			"I06": 100 * 1.0 / 41,
+			"I07": 0, "I08": 0,
+			"I09": 100 * 2.0 / 222,
+			"I10": 3, "I11": 1, "I12": 1,
+			"I13": 100 * 8000.0 / 100000, // 8, not the 13.3 that averaging A's 20% and B's 6.7% would give
+			"I14": 100 * 900.0 / 1600,
+			"I15": 100 * 1.0 / 41,
+			"I16": 1000 * 45.0 / 4500,
+			"I17": 10000 * 2.0 / 4000,
+			"I18": 10000 * 2.0 / 4500,
+			"I19": 10000 * 1.0 / 4500,
+			"I20": 100 * 2.0 / 3,
+			"I21": 10000 * 1.0 / 600,
+			"I22": 10000 * 1.0 / 4500,
+			"C01": 0, "C02": 0, "C03": 0,
+			"C04": 100 * 1.0 / 41,
+			"C05": 0,
+			"C06": 100 * 1.0 / 222,
+			"C08": 600.0 / 1,
+			"C09": 0,
+			"C11": 100 * 80.0 / 100,
+			"C12": 100,
+			"C13": 100 * 1.0 / 600,
+			"C14": 0, // awarded in 2027
+			"C15": 100 * (0.6 + 0.4) / 2,
+			"C16": 1,
+			"C17": 100 * 1.0 / 41,
+			"C18": 1,
+			"C19": 100 * 1.0 / 222,
+		}
+		for id, w := range want {
+			r := got[id]
+			if r.Value == nil || math.Abs(*r.Value-w) > 1e-9 {
+				t.Errorf("%s = %v, want %v", id, ptr(r.Value), w)
+			}
+		}
+		for _, id := range []string{"C07", "C10", "C20", "C21"} { // their modules are not live: no data, not zero
+			if r := got[id]; r.Value != nil || r.Status != "no_data" {
+				t.Errorf("%s = %v (%s), want no data", id, ptr(r.Value), r.Status)
+			}
+		}
+		// Roll-up: the children's numerators and denominators add up to the
+		// county's, level by level, and the county's ratio is not the mean
+		// of the children's ratios.
+		for _, id := range []string{"I13", "I14", "I17", "I20", "C06"} {
+			st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, county, indYear), nil)
+			if st != 200 {
+				t.Fatalf("%s detail: %d %s", id, st, body)
+			}
+			var d struct {
+				indRow
+				Children []indRow `json:"children"`
+			}
+			json.Unmarshal([]byte(body), &d)
+			var num, den float64
+			for _, ch := range d.Children {
+				if ch.Num != nil {
+					num += *ch.Num
+				}
+				if ch.Den != nil {
+					den += *ch.Den
+				}
+			}
+			if d.Num == nil || math.Abs(num-*d.Num) > 1e-9 || (d.Den != nil && math.Abs(den-*d.Den) > 1e-9) {
+				t.Errorf("%s: children sum to %v/%v, county has %v/%v", id, num, den, ptr(d.Num), ptr(d.Den))
+			}
+		}
+		// The same roll-up one level up: the city's values include the county's.
+		city := getRows(t, e.login("city"), "3301", indYear)
+		if city["I13"].Value == nil || math.Abs(*city["I13"].Value-8) > 1e-9 {
+			t.Errorf("city I13 = %v, want 8 (only 西湖区 has data)", ptr(city["I13"].Value))
+		}
+		// Effective dating: facilities registered in 2026 do not exist in 2025.
+		past := getRows(t, c, county, 2025)
+		if v := past["I12"].Value; v == nil || *v != 0 {
+			t.Errorf("2025 I12 = %v, want 0", ptr(v))
+		}
+		if v := past["I13"].Value; v != nil {
+			t.Errorf("2025 I13 = %v, want no data (no 2025 attributes)", *v)
+		}
+	})
+}
+
+func ptr(p *float64) any {
+	if p == nil {
+		return "no data"
+	}
+	return *p
+}
+
+func TestIndicatorReportingWorkflow(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		c := indSetup(t, e)
+		e.user("ningbo", access.Officer, "3302")
+		city := e.login("city")
+		path := func(code, action string) string {
+			return fmt.Sprintf("/api/v1/indicator-reports/%s/%d/%s", code, indYear, action)
+		}
+		// Validation names the item; nothing is saved.
+		before := e.count(`SELECT COUNT(*) FROM ind_reported`)
+		for _, k := range []struct {
+			code string
+			body map[string]float64
+			want string
+		}{
+			{county, map[string]float64{"dibao_standard": -5}, "dibao_standard"},
+			{county, map[string]float64{"population_total": 5}, "population_total"},
+			{"330106002", map[string]float64{"assistance_joint_cases": 90, "assistance_cases": 40}, "assistance_joint_cases"},
+			{"330106002", map[string]float64{"dibao_standard": 12000}, "dibao_standard"},
+		} {
+			st, body := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", k.code, indYear), k.body)
+			if st != 400 || !strings.Contains(body, k.want) {
+				t.Errorf("%v: %d %s", k.body, st, body)
+			}
+		}
+		if st, _ := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/2019", county), map[string]float64{"dibao_standard": 9000}); st != 400 {
+			t.Errorf("period outside the frame: %d", st)
+		}
+		if after := e.count(`SELECT COUNT(*) FROM ind_reported`); after != before {
+			t.Fatalf("bad input saved rows: %d → %d", before, after)
+		}
+		// The county's own data waits for its townships.
+		if st, body := city.do("POST", path(county, "approve"), nil); st != 400 || !strings.Contains(body, "approve them first") {
+			t.Fatalf("approve before children: %d %s", st, body)
+		}
+		for _, town := range []string{"330106002", "330106004"} {
+			if st, body := c.do("POST", path(town, "approve"), nil); st != 204 {
+				t.Fatalf("approve %s: %d %s", town, st, body)
+			}
+		}
+		if st, _ := c.do("POST", path(county, "approve"), nil); st != 400 {
+			t.Fatalf("an officer approved its own level: %d", st)
+		}
+		if st, body := city.do("POST", path(county, "approve"), nil); st != 204 {
+			t.Fatalf("city approves county: %d %s", st, body)
+		}
+		// Approved data is locked.
+		if st, _ := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{"dibao_standard": 13000}); st != 409 {
+			t.Fatalf("edit of locked data: %d", st)
+		}
+		// Unlocking a township is refused while the county above is locked.
+		if st, _ := c.do("POST", path("330106002", "unlock"), nil); st != 400 {
+			t.Fatalf("unlock under a locked parent: %d", st)
+		}
+		if st, _ := city.do("POST", path(county, "unlock"), nil); st != 204 {
+			t.Fatalf("unlock: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.unlock'`); n != 1 {
+			t.Fatalf("unlock audited %d times", n)
+		}
+		// Scope: another city's officer cannot enter data for 西湖区.
+		if st, _ := e.login("ningbo").do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{"dibao_standard": 9000}); st != 404 {
+			t.Fatalf("out-of-scope entry: %d", st)
+		}
+		// Targets: children's targets may not add up past the parent's.
+		prov := e.login("city")
+		if st, body := prov.do("PUT", "/api/v1/indicator-targets/330106/I04", map[string]float64{"target": 100}); st != 204 {
+			// the province's plan target (350) bounds cities, not counties: no parent target for 3301 yet
+			t.Fatalf("county target without a city target: %d %s", st, body)
+		}
+		e.user("province", access.Officer, "33")
+		p := e.login("province")
+		if st, _ := p.do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 300}); st != 204 {
+			t.Fatal("city target")
+		}
+		if st, body := p.do("PUT", "/api/v1/indicator-targets/3302/I04", map[string]float64{"target": 60}); st != 400 || !strings.Contains(body, "350") {
+			t.Fatalf("targets over the plan's 350: %d %s", st, body)
+		}
+		if st, body := p.do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 50}); st != 400 || !strings.Contains(body, "100") {
+			t.Fatalf("a city target below its counties' sum: %d %s", st, body)
+		}
+		if st, _ := p.do("PUT", "/api/v1/indicator-targets/3302/I06", map[string]float64{"target": 120}); st != 400 {
+			t.Fatalf("a percentage target over 100: %d", st)
+		}
+	})
+}

@@ -1,0 +1,449 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/registry"
+	"linli/internal/registry/idno"
+)
+
+// Fictitious but valid-format numbers used across the registry tests.
+var (
+	testID1    = idno.Synthetic("330106", time.Date(1948, 3, 14, 0, 0, 0, 0, time.UTC), 917)
+	testID2    = idno.Synthetic("330106", time.Date(1990, 7, 2, 0, 0, 0, 0, time.UTC), 924)
+	testPhone1 = "13957101234"
+)
+
+func decode[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return v
+}
+
+type idOnly struct {
+	ID string `json:"id"`
+}
+
+// registrySetup creates a worker in each of two communities, a county
+// officer, a household and a resident in community A.
+func registrySetup(t *testing.T, e *testEnv) (wa, wb *client, hhID, resID string) {
+	e.user("worker.a", access.CommunityWorker, communityA)
+	e.user("worker.b", access.CommunityWorker, communityB)
+	wa, wb = e.login("worker.a"), e.login("worker.b")
+	st, body := wa.do("POST", "/api/v1/households", map[string]any{"division": communityA, "household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室"})
+	if st != 201 {
+		t.Fatalf("create household: %d %s", st, body)
+	}
+	hhID = decode[idOnly](t, body).ID
+	st, body = wa.do("POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "张晓梅", "id_number": testID1, "relation": "户主",
+		"residence": "户籍", "phone": testPhone1, "health": "高血压", "income": "1800"})
+	if st != 201 {
+		t.Fatalf("create resident: %d %s", st, body)
+	}
+	resID = decode[idOnly](t, body).ID
+	return
+}
+
+func TestRegistryResidentsScopedAndMasked(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		wa, wb, hhID, resID := registrySetup(t, e)
+		// Masked in the record and in lists; birth date and gender derived from the ID.
+		st, body := wa.do("GET", "/api/v1/residents/"+resID, nil)
+		if st != 200 || strings.Contains(body, testID1) || strings.Contains(body, testPhone1) || strings.Contains(body, "高血压") {
+			t.Fatalf("get: %d %s", st, body)
+		}
+		var rec map[string]any
+		json.Unmarshal([]byte(body), &rec)
+		if rec["id_number"] != idno.Mask(testID1) || rec["phone"] != "139****1234" || rec["birth_date"] != "1948-03-14" || rec["gender"] != "M" || rec["has_health"] != true {
+			t.Fatalf("record: %v", rec)
+		}
+		st, body = wa.do("GET", "/api/v1/residents?q=张", nil)
+		if st != 200 || !strings.Contains(body, `"total":1`) || strings.Contains(body, testID1) {
+			t.Fatalf("search by name: %d %s", st, body)
+		}
+		// Exact lookup by the full ID number goes through the blind index.
+		if st, body = wa.do("GET", "/api/v1/residents?q="+testID1, nil); !strings.Contains(body, resID) {
+			t.Fatalf("search by id: %d %s", st, body)
+		}
+		// The other community's worker sees nothing and gets 404s.
+		if st, body = wb.do("GET", "/api/v1/residents?q=张", nil); st != 200 || !strings.Contains(body, `"total":0`) {
+			t.Fatalf("other community list: %d %s", st, body)
+		}
+		for _, m := range []string{"GET", "DELETE"} {
+			if st, _ := wb.do(m, "/api/v1/residents/"+resID, nil); st != 404 {
+				t.Fatalf("other community %s: %d", m, st)
+			}
+		}
+		if st, _ := wb.do("PUT", "/api/v1/residents/"+resID, map[string]any{"name": "改名", "relation": "户主", "residence": "registered"}); st != 404 {
+			t.Fatalf("other community update: %d", st)
+		}
+		// Creating in a household outside scope names the field; nothing written.
+		st, body = wb.do("POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "李四", "id_number": testID2})
+		if st != 400 || !strings.Contains(body, `"household_id"`) {
+			t.Fatalf("out-of-scope create: %d %s", st, body)
+		}
+		st, body = wb.do("POST", "/api/v1/households", map[string]any{"division": communityA, "household_no": "X", "address": "x"})
+		if st != 400 || !strings.Contains(body, "管辖范围") || !strings.Contains(body, `"division"`) {
+			t.Fatalf("out-of-scope household: %d %s", st, body)
+		}
+		// Bad input: wrong check digit, impossible birth date, duplicate ID.
+		bad := testID2[:17] + string("0123456789X"[(strings.IndexByte("0123456789X", testID2[17])+1)%11])
+		for _, c := range []struct{ id, want string }{{bad, "校验位"}, {"330106199002300018", "出生日期"}, {testID1, "已登记"}} {
+			st, body = wa.do("POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "王五", "id_number": c.id})
+			if st != 400 || !strings.Contains(body, c.want) || !strings.Contains(body, `"id_number"`) {
+				t.Fatalf("%s: %d %s", c.id, st, body)
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM reg_residents`); n != 1 {
+			t.Fatalf("%d residents after rejected input", n)
+		}
+		// Update and delete in scope, each audited.
+		st, body = wa.do("PUT", "/api/v1/residents/"+resID, map[string]any{"name": "张晓梅", "relation": "户主", "residence": "常住", "phone": "13800001111"})
+		if st != 200 || !strings.Contains(body, "138****1111") || !strings.Contains(body, `"residence":"resident"`) {
+			t.Fatalf("update: %d %s", st, body)
+		}
+		// A county officer sees the resident; the household cannot be deleted while occupied.
+		e.user("officer", access.Officer, county)
+		of := e.login("officer")
+		if st, body = of.do("GET", "/api/v1/residents?division="+communityA, nil); !strings.Contains(body, resID) {
+			t.Fatalf("officer list: %d %s", st, body)
+		}
+		if st, _ = wa.do("DELETE", "/api/v1/households/"+hhID, nil); st != 409 {
+			t.Fatalf("delete occupied household: %d", st)
+		}
+		if st, _ = wa.do("DELETE", "/api/v1/residents/"+resID, nil); st != 204 {
+			t.Fatalf("delete: %d", st)
+		}
+		if st, _ = wa.do("DELETE", "/api/v1/households/"+hhID, nil); st != 204 {
+			t.Fatalf("delete household: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%'`); n != 5 {
+			t.Fatalf("%d registry audit entries, want 5 (2 creates, update, 2 deletes)", n)
+		}
+	})
+}
+
+func TestRegistryReveal(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		wa, wb, _, resID := registrySetup(t, e)
+		// A reason is required.
+		st, body := wa.do("POST", "/api/v1/residents/"+resID+"/reveal", map[string]any{"field": "id_number", "reason": ""})
+		if st != 400 || !strings.Contains(body, `"reason"`) {
+			t.Fatalf("no reason: %d %s", st, body)
+		}
+		st, body = wa.do("POST", "/api/v1/residents/"+resID+"/reveal", map[string]any{"field": "id_number", "reason": "办理高龄津贴核对身份"})
+		if st != 200 || !strings.Contains(body, testID1) {
+			t.Fatalf("reveal: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.reveal' AND object_id = $1 AND result = 'ok' AND detail LIKE '%高龄津贴%'`, resID); n != 1 {
+			t.Fatalf("reveal audited %d times", n)
+		}
+		// Out of scope: 404. Grid workers may reveal the phone only. Admins never.
+		if st, _ = wb.do("POST", "/api/v1/residents/"+resID+"/reveal", map[string]any{"field": "id_number", "reason": "核对"}); st != 404 {
+			t.Fatalf("other community reveal: %d", st)
+		}
+		e.user("grid.a", access.GridWorker, communityA)
+		g := e.login("grid.a")
+		if st, _ = g.do("POST", "/api/v1/residents/"+resID+"/reveal", map[string]any{"field": "id_number", "reason": "走访"}); st != 403 {
+			t.Fatalf("grid worker id reveal: %d", st)
+		}
+		if st, body = g.do("POST", "/api/v1/residents/"+resID+"/reveal", map[string]any{"field": "phone", "reason": "走访联系"}); st != 200 || !strings.Contains(body, testPhone1) {
+			t.Fatalf("grid worker phone reveal: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.reveal' AND result = 'denied'`); n != 1 {
+			t.Fatalf("denied reveal audited %d times", n)
+		}
+		e.user("aud", access.Auditor, "33")
+		if st, _ = e.login("aud").do("GET", "/api/v1/residents", nil); st != 403 {
+			t.Fatalf("auditor reads residents: %d", st)
+		}
+		// A resident linked to the record sees it masked, may reveal their own, and correct the phone.
+		e.user("zhang", access.Resident, communityA)
+		if _, err := e.app.DB.W.Exec(`UPDATE reg_residents SET username = 'zhang' WHERE id = $1`, resID); err != nil {
+			t.Fatal(err)
+		}
+		me := e.login("zhang")
+		if st, body = me.do("GET", "/api/v1/me/registry", nil); st != 200 || !strings.Contains(body, idno.Mask(testID1)) {
+			t.Fatalf("own record: %d %s", st, body)
+		}
+		if st, body = me.do("PUT", "/api/v1/me/registry", map[string]any{"phone": "13600002222"}); st != 200 || !strings.Contains(body, "136****2222") {
+			t.Fatalf("own correction: %d %s", st, body)
+		}
+		if st, body = me.do("GET", "/api/v1/residents", nil); st != 200 || !strings.Contains(body, `"total":1`) {
+			t.Fatalf("resident sees others: %d %s", st, body)
+		}
+	})
+}
+
+// TestRegistryRawDumpHasNoClearValues greps the SQLite file (and the
+// PostgreSQL tables' text) for the ID numbers and phones stored.
+func TestRegistryRawDumpHasNoClearValues(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		wa, _, hhID, _ := registrySetup(t, e)
+		wa.do("POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "李娜", "id_number": testID2, "relation": "子女", "phone": "15888886666"})
+		wa.do("POST", "/api/v1/personnel", map[string]any{"division": communityA, "name": "陈工", "roles": []string{"grid_worker"}, "phone": "13712345678"})
+		secrets := []string{testID1, testID2, testPhone1, "15888886666", "13712345678", "高血压"}
+		var dump string
+		if e.app.DB.Dialect == db.SQLite {
+			e.app.DB.W.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			for _, f := range []string{e.app.DB.Path, e.app.DB.Path + "-wal"} {
+				b, _ := os.ReadFile(f)
+				dump += string(b)
+			}
+			if len(dump) < 10000 {
+				t.Fatalf("dump too small: %d bytes", len(dump))
+			}
+		} else {
+			for _, tbl := range []string{"reg_residents", "reg_personnel", "reg_households", "audit_log"} {
+				rows, err := e.app.DB.R.Query(`SELECT t::text FROM ` + tbl + ` t`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					var s string
+					rows.Scan(&s)
+					dump += s + "\n"
+				}
+				rows.Close()
+			}
+		}
+		if !strings.Contains(dump, "张晓梅") {
+			t.Fatal("dump does not hold the records it should")
+		}
+		for _, s := range secrets {
+			if strings.Contains(dump, s) {
+				t.Errorf("raw store contains %q in clear", s)
+			}
+		}
+	})
+}
+
+// TestRegistryDemo seeds one community, checks every role's view of it and
+// that the raw store holds none of the demo's ID numbers or phones in clear.
+func TestRegistryDemo(t *testing.T) {
+	t.Setenv("LINLI_DEMO_SCALE", "community")
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		accts, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := e.count(`SELECT COUNT(*) FROM reg_residents`)
+		if n < 1000 {
+			t.Fatalf("demo made %d residents", n)
+		}
+		aged := e.count(`SELECT COUNT(*) FROM reg_residents WHERE birth_date <= '1966-11-29'`)
+		if share := float64(aged) / float64(n); share < 0.14 || share > 0.26 {
+			t.Fatalf("share aged 60+ is %.2f", share)
+		}
+		// Second seeding changes nothing.
+		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if m := e.count(`SELECT COUNT(*) FROM reg_residents`); m != n {
+			t.Fatalf("second seeding: %d → %d residents", n, m)
+		}
+		// Collect the demo's clear values by decrypting, then grep the raw store.
+		var secrets []string
+		rows, err := e.app.DB.R.Query(`SELECT id_enc, phone_enc FROM reg_residents`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var ie, pe string
+			rows.Scan(&ie, &pe)
+			id, err := e.app.Keys.Open(ie, "reg_residents/id_number")
+			if err != nil || len(id) != 18 {
+				t.Fatalf("decrypt: %v", err)
+			}
+			secrets = append(secrets, id)
+			if pe != "" {
+				ph, _ := e.app.Keys.Open(pe, "reg_residents/phone")
+				secrets = append(secrets, ph)
+			}
+		}
+		rows.Close()
+		dump := rawDump(t, e, "reg_residents", "reg_households", "reg_personnel", "reg_resident_tags", "audit_log")
+		if leaked := findAny(dump, secrets); leaked != "" {
+			t.Fatalf("raw store contains demo value %s in clear", leaked)
+		}
+		// Each role's view, through the store with the demo accounts' principals.
+		st := registryStore(e.app)
+		as := func(u string) context.Context {
+			for _, a := range accts {
+				if a.Username == u {
+					return access.With(t.Context(), &access.Principal{Username: u, Role: a.Role, Division: a.Division})
+				}
+			}
+			t.Fatalf("no demo account %s", u)
+			return nil
+		}
+		rs, total, err := st.ListResidents(as("demo.worker"), registry.ResidentFilter{}, 0, 20)
+		if err != nil || total != n || len(rs) != 20 || !strings.Contains(rs[0].IDNumber, "********") {
+			t.Fatalf("worker list: %d of %d, %v", total, n, err)
+		}
+		if _, total, _ := st.ListResidents(as("demo.worker2"), registry.ResidentFilter{}, 0, 20); total != 0 {
+			t.Fatalf("worker of another community sees %d residents", total)
+		}
+		sum, err := st.Summary(as("demo.officer"), county, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int64{}
+		for _, c := range sum.Totals {
+			counts[c.Tag] = c.Count
+		}
+		if counts["elderly_80"] == 0 || counts["elderly_80"] != int64(e.count(`SELECT COUNT(*) FROM reg_resident_tags WHERE tag = 'elderly_80'`)) || len(sum.Children) == 0 {
+			t.Fatalf("summary: %v", sum)
+		}
+		if _, err := st.Summary(as("demo.street"), county, false); err == nil {
+			t.Fatal("township officer read the county summary")
+		}
+		gs, err := st.MyGrids(as("demo.grid"))
+		if err != nil || len(gs) != 1 || gs[0].Households == 0 {
+			t.Fatalf("grid worker's grids: %v %v", gs, err)
+		}
+		mine, _, err := st.ListResidents(as("demo.resident"), registry.ResidentFilter{}, 0, 20)
+		if err != nil || len(mine) != 1 {
+			t.Fatalf("resident's own record: %v %v", mine, err)
+		}
+		fs, total, err := st.ListFacilities(as("demo.resident"), registry.Filter{}, 0, 200)
+		if err != nil || total < 8 {
+			t.Fatalf("facilities: %d %v", total, err)
+		}
+		near, err := st.Nearby(as("demo.worker"), fs[0].Lon, fs[0].Lat, 500, "", 50)
+		if err != nil || len(near) == 0 || near[0].DistanceM != 0 {
+			t.Fatalf("nearby: %v %v", near, err)
+		}
+	})
+}
+
+// findAny returns the first of values found in s: it scans the runs of
+// digits (and X) once instead of searching for each value.
+func findAny(s string, values []string) string {
+	set := map[string]bool{}
+	for _, v := range values {
+		set[v] = true
+	}
+	isD := func(c byte) bool { return c >= '0' && c <= '9' || c == 'X' }
+	for i := 0; i < len(s); {
+		if !isD(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isD(s[j]) {
+			j++
+		}
+		for _, l := range []int{11, 18} {
+			for k := i; k+l <= j; k++ {
+				if set[s[k:k+l]] {
+					return s[k : k+l]
+				}
+			}
+		}
+		i = j
+	}
+	return ""
+}
+
+// rawDump reads the SQLite file and its WAL, or the PostgreSQL tables as text.
+func rawDump(t *testing.T, e *testEnv, tables ...string) string {
+	t.Helper()
+	var dump strings.Builder
+	if e.app.DB.Dialect == db.SQLite {
+		e.app.DB.W.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		for _, f := range []string{e.app.DB.Path, e.app.DB.Path + "-wal"} {
+			b, _ := os.ReadFile(f)
+			dump.Write(b)
+		}
+		return dump.String()
+	}
+	for _, tbl := range tables {
+		rows, err := e.app.DB.R.Query(`SELECT t::text FROM ` + tbl + ` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			dump.WriteString(s + "\n")
+		}
+		rows.Close()
+	}
+	return dump.String()
+}
+
+func TestRegistryImportExport(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("worker.a", access.CommunityWorker, communityA)
+		wa := e.login("worker.a")
+		hdr := "区划代码,户编号,户地址,姓名,身份证号,与户主关系,户籍类型,手机号,服务对象标签\n"
+		good := hdr + communityA + ",H1,上保社区1幢101室,张一," + testID1 + ",户主,户籍," + testPhone1 + ",高龄(80+);独居\n" +
+			communityA + ",H1,,张二," + testID2 + ",子女,常住,,\n"
+		bad := good + communityB + ",H2,,李三,110105194912310021,户主,户籍,,\n"
+		st, body := wa.do("POST", "/api/v1/registry/import/residents?apply=true", bad)
+		if st != 422 || !strings.Contains(body, `"row":4`) || !strings.Contains(body, "校验位") || !strings.Contains(body, "管辖范围") {
+			t.Fatalf("bad file: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM reg_residents`) + e.count(`SELECT COUNT(*) FROM reg_households`); n != 0 {
+			t.Fatalf("a rejected file wrote %d rows", n)
+		}
+		if st, body = wa.do("POST", "/api/v1/registry/import/residents", good); st != 200 || !strings.Contains(body, `"dry_run":true`) || e.count(`SELECT COUNT(*) FROM reg_residents`) != 0 {
+			t.Fatalf("dry run: %d %s", st, body)
+		}
+		for i := 0; i < 2; i++ {
+			if st, body = wa.do("POST", "/api/v1/registry/import/residents?apply=true", good); st != 200 || !strings.Contains(body, `"applied":true`) {
+				t.Fatalf("apply %d: %d %s", i, st, body)
+			}
+		}
+		if r, h, tg := e.count(`SELECT COUNT(*) FROM reg_residents`), e.count(`SELECT COUNT(*) FROM reg_households`), e.count(`SELECT COUNT(*) FROM reg_resident_tags`); r != 2 || h != 1 || tg != 2 {
+			t.Fatalf("after two imports: %d residents, %d households, %d tags", r, h, tg)
+		}
+		if n := e.count(`SELECT n FROM reg_tag_counts WHERE division_code = $1 AND tag = 'elderly_80'`, county); n != 1 {
+			t.Fatalf("county count of elderly_80 = %d", n)
+		}
+		// Missing required column; facility outside Zhejiang.
+		st, body = wa.do("POST", "/api/v1/registry/import/residents", "区划代码,户编号,姓名\n"+communityA+",H1,王\n")
+		if st != 422 || !strings.Contains(body, "身份证号") {
+			t.Fatalf("missing column: %d %s", st, body)
+		}
+		fac := "设施编码,区划代码,名称,类别,经度,纬度\nF1," + communityA + ",上保食堂,老年食堂/助餐点,116.40,39.90\n"
+		if st, body = wa.do("POST", "/api/v1/registry/import/facilities?apply=true", fac); st != 422 || !strings.Contains(body, "浙江") || !strings.Contains(body, `"经度"`) {
+			t.Fatalf("facility outside Zhejiang: %d %s", st, body)
+		}
+		fac = strings.Replace(fac, "116.40,39.90", "120.147,30.259", 1)
+		for i := 0; i < 2; i++ {
+			if st, body = wa.do("POST", "/api/v1/registry/import/facilities?apply=true", fac); st != 200 {
+				t.Fatalf("facility import: %d %s", st, body)
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM reg_facilities`); n != 1 {
+			t.Fatalf("%d facilities after two imports", n)
+		}
+		// Export: masked by default; unmasked needs a reason and is audited.
+		st, body = wa.do("GET", "/api/v1/registry/export/residents?format=csv", nil)
+		if st != 200 || strings.Contains(body, testID1) || !strings.Contains(body, idno.Mask(testID1)) || !strings.Contains(body, "worker.a") {
+			t.Fatalf("masked export: %d %s", st, body)
+		}
+		if st, _ = wa.do("GET", "/api/v1/registry/export/residents?format=csv&unmasked=true", nil); st != 400 {
+			t.Fatalf("unmasked export without reason: %d", st)
+		}
+		st, body = wa.do("GET", "/api/v1/registry/export/residents?format=csv&unmasked=true&reason=%E5%B9%B4%E5%BA%A6%E6%A0%B8%E6%9F%A5", nil)
+		if st != 200 || !strings.Contains(body, testID1) || !strings.Contains(body, "UNMASKED") {
+			t.Fatalf("unmasked export: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND detail LIKE '%"unmasked":true%'`); n != 1 {
+			t.Fatalf("unmasked export audited %d times", n)
+		}
+	})
+}

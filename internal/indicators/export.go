@@ -1,0 +1,85 @@
+package indicators
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"linli/internal/access"
+	"linli/internal/audit"
+	"linli/internal/web"
+)
+
+// export writes the indicator view (all indicators of a division, or one
+// indicator with its children when id is given) as xlsx, with the formulas
+// and data sources on a second sheet. Exports are audited.
+func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
+	code, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	inds := h.Inds
+	children := false
+	if id := r.URL.Query().Get("id"); id != "" {
+		in, err := h.find(id)
+		if err != nil {
+			h.pageErr(w, r, err)
+			return
+		}
+		inds, children = []Indicator{in}, true
+	}
+	rows, err := h.rows(r, inds, code, year, children)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	if d, err := h.Divisions.Get(r.Context(), code); err == nil {
+		names[code] = d.Name
+	}
+	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 1000)
+	for _, k := range kids {
+		names[k.Code] = k.Name
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	const s1, s2 = "指标 Indicators", "公式 Formulas"
+	f.SetSheetName("Sheet1", s1)
+	f.NewSheet(s2)
+	p := access.From(r.Context())
+	f.SetSheetRow(s1, "A1", &[]any{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, time.Now().Format(time.RFC3339))})
+	f.SetSheetRow(s1, "A2", &[]any{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status"})
+	opt := func(p *float64) any {
+		if p == nil {
+			return "无数据 no data"
+		}
+		return *p
+	}
+	for i, rw := range rows {
+		f.SetSheetRow(s1, fmt.Sprintf("A%d", i+3), &[]any{rw.ID, rw.NameZH + " / " + rw.NameEN, names[rw.Division], rw.Division,
+			opt(rw.Value.Value), opt(rw.Num), opt(rw.Den), opt(rw.Value.Target), opt(rw.Progress), rw.StatusZH + " / " + rw.StatusEN})
+	}
+	f.SetSheetRow(s2, "A1", &[]any{"编号 ID", "指标 Indicator", "公式 Formula", "说明 Why", "数据元 Elements"})
+	for i, in := range inds {
+		els := ""
+		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
+			if k != "" {
+				els += k + " (" + Elements[k].Source + "): " + Elements[k].NameZH + "; "
+			}
+		}
+		f.SetSheetRow(s2, fmt.Sprintf("A%d", i+2), &[]any{in.ID, in.NameZH, in.Expression, in.Why, els})
+	}
+	if err := h.Store.Audit.Record(r.Context(), audit.Entry{Action: "indicator.export", Object: "division", ObjectID: code, Division: code,
+		Detail: audit.Detail(map[string]any{"year": year, "id": r.URL.Query().Get("id")})}); err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="linli-indicators-%s-%d.xlsx"`, code, year))
+	if err := f.Write(w); err != nil {
+		web.Logger(r.Context()).Error("xlsx", "err", err.Error())
+	}
+}

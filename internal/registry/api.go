@@ -1,0 +1,375 @@
+package registry
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/web"
+)
+
+// Handlers serve the registry's API and pages.
+type Handlers struct {
+	Store *Store
+	Pages *web.Pages
+}
+
+var listParams = []web.Param{
+	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
+	{Name: "q", Description: "搜索 / search"},
+	{Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"},
+}
+
+func withParams(extra ...web.Param) []web.Param {
+	return append(append([]web.Param{}, listParams...), extra...)
+}
+
+// RevealRequest asks for one full value.
+type RevealRequest struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// RevealResponse carries the revealed value.
+type RevealResponse struct {
+	ID    string `json:"id"`
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// CorrectionRequest is a resident's correction of their own record.
+type CorrectionRequest struct {
+	Phone string `json:"phone"`
+}
+
+// MyGridView is a grid worker's grids with their households and tagged residents.
+type MyGridView struct {
+	Grids      []Grid      `json:"grids"`
+	Households []Household `json:"households"`
+	Tagged     []Resident  `json:"tagged_residents"`
+}
+
+// Register adds the API routes.
+func (h *Handlers) Register(rt *web.Router) {
+	s := h.Store
+	// Households.
+	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: withParams(web.Param{Name: "grid"}), Response: web.List[Household]{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			pg, err := web.ParsePagination(r)
+			if err != nil {
+				return err
+			}
+			q := r.URL.Query()
+			items, total, err := s.ListHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, pg.Offset(), pg.PageSize)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, web.NewList(items, pg, total))
+			return nil
+		})
+	crud(rt, "households", "户 / household", HouseholdInput{}, Household{}, s.GetHousehold, s.CreateHousehold, s.UpdateHousehold, s.DeleteHousehold)
+
+	// Residents.
+	rt.API("GET /api/v1/residents", web.Op{Summary: "居民列表（脱敏）/ List residents (masked)", Tag: "registry",
+		Params: withParams(web.Param{Name: "tag", Description: "服务对象标签 / service-object tag"}, web.Param{Name: "household"}, web.Param{Name: "grid"}), Response: web.List[Resident]{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			pg, err := web.ParsePagination(r)
+			if err != nil {
+				return err
+			}
+			f := residentFilter(r)
+			items, total, err := s.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, web.NewList(items, pg, total))
+			return nil
+		})
+	crud(rt, "residents", "居民（脱敏）/ resident (masked)", ResidentInput{}, Resident{}, s.GetResident, s.CreateResident, s.UpdateResident, s.DeleteResident)
+	rt.API("POST /api/v1/residents/{id}/reveal", web.Op{Summary: "查看完整敏感信息（须填理由，记入审计）/ Reveal one full value (reason required, audited)", Tag: "registry",
+		Body: RevealRequest{}, Response: RevealResponse{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var req RevealRequest
+			if err := web.DecodeJSON(w, r, &req); err != nil {
+				return err
+			}
+			v, err := s.Reveal(r.Context(), r.PathValue("id"), req.Field, req.Reason)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			web.WriteJSON(w, 200, RevealResponse{ID: r.PathValue("id"), Field: req.Field, Value: v})
+			return nil
+		})
+	rt.API("POST /api/v1/residents/{id}/tags", web.Op{Summary: "添加服务对象标签 / Tag a resident", Tag: "registry", Body: TagInput{}, Response: TagRef{}, Status: 201},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var in TagInput
+			if err := web.DecodeJSON(w, r, &in); err != nil {
+				return err
+			}
+			t, err := s.AddTag(r.Context(), r.PathValue("id"), in)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 201, t)
+			return nil
+		})
+	rt.API("DELETE /api/v1/residents/{id}/tags/{tag_id}", web.Op{Summary: "移除服务对象标签 / Remove a tag", Tag: "registry", Status: 204},
+		func(w http.ResponseWriter, r *http.Request) error {
+			if err := s.RemoveTag(r.Context(), r.PathValue("id"), r.PathValue("tag_id")); err != nil {
+				return err
+			}
+			w.WriteHeader(204)
+			return nil
+		})
+	rt.API("GET /api/v1/me/registry", web.Op{Summary: "本人登记信息（居民查阅权）/ My own registry record (right of access)", Tag: "registry", Response: Resident{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			p := access.From(r.Context())
+			if p.Role != access.Resident {
+				return web.Forbidden(web.M("仅居民账号可用", "for resident accounts only"))
+			}
+			items, _, err := s.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
+			if err != nil {
+				return err
+			}
+			if len(items) == 0 {
+				return web.NotFound(web.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
+			}
+			web.WriteJSON(w, 200, items[0])
+			return nil
+		})
+	rt.API("PUT /api/v1/me/registry", web.Op{Summary: "更正本人联系电话（居民更正权）/ Correct my own phone (right of correction)", Tag: "registry", Body: CorrectionRequest{}, Response: Resident{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var req CorrectionRequest
+			if err := web.DecodeJSON(w, r, &req); err != nil {
+				return err
+			}
+			res, err := s.CorrectOwn(r.Context(), req.Phone)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, res)
+			return nil
+		})
+
+	// Tags.
+	rt.API("GET /api/v1/tags", web.Op{Summary: "服务对象标签目录 / Tag catalogue", Tag: "registry", Response: []TagKind{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			ks, err := s.TagKinds(r.Context())
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, ks)
+			return nil
+		})
+	rt.API("POST /api/v1/tags", web.Op{Summary: "新增标签（管理员/民政干部）/ Add a tag to the catalogue", Tag: "registry", Body: TagKind{}, Response: TagKind{}, Status: 201},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var in TagKind
+			if err := web.DecodeJSON(w, r, &in); err != nil {
+				return err
+			}
+			t, err := s.AddTagKind(r.Context(), in)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 201, t)
+			return nil
+		})
+	rt.API("GET /api/v1/tags/summary", web.Op{Summary: "服务对象标签统计（辖区及下级）/ Tag counts for a subtree and its children", Tag: "registry",
+		Params: []web.Param{{Name: "division", Required: true, Description: "区划代码 / division code"}}, Response: TagSummary{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			code := r.URL.Query().Get("division")
+			if code == "" {
+				code = access.From(r.Context()).Division
+			}
+			sum, err := s.Summary(r.Context(), code, true)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, sum)
+			return nil
+		})
+
+	// Facilities.
+	rt.API("GET /api/v1/facilities", web.Op{Summary: "服务设施列表 / List facilities", Tag: "registry", Params: withParams(web.Param{Name: "category"}), Response: web.List[Facility]{}},
+		listHandler(s.ListFacilities))
+	rt.API("GET /api/v1/facilities/nearby", web.Op{Summary: "附近设施（N 米内）/ Facilities within N metres", Tag: "registry",
+		Params:   []web.Param{{Name: "lon", Required: true, Type: "number"}, {Name: "lat", Required: true, Type: "number"}, {Name: "radius_m", Required: true, Type: "number"}, {Name: "category"}, {Name: "limit", Type: "integer"}},
+		Response: []Facility{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			q := r.URL.Query()
+			var errs []web.FieldError
+			num := func(name string) float64 {
+				v, err := strconv.ParseFloat(q.Get(name), 64)
+				if err != nil {
+					errs = append(errs, web.Field(name, web.M("须为数字", "must be a number")))
+				}
+				return v
+			}
+			lon, lat, rad := num("lon"), num("lat"), num("radius_m")
+			if len(errs) > 0 {
+				return web.BadRequest(web.M("查询参数有误", "invalid query"), errs...)
+			}
+			limit := 100
+			if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 500 {
+				limit = n
+			}
+			out, err := s.Nearby(r.Context(), lon, lat, rad, q.Get("category"), limit)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, out)
+			return nil
+		})
+	crud(rt, "facilities", "服务设施 / facility", FacilityInput{}, Facility{}, s.GetFacility, s.CreateFacility, s.UpdateFacility, s.DeleteFacility)
+	rt.API("GET /api/v1/facility-categories", web.Op{Summary: "设施类别目录 / Facility category catalogue", Tag: "registry", Response: []Category{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			cs, err := s.Categories(r.Context())
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, cs)
+			return nil
+		})
+	rt.API("POST /api/v1/facility-categories", web.Op{Summary: "新增设施类别 / Add a facility category", Tag: "registry", Body: Category{}, Response: Category{}, Status: 201},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var in Category
+			if err := web.DecodeJSON(w, r, &in); err != nil {
+				return err
+			}
+			c, err := s.AddCategory(r.Context(), in)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 201, c)
+			return nil
+		})
+
+	// Organisations, personnel, grids.
+	rt.API("GET /api/v1/organizations", web.Op{Summary: "组织列表 / List organisations", Tag: "registry",
+		Params: withParams(web.Param{Name: "category", Description: "social_org/enterprise/property/owners_committee"}), Response: web.List[Organization]{}}, listHandler(s.ListOrganizations))
+	crud(rt, "organizations", "组织 / organisation", OrganizationInput{}, Organization{}, s.GetOrganization, s.CreateOrganization, s.UpdateOrganization, s.DeleteOrganization)
+	rt.API("GET /api/v1/personnel", web.Op{Summary: "人员列表（电话脱敏）/ List personnel (phones masked)", Tag: "registry",
+		Params: withParams(web.Param{Name: "category", Description: "岗位 / role"}), Response: web.List[Person]{}}, listHandler(s.ListPersonnel))
+	crud(rt, "personnel", "人员 / person", PersonInput{}, Person{}, s.GetPerson, s.CreatePerson, s.UpdatePerson, s.DeletePerson)
+	rt.API("GET /api/v1/grids", web.Op{Summary: "网格列表 / List grids", Tag: "registry", Params: listParams, Response: web.List[Grid]{}}, listHandler(s.ListGrids))
+	rt.API("GET /api/v1/grids/mine", web.Op{Summary: "我的网格：户与服务对象 / My grids: households and tagged residents", Tag: "registry", Response: MyGridView{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			v, err := h.myGrid(r)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, v)
+			return nil
+		})
+	crud(rt, "grids", "网格 / grid", GridInput{}, Grid{}, s.GetGrid, s.CreateGrid, s.UpdateGrid, s.DeleteGrid)
+	h.registerTransfer(rt)
+}
+
+func (h *Handlers) myGrid(r *http.Request) (MyGridView, error) {
+	v := MyGridView{Grids: []Grid{}, Households: []Household{}, Tagged: []Resident{}}
+	gs, err := h.Store.MyGrids(r.Context())
+	if err != nil {
+		return v, err
+	}
+	for _, g := range gs {
+		v.Grids = append(v.Grids, g)
+		hs, _, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, 0, web.MaxPageSize)
+		if err != nil {
+			return v, err
+		}
+		v.Households = append(v.Households, hs...)
+		rs, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Grid: g.ID}, 0, 1000)
+		if err != nil {
+			return v, err
+		}
+		for _, res := range rs {
+			if len(res.Tags) > 0 {
+				v.Tagged = append(v.Tagged, res)
+			}
+		}
+	}
+	return v, nil
+}
+
+func residentFilter(r *http.Request) ResidentFilter {
+	q := r.URL.Query()
+	return ResidentFilter{Division: q.Get("division"), Tag: q.Get("tag"), Q: q.Get("q"), Household: q.Get("household"), Grid: q.Get("grid")}
+}
+
+func listHandler[T any](list func(ctx contextT, f Filter, offset, limit int) ([]T, int, error)) web.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		pg, err := web.ParsePagination(r)
+		if err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		items, total, err := list(r.Context(), Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}, pg.Offset(), pg.PageSize)
+		if err != nil {
+			return err
+		}
+		web.WriteJSON(w, 200, web.NewList(items, pg, total))
+		return nil
+	}
+}
+
+// crud registers get, create, update and delete for one entity.
+func crud[I, T any](rt *web.Router, name, label string, in I, out T,
+	get func(contextT, string) (T, error), create func(contextT, I) (T, error),
+	update func(contextT, string, I) (T, error), del func(contextT, string) error) {
+	zh, en, _ := strings.Cut(label, " / ")
+	base := "/api/v1/" + name
+	rt.API("GET "+base+"/{id}", web.Op{Summary: "查看" + zh + " / Get a " + en, Tag: "registry", Response: out},
+		func(w http.ResponseWriter, r *http.Request) error {
+			v, err := get(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return notFoundErr(err)
+			}
+			web.WriteJSON(w, 200, v)
+			return nil
+		})
+	rt.API("POST "+base, web.Op{Summary: "新建" + zh + " / Create a " + en, Tag: "registry", Body: in, Response: out, Status: 201},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var v I
+			if err := web.DecodeJSON(w, r, &v); err != nil {
+				return err
+			}
+			res, err := create(r.Context(), v)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 201, res)
+			return nil
+		})
+	rt.API("PUT "+base+"/{id}", web.Op{Summary: "修改" + zh + " / Update a " + en, Tag: "registry", Body: in, Response: out},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var v I
+			if err := web.DecodeJSON(w, r, &v); err != nil {
+				return err
+			}
+			res, err := update(r.Context(), r.PathValue("id"), v)
+			if err != nil {
+				return notFoundErr(err)
+			}
+			web.WriteJSON(w, 200, res)
+			return nil
+		})
+	rt.API("DELETE "+base+"/{id}", web.Op{Summary: "删除" + zh + " / Delete a " + en, Tag: "registry", Status: 204},
+		func(w http.ResponseWriter, r *http.Request) error {
+			if err := del(r.Context(), r.PathValue("id")); err != nil {
+				return notFoundErr(err)
+			}
+			w.WriteHeader(204)
+			return nil
+		})
+}
+
+func notFoundErr(err error) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return web.NotFound(web.M("记录不存在或不在您的管辖范围内", "not found or outside your jurisdiction"))
+	}
+	return err
+}

@@ -1,0 +1,235 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/web"
+)
+
+// Grid is a 网格 inside one community, with its assigned grid workers
+// (login accounts).
+type Grid struct {
+	ID         string    `json:"id"`
+	Division   string    `json:"division"`
+	Code       string    `json:"code"`
+	Name       string    `json:"name"`
+	Note       string    `json:"note"`
+	Workers    []string  `json:"workers"`
+	Households int       `json:"households"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// GridInput creates or replaces a grid.
+type GridInput struct {
+	Division string   `json:"division"`
+	Code     string   `json:"code"`
+	Name     string   `json:"name"`
+	Note     string   `json:"note,omitempty"`
+	Workers  []string `json:"workers,omitempty"`
+}
+
+const gridCols = `g.id, g.division_code, g.code, g.name, g.note, (SELECT COUNT(*) FROM reg_households h WHERE h.grid_id = g.id), g.created_at, g.updated_at`
+
+func (s *Store) grids(ctx context.Context, q string, args ...any) ([]Grid, error) {
+	rows, err := s.DB.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Grid
+	for rows.Next() {
+		var g Grid
+		var c, u db.Time
+		if err := rows.Scan(&g.ID, &g.Division, &g.Code, &g.Name, &g.Note, &g.Households, &c, &u); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		g.CreatedAt, g.UpdatedAt = c.Time, u.Time
+		g.Workers = []string{}
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		wr, err := s.DB.R.QueryContext(ctx, `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		for wr.Next() {
+			var u string
+			wr.Scan(&u)
+			out[i].Workers = append(out[i].Workers, u)
+		}
+		wr.Close()
+	}
+	return out, nil
+}
+
+// ListGrids returns a page of grids in scope.
+func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]Grid, int, error) {
+	if !canReadPeople(access.From(ctx)) {
+		return nil, 0, errNoRead
+	}
+	w, err := s.resourceWhere(ctx, "g", f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_grids g WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql()+` ORDER BY g.division_code, g.code LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+	return out, total, err
+}
+
+var errGridNotFound = notFound(web.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
+
+// GetGrid returns one grid in scope.
+func (s *Store) GetGrid(ctx context.Context, id string) (Grid, error) {
+	if !canReadPeople(access.From(ctx)) {
+		return Grid{}, errNoRead
+	}
+	w, _ := s.resourceWhere(ctx, "g", Filter{})
+	w.add("g.id = ?", id)
+	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql(), w.args...)
+	if err != nil {
+		return Grid{}, err
+	}
+	if len(out) == 0 {
+		return Grid{}, errGridNotFound
+	}
+	return out[0], nil
+}
+
+// MyGrids lists the grids the calling grid worker is assigned to.
+func (s *Store) MyGrids(ctx context.Context) ([]Grid, error) {
+	p := access.From(ctx)
+	if !canReadPeople(p) {
+		return nil, errNoRead
+	}
+	sc := access.ScopeOf(ctx)
+	return s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE g.division_code >= $1 AND g.division_code < $2
+		AND g.id IN (SELECT grid_id FROM reg_grid_workers WHERE username = $3) ORDER BY g.code`, sc.Lo, sc.Hi, p.Username)
+}
+
+func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
+	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
+		return err
+	}
+	var errs []web.FieldError
+	in.Code, in.Name = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name)
+	if in.Code == "" || len(in.Code) > 40 {
+		errs = append(errs, web.Field("code", web.M("请填写网格编码（不超过 40 字符）", "enter a grid code of at most 40 characters")))
+	}
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > 60 {
+		errs = append(errs, web.Field("name", web.M("请填写网格名称（不超过 60 字）", "enter a grid name of at most 60 characters")))
+	}
+	for _, u := range in.Workers {
+		var role, div string
+		err := s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u).Scan(&role, &div)
+		if err != nil || role != string(access.GridWorker) || div != in.Division {
+			errs = append(errs, web.Field("workers", web.M("账号 "+u+" 不是本社区的网格员", "account "+u+" is not a grid worker of this community")))
+		}
+	}
+	if len(errs) > 0 {
+		return web.BadRequest(web.M("网格信息有误", "the grid has errors"), errs...)
+	}
+	return nil
+}
+
+var errDupGrid = web.BadRequest(web.M("该社区已有相同网格编码", "this community already has that grid code"), web.Field("code", web.M("网格编码在社区内须唯一", "grid codes are unique within a community")))
+
+func setWorkers(ctx context.Context, tx *sql.Tx, id, code string, workers []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM reg_grid_workers WHERE grid_id = $1`, id); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, u := range workers {
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_grid_workers (grid_id, division_code, username) VALUES ($1,$2,$3)`, id, code, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateGrid adds a grid.
+func (s *Store) CreateGrid(ctx context.Context, in GridInput) (Grid, error) {
+	if !canWrite(access.From(ctx)) {
+		return Grid{}, errNoWrite
+	}
+	if err := s.validGrid(ctx, &in); err != nil {
+		return Grid{}, err
+	}
+	id := db.NewID()
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$6)`,
+			id, in.Division, in.Code, in.Name, in.Note, db.T(s.now()))
+		if db.IsUniqueViolation(err) {
+			return errDupGrid
+		} else if err != nil {
+			return err
+		}
+		if err := setWorkers(ctx, tx, id, in.Division, in.Workers); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.grid.create", "grid", id, in.Division, map[string]any{"workers": in.Workers})
+	})
+	if err != nil {
+		return Grid{}, err
+	}
+	return s.GetGrid(ctx, id)
+}
+
+// UpdateGrid replaces a grid's fields and workers; it stays in its community.
+func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, error) {
+	if !canWrite(access.From(ctx)) {
+		return Grid{}, errNoWrite
+	}
+	cur, err := s.GetGrid(ctx, id)
+	if err != nil {
+		return cur, err
+	}
+	if in.Division == "" {
+		in.Division = cur.Division
+	}
+	if in.Division != cur.Division {
+		return cur, web.BadRequest(web.M("网格不能改属其他社区", "a grid cannot move to another community"), web.Field("division", web.M("不能修改", "cannot be changed")))
+	}
+	if err := s.validGrid(ctx, &in); err != nil {
+		return cur, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE reg_grids SET code=$1, name=$2, note=$3, updated_at=$4 WHERE id=$5 AND division_code=$6`, in.Code, in.Name, in.Note, db.T(s.now()), id, cur.Division)
+		if db.IsUniqueViolation(err) {
+			return errDupGrid
+		} else if err != nil {
+			return err
+		}
+		if err := setWorkers(ctx, tx, id, cur.Division, in.Workers); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.grid.update", "grid", id, cur.Division, map[string]any{"workers": in.Workers})
+	})
+	if err != nil {
+		return cur, err
+	}
+	return s.GetGrid(ctx, id)
+}
+
+// DeleteGrid removes a grid in scope; its households stay, unassigned
+// (the foreign key sets their grid to NULL).
+func (s *Store) DeleteGrid(ctx context.Context, id string) error {
+	return s.deleteScoped(ctx, "reg_grids", "grid", id, errGridNotFound)
+}

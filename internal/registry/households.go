@@ -1,0 +1,216 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/web"
+)
+
+// HouseholdFilter narrows a household list.
+type HouseholdFilter struct {
+	Division string
+	Grid     string
+	Q        string // address or household number contains
+}
+
+const householdCols = `h.id, h.division_code, h.household_no, COALESCE(h.grid_id, ''), h.address, h.note,
+	(SELECT COUNT(*) FROM reg_residents r WHERE r.household_id = h.id), h.created_at, h.updated_at`
+
+func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
+	var h Household
+	var c, u db.Time
+	err := row.Scan(&h.ID, &h.Division, &h.HouseholdNo, &h.GridID, &h.Address, &h.Note, &h.Members, &c, &u)
+	h.CreatedAt, h.UpdatedAt = c.Time, u.Time
+	return h, err
+}
+
+func (s *Store) householdWhere(ctx context.Context, f HouseholdFilter) (*where, error) {
+	p := access.From(ctx)
+	w := &where{}
+	switch {
+	case p != nil && p.Role == access.Resident:
+		w.add("h.id IN (SELECT household_id FROM reg_residents WHERE username = ?)", p.Username)
+	case !canReadPeople(p):
+		return nil, errNoRead
+	}
+	if err := checkFilterDivision(f.Division); err != nil {
+		return nil, err
+	}
+	w.scope(ctx, "h.division_code", f.Division)
+	if f.Grid != "" {
+		w.add("h.grid_id = ?", f.Grid)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		w.add(`(h.address LIKE ? ESCAPE '\' OR h.household_no = ?)`, "%"+likeEscape(q)+"%", q)
+	}
+	return w, nil
+}
+
+// ListHouseholds returns a page of households in scope.
+func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, offset, limit int) ([]Household, int, error) {
+	w, err := s.householdWhere(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_households h WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
+		` ORDER BY h.division_code, h.household_no LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Household
+	for rows.Next() {
+		h, err := scanHousehold(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, h)
+	}
+	return out, total, rows.Err()
+}
+
+var errHouseholdNotFound = notFound(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))
+
+// GetHousehold returns one household in scope.
+func (s *Store) GetHousehold(ctx context.Context, id string) (Household, error) {
+	w, err := s.householdWhere(ctx, HouseholdFilter{})
+	if err != nil {
+		return Household{}, err
+	}
+	w.add("h.id = ?", id)
+	h, err := scanHousehold(s.DB.R.QueryRowContext(ctx, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql(), w.args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, errHouseholdNotFound
+	}
+	return h, err
+}
+
+func (s *Store) validHousehold(ctx context.Context, in *HouseholdInput) error {
+	in.HouseholdNo = strings.TrimSpace(in.HouseholdNo)
+	in.Address = strings.TrimSpace(in.Address)
+	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
+		return err
+	}
+	var errs []web.FieldError
+	if in.HouseholdNo == "" || utf8.RuneCountInString(in.HouseholdNo) > 40 {
+		errs = append(errs, web.Field("household_no", web.M("请填写户编号（不超过 40 字）", "enter a household number of at most 40 characters")))
+	}
+	if in.Address == "" || utf8.RuneCountInString(in.Address) > 200 {
+		errs = append(errs, web.Field("address", web.M("请填写地址（不超过 200 字）", "enter an address of at most 200 characters")))
+	}
+	if len(errs) > 0 {
+		return web.BadRequest(web.M("户信息有误", "the household has errors"), errs...)
+	}
+	if in.GridID != "" {
+		var code string
+		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID).Scan(&code)
+		if err != nil || code != in.Division {
+			return web.BadRequest(web.M("网格不存在或不属于该社区", "grid not found in this community"), web.Field("grid_id", web.M("网格不存在或不属于该社区", "grid not found in this community")))
+		}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+var errDupHousehold = web.BadRequest(web.M("该社区已有相同户编号", "this community already has that household number"),
+	web.Field("household_no", web.M("户编号在社区内须唯一", "household numbers are unique within a community")))
+
+// CreateHousehold adds a household.
+func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Household, error) {
+	if !canWrite(access.From(ctx)) {
+		return Household{}, errNoWrite
+	}
+	if err := s.validHousehold(ctx, &in); err != nil {
+		return Household{}, err
+	}
+	id := db.NewID()
+	now := db.T(s.now())
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now)
+		if db.IsUniqueViolation(err) {
+			return errDupHousehold
+		} else if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.household.create", "household", id, in.Division, nil)
+	})
+	if err != nil {
+		return Household{}, err
+	}
+	return s.GetHousehold(ctx, id)
+}
+
+// UpdateHousehold replaces a household's fields; it stays in its community.
+func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInput) (Household, error) {
+	if !canWrite(access.From(ctx)) {
+		return Household{}, errNoWrite
+	}
+	cur, err := s.GetHousehold(ctx, id)
+	if err != nil {
+		return cur, err
+	}
+	if in.Division == "" {
+		in.Division = cur.Division
+	}
+	if in.Division != cur.Division {
+		return cur, web.BadRequest(web.M("户不能改属其他社区；请在新社区新建户", "a household cannot move to another community; create it there"), web.Field("division", web.M("不能修改", "cannot be changed")))
+	}
+	if err := s.validHousehold(ctx, &in); err != nil {
+		return cur, err
+	}
+	sc := access.ScopeOf(ctx)
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE reg_households SET household_no = $1, grid_id = $2, address = $3, note = $4, updated_at = $5
+			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.now()), id, sc.Lo, sc.Hi)
+		if db.IsUniqueViolation(err) {
+			return errDupHousehold
+		} else if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errHouseholdNotFound
+		}
+		return s.record(ctx, tx, "registry.household.update", "household", id, cur.Division, nil)
+	})
+	if err != nil {
+		return cur, err
+	}
+	return s.GetHousehold(ctx, id)
+}
+
+// DeleteHousehold removes an empty household.
+func (s *Store) DeleteHousehold(ctx context.Context, id string) error {
+	if !canWrite(access.From(ctx)) {
+		return errNoWrite
+	}
+	cur, err := s.GetHousehold(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.Members > 0 {
+		return web.Conflict(web.M("户内还有居民，请先迁出或删除居民", "the household still has residents; move or delete them first"))
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reg_households WHERE id = $1 AND division_code = $2`, id, cur.Division); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.household.delete", "household", id, cur.Division, nil)
+	})
+}

@@ -1,0 +1,196 @@
+package registry
+
+import (
+	"embed"
+	"errors"
+	"net/http"
+
+	"linli/internal/access"
+	"linli/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// ParsePages prepares the registry pages.
+func ParsePages(rd *web.Renderer) *web.Pages { return rd.Parse(templates, "templates/*.html") }
+
+// RegisterPages adds the worker and resident pages.
+func (h *Handlers) RegisterPages(rt *web.Router) {
+	rt.Page("GET /registry/residents", h.pageResidents)
+	rt.Page("GET /registry/residents/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageResident(w, r, web.View{}, "") })
+	rt.Page("POST /registry/residents/{id}/reveal", h.postReveal)
+	rt.Page("GET /registry/my-grid", h.pageMyGrid)
+	rt.Page("GET /registry/facilities", h.pageFacilities)
+	rt.Page("GET /registry/tags", h.pageTags)
+	rt.Page("GET /registry/me", h.pageMe)
+	h.registerImportPages(rt)
+}
+
+type residentsView struct {
+	Q, Tag   string
+	Tags     []TagKind
+	TagName  map[string]string
+	Items    []Resident
+	Pager    web.Pager
+	Searched bool
+}
+
+func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string) {
+	ks, _ := h.Store.TagKinds(r.Context())
+	m := map[string]string{}
+	for _, k := range ks {
+		if web.Lang(r) == "en" {
+			m[k.Key] = k.NameEN
+		} else {
+			m[k.Key] = k.NameZH
+		}
+	}
+	return ks, m
+}
+
+func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var we *web.Error
+	if errors.As(err, &we) {
+		h.Pages.Render(w, r, we.Status, "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
+		return
+	}
+	web.Logger(r.Context()).Error("registry page", "err", err.Error())
+	h.Pages.Render(w, r, 500, "message", web.View{Title: web.M("出错了", "Error"), Alert: web.M("服务器内部错误，请稍后重试", "internal server error, please try again later")})
+}
+
+func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+	}
+	f := residentFilter(r)
+	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true}
+	v.Tags, v.TagName = h.tagNames(r)
+	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Items, v.Pager = items, web.NewPager(r, pg, total)
+	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
+}
+
+type residentView struct {
+	R        Resident
+	TagName  map[string]string
+	Revealed string
+	Field    string
+	CanSee   map[string]bool
+	Self     bool
+}
+
+func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.View, field string) {
+	res, err := h.Store.GetResident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := access.From(r.Context())
+	rv := residentView{R: res, Field: field, CanSee: map[string]bool{}, Self: p.Role == access.Resident}
+	_, rv.TagName = h.tagNames(r)
+	for f := range revealable {
+		rv.CanSee[f] = canReveal(p, f) || rv.Self
+	}
+	if d, ok := v.Data.(string); ok {
+		rv.Revealed = d
+	}
+	v.Data = rv
+	v.Title = web.M("居民档案："+res.Name, "Resident: "+res.Name)
+	status := 200
+	if len(v.Errors) > 0 {
+		status = 400
+	}
+	h.Pages.Render(w, r, status, "resident", v)
+}
+
+var fieldNames = map[string]web.Msg{
+	"id_number": web.M("身份证号", "ID number"), "phone": web.M("手机号", "Phone"), "health": web.M("健康状况", "Health"),
+	"disability": web.M("残疾情况", "Disability"), "income": web.M("收入", "Income"),
+}
+
+func (h *Handlers) postReveal(w http.ResponseWriter, r *http.Request) {
+	field, reason := r.PostFormValue("field"), r.PostFormValue("reason")
+	val, err := h.Store.Reveal(r.Context(), r.PathValue("id"), field, reason)
+	var we *web.Error
+	if errors.As(err, &we) && we.Status == http.StatusBadRequest {
+		h.pageResident(w, r, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.PostForm}, "")
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if val == "" {
+		val = "（空 / empty）"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	name := fieldNames[field]
+	h.pageResident(w, r, web.View{Data: val, Notice: web.M("已显示完整"+name.ZH+"，本次查看已记入审计日志", "full "+name.EN+" shown; this reveal is in the audit log")}, field)
+}
+
+func (h *Handlers) pageMyGrid(w http.ResponseWriter, r *http.Request) {
+	v, err := h.myGrid(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_, names := h.tagNames(r)
+	h.Pages.Render(w, r, 200, "mygrid", web.View{Title: web.M("我的网格", "My grid"), Data: map[string]any{"V": v, "TagName": names}})
+}
+
+func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+	}
+	q := r.URL.Query()
+	f := Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}
+	items, total, err := h.Store.ListFacilities(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cats, _ := h.Store.Categories(r.Context())
+	names := map[string]string{}
+	for _, c := range cats {
+		names[c.Key] = c.NameZH
+		if web.Lang(r) == "en" {
+			names[c.Key] = c.NameEN
+		}
+	}
+	h.Pages.Render(w, r, 200, "facilities", web.View{Title: web.M("服务设施", "Facilities"),
+		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "Cats": cats, "CatName": names, "F": f}})
+}
+
+func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("division")
+	if code == "" {
+		code = access.From(r.Context()).Division
+	}
+	sum, err := h.Store.Summary(r.Context(), code, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	kinds, names := h.tagNames(r)
+	h.Pages.Render(w, r, 200, "tags", web.View{Title: web.M("服务对象统计", "Service-object counts"), Data: map[string]any{"S": sum, "Kinds": kinds, "TagName": names}})
+}
+
+func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request) {
+	items, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(items) == 0 {
+		h.Pages.Render(w, r, 404, "message", web.View{Title: web.M("我的登记信息", "My record"), Alert: web.M("登记库中没有与您账号关联的记录，请联系社区", "no registry record is linked to your account; please contact your community")})
+		return
+	}
+	r.SetPathValue("id", items[0].ID)
+	h.pageResident(w, r, web.View{}, "")
+}

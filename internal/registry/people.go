@@ -1,0 +1,632 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/registry/idno"
+	"linli/internal/web"
+)
+
+// Household is a 户: an address in one village/community, optionally in a grid.
+type Household struct {
+	ID          string    `json:"id"`
+	Division    string    `json:"division"`
+	HouseholdNo string    `json:"household_no"`
+	GridID      string    `json:"grid_id,omitempty"`
+	Address     string    `json:"address"`
+	Note        string    `json:"note"`
+	Members     int       `json:"members"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// HouseholdInput creates or replaces a household.
+type HouseholdInput struct {
+	Division    string `json:"division"`
+	HouseholdNo string `json:"household_no"`
+	GridID      string `json:"grid_id,omitempty"`
+	Address     string `json:"address"`
+	Note        string `json:"note,omitempty"`
+}
+
+// Residence types.
+var residenceTypes = map[string][2]string{
+	"registered": {"户籍", "Registered"},
+	"resident":   {"常住", "Resident"},
+	"floating":   {"流动", "Floating"},
+}
+
+// Relations to the household head.
+var relations = []string{"户主", "配偶", "子女", "父母", "祖父母", "孙子女", "兄弟姐妹", "其他"}
+
+// TagRef is a tag carried by a resident.
+type TagRef struct {
+	ID     string `json:"id"`
+	Tag    string `json:"tag"`
+	Since  string `json:"since,omitempty"`
+	Until  string `json:"until,omitempty"`
+	Source string `json:"source,omitempty"`
+	Note   string `json:"note,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Active bool   `json:"active"`
+}
+
+// Resident is a person as lists and records show them: sensitive values
+// masked, and only whether the free-text sensitive fields are filled.
+type Resident struct {
+	ID            string    `json:"id"`
+	Division      string    `json:"division"`
+	HouseholdID   string    `json:"household_id"`
+	Name          string    `json:"name"`
+	Gender        string    `json:"gender"`
+	BirthDate     string    `json:"birth_date"`
+	Age           int       `json:"age"`
+	Relation      string    `json:"relation"`
+	Residence     string    `json:"residence"`
+	IDNumber      string    `json:"id_number"`
+	Phone         string    `json:"phone"`
+	HasHealth     bool      `json:"has_health"`
+	HasDisability bool      `json:"has_disability"`
+	HasIncome     bool      `json:"has_income"`
+	Username      string    `json:"username,omitempty"`
+	Tags          []TagRef  `json:"tags"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// ResidentInput creates or updates a resident. On update an empty
+// id_number keeps the stored one, and a missing (null) sensitive field is
+// left unchanged while "" clears it.
+type ResidentInput struct {
+	HouseholdID string  `json:"household_id"`
+	Name        string  `json:"name"`
+	IDNumber    string  `json:"id_number"`
+	Gender      string  `json:"gender,omitempty"`
+	BirthDate   string  `json:"birth_date,omitempty"`
+	Relation    string  `json:"relation"`
+	Residence   string  `json:"residence"`
+	Phone       *string `json:"phone,omitempty"`
+	Health      *string `json:"health,omitempty"`
+	Disability  *string `json:"disability,omitempty"`
+	Income      *string `json:"income,omitempty"`
+	Username    string  `json:"username,omitempty"`
+}
+
+// sealed are the encrypted columns of a resident.
+type sealed struct {
+	idEnc, idIdx, idMask          string
+	phoneEnc, phoneIdx, phoneMask string
+	health, disability, income    string
+}
+
+// aad binds a ciphertext to its column.
+func aad(field string) string { return "reg_residents/" + field }
+
+// Sensitive fields that can be revealed.
+var revealable = map[string]string{"id_number": "id_enc", "phone": "phone_enc", "health": "health_enc", "disability": "disability_enc", "income": "income_enc"}
+
+// ResidentFilter narrows a resident list.
+type ResidentFilter struct {
+	Division  string
+	Tag       string
+	Q         string // name prefix, a full ID number or a phone number
+	Household string
+	Grid      string
+}
+
+const residentCols = `r.id, r.division_code, r.household_id, r.name, r.gender, r.birth_date, r.relation, r.residence, r.id_mask, r.phone_mask,
+	r.health_enc <> '', r.disability_enc <> '', r.income_enc <> '', r.username, r.created_at, r.updated_at`
+
+func (s *Store) scanResident(row interface{ Scan(...any) error }) (Resident, error) {
+	var r Resident
+	var c, u db.Time
+	err := row.Scan(&r.ID, &r.Division, &r.HouseholdID, &r.Name, &r.Gender, &r.BirthDate, &r.Relation, &r.Residence, &r.IDNumber, &r.Phone,
+		&r.HasHealth, &r.HasDisability, &r.HasIncome, &r.Username, &c, &u)
+	r.CreatedAt, r.UpdatedAt = c.Time, u.Time
+	if b, err := time.Parse("2006-01-02", r.BirthDate); err == nil {
+		r.Age = idno.Age(b, s.now().In(cst))
+	}
+	r.Tags = []TagRef{}
+	return r, err
+}
+
+// residentWhere applies the caller's scope and the filter. Residents see
+// only their own record.
+func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, error) {
+	p := access.From(ctx)
+	w := &where{}
+	switch {
+	case p != nil && p.Role == access.Resident:
+		w.add("r.username = ?", p.Username)
+	case !canReadPeople(p):
+		return nil, errNoRead
+	}
+	if err := checkFilterDivision(f.Division); err != nil {
+		return nil, err
+	}
+	w.scope(ctx, "r.division_code", f.Division)
+	if f.Household != "" {
+		w.add("r.household_id = ?", f.Household)
+	}
+	if f.Grid != "" {
+		w.add("r.household_id IN (SELECT id FROM reg_households WHERE grid_id = ?)", f.Grid)
+	}
+	if f.Tag != "" {
+		w.add("r.id IN (SELECT resident_id FROM reg_resident_tags WHERE tag = ? AND active = TRUE)", f.Tag)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		if info, err := idno.Parse(q, s.now()); err == nil {
+			w.add("r.id_idx = ?", s.Keys.Index("id_number", info.Number))
+		} else if ph, err := idno.NormalisePhone(q); err == nil && strings.Trim(q, "0123456789+- ") == "" {
+			w.add("r.phone_idx = ?", s.Keys.Index("phone", ph))
+		} else {
+			w.add("r.name >= ? AND r.name < ?", q, q+"\U0010FFFF")
+		}
+	}
+	return w, nil
+}
+
+// ListResidents returns a page of residents, masked, ordered by name.
+func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, limit int) ([]Resident, int, error) {
+	w, err := s.residentWhere(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_residents r WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
+		` ORDER BY r.name, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Resident
+	for rows.Next() {
+		r, err := s.scanResident(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	return out, total, s.attachTags(ctx, out)
+}
+
+func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	idx := map[string]int{}
+	ph := make([]string, len(rs))
+	args := make([]any, len(rs))
+	for i, r := range rs {
+		idx[r.ID] = i
+		ph[i] = "$" + itoa(i+1)
+		args[i] = r.ID
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
+		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t TagRef
+		var rid string
+		if err := rows.Scan(&t.ID, &rid, &t.Tag, &t.Since, &t.Until, &t.Source, &t.Note, &t.Detail, &t.Active); err != nil {
+			return err
+		}
+		rs[idx[rid]].Tags = append(rs[idx[rid]].Tags, t)
+	}
+	return rows.Err()
+}
+
+var errResidentNotFound = notFound(web.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
+
+// GetResident returns one resident in scope (masked) or a 404 error.
+func (s *Store) GetResident(ctx context.Context, id string) (Resident, error) {
+	w, err := s.residentWhere(ctx, ResidentFilter{})
+	if err != nil {
+		return Resident{}, err
+	}
+	w.add("r.id = ?", id)
+	r, err := s.scanResident(s.DB.R.QueryRowContext(ctx, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql(), w.args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, errResidentNotFound
+	} else if err != nil {
+		return r, err
+	}
+	rs := []Resident{r}
+	err = s.attachTags(ctx, rs)
+	return rs[0], err
+}
+
+// validResident checks the plain fields and derives birth date and gender
+// from the ID number. Field names in errors are the JSON names.
+func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []web.FieldError) {
+	var errs []web.FieldError
+	bad := func(f, zh, en string) { errs = append(errs, web.Field(f, web.M(zh, en))) }
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > 50 {
+		bad("name", "请填写姓名（不超过 50 字）", "enter a name of at most 50 characters")
+	}
+	var info idno.Info
+	if in.IDNumber != "" || creating {
+		var err error
+		info, err = idno.Parse(in.IDNumber, s.now())
+		if e, ok := err.(*idno.Error); ok {
+			bad("id_number", e.ZH, e.EN)
+		} else if err == nil {
+			in.IDNumber = info.Number
+			if in.BirthDate != "" && in.BirthDate != info.Birth.Format("2006-01-02") {
+				bad("birth_date", "出生日期与身份证号不符（身份证为 "+info.Birth.Format("2006-01-02")+"）", "the birth date does not match the ID number ("+info.Birth.Format("2006-01-02")+")")
+			}
+			if in.Gender != "" && in.Gender != info.Gender {
+				bad("gender", "性别与身份证号不符", "the gender does not match the ID number")
+			}
+		}
+	}
+	if in.Relation == "" {
+		in.Relation = "其他"
+	}
+	if !contains(relations, in.Relation) {
+		bad("relation", "与户主关系须为："+strings.Join(relations, "、"), "relation must be one of: "+strings.Join(relations, ", "))
+	}
+	if in.Residence == "" {
+		in.Residence = "registered"
+	}
+	if k, ok := residenceKey(in.Residence); ok {
+		in.Residence = k
+	} else {
+		bad("residence", "户籍类型须为 户籍/常住/流动", "residence must be registered, resident or floating")
+	}
+	if in.Phone != nil && *in.Phone != "" {
+		p, err := idno.NormalisePhone(*in.Phone)
+		if e, ok := err.(*idno.Error); ok {
+			bad("phone", e.ZH, e.EN)
+		} else {
+			*in.Phone = p
+		}
+	}
+	for f, v := range map[string]*string{"health": in.Health, "disability": in.Disability, "income": in.Income} {
+		if v != nil && utf8.RuneCountInString(*v) > 500 {
+			bad(f, "不超过 500 字", "at most 500 characters")
+		}
+	}
+	return info, errs
+}
+
+func residenceKey(v string) (string, bool) {
+	for k, n := range residenceTypes {
+		if v == k || v == n[0] {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// householdInScope returns the division of a household the caller may see.
+func (s *Store) householdDivision(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (string, error) {
+	sc := access.ScopeOf(ctx)
+	var code string
+	err := q.QueryRowContext(ctx, `SELECT division_code FROM reg_households WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", db.ErrNotFound
+	}
+	return code, err
+}
+
+func (s *Store) seal(in ResidentInput) sealed {
+	var z sealed
+	z.idEnc = s.Keys.Seal(in.IDNumber, aad("id_number"))
+	z.idIdx = s.Keys.Index("id_number", in.IDNumber)
+	z.idMask = idno.Mask(in.IDNumber)
+	if in.Phone != nil && *in.Phone != "" {
+		z.phoneEnc = s.Keys.Seal(*in.Phone, aad("phone"))
+		z.phoneIdx = s.Keys.Index("phone", *in.Phone)
+		z.phoneMask = idno.MaskPhone(*in.Phone)
+	}
+	opt := func(v *string, f string) string {
+		if v == nil || *v == "" {
+			return ""
+		}
+		return s.Keys.Seal(*v, aad(f))
+	}
+	z.health, z.disability, z.income = opt(in.Health, "health"), opt(in.Disability, "disability"), opt(in.Income, "income")
+	return z
+}
+
+var errDuplicateID = web.Conflict(web.M("该身份证号已登记", "this ID number is already registered"))
+
+// CreateResident validates, encrypts and stores a resident.
+func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
+	if !canWrite(access.From(ctx)) {
+		return Resident{}, errNoWrite
+	}
+	info, errs := s.validResident(&in, true)
+	if len(errs) > 0 {
+		return Resident{}, web.BadRequest(web.M("居民信息有误", "the resident record has errors"), errs...)
+	}
+	z := s.seal(in)
+	id := db.NewID()
+	now := db.T(s.now())
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		code, err := s.householdDivision(ctx, tx, in.HouseholdID)
+		if errors.Is(err, db.ErrNotFound) {
+			return web.BadRequest(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+				web.Field("household_id", web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO reg_residents (id, division_code, household_id, name, gender, birth_date, relation, residence,
+			id_enc, id_idx, id_mask, phone_enc, phone_idx, phone_mask, health_enc, disability_enc, income_enc, username, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$19)`,
+			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
+			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
+		if db.IsUniqueViolation(err) {
+			return web.BadRequest(web.M("该身份证号已登记", "this ID number is already registered"),
+				web.Field("id_number", web.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+		} else if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.resident.create", "resident", id, code, nil)
+	})
+	if err != nil {
+		return Resident{}, err
+	}
+	return s.GetResident(ctx, id)
+}
+
+// UpdateResident changes a resident in scope. Residents may correct their
+// own phone only (PIPL right of correction); other changes go through a worker.
+func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput) (Resident, error) {
+	p := access.From(ctx)
+	if !canWrite(p) {
+		return Resident{}, errNoWrite
+	}
+	info, errs := s.validResident(&in, false)
+	if len(errs) > 0 {
+		return Resident{}, web.BadRequest(web.M("居民信息有误", "the resident record has errors"), errs...)
+	}
+	z := s.seal(in)
+	sc := access.ScopeOf(ctx)
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var code, hh string
+		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errResidentNotFound
+		} else if err != nil {
+			return err
+		}
+		newCode := code
+		if in.HouseholdID != "" && in.HouseholdID != hh {
+			if newCode, err = s.householdDivision(ctx, tx, in.HouseholdID); err != nil {
+				return web.BadRequest(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+					web.Field("household_id", web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+			}
+			hh = in.HouseholdID
+		}
+		w := &where{}
+		set := []string{}
+		put := func(col string, v any) { w.args = append(w.args, v); set = append(set, col+" = $"+itoa(len(w.args))) }
+		put("name", in.Name)
+		put("relation", in.Relation)
+		put("residence", in.Residence)
+		put("household_id", hh)
+		put("division_code", newCode)
+		put("updated_at", db.T(s.now()))
+		var changed []string
+		if in.IDNumber != "" {
+			put("id_enc", z.idEnc)
+			put("id_idx", z.idIdx)
+			put("id_mask", z.idMask)
+			put("gender", info.Gender)
+			put("birth_date", info.Birth.Format("2006-01-02"))
+			changed = append(changed, "id_number")
+		}
+		if in.Phone != nil {
+			put("phone_enc", z.phoneEnc)
+			put("phone_idx", z.phoneIdx)
+			put("phone_mask", z.phoneMask)
+			changed = append(changed, "phone")
+		}
+		for _, f := range []struct {
+			v    *string
+			col  string
+			name string
+			val  string
+		}{{in.Health, "health_enc", "health", z.health}, {in.Disability, "disability_enc", "disability", z.disability}, {in.Income, "income_enc", "income", z.income}} {
+			if f.v != nil {
+				put(f.col, f.val)
+				changed = append(changed, f.name)
+			}
+		}
+		if in.Username != "" {
+			put("username", in.Username)
+		}
+		w.args = append(w.args, id)
+		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(set, ", ")+` WHERE id = $`+itoa(len(w.args)), w.args...)
+		if db.IsUniqueViolation(err) {
+			return web.BadRequest(web.M("该身份证号已登记", "this ID number is already registered"), web.Field("id_number", web.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+		} else if err != nil {
+			return err
+		}
+		if newCode != code {
+			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET division_code = $1 WHERE resident_id = $2`, newCode, id); err != nil {
+				return err
+			}
+			if err := s.moveTagCounts(ctx, tx, id, code, newCode); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, map[string]any{"sensitive_fields_changed": changed})
+	})
+	if err != nil {
+		return Resident{}, err
+	}
+	return s.GetResident(ctx, id)
+}
+
+func (s *Store) moveTagCounts(ctx context.Context, tx *sql.Tx, residentID, from, to string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+	if err != nil {
+		return err
+	}
+	var tags []string
+	for rows.Next() {
+		var t string
+		rows.Scan(&t)
+		tags = append(tags, t)
+	}
+	rows.Close()
+	d := tagDeltas{}
+	for _, t := range tags {
+		d.add(from, t, -1)
+		d.add(to, t, 1)
+	}
+	return s.applyDeltas(ctx, tx, d)
+}
+
+// CorrectOwn lets a resident correct their own phone number.
+func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Resident {
+		return Resident{}, web.Forbidden(web.M("只有居民本人可以更正本人信息", "only residents correct their own record here"))
+	}
+	ph, err := idno.NormalisePhone(phone)
+	if e, ok := err.(*idno.Error); ok {
+		return Resident{}, web.BadRequest(web.M(e.ZH, e.EN), web.Field("phone", web.M(e.ZH, e.EN)))
+	}
+	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 0, 1)
+	if err != nil {
+		return Resident{}, err
+	}
+	if len(mine) == 0 {
+		return Resident{}, notFound(web.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
+	}
+	id := mine[0].ID
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE reg_residents SET phone_enc = $1, phone_idx = $2, phone_mask = $3, updated_at = $4 WHERE id = $5 AND username = $6`,
+			s.Keys.Seal(ph, aad("phone")), s.Keys.Index("phone", ph), idno.MaskPhone(ph), db.T(s.now()), id, p.Username); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.resident.self_correct", "resident", id, mine[0].Division, map[string]any{"fields": []string{"phone"}})
+	})
+	if err != nil {
+		return Resident{}, err
+	}
+	return s.GetResident(ctx, id)
+}
+
+// DeleteResident removes a resident in scope with their tags.
+func (s *Store) DeleteResident(ctx context.Context, id string) error {
+	if !canWrite(access.From(ctx)) {
+		return errNoWrite
+	}
+	sc := access.ScopeOf(ctx)
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var code string
+		err := tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errResidentNotFound
+		} else if err != nil {
+			return err
+		}
+		d := tagDeltas{}
+		rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var t string
+			rows.Scan(&t)
+			d.add(code, t, -1)
+		}
+		rows.Close()
+		if err := s.applyDeltas(ctx, tx, d); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reg_resident_tags WHERE resident_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reg_residents WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "registry.resident.delete", "resident", id, code, nil)
+	})
+}
+
+// Reveal returns the full value of one sensitive field to a role allowed
+// it, with a reason, and audits the reveal (also a refused one).
+func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, error) {
+	p := access.From(ctx)
+	col, ok := revealable[field]
+	if !ok {
+		return "", web.BadRequest(web.M("不能查看该字段", "this field cannot be revealed"), web.Field("field", web.M("须为 id_number、phone、health、disability 或 income", "must be id_number, phone, health, disability or income")))
+	}
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) < 2 || utf8.RuneCountInString(reason) > 200 {
+		return "", web.BadRequest(web.M("请填写查看理由", "give a reason for revealing the value"), web.Field("reason", web.M("请填写 2–200 字的查看理由", "give a reason of 2–200 characters")))
+	}
+	own := p != nil && p.Role == access.Resident
+	if !own && !canReveal(p, field) {
+		s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason))
+		return "", web.Forbidden(web.M("您的角色无权查看完整信息", "your role may not reveal full values"))
+	}
+	w, err := s.residentWhere(ctx, ResidentFilter{})
+	if err != nil {
+		return "", err
+	}
+	w.add("r.id = ?", id)
+	var enc, code string
+	err = s.DB.R.QueryRowContext(ctx, `SELECT r.`+col+`, r.division_code FROM reg_residents r WHERE `+w.sql(), w.args...).Scan(&enc, &code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errResidentNotFound
+	} else if err != nil {
+		return "", err
+	}
+	plain := ""
+	if enc != "" {
+		if plain, err = s.Keys.Open(enc, aad(field)); err != nil {
+			return "", err
+		}
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return s.record(ctx, tx, "registry.reveal", "resident", id, code, map[string]string{"field": field, "reason": reason})
+	})
+	return plain, err
+}
+
+// parseID validates an ID number with a field error for "id_number".
+func parseID(s string, now time.Time) (string, error) {
+	info, err := idno.Parse(s, now)
+	if e, ok := err.(*idno.Error); ok {
+		return "", web.BadRequest(web.M(e.ZH, e.EN), web.Field("id_number", web.M(e.ZH, e.EN)))
+	}
+	return info.Number, nil
+}

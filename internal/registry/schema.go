@@ -1,0 +1,280 @@
+// Package registry is 一库: the community-level database of residents,
+// households, service-object tags, facilities, organisations, personnel and
+// grids that every other module reads. Personal fields are encrypted per
+// field with a blind index for exact lookup; every read and write is scoped
+// to the caller's division subtree inside SQL, and every write and reveal is
+// audited in the same transaction.
+package registry
+
+import (
+	"fmt"
+	"strings"
+
+	"linli/internal/db"
+)
+
+// TagKind is one entry of the service-object tag catalogue.
+type TagKind struct {
+	Key     string `json:"key"`
+	NameZH  string `json:"name_zh"`
+	NameEN  string `json:"name_en"`
+	Group   string `json:"group"`
+	Sort    int    `json:"sort"`
+	Builtin bool   `json:"builtin"`
+}
+
+// Category is one entry of the facility category catalogue.
+type Category struct {
+	Key    string `json:"key"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+	// Tier is the life-circle tier the category serves (GB 50180-2018):
+	// "5min" (居住街坊), "10min", "15min", or "township"/"county" for
+	// facilities serving a wider area.
+	Tier string `json:"tier"`
+	// CapacityKinds lists the capacity measures usual for the category.
+	CapacityKinds string `json:"capacity_kinds"`
+	Sort          int    `json:"sort"`
+	Builtin       bool   `json:"builtin"`
+}
+
+// DefaultTags is the built-in tag catalogue; an administrator adds more as data.
+var DefaultTags = []TagKind{
+	{Key: "elderly_80", NameZH: "高龄(80+)", NameEN: "Aged 80+", Group: "elderly"},
+	{Key: "living_alone", NameZH: "独居", NameEN: "Living alone", Group: "elderly"},
+	{Key: "empty_nest", NameZH: "空巢", NameEN: "Empty nest", Group: "elderly"},
+	{Key: "left_behind_elderly", NameZH: "留守老人", NameEN: "Left-behind elderly", Group: "elderly"},
+	{Key: "disabled_full", NameZH: "失能", NameEN: "Fully dependent", Group: "elderly"},
+	{Key: "disabled_partial", NameZH: "半失能", NameEN: "Partly dependent", Group: "elderly"},
+	{Key: "severe_disability", NameZH: "重残", NameEN: "Severe disability", Group: "elderly"},
+	{Key: "family_planning_special", NameZH: "计划生育特殊家庭", NameEN: "Family-planning special family", Group: "elderly"},
+	{Key: "orphan", NameZH: "孤儿", NameEN: "Orphan", Group: "children"},
+	{Key: "de_facto_unsupported_child", NameZH: "事实无人抚养儿童", NameEN: "De facto unsupported child", Group: "children"},
+	{Key: "child_in_difficulty", NameZH: "困境儿童", NameEN: "Child in difficulty", Group: "children"},
+	{Key: "left_behind_child", NameZH: "留守儿童", NameEN: "Left-behind child", Group: "children"},
+	{Key: "dibao", NameZH: "低保", NameEN: "Minimum living allowance", Group: "assistance"},
+	{Key: "dibao_edge", NameZH: "低保边缘", NameEN: "Near minimum allowance", Group: "assistance"},
+	{Key: "tekun", NameZH: "特困供养", NameEN: "Extreme poverty support", Group: "assistance"},
+	{Key: "expense_hardship", NameZH: "支出型困难", NameEN: "Expense-driven hardship", Group: "assistance"},
+	{Key: "disabled_person", NameZH: "残疾人", NameEN: "Person with disability", Group: "disability"},
+	{Key: "veteran", NameZH: "退役军人", NameEN: "Veteran", Group: "veterans"},
+	{Key: "veteran_hardship", NameZH: "困难退役军人", NameEN: "Veteran in hardship", Group: "veterans"},
+	{Key: "zero_employment_family", NameZH: "零就业家庭", NameEN: "Zero-employment family", Group: "employment"},
+	{Key: "worker_hardship", NameZH: "困难职工", NameEN: "Worker in hardship", Group: "employment"},
+	{Key: "reservoir_migrant", NameZH: "水库移民", NameEN: "Reservoir resettler", Group: "other"},
+	{Key: "family_doctor", NameZH: "重点人群家庭医生签约", NameEN: "Family-doctor contract (priority group)", Group: "health"},
+}
+
+// DefaultCategories is the built-in facility catalogue (the plan and the
+// GB 50180-2018 life-circle tiers).
+var DefaultCategories = []Category{
+	{"party_service_center", "党群服务中心", "Party-mass service centre", "15min", "", 0, true},
+	{"community_service_facility", "社区综合服务设施", "Community service facility", "5min", "", 0, true},
+	{"urban_service_complex", "城市社区服务综合体", "Urban community service complex", "15min", "", 0, true},
+	{"residents_lounge", "居民会客厅", "Residents' lounge", "5min", "", 0, true},
+	{"home_care_center", "居家养老服务照料中心", "Home-based elderly care centre", "10min", "beds,meals_per_day", 0, true},
+	{"elderly_day_care", "老年人日间照料中心", "Elderly day-care centre", "10min", "places", 0, true},
+	{"elderly_canteen", "老年食堂/助餐点", "Elderly canteen / meal point", "5min", "meals_per_day,seats", 0, true},
+	{"nursing_home", "养老机构", "Nursing home", "county", "beds", 0, true},
+	{"care_alliance", "康养联合体", "Health-and-care alliance", "county", "beds", 0, true},
+	{"childcare", "托育机构", "Childcare centre", "10min", "childcare_places", 0, true},
+	{"kindergarten", "幼儿园", "Kindergarten", "5min", "places", 0, true},
+	{"primary_school", "小学", "Primary school", "10min", "places", 0, true},
+	{"middle_school", "初中", "Junior middle school", "15min", "places", 0, true},
+	{"health_center", "社区卫生服务中心", "Community health centre", "15min", "beds", 0, true},
+	{"health_station", "社区卫生服务站/村卫生室", "Health station / village clinic", "5min", "", 0, true},
+	{"culture_hall", "文化家园/农村文化礼堂", "Culture home / rural culture hall", "10min", "seats", 0, true},
+	{"city_study", "城市书房/文化驿站", "City study / culture post", "10min", "seats", 0, true},
+	{"fitness", "百姓健身房/体育场地", "Public gym / sports ground", "10min", "", 0, true},
+	{"community_school", "社区学校(老年学堂)", "Community school (elders' school)", "15min", "places", 0, true},
+	{"volunteer_station", "志愿服务站点", "Volunteer station", "5min", "", 0, true},
+	{"micro_fire_station", "微型消防站", "Micro fire station", "5min", "", 0, true},
+	{"emergency_shelter", "应急避难场所", "Emergency shelter", "15min", "people", 0, true},
+	{"police_room", "警务室", "Community police room", "10min", "", 0, true},
+	{"mediation_room", "人民调解室", "People's mediation room", "10min", "", 0, true},
+	{"market", "菜市场/生鲜超市", "Food market / fresh grocery", "10min", "", 0, true},
+	{"convenience_store", "便利店/超市", "Convenience store / supermarket", "5min", "", 0, true},
+	{"parcel_point", "快递点", "Parcel point", "5min", "", 0, true},
+	{"bus_stop", "公交站", "Bus stop", "5min", "", 0, true},
+	{"gov_kiosk", "农村政务自助服务一体机", "Rural e-government kiosk", "5min", "", 0, true},
+}
+
+func sqlStr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func seedSQL() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO reg_tag_kinds (key, name_zh, name_en, grp, sort, builtin) VALUES\n")
+	for i, t := range DefaultTags {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "(%s, %s, %s, %s, %d, TRUE)", sqlStr(t.Key), sqlStr(t.NameZH), sqlStr(t.NameEN), sqlStr(t.Group), (i+1)*10)
+	}
+	b.WriteString(";\nINSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES\n")
+	for i, c := range DefaultCategories {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "(%s, %s, %s, %s, %s, %d, TRUE)", sqlStr(c.Key), sqlStr(c.NameZH), sqlStr(c.NameEN), sqlStr(c.Tier), sqlStr(c.CapacityKinds), (i+1)*10)
+	}
+	b.WriteString(";\n")
+	return b.String()
+}
+
+const schemaSQL = `
+CREATE TABLE reg_tag_kinds (
+	key TEXT PRIMARY KEY,
+	name_zh TEXT NOT NULL,
+	name_en TEXT NOT NULL,
+	grp TEXT NOT NULL,
+	sort INTEGER NOT NULL,
+	builtin BOOLEAN NOT NULL
+);
+CREATE TABLE reg_facility_categories (
+	key TEXT PRIMARY KEY,
+	name_zh TEXT NOT NULL,
+	name_en TEXT NOT NULL,
+	tier TEXT NOT NULL,
+	capacity_kinds TEXT NOT NULL,
+	sort INTEGER NOT NULL,
+	builtin BOOLEAN NOT NULL
+);
+CREATE TABLE reg_grids (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	note TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (division_code, code)
+);
+CREATE TABLE reg_grid_workers (
+	grid_id TEXT NOT NULL REFERENCES reg_grids(id) ON DELETE CASCADE,
+	division_code TEXT NOT NULL,
+	username TEXT NOT NULL,
+	PRIMARY KEY (grid_id, username)
+);
+CREATE INDEX reg_grid_workers_user ON reg_grid_workers (username);
+CREATE TABLE reg_households (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	household_no TEXT NOT NULL,
+	grid_id TEXT REFERENCES reg_grids(id) ON DELETE SET NULL,
+	address TEXT NOT NULL,
+	note TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (division_code, household_no)
+);
+CREATE INDEX reg_households_grid ON reg_households (grid_id);
+CREATE TABLE reg_residents (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	household_id TEXT NOT NULL REFERENCES reg_households(id),
+	name TEXT NOT NULL,
+	gender TEXT NOT NULL,
+	birth_date TEXT NOT NULL,
+	relation TEXT NOT NULL,
+	residence TEXT NOT NULL,
+	id_enc TEXT NOT NULL,
+	id_idx TEXT NOT NULL UNIQUE,
+	id_mask TEXT NOT NULL,
+	phone_enc TEXT NOT NULL,
+	phone_idx TEXT NOT NULL,
+	phone_mask TEXT NOT NULL,
+	health_enc TEXT NOT NULL,
+	disability_enc TEXT NOT NULL,
+	income_enc TEXT NOT NULL,
+	username TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX reg_residents_div_name ON reg_residents (division_code, name);
+CREATE INDEX reg_residents_name ON reg_residents (name, division_code);
+CREATE INDEX reg_residents_household ON reg_residents (household_id);
+CREATE INDEX reg_residents_phone ON reg_residents (phone_idx);
+CREATE TABLE reg_resident_tags (
+	id TEXT PRIMARY KEY,
+	resident_id TEXT NOT NULL REFERENCES reg_residents(id) ON DELETE CASCADE,
+	division_code TEXT NOT NULL,
+	tag TEXT NOT NULL REFERENCES reg_tag_kinds(key),
+	since_date TEXT NOT NULL,
+	until_date TEXT NOT NULL,
+	source TEXT NOT NULL,
+	note TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	active BOOLEAN NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (resident_id, tag, since_date)
+);
+CREATE INDEX reg_resident_tags_tag ON reg_resident_tags (tag, division_code);
+CREATE INDEX reg_resident_tags_expiry ON reg_resident_tags (active, until_date);
+CREATE TABLE reg_tag_counts (
+	division_code TEXT NOT NULL,
+	lvl INTEGER NOT NULL,
+	tag TEXT NOT NULL,
+	n BIGINT NOT NULL,
+	PRIMARY KEY (division_code, tag)
+);
+CREATE INDEX reg_tag_counts_lvl ON reg_tag_counts (lvl, division_code);
+CREATE TABLE reg_organizations (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	reg_no TEXT,
+	org_type TEXT NOT NULL,
+	rating TEXT NOT NULL,
+	reg_level TEXT NOT NULL,
+	party_share DOUBLE PRECISION,
+	address TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX reg_organizations_regno ON reg_organizations (reg_no);
+CREATE INDEX reg_organizations_div ON reg_organizations (division_code, name);
+CREATE TABLE reg_facilities (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	code TEXT NOT NULL UNIQUE,
+	name TEXT NOT NULL,
+	category TEXT NOT NULL REFERENCES reg_facility_categories(key),
+	address TEXT NOT NULL,
+	lon DOUBLE PRECISION NOT NULL,
+	lat DOUBLE PRECISION NOT NULL,
+	floor_area DOUBLE PRECISION NOT NULL,
+	capacities TEXT NOT NULL,
+	opening_hours TEXT NOT NULL,
+	operator_id TEXT,
+	status TEXT NOT NULL,
+	tier TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX reg_facilities_div ON reg_facilities (division_code, category);
+CREATE INDEX reg_facilities_cat ON reg_facilities (category, division_code);
+CREATE INDEX reg_facilities_lat ON reg_facilities (lat, lon);
+CREATE TABLE reg_personnel (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	roles TEXT NOT NULL,
+	attrs TEXT NOT NULL,
+	org_id TEXT,
+	username TEXT NOT NULL,
+	phone_enc TEXT NOT NULL,
+	phone_idx TEXT NOT NULL,
+	phone_mask TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX reg_personnel_div ON reg_personnel (division_code, name);
+CREATE UNIQUE INDEX reg_personnel_phone ON reg_personnel (division_code, phone_idx) WHERE phone_idx <> '';
+`
+
+// Migrations are the registry's schema steps.
+var Migrations = []db.Migration{
+	{ID: "registry/001_schema", SQL: schemaSQL},
+	{ID: "registry/002_catalogues", SQL: seedSQL()},
+}

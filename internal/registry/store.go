@@ -1,0 +1,244 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/audit"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/secret"
+	"linli/internal/web"
+)
+
+// Store reads and writes the registry. Every method takes the caller from
+// ctx and applies its division scope inside the SQL it runs.
+type Store struct {
+	DB    *db.DB
+	Keys  *secret.Keyring
+	Audit *audit.Log
+	Divs  *divisions.Store
+	Now   func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// today is the calendar date in China Standard Time.
+func (s *Store) today() string { return s.now().In(cst).Format("2006-01-02") }
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// where builds a WHERE clause with numbered placeholders: each "?" in a
+// condition becomes the next $N.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, vals ...any) {
+	var b strings.Builder
+	i := 0
+	for _, r := range cond {
+		if r == '?' && i < len(vals) {
+			w.args = append(w.args, vals[i])
+			i++
+			b.WriteString("$" + strconv.Itoa(len(w.args)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	w.conds = append(w.conds, b.String())
+}
+
+// scope adds the caller's subtree and an optional narrower division filter
+// on column col.
+func (w *where) scope(ctx context.Context, col, division string) {
+	sc := access.ScopeOf(ctx)
+	w.add(col+" >= ? AND "+col+" < ?", sc.Lo, sc.Hi)
+	if division != "" {
+		sub := access.Subtree(division)
+		w.add(col+" >= ? AND "+col+" < ?", sub.Lo, sub.Hi)
+	}
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return "1=1"
+	}
+	return strings.Join(w.conds, " AND ")
+}
+
+func (w *where) next() string { return "$" + strconv.Itoa(len(w.args)+1) }
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Roles allowed each kind of work.
+func canReadPeople(p *access.Principal) bool {
+	return p != nil && (p.Role == access.CommunityWorker || p.Role == access.GridWorker || p.Role == access.Officer)
+}
+
+func canWrite(p *access.Principal) bool {
+	return p != nil && (p.Role == access.CommunityWorker || p.Role == access.Officer)
+}
+
+func canReadResources(p *access.Principal) bool { return p != nil && p.Role.Business() }
+
+// canReveal tells whether p may see the full value of a field: community
+// workers and officers any field, grid workers the phone only.
+func canReveal(p *access.Principal, field string) bool {
+	switch {
+	case p == nil:
+		return false
+	case p.Role == access.CommunityWorker || p.Role == access.Officer:
+		return true
+	case p.Role == access.GridWorker:
+		return field == "phone"
+	}
+	return false
+}
+
+var (
+	errNoRead  = web.Forbidden(web.M("您的角色不能查看登记库中的个人信息", "your role may not read personal records in the registry"))
+	errNoWrite = web.Forbidden(web.M("您的角色不能修改登记库", "your role may not change the registry"))
+)
+
+// checkDivision checks that code is a village/community inside the
+// caller's scope, naming field in the message.
+func (s *Store) checkDivision(ctx context.Context, field, code string) error {
+	if !divisions.ValidCode(code) || divisions.LevelOf(code) != 5 {
+		return web.BadRequest(web.M("区划代码须为 12 位村(社区)代码", "the division must be a 12-digit village/community code"),
+			web.Field(field, web.M("须为 12 位村(社区)代码，如 330106002051", "must be a 12-digit village/community code such as 330106002051")))
+	}
+	if !access.ScopeOf(ctx).Contains(code) {
+		return web.BadRequest(web.M("区划 "+code+" 不在您的管辖范围内", "division "+code+" is outside your jurisdiction"),
+			web.Field(field, web.M("不在您的管辖范围内", "outside your jurisdiction")))
+	}
+	if _, err := s.Divs.Get(ctx, code); errors.Is(err, db.ErrNotFound) {
+		return web.BadRequest(web.M("区划 "+code+" 不存在", "division "+code+" does not exist"),
+			web.Field(field, web.M("区划代码不存在", "no such division")))
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkFilterDivision validates a ?division= filter: empty, or a valid code.
+func checkFilterDivision(code string) error {
+	if code != "" && !divisions.ValidCode(code) {
+		return web.BadRequest(web.M("区划代码格式不正确", "malformed division code"), web.Field("division", web.M("须为 2/4/6/9/12 位区划代码", "must be a 2/4/6/9/12-digit division code")))
+	}
+	return nil
+}
+
+func notFound(what web.Msg) error { return web.NotFound(what) }
+
+func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, division string, detail any) error {
+	e := audit.Entry{Action: action, Object: object, ObjectID: id, Division: division}
+	if detail != nil {
+		e.Detail = audit.Detail(detail)
+	}
+	return s.Audit.RecordTx(ctx, tx, e)
+}
+
+// adjustTags adds delta to the count of tag at code and at each of its
+// ancestors, so that a summary for any division is one indexed read.
+func (s *Store) adjustTags(ctx context.Context, tx *sql.Tx, code, tag string, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	for _, c := range append(divisions.Ancestors(code), code) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_tag_counts (division_code, lvl, tag, n) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (division_code, tag) DO UPDATE SET n = reg_tag_counts.n + excluded.n`, c, divisions.LevelOf(c), tag, delta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tagDeltas accumulates count changes for a bulk write and applies them once.
+type tagDeltas map[[2]string]int64
+
+func (t tagDeltas) add(code, tag string, d int64) { t[[2]string{code, tag}] += d }
+
+func (s *Store) applyDeltas(ctx context.Context, tx *sql.Tx, t tagDeltas) error {
+	up := tagDeltas{}
+	for k, d := range t {
+		for _, c := range append(divisions.Ancestors(k[0]), k[0]) {
+			up.add(c, k[1], d)
+		}
+	}
+	for k, d := range up {
+		if d == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_tag_counts (division_code, lvl, tag, n) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (division_code, tag) DO UPDATE SET n = reg_tag_counts.n + excluded.n`, k[0], divisions.LevelOf(k[0]), k[1], d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpireTags marks tags whose end date has passed as inactive and takes
+// them out of the counts. It is cheap when nothing has expired (one
+// indexed probe) and runs before summaries are read.
+func (s *Store) ExpireTags(ctx context.Context) error {
+	today := s.today()
+	var one int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1 LIMIT 1`, today).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, division_code, tag FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1`, today)
+		if err != nil {
+			return err
+		}
+		d := tagDeltas{}
+		var ids []string
+		for rows.Next() {
+			var id, code, tag string
+			if err := rows.Scan(&id, &code, &tag); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			d.add(code, tag, -1)
+		}
+		rows.Close()
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET active = FALSE WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return s.applyDeltas(ctx, tx, d)
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func auditDenied(action, id, field, reason string) audit.Entry {
+	return audit.Entry{Action: action, Object: "resident", ObjectID: id, Result: audit.Denied, Detail: audit.Detail(map[string]string{"field": field, "reason": reason})}
+}
+
+type contextT = context.Context
+
+func jsonMarshal(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
