@@ -20,6 +20,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/lifecircle"
 	"linli/internal/secret"
 	"linli/internal/web"
 )
@@ -55,6 +56,8 @@ type App struct {
 	KeyWarning string
 	// Loaded is how many divisions this start inserted.
 	Loaded int
+
+	circle *lifecircle.Service
 }
 
 // OpenStore opens the configured store: PostgreSQL when a URL is set, else

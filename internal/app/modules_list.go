@@ -23,6 +23,7 @@ var modules = []Module{
 			return registry.Demo(ctx, registryStore(a), ro)
 		}},
 	indicatorsModule,
+	lifecircleModule,
 }
 
 func registryStore(a *App) *registry.Store {

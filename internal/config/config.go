@@ -26,6 +26,7 @@ type Config struct {
 	TrustProxy    bool          // LINLI_TRUST_PROXY
 	MaxBody       int64         // LINLI_MAX_BODY (bytes)
 	LogLevel      string        // LINLI_LOG_LEVEL
+	RoadsDir      string        // LINLI_ROADS: nodes/edges CSV folder for life circles
 	Demo          bool          // --demo
 }
 
@@ -43,6 +44,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.Func("session-max", "会话最长时间 / absolute session lifetime, e.g. 12h (LINLI_SESSION_MAX)", durationFlag(&c.SessionMax))
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "总是设置 Secure Cookie（TLS 代理之后）/ always mark cookies Secure (behind a TLS proxy) (LINLI_SECURE_COOKIES)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "日志级别 debug|info|warn|error (LINLI_LOG_LEVEL)")
+	fs.StringVar(&c.RoadsDir, "roads", c.RoadsDir, "生活圈路网目录（nodes.csv.gz、edges.csv.gz），缺省用合成路网 / road network folder for life circles; default a synthetic network (LINLI_ROADS)")
 }
 
 func durationFlag(dst *time.Duration) func(string) error {
@@ -91,6 +93,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("LINLI_DATABASE_URL", &c.DatabaseURL)
 	str("LINLI_DATA_KEY", &c.DataKey)
 	str("LINLI_LOG_LEVEL", &c.LogLevel)
+	str("LINLI_ROADS", &c.RoadsDir)
 	dur("LINLI_SESSION_IDLE", &c.SessionIdle)
 	dur("LINLI_SESSION_MAX", &c.SessionMax)
 	boolean("LINLI_SECURE_COOKIES", &c.SecureCookies)
@@ -143,6 +146,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBody < 1024 || c.MaxBody > 1<<30 {
 		errs = append(errs, fmt.Errorf("LINLI_MAX_BODY: 须在 1 KiB 至 1 GiB 之间 / must be from 1 KiB to 1 GiB, got %d", c.MaxBody))
+	}
+	if c.RoadsDir != "" {
+		if st, err := os.Stat(c.RoadsDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("roads: 路网目录不存在 / road network folder not found: %q", c.RoadsDir))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

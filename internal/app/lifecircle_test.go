@@ -1,0 +1,59 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"linli/internal/access"
+)
+
+// The demo county, its synthetic road network and demand points answer the
+// life-circle page and API, within scope.
+func TestLifeCircleOnDemoCounty(t *testing.T) {
+	t.Setenv("LINLI_DEMO_SCALE", "community")
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM lc_demand`); n == 0 {
+			t.Fatal("the demo placed no demand points")
+		}
+		e.user("county", access.Officer, county)
+		e.user("ningbo", access.Officer, otherCity)
+		c := e.login("county")
+		st, body := c.do("GET", "/api/v1/lifecircle/coverage?division="+county, nil)
+		if st != 200 {
+			t.Fatalf("coverage: %d %s", st, body)
+		}
+		var rows []struct {
+			Unit         string    `json:"division_code"`
+			Population   float64   `json:"population"`
+			Shares       []float64 `json:"shares"`
+			Completeness float64   `json:"completeness"`
+		}
+		json.Unmarshal([]byte(body), &rows)
+		if len(rows) == 0 {
+			t.Fatalf("no coverage rows: %s", body)
+		}
+		for _, r := range rows {
+			if len(r.Unit) != 9 || r.Completeness < 0 || r.Completeness > 1 || len(r.Shares) == 0 {
+				t.Fatalf("bad row %+v", r)
+			}
+		}
+		if st, _ := e.login("ningbo").do("GET", "/api/v1/lifecircle/coverage?division="+county, nil); st != 404 {
+			t.Fatalf("out of scope: %d", st)
+		}
+		if st, _ := c.do("GET", "/api/v1/lifecircle/coverage?division="+county+"&tier=gb-99", nil); st != 400 {
+			t.Fatalf("unknown tier: %d", st)
+		}
+		st, page, _ := c.form("/lifecircle", map[string]string{"division": county, "tier": "plan-urban-15", "category": "kindergarten", "k": "3"}, nil)
+		// No kindergarten in the demo community: the first pick covers people.
+		if picks := strings.Count(page, `stroke="#6a1b9a"`); st != 200 || !strings.Contains(page, "<svg") || picks < 1 || picks > 3 || !strings.Contains(page, "新增覆盖") {
+			t.Fatalf("siting page: %d (%d picks drawn)", st, strings.Count(page, `stroke="#6a1b9a"`))
+		}
+		if st, _, _ := c.form("/lifecircle", map[string]string{"division": county, "k": "0"}, nil); st != 400 {
+			t.Fatalf("k = 0: %d", st)
+		}
+	})
+}
