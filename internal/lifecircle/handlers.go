@@ -46,29 +46,30 @@ type UnitRow struct {
 }
 
 type view struct {
-	Div        divisions.Division
-	Path       []divisions.Division
-	County     string
-	Counties   []divisions.Division
-	Tier       *circle.Tier
-	Tiers      []circle.Tier
-	Cats       []circle.Category
-	Category   string
-	CatName    map[string]string
-	Rows       []UnitRow
-	Total      UnitRow
-	Gaps       []gapRow
-	Cells      []cell
-	Facs       []point
-	Demand     []point
-	Picks      []pick
-	SiteGain   float64
-	SiteBefore float64
-	K          int
-	Synthetic  bool
-	Far        int
-	Legend     []legend
-	mapScale   func(lon, lat float64) (float64, float64)
+	Div           divisions.Division
+	Path          []divisions.Division
+	County        string
+	Counties      []divisions.Division
+	Tier          *circle.Tier
+	Tiers         []circle.Tier
+	Cats          []circle.Category
+	Category      string
+	CatName       map[string]string
+	Rows          []UnitRow
+	Total         UnitRow
+	Gaps          []gapRow
+	Cells         []cell
+	Facs          []point
+	Demand        []point
+	Picks         []pick
+	SiteGain      float64
+	SiteBefore    float64
+	K             int
+	Synthetic     bool
+	Far           int
+	FarFacilities int
+	Legend        []legend
+	mapScale      func(lon, lat float64) (float64, float64)
 }
 
 type cell struct {
@@ -159,6 +160,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Synthetic = st.Synthetic
 	v.Far = len(st.Far)
+	v.FarFacilities = h.Svc.FarFacilities(v.County)
 	tierID := r.FormValue("tier")
 	if tierID == "" {
 		tierID = TierFor(v.Div.UrbanRural)

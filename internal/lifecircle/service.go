@@ -57,6 +57,7 @@ type Service struct {
 
 	once      sync.Once
 	graph     *circle.Graph
+	index     *circle.Index
 	synthetic bool
 	graphErr  error
 
@@ -65,9 +66,25 @@ type Service struct {
 }
 
 type cached struct {
-	study *circle.Study
-	key   string
-	at    time.Time
+	study         *circle.Study
+	key           string
+	at            time.Time
+	farFacilities int
+}
+
+// maxLink is how far (metres) a facility or demand point may lie from the
+// nearest road and still be linked to it.
+const maxLink = 500
+
+// FarFacilities is how many facilities of the county's last study lay
+// beyond the network's reach.
+func (s *Service) FarFacilities(county string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.studies[county]; c != nil {
+		return c.farFacilities
+	}
+	return 0
 }
 
 // Demo area: 西湖区 and the central Hangzhou road data overlap here.
@@ -102,6 +119,9 @@ func (s *Service) Graph() (*circle.Graph, bool, error) {
 			circle.SaveGraph(cache, s.graph)
 		}
 	})
+	if s.graphErr == nil && s.index == nil {
+		s.index = circle.NewIndex(s.graph, 0)
+	}
 	return s.graph, s.synthetic, s.graphErr
 }
 
@@ -129,6 +149,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	}
 	s.mu.Unlock()
 	var facs []circle.Facility
+	farFacilities := 0
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, category, lon, lat FROM reg_facilities WHERE division_code >= $1 AND division_code < $2 AND status = 'open'`, sub.Lo, sub.Hi)
 	if err != nil {
 		return nil, err
@@ -140,10 +161,18 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 			rows.Close()
 			return nil, err
 		}
-		if c, ok := categoryOf[cat]; ok {
-			f.Category = c
-			facs = append(facs, f)
+		c, ok := categoryOf[cat]
+		if !ok {
+			continue
 		}
+		// A facility beyond the network's reach is reported, not fatal:
+		// the network may cover only part of the county.
+		if _, near := s.index.Nearest(f.Lon, f.Lat, maxLink); !near {
+			farFacilities++
+			continue
+		}
+		f.Category = c
+		facs = append(facs, f)
 	}
 	rows.Close()
 	var dem []circle.Demand
@@ -160,7 +189,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 		dem = append(dem, d)
 	}
 	rows.Close()
-	st, err := circle.NewStudy(g, circle.DefaultTiers(), facs, dem, 500)
+	st, err := circle.NewStudy(g, circle.DefaultTiers(), facs, dem, maxLink)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +201,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	if s.studies == nil {
 		s.studies = map[string]*cached{}
 	}
-	s.studies[county] = &cached{study: st, key: key, at: time.Now()}
+	s.studies[county] = &cached{study: st, key: key, at: time.Now(), farFacilities: farFacilities}
 	s.mu.Unlock()
 	return st, nil
 }
