@@ -559,3 +559,29 @@ func TestAccountAdministrationRules(t *testing.T) {
 		}
 	})
 }
+
+func TestHomePerRole(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("res", access.Resident, communityA)
+		e.user("grid", access.GridWorker, communityA)
+		e.user("worker", access.CommunityWorker, communityA)
+		e.user("county", access.Officer, county)
+		for user, want := range map[string]string{"res": "/registry/me", "grid": "/registry/my-grid"} {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/", nil)
+			resp, err := e.login(user).h.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+				t.Errorf("%s home: %d %s, want %s", user, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+		for user, want := range map[string]string{"worker": "社区概览", "county": "辖区概览"} {
+			st, body := e.login(user).do("GET", "/", nil)
+			if st != 200 || !strings.Contains(body, want) {
+				t.Errorf("%s home: %d, want %s", user, st, want)
+			}
+		}
+	})
+}

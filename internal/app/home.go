@@ -32,6 +32,12 @@ type adminHome struct {
 // at a glance; admins see their duties.
 func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
+	for _, m := range modules {
+		if path := m.Home[p.Role]; path != "" {
+			http.Redirect(w, r, path, http.StatusSeeOther)
+			return
+		}
+	}
 	var notice web.Msg
 	if r.URL.Query().Get("changed") == "1" {
 		notice = web.M("密码已修改", "password changed")

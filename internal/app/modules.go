@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/web"
 )
@@ -18,6 +19,9 @@ type Module struct {
 	Nav   []web.NavItem
 	// Demo adds synthetic demo data after the core demo (optional).
 	Demo func(ctx context.Context, a *App, o DemoOptions) error
+	// Home is the start page of a role, when the module owns it (the
+	// resident's household, the grid worker's grid).
+	Home map[access.Role]string
 	// Start runs background work (jobs) while the server serves; it must
 	// return when ctx ends (optional).
 	Start func(ctx context.Context, a *App)

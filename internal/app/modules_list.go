@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"linli/internal/access"
+
 	"linli/internal/registry"
 	"linli/internal/web"
 )
@@ -10,6 +12,7 @@ import (
 // modules are the business capabilities, in dependency order.
 var modules = []Module{
 	{Name: "registry", Migrations: registry.Migrations, Nav: registry.Nav,
+		Home:  map[access.Role]string{access.Resident: "/registry/me", access.GridWorker: "/registry/my-grid"},
 		Mount: func(a *App, rt *web.Router, rd *web.Renderer) { registry.Mount(registryStore(a), rt, rd) },
 		Demo: func(ctx context.Context, a *App, o DemoOptions) error {
 			ro := registry.DemoOptions{County: o.County, Seed: o.Seed}
