@@ -1,6 +1,7 @@
 package divisions
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -280,16 +281,15 @@ func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) apiAttributeKinds(w http.ResponseWriter, r *http.Request) error {
-	ks, err := h.Store.AttributeKinds(r.Context())
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, 200, ks)
-	return nil
+	return writeKinds(w, r, h.Store.AttributeKinds)
 }
 
 func (h *Handlers) apiDesignationKinds(w http.ResponseWriter, r *http.Request) error {
-	ks, err := h.Store.DesignationKinds(r.Context())
+	return writeKinds(w, r, h.Store.DesignationKinds)
+}
+
+func writeKinds(w http.ResponseWriter, r *http.Request, list func(context.Context) ([]Kind, error)) error {
+	ks, err := list(r.Context())
 	if err != nil {
 		return err
 	}

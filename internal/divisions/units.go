@@ -30,25 +30,16 @@ type Kind struct {
 
 // AttributeKinds lists the attribute catalogue.
 func (s *Store) AttributeKinds(ctx context.Context) ([]Kind, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, name_zh, name_en, unit, additive FROM attribute_kinds ORDER BY sort, key`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Kind
-	for rows.Next() {
-		var k Kind
-		if err := rows.Scan(&k.Key, &k.NameZH, &k.NameEN, &k.Unit, &k.Additive); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return s.kinds(ctx, `SELECT key, name_zh, name_en, unit, additive, 0 FROM attribute_kinds ORDER BY sort, key`)
 }
 
 // DesignationKinds lists the designation catalogue.
 func (s *Store) DesignationKinds(ctx context.Context) ([]Kind, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, name_zh, name_en, level FROM designation_kinds ORDER BY sort, key`)
+	return s.kinds(ctx, `SELECT key, name_zh, name_en, '', FALSE, level FROM designation_kinds ORDER BY sort, key`)
+}
+
+func (s *Store) kinds(ctx context.Context, query string) ([]Kind, error) {
+	rows, err := s.DB.R.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +47,7 @@ func (s *Store) DesignationKinds(ctx context.Context) ([]Kind, error) {
 	var out []Kind
 	for rows.Next() {
 		var k Kind
-		if err := rows.Scan(&k.Key, &k.NameZH, &k.NameEN, &k.Level); err != nil {
+		if err := rows.Scan(&k.Key, &k.NameZH, &k.NameEN, &k.Unit, &k.Additive, &k.Level); err != nil {
 			return nil, err
 		}
 		out = append(out, k)
