@@ -19,6 +19,7 @@ const adminUsage = `linli admin create-user --username U --role ROLE --division 
 linli admin token --username U [--name LABEL] [--days 90]
 linli admin reset-password --username U
 linli admin list [--q TEXT]
+linli admin open311-key --name NAME --division CODE
 
 角色 / roles: resident, grid_worker, community_worker, officer, provider, sysadmin, secadmin, auditor.
 不加 --password-stdin 时生成一次性密码并打印一次，首次登录须修改。
@@ -47,6 +48,9 @@ func runAdmin(e env, args []string) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
+	if sub == "open311-key" {
+		return runOpen311Key(e, args)
+	}
 	var username, role, division, name, q string
 	var passwordStdin bool
 	var days int

@@ -6,6 +6,7 @@ import (
 	"linli/internal/access"
 
 	"linli/internal/registry"
+	"linli/internal/requests"
 	"linli/internal/web"
 )
 
@@ -27,6 +28,16 @@ var modules = []Module{
 		}},
 	indicatorsModule,
 	lifecircleModule,
+	{Name: "requests", Migrations: requests.Migrations, Nav: requests.Nav,
+		Mount: func(a *App, rt *web.Router, rd *web.Renderer) {
+			requests.Mount(requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now), rt, rd)
+		},
+		Start: func(ctx context.Context, a *App) {
+			requests.Start(ctx, requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now), a.Log.Warn)
+		},
+		Demo: func(ctx context.Context, a *App, o DemoOptions) error {
+			return requests.Demo(ctx, requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now), o.County, o.Seed)
+		}},
 }
 
 func registryStore(a *App) *registry.Store {

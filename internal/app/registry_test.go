@@ -1,8 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -288,7 +294,7 @@ func TestRegistryDemo(t *testing.T) {
 			return nil
 		}
 		rs, total, err := st.ListResidents(as("demo.worker"), registry.ResidentFilter{}, 0, 20)
-		if err != nil || total != n || len(rs) != 20 || !strings.Contains(rs[0].IDNumber, "********") {
+		if err != nil || total != min(n, registry.CountCap+1) || len(rs) != 20 || !strings.Contains(rs[0].IDNumber, "********") {
 			t.Fatalf("worker list: %d of %d, %v", total, n, err)
 		}
 		if _, total, _ := st.ListResidents(as("demo.worker2"), registry.ResidentFilter{}, 0, 20); total != 0 {
@@ -444,6 +450,345 @@ func TestRegistryImportExport(t *testing.T) {
 		}
 		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND detail LIKE '%"unmasked":true%'`); n != 1 {
 			t.Fatalf("unmasked export audited %d times", n)
+		}
+	})
+}
+
+// upload posts a multipart import form as the browser's page does.
+func (c *client) upload(path string, fields map[string]string, name, content string) (int, string, http.Header) {
+	c.e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", name)
+	io.WriteString(fw, content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", c.e.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.h.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// get fetches a page and returns its headers too.
+func (c *client) get(path string) (int, string, http.Header) {
+	c.e.t.Helper()
+	resp, err := c.h.Get(c.e.srv.URL + path)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var sameOrigin = map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+func TestRegistryResidentSearchCapsTheCount(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("worker.a", access.CommunityWorker, communityA)
+		wa := e.login("worker.a")
+		// 1,003 residents named 王…, 2 named 汪…, through one import.
+		var b strings.Builder
+		b.WriteString("区划代码,户编号,户地址,姓名,身份证号,与户主关系\n")
+		for i := 0; i < 1005; i++ {
+			name := "王" + string(rune(0x4e00+i%50))
+			if i >= 1003 {
+				name = "汪" + string(rune(0x4e00+i))
+			}
+			id := idno.Synthetic("330106", time.Date(1950+i%50, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC), 100+i)
+			fmt.Fprintf(&b, "%s,H%d,上保社区%d号,%s,%s,户主\n", communityA, i, i, name, id)
+		}
+		if st, body := wa.do("POST", "/api/v1/registry/import/residents?apply=true", b.String()); st != 200 {
+			t.Fatalf("import: %d %.300s", st, body)
+		}
+		st, body := wa.do("GET", "/api/v1/residents?q=王&page_size=5", nil)
+		l := decode[struct {
+			Items  []registry.Resident `json:"items"`
+			Total  int                 `json:"total"`
+			Capped bool                `json:"total_capped"`
+		}](t, body)
+		if st != 200 || l.Total != registry.CountCap+1 || !l.Capped || len(l.Items) != 5 || !strings.HasPrefix(l.Items[0].Name, "王") {
+			t.Fatalf("capped search: %d total %d capped %v items %d", st, l.Total, l.Capped, len(l.Items))
+		}
+		// A prefix is exact: 汪 is not 王, and a narrow search counts exactly.
+		st, body = wa.do("GET", "/api/v1/residents?q=汪", nil)
+		if !strings.Contains(body, `"total":2,`) || !strings.Contains(body, `"total_capped":false`) {
+			t.Fatalf("exact search: %d %.300s", st, body)
+		}
+		st, page, _ := wa.get("/registry/residents?q=" + url.QueryEscape("王"))
+		if st != 200 || !strings.Contains(page, "共 1000&#43; 条") || !strings.Contains(page, `rel="next"`) {
+			t.Fatalf("capped page: %d", st)
+		}
+	})
+}
+
+func TestRegistryFacilityMap(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("worker.a", access.CommunityWorker, communityA)
+		wa := e.login("worker.a")
+		for i, f := range []struct{ code, name, cat string }{{"F1", "上保老年食堂", "elderly_canteen"}, {"F2", "上保卫生站", "health_station"}, {"F3", "上保助餐点", "elderly_canteen"}} {
+			st, body := wa.do("POST", "/api/v1/facilities", map[string]any{"division": communityA, "code": f.code, "name": f.name, "category": f.cat,
+				"lon": 120.147 + float64(i)*0.004, "lat": 30.259 + float64(i)*0.003, "floor_area_m2": 120})
+			if st != 201 {
+				t.Fatalf("create facility: %d %s", st, body)
+			}
+		}
+		st, page, hdr := wa.get("/registry/facilities")
+		if st != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "style-src 'self'") {
+			t.Fatalf("facilities page: %d", st)
+		}
+		svg := page[strings.Index(page, "<svg"):strings.LastIndex(page, "</svg>")]
+		if n := strings.Count(svg, "<circle cx="); n != 3+2 { // three points, two legend swatches
+			t.Fatalf("%d circles in %s", n, svg)
+		}
+		for _, want := range []string{`data-category="elderly_canteen"`, `data-category="health_station"`, "老年食堂/助餐点 (2)", "社区卫生服务站/村卫生室 (1)", "<table", "°E", "上保卫生站"} {
+			if !strings.Contains(page, want) {
+				t.Fatalf("facilities page lacks %q", want)
+			}
+		}
+		if strings.Contains(page, "style=") || strings.Contains(page, "<script") || strings.Contains(page, "http://tile") {
+			t.Fatal("the map uses inline style, script or external tiles")
+		}
+		// Points lie inside the drawing.
+		if strings.Contains(svg, `cx="-`) || strings.Contains(svg, `cy="-`) {
+			t.Fatalf("point outside the map: %s", svg)
+		}
+		// A filter narrows map, legend and table alike.
+		_, page, _ = wa.get("/registry/facilities?category=health_station")
+		if strings.Contains(page, "上保老年食堂") || !strings.Contains(page, "上保卫生站") {
+			t.Fatal("filtered map shows other categories")
+		}
+	})
+}
+
+func TestRegistryExportEveryList(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		wa, _, hhID, _ := registrySetup(t, e)
+		e.user("grid.a", access.GridWorker, communityA)
+		ga := e.login("grid.a")
+		if st, body := wa.do("POST", "/api/v1/grids", map[string]any{"division": communityA, "code": "G01", "name": "一网格", "workers": []string{"grid.a"}}); st != 201 {
+			t.Fatalf("grid: %d %s", st, body)
+		}
+		if st, body := wa.do("POST", "/api/v1/organizations", map[string]any{"division": communityA, "kind": "social_org", "name": "上保互助会", "reg_no": "51330106MJ0000001X", "rating": "4A"}); st != 201 {
+			t.Fatalf("org: %d %s", st, body)
+		}
+		if st, body := wa.do("POST", "/api/v1/personnel", map[string]any{"division": communityA, "name": "陈网格", "roles": []string{"grid_worker"}, "phone": "13957109999"}); st != 201 {
+			t.Fatalf("person: %d %s", st, body)
+		}
+		if st, body := wa.do("POST", "/api/v1/facilities", map[string]any{"division": communityA, "code": "F1", "name": "上保食堂", "category": "elderly_canteen", "lon": 120.147, "lat": 30.259}); st != 201 {
+			t.Fatalf("facility: %d %s", st, body)
+		}
+		want := map[string]string{"households": "HH-001", "residents": "张晓梅", "facilities": "上保食堂", "organizations": "上保互助会", "personnel": "陈网格", "grids": "一网格"}
+		for kind, row := range want {
+			for _, format := range []string{"csv", "xlsx"} {
+				st, body := wa.do("GET", "/api/v1/registry/export/"+kind+"?format="+format, nil)
+				if st != 200 {
+					t.Fatalf("%s %s: %d %.300s", kind, format, st, body)
+				}
+				if format == "csv" && (!strings.Contains(body, row) || !strings.Contains(body, "worker.a") || !strings.Contains(body, "已脱敏")) {
+					t.Fatalf("%s csv: %s", kind, body)
+				}
+				if format == "xlsx" && !strings.HasPrefix(body, "PK") {
+					t.Fatalf("%s xlsx is not a zip", kind)
+				}
+			}
+		}
+		// Filters apply: a household search that matches nothing exports only the header.
+		if _, body := wa.do("GET", "/api/v1/registry/export/households?format=csv&q=nothing-like-this", nil); strings.Contains(body, "HH-001") {
+			t.Fatalf("filtered export: %s", body)
+		}
+		_ = hhID
+		// Personnel phones are masked unless an allowed role gives a reason.
+		if _, body := wa.do("GET", "/api/v1/registry/export/personnel?format=csv", nil); strings.Contains(body, "13957109999") || !strings.Contains(body, "139****9999") {
+			t.Fatalf("masked personnel: %s", body)
+		}
+		st, body := wa.do("GET", "/api/v1/registry/export/personnel?format=csv&unmasked=true&reason="+url.QueryEscape("网格员联络表"), nil)
+		if st != 200 || !strings.Contains(body, "13957109999") || !strings.Contains(body, "UNMASKED") || !strings.Contains(body, "网格员联络表") {
+			t.Fatalf("unmasked personnel: %d %s", st, body)
+		}
+		if st, _ := ga.do("GET", "/api/v1/registry/export/residents?format=csv&unmasked=true&reason="+url.QueryEscape("想看看"), nil); st != 403 {
+			t.Fatalf("grid worker unmasked export: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND result = 'denied'`); n != 1 {
+			t.Fatalf("refused export audited %d times", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND object = 'personnel' AND detail LIKE '%"unmasked":true%'`); n != 1 {
+			t.Fatalf("unmasked personnel export audited %d times", n)
+		}
+		// The export page offers every list.
+		if st, page, _ := wa.get("/registry/exports"); st != 200 || !strings.Contains(page, `value="grids"`) || !strings.Contains(page, `name="reason"`) {
+			t.Fatalf("exports page: %d", st)
+		}
+	})
+}
+
+func TestRegistryWebForms(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("worker.a", access.CommunityWorker, communityA)
+		wa := e.login("worker.a")
+		// Household: a missing address is named beside the field, in both languages.
+		st, body, _ := wa.form("/registry/households", map[string]string{"division": communityA, "household_no": "H9", "address": ""}, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-address"`) || !strings.Contains(body, "请填写地址") || !strings.Contains(body, "enter an address") {
+			t.Fatalf("household form error: %d %s", st, body)
+		}
+		st, _, h := wa.form("/registry/households", map[string]string{"division": communityA, "household_no": "H9", "address": "上保社区9幢"}, sameOrigin)
+		if st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "/registry/households/") {
+			t.Fatalf("household create: %d", st)
+		}
+		hh := strings.TrimSuffix(strings.TrimPrefix(h.Get("Location"), "/registry/households/"), "?saved=1")
+		if st, page, _ := wa.get("/registry/households/" + hh + "?saved=1"); st != 200 || !strings.Contains(page, "上保社区9幢") || !strings.Contains(page, "已保存") {
+			t.Fatalf("household page: %d", st)
+		}
+		if st, page, _ := wa.get("/registry/residents/new?household=" + hh); st != 200 || !strings.Contains(page, `name="id_number"`) {
+			t.Fatalf("resident form: %d", st)
+		}
+		// Resident: a wrong check digit is named beside the ID field; nothing written.
+		bad := testID1[:17] + string("0123456789X"[(strings.IndexByte("0123456789X", testID1[17])+1)%11])
+		st, body, _ = wa.form("/registry/residents", map[string]string{"household_id": hh, "name": "张三", "id_number": bad, "relation": "户主", "residence": "registered", "phone": "123"}, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-id_number"`) || !strings.Contains(body, "校验位") || !strings.Contains(body, `id="err-phone"`) || e.count(`SELECT COUNT(*) FROM reg_residents`) != 0 {
+			t.Fatalf("resident form error: %d %s", st, body)
+		}
+		if !strings.Contains(body, `value="张三"`) {
+			t.Fatal("the form did not keep the typed values")
+		}
+		st, _, h = wa.form("/registry/residents", map[string]string{"household_id": hh, "name": "张三", "id_number": testID1, "relation": "户主", "residence": "registered", "phone": testPhone1, "health": "高血压"}, sameOrigin)
+		if st != http.StatusSeeOther {
+			t.Fatalf("resident create: %d", st)
+		}
+		res := strings.TrimSuffix(strings.TrimPrefix(h.Get("Location"), "/registry/residents/"), "?saved=1")
+		// Edit: empty sensitive fields keep their values; the form never shows them.
+		if st, page, _ := wa.get("/registry/residents/" + res + "/edit"); st != 200 || strings.Contains(page, testID1) || strings.Contains(page, testPhone1) || strings.Contains(page, "高血压") {
+			t.Fatalf("edit form leaks a value: %d", st)
+		}
+		st, _, _ = wa.form("/registry/residents/"+res+"/edit", map[string]string{"household_id": hh, "name": "张三丰", "relation": "户主", "residence": "resident"}, sameOrigin)
+		if st != http.StatusSeeOther {
+			t.Fatalf("resident edit: %d", st)
+		}
+		r := registryGet(t, wa, res)
+		if r.Name != "张三丰" || r.Residence != "resident" || r.Phone != "139****1234" || !r.HasHealth {
+			t.Fatalf("after edit: %+v", r)
+		}
+		// English page: the message beside the field leads in English.
+		wa.h.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: "lang", Value: "en", Path: "/"}})
+		_, body, _ = wa.form("/registry/residents/"+res+"/edit", map[string]string{"household_id": hh, "name": "", "relation": "户主", "residence": "resident"}, sameOrigin)
+		if !strings.Contains(body, "enter a name of at most 50 characters") || !strings.Contains(body, "请填写姓名") {
+			t.Fatalf("english form error: %s", body)
+		}
+		wa.h.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: "lang", Value: "zh", Path: "/"}})
+		// Delete asks first; the household cannot go while occupied.
+		if st, page, _ := wa.get("/registry/residents/" + res + "/delete"); st != 200 || !strings.Contains(page, "确认删除") || e.count(`SELECT COUNT(*) FROM reg_residents`) != 1 {
+			t.Fatalf("delete confirmation: %d", st)
+		}
+		if st, page, _ := wa.get("/registry/households/" + hh + "/delete"); st != 200 || !strings.Contains(page, "须先迁出或删除居民") {
+			t.Fatalf("occupied household confirmation: %d", st)
+		}
+		if st, _, _ := wa.form("/registry/residents/"+res+"/delete", map[string]string{"confirm": "yes"}, sameOrigin); st != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM reg_residents`) != 0 {
+			t.Fatalf("resident delete: %d", st)
+		}
+		if st, _, _ := wa.form("/registry/households/"+hh+"/delete", map[string]string{"confirm": "yes"}, sameOrigin); st != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM reg_households`) != 0 {
+			t.Fatalf("household delete: %d", st)
+		}
+		// Facility: outside Zhejiang is named beside the coordinates.
+		fac := map[string]string{"division": communityA, "code": "F9", "name": "上保食堂", "category": "elderly_canteen", "lon": "116.4", "lat": "39.9", "capacities": "meals_per_day=120", "status": "open"}
+		st, body, _ = wa.form("/registry/facilities", fac, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-lon"`) || !strings.Contains(body, "浙江") {
+			t.Fatalf("facility form error: %d %s", st, body)
+		}
+		fac["lon"], fac["lat"] = "120.147", "30.259"
+		if st, _, _ = wa.form("/registry/facilities", fac, sameOrigin); st != http.StatusSeeOther {
+			t.Fatalf("facility create: %d", st)
+		}
+		var fid string
+		e.app.DB.R.QueryRow(`SELECT id FROM reg_facilities`).Scan(&fid)
+		fac["name"] = "上保老年食堂"
+		if st, _, _ = wa.form("/registry/facilities/"+fid+"/edit", fac, sameOrigin); st != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM reg_facilities WHERE name = '上保老年食堂' AND capacities LIKE '%120%'`) != 1 {
+			t.Fatalf("facility edit: %d", st)
+		}
+		if st, page, _ := wa.get("/registry/facilities/" + fid + "/delete"); st != 200 || !strings.Contains(page, "确认删除") {
+			t.Fatalf("facility delete confirmation: %d", st)
+		}
+		if st, _, _ = wa.form("/registry/facilities/"+fid+"/delete", map[string]string{"confirm": "yes"}, sameOrigin); st != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM reg_facilities`) != 0 {
+			t.Fatalf("facility delete: %d", st)
+		}
+		// Every change is audited.
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%'`); n != 8 {
+			t.Fatalf("%d registry audit entries, want 8", n)
+		}
+		// Other roles get no forms.
+		e.user("grid.a", access.GridWorker, communityA)
+		if st, _, _ := e.login("grid.a").get("/registry/households/new"); st != 403 {
+			t.Fatalf("grid worker form: %d", st)
+		}
+	})
+}
+
+func registryGet(t *testing.T, c *client, id string) registry.Resident {
+	t.Helper()
+	st, body := c.do("GET", "/api/v1/residents/"+id, nil)
+	if st != 200 {
+		t.Fatalf("get resident: %d %s", st, body)
+	}
+	return decode[registry.Resident](t, body)
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func TestRegistryImportJobPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("worker.a", access.CommunityWorker, communityA)
+		wa := e.login("worker.a")
+		file := "区划代码,户编号,户地址,姓名,身份证号,与户主关系\n" + communityA + ",H1,上保1幢,张一," + testID1 + ",户主\n" + communityA + ",H1,,张二," + testID2 + ",子女\n"
+		follow := func(apply string) string {
+			st, _, h := wa.upload("/registry/import", map[string]string{"kind": "residents", "apply": apply}, "r.csv", file)
+			if st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/registry/import/jobs/") {
+				t.Fatalf("upload: %d %v", st, h)
+			}
+			for i := 0; i < 200; i++ {
+				st, page, h := wa.get(h.Get("Location"))
+				if st != 200 {
+					t.Fatalf("job page: %d", st)
+				}
+				if h.Get("Refresh") == "" {
+					return page
+				}
+				if !strings.Contains(page, "<progress") {
+					t.Fatal("a running job's page shows no progress")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Fatal("the import job never finished")
+			return ""
+		}
+		page := follow("")
+		if !strings.Contains(page, "检查报告") || !strings.Contains(page, `id="rows-total">2<`) || !strings.Contains(page, `id="rows-bad">0<`) || e.count(`SELECT COUNT(*) FROM reg_residents`) != 0 {
+			t.Fatalf("dry run page: %s", page)
+		}
+		page = follow("1")
+		if !strings.Contains(page, "导入完成") || !strings.Contains(page, `id="rows-total">2<`) || e.count(`SELECT COUNT(*) FROM reg_residents`) != 2 {
+			t.Fatalf("apply page: %s", page)
+		}
+		// Another user cannot read the job.
+		e.user("worker.b", access.CommunityWorker, communityB)
+		st, _, h := wa.upload("/registry/import", map[string]string{"kind": "residents"}, "r.csv", file)
+		if st != http.StatusSeeOther {
+			t.Fatal(st)
+		}
+		if st, _, _ := e.login("worker.b").get(h.Get("Location")); st != 404 {
+			t.Fatalf("other user's job: %d", st)
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 type Handlers struct {
 	Store *Store
 	Pages *web.Pages
+	jobs  importJobs
 }
 
 var listParams = []web.Param{
@@ -38,6 +39,13 @@ type RevealResponse struct {
 	ID    string `json:"id"`
 	Field string `json:"field"`
 	Value string `json:"value"`
+}
+
+// ResidentList is a page of residents. The total is exact up to 1000;
+// when more match, total is 1001 and total_capped is true ("1000+").
+type ResidentList struct {
+	web.List[Resident]
+	TotalCapped bool `json:"total_capped"`
 }
 
 // CorrectionRequest is a resident's correction of their own record.
@@ -74,7 +82,7 @@ func (h *Handlers) Register(rt *web.Router) {
 
 	// Residents.
 	rt.API("GET /api/v1/residents", web.Op{Summary: "居民列表（脱敏）/ List residents (masked)", Tag: "registry",
-		Params: withParams(web.Param{Name: "tag", Description: "服务对象标签 / service-object tag"}, web.Param{Name: "household"}, web.Param{Name: "grid"}), Response: web.List[Resident]{}},
+		Params: withParams(web.Param{Name: "tag", Description: "服务对象标签 / service-object tag"}, web.Param{Name: "household"}, web.Param{Name: "grid"}), Response: ResidentList{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			pg, err := web.ParsePagination(r)
 			if err != nil {
@@ -85,7 +93,7 @@ func (h *Handlers) Register(rt *web.Router) {
 			if err != nil {
 				return err
 			}
-			web.WriteJSON(w, 200, web.NewList(items, pg, total))
+			web.WriteJSON(w, 200, ResidentList{List: web.NewList(items, pg, total), TotalCapped: total > CountCap})
 			return nil
 		})
 	crud(rt, "residents", "居民（脱敏）/ resident (masked)", ResidentInput{}, Resident{}, s.GetResident, s.CreateResident, s.UpdateResident, s.DeleteResident)

@@ -237,6 +237,38 @@ func benchOnce(b *testing.B, dialect db.Dialect, n int) {
 		_, _, err := s.ListResidents(county, ResidentFilter{Q: string([]rune(names[i%len(names)])[:1])}, 0, 20)
 		return err
 	})
+	if os.Getenv("LINLI_BENCH_EXPLAIN") != "" && dialect == db.Postgres {
+		conn, err := s.DB.R.Conn(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		explain := func(label, q string, args ...any) {
+			rows, err := conn.QueryContext(context.Background(), "EXPLAIN (ANALYZE, BUFFERS) "+q, args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Println("--", label)
+			for rows.Next() {
+				var line string
+				rows.Scan(&line)
+				fmt.Println(line)
+			}
+			rows.Close()
+		}
+		sur := string([]rune(names[0])[:1])
+		w, _ := s.residentWhere(county, ResidentFilter{Q: sur})
+		for _, mode := range []string{"auto", "force_generic_plan"} {
+			conn.ExecContext(context.Background(), "SET plan_cache_mode = "+mode)
+			explain(mode+" count", `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` LIMIT 1001) x`, w.args...)
+			explain(mode+" count ordered", `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT 1001) x`, w.args...)
+			explain(mode+" page", `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT 20`, w.args...)
+			cw, _ := s.residentWhere(worker, ResidentFilter{})
+			explain(mode+" community count ordered", `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+cw.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT 1001) x`, cw.args...)
+			explain(mode+" community page", `SELECT `+residentCols+` FROM reg_residents r WHERE `+cw.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT 20 OFFSET 180`, cw.args...)
+		}
+		conn.ExecContext(context.Background(), "SET plan_cache_mode = auto")
+	}
 	p95("tag summary, county with children", func(i int) error { _, err := s.Summary(county, "330106", true); return err })
 	p95("tag summary, province with children", func(i int) error { _, err := s.Summary(prov, "33", true); return err })
 	p95("community resident list, page 1..10", func(i int) error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,12 +40,38 @@ func Template(w io.Writer, kind, format string) error {
 
 // ExportOptions choose an export.
 type ExportOptions struct {
-	Kind     string
-	Format   string
-	Unmasked bool
-	Reason   string
-	Resident ResidentFilter
-	Filter   Filter
+	Kind      string
+	Format    string
+	Unmasked  bool
+	Reason    string
+	Resident  ResidentFilter
+	Household HouseholdFilter
+	Filter    Filter
+}
+
+// ExportKinds are the lists that export, with their names.
+var ExportKinds = []struct {
+	Key  string
+	Name web.Msg
+}{
+	{"households", web.M("户", "Households")}, {"residents", web.M("居民", "Residents")}, {"facilities", web.M("服务设施", "Facilities")},
+	{"organizations", web.M("组织", "Organisations")}, {"personnel", web.M("人员", "Personnel")}, {"grids", web.M("网格", "Grids")},
+}
+
+// pageAll calls list page by page until every row has been seen.
+func pageAll[T any](ctx context.Context, f Filter, list func(context.Context, Filter, int, int) ([]T, int, error), each func(T)) error {
+	for off := 0; ; off += web.MaxPageSize {
+		items, total, err := list(ctx, f, off, web.MaxPageSize)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			each(it)
+		}
+		if off+web.MaxPageSize >= total || len(items) == 0 {
+			return nil
+		}
+	}
 }
 
 // Export writes a filtered list, masked unless an allowed role asks for
@@ -93,9 +120,13 @@ func (s *Store) Export(ctx context.Context, w io.Writer, o ExportOptions) error 
 				return err
 			}
 			if o.Unmasked {
-				idm, _ = s.Keys.Open(ide, aad("id_number"))
+				if idm, err = s.Keys.Open(ide, aad("id_number")); err != nil {
+					return err
+				}
 				if phe != "" {
-					phm, _ = s.Keys.Open(phe, aad("phone"))
+					if phm, err = s.Keys.Open(phe, aad("phone")); err != nil {
+						return err
+					}
 				}
 			}
 			tw.Row(div, hh, name, map[string]string{"M": "男", "F": "女"}[g], b, idm, phm, rel, residenceTypes[res][0], tags)
@@ -104,26 +135,106 @@ func (s *Store) Export(ctx context.Context, w io.Writer, o ExportOptions) error 
 		if err := q.Err(); err != nil {
 			return err
 		}
+	case "households":
+		wh, err := s.householdWhere(ctx, o.Household)
+		if err != nil {
+			return err
+		}
+		tw.Row(stamp)
+		tw.Row("区划代码", "户编号", "地址", "网格编码", "人数", "备注")
+		q, err := s.DB.R.QueryContext(ctx, `SELECT h.division_code, h.household_no, h.address, COALESCE(g.code, ''),
+			(SELECT COUNT(*) FROM reg_residents r WHERE r.household_id = h.id), h.note
+			FROM reg_households h LEFT JOIN reg_grids g ON g.id = h.grid_id WHERE `+wh.sql()+` ORDER BY h.division_code, h.household_no`, wh.args...)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var div, no, addr, grid, note string
+			var n int
+			if err := q.Scan(&div, &no, &addr, &grid, &n, &note); err != nil {
+				return err
+			}
+			tw.Row(div, no, addr, grid, strconv.Itoa(n), note)
+			rows++
+		}
+		if err := q.Err(); err != nil {
+			return err
+		}
 	case "facilities":
 		tw.Row(stamp)
 		tw.Row("设施编码", "区划代码", "名称", "类别", "地址", "经度", "纬度", "建筑面积", "容量", "开放时间", "状态")
-		for off := 0; ; off += web.MaxPageSize {
-			fs, total, err := s.ListFacilities(ctx, o.Filter, off, web.MaxPageSize)
-			if err != nil {
+		err := pageAll(ctx, o.Filter, s.ListFacilities, func(f Facility) {
+			var caps []string
+			for k, v := range f.Capacities {
+				caps = append(caps, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+			}
+			sort.Strings(caps)
+			tw.Row(f.Code, f.Division, f.Name, f.Category, f.Address, strconv.FormatFloat(f.Lon, 'f', 6, 64), strconv.FormatFloat(f.Lat, 'f', 6, 64),
+				strconv.FormatFloat(f.FloorArea, 'f', -1, 64), strings.Join(caps, ";"), f.OpeningHours, f.Status)
+			rows++
+		})
+		if err != nil {
+			return err
+		}
+	case "organizations":
+		tw.Row(stamp)
+		tw.Row("区划代码", "组织类型", "名称", "登记证号", "类别", "评估等级", "登记层级", "党员占比", "地址", "运营设施数", "人员数")
+		err := pageAll(ctx, o.Filter, s.ListOrganizations, func(g Organization) {
+			share := ""
+			if g.PartyShare != nil {
+				share = strconv.FormatFloat(*g.PartyShare, 'f', -1, 64)
+			}
+			tw.Row(g.Division, OrgKinds[g.Kind][0], g.Name, g.RegNo, g.OrgType, g.Rating, g.RegLevel, share, g.Address, strconv.Itoa(g.Facilities), strconv.Itoa(g.Staff))
+			rows++
+		})
+		if err != nil {
+			return err
+		}
+	case "personnel":
+		wh, err := s.personnelWhere(ctx, o.Filter)
+		if err != nil {
+			return err
+		}
+		tw.Row(stamp)
+		tw.Row("区划代码", "姓名", "岗位", "手机号", "所属组织", "登录账号", "属性")
+		q, err := s.DB.R.QueryContext(ctx, `SELECT p.division_code, p.name, p.roles, p.phone_mask, p.phone_enc, COALESCE(o.name, ''), p.username, p.attrs
+			FROM reg_personnel p LEFT JOIN reg_organizations o ON o.id = p.org_id WHERE `+wh.sql()+` ORDER BY p.division_code, p.name`, wh.args...)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var div, name, roles, phm, phe, org, user, attrs string
+			if err := q.Scan(&div, &name, &roles, &phm, &phe, &org, &user, &attrs); err != nil {
 				return err
 			}
-			for _, f := range fs {
-				var caps []string
-				for k, v := range f.Capacities {
-					caps = append(caps, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+			if o.Unmasked && phe != "" {
+				if phm, err = s.Keys.Open(phe, "reg_personnel/phone"); err != nil {
+					return err
 				}
-				tw.Row(f.Code, f.Division, f.Name, f.Category, f.Address, strconv.FormatFloat(f.Lon, 'f', 6, 64), strconv.FormatFloat(f.Lat, 'f', 6, 64),
-					strconv.FormatFloat(f.FloorArea, 'f', -1, 64), strings.Join(caps, ";"), f.OpeningHours, f.Status)
-				rows++
 			}
-			if off+web.MaxPageSize >= total {
-				break
+			var rs []string
+			for _, k := range strings.Split(strings.Trim(roles, ","), ",") {
+				if n, ok := PersonnelRoles[k]; ok {
+					rs = append(rs, n[0])
+				}
 			}
+			tw.Row(div, name, strings.Join(rs, ";"), phm, org, user, attrs)
+			rows++
+		}
+		if err := q.Err(); err != nil {
+			return err
+		}
+	case "grids":
+		tw.Row(stamp)
+		tw.Row("区划代码", "网格编码", "网格名称", "户数", "网格员", "备注")
+		err := pageAll(ctx, o.Filter, s.ListGrids, func(g Grid) {
+			tw.Row(g.Division, g.Code, g.Name, strconv.Itoa(g.Households), strings.Join(g.Workers, ";"), g.Note)
+			rows++
+		})
+		if err != nil {
+			return err
 		}
 	default:
 		return web.NotFound(web.M("不支持的导出类型："+o.Kind, "unknown export kind: "+o.Kind))
@@ -178,15 +289,16 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 			web.WriteJSON(w, status, rep)
 			return nil
 		})
-	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表（默认脱敏；未脱敏须有权限并填理由，记入审计）/ Export a list (masked unless allowed, with a reason; audited)", Tag: "registry",
-		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"})},
+	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；文件含导出人和时间）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the file names the requester and time)", Tag: "registry",
+		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"})},
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }
 
 func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	o := ExportOptions{Kind: r.PathValue("kind"), Format: q.Get("format"), Unmasked: q.Get("unmasked") == "true", Reason: q.Get("reason"),
-		Resident: residentFilter(r), Filter: Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}}
+		Resident: residentFilter(r), Filter: Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")},
+		Household: HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}}
 	if o.Kind == "" {
 		o.Kind = q.Get("kind")
 	}

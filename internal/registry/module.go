@@ -8,6 +8,7 @@ import (
 // Nav is the registry's navigation.
 var Nav = []web.NavItem{
 	{Href: "/registry/residents", Label: web.M("居民查询", "Residents"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+	{Href: "/registry/households", Label: web.M("户", "Households"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
 	{Href: "/registry/my-grid", Label: web.M("我的网格", "My grid"), Roles: []access.Role{access.GridWorker}},
 	{Href: "/registry/facilities", Label: web.M("服务设施", "Facilities"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer, access.Provider, access.Resident}},
 	{Href: "/registry/tags", Label: web.M("服务对象统计", "Service objects"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},

@@ -3,7 +3,9 @@ package registry
 import (
 	"embed"
 	"errors"
+	"html/template"
 	"net/http"
+	"net/url"
 
 	"linli/internal/access"
 	"linli/internal/web"
@@ -25,6 +27,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("GET /registry/tags", h.pageTags)
 	rt.Page("GET /registry/me", h.pageMe)
 	h.registerImportPages(rt)
+	h.registerEditPages(rt)
 }
 
 type residentsView struct {
@@ -34,6 +37,9 @@ type residentsView struct {
 	Items    []Resident
 	Pager    web.Pager
 	Searched bool
+	Export   ExportLinks
+	// Capped: more than CountCap residents match ("1000+").
+	Capped bool
 }
 
 func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string) {
@@ -65,14 +71,22 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
 	}
 	f := residentFilter(r)
-	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true}
+	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true, Export: exportLinks("residents", r, "q", "tag", "division")}
 	v.Tags, v.TagName = h.tagNames(r)
 	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v.Items, v.Pager = items, web.NewPager(r, pg, total)
+	v.Items, v.Pager, v.Capped = items, web.NewPager(r, pg, total), total > CountCap
+	if v.Capped {
+		// Pages go on while pages come back full; the count stops at 1000.
+		known := pg.Offset() + len(items)
+		if len(items) == pg.PageSize {
+			known++
+		}
+		v.Pager = web.NewPager(r, pg, known)
+	}
 	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
 }
 
@@ -83,6 +97,7 @@ type residentView struct {
 	Field    string
 	CanSee   map[string]bool
 	Self     bool
+	CanWrite bool
 }
 
 func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.View, field string) {
@@ -92,7 +107,10 @@ func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.Vi
 		return
 	}
 	p := access.From(r.Context())
-	rv := residentView{R: res, Field: field, CanSee: map[string]bool{}, Self: p.Role == access.Resident}
+	rv := residentView{R: res, Field: field, CanSee: map[string]bool{}, Self: p.Role == access.Resident, CanWrite: canWrite(p)}
+	if v.Notice.ZH == "" && r.Method == http.MethodGet {
+		v.Notice = notices(r)
+	}
 	_, rv.TagName = h.tagNames(r)
 	for f := range revealable {
 		rv.CanSee[f] = canReveal(p, f) || rv.Self
@@ -155,6 +173,11 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	m, err := h.Store.MapFacilities(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	cats, _ := h.Store.Categories(r.Context())
 	names := map[string]string{}
 	for _, c := range cats {
@@ -163,8 +186,26 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 			names[c.Key] = c.NameEN
 		}
 	}
-	h.Pages.Render(w, r, 200, "facilities", web.View{Title: web.M("服务设施", "Facilities"),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "Cats": cats, "CatName": names, "F": f}})
+	h.Pages.Render(w, r, 200, "facilities", web.View{Title: web.M("服务设施", "Facilities"), Notice: notices(r),
+		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "Cats": cats, "CatName": names, "F": f, "Map": m,
+			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("facilities", r, "q", "category", "division")}})
+}
+
+// ExportLinks are a list page's download links for its current filter.
+type ExportLinks struct{ XLSX, CSV template.URL }
+
+func exportLinks(kind string, r *http.Request, params ...string) ExportLinks {
+	v := url.Values{"kind": {kind}}
+	for _, p := range params {
+		if x := r.URL.Query().Get(p); x != "" {
+			v.Set(p, x)
+		}
+	}
+	link := func(format string) template.URL {
+		v.Set("format", format)
+		return template.URL("/registry/export?" + v.Encode())
+	}
+	return ExportLinks{XLSX: link("xlsx"), CSV: link("csv")}
 }
 
 func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/registry/idno"
@@ -167,27 +169,72 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		} else if ph, err := idno.NormalisePhone(q); err == nil && strings.Trim(q, "0123456789+- ") == "" {
 			w.add("r.phone_idx = ?", s.Keys.Index("phone", ph))
 		} else {
-			w.add("r.name >= ? AND r.name < ?", q, q+"\U0010FFFF")
+			// A prefix is a range on the name in code-point order: the C
+			// collation on PostgreSQL (whatever the database's collation,
+			// served by reg_residents_name_c), BINARY on SQLite.
+			lo, hi := prefixRange(q)
+			w.add(s.nameExpr()+" >= ? AND "+s.nameExpr()+" < ?", lo, hi)
 		}
 	}
 	return w, nil
 }
 
-// ListResidents returns a page of residents, masked, ordered by name.
+// CountCap bounds the count of a resident list: a search matching more
+// rows than this reports CountCap+1 ("1000+") instead of counting them all.
+const CountCap = 1000
+
+// nameExpr is the resident name in code-point order, matching the
+// name indexes of each store.
+func (s *Store) nameExpr() string {
+	if s.DB.Dialect == db.Postgres {
+		return `(r.name COLLATE "C")`
+	}
+	return "r.name"
+}
+
+// customPlan makes PostgreSQL plan a query with its actual values every
+// time (an unnamed statement) rather than fall back to a cached generic
+// plan, which cannot tell a rare surname's range from a common one's nor a
+// community's division range from a province's.
+func (s *Store) customPlan(args []any) []any {
+	if s.DB.Dialect != db.Postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
+// prefixRange returns [lo, hi) holding exactly the strings that start with
+// prefix in code-point order: hi is prefix with its last rune incremented.
+func prefixRange(prefix string) (string, string) {
+	rs := []rune(prefix)
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i] < utf8.MaxRune {
+			rs[i]++
+			if rs[i] == 0xD800 { // skip the surrogate block
+				rs[i] = 0xE000
+			}
+			return prefix, string(rs[:i+1])
+		}
+	}
+	return prefix, prefix + string(utf8.MaxRune)
+}
+
+// ListResidents returns a page of residents, masked, ordered by name. The
+// total is exact up to CountCap; a larger match reports CountCap+1.
 func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, limit int) ([]Resident, int, error) {
 	w, err := s.residentWhere(ctx, f)
 	if err != nil {
 		return nil, 0, err
 	}
 	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_residents r WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(CountCap+1)+`) x`, s.customPlan(w.args)...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	if total == 0 {
 		return nil, 0, nil
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
-		` ORDER BY r.name, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+		` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), s.customPlan(w.args)...)
 	if err != nil {
 		return nil, 0, err
 	}

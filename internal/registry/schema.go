@@ -277,4 +277,13 @@ CREATE UNIQUE INDEX reg_personnel_phone ON reg_personnel (division_code, phone_i
 var Migrations = []db.Migration{
 	{ID: "registry/001_schema", SQL: schemaSQL},
 	{ID: "registry/002_catalogues", SQL: seedSQL()},
+	// Name search is a prefix range in code-point order whatever the
+	// database collation; the index also serves the list's order.
+	{ID: "registry/003_name_prefix",
+		SQLiteSQL: `CREATE INDEX reg_residents_name_id ON reg_residents (name, division_code, id);
+DROP INDEX reg_residents_name;`,
+		PostgresSQL: `CREATE INDEX reg_residents_name_c ON reg_residents ((name COLLATE "C"), division_code, id);
+CREATE INDEX reg_residents_div_name_c ON reg_residents (division_code, (name COLLATE "C"), id);
+DROP INDEX reg_residents_name;
+DROP INDEX reg_residents_div_name;`},
 }

@@ -1,0 +1,934 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/config"
+	"linli/internal/dbtest"
+	"linli/internal/requests"
+)
+
+// rqStore is the requests store the app mounted.
+func rqStore(e *testEnv) *requests.Store {
+	a := e.app
+	return requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+}
+
+type rqView struct {
+	ID          string `json:"id"`
+	Number      string `json:"number"`
+	Status      string `json:"status"`
+	Version     int    `json:"version"`
+	Unit        string `json:"unit_code"`
+	Division    string `json:"division_code"`
+	MergedInto  string `json:"merged_into"`
+	Reply       string `json:"reply"`
+	ReopenCount int    `json:"reopen_count"`
+	ReturnCount int    `json:"return_count"`
+	Escalation  int    `json:"escalation_level"`
+	ResponseDue string `json:"response_due"`
+	ResolveDue  string `json:"resolve_due"`
+	Events      []struct {
+		Action string `json:"action"`
+		Actor  string `json:"actor"`
+		To     string `json:"to_status"`
+	} `json:"events"`
+	Duplicates []rqView `json:"duplicates"`
+}
+
+func rqDecode(t *testing.T, body string) rqView {
+	t.Helper()
+	var v rqView
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %v: %s", err, body)
+	}
+	return v
+}
+
+// rqSubmit posts a request and fails the test unless it is created.
+func rqSubmit(t *testing.T, c *client, body map[string]any) rqView {
+	t.Helper()
+	st, b := c.do("POST", "/api/v1/requests", body)
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	return rqDecode(t, b)
+}
+
+// rqAct takes an action and checks the status code.
+func rqAct(t *testing.T, c *client, id, action string, body map[string]any, want int) rqView {
+	t.Helper()
+	if body == nil {
+		body = map[string]any{}
+	}
+	st, b := c.do("POST", "/api/v1/requests/"+id+"/"+action, body)
+	if st != want {
+		t.Fatalf("%s: got %d want %d: %s", action, st, want, b)
+	}
+	if st == 200 {
+		return rqDecode(t, b)
+	}
+	return rqView{}
+}
+
+func rqGet(t *testing.T, c *client, id string) rqView {
+	t.Helper()
+	st, b := c.do("GET", "/api/v1/requests/"+id, nil)
+	if st != 200 {
+		t.Fatalf("get %s: %d %s", id, st, b)
+	}
+	return rqDecode(t, b)
+}
+
+func rqSetup(e *testEnv) {
+	e.user("res1", access.Resident, communityA)
+	e.user("res2", access.Resident, communityA)
+	e.user("workerA", access.CommunityWorker, communityA)
+	e.user("workerA2", access.CommunityWorker, communityA)
+	e.user("workerB", access.CommunityWorker, communityB)
+	e.user("street", access.Officer, communityA[:9])
+	e.user("countyOfficer", access.Officer, county)
+}
+
+func TestRequestLifecycle(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, wa, wb, street := e.login("res1"), e.login("workerA"), e.login("workerB"), e.login("street")
+		r := rqSubmit(t, res, map[string]any{"category": "repair", "description": "12幢门口路灯坏了", "attributes": map[string]string{"facility": "light"}})
+		if !strings.HasPrefix(r.Number, "MH-330106-20261129-") || r.Status != "submitted" || r.Unit != communityA || r.Version != 1 {
+			t.Fatalf("created: %+v", r)
+		}
+		// Sunday 16:00 China time: 4 working hours end Monday 14:00 (06:00 UTC).
+		if r.ResponseDue != "2026-11-30T06:00:00Z" {
+			t.Fatalf("response due %s", r.ResponseDue)
+		}
+		r = rqAct(t, wa, r.ID, "accept", map[string]any{"version": 1}, 200)
+		r = rqAct(t, wa, r.ID, "assign", map[string]any{"assignee": "网格员小李"}, 200)
+		r = rqAct(t, wa, r.ID, "start", nil, 200)
+		r = rqAct(t, wa, r.ID, "answer", map[string]any{"reply": "已更换灯泡"}, 200)
+		if r.Status != "answered" || r.Reply != "已更换灯泡" {
+			t.Fatalf("answered: %+v", r)
+		}
+		// Unsatisfied: it reopens and counts against the unit.
+		r = rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "unsatisfied", "comment": "第二天又不亮了"}, 200)
+		if r.Status != "reopened" || r.ReopenCount != 1 {
+			t.Fatalf("reopen: %+v", r)
+		}
+		r = rqAct(t, wa, r.ID, "answer", map[string]any{"reply": "已更换整套灯具"}, 200)
+		r = rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "satisfied"}, 200)
+		r = rqAct(t, wa, r.ID, "close", nil, 200)
+		got := rqGet(t, res, r.ID)
+		var actions []string
+		for _, ev := range got.Events {
+			actions = append(actions, ev.Action)
+		}
+		if strings.Join(actions, ",") != "submit,accept,assign,start,answer,evaluate,answer,evaluate,close" || got.Status != "closed" {
+			t.Fatalf("timeline %v status %s", actions, got.Status)
+		}
+		// A follow-up within 7 days reopens a closed request.
+		e.clock.Add(24 * time.Hour)
+		res, wa, wb, street = e.login("res1"), e.login("workerA"), e.login("workerB"), e.login("street")
+		r = rqAct(t, res, r.ID, "reopen", map[string]any{"note": "又坏了"}, 200)
+		if r.Status != "reopened" || r.ReopenCount != 2 {
+			t.Fatalf("follow-up: %+v", r)
+		}
+
+		// Return: wrong unit goes back to dispatch one level up, the street re-dispatches.
+		r2 := rqSubmit(t, res, map[string]any{"category": "sanitation", "description": "河道漂浮垃圾", "attributes": map[string]string{"spot": "street"}})
+		r2 = rqAct(t, wa, r2.ID, "return", map[string]any{"reason": "属河道管理范围"}, 200)
+		if r2.Status != "returned" || r2.Unit != communityA[:9] || r2.ReturnCount != 1 {
+			t.Fatalf("returned: %+v", r2)
+		}
+		r2 = rqAct(t, street, r2.ID, "assign", map[string]any{"unit_code": communityA, "assignee": "河长办"}, 200)
+		if r2.Status != "assigned" || r2.Unit != communityA {
+			t.Fatalf("re-dispatched: %+v", r2)
+		}
+		// Transfer to another community: the location was wrong.
+		if st, _ := wb.do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
+			t.Fatalf("workerB saw A's request before transfer: %d", st)
+		}
+		r2 = rqAct(t, wa, r2.ID, "transfer", map[string]any{"unit_code": communityB, "note": "在石灰桥社区"}, 200)
+		if r2.Status != "transferred" || r2.Division != communityB {
+			t.Fatalf("transferred: %+v", r2)
+		}
+		if st, _ := wa.do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
+			t.Fatalf("workerA still sees the transferred request: %d", st)
+		}
+		rqAct(t, wb, r2.ID, "accept", nil, 200)
+		st, body := wb.do("GET", "/api/v1/requests/notices", nil)
+		if st != 200 || !strings.Contains(body, r2.Number) {
+			t.Fatalf("workerB notices: %d %s", st, body)
+		}
+
+		// Merge: a second report of the same thing is suggested and merged; its reporter follows the original.
+		res2 := e.login("res2")
+		o := rqSubmit(t, res, map[string]any{"category": "fire", "description": "楼道电动车充电"})
+		d := rqSubmit(t, res2, map[string]any{"category": "fire", "description": "3单元楼道有人给电动车充电"})
+		if len(d.Duplicates) != 1 || d.Duplicates[0].ID != o.ID {
+			t.Fatalf("duplicates suggested: %+v", d.Duplicates)
+		}
+		if st, _ := res2.do("GET", "/api/v1/requests/"+o.ID, nil); st != 404 {
+			t.Fatalf("res2 sees res1's request before merge: %d", st)
+		}
+		d = rqAct(t, wa, d.ID, "merge", map[string]any{"into": o.Number}, 200)
+		if d.Status != "merged" || d.MergedInto != o.ID {
+			t.Fatalf("merged: %+v", d)
+		}
+		if got := rqGet(t, res2, o.ID); got.Number != o.Number {
+			t.Fatalf("res2 follows original: %+v", got)
+		}
+		rqAct(t, wa, o.ID, "reject", map[string]any{"reason": "已由消防部门处理"}, 200)
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'request.%'`); n != 19 {
+			t.Fatalf("%d audit entries, want one per write (19)", n)
+		}
+	})
+}
+
+func TestRequestIllegalTransitionsChangeNothing(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, res2, wa := e.login("res1"), e.login("res2"), e.login("workerA")
+		r := rqSubmit(t, res, map[string]any{"category": "policy", "description": "医保怎么交"})
+		snapshot := func() string {
+			var s string
+			var v int
+			e.app.DB.R.QueryRow(`SELECT status, version FROM requests WHERE id = $1`, r.ID).Scan(&s, &v)
+			return fmt.Sprintf("%s/%d/%d", s, v, e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1`, r.ID))
+		}
+		before := snapshot()
+		rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "satisfied"}, 409) // before the answer
+		rqAct(t, wa, r.ID, "close", nil, 409)
+		rqAct(t, wa, r.ID, "start", nil, 409)
+		rqAct(t, res, r.ID, "accept", nil, 403) // residents do not handle
+		rqAct(t, wa, r.ID, "return", map[string]any{}, 400)
+		rqAct(t, wa, r.ID, "accept", map[string]any{"version": 7}, 409) // stale version
+		if after := snapshot(); after != before {
+			t.Fatalf("changed: %s -> %s", before, after)
+		}
+		rqAct(t, wa, r.ID, "accept", nil, 200)
+		rqAct(t, wa, r.ID, "answer", map[string]any{"reply": ""}, 400)
+		rqAct(t, wa, r.ID, "answer", map[string]any{"reply": "按灵活就业人员参保"}, 200)
+		rqAct(t, res2, r.ID, "evaluate", map[string]any{"rating": "satisfied"}, 404) // not theirs: not even visible
+		rqAct(t, wa, r.ID, "evaluate", map[string]any{"rating": "satisfied"}, 403)   // not the reporter
+		rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "great"}, 400)
+		rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "fairly_satisfied"}, 200)
+		rqAct(t, wa, r.ID, "close", nil, 200)
+		before = snapshot()
+		rqAct(t, wa, r.ID, "answer", map[string]any{"reply": "补充答复"}, 409) // a reply on a closed request
+		rqAct(t, wa, r.ID, "merge", map[string]any{"into": r.Number}, 409)
+		if after := snapshot(); after != before {
+			t.Fatalf("closed request changed: %s -> %s", before, after)
+		}
+		// Bad input at intake.
+		for name, body := range map[string]map[string]any{
+			"unknown category":   {"category": "nope", "description": "x"},
+			"outside zhejiang":   {"category": "policy", "description": "x", "lon": 116.4, "lat": 39.9},
+			"half a location":    {"category": "policy", "description": "x", "lon": 120.1},
+			"too long":           {"category": "policy", "description": strings.Repeat("长", 4001)},
+			"missing answer":     {"category": "repair", "description": "坏了"},
+			"bad choice":         {"category": "repair", "description": "坏了", "attributes": map[string]string{"facility": "rocket"}},
+			"other community":    {"category": "policy", "description": "x", "division_code": communityB},
+			"nonexistent code":   {"category": "policy", "description": "x", "division_code": "330106001001"},
+			"unknown attribute":  {"category": "policy", "description": "x", "attributes": map[string]string{"color": "red"}},
+			"empty description":  {"category": "policy", "description": "  "},
+			"not a number value": {"category": "elderly", "description": "x", "attributes": map[string]string{"age": "eighty"}},
+		} {
+			n := e.count(`SELECT COUNT(*) FROM requests`)
+			if st, b := res.do("POST", "/api/v1/requests", body); st != 400 || !strings.Contains(b, "errors") {
+				t.Errorf("%s: %d %s", name, st, b)
+			}
+			if e.count(`SELECT COUNT(*) FROM requests`) != n {
+				t.Errorf("%s: a request was stored", name)
+			}
+		}
+	})
+}
+
+func TestRequestConcurrentHandlers(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, wa, wa2 := e.login("res1"), e.login("workerA"), e.login("workerA2")
+		for round := 0; round < 5; round++ {
+			r := rqSubmit(t, res, map[string]any{"category": "policy", "description": fmt.Sprintf("问题 %d", round)})
+			var wg sync.WaitGroup
+			codes := make([]int, 2)
+			for i, c := range []*client{wa, wa2} {
+				wg.Add(1)
+				go func(i int, c *client) {
+					defer wg.Done()
+					codes[i], _ = c.do("POST", "/api/v1/requests/"+r.ID+"/accept", map[string]any{"version": 1})
+				}(i, c)
+			}
+			wg.Wait()
+			if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
+				t.Fatalf("round %d: codes %v", round, codes)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'accept'`, r.ID); n != 1 {
+				t.Fatalf("round %d: %d accept events", round, n)
+			}
+		}
+	})
+}
+
+func TestRequestScoping(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, res2, wa, wb, co := e.login("res1"), e.login("res2"), e.login("workerA"), e.login("workerB"), e.login("countyOfficer")
+		a := rqSubmit(t, res, map[string]any{"category": "policy", "description": "A 的问题", "phone": "13812345678", "name": "王小明"})
+		b := rqSubmit(t, wb, map[string]any{"category": "policy", "description": "B 的来电", "channel": "hotline", "phone": "13900001111"})
+		for _, c := range []struct {
+			who    *client
+			id     string
+			status int
+		}{{wb, a.ID, 404}, {wa, b.ID, 404}, {res2, a.ID, 404}, {res, b.ID, 404}, {co, a.ID, 200}, {co, b.ID, 200}, {wa, a.ID, 200}, {res, a.Number, 200}} {
+			if st, _ := c.who.do("GET", "/api/v1/requests/"+c.id, nil); st != c.status {
+				t.Errorf("get %s: %d want %d", c.id, st, c.status)
+			}
+		}
+		rqAct(t, wb, a.ID, "accept", nil, 404)
+		count := func(c *client, q string) int {
+			st, body := c.do("GET", "/api/v1/requests"+q, nil)
+			if st != 200 {
+				t.Fatalf("list: %d %s", st, body)
+			}
+			var l struct{ Total int }
+			json.Unmarshal([]byte(body), &l)
+			return l.Total
+		}
+		if count(wa, "") != 1 || count(wb, "") != 1 || count(res2, "") != 0 || count(res, "") != 1 || count(co, "") != 2 {
+			t.Fatalf("list totals wa=%d wb=%d res2=%d res=%d county=%d", count(wa, ""), count(wb, ""), count(res2, ""), count(res, ""), count(co, ""))
+		}
+		if st, _ := wa.do("GET", "/api/v1/requests?within="+communityB, nil); st != 404 {
+			t.Fatalf("within another community: %d", st)
+		}
+		// Personal fields: stored encrypted, shown masked.
+		_, body := wa.do("GET", "/api/v1/requests/"+a.ID, nil)
+		if strings.Contains(body, "13812345678") || !strings.Contains(body, "138****5678") || strings.Contains(body, "王小明") {
+			t.Fatalf("personal data: %s", body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM requests WHERE reporter_phone LIKE '%13812345678%' OR reporter_name LIKE '%王小明%'`); n != 0 {
+			t.Fatal("plain personal data in the database")
+		}
+		// Metrics follow the scope too.
+		if st, _ := wa.do("GET", "/api/v1/requests/metrics?division="+communityB, nil); st != 404 {
+			t.Fatalf("metrics outside scope: %d", st)
+		}
+		st, body := co.do("GET", "/api/v1/requests/metrics?division="+county, nil)
+		var m struct {
+			Received int `json:"received"`
+		}
+		json.Unmarshal([]byte(body), &m)
+		if st != 200 || m.Received != 2 {
+			t.Fatalf("county metrics: %d %s", st, body)
+		}
+	})
+}
+
+func TestWorkingHourDeadlinesAcrossWeekend(t *testing.T) {
+	cal := requests.DefaultCalendar
+	cst := requests.CST
+	for _, c := range []struct {
+		start   time.Time
+		hours   int
+		working bool
+		want    time.Time
+	}{
+		// Friday 16:00 + 4 working hours: 1.5 h on Friday, 2.5 h from Monday 08:30 → Monday 11:00.
+		{time.Date(2026, 11, 27, 16, 0, 0, 0, cst), 4, true, time.Date(2026, 11, 30, 11, 0, 0, 0, cst)},
+		// Saturday noon + 8 working hours: Monday 8:30–12:00 (3.5) and 13:30–17:30 (4) → Tuesday 09:00.
+		{time.Date(2026, 11, 28, 12, 0, 0, 0, cst), 8, true, time.Date(2026, 12, 1, 9, 0, 0, 0, cst)},
+		// Lunch break is not working time: Monday 11:00 + 2 h → 14:30.
+		{time.Date(2026, 11, 30, 11, 0, 0, 0, cst), 2, true, time.Date(2026, 11, 30, 14, 30, 0, 0, cst)},
+		// Calendar hours run through the weekend.
+		{time.Date(2026, 11, 27, 16, 0, 0, 0, cst), 24, false, time.Date(2026, 11, 28, 16, 0, 0, 0, cst)},
+	} {
+		if got := cal.Due(c.start, c.hours, c.working); !got.Equal(c.want) {
+			t.Errorf("%s + %dh (working %v) = %s, want %s", c.start, c.hours, c.working, got.In(cst), c.want)
+		}
+	}
+	holidays := &requests.Calendar{Periods: cal.Periods, Holidays: map[string]bool{"2026-11-30": true}, Workdays: map[string]bool{"2026-11-29": true}}
+	// A make-up Sunday works; the holiday Monday does not.
+	if got := holidays.Due(time.Date(2026, 11, 29, 17, 0, 0, 0, cst), 1, true); !got.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, cst)) {
+		t.Errorf("holiday calendar: %s", got.In(cst))
+	}
+	// And the deadline the store writes, on both stores.
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		e.clock.Add(-48 * time.Hour) // Friday 16:00 China time
+		r := rqSubmit(t, e.login("res1"), map[string]any{"category": "repair", "description": "井盖松动", "attributes": map[string]string{"facility": "manhole"}})
+		if r.ResponseDue != "2026-11-30T03:00:00Z" {
+			t.Fatalf("response due %s, want Monday 11:00 China time", r.ResponseDue)
+		}
+	})
+}
+
+func TestSLAJobEscalatesOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		s := rqStore(e)
+		hook := &rqNotifier{ch: make(chan requests.Notice, 100)}
+		s.Notifier = hook
+		res, wa, street := e.login("res1"), e.login("workerA"), e.login("street")
+		r := rqSubmit(t, res, map[string]any{"category": "fire", "description": "消防通道堵塞"}) // 2 calendar hours to respond
+		other := rqSubmit(t, res, map[string]any{"category": "fire", "description": "另一处通道堵塞"})
+		rqAct(t, wa, other.ID, "accept", nil, 200)
+		ctx := context.Background()
+		res0, err := s.RunSLAOnce(ctx, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Within the warning window from the start (2 h ≤ WarnBefore): a warning, nothing overdue.
+		if res0.Overdue != 0 || res0.Warned == 0 {
+			t.Fatalf("first run: %+v", res0)
+		}
+		e.clock.Add(3 * time.Hour)
+		street = e.login("street")
+		// Two runners at once: the response deadline escalates exactly once.
+		var wg sync.WaitGroup
+		results := make([]requests.SLAResult, 2)
+		errs := make([]error, 2)
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i], errs[i] = s.RunSLAOnce(ctx, e.clock.Now())
+			}(i)
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatal(errs)
+		}
+		if got := rqGet(t, street, r.ID); got.Unit != communityA[:9] || got.Escalation != 1 {
+			t.Fatalf("not escalated to the street: %+v", got)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
+			t.Fatalf("%d escalations of the response deadline", n)
+		}
+		// The deployment's notifier (SMS, 浙里办) hears of the escalation.
+		for got := false; !got; {
+			select {
+			case n := <-hook.ch:
+				got = n.Kind == "overdue" && n.Number == r.Number && n.Unit == communityA[:9]
+			case <-time.After(10 * time.Second):
+				t.Fatal("the notifier was not called for the escalation")
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_sla_marks WHERE request_id = $1 AND mark LIKE 'response:2:%'`, r.ID); n != 1 {
+			t.Fatalf("%d response marks", n)
+		}
+		// Again later: nothing new for the response deadline.
+		if _, err := s.RunSLAOnce(ctx, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
+			t.Fatalf("escalated again: %d", n)
+		}
+		// The street's inbox has the notice and the request as overdue.
+		st, body := street.do("GET", "/api/v1/requests/notices", nil)
+		if st != 200 || !strings.Contains(body, r.Number) || !strings.Contains(body, "overdue") {
+			t.Fatalf("street notices: %d %s", st, body)
+		}
+		st, body = street.do("GET", "/api/v1/requests?box=overdue", nil)
+		if st != 200 || !strings.Contains(body, r.Number) {
+			t.Fatalf("overdue box: %d %s", st, body)
+		}
+		// The resolution deadline (24 h) later escalates to the county, once.
+		e.clock.Add(30 * time.Hour)
+		street = e.login("street")
+		for i := 0; i < 3; i++ {
+			if _, err := s.RunSLAOnce(ctx, e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := rqGet(t, street, r.ID); got.Unit != county || got.Escalation != 2 {
+			t.Fatalf("resolution escalation: %+v", got)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 2 {
+			t.Fatalf("%d escalations in all", n)
+		}
+	})
+}
+
+// o311 is a small GeoReport v2 test client.
+type o311 struct {
+	t      *testing.T
+	e      *testEnv
+	format string
+}
+
+func (o o311) get(path string) (int, string) {
+	o.t.Helper()
+	st, b := o.e.client().do("GET", "/open311/v2/"+strings.ReplaceAll(path, "{f}", o.format), nil)
+	return st, b
+}
+
+func (o o311) post(vals map[string]string) (int, string) {
+	o.t.Helper()
+	st, b, _ := o.e.client().form("/open311/v2/requests."+o.format, vals, nil)
+	return st, b
+}
+
+// decode parses a GeoReport answer into generic records: JSON arrays or
+// objects, or XML documents flattened to element name → text.
+func (o o311) decode(body string) []map[string]string {
+	o.t.Helper()
+	if o.format == "json" {
+		var arr []map[string]any
+		if strings.HasPrefix(strings.TrimSpace(body), "{") {
+			var one map[string]any
+			if err := json.Unmarshal([]byte(body), &one); err != nil {
+				o.t.Fatalf("json: %v: %s", err, body)
+			}
+			arr = []map[string]any{one}
+		} else if err := json.Unmarshal([]byte(body), &arr); err != nil {
+			o.t.Fatalf("json: %v: %s", err, body)
+		}
+		var out []map[string]string
+		for _, m := range arr {
+			rec := map[string]string{}
+			for k, v := range m {
+				switch x := v.(type) {
+				case string:
+					rec[k] = x
+				case float64, bool:
+					rec[k] = fmt.Sprint(x)
+					if k == "service_code" || k == "service_request_id" {
+						o.t.Fatalf("%s is not a string in %s", k, body)
+					}
+				default:
+					b, _ := json.Marshal(x)
+					rec[k] = string(b)
+				}
+			}
+			out = append(out, rec)
+		}
+		return out
+	}
+	return xmlRecords(o.t, body)
+}
+
+func TestOpen311(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		s := rqStore(e)
+		key, err := s.CreateKey(access.With(context.Background(), &access.Principal{Username: "cli", Role: access.SysAdmin, Division: "33"}), "12345 热线", county)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var firstID string
+		for _, format := range []string{"json", "xml"} {
+			t.Run(format, func(t *testing.T) {
+				o := o311{t: t, e: e, format: format}
+				fail := func(st int, body string, want int, contains string) {
+					t.Helper()
+					if st != want {
+						t.Fatalf("got %d want %d: %s", st, want, body)
+					}
+					recs := o.decode(body)
+					if len(recs) == 0 || recs[0]["code"] != fmt.Sprint(want) || !strings.Contains(recs[0]["description"], contains) {
+						t.Fatalf("error body %v: %s", recs, body)
+					}
+				}
+				st, body := o.get("discovery.{f}")
+				if st != 200 || !strings.Contains(body, "GeoReport_v2") {
+					t.Fatalf("discovery: %d %s", st, body)
+				}
+				st, body = o.get("services.{f}?jurisdiction_id=" + county)
+				if st != 200 {
+					t.Fatalf("services: %d %s", st, body)
+				}
+				codes := map[string]bool{}
+				for _, r := range o.decode(body) {
+					codes[r["service_code"]] = true
+				}
+				if !codes["repair"] || !codes["sanitation"] || codes["dispute"] || codes["assistance"] {
+					t.Fatalf("service codes: %v", codes)
+				}
+				if format == "json" && !strings.Contains(body, `"service_code":"repair"`) {
+					t.Fatalf("service_code not a string: %s", body)
+				}
+				st, body = o.get("services/repair.{f}")
+				if st != 200 || !strings.Contains(body, "facility") || !strings.Contains(body, "singlevaluelist") || !strings.Contains(body, "manhole") {
+					t.Fatalf("definition: %d %s", st, body)
+				}
+				st, body = o.get("services/dispute.{f}") // not public
+				fail(st, body, 404, "service_code")
+				st, body = o.get("services/nope.{f}")
+				fail(st, body, 404, "service_code")
+				st, body = o.get("services.{f}?jurisdiction_id=9999")
+				fail(st, body, 400, "jurisdiction_id")
+
+				good := map[string]string{"api_key": key, "service_code": "repair", "lat": "30.2605", "long": "120.1432", "address_string": "北山街道 12 幢",
+					"address_id": communityA, "description": "路灯不亮", "attribute[facility]": "light", "phone": "13812345678", "first_name": "小明", "last_name": "王", "email": "w@example.cn"}
+				with := func(k, v string) map[string]string {
+					m := map[string]string{}
+					for a, b := range good {
+						m[a] = b
+					}
+					if v == "\x00" {
+						delete(m, k)
+					} else {
+						m[k] = v
+					}
+					return m
+				}
+				n := e.count(`SELECT COUNT(*) FROM requests`)
+				st, body = o.post(with("api_key", "\x00"))
+				fail(st, body, 403, "api_key")
+				st, body = o.post(with("api_key", "o311_wrong"))
+				fail(st, body, 403, "api_key")
+				st, body = o.post(with("service_code", "\x00"))
+				fail(st, body, 400, "service_code")
+				st, body = o.post(with("service_code", "teleport"))
+				fail(st, body, 400, "service_code")
+				st, body = o.post(with("service_code", "dispute"))
+				fail(st, body, 400, "service_code")
+				loc := with("lat", "\x00")
+				delete(loc, "long")
+				delete(loc, "address_string")
+				delete(loc, "address_id")
+				st, body = o.post(loc)
+				fail(st, body, 400, "location")
+				st, body = o.post(with("lat", "39.9"))
+				fail(st, body, 400, "Zhejiang")
+				st, body = o.post(with("long", "east"))
+				fail(st, body, 400, "lat/long")
+				st, body = o.post(with("description", strings.Repeat("字", 4001)))
+				fail(st, body, 400, "4000")
+				st, body = o.post(with("attribute[facility]", "rocket"))
+				fail(st, body, 400, "attribute[facility]")
+				st, body = o.post(with("attribute[color]", "red"))
+				fail(st, body, 400, "attribute[color]")
+				st, body = o.post(with("attribute[facility]", "\x00"))
+				fail(st, body, 400, "attribute[facility]")
+				st, body = o.post(with("address_id", "330106001001"))
+				fail(st, body, 400, "division_code")
+				st, body = o.post(with("jurisdiction_id", "330102"))
+				fail(st, body, 403, "jurisdiction_id")
+				if e.count(`SELECT COUNT(*) FROM requests`) != n {
+					t.Fatal("a bad POST stored a request")
+				}
+				st, body = o.post(good)
+				if st != 201 {
+					t.Fatalf("post: %d %s", st, body)
+				}
+				created := o.decode(body)
+				id, token := created[0]["service_request_id"], created[0]["token"]
+				if !strings.HasPrefix(id, "MH-330106-") || token == "" {
+					t.Fatalf("created: %v", created)
+				}
+				if firstID == "" {
+					firstID = id
+				}
+				st, body = o.get("requests/" + id + ".{f}")
+				if st != 200 {
+					t.Fatalf("get: %d %s", st, body)
+				}
+				rec := o.decode(body)[0]
+				if rec["status"] != "open" || rec["service_code"] != "repair" || rec["agency_responsible"] != "上保社区居委会" && !strings.Contains(rec["agency_responsible"], "上保") ||
+					!strings.HasSuffix(rec["expected_datetime"], "+08:00") || !strings.HasSuffix(rec["requested_datetime"], "+08:00") || rec["address_id"] != communityA {
+					t.Fatalf("request: %v", rec)
+				}
+				for _, secret := range []string{"13812345678", "小明", "w@example.cn"} {
+					if strings.Contains(body, secret) {
+						t.Fatalf("personal data %q in %s", secret, body)
+					}
+				}
+				st, body = o.get("requests/MH-330106-20000101-000001.{f}")
+				fail(st, body, 404, "service_request_id")
+				st, body = o.get("tokens/" + token + ".{f}")
+				if st != 200 || o.decode(body)[0]["service_request_id"] != id {
+					t.Fatalf("token: %d %s", st, body)
+				}
+				st, body = o.get("tokens/nope.{f}")
+				fail(st, body, 404, "token")
+
+				// Lists and their filters.
+				list := func(q string) []map[string]string {
+					t.Helper()
+					st, body := o.get("requests.{f}" + q)
+					if st != 200 {
+						t.Fatalf("list %s: %d %s", q, st, body)
+					}
+					return o.decode(body)
+				}
+				if len(list("")) != 1+boolInt(format == "xml") {
+					t.Fatalf("default list: %v", list(""))
+				}
+				if l := list("?service_request_id=" + id + "," + firstID); len(l) != 1+boolInt(format == "xml" && firstID != id) {
+					t.Fatalf("by id: %v", l)
+				}
+				if len(list("?service_code=sanitation")) != 0 || len(list("?status=closed")) != boolInt(format == "xml") || len(list("?status=open&jurisdiction_id="+county)) == 0 {
+					t.Fatal("filters")
+				}
+				if len(list("?start_date=2026-11-29T00:00:00%2B08:00&end_date=2026-11-30T00:00:00%2B08:00")) == 0 || len(list("?end_date=2026-11-01T00:00:00Z")) != 0 {
+					t.Fatal("date filters")
+				}
+				st, body = o.get("requests.{f}?status=pending")
+				fail(st, body, 400, "status")
+				st, body = o.get("requests.{f}?start_date=yesterday")
+				fail(st, body, 400, "start_date")
+				st, body = o.get("requests.{f}?start_date=2026-01-01T00:00:00Z&end_date=2026-11-01T00:00:00Z")
+				fail(st, body, 400, "90 days")
+				st, body = o.get("requests.{f}?jurisdiction_id=330106002")
+				fail(st, body, 400, "jurisdiction_id")
+				st, body = o.get("unknown.{f}")
+				fail(st, body, 404, "no such resource")
+
+				// The worker handles it; the client follows the status.
+				wa := e.login("workerA")
+				rqAct(t, wa, id, "accept", nil, 200)
+				rqAct(t, wa, id, "answer", map[string]any{"reply": "已修复路灯"}, 200)
+				st, body = o.get("requests/" + id + ".{f}")
+				if rec := o.decode(body)[0]; st != 200 || rec["status"] != "closed" || !strings.Contains(rec["status_notes"], "已修复路灯") {
+					t.Fatalf("followed: %v", rec)
+				}
+			})
+		}
+		st, body := e.client().do("GET", "/open311/v2/services.txt", nil)
+		if st != 404 {
+			t.Fatalf("services.txt: %d %s", st, body)
+		}
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// xmlRecords parses a GeoReport XML document (it must be well formed) into
+// one record per second-level element, mapping child element names to their
+// text; nested lists are kept as raw text.
+func xmlRecords(t *testing.T, body string) []map[string]string {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(body))
+	var out []map[string]string
+	depth := 0
+	var rec map[string]string
+	var field string
+	var text strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("xml does not parse: %v: %s", err, body)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch depth {
+			case 1:
+				if x.Name.Local == "service_definition" || x.Name.Local == "discovery" {
+					rec = map[string]string{}
+					out = append(out, rec)
+					depth++ // treat the root as a record
+				}
+			case 2:
+				rec = map[string]string{}
+				out = append(out, rec)
+			case 3:
+				field = x.Name.Local
+				text.Reset()
+			}
+		case xml.CharData:
+			if depth >= 3 {
+				text.Write(x)
+			}
+		case xml.EndElement:
+			if depth == 3 && rec != nil {
+				rec[field] = strings.TrimSpace(text.String())
+			}
+			depth--
+			if depth == 1 && (x.Name.Local == "service_definition" || x.Name.Local == "discovery") {
+				depth--
+			}
+		}
+	}
+	return out
+}
+
+func (c *client) multipart(path string, fields map[string]string, file []byte) (int, string) {
+	c.e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := mw.CreateFormFile("photo", "photo.bin")
+		fw.Write(file)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", c.e.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.h.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 303 {
+		return 303, resp.Header.Get("Location")
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestRequestPagesAndPhotos(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, wa, co := e.login("res1"), e.login("workerA"), e.login("countyOfficer")
+		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+		fields := map[string]string{"category": "repair", "description": "健身器材扶手断裂", "division_code": communityA, "attribute[facility]": "fitness"}
+		n := e.count(`SELECT COUNT(*) FROM requests`)
+		if st, body := res.multipart("/requests/new", fields, []byte("%PDF-1.4 not an image")); st != 400 || !strings.Contains(body, "只接受 JPEG、PNG 或 WebP") {
+			t.Fatalf("not an image: %d", st)
+		}
+		big := append(append([]byte{}, png...), make([]byte, requests.MaxPhoto)...)
+		if st, _ := res.multipart("/requests/new", fields, big); st != 400 {
+			t.Fatalf("too large: %d", st)
+		}
+		if e.count(`SELECT COUNT(*) FROM requests`) != n {
+			t.Fatal("a rejected upload stored a request")
+		}
+		st, loc := res.multipart("/requests/new", fields, png)
+		if st != 303 || !strings.HasPrefix(loc, "/requests/") {
+			t.Fatalf("submit: %d %s", st, loc)
+		}
+		st, page := res.do("GET", loc, nil)
+		if st != 200 || !strings.Contains(page, "已提交，回执编号 MH-330106-") || !strings.Contains(page, "/photos/") {
+			t.Fatalf("receipt page: %d", st)
+		}
+		id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/requests/")
+		pid := strings.Split(strings.SplitAfter(page, "/photos/")[1], `"`)[0]
+		if st, img := wa.do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 200 || !strings.HasPrefix(img, "\x89PNG") {
+			t.Fatalf("photo for the worker: %d", st)
+		}
+		if st, _ := e.login("workerB").do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 404 {
+			t.Fatalf("photo for another community: %d", st)
+		}
+		// Worker pages: inbox, bulk accept, detail forms.
+		st, inbox := wa.do("GET", "/requests?box=new", nil)
+		if st != 200 || !strings.Contains(inbox, `name="id" value="`+id+`"`) {
+			t.Fatalf("inbox: %d", st)
+		}
+		st2, _, hdr := wa.form("/requests/bulk-accept", map[string]string{"id": id}, nil)
+		if st2 != 303 || !strings.Contains(hdr.Get("Location"), "done=1") {
+			t.Fatalf("bulk accept: %d %v", st2, hdr)
+		}
+		if got := rqGet(t, wa, id); got.Status != "accepted" {
+			t.Fatalf("after bulk accept: %s", got.Status)
+		}
+		// An illegal transition from a page: 409 and the page says why.
+		st2, body, _ := wa.form("/requests/"+id+"/close", map[string]string{}, nil)
+		if st2 != 409 || !strings.Contains(body, "不能关闭") {
+			t.Fatalf("close from page: %d", st2)
+		}
+		// Metrics page (SVG and table), JSON and xlsx for the county.
+		st, body = co.do("GET", "/requests/metrics?division="+county, nil)
+		if st != 200 || !strings.Contains(body, "<svg") || !strings.Contains(body, "按期办结率") {
+			t.Fatalf("metrics page: %d", st)
+		}
+		st, body = co.do("GET", "/requests/metrics.xlsx?division="+county, nil)
+		if st != 200 || !strings.HasPrefix(body, "PK") {
+			t.Fatalf("xlsx: %d", st)
+		}
+		if st, _ := wa.do("GET", "/requests/metrics?division="+communityB, nil); st != 404 {
+			t.Fatalf("metrics page outside scope: %d", st)
+		}
+	})
+}
+
+// BenchmarkRequestCreate measures one submission through the store (no
+// HTTP): validation, numbering, the request, its event and its audit entry
+// in one transaction. Compare: go test -bench RequestCreate -cpuprofile.
+func BenchmarkRequestCreate(b *testing.B) {
+	for _, dialect := range dbtest.Dialects() {
+		b.Run(string(dialect), func(b *testing.B) {
+			d := dbtest.Open(b, dialect, nil)
+			cfg := config.Defaults()
+			cfg.DataDir = b.TempDir()
+			a, err := Wire(context.Background(), cfg, d, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+			ctx := access.With(context.Background(), &access.Principal{UserID: "u1", Username: "bench", Role: access.CommunityWorker, Division: communityA})
+			b.SetParallelism(16) // many submitters, as behind HTTP
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.Create(ctx, requests.NewRequest{Category: "sanitation", Description: "垃圾未清运", Channel: "hotline", Attributes: map[string]string{"spot": "street"}}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestRequestNumbersUnderConcurrentSubmissions(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		s := rqStore(e)
+		ctx := access.With(context.Background(), &access.Principal{UserID: "w", Username: "w", Role: access.CommunityWorker, Division: communityA})
+		const n = 60
+		nums := make([]string, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				r, err := s.Create(ctx, requests.NewRequest{Category: "policy", Description: fmt.Sprintf("来电 %d", i), Channel: "hotline"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				nums[i] = r.Number
+			}(i)
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for _, num := range nums {
+			if seen[num] {
+				t.Fatalf("number %s given twice", num)
+			}
+			seen[num] = true
+		}
+		// Numbers are dense: 1..n for the county and day.
+		for i := 1; i <= n; i++ {
+			if !seen[fmt.Sprintf("MH-330106-20261129-%06d", i)] {
+				t.Fatalf("number %d missing: %v", i, nums)
+			}
+		}
+		if got := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.create'`); got != n {
+			t.Fatalf("%d audit entries for %d submissions", got, n)
+		}
+		if got := e.count(`SELECT COUNT(*) FROM request_events WHERE action = 'submit'`); got != n {
+			t.Fatalf("%d submit events", got)
+		}
+	})
+}
+
+type rqNotifier struct{ ch chan requests.Notice }
+
+func (n *rqNotifier) Notify(_ context.Context, x requests.Notice) error {
+	n.ch <- x
+	return nil
+}

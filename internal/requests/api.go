@@ -1,0 +1,162 @@
+package requests
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/web"
+)
+
+// Handlers serve the JSON API, the pages and Open311.
+type Handlers struct {
+	Store *Store
+	Pages *web.Pages
+}
+
+func notFound(err error) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return web.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
+	}
+	return err
+}
+
+// RegisterAPI adds the /api/v1/requests operations.
+func (h *Handlers) RegisterAPI(rt *web.Router) {
+	const tag = "requests"
+	rt.API("GET /api/v1/requests/services", web.Op{Summary: "诉求服务目录 / Service catalogue", Tag: tag, Public: true, Response: []Category{}}, h.apiServices)
+	rt.API("GET /api/v1/requests", web.Op{Summary: "诉求列表（收件箱） / List requests (inbox)", Tag: tag, Response: web.List[Request]{},
+		Params: []web.Param{{Name: "box", Description: "new, due, overdue, returned, reopened, open, done"}, {Name: "status"}, {Name: "category"}, {Name: "q"}, {Name: "within"}, {Name: "unit"}, {Name: "sort", Description: "created, -created, due, updated"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
+	rt.API("POST /api/v1/requests", web.Op{Summary: "提交诉求 / Submit a request", Tag: tag, Body: NewRequest{}, Response: Receipt{}, Status: 201}, h.apiCreate)
+	rt.API("GET /api/v1/requests/{id}", web.Op{Summary: "诉求详情与时间线 / A request with its timeline", Tag: tag, Response: Request{}}, h.apiGet)
+	rt.API("GET /api/v1/requests/{id}/duplicates", web.Op{Summary: "疑似重复诉求 / Likely duplicates", Tag: tag, Response: []Request{}}, h.apiDuplicates)
+	rt.API("GET /api/v1/requests/notices", web.Op{Summary: "本单位消息 / Notices for my unit", Tag: tag, Response: []Notice{}}, h.apiNotices)
+	for _, a := range ActionOrder {
+		a := a
+		ru := Rules[a]
+		rt.API("POST /api/v1/requests/{id}/"+string(a), web.Op{Summary: ru.label.ZH + " / " + ru.label.EN + " a request", Tag: tag, Body: Input{}, Response: Request{}},
+			func(w http.ResponseWriter, r *http.Request) error {
+				var in Input
+				if r.ContentLength != 0 {
+					if err := web.DecodeJSON(w, r, &in); err != nil {
+						return err
+					}
+				}
+				req, err := h.Store.Transition(r.Context(), r.PathValue("id"), a, in)
+				if err != nil {
+					return notFound(err)
+				}
+				web.WriteJSON(w, 200, req)
+				return nil
+			})
+	}
+	rt.API("GET /api/v1/requests/metrics", web.Op{Summary: "诉求办理指标 / Request metrics", Tag: tag, Response: Metrics{},
+		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD (exclusive)"}}}, h.apiMetrics)
+}
+
+// Receipt is the answer to a submission.
+type Receipt struct {
+	Request
+	Duplicates []Request `json:"duplicates"`
+}
+
+func (h *Handlers) apiServices(w http.ResponseWriter, r *http.Request) error {
+	cs, err := h.Store.Categories(r.Context())
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, cs)
+	return nil
+}
+
+func filterFrom(r *http.Request) Filter {
+	q := r.URL.Query()
+	f := Filter{Category: q.Get("category"), Box: q.Get("box"), Q: q.Get("q"), Sort: q.Get("sort"), Within: q.Get("within"), Unit: q.Get("unit")}
+	for _, s := range q["status"] {
+		for _, x := range strings.Split(s, ",") {
+			if x != "" {
+				f.Status = append(f.Status, Status(x))
+			}
+		}
+	}
+	return f
+}
+
+func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		return err
+	}
+	f := filterFrom(r)
+	if f.Within != "" && !access.ScopeOf(r.Context()).Contains(f.Within) {
+		return web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
+	}
+	items, total, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, web.NewList(items, pg, total))
+	return nil
+}
+
+func (h *Handlers) apiCreate(w http.ResponseWriter, r *http.Request) error {
+	var in NewRequest
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	req, err := h.Store.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	dups, _ := h.Store.Duplicates(r.Context(), req)
+	if dups == nil {
+		dups = []Request{}
+	}
+	w.Header().Set("Location", "/api/v1/requests/"+req.ID)
+	web.WriteJSON(w, 201, Receipt{Request: req, Duplicates: dups})
+	return nil
+}
+
+func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
+	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return notFound(err)
+	}
+	web.WriteJSON(w, 200, req)
+	return nil
+}
+
+func (h *Handlers) apiDuplicates(w http.ResponseWriter, r *http.Request) error {
+	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return notFound(err)
+	}
+	dups, err := h.Store.Duplicates(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	if dups == nil {
+		dups = []Request{}
+	}
+	web.WriteJSON(w, 200, dups)
+	return nil
+}
+
+func (h *Handlers) apiNotices(w http.ResponseWriter, r *http.Request) error {
+	p := access.From(r.Context())
+	if !isHandler(p) {
+		web.WriteJSON(w, 200, []Notice{})
+		return nil
+	}
+	ns, err := h.Store.Notices(r.Context(), p.Division, 100)
+	if err != nil {
+		return err
+	}
+	if ns == nil {
+		ns = []Notice{}
+	}
+	web.WriteJSON(w, 200, ns)
+	return nil
+}

@@ -1,0 +1,213 @@
+package requests
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/web"
+)
+
+// Metrics are the loop's indicators for a division subtree and period
+// (requests created in [From, To)).
+type Metrics struct {
+	Division        string         `json:"division_code"`
+	From            string         `json:"from"`
+	To              string         `json:"to"`
+	Received        int            `json:"received"`
+	Accepted        int            `json:"accepted"`
+	AcceptedInTime  int            `json:"accepted_in_time"`
+	TimelyAcceptPct float64        `json:"timely_accept_rate"` // 及时受理率
+	Resolved        int            `json:"resolved"`
+	ResolvedInTime  int            `json:"resolved_in_time"`
+	OnTimeResolve   float64        `json:"on_time_resolve_rate"` // 按期办结率
+	Evaluated       int            `json:"evaluated"`
+	Satisfied       int            `json:"satisfied"`
+	SatisfactionPct float64        `json:"satisfaction_rate"` // 满意率
+	Reopened        int            `json:"reopened"`
+	ReopenPct       float64        `json:"reopen_rate"`
+	MedianHours     float64        `json:"median_hours_to_resolve"`
+	P90Hours        float64        `json:"p90_hours_to_resolve"`
+	ByStatus        map[string]int `json:"by_status"`
+	TopCategories   []Count        `json:"top_categories"`
+	HotSpots        []Count        `json:"hot_spots"`
+	Daily           []Count        `json:"daily"`
+}
+
+// Count is one row of a breakdown.
+type Count struct {
+	Key   string `json:"key"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+func pct(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(int(float64(a)*1000/float64(b)+0.5)) / 10
+}
+
+// ComputeMetrics reads the indicators of the subtree within (which must lie
+// in the caller's scope) for requests created in [from, to).
+func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time.Time) (Metrics, error) {
+	m := Metrics{Division: within, From: from.In(CST).Format("2006-01-02"), To: to.In(CST).Format("2006-01-02"), ByStatus: map[string]int{}}
+	sc := access.Subtree(within)
+	if !access.ScopeOf(ctx).Contains(within) {
+		return m, db.ErrNotFound
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT r.category, r.division_code, r.status, r.accepted_at IS NOT NULL, r.response_met, r.answered_at, r.resolve_met, r.rating, r.reopen_count, r.created_at
+		FROM requests r WHERE r.division_code >= $1 AND r.division_code < $2 AND r.created_at >= $3 AND r.created_at < $4`, sc.Lo, sc.Hi, db.T(from), db.T(to))
+	if err != nil {
+		return m, err
+	}
+	defer rows.Close()
+	cats, spots, days := map[string]int{}, map[string]int{}, map[string]int{}
+	var hours []float64
+	for rows.Next() {
+		var cat, div, st, rating string
+		var acc bool
+		var rmet, smet *bool
+		var ans, created db.Time
+		var reopen int
+		if err := rows.Scan(&cat, &div, &st, &acc, &rmet, &ans, &smet, &rating, &reopen, &created); err != nil {
+			return m, err
+		}
+		m.Received++
+		m.ByStatus[st]++
+		cats[cat]++
+		if len(div) >= 12 {
+			spots[div[:12]]++
+		}
+		days[created.In(CST).Format("2006-01-02")]++
+		if acc {
+			m.Accepted++
+			if rmet != nil && *rmet {
+				m.AcceptedInTime++
+			}
+		}
+		if !ans.IsZero() {
+			m.Resolved++
+			if smet != nil && *smet {
+				m.ResolvedInTime++
+			}
+			hours = append(hours, ans.Sub(created.Time).Hours())
+		}
+		if rating != "" {
+			m.Evaluated++
+			if rating == Satisfied || rating == FairlySatisfed {
+				m.Satisfied++
+			}
+		}
+		if reopen > 0 {
+			m.Reopened++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return m, err
+	}
+	m.TimelyAcceptPct = pct(m.AcceptedInTime, m.Accepted)
+	m.OnTimeResolve = pct(m.ResolvedInTime, m.Resolved)
+	m.SatisfactionPct = pct(m.Satisfied, m.Evaluated)
+	m.ReopenPct = pct(m.Reopened, m.Resolved+m.Reopened)
+	if len(hours) > 0 {
+		sort.Float64s(hours)
+		q := func(p float64) float64 {
+			i := int(p*float64(len(hours)-1) + 0.5)
+			return float64(int(hours[i]*10+0.5)) / 10
+		}
+		m.MedianHours, m.P90Hours = q(0.5), q(0.9)
+	}
+	names := map[string]string{}
+	if cs, err := s.Categories(ctx); err == nil {
+		for _, c := range cs {
+			names[c.Code] = c.NameZH
+		}
+	}
+	m.TopCategories = top(cats, names, 10)
+	spotNames := map[string]string{}
+	for code := range spots {
+		if d, err := s.Divs.Get(ctx, code); err == nil {
+			spotNames[code] = d.Name
+		}
+	}
+	m.HotSpots = top(spots, spotNames, 10)
+	for d := from.In(CST); d.Before(to) && len(m.Daily) < 400; d = d.AddDate(0, 0, 1) {
+		k := d.Format("2006-01-02")
+		m.Daily = append(m.Daily, Count{Key: k, Name: k, Count: days[k]})
+	}
+	return m, nil
+}
+
+func top(m map[string]int, names map[string]string, n int) []Count {
+	out := []Count{}
+	for k, v := range m {
+		out = append(out, Count{Key: k, Name: names[k], Count: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// period reads ?division=&from=&to= with defaults: the caller's division,
+// the last 30 days.
+func (s *Store) period(r *http.Request) (string, time.Time, time.Time, error) {
+	q := r.URL.Query()
+	div := q.Get("division")
+	if div == "" {
+		if p := access.From(r.Context()); p != nil {
+			div = p.Division
+		}
+	}
+	today := s.now().In(CST)
+	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, CST).AddDate(0, 0, 1)
+	from := to.AddDate(0, 0, -30)
+	var errs []web.FieldError
+	if v := q.Get("from"); v != "" {
+		t, err := time.ParseInLocation("2006-01-02", v, CST)
+		if err != nil {
+			errs = append(errs, web.Field("from", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
+		}
+		from = t
+	}
+	if v := q.Get("to"); v != "" {
+		t, err := time.ParseInLocation("2006-01-02", v, CST)
+		if err != nil {
+			errs = append(errs, web.Field("to", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
+		}
+		to = t
+	}
+	if len(errs) == 0 && (!from.Before(to) || to.Sub(from) > 3*366*24*time.Hour) {
+		errs = append(errs, web.Field("to", web.M("结束日期须晚于开始日期，且区间不超过三年", "the end must be after the start, within three years")))
+	}
+	if len(errs) > 0 {
+		return "", from, to, web.BadRequest(web.M("统计区间无效", "invalid period"), errs...)
+	}
+	return div, from, to, nil
+}
+
+func (h *Handlers) apiMetrics(w http.ResponseWriter, r *http.Request) error {
+	div, from, to, err := h.Store.period(r)
+	if err != nil {
+		return err
+	}
+	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
+	if err != nil {
+		if err == db.ErrNotFound {
+			return web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
+		}
+		return err
+	}
+	web.WriteJSON(w, 200, m)
+	return nil
+}

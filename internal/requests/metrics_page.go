@@ -1,0 +1,136 @@
+package requests
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"linli/internal/access"
+	"linli/internal/registry/tabular"
+	"linli/internal/web"
+)
+
+// Bar is one bar of a server-drawn SVG chart.
+type Bar struct {
+	X, Y, W, H float64
+	Label      string
+	Value      int
+	LX, LY     float64
+}
+
+type metricsView struct {
+	M        Metrics
+	Daily    []Bar
+	Cats     []Bar
+	Spots    []Bar
+	Division string
+	From, To string
+	JSON     string
+	CatsH    int
+	SpotsH   int
+}
+
+func vbars(cs []Count, width, height float64) []Bar {
+	maxV := 1
+	for _, c := range cs {
+		if c.Count > maxV {
+			maxV = c.Count
+		}
+	}
+	var out []Bar
+	if len(cs) == 0 {
+		return out
+	}
+	w := width / float64(len(cs))
+	for i, c := range cs {
+		h := height * float64(c.Count) / float64(maxV)
+		out = append(out, Bar{X: float64(i)*w + 1, Y: height - h, W: w - 2, H: h, Label: c.Name, Value: c.Count})
+	}
+	return out
+}
+
+func hbars(cs []Count, width float64) []Bar {
+	maxV := 1
+	for _, c := range cs {
+		if c.Count > maxV {
+			maxV = c.Count
+		}
+	}
+	var out []Bar
+	for i, c := range cs {
+		w := (width - 200) * float64(c.Count) / float64(maxV)
+		name := c.Name
+		if name == "" {
+			name = c.Key
+		}
+		out = append(out, Bar{X: 150, Y: float64(i)*22 + 2, W: w, H: 18, Label: name, Value: c.Count, LX: 155 + w, LY: float64(i)*22 + 16})
+	}
+	return out
+}
+
+func (h *Handlers) pageMetrics(w http.ResponseWriter, r *http.Request) {
+	div, from, to, err := h.Store.period(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !access.ScopeOf(r.Context()).Contains(div) {
+		h.fail(w, r, web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area")))
+		return
+	}
+	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := metricsView{M: m, Division: div, From: m.From, To: to.In(CST).Format("2006-01-02"), Daily: vbars(m.Daily, 600, 120), Cats: hbars(m.TopCategories, 600), Spots: hbars(m.HotSpots, 600),
+		CatsH: len(m.TopCategories)*22 + 4, SpotsH: len(m.HotSpots)*22 + 4,
+		JSON: fmt.Sprintf("/api/v1/requests/metrics?division=%s&from=%s&to=%s", div, m.From, to.In(CST).Format("2006-01-02"))}
+	h.Pages.Render(w, r, 200, "metrics", web.View{Title: web.M("诉求办理指标", "Request metrics"), Data: v})
+}
+
+func (h *Handlers) getMetricsXLSX(w http.ResponseWriter, r *http.Request) {
+	div, from, to, err := h.Store.period(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="requests-metrics-%s-%s.xlsx"`, div, m.From))
+	tw, err := tabular.NewWriter(w, "xlsx")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	i := strconv.Itoa
+	rows := [][]string{
+		{"指标 / indicator", "数值 / value"},
+		{"区划 / division", div}, {"开始 / from", m.From}, {"结束（不含）/ to (exclusive)", m.To},
+		{"收件 / received", i(m.Received)}, {"已受理 / accepted", i(m.Accepted)}, {"及时受理 / accepted within SLA", i(m.AcceptedInTime)},
+		{"及时受理率 % / timely acceptance %", f(m.TimelyAcceptPct)}, {"已办结 / resolved", i(m.Resolved)}, {"按期办结 / resolved within SLA", i(m.ResolvedInTime)},
+		{"按期办结率 % / on-time resolution %", f(m.OnTimeResolve)}, {"已评价 / evaluated", i(m.Evaluated)}, {"满意+基本满意 / satisfied", i(m.Satisfied)},
+		{"满意率 % / satisfaction %", f(m.SatisfactionPct)}, {"重办 / reopened", i(m.Reopened)}, {"重办率 % / reopen rate %", f(m.ReopenPct)},
+		{"办结用时中位数（小时）/ median hours", f(m.MedianHours)}, {"办结用时 P90（小时）/ p90 hours", f(m.P90Hours)},
+	}
+	for _, c := range m.TopCategories {
+		rows = append(rows, []string{"类别 / category: " + c.Name, i(c.Count)})
+	}
+	for _, c := range m.HotSpots {
+		rows = append(rows, []string{"社区 / community: " + c.Name + " " + c.Key, i(c.Count)})
+	}
+	for _, c := range m.Daily {
+		rows = append(rows, []string{"日 / day " + c.Key, i(c.Count)})
+	}
+	for _, row := range rows {
+		if err := tw.Row(row...); err != nil {
+			return
+		}
+	}
+	tw.Close()
+}

@@ -1,0 +1,345 @@
+package requests
+
+import (
+	"embed"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// RegisterPages adds the resident and worker pages.
+func (h *Handlers) RegisterPages(rt *web.Router) {
+	rt.Page("GET /requests", h.pageList)
+	rt.Page("GET /requests/new", func(w http.ResponseWriter, r *http.Request) { h.pageNew(w, r, 200, web.View{}) })
+	rt.Page("POST /requests/new", h.postNew)
+	rt.Page("POST /requests/bulk-accept", h.postBulkAccept)
+	rt.Page("GET /requests/metrics", h.pageMetrics)
+	rt.Page("GET /requests/metrics.xlsx", h.getMetricsXLSX)
+	rt.Page("GET /requests/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageDetail(w, r, 200, web.View{}) })
+	rt.Page("POST /requests/{id}/{action}", h.postAction)
+	rt.Page("GET /requests/{id}/photos/{pid}", h.getPhoto)
+}
+
+func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var we *web.Error
+	if errors.Is(err, db.ErrNotFound) {
+		we = web.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
+	}
+	if we != nil || errors.As(err, &we) {
+		h.Pages.Render(w, r, we.Status, "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
+		return
+	}
+	web.Logger(r.Context()).Error("requests page", "err", err.Error())
+	h.Pages.Render(w, r, 500, "message", web.View{Title: web.M("出错了", "Error"), Alert: web.M("服务器内部错误，请稍后重试", "internal server error, please try again later")})
+}
+
+// Row is a request as a list shows it.
+type Row struct {
+	Request
+	CatName  web.Msg
+	Overdue  bool
+	DueSoon  bool
+	StatusZH web.Msg
+}
+
+type listView struct {
+	F        Filter
+	Worker   bool
+	Items    []Row
+	Pager    web.Pager
+	Cats     []Category
+	Boxes    []box
+	Notices  []Notice
+	Statuses []Status
+}
+
+type box struct {
+	Key   string
+	Label web.Msg
+}
+
+var boxes = []box{{"", web.M("全部", "All")}, {"new", web.M("新件", "New")}, {"due", web.M("即将超时", "Due soon")}, {"overdue", web.M("已超时", "Overdue")},
+	{"returned", web.M("退回", "Returned")}, {"reopened", web.M("重办", "Reopened")}, {"open", web.M("在办", "Open")}, {"done", web.M("已办结", "Done")}}
+
+func (h *Handlers) catNames(r *http.Request) ([]Category, map[string]web.Msg) {
+	cs, _ := h.Store.Categories(r.Context())
+	m := map[string]web.Msg{}
+	for _, c := range cs {
+		m[c.Code] = web.M(c.NameZH, c.NameEN)
+	}
+	return cs, m
+}
+
+func (h *Handlers) rows(items []Request, names map[string]web.Msg) []Row {
+	now := h.Store.now()
+	var out []Row
+	for _, x := range items {
+		row := Row{Request: x, CatName: names[x.Category], Overdue: x.Overdue(now), StatusZH: x.Status.Label()}
+		row.DueSoon = !row.Overdue && x.Status.Open() && x.ResolveMet == nil && x.ResolveDue.Sub(now) < h.Store.warnBefore()
+		out = append(out, row)
+	}
+	return out
+}
+
+func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+	}
+	p := access.From(r.Context())
+	f := filterFrom(r)
+	if f.Within != "" && !access.ScopeOf(r.Context()).Contains(f.Within) {
+		f.Within = ""
+	}
+	items, total, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cats, names := h.catNames(r)
+	v := listView{F: f, Worker: isHandler(p), Items: h.rows(items, names), Pager: web.NewPager(r, pg, total), Cats: cats, Boxes: boxes, Statuses: Statuses}
+	title := web.M("我的诉求", "My requests")
+	if v.Worker {
+		title = web.M("诉求收件箱", "Request inbox")
+		v.Notices, _ = h.Store.Notices(r.Context(), p.Division, 8)
+	}
+	view := web.View{Title: title, Data: v}
+	if n := r.URL.Query().Get("done"); n != "" {
+		view.Notice = web.M("已批量受理 "+n+" 件", "Accepted "+n+" requests")
+	}
+	h.Pages.Render(w, r, 200, "list", view)
+}
+
+type newView struct {
+	Cats        []Category
+	Communities []divisions.Division
+	Worker      bool
+	Own         string
+}
+
+func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v web.View) {
+	p := access.From(r.Context())
+	if p.Role != access.Resident && !isHandler(p) {
+		h.fail(w, r, web.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests")))
+		return
+	}
+	nv := newView{Worker: isHandler(p), Own: p.Division}
+	nv.Cats, _ = h.Store.Categories(r.Context())
+	if divisions.LevelOf(p.Division) == 5 {
+		if d, err := h.Store.Divs.Get(r.Context(), p.Division); err == nil {
+			nv.Communities = []divisions.Division{d}
+		}
+	} else {
+		nv.Communities, _, _ = h.Store.Divs.Search(r.Context(), "", p.Division, 0, 2000)
+		var only []divisions.Division
+		for _, d := range nv.Communities {
+			if d.Level == 5 {
+				only = append(only, d)
+			}
+		}
+		nv.Communities = only
+	}
+	v.Title = web.M("提交诉求", "Submit a request")
+	v.Data = nv
+	if v.Form == nil {
+		v.Form = url.Values{"division_code": {p.Division}}
+	}
+	h.Pages.Render(w, r, status, "new", v)
+}
+
+func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxPhoto+(1<<20))
+	var photo *Photo
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		if err2 := r.ParseForm(); err2 != nil || strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+			h.pageNew(w, r, 400, web.View{Alert: web.M("照片过大（不能超过 5 MB）或表单无效", "the photo is too large (5 MB at most) or the form is invalid"), Form: r.Form})
+			return
+		}
+	} else if f, _, err := r.FormFile("photo"); err == nil {
+		b, _ := io.ReadAll(io.LimitReader(f, MaxPhoto+1))
+		f.Close()
+		if len(b) > 0 {
+			photo = &Photo{Data: b}
+		}
+	}
+	in := NewRequest{Category: r.FormValue("category"), Description: r.FormValue("description"), Division: r.FormValue("division_code"), Address: r.FormValue("address"),
+		Channel: r.FormValue("channel"), Name: r.FormValue("name"), Phone: r.FormValue("phone"), Photo: photo}
+	if lo, la := strings.TrimSpace(r.FormValue("lon")), strings.TrimSpace(r.FormValue("lat")); lo != "" || la != "" {
+		x, e1 := strconv.ParseFloat(lo, 64)
+		y, e2 := strconv.ParseFloat(la, 64)
+		if e1 != nil || e2 != nil {
+			h.pageNew(w, r, 400, web.View{Alert: web.M("经纬度须为数字", "longitude and latitude must be numbers"), Errors: []web.FieldError{web.Field("lat", web.M("经纬度须为数字", "must be numbers"))}, Form: r.Form})
+			return
+		}
+		in.Lon, in.Lat = &x, &y
+	}
+	if in.Category != "" {
+		if c, err := h.Store.Category(r.Context(), in.Category); err == nil {
+			in.MultiAttrs = map[string][]string{}
+			for _, a := range c.Attributes {
+				if vs := r.Form["attribute["+a.Code+"]"]; len(vs) > 0 {
+					in.MultiAttrs[a.Code] = vs
+				}
+			}
+		}
+	}
+	req, err := h.Store.Create(r.Context(), in)
+	if err != nil {
+		var we *web.Error
+		if errors.As(err, &we) {
+			h.pageNew(w, r, we.Status, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/requests/"+req.ID+"?created=1", http.StatusSeeOther)
+}
+
+type detailView struct {
+	R          Row
+	Cat        Category
+	Worker     bool
+	Actions    map[string]bool
+	Photos     []string
+	Duplicates []Request
+	Now        time.Time
+}
+
+// Ratings lists the evaluation choices for the form.
+var Ratings = []box{{Satisfied, web.M("满意", "Satisfied")}, {FairlySatisfed, web.M("基本满意", "Fairly satisfied")}, {Unsatisfied, web.M("不满意", "Unsatisfied")}}
+
+func (v detailView) Ratings() []box { return Ratings }
+
+func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int, v web.View) {
+	ctx := r.Context()
+	req, err := h.Store.Get(ctx, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_, names := h.catNames(r)
+	rows := h.rows([]Request{req}, names)
+	dv := detailView{R: rows[0], Worker: isHandler(access.From(ctx)), Actions: map[string]bool{}, Now: h.Store.now()}
+	dv.Cat, _ = h.Store.Category(ctx, req.Category)
+	for _, a := range ActionOrder {
+		dv.Actions[string(a)] = h.Store.Allowed(ctx, req, a)
+	}
+	dv.Photos, _ = h.Store.PhotoIDs(ctx, req.ID)
+	if dv.Worker && req.Status.Open() || r.URL.Query().Get("created") == "1" {
+		dv.Duplicates, _ = h.Store.Duplicates(ctx, req)
+	}
+	v.Title = web.M("诉求 "+req.Number, "Request "+req.Number)
+	v.Data = dv
+	if r.URL.Query().Get("created") == "1" && v.Notice.ZH == "" {
+		v.Notice = web.M("已提交，回执编号 "+req.Number+"，请留存以便查询", "Submitted. Your receipt number is "+req.Number)
+	}
+	if a := r.URL.Query().Get("did"); a != "" && v.Notice.ZH == "" {
+		if ru, ok := Rules[Action(a)]; ok {
+			v.Notice = web.M("已"+ru.label.ZH, ru.label.EN+": done")
+		}
+	}
+	h.Pages.Render(w, r, status, "detail", v)
+}
+
+func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
+	a := Action(r.PathValue("action"))
+	if _, ok := Rules[a]; !ok {
+		h.fail(w, r, db.ErrNotFound)
+		return
+	}
+	version, _ := strconv.Atoi(r.FormValue("version"))
+	tpl, _ := strconv.Atoi(r.FormValue("template"))
+	in := Input{Version: version, Note: r.FormValue("note"), Unit: r.FormValue("unit_code"), Department: r.FormValue("department"), Assignee: r.FormValue("assignee"),
+		Reply: r.FormValue("reply"), Reason: r.FormValue("reason"), Rating: r.FormValue("rating"), Comment: r.FormValue("comment"), Into: r.FormValue("into"), Template: tpl}
+	req, err := h.Store.Transition(r.Context(), r.PathValue("id"), a, in)
+	if err != nil {
+		var we *web.Error
+		if errors.As(err, &we) {
+			h.pageDetail(w, r, we.Status, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/requests/"+req.ID+"?did="+string(a), http.StatusSeeOther)
+}
+
+func (h *Handlers) postBulkAccept(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, web.BadRequest(web.M("表单无效", "invalid form")))
+		return
+	}
+	ids := r.PostForm["id"]
+	if len(ids) > 200 {
+		ids = ids[:200]
+	}
+	n := 0
+	var firstErr error
+	for _, id := range ids {
+		if _, err := h.Store.Transition(r.Context(), id, "accept", Input{}); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		n++
+	}
+	if n == 0 && firstErr != nil {
+		h.fail(w, r, firstErr)
+		return
+	}
+	http.Redirect(w, r, "/requests?box=new&done="+strconv.Itoa(n), http.StatusSeeOther)
+}
+
+func (h *Handlers) getPhoto(w http.ResponseWriter, r *http.Request) {
+	p, err := h.Store.Photo(r.Context(), r.PathValue("id"), r.PathValue("pid"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", p.ContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Write(p.Data)
+}
+
+// ResponseDueText is the response deadline in China time.
+func (r Request) ResponseDueText() string { return r.ResponseDue.In(CST).Format("2006-01-02 15:04") }
+
+// ResolveDueText is the resolution deadline in China time.
+func (r Request) ResolveDueText() string { return r.ResolveDue.In(CST).Format("2006-01-02 15:04") }
+
+// When is the event time in China time.
+func (e Event) When() string { return e.At.In(CST).Format("2006-01-02 15:04") }
+
+// When is the notice time in China time.
+func (n Notice) When() string { return n.CreatedAt.In(CST).Format("01-02 15:04") }
+
+// Label is the bilingual name of the event's action.
+func (e Event) Label() web.Msg {
+	switch e.Action {
+	case "submit":
+		return web.M("提交", "Submitted")
+	case "warn":
+		return web.M("临期提醒", "Deadline warning")
+	case "escalate":
+		return web.M("超时督办", "Overdue, escalated")
+	}
+	if ru, ok := Rules[Action(e.Action)]; ok {
+		return ru.label
+	}
+	return web.M(e.Action, e.Action)
+}
