@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 
 	"linli/internal/circle"
 )
@@ -34,21 +33,20 @@ func init() {
 }
 
 func benchUsage() string {
-	names := make([]string, 0, len(benchCommands))
-	for n := range benchCommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return fmt.Sprintf(`linli bench NAME [options]   (NAME: %v)
-
-linli bench circle --roads DIR [--nodes N]
-  我们的引擎与 python3-igraph、pgRouting 在同一路网、同一批设施上对比，核对结果一致并打印耗时与倍数；
+	return `linli bench circle --roads DIR [--nodes N]
+  我们的生活圈引擎与 python3-igraph、pgRouting 在同一路网、同一批设施上对比，核对结果一致并打印耗时与倍数；
   缺少对照时用 apt-get 安装，无法安装则跳过并说明。
-  Times our engine against python3-igraph and pgRouting on the same graph and facilities, checks that
-  the labels agree, and prints times and speed-ups; peers are installed with apt-get or skipped with a message.
+  Times the life-circle engine against python3-igraph and pgRouting on the same graph and facilities,
+  checks that the labels agree, and prints times and speed-ups; peers are installed with apt-get or skipped.
 
-例 / example:
-  linli bench circle --roads ../shared/data/hangzhou-roads`, names)
+linli bench requests [--duration 60s] [--workers 32] [--crash=true] [--database-url URL]
+  以 HTTP 持续提交诉求，打印吞吐与 p50/p99，然后 kill -9 服务端、重启并核对每个已确认的诉求都在且编号不重复。
+  Creates requests over HTTP for the duration, prints throughput and p50/p99, then kills the server with
+  SIGKILL mid-run, restarts it and checks that every acknowledged request exists with a unique number.
+
+例 / examples:
+  linli bench circle --roads ../shared/data/hangzhou-roads
+  linli bench requests --duration 60s`
 }
 
 func runBench(e env, args []string) int {
