@@ -30,7 +30,11 @@ var modules = []Module{
 	lifecircleModule,
 	{Name: "requests", Migrations: requests.Migrations, Nav: requests.Nav,
 		Mount: func(a *App, rt *web.Router, rd *web.Renderer) {
-			requests.Mount(requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now), rt, rd)
+			s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+			if a.Cfg.NotifyWebhook != "" {
+				s.Notifier = &requests.Webhook{URL: a.Cfg.NotifyWebhook, Secret: a.Cfg.NotifySecret}
+			}
+			requests.Mount(s, rt, rd)
 		},
 		Start: func(ctx context.Context, a *App) {
 			requests.Start(ctx, requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now), a.Log.Warn)

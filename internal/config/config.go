@@ -27,6 +27,8 @@ type Config struct {
 	MaxBody       int64         // LINLI_MAX_BODY (bytes)
 	LogLevel      string        // LINLI_LOG_LEVEL
 	RoadsDir      string        // LINLI_ROADS: nodes/edges CSV folder for life circles
+	NotifyWebhook string        // LINLI_NOTIFY_WEBHOOK: URL that receives request notices (SMS, 浙里办 adapters)
+	NotifySecret  string        // LINLI_NOTIFY_SECRET: HMAC key signing those notices
 	Demo          bool          // --demo
 }
 
@@ -94,6 +96,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("LINLI_DATA_KEY", &c.DataKey)
 	str("LINLI_LOG_LEVEL", &c.LogLevel)
 	str("LINLI_ROADS", &c.RoadsDir)
+	str("LINLI_NOTIFY_WEBHOOK", &c.NotifyWebhook)
+	str("LINLI_NOTIFY_SECRET", &c.NotifySecret)
 	dur("LINLI_SESSION_IDLE", &c.SessionIdle)
 	dur("LINLI_SESSION_MAX", &c.SessionMax)
 	boolean("LINLI_SECURE_COOKIES", &c.SecureCookies)
@@ -146,6 +150,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBody < 1024 || c.MaxBody > 1<<30 {
 		errs = append(errs, fmt.Errorf("LINLI_MAX_BODY: 须在 1 KiB 至 1 GiB 之间 / must be from 1 KiB to 1 GiB, got %d", c.MaxBody))
+	}
+	if c.NotifyWebhook != "" {
+		if u, err := url.Parse(c.NotifyWebhook); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("LINLI_NOTIFY_WEBHOOK: 须为 http(s):// 地址 / must be an http(s):// URL, got %q", c.NotifyWebhook))
+		}
 	}
 	if c.RoadsDir != "" {
 		if st, err := os.Stat(c.RoadsDir); err != nil || !st.IsDir() {
