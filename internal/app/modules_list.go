@@ -31,6 +31,7 @@ var modules = []Module{
 	{Name: "requests", Migrations: requests.Migrations, Nav: requests.Nav,
 		Mount: func(a *App, rt *web.Router, rd *web.Renderer) {
 			s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+			s.Locate = a.locateCommunity
 			if a.Cfg.NotifyWebhook != "" {
 				s.Notifier = &requests.Webhook{URL: a.Cfg.NotifyWebhook, Secret: a.Cfg.NotifySecret}
 			}

@@ -167,6 +167,9 @@ type Store struct {
 	Now      func() time.Time
 	Calendar *Calendar
 	Notifier Notifier
+	// Locate finds the village/community at a point within a division
+	// (nil: requests stay with the division they name).
+	Locate func(ctx context.Context, lon, lat float64, within string) (code string, ok bool, err error)
 	// WarnBefore is how long before a deadline the SLA job warns.
 	WarnBefore time.Duration
 	// ReopenWithin is how long after the answer a reporter may reopen.
@@ -549,6 +552,15 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	if p != nil && p.TokenID != "" && in.KeyScope == "" && p.Role != access.Resident {
 		channel = "api"
+	}
+	// A place given only as coordinates inside a larger area is routed to
+	// the community it lies in, as far as the deployment can tell.
+	if s.Locate != nil && in.Lon != nil && in.Lat != nil && divisions.LevelOf(div) < 5 && scope.Contains(div) {
+		if code, ok, err := s.Locate(ctx, *in.Lon, *in.Lat, div); err != nil {
+			return Request{}, err
+		} else if ok {
+			div = code
+		}
 	}
 	var unitDiv divisions.Division
 	if !divisions.ValidCode(div) || !scope.Contains(div) {
