@@ -1,13 +1,27 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"linli/internal/access"
+	"linli/internal/auth"
+	"linli/internal/config"
+	"linli/internal/db"
+	"linli/internal/dbtest"
+	"linli/internal/indicators"
 )
 
 // Hand-built data for 西湖区 (330106) in 2026. The county has 222 village-level
@@ -320,4 +334,385 @@ func TestIndicatorReportingWorkflow(t *testing.T) {
 			t.Fatalf("a percentage target over 100: %d", st)
 		}
 	})
+}
+
+// The precomputed values (one GROUP BY per element at the finest level,
+// rolled up in Go) equal the live computation (one GROUP BY on the prefix
+// of the asked level) for every division at every level, including
+// divisions without any data; the API reads them while fresh and falls back
+// to live values as soon as the data changes.
+func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		c := indSetup(t, e)
+		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
+		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		inds, err := indicators.Catalogue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := &indicators.Engine{DB: e.app.DB}
+		pre := &indicators.Engine{DB: e.app.DB, Precomputed: true}
+		for _, year := range []int{2025, indYear} {
+			st, err := store.RecomputeAll(ctx, year)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if year == indYear && (st.Cells == 0 || st.Written != st.Cells) {
+				t.Fatalf("first recompute: %+v", st)
+			}
+			if again, err := store.RecomputeAll(ctx, year); err != nil || again.Written != 0 || again.Cells != st.Cells {
+				t.Fatalf("a second recompute without changes wrote %+v (%v)", again, err)
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
+			t.Fatalf("%d runs", n)
+		}
+		// Every level: the province itself; the children of the province,
+		// of 杭州市, of 西湖区, of each of its townships (every village), and
+		// of a county without data.
+		parents := []string{"33", "3301", county, "330102"}
+		rows, err := e.app.DB.R.Query(`SELECT code FROM divisions WHERE parent_code = $1`, county)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var code string
+			rows.Scan(&code)
+			parents = append(parents, code)
+		}
+		rows.Close()
+		same := func(a, b *float64) bool {
+			if a == nil || b == nil {
+				return a == nil && b == nil
+			}
+			return math.Abs(*a-*b) <= 1e-9*math.Max(1, math.Abs(*a))
+		}
+		compared := 0
+		for _, year := range []int{2025, indYear} {
+			for _, p := range parents {
+				for _, children := range []bool{false, true} {
+					want, err := live.Compute(ctx, inds, p, year, children)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := pre.Compute(ctx, inds, p, year, children)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, in := range inds {
+						w, g := want[in.ID], got[in.ID]
+						if len(w) != len(g) {
+							t.Fatalf("%s %s %d children=%v: %d live values, %d precomputed", in.ID, p, year, children, len(w), len(g))
+						}
+						for i := range w {
+							if w[i].Division != g[i].Division || !same(w[i].Value, g[i].Value) || !same(w[i].Num, g[i].Num) || !same(w[i].Den, g[i].Den) {
+								t.Errorf("%s %s %d: live %v = %v/%v/%v, precomputed %v = %v/%v/%v", in.ID, p, year, w[i].Division, ptr(w[i].Value), ptr(w[i].Num), ptr(w[i].Den),
+									g[i].Division, ptr(g[i].Value), ptr(g[i].Num), ptr(g[i].Den))
+							}
+							compared++
+						}
+					}
+				}
+			}
+		}
+		if compared < 43*(222+20) {
+			t.Fatalf("only %d values compared", compared)
+		}
+		// While fresh, the API serves the stored cell (proved by altering
+		// it behind the engine's back: the table is not a source).
+		if _, err := e.app.DB.W.Exec(`UPDATE ind_values SET value = 99 WHERE year = $1 AND division_code = $2 AND indicator = 'I12'`, indYear, county); err != nil {
+			t.Fatal(err)
+		}
+		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 99 {
+			t.Fatalf("fresh I12 = %v, want the stored 99", ptr(v))
+		}
+		// A change of the data makes the year stale: the API is live (and
+		// exact) again at once, and a refresh brings the table up to date.
+		e.clock.Add(time.Minute)
+		if st, b := c.do("POST", "/api/v1/facilities", map[string]any{"division": communityB, "code": "F-LOUNGE-B", "name": "会客厅乙", "category": "residents_lounge",
+			"address": "测试路2号", "lon": 120.13, "lat": 30.27, "floor_area_m2": 50}); st != 200 && st != 201 {
+			t.Fatalf("facility: %d %s", st, b)
+		}
+		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 2 {
+			t.Fatalf("stale I12 = %v, want the live 2", ptr(v))
+		}
+		st, err := store.RecomputeIfStale(ctx, indYear)
+		if err != nil || st.Skipped || st.Written == 0 {
+			t.Fatalf("refresh after a change: %+v %v", st, err)
+		}
+		if st, _ := store.RecomputeIfStale(ctx, indYear); !st.Skipped {
+			t.Fatalf("a fresh year was recomputed: %+v", st)
+		}
+		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 2 {
+			t.Fatalf("refreshed I12 = %v, want 2", ptr(v))
+		}
+		e.user("province", access.Officer, "33")
+		if v := getRows(t, e.login("province"), "33", indYear)["I12"].Value; v == nil || *v != 2 {
+			t.Fatalf("province I12 = %v, want 2", ptr(v))
+		}
+	})
+}
+
+// BenchmarkIndicators prints, per store, at the registry demo's full scale
+// (西湖区 ≈ 1.2 M residents; LINLI_BENCH_SCALE=0.1 for a quicker run): the
+// full recompute of all 43 indicators for all divisions against one bare
+// GROUP BY over the residents table in the same run, and the p95 of the
+// province dashboard and of a county drill-down. Run:
+//
+//	go test ./internal/app/ -run '^$' -bench Indicators -benchtime 1x
+//	(LINLI_TEST_POSTGRES_URL adds PostgreSQL)
+func BenchmarkIndicators(b *testing.B) {
+	for _, dialect := range dbtest.Dialects() {
+		b.Run(string(dialect), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchIndicators(b, dialect)
+			}
+		})
+	}
+}
+
+func benchIndicators(b *testing.B, dialect db.Dialect) {
+	ctx := context.Background()
+	d := dbtest.Open(b, dialect, nil)
+	cfg := config.Defaults()
+	cfg.DataDir = b.TempDir()
+	a, err := Wire(ctx, cfg, d, nil, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	scale := os.Getenv("LINLI_BENCH_SCALE")
+	if scale == "" {
+		scale = "county"
+	}
+	t0 := time.Now()
+	if _, err := a.SeedDemo(ctx, DemoOptions{Scale: scale, Year: time.Now().Year()}); err != nil {
+		b.Fatal(err)
+	}
+	var residents int
+	d.R.QueryRow(`SELECT COUNT(*) FROM reg_residents`).Scan(&residents)
+	fmt.Printf("[%s] demo: %d residents seeded in %.0fs\n", dialect, residents, time.Since(t0).Seconds())
+	if dialect == db.Postgres {
+		d.W.Exec(`ANALYZE`)
+	}
+	bare := func() time.Duration {
+		t := time.Now()
+		rows, err := d.R.Query(`SELECT division_code, COUNT(*) FROM reg_residents GROUP BY division_code`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var c string
+			var k int
+			rows.Scan(&c, &k)
+			n++
+		}
+		rows.Close()
+		return time.Since(t)
+	}
+	op := access.With(ctx, &access.Principal{Username: "bench", Role: access.Officer, Division: "33"})
+	store := &indicators.Store{DB: d, Audit: a.Audit}
+	year := time.Now().Year()
+	bare() // warm both alike
+	first, err := store.RecomputeAll(op, year)
+	if err != nil {
+		b.Fatal(err)
+	}
+	median := func(xs []time.Duration) time.Duration {
+		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
+		return xs[len(xs)/2]
+	}
+	var rec, gb []time.Duration
+	var last indicators.RecomputeStats
+	for k := 0; k < 5; k++ {
+		gb = append(gb, bare())
+		st, err := store.RecomputeAll(op, year)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec = append(rec, st.Total)
+		last = st
+	}
+	mr, mg := median(rec), median(gb)
+	fmt.Printf("[%s] full recompute of 43 indicators × all divisions for %d: first run %.0f ms (%d cells written, %d divisions with data); steady %.0f ms median of 5 (%d element queries, %d cells, %d written)\n",
+		dialect, year, indMS(first.Total), first.Written, first.Divisions, indMS(mr), last.Elements, last.Cells, last.Written)
+	fmt.Printf("[%s] bare SELECT division_code, COUNT(*) FROM reg_residents GROUP BY division_code: %.0f ms median of 5 → ratio recompute/GROUP BY = %.2f (first run %.2f)\n",
+		dialect, indMS(mg), float64(mr)/float64(mg), float64(first.Total)/float64(mg))
+	for y := 2020; y < year; y++ { // the trend reads every year
+		if _, err := store.RecomputeAll(op, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Serve through HTTP as a province officer.
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	if _, _, err := a.Auth.Create(access.With(ctx, auth.Operator()), auth.NewUser{Username: "prov", Role: access.Officer, Division: "33", Password: testPassword}); err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"username": "prov", "password": testPassword})
+	resp, err := hc.Post(srv.URL+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("login: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	p95 := func(path string, n int) (time.Duration, time.Duration) {
+		var ds []time.Duration
+		for k := 0; k < n; k++ {
+			t := time.Now()
+			resp, err := hc.Get(srv.URL + path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("%s: %d", path, resp.StatusCode)
+			}
+			ds = append(ds, time.Since(t))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2], ds[len(ds)*95/100]
+	}
+	for _, path := range []string{fmt.Sprintf("/api/v1/indicators?division=33&period=%d", year), fmt.Sprintf("/api/v1/indicators/I14?division=330106&children=true&period=%d", year),
+		fmt.Sprintf("/indicators?division=33&period=%d", year), fmt.Sprintf("/indicators/I14?division=330106&period=%d", year)} {
+		p95(path, 5)
+		med, p := p95(path, 200)
+		fmt.Printf("[%s] GET %s: median %.1f ms, p95 %.1f ms (200 requests, precomputed)\n", dialect, path, indMS(med), indMS(p))
+	}
+	// The same reads computed live (the fallback while a year is stale).
+	d.W.Exec(`DELETE FROM ind_value_runs`)
+	for _, path := range []string{fmt.Sprintf("/api/v1/indicators?division=33&period=%d", year), fmt.Sprintf("/api/v1/indicators/I14?division=330106&children=true&period=%d", year)} {
+		med, p := p95(path, 20)
+		fmt.Printf("[%s] GET %s: median %.1f ms, p95 %.1f ms (20 requests, live fallback)\n", dialect, path, indMS(med), indMS(p))
+	}
+}
+
+func indMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Views: targets of rates hold for the parts that no one decomposed them
+// to (counts never), children ranked by lagging indicators, and one
+// indicator across every county as a ranked chart.
+func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		c := indSetup(t, e)
+		for code, target := range map[string]float64{"330106002": 50, "330106004": 6} { // I13 is 20 and 6.67
+			if st, b := c.do("PUT", "/api/v1/indicator-targets/"+code+"/I13", map[string]float64{"target": target}); st != 204 {
+				t.Fatalf("target %s: %d %s", code, st, b)
+			}
+		}
+		type child struct {
+			indRow
+			Division   string   `json:"division_code"`
+			Target     *float64 `json:"target"`
+			TargetFrom string   `json:"target_from"`
+		}
+		detail := func(id string) map[string]child {
+			st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, county, indYear), nil)
+			if st != 200 {
+				t.Fatalf("%s: %d %s", id, st, body)
+			}
+			var d struct{ Children []child }
+			json.Unmarshal([]byte(body), &d)
+			out := map[string]child{}
+			for _, ch := range d.Children {
+				out[ch.Division] = ch
+			}
+			return out
+		}
+		i13 := detail("I13")
+		if ch := i13["330106002"]; ch.Target == nil || *ch.Target != 50 || ch.TargetFrom != "" || ch.Status != "seriously_lagging" { // 20/50 = 0.4 < 0.6
+			t.Errorf("北山街道 I13: %+v target %v", ch, ptr(ch.Target))
+		}
+		if ch := i13["330106004"]; ch.Target == nil || *ch.Target != 6 || ch.Status != "met" {
+			t.Errorf("西溪街道 I13: %+v", ch)
+		}
+		if ch := i13["330106005"]; ch.Target == nil || *ch.Target != 12 || ch.TargetFrom != "33" || ch.Status != "no_data" { // the plan's 12%, inherited
+			t.Errorf("a township without data nor target, I13: %+v target %v", ch, ptr(ch.Target))
+		}
+		for code, ch := range detail("I04") {
+			if ch.Target != nil {
+				t.Errorf("%s: a count's target was inherited: %v", code, *ch.Target)
+			}
+		}
+		// Lagging children, worst first.
+		st, body := c.do("GET", fmt.Sprintf("/api/v1/indicator-lagging?division=%s&period=%d", county, indYear), nil)
+		if st != 200 {
+			t.Fatalf("lagging: %d %s", st, body)
+		}
+		var lag []struct {
+			Division   string   `json:"division_code"`
+			Name       string   `json:"name"`
+			Seriously  int      `json:"seriously_lagging"`
+			Lagging    int      `json:"lagging"`
+			Indicators []string `json:"indicators"`
+		}
+		json.Unmarshal([]byte(body), &lag)
+		found := map[string][]string{}
+		for i, l := range lag {
+			found[l.Division] = l.Indicators
+			if i > 0 && (l.Seriously > lag[i-1].Seriously || (l.Seriously == lag[i-1].Seriously && l.Seriously+l.Lagging > lag[i-1].Seriously+lag[i-1].Lagging)) {
+				t.Errorf("ranking out of order at %d: %+v after %+v", i, l, lag[i-1])
+			}
+			if l.Name == "" || len(l.Indicators) != l.Seriously+l.Lagging {
+				t.Errorf("entry %+v", l)
+			}
+		}
+		if !indContains(found["330106002"], "I13") || indContains(found["330106004"], "I13") {
+			t.Errorf("lagging I13: 北山 %v, 西溪 %v", found["330106002"], found["330106004"])
+		}
+		if st, page := c.do("GET", fmt.Sprintf("/indicators?division=%s&period=%d", county, indYear), nil); st != 200 || !strings.Contains(page, "lagging-children") || !strings.Contains(page, "北山街道") {
+			t.Errorf("division page without the ranking: %d", st)
+		}
+		// Every county of the province, ranked; only 西湖区 has data.
+		e.user("province", access.Officer, "33")
+		p := e.login("province")
+		st, body = p.do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
+		if st != 200 {
+			t.Fatalf("counties: %d %s", st, body)
+		}
+		var cmp struct {
+			Scope    struct{ indRow }
+			Counties []struct {
+				indRow
+				Division string `json:"division_code"`
+				Name     string `json:"name"`
+			}
+		}
+		json.Unmarshal([]byte(body), &cmp)
+		if want := e.count(`SELECT COUNT(*) FROM divisions WHERE level = 3`); len(cmp.Counties) != want || want < 80 {
+			t.Fatalf("%d counties, want %d", len(cmp.Counties), want)
+		}
+		if first := cmp.Counties[0]; first.Division != county || first.Value == nil || math.Abs(*first.Value-8) > 1e-9 || first.Name != "西湖区" {
+			t.Errorf("first county %+v", first)
+		}
+		if last := cmp.Counties[len(cmp.Counties)-1]; last.Value != nil {
+			t.Errorf("no data must rank last: %+v", last)
+		}
+		if v := cmp.Scope.Value; v == nil || math.Abs(*v-8) > 1e-9 {
+			t.Errorf("province I13 = %v, want 8", ptr(v))
+		}
+		if st, page := p.do("GET", fmt.Sprintf("/indicators/I13/counties?period=%d", indYear), nil); st != 200 || !strings.Contains(page, `class="county-chart"`) || !strings.Contains(page, "1. 西湖区") {
+			t.Errorf("counties page: %d", st)
+		}
+		if st, x := p.do("GET", fmt.Sprintf("/indicators/export.xlsx?id=I13&view=counties&period=%d", indYear), nil); st != 200 || !strings.HasPrefix(x, "PK") {
+			t.Errorf("counties export: %d", st)
+		}
+		// A county officer compares only what its scope holds: itself.
+		st, body = c.do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
+		json.Unmarshal([]byte(body), &cmp)
+		if st != 200 || len(cmp.Counties) != 1 || cmp.Counties[0].Division != county {
+			t.Errorf("county officer's comparison: %d %s", st, body)
+		}
+	})
+}
+
+func indContains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }

@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"linli/internal/access"
 )
@@ -54,6 +56,27 @@ func TestLifeCircleOnDemoCounty(t *testing.T) {
 		}
 		if st, _, _ := c.form("/lifecircle", map[string]string{"division": county, "k": "0"}, nil); st != 400 {
 			t.Fatalf("k = 0: %d", st)
+		}
+		// C20 reads the analysis: the mean completeness of the analysed urban
+		// communities, the same figure the coverage answer gives.
+		var sumC, n float64
+		st, body = c.do("GET", "/api/v1/lifecircle/coverage?division="+communityA[:9], nil)
+		var units []struct {
+			Unit         string  `json:"division_code"`
+			Completeness float64 `json:"completeness"`
+		}
+		json.Unmarshal([]byte(body), &units)
+		for _, u := range units {
+			sumC += u.Completeness
+			n++
+		}
+		year := time.Now().Year()
+		ind := getRows(t, c, communityA[:9], year)
+		if v := ind["C20"].Value; st != 200 || n == 0 || v == nil || math.Abs(*v-100*sumC/n) > 1e-6 {
+			t.Fatalf("C20 = %v, want %v from %d analysed communities", ptr(v), 100*sumC/n, int(n))
+		}
+		if v := getRows(t, c, communityA[:9], year-1)["C20"].Value; v != nil {
+			t.Fatalf("C20 for last year = %v, want no data (only the current state is analysed)", *v)
 		}
 	})
 }

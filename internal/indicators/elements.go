@@ -13,14 +13,20 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Group is the grouping of one element query: codes in [Lo, Hi), summed by
-// their first Prefix characters, as of the end of Year.
+// their first Prefix characters, as of the end of Year. Fine (with Prefix
+// 12) asks for each row's own division code, whatever its level, so that a
+// full recompute can roll every value up to all of its ancestors in Go: a
+// value at a code of length L counts for each prefix of length ≤ L, which is
+// exactly what a live query grouped by that prefix counts.
 type Group struct {
 	Lo, Hi string
 	Prefix int
 	Year   int
+	Fine   bool
 }
 
 func (g Group) endOfYear() string { return strconv.Itoa(g.Year+1) + "-01-01T00:00:00.000000Z" }
@@ -34,6 +40,13 @@ type Element struct {
 	// the map has no data. nil Sum means the data does not exist yet (e.g.
 	// visits before that module exists): the indicator reads 'no data'.
 	Sum func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error)
+	// Distinct4: the element counts distinct cities (the first 4 digits)
+	// rather than rows, so a roll-up unions cities instead of adding.
+	Distinct4 bool
+	// Structural elements depend on the division tree only (counts of
+	// village-level units): they are computed once per tree and kept in
+	// memory, and precomputed cells store only what differs from them.
+	Structural bool
 }
 
 func query(ctx context.Context, q *sql.DB, sqlText string, args ...any) (map[string]float64, error) {
@@ -150,8 +163,28 @@ func capacity(cat, kind string) func(context.Context, *sql.DB, Group) (map[strin
 
 // personnel counts people holding a role (optionally with a true attribute,
 // e.g. a certificate) in units of a class, registered by the year's end.
+// A full recompute reads the personnel table once for all its elements.
 func personnel(role, flag, class string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
+		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok && g.Fine {
+			m.once.Do(func() { m.people, m.err = loadPeople(ctx, q, g) })
+			if m.err != nil {
+				return nil, m.err
+			}
+			out := map[string]float64{}
+			for _, p := range m.people {
+				if !strings.Contains(p.roles, ","+role+",") || (class != "" && p.class != class) {
+					continue
+				}
+				if flag != "" {
+					if b, _ := p.attrs[flag].(bool); !b {
+						continue
+					}
+				}
+				out[p.code]++
+			}
+			return out, nil
+		}
 		rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.attrs FROM reg_personnel p JOIN divisions d ON d.code = p.division_code
 			WHERE p.division_code >= $1 AND p.division_code < $2 AND p.roles LIKE $3 AND p.created_at < $4 AND ($5 = '' OR d.urban_rural = $5)`,
 			g.Lo, g.Hi, "%,"+role+",%", g.endOfYear(), class)
@@ -176,6 +209,40 @@ func personnel(role, flag, class string) func(context.Context, *sql.DB, Group) (
 		}
 		return out, rows.Err()
 	}
+}
+
+// scanMemo shares one read of a table among the elements of a recompute.
+type scanMemoKey struct{}
+
+type scanMemo struct {
+	once   sync.Once
+	people []person
+	err    error
+}
+
+type person struct {
+	code, roles, class string
+	attrs              map[string]any
+}
+
+func loadPeople(ctx context.Context, q *sql.DB, g Group) ([]person, error) {
+	rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.roles, p.attrs, d.urban_rural FROM reg_personnel p JOIN divisions d ON d.code = p.division_code
+		WHERE p.division_code >= $1 AND p.division_code < $2 AND p.created_at < $3`, g.Lo, g.Hi, g.endOfYear())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []person
+	for rows.Next() {
+		var p person
+		var attrs string
+		if err := rows.Scan(&p.code, &p.roles, &attrs, &p.class); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(attrs), &p.attrs)
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // orgs counts organisations of a kind.
@@ -217,8 +284,12 @@ func tagged(tag string) func(context.Context, *sql.DB, Group) (map[string]float6
 // divided by Σweight is the weighted mean.
 func reported(key string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
+		minLen := g.Prefix
+		if g.Fine {
+			minLen = 0
+		}
 		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(value) FROM ind_reported
-			WHERE division_code >= $1 AND division_code < $2 AND year = $3 AND element = $4 AND length(division_code) >= %d GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix, g.Prefix), g.Lo, g.Hi, g.Year, key)
+			WHERE division_code >= $1 AND division_code < $2 AND year = $3 AND element = $4 AND length(division_code) >= %d GROUP BY substr(division_code, 1, %d)`, g.Prefix, minLen, g.Prefix), g.Lo, g.Hi, g.Year, key)
 	}
 }
 
@@ -247,6 +318,26 @@ func weightedReport(key, weightKind string, withValue bool) func(context.Context
 		}
 		rows.Close()
 		out := map[string]float64{}
+		if g.Fine {
+			// One query for every village's weight, rolled up in Go.
+			w, err := attr(weightKind)(ctx, q, Group{Lo: g.Lo, Hi: g.Hi, Prefix: 12, Year: g.Year})
+			if err != nil {
+				return nil, err
+			}
+			weights := rollUp(w)
+			for _, r := range reps {
+				wv, ok := weights[r.code]
+				if !ok {
+					continue
+				}
+				if withValue {
+					out[r.code] += r.v * wv
+				} else {
+					out[r.code] += wv
+				}
+			}
+			return out, nil
+		}
 		for _, r := range reps {
 			if len(r.code) < g.Prefix {
 				continue // reported above the grouping level
@@ -303,6 +394,14 @@ func init() {
 		el("desig_"+d[0], d[1], d[2], c, designated(d[0]))
 	}
 	el("cities_smart", "有智慧社区的设区市", "Cities with smart communities", c, citiesDesignated("smart_community"))
+	for _, k := range []string{"units", "urban_units", "rural_units"} {
+		e := Elements[k]
+		e.Structural = true
+		Elements[k] = e
+	}
+	cs := Elements["cities_smart"]
+	cs.Distinct4 = true
+	Elements["cities_smart"] = cs
 	el("fac_residents_lounge", "居民会客厅", "Residents' lounges", c, facilities("residents_lounge"))
 	el("fac_urban_service_complex", "城市社区服务综合体", "Urban service complexes", c, facilities("urban_service_complex"))
 	el("area_community_service", "社区综合服务设施面积", "Community service facility floor area", c, facilityArea("community_service_facility"))
@@ -338,8 +437,22 @@ func init() {
 	el("special_elderly", "特殊困难老年人", "Special-difficulty elderly", c, nil)
 	el("children_visited", "当月已探访的孤儿和困境儿童", "Orphans and children in difficulty visited this month", c, nil)
 	el("children_in_difficulty", "孤儿和困境儿童", "Orphans and children in difficulty", c, nil)
-	el("urban_units_in_15min", "15分钟生活圈覆盖的城市社区", "Urban communities within the 15-minute circle", c, nil)
-	el("rural_units_in_30min", "30分钟生活圈覆盖的行政村", "Villages within the 30-minute circle", c, nil)
+	el("urban_units_in_15min", "城市社区15分钟生活圈完整度之和", "Σ 15-minute circle completeness of urban communities", c, nil)
+	el("rural_units_in_30min", "行政村30分钟生活圈完整度之和", "Σ 30-minute circle completeness of villages", c, nil)
+	el("urban_units_analysed", "已做生活圈分析的城市社区", "Urban communities with a life-circle analysis", c, nil)
+	el("rural_units_analysed", "已做生活圈分析的行政村", "Villages with a life-circle analysis", c, nil)
+}
+
+// Provide supplies the data of an element that another module computes
+// (life circles for C20/C21); until then the element reads 'no data'. It is
+// called once at start, before any computation.
+func Provide(key string, sum func(context.Context, *sql.DB, Group) (map[string]float64, error)) {
+	e, ok := Elements[key]
+	if !ok {
+		panic("indicators: no element " + key)
+	}
+	e.Sum = sum
+	Elements[key] = e
 }
 
 // keys of reported elements, for validation of entries.

@@ -16,9 +16,12 @@ type Value struct {
 	Num      *float64 `json:"numerator,omitempty"`
 	Den      *float64 `json:"denominator,omitempty"`
 	Target   *float64 `json:"target,omitempty"`
-	Progress *float64 `json:"progress,omitempty"` // 0..1+ of the way from baseline to target
-	Expected float64  `json:"expected_progress"`
-	Status   string   `json:"status"` // met / on_track / lagging / seriously_lagging / no_data / no_target
+	// TargetFrom names the enclosing division whose target applies when
+	// this division has none of its own (rates and ratios only).
+	TargetFrom string   `json:"target_from,omitempty"`
+	Progress   *float64 `json:"progress,omitempty"` // 0..1+ of the way from baseline to target
+	Expected   float64  `json:"expected_progress"`
+	Status     string   `json:"status"` // met / on_track / lagging / seriously_lagging / no_data / no_target
 }
 
 // Thresholds of the status: progress ÷ expected progress at or above OnTrack
@@ -33,6 +36,9 @@ type Engine struct {
 	DB         *db.DB
 	Thresholds Thresholds
 	Targets    func(ctx context.Context, division string, year int) (map[string]float64, error)
+	// Precomputed: read the precomputed values when they are fresh (see
+	// precompute.go); otherwise, and always when false, compute live.
+	Precomputed bool
 }
 
 // sums computes every element an indicator set needs, grouped by prefix.
@@ -80,11 +86,6 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		}
 		prefix = divisions.CodeLen[l+1]
 	}
-	g := Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
-	sums, missing, err := e.sums(ctx, inds, g)
-	if err != nil {
-		return nil, err
-	}
 	var groups []string
 	if children {
 		rows, err := e.DB.R.QueryContext(ctx, `SELECT code FROM divisions WHERE parent_code = $1 ORDER BY code`, code)
@@ -99,6 +100,14 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		rows.Close()
 	} else {
 		groups = []string{code}
+	}
+	if e.Precomputed && fresh(ctx, e.DB, year) {
+		return precomputed(ctx, e.DB, inds, groups, year)
+	}
+	g := Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
+	sums, missing, err := e.sums(ctx, inds, g)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string][]Value{}
 	for _, in := range inds {
@@ -217,4 +226,6 @@ func StatusLabel(s string) (string, string) {
 // measured elements are sums of entered unit attributes: absent rows mean
 // nobody entered them (no data), unlike counts, where absence is zero.
 var measured = map[string]bool{"population": true, "urban_population": true, "population_60plus": true, "households": true,
-	"building_floor_area": true, "commercial_service_floor_area": true, "old_compounds_renovated": true}
+	"building_floor_area": true, "commercial_service_floor_area": true, "old_compounds_renovated": true,
+	// life-circle results exist only where an analysis ran
+	"urban_units_in_15min": true, "rural_units_in_30min": true, "urban_units_analysed": true, "rural_units_analysed": true}

@@ -31,12 +31,22 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		}
 		inds, children = []Indicator{in}, true
 	}
-	rows, err := h.rows(r, inds, code, year, children)
-	if err != nil {
+	var rows []Row
+	names := map[string]string{}
+	if r.URL.Query().Get("view") == "counties" && children {
+		c, err := h.counties(r, inds[0].ID, year)
+		if err != nil {
+			h.pageErr(w, r, err)
+			return
+		}
+		rows = c.Counties
+		for _, rw := range rows {
+			names[rw.Division] = rw.Value.Name
+		}
+	} else if rows, err = h.rows(r, inds, code, year, children); err != nil {
 		h.pageErr(w, r, err)
 		return
 	}
-	names := map[string]string{}
 	if d, err := h.Divisions.Get(r.Context(), code); err == nil {
 		names[code] = d.Name
 	}

@@ -56,6 +56,6 @@ var Formulas = map[string]Formula{
 	"C17": {Factor: 100, Num: "rural_with_kiosk", Den: "rural_units", Why: "有政务自助服务一体机的行政村 ÷ 行政村 / villages with a self-service kiosk ÷ villages"},
 	"C18": {Factor: 1, Num: "leading_talents", Additive: true, Why: "社区工作领军人才人数 / leading community-work talents"},
 	"C19": {Factor: 100, Num: "units_with_volunteer_station", Den: "units", Why: "有志愿服务站点的村(社区) ÷ 全部村(社区) / units with a volunteer station ÷ all units"},
-	"C20": {Factor: 100, Num: "urban_units_in_15min", Den: "urban_units", Why: "15分钟生活圈内全部必备设施可达的城市社区 ÷ 城市社区（生活圈分析接入前为“无数据”）/ urban communities reaching every required category within 15 minutes ÷ urban communities"},
-	"C21": {Factor: 100, Num: "rural_units_in_30min", Den: "rural_units", Why: "30分钟生活圈内全部必备设施可达的行政村 ÷ 行政村（生活圈分析接入前为“无数据”）/ villages reaching every required category within 30 minutes ÷ villages"},
+	"C20": {Factor: 100, Num: "urban_units_in_15min", Den: "urban_units_analysed", Why: "已分析城市社区的15分钟生活圈完整度之和 ÷ 已分析的城市社区数（完整度 = 人口加权的必备设施类别可达比例；只有当年有值，无路网分析时为“无数据”）/ Σ 15-minute completeness of analysed urban communities ÷ analysed urban communities (completeness: population-weighted share of the required categories within reach; current year only, no data without an analysis)"},
+	"C21": {Factor: 100, Num: "rural_units_in_30min", Den: "rural_units_analysed", Why: "已分析行政村的30分钟生活圈完整度之和 ÷ 已分析的行政村数（同上）/ Σ 30-minute completeness of analysed villages ÷ analysed villages (as C20)"},
 }

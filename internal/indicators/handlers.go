@@ -47,7 +47,11 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.API("POST /api/v1/indicator-reports/{code}/{year}/approve", web.Op{Summary: "审核锁定 / Approve and lock", Tag: "indicators", Status: 204}, h.apiApprove(false))
 	rt.API("POST /api/v1/indicator-reports/{code}/{year}/unlock", web.Op{Summary: "解锁（留审计记录）/ Unlock (audited)", Tag: "indicators", Status: 204}, h.apiApprove(true))
 	rt.API("PUT /api/v1/indicator-targets/{code}/{id}", web.Op{Summary: "分解目标 / Set a decomposed target", Tag: "indicators", Body: TargetBody{}, Status: 204}, h.apiTarget)
+	rt.API("GET /api/v1/indicators/{id}/counties", web.Op{Summary: "各县(市、区)比较，按优劣排序 / One indicator across every county in scope, ranked", Tag: "indicators",
+		Params: params[1:], Response: CountyComparison{}}, h.apiCounties)
+	rt.API("GET /api/v1/indicator-lagging", web.Op{Summary: "下级滞后排名 / Children ranked by lagging indicators", Tag: "indicators", Params: params, Response: []LaggingChild{}}, h.apiLagging)
 	rt.Page("GET /indicators/export.xlsx", h.export)
+	rt.Page("GET /indicators/{id}/counties", h.pageCounties)
 	rt.Page("GET /indicators", h.page)
 	rt.Page("GET /indicators/{id}", h.pageOne)
 }
@@ -101,16 +105,27 @@ func mapErr(err error, code string) error {
 
 // rows computes every indicator (or one) for a division.
 func (h *Handlers) rows(r *http.Request, inds []Indicator, code string, year int, children bool) ([]Row, error) {
+	r = r.WithContext(withFingerprintMemo(r.Context()))
 	vals, err := h.Engine.Compute(r.Context(), inds, code, year, children)
+	if err != nil {
+		return nil, err
+	}
+	var codes []string
+	if len(inds) > 0 {
+		for _, v := range vals[inds[0].ID] {
+			codes = append(codes, v.Division)
+		}
+	}
+	tgts, err := h.Store.targets(r.Context(), inds, codes)
 	if err != nil {
 		return nil, err
 	}
 	var out []Row
 	for _, in := range inds {
 		for _, v := range vals[in.ID] {
-			tgt, err := h.Store.Target(r.Context(), in, v.Division, year)
-			if err != nil {
-				return nil, err
+			var tgt *float64
+			if t, ok := tgts[cellKey{v.Division, in.ID}]; ok {
+				tgt, v.TargetFrom = &t.v, t.from
 			}
 			var base *float64
 			if v.Division == "33" {
@@ -148,6 +163,7 @@ func (h *Handlers) find(id string) (Indicator, error) {
 }
 
 func (h *Handlers) detail(r *http.Request, id, code string, year int, children bool) (IndicatorDetail, error) {
+	r = r.WithContext(withFingerprintMemo(r.Context()))
 	in, err := h.find(id)
 	if err != nil {
 		return IndicatorDetail{}, err
@@ -264,6 +280,7 @@ type pageView struct {
 	Bars     []bar
 	MaxTrend float64
 	Trend    []trendPoint
+	Behind   []LaggingChild
 }
 
 type bar struct {
@@ -308,6 +325,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	for _, rw := range rows {
 		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
 			pv.Lagging++
+		}
+	}
+	if divisions.LevelOf(code) < 5 {
+		if pv.Behind, err = h.laggingChildren(r, code, year); err != nil {
+			h.pageErr(w, r, err)
+			return
 		}
 	}
 	h.Pages.Render(w, r, 200, "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Data: pv})

@@ -12,7 +12,7 @@ func Mount(d *divisions.Store, s *Store, rt *web.Router, rd *web.Renderer) error
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: &Engine{DB: s.DB}, Store: s, Divisions: d, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: &Engine{DB: s.DB, Precomputed: true}, Store: s, Divisions: d, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
 	h.Register(rt)
 	return nil
 }

@@ -1,0 +1,663 @@
+package indicators
+
+// Precomputed values (issue item 7). A full recompute of a year asks each
+// data element once, grouped by each row's own division code (one GROUP BY
+// per element at the finest level), rolls every value up in Go to all its
+// ancestor prefixes (12 → 9 → 6 → 4 → 2 digits, the org-unit structure that
+// DHIS2 keeps in a table, here implicit in the codes) and evaluates the 43
+// formulas for every division that has any data. The table is sparse: a
+// division/indicator whose numerator, denominator and value equal what a
+// division without any row would get (a count of 0, or no data) is not
+// stored, so 27,036 divisions × 43 indicators cost only the cells that say
+// something. Writes are a diff against what is stored.
+//
+// Freshness: each recomputed year records a fingerprint of the source tables
+// (row counts, latest update times, a checksum of tag counts, and the
+// formulas' text). A read uses the precomputed cells only when the current
+// fingerprint equals the recorded one; otherwise it computes live (exactly
+// the same numbers, slower) and nudges the Refresher, if one runs.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"linli/internal/db"
+	"linli/internal/divisions"
+)
+
+// migrationValues adds the precomputed values and their runs.
+var migrationValues = db.Migration{
+	ID: "indicators/002_precomputed_values",
+	SQL: `
+CREATE TABLE ind_values (
+	year INTEGER NOT NULL,
+	division_code TEXT NOT NULL,
+	indicator TEXT NOT NULL,
+	num DOUBLE PRECISION,
+	den DOUBLE PRECISION,
+	value DOUBLE PRECISION,
+	PRIMARY KEY (year, division_code, indicator)
+);
+CREATE TABLE ind_value_runs (
+	year INTEGER PRIMARY KEY,
+	fingerprint TEXT NOT NULL,
+	computed_at TIMESTAMPTZ NOT NULL,
+	millis INTEGER NOT NULL,
+	cells INTEGER NOT NULL,
+	written INTEGER NOT NULL
+);
+`,
+}
+
+// cell is one stored value; nil pointers are 'no data'.
+type cell struct{ num, den, val *float64 }
+
+func (c cell) equal(o cell) bool { return feq(c.num, o.num) && feq(c.den, o.den) && feq(c.val, o.val) }
+
+// feq compares two values up to the last bits that the order of a
+// floating-point sum may change.
+func feq(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b || math.Abs(*a-*b) <= 1e-12*math.Max(math.Abs(*a), math.Abs(*b))
+}
+
+type cellKey struct{ code, ind string }
+
+// codeLevels are the lengths of division codes, province to village.
+var codeLevels = divisions.CodeLen[1:]
+
+// rollUp adds each value to every prefix of its code that is a division
+// code (a 6-digit county value counts for its county, city and province).
+func rollUp(fine map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(fine)*2)
+	for c, v := range fine {
+		for _, p := range codeLevels {
+			if p > len(c) {
+				break
+			}
+			out[c[:p]] += v
+		}
+	}
+	return out
+}
+
+// rollUpDistinct4 counts, for every prefix, the distinct first-4-digit
+// codes (cities) among the codes below it that have a row.
+func rollUpDistinct4(fine map[string]float64) map[string]float64 {
+	sets := map[string]map[string]bool{}
+	for c := range fine {
+		city := c[:min(4, len(c))]
+		for _, p := range codeLevels {
+			if p > len(c) {
+				break
+			}
+			if sets[c[:p]] == nil {
+				sets[c[:p]] = map[string]bool{}
+			}
+			sets[c[:p]][city] = true
+		}
+	}
+	out := make(map[string]float64, len(sets))
+	for k, s := range sets {
+		out[k] = float64(len(s))
+	}
+	return out
+}
+
+// defaultCell is what evaluate gives a division without any row of a
+// non-structural element: the cell that is not stored.
+func defaultCell(f Formula, structural map[string]map[string]float64, missing map[string]bool, code string) cell {
+	v, n, d := evaluate(f, structural, missing, code)
+	return cell{n, d, v}
+}
+
+func missingElements() map[string]bool {
+	m := map[string]bool{}
+	for k, e := range Elements {
+		if e.Sum == nil {
+			m[k] = true
+		}
+	}
+	return m
+}
+
+type structCache struct {
+	divisions int64
+	sums      map[string]map[string]float64
+}
+
+var structCaches sync.Map // *db.DB → *structCache
+
+// structuralSums are the structural elements rolled up over the whole tree,
+// kept while the number of divisions is unchanged.
+func structuralSums(ctx context.Context, d *db.DB, divCount int64) (map[string]map[string]float64, error) {
+	if c, ok := structCaches.Load(d); ok && c.(*structCache).divisions == divCount {
+		return c.(*structCache).sums, nil
+	}
+	// One read of the village-level units gives the three structural
+	// elements (units, urban_units, rural_units), as their queries would.
+	rows, err := d.R.QueryContext(ctx, `SELECT code, urban_rural FROM divisions WHERE level = 5`)
+	if err != nil {
+		return nil, err
+	}
+	all, urban, rural := map[string]float64{}, map[string]float64{}, map[string]float64{}
+	for rows.Next() {
+		var code, ur string
+		if err := rows.Scan(&code, &ur); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all[code]++
+		switch ur {
+		case "urban":
+			urban[code]++
+		case "rural":
+			rural[code]++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sums := map[string]map[string]float64{"units": rollUp(all), "urban_units": rollUp(urban), "rural_units": rollUp(rural)}
+	for k, e := range Elements {
+		if e.Structural && sums[k] == nil {
+			return nil, fmt.Errorf("structural element %s has no single-read rule", k)
+		}
+	}
+	structCaches.Store(d, &structCache{divisions: divCount, sums: sums})
+	return sums, nil
+}
+
+func neededElements(inds []Indicator) []string {
+	need := map[string]bool{}
+	for _, in := range inds {
+		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
+			if k != "" {
+				need[k] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(need))
+	for k := range need {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// computeAll evaluates every indicator for every division with data: the
+// non-default cells of the year.
+func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, structural map[string]map[string]float64) (map[cellKey]cell, error) {
+	keys := neededElements(inds)
+	ctx = context.WithValue(ctx, scanMemoKey{}, &scanMemo{})
+	rolled := make(map[string]map[string]float64, len(keys))
+	for k, m := range structural {
+		rolled[k] = m
+	}
+	missing := map[string]bool{}
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				el := Elements[k]
+				fine, err := el.Sum(ctx, q, Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
+				var r map[string]float64
+				if err == nil {
+					if el.Distinct4 {
+						r = rollUpDistinct4(fine)
+					} else {
+						r = rollUp(fine)
+					}
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("element %s: %w", k, err)
+				}
+				rolled[k] = r
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, k := range keys {
+		switch {
+		case Elements[k].Sum == nil:
+			missing[k] = true
+		case !Elements[k].Structural:
+			work <- k
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	out := map[cellKey]cell{}
+	for _, in := range inds {
+		f := in.Formula
+		// A division where no non-structural element has a row evaluates
+		// to its default: only the others are visited.
+		groups := map[string]bool{}
+		for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
+			if k == "" || Elements[k].Structural {
+				continue
+			}
+			for g := range rolled[k] {
+				groups[g] = true
+			}
+		}
+		for g := range groups {
+			v, n, d := evaluate(f, rolled, missing, g)
+			c := cell{n, d, v}
+			if !c.equal(defaultCell(f, structural, missing, g)) {
+				out[cellKey{g, in.ID}] = c
+			}
+		}
+	}
+	return out, nil
+}
+
+// fingerprint summarises the source tables: any insert, update (which moves
+// updated_at) or delete changes it, as does a change of the formulas.
+func fingerprint(ctx context.Context, q *sql.DB) (string, error) {
+	fp, _, err := fingerprintN(ctx, q)
+	return fp, err
+}
+
+// fingerprintN also returns the number of divisions.
+func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
+	const tq = `SELECT
+ (SELECT COUNT(*) FROM divisions),
+ (SELECT COUNT(*) FROM unit_attributes), (SELECT MAX(updated_at) FROM unit_attributes),
+ (SELECT COUNT(*) FROM unit_designations), (SELECT MAX(updated_at) FROM unit_designations),
+ (SELECT COUNT(*) FROM reg_facilities), (SELECT MAX(updated_at) FROM reg_facilities),
+ (SELECT COUNT(*) FROM reg_personnel), (SELECT MAX(updated_at) FROM reg_personnel),
+ (SELECT COUNT(*) FROM reg_organizations), (SELECT MAX(updated_at) FROM reg_organizations),
+ (SELECT COUNT(*) FROM reg_tag_counts), (SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM reg_tag_counts),
+ (SELECT COUNT(*) FROM ind_reported), (SELECT MAX(entered_at) FROM ind_reported), (SELECT SUM(value) FROM ind_reported)`
+	vals := make([]any, 16)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := q.QueryRowContext(ctx, tq).Scan(ptrs...); err != nil {
+		return "", 0, err
+	}
+	var b strings.Builder
+	b.WriteString(formulasVersion)
+	for _, v := range vals {
+		switch t := v.(type) {
+		case time.Time:
+			fmt.Fprintf(&b, "|%d", t.UnixMicro())
+		case []byte:
+			fmt.Fprintf(&b, "|%s", t)
+		default:
+			fmt.Fprintf(&b, "|%v", t)
+		}
+	}
+	n, _ := vals[0].(int64)
+	return b.String(), n, nil
+}
+
+// formulasVersion changes when a formula or element set changes.
+var formulasVersion = func() string {
+	ids := make([]string, 0, len(Formulas))
+	for id := range Formulas {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		f := Formulas[id]
+		fmt.Fprintf(h, "%s=%g*%s/%s/%s/%s;", id, f.Factor, f.Num, f.Den, f.Num2, f.Den2)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+// RecomputeStats describes one recompute.
+type RecomputeStats struct {
+	Year      int
+	Elements  int           // data elements evaluated (structural ones from memory; personnel ones share one read)
+	Cells     int           // non-default cells of the year
+	Written   int           // cells inserted, updated or deleted
+	Compute   time.Duration // queries, roll-up and formulas
+	Total     time.Duration
+	Skipped   bool // fresh already (RecomputeIfStale only)
+	Divisions int  // divisions with at least one stored cell
+}
+
+var recomputeMu sync.Map // *db.DB → *sync.Mutex
+
+func lockFor(d *db.DB) *sync.Mutex {
+	m, _ := recomputeMu.LoadOrStore(d, &sync.Mutex{})
+	return m.(*sync.Mutex)
+}
+
+// RecomputeAll recomputes all 43 indicators for every division for the
+// year and stores the changed cells. It is a system job: it reads every
+// division (reads through the API remain scoped).
+func (s *Store) RecomputeAll(ctx context.Context, year int) (RecomputeStats, error) {
+	if err := checkPeriod(year); err != nil {
+		return RecomputeStats{}, err
+	}
+	mu := lockFor(s.DB)
+	mu.Lock()
+	defer mu.Unlock()
+	return s.recompute(ctx, year)
+}
+
+// RecomputeIfStale recomputes the year only when its stored fingerprint no
+// longer matches the data.
+func (s *Store) RecomputeIfStale(ctx context.Context, year int) (RecomputeStats, error) {
+	mu := lockFor(s.DB)
+	mu.Lock()
+	defer mu.Unlock()
+	fp, err := fingerprint(ctx, s.DB.R)
+	if err != nil {
+		return RecomputeStats{}, err
+	}
+	if got, _ := runFingerprint(ctx, s.DB.R, year); got == fp {
+		return RecomputeStats{Year: year, Skipped: true}, nil
+	}
+	return s.recompute(ctx, year)
+}
+
+func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error) {
+	t0 := time.Now()
+	st := RecomputeStats{Year: year}
+	inds, err := Catalogue()
+	if err != nil {
+		return st, err
+	}
+	// The fingerprint is taken first: a change during the run leaves the
+	// year stale, never falsely fresh.
+	fp, divCount, err := fingerprintN(ctx, s.DB.R)
+	if err != nil {
+		return st, err
+	}
+	structural, err := structuralSums(ctx, s.DB, divCount)
+	if err != nil {
+		return st, err
+	}
+	cells, err := computeAll(ctx, s.DB.R, inds, year, structural)
+	if err != nil {
+		return st, err
+	}
+	st.Elements = len(neededElements(inds))
+	st.Cells = len(cells)
+	st.Compute = time.Since(t0)
+	old, err := s.storedCells(ctx, year)
+	if err != nil {
+		return st, err
+	}
+	var upserts []cellKey
+	var deletes []cellKey
+	for k, c := range cells {
+		if o, ok := old[k]; !ok || !o.equal(c) {
+			upserts = append(upserts, k)
+		}
+	}
+	for k := range old {
+		if _, ok := cells[k]; !ok {
+			deletes = append(deletes, k)
+		}
+	}
+	divs := map[string]bool{}
+	for k := range cells {
+		divs[k.code] = true
+	}
+	st.Divisions = len(divs)
+	st.Written = len(upserts) + len(deletes)
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if len(deletes) > 0 {
+			del, err := tx.PrepareContext(ctx, `DELETE FROM ind_values WHERE year = $1 AND division_code = $2 AND indicator = $3`)
+			if err != nil {
+				return err
+			}
+			defer del.Close()
+			for _, k := range deletes {
+				if _, err := del.ExecContext(ctx, year, k.code, k.ind); err != nil {
+					return err
+				}
+			}
+		}
+		const batch = 500
+		for i := 0; i < len(upserts); i += batch {
+			part := upserts[i:min(i+batch, len(upserts))]
+			var sb strings.Builder
+			args := make([]any, 0, len(part)*6)
+			for j, k := range part {
+				if j > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString(s.DB.Values(len(args), 6))
+				c := cells[k]
+				args = append(args, year, k.code, k.ind, nullable(c.num), nullable(c.den), nullable(c.val))
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ind_values (year, division_code, indicator, num, den, value) VALUES `+sb.String()+`
+				ON CONFLICT (year, division_code, indicator) DO UPDATE SET num = excluded.num, den = excluded.den, value = excluded.value`, args...); err != nil {
+				return err
+			}
+		}
+		st.Total = time.Since(t0)
+		_, err := tx.ExecContext(ctx, `INSERT INTO ind_value_runs (year, fingerprint, computed_at, millis, cells, written) VALUES ($1,$2,$3,$4,$5,$6)
+			ON CONFLICT (year) DO UPDATE SET fingerprint = excluded.fingerprint, computed_at = excluded.computed_at, millis = excluded.millis,
+			cells = excluded.cells, written = excluded.written`, year, fp, db.T(time.Now()), st.Total.Milliseconds(), st.Cells, st.Written)
+		return err
+	})
+	st.Total = time.Since(t0)
+	return st, err
+}
+
+func nullable(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func (s *Store) storedCells(ctx context.Context, year int) (map[cellKey]cell, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, indicator, num, den, value FROM ind_values WHERE year = $1`, year)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[cellKey]cell{}
+	for rows.Next() {
+		var k cellKey
+		var c cell
+		if err := scanCell(rows, &k, &c); err != nil {
+			return nil, err
+		}
+		out[k] = c
+	}
+	return out, rows.Err()
+}
+
+func scanCell(rows *sql.Rows, k *cellKey, c *cell) error {
+	var n, d, v sql.NullFloat64
+	if err := rows.Scan(&k.code, &k.ind, &n, &d, &v); err != nil {
+		return err
+	}
+	opt := func(x sql.NullFloat64) *float64 {
+		if !x.Valid {
+			return nil
+		}
+		f := x.Float64
+		return &f
+	}
+	c.num, c.den, c.val = opt(n), opt(d), opt(v)
+	return nil
+}
+
+func runFingerprint(ctx context.Context, q *sql.DB, year int) (string, error) {
+	var fp string
+	err := q.QueryRowContext(ctx, `SELECT fingerprint FROM ind_value_runs WHERE year = $1`, year).Scan(&fp)
+	return fp, err
+}
+
+// fpMemo keeps one fingerprint per request, so that a page asking for
+// several years checks the source tables once.
+type fpMemoKey struct{}
+
+type fpMemo struct {
+	once sync.Once
+	fp   string
+	n    int64
+	err  error
+}
+
+func withFingerprintMemo(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(fpMemoKey{}).(*fpMemo); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, fpMemoKey{}, &fpMemo{})
+}
+
+func currentFingerprint(ctx context.Context, q *sql.DB) (string, int64, error) {
+	if m, ok := ctx.Value(fpMemoKey{}).(*fpMemo); ok {
+		m.once.Do(func() { m.fp, m.n, m.err = fingerprintN(ctx, q) })
+		return m.fp, m.n, m.err
+	}
+	return fingerprintN(ctx, q)
+}
+
+// fresh tells whether the year's precomputed cells match the data now; a
+// stale year nudges the Refresher.
+func fresh(ctx context.Context, d *db.DB, year int) bool {
+	fp, _, err := currentFingerprint(ctx, d.R)
+	if err != nil {
+		return false
+	}
+	got, err := runFingerprint(ctx, d.R, year)
+	if err == nil && got == fp {
+		return true
+	}
+	if ch, ok := kicks.Load(d); ok {
+		select {
+		case ch.(chan int) <- year:
+		default:
+		}
+	}
+	return false
+}
+
+// precomputed reads the cells of the given divisions; a division/indicator
+// without a row has the default cell.
+func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string, year int) (map[string][]Value, error) {
+	if len(codes) == 0 {
+		return map[string][]Value{}, nil
+	}
+	args := []any{year}
+	ph := make([]string, len(codes))
+	for i, c := range codes {
+		args = append(args, c)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	q := `SELECT division_code, indicator, num, den, value FROM ind_values WHERE year = $1 AND division_code IN (` + strings.Join(ph, ",") + `)`
+	if len(inds) == 1 {
+		args = append(args, inds[0].ID)
+		q += fmt.Sprintf(" AND indicator = $%d", len(args))
+	}
+	rows, err := d.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	got := map[cellKey]cell{}
+	for rows.Next() {
+		var k cellKey
+		var c cell
+		if err := scanCell(rows, &k, &c); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[k] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, divCount, err := currentFingerprint(ctx, d.R)
+	if err != nil {
+		return nil, err
+	}
+	structural, err := structuralSums(ctx, d, divCount)
+	if err != nil {
+		return nil, err
+	}
+	missing := missingElements()
+	out := map[string][]Value{}
+	for _, in := range inds {
+		for _, code := range codes {
+			c, ok := got[cellKey{code, in.ID}]
+			if !ok {
+				c = defaultCell(in.Formula, structural, missing, code)
+			}
+			out[in.ID] = append(out[in.ID], Value{Division: code, Value: c.val, Num: c.num, Den: c.den})
+		}
+	}
+	return out, nil
+}
+
+var kicks sync.Map // *db.DB → chan int (years to refresh now)
+
+// Refresher keeps the precomputed values fresh: every interval (and at once
+// when a read finds a year stale) it recomputes each year of the plan frame
+// 2020 … this year whose fingerprint no longer matches the data. It returns
+// when ctx ends. The app starts it with its background jobs:
+//
+//	go indicators.Refresher(ctx, &indicators.Store{DB: a.DB, Audit: a.Audit}, time.Minute)
+func Refresher(ctx context.Context, s *Store, every time.Duration) {
+	ch := make(chan int, 1)
+	kicks.Store(s.DB, ch)
+	defer kicks.CompareAndDelete(s.DB, ch)
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	years := func() []int {
+		var ys []int
+		for y := time.Now().Year(); y >= 2020; y-- { // this year first: the dashboards read it
+			ys = append(ys, y)
+		}
+		return ys
+	}
+	refresh := func(ys []int) {
+		for _, y := range ys {
+			if ctx.Err() != nil {
+				return
+			}
+			if _, err := s.RecomputeIfStale(ctx, y); err != nil && ctx.Err() == nil {
+				slog.Default().Warn("indicators: recompute", "year", y, "err", err.Error())
+			}
+		}
+	}
+	refresh(years())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case y := <-ch:
+			refresh([]int{y})
+		case <-t.C:
+			refresh(years())
+		}
+	}
+}

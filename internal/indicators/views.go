@@ -1,0 +1,383 @@
+package indicators
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/web"
+)
+
+// targetOf is a resolved target: the division's own, the plan's for the
+// province, or — for an indicator that is not additive (a rate, a ratio, a
+// per-capita figure) and that no one decomposed — the nearest enclosing
+// division's, which holds for every part of it. A count's target is never
+// inherited: a province's 350 future communities say nothing of one county.
+type targetOf struct {
+	v    float64
+	from string // the division whose target it is, when inherited
+}
+
+// targets resolves the targets of every (division, indicator) with one query.
+func (s *Store) targets(ctx context.Context, inds []Indicator, codes []string) (map[cellKey]targetOf, error) {
+	want := map[string]bool{}
+	for _, c := range codes {
+		for _, l := range codeLevels {
+			if l <= len(c) {
+				want[c[:l]] = true
+			}
+		}
+	}
+	args := []any{}
+	ph := []string{}
+	for c := range want {
+		args = append(args, c)
+		ph = append(ph, fmt.Sprintf("$%d", len(args)))
+	}
+	own := map[cellKey]map[int]float64{}
+	if len(args) > 0 {
+		rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, indicator, year, target FROM ind_targets WHERE division_code IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k cellKey
+			var y int
+			var t float64
+			if err := rows.Scan(&k.code, &k.ind, &y, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if own[k] == nil {
+				own[k] = map[int]float64{}
+			}
+			own[k][y] = t
+		}
+		rows.Close()
+	}
+	at := func(in Indicator, code string) (float64, bool) {
+		if t, ok := own[cellKey{code, in.ID}][in.TargetYear]; ok {
+			return t, true
+		}
+		if code == "33" && in.Target != nil {
+			return *in.Target, true
+		}
+		return 0, false
+	}
+	out := map[cellKey]targetOf{}
+	for _, in := range inds {
+		for _, c := range codes {
+			if t, ok := at(in, c); ok {
+				out[cellKey{c, in.ID}] = targetOf{v: t}
+				continue
+			}
+			if in.Formula.Additive {
+				continue
+			}
+			for l := len(codeLevels) - 1; l >= 0; l-- {
+				p := codeLevels[l]
+				if p >= len(c) {
+					continue
+				}
+				if t, ok := at(in, c[:p]); ok {
+					out[cellKey{c, in.ID}] = targetOf{v: t, from: c[:p]}
+					break
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// LaggingChild ranks one child division by its lagging indicators.
+type LaggingChild struct {
+	Division   string   `json:"division_code"`
+	Name       string   `json:"name"`
+	Seriously  int      `json:"seriously_lagging"`
+	Lagging    int      `json:"lagging"`
+	Binding    int      `json:"binding_lagging"` // of the two, binding (约束性) indicators
+	Indicators []string `json:"indicators"`      // lagging indicator IDs, binding and most behind first
+}
+
+// laggingChildren ranks the children of code by how far behind they are:
+// most seriously lagging first, then most lagging, then most binding.
+func (h *Handlers) laggingChildren(r *http.Request, code string, year int) ([]LaggingChild, error) {
+	rows, err := h.rows(r, h.Inds, code, year, true)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 1000)
+	for _, k := range kids {
+		names[k.Code] = k.Name
+	}
+	by := map[string]*LaggingChild{}
+	var order []string
+	type behind struct {
+		id      string
+		binding bool
+		p       float64
+	}
+	worst := map[string][]behind{}
+	for _, rw := range rows {
+		if rw.Status != "lagging" && rw.Status != "seriously_lagging" {
+			continue
+		}
+		c := by[rw.Division]
+		if c == nil {
+			c = &LaggingChild{Division: rw.Division, Name: names[rw.Division]}
+			by[rw.Division] = c
+			order = append(order, rw.Division)
+		}
+		if rw.Status == "seriously_lagging" {
+			c.Seriously++
+		} else {
+			c.Lagging++
+		}
+		if rw.Binding {
+			c.Binding++
+		}
+		p := 0.0
+		if rw.Progress != nil {
+			p = *rw.Progress
+		}
+		worst[rw.Division] = append(worst[rw.Division], behind{rw.ID, rw.Binding, p})
+	}
+	out := make([]LaggingChild, 0, len(order))
+	for _, k := range order {
+		ws := worst[k]
+		sort.SliceStable(ws, func(i, j int) bool {
+			if ws[i].binding != ws[j].binding {
+				return ws[i].binding
+			}
+			return ws[i].p < ws[j].p
+		})
+		for _, w := range ws {
+			by[k].Indicators = append(by[k].Indicators, w.id)
+		}
+		out = append(out, *by[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Seriously != b.Seriously {
+			return a.Seriously > b.Seriously
+		}
+		if a.Seriously+a.Lagging != b.Seriously+b.Lagging {
+			return a.Seriously+a.Lagging > b.Seriously+b.Lagging
+		}
+		if a.Binding != b.Binding {
+			return a.Binding > b.Binding
+		}
+		return a.Division < b.Division
+	})
+	return out, nil
+}
+
+func (h *Handlers) apiLagging(w http.ResponseWriter, r *http.Request) error {
+	code, year, err := h.params(r)
+	if err != nil {
+		return err
+	}
+	out, err := h.laggingChildren(r, code, year)
+	if err != nil {
+		return mapErr(err, code)
+	}
+	web.WriteJSON(w, 200, out)
+	return nil
+}
+
+// CountyComparison is one indicator across every county the caller may see.
+type CountyComparison struct {
+	Row
+	Counties []Row `json:"counties"` // ranked, best first; no data last
+	Scope    Row   `json:"scope"`    // the enclosing division's own value (province for a provincial officer)
+}
+
+// counties computes one indicator for every county in the caller's scope,
+// one computation per city (its children), ranked best first by the
+// indicator's direction.
+func (h *Handlers) counties(r *http.Request, id string, year int) (CountyComparison, error) {
+	r = r.WithContext(withFingerprintMemo(r.Context()))
+	in, err := h.find(id)
+	if err != nil {
+		return CountyComparison{}, err
+	}
+	ctx := r.Context()
+	p := access.From(ctx)
+	sc := access.ScopeOf(ctx)
+	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
+	if err != nil {
+		return CountyComparison{}, err
+	}
+	names := map[string]string{}
+	var parents []string
+	seen := map[string]bool{}
+	for rows.Next() {
+		var c, n string
+		var parent sql.NullString
+		if err := rows.Scan(&c, &n, &parent); err != nil {
+			rows.Close()
+			return CountyComparison{}, err
+		}
+		names[c] = n
+		group := parent.String
+		if !sc.Contains(group) {
+			group = c // a county officer: the county itself
+		}
+		if !seen[group] {
+			seen[group] = true
+			parents = append(parents, group)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return CountyComparison{}, err
+	}
+	if len(names) == 0 {
+		return CountyComparison{}, db.ErrNotFound
+	}
+	one := []Indicator{in}
+	out := CountyComparison{}
+	for _, g := range parents {
+		rs, err := h.rows(r, one, g, year, divisions.LevelOf(g) < 3)
+		if err != nil {
+			return out, err
+		}
+		for _, rw := range rs {
+			if _, ok := names[rw.Division]; ok {
+				rw.Value.Name = names[rw.Division]
+				out.Counties = append(out.Counties, rw)
+			}
+		}
+	}
+	lower := in.Direction == "lower"
+	sort.SliceStable(out.Counties, func(i, j int) bool {
+		a, b := out.Counties[i].Value.Value, out.Counties[j].Value.Value
+		switch {
+		case a == nil:
+			return false
+		case b == nil:
+			return true
+		case lower:
+			return *a < *b
+		}
+		return *a > *b
+	})
+	root := p.Division
+	if divisions.LevelOf(root) > 3 || !sc.Contains(root) {
+		root = out.Counties[0].Division
+	}
+	self, err := h.rows(r, one, root, year, false)
+	if err != nil {
+		return out, err
+	}
+	out.Row = self[0]
+	out.Scope = self[0]
+	if d, err := h.Divisions.Get(ctx, root); err == nil {
+		out.Scope.Value.Name = d.Name
+	}
+	return out, nil
+}
+
+func (h *Handlers) apiCounties(w http.ResponseWriter, r *http.Request) error {
+	_, year, err := h.params(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.counties(r, r.PathValue("id"), year)
+	if err != nil {
+		return mapErr(err, "")
+	}
+	web.WriteJSON(w, 200, c)
+	return nil
+}
+
+type countyBar struct {
+	Row
+	Rank        int
+	Y           float64
+	Width       float64
+	Label, Fill string
+}
+
+type countiesView struct {
+	C      CountyComparison
+	Year   int
+	Bars   []countyBar
+	Height float64
+	RefX   float64 // x of the enclosing division's value, 0 when none
+	Ref    string
+	NoData int
+}
+
+// Bar geometry of the ranked chart (viewBox units).
+const (
+	chartLabelW = 150.0
+	chartBarW   = 380.0
+	chartRowH   = 18.0
+)
+
+func (h *Handlers) pageCounties(w http.ResponseWriter, r *http.Request) {
+	_, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	c, err := h.counties(r, r.PathValue("id"), year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	v := countiesView{C: c, Year: year}
+	maxV := 0.0
+	for _, rw := range c.Counties {
+		if rw.Value.Value != nil && *rw.Value.Value > maxV {
+			maxV = *rw.Value.Value
+		}
+	}
+	if c.Scope.Value.Value != nil && *c.Scope.Value.Value > maxV {
+		maxV = *c.Scope.Value.Value
+	}
+	for i, rw := range c.Counties {
+		b := countyBar{Row: rw, Rank: i + 1, Y: 10 + float64(i)*chartRowH, Label: "无数据 no data", Fill: statusFill(rw.Status)}
+		if rw.Value.Value != nil {
+			if maxV > 0 {
+				b.Width = chartBarW * *rw.Value.Value / maxV
+			}
+			b.Label = strconv.FormatFloat(*rw.Value.Value, 'f', 2, 64)
+		} else {
+			b.Rank = 0
+			v.NoData++
+		}
+		v.Bars = append(v.Bars, b)
+	}
+	v.Height = 20 + float64(len(v.Bars))*chartRowH
+	if c.Scope.Value.Value != nil && maxV > 0 {
+		v.RefX = chartLabelW + chartBarW**c.Scope.Value.Value/maxV
+		v.Ref = c.Scope.Value.Name + " " + strconv.FormatFloat(*c.Scope.Value.Value, 'f', 2, 64)
+	}
+	h.Pages.Render(w, r, 200, "counties", web.View{Title: web.M(c.ID+" "+c.NameZH+" · 各县(市、区)比较", c.ID+" "+c.NameEN+" · counties compared"), Data: v})
+}
+
+// statusFill colours a bar by status (with its text label beside it, so
+// colour is never the only cue).
+func statusFill(s string) string {
+	switch s {
+	case "met":
+		return "#1e6b31"
+	case "on_track":
+		return "#0b57a4"
+	case "lagging":
+		return "#b06000"
+	case "seriously_lagging":
+		return "#b3261e"
+	}
+	return "#767676"
+}
