@@ -6,21 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
-
-// demoPassword reads a demo account's password from the server output.
-func demoPassword(t *testing.T, s *server, user string) string {
-	m := regexp.MustCompile(regexp.QuoteMeta(user) + `\s+(\S+)`).FindStringSubmatch(s.Output)
-	if m == nil {
-		t.Fatalf("no demo password for %s:\n%s", user, s.Output)
-	}
-	return m[1]
-}
 
 // apiClient signs in through the JSON API.
 func apiClient(t *testing.T, s *server, user, pw string) *http.Client {

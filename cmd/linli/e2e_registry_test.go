@@ -12,18 +12,9 @@ func TestEndToEndRevealIsAudited(t *testing.T) {
 	s := startServer(t, t.TempDir(), "--demo", "--demo-scale", "community")
 	workerPW := demoPassword(t, s, "demo.worker")
 	auditorPW := demoPassword(t, s, "demo.auditor")
-	login := func(user, pw, next string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(s.URL+"/login?next="+next),
-			chromedp.WaitVisible(`input[name=username]`),
-			chromedp.SendKeys(`input[name=username]`, user),
-			chromedp.SendKeys(`input[name=password]`, pw),
-			chromedp.Submit(`input[name=password]`),
-		)
-	}
 	var name string
 	if err := chromedp.Do(ctx,
-		login("demo.worker", workerPW, "/registry/residents"),
+		login(s, "demo.worker", workerPW, "/registry/residents"),
 		chromedp.WaitVisible(`#q`),
 		text(`table tbody tr td a`, &name),
 	); err != nil {
@@ -46,9 +37,8 @@ func TestEndToEndRevealIsAudited(t *testing.T) {
 		chromedp.WaitVisible(`#revealed`),
 		text(`#revealed`, &revealed),
 		shot("30-revealed"),
-		chromedp.Click(`form[action="/logout"] button`),
-		chromedp.WaitVisible(`input[name=username]`),
-		login("demo.auditor", auditorPW, "/audit?action=registry.reveal"),
+		logout,
+		login(s, "demo.auditor", auditorPW, "/audit?action=registry.reveal"),
 		chromedp.WaitVisible(`table tbody`),
 		text(`table tbody`, &auditRows),
 		shot("31-audit"),

@@ -1,21 +1,11 @@
 package main
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
-
-func rqDemoPassword(t *testing.T, s *server, user string) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(user) + `\s+(\S+)`).FindStringSubmatch(s.Output)
-	if m == nil {
-		t.Fatalf("no demo password for %s:\n%s", user, s.Output)
-	}
-	return m[1]
-}
 
 // A resident submits on a phone, the worker accepts and answers, the
 // resident is unsatisfied, the request reopens and the worker's inbox shows
@@ -23,21 +13,11 @@ func rqDemoPassword(t *testing.T, s *server, user string) string {
 func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 	ctx := browser(t)
 	s := startServer(t, t.TempDir(), "--demo", "--demo-scale", "community")
-	residentPW := rqDemoPassword(t, s, "demo.resident")
-	workerPW := rqDemoPassword(t, s, "demo.worker")
-	login := func(user, pw, next string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(s.URL+"/login?next="+next),
-			chromedp.WaitVisible(`input[name=username]`),
-			chromedp.SendKeys(`input[name=username]`, user),
-			chromedp.SendKeys(`input[name=password]`, pw),
-			chromedp.Submit(`input[name=password]`),
-		)
-	}
-	logout := chromedp.Steps(chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
+	residentPW := demoPassword(t, s, "demo.resident")
+	workerPW := demoPassword(t, s, "demo.worker")
 	var number, status string
 	if err := chromedp.Do(ctx,
-		login("demo.resident", residentPW, "/requests/new"),
+		login(s, "demo.resident", residentPW, "/requests/new"),
 		chromedp.WaitVisible(`select[name=category]`),
 		chromedp.SetValue(`select[name=category]`, "policy"),
 		chromedp.SendKeys(`textarea[name=description]`, "灵活就业人员医保怎么缴纳？"),
@@ -55,7 +35,7 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 		t.Fatalf("receipt: %q %q", number, status)
 	}
 	if err := chromedp.Do(ctx,
-		login("demo.worker", workerPW, "/requests/"+number),
+		login(s, "demo.worker", workerPW, "/requests/"+number),
 		chromedp.WaitVisible(`#do-accept`),
 		chromedp.Click(`#do-accept`),
 		chromedp.WaitVisible(`#do-answer`),
@@ -72,7 +52,7 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 	}
 	var timeline string
 	if err := chromedp.Do(ctx,
-		login("demo.resident", residentPW, "/requests/"+number),
+		login(s, "demo.resident", residentPW, "/requests/"+number),
 		chromedp.WaitVisible(`#evaluate`),
 		chromedp.Click(`#rate-unsatisfied`),
 		chromedp.SendKeys(`textarea[name=comment]`, "没有说明缴费档次"),
@@ -90,7 +70,7 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 	}
 	var inbox string
 	if err := chromedp.Do(ctx,
-		login("demo.worker", workerPW, "/requests?box=reopened"),
+		login(s, "demo.worker", workerPW, "/requests?box=reopened"),
 		chromedp.WaitVisible(`#requests`),
 		text(`#requests`, &inbox),
 		shot("43-inbox-reopened"),

@@ -283,3 +283,28 @@ func TestUnopenableDatabaseIsOneLine(t *testing.T) {
 		}
 	}
 }
+
+// demoPassword reads a demo account's password from the server output
+// (lines "  demo.worker  PASSWORD  role  division").
+func demoPassword(t *testing.T, s *server, user string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(user) + `\s+(\S+)`).FindStringSubmatch(s.Output)
+	if m == nil {
+		t.Fatalf("no demo password for %s:\n%s", user, s.Output)
+	}
+	return m[1]
+}
+
+// login signs in through the login form and lands on next.
+func login(s *server, user, pw, next string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(s.URL+"/login?next="+next),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, user),
+		chromedp.SendKeys(`input[name=password]`, pw),
+		chromedp.Submit(`input[name=password]`),
+	)
+}
+
+// logout signs out with the header button and waits for the login page.
+var logout = chromedp.Steps(chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
