@@ -792,3 +792,188 @@ func TestRegistryImportJobPage(t *testing.T) {
 		}
 	})
 }
+
+// TestRegistryOrgPersonnelGridPages walks the web pages of organisations,
+// personnel and grids: list and search, a form with a bad field (named
+// beside it in both languages, nothing written), delete behind a
+// confirmation page, and another community's worker getting 404s.
+func TestRegistryOrgPersonnelGridPages(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		wa, wb, hhID, _ := registrySetup(t, e)
+		e.user("grid.a", access.GridWorker, communityA)
+		idFrom := func(loc, prefix string) string {
+			t.Helper()
+			if !strings.HasPrefix(loc, prefix) || !strings.HasSuffix(loc, "?saved=1") {
+				t.Fatalf("redirect to %q, want %s…?saved=1", loc, prefix)
+			}
+			return strings.TrimSuffix(strings.TrimPrefix(loc, prefix), "?saved=1")
+		}
+		outOfScope := func(base, id string, form map[string]string) {
+			t.Helper()
+			for _, p := range []string{base + id, base + id + "/edit", base + id + "/delete"} {
+				if st, page, _ := wb.get(p); st != 404 || !strings.Contains(page, "管辖范围") {
+					t.Fatalf("other community GET %s: %d", p, st)
+				}
+			}
+			if st, _, _ := wb.form(base+id+"/edit", form, sameOrigin); st != 404 {
+				t.Fatalf("other community edit %s: %d", base+id, st)
+			}
+			if st, _, _ := wb.form(base+id+"/delete", map[string]string{"confirm": "yes"}, sameOrigin); st != 404 {
+				t.Fatalf("other community delete %s: %d", base+id, st)
+			}
+		}
+
+		// Organisations. A social organisation without its registration
+		// number, and a party share that is not a number: both named.
+		org := map[string]string{"division": communityA, "kind": "social_org", "name": "上保邻里互助会", "reg_no": "", "rating": "4A", "party_share": "abc"}
+		st, body, _ := wa.form("/registry/organizations", org, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-party_share"`) || !strings.Contains(body, "must be a number") || e.count(`SELECT COUNT(*) FROM reg_organizations`) != 0 {
+			t.Fatalf("org form error: %d %s", st, body)
+		}
+		org["party_share"] = "0.4"
+		st, body, _ = wa.form("/registry/organizations", org, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-reg_no"`) || !strings.Contains(body, "登记证号") || !strings.Contains(body, "registration number") ||
+			!strings.Contains(body, `value="上保邻里互助会"`) || e.count(`SELECT COUNT(*) FROM reg_organizations`) != 0 {
+			t.Fatalf("org reg_no error: %d %s", st, body)
+		}
+		org["reg_no"] = "51330106MJ0000001X"
+		st, _, h := wa.form("/registry/organizations", org, sameOrigin)
+		if st != http.StatusSeeOther {
+			t.Fatalf("org create: %d", st)
+		}
+		oid := idFrom(h.Get("Location"), "/registry/organizations/")
+		if st, page, _ := wa.get("/registry/organizations/" + oid + "?saved=1"); st != 200 || !strings.Contains(page, "上保邻里互助会") || !strings.Contains(page, "已保存") || !strings.Contains(page, "社会组织") {
+			t.Fatalf("org page: %d", st)
+		}
+		wa.do("POST", "/api/v1/organizations", map[string]any{"division": communityA, "kind": "property", "name": "绿城物业上保项目部"})
+		if _, page, _ := wa.get("/registry/organizations?q=" + url.QueryEscape("互助")); !strings.Contains(page, "上保邻里互助会") || strings.Contains(page, "绿城物业") {
+			t.Fatalf("org search: %s", page)
+		}
+		if _, page, _ := wa.get("/registry/organizations?kind=property"); strings.Contains(page, "上保邻里互助会") || !strings.Contains(page, "绿城物业") || !strings.Contains(page, "category=property") {
+			t.Fatalf("org kind filter: %s", page)
+		}
+		if _, page, _ := wb.get("/registry/organizations"); strings.Contains(page, "上保邻里互助会") || !strings.Contains(page, "没有符合条件的组织") {
+			t.Fatal("the other community lists the organisation")
+		}
+		outOfScope("/registry/organizations/", oid, org)
+		org["name"] = "上保邻里互助协会"
+		if st, _, _ := wa.form("/registry/organizations/"+oid+"/edit", org, sameOrigin); st != http.StatusSeeOther || e.count(`SELECT COUNT(*) FROM reg_organizations WHERE name = '上保邻里互助协会'`) != 1 {
+			t.Fatalf("org edit: %d", st)
+		}
+
+		// Personnel: no role and a short phone, both named; phones masked everywhere.
+		per := map[string]string{"division": communityA, "name": "陈网格", "phone": "123", "org_id": oid}
+		st, body, _ = wa.form("/registry/personnel", per, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-roles"`) || !strings.Contains(body, "choose at least one role") || !strings.Contains(body, `id="err-phone"`) ||
+			e.count(`SELECT COUNT(*) FROM reg_personnel`) != 0 {
+			t.Fatalf("person form error: %d %s", st, body)
+		}
+		// In English the message beside the field leads in English, the Chinese after it.
+		wa.h.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: "lang", Value: "en", Path: "/"}})
+		_, body, _ = wa.form("/registry/personnel", per, sameOrigin)
+		if !strings.Contains(body, "choose at least one role <span") || !strings.Contains(body, "/ 请至少选择一个岗位") {
+			t.Fatalf("english person form error: %s", body)
+		}
+		wa.h.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: "lang", Value: "zh", Path: "/"}})
+		per["roles"], per["phone"] = "grid_worker,volunteer", "13957109999"
+		st, _, h = wa.form("/registry/personnel", per, sameOrigin)
+		if st != http.StatusSeeOther {
+			t.Fatalf("person create: %d", st)
+		}
+		pid := idFrom(h.Get("Location"), "/registry/personnel/")
+		wa.do("POST", "/api/v1/personnel", map[string]any{"division": communityA, "name": "李医生", "roles": []string{"gp"}})
+		for path, want := range map[string]string{"/registry/personnel?q=" + url.QueryEscape("陈"): "陈网格", "/registry/personnel?role=volunteer": "陈网格", "/registry/personnel?role=gp": "李医生"} {
+			st, page, _ := wa.get(path)
+			other := map[string]string{"陈网格": "李医生", "李医生": "陈网格"}[want]
+			if st != 200 || !strings.Contains(page, want) || strings.Contains(page, other) || strings.Contains(page, "13957109999") {
+				t.Fatalf("personnel %s: %d %s", path, st, page)
+			}
+			if want == "陈网格" && (!strings.Contains(page, "139****9999") || !strings.Contains(page, "志愿者")) {
+				t.Fatalf("personnel %s: phone or roles not shown: %s", path, page)
+			}
+		}
+		for _, p := range []string{"/registry/personnel/" + pid, "/registry/personnel/" + pid + "/edit", "/registry/personnel/" + pid + "/delete"} {
+			if st, page, _ := wa.get(p); st != 200 || strings.Contains(page, "13957109999") || !strings.Contains(page, "139****9999") {
+				t.Fatalf("%s shows the full phone or none: %d", p, st)
+			}
+		}
+		if _, page, _ := wa.get("/registry/personnel/" + pid); !strings.Contains(page, "上保邻里互助协会") {
+			t.Fatal("the person's page does not name the organisation")
+		}
+		// Editing with an empty phone keeps it.
+		per["phone"], per["roles"] = "", "grid_worker"
+		if st, _, _ := wa.form("/registry/personnel/"+pid+"/edit", per, sameOrigin); st != http.StatusSeeOther {
+			t.Fatalf("person edit: %d", st)
+		}
+		if _, body := wa.do("GET", "/api/v1/personnel/"+pid, nil); !strings.Contains(body, "139****9999") || strings.Contains(body, "volunteer") {
+			t.Fatalf("after edit: %s", body)
+		}
+		if _, page, _ := wb.get("/registry/personnel?q=" + url.QueryEscape("陈")); strings.Contains(page, "陈网格") {
+			t.Fatal("the other community lists the person")
+		}
+		outOfScope("/registry/personnel/", pid, per)
+
+		// Grids: the community's grid workers are offered; a missing code
+		// and a worker of the wrong kind are named.
+		if st, page, _ := wa.get("/registry/grids/new"); st != 200 || !strings.Contains(page, `value="grid.a"`) || strings.Contains(page, `value="worker.b"`) {
+			t.Fatalf("grid form: %d %s", st, page)
+		}
+		grid := map[string]string{"division": communityA, "code": "", "name": "一网格", "workers": "worker.b"}
+		st, body, _ = wa.form("/registry/grids", grid, sameOrigin)
+		if st != 400 || !strings.Contains(body, `id="err-code"`) || !strings.Contains(body, "请填写网格编码") || !strings.Contains(body, `id="err-workers"`) ||
+			!strings.Contains(body, "not a grid worker") || e.count(`SELECT COUNT(*) FROM reg_grids`) != 0 {
+			t.Fatalf("grid form error: %d %s", st, body)
+		}
+		grid["code"], grid["workers"] = "G01", "grid.a"
+		st, _, h = wa.form("/registry/grids", grid, sameOrigin)
+		if st != http.StatusSeeOther {
+			t.Fatalf("grid create: %d", st)
+		}
+		gid := idFrom(h.Get("Location"), "/registry/grids/")
+		wa.do("POST", "/api/v1/grids", map[string]any{"division": communityA, "code": "G02", "name": "二网格"})
+		if st, _, _ := wa.form("/registry/households/"+hhID+"/edit", map[string]string{"division": communityA, "household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室", "grid_id": gid}, sameOrigin); st != http.StatusSeeOther {
+			t.Fatalf("assign household: %d", st)
+		}
+		if _, page, _ := wa.get("/registry/grids?q=" + url.QueryEscape("一网格")); !strings.Contains(page, "G01") || strings.Contains(page, "G02") || !strings.Contains(page, `>1</a>`) || !strings.Contains(page, "grid.a") {
+			t.Fatalf("grid search: %s", page)
+		}
+		if _, page, _ := wa.get("/registry/grids/" + gid); !strings.Contains(page, "HH-001") || !strings.Contains(page, `id="households">1<`) || !strings.Contains(page, "grid.a") {
+			t.Fatalf("grid page: %s", page)
+		}
+		if _, page, _ := wa.get("/registry/grids/" + gid + "/edit"); !strings.Contains(page, `value="grid.a" checked`) {
+			t.Fatalf("grid edit form does not tick the assigned worker: %s", page)
+		}
+		outOfScope("/registry/grids/", gid, grid)
+		if st, _, _ := e.login("grid.a").get("/registry/grids/new"); st != 403 {
+			t.Fatalf("grid worker's grid form: %d", st)
+		}
+
+		// Deletes ask first; nothing goes until confirmed.
+		if st, page, _ := wa.get("/registry/grids/" + gid + "/delete"); st != 200 || !strings.Contains(page, "确认删除") || !strings.Contains(page, "1 户会保留") || e.count(`SELECT COUNT(*) FROM reg_grids`) != 2 {
+			t.Fatalf("grid delete confirmation: %d %s", st, page)
+		}
+		if st, page, _ := wa.get("/registry/organizations/" + oid + "/delete"); st != 200 || !strings.Contains(page, "确认删除") || !strings.Contains(page, "1 名人员") {
+			t.Fatalf("org delete confirmation: %d %s", st, page)
+		}
+		if st, page, _ := wa.get("/registry/personnel/" + pid + "/delete"); st != 200 || !strings.Contains(page, "确认删除") || e.count(`SELECT COUNT(*) FROM reg_personnel`) != 2 {
+			t.Fatalf("person delete confirmation: %d", st)
+		}
+		for _, c := range []struct{ path, table string }{{"/registry/grids/" + gid, "reg_grids"}, {"/registry/personnel/" + pid, "reg_personnel"}, {"/registry/organizations/" + oid, "reg_organizations"}} {
+			if st, _, h := wa.form(c.path+"/delete", map[string]string{"confirm": "yes"}, sameOrigin); st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "deleted=1") ||
+				e.count(`SELECT COUNT(*) FROM `+c.table) != 1 {
+				t.Fatalf("delete %s: %d", c.path, st)
+			}
+		}
+		if e.count(`SELECT COUNT(*) FROM reg_households WHERE grid_id IS NULL`) != 1 {
+			t.Fatal("the deleted grid's household is gone or still assigned")
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action IN ('registry.grid.delete', 'registry.person.delete', 'registry.organization.delete')`); n != 3 {
+			t.Fatalf("%d deletes audited, want 3", n)
+		}
+		// The new lists are in the navigation.
+		if _, page, _ := wa.get("/registry/grids?deleted=1"); !strings.Contains(page, `href="/registry/organizations"`) || !strings.Contains(page, `href="/registry/personnel"`) ||
+			!strings.Contains(page, `href="/registry/grids"`) || !strings.Contains(page, "已删除") {
+			t.Fatal("navigation or notice missing")
+		}
+	})
+}

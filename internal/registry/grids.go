@@ -233,3 +233,36 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 func (s *Store) DeleteGrid(ctx context.Context, id string) error {
 	return s.deleteScoped(ctx, "reg_grids", "grid", id, errGridNotFound)
 }
+
+// Account is a login account that can be assigned to a grid.
+type Account struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+}
+
+// GridWorkerAccounts lists the grid-worker accounts of a community in
+// the caller's scope, for the grid form (writers only).
+func (s *Store) GridWorkerAccounts(ctx context.Context, division string) ([]Account, error) {
+	if !canWrite(access.From(ctx)) {
+		return nil, errNoWrite
+	}
+	sc := access.ScopeOf(ctx)
+	if division == "" || division < sc.Lo || division >= sc.Hi {
+		return nil, nil
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT username, display_name FROM users WHERE role = $1 AND division_code = $2 AND NOT disabled ORDER BY username`,
+		string(access.GridWorker), division)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var a Account
+		if err := rows.Scan(&a.Username, &a.DisplayName); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

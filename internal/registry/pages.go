@@ -28,6 +28,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("GET /registry/me", h.pageMe)
 	h.registerImportPages(rt)
 	h.registerEditPages(rt)
+	h.registerOrgPages(rt)
 }
 
 type residentsView struct {

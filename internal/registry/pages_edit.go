@@ -22,7 +22,8 @@ type formOption struct {
 }
 
 type formField struct {
-	Name, Kind, Value string // Kind: text, select, textarea, hidden
+	Name, Kind, Value string          // Kind: text, select, textarea, hidden, checks
+	Checked           map[string]bool // the ticked options of a checks field
 	Label, Hint       web.Msg
 	Options           []formOption
 	Required          bool
