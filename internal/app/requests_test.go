@@ -932,3 +932,268 @@ func (n *rqNotifier) Notify(_ context.Context, x requests.Notice) error {
 	n.ch <- x
 	return nil
 }
+
+// rqEvents counts a request's events of one action.
+func rqEvents(e *testEnv, id, action string) int {
+	return e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = $2`, id, action)
+}
+
+func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		s := rqStore(e)
+		s.AutoCloseAfter = 3 * 24 * time.Hour
+		t.Cleanup(func() { s.AutoCloseAfter = 0 })
+		ctx := context.Background()
+		res, wa := e.login("res1"), e.login("workerA")
+		answer := func(desc string) rqView {
+			r := rqSubmit(t, res, map[string]any{"category": "policy", "description": desc})
+			rqAct(t, wa, r.ID, "accept", nil, 200)
+			return rqAct(t, wa, r.ID, "answer", map[string]any{"reply": "已电话解答"}, 200)
+		}
+		r1, r2, r3 := answer("医保报销比例咨询"), answer("社保转移咨询"), answer("户籍迁入咨询")
+		rqAct(t, res, r3.ID, "evaluate", map[string]any{"rating": "satisfied"}, 200)
+		// advance moves the clock and signs in again (sessions idle out).
+		advance := func(d time.Duration) {
+			e.clock.Add(d)
+			res, wa = e.login("res1"), e.login("workerA")
+		}
+		run := func() requests.SLAResult {
+			t.Helper()
+			got, err := s.RunSLAOnce(ctx, e.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		// Before the deadline nothing closes.
+		advance(2 * 24 * time.Hour)
+		if got := run(); got.AutoClosed != 0 {
+			t.Fatalf("closed early: %+v", got)
+		}
+		if got := rqGet(t, res, r1.ID); got.Status != "answered" {
+			t.Fatalf("status after 2 days: %s", got.Status)
+		}
+		// Past it, two runners at once close each unevaluated request exactly once.
+		advance(24*time.Hour + time.Minute)
+		var wg sync.WaitGroup
+		results := make([]requests.SLAResult, 2)
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i], errs[i] = s.RunSLAOnce(ctx, e.clock.Now())
+			}(i)
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatal(errs)
+		}
+		if n := results[0].AutoClosed + results[1].AutoClosed; n != 2 {
+			t.Fatalf("auto-closed %d requests (%+v)", n, results)
+		}
+		for _, id := range []string{r1.ID, r2.ID} {
+			if n := rqEvents(e, id, "autoclose"); n != 1 {
+				t.Fatalf("%d autoclose events", n)
+			}
+			got := rqGet(t, res, id)
+			if got.Status != "closed" {
+				t.Fatalf("not closed: %+v", got)
+			}
+			if last := got.Events[len(got.Events)-1]; last.Action != "autoclose" || last.To != "closed" || last.Actor != "system" {
+				t.Fatalf("last event: %+v", last)
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND note LIKE $2`, r1.ID, "%自动办结（未评价）%closed without evaluation%"); n != 1 {
+			t.Fatalf("the event note does not say why: %d", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.autoclose'`); n != 2 {
+			t.Fatalf("%d audit entries", n)
+		}
+		// The evaluated one is not touched; the timeline shows the reason.
+		if got := rqGet(t, res, r3.ID); got.Status != "evaluated" || rqEvents(e, r3.ID, "autoclose") != 0 {
+			t.Fatalf("evaluated request changed: %+v", got)
+		}
+		st, page := res.do("GET", "/requests/"+r1.ID, nil)
+		if st != 200 || !strings.Contains(page, "自动办结（未评价）") {
+			t.Fatalf("timeline: %d", st)
+		}
+		// Later runs do nothing more; an evaluation is now too late.
+		if got := run(); got.AutoClosed != 0 {
+			t.Fatalf("closed again: %+v", got)
+		}
+		if n := rqEvents(e, r1.ID, "autoclose"); n != 1 {
+			t.Fatalf("%d autoclose events after a rerun", n)
+		}
+		rqAct(t, res, r1.ID, "evaluate", map[string]any{"rating": "satisfied"}, 409)
+		// Within the reopen window (7 days from the answer) the reporter may still reopen.
+		got := rqAct(t, res, r1.ID, "reopen", map[string]any{"note": "还是没解决"}, 200)
+		if got.Status != "reopened" || got.ReopenCount != 1 {
+			t.Fatalf("reopen after auto-close: %+v", got)
+		}
+		// Past the window, no longer.
+		advance(4 * 24 * time.Hour)
+		rqAct(t, res, r2.ID, "reopen", map[string]any{"note": "还是没解决"}, 409)
+		if got := rqGet(t, res, r2.ID); got.Status != "closed" {
+			t.Fatalf("late reopen changed the request: %+v", got)
+		}
+
+		// The default is 7 calendar days.
+		s.AutoCloseAfter = 0
+		r4 := answer("低保申请条件咨询")
+		advance(7*24*time.Hour - time.Minute)
+		run()
+		if got := rqGet(t, res, r4.ID); got.Status != "answered" {
+			t.Fatalf("closed before 7 days: %s", got.Status)
+		}
+		advance(2 * time.Minute)
+		if got := run(); got.AutoClosed != 1 {
+			t.Fatalf("default auto-close: %+v", got)
+		}
+		if got := rqGet(t, res, r4.ID); got.Status != "closed" {
+			t.Fatalf("not closed after 7 days: %s", got.Status)
+		}
+	})
+}
+
+func TestRequestCatalogueUpkeep(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		e.user("prov", access.Officer, "33")
+		e.user("city", access.Officer, "3301")
+		res, wa, co, prov, city := e.login("res1"), e.login("workerA"), e.login("countyOfficer"), e.login("prov"), e.login("city")
+		cat := map[string]any{"code": "lift_retrofit", "group": "设施 / Facilities", "name_zh": "加装电梯", "name_en": "Lift retrofit",
+			"description_zh": "老旧小区加装电梯协调", "description_en": "Coordinating lift retrofits in old estates", "unit_level": 5,
+			"response_hours": 4, "resolve_hours": 48, "working_hours": false, "public": true,
+			"reply_templates": []string{"已组织楼道居民协商。"},
+			"attributes":      []map[string]any{{"code": "floors", "datatype": "number", "label_zh": "楼层数", "label_en": "Floors"}}}
+		// Only province and city officers maintain the catalogue.
+		for _, c := range []*client{wa, co, res} {
+			if st, body := c.do("POST", "/api/v1/requests/services", cat); st != 403 {
+				t.Fatalf("create by a non-manager: %d %s", st, body)
+			}
+			if st, body := c.do("PUT", "/api/v1/requests/services/policy", map[string]any{"resolve_hours": 1}); st != 403 {
+				t.Fatalf("edit by a non-manager: %d %s", st, body)
+			}
+		}
+		if st, _ := wa.do("GET", "/requests/catalogue/new", nil); st != 403 {
+			t.Fatalf("new-category page for a worker: %d", st)
+		}
+		if st, _ := wa.do("GET", "/requests/catalogue/policy", nil); st != 403 {
+			t.Fatalf("edit page for a worker: %d", st)
+		}
+		if st, _, _ := wa.form("/requests/catalogue/policy", map[string]string{"name_zh": "x", "name_en": "x", "response_hours": "1", "resolve_hours": "1"}, nil); st != 403 {
+			t.Fatalf("edit form post by a worker: %d", st)
+		}
+		// Validation, with messages in both languages; nothing is written.
+		bad := map[string]any{"code": "Bad Code", "name_zh": "", "name_en": "x", "unit_level": 7, "response_hours": 10, "resolve_hours": 5,
+			"attributes": []map[string]any{{"code": "kind", "datatype": "singlevaluelist", "label_zh": "类型", "label_en": "Kind"}}}
+		st, body := prov.do("POST", "/api/v1/requests/services", bad)
+		if st != 400 {
+			t.Fatalf("bad category: %d %s", st, body)
+		}
+		for _, want := range []string{`"code"`, `"name_zh"`, `"unit_level"`, `"resolve_hours"`, `"attributes"`, "办结时限不能短于受理时限", "the resolution time cannot be shorter than the response time", "请填写中文名称", "the Chinese name is required"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("validation answer lacks %s: %s", want, body)
+			}
+		}
+		if n := e.count(`SELECT COUNT(*) FROM request_categories WHERE code = 'Bad Code'`); n != 0 {
+			t.Fatal("an invalid category was stored")
+		}
+		// Create; the code is then taken.
+		st, body = prov.do("POST", "/api/v1/requests/services", cat)
+		if st != 201 || !strings.Contains(body, `"lift_retrofit"`) {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		if st, body := city.do("POST", "/api/v1/requests/services", cat); st != 409 {
+			t.Fatalf("duplicate code: %d %s", st, body)
+		}
+		if st, body := c0(e).do("GET", "/api/v1/requests/services", nil); st != 200 || !strings.Contains(body, `"lift_retrofit"`) {
+			t.Fatalf("catalogue lacks the new category: %d", st)
+		}
+		// A request in it gets its deadlines (calendar hours).
+		t0 := e.clock.Now()
+		old := rqSubmit(t, res, map[string]any{"category": "lift_retrofit", "description": "3 号楼想加装电梯", "attributes": map[string]string{"floors": "6"}})
+		if due := rqTime(t, old.ResolveDue); !due.Equal(t0.Add(48 * time.Hour)) {
+			t.Fatalf("resolve due %s, want %s", due, t0.Add(48*time.Hour))
+		}
+		rqAct(t, wa, old.ID, "accept", nil, 200)
+		if got := rqAct(t, wa, old.ID, "answer", map[string]any{"template": 1}, 200); got.Reply != "已组织楼道居民协商。" {
+			t.Fatalf("reply template: %q", got.Reply)
+		}
+		// A city officer edits the resolution SLA: new requests get the new
+		// deadline, the old one keeps its own.
+		if st, body := city.do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 2}); st != 400 || !strings.Contains(body, "办结时限不能短于受理时限") {
+			t.Fatalf("edit below the response time: %d %s", st, body)
+		}
+		st, body = city.do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 24, "reply_templates": []string{"已协调施工单位。", "已上报街道。"}})
+		if st != 200 || !strings.Contains(body, `"resolve_hours":24`) || !strings.Contains(body, `"response_hours":4`) || !strings.Contains(body, "已上报街道") {
+			t.Fatalf("edit: %d %s", st, body)
+		}
+		if st, _ := city.do("PUT", "/api/v1/requests/services/no_such", map[string]any{"resolve_hours": 24}); st != 404 {
+			t.Fatalf("edit of an unknown category: %d", st)
+		}
+		e.clock.Add(time.Hour)
+		res, co, prov, city = e.login("res1"), e.login("countyOfficer"), e.login("prov"), e.login("city")
+		t1 := e.clock.Now()
+		fresh := rqSubmit(t, res, map[string]any{"category": "lift_retrofit", "description": "5 号楼也想加装电梯"})
+		if due := rqTime(t, fresh.ResolveDue); !due.Equal(t1.Add(24 * time.Hour)) {
+			t.Fatalf("new request: resolve due %s, want %s", due, t1.Add(24*time.Hour))
+		}
+		if due := rqTime(t, rqGet(t, res, old.ID).ResolveDue); !due.Equal(t0.Add(48 * time.Hour)) {
+			t.Fatalf("old request's deadline moved to %s", due)
+		}
+		// Audited, with what changed.
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.create' AND object_id = 'lift_retrofit' AND actor = 'prov'`); n != 1 {
+			t.Fatalf("%d create audit entries", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.update' AND object_id = 'lift_retrofit' AND actor = 'city' AND detail LIKE '%resolve_hours%'`); n != 1 {
+			t.Fatalf("%d update audit entries", n)
+		}
+		// The page: a county officer reads the catalogue without edit links;
+		// a city officer edits through the form.
+		st, page := co.do("GET", "/requests/catalogue", nil)
+		if st != 200 || !strings.Contains(page, "lift_retrofit") || strings.Contains(page, "/requests/catalogue/lift_retrofit") {
+			t.Fatalf("catalogue page for a county officer: %d", st)
+		}
+		st, page = city.do("GET", "/requests/catalogue/lift_retrofit", nil)
+		if st != 200 || !strings.Contains(page, "已协调施工单位。") {
+			t.Fatalf("edit page: %d", st)
+		}
+		form := map[string]string{"group": "设施 / Facilities", "name_zh": "加装电梯", "name_en": "Lift retrofit", "description_zh": "加装电梯协调",
+			"description_en": "Lift retrofits", "response_hours": "abc", "resolve_hours": "36", "public": "1", "reply_templates": "已协调施工单位。\n已上报街道。"}
+		st, page, _ = city.form("/requests/catalogue/lift_retrofit", form, nil)
+		if st != 400 || !strings.Contains(page, "受理时限须为") {
+			t.Fatalf("bad form: %d", st)
+		}
+		form["response_hours"] = "8"
+		st, _, hdr := city.form("/requests/catalogue/lift_retrofit", form, nil)
+		if st != 303 || !strings.HasPrefix(hdr.Get("Location"), "/requests/catalogue") {
+			t.Fatalf("form edit: %d %v", st, hdr)
+		}
+		st, body = c0(e).do("GET", "/api/v1/requests/services", nil)
+		if st != 200 || !strings.Contains(body, `"resolve_hours":36`) || !strings.Contains(body, `"response_hours":8`) {
+			t.Fatalf("form edit not applied: %s", body)
+		}
+		// A new category through the page.
+		st, _, hdr = prov.form("/requests/catalogue/new", map[string]string{"code": "pets", "name_zh": "宠物管理", "name_en": "Pets", "unit_level": "5",
+			"response_hours": "8", "resolve_hours": "72", "working_hours": "1", "public": "1"}, nil)
+		if st != 303 {
+			t.Fatalf("page create: %d %v", st, hdr)
+		}
+		rqSubmit(t, res, map[string]any{"category": "pets", "description": "楼道里有流浪猫"})
+	})
+}
+
+// c0 is a client that is not signed in.
+func c0(e *testEnv) *client { return e.client() }
+
+func rqTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("time %q: %v", s, err)
+	}
+	return v
+}

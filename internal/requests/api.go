@@ -27,6 +27,8 @@ func notFound(err error) error {
 func (h *Handlers) RegisterAPI(rt *web.Router) {
 	const tag = "requests"
 	rt.API("GET /api/v1/requests/services", web.Op{Summary: "诉求服务目录 / Service catalogue", Tag: tag, Public: true, Response: []Category{}}, h.apiServices)
+	rt.API("POST /api/v1/requests/services", web.Op{Summary: "新增服务类别（省、市级民政干部） / Add a service category (province or city officers)", Tag: tag, Body: Category{}, Response: Category{}, Status: 201}, h.apiCreateService)
+	rt.API("PUT /api/v1/requests/services/{code}", web.Op{Summary: "修改服务类别的时限、说明、公开与常用答复（只改给出的字段） / Edit a service category's SLAs, description, public flag and reply templates (only the fields given change)", Tag: tag, Body: CategoryEdit{}, Response: Category{}}, h.apiUpdateService)
 	rt.API("GET /api/v1/requests", web.Op{Summary: "诉求列表（收件箱） / List requests (inbox)", Tag: tag, Response: web.List[Request]{},
 		Params: []web.Param{{Name: "box", Description: "new, due, overdue, returned, reopened, open, done"}, {Name: "status"}, {Name: "category"}, {Name: "q"}, {Name: "within"}, {Name: "unit"}, {Name: "sort", Description: "created, -created, due, updated"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("POST /api/v1/requests", web.Op{Summary: "提交诉求 / Submit a request", Tag: tag, Body: NewRequest{}, Response: Receipt{}, Status: 201}, h.apiCreate)
@@ -68,6 +70,39 @@ func (h *Handlers) apiServices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	web.WriteJSON(w, 200, cs)
+	return nil
+}
+
+func (h *Handlers) apiCreateService(w http.ResponseWriter, r *http.Request) error {
+	if !CanManageCatalogue(access.From(r.Context())) {
+		return errCatalogueForbidden
+	}
+	var in Category
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := h.Store.CreateCategory(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/requests/services")
+	web.WriteJSON(w, 201, c)
+	return nil
+}
+
+func (h *Handlers) apiUpdateService(w http.ResponseWriter, r *http.Request) error {
+	if !CanManageCatalogue(access.From(r.Context())) {
+		return errCatalogueForbidden
+	}
+	var in CategoryEdit
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := h.Store.UpdateCategory(r.Context(), r.PathValue("code"), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, c)
 	return nil
 }
 

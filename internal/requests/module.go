@@ -18,6 +18,7 @@ import (
 var Nav = []web.NavItem{
 	{Href: "/requests", Label: web.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
 	{Href: "/requests/metrics", Label: web.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+	{Href: "/requests/catalogue", Label: web.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
 }
 
 // Mount registers the API, Open311 and (when rd is set) the pages.

@@ -27,6 +27,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("POST /requests/bulk-accept", h.postBulkAccept)
 	rt.Page("GET /requests/metrics", h.pageMetrics)
 	rt.Page("GET /requests/metrics.xlsx", h.getMetricsXLSX)
+	h.registerCataloguePages(rt)
 	rt.Page("GET /requests/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageDetail(w, r, 200, web.View{}) })
 	rt.Page("POST /requests/{id}/{action}", h.postAction)
 	rt.Page("GET /requests/{id}/photos/{pid}", h.getPhoto)
@@ -337,6 +338,8 @@ func (e Event) Label() web.Msg {
 		return web.M("临期提醒", "Deadline warning")
 	case "escalate":
 		return web.M("超时督办", "Overdue, escalated")
+	case "autoclose":
+		return web.M("自动办结（未评价）", "Closed without evaluation")
 	}
 	if ru, ok := Rules[Action(e.Action)]; ok {
 		return ru.label

@@ -137,6 +137,7 @@ func (s *Store) Notices(ctx context.Context, unit string, limit int) ([]Notice, 
 // SLAResult counts what one run of the SLA job did.
 type SLAResult struct {
 	Warned, Overdue, Escalated int
+	AutoClosed                 int // answered requests closed without an evaluation
 }
 
 // RunSLAOnce warns before deadlines, marks overdue requests and escalates
@@ -184,7 +185,64 @@ func (s *Store) RunSLAOnce(ctx context.Context, now time.Time) (SLAResult, error
 			}
 		}
 	}
+	if err := s.autoClose(ctx, now, &res); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// autoClose closes answered requests that the reporter has not evaluated
+// within autoCloseAfter of the answer. Each close is a conditional update on
+// the version the runner read, so with several runners only one wins and
+// writes the event; answered_at is kept, so the reporter may still reopen
+// within the reopen window.
+func (s *Store) autoClose(ctx context.Context, now time.Time, res *SLAResult) error {
+	after := s.autoCloseAfter()
+	if after <= 0 {
+		return nil
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE r.status = $1 AND r.answered_at <= $2 ORDER BY r.answered_at LIMIT 500`,
+		string(Answered), db.T(now.Add(-after)))
+	if err != nil {
+		return err
+	}
+	var cands []Request
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		cands = append(cands, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	days := int(after.Hours() / 24)
+	note := fmt.Sprintf("自动办结（未评价）：办结后 %d 天未评价 / closed without evaluation: not evaluated within %d days of the answer", days, days)
+	for _, r := range cands {
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			res2, err := tx.ExecContext(ctx, `UPDATE requests SET status = $1, closed_at = $2, updated_at = $2, version = version + 1 WHERE id = $3 AND status = $4 AND version = $5`,
+				string(Closed), db.T(now), r.ID, string(Answered), r.Version)
+			if err != nil {
+				return err
+			}
+			if k, _ := res2.RowsAffected(); k != 1 {
+				return nil // another runner closed it, or the reporter acted first
+			}
+			if err := insertEvent(ctx, tx, r, r.Version+1, "autoclose", Answered, Closed, actor{"", "system", "system"}, note, now); err != nil {
+				return err
+			}
+			res.AutoClosed++
+			return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "request.autoclose", Object: "request", ObjectID: r.Number, Division: r.Division,
+				Detail: audit.Detail(map[string]any{"answered_at": r.AnsweredAt, "after_days": days, "version": r.Version + 1})})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.Time, res *SLAResult) error {
@@ -276,8 +334,8 @@ func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(strin
 	for {
 		if res, err := s.RunSLAOnce(ctx, s.now()); err != nil && ctx.Err() == nil {
 			logf("sla job", "err", err.Error())
-		} else if res.Warned+res.Overdue > 0 {
-			logf("sla job", "warned", res.Warned, "overdue", res.Overdue, "escalated", res.Escalated)
+		} else if res.Warned+res.Overdue+res.AutoClosed > 0 {
+			logf("sla job", "warned", res.Warned, "overdue", res.Overdue, "escalated", res.Escalated, "auto_closed", res.AutoClosed)
 		}
 		select {
 		case <-ctx.Done():

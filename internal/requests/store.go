@@ -174,6 +174,10 @@ type Store struct {
 	WarnBefore time.Duration
 	// ReopenWithin is how long after the answer a reporter may reopen.
 	ReopenWithin time.Duration
+	// AutoCloseAfter is how long after the answer the SLA job closes a
+	// request the reporter has not evaluated (0: 7 calendar days; negative:
+	// never).
+	AutoCloseAfter time.Duration
 
 	catMu sync.Mutex
 	cats  []Category
@@ -223,6 +227,13 @@ func (s *Store) reopenWithin() time.Duration {
 		return s.ReopenWithin
 	}
 	return 7 * 24 * time.Hour
+}
+
+func (s *Store) autoCloseAfter() time.Duration {
+	if s.AutoCloseAfter == 0 {
+		return 7 * 24 * time.Hour
+	}
+	return s.AutoCloseAfter
 }
 
 const cols = `id, number, division_code, unit_code, unit_name, category, status, version, channel, description, address, lon, lat, attributes,
