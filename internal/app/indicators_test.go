@@ -716,3 +716,38 @@ func indContains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// The reporting page: enter a township's casework as a draft, approve it
+// from the county, and see it locked.
+func TestIndicatorReportingPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("county", access.Officer, county)
+		c := e.login("county")
+		st, page := c.do("GET", fmt.Sprintf("/indicators/report?division=330106002&period=%d", indYear), nil)
+		if st != 200 || !strings.Contains(page, `name="v_assistance_cases"`) || strings.Contains(page, `name="v_dibao_standard"`) {
+			t.Fatalf("township form: %d", st)
+		}
+		form := map[string]string{"division": "330106002", "period": fmt.Sprint(indYear), "action": "enter", "v_assistance_cases": "40", "v_assistance_joint_cases": "abc"}
+		if st, _, _ := c.form("/indicators/report", form, nil); st != 400 {
+			t.Fatalf("non-number: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+			t.Fatalf("bad form saved %d values", n)
+		}
+		form["v_assistance_joint_cases"] = "30"
+		if st, body, _ := c.form("/indicators/report", form, nil); st != 200 || !strings.Contains(body, "草稿") {
+			t.Fatalf("enter: %d", st)
+		}
+		approve := map[string]string{"division": county, "period": fmt.Sprint(indYear), "action": "approve", "child": "330106002"}
+		if st, _, _ := c.form("/indicators/report", approve, nil); st != 200 {
+			t.Fatalf("approve: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'approved'`); n != 2 {
+			t.Fatalf("%d approved values, want 2", n)
+		}
+		form["v_assistance_cases"] = "41"
+		if st, body, _ := c.form("/indicators/report", form, nil); st != 409 || !strings.Contains(body, "锁定") {
+			t.Fatalf("edit of approved data: %d", st)
+		}
+	})
+}

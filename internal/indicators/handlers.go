@@ -50,6 +50,7 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.API("GET /api/v1/indicators/{id}/counties", web.Op{Summary: "各县(市、区)比较，按优劣排序 / One indicator across every county in scope, ranked", Tag: "indicators",
 		Params: params[1:], Response: CountyComparison{}}, h.apiCounties)
 	rt.API("GET /api/v1/indicator-lagging", web.Op{Summary: "下级滞后排名 / Children ranked by lagging indicators", Tag: "indicators", Params: params, Response: []LaggingChild{}}, h.apiLagging)
+	h.registerReport(rt)
 	rt.Page("GET /indicators/export.xlsx", h.export)
 	rt.Page("GET /indicators/{id}/counties", h.pageCounties)
 	rt.Page("GET /indicators", h.page)
