@@ -50,7 +50,8 @@ func TestEndToEndIndicatorDrillDown(t *testing.T) {
 		chromedp.Click(`a[href^="/indicators/I13"]`),
 		chromedp.WaitVisible(`a[href*="division=330106002&"]`),
 		chromedp.Click(`a[href*="division=330106002&"]`),
-		chromedp.WaitVisible(`.cards`),
+		// The county's page has cards too: wait for the township's own.
+		chromedp.WaitVisible(`//nav[@class="crumbs"]/span[contains(., "北山街道")]`),
 		text(`h1`, &heading),
 		text(`.cards .card:nth-child(3) .big`, &status),
 		shot("21-township"),

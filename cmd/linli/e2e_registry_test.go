@@ -27,6 +27,9 @@ func TestEndToEndRevealIsAudited(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(`#q`, name),
 		chromedp.Submit(`#q`),
+		// The result page renders the query into the box; the list page
+		// before it does not.
+		chromedp.WaitVisible(`#q[value="`+name+`"]`),
 		chromedp.WaitVisible(`table tbody tr td a`),
 		chromedp.Click(`table tbody tr td a`),
 		chromedp.WaitVisible(`#reveal`),

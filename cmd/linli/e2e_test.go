@@ -239,7 +239,8 @@ func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
 		chromedp.SendKeys(`input[name=new_password]`, workerNew),
 		chromedp.SendKeys(`input[name=confirm_password]`, workerNew),
 		chromedp.Submit(`input[name=confirm_password]`),
-		chromedp.WaitVisible(`h1`),
+		// Wait for the new page itself: the password page has an h1 too.
+		chromedp.WaitVisible(`//h1[contains(., "社区概览")]`),
 		text(`h1`, &heading),
 		text(`main`, &body),
 		shot("03-community-home"),
