@@ -142,11 +142,8 @@ func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Househo
 	id := db.NewID()
 	now := db.T(s.now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now)
-		if db.IsUniqueViolation(err) {
-			return errDupHousehold
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, errDupHousehold, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.household.create", "household", id, in.Division, nil)
@@ -177,11 +174,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInpu
 	}
 	sc := access.ScopeOf(ctx)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE reg_households SET household_no = $1, grid_id = $2, address = $3, note = $4, updated_at = $5
+		res, err := execUnique(ctx, tx, errDupHousehold, `UPDATE reg_households SET household_no = $1, grid_id = $2, address = $3, note = $4, updated_at = $5
 			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.now()), id, sc.Lo, sc.Hi)
-		if db.IsUniqueViolation(err) {
-			return errDupHousehold
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {

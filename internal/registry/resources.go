@@ -317,12 +317,9 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 		return cur, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
+		if _, err := execUnique(ctx, tx, errDupFacility, `UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
 			opening_hours=$10, operator_id=$11, status=$12, tier=$13, updated_at=$14 WHERE id=$15 AND division_code=$16`,
-			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.now()), id, cur.Division)
-		if db.IsUniqueViolation(err) {
-			return errDupFacility
-		} else if err != nil {
+			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.now()), id, cur.Division); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.facility.update", "facility", id, in.Division, nil)
@@ -408,11 +405,8 @@ func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 	}
 	c.Builtin = false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
-			c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort)
-		if db.IsUniqueViolation(err) {
-			return web.Conflict(web.M("类别标识已存在", "a category with this key exists"))
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, web.Conflict(web.M("类别标识已存在", "a category with this key exists")), `INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
+			c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.category.create", "facility_category", c.Key, "", nil)
@@ -588,11 +582,8 @@ func (s *Store) CreateOrganization(ctx context.Context, in OrganizationInput) (O
 	}
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.now()))
-		if db.IsUniqueViolation(err) {
-			return errDupOrg
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, errDupOrg, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.now())); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.organization.create", "organization", id, in.Division, nil)
@@ -619,11 +610,8 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, in Organizati
 		return cur, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, reg_no=$4, org_type=$5, rating=$6, reg_level=$7, party_share=$8, address=$9, updated_at=$10
-			WHERE id=$11 AND division_code=$12`, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.now()), id, cur.Division)
-		if db.IsUniqueViolation(err) {
-			return errDupOrg
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, errDupOrg, `UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, reg_no=$4, org_type=$5, rating=$6, reg_level=$7, party_share=$8, address=$9, updated_at=$10
+			WHERE id=$11 AND division_code=$12`, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.now()), id, cur.Division); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.organization.update", "organization", id, in.Division, nil)
@@ -827,11 +815,8 @@ func (s *Store) CreatePerson(ctx context.Context, in PersonInput) (Person, error
 	id := db.NewID()
 	roles, attrs, enc, idx, mask := s.personArgs(in)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, enc, idx, mask, db.T(s.now()))
-		if db.IsUniqueViolation(err) {
-			return errDupPerson
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, errDupPerson, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, enc, idx, mask, db.T(s.now())); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.person.create", "person", id, in.Division, nil)
@@ -866,10 +851,7 @@ func (s *Store) UpdatePerson(ctx context.Context, id string, in PersonInput) (Pe
 			args = append(args, enc, idx, mask)
 		}
 		args = append(args, id, cur.Division)
-		_, err := tx.ExecContext(ctx, q+` WHERE id=$`+itoa(len(args)-1)+` AND division_code=$`+itoa(len(args)), args...)
-		if db.IsUniqueViolation(err) {
-			return errDupPerson
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, errDupPerson, q+` WHERE id=$`+itoa(len(args)-1)+` AND division_code=$`+itoa(len(args)), args...); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.person.update", "person", id, in.Division, nil)

@@ -153,6 +153,16 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, divi
 	return s.Audit.RecordTx(ctx, tx, e)
 }
 
+// execUnique runs one statement in tx, turning a unique-key clash into dup,
+// the message that tells the user which natural key is taken.
+func execUnique(ctx context.Context, tx *sql.Tx, dup error, query string, args ...any) (sql.Result, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if db.IsUniqueViolation(err) {
+		return nil, dup
+	}
+	return res, err
+}
+
 // adjustTags adds delta to the count of tag at code and at each of its
 // ancestors, so that a summary for any division is one indexed read.
 func (s *Store) adjustTags(ctx context.Context, tx *sql.Tx, code, tag string, delta int64) error {

@@ -76,10 +76,7 @@ func (s *Store) AddTagKind(ctx context.Context, t TagKind) (TagKind, error) {
 	}
 	t.Builtin = false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reg_tag_kinds (key, name_zh, name_en, grp, sort, builtin) VALUES ($1,$2,$3,$4,$5,FALSE)`, t.Key, t.NameZH, t.NameEN, t.Group, t.Sort)
-		if db.IsUniqueViolation(err) {
-			return web.Conflict(web.M("标签标识已存在", "a tag with this key exists"))
-		} else if err != nil {
+		if _, err := execUnique(ctx, tx, web.Conflict(web.M("标签标识已存在", "a tag with this key exists")), `INSERT INTO reg_tag_kinds (key, name_zh, name_en, grp, sort, builtin) VALUES ($1,$2,$3,$4,$5,FALSE)`, t.Key, t.NameZH, t.NameEN, t.Group, t.Sort); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.tag_kind.create", "tag_kind", t.Key, "", nil)
