@@ -58,6 +58,7 @@ type App struct {
 	Loaded int
 
 	circle *lifecircle.Service
+	authn  *auth.Handlers
 }
 
 // OpenStore opens the configured store: PostgreSQL when a URL is set, else
@@ -134,9 +135,8 @@ func (a *App) Close() error { return a.DB.Close() }
 
 // Handler is the whole HTTP stack.
 func (a *App) Handler() http.Handler {
-	authn := &auth.Handlers{Svc: a.Auth, SecureCookies: a.Cfg.SecureCookies, TrustProxy: a.Cfg.TrustProxy}
 	var h http.Handler = a.Router
-	h = authn.Authenticate(h)
+	h = a.authn.Authenticate(h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = web.SecurityHeaders(h)
 	return web.Observe(a.Log, a.Metrics, h)
@@ -168,6 +168,7 @@ func (a *App) routes(demo bool) {
 
 	divH := &divisions.Handlers{Store: a.Divisions, Audit: a.Audit, Pages: divisions.ParsePages(rd)}
 	authH := &auth.Handlers{Svc: a.Auth, Pages: auth.ParsePages(rd), SecureCookies: a.Cfg.SecureCookies, TrustProxy: a.Cfg.TrustProxy}
+	a.authn = authH
 	auditH := &audit.Handlers{Log: a.Audit, Pages: audit.ParsePages(rd)}
 	home := &homeHandlers{app: a, pages: rd.Parse(templates, "templates/*.html"), units: divH}
 
