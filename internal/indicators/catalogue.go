@@ -29,6 +29,10 @@ type Indicator struct {
 	Formula    Formula  `json:"-"`
 	Expression string   `json:"formula"`
 	Why        string   `json:"why"`
+	// Owner is the division that defined an own indicator ("" for the
+	// plan's); Definition is its formula as entered, over element keys.
+	Owner      string `json:"owner_division,omitempty"`
+	Definition string `json:"definition,omitempty"`
 }
 
 // Catalogue parses the plan's indicators and joins each to its formula.

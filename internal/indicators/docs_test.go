@@ -32,6 +32,9 @@ func catalogueDoc(t *testing.T) string {
 	for _, in := range inds {
 		fmt.Fprintf(&b, "| %s | %s / %s | %s | %s | %s (%d, %s) | %s | %s |\n", in.ID, in.NameZH, in.NameEN, in.Unit, f(in.Baseline), f(in.Target), in.TargetYear, in.Attribute, in.Expression, in.Why)
 	}
+	b.WriteString("\n## 自设指标 / Own indicators\n\n")
+	b.WriteString("乡镇(街道)及以上的民政干部可在“指标目录”页（`/indicators/catalogue`）或 `POST /api/v1/indicator-definitions` 新增本级自设指标，公式写作 `[系数 ×] 分子 [÷ 分母]` 或 `[系数 ×] (a ÷ b) ÷ (c ÷ d)`，分子分母为下表数据元的键，例如 `10000 × care_workers_certified ÷ population_60plus`。公式逐项校验（未知数据元会被点名，不保存任何内容）；自设指标适用于设立单位及其下级，与规划指标一样汇总、预计算、分解目标和导出。\n")
+	b.WriteString("Officers of a township or higher add their own indicators on the catalogue page or through `POST /api/v1/indicator-definitions`, writing the formula over the element keys below. A formula naming an unknown element is refused with the name and nothing is saved; an own indicator applies to its division and below and is rolled up, precomputed, targeted and exported like the plan's.\n")
 	b.WriteString("\n## 数据元 / Data elements\n\n| key | 名称 / name | 来源 / source |\n|---|---|---|\n")
 	keys := make([]string, 0, len(Elements))
 	for k := range Elements {

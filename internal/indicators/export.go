@@ -21,10 +21,14 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	inds := h.Inds
+	inds, err := h.catalogue(r, code)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	children := false
 	if id := r.URL.Query().Get("id"); id != "" {
-		in, err := h.find(id)
+		in, err := h.find(r, id)
 		if err != nil {
 			h.pageErr(w, r, err)
 			return

@@ -51,6 +51,7 @@ func (h *Handlers) Register(rt *web.Router) {
 		Params: params[1:], Response: CountyComparison{}}, h.apiCounties)
 	rt.API("GET /api/v1/indicator-lagging", web.Op{Summary: "下级滞后排名 / Children ranked by lagging indicators", Tag: "indicators", Params: params, Response: []LaggingChild{}}, h.apiLagging)
 	h.registerReport(rt)
+	h.registerDefinitions(rt)
 	rt.Page("GET /indicators/export.xlsx", h.export)
 	rt.Page("GET /indicators/{id}/counties", h.pageCounties)
 	rt.Page("GET /indicators", h.page)
@@ -129,7 +130,7 @@ func (h *Handlers) rows(r *http.Request, inds []Indicator, code string, year int
 				tgt, v.TargetFrom = &t.v, t.from
 			}
 			var base *float64
-			if v.Division == "33" {
+			if v.Division == in.ownerCode() {
 				base = in.Baseline
 			}
 			h.Engine.Assess(in, &v, tgt, base, year)
@@ -146,7 +147,11 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.rows(r, h.Inds, code, year, false)
+	inds, err := h.catalogue(r, code)
+	if err != nil {
+		return err
+	}
+	rows, err := h.rows(r, inds, code, year, false)
 	if err != nil {
 		return mapErr(err, code)
 	}
@@ -154,18 +159,48 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) find(id string) (Indicator, error) {
+// find looks an indicator up among the plan's and the own indicators the
+// caller may see.
+func (h *Handlers) find(r *http.Request, id string) (Indicator, error) {
 	for _, in := range h.Inds {
 		if in.ID == id {
+			return in, nil
+		}
+	}
+	custom, err := h.Store.Custom(r.Context())
+	if err != nil {
+		return Indicator{}, err
+	}
+	p := access.From(r.Context())
+	for _, in := range custom {
+		if in.ID == id && sees(p, in) {
 			return in, nil
 		}
 	}
 	return Indicator{}, web.NotFound(web.M("没有指标 "+id, "no indicator "+id))
 }
 
+// sees: an own indicator is visible to officers whose jurisdiction holds
+// its division and to everyone working inside that division.
+func sees(p *access.Principal, in Indicator) bool {
+	if in.Owner == "" {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	sc := access.BusinessScope(p)
+	return sc.Contains(in.Owner) || (sc.Lo < sc.Hi && strings.HasPrefix(p.Division, in.Owner))
+}
+
+// catalogue is the indicators that apply at a division.
+func (h *Handlers) catalogue(r *http.Request, code string) ([]Indicator, error) {
+	return h.Store.Indicators(r.Context(), h.Inds, code)
+}
+
 func (h *Handlers) detail(r *http.Request, id, code string, year int, children bool) (IndicatorDetail, error) {
 	r = r.WithContext(withFingerprintMemo(r.Context()))
-	in, err := h.find(id)
+	in, err := h.find(r, id)
 	if err != nil {
 		return IndicatorDetail{}, err
 	}
@@ -206,8 +241,28 @@ func (h *Handlers) apiOne(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) apiCatalogue(w http.ResponseWriter, r *http.Request) error {
-	web.WriteJSON(w, 200, h.Inds)
+	all, err := h.visible(r)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, all)
 	return nil
+}
+
+// visible is the plan's indicators and every own indicator the caller sees.
+func (h *Handlers) visible(r *http.Request) ([]Indicator, error) {
+	custom, err := h.Store.Custom(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := append([]Indicator{}, h.Inds...)
+	p := access.From(r.Context())
+	for _, in := range custom {
+		if sees(p, in) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
 }
 
 func pathYear(r *http.Request) (string, int, error) {
@@ -254,7 +309,7 @@ func (h *Handlers) apiApprove(unlock bool) web.HandlerFunc {
 }
 
 func (h *Handlers) apiTarget(w http.ResponseWriter, r *http.Request) error {
-	in, err := h.find(r.PathValue("id"))
+	in, err := h.find(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -312,7 +367,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	rows, err := h.rows(r, h.Inds, code, year, false)
+	inds, err := h.catalogue(r, code)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	rows, err := h.rows(r, inds, code, year, false)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return

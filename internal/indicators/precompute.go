@@ -290,8 +290,9 @@ func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
  (SELECT COUNT(*) FROM reg_personnel), (SELECT MAX(updated_at) FROM reg_personnel),
  (SELECT COUNT(*) FROM reg_organizations), (SELECT MAX(updated_at) FROM reg_organizations),
  (SELECT COUNT(*) FROM reg_tag_counts), (SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM reg_tag_counts),
- (SELECT COUNT(*) FROM ind_reported), (SELECT MAX(entered_at) FROM ind_reported), (SELECT SUM(value) FROM ind_reported)`
-	vals := make([]any, 16)
+ (SELECT COUNT(*) FROM ind_reported), (SELECT MAX(entered_at) FROM ind_reported), (SELECT SUM(value) FROM ind_reported),
+ ` + customFingerprint
+	vals := make([]any, 18)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
@@ -391,6 +392,11 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	if err != nil {
 		return st, err
 	}
+	custom, err := s.Custom(ctx)
+	if err != nil {
+		return st, err
+	}
+	inds = append(inds, custom...)
 	structural, err := structuralSums(ctx, s.DB, divCount)
 	if err != nil {
 		return st, err

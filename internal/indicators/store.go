@@ -47,7 +47,7 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 ('deliberation_pilot_urban', '城市社区议事协商创新试点', 'Urban community deliberation pilot', 5, 130),
 ('deliberation_pilot_village', '村级议事协商创新试点', 'Village deliberation pilot', 5, 140);
 `,
-}, migrationValues}
+}, migrationValues, migrationCustom}
 
 // Store keeps reported values and targets.
 type Store struct {
@@ -309,7 +309,7 @@ func (s *Store) targetTx(ctx context.Context, q interface {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, false, err
 	}
-	if code == "33" && in.Target != nil {
+	if code == in.ownerCode() && in.Target != nil {
 		return *in.Target, true, nil
 	}
 	return 0, false, nil

@@ -66,7 +66,7 @@ func (s *Store) targets(ctx context.Context, inds []Indicator, codes []string) (
 		if t, ok := own[cellKey{code, in.ID}][in.TargetYear]; ok {
 			return t, true
 		}
-		if code == "33" && in.Target != nil {
+		if code == in.ownerCode() && in.Target != nil {
 			return *in.Target, true
 		}
 		return 0, false
@@ -109,7 +109,11 @@ type LaggingChild struct {
 // laggingChildren ranks the children of code by how far behind they are:
 // most seriously lagging first, then most lagging, then most binding.
 func (h *Handlers) laggingChildren(r *http.Request, code string, year int) ([]LaggingChild, error) {
-	rows, err := h.rows(r, h.Inds, code, year, true)
+	inds, err := h.catalogue(r, code)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.rows(r, inds, code, year, true)
 	if err != nil {
 		return nil, err
 	}
@@ -205,13 +209,18 @@ type CountyComparison struct {
 // indicator's direction.
 func (h *Handlers) counties(r *http.Request, id string, year int) (CountyComparison, error) {
 	r = r.WithContext(withFingerprintMemo(r.Context()))
-	in, err := h.find(id)
+	in, err := h.find(r, id)
 	if err != nil {
 		return CountyComparison{}, err
 	}
 	ctx := r.Context()
 	p := access.From(ctx)
 	sc := access.ScopeOf(ctx)
+	if in.Owner != "" {
+		// An own indicator compares the counties of its own division.
+		o := access.Subtree(in.Owner)
+		sc.Lo, sc.Hi = max(sc.Lo, o.Lo), min(sc.Hi, o.Hi)
+	}
 	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
 	if err != nil {
 		return CountyComparison{}, err
@@ -271,6 +280,9 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 		return *a > *b
 	})
 	root := p.Division
+	if in.Owner != "" && sc.Contains(in.Owner) && divisions.LevelOf(in.Owner) <= 3 {
+		root = in.Owner
+	}
 	if divisions.LevelOf(root) > 3 || !sc.Contains(root) {
 		root = out.Counties[0].Division
 	}

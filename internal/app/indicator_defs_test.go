@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"linli/internal/access"
+	"linli/internal/indicators"
+)
+
+// An officer adds an own indicator: checked field by field, nothing saved
+// on a problem; it applies to the defining division and below, rolls up
+// like the plan's, takes targets, is precomputed, and can be deleted.
+func TestOwnIndicators(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		c := indSetup(t, e) // 西湖区 officer; the dataset of indicators_test.go
+		city := e.login("city")
+		e.user("ningbo", access.Officer, "3302")
+		e.user("worker", access.CommunityWorker, communityA)
+		def := map[string]any{"id": "HZ-CARE", "division_code": "3301", "name_zh": "每万名老年人持证养老护理员", "name_en": "Certified caregivers per 10,000 older people",
+			"unit": "人", "formula": "10000 × care_workers_certified ÷ population_60plus", "target": 25, "why": "杭州自设 / Hangzhou's own"}
+		// Bad definitions: each names the item and saves nothing.
+		bad := []struct {
+			change map[string]any
+			status int
+			says   string
+		}{
+			{map[string]any{"formula": "10000 × care_workers_certified ÷ elderly_people"}, 400, "elderly_people"},
+			{map[string]any{"formula": "10000 × ÷ population"}, 400, "公式格式"},
+			{map[string]any{"formula": "-5 × gps"}, 400, "系数"},
+			{map[string]any{"id": "I05"}, 400, "保留"},
+			{map[string]any{"id": "x"}, 400, "编号"},
+			{map[string]any{"name_zh": ""}, 400, "名称"},
+			{map[string]any{"unit": "%", "target": 120}, 400, "百分比"},
+			{map[string]any{"target_year": 2040}, 400, "2040"},
+			{map[string]any{"division_code": "330106002051"}, 400, "乡镇"},
+		}
+		for _, b := range bad {
+			d := map[string]any{}
+			for k, v := range def {
+				d[k] = v
+			}
+			for k, v := range b.change {
+				d[k] = v
+			}
+			st, body := city.do("POST", "/api/v1/indicator-definitions", d)
+			if st != b.status || !strings.Contains(body, b.says) {
+				t.Errorf("%v: %d %s", b.change, st, body)
+			}
+		}
+		// A county officer cannot define for the city; a worker not at all.
+		if st, _ := c.do("POST", "/api/v1/indicator-definitions", def); st != 404 {
+			t.Errorf("county officer defining for the city: %d", st)
+		}
+		if st, _ := e.login("worker").do("POST", "/api/v1/indicator-definitions", def); st != 403 {
+			t.Errorf("worker defining: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_custom`); n != 0 {
+			t.Fatalf("bad definitions saved %d rows", n)
+		}
+		if st, body := city.do("POST", "/api/v1/indicator-definitions", def); st != 201 || !strings.Contains(body, "Σ持证养老护理员") {
+			t.Fatalf("define: %d %s", st, body)
+		}
+		if st, body := city.do("POST", "/api/v1/indicator-definitions", def); st != 400 || !strings.Contains(body, "已被使用") {
+			t.Errorf("same ID again: %d %s", st, body)
+		}
+		// A count: additive, so children's targets may not exceed it.
+		count := map[string]any{"id": "HZ-SW", "division_code": "3301", "name_zh": "持证社工", "unit": "人", "formula": "social_workers", "target": 10}
+		if st, body := city.do("POST", "/api/v1/indicator-definitions", count); st != 201 {
+			t.Fatalf("define count: %d %s", st, body)
+		}
+		// Worked by hand: 西湖区 has one certified caregiver and 600 people aged 60+.
+		got := getRows(t, c, county, indYear)
+		if len(got) != 45 {
+			t.Fatalf("%d indicators at the county, want 43 + 2 own", len(got))
+		}
+		if v := got["HZ-CARE"].Value; v == nil || math.Abs(*v-10000.0/600) > 1e-9 {
+			t.Errorf("HZ-CARE = %v, want %v", ptr(v), 10000.0/600)
+		}
+		if v := got["HZ-SW"].Value; v == nil || *v != 1 {
+			t.Errorf("HZ-SW = %v, want 1", ptr(v))
+		}
+		// The city's own target applies to the county (a ratio), with its origin.
+		st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators/HZ-CARE?division=%s&period=%d&children=true", county, indYear), nil)
+		if st != 200 || !strings.Contains(body, `"target_from":"3301"`) || !strings.Contains(body, `"children"`) {
+			t.Errorf("detail: %d %s", st, body)
+		}
+		// Ningbo neither sees it nor gets it on its dashboard.
+		nb := e.login("ningbo")
+		if st, _ := nb.do("GET", "/api/v1/indicators/HZ-CARE?division=3302", nil); st != 404 {
+			t.Errorf("Ningbo reading Hangzhou's indicator: %d", st)
+		}
+		if rows := getRows(t, nb, "3302", indYear); len(rows) != 43 {
+			t.Errorf("Ningbo sees %d indicators, want the plan's 43", len(rows))
+		}
+		_, cat := nb.do("GET", "/api/v1/indicator-catalogue", nil)
+		if strings.Contains(cat, "HZ-CARE") {
+			t.Error("Ningbo's catalogue lists Hangzhou's indicator")
+		}
+		// Targets decompose: the count's children may not add up to more than 10.
+		if st, body := city.do("PUT", "/api/v1/indicator-targets/"+county+"/HZ-SW", map[string]float64{"target": 12}); st != 400 || !strings.Contains(body, "HZ-SW") {
+			t.Errorf("child target above the parent's: %d %s", st, body)
+		}
+		if st, body := city.do("PUT", "/api/v1/indicator-targets/"+county+"/HZ-SW", map[string]float64{"target": 6}); st != 204 {
+			t.Errorf("child target: %d %s", st, body)
+		}
+		// Precomputed values carry own indicators and equal the live ones.
+		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
+		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		if _, err := store.RecomputeAll(ctx, indYear); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_values WHERE indicator = 'HZ-CARE' AND division_code IN ('33', '3301', '330106')`); n != 3 {
+			t.Errorf("%d precomputed HZ-CARE cells on the path, want 3", n)
+		}
+		if v := getRows(t, c, county, indYear)["HZ-CARE"].Value; v == nil || math.Abs(*v-10000.0/600) > 1e-9 {
+			t.Errorf("precomputed HZ-CARE = %v", ptr(v))
+		}
+		// Redefining changes the value at once (the precomputed year is stale).
+		def["formula"] = "10000 × care_workers_certified ÷ population"
+		if st, body := city.do("PUT", "/api/v1/indicator-definitions/HZ-CARE", def); st != 200 {
+			t.Fatalf("redefine: %d %s", st, body)
+		}
+		if v := getRows(t, c, county, indYear)["HZ-CARE"].Value; v == nil || math.Abs(*v-10000.0/4500) > 1e-9 {
+			t.Errorf("redefined HZ-CARE = %v, want %v", ptr(v), 10000.0/4500)
+		}
+		// Deleting takes its targets and values along, and is audited.
+		if st, _ := nb.do("DELETE", "/api/v1/indicator-definitions/HZ-SW", nil); st != 404 {
+			t.Errorf("Ningbo deleting Hangzhou's: %d", st)
+		}
+		if st, body := city.do("DELETE", "/api/v1/indicator-definitions/HZ-SW", nil); st != 204 {
+			t.Fatalf("delete: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_targets WHERE indicator = 'HZ-SW'`); n != 0 {
+			t.Errorf("%d targets left", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action IN ('indicator.define', 'indicator.redefine', 'indicator.undefine')`); n != 4 {
+			t.Errorf("%d audit entries of definitions, want 4", n)
+		}
+		if _, ok := getRows(t, c, county, indYear)["HZ-SW"]; ok {
+			t.Error("a deleted indicator is still shown")
+		}
+		var els []indicators.ElementInfo
+		_, body = c.do("GET", "/api/v1/data-elements", nil)
+		json.Unmarshal([]byte(body), &els)
+		if len(els) < 60 {
+			t.Errorf("%d data elements listed", len(els))
+		}
+	})
+}
+
+// The catalogue page: the form keeps what was typed and names the problem;
+// deletion asks for confirmation first.
+func TestOwnIndicatorPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("city", access.Officer, "3301")
+		c := e.login("city")
+		form := map[string]string{"action": "define", "id": "HZ-GP", "division_code": "3301", "name_zh": "每万人全科医生（杭州）", "unit": "人",
+			"formula": "10000 * gps / residents", "target": "5"}
+		st, body, _ := c.form("/indicators/catalogue", form, nil)
+		if st != 400 || !strings.Contains(body, "“residents”") || !strings.Contains(body, `value="每万人全科医生（杭州）"`) {
+			t.Fatalf("unknown element on the page: %d", st)
+		}
+		form["formula"] = "10000 * gps / population"
+		if st, body, _ := c.form("/indicators/catalogue", form, nil); st != 200 || !strings.Contains(body, "HZ-GP") {
+			t.Fatalf("define on the page: %d", st)
+		}
+		if st, body := c.do("GET", "/indicators/catalogue?delete=HZ-GP", nil); st != 200 || !strings.Contains(body, `id="confirm-delete"`) {
+			t.Fatalf("confirmation: %d", st)
+		}
+		if st, _, _ := c.form("/indicators/catalogue", map[string]string{"action": "delete", "id": "HZ-GP"}, nil); st != 400 {
+			t.Errorf("delete without confirmation: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_custom`); n != 1 {
+			t.Fatalf("%d definitions", n)
+		}
+		if st, _, _ := c.form("/indicators/catalogue", map[string]string{"action": "delete", "id": "HZ-GP", "confirm": "yes"}, nil); st != 200 {
+			t.Errorf("delete: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_custom`); n != 0 {
+			t.Fatalf("%d definitions after delete", n)
+		}
+	})
+}
