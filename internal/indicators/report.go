@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -30,6 +31,8 @@ type childState struct {
 }
 
 type reportView struct {
+	Import     *ImportReport
+	DryRun     bool
 	Div        divisions.Division
 	Year       int
 	Fields     []reportField
@@ -42,6 +45,76 @@ type reportView struct {
 func (h *Handlers) registerReport(rt *web.Router) {
 	rt.Page("GET /indicators/report", h.pageReport)
 	rt.Page("POST /indicators/report", h.postReport)
+	rt.Page("GET /indicators/report/template", h.template)
+	rt.Page("POST /indicators/report/import", h.postImport)
+	rt.API("POST /api/v1/indicator-reports/import", web.Op{Summary: "导入填报数据（CSV 或 xlsx 文件为请求体，每行一个区划和年份）/ Import reported data (CSV or xlsx body, one row per division and year)", Tag: "indicators",
+		Params: []web.Param{{Name: "dry_run", Type: "boolean", Description: "只检查不写入 / check only"}}, Response: ImportReport{}}, h.apiImport)
+}
+
+func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 32<<20))
+	if err != nil {
+		return web.BadRequest(web.M("文件不能超过 32 MB", "the file must be at most 32 MB"))
+	}
+	dry := r.URL.Query().Get("dry_run")
+	rep, err := h.Store.Import(r.Context(), data, dry == "1" || dry == "true")
+	if err != nil {
+		return mapErr(err, "")
+	}
+	status := 200
+	if len(rep.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	web.WriteJSON(w, status, rep)
+	return nil
+}
+
+// postImport takes an uploaded file: "检查" checks it, "导入" saves it.
+func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 32<<20)
+	perr := r.ParseMultipartForm(8 << 20)
+	q := r.URL.Query()
+	q.Set("division", r.FormValue("division"))
+	q.Set("period", r.FormValue("period"))
+	r.URL.RawQuery = q.Encode()
+	if perr != nil {
+		h.renderReport(w, r, 400, web.View{Alert: web.M("请选择不超过 32 MB 的 CSV 或 xlsx 文件", "choose a CSV or xlsx file of at most 32 MB")})
+		return
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		h.renderReport(w, r, 400, web.View{Alert: web.M("请选择要导入的文件", "choose a file to import")})
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		h.renderReport(w, r, 400, web.View{Alert: web.M("无法读取上传的文件", "cannot read the uploaded file")})
+		return
+	}
+	dry := r.FormValue("apply") != "1"
+	rep, err := h.Store.Import(r.Context(), data, dry)
+	if err != nil {
+		var we *web.Error
+		if errors.As(mapErr(err, ""), &we) {
+			h.renderReport(w, r, we.Status, web.View{Alert: we.Msg})
+			return
+		}
+		h.pageErr(w, r, err)
+		return
+	}
+	v := web.View{Data: &rep}
+	status := 200
+	n := strconv.Itoa(rep.Values)
+	switch {
+	case len(rep.Errors) > 0:
+		v.Alert, status = web.M("文件有错误，未导入任何数据", "the file has errors; nothing was imported"), 422
+	case rep.Applied:
+		v.Notice = web.M("已导入 "+n+" 个数值（草稿，待上级审核）", n+" values imported (drafts for the level above to approve)")
+	default:
+		v.Notice = web.M("检查通过：共 "+n+" 个数值，可以导入", "check passed: "+n+" values ready to import")
+	}
+	h.renderReport(w, r, status, v)
 }
 
 func (h *Handlers) pageReport(w http.ResponseWriter, r *http.Request) {
@@ -66,6 +139,9 @@ func (h *Handlers) renderReport(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	rv := reportView{Div: div, Year: year, CanEnter: p.Role == access.Officer}
+	if rep, ok := v.Data.(*ImportReport); ok {
+		rv.Import, rv.DryRun = rep, !rep.Applied && len(rep.Errors) == 0
+	}
 	have, err := h.Store.Reported(ctx, code, year)
 	if err != nil {
 		h.pageErr(w, r, err)

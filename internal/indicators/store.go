@@ -111,16 +111,8 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		return &Problem{"values", "没有要保存的数值", "no values to save"}
 	}
 	for k, v := range values {
-		b, ok := bounds[k]
-		if !ok {
-			return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
-		}
-		if lvl := reportLevel[k]; divisions.LevelOf(code) != lvl {
-			zh, en := divisions.LevelName(lvl)
-			return &Problem{k, Elements[k].NameZH + " 由" + zh + "级填报", Elements[k].NameEN + " is reported by each " + strings.ToLower(en)}
-		}
-		if math.IsNaN(v) || v < b[0] || v > b[1] {
-			return &Problem{k, fmt.Sprintf("%s 须在 %g 至 %g 之间", Elements[k].NameZH, b[0], b[1]), fmt.Sprintf("%s must be from %g to %g", Elements[k].NameEN, b[0], b[1])}
+		if err := checkValue(code, k, v); err != nil {
+			return err
 		}
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -128,33 +120,60 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, code).Scan(&one); err != nil {
 			return db.ErrNotFound
 		}
-		now := db.T(time.Now())
-		for k, v := range values {
-			var status string
-			err := tx.QueryRowContext(ctx, `SELECT status FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, k).Scan(&status)
-			if status == "approved" {
-				return ErrLocked
-			}
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, status, entered_by, entered_at, approved_by, approved_at)
-				VALUES ($1,$2,$3,$4,'draft',$5,$6,'',NULL) ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft',
-				entered_by = excluded.entered_by, entered_at = excluded.entered_at`, code, year, k, v, p.Username, now); err != nil {
-				return err
-			}
-		}
-		for _, pr := range notAbove {
-			var a, b sql.NullFloat64
-			tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[0]).Scan(&a)
-			tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[1]).Scan(&b)
-			if a.Valid && b.Valid && a.Float64 > b.Float64 {
-				return &Problem{pr[0], Elements[pr[0]].NameZH + " 不能大于 " + Elements[pr[1]].NameZH, Elements[pr[0]].NameEN + " must not exceed " + Elements[pr[1]].NameEN}
-			}
+		if err := enterTx(ctx, tx, p.Username, code, year, values); err != nil {
+			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.report.enter", Object: "division", ObjectID: code, Division: code,
 			Detail: audit.Detail(map[string]any{"year": year, "values": values})})
 	})
+}
+
+// checkValue applies the rules of one reported value: a known element,
+// reported at its level, within its bounds.
+func checkValue(code, k string, v float64) error {
+	b, ok := bounds[k]
+	if !ok {
+		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
+	}
+	if lvl := reportLevel[k]; divisions.LevelOf(code) != lvl {
+		zh, en := divisions.LevelName(lvl)
+		return &Problem{k, Elements[k].NameZH + " 由" + zh + "级填报", Elements[k].NameEN + " is reported by each " + strings.ToLower(en)}
+	}
+	if math.IsNaN(v) || v < b[0] || v > b[1] {
+		return &Problem{k, fmt.Sprintf("%s 须在 %g 至 %g 之间", Elements[k].NameZH, b[0], b[1]), fmt.Sprintf("%s must be from %g to %g", Elements[k].NameEN, b[0], b[1])}
+	}
+	return nil
+}
+
+// enterTx writes checked values as drafts: a locked (approved) value
+// refuses, and the consistency pairs must hold with what is stored.
+func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
+	now := db.T(time.Now())
+	// Approval locks the division's year as a whole: no value changes and
+	// none is added until the level above unlocks it.
+	var approved int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND year = $2 AND status = 'approved'`, code, year).Scan(&approved); err != nil {
+		return err
+	}
+	if approved > 0 {
+		return ErrLocked
+	}
+	for k, v := range values {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, status, entered_by, entered_at, approved_by, approved_at)
+			VALUES ($1,$2,$3,$4,'draft',$5,$6,'',NULL) ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft',
+			entered_by = excluded.entered_by, entered_at = excluded.entered_at`, code, year, k, v, user, now); err != nil {
+			return err
+		}
+	}
+	for _, pr := range notAbove {
+		var a, b sql.NullFloat64
+		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[0]).Scan(&a)
+		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[1]).Scan(&b)
+		if a.Valid && b.Valid && a.Float64 > b.Float64 {
+			return &Problem{pr[0], Elements[pr[0]].NameZH + " 不能大于 " + Elements[pr[1]].NameZH, Elements[pr[0]].NameEN + " must not exceed " + Elements[pr[1]].NameEN}
+		}
+	}
+	return nil
 }
 
 // Approve locks a division's reported values for a year. Only an officer of

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"linli/internal/access"
-	"linli/internal/registry/tabular"
+	"linli/internal/tabular"
 	"linli/internal/web"
 )
 

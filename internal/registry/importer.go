@@ -9,7 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
-	"linli/internal/registry/tabular"
+	"linli/internal/tabular"
 	"linli/internal/web"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"linli/internal/access"
-	"linli/internal/registry/tabular"
+	"linli/internal/tabular"
 	"linli/internal/web"
 )
 

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"linli/internal/access"
+	"linli/internal/tabular"
+)
+
+// xlsxFile builds a workbook whose first sheet holds rows.
+func xlsxFile(t *testing.T, rows [][]any) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type importReport struct {
+	Rows    int  `json:"rows"`
+	Values  int  `json:"values"`
+	Applied bool `json:"applied"`
+	Errors  []struct {
+		Row    int    `json:"row"`
+		Column string `json:"column"`
+		ZH     string `json:"message"`
+	} `json:"errors"`
+}
+
+func (c *client) importFile(t *testing.T, path string, data []byte) (int, importReport) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", c.e.srv.URL+path, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.h.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var rep importReport
+	if err := json.Unmarshal(b, &rep); err != nil && resp.StatusCode < 300 {
+		t.Fatalf("%s: %s", path, b)
+	}
+	return resp.StatusCode, rep
+}
+
+// Reported data by file: the template lists the units that report, a bad
+// file is refused as a whole with row, column and reason, a good one is
+// saved as drafts in one step and shows in the indicators at once.
+func TestReportedDataImport(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("county", access.Officer, county)
+		e.user("city", access.Officer, "3301")
+		e.user("worker", access.CommunityWorker, communityA)
+		c := e.login("county")
+		const imp = "/api/v1/indicator-reports/import"
+
+		// The template: the county and each of its townships, one column per element.
+		st, tpl := c.do("GET", fmt.Sprintf("/indicators/report/template?division=%s&period=%d", county, indYear), nil)
+		if st != 200 {
+			t.Fatalf("template: %d", st)
+		}
+		tab, err := tabular.Read([]byte(tpl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		townships := e.count(`SELECT COUNT(*) FROM divisions WHERE parent_code = $1`, county)
+		if len(tab.Rows) != 1+townships || tab.Rows[0][0] != county || len(tab.Header) != 3+9 {
+			t.Fatalf("template: %d rows (want %d), header %v", len(tab.Rows), 1+townships, tab.Header)
+		}
+		if !strings.Contains(strings.Join(tab.Header, "|"), "年低保标准（填报，元） [dibao_standard]") {
+			t.Errorf("template header %v", tab.Header)
+		}
+
+		header := []any{"区划代码 [division_code]", "年份", "名称", "dibao_standard", "社会救助件数（填报）", "assistance_joint_cases"}
+		good := [][]any{header,
+			{county, indYear, "西湖区", 12000, nil, nil},
+			{"330106002", indYear, "北山街道", nil, 40, 30},
+			{"330106004", indYear, "西溪街道", nil, "60", "50"},
+		}
+		bad := [][]any{header,
+			{county, indYear, "西湖区", 500, nil, nil},        // below the standard's bound
+			{"330106002", indYear, "北山街道", nil, 40, 45},    // joint cases above all cases
+			{"330201001", indYear, "宁波", nil, 1, 1},        // another city
+			{"330106004", indYear, "西溪街道", 9000, nil, nil}, // a county element at a township
+			{"330106004", 2040, "西溪街道", nil, 1, 1},         // outside the frame
+			{"330106005", indYear, "", nil, "abc", nil},    // not a number
+			{"330106002", indYear, "北山街道", nil, 41, 30},    // the same division and year again
+		}
+		st, rep := c.importFile(t, imp, xlsxFile(t, bad))
+		if st != 422 || rep.Applied {
+			t.Fatalf("bad file: %d %+v", st, rep)
+		}
+		want := map[string]string{ // row/column → a word of the reason
+			"2/dibao_standard": "1000", "3/assistance_joint_cases": "不能大于", "4/区划代码 [division_code]": "管辖范围",
+			"5/dibao_standard": "县", "6/年份": "2040", "7/社会救助件数（填报）": "abc", "8/区划代码 [division_code]": "第 3 行",
+		}
+		got := map[string]string{}
+		for _, x := range rep.Errors {
+			got[fmt.Sprintf("%d/%s", x.Row, x.Column)] = x.ZH
+		}
+		for k, w := range want {
+			if !strings.Contains(got[k], w) {
+				t.Errorf("row/column %s: %q, want it to say %q (all: %v)", k, got[k], w, got)
+			}
+		}
+		if len(rep.Errors) != len(want) {
+			t.Errorf("%d errors, want %d: %v", len(rep.Errors), len(want), got)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+			t.Fatalf("a bad file saved %d values", n)
+		}
+		// Unknown columns and a broken file are named too.
+		if st, rep := c.importFile(t, imp, []byte("区划代码,年份,population_total\n330106,2026,5\n")); st != 422 || rep.Errors[0].Column != "population_total" {
+			t.Errorf("unknown column: %d %+v", st, rep)
+		}
+		if st, rep := c.importFile(t, imp, []byte("PK\x03\x04broken")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "xlsx") {
+			t.Errorf("broken xlsx: %d %+v", st, rep)
+		}
+		// Only officers import; a worker is refused.
+		if st, _ := e.login("worker").importFile(t, imp, xlsxFile(t, good)); st != 403 {
+			t.Errorf("worker import: %d", st)
+		}
+		// A dry run saves nothing; the real run saves all 5 values in one go.
+		if st, rep := c.importFile(t, imp+"?dry_run=true", xlsxFile(t, good)); st != 200 || rep.Applied || rep.Values != 5 {
+			t.Fatalf("dry run: %d %+v", st, rep)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+			t.Fatalf("dry run saved %d values", n)
+		}
+		if st, rep := c.importFile(t, imp, xlsxFile(t, good)); st != 200 || !rep.Applied || rep.Values != 5 || rep.Rows != 3 {
+			t.Fatalf("import: %d %+v", st, rep)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'draft' AND entered_by = 'county'`); n != 5 {
+			t.Fatalf("%d drafts saved, want 5", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import'`); n != 3 {
+			t.Errorf("%d audit entries, want one per row (3)", n)
+		}
+		// C11 = 100 × (30 + 50) ÷ (40 + 60) = 80, computed from the imported values.
+		if v := getRows(t, c, county, indYear)["C11"].Value; v == nil || math.Abs(*v-80) > 1e-9 {
+			t.Errorf("C11 after import = %v, want 80", ptr(v))
+		}
+		// CSV works the same; a value consistent only with what is stored is
+		// checked against it: 北山街道 has 40 cases, so 41 joint cases are refused.
+		if st, rep := c.importFile(t, imp, []byte("\ufeff区划代码,年份,assistance_joint_cases\n330106002,2026,41\n")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "不能大于") {
+			t.Errorf("CSV against stored values: %d %+v", st, rep)
+		}
+		// Approved data is locked: a file touching it changes nothing at all.
+		if st, body := c.do("POST", fmt.Sprintf("/api/v1/indicator-reports/330106002/%d/approve", indYear), nil); st != 204 {
+			t.Fatalf("approve: %d %s", st, body)
+		}
+		locked := "division_code,year,assistance_cases,assistance_joint_cases\n330106004,2026,70,50\n330106002,2026,50,30\n"
+		if st, rep := c.importFile(t, imp, []byte(locked)); st != 422 || rep.Errors[0].Row != 3 || !strings.Contains(rep.Errors[0].ZH, "锁定") {
+			t.Errorf("locked: %d %+v", st, rep)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = '330106004' AND element = 'assistance_cases' AND value = 60`); n != 1 {
+			t.Error("a refused file changed an unlocked row")
+		}
+
+		// The page: check, then import, with the report on the page.
+		page := func(apply string, data []byte) (int, string) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			mw.WriteField("division", county)
+			mw.WriteField("period", fmt.Sprint(indYear))
+			mw.WriteField("apply", apply)
+			fw, _ := mw.CreateFormFile("file", "data.xlsx")
+			fw.Write(data)
+			mw.Close()
+			req, _ := http.NewRequest("POST", c.e.srv.URL+"/indicators/report/import", &b)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := c.h.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(out)
+		}
+		if st, body := page("1", xlsxFile(t, bad)); st != 422 || !strings.Contains(body, "import-errors") || !strings.Contains(body, "管辖范围") {
+			t.Errorf("page with a bad file: %d", st)
+		}
+		next := [][]any{{"区划代码", "年份", "dibao_standard"}, {county, indYear, 12600}}
+		if st, body := page("0", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "检查通过") {
+			t.Errorf("page check: %d", st)
+		}
+		if st, body := page("1", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "已导入 1 个数值") {
+			t.Errorf("page import: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND element = 'dibao_standard' AND value = 12600`, county); n != 1 {
+			t.Error("the page's import did not save")
+		}
+	})
+}

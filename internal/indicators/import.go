@@ -1,0 +1,391 @@
+package indicators
+
+// Import of reported data from a CSV or xlsx file: one row per division and
+// year, one column per reported element — the shape of the reporting form,
+// so that a county fills its townships' casework in one sheet. Every cell is
+// checked with the rules of the form (level, bounds, consistency, locks);
+// any problem names its row, column and reason, and then nothing is saved.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"linli/internal/access"
+	"linli/internal/audit"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/tabular"
+	"linli/internal/web"
+)
+
+// ImportReport says what an import did or, on a dry run, would do.
+type ImportReport struct {
+	Rows    int                 `json:"rows"`   // data rows read
+	Values  int                 `json:"values"` // values that were (or would be) saved
+	Applied bool                `json:"applied"`
+	Errors  divisions.RowErrors `json:"errors"`
+}
+
+// maxImportErrors stops a hopeless file early.
+const maxImportErrors = 200
+
+// headerKey reads a column name: "division_code"/"区划代码", "year"/"年份",
+// "name"/"名称" (ignored), an element key, its Chinese name, or the
+// template's "中文名 [key]".
+func headerKey(h string) string {
+	h = strings.TrimSpace(h)
+	if i := strings.LastIndex(h, "["); i >= 0 && strings.HasSuffix(h, "]") {
+		h = strings.TrimSpace(h[i+1 : len(h)-1])
+	}
+	switch strings.ToLower(h) {
+	case "division_code", "区划代码", "code":
+		return "division_code"
+	case "year", "年份", "period":
+		return "year"
+	case "name", "名称", "区划名称":
+		return "name"
+	}
+	if _, ok := bounds[h]; ok {
+		return h
+	}
+	for k := range bounds {
+		if Elements[k].NameZH == h {
+			return k
+		}
+	}
+	return ""
+}
+
+type importRow struct {
+	line   int
+	code   string
+	year   int
+	values map[string]float64
+	cols   map[string]string // element → column header as written, for messages
+}
+
+// Import checks the file and, unless dryRun, saves every value as a draft
+// in one transaction. A report with errors means nothing was saved.
+func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportReport, error) {
+	var rep ImportReport
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Officer {
+		return rep, ErrForbidden
+	}
+	t, err := tabular.Read(data)
+	if err != nil {
+		var te *tabular.Error
+		if errors.As(err, &te) {
+			rep.Errors = divisions.RowErrors{{Row: 1, Column: "-", ZH: te.ZH, EN: te.EN}}
+			return rep, nil
+		}
+		return rep, err
+	}
+	bad := func(row int, col, zh, en string) {
+		rep.Errors = append(rep.Errors, divisions.RowError{Row: row, Column: col, ZH: zh, EN: en})
+	}
+	col := map[string]int{}
+	elems := map[int]string{}
+	for i, h := range t.Header {
+		k := headerKey(h)
+		switch {
+		case k == "" && h == "":
+			continue
+		case k == "":
+			bad(1, h, "未知的列（应为区划代码、年份、名称或填报数据项）", "unknown column (expected division_code, year, name or a reported element)")
+		case col[k] != 0:
+			bad(1, h, "列重复", "duplicate column")
+		default:
+			col[k] = i + 1 // 1-based, 0 is absent
+			if _, ok := bounds[k]; ok {
+				elems[i] = k
+			}
+		}
+	}
+	for _, k := range []string{"division_code", "year"} {
+		if col[k] == 0 {
+			bad(1, k, "缺少必需的列", "missing required column")
+		}
+	}
+	if len(elems) == 0 && len(rep.Errors) == 0 {
+		bad(1, "-", "没有填报数据项的列", "no column of a reported element")
+	}
+	if len(rep.Errors) > 0 {
+		return rep, nil
+	}
+	sc := access.BusinessScope(p)
+	seen := map[string]int{}
+	var rows []importRow
+	for i, rec := range t.Rows {
+		line := i + 2
+		rep.Rows++
+		n0 := len(rep.Errors)
+		row := importRow{line: line, code: strings.TrimSpace(rec[col["division_code"]-1]), values: map[string]float64{}, cols: map[string]string{}}
+		switch {
+		case !divisions.ValidCode(row.code):
+			bad(line, t.Header[col["division_code"]-1], "区划代码格式不正确："+row.code, "malformed division code: "+row.code)
+		case !sc.Contains(row.code):
+			bad(line, t.Header[col["division_code"]-1], "区划 "+row.code+" 不在您的管辖范围内", "division "+row.code+" is outside your jurisdiction")
+		}
+		ys := strings.TrimSpace(rec[col["year"]-1])
+		if y, err := strconv.Atoi(ys); err != nil {
+			bad(line, t.Header[col["year"]-1], "年份须为整数："+ys, "the year must be a whole number: "+ys)
+		} else if err := checkPeriod(y); err != nil {
+			bad(line, t.Header[col["year"]-1], err.(*Problem).ZH, err.(*Problem).EN)
+		} else {
+			row.year = y
+		}
+		for ci, k := range elems {
+			cell := strings.ReplaceAll(strings.TrimSpace(rec[ci]), ",", "")
+			if cell == "" {
+				continue // not reported in this file
+			}
+			v, err := strconv.ParseFloat(cell, 64)
+			if err != nil {
+				bad(line, t.Header[ci], "须为数字："+cell, "must be a number: "+cell)
+				continue
+			}
+			if divisions.ValidCode(row.code) {
+				if err := checkValue(row.code, k, v); err != nil {
+					bad(line, t.Header[ci], err.(*Problem).ZH, err.(*Problem).EN)
+					continue
+				}
+			}
+			row.values[k], row.cols[k] = v, t.Header[ci]
+		}
+		for _, pr := range notAbove {
+			a, okA := row.values[pr[0]]
+			b, okB := row.values[pr[1]]
+			if okA && okB && a > b {
+				zh, en := notAboveMsg(pr, a, b)
+				bad(line, row.cols[pr[0]], zh, en)
+			}
+		}
+		key := row.code + "/" + strconv.Itoa(row.year)
+		if first, dup := seen[key]; dup && len(rep.Errors) == n0 {
+			bad(line, t.Header[col["division_code"]-1], fmt.Sprintf("与第 %d 行重复（同一区划、同一年份）", first), fmt.Sprintf("repeats row %d (same division and year)", first))
+		}
+		seen[key] = line
+		if len(rep.Errors) == n0 && len(row.values) > 0 {
+			rows = append(rows, row)
+		}
+		if len(rep.Errors) >= maxImportErrors {
+			bad(line, "-", "错误过多，已停止检查", "too many errors; checking stopped")
+			return rep, nil
+		}
+	}
+	if len(rep.Errors) == 0 && len(rows) == 0 {
+		bad(2, "-", "文件没有可导入的数值", "the file has no values to import")
+	}
+	if len(rep.Errors) > 0 {
+		return rep, nil
+	}
+	// Existence, locks and consistency with what is stored are checked in
+	// the transaction that saves, all rows before any write; a dry run
+	// rolls back.
+	errDry := errors.New("dry run")
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		codeCol := t.Header[col["division_code"]-1]
+		for _, row := range rows {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, row.code).Scan(&one); err != nil {
+				bad(row.line, codeCol, "区划 "+row.code+" 不存在", "division "+row.code+" does not exist")
+				continue
+			}
+			stored, locked, err := storedTx(ctx, tx, row.code, row.year)
+			if err != nil {
+				return err
+			}
+			if locked {
+				bad(row.line, codeCol, fmt.Sprintf("%s %d 年的数据已审核锁定，须上级解锁后才能修改", row.code, row.year),
+					fmt.Sprintf("the values of %s for %d are approved and locked; the level above must unlock them", row.code, row.year))
+				continue
+			}
+			for k, v := range row.values {
+				stored[k] = v
+			}
+			for _, pr := range notAbove {
+				a, okA := stored[pr[0]]
+				b, okB := stored[pr[1]]
+				if okA && okB && a > b {
+					c := row.cols[pr[0]]
+					if c == "" {
+						c = row.cols[pr[1]]
+					}
+					zh, en := notAboveMsg(pr, a, b)
+					bad(row.line, c, zh, en)
+				}
+			}
+			rep.Values += len(row.values)
+		}
+		if len(rep.Errors) > 0 || dryRun {
+			return errDry
+		}
+		items := make([]audit.Item, 0, len(rows))
+		for _, row := range rows {
+			if err := enterTx(ctx, tx, p.Username, row.code, row.year, row.values); err != nil {
+				return err
+			}
+			items = append(items, audit.Item{Ctx: ctx, Entry: audit.Entry{Action: "indicator.report.import", Object: "division", ObjectID: row.code, Division: row.code,
+				Detail: audit.Detail(map[string]any{"year": row.year, "values": row.values, "row": row.line})}})
+		}
+		return s.Audit.RecordAllTx(ctx, tx, items)
+	})
+	if err != nil && !errors.Is(err, errDry) {
+		return rep, err
+	}
+	if len(rep.Errors) > 0 {
+		rep.Values = 0
+	}
+	rep.Applied = len(rep.Errors) == 0 && !dryRun
+	return rep, nil
+}
+
+func notAboveMsg(pr [2]string, a, b float64) (string, string) {
+	return fmt.Sprintf("%s（%g）不能大于 %s（%g）", Elements[pr[0]].NameZH, a, Elements[pr[1]].NameZH, b),
+		fmt.Sprintf("%s (%g) must not exceed %s (%g)", Elements[pr[0]].NameEN, a, Elements[pr[1]].NameEN, b)
+}
+
+// storedTx reads the values of a division and year and whether they are
+// approved (approval locks a division's year as a whole).
+func storedTx(ctx context.Context, tx *sql.Tx, code string, year int) (map[string]float64, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT element, value, status FROM ind_reported WHERE division_code = $1 AND year = $2`, code, year)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	locked := false
+	for rows.Next() {
+		var k, st string
+		var v float64
+		if err := rows.Scan(&k, &v, &st); err != nil {
+			return nil, false, err
+		}
+		out[k] = v
+		locked = locked || st == "approved"
+	}
+	return out, locked, rows.Err()
+}
+
+// templateRows lists the divisions of a subtree that report something,
+// with their stored values for the year, for a template to fill in.
+func (s *Store) templateRows(ctx context.Context, code string, year int) ([]string, [][]string, error) {
+	if !access.ScopeOf(ctx).Contains(code) {
+		return nil, nil, db.ErrNotFound
+	}
+	var keys []string
+	levels := map[int]bool{}
+	for k, l := range reportLevel {
+		if l >= divisions.LevelOf(code) {
+			keys = append(keys, k)
+			levels[l] = true
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if reportLevel[keys[i]] != reportLevel[keys[j]] {
+			return reportLevel[keys[i]] < reportLevel[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	header := []string{"区划代码 [division_code]", "名称 [name]", "年份 [year]"}
+	for _, k := range keys {
+		header = append(header, Elements[k].NameZH+" ["+k+"]")
+	}
+	sub := access.Subtree(code)
+	stored := map[string]map[string]float64{}
+	rs, err := s.DB.R.QueryContext(ctx, `SELECT division_code, element, value FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sub.Lo, sub.Hi, year)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rs.Next() {
+		var c, k string
+		var v float64
+		if err := rs.Scan(&c, &k, &v); err != nil {
+			rs.Close()
+			return nil, nil, err
+		}
+		if stored[c] == nil {
+			stored[c] = map[string]float64{}
+		}
+		stored[c][k] = v
+	}
+	rs.Close()
+	var lv []any
+	var ph []string
+	for l := range levels {
+		lv = append(lv, l)
+		ph = append(ph, fmt.Sprintf("$%d", len(lv)+2))
+	}
+	args := append([]any{sub.Lo, sub.Hi}, lv...)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, name, level FROM divisions WHERE code >= $1 AND code < $2 AND level IN (`+strings.Join(ph, ",")+`) ORDER BY code LIMIT 5000`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		var c, n string
+		var l int
+		if err := rows.Scan(&c, &n, &l); err != nil {
+			return nil, nil, err
+		}
+		rec := []string{c, n, strconv.Itoa(year)}
+		for _, k := range keys {
+			cell := ""
+			if v, ok := stored[c][k]; ok {
+				cell = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+			if reportLevel[k] != l {
+				cell = "" // reported at another level: leave blank
+			}
+			rec = append(rec, cell)
+		}
+		out = append(out, rec)
+	}
+	return header, out, rows.Err()
+}
+
+// template serves the import template of a division and year, filled with
+// the subtree's reporting units and what they have reported so far.
+func (h *Handlers) template(w http.ResponseWriter, r *http.Request) {
+	code, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "xlsx"
+	}
+	if format != "xlsx" && format != "csv" {
+		h.pageErr(w, r, web.BadRequest(web.M("格式须为 xlsx 或 csv", "format must be xlsx or csv")))
+		return
+	}
+	header, rows, err := h.Store.templateRows(r.Context(), code, year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	ct := map[string]string{"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}[format]
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="linli-reported-%s-%d.%s"`, code, year, format))
+	tw, err := tabular.NewWriter(w, format)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	tw.Row(header...)
+	for _, rec := range rows {
+		tw.Row(rec...)
+	}
+	if err := tw.Close(); err != nil {
+		web.Logger(r.Context()).Error("template", "err", err.Error())
+	}
+}
