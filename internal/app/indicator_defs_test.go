@@ -184,5 +184,124 @@ func TestOwnIndicatorPage(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM ind_custom`); n != 0 {
 			t.Fatalf("%d definitions after delete", n)
 		}
+		// The element form keeps its values on a problem, apart from the indicator form.
+		ef := map[string]string{"action": "define-element", "key": "kiosk_visits", "division_code": "3301", "name_zh": "一体机使用人次", "unit": "人次", "level": "5", "min": "9", "max": "1"}
+		st, body, _ = c.form("/indicators/catalogue", ef, nil)
+		if st != 400 || !strings.Contains(body, `id="e-name_zh" name="name_zh" value="一体机使用人次"`) || strings.Contains(body, `id="f-name_zh" name="name_zh" value="一体机使用人次"`) {
+			t.Fatalf("bad element form: %d", st)
+		}
+		ef["min"], ef["max"] = "0", "100000"
+		if st, body, _ := c.form("/indicators/catalogue", ef, nil); st != 200 || !strings.Contains(body, "<code>own_kiosk_visits</code>") {
+			t.Fatalf("element form: %d", st)
+		}
+		if st, _, _ := c.form("/indicators/catalogue", map[string]string{"action": "delete-element", "key": "own_kiosk_visits"}, nil); st != 200 {
+			t.Errorf("delete element: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_own_elements`); n != 0 {
+			t.Errorf("%d elements after delete", n)
+		}
+	})
+}
+
+// A city's own reported element: defined once, reported by its villages
+// (form, API or file), named in its own indicator, and kept out of others'.
+func TestOwnReportedElements(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("county", access.Officer, county)
+		e.user("city", access.Officer, "3301")
+		e.user("ningbo", access.Officer, "3302")
+		c, city, nb := e.login("county"), e.login("city"), e.login("ningbo")
+		el := map[string]any{"key": "council_meetings", "division_code": "3301", "name_zh": "村(居)民议事会召开次数", "name_en": "Council meetings held", "unit": "次", "level": 5, "min": 0, "max": 100}
+		for _, b := range []struct {
+			change map[string]any
+			says   string
+		}{
+			{map[string]any{"level": 1}, "层级"},
+			{map[string]any{"min": 50, "max": 10}, "范围"},
+			{map[string]any{"key": "Bad Key"}, "键"},
+			{map[string]any{"division_code": "330106002051"}, "乡镇"},
+		} {
+			d := map[string]any{}
+			for k, v := range el {
+				d[k] = v
+			}
+			for k, v := range b.change {
+				d[k] = v
+			}
+			if st, body := city.do("POST", "/api/v1/data-elements", d); st != 400 || !strings.Contains(body, b.says) {
+				t.Errorf("%v: %d %s", b.change, st, body)
+			}
+		}
+		if st, _ := c.do("POST", "/api/v1/data-elements", el); st != 404 {
+			t.Errorf("county defining for the city: %d", st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_own_elements`); n != 0 {
+			t.Fatalf("bad elements saved %d rows", n)
+		}
+		if st, body := city.do("POST", "/api/v1/data-elements", el); st != 201 || !strings.Contains(body, `"key":"own_council_meetings"`) {
+			t.Fatalf("define element: %d %s", st, body)
+		}
+		if st, body := city.do("POST", "/api/v1/data-elements", el); st != 400 || !strings.Contains(body, "已被使用") {
+			t.Errorf("same key again: %d %s", st, body)
+		}
+		if _, body := nb.do("GET", "/api/v1/data-elements", nil); strings.Contains(body, "own_council_meetings") {
+			t.Error("Ningbo sees Hangzhou's element")
+		}
+		// Ningbo may not build on it; Hangzhou may.
+		ind := map[string]any{"id": "HZ-MEET", "division_code": "3301", "name_zh": "村(社区)平均议事会次数", "unit": "次", "formula": "own_council_meetings ÷ units"}
+		nbInd := map[string]any{"id": "NB-MEET", "division_code": "3302", "name_zh": "x", "unit": "次", "formula": "own_council_meetings ÷ units"}
+		if st, body := nb.do("POST", "/api/v1/indicator-definitions", nbInd); st != 400 || !strings.Contains(body, "3301") {
+			t.Errorf("Ningbo using Hangzhou's element: %d %s", st, body)
+		}
+		if st, body := city.do("POST", "/api/v1/indicator-definitions", ind); st != 201 || !strings.Contains(body, "Σ村(居)民议事会召开次数 ÷ Σ村(社区)数") {
+			t.Fatalf("indicator on the element: %d %s", st, body)
+		}
+		// Entry: at the village level, within bounds, inside Hangzhou.
+		put := func(cl *client, code string, v float64) (int, string) {
+			return cl.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", code, indYear), map[string]float64{"own_council_meetings": v})
+		}
+		if st, body := put(c, communityA, 500); st != 400 || !strings.Contains(body, "100") {
+			t.Errorf("above the bound: %d %s", st, body)
+		}
+		if st, body := put(c, "330106002", 5); st != 400 || !strings.Contains(body, "村") {
+			t.Errorf("at a township: %d %s", st, body)
+		}
+		var nbVillage string
+		e.app.DB.R.QueryRow(`SELECT code FROM divisions WHERE level = 5 AND code >= '3302' AND code < '3303' ORDER BY code LIMIT 1`).Scan(&nbVillage)
+		if st, body := put(nb, nbVillage, 5); st != 400 || !strings.Contains(body, "3301") {
+			t.Errorf("a Ningbo village reporting Hangzhou's element: %d %s", st, body)
+		}
+		if st, body := put(c, communityA, 12); st != 200 {
+			t.Fatalf("enter: %d %s", st, body)
+		}
+		if st, body := put(c, communityB, 6); st != 200 {
+			t.Fatalf("enter: %d %s", st, body)
+		}
+		// The page offers the field at a community; the template carries the column.
+		if _, page := c.do("GET", fmt.Sprintf("/indicators/report?division=%s&period=%d", communityA, indYear), nil); !strings.Contains(page, `name="v_own_council_meetings"`) {
+			t.Error("the community's form lacks the own element")
+		}
+		_, tpl := c.do("GET", fmt.Sprintf("/indicators/report/template?division=%s&period=%d&format=csv", county, indYear), nil)
+		if !strings.Contains(tpl, "村(居)民议事会召开次数 [own_council_meetings]") || !strings.Contains(tpl, communityA+",上保社区,2026") {
+			t.Errorf("template lacks the element or the community: %.300s", tpl)
+		}
+		// A file adds a village; the indicator follows: (12 + 6 + 3) ÷ 222 units.
+		if st, rep := c.importFile(t, "/api/v1/indicator-reports/import", []byte("区划代码,年份,村(居)民议事会召开次数\n"+ruralR+",2026,3\n")); st != 200 || !rep.Applied {
+			t.Fatalf("import: %d %+v", st, rep)
+		}
+		if v := getRows(t, c, county, indYear)["HZ-MEET"].Value; v == nil || math.Abs(*v-21.0/222) > 1e-9 {
+			t.Errorf("HZ-MEET = %v, want %v", ptr(v), 21.0/222)
+		}
+		// It stays while a formula names it or values exist.
+		if st, body := city.do("DELETE", "/api/v1/data-elements/own_council_meetings", nil); st != 400 || !strings.Contains(body, "HZ-MEET") {
+			t.Errorf("delete while used: %d %s", st, body)
+		}
+		city.do("DELETE", "/api/v1/indicator-definitions/HZ-MEET", nil)
+		if st, body := city.do("DELETE", "/api/v1/data-elements/own_council_meetings", nil); st != 400 || !strings.Contains(body, "3 个填报值") {
+			t.Errorf("delete with values: %d %s", st, body)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_own_elements`); n != 1 {
+			t.Errorf("%d elements", n)
+		}
 	})
 }

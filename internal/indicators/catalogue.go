@@ -76,9 +76,14 @@ func num(s string) *float64 {
 	return &v
 }
 
-// String writes the formula with element names.
+// String writes the formula with the built-in elements' names.
 func (f Formula) String() string {
-	name := func(k string) string { return "Σ" + Elements[k].NameZH }
+	return f.describe(func(k string) string { e, _ := element(k); return e.NameZH })
+}
+
+// describe writes the formula with the names that name gives.
+func (f Formula) describe(nameOf func(string) string) string {
+	name := func(k string) string { return "Σ" + nameOf(k) }
 	s := name(f.Num)
 	if f.Den != "" {
 		s += " ÷ " + name(f.Den)

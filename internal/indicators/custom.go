@@ -75,7 +75,7 @@ var (
 // ParseFormula reads "[factor ×] numerator [÷ denominator]" or
 // "[factor ×] (a ÷ b) ÷ (c ÷ d)" over data element keys; × may be written
 // *, ÷ may be written /. An unknown element is named in the error.
-func ParseFormula(text string) (Formula, error) {
+func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 	r := strings.NewReplacer("×", " * ", "÷", " / ", "*", " * ", "/", " / ", "(", " ( ", ")", " ) ", "（", " ( ", "）", " ) ", "Σ", " ")
 	toks := strings.Fields(r.Replace(text))
 	bad := &Problem{"formula", "公式格式应为 [系数 ×] 分子 [÷ 分母]，如 100 × community_workers_certified ÷ community_workers",
@@ -103,7 +103,8 @@ func ParseFormula(text string) (Formula, error) {
 		if strings.ContainsAny(k, "*/()") {
 			return "", bad
 		}
-		if _, ok := Elements[k]; !ok {
+		_, builtin := Elements[k]
+		if _, own := rules[k]; !builtin && !(own && strings.HasPrefix(k, OwnPrefix)) {
 			return "", &Problem{"formula", "公式中的数据元素“" + k + "”不存在（可用的数据元素见目录页）", "the formula names an unknown data element \"" + k + "\" (the catalogue page lists them)"}
 		}
 		return k, nil
@@ -149,13 +150,13 @@ func ParseFormula(text string) (Formula, error) {
 	}
 	// A plain sum adds up over children (and so may its targets); a
 	// distinct count of cities does not.
-	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4
+	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4 // own elements are sums
 	return f, nil
 }
 
 // normalize fills defaults and checks every field of a definition; the
 // first problem is returned, naming the field.
-func (d *Definition) normalize() (Formula, error) {
+func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 	d.ID = strings.ToUpper(strings.TrimSpace(d.ID))
 	d.NameZH, d.NameEN, d.Unit = strings.TrimSpace(d.NameZH), strings.TrimSpace(d.NameEN), strings.TrimSpace(d.Unit)
 	d.Why, d.Formula = strings.TrimSpace(d.Why), strings.TrimSpace(d.Formula)
@@ -212,9 +213,14 @@ func (d *Definition) normalize() (Formula, error) {
 			return Formula{}, &Problem{x.field, x.zh + "无效（不能为负，百分比不超过 100）", x.field + " is invalid (not negative; a percentage is at most 100)"}
 		}
 	}
-	f, err := ParseFormula(d.Formula)
+	f, err := ParseFormula(d.Formula, rules)
 	if err != nil {
 		return Formula{}, err
+	}
+	for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
+		if r, ok := rules[k]; ok && r.Owner != "" && !strings.HasPrefix(d.Division, r.Owner) {
+			return Formula{}, &Problem{"formula", "数据项 " + k + " 是 " + r.Owner + " 的自设数据项，不能用于 " + d.Division + " 的指标", k + " is an own element of " + r.Owner + " and cannot serve an indicator of " + d.Division}
+		}
 	}
 	if d.Why == "" {
 		d.Why = d.Formula
@@ -223,11 +229,17 @@ func (d *Definition) normalize() (Formula, error) {
 	return f, nil
 }
 
-func (d Definition) indicator(f Formula) Indicator {
+func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
 	in := Indicator{ID: d.ID, Source: "自设 own", Owner: d.Division, NameZH: d.NameZH, NameEN: d.NameEN, Unit: d.Unit,
 		Baseline: d.Baseline, Target: d.Target, TargetYear: d.TargetYear, Attribute: d.Attribute, Direction: d.Direction,
 		Binding: d.Attribute == "约束性", Formula: f, Why: d.Why, Definition: d.Formula}
-	in.Expression = f.String()
+	in.Expression = f.describe(func(k string) string {
+		if r, ok := rules[k]; ok {
+			return r.NameZH
+		}
+		e, _ := element(k)
+		return e.NameZH
+	})
 	return in
 }
 
@@ -239,14 +251,18 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 	if p == nil || p.Role != access.Officer {
 		return Indicator{}, ErrForbidden
 	}
-	f, err := d.normalize()
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return Indicator{}, err
+	}
+	f, err := d.normalize(rules)
 	if err != nil {
 		return Indicator{}, err
 	}
 	if !access.BusinessScope(p).Contains(d.Division) {
 		return Indicator{}, db.ErrNotFound
 	}
-	in := d.indicator(f)
+	in := d.indicator(f, rules)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, d.Division).Scan(&one); err != nil {
@@ -310,6 +326,10 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 // caller's filtering decide what is shown). A stored definition that no
 // longer parses (an element was retired) is skipped with its reason.
 func (s *Store) Custom(ctx context.Context) ([]Indicator, error) {
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, division_code, name_zh, name_en, unit, formula, baseline, target, target_year, attribute, direction, why
 		FROM ind_custom ORDER BY division_code, id`)
 	if err != nil {
@@ -329,12 +349,12 @@ func (s *Store) Custom(ctx context.Context) ([]Indicator, error) {
 		if t.Valid {
 			d.Target = &t.Float64
 		}
-		f, err := ParseFormula(d.Formula)
+		f, err := ParseFormula(d.Formula, rules)
 		if err != nil {
 			continue
 		}
 		f.Why = d.Why
-		out = append(out, d.indicator(f))
+		out = append(out, d.indicator(f, rules))
 	}
 	return out, rows.Err()
 }

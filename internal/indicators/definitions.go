@@ -18,23 +18,75 @@ type ElementInfo struct {
 	Key       string `json:"key"`
 	NameZH    string `json:"name_zh"`
 	NameEN    string `json:"name_en"`
-	Source    string `json:"source"`    // computed / reported
-	Available bool   `json:"available"` // false: its module is not live, it reads 'no data'
+	Source    string `json:"source"`         // computed / reported
+	Available bool   `json:"available"`      // false: its module is not live, it reads 'no data'
+	Rule      *Rule  `json:"rule,omitempty"` // reported elements: how they are entered
+	CanDelete bool   `json:"-"`
 }
 
-// ElementList is the data elements sorted by key.
-func ElementList() []ElementInfo {
+// elements lists the built-in data elements and the own ones the caller
+// sees, sorted by key.
+func (h *Handlers) elements(r *http.Request) ([]ElementInfo, error) {
+	rules, err := h.Store.rules(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ElementInfo, 0, len(Elements))
 	for k, e := range Elements {
-		out = append(out, ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: e.Sum != nil})
+		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: e.Sum != nil}
+		if rl, ok := rules[k]; ok {
+			ei.Rule = &rl
+		}
+		out = append(out, ei)
+	}
+	own, err := h.Store.ownRules(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	p := access.From(r.Context())
+	for _, rl := range own {
+		out = append(out, ElementInfo{Key: rl.Key, NameZH: rl.NameZH, NameEN: rl.NameEN, Source: "reported", Available: true, Rule: &rl,
+			CanDelete: p.Role == access.Officer && access.BusinessScope(p).Contains(rl.Owner)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
+	return out, nil
 }
 
 func (h *Handlers) registerDefinitions(rt *web.Router) {
 	rt.API("GET /api/v1/data-elements", web.Op{Summary: "数据元素（写公式用）/ Data elements that formulas name", Tag: "indicators", Response: []ElementInfo{}},
-		func(w http.ResponseWriter, r *http.Request) error { web.WriteJSON(w, 200, ElementList()); return nil })
+		func(w http.ResponseWriter, r *http.Request) error {
+			els, err := h.elements(r)
+			if err != nil {
+				return err
+			}
+			web.WriteJSON(w, 200, els)
+			return nil
+		})
+	rt.API("POST /api/v1/data-elements", web.Op{Summary: "新增自设填报数据项 / Add an own reported data element", Tag: "indicators", Body: Rule{}, Response: Rule{}, Status: 201},
+		func(w http.ResponseWriter, r *http.Request) error {
+			var rl Rule
+			if err := web.DecodeJSON(w, r, &rl); err != nil {
+				return err
+			}
+			out, err := h.Store.DefineElement(r.Context(), rl)
+			if err != nil {
+				return mapErr(err, rl.Owner)
+			}
+			web.WriteJSON(w, 201, out)
+			return nil
+		})
+	rt.API("DELETE /api/v1/data-elements/{key}", web.Op{Summary: "删除未使用的自设数据项 / Delete an own data element nothing uses", Tag: "indicators", Status: 204},
+		func(w http.ResponseWriter, r *http.Request) error {
+			key := r.PathValue("key")
+			if err := h.Store.DeleteElement(r.Context(), key); err != nil {
+				if errors.Is(err, db.ErrNotFound) {
+					return web.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
+				}
+				return mapErr(err, "")
+			}
+			w.WriteHeader(204)
+			return nil
+		})
 	rt.API("POST /api/v1/indicator-definitions", web.Op{Summary: "新增自设指标 / Add an own indicator", Tag: "indicators", Body: Definition{}, Response: Indicator{}, Status: 201}, h.apiDefine(false))
 	rt.API("PUT /api/v1/indicator-definitions/{id}", web.Op{Summary: "修改自设指标 / Change an own indicator", Tag: "indicators", Body: Definition{}, Response: Indicator{}}, h.apiDefine(true))
 	rt.API("DELETE /api/v1/indicator-definitions/{id}", web.Op{Summary: "删除自设指标（连同其目标）/ Delete an own indicator with its targets", Tag: "indicators", Status: 204}, h.apiUndefine)
@@ -84,6 +136,8 @@ type catalogueView struct {
 	Elements []ElementInfo
 	CanAdd   bool
 	Editing  string // the ID being changed, "" for a new one
+	Element  bool   // the last form was the element form: it keeps the values
+	Blank    url.Values
 	Deleting *catalogueRow
 }
 
@@ -99,7 +153,12 @@ func (h *Handlers) renderCatalogue(w http.ResponseWriter, r *http.Request, statu
 		h.pageErr(w, r, err)
 		return
 	}
-	cv := catalogueView{Elements: ElementList(), CanAdd: p.Role == access.Officer}
+	els, err := h.elements(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	cv := catalogueView{Elements: els, CanAdd: p.Role == access.Officer, Blank: url.Values{"division_code": {p.Division}, "level": {"5"}}}
 	sc := access.BusinessScope(p)
 	q := r.URL.Query()
 	for _, in := range all {
@@ -130,6 +189,7 @@ func (h *Handlers) renderCatalogue(w http.ResponseWriter, r *http.Request, statu
 	if v.Form == nil {
 		v.Form = url.Values{"division_code": {p.Division}, "target_year": {"2025"}}
 	}
+	cv.Element = v.Form.Get("action") == "define-element"
 	if v.Form.Get("action") == "redefine" {
 		cv.Editing = v.Form.Get("id")
 	}
@@ -161,6 +221,33 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 			in, err = h.Store.Define(r.Context(), d, f.Get("action") == "redefine")
 			notice = web.M("已保存指标 "+in.ID+"：公式 "+in.Expression, "indicator "+in.ID+" saved: "+in.Expression)
 		}
+	case "define-element":
+		rl := Rule{Key: f.Get("key"), Owner: strings.TrimSpace(f.Get("division_code")), NameZH: f.Get("name_zh"), NameEN: f.Get("name_en"), Unit: f.Get("unit")}
+		var lo, hi *float64
+		lo, err = optNumber(f, "min", "最小值", "minimum")
+		if err == nil {
+			hi, err = optNumber(f, "max", "最大值", "maximum")
+		}
+		if err == nil && (lo == nil || hi == nil) {
+			err = &Problem{"max", "请填写最小值和最大值", "give the minimum and the maximum"}
+		}
+		if err == nil {
+			rl.Min, rl.Max = *lo, *hi
+			if rl.Level, err = strconv.Atoi(f.Get("level")); err != nil {
+				err = &Problem{"level", "请选择填报层级", "choose the reporting level"}
+			}
+		}
+		if err == nil {
+			rl, err = h.Store.DefineElement(r.Context(), rl)
+			notice = web.M("已新增数据项 "+rl.Key+"，可在公式中使用并填报", "data element "+rl.Key+" added: formulas may name it and divisions report it")
+		}
+	case "delete-element":
+		key := f.Get("key")
+		err = h.Store.DeleteElement(r.Context(), key)
+		if errors.Is(err, db.ErrNotFound) {
+			err = web.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
+		}
+		notice = web.M("已删除数据项 "+key, "data element "+key+" deleted")
 	case "delete":
 		if f.Get("confirm") != "yes" {
 			err = &Problem{"confirm", "请先确认删除", "confirm the deletion first"}

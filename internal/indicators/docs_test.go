@@ -35,7 +35,9 @@ func catalogueDoc(t *testing.T) string {
 	b.WriteString("\n## 自设指标 / Own indicators\n\n")
 	b.WriteString("乡镇(街道)及以上的民政干部可在“指标目录”页（`/indicators/catalogue`）或 `POST /api/v1/indicator-definitions` 新增本级自设指标，公式写作 `[系数 ×] 分子 [÷ 分母]` 或 `[系数 ×] (a ÷ b) ÷ (c ÷ d)`，分子分母为下表数据元的键，例如 `10000 × care_workers_certified ÷ population_60plus`。公式逐项校验（未知数据元会被点名，不保存任何内容）；自设指标适用于设立单位及其下级，与规划指标一样汇总、预计算、分解目标和导出。\n")
 	b.WriteString("Officers of a township or higher add their own indicators on the catalogue page or through `POST /api/v1/indicator-definitions`, writing the formula over the element keys below. A formula naming an unknown element is refused with the name and nothing is saved; an own indicator applies to its division and below and is rolled up, precomputed, targeted and exported like the plan's.\n")
-	b.WriteString("\n## 数据元 / Data elements\n\n| key | 名称 / name | 来源 / source |\n|---|---|---|\n")
+	b.WriteString("\n平台没有的数据可定义为自设填报数据项（`POST /api/v1/data-elements`，键以 `own_` 开头）：指定名称、单位、取值范围和填报层级，只在设立单位辖区内填报或导入，按 SUM 汇总；被公式引用或已有填报值的数据项不能删除。\n")
+	b.WriteString("Data the platform lacks can be defined as an own reported element (`POST /api/v1/data-elements`, key starting `own_`) with names, unit, bounds and the reporting level; it is reported or imported inside the defining division only and rolls up by SUM. An element a formula names or that holds values cannot be deleted.\n")
+	b.WriteString("\n## 数据元 / Data elements\n\n汇总方式：除注明者外均为 SUM（按代码前缀求和）；加权平均由两个 SUM 元素相除得到（如 I03）。/ Roll-up is SUM over the code prefix unless noted; a weighted mean is the ratio of two SUM elements (I03).\n\n| key | 名称 / name | 来源 / source | 汇总 / roll-up |\n|---|---|---|---|\n")
 	keys := make([]string, 0, len(Elements))
 	for k := range Elements {
 		keys = append(keys, k)
@@ -47,7 +49,11 @@ func catalogueDoc(t *testing.T) string {
 		if e.Sum == nil {
 			src += "（模块上线前无数据 / no data until its module exists）"
 		}
-		fmt.Fprintf(&b, "| %s | %s / %s | %s |\n", k, e.NameZH, e.NameEN, src)
+		agg := "SUM"
+		if e.Distinct4 {
+			agg = "COUNT DISTINCT 设区市 / distinct cities"
+		}
+		fmt.Fprintf(&b, "| %s | %s / %s | %s | %s |\n", k, e.NameZH, e.NameEN, src, agg)
 	}
 	return b.String()
 }

@@ -455,15 +455,18 @@ func Provide(key string, sum func(context.Context, *sql.DB, Group) (map[string]f
 	Elements[key] = e
 }
 
-// keys of reported elements, for validation of entries.
-func reportedKeys() []string {
-	var out []string
-	for k, e := range Elements {
-		if e.Source == "reported" {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+// OwnPrefix begins the key of every data element an officer defines (see
+// own.go): such an element is reported, summed like the built-in ones.
+const OwnPrefix = "own_"
 
-var _ = strings.Join
+// element looks a data element up: a built-in one, or an own reported
+// element by its prefix (its names and rules live in the database).
+func element(k string) (Element, bool) {
+	if e, ok := Elements[k]; ok {
+		return e, true
+	}
+	if strings.HasPrefix(k, OwnPrefix) {
+		return Element{Key: k, NameZH: k, NameEN: k, Source: "reported", Sum: reported(k)}, true
+	}
+	return Element{}, false
+}

@@ -54,7 +54,7 @@ func (e *Engine) sums(ctx context.Context, inds []Indicator, g Group) (map[strin
 	out := map[string]map[string]float64{}
 	missing := map[string]bool{}
 	for k := range need {
-		el := Elements[k]
+		el, _ := element(k)
 		if el.Sum == nil {
 			missing[k] = true
 			continue
@@ -127,7 +127,7 @@ func evaluate(f Formula, sums map[string]map[string]float64, missing map[string]
 			return 0, false
 		}
 		v, ok := sums[k][grp]
-		if !ok && Elements[k].Source == "computed" && !measured[k] {
+		if el, _ := element(k); !ok && el.Source == "computed" && !measured[k] {
 			return 0, true // a computed count with no rows is a real zero
 		}
 		return v, ok

@@ -38,7 +38,7 @@ const maxImportErrors = 200
 // headerKey reads a column name: "division_code"/"区划代码", "year"/"年份",
 // "name"/"名称" (ignored), an element key, its Chinese name, or the
 // template's "中文名 [key]".
-func headerKey(h string) string {
+func headerKey(rules map[string]Rule, h string) string {
 	h = strings.TrimSpace(h)
 	if i := strings.LastIndex(h, "["); i >= 0 && strings.HasSuffix(h, "]") {
 		h = strings.TrimSpace(h[i+1 : len(h)-1])
@@ -51,11 +51,11 @@ func headerKey(h string) string {
 	case "name", "名称", "区划名称":
 		return "name"
 	}
-	if _, ok := bounds[h]; ok {
+	if _, ok := rules[h]; ok {
 		return h
 	}
-	for k := range bounds {
-		if Elements[k].NameZH == h {
+	for k, r := range rules {
+		if r.NameZH == h {
 			return k
 		}
 	}
@@ -90,10 +90,14 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 	bad := func(row int, col, zh, en string) {
 		rep.Errors = append(rep.Errors, divisions.RowError{Row: row, Column: col, ZH: zh, EN: en})
 	}
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return rep, err
+	}
 	col := map[string]int{}
 	elems := map[int]string{}
 	for i, h := range t.Header {
-		k := headerKey(h)
+		k := headerKey(rules, h)
 		switch {
 		case k == "" && h == "":
 			continue
@@ -103,7 +107,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 			bad(1, h, "列重复", "duplicate column")
 		default:
 			col[k] = i + 1 // 1-based, 0 is absent
-			if _, ok := bounds[k]; ok {
+			if _, ok := rules[k]; ok {
 				elems[i] = k
 			}
 		}
@@ -152,7 +156,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 				continue
 			}
 			if divisions.ValidCode(row.code) {
-				if err := checkValue(row.code, k, v); err != nil {
+				if err := checkValue(rules, row.code, k, v); err != nil {
 					bad(line, t.Header[ci], err.(*Problem).ZH, err.(*Problem).EN)
 					continue
 				}
@@ -280,23 +284,29 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 	if !access.ScopeOf(ctx).Contains(code) {
 		return nil, nil, db.ErrNotFound
 	}
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var keys []string
 	levels := map[int]bool{}
-	for k, l := range reportLevel {
-		if l >= divisions.LevelOf(code) {
+	for k, r := range rules {
+		// Elements reported in the subtree: at or below its level, and an
+		// own element only where its division and the subtree overlap.
+		if r.Level >= divisions.LevelOf(code) && (strings.HasPrefix(code, r.Owner) || strings.HasPrefix(r.Owner, code)) {
 			keys = append(keys, k)
-			levels[l] = true
+			levels[r.Level] = true
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if reportLevel[keys[i]] != reportLevel[keys[j]] {
-			return reportLevel[keys[i]] < reportLevel[keys[j]]
+		if a, b := rules[keys[i]], rules[keys[j]]; a.Level != b.Level {
+			return a.Level < b.Level
 		}
 		return keys[i] < keys[j]
 	})
 	header := []string{"区划代码 [division_code]", "名称 [name]", "年份 [year]"}
 	for _, k := range keys {
-		header = append(header, Elements[k].NameZH+" ["+k+"]")
+		header = append(header, rules[k].NameZH+" ["+k+"]")
 	}
 	sub := access.Subtree(code)
 	stored := map[string]map[string]float64{}
@@ -342,8 +352,8 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 			if v, ok := stored[c][k]; ok {
 				cell = strconv.FormatFloat(v, 'f', -1, 64)
 			}
-			if reportLevel[k] != l {
-				cell = "" // reported at another level: leave blank
+			if r := rules[k]; r.Level != l || !strings.HasPrefix(c, r.Owner) {
+				cell = "" // reported at another level or elsewhere: leave blank
 			}
 			rec = append(rec, cell)
 		}

@@ -216,7 +216,7 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		go func() {
 			defer wg.Done()
 			for k := range work {
-				el := Elements[k]
+				el, _ := element(k)
 				fine, err := el.Sum(ctx, q, Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
 				var r map[string]float64
 				if err == nil {
@@ -236,10 +236,10 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		}()
 	}
 	for _, k := range keys {
-		switch {
-		case Elements[k].Sum == nil:
+		switch el, _ := element(k); {
+		case el.Sum == nil:
 			missing[k] = true
-		case !Elements[k].Structural:
+		case !el.Structural:
 			work <- k
 		}
 	}
@@ -255,7 +255,7 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		// to its default: only the others are visited.
 		groups := map[string]bool{}
 		for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
-			if k == "" || Elements[k].Structural {
+			if el, _ := element(k); k == "" || el.Structural {
 				continue
 			}
 			for g := range rolled[k] {

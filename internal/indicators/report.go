@@ -152,15 +152,20 @@ func (h *Handlers) renderReport(w http.ResponseWriter, r *http.Request, status i
 		got[x.Element] = x
 		rv.Locked = rv.Locked || x.Status == "approved"
 	}
+	rules, err := h.Store.rules(ctx)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	var keys []string
-	for k, lvl := range reportLevel {
-		if lvl == div.Level {
+	for k, rl := range rules {
+		if rl.Level == div.Level && strings.HasPrefix(code, rl.Owner) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		f := reportField{Key: k, NameZH: Elements[k].NameZH, NameEN: Elements[k].NameEN}
+		f := reportField{Key: k, NameZH: rules[k].NameZH, NameEN: rules[k].NameEN}
 		if x, ok := got[k]; ok {
 			f.Value, f.Status = strconv.FormatFloat(x.Value, 'f', -1, 64), x.Status
 		}
@@ -221,7 +226,7 @@ func (h *Handlers) postReport(w http.ResponseWriter, r *http.Request) {
 			}
 			x, err := strconv.ParseFloat(strings.TrimSpace(vs[0]), 64)
 			if err != nil {
-				h.renderReport(w, r, 400, web.View{Alert: web.M(Elements[key].NameZH+" 须为数字", Elements[key].NameEN+" must be a number")})
+				h.renderReport(w, r, 400, web.View{Alert: web.M(key+" 须为数字："+vs[0], key+" must be a number: "+vs[0])})
 				return
 			}
 			vals[key] = x

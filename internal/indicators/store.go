@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"linli/internal/access"
@@ -47,7 +46,7 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 ('deliberation_pilot_urban', '城市社区议事协商创新试点', 'Urban community deliberation pilot', 5, 130),
 ('deliberation_pilot_village', '村级议事协商创新试点', 'Village deliberation pilot', 5, 140);
 `,
-}, migrationValues, migrationCustom}
+}, migrationValues, migrationCustom, migrationOwnElements}
 
 // Store keeps reported values and targets.
 type Store struct {
@@ -110,8 +109,12 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 	if len(values) == 0 {
 		return &Problem{"values", "没有要保存的数值", "no values to save"}
 	}
+	rules, err := s.rules(ctx)
+	if err != nil {
+		return err
+	}
 	for k, v := range values {
-		if err := checkValue(code, k, v); err != nil {
+		if err := checkValue(rules, code, k, v); err != nil {
 			return err
 		}
 	}
@@ -126,23 +129,6 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.report.enter", Object: "division", ObjectID: code, Division: code,
 			Detail: audit.Detail(map[string]any{"year": year, "values": values})})
 	})
-}
-
-// checkValue applies the rules of one reported value: a known element,
-// reported at its level, within its bounds.
-func checkValue(code, k string, v float64) error {
-	b, ok := bounds[k]
-	if !ok {
-		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
-	}
-	if lvl := reportLevel[k]; divisions.LevelOf(code) != lvl {
-		zh, en := divisions.LevelName(lvl)
-		return &Problem{k, Elements[k].NameZH + " 由" + zh + "级填报", Elements[k].NameEN + " is reported by each " + strings.ToLower(en)}
-	}
-	if math.IsNaN(v) || v < b[0] || v > b[1] {
-		return &Problem{k, fmt.Sprintf("%s 须在 %g 至 %g 之间", Elements[k].NameZH, b[0], b[1]), fmt.Sprintf("%s must be from %g to %g", Elements[k].NameEN, b[0], b[1])}
-	}
-	return nil
 }
 
 // enterTx writes checked values as drafts: a locked (approved) value
