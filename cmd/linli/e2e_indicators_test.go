@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -71,5 +76,56 @@ func TestEndToEndIndicatorDrillDown(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("PK")) || !strings.Contains(resp.Header.Get("Content-Disposition"), "xlsx") {
 		t.Fatalf("export: %d %q", resp.StatusCode, b[:min(len(b), 20)])
+	}
+}
+
+// A county officer adds the county's own indicator on the catalogue page,
+// finds it on the dashboard, and imports townships' reported data from a
+// file on the reporting page.
+func TestEndToEndOwnIndicatorAndImport(t *testing.T) {
+	ctx := browser(t)
+	s := startServer(t, t.TempDir(), "--demo")
+	pw := demoPassword(t, s, "demo.officer")
+	year := fmt.Sprint(time.Now().Year())
+	file := filepath.Join(t.TempDir(), "reported.csv")
+	csv := "区划代码,年份,社会救助件数（填报）,assistance_joint_cases\n330106002," + year + ",40,30\n330106004," + year + ",60,50\n"
+	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var notice, ownRow, imported, field string
+	err := chromedp.Do(ctx,
+		login(s, "demo.officer", pw, "/indicators/catalogue"),
+		chromedp.WaitVisible(`#define-form`),
+		chromedp.SendKeys(`#f-id`, "XH-SW"),
+		chromedp.SendKeys(`#f-name_zh`, "每万人持证社工（西湖区）"),
+		chromedp.SendKeys(`#f-unit`, "人"),
+		chromedp.SendKeys(`#f-formula`, "10000 × social_workers ÷ population"),
+		chromedp.SendKeys(`#f-target`, "20"),
+		chromedp.Click(`#save-definition`),
+		chromedp.WaitVisible(`.notice`),
+		text(`.notice`, &notice),
+		shot("22-own-indicator"),
+		chromedp.Navigate(s.URL+"/indicators?division=330106"),
+		chromedp.WaitVisible(`a[href^="/indicators/XH-SW"]`),
+		text(`//tr[td/a[starts-with(@href, "/indicators/XH-SW")]]`, &ownRow),
+		chromedp.Navigate(s.URL+"/indicators/report?division=330106&period="+year),
+		chromedp.WaitVisible(`#import-form`),
+		chromedp.SetUploadFiles(`#import-file`, []string{file}),
+		chromedp.Click(`#import-apply`),
+		chromedp.WaitVisible(`//*[contains(@class, "notice") and contains(., "已导入")]`),
+		text(`.notice`, &imported),
+		shot("23-import"),
+		chromedp.Navigate(s.URL+"/indicators/report?division=330106002&period="+year),
+		chromedp.WaitVisible(`input[name="v_assistance_cases"]`),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+			field, err = chromedp.Value(`input[name="v_assistance_cases"]`)(ctx, tg)
+			return err
+		}),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if !strings.Contains(notice, "XH-SW") || !strings.Contains(ownRow, "自设") || !strings.Contains(imported, "4 个数值") || field != "40" {
+		t.Fatalf("notice %q, dashboard row %q, import %q, township field %q", notice, ownRow, imported, field)
 	}
 }

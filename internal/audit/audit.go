@@ -109,7 +109,8 @@ type Item struct {
 }
 
 // RecordAllTx appends several entries inside tx with one lock, one read of
-// the chain's head and one INSERT: the way a batch of writes is audited.
+// the chain's head and one INSERT per 500: the way a batch of writes is
+// audited.
 func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 	if len(items) == 0 {
 		return nil
@@ -131,27 +132,34 @@ func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 		now = time.Now
 	}
 	at := db.T(now()).Time
-	var q strings.Builder
-	q.WriteString(`INSERT INTO audit_log (seq, at, actor_id, actor, role, ip, action, object, object_id, division_code, result, detail, prev_hash, hash) VALUES `)
-	args := make([]any, 0, 14*len(items))
-	for i, it := range items {
-		e := it.Entry
-		c := it.Ctx
-		if c == nil {
-			c = ctx
+	// One INSERT per 500 entries: both stores cap the parameters of a
+	// statement (SQLite 32,766, PostgreSQL 65,535), and a batch may be a
+	// whole imported file.
+	const chunk = 500
+	for start := 0; start < len(items); start += chunk {
+		part := items[start:min(start+chunk, len(items))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_log (seq, at, actor_id, actor, role, ip, action, object, object_id, division_code, result, detail, prev_hash, hash) VALUES `)
+		args := make([]any, 0, 14*len(part))
+		for i, it := range part {
+			e := it.Entry
+			c := it.Ctx
+			if c == nil {
+				c = ctx
+			}
+			fill(c, &e)
+			e.Seq, e.At, e.PrevHash = last+1, at, prev
+			e.Hash = e.computeHash()
+			last, prev = e.Seq, e.Hash
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(l.DB.Values(len(args), 14))
+			args = append(args, e.Seq, db.T(e.At), e.ActorID, e.Actor, e.Role, e.IP, e.Action, e.Object, e.ObjectID, e.Division, e.Result, e.Detail, e.PrevHash, e.Hash)
 		}
-		fill(c, &e)
-		e.Seq, e.At, e.PrevHash = last+1, at, prev
-		e.Hash = e.computeHash()
-		last, prev = e.Seq, e.Hash
-		if i > 0 {
-			q.WriteByte(',')
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("audit: %w", err)
 		}
-		q.WriteString(l.DB.Values(len(args), 14))
-		args = append(args, e.Seq, db.T(e.At), e.ActorID, e.Actor, e.Role, e.IP, e.Action, e.Object, e.ObjectID, e.Division, e.Result, e.Detail, e.PrevHash, e.Hash)
-	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }

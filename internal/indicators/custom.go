@@ -76,8 +76,7 @@ var (
 // "[factor ×] (a ÷ b) ÷ (c ÷ d)" over data element keys; × may be written
 // *, ÷ may be written /. An unknown element is named in the error.
 func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
-	r := strings.NewReplacer("×", " * ", "÷", " / ", "*", " * ", "/", " / ", "(", " ( ", ")", " ) ", "（", " ( ", "）", " ) ", "Σ", " ")
-	toks := strings.Fields(r.Replace(text))
+	toks := formulaTokens(text)
 	bad := &Problem{"formula", "公式格式应为 [系数 ×] 分子 [÷ 分母]，如 100 × community_workers_certified ÷ community_workers",
 		"the formula reads [factor ×] numerator [÷ denominator], e.g. 100 × community_workers_certified ÷ community_workers"}
 	if len(toks) == 0 {
@@ -152,6 +151,12 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 	// distinct count of cities does not.
 	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4 // own elements are sums
 	return f, nil
+}
+
+// formulaTokens splits a formula into numbers, element keys and operators.
+func formulaTokens(text string) []string {
+	r := strings.NewReplacer("×", " * ", "÷", " / ", "*", " * ", "/", " / ", "(", " ( ", ")", " ) ", "（", " ( ", "）", " ) ", "Σ", " ")
+	return strings.Fields(r.Replace(text))
 }
 
 // normalize fills defaults and checks every field of a definition; the

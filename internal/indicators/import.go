@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/audit"
@@ -196,27 +197,37 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 	errDry := errors.New("dry run")
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		codeCol := t.Header[col["division_code"]-1]
+		// One read of the jurisdiction's divisions and of what it has
+		// stored for the file's years, however long the file.
+		known, err := codesIn(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		stored, err := storedIn(ctx, tx, sc, rows)
+		if err != nil {
+			return err
+		}
 		for _, row := range rows {
-			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, row.code).Scan(&one); err != nil {
+			if !known[row.code] {
 				bad(row.line, codeCol, "区划 "+row.code+" 不存在", "division "+row.code+" does not exist")
 				continue
 			}
-			stored, locked, err := storedTx(ctx, tx, row.code, row.year)
-			if err != nil {
-				return err
-			}
-			if locked {
+			st := stored[yearKey{row.code, row.year}]
+			if st.locked {
 				bad(row.line, codeCol, fmt.Sprintf("%s %d 年的数据已审核锁定，须上级解锁后才能修改", row.code, row.year),
 					fmt.Sprintf("the values of %s for %d are approved and locked; the level above must unlock them", row.code, row.year))
 				continue
 			}
+			merged := map[string]float64{}
+			for k, v := range st.values {
+				merged[k] = v
+			}
 			for k, v := range row.values {
-				stored[k] = v
+				merged[k] = v
 			}
 			for _, pr := range notAbove {
-				a, okA := stored[pr[0]]
-				b, okB := stored[pr[1]]
+				a, okA := merged[pr[0]]
+				b, okB := merged[pr[1]]
 				if okA && okB && a > b {
 					c := row.cols[pr[0]]
 					if c == "" {
@@ -231,11 +242,11 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		if len(rep.Errors) > 0 || dryRun {
 			return errDry
 		}
+		if err := s.writeRows(ctx, tx, p.Username, rows); err != nil {
+			return err
+		}
 		items := make([]audit.Item, 0, len(rows))
 		for _, row := range rows {
-			if err := enterTx(ctx, tx, p.Username, row.code, row.year, row.values); err != nil {
-				return err
-			}
 			items = append(items, audit.Item{Ctx: ctx, Entry: audit.Entry{Action: "indicator.report.import", Object: "division", ObjectID: row.code, Division: row.code,
 				Detail: audit.Detail(map[string]any{"year": row.year, "values": row.values, "row": row.line})}})
 		}
@@ -256,26 +267,100 @@ func notAboveMsg(pr [2]string, a, b float64) (string, string) {
 		fmt.Sprintf("%s (%g) must not exceed %s (%g)", Elements[pr[0]].NameEN, a, Elements[pr[1]].NameEN, b)
 }
 
-// storedTx reads the values of a division and year and whether they are
-// approved (approval locks a division's year as a whole).
-func storedTx(ctx context.Context, tx *sql.Tx, code string, year int) (map[string]float64, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT element, value, status FROM ind_reported WHERE division_code = $1 AND year = $2`, code, year)
+type yearKey struct {
+	code string
+	year int
+}
+
+type storedYear struct {
+	values map[string]float64
+	locked bool // approval locks a division's year as a whole
+}
+
+// codesIn is the set of division codes in a jurisdiction.
+func codesIn(ctx context.Context, tx *sql.Tx, sc access.Scope) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT code FROM divisions WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]float64{}
-	locked := false
+	out := map[string]bool{}
 	for rows.Next() {
-		var k, st string
-		var v float64
-		if err := rows.Scan(&k, &v, &st); err != nil {
-			return nil, false, err
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
 		}
-		out[k] = v
-		locked = locked || st == "approved"
+		out[c] = true
 	}
-	return out, locked, rows.Err()
+	return out, rows.Err()
+}
+
+// storedIn reads the jurisdiction's reported values of the rows' years.
+func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow) (map[yearKey]storedYear, error) {
+	years := map[int]bool{}
+	for _, r := range rows {
+		years[r.year] = true
+	}
+	out := map[yearKey]storedYear{}
+	for y := range years {
+		rs, err := tx.QueryContext(ctx, `SELECT division_code, element, value, status FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sc.Lo, sc.Hi, y)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var c, k, st string
+			var v float64
+			if err := rs.Scan(&c, &k, &v, &st); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			e := out[yearKey{c, y}]
+			if e.values == nil {
+				e.values = map[string]float64{}
+			}
+			e.values[k] = v
+			e.locked = e.locked || st == "approved"
+			out[yearKey{c, y}] = e
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeRows upserts checked rows as drafts, 500 values a statement.
+func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, user string, rows []importRow) error {
+	now := db.T(time.Now())
+	var sb strings.Builder
+	args := make([]any, 0, 500*6)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, entered_by, entered_at, status, approved_by) VALUES `+sb.String()+`
+			ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft', entered_by = excluded.entered_by, entered_at = excluded.entered_at`, args...)
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, r := range rows {
+		for k, v := range r.values {
+			if len(args) > 0 {
+				sb.WriteByte(',')
+			}
+			// status and approved_by are constants of a draft.
+			sb.WriteString(strings.TrimSuffix(s.DB.Values(len(args), 6), ")") + ",'draft','')")
+			args = append(args, r.code, r.year, k, v, user, now)
+			if len(args) >= 500*6 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
 }
 
 // templateRows lists the divisions of a subtree that report something,

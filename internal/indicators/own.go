@@ -159,20 +159,32 @@ func (s *Store) DeleteElement(ctx context.Context, key string) error {
 	if p == nil || p.Role != access.Officer {
 		return ErrForbidden
 	}
-	custom, err := s.Custom(ctx)
-	if err != nil {
-		return err
-	}
-	for _, in := range custom {
-		f := in.Formula
-		if f.Num == key || f.Den == key || f.Num2 == key || f.Den2 == key {
-			return &Problem{"key", "指标 " + in.ID + " 的公式使用了 " + key + "，须先修改或删除该指标", "indicator " + in.ID + " uses " + key + "; change or delete it first"}
-		}
-	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var owner string
 		if err := tx.QueryRowContext(ctx, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key).Scan(&owner); err != nil || !access.BusinessScope(p).Contains(owner) {
 			return db.ErrNotFound
+		}
+		// In the deleting transaction, so that no formula can start naming it unseen.
+		rows, err := tx.QueryContext(ctx, `SELECT id, formula FROM ind_custom ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var user string
+		for rows.Next() && user == "" {
+			var id, formula string
+			if err := rows.Scan(&id, &formula); err != nil {
+				rows.Close()
+				return err
+			}
+			for _, tok := range formulaTokens(formula) {
+				if tok == key {
+					user = id
+				}
+			}
+		}
+		rows.Close()
+		if user != "" {
+			return &Problem{"key", "指标 " + user + " 的公式使用了 " + key + "，须先修改或删除该指标", "indicator " + user + " uses " + key + "; change or delete it first"}
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE element = $1`, key).Scan(&n); err != nil {
