@@ -201,7 +201,7 @@ func TestReportedDataImport(t *testing.T) {
 			t.Errorf("page with a bad file: %d", st)
 		}
 		next := [][]any{{"区划代码", "年份", "dibao_standard"}, {county, indYear, 12600}}
-		if st, body := page("0", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "检查通过") {
+		if st, body := page("0", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "其中 1 个将覆盖") {
 			t.Errorf("page check: %d", st)
 		}
 		if st, body := page("1", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "已导入 1 个数值") {
@@ -209,6 +209,9 @@ func TestReportedDataImport(t *testing.T) {
 		}
 		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND element = 'dibao_standard' AND value = 12600`, county); n != 1 {
 			t.Error("the page's import did not save")
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import' AND detail LIKE '%"previous":{"dibao_standard":12000}%'`); n != 1 {
+			t.Error("the audit does not keep the overwritten value")
 		}
 	})
 }

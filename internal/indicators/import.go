@@ -28,7 +28,8 @@ import (
 // ImportReport says what an import did or, on a dry run, would do.
 type ImportReport struct {
 	Rows    int                 `json:"rows"`   // data rows read
-	Values  int                 `json:"values"` // values that were (or would be) saved
+	Values  int                 `json:"values"`   // values that were (or would be) saved
+	Changed int                 `json:"replaced"` // of them, stored values that were (or would be) overwritten with a different one
 	Applied bool                `json:"applied"`
 	Errors  divisions.RowErrors `json:"errors"`
 }
@@ -69,6 +70,9 @@ type importRow struct {
 	year   int
 	values map[string]float64
 	cols   map[string]string // element → column header as written, for messages
+	// previous holds the stored values a row overwrites: the audit keeps
+	// them, so that a mistaken file can be put right.
+	previous map[string]float64
 }
 
 // Import checks the file and, unless dryRun, saves every value as a draft
@@ -207,7 +211,8 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		if err != nil {
 			return err
 		}
-		for _, row := range rows {
+		for i := range rows {
+			row := &rows[i]
 			if !known[row.code] {
 				bad(row.line, codeCol, "区划 "+row.code+" 不存在", "division "+row.code+" does not exist")
 				continue
@@ -222,7 +227,12 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 			for k, v := range st.values {
 				merged[k] = v
 			}
+			row.previous = map[string]float64{}
 			for k, v := range row.values {
+				if old, ok := merged[k]; ok && old != v {
+					row.previous[k] = old
+					rep.Changed++
+				}
 				merged[k] = v
 			}
 			for _, pr := range notAbove {
@@ -248,7 +258,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		items := make([]audit.Item, 0, len(rows))
 		for _, row := range rows {
 			items = append(items, audit.Item{Ctx: ctx, Entry: audit.Entry{Action: "indicator.report.import", Object: "division", ObjectID: row.code, Division: row.code,
-				Detail: audit.Detail(map[string]any{"year": row.year, "values": row.values, "row": row.line})}})
+				Detail: audit.Detail(map[string]any{"year": row.year, "values": row.values, "previous": row.previous, "row": row.line})}})
 		}
 		return s.Audit.RecordAllTx(ctx, tx, items)
 	})

@@ -113,6 +113,10 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		v.Notice = web.M("已导入 "+n+" 个数值（草稿，待上级审核）", n+" values imported (drafts for the level above to approve)")
 	default:
 		v.Notice = web.M("检查通过：共 "+n+" 个数值，可以导入", "check passed: "+n+" values ready to import")
+		if rep.Changed > 0 {
+			c := strconv.Itoa(rep.Changed)
+			v.Notice = web.M("检查通过：共 "+n+" 个数值，其中 "+c+" 个将覆盖已填的不同数值（原值记入审计日志）", "check passed: "+n+" values, of which "+c+" will overwrite different stored values (the old ones go to the audit log)")
+		}
 	}
 	h.renderReport(w, r, status, v)
 }
