@@ -172,3 +172,26 @@ func (d *DB) Values(after, n int) string {
 	b.WriteByte(')')
 	return b.String()
 }
+
+// Querier is what *sql.DB and *sql.Tx have in common for reading.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// StringSet runs a query of one text column and returns its values as a set.
+func StringSet(ctx context.Context, q Querier, query string, args ...any) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		set[s] = true
+	}
+	return set, rows.Err()
+}

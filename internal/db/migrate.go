@@ -97,20 +97,11 @@ func (d *DB) Pending(ctx context.Context, ms []Migration) ([]string, error) {
 }
 
 func (d *DB) appliedSet(ctx context.Context) (map[string]bool, error) {
-	rows, err := d.R.QueryContext(ctx, `SELECT id FROM schema_migrations`)
+	done, err := StringSet(ctx, d.R, `SELECT id FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("读取迁移记录失败 / cannot read schema_migrations: %w", err)
 	}
-	defer rows.Close()
-	done := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		done[id] = true
-	}
-	return done, rows.Err()
+	return done, nil
 }
 
 // splitStatements splits on ";" at line ends, keeping trigger bodies (between

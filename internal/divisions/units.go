@@ -227,20 +227,7 @@ func (s *Store) setAttributeTx(ctx context.Context, tx *sql.Tx, code string, yea
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func (s *Store) kindSet(ctx context.Context, table string) (map[string]bool, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT key FROM `+table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	set := map[string]bool{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		set[k] = true
-	}
-	return set, rows.Err()
+	return db.StringSet(ctx, s.DB.R, `SELECT key FROM `+table)
 }
 
 // Designations lists the titles a unit holds.

@@ -314,9 +314,9 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 		return ErrForbidden
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var owner string
-		if err := tx.QueryRowContext(ctx, `SELECT division_code FROM ind_custom WHERE id = $1`, id).Scan(&owner); err != nil || !access.BusinessScope(p).Contains(owner) {
-			return db.ErrNotFound
+		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_custom WHERE id = $1`, id)
+		if err != nil {
+			return err
 		}
 		for _, q := range []string{`DELETE FROM ind_targets WHERE indicator = $1`, `DELETE FROM ind_values WHERE indicator = $1`, `DELETE FROM ind_custom WHERE id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
@@ -325,6 +325,16 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.undefine", Object: "indicator", ObjectID: id, Division: owner})
 	})
+}
+
+// ownedTx reads the defining division of an own indicator or element;
+// one outside the officer's jurisdiction does not exist for them.
+func ownedTx(ctx context.Context, tx *sql.Tx, p *access.Principal, query, key string) (string, error) {
+	var owner string
+	if err := tx.QueryRowContext(ctx, query, key).Scan(&owner); err != nil || !access.BusinessScope(p).Contains(owner) {
+		return "", db.ErrNotFound
+	}
+	return owner, nil
 }
 
 // Custom returns every own indicator (all divisions: the recompute and the

@@ -289,20 +289,7 @@ type storedYear struct {
 
 // codesIn is the set of division codes in a jurisdiction.
 func codesIn(ctx context.Context, tx *sql.Tx, sc access.Scope) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT code FROM divisions WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out[c] = true
-	}
-	return out, rows.Err()
+	return db.StringSet(ctx, tx, `SELECT code FROM divisions WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
 }
 
 // storedIn reads the jurisdiction's reported values of the rows' years.

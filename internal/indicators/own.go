@@ -160,9 +160,9 @@ func (s *Store) DeleteElement(ctx context.Context, key string) error {
 		return ErrForbidden
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var owner string
-		if err := tx.QueryRowContext(ctx, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key).Scan(&owner); err != nil || !access.BusinessScope(p).Contains(owner) {
-			return db.ErrNotFound
+		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key)
+		if err != nil {
+			return err
 		}
 		// In the deleting transaction, so that no formula can start naming it unseen.
 		rows, err := tx.QueryContext(ctx, `SELECT id, formula FROM ind_custom ORDER BY id`)
