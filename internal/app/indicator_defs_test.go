@@ -244,13 +244,20 @@ func TestOwnReportedElements(t *testing.T) {
 		if st, body := city.do("POST", "/api/v1/data-elements", el); st != 400 || !strings.Contains(body, "已被使用") {
 			t.Errorf("same key again: %d %s", st, body)
 		}
+		// Names are unique too: a file's column named in Chinese finds one element.
+		for _, name := range []string{"村(居)民议事会召开次数", "社会救助件数（填报）"} {
+			clash := map[string]any{"key": "other", "division_code": "3301", "name_zh": name, "unit": "次", "level": 4, "min": 0, "max": 10}
+			if st, body := city.do("POST", "/api/v1/data-elements", clash); st != 400 || !strings.Contains(body, "名称") {
+				t.Errorf("name %s again: %d %s", name, st, body)
+			}
+		}
 		if _, body := nb.do("GET", "/api/v1/data-elements", nil); strings.Contains(body, "own_council_meetings") {
 			t.Error("Ningbo sees Hangzhou's element")
 		}
 		// Ningbo may not build on it; Hangzhou may.
 		ind := map[string]any{"id": "HZ-MEET", "division_code": "3301", "name_zh": "村(社区)平均议事会次数", "unit": "次", "formula": "own_council_meetings ÷ units"}
 		nbInd := map[string]any{"id": "NB-MEET", "division_code": "3302", "name_zh": "x", "unit": "次", "formula": "own_council_meetings ÷ units"}
-		if st, body := nb.do("POST", "/api/v1/indicator-definitions", nbInd); st != 400 || !strings.Contains(body, "3301") {
+		if st, body := nb.do("POST", "/api/v1/indicator-definitions", nbInd); st != 400 || !strings.Contains(body, "不存在") || strings.Contains(body, "3301") {
 			t.Errorf("Ningbo using Hangzhou's element: %d %s", st, body)
 		}
 		if st, body := city.do("POST", "/api/v1/indicator-definitions", ind); st != 201 || !strings.Contains(body, "Σ村(居)民议事会召开次数 ÷ Σ村(社区)数") {
@@ -268,7 +275,7 @@ func TestOwnReportedElements(t *testing.T) {
 		}
 		var nbVillage string
 		e.app.DB.R.QueryRow(`SELECT code FROM divisions WHERE level = 5 AND code >= '3302' AND code < '3303' ORDER BY code LIMIT 1`).Scan(&nbVillage)
-		if st, body := put(nb, nbVillage, 5); st != 400 || !strings.Contains(body, "3301") {
+		if st, body := put(nb, nbVillage, 5); st != 400 || !strings.Contains(body, "未知") {
 			t.Errorf("a Ningbo village reporting Hangzhou's element: %d %s", st, body)
 		}
 		if st, body := put(c, communityA, 12); st != 200 {
@@ -291,6 +298,28 @@ func TestOwnReportedElements(t *testing.T) {
 		}
 		if v := getRows(t, c, county, indYear)["HZ-MEET"].Value; v == nil || math.Abs(*v-21.0/222) > 1e-9 {
 			t.Errorf("HZ-MEET = %v, want %v", ptr(v), 21.0/222)
+		}
+		// Approval locks everything below: once 北山街道 is approved (after
+		// its community), another of its communities cannot add a value.
+		if st, body := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/330106002/%d", indYear), map[string]float64{"assistance_cases": 4}); st != 200 {
+			t.Fatalf("township entry: %d %s", st, body)
+		}
+		for _, code := range []string{communityA, "330106002"} {
+			if st, body := c.do("POST", fmt.Sprintf("/api/v1/indicator-reports/%s/%d/approve", code, indYear), nil); st != 204 {
+				t.Fatalf("approve %s: %d %s", code, st, body)
+			}
+		}
+		var sibling string
+		e.app.DB.R.QueryRow(`SELECT code FROM divisions WHERE parent_code = '330106002' AND code <> $1 ORDER BY code LIMIT 1`, communityA).Scan(&sibling)
+		if st, body := put(c, sibling, 2); st != 409 {
+			t.Errorf("entry under an approved township: %d %s", st, body)
+		}
+		if st, rep := c.importFile(t, "/api/v1/indicator-reports/import", []byte("区划代码,年份,own_council_meetings\n"+sibling+",2026,2\n")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "上级") {
+			t.Errorf("import under an approved township: %d %+v", st, rep)
+		}
+		// A village's template (nothing built-in is reported there) is a header.
+		if st, _ := c.do("GET", fmt.Sprintf("/indicators/report/template?division=%s&period=%d", "330106004053", indYear), nil); st != 200 {
+			t.Errorf("village template: %d", st)
 		}
 		// It stays while a formula names it or values exist.
 		if st, body := city.do("DELETE", "/api/v1/data-elements/own_council_meetings", nil); st != 400 || !strings.Contains(body, "HZ-MEET") {

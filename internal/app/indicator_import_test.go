@@ -129,6 +129,10 @@ func TestReportedDataImport(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
 			t.Fatalf("a bad file saved %d values", n)
 		}
+		// Blank lines (Excel leaves them) are passed over; numbering stays.
+		if st, rep := c.importFile(t, imp+"?dry_run=1", []byte("区划代码,年份,dibao_standard\n\n"+county+",2026,abc\n,,\n")); st != 422 || rep.Rows != 1 || rep.Errors[0].Row != 3 {
+			t.Errorf("blank lines: %d %+v", st, rep)
+		}
 		// Unknown columns and a broken file are named too.
 		if st, rep := c.importFile(t, imp, []byte("区划代码,年份,population_total\n330106,2026,5\n")); st != 422 || rep.Errors[0].Column != "population_total" {
 			t.Errorf("unknown column: %d %+v", st, rep)

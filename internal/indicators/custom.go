@@ -104,7 +104,7 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 		}
 		_, builtin := Elements[k]
 		if _, own := rules[k]; !builtin && !(own && strings.HasPrefix(k, OwnPrefix)) {
-			return "", &Problem{"formula", "公式中的数据元素“" + k + "”不存在（可用的数据元素见目录页）", "the formula names an unknown data element \"" + k + "\" (the catalogue page lists them)"}
+			return "", unknownElement(k)
 		}
 		return k, nil
 	}
@@ -151,6 +151,10 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 	// distinct count of cities does not.
 	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4 // own elements are sums
 	return f, nil
+}
+
+func unknownElement(k string) error {
+	return &Problem{"formula", "公式中的数据元素“" + k + "”不存在（可用的数据元素见目录页）", "the formula names an unknown data element \"" + k + "\" (the catalogue page lists them)"}
 }
 
 // formulaTokens splits a formula into numbers, element keys and operators.
@@ -223,8 +227,9 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 		return Formula{}, err
 	}
 	for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
+		// Another division's own element does not exist for this one.
 		if r, ok := rules[k]; ok && r.Owner != "" && !strings.HasPrefix(d.Division, r.Owner) {
-			return Formula{}, &Problem{"formula", "数据项 " + k + " 是 " + r.Owner + " 的自设数据项，不能用于 " + d.Division + " 的指标", k + " is an own element of " + r.Owner + " and cannot serve an indicator of " + d.Division}
+			return Formula{}, unknownElement(k)
 		}
 	}
 	if d.Why == "" {
@@ -294,6 +299,9 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 			_, err = tx.ExecContext(ctx, `INSERT INTO ind_custom (id, division_code, name_zh, name_en, unit, formula, baseline, target, target_year, attribute, direction, why, created_by, updated_at)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 				d.ID, d.Division, d.NameZH, d.NameEN, d.Unit, d.Formula, nullable(d.Baseline), nullable(d.Target), d.TargetYear, d.Attribute, d.Direction, d.Why, p.Username, now)
+		}
+		if db.IsUniqueViolation(err) {
+			return &Problem{"id", "指标编号 " + d.ID + " 已被使用", "the indicator ID " + d.ID + " is taken"}
 		}
 		if err != nil {
 			return err

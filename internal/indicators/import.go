@@ -27,7 +27,7 @@ import (
 
 // ImportReport says what an import did or, on a dry run, would do.
 type ImportReport struct {
-	Rows    int                 `json:"rows"`   // data rows read
+	Rows    int                 `json:"rows"`     // data rows read
 	Values  int                 `json:"values"`   // values that were (or would be) saved
 	Changed int                 `json:"replaced"` // of them, stored values that were (or would be) overwritten with a different one
 	Applied bool                `json:"applied"`
@@ -39,7 +39,8 @@ const maxImportErrors = 200
 
 // headerKey reads a column name: "division_code"/"区划代码", "year"/"年份",
 // "name"/"名称" (ignored), an element key, its Chinese name, or the
-// template's "中文名 [key]".
+// template's "中文名 [key]". A Chinese name that two elements share reads
+// as ambiguous.
 func headerKey(rules map[string]Rule, h string) string {
 	h = strings.TrimSpace(h)
 	if i := strings.LastIndex(h, "["); i >= 0 && strings.HasSuffix(h, "]") {
@@ -56,13 +57,20 @@ func headerKey(rules map[string]Rule, h string) string {
 	if _, ok := rules[h]; ok {
 		return h
 	}
+	found := ""
 	for k, r := range rules {
 		if r.NameZH == h {
-			return k
+			if found != "" {
+				return ambiguous
+			}
+			found = k
 		}
 	}
-	return ""
+	return found
 }
+
+// ambiguous marks a column name that more than one element has.
+const ambiguous = "\x00ambiguous"
 
 type importRow struct {
 	line   int
@@ -108,6 +116,8 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 			continue
 		case k == "":
 			bad(1, h, "未知的列（应为区划代码、年份、名称或填报数据项）", "unknown column (expected division_code, year, name or a reported element)")
+		case k == ambiguous:
+			bad(1, h, "多个数据项同名，请写数据项的键，如“名称 [key]”", "several elements have this name; write the element's key, e.g. \"name [key]\"")
 		case col[k] != 0:
 			bad(1, h, "列重复", "duplicate column")
 		default:
@@ -133,6 +143,9 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 	var rows []importRow
 	for i, rec := range t.Rows {
 		line := i + 2
+		if rec == nil {
+			continue // a blank line: nothing to import, numbering kept
+		}
 		rep.Rows++
 		n0 := len(rep.Errors)
 		row := importRow{line: line, code: strings.TrimSpace(rec[col["division_code"]-1]), values: map[string]float64{}, cols: map[string]string{}}
@@ -211,6 +224,14 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		if err != nil {
 			return err
 		}
+		approved := map[int]map[string]bool{}
+		for _, r := range rows {
+			if approved[r.year] == nil {
+				if approved[r.year], err = approvedIn(ctx, tx, r.year, ""); err != nil {
+					return err
+				}
+			}
+		}
 		for i := range rows {
 			row := &rows[i]
 			if !known[row.code] {
@@ -218,9 +239,9 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 				continue
 			}
 			st := stored[yearKey{row.code, row.year}]
-			if st.locked {
-				bad(row.line, codeCol, fmt.Sprintf("%s %d 年的数据已审核锁定，须上级解锁后才能修改", row.code, row.year),
-					fmt.Sprintf("the values of %s for %d are approved and locked; the level above must unlock them", row.code, row.year))
+			if lockedBy(approved[row.year], row.code) {
+				bad(row.line, codeCol, fmt.Sprintf("%s %d 年的数据（或其上级的数据）已审核锁定，须上级解锁后才能修改", row.code, row.year),
+					fmt.Sprintf("the values of %s (or of a level above it) for %d are approved and locked; the level above must unlock them", row.code, row.year))
 				continue
 			}
 			merged := map[string]float64{}
@@ -284,7 +305,6 @@ type yearKey struct {
 
 type storedYear struct {
 	values map[string]float64
-	locked bool // approval locks a division's year as a whole
 }
 
 // codesIn is the set of division codes in a jurisdiction.
@@ -300,14 +320,14 @@ func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow
 	}
 	out := map[yearKey]storedYear{}
 	for y := range years {
-		rs, err := tx.QueryContext(ctx, `SELECT division_code, element, value, status FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sc.Lo, sc.Hi, y)
+		rs, err := tx.QueryContext(ctx, `SELECT division_code, element, value FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sc.Lo, sc.Hi, y)
 		if err != nil {
 			return nil, err
 		}
 		for rs.Next() {
-			var c, k, st string
+			var c, k string
 			var v float64
-			if err := rs.Scan(&c, &k, &v, &st); err != nil {
+			if err := rs.Scan(&c, &k, &v); err != nil {
 				rs.Close()
 				return nil, err
 			}
@@ -316,7 +336,6 @@ func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow
 				e.values = map[string]float64{}
 			}
 			e.values[k] = v
-			e.locked = e.locked || st == "approved"
 			out[yearKey{c, y}] = e
 		}
 		rs.Close()
@@ -336,11 +355,20 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, user string, rows []i
 		if len(args) == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, entered_by, entered_at, status, approved_by) VALUES `+sb.String()+`
-			ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft', entered_by = excluded.entered_by, entered_at = excluded.entered_at`, args...)
+		want := int64(len(args) / 6)
+		// The guard on status keeps an approval that commits meanwhile.
+		res, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, entered_by, entered_at, status, approved_by) VALUES `+sb.String()+`
+			ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft', entered_by = excluded.entered_by, entered_at = excluded.entered_at
+			WHERE ind_reported.status <> 'approved'`, args...)
 		sb.Reset()
 		args = args[:0]
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != want {
+			return ErrLocked
+		}
+		return nil
 	}
 	for _, r := range rows {
 		for k, v := range r.values {
@@ -390,6 +418,9 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 	for _, k := range keys {
 		header = append(header, rules[k].NameZH+" ["+k+"]")
 	}
+	if len(keys) == 0 {
+		return header, nil, nil // nothing is reported in this subtree
+	}
 	sub := access.Subtree(code)
 	stored := map[string]map[string]float64{}
 	rs, err := s.DB.R.QueryContext(ctx, `SELECT division_code, element, value FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sub.Lo, sub.Hi, year)
@@ -416,7 +447,7 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 		ph = append(ph, fmt.Sprintf("$%d", len(lv)+2))
 	}
 	args := append([]any{sub.Lo, sub.Hi}, lv...)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, name, level FROM divisions WHERE code >= $1 AND code < $2 AND level IN (`+strings.Join(ph, ",")+`) ORDER BY code LIMIT 5000`, args...)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, name, level FROM divisions WHERE code >= $1 AND code < $2 AND level IN (`+strings.Join(ph, ",")+`) ORDER BY code`, args...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -87,7 +87,8 @@ func checkValue(rules map[string]Rule, code, k string, v float64) error {
 		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
 	}
 	if r.Owner != "" && !strings.HasPrefix(code, r.Owner) {
-		return &Problem{k, r.NameZH + " 是 " + r.Owner + " 的自设数据项，只由其辖区填报", r.NameEN + " is an own element of " + r.Owner + ", reported inside it only"}
+		// Another division's own element does not exist here.
+		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
 	}
 	if divisions.LevelOf(code) != r.Level {
 		zh, en := divisions.LevelName(r.Level)
@@ -141,8 +142,22 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ind_own_elements (key, division_code, name_zh, name_en, unit, min_value, max_value, level, created_by, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, r.Key, r.Owner, r.NameZH, r.NameEN, r.Unit, r.Min, r.Max, r.Level, p.Username, db.T(time.Now())); err != nil {
+		// Names are unique among reported elements, so that a file's
+		// column named in Chinese finds exactly one.
+		for k, e := range Elements {
+			if e.NameZH == r.NameZH {
+				return &Problem{"name_zh", "名称“" + r.NameZH + "”已是数据项 " + k + " 的名称", "the name is already that of element " + k}
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ind_own_elements WHERE name_zh = $1`, r.NameZH).Scan(&one); err == nil {
+			return &Problem{"name_zh", "名称“" + r.NameZH + "”已被其他自设数据项使用", "another own element has this name"}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ind_own_elements (key, division_code, name_zh, name_en, unit, min_value, max_value, level, created_by, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, r.Key, r.Owner, r.NameZH, r.NameEN, r.Unit, r.Min, r.Max, r.Level, p.Username, db.T(time.Now()))
+		if db.IsUniqueViolation(err) {
+			return &Problem{"key", "数据项键 " + r.Key + " 已被使用", "the key " + r.Key + " is taken"}
+		}
+		if err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.element.define", Object: "data_element", ObjectID: r.Key, Division: r.Owner, Detail: audit.Detail(r)})

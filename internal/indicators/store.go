@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"linli/internal/access"
@@ -135,20 +136,25 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 // refuses, and the consistency pairs must hold with what is stored.
 func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
 	now := db.T(time.Now())
-	// Approval locks the division's year as a whole: no value changes and
-	// none is added until the level above unlocks it.
-	var approved int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND year = $2 AND status = 'approved'`, code, year).Scan(&approved); err != nil {
+	// Approval locks a division's year as a whole, and everything below
+	// it: no value changes and none is added until the level above unlocks.
+	approved, err := approvedIn(ctx, tx, year, code)
+	if err != nil {
 		return err
 	}
-	if approved > 0 {
+	if lockedBy(approved, code) {
 		return ErrLocked
 	}
 	for k, v := range values {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, status, entered_by, entered_at, approved_by, approved_at)
+		// The guard on status keeps an approval that commits meanwhile.
+		res, err := tx.ExecContext(ctx, `INSERT INTO ind_reported (division_code, year, element, value, status, entered_by, entered_at, approved_by, approved_at)
 			VALUES ($1,$2,$3,$4,'draft',$5,$6,'',NULL) ON CONFLICT (division_code, year, element) DO UPDATE SET value = excluded.value, status = 'draft',
-			entered_by = excluded.entered_by, entered_at = excluded.entered_at`, code, year, k, v, user, now); err != nil {
+			entered_by = excluded.entered_by, entered_at = excluded.entered_at WHERE ind_reported.status <> 'approved'`, code, year, k, v, user, now)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrLocked
 		}
 	}
 	for _, pr := range notAbove {
@@ -160,6 +166,34 @@ func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, value
 		}
 	}
 	return nil
+}
+
+// approvedIn is the set of divisions whose data of the year is approved:
+// among the code and its ancestors, or all of them when code is "".
+func approvedIn(ctx context.Context, tx *sql.Tx, year int, code string) (map[string]bool, error) {
+	q := `SELECT DISTINCT division_code FROM ind_reported WHERE year = $1 AND status = 'approved'`
+	args := []any{year}
+	if code != "" {
+		var ph []string
+		for _, l := range codeLevels {
+			if l <= len(code) {
+				args = append(args, code[:l])
+				ph = append(ph, fmt.Sprintf("$%d", len(args)))
+			}
+		}
+		q += ` AND division_code IN (` + strings.Join(ph, ",") + `)`
+	}
+	return db.StringSet(ctx, tx, q, args...)
+}
+
+// lockedBy tells whether code or a division enclosing it is approved.
+func lockedBy(approved map[string]bool, code string) bool {
+	for _, l := range codeLevels {
+		if l <= len(code) && approved[code[:l]] {
+			return true
+		}
+	}
+	return false
 }
 
 // Approve locks a division's reported values for a year. Only an officer of

@@ -48,6 +48,7 @@ func readCSV(data []byte) (*Table, error) {
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
 	t := &Table{}
+	headerLine := 1
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -60,9 +61,18 @@ func readCSV(data []byte) (*Table, error) {
 			}
 			return nil, &Error{"无法读取 CSV 文件", "cannot read the CSV file"}
 		}
+		line, _ := r.FieldPos(0)
 		if t.Header == nil {
-			t.Header = rec
+			t.Header, headerLine = rec, line
 			continue
+		}
+		// The CSV reader skips blank lines: keep them as empty rows, so that
+		// a row's number is its line in the file.
+		if line-headerLine-1 > MaxRows {
+			return nil, &Error{fmt.Sprintf("文件超过 %d 行", MaxRows), fmt.Sprintf("the file has more than %d rows", MaxRows)}
+		}
+		for len(t.Rows) < line-headerLine-1 {
+			t.Rows = append(t.Rows, nil)
 		}
 		if err := t.add(rec); err != nil {
 			return nil, err

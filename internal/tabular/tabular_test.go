@@ -98,3 +98,14 @@ func FuzzReadXLSX(f *testing.F) {
 		fuzzCheck(t, append([]byte("PK\x03\x04"), bytes.TrimPrefix(data, []byte("PK\x03\x04"))...))
 	})
 }
+
+// Blank lines keep their numbers: a row's index + 2 is its line in the file.
+func TestBlankLinesKeepNumbers(t *testing.T) {
+	tab, err := Read([]byte("a,b\n\n1,2\n,\n\n3,4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Rows) != 5 || tab.Rows[1][0] != "1" || tab.Rows[4][0] != "3" || tab.Rows[0] != nil || tab.Rows[2] != nil {
+		t.Fatalf("rows %q", tab.Rows)
+	}
+}
