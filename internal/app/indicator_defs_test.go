@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/indicators"
@@ -331,6 +332,73 @@ func TestOwnReportedElements(t *testing.T) {
 		}
 		if n := e.count(`SELECT COUNT(*) FROM ind_own_elements`); n != 1 {
 			t.Errorf("%d elements", n)
+		}
+	})
+}
+
+// Effective dating: a facility enlarged and a caregiver's certificate
+// withdrawn in 2024, an organisation deleted in 2024 — 2023's indicators
+// stay as they were at the end of 2023, live and precomputed.
+func TestIndicatorsAsOfYearEnd(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		e.user("county", access.Officer, county)
+		c := e.login("county")
+		at := func(y int, m time.Month) {
+			e.clock.mu.Lock()
+			e.clock.t = time.Date(y, m, 1, 9, 0, 0, 0, time.UTC)
+			e.clock.mu.Unlock()
+		}
+		must := func(st int, body string) string {
+			t.Helper()
+			if st != 200 && st != 201 && st != 204 {
+				t.Fatalf("%d %s", st, body)
+			}
+			var v struct{ ID string }
+			json.Unmarshal([]byte(body), &v)
+			return v.ID
+		}
+		for _, y := range []int{2023, 2024} {
+			must(c.do("PUT", fmt.Sprintf("/api/v1/divisions/%s/attributes/%d", communityA, y), map[string]any{"values": map[string]float64{"households": 400, "population": 1000, "population_60plus": 200}}))
+		}
+		at(2023, time.June)
+		fac := map[string]any{"division": communityA, "code": "F-ASOF", "name": "上保社区服务中心", "category": "community_service_facility",
+			"address": "测试路1号", "lon": 120.16, "lat": 30.27, "floor_area_m2": 300}
+		facID := must(c.do("POST", "/api/v1/facilities", fac))
+		personID := must(c.do("POST", "/api/v1/personnel", map[string]any{"division": communityA, "name": "护理员甲", "roles": []string{"care_worker"}, "attrs": map[string]any{"certified": true}}))
+		orgID := must(c.do("POST", "/api/v1/organizations", map[string]any{"division": communityA, "kind": "social_org", "name": "社会组织丙", "reg_no": "REG-ASOF"}))
+		at(2024, time.March)
+		fac["floor_area_m2"] = 500
+		must(c.do("PUT", "/api/v1/facilities/"+facID, fac))
+		must(c.do("PUT", "/api/v1/personnel/"+personID, map[string]any{"division": communityA, "name": "护理员甲", "roles": []string{"care_worker"}, "attrs": map[string]any{"certified": false}}))
+		must(c.do("DELETE", "/api/v1/organizations/"+orgID, nil))
+		// Worked by hand: 2023 I14 = 100 × 300 ÷ 400, I21 = 10000 × 1 ÷ 200,
+		// I18 = 10000 × 1 ÷ 1000; 2024: 100 × 500 ÷ 400, 0 and 0.
+		want := map[int]map[string]float64{
+			2023: {"I14": 75, "I21": 50, "I18": 10},
+			2024: {"I14": 125, "I21": 0, "I18": 0},
+		}
+		check := func(label string) {
+			t.Helper()
+			for y, ws := range want {
+				got := getRows(t, c, county, y)
+				for id, w := range ws {
+					if v := got[id].Value; v == nil || math.Abs(*v-w) > 1e-9 {
+						t.Errorf("%s: %d %s = %v, want %v", label, y, id, ptr(v), w)
+					}
+				}
+			}
+		}
+		check("live")
+		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
+		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		for _, y := range []int{2023, 2024} {
+			if _, err := store.RecomputeAll(ctx, y); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("precomputed")
+		if n := e.count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
+			t.Errorf("%d precomputed years", n)
 		}
 	})
 }

@@ -115,16 +115,16 @@ func incomeVillages(min float64) func(context.Context, *sql.DB, Group) (map[stri
 // facilities counts open facilities of a category that existed by the year's end.
 func facilities(cat string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_facilities
-			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND created_at < $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, g.endOfYear())
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_facility_versions
+			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, g.endOfYear())
 	}
 }
 
 // facilityArea sums the floor area of open facilities of a category.
 func facilityArea(cat string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(floor_area) FROM reg_facilities
-			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND created_at < $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, g.endOfYear())
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(floor_area) FROM reg_facility_versions
+			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, g.endOfYear())
 	}
 }
 
@@ -132,8 +132,8 @@ func facilityArea(cat string) func(context.Context, *sql.DB, Group) (map[string]
 // of a category.
 func unitsWith(cat, class string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(u, 1, %d), COUNT(*) FROM (SELECT DISTINCT f.division_code AS u FROM reg_facilities f JOIN divisions d ON d.code = f.division_code
-			WHERE f.division_code >= $1 AND f.division_code < $2 AND f.category = $3 AND f.status = 'open' AND f.created_at < $4 AND d.level = 5 AND ($5 = '' OR d.urban_rural = $5)) x
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(u, 1, %d), COUNT(*) FROM (SELECT DISTINCT f.division_code AS u FROM reg_facility_versions f JOIN divisions d ON d.code = f.division_code
+			WHERE f.division_code >= $1 AND f.division_code < $2 AND f.category = $3 AND f.status = 'open' AND f.valid_from < $4 AND (f.valid_to IS NULL OR f.valid_to >= $4) AND d.level = 5 AND ($5 = '' OR d.urban_rural = $5)) x
 			GROUP BY substr(u, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, g.endOfYear(), class)
 	}
 }
@@ -141,8 +141,8 @@ func unitsWith(cat, class string) func(context.Context, *sql.DB, Group) (map[str
 // capacity sums one capacity kind (JSON map on each facility) of a category.
 func capacity(cat, kind string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		rows, err := q.QueryContext(ctx, `SELECT division_code, capacities FROM reg_facilities
-			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND created_at < $4`, g.Lo, g.Hi, cat, g.endOfYear())
+		rows, err := q.QueryContext(ctx, `SELECT division_code, capacities FROM reg_facility_versions
+			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4)`, g.Lo, g.Hi, cat, g.endOfYear())
 		if err != nil {
 			return nil, err
 		}
@@ -185,8 +185,8 @@ func personnel(role, flag, class string) func(context.Context, *sql.DB, Group) (
 			}
 			return out, nil
 		}
-		rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.attrs FROM reg_personnel p JOIN divisions d ON d.code = p.division_code
-			WHERE p.division_code >= $1 AND p.division_code < $2 AND p.roles LIKE $3 AND p.created_at < $4 AND ($5 = '' OR d.urban_rural = $5)`,
+		rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.attrs FROM reg_personnel_versions p JOIN divisions d ON d.code = p.division_code
+			WHERE p.division_code >= $1 AND p.division_code < $2 AND p.roles LIKE $3 AND p.valid_from < $4 AND (p.valid_to IS NULL OR p.valid_to >= $4) AND ($5 = '' OR d.urban_rural = $5)`,
 			g.Lo, g.Hi, "%,"+role+",%", g.endOfYear(), class)
 		if err != nil {
 			return nil, err
@@ -226,8 +226,8 @@ type person struct {
 }
 
 func loadPeople(ctx context.Context, q *sql.DB, g Group) ([]person, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.roles, p.attrs, d.urban_rural FROM reg_personnel p JOIN divisions d ON d.code = p.division_code
-		WHERE p.division_code >= $1 AND p.division_code < $2 AND p.created_at < $3`, g.Lo, g.Hi, g.endOfYear())
+	rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.roles, p.attrs, d.urban_rural FROM reg_personnel_versions p JOIN divisions d ON d.code = p.division_code
+		WHERE p.division_code >= $1 AND p.division_code < $2 AND p.valid_from < $3 AND (p.valid_to IS NULL OR p.valid_to >= $3)`, g.Lo, g.Hi, g.endOfYear())
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +248,8 @@ func loadPeople(ctx context.Context, q *sql.DB, g Group) ([]person, error) {
 // orgs counts organisations of a kind.
 func orgs(kind string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organizations
-			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND created_at < $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organization_versions
+			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
 	}
 }
 
@@ -257,16 +257,16 @@ func orgs(kind string) func(context.Context, *sql.DB, Group) (map[string]float64
 // element it gives the mean share).
 func orgShare(kind string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(party_share) FROM reg_organizations
-			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND created_at < $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(party_share) FROM reg_organization_versions
+			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
 	}
 }
 
 // orgsWithShare counts organisations of a kind that state a share.
 func orgsWithShare(kind string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organizations
-			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND created_at < $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organization_versions
+			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.endOfYear())
 	}
 }
 

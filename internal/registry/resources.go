@@ -344,6 +344,12 @@ func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf e
 		} else if err != nil {
 			return err
 		}
+		if isVersioned(table) {
+			// The last version ends now, by the application's clock.
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET updated_at = $1 WHERE id = $2`, db.T(s.now()), id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id); err != nil {
 			if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
 				return web.Conflict(web.M("仍有其他记录引用它，不能删除", "other records still refer to it"))

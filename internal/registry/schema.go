@@ -286,4 +286,5 @@ DROP INDEX reg_residents_name;`,
 CREATE INDEX reg_residents_div_name_c ON reg_residents (division_code, (name COLLATE "C"), id);
 DROP INDEX reg_residents_name;
 DROP INDEX reg_residents_div_name;`},
+	versionsMigration(),
 }
