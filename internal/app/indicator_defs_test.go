@@ -400,5 +400,22 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
 			t.Errorf("%d precomputed years", n)
 		}
+		// A designation awarded in 2022 and withdrawn this year still
+		// counts for last year, not for this one, and leaves the unit's list.
+		must(c.do("POST", "/api/v1/divisions/"+communityA+"/designations", map[string]any{"kind": "epidemic_free", "year": 2022}))
+		must(c.do("DELETE", "/api/v1/divisions/"+communityA+"/designations/epidemic_free", nil))
+		this := time.Now().Year()
+		if v := getRows(t, c, county, this-1)["I09"].Num; v == nil || *v != 1 {
+			t.Errorf("I09 numerator the year before the withdrawal = %v, want 1", ptr(v))
+		}
+		if v := getRows(t, c, county, this)["I09"].Num; v == nil || *v != 0 {
+			t.Errorf("I09 numerator in the year of the withdrawal = %v, want 0", ptr(v))
+		}
+		if _, body := c.do("GET", "/api/v1/divisions/"+communityA+"/designations", nil); strings.Contains(body, "epidemic_free") {
+			t.Errorf("a withdrawn designation is listed: %s", body)
+		}
+		if st, _ := c.do("DELETE", "/api/v1/divisions/"+communityA+"/designations/epidemic_free", nil); st != 404 {
+			t.Errorf("withdrawing twice: %d", st)
+		}
 	})
 }

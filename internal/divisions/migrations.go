@@ -100,4 +100,9 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 ('elderly_friendly', '老年友好型社区', 'Elderly-friendly community', 5, 110),
 ('residents_lounge', '居民会客厅', 'Residents'' lounge', 5, 120);
 `,
+}, {
+	// A withdrawn designation is kept with the year of withdrawal, so that
+	// the years it was held still count it.
+	ID:  "divisions/002_designation_withdrawal",
+	SQL: `ALTER TABLE unit_designations ADD COLUMN withdrawn_year INTEGER;`,
 }}

@@ -57,7 +57,7 @@ func (s *Store) DesignationCounts(ctx context.Context, code string) (map[string]
 	sc := access.ScopeOf(ctx)
 	sub := access.Subtree(code)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT kind, COUNT(*) FROM unit_designations
-		WHERE division_code >= $1 AND division_code < $2 AND division_code >= $3 AND division_code < $4 GROUP BY kind`, sub.Lo, sub.Hi, sc.Lo, sc.Hi)
+		WHERE withdrawn_year IS NULL AND division_code >= $1 AND division_code < $2 AND division_code >= $3 AND division_code < $4 GROUP BY kind`, sub.Lo, sub.Hi, sc.Lo, sc.Hi)
 	if err != nil {
 		return nil, err
 	}

@@ -238,7 +238,7 @@ func (s *Store) Designations(ctx context.Context, code string) ([]Designation, e
 	sc := access.ScopeOf(ctx)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT d.kind, d.year, d.note, d.updated_by, d.updated_at FROM unit_designations d
 		JOIN designation_kinds k ON k.key = d.kind
-		WHERE d.division_code = $1 AND d.division_code >= $2 AND d.division_code < $3 ORDER BY k.sort`, code, sc.Lo, sc.Hi)
+		WHERE d.division_code = $1 AND d.division_code >= $2 AND d.division_code < $3 AND d.withdrawn_year IS NULL ORDER BY k.sort`, code, sc.Lo, sc.Hi)
 	if err != nil {
 		return nil, err
 	}
@@ -288,14 +288,15 @@ func (s *Store) setDesignationTx(ctx context.Context, tx *sql.Tx, code, kind str
 	now := db.T(time.Now())
 	var oldYear int
 	old := ""
-	err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2`, code, kind).Scan(&oldYear)
+	err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2 AND withdrawn_year IS NULL`, code, kind).Scan(&oldYear)
 	if err == nil {
 		old = strconv.Itoa(oldYear)
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO unit_designations (division_code, kind, year, note, updated_by, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
-		ON CONFLICT (division_code, kind) DO UPDATE SET year = excluded.year, note = excluded.note, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+		ON CONFLICT (division_code, kind) DO UPDATE SET year = excluded.year, note = excluded.note, updated_by = excluded.updated_by, updated_at = excluded.updated_at,
+		withdrawn_year = NULL`,
 		code, kind, year, note, p.Username, now); err != nil {
 		return err
 	}
@@ -304,20 +305,24 @@ func (s *Store) setDesignationTx(ctx context.Context, tx *sql.Tx, code, kind str
 	return err
 }
 
-// RemoveDesignation withdraws a designation; the change history keeps it.
+// RemoveDesignation withdraws a designation as of this year; the row stays
+// with the year of withdrawal, so that earlier years still count it, and
+// the change history keeps it.
 func (s *Store) RemoveDesignation(ctx context.Context, log *audit.Log, code, kind string) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.writable(ctx, tx, code); err != nil {
 			return err
 		}
 		var year int
-		err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2`, code, kind).Scan(&year)
+		err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2 AND withdrawn_year IS NULL`, code, kind).Scan(&year)
 		if errors.Is(err, sql.ErrNoRows) {
 			return db.ErrNotFound
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM unit_designations WHERE division_code = $1 AND kind = $2`, code, kind); err != nil {
+		now := time.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE unit_designations SET withdrawn_year = $1, updated_at = $2 WHERE division_code = $3 AND kind = $4`,
+			now.Year(), db.T(now), code, kind); err != nil {
 			return err
 		}
 		p := access.From(ctx)

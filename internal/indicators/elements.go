@@ -86,11 +86,12 @@ func units(class string) func(context.Context, *sql.DB, Group) (map[string]float
 	}
 }
 
-// designated counts units holding a designation awarded by the year.
+// designated counts units holding a designation at the year's end: awarded
+// by then and not withdrawn by then.
 func designated(kind string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
 		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM unit_designations
-			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
+			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 AND (withdrawn_year IS NULL OR withdrawn_year > $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
 	}
 }
 
@@ -99,7 +100,7 @@ func citiesDesignated(kind string) func(context.Context, *sql.DB, Group) (map[st
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
 		// Distinct cities per group: below the city level a group counts 1.
 		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(DISTINCT substr(division_code, 1, 4)) FROM unit_designations
-			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
+			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 AND (withdrawn_year IS NULL OR withdrawn_year > $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
 	}
 }
 
