@@ -400,6 +400,17 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
 			t.Errorf("%d precomputed years", n)
 		}
+		// Service-object tags of a past year are read by their own dates:
+		// a family-doctor contract from March 2023 to May 2024 counts at
+		// the end of 2023, not of 2024.
+		hh := must(c.do("POST", "/api/v1/households", map[string]any{"division": communityA, "household_no": "H-ASOF", "address": "上保路2号"}))
+		res := must(c.do("POST", "/api/v1/residents", map[string]any{"household_id": hh, "name": "李测试", "id_number": validID("33010619480101002"), "relation": "户主", "residence": "registered"}))
+		must(c.do("POST", "/api/v1/residents/"+res+"/tags", map[string]any{"tag": "family_doctor", "since": "2023-03-01", "until": "2024-05-31"}))
+		for y, w := range map[int]float64{2022: 0, 2023: 1, 2024: 0} {
+			if v := getRows(t, c, county, y)["C13"].Num; v == nil || *v != w {
+				t.Errorf("%d C13 numerator = %v, want %v", y, ptr(v), w)
+			}
+		}
 		// A designation awarded in 2022 and withdrawn this year still
 		// counts for last year, not for this one, and leaves the unit's list.
 		must(c.do("POST", "/api/v1/divisions/"+communityA+"/designations", map[string]any{"kind": "epidemic_free", "year": 2022}))

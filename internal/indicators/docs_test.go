@@ -22,8 +22,8 @@ func catalogueDoc(t *testing.T) string {
 	b.WriteString("# 规划指标公式目录 / Indicator formula catalogue\n\n")
 	b.WriteString("由 `internal/indicators` 生成（`go test ./internal/indicators -run TestDocs -update`）。每项指标 = 系数 × Σ分子 ÷ Σ分母，分子分母分别在辖区子树上求和后再相除，从不对下级比率取平均。\n")
 	b.WriteString("Generated from `internal/indicators`. Each indicator is factor × Σnumerator ÷ Σdenominator, both summed over the subtree before dividing — never an average of children's ratios.\n\n")
-	b.WriteString("**时点 / As of.** 年度数值按该年末的状态计算：单元属性按年份填报，称号自授予年份起、至撤销年份止（撤销只记年份，不删除），设施、人员和组织读取其版本表（数据库触发器在每次新增、修改、删除时记录，有效期自 created_at/updated_at 起至下次变更），所以 2024 年改建或关闭的设施不会改变 2023 年的数值。\n")
-	b.WriteString("Yearly values are computed as of the end of the year: unit attributes are entered per year, designations count from their award year until the year of their withdrawal (withdrawal keeps the row), and facilities, personnel and organisations are read from their version tables (kept by database triggers on every insert, update and delete, each version valid from created_at/updated_at until the next change), so a facility rebuilt or closed in 2024 leaves 2023's values as they were.\n\n")
+	b.WriteString("**时点 / As of.** 年度数值按该年末的状态计算：单元属性按年份填报，称号自授予年份起、至撤销年份止（撤销只记年份，不删除），服务对象标签按其起止日期（当年按实时统计），设施、人员和组织读取其版本表（数据库触发器在每次新增、修改、删除时记录，有效期自 created_at/updated_at 起至下次变更），所以 2024 年改建或关闭的设施不会改变 2023 年的数值。\n")
+	b.WriteString("Yearly values are computed as of the end of the year: unit attributes are entered per year, designations count from their award year until the year of their withdrawal (withdrawal keeps the row), service-object tags by their own start and end dates (this year from the live counts), and facilities, personnel and organisations are read from their version tables (kept by database triggers on every insert, update and delete, each version valid from created_at/updated_at until the next change), so a facility rebuilt or closed in 2024 leaves 2023's values as they were.\n\n")
 	b.WriteString("| ID | 指标 / Indicator | 单位 | 2020 | 目标 / target | 公式 / formula | 说明 / why |\n|---|---|---|---|---|---|---|\n")
 	f := func(p *float64) string {
 		if p == nil {

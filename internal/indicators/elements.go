@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Group is the grouping of one element query: codes in [Lo, Hi), summed by
@@ -271,10 +272,20 @@ func orgsWithShare(kind string) func(context.Context, *sql.DB, Group) (map[strin
 	}
 }
 
-// tagged counts residents currently carrying a tag, from the registry's
-// maintained per-division counts (village rows summed by prefix).
+// tagged counts residents carrying a tag: this year from the registry's
+// maintained per-division counts (village rows summed by prefix); a past
+// year from the tags themselves, those held on its last day by their own
+// dates (since_date … until_date, inclusive; without a start date, from
+// when the tag was recorded).
 func tagged(tag string) func(context.Context, *sql.DB, Group) (map[string]float64, error) {
 	return func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
+		if g.Year < time.Now().Year() {
+			last := fmt.Sprintf("%d-12-31", g.Year)
+			return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_resident_tags
+				WHERE tag = $3 AND division_code >= $1 AND division_code < $2 AND (until_date = '' OR until_date >= $4)
+				AND (since_date <> '' AND since_date <= $4 OR since_date = '' AND created_at < $5)
+				GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, tag, last, g.endOfYear())
+		}
 		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(n) FROM reg_tag_counts
 			WHERE division_code >= $1 AND division_code < $2 AND tag = $3 AND lvl = 5 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, tag)
 	}
