@@ -145,6 +145,9 @@ func TestOwnIndicators(t *testing.T) {
 		if _, ok := getRows(t, c, county, indYear)["HZ-SW"]; ok {
 			t.Error("a deleted indicator is still shown")
 		}
+		if _, page := c.do("GET", "/indicators?division="+county, nil); !strings.Contains(page, `id="status-rule"`) || !strings.Contains(page, "90%") || !strings.Contains(page, "自设") {
+			t.Error("the dashboard lacks the status rule or the own indicator's mark")
+		}
 		var els []indicators.ElementInfo
 		_, body = c.do("GET", "/api/v1/data-elements", nil)
 		json.Unmarshal([]byte(body), &els)

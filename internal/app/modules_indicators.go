@@ -28,7 +28,8 @@ var indicatorsModule = Module{Name: "indicators", Migrations: indicators.Migrati
 				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
 			})
 		}
-		if err := indicators.Mount(a.Divisions, &indicators.Store{DB: a.DB, Audit: a.Audit}, rt, rd); err != nil {
+		th := indicators.Thresholds{OnTrack: a.Cfg.StatusOnTrack, Lagging: a.Cfg.StatusLagging}
+		if err := indicators.Mount(a.Divisions, &indicators.Store{DB: a.DB, Audit: a.Audit}, rt, rd, th); err != nil {
 			panic(err) // the embedded catalogue is broken: a build error, caught by tests
 		}
 	},

@@ -30,11 +30,16 @@ type Config struct {
 	NotifyWebhook string        // LINLI_NOTIFY_WEBHOOK: URL that receives request notices (SMS, 浙里办 adapters)
 	NotifySecret  string        // LINLI_NOTIFY_SECRET: HMAC key signing those notices
 	Demo          bool          // --demo
+	// Indicator status: progress ÷ expected progress at or above OnTrack
+	// is 正常, at or above Lagging is 滞后, below is 严重滞后.
+	StatusOnTrack float64 // LINLI_STATUS_ON_TRACK
+	StatusLagging float64 // LINLI_STATUS_LAGGING
 }
 
 // Defaults are the settings of a fresh laptop install.
 func Defaults() Config {
-	return Config{Addr: "127.0.0.1:8080", DataDir: "./linli-data", SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, MaxBody: 1 << 20, LogLevel: "info"}
+	return Config{Addr: "127.0.0.1:8080", DataDir: "./linli-data", SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, MaxBody: 1 << 20, LogLevel: "info",
+		StatusOnTrack: 0.9, StatusLagging: 0.6}
 }
 
 // Bind registers the shared flags on fs, with the environment as defaults.
@@ -102,6 +107,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("LINLI_SESSION_MAX", &c.SessionMax)
 	boolean("LINLI_SECURE_COOKIES", &c.SecureCookies)
 	boolean("LINLI_TRUST_PROXY", &c.TrustProxy)
+	ratio := func(name string, dst *float64) {
+		if v := getenv(name); v != "" {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: 须为 0 到 1 之间的小数 / must be a fraction from 0 to 1, got %q", name, v))
+				return
+			}
+			*dst = f
+		}
+	}
+	ratio("LINLI_STATUS_ON_TRACK", &c.StatusOnTrack)
+	ratio("LINLI_STATUS_LAGGING", &c.StatusLagging)
 	if v := getenv("LINLI_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -160,6 +177,9 @@ func (c Config) Validate() error {
 		if st, err := os.Stat(c.RoadsDir); err != nil || !st.IsDir() {
 			errs = append(errs, fmt.Errorf("roads: 路网目录不存在 / road network folder not found: %q", c.RoadsDir))
 		}
+	}
+	if !(c.StatusLagging > 0 && c.StatusLagging < c.StatusOnTrack && c.StatusOnTrack <= 1) {
+		errs = append(errs, fmt.Errorf("LINLI_STATUS_LAGGING/LINLI_STATUS_ON_TRACK: 须满足 0 < 滞后阈值 < 正常阈值 ≤ 1 / must satisfy 0 < lagging < on track ≤ 1, got %g and %g", c.StatusLagging, c.StatusOnTrack))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -35,6 +35,23 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestStatusThresholds(t *testing.T) {
+	env := map[string]string{"LINLI_STATUS_ON_TRACK": "0.8", "LINLI_STATUS_LAGGING": "0.5"}
+	c, err := FromEnv(func(k string) string { return env[k] })
+	if err != nil || c.Validate() != nil || c.StatusOnTrack != 0.8 || c.StatusLagging != 0.5 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	env["LINLI_STATUS_LAGGING"] = "0.9" // above on track
+	c, _ = FromEnv(func(k string) string { return env[k] })
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "LINLI_STATUS_LAGGING") {
+		t.Errorf("lagging above on track accepted: %v", err)
+	}
+	env["LINLI_STATUS_ON_TRACK"] = "most"
+	if _, err := FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "LINLI_STATUS_ON_TRACK") {
+		t.Errorf("a word accepted: %v", err)
+	}
+}
+
 func FuzzConfigValues(f *testing.F) {
 	for _, s := range []string{"30m", "12h", "1s", "-5m", "", "true", "127.0.0.1:0", ":8080", "postgres://x/y", "9999999999999h"} {
 		f.Add(s, s)

@@ -190,10 +190,7 @@ func (e *Engine) Assess(in Indicator, v *Value, target *float64, baseline *float
 		p = (val - base) / (tgt - base)
 	}
 	v.Progress = &p
-	th := e.Thresholds
-	if th.OnTrack == 0 {
-		th = DefaultThresholds
-	}
+	th := e.thresholds()
 	switch ratio := p / max(v.Expected, 1e-9); {
 	case v.Expected == 0 || ratio >= th.OnTrack:
 		v.Status = "on_track"
@@ -202,6 +199,14 @@ func (e *Engine) Assess(in Indicator, v *Value, target *float64, baseline *float
 	default:
 		v.Status = "seriously_lagging"
 	}
+}
+
+// thresholds are the configured ones, or the defaults.
+func (e *Engine) thresholds() Thresholds {
+	if e.Thresholds.OnTrack == 0 {
+		return DefaultThresholds
+	}
+	return e.Thresholds
 }
 
 func clamp01(x float64) float64 { return min(max(x, 0), 1) }

@@ -337,6 +337,7 @@ type pageView struct {
 	MaxTrend float64
 	Trend    []trendPoint
 	Behind   []LaggingChild
+	Th       Thresholds
 }
 
 type bar struct {
@@ -382,7 +383,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: rows}
+	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: rows, Th: h.Engine.thresholds()}
 	for _, rw := range rows {
 		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
 			pv.Lagging++

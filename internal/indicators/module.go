@@ -7,12 +7,12 @@ import (
 )
 
 // Mount wires the module: it is called from internal/app with the core's parts.
-func Mount(d *divisions.Store, s *Store, rt *web.Router, rd *web.Renderer) error {
+func Mount(d *divisions.Store, s *Store, rt *web.Router, rd *web.Renderer, th Thresholds) error {
 	inds, err := Catalogue()
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: &Engine{DB: s.DB, Precomputed: true}, Store: s, Divisions: d, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: &Engine{DB: s.DB, Precomputed: true, Thresholds: th}, Store: s, Divisions: d, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
 	h.Register(rt)
 	return nil
 }
