@@ -433,3 +433,36 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		}
 	})
 }
+
+// 民呼我为 figures are data elements: a county's own on-time indicator
+// reads them when shown, also when the rest is precomputed.
+func TestOwnIndicatorOnRequests(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testEnv) {
+		rqSetup(e)
+		res, wa, co := e.login("res1"), e.login("workerA"), e.login("countyOfficer")
+		def := map[string]any{"id": "XH-ONTIME", "division_code": county, "name_zh": "民呼我为按期办结率", "unit": "%", "formula": "100 × requests_resolved_on_time ÷ requests_received"}
+		if st, body := co.do("POST", "/api/v1/indicator-definitions", def); st != 201 {
+			t.Fatalf("define: %d %s", st, body)
+		}
+		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
+		if _, err := (&indicators.Store{DB: e.app.DB, Audit: e.app.Audit}).RecomputeAll(ctx, 2026); err != nil {
+			t.Fatal(err)
+		}
+		value := func() *float64 { return getRows(t, co, county, 2026)["XH-ONTIME"].Value }
+		if v := value(); v != nil {
+			t.Errorf("no requests yet: %v, want no data", *v)
+		}
+		r1 := rqSubmit(t, res, map[string]any{"category": "repair", "description": "路灯坏了", "attributes": map[string]string{"facility": "light"}})
+		rqSubmit(t, res, map[string]any{"category": "sanitation", "description": "河道垃圾", "attributes": map[string]string{"spot": "street"}})
+		rqAct(t, wa, r1.ID, "accept", map[string]any{"version": 1}, 200)
+		rqAct(t, wa, r1.ID, "start", nil, 200)
+		rqAct(t, wa, r1.ID, "answer", map[string]any{"reply": "已修复"}, 200)
+		// Worked by hand: one of two requests resolved within its deadline.
+		if v := value(); v == nil || *v != 50 {
+			t.Errorf("XH-ONTIME = %v, want 50", ptr(v))
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ind_values WHERE indicator = 'XH-ONTIME'`); n != 0 {
+			t.Errorf("a request-based indicator has %d precomputed cells", n)
+		}
+	})
+}

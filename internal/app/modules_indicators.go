@@ -7,6 +7,7 @@ import (
 
 	"linli/internal/divisions"
 	"linli/internal/indicators"
+	"linli/internal/requests"
 	"linli/internal/web"
 )
 
@@ -25,6 +26,12 @@ var indicatorsModule = Module{Name: "indicators", Migrations: indicators.Migrati
 		} {
 			f := lc.Completeness(spec.class, spec.withValue)
 			indicators.Provide(key, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
+				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
+			})
+		}
+		for kind := range requests.YearCountKinds {
+			f := requests.YearCounts(kind)
+			indicators.Provide("requests_"+kind, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
 				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
 			})
 		}

@@ -48,7 +48,12 @@ func catalogueDoc(t *testing.T) string {
 	for _, k := range keys {
 		e := Elements[k]
 		src := e.Source
-		if e.Sum == nil {
+		switch {
+		case e.Volatile:
+			src += "（民呼我为模块，读取时计算 / from the requests module, computed when read）"
+		case e.Sum == nil && (strings.HasSuffix(k, "_analysed") || strings.Contains(k, "_units_in_")):
+			src += "（生活圈分析，仅当年 / from the life-circle analysis, current year only）"
+		case e.Sum == nil:
 			src += "（模块上线前无数据 / no data until its module exists）"
 		}
 		agg := "SUM"

@@ -48,6 +48,9 @@ type Element struct {
 	// village-level units): they are computed once per tree and kept in
 	// memory, and precomputed cells store only what differs from them.
 	Structural bool
+	// Volatile elements change with every request handled: an indicator
+	// naming one is never precomputed, always computed when read.
+	Volatile bool
 }
 
 func query(ctx context.Context, q *sql.DB, sqlText string, args ...any) (map[string]float64, error) {
@@ -452,6 +455,19 @@ func init() {
 	el("urban_units_in_15min", "城市社区15分钟生活圈完整度之和", "Σ 15-minute circle completeness of urban communities", c, nil)
 	el("rural_units_in_30min", "行政村30分钟生活圈完整度之和", "Σ 30-minute circle completeness of villages", c, nil)
 	el("urban_units_analysed", "已做生活圈分析的城市社区", "Urban communities with a life-circle analysis", c, nil)
+	// 民呼我为 requests received in the year, from the requests module (for
+	// own indicators such as an on-time rate).
+	for _, k := range [][3]string{
+		{"received", "民呼我为诉求件数", "Requests received"}, {"accepted", "已受理的诉求", "Requests accepted"},
+		{"accepted_in_time", "及时受理的诉求", "Requests accepted in time"}, {"resolved", "已办结的诉求", "Requests resolved"},
+		{"resolved_on_time", "按期办结的诉求", "Requests resolved on time"}, {"rated", "已评价的诉求", "Requests rated"},
+		{"satisfied", "评价满意的诉求", "Requests rated satisfied"},
+	} {
+		el("requests_"+k[0], k[1], k[2], c, nil)
+		e := Elements["requests_"+k[0]]
+		e.Volatile = true
+		Elements["requests_"+k[0]] = e
+	}
 	el("rural_units_analysed", "已做生活圈分析的行政村", "Villages with a life-circle analysis", c, nil)
 }
 
@@ -465,6 +481,16 @@ func Provide(key string, sum func(context.Context, *sql.DB, Group) (map[string]f
 	}
 	e.Sum = sum
 	Elements[key] = e
+}
+
+// volatile tells whether an indicator names a volatile element.
+func volatile(in Indicator) bool {
+	for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
+		if e, ok := element(k); ok && e.Volatile {
+			return true
+		}
+	}
+	return false
 }
 
 // OwnPrefix begins the key of every data element an officer defines (see

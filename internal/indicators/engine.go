@@ -101,15 +101,30 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 	} else {
 		groups = []string{code}
 	}
+	var out map[string][]Value
 	if e.Precomputed && fresh(ctx, e.DB, year) {
-		return precomputed(ctx, e.DB, inds, groups, year)
+		var stable, live []Indicator
+		for _, in := range inds {
+			if volatile(in) {
+				live = append(live, in)
+			} else {
+				stable = append(stable, in)
+			}
+		}
+		var err error
+		if out, err = precomputed(ctx, e.DB, stable, groups, year); err != nil || len(live) == 0 {
+			return out, err
+		}
+		inds = live
+	}
+	if out == nil {
+		out = map[string][]Value{}
 	}
 	g := Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
 	sums, missing, err := e.sums(ctx, inds, g)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]Value{}
 	for _, in := range inds {
 		for _, grp := range groups {
 			v := Value{Division: grp}

@@ -396,7 +396,11 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	if err != nil {
 		return st, err
 	}
-	inds = append(inds, custom...)
+	for _, in := range custom {
+		if !volatile(in) { // computed when read
+			inds = append(inds, in)
+		}
+	}
 	structural, err := structuralSums(ctx, s.DB, divCount)
 	if err != nil {
 		return st, err
