@@ -257,9 +257,9 @@ func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
 // definition of an existing one (update true). Only an officer whose
 // jurisdiction holds the division may; nothing is saved on any problem.
 func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicator, error) {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return Indicator{}, ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return Indicator{}, err
 	}
 	rules, err := s.rules(ctx)
 	if err != nil {
@@ -317,9 +317,9 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 
 // Undefine deletes an own indicator with its targets and stored values.
 func (s *Store) Undefine(ctx context.Context, id string) error {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_custom WHERE id = $1`, id)

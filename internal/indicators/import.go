@@ -87,9 +87,9 @@ type importRow struct {
 // in one transaction. A report with errors means nothing was saved.
 func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportReport, error) {
 	var rep ImportReport
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return rep, ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return rep, err
 	}
 	t, err := tabular.Read(data)
 	if err != nil {

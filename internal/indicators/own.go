@@ -103,9 +103,9 @@ func checkValue(rules map[string]Rule, code, k string, v float64) error {
 // DefineElement saves an own reported element. Its key gets the own_
 // prefix when it lacks one; nothing is saved on any problem.
 func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return r, ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return r, err
 	}
 	r.Key = strings.ToLower(strings.TrimSpace(r.Key))
 	if !strings.HasPrefix(r.Key, OwnPrefix) {
@@ -132,7 +132,7 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 	if !access.BusinessScope(p).Contains(r.Owner) {
 		return r, db.ErrNotFound
 	}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, r.Owner).Scan(&one); err != nil {
 			return db.ErrNotFound
@@ -165,14 +165,11 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 	return r, err
 }
 
-// ErrInUse: an element that a formula names or that holds values stays.
-var ErrInUse = errors.New("in use")
-
 // DeleteElement removes an own element that nothing uses.
 func (s *Store) DeleteElement(ctx context.Context, key string) error {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key)

@@ -69,6 +69,16 @@ var ErrLocked = errors.New("locked")
 // ErrForbidden: the role may not do this.
 var ErrForbidden = errors.New("forbidden")
 
+// officer is the signed-in officer: only officers enter, import, approve,
+// set targets and define indicators.
+func officer(ctx context.Context) (*access.Principal, error) {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Officer {
+		return nil, ErrForbidden
+	}
+	return p, nil
+}
+
 // bounds of reported elements: values outside are rejected.
 var bounds = map[string][2]float64{
 	"urban_income_total": {0, 1e10}, "urban_income_pop": {0, 1e8}, "rural_income_total": {0, 1e10}, "rural_income_pop": {0, 1e8},
@@ -97,9 +107,9 @@ func checkPeriod(year int) error {
 // Enter saves reported values of one division and year as a draft (or
 // overwrites a draft or returned value); approved values are locked.
 func (s *Store) Enter(ctx context.Context, code string, year int, values map[string]float64) error {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return err
 	}
 	if !access.BusinessScope(p).Contains(code) || !divisions.ValidCode(code) {
 		return db.ErrNotFound
@@ -200,9 +210,9 @@ func lockedBy(approved map[string]bool, code string) bool {
 // an enclosing division (strictly above) approves, and only after every
 // child's values of that year have been approved (DHIS2's order).
 func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool) error {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return err
 	}
 	if !access.BusinessScope(p).Contains(code) {
 		return db.ErrNotFound
@@ -283,9 +293,9 @@ type Reported struct {
 // enclosing division sets it; for additive indicators the children's targets
 // may not add up to more than the parent's; a percentage never exceeds 100.
 func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year int, target float64) error {
-	p := access.From(ctx)
-	if p == nil || p.Role != access.Officer {
-		return ErrForbidden
+	p, err := officer(ctx)
+	if err != nil {
+		return err
 	}
 	if !access.BusinessScope(p).Contains(code) || p.Division == code {
 		return db.ErrNotFound
