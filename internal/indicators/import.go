@@ -108,7 +108,11 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		return rep, err
 	}
 	col := map[string]int{}
-	elems := map[int]string{}
+	type elemCol struct {
+		i   int
+		key string
+	}
+	var elems []elemCol // in the file's column order, so that a row's problems read left to right
 	for i, h := range t.Header {
 		k := headerKey(rules, h)
 		switch {
@@ -123,7 +127,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		default:
 			col[k] = i + 1 // 1-based, 0 is absent
 			if _, ok := rules[k]; ok {
-				elems[i] = k
+				elems = append(elems, elemCol{i, k})
 			}
 		}
 	}
@@ -163,7 +167,8 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		} else {
 			row.year = y
 		}
-		for ci, k := range elems {
+		for _, ec := range elems {
+			ci, k := ec.i, ec.key
 			cell := strings.ReplaceAll(strings.TrimSpace(rec[ci]), ",", "")
 			if cell == "" {
 				continue // not reported in this file
