@@ -347,7 +347,7 @@ func ownedTx(ctx context.Context, tx *sql.Tx, p *access.Principal, query, key st
 
 // Custom returns every own indicator (all divisions: the recompute and the
 // caller's filtering decide what is shown). A stored definition that no
-// longer parses (an element was retired) is skipped with its reason.
+// longer parses (its own element is gone) is left out.
 func (s *Store) Custom(ctx context.Context) ([]Indicator, error) {
 	rules, err := s.rules(ctx)
 	if err != nil {

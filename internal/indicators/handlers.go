@@ -390,7 +390,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if divisions.LevelOf(code) < 5 {
-		if pv.Behind, err = h.laggingChildren(r, code, year); err != nil {
+		if pv.Behind, err = h.laggingChildren(r, inds, code, year); err != nil {
 			h.pageErr(w, r, err)
 			return
 		}

@@ -243,14 +243,13 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 				bad(row.line, codeCol, "区划 "+row.code+" 不存在", "division "+row.code+" does not exist")
 				continue
 			}
-			st := stored[yearKey{row.code, row.year}]
 			if lockedBy(approved[row.year], row.code) {
 				bad(row.line, codeCol, fmt.Sprintf("%s %d 年的数据（或其上级的数据）已审核锁定，须上级解锁后才能修改", row.code, row.year),
 					fmt.Sprintf("the values of %s (or of a level above it) for %d are approved and locked; the level above must unlock them", row.code, row.year))
 				continue
 			}
 			merged := map[string]float64{}
-			for k, v := range st.values {
+			for k, v := range stored[yearKey{row.code, row.year}] {
 				merged[k] = v
 			}
 			row.previous = map[string]float64{}
@@ -308,22 +307,18 @@ type yearKey struct {
 	year int
 }
 
-type storedYear struct {
-	values map[string]float64
-}
-
 // codesIn is the set of division codes in a jurisdiction.
 func codesIn(ctx context.Context, tx *sql.Tx, sc access.Scope) (map[string]bool, error) {
 	return db.StringSet(ctx, tx, `SELECT code FROM divisions WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
 }
 
 // storedIn reads the jurisdiction's reported values of the rows' years.
-func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow) (map[yearKey]storedYear, error) {
+func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow) (map[yearKey]map[string]float64, error) {
 	years := map[int]bool{}
 	for _, r := range rows {
 		years[r.year] = true
 	}
-	out := map[yearKey]storedYear{}
+	out := map[yearKey]map[string]float64{}
 	for y := range years {
 		rs, err := tx.QueryContext(ctx, `SELECT division_code, element, value FROM ind_reported WHERE division_code >= $1 AND division_code < $2 AND year = $3`, sc.Lo, sc.Hi, y)
 		if err != nil {
@@ -336,12 +331,11 @@ func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow
 				rs.Close()
 				return nil, err
 			}
-			e := out[yearKey{c, y}]
-			if e.values == nil {
-				e.values = map[string]float64{}
+			yk := yearKey{c, y}
+			if out[yk] == nil {
+				out[yk] = map[string]float64{}
 			}
-			e.values[k] = v
-			out[yearKey{c, y}] = e
+			out[yk][k] = v
 		}
 		rs.Close()
 		if err := rs.Err(); err != nil {

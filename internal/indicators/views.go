@@ -108,11 +108,8 @@ type LaggingChild struct {
 
 // laggingChildren ranks the children of code by how far behind they are:
 // most seriously lagging first, then most lagging, then most binding.
-func (h *Handlers) laggingChildren(r *http.Request, code string, year int) ([]LaggingChild, error) {
-	inds, err := h.catalogue(r, code)
-	if err != nil {
-		return nil, err
-	}
+// inds is the catalogue that applies at code (it applies to the children too).
+func (h *Handlers) laggingChildren(r *http.Request, inds []Indicator, code string, year int) ([]LaggingChild, error) {
 	rows, err := h.rows(r, inds, code, year, true)
 	if err != nil {
 		return nil, err
@@ -189,7 +186,11 @@ func (h *Handlers) apiLagging(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.laggingChildren(r, code, year)
+	inds, err := h.catalogue(r, code)
+	if err != nil {
+		return err
+	}
+	out, err := h.laggingChildren(r, inds, code, year)
 	if err != nil {
 		return mapErr(err, code)
 	}
