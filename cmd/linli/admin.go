@@ -73,7 +73,7 @@ func runAdmin(e env, args []string) int {
 		return code
 	}
 	defer a.Close()
-	ctx := access.With(context.Background(), auth.Operator())
+	ctx := access.With(context.Background(), access.Operator())
 	switch sub {
 	case "create-user":
 		pw := ""

@@ -15,7 +15,7 @@ import (
 func TestBackupRestoreRoundTrip(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
-	ctx := access.With(context.Background(), auth.Operator())
+	ctx := access.With(context.Background(), access.Operator())
 	a, err := app.Open(ctx, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,6 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/app"
-	"linli/internal/auth"
 	"linli/internal/db"
 	"linli/internal/requests"
 )
@@ -59,7 +58,7 @@ func runOpen311Key(e env, args []string) int {
 	}
 	defer a.Close()
 	s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
-	key, err := s.CreateKey(access.With(context.Background(), auth.Operator()), name, division)
+	key, err := s.CreateKey(access.With(context.Background(), access.Operator()), name, division)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -219,7 +218,7 @@ func runBenchRequests(e env, args []string) int {
 		return fail(e, err)
 	}
 	rs := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
-	key, err := rs.CreateKey(access.With(ctx, auth.Operator()), "bench", "330106")
+	key, err := rs.CreateKey(access.With(ctx, access.Operator()), "bench", "330106")
 	if err != nil {
 		return fail(e, err)
 	}

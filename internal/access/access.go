@@ -147,3 +147,9 @@ func ScopeOf(ctx context.Context) Scope { return BusinessScope(From(ctx)) }
 
 // Encloses tells whether ancestor is code itself or one of its ancestors.
 func Encloses(ancestor, code string) bool { return strings.HasPrefix(code, ancestor) }
+
+// Operator is the principal of the command line: the person at the
+// machine's console, with the system administrator's duties province-wide.
+func Operator() *Principal {
+	return &Principal{Username: "cli", Role: SysAdmin, Division: "33"}
+}

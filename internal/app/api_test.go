@@ -401,7 +401,7 @@ func TestSecondStartKeepsData(t *testing.T) {
 func TestAPITokenScopedAndRevocable(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testEnv) {
 		e.user("hotline", access.CommunityWorker, communityA)
-		ctx := access.With(t.Context(), auth.Operator())
+		ctx := access.With(t.Context(), access.Operator())
 		tok, err := e.app.Auth.IssueToken(ctx, "hotline", "12345", 24*time.Hour)
 		if err != nil || !strings.HasPrefix(tok, auth.TokenPrefix) {
 			t.Fatal(tok, err)

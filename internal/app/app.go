@@ -121,7 +121,6 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, log *slog.Logger, no
 			}
 			return div.Level, err == nil, err
 		}}
-	web.MaxBody = cfg.MaxBody
 	demo, err := IsDemo(ctx, d)
 	if err != nil {
 		return nil, err
@@ -137,6 +136,7 @@ func (a *App) Close() error { return a.DB.Close() }
 func (a *App) Handler() http.Handler {
 	var h http.Handler = a.Router
 	h = a.authn.Authenticate(h)
+	h = web.LimitJSON(a.Cfg.MaxBody, h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = web.SecurityHeaders(h)
 	return web.Observe(a.Log, a.Metrics, h)

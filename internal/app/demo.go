@@ -66,7 +66,7 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		return nil, fmt.Errorf("demo county %s has too few communities", o.County)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6c696e6c69))
-	op := access.With(ctx, auth.Operator())
+	op := access.With(ctx, access.Operator())
 	err = a.DB.Tx(op, func(tx *sql.Tx) error {
 		now := db.T(time.Now())
 		var sb strings.Builder

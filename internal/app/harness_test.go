@@ -71,7 +71,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *testEnv)) {
 // user creates an account with testPassword as the CLI operator would.
 func (e *testEnv) user(name string, role access.Role, division string) {
 	e.t.Helper()
-	ctx := access.With(context.Background(), auth.Operator())
+	ctx := access.With(context.Background(), access.Operator())
 	if _, _, err := e.app.Auth.Create(ctx, auth.NewUser{Username: name, Role: role, Division: division, Password: testPassword}); err != nil {
 		e.t.Fatalf("create %s: %v", name, err)
 	}

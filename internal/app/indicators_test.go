@@ -546,7 +546,7 @@ func benchIndicators(b *testing.B, dialect db.Dialect) {
 	// Serve through HTTP as a province officer.
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
-	if _, _, err := a.Auth.Create(access.With(ctx, auth.Operator()), auth.NewUser{Username: "prov", Role: access.Officer, Division: "33", Password: testPassword}); err != nil {
+	if _, _, err := a.Auth.Create(access.With(ctx, access.Operator()), auth.NewUser{Username: "prov", Role: access.Officer, Division: "33", Password: testPassword}); err != nil {
 		b.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)

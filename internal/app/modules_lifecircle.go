@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/lifecircle"
 	"linli/internal/web"
 )
@@ -24,7 +25,7 @@ func lifecircleService(a *App) *lifecircle.Service {
 
 // lifecircleModule answers the 15/30-minute life circles per division.
 var lifecircleModule = Module{Name: "lifecircle", Migrations: lifecircle.Migrations,
-	Nav: []web.NavItem{{Href: "/lifecircle", Label: web.M("生活圈", "Life circles"), Roles: []access.Role{access.Officer, access.CommunityWorker}}},
+	Nav: []web.NavItem{{Href: "/lifecircle", Label: fault.M("生活圈", "Life circles"), Roles: []access.Role{access.Officer, access.CommunityWorker}}},
 	Mount: func(a *App, rt *web.Router, rd *web.Renderer) {
 		h := &lifecircle.Handlers{Svc: lifecircleService(a), Pages: lifecircle.ParsePages(rd)}
 		h.Register(rt)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -51,7 +52,7 @@ func parseFilter(r *http.Request) (Filter, error) {
 		if s := q.Get(d.name); s != "" {
 			t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600))
 			if err != nil {
-				return f, web.BadRequest(web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), web.Field(d.name, web.M("日期格式应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
+				return f, fault.Invalid(web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), fault.Field(d.name, web.M("日期格式应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
 			}
 			*d.dst = t.AddDate(0, 0, d.add)
 		}
@@ -59,7 +60,7 @@ func parseFilter(r *http.Request) (Filter, error) {
 	return f, nil
 }
 
-var notAuditor = web.Forbidden(web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"))
+var notAuditor = fault.Forbidden(web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"))
 
 func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	if access.From(r.Context()).Role != access.Auditor {

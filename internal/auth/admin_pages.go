@@ -6,6 +6,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -88,7 +89,7 @@ func (h *Handlers) createUserPost(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotAllowed):
 		h.forbidden(w, r)
 	case errors.As(err, &p):
-		h.renderNewUser(w, r, 400, web.View{Errors: []web.FieldError{web.Field(p.Field, web.M(p.ZH, p.EN))}, Form: r.PostForm})
+		h.renderNewUser(w, r, 400, web.View{Errors: []fault.FieldError{fault.Field(p.Field, web.M(p.ZH, p.EN))}, Form: r.PostForm})
 	case err != nil:
 		h.fail(w, r, err)
 	default:

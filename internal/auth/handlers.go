@@ -10,6 +10,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -50,7 +51,7 @@ func (h *Handlers) Authenticate(next http.Handler) http.Handler {
 			}
 			if err == nil && p == nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="linli", error="invalid_token"`)
-				web.WriteProblem(w, r, &web.Error{Status: 401, Msg: web.M("API 令牌无效或已过期", "the API token is invalid or expired")})
+				web.WriteProblem(w, r, fault.New(fault.CodeUnauthenticated, web.M("API 令牌无效或已过期", "the API token is invalid or expired")))
 				return
 			}
 		} else if c, cerr := r.Cookie(web.SessionCookie); cerr == nil {
@@ -214,14 +215,14 @@ func (h *Handlers) passwordPost(w http.ResponseWriter, r *http.Request) {
 	}
 	v := web.View{Title: web.M("修改密码", "Change password")}
 	if r.PostForm.Get("new_password") != r.PostForm.Get("confirm_password") {
-		v.Errors = []web.FieldError{web.Field("confirm_password", web.M("两次输入的新密码不一致", "the two new passwords differ"))}
+		v.Errors = []fault.FieldError{fault.Field("confirm_password", web.M("两次输入的新密码不一致", "the two new passwords differ"))}
 		h.Pages.Render(w, r, 400, "password", v)
 		return
 	}
 	err := h.Svc.ChangePassword(r.Context(), tok, r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
 	var p *Problem
 	if errors.As(err, &p) {
-		v.Errors = []web.FieldError{web.Field(p.Field, web.M(p.ZH, p.EN))}
+		v.Errors = []fault.FieldError{fault.Field(p.Field, web.M(p.ZH, p.EN))}
 		h.Pages.Render(w, r, 400, "password", v)
 		return
 	} else if err != nil {
@@ -268,7 +269,7 @@ func (h *Handlers) totpPost(w http.ResponseWriter, r *http.Request) {
 	err := h.Svc.ConfirmTOTP(r.Context(), r.PostForm.Get("code"))
 	var p *Problem
 	if errors.As(err, &p) {
-		h.renderTOTP(w, r, 400, web.View{Errors: []web.FieldError{web.Field("code", web.M(p.ZH, p.EN))}})
+		h.renderTOTP(w, r, 400, web.View{Errors: []fault.FieldError{fault.Field("code", web.M(p.ZH, p.EN))}})
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -287,15 +288,15 @@ func mapErr(err error) error {
 	var p *Problem
 	switch {
 	case errors.Is(err, ErrNotAllowed):
-		return web.Forbidden(web.M("您的角色无权执行此操作", "your role may not do this"))
+		return fault.Forbidden(web.M("您的角色无权执行此操作", "your role may not do this"))
 	case errors.Is(err, db.ErrNotFound):
-		return web.NotFound(web.M("账号不存在或不在您的管辖范围内", "account not found or outside your jurisdiction"))
+		return fault.NotFound(web.M("账号不存在或不在您的管辖范围内", "account not found or outside your jurisdiction"))
 	case errors.As(err, &p):
-		status := http.StatusBadRequest
+		code := fault.CodeInvalid
 		if strings.Contains(p.EN, "already taken") {
-			status = http.StatusConflict
+			code = fault.CodeConflict
 		}
-		return &web.Error{Status: status, Msg: web.M(p.ZH, p.EN), Fields: []web.FieldError{web.Field(p.Field, web.M(p.ZH, p.EN))}}
+		return fault.New(code, web.M(p.ZH, p.EN), fault.Field(p.Field, web.M(p.ZH, p.EN)))
 	}
 	return err
 }
@@ -312,7 +313,7 @@ func (h *Handlers) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	tok, u, err := h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent())
 	var le *LoginError
 	if errors.As(err, &le) {
-		return &web.Error{Status: 401, Msg: web.M(le.ZH, le.EN)}
+		return fault.New(fault.CodeUnauthenticated, web.M(le.ZH, le.EN))
 	} else if err != nil {
 		return err
 	}

@@ -351,11 +351,6 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Operator is the principal of the command line: the person at the
-// machine's console, with the system administrator's duties province-wide.
-func Operator() *access.Principal {
-	return &access.Principal{Username: "cli", Role: access.SysAdmin, Division: "33"}
-}
 
 // EnsureFirstAdmin creates the first system administrator when there is no
 // account at all, returning its one-time password (empty when accounts exist).
@@ -364,7 +359,7 @@ func (s *Service) EnsureFirstAdmin(ctx context.Context) (string, error) {
 	if err != nil || n > 0 {
 		return "", err
 	}
-	_, pw, err := s.Create(access.With(ctx, Operator()), NewUser{Username: "admin", DisplayName: "系统管理员", Role: access.SysAdmin, Division: "33"})
+	_, pw, err := s.Create(access.With(ctx, access.Operator()), NewUser{Username: "admin", DisplayName: "系统管理员", Role: access.SysAdmin, Division: "33"})
 	if err != nil {
 		return "", fmt.Errorf("first admin: %w", err)
 	}

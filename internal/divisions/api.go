@@ -9,6 +9,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -77,8 +78,8 @@ var pageParams = []web.Param{{Name: "page", Type: "integer", Description: "页�
 func codeParam(r *http.Request) (string, error) {
 	code := r.PathValue("code")
 	if !ValidCode(code) {
-		return "", web.BadRequest(web.M("区划代码格式不正确："+code+"（应为 2/4/6/9/12 位数字）", "malformed division code: "+code+" (must be 2, 4, 6, 9 or 12 digits)"),
-			web.Field("code", web.M("应为 2/4/6/9/12 位数字", "must be 2, 4, 6, 9 or 12 digits")))
+		return "", fault.Invalid(web.M("区划代码格式不正确："+code+"（应为 2/4/6/9/12 位数字）", "malformed division code: "+code+" (must be 2, 4, 6, 9 or 12 digits)"),
+			fault.Field("code", web.M("应为 2/4/6/9/12 位数字", "must be 2, 4, 6, 9 or 12 digits")))
 	}
 	return code, nil
 }
@@ -88,11 +89,11 @@ func mapErr(err error, code string) error {
 	var ve *ValueError
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return web.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
 	case errors.Is(err, ErrForbidden):
-		return web.Forbidden(web.M("只有上级民政干部可以修改单元数据", "only officers of an enclosing division may change unit data"))
+		return fault.Forbidden(web.M("只有上级民政干部可以修改单元数据", "only officers of an enclosing division may change unit data"))
 	case errors.As(err, &ve):
-		return web.BadRequest(web.M(ve.ZH, ve.EN), web.Field(ve.Field, web.M(ve.ZH, ve.EN)))
+		return fault.Invalid(web.M(ve.ZH, ve.EN), fault.Field(ve.Field, web.M(ve.ZH, ve.EN)))
 	}
 	return err
 }
@@ -143,11 +144,11 @@ func (h *Handlers) apiSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query().Get("q")
 	if q == "" || len(q) > 100 {
-		return web.BadRequest(web.M("请提供 1 至 100 字节的搜索词 q", "give a search term q of 1 to 100 bytes"), web.Field("q", web.M("必填，最长 100 字节", "required, at most 100 bytes")))
+		return fault.Invalid(web.M("请提供 1 至 100 字节的搜索词 q", "give a search term q of 1 to 100 bytes"), fault.Field("q", web.M("必填，最长 100 字节", "required, at most 100 bytes")))
 	}
 	within := r.URL.Query().Get("within")
 	if within != "" && !ValidCode(within) {
-		return web.BadRequest(web.M("within 区划代码格式不正确", "malformed division code in within"), web.Field("within", web.M("应为 2/4/6/9/12 位数字", "must be 2, 4, 6, 9 or 12 digits")))
+		return fault.Invalid(web.M("within 区划代码格式不正确", "malformed division code in within"), fault.Field("within", web.M("应为 2/4/6/9/12 位数字", "must be 2, 4, 6, 9 or 12 digits")))
 	}
 	items, total, err := h.Store.Search(r.Context(), q, within, pg.Offset(), pg.PageSize)
 	if err != nil {
@@ -165,7 +166,7 @@ func (h *Handlers) apiAttributes(w http.ResponseWriter, r *http.Request) error {
 	year := 0
 	if s := r.URL.Query().Get("year"); s != "" {
 		if year, err = strconv.Atoi(s); err != nil || checkYear(year) != nil {
-			return web.BadRequest(web.M("年份须为 1949 至 2100 的整数", "year must be a whole number from 1949 to 2100"), web.Field("year", web.M("无效年份", "invalid year")))
+			return fault.Invalid(web.M("年份须为 1949 至 2100 的整数", "year must be a whole number from 1949 to 2100"), fault.Field("year", web.M("无效年份", "invalid year")))
 		}
 	}
 	as, err := h.Store.Attributes(r.Context(), code, year)
@@ -183,7 +184,7 @@ func (h *Handlers) apiSetAttributes(w http.ResponseWriter, r *http.Request) erro
 	}
 	year, err := strconv.Atoi(r.PathValue("year"))
 	if err != nil {
-		return web.BadRequest(web.M("年份须为整数", "year must be a whole number"), web.Field("year", web.M("无效年份", "invalid year")))
+		return fault.Invalid(web.M("年份须为整数", "year must be a whole number"), fault.Field("year", web.M("无效年份", "invalid year")))
 	}
 	var body AttributesBody
 	if err := web.DecodeJSON(w, r, &body); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -80,7 +81,7 @@ func (h *Handlers) registerDefinitions(rt *web.Router) {
 			key := r.PathValue("key")
 			if err := h.Store.DeleteElement(r.Context(), key); err != nil {
 				if errors.Is(err, db.ErrNotFound) {
-					return web.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
+					return fault.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
 				}
 				return mapErr(err, "")
 			}
@@ -119,7 +120,7 @@ func (h *Handlers) apiUndefine(w http.ResponseWriter, r *http.Request) error {
 		if !errors.Is(err, db.ErrNotFound) {
 			return mapErr(err, "")
 		}
-		return web.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
+		return fault.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
 	}
 	w.WriteHeader(204)
 	return nil
@@ -245,7 +246,7 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 		key := f.Get("key")
 		err = h.Store.DeleteElement(r.Context(), key)
 		if errors.Is(err, db.ErrNotFound) {
-			err = web.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
+			err = fault.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
 		}
 		notice = web.M("已删除数据项 "+key, "data element "+key+" deleted")
 	case "delete":
@@ -256,16 +257,16 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 		id := f.Get("id")
 		err = h.Store.Undefine(r.Context(), id)
 		if errors.Is(err, db.ErrNotFound) {
-			err = web.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
+			err = fault.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
 		}
 		notice = web.M("已删除指标 "+id+" 及其分解目标", "indicator "+id+" and its targets deleted")
 	default:
 		err = &Problem{"action", "未知操作", "unknown action"}
 	}
-	var we *web.Error
+	var we *fault.Error
 	if err != nil && errors.As(mapErr(err, f.Get("division_code")), &we) {
 		r.URL.RawQuery = ""
-		h.renderCatalogue(w, r, we.Status, web.View{Alert: we.Msg, Errors: we.Fields, Form: f})
+		h.renderCatalogue(w, r, web.Status(we), web.View{Alert: we.Msg, Errors: we.Fields, Form: f})
 		return
 	} else if err != nil {
 		h.pageErr(w, r, err)

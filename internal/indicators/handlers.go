@@ -12,6 +12,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -77,13 +78,13 @@ func (h *Handlers) params(r *http.Request) (string, int, error) {
 		code = p.Division
 	}
 	if !divisions.ValidCode(code) {
-		return "", 0, web.BadRequest(web.M("区划代码格式不正确："+code, "malformed division code: "+code), web.Field("division", web.M("应为 2/4/6/9/12 位数字", "2, 4, 6, 9 or 12 digits")))
+		return "", 0, fault.Invalid(web.M("区划代码格式不正确："+code, "malformed division code: "+code), fault.Field("division", web.M("应为 2/4/6/9/12 位数字", "2, 4, 6, 9 or 12 digits")))
 	}
 	year := time.Now().Year()
 	if s := r.URL.Query().Get("period"); s != "" {
 		y, err := strconv.Atoi(s)
 		if err != nil || checkPeriod(y) != nil {
-			return "", 0, web.BadRequest(web.M("年份须在 2020–2035 之间："+s, "period must be a year from 2020 to 2035: "+s), web.Field("period", web.M("2020–2035", "2020–2035")))
+			return "", 0, fault.Invalid(web.M("年份须在 2020–2035 之间："+s, "period must be a year from 2020 to 2035: "+s), fault.Field("period", web.M("2020–2035", "2020–2035")))
 		}
 		year = y
 	}
@@ -94,13 +95,13 @@ func mapErr(err error, code string) error {
 	var p *Problem
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return web.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
 	case errors.Is(err, ErrForbidden):
-		return web.Forbidden(web.M("只有民政干部可以填报、审核和分解目标", "only officers enter, approve and decompose targets"))
+		return fault.Forbidden(web.M("只有民政干部可以填报、审核和分解目标", "only officers enter, approve and decompose targets"))
 	case errors.Is(err, ErrLocked):
-		return web.Conflict(web.M("数据已审核锁定，须上级解锁后才能修改", "the data is approved and locked; ask the level above to unlock it"))
+		return fault.Conflict(web.M("数据已审核锁定，须上级解锁后才能修改", "the data is approved and locked; ask the level above to unlock it"))
 	case errors.As(err, &p):
-		return web.BadRequest(web.M(p.ZH, p.EN), web.Field(p.Field, web.M(p.ZH, p.EN)))
+		return fault.Invalid(web.M(p.ZH, p.EN), fault.Field(p.Field, web.M(p.ZH, p.EN)))
 	}
 	return err
 }
@@ -177,7 +178,7 @@ func (h *Handlers) find(r *http.Request, id string) (Indicator, error) {
 			return in, nil
 		}
 	}
-	return Indicator{}, web.NotFound(web.M("没有指标 "+id, "no indicator "+id))
+	return Indicator{}, fault.NotFound(web.M("没有指标 "+id, "no indicator "+id))
 }
 
 // sees: an own indicator is visible to officers whose jurisdiction holds
@@ -269,7 +270,7 @@ func pathYear(r *http.Request) (string, int, error) {
 	code := r.PathValue("code")
 	y, err := strconv.Atoi(r.PathValue("year"))
 	if err != nil {
-		return code, 0, web.BadRequest(web.M("年份须为整数", "year must be a whole number"), web.Field("year", web.M("整数", "whole number")))
+		return code, 0, fault.Invalid(web.M("年份须为整数", "year must be a whole number"), fault.Field("year", web.M("整数", "whole number")))
 	}
 	return code, y, nil
 }
@@ -353,9 +354,9 @@ type trendPoint struct {
 }
 
 func (h *Handlers) pageErr(w http.ResponseWriter, r *http.Request, err error) {
-	var we *web.Error
+	var we *fault.Error
 	if errors.As(mapErr(err, r.URL.Query().Get("division")), &we) {
-		h.Pages.Render(w, r, we.Status, "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Alert: we.Msg, Data: pageView{}})
+		h.Pages.Render(w, r, web.Status(we), "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Alert: we.Msg, Data: pageView{}})
 		return
 	}
 	web.Logger(r.Context()).Error("indicators page", "err", err.Error())

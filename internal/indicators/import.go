@@ -21,6 +21,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/tabular"
 	"linli/internal/web"
 )
@@ -487,7 +488,7 @@ func (h *Handlers) template(w http.ResponseWriter, r *http.Request) {
 		format = "xlsx"
 	}
 	if format != "xlsx" && format != "csv" {
-		h.pageErr(w, r, web.BadRequest(web.M("格式须为 xlsx 或 csv", "format must be xlsx or csv")))
+		h.pageErr(w, r, fault.Invalid(web.M("格式须为 xlsx 或 csv", "format must be xlsx or csv")))
 		return
 	}
 	header, rows, err := h.Store.templateRows(r.Context(), code, year)

@@ -3,6 +3,7 @@ package indicators
 import (
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -18,4 +19,4 @@ func Mount(d *divisions.Store, s *Store, rt *web.Router, rd *web.Renderer, th Th
 }
 
 // Nav is the module's navigation entry.
-var Nav = []web.NavItem{{Href: "/indicators", Label: web.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
+var Nav = []web.NavItem{{Href: "/indicators", Label: fault.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}

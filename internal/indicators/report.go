@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -54,7 +55,7 @@ func (h *Handlers) registerReport(rt *web.Router) {
 func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 32<<20))
 	if err != nil {
-		return web.BadRequest(web.M("文件不能超过 32 MB", "the file must be at most 32 MB"))
+		return fault.Invalid(web.M("文件不能超过 32 MB", "the file must be at most 32 MB"))
 	}
 	dry := r.URL.Query().Get("dry_run")
 	rep, err := h.Store.Import(r.Context(), data, dry == "1" || dry == "true")
@@ -95,9 +96,9 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 	dry := r.FormValue("apply") != "1"
 	rep, err := h.Store.Import(r.Context(), data, dry)
 	if err != nil {
-		var we *web.Error
+		var we *fault.Error
 		if errors.As(mapErr(err, ""), &we) {
-			h.renderReport(w, r, we.Status, web.View{Alert: we.Msg})
+			h.renderReport(w, r, web.Status(we), web.View{Alert: we.Msg})
 			return
 		}
 		h.pageErr(w, r, err)
@@ -244,9 +245,9 @@ func (h *Handlers) postReport(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = &Problem{"action", "未知操作", "unknown action"}
 	}
-	var we *web.Error
+	var we *fault.Error
 	if err != nil && errors.As(mapErr(err, code), &we) {
-		h.renderReport(w, r, we.Status, web.View{Alert: we.Msg})
+		h.renderReport(w, r, web.Status(we), web.View{Alert: we.Msg})
 		return
 	} else if err != nil {
 		h.pageErr(w, r, err)

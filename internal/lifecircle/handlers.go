@@ -13,6 +13,7 @@ import (
 	"linli/internal/circle"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -349,13 +350,13 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	p := access.From(r.Context())
 	code := r.URL.Query().Get("division")
 	if !divisions.ValidCode(code) || len(code) < 6 {
-		return web.BadRequest(web.M("须给出县级或以下的区划代码", "give a county-level or lower division code"), web.Field("division", web.M("6/9/12 位代码", "6, 9 or 12 digits")))
+		return fault.Invalid(web.M("须给出县级或以下的区划代码", "give a county-level or lower division code"), fault.Field("division", web.M("6/9/12 位代码", "6, 9 or 12 digits")))
 	}
 	if !access.BusinessScope(p).Contains(code) {
-		return web.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
 	}
 	if _, err := h.Svc.Divs.Get(r.Context(), code); errors.Is(err, db.ErrNotFound) {
-		return web.NotFound(web.M("区划 "+code+" 不存在", "division "+code+" not found"))
+		return fault.NotFound(web.M("区划 "+code+" 不存在", "division "+code+" not found"))
 	}
 	st, err := h.Svc.Study(r.Context(), code[:6])
 	if err != nil {
@@ -367,7 +368,7 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	}
 	cv, err := st.Coverage(tier)
 	if err != nil {
-		return web.BadRequest(web.M("未知圈层："+tier, "unknown tier: "+tier), web.Field("tier", web.M("见 linli help circle", "see linli help circle")))
+		return fault.Invalid(web.M("未知圈层："+tier, "unknown tier: "+tier), fault.Field("tier", web.M("见 linli help circle", "see linli help circle")))
 	}
 	rows, _ := h.rows(r, cv, code)
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Unit < rows[j].Unit })

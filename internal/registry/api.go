@@ -8,6 +8,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -137,14 +138,14 @@ func (h *Handlers) Register(rt *web.Router) {
 		func(w http.ResponseWriter, r *http.Request) error {
 			p := access.From(r.Context())
 			if p.Role != access.Resident {
-				return web.Forbidden(web.M("仅居民账号可用", "for resident accounts only"))
+				return fault.Forbidden(web.M("仅居民账号可用", "for resident accounts only"))
 			}
 			items, _, err := s.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
 			if err != nil {
 				return err
 			}
 			if len(items) == 0 {
-				return web.NotFound(web.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
+				return fault.NotFound(web.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
 			}
 			web.WriteJSON(w, 200, items[0])
 			return nil
@@ -209,17 +210,17 @@ func (h *Handlers) Register(rt *web.Router) {
 		Response: []Facility{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			q := r.URL.Query()
-			var errs []web.FieldError
+			var errs []fault.FieldError
 			num := func(name string) float64 {
 				v, err := strconv.ParseFloat(q.Get(name), 64)
 				if err != nil {
-					errs = append(errs, web.Field(name, web.M("须为数字", "must be a number")))
+					errs = append(errs, fault.Field(name, web.M("须为数字", "must be a number")))
 				}
 				return v
 			}
 			lon, lat, rad := num("lon"), num("lat"), num("radius_m")
 			if len(errs) > 0 {
-				return web.BadRequest(web.M("查询参数有误", "invalid query"), errs...)
+				return fault.Invalid(web.M("查询参数有误", "invalid query"), errs...)
 			}
 			limit := 100
 			if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 500 {
@@ -377,7 +378,7 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 
 func notFoundErr(err error) error {
 	if errors.Is(err, db.ErrNotFound) {
-		return web.NotFound(web.M("记录不存在或不在您的管辖范围内", "not found or outside your jurisdiction"))
+		return fault.NotFound(web.M("记录不存在或不在您的管辖范围内", "not found or outside your jurisdiction"))
 	}
 	return err
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/registry/idno"
-	"linli/internal/web"
 )
 
 // ResidentRow is one resident of a bulk load (import, demo, benchmark),
@@ -239,18 +239,18 @@ func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, int
 // normalised values. Column names in errors are the template's Chinese headers.
 func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 	var errs []RowError
-	bad := func(col string, m web.Msg) {
+	bad := func(col string, m fault.Msg) {
 		errs = append(errs, RowError{Row: r.Line, Column: col, ZH: m.ZH, EN: m.EN})
 	}
 	if r.Name == "" {
-		bad("姓名", web.M("姓名不能为空", "name is required"))
+		bad("姓名", fault.M("姓名不能为空", "name is required"))
 	}
 	if r.HouseholdNo == "" {
-		bad("户编号", web.M("户编号不能为空", "household number is required"))
+		bad("户编号", fault.M("户编号不能为空", "household number is required"))
 	}
 	info, err := idno.Parse(r.IDNumber, now)
 	if e, ok := err.(*idno.Error); ok {
-		bad("身份证号", web.M(e.ZH, e.EN))
+		bad("身份证号", fault.M(e.ZH, e.EN))
 	} else {
 		r.IDNumber, r.Gender, r.Birth = info.Number, info.Gender, info.Birth.Format("2006-01-02")
 	}
@@ -258,7 +258,7 @@ func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 		r.Relation = "其他"
 	}
 	if !contains(relations, r.Relation) {
-		bad("与户主关系", web.M("须为："+strings.Join(relations, "、"), "must be one of: "+strings.Join(relations, ", ")))
+		bad("与户主关系", fault.M("须为："+strings.Join(relations, "、"), "must be one of: "+strings.Join(relations, ", ")))
 	}
 	if r.Residence == "" {
 		r.Residence = "registered"
@@ -266,12 +266,12 @@ func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 	if k, ok := residenceKey(r.Residence); ok {
 		r.Residence = k
 	} else {
-		bad("户籍类型", web.M("须为 户籍/常住/流动", "must be 户籍, 常住 or 流动"))
+		bad("户籍类型", fault.M("须为 户籍/常住/流动", "must be 户籍, 常住 or 流动"))
 	}
 	if r.Phone != "" {
 		p, err := idno.NormalisePhone(r.Phone)
 		if e, ok := err.(*idno.Error); ok {
-			bad("手机号", web.M(e.ZH, e.EN))
+			bad("手机号", fault.M(e.ZH, e.EN))
 		}
 		r.Phone = p
 	}

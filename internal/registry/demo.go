@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"linli/internal/access"
-	"linli/internal/auth"
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/registry/idno"
@@ -103,7 +102,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		per = max(20, int(math.Round(float64(FullScalePerCommunity)*o.Scale)))
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7265676973747279))
-	ctx = access.With(ctx, auth.Operator())
+	ctx = access.With(ctx, access.Operator())
 	now := s.now()
 	g := &demoGen{rng: rng, now: now, seqs: map[string]int{}}
 	var rows []ResidentRow

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/tabular"
 	"linli/internal/web"
 )
@@ -19,11 +20,11 @@ import (
 func Template(w io.Writer, kind, format string) error {
 	k, ok := KindByKey(kind)
 	if !ok {
-		return web.NotFound(web.M("不支持的导入类型："+kind, "unknown import kind: "+kind))
+		return fault.NotFound(web.M("不支持的导入类型："+kind, "unknown import kind: "+kind))
 	}
 	tw, err := tabular.NewWriter(w, format)
 	if err != nil {
-		return web.BadRequest(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), web.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
+		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
 	var hs []string
 	for _, c := range k.Columns {
@@ -82,15 +83,15 @@ func (s *Store) Export(ctx context.Context, w io.Writer, o ExportOptions) error 
 	if o.Unmasked {
 		if !canReveal(p, "id_number") {
 			s.Audit.Record(ctx, auditDenied("registry.export", o.Kind, "unmasked", o.Reason))
-			return web.Forbidden(web.M("您的角色不能导出未脱敏数据", "your role may not export unmasked data"))
+			return fault.Forbidden(web.M("您的角色不能导出未脱敏数据", "your role may not export unmasked data"))
 		}
 		if n := utf8.RuneCountInString(strings.TrimSpace(o.Reason)); n < 2 || n > 200 {
-			return web.BadRequest(web.M("导出未脱敏数据须填写理由", "an unmasked export needs a reason"), web.Field("reason", web.M("请填写 2–200 字的理由", "give a reason of 2–200 characters")))
+			return fault.Invalid(web.M("导出未脱敏数据须填写理由", "an unmasked export needs a reason"), fault.Field("reason", web.M("请填写 2–200 字的理由", "give a reason of 2–200 characters")))
 		}
 	}
 	tw, err := tabular.NewWriter(w, o.Format)
 	if err != nil {
-		return web.BadRequest(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), web.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
+		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
 	stamp := "导出人 / exported by: " + p.Username + " · " + s.now().In(cst).Format("2006-01-02 15:04:05 CST")
 	if o.Unmasked {
@@ -237,7 +238,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer, o ExportOptions) error 
 			return err
 		}
 	default:
-		return web.NotFound(web.M("不支持的导出类型："+o.Kind, "unknown export kind: "+o.Kind))
+		return fault.NotFound(web.M("不支持的导出类型："+o.Kind, "unknown export kind: "+o.Kind))
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -266,7 +267,7 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 				format = "xlsx"
 			}
 			if _, ok := KindByKey(r.PathValue("kind")); !ok {
-				return web.NotFound(web.M("不支持的导入类型", "unknown import kind"))
+				return fault.NotFound(web.M("不支持的导入类型", "unknown import kind"))
 			}
 			setDownload(w, r.PathValue("kind")+"-template", format)
 			return Template(w, r.PathValue("kind"), format)
@@ -276,7 +277,7 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 		func(w http.ResponseWriter, r *http.Request) error {
 			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUpload))
 			if err != nil {
-				return web.BadRequest(web.M("文件超过 64 MB", "the file exceeds 64 MB"), web.Field("file", web.M("文件过大", "too large")))
+				return fault.Invalid(web.M("文件超过 64 MB", "the file exceeds 64 MB"), fault.Field("file", web.M("文件过大", "too large")))
 			}
 			rep, err := h.Store.Import(r.Context(), r.PathValue("kind"), data, r.URL.Query().Get("apply") == "true", nil)
 			if err != nil {
@@ -306,7 +307,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 		o.Format = "xlsx"
 	}
 	if o.Format != "csv" && o.Format != "xlsx" {
-		return web.BadRequest(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), web.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
+		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
 	// Write to a buffer first so that a refusal is still a clean problem response.
 	var buf strings.Builder

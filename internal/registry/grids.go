@@ -9,7 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // Grid is a 网格 inside one community, with its assigned grid workers
@@ -90,7 +90,7 @@ func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]G
 	return out, total, err
 }
 
-var errGridNotFound = notFound(web.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
+var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
 
 // GetGrid returns one grid in scope.
 func (s *Store) GetGrid(ctx context.Context, id string) (Grid, error) {
@@ -124,28 +124,28 @@ func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
 	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
 		return err
 	}
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	in.Code, in.Name = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name)
 	if in.Code == "" || len(in.Code) > 40 {
-		errs = append(errs, web.Field("code", web.M("请填写网格编码（不超过 40 字符）", "enter a grid code of at most 40 characters")))
+		errs = append(errs, fault.Field("code", fault.M("请填写网格编码（不超过 40 字符）", "enter a grid code of at most 40 characters")))
 	}
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 60 {
-		errs = append(errs, web.Field("name", web.M("请填写网格名称（不超过 60 字）", "enter a grid name of at most 60 characters")))
+		errs = append(errs, fault.Field("name", fault.M("请填写网格名称（不超过 60 字）", "enter a grid name of at most 60 characters")))
 	}
 	for _, u := range in.Workers {
 		var role, div string
 		err := s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u).Scan(&role, &div)
 		if err != nil || role != string(access.GridWorker) || div != in.Division {
-			errs = append(errs, web.Field("workers", web.M("账号 "+u+" 不是本社区的网格员", "account "+u+" is not a grid worker of this community")))
+			errs = append(errs, fault.Field("workers", fault.M("账号 "+u+" 不是本社区的网格员", "account "+u+" is not a grid worker of this community")))
 		}
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("网格信息有误", "the grid has errors"), errs...)
+		return fault.Invalid(fault.M("网格信息有误", "the grid has errors"), errs...)
 	}
 	return nil
 }
 
-var errDupGrid = web.BadRequest(web.M("该社区已有相同网格编码", "this community already has that grid code"), web.Field("code", web.M("网格编码在社区内须唯一", "grid codes are unique within a community")))
+var errDupGrid = fault.Invalid(fault.M("该社区已有相同网格编码", "this community already has that grid code"), fault.Field("code", fault.M("网格编码在社区内须唯一", "grid codes are unique within a community")))
 
 func setWorkers(ctx context.Context, tx *sql.Tx, id, code string, workers []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM reg_grid_workers WHERE grid_id = $1`, id); err != nil {
@@ -202,7 +202,7 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 		in.Division = cur.Division
 	}
 	if in.Division != cur.Division {
-		return cur, web.BadRequest(web.M("网格不能改属其他社区", "a grid cannot move to another community"), web.Field("division", web.M("不能修改", "cannot be changed")))
+		return cur, fault.Invalid(fault.M("网格不能改属其他社区", "a grid cannot move to another community"), fault.Field("division", fault.M("不能修改", "cannot be changed")))
 	}
 	if err := s.validGrid(ctx, &in); err != nil {
 		return cur, err

@@ -9,7 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // HouseholdFilter narrows a household list.
@@ -79,7 +79,7 @@ func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, offset, l
 	return out, total, rows.Err()
 }
 
-var errHouseholdNotFound = notFound(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))
+var errHouseholdNotFound = notFound(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))
 
 // GetHousehold returns one household in scope.
 func (s *Store) GetHousehold(ctx context.Context, id string) (Household, error) {
@@ -101,21 +101,21 @@ func (s *Store) validHousehold(ctx context.Context, in *HouseholdInput) error {
 	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
 		return err
 	}
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	if in.HouseholdNo == "" || utf8.RuneCountInString(in.HouseholdNo) > 40 {
-		errs = append(errs, web.Field("household_no", web.M("请填写户编号（不超过 40 字）", "enter a household number of at most 40 characters")))
+		errs = append(errs, fault.Field("household_no", fault.M("请填写户编号（不超过 40 字）", "enter a household number of at most 40 characters")))
 	}
 	if in.Address == "" || utf8.RuneCountInString(in.Address) > 200 {
-		errs = append(errs, web.Field("address", web.M("请填写地址（不超过 200 字）", "enter an address of at most 200 characters")))
+		errs = append(errs, fault.Field("address", fault.M("请填写地址（不超过 200 字）", "enter an address of at most 200 characters")))
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("户信息有误", "the household has errors"), errs...)
+		return fault.Invalid(fault.M("户信息有误", "the household has errors"), errs...)
 	}
 	if in.GridID != "" {
 		var code string
 		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID).Scan(&code)
 		if err != nil || code != in.Division {
-			return web.BadRequest(web.M("网格不存在或不属于该社区", "grid not found in this community"), web.Field("grid_id", web.M("网格不存在或不属于该社区", "grid not found in this community")))
+			return fault.Invalid(fault.M("网格不存在或不属于该社区", "grid not found in this community"), fault.Field("grid_id", fault.M("网格不存在或不属于该社区", "grid not found in this community")))
 		}
 	}
 	return nil
@@ -128,8 +128,8 @@ func nullable(s string) any {
 	return s
 }
 
-var errDupHousehold = web.BadRequest(web.M("该社区已有相同户编号", "this community already has that household number"),
-	web.Field("household_no", web.M("户编号在社区内须唯一", "household numbers are unique within a community")))
+var errDupHousehold = fault.Invalid(fault.M("该社区已有相同户编号", "this community already has that household number"),
+	fault.Field("household_no", fault.M("户编号在社区内须唯一", "household numbers are unique within a community")))
 
 // CreateHousehold adds a household.
 func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Household, error) {
@@ -167,7 +167,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInpu
 		in.Division = cur.Division
 	}
 	if in.Division != cur.Division {
-		return cur, web.BadRequest(web.M("户不能改属其他社区；请在新社区新建户", "a household cannot move to another community; create it there"), web.Field("division", web.M("不能修改", "cannot be changed")))
+		return cur, fault.Invalid(fault.M("户不能改属其他社区；请在新社区新建户", "a household cannot move to another community; create it there"), fault.Field("division", fault.M("不能修改", "cannot be changed")))
 	}
 	if err := s.validHousehold(ctx, &in); err != nil {
 		return cur, err
@@ -200,7 +200,7 @@ func (s *Store) DeleteHousehold(ctx context.Context, id string) error {
 		return err
 	}
 	if cur.Members > 0 {
-		return web.Conflict(web.M("户内还有居民，请先迁出或删除居民", "the household still has residents; move or delete them first"))
+		return fault.Conflict(fault.M("户内还有居民，请先迁出或删除居民", "the household still has residents; move or delete them first"))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM reg_households WHERE id = $1 AND division_code = $2`, id, cur.Division); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -33,7 +34,7 @@ func (h *Handlers) registerImportPages(rt *web.Router) {
 			format = "xlsx"
 		}
 		if _, ok := KindByKey(r.PathValue("kind")); !ok {
-			h.fail(w, r, web.NotFound(web.M("不支持的导入类型", "unknown import kind")))
+			h.fail(w, r, fault.NotFound(web.M("不支持的导入类型", "unknown import kind")))
 			return
 		}
 		setDownload(w, r.PathValue("kind")+"-template", format)
@@ -154,7 +155,7 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		}
 		j.mu.Unlock()
 		if err != nil {
-			if _, ok := err.(*web.Error); !ok {
+			if _, ok := err.(*fault.Error); !ok {
 				web.Logger(ctx).Error("registry import", "kind", kind, "err", err.Error())
 			}
 		}
@@ -167,7 +168,7 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 	j := h.jobs.get(r.PathValue("id"), access.From(r.Context()).Username)
 	if j == nil {
-		h.fail(w, r, web.NotFound(web.M("导入任务不存在或已过期（保留 1 小时）", "no such import job, or it has expired (kept for an hour)")))
+		h.fail(w, r, fault.NotFound(web.M("导入任务不存在或已过期（保留 1 小时）", "no such import job, or it has expired (kept for an hour)")))
 		return
 	}
 	st := j.status()
@@ -182,10 +183,10 @@ func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 	j.mu.Lock()
 	err := j.err
 	j.mu.Unlock()
-	if we, ok := err.(*web.Error); ok {
+	if we, ok := err.(*fault.Error); ok {
 		v.Alert, v.Errors = we.Msg, we.Fields
 		view["FileErrors"] = we.Fields
-		h.Pages.Render(w, r, we.Status, "import", v)
+		h.Pages.Render(w, r, web.Status(we), "import", v)
 		return
 	} else if err != nil {
 		h.fail(w, r, err)

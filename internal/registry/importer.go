@@ -9,8 +9,8 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/tabular"
-	"linli/internal/web"
 )
 
 // Column is one column of an import template.
@@ -24,38 +24,38 @@ type Column struct {
 // Kind is an importable entity.
 type Kind struct {
 	Key     string
-	Name    web.Msg
+	Name    fault.Msg
 	Columns []Column
 	Example []string
 }
 
 // Kinds lists what can be imported.
 var Kinds = []Kind{
-	{Key: "residents", Name: web.M("居民", "Residents"), Columns: []Column{
+	{Key: "residents", Name: fault.M("居民", "Residents"), Columns: []Column{
 		{"区划代码", "division_code", "division", true}, {"户编号", "household_no", "household_no", true}, {"户地址", "address", "address", false},
 		{"姓名", "name", "name", true}, {"身份证号", "id_number", "id_number", true}, {"与户主关系", "relation", "relation", false},
 		{"户籍类型", "residence", "residence", false}, {"手机号", "phone", "phone", false}, {"健康状况", "health", "health", false},
 		{"残疾情况", "disability", "disability", false}, {"收入", "income", "income", false}, {"服务对象标签", "tags", "tags", false},
 	}, Example: []string{"330106002051", "H00001", "北山街道上保社区1幢101室", "张三", "11010519491231002X", "户主", "户籍", "13800000000", "", "", "", "高龄(80+);独居"}},
-	{Key: "households", Name: web.M("户", "Households"), Columns: []Column{
+	{Key: "households", Name: fault.M("户", "Households"), Columns: []Column{
 		{"区划代码", "division_code", "division", true}, {"户编号", "household_no", "household_no", true}, {"地址", "address", "address", true},
 		{"网格编码", "grid_code", "grid_id", false}, {"备注", "note", "note", false},
 	}, Example: []string{"330106002051", "H00001", "北山街道上保社区1幢101室", "G01", ""}},
-	{Key: "tags", Name: web.M("服务对象标签", "Service-object tags"), Columns: []Column{
+	{Key: "tags", Name: fault.M("服务对象标签", "Service-object tags"), Columns: []Column{
 		{"身份证号", "id_number", "id_number", true}, {"标签", "tag", "tag", true}, {"开始日期", "since", "since", false}, {"结束日期", "until", "until", false},
 		{"来源", "source", "source", false}, {"备注", "note", "note", false}, {"详情", "detail", "detail", false},
 	}, Example: []string{"11010519491231002X", "低保", "2025-01-01", "", "民政局", "", ""}},
-	{Key: "facilities", Name: web.M("服务设施", "Facilities"), Columns: []Column{
+	{Key: "facilities", Name: fault.M("服务设施", "Facilities"), Columns: []Column{
 		{"设施编码", "code", "code", true}, {"区划代码", "division_code", "division", true}, {"名称", "name", "name", true}, {"类别", "category", "category", true},
 		{"地址", "address", "address", false}, {"经度", "lon", "lon", true}, {"纬度", "lat", "lat", true}, {"建筑面积", "floor_area_m2", "floor_area_m2", false},
 		{"容量", "capacities", "capacities", false}, {"开放时间", "opening_hours", "opening_hours", false}, {"状态", "status", "status", false},
 	}, Example: []string{"F-330106002051-001", "330106002051", "上保社区居家养老服务照料中心", "居家养老服务照料中心", "", "120.1470", "30.2590", "500", "beds=10;meals_per_day=120", "07:30-18:00", "open"}},
-	{Key: "organizations", Name: web.M("组织", "Organisations"), Columns: []Column{
+	{Key: "organizations", Name: fault.M("组织", "Organisations"), Columns: []Column{
 		{"区划代码", "division_code", "division", true}, {"组织类型", "kind", "kind", true}, {"名称", "name", "name", true}, {"登记证号", "reg_no", "reg_no", false},
 		{"机构类别", "org_type", "org_type", false}, {"评估等级", "rating", "rating", false}, {"登记层级", "reg_level", "reg_level", false},
 		{"党员占比", "party_share", "party_share", false}, {"地址", "address", "address", false},
 	}, Example: []string{"330106002051", "社会组织", "上保社区邻里互助会", "51330106MJ0000000X", "社区社会组织", "3A", "county", "", ""}},
-	{Key: "personnel", Name: web.M("人员", "Personnel"), Columns: []Column{
+	{Key: "personnel", Name: fault.M("人员", "Personnel"), Columns: []Column{
 		{"区划代码", "division_code", "division", true}, {"姓名", "name", "name", true}, {"岗位", "roles", "roles", true}, {"手机号", "phone", "phone", true},
 		{"登录账号", "username", "username", false},
 	}, Example: []string{"330106002051", "李四", "网格员;志愿者", "13900000000", ""}},
@@ -97,21 +97,21 @@ func (s *Store) Import(ctx context.Context, kind string, data []byte, apply bool
 	}
 	k, ok := KindByKey(kind)
 	if !ok {
-		return rep, web.NotFound(web.M("不支持的导入类型："+kind, "unknown import kind: "+kind))
+		return rep, fault.NotFound(fault.M("不支持的导入类型："+kind, "unknown import kind: "+kind))
 	}
 	tb, err := tabular.Read(data)
 	if te, ok := err.(*tabular.Error); ok {
-		return rep, web.Unprocessable(web.M(te.ZH, te.EN), web.Field("file", web.M(te.ZH, te.EN)))
+		return rep, fault.Unprocessable(fault.M(te.ZH, te.EN), fault.Field("file", fault.M(te.ZH, te.EN)))
 	} else if err != nil {
 		return rep, err
 	}
 	idx, missing := mapHeader(k, tb.Header)
 	if len(missing) > 0 {
-		var fe []web.FieldError
+		var fe []fault.FieldError
 		for _, m := range missing {
-			fe = append(fe, web.Field(m, web.M("缺少必填列“"+m+"”", "required column \""+m+"\" is missing")))
+			fe = append(fe, fault.Field(m, fault.M("缺少必填列“"+m+"”", "required column \""+m+"\" is missing")))
 		}
-		return rep, web.Unprocessable(web.M("缺少必填列："+strings.Join(missing, "、"), "required columns missing: "+strings.Join(missing, ", ")), fe...)
+		return rep, fault.Unprocessable(fault.M("缺少必填列："+strings.Join(missing, "、"), "required columns missing: "+strings.Join(missing, ", ")), fe...)
 	}
 	recs := make([]map[string]string, 0, len(tb.Rows))
 	lines := make([]int, 0, len(tb.Rows))
@@ -130,7 +130,7 @@ func (s *Store) Import(ctx context.Context, kind string, data []byte, apply bool
 	}
 	rep.Rows = len(recs)
 	if rep.Rows == 0 {
-		return rep, web.Unprocessable(web.M("文件中没有数据行", "the file has no data rows"), web.Field("file", web.M("没有数据行", "no data rows")))
+		return rep, fault.Unprocessable(fault.M("文件中没有数据行", "the file has no data rows"), fault.Field("file", fault.M("没有数据行", "no data rows")))
 	}
 	if kind == "residents" {
 		return s.importResidents(ctx, rep, recs, lines, apply, progress)
@@ -204,15 +204,15 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 		e, ok := divOK[r.Division]
 		if !ok {
 			if !sc.Contains(r.Division) {
-				e = web.BadRequest(web.M("区划 "+r.Division+" 不在您的管辖范围内", "division "+r.Division+" is outside your jurisdiction"))
+				e = fault.Invalid(fault.M("区划 "+r.Division+" 不在您的管辖范围内", "division "+r.Division+" is outside your jurisdiction"))
 			} else {
 				e = s.checkDivision(ctx, "division", r.Division)
 			}
 			divOK[r.Division] = e
 		}
 		if e != nil {
-			we, _ := e.(*web.Error)
-			msg := web.M("区划代码无效", "invalid division")
+			we, _ := e.(*fault.Error)
+			msg := fault.M("区划代码无效", "invalid division")
 			if we != nil {
 				msg = we.Msg
 			}
@@ -276,7 +276,7 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 		fieldCol[c.Field] = c.Header
 	}
 	toRowErrs := func(line int, err error) []RowError {
-		we, ok := err.(*web.Error)
+		we, ok := err.(*fault.Error)
 		if !ok {
 			return []RowError{{Row: line, ZH: err.Error(), EN: err.Error()}}
 		}
@@ -316,7 +316,7 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 		for i, op := range ops {
 			created, err := op(tx)
 			if err != nil {
-				if we, ok := err.(*web.Error); ok {
+				if we, ok := err.(*fault.Error); ok {
 					rep.add(toRowErrs(lines[i], we)...)
 					return errRollback
 				}
@@ -350,7 +350,7 @@ func parseNum(field, v string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return 0, web.BadRequest(web.M("须为数字", "must be a number"), web.Field(field, web.M("须为数字："+v, "must be a number: "+v)))
+		return 0, fault.Invalid(fault.M("须为数字", "must be a number"), fault.Field(field, fault.M("须为数字："+v, "must be a number: "+v)))
 	}
 	return f, nil
 }
@@ -426,7 +426,7 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 				return false, err
 			}
 			if !sc.Contains(code) {
-				return false, web.BadRequest(web.M("设施编码已被其他辖区使用", "the facility code is used outside your jurisdiction"), web.Field("code", web.M("设施编码已被其他辖区使用", "used outside your jurisdiction")))
+				return false, fault.Invalid(fault.M("设施编码已被其他辖区使用", "the facility code is used outside your jurisdiction"), fault.Field("code", fault.M("设施编码已被其他辖区使用", "used outside your jurisdiction")))
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE reg_facilities SET division_code=$1, name=$2, category=$3, address=$4, lon=$5, lat=$6, floor_area=$7, capacities=$8, opening_hours=$9, status=$10, tier=$11, updated_at=$12 WHERE id=$13`,
 				in.Division, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, in.Status, in.Tier, now, id)
@@ -467,7 +467,7 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 				return false, err
 			}
 			if !sc.Contains(code) {
-				return false, web.BadRequest(web.M("登记证号已被其他辖区使用", "the registration number is used outside your jurisdiction"), web.Field("reg_no", web.M("已被其他辖区使用", "used outside your jurisdiction")))
+				return false, fault.Invalid(fault.M("登记证号已被其他辖区使用", "the registration number is used outside your jurisdiction"), fault.Field("reg_no", fault.M("已被其他辖区使用", "used outside your jurisdiction")))
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, org_type=$4, rating=$5, reg_level=$6, party_share=$7, address=$8, updated_at=$9 WHERE id=$10`,
 				in.Division, in.Kind, in.Name, in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, now, id)
@@ -476,7 +476,7 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 	case "personnel":
 		in := PersonInput{Division: m["区划代码"], Name: m["姓名"], Roles: splitList(m["岗位"]), Phone: m["手机号"], Username: m["登录账号"]}
 		if in.Phone == "" {
-			return nil, "", web.BadRequest(web.M("手机号不能为空", "phone is required"), web.Field("phone", web.M("导入人员须填手机号（用于去重）", "personnel imports need a phone (the natural key)")))
+			return nil, "", fault.Invalid(fault.M("手机号不能为空", "phone is required"), fault.Field("phone", fault.M("导入人员须填手机号（用于去重）", "personnel imports need a phone (the natural key)")))
 		}
 		if err := s.validPerson(ctx, &in); err != nil {
 			return nil, "", err
@@ -515,7 +515,7 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 		err = s.DB.R.QueryRowContext(ctx, `SELECT id, division_code FROM reg_residents WHERE id_idx = $1 AND division_code >= $2 AND division_code < $3`,
 			s.Keys.Index("id_number", info), sc.Lo, sc.Hi).Scan(&rid, &code)
 		if err != nil {
-			return nil, "", web.BadRequest(web.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction"), web.Field("id_number", web.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction")))
+			return nil, "", fault.Invalid(fault.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction"), fault.Field("id_number", fault.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction")))
 		}
 		active := in.Until == "" || in.Until >= s.today()
 		return func(tx *sql.Tx) (bool, error) {
@@ -533,5 +533,5 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 			return false, nil
 		}, rid + "/" + in.Tag + "/" + in.Since, nil
 	}
-	return nil, "", web.NotFound(web.M("不支持的导入类型", "unknown import kind"))
+	return nil, "", fault.NotFound(fault.M("不支持的导入类型", "unknown import kind"))
 }

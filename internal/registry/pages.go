@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -57,9 +58,9 @@ func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string) {
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var we *web.Error
+	var we *fault.Error
 	if errors.As(err, &we) {
-		h.Pages.Render(w, r, we.Status, "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
+		h.Pages.Render(w, r, web.Status(we), "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
 		return
 	}
 	web.Logger(r.Context()).Error("registry page", "err", err.Error())
@@ -136,8 +137,8 @@ var fieldNames = map[string]web.Msg{
 func (h *Handlers) postReveal(w http.ResponseWriter, r *http.Request) {
 	field, reason := r.PostFormValue("field"), r.PostFormValue("reason")
 	val, err := h.Store.Reveal(r.Context(), r.PathValue("id"), field, reason)
-	var we *web.Error
-	if errors.As(err, &we) && we.Status == http.StatusBadRequest {
+	var we *fault.Error
+	if errors.As(err, &we) && web.Status(we) == http.StatusBadRequest {
 		h.pageResident(w, r, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.PostForm}, "")
 		return
 	} else if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -137,15 +138,15 @@ func notices(r *http.Request) web.Msg {
 
 // formErrors renders a form again with the error of each field beside it,
 // or reports an error that is not about fields.
-func (h *Handlers) formErrors(err error) (*web.Error, bool) {
-	var we *web.Error
-	if errors.As(err, &we) && we.Status == http.StatusBadRequest {
+func (h *Handlers) formErrors(err error) (*fault.Error, bool) {
+	var we *fault.Error
+	if errors.As(err, &we) && web.Status(we) == http.StatusBadRequest {
 		return we, true
 	}
 	return nil, false
 }
 
-func (h *Handlers) renderForm(w http.ResponseWriter, r *http.Request, title web.Msg, fv formView, we *web.Error) {
+func (h *Handlers) renderForm(w http.ResponseWriter, r *http.Request, title web.Msg, fv formView, we *fault.Error) {
 	v := web.View{Title: title}
 	status := 200
 	if we != nil {
@@ -234,7 +235,7 @@ func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
 		Data: map[string]any{"H": hh, "Members": members, "GridName": grid, "CanWrite": canWrite(access.From(r.Context()))}})
 }
 
-func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id string, hh Household, we *web.Error) {
+func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id string, hh Household, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}
@@ -321,7 +322,7 @@ func relationOptions() []formOption {
 	return out
 }
 
-func (h *Handlers) residentForm(w http.ResponseWriter, r *http.Request, id string, res Resident, we *web.Error) {
+func (h *Handlers) residentForm(w http.ResponseWriter, r *http.Request, id string, res Resident, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}
@@ -417,7 +418,7 @@ func (h *Handlers) confirmResident(w http.ResponseWriter, r *http.Request) {
 
 // Facilities.
 
-func (h *Handlers) facilityForm(w http.ResponseWriter, r *http.Request, id string, f Facility, we *web.Error) {
+func (h *Handlers) facilityForm(w http.ResponseWriter, r *http.Request, id string, f Facility, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}
@@ -464,14 +465,14 @@ func (h *Handlers) facilityForm(w http.ResponseWriter, r *http.Request, id strin
 }
 
 // number parses a decimal form field, naming it when it is not a number.
-func number(r *http.Request, name string, errs *[]web.FieldError) float64 {
+func number(r *http.Request, name string, errs *[]fault.FieldError) float64 {
 	s := strings.TrimSpace(r.PostFormValue(name))
 	if s == "" {
 		return 0
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		*errs = append(*errs, web.Field(name, web.M("须为数字", "must be a number")))
+		*errs = append(*errs, fault.Field(name, web.M("须为数字", "must be a number")))
 	}
 	return v
 }
@@ -481,7 +482,7 @@ func (h *Handlers) postFacility(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	in := FacilityInput{Division: strings.TrimSpace(r.PostFormValue("division")), Code: r.PostFormValue("code"), Name: r.PostFormValue("name"),
 		Category: r.PostFormValue("category"), Address: strings.TrimSpace(r.PostFormValue("address")),
 		Lon: number(r, "lon", &errs), Lat: number(r, "lat", &errs), FloorArea: number(r, "floor_area_m2", &errs),
@@ -490,7 +491,7 @@ func (h *Handlers) postFacility(w http.ResponseWriter, r *http.Request) {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if !ok || err != nil || strings.TrimSpace(k) == "" {
-			errs = append(errs, web.Field("capacities", web.M("容量格式为 名称=数量，用分号分隔", "write capacities as name=number separated by semicolons")))
+			errs = append(errs, fault.Field("capacities", web.M("容量格式为 名称=数量，用分号分隔", "write capacities as name=number separated by semicolons")))
 			break
 		}
 		in.Capacities[strings.TrimSpace(k)] = n
@@ -499,7 +500,7 @@ func (h *Handlers) postFacility(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case len(errs) > 0:
-		err = web.BadRequest(web.M("设施信息有误", "the facility has errors"), errs...)
+		err = fault.Invalid(web.M("设施信息有误", "the facility has errors"), errs...)
 	case id == "":
 		f, err = h.Store.CreateFacility(r.Context(), in)
 	default:

@@ -7,6 +7,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -205,7 +206,7 @@ func (h *Handlers) pageOrganization(w http.ResponseWriter, r *http.Request) {
 			"CanSeeStaff": canReadPeople(access.From(r.Context()))}})
 }
 
-func (h *Handlers) orgForm(w http.ResponseWriter, r *http.Request, id string, o Organization, we *web.Error) {
+func (h *Handlers) orgForm(w http.ResponseWriter, r *http.Request, id string, o Organization, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}
@@ -246,7 +247,7 @@ func (h *Handlers) postOrganization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	in := OrganizationInput{Division: strings.TrimSpace(r.PostFormValue("division")), Kind: r.PostFormValue("kind"), Name: r.PostFormValue("name"),
 		RegNo: r.PostFormValue("reg_no"), OrgType: strings.TrimSpace(r.PostFormValue("org_type")), Rating: r.PostFormValue("rating"),
 		RegLevel: r.PostFormValue("reg_level"), Address: strings.TrimSpace(r.PostFormValue("address"))}
@@ -258,7 +259,7 @@ func (h *Handlers) postOrganization(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case len(errs) > 0:
-		err = web.BadRequest(web.M("组织信息有误", "the organisation has errors"), errs...)
+		err = fault.Invalid(web.M("组织信息有误", "the organisation has errors"), errs...)
 	case id == "":
 		o, err = h.Store.CreateOrganization(r.Context(), in)
 	default:
@@ -351,7 +352,7 @@ func strconvAny(v any) string {
 	return "…"
 }
 
-func (h *Handlers) personForm(w http.ResponseWriter, r *http.Request, id string, p Person, we *web.Error) {
+func (h *Handlers) personForm(w http.ResponseWriter, r *http.Request, id string, p Person, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}
@@ -470,7 +471,7 @@ func (h *Handlers) pageGrid(w http.ResponseWriter, r *http.Request) {
 		Data: map[string]any{"G": g, "Households": hhs, "More": total > len(hhs), "CanWrite": canWrite(access.From(r.Context()))}})
 }
 
-func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g Grid, we *web.Error) {
+func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g Grid, we *fault.Error) {
 	if !requireWriter(h, w, r) {
 		return
 	}

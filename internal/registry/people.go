@@ -12,8 +12,8 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/registry/idno"
-	"linli/internal/web"
 )
 
 // Household is a 户: an address in one village/community, optionally in a grid.
@@ -282,7 +282,7 @@ func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 	return rows.Err()
 }
 
-var errResidentNotFound = notFound(web.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
+var errResidentNotFound = notFound(fault.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
 
 // GetResident returns one resident in scope (masked) or a 404 error.
 func (s *Store) GetResident(ctx context.Context, id string) (Resident, error) {
@@ -304,9 +304,9 @@ func (s *Store) GetResident(ctx context.Context, id string) (Resident, error) {
 
 // validResident checks the plain fields and derives birth date and gender
 // from the ID number. Field names in errors are the JSON names.
-func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []web.FieldError) {
-	var errs []web.FieldError
-	bad := func(f, zh, en string) { errs = append(errs, web.Field(f, web.M(zh, en))) }
+func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fault.FieldError) {
+	var errs []fault.FieldError
+	bad := func(f, zh, en string) { errs = append(errs, fault.Field(f, fault.M(zh, en))) }
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 50 {
 		bad("name", "请填写姓名（不超过 50 字）", "enter a name of at most 50 characters")
@@ -408,7 +408,7 @@ func (s *Store) seal(in ResidentInput) sealed {
 	return z
 }
 
-var errDuplicateID = web.Conflict(web.M("该身份证号已登记", "this ID number is already registered"))
+var errDuplicateID = fault.Conflict(fault.M("该身份证号已登记", "this ID number is already registered"))
 
 // CreateResident validates, encrypts and stores a resident.
 func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
@@ -417,7 +417,7 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	}
 	info, errs := s.validResident(&in, true)
 	if len(errs) > 0 {
-		return Resident{}, web.BadRequest(web.M("居民信息有误", "the resident record has errors"), errs...)
+		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
 	}
 	z := s.seal(in)
 	id := db.NewID()
@@ -425,8 +425,8 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		code, err := s.householdDivision(ctx, tx, in.HouseholdID)
 		if errors.Is(err, db.ErrNotFound) {
-			return web.BadRequest(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-				web.Field("household_id", web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+			return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+				fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
 		} else if err != nil {
 			return err
 		}
@@ -436,8 +436,8 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
 			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
 		if db.IsUniqueViolation(err) {
-			return web.BadRequest(web.M("该身份证号已登记", "this ID number is already registered"),
-				web.Field("id_number", web.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
+				fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
 		} else if err != nil {
 			return err
 		}
@@ -458,7 +458,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	}
 	info, errs := s.validResident(&in, false)
 	if len(errs) > 0 {
-		return Resident{}, web.BadRequest(web.M("居民信息有误", "the resident record has errors"), errs...)
+		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
 	}
 	z := s.seal(in)
 	sc := access.ScopeOf(ctx)
@@ -473,8 +473,8 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		newCode := code
 		if in.HouseholdID != "" && in.HouseholdID != hh {
 			if newCode, err = s.householdDivision(ctx, tx, in.HouseholdID); err != nil {
-				return web.BadRequest(web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-					web.Field("household_id", web.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+				return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+					fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
 			}
 			hh = in.HouseholdID
 		}
@@ -519,7 +519,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		w.args = append(w.args, id)
 		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(set, ", ")+` WHERE id = $`+itoa(len(w.args)), w.args...)
 		if db.IsUniqueViolation(err) {
-			return web.BadRequest(web.M("该身份证号已登记", "this ID number is already registered"), web.Field("id_number", web.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"), fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
 		} else if err != nil {
 			return err
 		}
@@ -563,18 +563,18 @@ func (s *Store) moveTagCounts(ctx context.Context, tx *sql.Tx, residentID, from,
 func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) {
 	p := access.From(ctx)
 	if p == nil || p.Role != access.Resident {
-		return Resident{}, web.Forbidden(web.M("只有居民本人可以更正本人信息", "only residents correct their own record here"))
+		return Resident{}, fault.Forbidden(fault.M("只有居民本人可以更正本人信息", "only residents correct their own record here"))
 	}
 	ph, err := idno.NormalisePhone(phone)
 	if e, ok := err.(*idno.Error); ok {
-		return Resident{}, web.BadRequest(web.M(e.ZH, e.EN), web.Field("phone", web.M(e.ZH, e.EN)))
+		return Resident{}, fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("phone", fault.M(e.ZH, e.EN)))
 	}
 	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 0, 1)
 	if err != nil {
 		return Resident{}, err
 	}
 	if len(mine) == 0 {
-		return Resident{}, notFound(web.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
+		return Resident{}, notFound(fault.M("登记库中没有与您账号关联的记录", "no registry record is linked to your account"))
 	}
 	id := mine[0].ID
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -634,16 +634,16 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 	p := access.From(ctx)
 	col, ok := revealable[field]
 	if !ok {
-		return "", web.BadRequest(web.M("不能查看该字段", "this field cannot be revealed"), web.Field("field", web.M("须为 id_number、phone、health、disability 或 income", "must be id_number, phone, health, disability or income")))
+		return "", fault.Invalid(fault.M("不能查看该字段", "this field cannot be revealed"), fault.Field("field", fault.M("须为 id_number、phone、health、disability 或 income", "must be id_number, phone, health, disability or income")))
 	}
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) < 2 || utf8.RuneCountInString(reason) > 200 {
-		return "", web.BadRequest(web.M("请填写查看理由", "give a reason for revealing the value"), web.Field("reason", web.M("请填写 2–200 字的查看理由", "give a reason of 2–200 characters")))
+		return "", fault.Invalid(fault.M("请填写查看理由", "give a reason for revealing the value"), fault.Field("reason", fault.M("请填写 2–200 字的查看理由", "give a reason of 2–200 characters")))
 	}
 	own := p != nil && p.Role == access.Resident
 	if !own && !canReveal(p, field) {
 		s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason))
-		return "", web.Forbidden(web.M("您的角色无权查看完整信息", "your role may not reveal full values"))
+		return "", fault.Forbidden(fault.M("您的角色无权查看完整信息", "your role may not reveal full values"))
 	}
 	w, err := s.residentWhere(ctx, ResidentFilter{})
 	if err != nil {
@@ -673,7 +673,7 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 func parseID(s string, now time.Time) (string, error) {
 	info, err := idno.Parse(s, now)
 	if e, ok := err.(*idno.Error); ok {
-		return "", web.BadRequest(web.M(e.ZH, e.EN), web.Field("id_number", web.M(e.ZH, e.EN)))
+		return "", fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("id_number", fault.M(e.ZH, e.EN)))
 	}
 	return info.Number, nil
 }

@@ -13,8 +13,8 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/registry/idno"
-	"linli/internal/web"
 )
 
 // Zhejiang's bounding box (WGS-84), with a small margin for islands.
@@ -138,7 +138,7 @@ func (s *Store) facilities(ctx context.Context, q string, args ...any) ([]Facili
 	return out, rows.Err()
 }
 
-var errFacilityNotFound = notFound(web.M("设施不存在或不在您的管辖范围内", "facility not found or outside your jurisdiction"))
+var errFacilityNotFound = notFound(fault.M("设施不存在或不在您的管辖范围内", "facility not found or outside your jurisdiction"))
 
 // GetFacility returns one facility in scope.
 func (s *Store) GetFacility(ctx context.Context, id string) (Facility, error) {
@@ -167,15 +167,15 @@ func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 // nearest first: a bounding-box range on the (lat, lon) index, then the
 // exact distance.
 func (s *Store) Nearby(ctx context.Context, lon, lat, radius float64, category string, limit int) ([]Facility, error) {
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	if !InZhejiang(lon, lat) {
-		errs = append(errs, web.Field("lon", web.M("坐标不在浙江省范围内（经度 118.0–123.3，纬度 27.0–31.3）", "the point is outside Zhejiang (lon 118.0–123.3, lat 27.0–31.3)")))
+		errs = append(errs, fault.Field("lon", fault.M("坐标不在浙江省范围内（经度 118.0–123.3，纬度 27.0–31.3）", "the point is outside Zhejiang (lon 118.0–123.3, lat 27.0–31.3)")))
 	}
 	if !(radius > 0 && radius <= 50000) {
-		errs = append(errs, web.Field("radius_m", web.M("半径须为 1–50000 米", "radius must be 1–50000 metres")))
+		errs = append(errs, fault.Field("radius_m", fault.M("半径须为 1–50000 米", "radius must be 1–50000 metres")))
 	}
 	if len(errs) > 0 {
-		return nil, web.BadRequest(web.M("查询参数有误", "invalid query"), errs...)
+		return nil, fault.Invalid(fault.M("查询参数有误", "invalid query"), errs...)
 	}
 	w, err := s.resourceWhere(ctx, "f", Filter{})
 	if err != nil {
@@ -210,8 +210,8 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
 		return err
 	}
-	var errs []web.FieldError
-	bad := func(f, zh, en string) { errs = append(errs, web.Field(f, web.M(zh, en))) }
+	var errs []fault.FieldError
+	bad := func(f, zh, en string) { errs = append(errs, fault.Field(f, fault.M(zh, en))) }
 	in.Code, in.Name = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name)
 	if in.Code == "" || len(in.Code) > 40 {
 		bad("code", "请填写设施编码（不超过 40 字符）", "enter a facility code of at most 40 characters")
@@ -255,7 +255,7 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 		}
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("设施信息有误", "the facility has errors"), errs...)
+		return fault.Invalid(fault.M("设施信息有误", "the facility has errors"), errs...)
 	}
 	return nil
 }
@@ -268,7 +268,7 @@ func capsJSON(m map[string]float64) string {
 	return string(b)
 }
 
-var errDupFacility = web.BadRequest(web.M("设施编码已存在", "a facility with this code exists"), web.Field("code", web.M("设施编码须唯一", "facility codes are unique")))
+var errDupFacility = fault.Invalid(fault.M("设施编码已存在", "a facility with this code exists"), fault.Field("code", fault.M("设施编码须唯一", "facility codes are unique")))
 
 // CreateFacility adds a facility.
 func (s *Store) CreateFacility(ctx context.Context, in FacilityInput) (Facility, error) {
@@ -352,7 +352,7 @@ func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf e
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id); err != nil {
 			if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
-				return web.Conflict(web.M("仍有其他记录引用它，不能删除", "other records still refer to it"))
+				return fault.Conflict(fault.M("仍有其他记录引用它，不能删除", "other records still refer to it"))
 			}
 			return err
 		}
@@ -388,20 +388,20 @@ var tiers = []string{"5min", "10min", "15min", "township", "county"}
 // AddCategory adds a facility category (system administrator or officer).
 func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 	if !canEditCatalogue(access.From(ctx)) {
-		return c, web.Forbidden(web.M("只有系统管理员或民政干部可以维护设施目录", "only system administrators and officers maintain the facility catalogue"))
+		return c, fault.Forbidden(fault.M("只有系统管理员或民政干部可以维护设施目录", "only system administrators and officers maintain the facility catalogue"))
 	}
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	if !keyRE.MatchString(c.Key) {
-		errs = append(errs, web.Field("key", web.M("标识须为小写字母开头的 2–40 位字母、数字或下划线", "key must be 2–40 lower-case letters, digits or underscores")))
+		errs = append(errs, fault.Field("key", fault.M("标识须为小写字母开头的 2–40 位字母、数字或下划线", "key must be 2–40 lower-case letters, digits or underscores")))
 	}
 	if strings.TrimSpace(c.NameZH) == "" {
-		errs = append(errs, web.Field("name_zh", web.M("请填写中文名称", "enter a Chinese name")))
+		errs = append(errs, fault.Field("name_zh", fault.M("请填写中文名称", "enter a Chinese name")))
 	}
 	if !contains(tiers, c.Tier) {
-		errs = append(errs, web.Field("tier", web.M("生活圈层级须为 5min/10min/15min/township/county", "tier must be 5min, 10min, 15min, township or county")))
+		errs = append(errs, fault.Field("tier", fault.M("生活圈层级须为 5min/10min/15min/township/county", "tier must be 5min, 10min, 15min, township or county")))
 	}
 	if len(errs) > 0 {
-		return c, web.BadRequest(web.M("设施类别有误", "the category has errors"), errs...)
+		return c, fault.Invalid(fault.M("设施类别有误", "the category has errors"), errs...)
 	}
 	if c.NameEN == "" {
 		c.NameEN = c.NameZH
@@ -411,7 +411,7 @@ func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 	}
 	c.Builtin = false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, web.Conflict(web.M("类别标识已存在", "a category with this key exists")), `INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
+		if _, err := execUnique(ctx, tx, fault.Conflict(fault.M("类别标识已存在", "a category with this key exists")), `INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
 			c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort); err != nil {
 			return err
 		}
@@ -507,7 +507,7 @@ func (s *Store) ListOrganizations(ctx context.Context, f Filter, offset, limit i
 	return out, total, rows.Err()
 }
 
-var errOrgNotFound = notFound(web.M("组织不存在或不在您的管辖范围内", "organisation not found or outside your jurisdiction"))
+var errOrgNotFound = notFound(fault.M("组织不存在或不在您的管辖范围内", "organisation not found or outside your jurisdiction"))
 
 // GetOrganization returns one organisation in scope.
 func (s *Store) GetOrganization(ctx context.Context, id string) (Organization, error) {
@@ -527,8 +527,8 @@ func (s *Store) validOrg(ctx context.Context, in *OrganizationInput) error {
 	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
 		return err
 	}
-	var errs []web.FieldError
-	bad := func(f, zh, en string) { errs = append(errs, web.Field(f, web.M(zh, en))) }
+	var errs []fault.FieldError
+	bad := func(f, zh, en string) { errs = append(errs, fault.Field(f, fault.M(zh, en))) }
 	in.Name, in.RegNo = strings.TrimSpace(in.Name), strings.TrimSpace(in.RegNo)
 	if k, ok := orgKindKey(in.Kind); ok {
 		in.Kind = k
@@ -555,7 +555,7 @@ func (s *Store) validOrg(ctx context.Context, in *OrganizationInput) error {
 		bad("party_share", "党员占比须在 0–1 之间", "party share must be between 0 and 1")
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("组织信息有误", "the organisation has errors"), errs...)
+		return fault.Invalid(fault.M("组织信息有误", "the organisation has errors"), errs...)
 	}
 	return nil
 }
@@ -569,7 +569,7 @@ func orgKindKey(v string) (string, bool) {
 	return "", false
 }
 
-var errDupOrg = web.BadRequest(web.M("登记证号已存在", "an organisation with this registration number exists"), web.Field("reg_no", web.M("登记证号须唯一", "registration numbers are unique")))
+var errDupOrg = fault.Invalid(fault.M("登记证号已存在", "an organisation with this registration number exists"), fault.Field("reg_no", fault.M("登记证号须唯一", "registration numbers are unique")))
 
 func partyArg(p *float64) any {
 	if p == nil {
@@ -736,7 +736,7 @@ func (s *Store) ListPersonnel(ctx context.Context, f Filter, offset, limit int) 
 	return out, total, rows.Err()
 }
 
-var errPersonNotFound = notFound(web.M("人员不存在或不在您的管辖范围内", "person not found or outside your jurisdiction"))
+var errPersonNotFound = notFound(fault.M("人员不存在或不在您的管辖范围内", "person not found or outside your jurisdiction"))
 
 // GetPerson returns one person in scope.
 func (s *Store) GetPerson(ctx context.Context, id string) (Person, error) {
@@ -756,8 +756,8 @@ func (s *Store) validPerson(ctx context.Context, in *PersonInput) error {
 	if err := s.checkDivision(ctx, "division", in.Division); err != nil {
 		return err
 	}
-	var errs []web.FieldError
-	bad := func(f, zh, en string) { errs = append(errs, web.Field(f, web.M(zh, en))) }
+	var errs []fault.FieldError
+	bad := func(f, zh, en string) { errs = append(errs, fault.Field(f, fault.M(zh, en))) }
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 50 {
 		bad("name", "请填写姓名（不超过 50 字）", "enter a name of at most 50 characters")
@@ -789,7 +789,7 @@ func (s *Store) validPerson(ctx context.Context, in *PersonInput) error {
 		}
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("人员信息有误", "the person has errors"), errs...)
+		return fault.Invalid(fault.M("人员信息有误", "the person has errors"), errs...)
 	}
 	return nil
 }
@@ -808,7 +808,7 @@ func (s *Store) personArgs(in PersonInput) (roles, attrs, enc, idx, mask string)
 	return
 }
 
-var errDupPerson = web.BadRequest(web.M("该社区已有相同电话的人员", "a person with this phone exists in this community"), web.Field("phone", web.M("电话在社区内须唯一", "phones are unique within a community")))
+var errDupPerson = fault.Invalid(fault.M("该社区已有相同电话的人员", "a person with this phone exists in this community"), fault.Field("phone", fault.M("电话在社区内须唯一", "phones are unique within a community")))
 
 // CreatePerson adds a person.
 func (s *Store) CreatePerson(ctx context.Context, in PersonInput) (Person, error) {

@@ -13,8 +13,8 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/secret"
-	"linli/internal/web"
 )
 
 // Store reads and writes the registry. Every method takes the caller from
@@ -111,24 +111,24 @@ func canReveal(p *access.Principal, field string) bool {
 }
 
 var (
-	errNoRead  = web.Forbidden(web.M("您的角色不能查看登记库中的个人信息", "your role may not read personal records in the registry"))
-	errNoWrite = web.Forbidden(web.M("您的角色不能修改登记库", "your role may not change the registry"))
+	errNoRead  = fault.Forbidden(fault.M("您的角色不能查看登记库中的个人信息", "your role may not read personal records in the registry"))
+	errNoWrite = fault.Forbidden(fault.M("您的角色不能修改登记库", "your role may not change the registry"))
 )
 
 // checkDivision checks that code is a village/community inside the
 // caller's scope, naming field in the message.
 func (s *Store) checkDivision(ctx context.Context, field, code string) error {
 	if !divisions.ValidCode(code) || divisions.LevelOf(code) != 5 {
-		return web.BadRequest(web.M("区划代码须为 12 位村(社区)代码", "the division must be a 12-digit village/community code"),
-			web.Field(field, web.M("须为 12 位村(社区)代码，如 330106002051", "must be a 12-digit village/community code such as 330106002051")))
+		return fault.Invalid(fault.M("区划代码须为 12 位村(社区)代码", "the division must be a 12-digit village/community code"),
+			fault.Field(field, fault.M("须为 12 位村(社区)代码，如 330106002051", "must be a 12-digit village/community code such as 330106002051")))
 	}
 	if !access.ScopeOf(ctx).Contains(code) {
-		return web.BadRequest(web.M("区划 "+code+" 不在您的管辖范围内", "division "+code+" is outside your jurisdiction"),
-			web.Field(field, web.M("不在您的管辖范围内", "outside your jurisdiction")))
+		return fault.Invalid(fault.M("区划 "+code+" 不在您的管辖范围内", "division "+code+" is outside your jurisdiction"),
+			fault.Field(field, fault.M("不在您的管辖范围内", "outside your jurisdiction")))
 	}
 	if _, err := s.Divs.Get(ctx, code); errors.Is(err, db.ErrNotFound) {
-		return web.BadRequest(web.M("区划 "+code+" 不存在", "division "+code+" does not exist"),
-			web.Field(field, web.M("区划代码不存在", "no such division")))
+		return fault.Invalid(fault.M("区划 "+code+" 不存在", "division "+code+" does not exist"),
+			fault.Field(field, fault.M("区划代码不存在", "no such division")))
 	} else if err != nil {
 		return err
 	}
@@ -138,12 +138,12 @@ func (s *Store) checkDivision(ctx context.Context, field, code string) error {
 // checkFilterDivision validates a ?division= filter: empty, or a valid code.
 func checkFilterDivision(code string) error {
 	if code != "" && !divisions.ValidCode(code) {
-		return web.BadRequest(web.M("区划代码格式不正确", "malformed division code"), web.Field("division", web.M("须为 2/4/6/9/12 位区划代码", "must be a 2/4/6/9/12-digit division code")))
+		return fault.Invalid(fault.M("区划代码格式不正确", "malformed division code"), fault.Field("division", fault.M("须为 2/4/6/9/12 位区划代码", "must be a 2/4/6/9/12-digit division code")))
 	}
 	return nil
 }
 
-func notFound(what web.Msg) error { return web.NotFound(what) }
+func notFound(what fault.Msg) error { return fault.NotFound(what) }
 
 func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, division string, detail any) error {
 	e := audit.Entry{Action: action, Object: object, ObjectID: id, Division: division}

@@ -12,7 +12,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // TagInput adds a tag to a resident.
@@ -53,14 +53,14 @@ func canEditCatalogue(p *access.Principal) bool {
 // AddTagKind adds a catalogue entry (system administrator or officer).
 func (s *Store) AddTagKind(ctx context.Context, t TagKind) (TagKind, error) {
 	if !canEditCatalogue(access.From(ctx)) {
-		return t, web.Forbidden(web.M("只有系统管理员或民政干部可以维护标签目录", "only system administrators and officers maintain the tag catalogue"))
+		return t, fault.Forbidden(fault.M("只有系统管理员或民政干部可以维护标签目录", "only system administrators and officers maintain the tag catalogue"))
 	}
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	if !keyRE.MatchString(t.Key) {
-		errs = append(errs, web.Field("key", web.M("标识须为小写字母开头的 2–40 位字母、数字或下划线", "key must be 2–40 lower-case letters, digits or underscores, starting with a letter")))
+		errs = append(errs, fault.Field("key", fault.M("标识须为小写字母开头的 2–40 位字母、数字或下划线", "key must be 2–40 lower-case letters, digits or underscores, starting with a letter")))
 	}
 	if strings.TrimSpace(t.NameZH) == "" || utf8.RuneCountInString(t.NameZH) > 40 {
-		errs = append(errs, web.Field("name_zh", web.M("请填写中文名称（不超过 40 字）", "enter a Chinese name of at most 40 characters")))
+		errs = append(errs, fault.Field("name_zh", fault.M("请填写中文名称（不超过 40 字）", "enter a Chinese name of at most 40 characters")))
 	}
 	if t.NameEN == "" {
 		t.NameEN = t.NameZH
@@ -69,14 +69,14 @@ func (s *Store) AddTagKind(ctx context.Context, t TagKind) (TagKind, error) {
 		t.Group = "other"
 	}
 	if len(errs) > 0 {
-		return t, web.BadRequest(web.M("标签信息有误", "the tag has errors"), errs...)
+		return t, fault.Invalid(fault.M("标签信息有误", "the tag has errors"), errs...)
 	}
 	if t.Sort == 0 {
 		t.Sort = 1000
 	}
 	t.Builtin = false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, web.Conflict(web.M("标签标识已存在", "a tag with this key exists")), `INSERT INTO reg_tag_kinds (key, name_zh, name_en, grp, sort, builtin) VALUES ($1,$2,$3,$4,$5,FALSE)`, t.Key, t.NameZH, t.NameEN, t.Group, t.Sort); err != nil {
+		if _, err := execUnique(ctx, tx, fault.Conflict(fault.M("标签标识已存在", "a tag with this key exists")), `INSERT INTO reg_tag_kinds (key, name_zh, name_en, grp, sort, builtin) VALUES ($1,$2,$3,$4,$5,FALSE)`, t.Key, t.NameZH, t.NameEN, t.Group, t.Sort); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.tag_kind.create", "tag_kind", t.Key, "", nil)
@@ -93,24 +93,24 @@ func validDate(s string) bool {
 }
 
 func (s *Store) validTag(ctx context.Context, in *TagInput) error {
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	var one int
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_tag_kinds WHERE key = $1`, in.Tag).Scan(&one); err != nil {
-		errs = append(errs, web.Field("tag", web.M("标签不在目录中："+in.Tag, "not in the tag catalogue: "+in.Tag)))
+		errs = append(errs, fault.Field("tag", fault.M("标签不在目录中："+in.Tag, "not in the tag catalogue: "+in.Tag)))
 	}
 	if !validDate(in.Since) {
-		errs = append(errs, web.Field("since", web.M("日期格式应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
+		errs = append(errs, fault.Field("since", fault.M("日期格式应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
 	}
 	if !validDate(in.Until) || in.Until != "" && in.Since != "" && in.Until < in.Since {
-		errs = append(errs, web.Field("until", web.M("结束日期格式应为 YYYY-MM-DD 且不早于开始日期", "must be YYYY-MM-DD and not before the start")))
+		errs = append(errs, fault.Field("until", fault.M("结束日期格式应为 YYYY-MM-DD 且不早于开始日期", "must be YYYY-MM-DD and not before the start")))
 	}
 	for f, v := range map[string]string{"source": in.Source, "note": in.Note, "detail": in.Detail} {
 		if utf8.RuneCountInString(v) > 200 {
-			errs = append(errs, web.Field(f, web.M("不超过 200 字", "at most 200 characters")))
+			errs = append(errs, fault.Field(f, fault.M("不超过 200 字", "at most 200 characters")))
 		}
 	}
 	if len(errs) > 0 {
-		return web.BadRequest(web.M("标签信息有误", "the tag has errors"), errs...)
+		return fault.Invalid(fault.M("标签信息有误", "the tag has errors"), errs...)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (s *Store) AddTag(ctx context.Context, residentID string, in TagInput) (Tag
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, t.ID, residentID, code, t.Tag, t.Since, t.Until, t.Source, t.Note, t.Detail, active, db.T(s.now()))
 		if db.IsUniqueViolation(err) {
-			return web.Conflict(web.M("该居民已有同一开始日期的此标签", "the resident already has this tag from that date"))
+			return fault.Conflict(fault.M("该居民已有同一开始日期的此标签", "the resident already has this tag from that date"))
 		} else if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Store) RemoveTag(ctx context.Context, residentID, tagID string) error {
 		err := tx.QueryRowContext(ctx, `SELECT division_code, tag, active FROM reg_resident_tags WHERE id = $1 AND resident_id = $2 AND division_code >= $3 AND division_code < $4`,
 			tagID, residentID, sc.Lo, sc.Hi).Scan(&code, &tag, &active)
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(web.M("标签不存在", "tag not found"))
+			return notFound(fault.M("标签不存在", "tag not found"))
 		} else if err != nil {
 			return err
 		}
@@ -207,13 +207,13 @@ func (s *Store) Summary(ctx context.Context, code string, children bool) (TagSum
 	sum := TagSummary{Division: code, Totals: []TagCount{}, Children: []ChildTagCounts{}}
 	p := access.From(ctx)
 	if p == nil || !p.Role.Business() || p.Role == access.Resident || p.Role == access.Provider {
-		return sum, web.Forbidden(web.M("您的角色不能查看服务对象统计", "your role may not read service-object counts"))
+		return sum, fault.Forbidden(fault.M("您的角色不能查看服务对象统计", "your role may not read service-object counts"))
 	}
 	if !divisions.ValidCode(code) {
-		return sum, web.BadRequest(web.M("区划代码格式不正确", "malformed division code"), web.Field("division", web.M("须为 2/4/6/9/12 位区划代码", "must be a 2/4/6/9/12-digit division code")))
+		return sum, fault.Invalid(fault.M("区划代码格式不正确", "malformed division code"), fault.Field("division", fault.M("须为 2/4/6/9/12 位区划代码", "must be a 2/4/6/9/12-digit division code")))
 	}
 	if !access.ScopeOf(ctx).Contains(code) {
-		return sum, notFound(web.M("区划不在您的管辖范围内", "division outside your jurisdiction"))
+		return sum, notFound(fault.M("区划不在您的管辖范围内", "division outside your jurisdiction"))
 	}
 	if err := s.ExpireTags(ctx); err != nil {
 		return sum, err

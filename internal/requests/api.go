@@ -7,6 +7,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -18,7 +19,7 @@ type Handlers struct {
 
 func notFound(err error) error {
 	if errors.Is(err, db.ErrNotFound) {
-		return web.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
+		return fault.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
 	}
 	return err
 }
@@ -126,7 +127,7 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := filterFrom(r)
 	if f.Within != "" && !access.ScopeOf(r.Context()).Contains(f.Within) {
-		return web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
+		return fault.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
 	}
 	items, total, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
 	if err != nil {

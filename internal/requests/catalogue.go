@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"linli/internal/db"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // Attribute is one extra question of a category: the Open311 service
@@ -135,9 +135,9 @@ func (s *Store) Category(ctx context.Context, code string) (Category, error) {
 
 // CheckAttributes validates answers to a category's extra questions and
 // returns them normalised (multi-value answers joined by commas).
-func CheckAttributes(c Category, in map[string][]string) (map[string]string, []web.FieldError) {
+func CheckAttributes(c Category, in map[string][]string) (map[string]string, []fault.FieldError) {
 	out := map[string]string{}
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	known := map[string]bool{}
 	for _, a := range c.Attributes {
 		known[a.Code] = true
@@ -151,12 +151,12 @@ func CheckAttributes(c Category, in map[string][]string) (map[string]string, []w
 		field := "attribute[" + a.Code + "]"
 		if len(clean) == 0 {
 			if a.Required {
-				errs = append(errs, web.Field(field, web.M("请回答："+a.LabelZH, "please answer: "+a.LabelEN)))
+				errs = append(errs, fault.Field(field, fault.M("请回答："+a.LabelZH, "please answer: "+a.LabelEN)))
 			}
 			continue
 		}
 		if a.Type != "multivaluelist" && len(clean) > 1 {
-			errs = append(errs, web.Field(field, web.M("只能有一个值", "takes one value")))
+			errs = append(errs, fault.Field(field, fault.M("只能有一个值", "takes one value")))
 			continue
 		}
 		v := clean[0]
@@ -185,14 +185,14 @@ func CheckAttributes(c Category, in map[string][]string) (map[string]string, []w
 			bad = utf8.RuneCountInString(v) > 500 || !utf8.ValidString(v)
 		}
 		if bad {
-			errs = append(errs, web.Field(field, web.M(fmt.Sprintf("“%s”的值无效", a.LabelZH), fmt.Sprintf("invalid value for %q", a.LabelEN))))
+			errs = append(errs, fault.Field(field, fault.M(fmt.Sprintf("“%s”的值无效", a.LabelZH), fmt.Sprintf("invalid value for %q", a.LabelEN))))
 			continue
 		}
 		out[a.Code] = v
 	}
 	for k := range in {
 		if !known[k] {
-			errs = append(errs, web.Field("attribute["+k+"]", web.M("该服务没有此问题", "this service has no such question")))
+			errs = append(errs, fault.Field("attribute["+k+"]", fault.M("该服务没有此问题", "this service has no such question")))
 		}
 	}
 	return out, errs

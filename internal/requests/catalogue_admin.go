@@ -14,7 +14,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // CanManageCatalogue tells whether p may add categories and edit them:
@@ -30,7 +30,7 @@ func CanManageCatalogue(p *access.Principal) bool {
 	return l == 1 || l == 2
 }
 
-var errCatalogueForbidden = web.Forbidden(web.M("只有省、市级民政干部可以维护服务目录", "only province or city officers may maintain the service catalogue"))
+var errCatalogueForbidden = fault.Forbidden(fault.M("只有省、市级民政干部可以维护服务目录", "only province or city officers may maintain the service catalogue"))
 
 // CategoryEdit is a change to a category: only the fields given change. The
 // code, handling level and extra questions are fixed once requests use
@@ -80,28 +80,28 @@ func (c *Category) normalise() {
 	}
 }
 
-func text(field string, v string, max int, required bool, zh, en string) []web.FieldError {
+func text(field string, v string, max int, required bool, zh, en string) []fault.FieldError {
 	switch n := utf8.RuneCountInString(v); {
 	case !utf8.ValidString(v):
-		return []web.FieldError{web.Field(field, web.M(zh+"含无效字符", en+" holds invalid characters"))}
+		return []fault.FieldError{fault.Field(field, fault.M(zh+"含无效字符", en+" holds invalid characters"))}
 	case required && n == 0:
-		return []web.FieldError{web.Field(field, web.M("请填写"+zh, en+" is required"))}
+		return []fault.FieldError{fault.Field(field, fault.M("请填写"+zh, en+" is required"))}
 	case n > max:
-		return []web.FieldError{web.Field(field, web.M(fmt.Sprintf("%s不能超过 %d 字", zh, max), fmt.Sprintf("%s must be at most %d characters", en, max)))}
+		return []fault.FieldError{fault.Field(field, fault.M(fmt.Sprintf("%s不能超过 %d 字", zh, max), fmt.Sprintf("%s must be at most %d characters", en, max)))}
 	}
 	return nil
 }
 
 // validate checks a (normalised) category; isNew also checks what only a
 // new category sets.
-func (c *Category) validate(isNew bool) []web.FieldError {
-	var errs []web.FieldError
+func (c *Category) validate(isNew bool) []fault.FieldError {
+	var errs []fault.FieldError
 	if isNew {
 		if !categoryCode.MatchString(c.Code) || reservedCodes[c.Code] {
-			errs = append(errs, web.Field("code", web.M("代码须为 2–32 位小写字母、数字或下划线，以字母开头", "the code must be 2–32 lower-case letters, digits or underscores, starting with a letter")))
+			errs = append(errs, fault.Field("code", fault.M("代码须为 2–32 位小写字母、数字或下划线，以字母开头", "the code must be 2–32 lower-case letters, digits or underscores, starting with a letter")))
 		}
 		if c.UnitLevel < 3 || c.UnitLevel > 5 {
-			errs = append(errs, web.Field("unit_level", web.M("承办层级须为 3（区县）、4（乡镇街道）或 5（社区村）", "the handling level must be 3 (county), 4 (township) or 5 (community)")))
+			errs = append(errs, fault.Field("unit_level", fault.M("承办层级须为 3（区县）、4（乡镇街道）或 5（社区村）", "the handling level must be 3 (county), 4 (township) or 5 (community)")))
 		}
 		errs = append(errs, checkAttributes(c.Attributes)...)
 	}
@@ -111,15 +111,15 @@ func (c *Category) validate(isNew bool) []web.FieldError {
 	errs = append(errs, text("description_zh", c.DescZH, 500, false, "中文说明", "the Chinese description")...)
 	errs = append(errs, text("description_en", c.DescEN, 1000, false, "英文说明", "the English description")...)
 	if c.ResponseHours < 1 || c.ResponseHours > maxSLAHours {
-		errs = append(errs, web.Field("response_hours", web.M(fmt.Sprintf("受理时限须为 1–%d 小时", maxSLAHours), fmt.Sprintf("the response time must be 1–%d hours", maxSLAHours))))
+		errs = append(errs, fault.Field("response_hours", fault.M(fmt.Sprintf("受理时限须为 1–%d 小时", maxSLAHours), fmt.Sprintf("the response time must be 1–%d hours", maxSLAHours))))
 	}
 	if c.ResolveHours < 1 || c.ResolveHours > maxSLAHours {
-		errs = append(errs, web.Field("resolve_hours", web.M(fmt.Sprintf("办结时限须为 1–%d 小时", maxSLAHours), fmt.Sprintf("the resolution time must be 1–%d hours", maxSLAHours))))
+		errs = append(errs, fault.Field("resolve_hours", fault.M(fmt.Sprintf("办结时限须为 1–%d 小时", maxSLAHours), fmt.Sprintf("the resolution time must be 1–%d hours", maxSLAHours))))
 	} else if c.ResolveHours < c.ResponseHours {
-		errs = append(errs, web.Field("resolve_hours", web.M("办结时限不能短于受理时限", "the resolution time cannot be shorter than the response time")))
+		errs = append(errs, fault.Field("resolve_hours", fault.M("办结时限不能短于受理时限", "the resolution time cannot be shorter than the response time")))
 	}
 	if len(c.Templates) > maxTemplates {
-		errs = append(errs, web.Field("reply_templates", web.M(fmt.Sprintf("常用答复最多 %d 条", maxTemplates), fmt.Sprintf("at most %d reply templates", maxTemplates))))
+		errs = append(errs, fault.Field("reply_templates", fault.M(fmt.Sprintf("常用答复最多 %d 条", maxTemplates), fmt.Sprintf("at most %d reply templates", maxTemplates))))
 	}
 	for i, t := range c.Templates {
 		if e := text("reply_templates", t, maxTemplate, true, fmt.Sprintf("第 %d 条常用答复", i+1), fmt.Sprintf("reply template %d", i+1)); e != nil {
@@ -131,12 +131,12 @@ func (c *Category) validate(isNew bool) []web.FieldError {
 }
 
 // checkAttributes validates the extra questions of a new category.
-func checkAttributes(as []Attribute) []web.FieldError {
-	bad := func(i int, zh, en string) web.FieldError {
-		return web.Field("attributes", web.M(fmt.Sprintf("第 %d 个补充问题：%s", i+1, zh), fmt.Sprintf("question %d: %s", i+1, en)))
+func checkAttributes(as []Attribute) []fault.FieldError {
+	bad := func(i int, zh, en string) fault.FieldError {
+		return fault.Field("attributes", fault.M(fmt.Sprintf("第 %d 个补充问题：%s", i+1, zh), fmt.Sprintf("question %d: %s", i+1, en)))
 	}
 	if len(as) > maxAttributes {
-		return []web.FieldError{web.Field("attributes", web.M(fmt.Sprintf("补充问题最多 %d 个", maxAttributes), fmt.Sprintf("at most %d questions", maxAttributes)))}
+		return []fault.FieldError{fault.Field("attributes", fault.M(fmt.Sprintf("补充问题最多 %d 个", maxAttributes), fmt.Sprintf("at most %d questions", maxAttributes)))}
 	}
 	seen := map[string]bool{}
 	for i := range as {
@@ -144,23 +144,23 @@ func checkAttributes(as []Attribute) []web.FieldError {
 		a.Code, a.LabelZH, a.LabelEN = strings.TrimSpace(a.Code), strings.TrimSpace(a.LabelZH), strings.TrimSpace(a.LabelEN)
 		switch {
 		case !attributeCode.MatchString(a.Code):
-			return []web.FieldError{bad(i, "代码须为小写字母、数字或下划线", "the code must be lower-case letters, digits or underscores")}
+			return []fault.FieldError{bad(i, "代码须为小写字母、数字或下划线", "the code must be lower-case letters, digits or underscores")}
 		case seen[a.Code]:
-			return []web.FieldError{bad(i, "代码重复", "duplicate code")}
+			return []fault.FieldError{bad(i, "代码重复", "duplicate code")}
 		case !attrTypes[a.Type]:
-			return []web.FieldError{bad(i, "类型须为 string、text、number、date、datetime、singlevaluelist 或 multivaluelist", "the datatype must be string, text, number, date, datetime, singlevaluelist or multivaluelist")}
+			return []fault.FieldError{bad(i, "类型须为 string、text、number、date、datetime、singlevaluelist 或 multivaluelist", "the datatype must be string, text, number, date, datetime, singlevaluelist or multivaluelist")}
 		case a.LabelZH == "" || a.LabelEN == "" || utf8.RuneCountInString(a.LabelZH) > 100 || utf8.RuneCountInString(a.LabelEN) > 200:
-			return []web.FieldError{bad(i, "须有中英文标题（不超过 100 字）", "needs a Chinese and an English label (100 characters at most)")}
+			return []fault.FieldError{bad(i, "须有中英文标题（不超过 100 字）", "needs a Chinese and an English label (100 characters at most)")}
 		}
 		seen[a.Code] = true
 		list := a.Type == "singlevaluelist" || a.Type == "multivaluelist"
 		if list != (len(a.Values) > 0) {
-			return []web.FieldError{bad(i, "选择题须有选项，其他题型不能有选项", "list questions need values and other questions take none")}
+			return []fault.FieldError{bad(i, "选择题须有选项，其他题型不能有选项", "list questions need values and other questions take none")}
 		}
 		keys := map[string]bool{}
 		for _, v := range a.Values {
 			if strings.TrimSpace(v.Key) == "" || v.Key != strings.TrimSpace(v.Key) || strings.Contains(v.Key, ",") || keys[v.Key] || strings.TrimSpace(v.Name) == "" || len(v.Key) > 50 || utf8.RuneCountInString(v.Name) > 100 {
-				return []web.FieldError{bad(i, "选项须有不重复、不含逗号的键和名称", "values need unique keys without commas and names")}
+				return []fault.FieldError{bad(i, "选项须有不重复、不含逗号的键和名称", "values need unique keys without commas and names")}
 			}
 			keys[v.Key] = true
 		}
@@ -199,9 +199,9 @@ func (s *Store) CreateCategory(ctx context.Context, c Category) (Category, error
 	}
 	c.normalise()
 	if errs := c.validate(true); len(errs) > 0 {
-		return Category{}, web.BadRequest(web.M("服务类别信息有误", "the service category has errors"), errs...)
+		return Category{}, fault.Invalid(fault.M("服务类别信息有误", "the service category has errors"), errs...)
 	}
-	exists := web.Conflict(web.M("已有代码为“"+c.Code+"”的服务类别", "a service category with code "+c.Code+" exists"))
+	exists := fault.Conflict(fault.M("已有代码为“"+c.Code+"”的服务类别", "a service category with code "+c.Code+" exists"))
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM request_categories WHERE code = $1`, c.Code).Scan(&n); err != nil {
@@ -276,7 +276,7 @@ func (s *Store) UpdateCategory(ctx context.Context, code string, e CategoryEdit)
 		}
 		c.normalise()
 		if errs := c.validate(false); len(errs) > 0 {
-			return web.BadRequest(web.M("服务类别信息有误", "the service category has errors"), errs...)
+			return fault.Invalid(fault.M("服务类别信息有误", "the service category has errors"), errs...)
 		}
 		changes := categoryChanges(old, c)
 		out = c
@@ -292,7 +292,7 @@ func (s *Store) UpdateCategory(ctx context.Context, code string, e CategoryEdit)
 			Detail: audit.Detail(changes)})
 	})
 	if errors.Is(err, db.ErrNotFound) {
-		return Category{}, web.NotFound(web.M("没有这个服务类别", "no such service category"))
+		return Category{}, fault.NotFound(fault.M("没有这个服务类别", "no such service category"))
 	}
 	if err != nil {
 		return Category{}, err

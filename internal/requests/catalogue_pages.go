@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -43,7 +44,7 @@ func (c Category) LevelLabel() web.Msg {
 func (h *Handlers) pageCatalogue(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	if !isHandler(p) {
-		h.fail(w, r, web.Forbidden(web.M("只有社区工作者和民政干部可以查看服务目录", "only community workers and officers may view the service catalogue")))
+		h.fail(w, r, fault.Forbidden(web.M("只有社区工作者和民政干部可以查看服务目录", "only community workers and officers may view the service catalogue")))
 		return
 	}
 	cats, err := h.Store.Categories(r.Context())
@@ -88,7 +89,7 @@ func (h *Handlers) pageCategory(w http.ResponseWriter, r *http.Request, status i
 	if code != "" {
 		c, err := h.Store.Category(r.Context(), code)
 		if err != nil {
-			h.fail(w, r, web.NotFound(web.M("没有这个服务类别", "no such service category")))
+			h.fail(w, r, fault.NotFound(web.M("没有这个服务类别", "no such service category")))
 			return
 		}
 		cv.Cat = c
@@ -108,7 +109,7 @@ func (h *Handlers) postCategory(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
 	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, web.BadRequest(web.M("表单无效", "invalid form")))
+		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
 	code := r.PathValue("code")
@@ -131,7 +132,7 @@ func (h *Handlers) postCategory(w http.ResponseWriter, r *http.Request) {
 		code = ""
 		if a := strings.TrimSpace(r.PostFormValue("attributes")); a != "" {
 			if jerr := json.Unmarshal([]byte(a), &c.Attributes); jerr != nil {
-				err = web.BadRequest(web.M("补充问题须为 JSON 数组", "the questions must be a JSON array"), web.Field("attributes", web.M("JSON 格式无效", "invalid JSON")))
+				err = fault.Invalid(web.M("补充问题须为 JSON 数组", "the questions must be a JSON array"), fault.Field("attributes", web.M("JSON 格式无效", "invalid JSON")))
 			}
 		}
 		if err == nil {
@@ -142,9 +143,9 @@ func (h *Handlers) postCategory(w http.ResponseWriter, r *http.Request) {
 			ResponseHours: &c.ResponseHours, ResolveHours: &c.ResolveHours, WorkingHours: &c.WorkingHours, Public: &c.Public, Templates: &tpl})
 	}
 	if err != nil {
-		var we *web.Error
-		if errors.As(err, &we) && we.Status != http.StatusForbidden && we.Status != http.StatusNotFound {
-			h.pageCategory(w, r, we.Status, code, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.PostForm})
+		var we *fault.Error
+		if errors.As(err, &we) && web.Status(we) != http.StatusForbidden && web.Status(we) != http.StatusNotFound {
+			h.pageCategory(w, r, web.Status(we), code, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.PostForm})
 			return
 		}
 		h.fail(w, r, err)

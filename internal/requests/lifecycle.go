@@ -13,7 +13,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // Action names a transition; each has its own API endpoint.
@@ -24,22 +24,22 @@ type rule struct {
 	from     []Status
 	to       Status
 	reporter bool // taken by the reporter (or on their behalf for callers without an account)
-	label    web.Msg
+	label    fault.Msg
 }
 
 // Rules is the lifecycle's state machine.
 var Rules = map[Action]rule{
-	"accept":   {from: []Status{Submitted, Transferred}, to: Accepted, label: web.M("受理", "Accept")},
-	"assign":   {from: []Status{Accepted, Returned, Reopened}, to: Assigned, label: web.M("派单", "Assign")},
-	"start":    {from: []Status{Accepted, Assigned, Reopened}, to: InProgress, label: web.M("开始办理", "Start work")},
-	"answer":   {from: []Status{Accepted, Assigned, InProgress, Reopened}, to: Answered, label: web.M("办结答复", "Answer")},
-	"close":    {from: []Status{Answered, Evaluated}, to: Closed, label: web.M("关闭", "Close")},
-	"return":   {from: []Status{Submitted, Accepted, Assigned, InProgress, Transferred}, to: Returned, label: web.M("退回", "Return")},
-	"transfer": {from: []Status{Submitted, Accepted, Assigned, InProgress, Returned, Transferred}, to: Transferred, label: web.M("转办", "Transfer")},
-	"merge":    {from: []Status{Submitted, Accepted, Assigned, InProgress, Returned, Transferred, Reopened}, to: Merged, label: web.M("合并", "Merge")},
-	"reject":   {from: []Status{Submitted, Accepted, Returned, Transferred}, to: Rejected, label: web.M("不予受理", "Reject")},
-	"evaluate": {from: []Status{Answered}, to: Evaluated, reporter: true, label: web.M("评价", "Evaluate")},
-	"reopen":   {from: []Status{Answered, Evaluated, Closed}, to: Reopened, reporter: true, label: web.M("追问重办", "Reopen")},
+	"accept":   {from: []Status{Submitted, Transferred}, to: Accepted, label: fault.M("受理", "Accept")},
+	"assign":   {from: []Status{Accepted, Returned, Reopened}, to: Assigned, label: fault.M("派单", "Assign")},
+	"start":    {from: []Status{Accepted, Assigned, Reopened}, to: InProgress, label: fault.M("开始办理", "Start work")},
+	"answer":   {from: []Status{Accepted, Assigned, InProgress, Reopened}, to: Answered, label: fault.M("办结答复", "Answer")},
+	"close":    {from: []Status{Answered, Evaluated}, to: Closed, label: fault.M("关闭", "Close")},
+	"return":   {from: []Status{Submitted, Accepted, Assigned, InProgress, Transferred}, to: Returned, label: fault.M("退回", "Return")},
+	"transfer": {from: []Status{Submitted, Accepted, Assigned, InProgress, Returned, Transferred}, to: Transferred, label: fault.M("转办", "Transfer")},
+	"merge":    {from: []Status{Submitted, Accepted, Assigned, InProgress, Returned, Transferred, Reopened}, to: Merged, label: fault.M("合并", "Merge")},
+	"reject":   {from: []Status{Submitted, Accepted, Returned, Transferred}, to: Rejected, label: fault.M("不予受理", "Reject")},
+	"evaluate": {from: []Status{Answered}, to: Evaluated, reporter: true, label: fault.M("评价", "Evaluate")},
+	"reopen":   {from: []Status{Answered, Evaluated, Closed}, to: Reopened, reporter: true, label: fault.M("追问重办", "Reopen")},
 }
 
 // ActionOrder is the display order of the actions.
@@ -60,10 +60,10 @@ type Input struct {
 	Into       string `json:"into,omitempty"`       // merge: id or number of the original
 }
 
-var errChanged = web.Conflict(web.M("该诉求已被他人处理或已变更，请刷新后重试", "the request was changed by someone else; reload and try again"))
+var errChanged = fault.Conflict(fault.M("该诉求已被他人处理或已变更，请刷新后重试", "the request was changed by someone else; reload and try again"))
 
 func illegal(r Request, a Action) error {
-	return web.Conflict(web.M(fmt.Sprintf("诉求当前状态为“%s”，不能%s", r.Status.Label().ZH, Rules[a].label.ZH),
+	return fault.Conflict(fault.M(fmt.Sprintf("诉求当前状态为“%s”，不能%s", r.Status.Label().ZH, Rules[a].label.ZH),
 		fmt.Sprintf("the request is %s: cannot %s it", strings.ToLower(r.Status.Label().EN), strings.ToLower(Rules[a].label.EN))))
 }
 
@@ -87,17 +87,17 @@ func (s *Store) permit(ctx context.Context, r Request, a Action) error {
 	if ru.reporter {
 		if r.ReporterID != "" {
 			if p == nil || p.UserID != r.ReporterID {
-				return web.Forbidden(web.M("只有提交人本人可以评价或追问", "only the reporter may evaluate or follow up"))
+				return fault.Forbidden(fault.M("只有提交人本人可以评价或追问", "only the reporter may evaluate or follow up"))
 			}
 			return nil
 		}
 		if isHandler(p) { // a caller without an account: the worker records the call-back
 			return nil
 		}
-		return web.Forbidden(web.M("只有提交人本人可以评价或追问", "only the reporter may evaluate or follow up"))
+		return fault.Forbidden(fault.M("只有提交人本人可以评价或追问", "only the reporter may evaluate or follow up"))
 	}
 	if !isHandler(p) {
-		return web.Forbidden(web.M("只有社区工作者和民政干部可以办理诉求", "only community workers and officers handle requests"))
+		return fault.Forbidden(fault.M("只有社区工作者和民政干部可以办理诉求", "only community workers and officers handle requests"))
 	}
 	return nil
 }
@@ -113,11 +113,11 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 	}
 	in.Note = strings.TrimSpace(in.Note)
 	if utf8.RuneCountInString(in.Note) > 2000 || utf8.RuneCountInString(in.Reply) > MaxDescription || utf8.RuneCountInString(in.Reason) > 2000 || utf8.RuneCountInString(in.Comment) > 2000 {
-		return Request{}, web.BadRequest(web.M("文字过长", "text too long"))
+		return Request{}, fault.Invalid(fault.M("文字过长", "text too long"))
 	}
 	now := s.now()
 	var out Request
-	var notice *web.Msg
+	var notice *fault.Msg
 	var sent []Notice
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		cond, args := scopeSQL(ctx, 2)
@@ -160,7 +160,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 				put("unit_code", r.Unit)
 				put("unit_name", r.UnitName)
 			} else if from == Returned {
-				return web.BadRequest(web.M("退回的诉求须重新派给一个单位", "a returned request must be dispatched to a unit"), web.Field("unit_code", web.M("请选择承办单位", "choose the handling unit")))
+				return fault.Invalid(fault.M("退回的诉求须重新派给一个单位", "a returned request must be dispatched to a unit"), fault.Field("unit_code", fault.M("请选择承办单位", "choose the handling unit")))
 			}
 			r.Assignee = strings.TrimSpace(in.Assignee)
 			if r.Assignee == "" {
@@ -170,7 +170,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 			if note == "" {
 				note = "派至 / to " + r.Assignee
 			}
-			msg := web.M("派单："+r.Number, "Assigned: "+r.Number)
+			msg := fault.M("派单："+r.Number, "Assigned: "+r.Number)
 			notice = &msg
 		case "answer":
 			reply := strings.TrimSpace(in.Reply)
@@ -180,7 +180,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 				}
 			}
 			if reply == "" {
-				return web.BadRequest(web.M("请填写答复内容", "please write the reply"), web.Field("reply", web.M("答复不能为空", "the reply is required")))
+				return fault.Invalid(fault.M("请填写答复内容", "please write the reply"), fault.Field("reply", fault.M("答复不能为空", "the reply is required")))
 			}
 			r.Reply = reply
 			put("reply", reply)
@@ -196,7 +196,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 		case "return", "reject":
 			reason := strings.TrimSpace(in.Reason)
 			if reason == "" {
-				return web.BadRequest(web.M("请说明理由", "please give the reason"), web.Field("reason", web.M("理由不能为空", "the reason is required")))
+				return fault.Invalid(fault.M("请说明理由", "please give the reason"), fault.Field("reason", fault.M("理由不能为空", "the reason is required")))
 			}
 			r.Reason = reason
 			put("reason", reason)
@@ -214,14 +214,14 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 				put("unit_name", r.UnitName)
 				put("return_count", r.ReturnCount+1)
 				put("assignee", "")
-				msg := web.M("退回待重新派单："+r.Number, "Returned for dispatch: "+r.Number)
+				msg := fault.M("退回待重新派单："+r.Number, "Returned for dispatch: "+r.Number)
 				notice = &msg
 			} else {
 				put("closed_at", db.T(now))
 			}
 		case "transfer":
 			if in.Unit == "" {
-				return web.BadRequest(web.M("请选择转办单位", "choose the unit to transfer to"), web.Field("unit_code", web.M("转办单位不能为空", "the target unit is required")))
+				return fault.Invalid(fault.M("请选择转办单位", "choose the unit to transfer to"), fault.Field("unit_code", fault.M("转办单位不能为空", "the target unit is required")))
 			}
 			u, err := s.target(ctx, r, in.Unit, true)
 			if err != nil {
@@ -250,7 +250,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 			if note == "" {
 				note = "转至 / to " + r.UnitName
 			}
-			msg := web.M("转办来件："+r.Number, "Transferred to you: "+r.Number)
+			msg := fault.M("转办来件："+r.Number, "Transferred to you: "+r.Number)
 			notice = &msg
 		case "merge":
 			orig, err := s.mergeTarget(ctx, tx, r, in.Into)
@@ -267,7 +267,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 			case Unsatisfied:
 				r.Status = Reopened
 			default:
-				return web.BadRequest(web.M("请选择满意、基本满意或不满意", "choose satisfied, fairly satisfied or unsatisfied"), web.Field("rating", web.M("评价无效", "invalid rating")))
+				return fault.Invalid(fault.M("请选择满意、基本满意或不满意", "choose satisfied, fairly satisfied or unsatisfied"), fault.Field("rating", fault.M("评价无效", "invalid rating")))
 			}
 			r.Rating, r.RatingComment = in.Rating, strings.TrimSpace(in.Comment)
 			put("rating", r.Rating)
@@ -277,22 +277,22 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 				if err := s.reopenFields(ctx, &r, now, put); err != nil {
 					return err
 				}
-				msg := web.M("居民不满意，诉求重办："+r.Number, "Resident unsatisfied, reopened: "+r.Number)
+				msg := fault.M("居民不满意，诉求重办："+r.Number, "Resident unsatisfied, reopened: "+r.Number)
 				notice = &msg
 			} else {
 				put("closed_at", nil)
 			}
 		case "reopen":
 			if r.AnsweredAt != nil && now.Sub(*r.AnsweredAt) > s.reopenWithin() {
-				return web.Conflict(web.M(fmt.Sprintf("办结已超过 %d 天，请提交新诉求", int(s.reopenWithin().Hours()/24)), fmt.Sprintf("answered more than %d days ago: please submit a new request", int(s.reopenWithin().Hours()/24))))
+				return fault.Conflict(fault.M(fmt.Sprintf("办结已超过 %d 天，请提交新诉求", int(s.reopenWithin().Hours()/24)), fmt.Sprintf("answered more than %d days ago: please submit a new request", int(s.reopenWithin().Hours()/24))))
 			}
 			if note == "" {
-				return web.BadRequest(web.M("请说明追问内容", "please say what is still wrong"), web.Field("note", web.M("追问内容不能为空", "the follow-up is required")))
+				return fault.Invalid(fault.M("请说明追问内容", "please say what is still wrong"), fault.Field("note", fault.M("追问内容不能为空", "the follow-up is required")))
 			}
 			if err := s.reopenFields(ctx, &r, now, put); err != nil {
 				return err
 			}
-			msg := web.M("居民追问，诉求重办："+r.Number, "Resident followed up, reopened: "+r.Number)
+			msg := fault.M("居民追问，诉求重办："+r.Number, "Resident followed up, reopened: "+r.Number)
 			notice = &msg
 		}
 		put("status", string(r.Status))
@@ -353,23 +353,23 @@ func (s *Store) reopenFields(ctx context.Context, r *Request, now time.Time, put
 	return nil
 }
 
-func ratingLabel(r string) web.Msg {
+func ratingLabel(r string) fault.Msg {
 	switch r {
 	case Satisfied:
-		return web.M("满意", "Satisfied")
+		return fault.M("满意", "Satisfied")
 	case FairlySatisfed:
-		return web.M("基本满意", "Fairly satisfied")
+		return fault.M("基本满意", "Fairly satisfied")
 	case Unsatisfied:
-		return web.M("不满意", "Unsatisfied")
+		return fault.M("不满意", "Unsatisfied")
 	}
-	return web.M(r, r)
+	return fault.M(r, r)
 }
 
 // target checks the unit a request is dispatched or transferred to: an
 // existing division in the same county; dispatch stays in the caller's scope.
 func (s *Store) target(ctx context.Context, r Request, code string, transfer bool) (divisions.Division, error) {
 	code = strings.TrimSpace(code)
-	bad := web.BadRequest(web.M("承办单位无效", "invalid handling unit"), web.Field("unit_code", web.M("须为本区县内存在的区划代码", "must be an existing division code in the same county")))
+	bad := fault.Invalid(fault.M("承办单位无效", "invalid handling unit"), fault.Field("unit_code", fault.M("须为本区县内存在的区划代码", "must be an existing division code in the same county")))
 	if !divisions.ValidCode(code) || len(code) < 6 || code[:6] != r.Division[:6] {
 		return divisions.Division{}, bad
 	}
@@ -385,7 +385,7 @@ func (s *Store) target(ctx context.Context, r Request, code string, transfer boo
 
 func (s *Store) mergeTarget(ctx context.Context, tx *sql.Tx, r Request, into string) (Request, error) {
 	bad := func(zh, en string) error {
-		return web.BadRequest(web.M(zh, en), web.Field("into", web.M(zh, en)))
+		return fault.Invalid(fault.M(zh, en), fault.Field("into", fault.M(zh, en)))
 	}
 	if strings.TrimSpace(into) == "" {
 		return Request{}, bad("请填写要并入的原诉求编号", "give the number of the original request")

@@ -8,6 +8,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -172,26 +173,26 @@ func (s *Store) period(r *http.Request) (string, time.Time, time.Time, error) {
 	today := s.now().In(CST)
 	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, CST).AddDate(0, 0, 1)
 	from := to.AddDate(0, 0, -30)
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	if v := q.Get("from"); v != "" {
 		t, err := time.ParseInLocation("2006-01-02", v, CST)
 		if err != nil {
-			errs = append(errs, web.Field("from", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
+			errs = append(errs, fault.Field("from", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
 		}
 		from = t
 	}
 	if v := q.Get("to"); v != "" {
 		t, err := time.ParseInLocation("2006-01-02", v, CST)
 		if err != nil {
-			errs = append(errs, web.Field("to", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
+			errs = append(errs, fault.Field("to", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
 		}
 		to = t
 	}
 	if len(errs) == 0 && (!from.Before(to) || to.Sub(from) > 3*366*24*time.Hour) {
-		errs = append(errs, web.Field("to", web.M("结束日期须晚于开始日期，且区间不超过三年", "the end must be after the start, within three years")))
+		errs = append(errs, fault.Field("to", web.M("结束日期须晚于开始日期，且区间不超过三年", "the end must be after the start, within three years")))
 	}
 	if len(errs) > 0 {
-		return "", from, to, web.BadRequest(web.M("统计区间无效", "invalid period"), errs...)
+		return "", from, to, fault.Invalid(web.M("统计区间无效", "invalid period"), errs...)
 	}
 	return div, from, to, nil
 }
@@ -204,7 +205,7 @@ func (h *Handlers) apiMetrics(w http.ResponseWriter, r *http.Request) error {
 	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
 	if err != nil {
 		if err == db.ErrNotFound {
-			return web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
+			return fault.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
 		}
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 	"linli/internal/tabular"
 	"linli/internal/web"
 )
@@ -75,7 +76,7 @@ func (h *Handlers) pageMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !access.ScopeOf(r.Context()).Contains(div) {
-		h.fail(w, r, web.NotFound(web.M("区划不在您的辖区内", "that division is outside your area")))
+		h.fail(w, r, fault.NotFound(web.M("区划不在您的辖区内", "that division is outside your area")))
 		return
 	}
 	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)

@@ -8,6 +8,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/secret"
 
 	"linli/internal/access"
@@ -16,9 +17,9 @@ import (
 
 // Nav is the requests capability's navigation.
 var Nav = []web.NavItem{
-	{Href: "/requests", Label: web.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
-	{Href: "/requests/metrics", Label: web.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-	{Href: "/requests/catalogue", Label: web.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
+	{Href: "/requests", Label: fault.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
+	{Href: "/requests/metrics", Label: fault.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+	{Href: "/requests/catalogue", Label: fault.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
 }
 
 // Mount registers the API, Open311 and (when rd is set) the pages.

@@ -20,6 +20,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -38,10 +39,10 @@ func hashKey(k string) string { s := sha256.Sum256([]byte(k)); return hex.Encode
 func (s *Store) CreateKey(ctx context.Context, name, division string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
-		return "", web.BadRequest(web.M("请填写接入方名称", "give the integration a name"))
+		return "", fault.Invalid(web.M("请填写接入方名称", "give the integration a name"))
 	}
 	if d, err := s.Divs.Get(ctx, division); err != nil || d.Level > 5 {
-		return "", web.BadRequest(web.M("区划代码不存在", "no such division code"))
+		return "", fault.Invalid(web.M("区划代码不存在", "no such division code"))
 	}
 	var b [24]byte
 	rand.Read(b[:])
@@ -238,7 +239,7 @@ func o311Fail(w http.ResponseWriter, format string, status int, descs ...string)
 
 // o311Err turns a store error into GeoReport errors.
 func o311Err(w http.ResponseWriter, r *http.Request, format string, err error) {
-	var we *web.Error
+	var we *fault.Error
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		o311Fail(w, format, 404, "not found / 未找到")
@@ -250,7 +251,7 @@ func o311Err(w http.ResponseWriter, r *http.Request, format string, err error) {
 		if len(ds) == 0 {
 			ds = []string{we.Msg.EN + " / " + we.Msg.ZH}
 		}
-		st := we.Status
+		st := web.Status(we)
 		if st != 403 && st != 404 {
 			st = 400
 		}
@@ -267,7 +268,7 @@ func (h *Handlers) jurisdiction(ctx context.Context, q url.Values) (string, erro
 		return "", nil
 	}
 	if d, err := h.Store.Divs.Get(ctx, j); err != nil || d.Level != 3 {
-		return "", web.BadRequest(web.M("jurisdiction_id 须为区县代码", "jurisdiction_id must be a county code"), web.Field("jurisdiction_id", web.M("jurisdiction_id 须为区县代码，如 330106", "jurisdiction_id must be a county code such as 330106")))
+		return "", fault.Invalid(web.M("jurisdiction_id 须为区县代码", "jurisdiction_id must be a county code"), fault.Field("jurisdiction_id", web.M("jurisdiction_id 须为区县代码，如 330106", "jurisdiction_id must be a county code such as 330106")))
 	}
 	return j, nil
 }

@@ -13,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -34,12 +35,12 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var we *web.Error
+	var we *fault.Error
 	if errors.Is(err, db.ErrNotFound) {
-		we = web.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
+		we = fault.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
 	}
 	if we != nil || errors.As(err, &we) {
-		h.Pages.Render(w, r, we.Status, "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
+		h.Pages.Render(w, r, web.Status(we), "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
 		return
 	}
 	web.Logger(r.Context()).Error("requests page", "err", err.Error())
@@ -133,7 +134,7 @@ type newView struct {
 func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v web.View) {
 	p := access.From(r.Context())
 	if p.Role != access.Resident && !isHandler(p) {
-		h.fail(w, r, web.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests")))
+		h.fail(w, r, fault.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests")))
 		return
 	}
 	nv := newView{Worker: isHandler(p), Own: p.Division}
@@ -181,7 +182,7 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		x, e1 := strconv.ParseFloat(lo, 64)
 		y, e2 := strconv.ParseFloat(la, 64)
 		if e1 != nil || e2 != nil {
-			h.pageNew(w, r, 400, web.View{Alert: web.M("经纬度须为数字", "longitude and latitude must be numbers"), Errors: []web.FieldError{web.Field("lat", web.M("经纬度须为数字", "must be numbers"))}, Form: r.Form})
+			h.pageNew(w, r, 400, web.View{Alert: web.M("经纬度须为数字", "longitude and latitude must be numbers"), Errors: []fault.FieldError{fault.Field("lat", web.M("经纬度须为数字", "must be numbers"))}, Form: r.Form})
 			return
 		}
 		in.Lon, in.Lat = &x, &y
@@ -198,9 +199,9 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := h.Store.Create(r.Context(), in)
 	if err != nil {
-		var we *web.Error
+		var we *fault.Error
 		if errors.As(err, &we) {
-			h.pageNew(w, r, we.Status, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
+			h.pageNew(w, r, web.Status(we), web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
 			return
 		}
 		h.fail(w, r, err)
@@ -267,9 +268,9 @@ func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 		Reply: r.FormValue("reply"), Reason: r.FormValue("reason"), Rating: r.FormValue("rating"), Comment: r.FormValue("comment"), Into: r.FormValue("into"), Template: tpl}
 	req, err := h.Store.Transition(r.Context(), r.PathValue("id"), a, in)
 	if err != nil {
-		var we *web.Error
+		var we *fault.Error
 		if errors.As(err, &we) {
-			h.pageDetail(w, r, we.Status, web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
+			h.pageDetail(w, r, web.Status(we), web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
 			return
 		}
 		h.fail(w, r, err)
@@ -280,7 +281,7 @@ func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) postBulkAccept(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, web.BadRequest(web.M("表单无效", "invalid form")))
+		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
 	ids := r.PostForm["id"]

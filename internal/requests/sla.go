@@ -9,7 +9,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/web"
+	"linli/internal/fault"
 )
 
 // CST is China Standard Time (no daylight saving), fixed so that no tz
@@ -84,12 +84,12 @@ type Notice struct {
 	RequestID string    `json:"request_id"`
 	Number    string    `json:"number"`
 	Kind      string    `json:"kind"`
-	Text      web.Msg   `json:"text"`
+	Text      fault.Msg `json:"text"`
 	CreatedAt time.Time `json:"created_at"`
 	Read      bool      `json:"read"`
 }
 
-func (s *Store) noticeTx(ctx context.Context, tx *sql.Tx, r Request, kind string, m web.Msg, now time.Time, sent *[]Notice) error {
+func (s *Store) noticeTx(ctx context.Context, tx *sql.Tx, r Request, kind string, m fault.Msg, now time.Time, sent *[]Notice) error {
 	n := Notice{ID: db.NewID(), Unit: r.Unit, RequestID: r.ID, Number: r.Number, Kind: kind, Text: m, CreatedAt: now}
 	_, err := tx.ExecContext(ctx, `INSERT INTO request_notices (id, division_code, unit_code, request_id, kind, text_zh, text_en, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 		n.ID, r.Division, r.Unit, r.ID, kind, m.ZH, m.EN, db.T(now))
@@ -247,10 +247,10 @@ func (s *Store) autoClose(ctx context.Context, now time.Time, res *SLAResult) er
 
 func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.Time, res *SLAResult) error {
 	due, stage := r.ResponseDue, r.ResponseStage
-	label := web.M("受理", "response")
+	label := fault.M("受理", "response")
 	if phase == "resolve" {
 		due, stage = r.ResolveDue, r.ResolveStage
-		label = web.M("办结", "resolution")
+		label = fault.M("办结", "resolution")
 	}
 	overdue := !now.Before(due)
 	if !overdue && stage >= 1 {
@@ -304,7 +304,7 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 			if err := insertEvent(ctx, tx, r, ver, "warn", r.Status, r.Status, sys, fmt.Sprintf("%s时限将至 %s / %s deadline at %s", label.ZH, due.In(CST).Format("01-02 15:04"), label.EN, due.In(CST).Format("01-02 15:04")), now); err != nil {
 				return err
 			}
-			return s.noticeTx(ctx, tx, r, "warn", web.M(fmt.Sprintf("即将超时（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Due soon (%s): %s", label.EN, r.Number)), now, &sent)
+			return s.noticeTx(ctx, tx, r, "warn", fault.M(fmt.Sprintf("即将超时（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Due soon (%s): %s", label.EN, r.Number)), now, &sent)
 		}
 		res.Overdue++
 		note := fmt.Sprintf("%s超时 / %s overdue", label.ZH, label.EN)
@@ -315,7 +315,7 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 		if err := insertEvent(ctx, tx, r, ver, "escalate", r.Status, r.Status, sys, note, now); err != nil {
 			return err
 		}
-		if err := s.noticeTx(ctx, tx, r, "overdue", web.M(fmt.Sprintf("超时督办（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Overdue, escalated (%s): %s", label.EN, r.Number)), now, &sent); err != nil {
+		if err := s.noticeTx(ctx, tx, r, "overdue", fault.M(fmt.Sprintf("超时督办（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Overdue, escalated (%s): %s", label.EN, r.Number)), now, &sent); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "request.escalate", Object: "request", ObjectID: r.Number, Division: r.Division,

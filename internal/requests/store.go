@@ -17,6 +17,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/secret"
 	"linli/internal/web"
 )
@@ -493,38 +494,38 @@ var workerChannels = map[string]bool{"hotline": true, "walkin": true}
 // deadlines in the same transaction.
 func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	p := access.From(ctx)
-	var errs []web.FieldError
+	var errs []fault.FieldError
 	cat, err := s.Category(ctx, strings.TrimSpace(in.Category))
 	if errors.Is(err, db.ErrNotFound) {
-		errs = append(errs, web.Field("category", web.M("未知的服务类别", "unknown service category")))
+		errs = append(errs, fault.Field("category", web.M("未知的服务类别", "unknown service category")))
 	} else if err != nil {
 		return Request{}, err
 	}
 	desc := strings.TrimSpace(in.Description)
 	switch n := utf8.RuneCountInString(desc); {
 	case !utf8.ValidString(desc):
-		errs = append(errs, web.Field("description", web.M("描述含无效字符", "description holds invalid characters")))
+		errs = append(errs, fault.Field("description", web.M("描述含无效字符", "description holds invalid characters")))
 	case n == 0:
-		errs = append(errs, web.Field("description", web.M("请描述诉求", "please describe the request")))
+		errs = append(errs, fault.Field("description", web.M("请描述诉求", "please describe the request")))
 	case n > MaxDescription:
-		errs = append(errs, web.Field("description", web.M(fmt.Sprintf("描述不能超过 %d 字（现有 %d 字）", MaxDescription, n), fmt.Sprintf("description must be at most %d characters (it has %d)", MaxDescription, n))))
+		errs = append(errs, fault.Field("description", web.M(fmt.Sprintf("描述不能超过 %d 字（现有 %d 字）", MaxDescription, n), fmt.Sprintf("description must be at most %d characters (it has %d)", MaxDescription, n))))
 	}
 	if (in.Lon == nil) != (in.Lat == nil) {
-		errs = append(errs, web.Field("lat", web.M("经纬度须同时提供", "give both longitude and latitude")))
+		errs = append(errs, fault.Field("lat", web.M("经纬度须同时提供", "give both longitude and latitude")))
 	} else if in.Lon != nil && (math.IsNaN(*in.Lon) || math.IsNaN(*in.Lat) || *in.Lon < minLon || *in.Lon > maxLon || *in.Lat < minLat || *in.Lat > maxLat) {
-		errs = append(errs, web.Field("lat", web.M("位置不在浙江省范围内", "the location is outside Zhejiang")))
+		errs = append(errs, fault.Field("lat", web.M("位置不在浙江省范围内", "the location is outside Zhejiang")))
 	}
 	if utf8.RuneCountInString(in.Address) > 200 {
-		errs = append(errs, web.Field("address", web.M("地址不能超过 200 字", "address must be at most 200 characters")))
+		errs = append(errs, fault.Field("address", web.M("地址不能超过 200 字", "address must be at most 200 characters")))
 	}
 	if len(in.Name) > 100 || len(in.Phone) > 30 || len(in.Email) > 200 {
-		errs = append(errs, web.Field("phone", web.M("联系方式过长", "contact details too long")))
+		errs = append(errs, fault.Field("phone", web.M("联系方式过长", "contact details too long")))
 	}
 	if in.Photo != nil {
 		if len(in.Photo.Data) > MaxPhoto {
-			errs = append(errs, web.Field("photo", web.M("照片不能超过 5 MB", "the photo must be at most 5 MB")))
+			errs = append(errs, fault.Field("photo", web.M("照片不能超过 5 MB", "the photo must be at most 5 MB")))
 		} else if ct := sniffImage(in.Photo.Data); ct == "" {
-			errs = append(errs, web.Field("photo", web.M("只接受 JPEG、PNG 或 WebP 图片", "only JPEG, PNG or WebP images are accepted")))
+			errs = append(errs, fault.Field("photo", web.M("只接受 JPEG、PNG 或 WebP 图片", "only JPEG, PNG or WebP images are accepted")))
 		} else {
 			in.Photo.ContentType = ct
 		}
@@ -553,13 +554,13 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			channel = "hotline"
 		}
 		if !workerChannels[channel] && channel != "api" {
-			errs = append(errs, web.Field("channel", web.M("渠道须为 hotline（12345 热线）、walkin（来访）或 api", "channel must be hotline (12345), walkin or api")))
+			errs = append(errs, fault.Field("channel", web.M("渠道须为 hotline（12345 热线）、walkin（来访）或 api", "channel must be hotline (12345), walkin or api")))
 		}
 		if div == "" {
 			div = p.Division
 		}
 	default:
-		return Request{}, web.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests"))
+		return Request{}, fault.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests"))
 	}
 	if p != nil && p.TokenID != "" && in.KeyScope == "" && p.Role != access.Resident {
 		channel = "api"
@@ -575,9 +576,9 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	var unitDiv divisions.Division
 	if !divisions.ValidCode(div) || !scope.Contains(div) {
-		errs = append(errs, web.Field("division_code", web.M("请选择您所在辖区内的社区（村）", "choose a community (village) within your area")))
+		errs = append(errs, fault.Field("division_code", web.M("请选择您所在辖区内的社区（村）", "choose a community (village) within your area")))
 	} else if d, err := s.division(ctx, div); errors.Is(err, db.ErrNotFound) || (err == nil && d.Level < 3) {
-		errs = append(errs, web.Field("division_code", web.M("区划代码不存在", "no such division code")))
+		errs = append(errs, fault.Field("division_code", web.M("区划代码不存在", "no such division code")))
 	} else if err != nil {
 		return Request{}, err
 	} else {
@@ -596,12 +597,12 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 				}
 			}
 		}
-		var aerrs []web.FieldError
+		var aerrs []fault.FieldError
 		attrs, aerrs = CheckAttributes(cat, multi)
 		errs = append(errs, aerrs...)
 	}
 	if len(errs) > 0 {
-		return Request{}, web.BadRequest(web.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
+		return Request{}, fault.Invalid(web.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
 	}
 	// Dispatch: the unit of the category's level that holds the location.
 	unit, err := s.unitFor(ctx, unitDiv, cat.UnitLevel)

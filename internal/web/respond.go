@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,39 +12,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"linli/internal/fault"
 )
 
-// Msg is a user-facing message, Chinese first with an English translation.
-type Msg struct {
-	ZH string `json:"zh"`
-	EN string `json:"en"`
-}
+// Msg is a user-facing message (see fault.Msg); pages and navigation use
+// it through these names.
+type Msg = fault.Msg
 
 // M makes a Msg.
-func M(zh, en string) Msg { return Msg{zh, en} }
-
-func (m Msg) String() string { return m.ZH + " / " + m.EN }
-
-// In picks the text for lang ("en" or anything else for Chinese).
-func (m Msg) In(lang string) string {
-	if lang == "en" {
-		return m.EN
-	}
-	return m.ZH
-}
+func M(zh, en string) Msg { return fault.M(zh, en) }
 
 // FieldError names one bad input field.
-type FieldError struct {
-	Field     string `json:"field"`
-	Message   string `json:"message"`
-	MessageEN string `json:"message_en"`
-	Row       int    `json:"row,omitempty"`
-}
-
-// Field makes a FieldError.
-func Field(field string, m Msg) FieldError {
-	return FieldError{Field: field, Message: m.ZH, MessageEN: m.EN}
-}
+type FieldError = fault.FieldError
 
 // Problem is an RFC 9457 problem detail with bilingual text.
 type Problem struct {
@@ -54,32 +35,30 @@ type Problem struct {
 	DetailEN string       `json:"detail_en"`
 	Instance string       `json:"instance,omitempty"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// Report is structured content of the refusal (an import's report).
+	Report any `json:"report,omitempty"`
 }
 
-// Error is an error that carries the HTTP status and message to show.
-type Error struct {
-	Status int
-	Msg    Msg
-	Fields []FieldError
+// statuses maps each refusal code to its HTTP status: the only place the
+// domain's codes meet HTTP.
+var statuses = map[fault.Code]int{
+	fault.CodeInvalid: http.StatusBadRequest, fault.CodeNotFound: http.StatusNotFound, fault.CodeConflict: http.StatusConflict,
+	fault.CodeForbidden: http.StatusForbidden, fault.CodeUnprocessable: http.StatusUnprocessableEntity,
+	fault.CodeUnauthenticated: http.StatusUnauthorized, fault.CodeTooLarge: http.StatusRequestEntityTooLarge,
+	fault.CodeUnsupported: http.StatusUnsupportedMediaType, fault.CodeTooMany: http.StatusTooManyRequests,
+	fault.CodeUnavailable: http.StatusServiceUnavailable,
 }
 
-func (e *Error) Error() string { return e.Msg.String() }
-
-// Errorf-style constructors for the common cases.
-func BadRequest(m Msg, fields ...FieldError) *Error {
-	return &Error{Status: http.StatusBadRequest, Msg: m, Fields: fields}
-}
-func NotFound(m Msg) *Error { return &Error{Status: http.StatusNotFound, Msg: m} }
-func Conflict(m Msg) *Error { return &Error{Status: http.StatusConflict, Msg: m} }
-func Forbidden(m Msg) *Error {
-	return &Error{Status: http.StatusForbidden, Msg: m}
-}
-func Unprocessable(m Msg, fields ...FieldError) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Msg: m, Fields: fields}
+// Status is the HTTP status of a refusal (500 for an unknown code).
+func Status(e *fault.Error) int {
+	if st, ok := statuses[e.Code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
 
 // ErrUnauthenticated is the answer to a request without valid credentials.
-var ErrUnauthenticated = &Error{Status: http.StatusUnauthorized, Msg: M("请先登录", "authentication required")}
+var ErrUnauthenticated = fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
 
 // WriteJSON writes v as JSON with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -93,36 +72,59 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // WriteProblem writes err as application/problem+json. Errors that are not
 // *Error are logged and answered with a 500 that reveals nothing.
 func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e, ok := fault.As(err)
+	status := http.StatusInternalServerError
+	if ok {
+		status = Status(e)
+	} else {
 		Logger(r.Context()).Error("internal error", "err", err.Error(), "route", r.Pattern)
-		e = &Error{Status: 500, Msg: M("服务器内部错误，请稍后重试", "internal server error, please try again later")}
+		e = fault.New("internal", M("服务器内部错误，请稍后重试", "internal server error, please try again later"))
 	}
 	p := Problem{
 		Type:     "about:blank",
-		Title:    http.StatusText(e.Status),
-		Status:   e.Status,
+		Title:    http.StatusText(status),
+		Status:   status,
 		Detail:   e.Msg.ZH,
 		DetailEN: e.Msg.EN,
 		Instance: r.URL.Path,
 		Errors:   e.Fields,
+		Report:   e.Detail,
 	}
 	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
 	w.Header().Set("Content-Language", "zh-CN, en")
-	w.WriteHeader(e.Status)
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(p)
 }
 
-// MaxBody limits request bodies (bytes); the app sets it from configuration.
-var MaxBody int64 = 1 << 20
+// DefaultMaxBody limits JSON request bodies (bytes) unless LimitJSON says
+// otherwise.
+const DefaultMaxBody int64 = 1 << 20
+
+type jsonLimitKey struct{}
+
+// LimitJSON makes DecodeJSON refuse bodies over n bytes for the requests
+// that pass through h (the app sets it from configuration).
+func LimitJSON(n int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), jsonLimitKey{}, n)))
+	})
+}
+
+func jsonLimit(r *http.Request) int64 {
+	if n, ok := r.Context().Value(jsonLimitKey{}).(int64); ok {
+		return n
+	}
+	return DefaultMaxBody
+}
 
 // DecodeJSON reads the request body into v, rejecting unknown fields, bodies
-// over MaxBody and trailing data with messages a person can act on.
+// over the JSON limit and trailing data with messages a person can act on.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Msg: M("请求体须为 JSON (Content-Type: application/json)", "request body must be JSON (Content-Type: application/json)")}
+		return fault.New(fault.CodeUnsupported, M("请求体须为 JSON (Content-Type: application/json)", "request body must be JSON (Content-Type: application/json)"))
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	limit := jsonLimit(r)
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
@@ -130,21 +132,21 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &tooBig):
-			return &Error{Status: http.StatusRequestEntityTooLarge, Msg: M(fmt.Sprintf("请求体超过 %d 字节", MaxBody), fmt.Sprintf("request body exceeds %d bytes", MaxBody))}
+			return fault.New(fault.CodeTooLarge, M(fmt.Sprintf("请求体超过 %d 字节", limit), fmt.Sprintf("request body exceeds %d bytes", limit)))
 		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
-			return BadRequest(M("JSON 格式错误", "malformed JSON"))
+			return fault.Invalid(M("JSON 格式错误", "malformed JSON"))
 		case errors.As(err, &typ):
-			return BadRequest(M("字段类型错误", "wrong field type"), Field(typ.Field, M("类型应为 "+typ.Type.String(), "must be of type "+typ.Type.String())))
+			return fault.Invalid(M("字段类型错误", "wrong field type"), fault.Field(typ.Field, M("类型应为 "+typ.Type.String(), "must be of type "+typ.Type.String())))
 		case errors.Is(err, io.EOF):
-			return BadRequest(M("请求体为空", "empty request body"))
+			return fault.Invalid(M("请求体为空", "empty request body"))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return BadRequest(M("未知字段", "unknown field"), Field(name, M("不支持该字段", "this field is not accepted")))
+			return fault.Invalid(M("未知字段", "unknown field"), fault.Field(name, M("不支持该字段", "this field is not accepted")))
 		}
-		return BadRequest(M("无法解析请求体", "cannot parse request body"))
+		return fault.Invalid(M("无法解析请求体", "cannot parse request body"))
 	}
 	if dec.More() {
-		return BadRequest(M("请求体只能包含一个 JSON 对象", "request body must hold a single JSON object"))
+		return fault.Invalid(M("请求体只能包含一个 JSON 对象", "request body must hold a single JSON object"))
 	}
 	return nil
 }
@@ -170,14 +172,14 @@ func ParsePagination(r *http.Request) (Pagination, error) {
 	if s := q.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return p, BadRequest(M("页码无效", "invalid page"), Field("page", M("页码须为 1 至 1000000 的整数", "page must be a whole number from 1 to 1000000")))
+			return p, fault.Invalid(M("页码无效", "invalid page"), fault.Field("page", M("页码须为 1 至 1000000 的整数", "page must be a whole number from 1 to 1000000")))
 		}
 		p.Page = n
 	}
 	if s := q.Get("page_size"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxPageSize {
-			return p, BadRequest(M("每页条数无效", "invalid page_size"), Field("page_size", M(fmt.Sprintf("每页条数须为 1 至 %d", MaxPageSize), fmt.Sprintf("page_size must be from 1 to %d", MaxPageSize))))
+			return p, fault.Invalid(M("每页条数无效", "invalid page_size"), fault.Field("page_size", M(fmt.Sprintf("每页条数须为 1 至 %d", MaxPageSize), fmt.Sprintf("page_size must be from 1 to %d", MaxPageSize))))
 		}
 		p.PageSize = n
 	}

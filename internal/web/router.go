@@ -2,6 +2,7 @@ package web
 
 import (
 	"linli/internal/access"
+	"linli/internal/fault"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -114,7 +115,7 @@ func (rt *Router) API(pattern string, op Op, h HandlerFunc) {
 				return
 			}
 			if p.Pending != "" && !op.AllowPending {
-				WriteProblem(w, r, Forbidden(M("请先在网页上完成修改初始密码或绑定动态口令", "finish changing the one-time password or enrolling the second factor on the web first")))
+				WriteProblem(w, r, fault.Forbidden(M("请先在网页上完成修改初始密码或绑定动态口令", "finish changing the one-time password or enrolling the second factor on the web first")))
 				return
 			}
 		}
