@@ -3,13 +3,14 @@ package main
 import (
 	"fmt"
 
-	"linli/internal/circle"
+	"linli/internal/circle/circlebench"
+	"linli/internal/circle/circlecli"
 )
 
 // benchCommands are the benchmarks of `linli bench NAME`; each prints its
 // figures beside a peer measured in the same run.
 var benchCommands = map[string]func(e env, args []string) int{
-	"circle": func(e env, args []string) int { return circle.BenchMain(args, e.stdout, e.stderr) },
+	"circle": func(e env, args []string) int { return circlebench.Main(args, e.stdout, e.stderr) },
 }
 
 const circleUsage = `linli circle build --roads DIR --out graph.bin
@@ -28,7 +29,7 @@ linking, minutes to each category, coverage and gaps, siting and least-loss remo
 
 func init() {
 	extraCommands["circle"] = command{"生活圈分析 / life-circle analysis (build, run, site)", circleUsage,
-		func(e env, args []string) int { return circle.Main(args, e.stdout, e.stderr) }}
+		func(e env, args []string) int { return circlecli.Main(args, e.stdout, e.stderr) }}
 	extraCommands["bench"] = command{"性能基准（与对照同次运行）/ benchmarks against a peer in the same run", benchUsage(), runBench}
 }
 

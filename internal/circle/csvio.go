@@ -33,9 +33,9 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("%s: %s / %s", loc, e.Zh, e.En)
 }
 
-// openMaybeGzip opens a file and transparently gunzips it when it starts
+// OpenMaybeGzip opens a file and transparently gunzips it when it starts
 // with the gzip magic bytes.
-func openMaybeGzip(path string) (io.ReadCloser, error) {
+func OpenMaybeGzip(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -266,12 +266,12 @@ func ReadCSVDir(dir string) (*EdgeList, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf, err := openMaybeGzip(np)
+	nf, err := OpenMaybeGzip(np)
 	if err != nil {
 		return nil, err
 	}
 	defer nf.Close()
-	ef, err := openMaybeGzip(ep)
+	ef, err := OpenMaybeGzip(ep)
 	if err != nil {
 		return nil, err
 	}

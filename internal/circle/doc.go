@@ -21,7 +21,8 @@
 // minutes); s.Labels.D[c][v] colours a network map, s.Times[c][p] gives a
 // demand point's time. A time exactly equal to a threshold counts as within.
 //
-// The command line is Main ("linli circle build|run|site") and BenchMain
-// ("linli bench circle"), which compares the labels with python3-igraph
-// and pgRouting on the same graph and facilities.
+// The command line lives beside it: package circlecli ("linli circle
+// build|run|site") and package circlebench ("linli bench circle"), which
+// compares the labels with python3-igraph and pgRouting on the same graph
+// and facilities.
 package circle

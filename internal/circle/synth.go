@@ -62,3 +62,22 @@ func SyntheticFacilityList(g *Graph, tiers *Tiers, seed int64) []Facility {
 	}
 	return out
 }
+
+// SyntheticDemand places n demand points near random nodes and gives them
+// made-up community codes under prefix (a 6-digit county code) on a 6×6
+// grid of townships × communities; every point is synthetic.
+func SyntheticDemand(g *Graph, n int, prefix string, seed int64) []Demand {
+	rng := rand.New(rand.NewSource(seed))
+	minLon, minLat, maxLon, maxLat := g.BBox()
+	out := make([]Demand, n)
+	for i := range out {
+		v := rng.Intn(g.NumNodes())
+		lon := g.Lon[v] + (rng.Float64()-0.5)*0.002
+		lat := g.Lat[v] + (rng.Float64()-0.5)*0.002
+		tx := min(5, int((lon-minLon)/(maxLon-minLon+1e-12)*6))
+		ty := min(5, int((lat-minLat)/(maxLat-minLat+1e-12)*6))
+		out[i] = Demand{ID: fmt.Sprintf("syn-%d", i+1), Unit: fmt.Sprintf("%s%03d%03d", prefix, ty+1, tx+1),
+			Lon: lon, Lat: lat, Pop: float64(20 + rng.Intn(200))}
+	}
+	return out
+}

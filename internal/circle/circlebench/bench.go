@@ -1,4 +1,7 @@
-package circle
+// Package circlebench is "linli bench circle": it times the life-circle
+// engine (package circle) against python3-igraph and pgRouting on the same
+// graph and facilities and checks that the labels agree.
+package circlebench
 
 import (
 	"bufio"
@@ -17,11 +20,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"linli/internal/circle"
 )
 
-// BenchMain runs "linli bench circle ...": our labels against python3-igraph
+// Main runs "linli bench circle ...": our labels against python3-igraph
 // and pgRouting on the same graph and facilities, plus linking and siting.
-func BenchMain(args []string, stdout, stderr io.Writer) int {
+func Main(args []string, stdout, stderr io.Writer) int {
 	if err := benchMain(args, stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -71,7 +76,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.roads == "" {
-		o.roads = FindRoadsDir()
+		o.roads = circle.FindRoadsDir()
 		if o.roads == "" {
 			return errors.New("找不到路网，请用 --roads 指定 / no road data found; pass --roads DIR")
 		}
@@ -79,24 +84,24 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	if o.categories <= 0 || o.runs <= 0 {
 		return errors.New("--categories 与 --runs 必须大于 0 / --categories and --runs must be > 0")
 	}
-	bound, err := SecondsToTicks(o.minutes * 60)
+	bound, err := circle.SecondsToTicks(o.minutes * 60)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Linli 生活圈基准 / life-circle benchmark — %d 核 cores (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	t0 := time.Now()
-	el, err := ReadCSVDir(o.roads)
+	el, err := circle.ReadCSVDir(o.roads)
 	if err != nil {
 		return err
 	}
-	g, err := Build(el, BuildOptions{Profile: Walk, UseLength: true})
+	g, err := circle.Build(el, circle.BuildOptions{Profile: circle.Walk, UseLength: true})
 	if err != nil {
 		return err
 	}
 	desc := fmt.Sprintf("杭州路网 Hangzhou roads (%s)", o.roads)
 	if o.nodes > g.NumNodes() {
 		tiles := (o.nodes + g.NumNodes() - 1) / g.NumNodes()
-		if g, err = TileGraph(g, o.nodes); err != nil {
+		if g, err = circle.TileGraph(g, o.nodes); err != nil {
 			return err
 		}
 		desc = fmt.Sprintf("杭州路网平铺 %d 块（合成）/ Hangzhou roads tiled ×%d (synthetic)", tiles, tiles)
@@ -109,7 +114,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 			o.peerRuns = 1
 		}
 	}
-	names, srcs := SyntheticFacilities(g, o.categories, o.seed)
+	names, srcs := circle.SyntheticFacilities(g, o.categories, o.seed)
 	nf := 0
 	for _, s := range srcs {
 		nf += len(s)
@@ -117,14 +122,14 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "设施 facilities: %d 类 categories, %d 个（合成，种子 %d）/ synthetic, seed %d; 上限 bound %.0f min\n", len(srcs), nf, o.seed, o.seed, o.minutes)
 
 	// Ours: best and median of several runs on all cores, plus one core.
-	var lab *Labels
+	var lab *circle.Labels
 	var times []float64
 	var ms0, ms1 runtime.MemStats
 	for r := 0; r < o.runs; r++ {
 		runtime.GC()
 		runtime.ReadMemStats(&ms0)
 		t := time.Now()
-		lab, err = ComputeLabels(g, names, srcs, bound, 0, nil)
+		lab, err = circle.ComputeLabels(g, names, srcs, bound, 0, nil)
 		if err != nil {
 			return err
 		}
@@ -134,7 +139,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	sort.Float64s(times)
 	ours := times[0]
 	t := time.Now()
-	if _, err := ComputeLabels(g, names, srcs, bound, 1, nil); err != nil {
+	if _, err := circle.ComputeLabels(g, names, srcs, bound, 1, nil); err != nil {
 		return err
 	}
 	one := time.Since(t).Seconds()
@@ -214,7 +219,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		lat[i] = math.Min(maxLat, math.Max(minLat, lat[i]))
 	}
 	t = time.Now()
-	ix := NewIndex(g, 0)
+	ix := circle.NewIndex(g, 0)
 	tIndex := time.Since(t).Seconds()
 	t = time.Now()
 	links, far := ix.LinkAll(lon, lat, 500, 0)
@@ -233,24 +238,24 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	for i := range pop {
 		pop[i] = float64(20 + rng.Intn(200))
 	}
-	th, _ := SecondsToTicks(15 * 60)
-	cands := make([][]Source, o.candidates)
+	th, _ := circle.SecondsToTicks(15 * 60)
+	cands := make([][]circle.Source, o.candidates)
 	for i := range cands {
-		cands[i] = []Source{{Node: uint32(rng.Intn(n))}}
+		cands[i] = []circle.Source{{Node: uint32(rng.Intn(n))}}
 	}
 	t = time.Now()
-	pi := NewPointIndex(ix, links, linked)
+	pi := circle.NewPointIndex(ix, links, linked)
 	covered := make([]bool, len(links))
 	for p := range links {
 		if linked[p] && ix.PointTicks(lab, 1, links[p]) <= th {
 			covered[p] = true
 		}
 	}
-	sets, err := CoverSets(g, pi, cands, th, covered, 0, nil)
+	sets, err := circle.CoverSets(g, pi, cands, th, covered, 0, nil)
 	if err != nil {
 		return err
 	}
-	picks := MaxCover(sets, pop, o.k)
+	picks := circle.MaxCover(sets, pop, o.k)
 	tSite := time.Since(t).Seconds()
 	var gain float64
 	if len(picks) > 0 {
@@ -270,7 +275,7 @@ func envOr(k, d string) string {
 
 // exportPeerInput writes the reversed graph (so peers search from the
 // facilities exactly as we do) and the facility nodes per category.
-func exportPeerInput(dir string, g *Graph, srcs [][]Source, bound uint32) error {
+func exportPeerInput(dir string, g *circle.Graph, srcs [][]circle.Source, bound uint32) error {
 	n := g.NumNodes()
 	from, to, w := peerEdges(g)
 	for name, a := range map[string][]uint32{"from.bin": from, "to.bin": to, "w.bin": w} {
@@ -302,7 +307,7 @@ func exportPeerInput(dir string, g *Graph, srcs [][]Source, bound uint32) error 
 // peerEdges lists the reversed edges, keeping only the fastest of parallel
 // edges so every engine gets the same simple graph (shortest paths are
 // unchanged).
-func peerEdges(g *Graph) (from, to, w []uint32) {
+func peerEdges(g *circle.Graph) (from, to, w []uint32) {
 	for v := 0; v < g.NumNodes(); v++ {
 		lo, hi := g.FirstIn[v], g.FirstIn[v+1]
 		for e := lo; e < hi; e++ {
@@ -434,7 +439,7 @@ func runIgraph(dir string, o benchOpts, stderr io.Writer) (float64, string, erro
 	return t, f[1], err
 }
 
-func compareBinary(path string, lab *Labels) (bool, string) {
+func compareBinary(path string, lab *circle.Labels) (bool, string) {
 	raw, err := os.ReadFile(path)
 	n := len(lab.D[0])
 	if err != nil || len(raw) != 2*n*len(lab.D) {
@@ -479,7 +484,7 @@ type pgResult struct {
 // of start vertices and equicost (as planners call it), and from a super
 // source joined to the facilities by zero-cost edges (one exact SSSP, like
 // igraph).
-func runPgRouting(dir string, o benchOpts, g *Graph, srcs [][]Source, bound uint32, stderr io.Writer) ([]pgResult, string, error) {
+func runPgRouting(dir string, o benchOpts, g *circle.Graph, srcs [][]circle.Source, bound uint32, stderr io.Writer) ([]pgResult, string, error) {
 	if _, err := exec.LookPath("psql"); err != nil {
 		return nil, "", errors.New("没有 psql 客户端 / the psql client is not installed")
 	}
@@ -584,7 +589,7 @@ ANALYZE circle_fac;`, csvPath, filepath.Join(dir, "fac.csv"))); err != nil {
 	return res, ver, nil
 }
 
-func comparePg(path string, lab *Labels) (bool, string) {
+func comparePg(path string, lab *circle.Labels) (bool, string) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err.Error()
@@ -624,7 +629,7 @@ func comparePg(path string, lab *Labels) (bool, string) {
 	}
 	for c := range lab.D {
 		for v := 0; v < n; v++ {
-			if !seen[c][v] && lab.D[c][v] != Unreached {
+			if !seen[c][v] && lab.D[c][v] != circle.Unreached {
 				missing++
 				note(fmt.Sprintf("category %d node %d missing in pgRouting, ours %d", c, v, lab.D[c][v]))
 			}

@@ -1,4 +1,4 @@
-package circle
+package circlecli
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func runMain(args ...string) (int, string, string) {
 func TestCLIBuildRunSite(t *testing.T) {
 	dir := t.TempDir()
 	graph := filepath.Join(dir, "g.bin")
-	rc, out, errs := runMain("build", "--roads", "testdata/tiny", "--out", graph)
+	rc, out, errs := runMain("build", "--roads", "../testdata/tiny", "--out", graph)
 	if rc != 0 {
 		t.Fatalf("build: exit %d: %s", rc, errs)
 	}
@@ -28,8 +28,8 @@ func TestCLIBuildRunSite(t *testing.T) {
 		t.Errorf("build summary %q lacks 16 nodes kept and 2 dropped", out)
 	}
 	res := filepath.Join(dir, "run")
-	rc, out, errs = runMain("run", "--graph", graph, "--facilities", "testdata/tiny/facilities.csv",
-		"--demand", "testdata/tiny/demand.csv", "--tier", "plan-urban-15,gb-5", "--out", res)
+	rc, out, errs = runMain("run", "--graph", graph, "--facilities", "../testdata/tiny/facilities.csv",
+		"--demand", "../testdata/tiny/demand.csv", "--tier", "plan-urban-15,gb-5", "--out", res)
 	if rc != 0 {
 		t.Fatalf("run: exit %d: %s", rc, errs)
 	}
@@ -79,8 +79,8 @@ func TestCLIBuildRunSite(t *testing.T) {
 			t.Errorf("%s missing: %v", name, err)
 		}
 	}
-	rc, out, errs = runMain("site", "--graph", graph, "--facilities", "testdata/tiny/facilities.csv",
-		"--demand", "testdata/tiny/demand.csv", "--category", "菜市场", "--minutes", "1", "--k", "2", "--n-candidates", "50")
+	rc, out, errs = runMain("site", "--graph", graph, "--facilities", "../testdata/tiny/facilities.csv",
+		"--demand", "../testdata/tiny/demand.csv", "--category", "菜市场", "--minutes", "1", "--k", "2", "--n-candidates", "50")
 	if rc != 0 || !strings.Contains(out, "gain_population") {
 		t.Errorf("site: exit %d, out %q, err %q", rc, out, errs)
 	}
@@ -90,13 +90,13 @@ func TestCLIBadInputWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad")
 	os.MkdirAll(bad, 0o755)
-	nodes, _ := os.ReadFile("testdata/tiny/nodes.csv")
+	nodes, _ := os.ReadFile("../testdata/tiny/nodes.csv")
 	os.WriteFile(filepath.Join(bad, "nodes.csv"), nodes, 0o644)
 	os.WriteFile(filepath.Join(bad, "edges.csv"), []byte("from,to,length_m\n1,2,-5\n"), 0o644)
 	far := filepath.Join(dir, "far.csv")
 	os.WriteFile(far, []byte("id,category,lon,lat\nx,clinic,121.5,31.2\n"), 0o644)
 	graph := filepath.Join(dir, "g.bin")
-	if rc, _, errs := runMain("build", "--roads", "testdata/tiny", "--out", graph); rc != 0 {
+	if rc, _, errs := runMain("build", "--roads", "../testdata/tiny", "--out", graph); rc != 0 {
 		t.Fatal(errs)
 	}
 	cases := []struct {
@@ -106,8 +106,8 @@ func TestCLIBadInputWritesNothing(t *testing.T) {
 		out  string
 	}{
 		{"negative length", []string{"build", "--roads", bad, "--out", filepath.Join(dir, "x.bin")}, "negative length", filepath.Join(dir, "x.bin")},
-		{"facility outside", []string{"run", "--graph", graph, "--facilities", far, "--demand", "testdata/tiny/demand.csv", "--out", filepath.Join(dir, "out1")}, "more than 500 m", filepath.Join(dir, "out1")},
-		{"zero threshold", []string{"site", "--graph", graph, "--facilities", "testdata/tiny/facilities.csv", "--demand", "testdata/tiny/demand.csv", "--category", "clinic", "--minutes", "0"}, "threshold must be > 0", ""},
+		{"facility outside", []string{"run", "--graph", graph, "--facilities", far, "--demand", "../testdata/tiny/demand.csv", "--out", filepath.Join(dir, "out1")}, "more than 500 m", filepath.Join(dir, "out1")},
+		{"zero threshold", []string{"site", "--graph", graph, "--facilities", "../testdata/tiny/facilities.csv", "--demand", "../testdata/tiny/demand.csv", "--category", "clinic", "--minutes", "0"}, "threshold must be > 0", ""},
 		{"no ways", []string{"build", "--osm", filepath.Join(dir, "empty.osm"), "--out", filepath.Join(dir, "y.bin")}, "no ways", filepath.Join(dir, "y.bin")},
 		{"unknown command", []string{"frobnicate"}, "unknown command", ""},
 	}

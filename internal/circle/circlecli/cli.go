@@ -1,4 +1,7 @@
-package circle
+// Package circlecli is the "linli circle build|run|site" command: it reads
+// road networks, facilities and demand from files, runs the life-circle
+// engine (package circle) and writes CSV and GeoJSON results.
+package circlecli
 
 import (
 	"encoding/csv"
@@ -14,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"linli/internal/circle"
 )
 
 const usage = `用法 / usage: linli circle <command> [flags]
@@ -72,25 +77,25 @@ func (gf *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&gf.edges, "edges", "", "边 CSV / edge CSV (from,to,length_m[,car_duration_s])")
 	fs.StringVar(&gf.osm, "osm", "", "OpenStreetMap 文件 (.osm XML) / OpenStreetMap file")
 	fs.StringVar(&gf.profile, "profile", "walk", "出行方式 walk|drive / travel profile")
-	fs.Float64Var(&gf.walkSpeed, "walk-speed", DefaultWalkSpeed, "步行速度 m/s / walking speed in m/s")
+	fs.Float64Var(&gf.walkSpeed, "walk-speed", circle.DefaultWalkSpeed, "步行速度 m/s / walking speed in m/s")
 }
 
-func (gf *graphFlags) load(stderr io.Writer) (*Graph, error) {
-	p := Profile(gf.profile)
-	if p != Walk && p != Drive {
+func (gf *graphFlags) load(stderr io.Writer) (*circle.Graph, error) {
+	p := circle.Profile(gf.profile)
+	if p != circle.Walk && p != circle.Drive {
 		return nil, fmt.Errorf("--profile 应为 walk 或 drive / --profile must be walk or drive, got %q", gf.profile)
 	}
 	if !(gf.walkSpeed > 0) {
 		return nil, fmt.Errorf("--walk-speed 必须大于 0 / --walk-speed must be > 0")
 	}
 	t0 := time.Now()
-	var el *EdgeList
+	var el *circle.EdgeList
 	var err error
 	switch {
 	case gf.graph != "":
-		return LoadGraph(gf.graph)
+		return circle.LoadGraph(gf.graph)
 	case gf.roads != "":
-		el, err = ReadCSVDir(gf.roads)
+		el, err = circle.ReadCSVDir(gf.roads)
 	case gf.nodes != "" && gf.edges != "":
 		el, err = readCSVFiles(gf.nodes, gf.edges)
 	case gf.osm != "":
@@ -102,11 +107,11 @@ func (gf *graphFlags) load(stderr io.Writer) (*Graph, error) {
 		return nil, err
 	}
 	// Walkers ignore one-way rules of a car network.
-	opt := BuildOptions{Profile: p, WalkSpeed: gf.walkSpeed, UseLength: p == Walk, BothWays: p == Walk}
-	if p == Drive && el.Seconds == nil {
+	opt := circle.BuildOptions{Profile: p, WalkSpeed: gf.walkSpeed, UseLength: p == circle.Walk, BothWays: p == circle.Walk}
+	if p == circle.Drive && el.Seconds == nil {
 		return nil, errors.New("驾车方式需要 car_duration_s 列 / the drive profile needs a car_duration_s column")
 	}
-	g, err := Build(el, opt)
+	g, err := circle.Build(el, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -116,36 +121,36 @@ func (gf *graphFlags) load(stderr io.Writer) (*Graph, error) {
 	return g, nil
 }
 
-func readCSVFiles(nodes, edges string) (*EdgeList, error) {
-	nf, err := openMaybeGzip(nodes)
+func readCSVFiles(nodes, edges string) (*circle.EdgeList, error) {
+	nf, err := circle.OpenMaybeGzip(nodes)
 	if err != nil {
 		return nil, err
 	}
 	defer nf.Close()
-	ef, err := openMaybeGzip(edges)
+	ef, err := circle.OpenMaybeGzip(edges)
 	if err != nil {
 		return nil, err
 	}
 	defer ef.Close()
-	return ReadCSV(nf, nodes, ef, edges)
+	return circle.ReadCSV(nf, nodes, ef, edges)
 }
 
-func readOSMFile(path string, p Profile, speed float64) (*EdgeList, error) {
-	f, err := openMaybeGzip(path)
+func readOSMFile(path string, p circle.Profile, speed float64) (*circle.EdgeList, error) {
+	f, err := circle.OpenMaybeGzip(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var data *OSMData
+	var data *circle.OSMData
 	if strings.HasSuffix(path, ".pbf") {
-		data, err = ReadOSMPBF(f, path)
+		data, err = circle.ReadOSMPBF(f, path)
 	} else {
-		data, err = ReadOSMXML(f, path)
+		data, err = circle.ReadOSMXML(f, path)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return OSMEdgeList(data, path, p, speed)
+	return circle.OSMEdgeList(data, path, p, speed)
 }
 
 func cmdBuild(args []string, stdout, stderr io.Writer) error {
@@ -167,145 +172,23 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := SaveGraph(*out, g); err != nil {
+	if err := circle.SaveGraph(*out, g); err != nil {
 		return err
 	}
 	st, _ := os.Stat(*out)
 	fmt.Fprintf(stdout, "已写入 / wrote %s: %d 节点 nodes, %d 边 edges, 丢弃 dropped %d 节点 nodes, %d 字节 bytes (profile %s, cache v%d)\n",
-		*out, g.NumNodes(), g.NumEdges(), g.Stats.NodesDropped, st.Size(), g.Profile, CacheVersion)
+		*out, g.NumNodes(), g.NumEdges(), g.Stats.NodesDropped, st.Size(), g.Profile, circle.CacheVersion)
 	return nil
-}
-
-// Facility is a service facility of one category.
-type Facility struct {
-	ID       string
-	Category string
-	Lon, Lat float64
-}
-
-// ReadFacilities reads id,category,lon,lat (id optional; category by id or
-// Chinese name).
-func ReadFacilities(r io.Reader, name string, tiers *Tiers) ([]Facility, error) {
-	t, err := newCSVTable(name, r, "category", "lon", "lat")
-	if err != nil {
-		return nil, err
-	}
-	var out []Facility
-	for {
-		rec, err := t.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		var f Facility
-		if t.has("id") {
-			f.ID, _ = t.str(rec, "id")
-		} else {
-			f.ID = strconv.Itoa(len(out) + 1)
-		}
-		c, err := t.str(rec, "category")
-		if err != nil {
-			return nil, err
-		}
-		id, ok := tiers.CategoryID(c)
-		if !ok {
-			return nil, t.errf("category", fmt.Sprintf("未知类别 %q", c), fmt.Sprintf("unknown category %q", c))
-		}
-		f.Category = id
-		if f.Lon, err = t.float(rec, "lon"); err != nil {
-			return nil, err
-		}
-		if f.Lat, err = t.float(rec, "lat"); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-// ReadDemand reads id,unit,lon,lat,population (id optional; unit may be
-// called division_code, population pop).
-func ReadDemand(r io.Reader, name string) ([]Demand, error) {
-	t, err := newCSVTable(name, r, "lon", "lat")
-	if err != nil {
-		return nil, err
-	}
-	unitCol, popCol := "unit", "population"
-	if !t.has(unitCol) {
-		unitCol = "division_code"
-	}
-	if !t.has(popCol) {
-		popCol = "pop"
-	}
-	for _, c := range []string{unitCol, popCol} {
-		if !t.has(c) {
-			return nil, &InputError{File: name, Line: 1, Column: c, Zh: "缺少必需的列", En: "required column is missing"}
-		}
-	}
-	var out []Demand
-	for {
-		rec, err := t.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		var d Demand
-		if t.has("id") {
-			d.ID, _ = t.str(rec, "id")
-		} else {
-			d.ID = strconv.Itoa(len(out) + 1)
-		}
-		if d.Unit, err = t.str(rec, unitCol); err != nil {
-			return nil, err
-		}
-		if d.Lon, err = t.float(rec, "lon"); err != nil {
-			return nil, err
-		}
-		if d.Lat, err = t.float(rec, "lat"); err != nil {
-			return nil, err
-		}
-		if d.Pop, err = t.float(rec, popCol); err != nil {
-			return nil, err
-		}
-		if d.Pop < 0 {
-			return nil, t.errf(popCol, "人口为负", "negative population")
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 func readFile[T any](path string, f func(io.Reader, string) (T, error)) (T, error) {
 	var zero T
-	r, err := openMaybeGzip(path)
+	r, err := circle.OpenMaybeGzip(path)
 	if err != nil {
 		return zero, err
 	}
 	defer r.Close()
 	return f(r, path)
-}
-
-// SyntheticDemand places n demand points near random nodes and gives them
-// made-up community codes under prefix (a 6-digit county code) on a 6×6
-// grid of townships × communities; every point is synthetic.
-func SyntheticDemand(g *Graph, n int, prefix string, seed int64) []Demand {
-	rng := rand.New(rand.NewSource(seed))
-	minLon, minLat, maxLon, maxLat := g.BBox()
-	out := make([]Demand, n)
-	for i := range out {
-		v := rng.Intn(g.NumNodes())
-		lon := g.Lon[v] + (rng.Float64()-0.5)*0.002
-		lat := g.Lat[v] + (rng.Float64()-0.5)*0.002
-		tx := min(5, int((lon-minLon)/(maxLon-minLon+1e-12)*6))
-		ty := min(5, int((lat-minLat)/(maxLat-minLat+1e-12)*6))
-		out[i] = Demand{ID: fmt.Sprintf("syn-%d", i+1), Unit: fmt.Sprintf("%s%03d%03d", prefix, ty+1, tx+1),
-			Lon: lon, Lat: lat, Pop: float64(20 + rng.Intn(200))}
-	}
-	return out
 }
 
 type studyFlags struct {
@@ -328,31 +211,31 @@ func (sf *studyFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&sf.points, "points", 20000, "合成需求点数量 / number of synthetic demand points")
 }
 
-func (sf *studyFlags) load(stderr io.Writer) (*Study, error) {
+func (sf *studyFlags) load(stderr io.Writer) (*circle.Study, error) {
 	if !(sf.maxLink > 0) {
 		return nil, errors.New("--max-link 必须大于 0 / --max-link must be > 0")
 	}
-	tiers := DefaultTiers()
+	tiers := circle.DefaultTiers()
 	if sf.tiersFile != "" {
 		var err error
-		if tiers, err = readFile(sf.tiersFile, func(r io.Reader, _ string) (*Tiers, error) { return LoadTiers(r) }); err != nil {
+		if tiers, err = readFile(sf.tiersFile, func(r io.Reader, _ string) (*circle.Tiers, error) { return circle.LoadTiers(r) }); err != nil {
 			return nil, err
 		}
 	}
 	if (sf.facilities == "" || sf.demand == "") && !sf.synthetic {
 		return nil, errors.New("需要 --facilities 与 --demand，或加 --synthetic / --facilities and --demand are required, or pass --synthetic")
 	}
-	var facilities []Facility
-	var demand []Demand
+	var facilities []circle.Facility
+	var demand []circle.Demand
 	var err error
 	if sf.facilities != "" {
-		facilities, err = readFile(sf.facilities, func(r io.Reader, n string) ([]Facility, error) { return ReadFacilities(r, n, tiers) })
+		facilities, err = readFile(sf.facilities, func(r io.Reader, n string) ([]circle.Facility, error) { return circle.ReadFacilities(r, n, tiers) })
 		if err != nil {
 			return nil, err
 		}
 	}
 	if sf.demand != "" {
-		if demand, err = readFile(sf.demand, ReadDemand); err != nil {
+		if demand, err = readFile(sf.demand, circle.ReadDemand); err != nil {
 			return nil, err
 		}
 	}
@@ -363,14 +246,14 @@ func (sf *studyFlags) load(stderr io.Writer) (*Study, error) {
 	synthetic := false
 	if sf.facilities == "" {
 		synthetic = true
-		facilities = SyntheticFacilityList(g, tiers, sf.seed)
+		facilities = circle.SyntheticFacilityList(g, tiers, sf.seed)
 	}
 	if sf.demand == "" {
 		synthetic = true
-		demand = SyntheticDemand(g, sf.points, "330106", sf.seed)
+		demand = circle.SyntheticDemand(g, sf.points, "330106", sf.seed)
 	}
 	t0 := time.Now()
-	s, err := NewStudy(g, tiers, facilities, demand, sf.maxLink)
+	s, err := circle.NewStudy(g, tiers, facilities, demand, sf.maxLink)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +267,7 @@ func (sf *studyFlags) load(stderr io.Writer) (*Study, error) {
 }
 
 func fmtMinutes(t uint16) string {
-	if t == Unreached {
+	if t == circle.Unreached {
 		return ""
 	}
 	return strconv.FormatFloat(float64(t)/600, 'f', 2, 64)
@@ -468,7 +351,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	var tierIDs []string
-	var tiers []*Tier
+	var tiers []*circle.Tier
 	for _, id := range strings.Split(*tierList, ",") {
 		id = strings.TrimSpace(id)
 		tr, ok := s.Tiers.Tier(id)
@@ -535,7 +418,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (err error) {
 		for _, c := range tr.Categories {
 			h = append(h, "share_"+c)
 		}
-		rows := func(units []UnitCoverage) func(w *csv.Writer) error {
+		rows := func(units []circle.UnitCoverage) func(w *csv.Writer) error {
 			return func(w *csv.Writer) error {
 				for i := range units {
 					u := &units[i]
@@ -551,7 +434,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (err error) {
 		if err = writeCSVFile(od, "coverage_"+tr.ID+".csv", h, rows(cv.Units)); err != nil {
 			return err
 		}
-		var roll []UnitCoverage
+		var roll []circle.UnitCoverage
 		for _, lv := range []int{6, 9} {
 			roll = append(roll, cv.Rollup(lv)...)
 		}
@@ -600,6 +483,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) (err error) {
 
 func fmtF(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
 
+// share is a/b with an empty total counted as nothing covered, as in the engine.
+func share(a, b float64) float64 { return a / math.Max(b, 1e-12) }
+
 type geoFeature struct {
 	Type       string         `json:"type"`
 	Geometry   geoPoint       `json:"geometry"`
@@ -630,12 +516,12 @@ func writeFeatures(od *outDir, name string, n int, feat func(i int) geoFeature) 
 	return f.Close()
 }
 
-func writeGeoJSON(od *outDir, name string, s *Study, names []string, times [][]uint16) error {
+func writeGeoJSON(od *outDir, name string, s *circle.Study, names []string, times [][]uint16) error {
 	return writeFeatures(od, name, len(s.Demand), func(p int) geoFeature {
 		d := s.Demand[p]
 		props := map[string]any{"id": d.ID, "unit": d.Unit, "population": d.Pop, "linked": s.Linked[p], "synthetic": s.Synthetic}
 		for c, n := range names {
-			if t := times[c][p]; t != Unreached {
+			if t := times[c][p]; t != circle.Unreached {
 				props["min_"+n] = math.Round(float64(t)/6) / 100
 			} else {
 				props["min_"+n] = nil
@@ -645,7 +531,7 @@ func writeGeoJSON(od *outDir, name string, s *Study, names []string, times [][]u
 	})
 }
 
-func writeFacilitiesGeoJSON(od *outDir, name string, s *Study) error {
+func writeFacilitiesGeoJSON(od *outDir, name string, s *circle.Study) error {
 	return writeFeatures(od, name, len(s.Facilities), func(i int) geoFeature {
 		f := s.Facilities[i]
 		return geoFeature{Type: "Feature", Geometry: geoPoint{"Point", [2]float64{f.Lon, f.Lat}},
@@ -668,7 +554,7 @@ func cmdSite(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Check the cheap arguments before loading anything.
-	if _, err := SecondsToTicks(*minutes * 60); err != nil {
+	if _, err := circle.SecondsToTicks(*minutes * 60); err != nil {
 		return err
 	}
 	if *k <= 0 && !*remove {
@@ -700,11 +586,11 @@ func cmdSite(args []string, stdout, stderr io.Writer) error {
 	type cand struct {
 		id       string
 		lon, lat float64
-		src      []Source
+		src      []circle.Source
 	}
 	var cands []cand
 	if *candFile != "" {
-		pts, err := readFile(*candFile, readPoints)
+		pts, err := readFile(*candFile, circle.ReadPoints)
 		if err != nil {
 			return err
 		}
@@ -720,10 +606,10 @@ func cmdSite(args []string, stdout, stderr io.Writer) error {
 		g := s.Graph
 		for i := 0; i < *nCand; i++ {
 			v := uint32(rng.Intn(g.NumNodes()))
-			cands = append(cands, cand{fmt.Sprintf("node-%d", g.ExtID[v]), g.Lon[v], g.Lat[v], []Source{{Node: v}}})
+			cands = append(cands, cand{fmt.Sprintf("node-%d", g.ExtID[v]), g.Lon[v], g.Lat[v], []circle.Source{{Node: v}}})
 		}
 	}
-	srcs := make([][]Source, len(cands))
+	srcs := make([][]circle.Source, len(cands))
 	for i, c := range cands {
 		srcs[i] = c.src
 	}
@@ -747,33 +633,4 @@ func cmdSite(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "提示 / note: 仅 %d 个选址有新增覆盖 / only %d picks add coverage\n", len(res.Picks), len(res.Picks))
 	}
 	return w.Error()
-}
-
-// readPoints reads id,lon,lat rows (id optional).
-func readPoints(r io.Reader, name string) ([]Demand, error) {
-	t, err := newCSVTable(name, r, "lon", "lat")
-	if err != nil {
-		return nil, err
-	}
-	var out []Demand
-	for {
-		rec, err := t.next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		d := Demand{ID: strconv.Itoa(len(out) + 1)}
-		if t.has("id") {
-			d.ID, _ = t.str(rec, "id")
-		}
-		if d.Lon, err = t.float(rec, "lon"); err != nil {
-			return nil, err
-		}
-		if d.Lat, err = t.float(rec, "lat"); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
 }
