@@ -35,7 +35,7 @@ func openApp(e env, name string, args []string, extra func(*flag.FlagSet)) (*app
 	if code >= 0 {
 		return nil, nil, code
 	}
-	a, err := app.Open(context.Background(), cfg, newLogger("warn", nilFile()), nil)
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: newLogger("warn", nilFile()), Modules: e.modules})
 	if err != nil {
 		return nil, nil, fail(e, err)
 	}
@@ -48,8 +48,8 @@ func runAdmin(e env, args []string) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
-	if sub == "open311-key" {
-		return runOpen311Key(e, args)
+	if c, ok := e.family("admin", sub); ok {
+		return c.run(e, args)
 	}
 	var username, role, division, name, q string
 	var passwordStdin bool
@@ -148,21 +148,13 @@ func runMigrate(e env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	d, err := app.OpenStore(cfg)
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: newLogger("warn", nilFile()), Modules: e.modules})
 	if err != nil {
 		return fail(e, err)
 	}
-	defer d.Close()
-	applied, err := d.Migrate(context.Background(), app.Migrations())
-	if err != nil {
-		return fail(e, err)
-	}
-	for _, id := range applied {
+	defer a.Close()
+	for _, id := range a.Applied {
 		fmt.Fprintln(e.stdout, "applied "+id)
-	}
-	a, err := app.Wire(context.Background(), cfg, d, newLogger("warn", nilFile()), nil)
-	if err != nil {
-		return fail(e, err)
 	}
 	fmt.Fprintf(e.stdout, "迁移完成，已加载区划 %d / migrations up to date, divisions loaded this run: %d\n", a.Loaded, a.Loaded)
 	return 0
@@ -170,7 +162,7 @@ func runMigrate(e env, args []string) int {
 
 func runAudit(e env, args []string) int {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(e.stderr, commands["audit"].usage)
+		fmt.Fprintln(e.stderr, auditUsage)
 		return 2
 	}
 	a, _, code := openApp(e, "audit verify", args[1:], nil)

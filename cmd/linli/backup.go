@@ -29,7 +29,7 @@ func runBackup(e env, args []string) int {
 		return 2
 	}
 	if len(rest) != 1 {
-		fmt.Fprintln(e.stderr, commands["backup"].usage)
+		fmt.Fprintln(e.stderr, backupUsage)
 		return 2
 	}
 	n, err := backup(cfg.DataDir, rest[0])
@@ -88,11 +88,11 @@ func checkDatabase(path string) error {
 	if err := d.R.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		return fmt.Errorf("文件不是完好的数据库 / %s is not an intact database (%v %s)", path, err, res)
 	}
-	pending, err := d.Pending(context.Background(), app.Migrations())
+	pending, err := d.Pending(context.Background(), app.Migrations(app.Modules()))
 	if err != nil {
 		return fmt.Errorf("文件不是邻里数据库 / %s is not a Linli database", path)
 	}
-	if len(pending) == len(app.Migrations()) {
+	if len(pending) == len(app.Migrations(app.Modules())) {
 		return fmt.Errorf("文件不是邻里数据库 / %s is not a Linli database", path)
 	}
 	return nil
@@ -108,7 +108,7 @@ func runRestore(e env, args []string) int {
 		return 2
 	}
 	if len(rest) != 1 {
-		fmt.Fprintln(e.stderr, commands["restore"].usage)
+		fmt.Fprintln(e.stderr, restoreUsage)
 		return 2
 	}
 	unlock, err := lockDataDir(cfg)

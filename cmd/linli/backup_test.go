@@ -16,7 +16,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	ctx := access.With(context.Background(), access.Operator())
-	a, err := app.Open(ctx, cfg, nil, nil)
+	a, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut strings.Builder
-	if code := runRestore(env{nil, &out, &errOut}, []string{"--data-dir", cfg.DataDir, file}); code == 0 || !strings.Contains(errOut.String(), "stop the server") {
+	if code := runRestore(env{nil, &out, &errOut, app.Modules()}, []string{"--data-dir", cfg.DataDir, file}); code == 0 || !strings.Contains(errOut.String(), "stop the server") {
 		t.Fatalf("restore under a running server: %d %s", code, errOut.String())
 	}
 	unlock()
@@ -54,10 +54,10 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if err := restore(junk, cfg.DataDir); err == nil {
 		t.Fatal("restored a non-database")
 	}
-	if code := runRestore(env{nil, &out, &errOut}, []string{"--data-dir", cfg.DataDir, file}); code != 0 {
+	if code := runRestore(env{nil, &out, &errOut, app.Modules()}, []string{"--data-dir", cfg.DataDir, file}); code != 0 {
 		t.Fatalf("restore: %s", errOut.String())
 	}
-	b, err := app.Open(ctx, cfg, nil, nil)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"linli/internal/app"
+	"linli/internal/module"
 	"os"
 	"sort"
 	"strings"
@@ -14,6 +17,9 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// modules are the capabilities the platform runs; their commands join
+	// the core's.
+	modules []module.Spec
 }
 
 type command struct {
@@ -22,50 +28,83 @@ type command struct {
 	run     func(e env, args []string) int
 }
 
-var commands map[string]command
-
-func init() {
-	commands = map[string]command{
+// commands are the core's commands and every module's top-level ones;
+// "bench NAME" and "admin NAME" commands of modules join those families.
+func (e env) commands() map[string]command {
+	cs := map[string]command{
 		"serve":   {"启动平台 / run the web platform and API", serveUsage, runServe},
 		"migrate": {"执行数据库迁移 / apply database migrations and load divisions", "linli migrate [--data-dir DIR | --database-url URL]\n\n例 / example:\n  linli migrate --data-dir ./linli-data", runMigrate},
 		"admin":   {"账号管理 / manage accounts from the command line", adminUsage, runAdmin},
-		"audit":   {"审计日志 / audit log tools", "linli audit verify [--data-dir DIR | --database-url URL]\n\n校验审计哈希链，断链时退出码为 1 / checks the hash chain; exits 1 when it is broken.\n例 / example:\n  linli audit verify", runAudit},
-		"backup":  {"在线备份 SQLite / online backup of the embedded store", "linli backup FILE [--data-dir DIR]\n\n在服务运行时也可执行；PostgreSQL 请用 pg_dump（见 README）。\nWorks while the server runs; for PostgreSQL use pg_dump (see README).\n例 / example:\n  linli backup /backups/linli-2026-11-29.db", runBackup},
-		"restore": {"从备份恢复 SQLite / restore the embedded store from a backup", "linli restore FILE [--data-dir DIR]\n\n须先停止服务；原数据库会被替换。Stop the server first; the current database is replaced.\n例 / example:\n  linli restore /backups/linli-2026-11-29.db", runRestore},
+		"audit":   {"审计日志 / audit log tools", auditUsage, runAudit},
+		"backup":  {"在线备份 SQLite / online backup of the embedded store", backupUsage, runBackup},
+		"restore": {"从备份恢复 SQLite / restore the embedded store from a backup", restoreUsage, runRestore},
+		"bench":   {"性能基准（与对照同次运行）/ benchmarks against a peer in the same run", e.benchUsage(), runBench},
 		"version": {"显示版本 / print the version", "linli version", runVersion},
 		"help":    {"帮助 / help on a command", "linli help [COMMAND]\n\n例 / example:\n  linli help admin", runHelp},
 	}
-	for name, c := range extraCommands {
-		commands[name] = c
+	for _, spec := range e.modules {
+		for _, c := range spec.Commands {
+			if !strings.Contains(c.Name, " ") {
+				cs[c.Name] = command{c.Summary, c.Usage, e.moduleRun(spec.Name, c)}
+			}
+		}
+	}
+	return cs
+}
+
+// family finds a module's "PARENT NAME" command (bench, admin).
+func (e env) family(parent, name string) (command, bool) {
+	for _, spec := range e.modules {
+		for _, c := range spec.Commands {
+			if c.Name == parent+" "+name {
+				return command{c.Summary, c.Usage, e.moduleRun(spec.Name, c)}, true
+			}
+		}
+	}
+	return command{}, false
+}
+
+// moduleRun runs a module's command with a way to open the platform and
+// get that module.
+func (e env) moduleRun(name string, c module.Command) func(env, []string) int {
+	return func(e env, args []string) int {
+		cli := module.CLI{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
+			Open: func(cmd string, args []string, flags func(*flag.FlagSet)) (module.Module, []string, func(), int) {
+				a, rest, code := openApp(e, cmd, args, flags)
+				if code >= 0 {
+					return nil, nil, nil, code
+				}
+				return a.Module(name), rest, func() { a.Close() }, -1
+			}}
+		return c.Run(cli, args)
 	}
 }
 
-// extraCommands are added by other files of this package (life-circle tools).
-var extraCommands = map[string]command{}
-
 func main() {
-	os.Exit(run(os.Args[1:], env{os.Stdin, os.Stdout, os.Stderr}))
+	os.Exit(run(os.Args[1:], env{os.Stdin, os.Stdout, os.Stderr, app.Modules()}))
 }
 
 func run(args []string, e env) int {
 	if len(args) == 0 {
-		usage(e.stderr)
+		usage(e)
 		return 2
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" {
 		name = "help"
 	}
-	c, ok := commands[name]
+	c, ok := e.commands()[name]
 	if !ok {
 		fmt.Fprintf(e.stderr, "未知命令 %q / unknown command %q\n\n", name, name)
-		usage(e.stderr)
+		usage(e)
 		return 2
 	}
 	return c.run(e, args[1:])
 }
 
-func usage(w io.Writer) {
+func usage(e env) {
+	w := e.stderr
+	commands := e.commands()
 	fmt.Fprintln(w, "邻里 Linli — 城乡现代社区服务平台 / urban-rural community service platform\n\n用法 / usage: linli COMMAND [options]\n\n命令 / commands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -80,10 +119,14 @@ func usage(w io.Writer) {
 
 func runHelp(e env, args []string) int {
 	if len(args) == 0 {
-		usage(e.stdout)
+		e.stderr = e.stdout
+		usage(e)
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := e.commands()[args[0]]
+	if !ok && len(args) > 1 {
+		c, ok = e.family(args[0], args[1])
+	}
 	if !ok {
 		fmt.Fprintf(e.stderr, "未知命令 %q / unknown command %q\n", args[0], args[0])
 		return 2
@@ -96,4 +139,40 @@ func runHelp(e env, args []string) int {
 func fail(e env, err error) int {
 	fmt.Fprintln(e.stderr, "错误 / error: "+strings.ReplaceAll(err.Error(), "\n", "; "))
 	return 1
+}
+
+const auditUsage = "linli audit verify [--data-dir DIR | --database-url URL]\n\n校验审计哈希链，断链时退出码为 1 / checks the hash chain; exits 1 when it is broken.\n例 / example:\n  linli audit verify"
+
+const backupUsage = "linli backup FILE [--data-dir DIR]\n\n在服务运行时也可执行；PostgreSQL 请用 pg_dump（见 README）。\nWorks while the server runs; for PostgreSQL use pg_dump (see README).\n例 / example:\n  linli backup /backups/linli-2026-11-29.db"
+
+const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务；原数据库会被替换。Stop the server first; the current database is replaced.\n例 / example:\n  linli restore /backups/linli-2026-11-29.db"
+
+// benchUsage lists the benchmarks: the core's and the modules'.
+func (e env) benchUsage() string {
+	var b strings.Builder
+	b.WriteString(benchRequestsUsage)
+	for _, spec := range e.modules {
+		for _, c := range spec.Commands {
+			if strings.HasPrefix(c.Name, "bench ") {
+				b.WriteString("\n\n" + c.Usage)
+			}
+		}
+	}
+	return b.String()
+}
+
+func runBench(e env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, e.benchUsage())
+		return 2
+	}
+	if args[0] == "requests" {
+		return runBenchRequests(e, args[1:])
+	}
+	c, ok := e.family("bench", args[0])
+	if !ok {
+		fmt.Fprintf(e.stderr, "未知基准 %q / unknown benchmark %q\n\n%s\n", args[0], args[0], e.benchUsage())
+		return 2
+	}
+	return c.run(e, args[1:])
 }

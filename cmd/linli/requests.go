@@ -27,45 +27,6 @@ import (
 	"linli/internal/requests"
 )
 
-// Registered during variable initialisation so that main's init, which
-// copies extraCommands, sees them whatever the file order.
-var _ = registerRequestCommands()
-
-func registerRequestCommands() bool {
-	extraCommands["open311-key"] = command{"签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", open311KeyUsage, runOpen311Key}
-	benchCommands["requests"] = runBenchRequests
-	return true
-}
-
-const open311KeyUsage = `linli open311-key --name NAME --division CODE [--data-dir DIR | --database-url URL]
-
-为一个接入方（如 12345 热线系统）签发 Open311 GeoReport v2 的 api_key，绑定到一个区划及其下级；
-密钥只打印一次，库中只存其哈希。
-Issues an Open311 GeoReport v2 api_key for one integration, bound to a division subtree;
-the key is printed once and only its hash is stored.
-
-例 / example:
-  linli open311-key --name 12345-hotline --division 330106`
-
-func runOpen311Key(e env, args []string) int {
-	var name, division string
-	a, _, code := openApp(e, "open311-key", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "接入方名称 / integration name")
-		fs.StringVar(&division, "division", "", "区划代码 / division code")
-	})
-	if code >= 0 {
-		return code
-	}
-	defer a.Close()
-	s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
-	key, err := s.CreateKey(access.With(context.Background(), access.Operator()), name, division)
-	if err != nil {
-		return fail(e, err)
-	}
-	fmt.Fprintf(e.stdout, "Open311 api_key（只显示这一次 / shown only now）: %s\n", key)
-	return 0
-}
-
 const benchRequestsUsage = `linli bench requests [--duration 60s] [--workers 32] [--crash=true] [--database-url URL]
 
 通过 HTTP（Open311 POST requests.json）持续创建诉求：报告吞吐量与 p50/p99 延迟；
@@ -213,11 +174,11 @@ func runBenchRequests(e env, args []string) int {
 		return code
 	}
 	cfg.DatabaseURL = *dbURL
-	a, err := app.Open(ctx, cfg, newLogger("error", nilFile()), nil)
+	a, err := app.Open(ctx, cfg, app.Options{Log: newLogger("error", nilFile())})
 	if err != nil {
 		return fail(e, err)
 	}
-	rs := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+	rs := requests.StoreOf(a.Module("requests"))
 	key, err := rs.CreateKey(access.With(ctx, access.Operator()), "bench", "330106")
 	if err != nil {
 		return fail(e, err)

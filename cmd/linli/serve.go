@@ -48,7 +48,7 @@ func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (c
 	if extra != nil {
 		extra(fs)
 	}
-	cfg, err := config.Load(fs, args)
+	cfg, err := config.Load(fs, args, app.Settings(e.modules)...)
 	if errors.Is(err, flag.ErrHelp) {
 		return cfg, nil, 0
 	}
@@ -84,7 +84,7 @@ func runServe(e env, args []string) int {
 	defer unlock()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Open(ctx, cfg, log, nil)
+	a, err := app.Open(ctx, cfg, app.Options{Log: log, Modules: e.modules})
 	if err != nil {
 		return fail(e, err)
 	}

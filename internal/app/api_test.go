@@ -382,7 +382,7 @@ func TestSecondStartKeepsData(t *testing.T) {
 		c := e.login("county")
 		c.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
 		users := e.count(`SELECT COUNT(*) FROM users`)
-		again, err := Wire(t.Context(), e.app.Cfg, e.app.DB, nil, e.clock.Now)
+		again, err := Wire(t.Context(), e.app.Cfg, e.app.DB, Options{Now: e.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}

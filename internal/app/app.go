@@ -1,7 +1,8 @@
-// Package app assembles Linli: it opens the store, applies every feature's
-// migrations, loads the divisions and mounts each feature's routes behind
-// the shared middleware. A new capability is one folder plus one line in
-// Migrations and one in routes.
+// Package app assembles Linli: it opens the store, builds the core
+// (divisions, accounts, audit) and every module of the list in
+// modules_list.go, applies all migrations, loads the divisions and mounts
+// each module behind the shared middleware. It knows the modules only
+// through the contract in internal/module.
 package app
 
 import (
@@ -12,15 +13,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
-	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/auth"
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/lifecircle"
+	"linli/internal/module"
 	"linli/internal/secret"
 	"linli/internal/web"
 )
@@ -28,16 +29,12 @@ import (
 // Version is set at build time with -ldflags "-X linli/internal/app.Version=…".
 var Version = "0.1.0-dev"
 
-// Migrations lists every feature's schema steps in dependency order.
-func Migrations() []db.Migration {
-	var ms []db.Migration
-	for _, set := range [][]db.Migration{audit.Migrations, divisions.Migrations, auth.Migrations} {
-		ms = append(ms, set...)
-	}
-	for _, m := range modules {
-		ms = append(ms, m.Migrations...)
-	}
-	return ms
+// Options choose what Wire builds beyond the configuration.
+type Options struct {
+	Log *slog.Logger     // nil: discard
+	Now func() time.Time // the clock; nil: time.Now
+	// Modules are the capabilities to mount; nil: Modules().
+	Modules []module.Spec
 }
 
 // App is a running platform.
@@ -56,9 +53,52 @@ type App struct {
 	KeyWarning string
 	// Loaded is how many divisions this start inserted.
 	Loaded int
+	// Applied are the migrations this start applied.
+	Applied []string
 
-	circle *lifecircle.Service
-	authn  *auth.Handlers
+	now     func() time.Time
+	specs   []module.Spec
+	modules []mounted
+	authn   *auth.Handlers
+	jobs    sync.WaitGroup
+}
+
+// mounted is a built module with its name.
+type mounted struct {
+	name string
+	module.Module
+}
+
+// Module returns the built module of that name (nil when absent).
+func (a *App) Module(name string) module.Module {
+	for _, m := range a.modules {
+		if m.name == name {
+			return m.Module
+		}
+	}
+	return nil
+}
+
+// Migrations are the core's schema steps followed by the modules', in the
+// order of the list.
+func Migrations(specs []module.Spec) []db.Migration {
+	var ms []db.Migration
+	for _, set := range [][]db.Migration{audit.Migrations, divisions.Migrations, auth.Migrations} {
+		ms = append(ms, set...)
+	}
+	for _, s := range specs {
+		ms = append(ms, s.Migrations...)
+	}
+	return ms
+}
+
+// Settings are the settings the modules declare.
+func Settings(specs []module.Spec) []config.Setting {
+	var out []config.Setting
+	for _, s := range specs {
+		out = append(out, s.Settings...)
+	}
+	return out
 }
 
 // OpenStore opens the configured store: PostgreSQL when a URL is set, else
@@ -71,19 +111,13 @@ func OpenStore(cfg config.Config) (*db.DB, error) {
 }
 
 // Open opens the store, migrates it, loads the divisions and wires the
-// features. now is the clock (nil: time.Now).
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*App, error) {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.Default()
-	}
+// modules.
+func Open(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	d, err := OpenStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a, err := Wire(ctx, cfg, d, log, now)
+	a, err := Wire(ctx, cfg, d, o)
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -91,29 +125,38 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, now func() t
 	return a, nil
 }
 
-// Wire builds the app over an open store.
-func Wire(ctx context.Context, cfg config.Config, d *db.DB, log *slog.Logger, now func() time.Time) (*App, error) {
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+// Wire builds the app over an open store. Closing the app closes the store.
+func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if now == nil {
-		now = time.Now
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if _, err := d.Migrate(ctx, Migrations()); err != nil {
-		return nil, fmt.Errorf("数据库迁移失败 / migration failed: %w", err)
+	if o.Modules == nil {
+		o.Modules = Modules()
 	}
-	keyDir := cfg.DataDir
-	keys, warn, err := secret.Load(cfg.DataKey, keyDir)
+	cfg.Declare(Settings(o.Modules))
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("配置错误 / configuration error: %w", err)
+	}
+	keys, warn, err := secret.Load(cfg.DataKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, DB: d, Keys: keys, KeyWarning: warn, Log: log, Metrics: web.NewMetrics()}
-	a.Audit = &audit.Log{DB: d, Now: now}
+	a := &App{Cfg: cfg, DB: d, Keys: keys, KeyWarning: warn, Log: o.Log, Metrics: web.NewMetrics(), now: o.Now, specs: o.Modules}
+	a.Audit = &audit.Log{DB: d, Now: o.Now}
 	a.Divisions = &divisions.Store{DB: d}
+	if err := a.build(o.Modules); err != nil {
+		return nil, err
+	}
+	if a.Applied, err = d.Migrate(ctx, Migrations(o.Modules)); err != nil {
+		return nil, fmt.Errorf("数据库迁移失败 / migration failed: %w", err)
+	}
 	if a.Loaded, err = a.Divisions.Load(ctx); err != nil {
 		return nil, fmt.Errorf("加载区划失败 / loading divisions failed: %w", err)
 	}
-	a.Auth = &auth.Service{DB: d, Audit: a.Audit, Keys: keys, Now: now, IdleTimeout: cfg.SessionIdle, MaxAge: cfg.SessionMax,
+	a.Auth = &auth.Service{DB: d, Audit: a.Audit, Keys: keys, Now: o.Now, IdleTimeout: cfg.SessionIdle, MaxAge: cfg.SessionMax,
 		DivisionExists: func(ctx context.Context, code string) (int, bool, error) {
 			div, err := a.Divisions.Get(ctx, code)
 			if errors.Is(err, db.ErrNotFound) {
@@ -125,12 +168,59 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, log *slog.Logger, no
 	if err != nil {
 		return nil, err
 	}
-	a.routes(demo)
+	if err := a.routes(demo); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.DB.Close() }
+// build constructs every module with its dependencies, then hands the
+// data elements some supply to those that use them.
+func (a *App) build(specs []module.Spec) error {
+	lookup := &divisionLookup{Store: a.Divisions}
+	var elements []module.Element
+	for _, s := range specs {
+		settings := config.Values{}
+		for _, st := range s.Settings {
+			settings[st.Env] = a.Cfg.Modules.Get(st.Env)
+		}
+		dataDir := a.Cfg.DataDir
+		if a.Cfg.DatabaseURL != "" {
+			dataDir = ""
+		}
+		m, err := s.New(module.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Divisions: lookup, Now: a.now,
+			Log: a.Log.With("module", s.Name), Settings: settings, DataDir: dataDir})
+		if err != nil {
+			return fmt.Errorf("模块 %s / module %s: %w", s.Name, s.Name, err)
+		}
+		a.modules = append(a.modules, mounted{s.Name, m})
+		if p, ok := m.(module.Places); ok {
+			lookup.places = append(lookup.places, p.PlacesView())
+		}
+		if es, ok := m.(module.ElementSupplier); ok {
+			elements = append(elements, es.Elements()...)
+		}
+	}
+	for _, m := range a.modules {
+		if eu, ok := m.Module.(module.ElementUser); ok {
+			if err := eu.UseElements(elements); err != nil {
+				return fmt.Errorf("模块 %s / module %s: %w", m.name, m.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Close stops the modules' resources, then the store.
+func (a *App) Close() error {
+	var errs []error
+	for _, m := range a.modules {
+		if c, ok := m.Module.(module.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(append(errs, a.DB.Close())...)
+}
 
 // Handler is the whole HTTP stack.
 func (a *App) Handler() http.Handler {
@@ -142,25 +232,19 @@ func (a *App) Handler() http.Handler {
 	return web.Observe(a.Log, a.Metrics, h)
 }
 
-func (a *App) routes(demo bool) {
+func (a *App) routes(demo bool) error {
 	rd := web.NewRenderer()
 	rd.Demo = demo
 	rd.Version = Version
 	rd.Nav = []web.NavItem{
 		{Href: "/", Label: web.M("首页", "Home")},
 		{Href: "/divisions", Label: web.M("区划查询", "Divisions")},
-		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Roles: []access.Role{access.Officer}},
+		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Roles: officers},
 	}
-	for _, m := range modules {
-		rd.Nav = append(rd.Nav, m.Nav...)
+	for _, m := range a.modules {
+		rd.Nav = append(rd.Nav, m.Nav()...)
 	}
-	rd.Nav = append(rd.Nav, []web.NavItem{
-		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
-		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Roles: []access.Role{access.SecAdmin}},
-		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
-		{Href: "/account/password", Label: web.M("修改密码", "Password")},
-		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
-	}...)
+	rd.Nav = append(rd.Nav, accountNav()...)
 	a.Renderer = rd
 	rt := web.NewRouter()
 	rt.Wrap = web.Instrument
@@ -177,15 +261,29 @@ func (a *App) routes(demo bool) {
 	auditH.Register(rt)
 	home.Register(rt)
 	a.opsRoutes(rt)
-	for _, m := range modules {
-		if m.Mount != nil {
-			m.Mount(a, rt, rd)
+	for _, m := range a.modules {
+		if err := m.Mount(rt, rd); err != nil {
+			return fmt.Errorf("模块 %s / module %s: %w", m.name, m.name, err)
+		}
+	}
+	return nil
+}
+
+// Start runs the modules' background jobs until ctx ends; Wait waits for
+// them to return.
+func (a *App) Start(ctx context.Context) {
+	for _, m := range a.modules {
+		if r, ok := m.Module.(module.Runner); ok {
+			a.jobs.Go(func() { r.Run(ctx) })
 		}
 	}
 }
 
+// Wait returns when every job Start began has returned.
+func (a *App) Wait() { a.jobs.Wait() }
+
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully,
-// letting requests in flight finish.
+// letting requests in flight finish, and stops the background jobs.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -199,12 +297,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	jobs, stopJobs := context.WithCancel(ctx)
-	defer stopJobs()
-	for _, m := range modules {
-		if m.Start != nil {
-			go m.Start(jobs, a)
-		}
-	}
+	defer func() { stopJobs(); a.Wait() }()
+	a.Start(jobs)
 	select {
 	case err := <-errc:
 		return err

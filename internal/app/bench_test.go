@@ -18,7 +18,7 @@ func benchApp(b *testing.B, dialect db.Dialect) *App {
 	d := dbtest.Open(b, dialect, nil)
 	cfg := config.Defaults()
 	cfg.DataDir = b.TempDir()
-	a, err := Wire(context.Background(), cfg, d, nil, nil)
+	a, err := Wire(context.Background(), cfg, d, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

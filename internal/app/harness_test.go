@@ -55,7 +55,7 @@ func newEnv(t *testing.T, d *db.DB) *testEnv {
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	ck := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
-	a, err := Wire(context.Background(), cfg, d, nil, ck.Now)
+	a, err := Wire(context.Background(), cfg, d, Options{Now: ck.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

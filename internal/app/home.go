@@ -6,6 +6,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
@@ -32,10 +33,12 @@ type adminHome struct {
 // at a glance; admins see their duties.
 func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
-	for _, m := range modules {
-		if path := m.Home[p.Role]; path != "" {
-			http.Redirect(w, r, path, http.StatusSeeOther)
-			return
+	for _, m := range h.app.modules {
+		if hm, ok := m.Module.(module.Homes); ok {
+			if path := hm.Homes()[p.Role]; path != "" {
+				http.Redirect(w, r, path, http.StatusSeeOther)
+				return
+			}
 		}
 	}
 	var notice web.Msg
@@ -50,11 +53,30 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	case access.Resident, access.Provider:
 		h.units.UnitPageNotice(w, r, p.Division, web.M("我的社区", "My community"), notice)
 	default:
-		var ah adminHome
-		ah.Role = p.Role
-		ctx := r.Context()
-		h.app.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&ah.Users)
-		h.app.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&ah.Entries)
+		ah := adminHome{Role: p.Role}
+		var err error
+		if ah.Users, err = h.app.Auth.CountUsers(r.Context()); err == nil {
+			ah.Entries, err = h.app.Audit.Count(r.Context())
+		}
+		if err != nil {
+			web.Logger(r.Context()).Error("admin home", "err", err.Error())
+			http.Error(w, "500 服务器内部错误 / internal server error", http.StatusInternalServerError)
+			return
+		}
 		h.pages.Render(w, r, 200, "admin_home", web.View{Title: web.M("管理首页", "Administration"), Notice: notice, Data: ah})
+	}
+}
+
+// officers may import unit data.
+var officers = []access.Role{access.Officer}
+
+// accountNav closes every menu: the admins' duties and one's own account.
+func accountNav() []web.NavItem {
+	return []web.NavItem{
+		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
+		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Roles: []access.Role{access.SecAdmin}},
+		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
+		{Href: "/account/password", Label: web.M("修改密码", "Password")},
+		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
 	}
 }

@@ -36,7 +36,7 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	ctx := context.Background()
 	cfg := config.Defaults()
 	cfg.DataDir = b.TempDir()
-	a, err := Wire(ctx, cfg, dbtest.Open(b, dialect, nil), nil, time.Now)
+	a, err := Wire(ctx, cfg, dbtest.Open(b, dialect, nil), Options{Now: time.Now})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -476,7 +476,7 @@ func benchIndicators(b *testing.B, dialect db.Dialect) {
 	d := dbtest.Open(b, dialect, nil)
 	cfg := config.Defaults()
 	cfg.DataDir = b.TempDir()
-	a, err := Wire(ctx, cfg, d, nil, time.Now)
+	a, err := Wire(ctx, cfg, d, Options{Now: time.Now})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,9 +13,8 @@ import (
 // The demo county, its synthetic road network and demand points answer the
 // life-circle page and API, within scope.
 func TestLifeCircleOnDemoCounty(t *testing.T) {
-	t.Setenv("LINLI_DEMO_SCALE", "community")
 	eachStore(t, func(t *testing.T, e *testEnv) {
-		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 3}); err != nil {
+		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 3, Scale: "community"}); err != nil {
 			t.Fatal(err)
 		}
 		if n := e.count(`SELECT COUNT(*) FROM lc_demand`); n == 0 {

@@ -40,7 +40,7 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("database unreachable\n"))
 		return
 	}
-	pending, err := a.DB.Pending(ctx, Migrations())
+	pending, err := a.DB.Pending(ctx, Migrations(a.specs))
 	if err != nil || len(pending) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("migrations pending\n"))

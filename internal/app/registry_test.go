@@ -237,9 +237,8 @@ func TestRegistryRawDumpHasNoClearValues(t *testing.T) {
 // TestRegistryDemo seeds one community, checks every role's view of it and
 // that the raw store holds none of the demo's ID numbers or phones in clear.
 func TestRegistryDemo(t *testing.T) {
-	t.Setenv("LINLI_DEMO_SCALE", "community")
 	eachStore(t, func(t *testing.T, e *testEnv) {
-		accts, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7})
+		accts, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7, Scale: "community"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +251,7 @@ func TestRegistryDemo(t *testing.T) {
 			t.Fatalf("share aged 60+ is %.2f", share)
 		}
 		// Second seeding changes nothing.
-		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7}); err != nil {
+		if _, err := e.app.SeedDemo(t.Context(), DemoOptions{Seed: 7, Scale: "community"}); err != nil {
 			t.Fatal(err)
 		}
 		if m := e.count(`SELECT COUNT(*) FROM reg_residents`); m != n {
@@ -283,7 +282,7 @@ func TestRegistryDemo(t *testing.T) {
 			t.Fatalf("raw store contains demo value %s in clear", leaked)
 		}
 		// Each role's view, through the store with the demo accounts' principals.
-		st := registryStore(e.app)
+		st := registry.StoreOf(e.app.Module("registry"))
 		as := func(u string) context.Context {
 			for _, a := range accts {
 				if a.Username == u {

@@ -23,7 +23,7 @@ import (
 // rqStore is the requests store the app mounted.
 func rqStore(e *testEnv) *requests.Store {
 	a := e.app
-	return requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+	return requests.StoreOf(a.Module("requests"))
 }
 
 type rqView struct {
@@ -864,11 +864,11 @@ func BenchmarkRequestCreate(b *testing.B) {
 			d := dbtest.Open(b, dialect, nil)
 			cfg := config.Defaults()
 			cfg.DataDir = b.TempDir()
-			a, err := Wire(context.Background(), cfg, d, nil, nil)
+			a, err := Wire(context.Background(), cfg, d, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := requests.Shared(a.DB, a.Keys, a.Audit, a.Divisions, a.Audit.Now)
+			s := requests.StoreOf(a.Module("requests"))
 			ctx := access.With(context.Background(), &access.Principal{UserID: "u1", Username: "bench", Role: access.CommunityWorker, Division: communityA})
 			b.SetParallelism(16) // many submitters, as behind HTTP
 			b.ResetTimer()

@@ -281,3 +281,10 @@ func (l *Log) Search(ctx context.Context, f Filter, offset, limit int) ([]Entry,
 	}
 	return out, total, rows.Err()
 }
+
+// Count is how many entries the log holds.
+func (l *Log) Count(ctx context.Context) (int, error) {
+	var n int
+	err := l.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&n)
+	return n, err
+}

@@ -351,7 +351,6 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
-
 // EnsureFirstAdmin creates the first system administrator when there is no
 // account at all, returning its one-time password (empty when accounts exist).
 func (s *Service) EnsureFirstAdmin(ctx context.Context) (string, error) {

@@ -26,20 +26,57 @@ type Config struct {
 	TrustProxy    bool          // LINLI_TRUST_PROXY
 	MaxBody       int64         // LINLI_MAX_BODY (bytes)
 	LogLevel      string        // LINLI_LOG_LEVEL
-	RoadsDir      string        // LINLI_ROADS: nodes/edges CSV folder for life circles
-	NotifyWebhook string        // LINLI_NOTIFY_WEBHOOK: URL that receives request notices (SMS, 浙里办 adapters)
-	NotifySecret  string        // LINLI_NOTIFY_SECRET: HMAC key signing those notices
 	Demo          bool          // --demo
-	// Indicator status: progress ÷ expected progress at or above OnTrack
-	// is 正常, at or above Lagging is 滞后, below is 严重滞后.
-	StatusOnTrack float64 // LINLI_STATUS_ON_TRACK
-	StatusLagging float64 // LINLI_STATUS_LAGGING
+	// Modules are the modules' own settings by variable name (see Setting).
+	Modules Values
+
+	settings []Setting
+}
+
+// Setting is one of a module's own settings: a variable, optionally a
+// flag, a default and a check. The module declares it; config reads and
+// checks it with the core's settings and reports it by name when bad.
+type Setting struct {
+	Env     string // LINLI_…
+	Flag    string // flag name without dashes; empty: variable only
+	Default string
+	Usage   string // bilingual
+	// Check returns why v is wrong (nil: fine); all holds every module
+	// setting, for checks across two of them.
+	Check func(v string, all Values) error
+}
+
+// Values are settings' values by variable name.
+type Values map[string]string
+
+// Get returns a setting's value.
+func (v Values) Get(env string) string { return v[env] }
+
+// Float returns a setting's value as a number (0 when it is not one; a
+// setting whose Check parses it is never that).
+func (v Values) Float(env string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(v[env]), 64)
+	return f
 }
 
 // Defaults are the settings of a fresh laptop install.
 func Defaults() Config {
 	return Config{Addr: "127.0.0.1:8080", DataDir: "./linli-data", SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, MaxBody: 1 << 20, LogLevel: "info",
-		StatusOnTrack: 0.9, StatusLagging: 0.6}
+		Modules: Values{}}
+}
+
+// Declare adds modules' settings at their defaults (tests and embedders
+// that build a Config by hand call it; Load does it from the environment).
+func (c *Config) Declare(settings []Setting) {
+	if c.Modules == nil {
+		c.Modules = Values{}
+	}
+	for _, s := range settings {
+		c.settings = append(c.settings, s)
+		if _, ok := c.Modules[s.Env]; !ok {
+			c.Modules[s.Env] = s.Default
+		}
+	}
 }
 
 // Bind registers the shared flags on fs, with the environment as defaults.
@@ -51,7 +88,11 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.Func("session-max", "会话最长时间 / absolute session lifetime, e.g. 12h (LINLI_SESSION_MAX)", durationFlag(&c.SessionMax))
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "总是设置 Secure Cookie（TLS 代理之后）/ always mark cookies Secure (behind a TLS proxy) (LINLI_SECURE_COOKIES)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "日志级别 debug|info|warn|error (LINLI_LOG_LEVEL)")
-	fs.StringVar(&c.RoadsDir, "roads", c.RoadsDir, "生活圈路网目录（nodes.csv.gz、edges.csv.gz），缺省用合成路网 / road network folder for life circles; default a synthetic network (LINLI_ROADS)")
+	for _, s := range c.settings {
+		if s.Flag != "" {
+			fs.Func(s.Flag, s.Usage+" ("+s.Env+")", func(v string) error { c.Modules[s.Env] = v; return nil })
+		}
+	}
 }
 
 func durationFlag(dst *time.Duration) func(string) error {
@@ -65,10 +106,16 @@ func durationFlag(dst *time.Duration) func(string) error {
 	}
 }
 
-// FromEnv reads LINLI_* variables over the defaults; each bad value is
-// reported by name.
-func FromEnv(getenv func(string) string) (Config, error) {
+// FromEnv reads LINLI_* variables over the defaults, the core's and the
+// modules' settings; each bad value is reported by name.
+func FromEnv(getenv func(string) string, settings ...Setting) (Config, error) {
 	c := Defaults()
+	c.Declare(settings)
+	for _, s := range settings {
+		if v := getenv(s.Env); v != "" {
+			c.Modules[s.Env] = v
+		}
+	}
 	var errs []error
 	str := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -100,25 +147,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("LINLI_DATABASE_URL", &c.DatabaseURL)
 	str("LINLI_DATA_KEY", &c.DataKey)
 	str("LINLI_LOG_LEVEL", &c.LogLevel)
-	str("LINLI_ROADS", &c.RoadsDir)
-	str("LINLI_NOTIFY_WEBHOOK", &c.NotifyWebhook)
-	str("LINLI_NOTIFY_SECRET", &c.NotifySecret)
 	dur("LINLI_SESSION_IDLE", &c.SessionIdle)
 	dur("LINLI_SESSION_MAX", &c.SessionMax)
 	boolean("LINLI_SECURE_COOKIES", &c.SecureCookies)
 	boolean("LINLI_TRUST_PROXY", &c.TrustProxy)
-	ratio := func(name string, dst *float64) {
-		if v := getenv(name); v != "" {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: 须为 0 到 1 之间的小数 / must be a fraction from 0 to 1, got %q", name, v))
-				return
-			}
-			*dst = f
-		}
-	}
-	ratio("LINLI_STATUS_ON_TRACK", &c.StatusOnTrack)
-	ratio("LINLI_STATUS_LAGGING", &c.StatusLagging)
 	if v := getenv("LINLI_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -168,18 +200,13 @@ func (c Config) Validate() error {
 	if c.MaxBody < 1024 || c.MaxBody > 1<<30 {
 		errs = append(errs, fmt.Errorf("LINLI_MAX_BODY: 须在 1 KiB 至 1 GiB 之间 / must be from 1 KiB to 1 GiB, got %d", c.MaxBody))
 	}
-	if c.NotifyWebhook != "" {
-		if u, err := url.Parse(c.NotifyWebhook); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("LINLI_NOTIFY_WEBHOOK: 须为 http(s):// 地址 / must be an http(s):// URL, got %q", c.NotifyWebhook))
+	for _, st := range c.settings {
+		if st.Check == nil {
+			continue
 		}
-	}
-	if c.RoadsDir != "" {
-		if st, err := os.Stat(c.RoadsDir); err != nil || !st.IsDir() {
-			errs = append(errs, fmt.Errorf("roads: 路网目录不存在 / road network folder not found: %q", c.RoadsDir))
+		if err := st.Check(c.Modules[st.Env], c.Modules); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", st.Env, err))
 		}
-	}
-	if !(c.StatusLagging > 0 && c.StatusLagging < c.StatusOnTrack && c.StatusOnTrack <= 1) {
-		errs = append(errs, fmt.Errorf("LINLI_STATUS_LAGGING/LINLI_STATUS_ON_TRACK: 须满足 0 < 滞后阈值 < 正常阈值 ≤ 1 / must satisfy 0 < lagging < on track ≤ 1, got %g and %g", c.StatusLagging, c.StatusOnTrack))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -189,9 +216,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Load reads the environment, then the flags in args.
-func Load(fs *flag.FlagSet, args []string) (Config, error) {
-	c, err := FromEnv(os.Getenv)
+// Load reads the environment, then the flags in args, for the core's
+// settings and the modules' ones.
+func Load(fs *flag.FlagSet, args []string, settings ...Setting) (Config, error) {
+	c, err := FromEnv(os.Getenv, settings...)
 	if err != nil {
 		return c, err
 	}

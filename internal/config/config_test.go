@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -35,21 +37,36 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestStatusThresholds(t *testing.T) {
-	env := map[string]string{"LINLI_STATUS_ON_TRACK": "0.8", "LINLI_STATUS_LAGGING": "0.5"}
-	c, err := FromEnv(func(k string) string { return env[k] })
-	if err != nil || c.Validate() != nil || c.StatusOnTrack != 0.8 || c.StatusLagging != 0.5 {
-		t.Fatalf("%+v %v", c, err)
-	}
-	env["LINLI_STATUS_LAGGING"] = "0.9" // above on track
-	c, _ = FromEnv(func(k string) string { return env[k] })
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "LINLI_STATUS_LAGGING") {
-		t.Errorf("lagging above on track accepted: %v", err)
-	}
-	env["LINLI_STATUS_ON_TRACK"] = "most"
-	if _, err := FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "LINLI_STATUS_ON_TRACK") {
-		t.Errorf("a word accepted: %v", err)
-	}
+func TestModuleSettings(t *testing.T) {
+	even := Setting{Env: "LINLI_TEST_EVEN", Flag: "even", Default: "2", Check: func(v string, _ Values) error {
+		if len(v)%2 != 0 {
+			return errors.New("须为偶数个字符 / must have an even length")
+		}
+		return nil
+	}}
+	t.Run("a module setting starts at its default", func(t *testing.T) {
+		c, err := FromEnv(func(string) string { return "" }, even)
+		if err != nil || c.Modules.Get("LINLI_TEST_EVEN") != "2" {
+			t.Fatalf("got %q, %v", c.Modules.Get("LINLI_TEST_EVEN"), err)
+		}
+	})
+	t.Run("the variable sets it and a bad value is reported by name", func(t *testing.T) {
+		c, err := FromEnv(func(k string) string { return map[string]string{"LINLI_TEST_EVEN": "odd"}[k] }, even)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "LINLI_TEST_EVEN") {
+			t.Errorf("want an error naming LINLI_TEST_EVEN, got %v", err)
+		}
+	})
+	t.Run("the flag wins over the variable", func(t *testing.T) {
+		t.Setenv("LINLI_TEST_EVEN", "abc")
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c, err := Load(fs, []string{"--even", "abcd"}, even)
+		if err != nil || c.Modules.Get("LINLI_TEST_EVEN") != "abcd" {
+			t.Fatalf("got %q, %v", c.Modules.Get("LINLI_TEST_EVEN"), err)
+		}
+	})
 }
 
 func FuzzConfigValues(f *testing.F) {

@@ -56,11 +56,6 @@ func Catalogue() ([]Indicator, error) {
 		if !ok {
 			return nil, fmt.Errorf("indicator %s has no formula", in.ID)
 		}
-		for _, e := range []string{f.Num, f.Den, f.Num2, f.Den2} {
-			if _, ok := Elements[e]; e != "" && !ok {
-				return nil, fmt.Errorf("indicator %s names unknown data element %q", in.ID, e)
-			}
-		}
 		in.Formula, in.Why, in.Expression = f, f.Why, f.String()
 		out = append(out, in)
 	}

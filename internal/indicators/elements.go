@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"linli/internal/module"
 	"strconv"
 	"strings"
 	"sync"
@@ -452,35 +453,15 @@ func init() {
 	el("special_elderly", "特殊困难老年人", "Special-difficulty elderly", c, nil)
 	el("children_visited", "当月已探访的孤儿和困境儿童", "Orphans and children in difficulty visited this month", c, nil)
 	el("children_in_difficulty", "孤儿和困境儿童", "Orphans and children in difficulty", c, nil)
-	el("urban_units_in_15min", "城市社区15分钟生活圈完整度之和", "Σ 15-minute circle completeness of urban communities", c, nil)
-	el("rural_units_in_30min", "行政村30分钟生活圈完整度之和", "Σ 30-minute circle completeness of villages", c, nil)
-	el("urban_units_analysed", "已做生活圈分析的城市社区", "Urban communities with a life-circle analysis", c, nil)
-	// 民呼我为 requests received in the year, from the requests module (for
-	// own indicators such as an on-time rate).
-	for _, k := range [][3]string{
-		{"received", "民呼我为诉求件数", "Requests received"}, {"accepted", "已受理的诉求", "Requests accepted"},
-		{"accepted_in_time", "及时受理的诉求", "Requests accepted in time"}, {"resolved", "已办结的诉求", "Requests resolved"},
-		{"resolved_on_time", "按期办结的诉求", "Requests resolved on time"}, {"rated", "已评价的诉求", "Requests rated"},
-		{"satisfied", "评价满意的诉求", "Requests rated satisfied"},
-	} {
-		el("requests_"+k[0], k[1], k[2], c, nil)
-		e := Elements["requests_"+k[0]]
-		e.Volatile = true
-		Elements["requests_"+k[0]] = e
-	}
-	el("rural_units_analysed", "已做生活圈分析的行政村", "Villages with a life-circle analysis", c, nil)
 }
 
-// Provide supplies the data of an element that another module computes
-// (life circles for C20/C21); until then the element reads 'no data'. It is
-// called once at start, before any computation.
-func Provide(key string, sum func(context.Context, *sql.DB, Group) (map[string]float64, error)) {
-	e, ok := Elements[key]
-	if !ok {
-		panic("indicators: no element " + key)
-	}
-	e.Sum = sum
-	Elements[key] = e
+// supply adds an element another module computes (life circles for
+// C20/C21, request counts).
+func supply(e module.Element) {
+	Elements[e.Key] = Element{Key: e.Key, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Distinct4: e.Distinct4, Structural: e.Structural, Volatile: e.Volatile,
+		Sum: func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error) {
+			return e.Sum(ctx, q, module.Group{Lo: g.Lo, Hi: g.Hi, Prefix: g.Prefix, Year: g.Year, Fine: g.Fine})
+		}}
 }
 
 // volatile tells whether an indicator names a volatile element.

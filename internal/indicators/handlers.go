@@ -13,6 +13,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
@@ -23,7 +24,7 @@ var templates embed.FS
 type Handlers struct {
 	Engine    *Engine
 	Store     *Store
-	Divisions *divisions.Store
+	Divisions module.Divisions
 	Pages     *web.Pages
 	Inds      []Indicator
 }

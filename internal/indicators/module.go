@@ -1,22 +1,79 @@
 package indicators
 
 import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
 	"linli/internal/access"
-	"linli/internal/divisions"
-	"linli/internal/fault"
+	"linli/internal/config"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
-// Mount wires the module: it is called from internal/app with the core's parts.
-func Mount(d *divisions.Store, s *Store, rt *web.Router, rd *web.Renderer, th Thresholds) error {
+// Module declares the plan's indicator monitoring.
+func Module() module.Spec {
+	return module.Spec{Name: "indicators", Migrations: Migrations, New: newModule,
+		Settings: []config.Setting{
+			{Env: "LINLI_STATUS_ON_TRACK", Default: "0.9", Usage: "指标“正常”阈值 / progress ratio at or above which an indicator is on track", Check: checkRatio},
+			{Env: "LINLI_STATUS_LAGGING", Default: "0.6", Usage: "指标“滞后”阈值 / progress ratio at or above which an indicator is lagging, below it seriously lagging", Check: checkThresholds},
+		}}
+}
+
+func checkRatio(v string, _ config.Values) error {
+	if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || f <= 0 || f > 1 {
+		return fmt.Errorf("须为 0 到 1 之间的小数 / must be a fraction from 0 to 1, got %q", v)
+	}
+	return nil
+}
+
+// checkThresholds checks the lagging threshold against the on-track one.
+func checkThresholds(v string, all config.Values) error {
+	if err := checkRatio(v, all); err != nil {
+		return err
+	}
+	if lag, on := all.Float("LINLI_STATUS_LAGGING"), all.Float("LINLI_STATUS_ON_TRACK"); lag >= on {
+		return fmt.Errorf("须满足 0 < 滞后阈值 < 正常阈值 ≤ 1 (LINLI_STATUS_ON_TRACK) / must satisfy 0 < lagging < on track ≤ 1, got %g and %g", lag, on)
+	}
+	return nil
+}
+
+type indicatorsModule struct {
+	store     *Store
+	divisions module.Divisions
+	th        Thresholds
+}
+
+func newModule(d module.Deps) (module.Module, error) {
+	th := Thresholds{OnTrack: d.Settings.Float("LINLI_STATUS_ON_TRACK"), Lagging: d.Settings.Float("LINLI_STATUS_LAGGING")}
+	return &indicatorsModule{store: &Store{DB: d.DB, Audit: d.Audit}, divisions: d.Divisions, th: th}, nil
+}
+
+func (m *indicatorsModule) Nav() []web.NavItem {
+	return []web.NavItem{{Href: "/indicators", Label: web.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
+}
+
+// UseElements takes the data elements other modules supply.
+func (m *indicatorsModule) UseElements(els []module.Element) error {
+	for _, e := range els {
+		supply(e)
+	}
+	return nil
+}
+
+// Mount registers the dashboards, reporting, catalogue and API.
+func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	inds, err := Catalogue()
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: &Engine{DB: s.DB, Precomputed: true, Thresholds: th}, Store: s, Divisions: d, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: &Engine{DB: m.store.DB, Precomputed: true, Thresholds: m.th}, Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
 	h.Register(rt)
 	return nil
 }
 
-// Nav is the module's navigation entry.
-var Nav = []web.NavItem{{Href: "/indicators", Label: fault.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
+// Run keeps the precomputed values fresh; reads fall back to live
+// computation for a year whose sources changed since.
+func (m *indicatorsModule) Run(ctx context.Context) { Refresher(ctx, m.store, time.Minute) }

@@ -20,6 +20,7 @@ import (
 	"linli/internal/circle"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/module"
 )
 
 // Migrations: demand points (population at a place), per community.
@@ -36,6 +37,10 @@ CREATE TABLE lc_demand (
 );
 CREATE INDEX lc_demand_division ON lc_demand (division_code);
 `,
+}, {
+	// Published for other modules: where people are known to live.
+	ID:  "lifecircle/002_published_places",
+	SQL: `CREATE VIEW lifecircle_places AS SELECT division_code, lon, lat FROM lc_demand;`,
 }}
 
 // categoryOf maps registry facility categories to the engine's categories.
@@ -51,7 +56,8 @@ var categoryOf = map[string]string{
 // Service holds the road graph (built once) and recent studies per county.
 type Service struct {
 	DB       *db.DB
-	Divs     *divisions.Store
+	Divs     module.Divisions
+	Now      func() time.Time
 	RoadsDir string // a nodes/edges CSV folder; empty: a synthetic network
 	CacheDir string // where the built graph is cached
 
@@ -140,7 +146,9 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 		return nil, err
 	}
 	var dn int
-	s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&dn)
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&dn); err != nil {
+		return nil, err
+	}
 	key = fmt.Sprint(n, last.Time.UnixNano(), dn)
 	s.mu.Lock()
 	if c, ok := s.studies[county]; ok && c.key == key && time.Since(c.at) < 10*time.Minute {
@@ -201,7 +209,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	if s.studies == nil {
 		s.studies = map[string]*cached{}
 	}
-	s.studies[county] = &cached{study: st, key: key, at: time.Now(), farFacilities: farFacilities}
+	s.studies[county] = &cached{study: st, key: key, at: s.Now(), farFacilities: farFacilities}
 	s.mu.Unlock()
 	return st, nil
 }
@@ -220,21 +228,14 @@ func TierFor(urbanRural string) string {
 // of the circle formed. Only the current state is known: other years have
 // no data.
 func (s *Service) Completeness(class string, withValue bool) func(context.Context, *sql.DB, int, string, string, int) (map[string]float64, error) {
-	return func(ctx context.Context, _ *sql.DB, prefix int, lo, hi string, year int) (map[string]float64, error) {
-		if year != time.Now().Year() {
+	return func(ctx context.Context, q *sql.DB, prefix int, lo, hi string, year int) (map[string]float64, error) {
+		if year != s.Now().Year() {
 			return nil, nil
 		}
-		counties := map[string]bool{}
-		rows, err := s.DB.R.QueryContext(ctx, `SELECT DISTINCT substr(division_code, 1, 6) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, lo, hi)
+		counties, err := db.StringSet(ctx, q, `SELECT DISTINCT substr(division_code, 1, 6) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, lo, hi)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var c string
-			rows.Scan(&c)
-			counties[c] = true
-		}
-		rows.Close()
 		if len(counties) == 0 {
 			return nil, nil
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ type DemoOptions struct {
 	County string
 	Seed   uint64
 	// Scale is the share of the full population (西湖区 at 1.0 is about
-	// 1.2 million residents); 0 reads LINLI_DEMO_SCALE, else DefaultScale.
+	// 1.2 million residents); 0 is DefaultScale.
 	// Negative means one community only.
 	Scale float64
 	// Progress, if set, is told rows done and total.
@@ -73,7 +72,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	}
 	if o.Scale == 0 {
 		var err error
-		if o.Scale, err = ParseScale(os.Getenv("LINLI_DEMO_SCALE")); err != nil {
+		if o.Scale, err = ParseScale(""); err != nil {
 			return err
 		}
 	}

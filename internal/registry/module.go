@@ -1,32 +1,76 @@
 package registry
 
 import (
+	"context"
+
 	"linli/internal/access"
-	"linli/internal/fault"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
-// Nav is the registry's navigation.
-var Nav = []web.NavItem{
-	{Href: "/registry/residents", Label: fault.M("居民查询", "Residents"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-	{Href: "/registry/households", Label: fault.M("户", "Households"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-	{Href: "/registry/my-grid", Label: fault.M("我的网格", "My grid"), Roles: []access.Role{access.GridWorker}},
-	{Href: "/registry/facilities", Label: fault.M("服务设施", "Facilities"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer, access.Provider, access.Resident}},
-	{Href: "/registry/organizations", Label: fault.M("社会组织与企业", "Organisations"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-	{Href: "/registry/personnel", Label: fault.M("人员", "Personnel"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-	{Href: "/registry/grids", Label: fault.M("网格", "Grids"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-	{Href: "/registry/tags", Label: fault.M("服务对象统计", "Service objects"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-	{Href: "/registry/import", Label: fault.M("批量导入", "Bulk import"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-	{Href: "/registry/me", Label: fault.M("我的登记信息", "My record"), Roles: []access.Role{access.Resident}},
+// Module declares the registry (一库): households, residents, service
+// objects, facilities, organisations, personnel and grids.
+func Module() module.Spec {
+	return module.Spec{Name: "registry", Migrations: Migrations, New: newModule}
+}
+
+type registryModule struct{ store *Store }
+
+func newModule(d module.Deps) (module.Module, error) {
+	return &registryModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now}}, nil
+}
+
+// StoreOf is the store of a built registry module (nil for another
+// module), for tests and tools.
+func StoreOf(m module.Module) *Store {
+	if rm, ok := m.(*registryModule); ok {
+		return rm.store
+	}
+	return nil
+}
+
+func (m *registryModule) Nav() []web.NavItem {
+	return []web.NavItem{
+		{Href: "/registry/residents", Label: web.M("居民查询", "Residents"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/households", Label: web.M("户", "Households"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/my-grid", Label: web.M("我的网格", "My grid"), Roles: []access.Role{access.GridWorker}},
+		{Href: "/registry/facilities", Label: web.M("服务设施", "Facilities"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer, access.Provider, access.Resident}},
+		{Href: "/registry/organizations", Label: web.M("社会组织与企业", "Organisations"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/personnel", Label: web.M("人员", "Personnel"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/grids", Label: web.M("网格", "Grids"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/registry/tags", Label: web.M("服务对象统计", "Service objects"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/import", Label: web.M("批量导入", "Bulk import"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/registry/me", Label: web.M("我的登记信息", "My record"), Roles: []access.Role{access.Resident}},
+	}
 }
 
 // Mount registers the registry's API and pages.
-func Mount(s *Store, rt *web.Router, rd *web.Renderer) *Handlers {
-	h := &Handlers{Store: s}
+func (m *registryModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store}
 	h.Register(rt)
-	if rd != nil {
-		h.Pages = ParsePages(rd)
-		h.RegisterPages(rt)
-	}
-	return h
+	h.Pages = ParsePages(rd)
+	h.RegisterPages(rt)
+	return nil
 }
+
+// Homes: a resident starts at their household record, a grid worker at
+// their grid.
+func (m *registryModule) Homes() map[access.Role]string {
+	return map[access.Role]string{access.Resident: "/registry/me", access.GridWorker: "/registry/my-grid"}
+}
+
+// Demo fills the demo county with synthetic households and residents.
+func (m *registryModule) Demo(ctx context.Context, o module.DemoOptions) error {
+	ro := DemoOptions{County: o.County, Seed: o.Seed}
+	if o.Scale != "" {
+		scale, err := ParseScale(o.Scale)
+		if err != nil {
+			return err
+		}
+		ro.Scale = scale
+	}
+	return Demo(ctx, m.store, ro)
+}
+
+// PlacesView publishes the places this module knows, for locating points.
+func (m *registryModule) PlacesView() string { return "registry_places" }

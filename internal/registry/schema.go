@@ -287,4 +287,6 @@ CREATE INDEX reg_residents_div_name_c ON reg_residents (division_code, (name COL
 DROP INDEX reg_residents_name;
 DROP INDEX reg_residents_div_name;`},
 	versionsMigration(),
+	// Published for other modules: the places the registry knows.
+	{ID: "registry/005_published_places", SQL: `CREATE VIEW registry_places AS SELECT division_code, lon, lat FROM reg_facilities;`},
 }

@@ -14,6 +14,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/module"
 	"linli/internal/secret"
 )
 
@@ -23,7 +24,7 @@ type Store struct {
 	DB    *db.DB
 	Keys  *secret.Keyring
 	Audit *audit.Log
-	Divs  *divisions.Store
+	Divs  module.Divisions
 	Now   func() time.Time
 }
 

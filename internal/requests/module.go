@@ -2,57 +2,85 @@ package requests
 
 import (
 	"context"
-	"sync"
+	"fmt"
+	"net/url"
 	"time"
 
-	"linli/internal/audit"
-	"linli/internal/db"
-	"linli/internal/divisions"
-	"linli/internal/fault"
-	"linli/internal/secret"
-
 	"linli/internal/access"
+	"linli/internal/config"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
-// Nav is the requests capability's navigation.
-var Nav = []web.NavItem{
-	{Href: "/requests", Label: fault.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
-	{Href: "/requests/metrics", Label: fault.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-	{Href: "/requests/catalogue", Label: fault.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
+// Module declares 民呼我为: residents' requests with SLAs, escalation,
+// an inbox, metrics and Open311 GeoReport v2.
+func Module() module.Spec {
+	return module.Spec{Name: "requests", Migrations: Migrations, New: newModule,
+		Settings: []config.Setting{
+			{Env: "LINLI_NOTIFY_WEBHOOK", Usage: "诉求预警/超期通知推送地址 / URL that receives request notices (SMS, 浙里办 adapters)", Check: checkWebhook},
+			{Env: "LINLI_NOTIFY_SECRET", Usage: "通知签名密钥 / HMAC key signing those notices"},
+		},
+		Commands: []module.Command{{Name: "admin open311-key", Summary: "签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", Usage: open311KeyUsage, Run: runOpen311Key}},
+	}
 }
 
-// Mount registers the API, Open311 and (when rd is set) the pages.
-func Mount(s *Store, rt *web.Router, rd *web.Renderer) *Handlers {
-	h := &Handlers{Store: s}
+func checkWebhook(v string, _ config.Values) error {
+	if v == "" {
+		return nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("须为 http(s):// 地址 / must be an http(s):// URL, got %q", v)
+	}
+	return nil
+}
+
+type requestsModule struct {
+	store *Store
+	log   func(string, ...any)
+}
+
+func newModule(d module.Deps) (module.Module, error) {
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Locate: d.Divisions.Locate}
+	if hook := d.Settings.Get("LINLI_NOTIFY_WEBHOOK"); hook != "" {
+		s.Notifier = &Webhook{URL: hook, Secret: d.Settings.Get("LINLI_NOTIFY_SECRET")}
+	}
+	return &requestsModule{store: s, log: d.Log.Warn}, nil
+}
+
+// StoreOf is the store of a built requests module (nil for another
+// module), for commands and tests.
+func StoreOf(m module.Module) *Store {
+	if rm, ok := m.(*requestsModule); ok {
+		return rm.store
+	}
+	return nil
+}
+
+func (m *requestsModule) Nav() []web.NavItem {
+	return []web.NavItem{
+		{Href: "/requests", Label: web.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/requests/metrics", Label: web.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/requests/catalogue", Label: web.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
+	}
+}
+
+// Mount registers the API, Open311 and the pages.
+func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store}
 	h.RegisterAPI(rt)
 	h.RegisterOpen311(rt)
-	if rd != nil {
-		h.Pages = rd.Parse(templates, "templates/*.html")
-		h.RegisterPages(rt)
-	}
-	return h
+	h.Pages = rd.Parse(templates, "templates/*.html")
+	h.RegisterPages(rt)
+	return nil
 }
 
-// Start runs the SLA job every minute until ctx ends.
-func Start(ctx context.Context, s *Store, logf func(string, ...any)) {
-	s.RunSLA(ctx, time.Minute, logf)
+// Run runs the SLA job every minute until ctx ends.
+func (m *requestsModule) Run(ctx context.Context) { m.store.RunSLA(ctx, time.Minute, m.log) }
+
+// Demo adds synthetic requests in the demo county.
+func (m *requestsModule) Demo(ctx context.Context, o module.DemoOptions) error {
+	return Demo(ctx, m.store, o.County, o.Seed)
 }
 
-var (
-	sharedMu sync.Mutex
-	shared   = map[*db.DB]*Store{}
-)
-
-// Shared returns the one store of an app's database, so that the routes, the
-// SLA job and the demo share the catalogue cache and settings.
-func Shared(d *db.DB, keys *secret.Keyring, log *audit.Log, divs *divisions.Store, now func() time.Time) *Store {
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if s, ok := shared[d]; ok {
-		return s
-	}
-	s := &Store{DB: d, Keys: keys, Audit: log, Divs: divs, Now: now}
-	shared[d] = s
-	return s
-}
+// Elements are the year's request counts, for indicator formulas.
+func (m *requestsModule) Elements() []module.Element { return yearElements() }

@@ -18,6 +18,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/module"
 	"linli/internal/secret"
 	"linli/internal/web"
 )
@@ -164,7 +165,7 @@ type Store struct {
 	DB       *db.DB
 	Keys     *secret.Keyring
 	Audit    *audit.Log
-	Divs     *divisions.Store
+	Divs     module.Divisions
 	Now      func() time.Time
 	Calendar *Calendar
 	Notifier Notifier

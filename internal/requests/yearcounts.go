@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 
 	"linli/internal/db"
+	"linli/internal/module"
 )
 
 // YearCountKinds are the request counts offered to indicator formulas, each
@@ -49,4 +51,26 @@ func YearCounts(kind string) func(ctx context.Context, q *sql.DB, prefix int, lo
 		}
 		return out, rows.Err()
 	}
+}
+
+// yearElements are the year's request counts as data elements. They are
+// volatile: every request handled changes them, so an indicator naming one
+// is computed when read.
+func yearElements() []module.Element {
+	names := map[string][2]string{
+		"received": {"民呼我为诉求件数", "Requests received"}, "accepted": {"已受理的诉求", "Requests accepted"},
+		"accepted_in_time": {"及时受理的诉求", "Requests accepted in time"}, "resolved": {"已办结的诉求", "Requests resolved"},
+		"resolved_on_time": {"按期办结的诉求", "Requests resolved on time"}, "rated": {"已评价的诉求", "Requests rated"},
+		"satisfied": {"评价满意的诉求", "Requests rated satisfied"},
+	}
+	var out []module.Element
+	for kind, n := range names {
+		count := YearCounts(kind)
+		out = append(out, module.Element{Key: "requests_" + kind, NameZH: n[0], NameEN: n[1], Source: "computed", Volatile: true,
+			Sum: func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
+				return count(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
+			}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }

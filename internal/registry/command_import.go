@@ -1,18 +1,16 @@
-package main
+package registry
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"linli/internal/access"
-	"linli/internal/registry"
+	"linli/internal/module"
 )
 
 const importUsage = `linli import --kind KIND --file FILE --division CODE [--apply] [--data-dir DIR | --database-url URL]
@@ -32,27 +30,23 @@ Runs as an officer of --division; audited as "cli".
   linli import --kind residents --file residents.xlsx --division 330106
   linli import --kind residents --file residents.xlsx --division 330106 --apply`
 
-func init() {
-	extraCommands["import"] = command{"批量导入登记库 / bulk import into the registry (CSV/xlsx)", importUsage, runImport}
-}
-
-func runImport(e env, args []string) int {
+func runImport(e module.CLI, args []string) int {
 	var kind, file, division, format string
 	var apply bool
 	if len(args) > 0 && args[0] == "template" {
 		fs := flag.NewFlagSet("import template", flag.ContinueOnError)
-		fs.SetOutput(e.stderr)
+		fs.SetOutput(e.Stderr)
 		fs.StringVar(&kind, "kind", "residents", "类型 / kind")
 		fs.StringVar(&format, "format", "xlsx", "xlsx | csv")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		if err := registry.Template(e.stdout, kind, format); err != nil {
-			return fail(e, err)
+		if err := Template(e.Stdout, kind, format); err != nil {
+			return module.Fail(e, err)
 		}
 		return 0
 	}
-	a, _, code := openApp(e, "import", args, func(fs *flag.FlagSet) {
+	m, _, closeApp, code := e.Open("import", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&kind, "kind", "", "类型 / kind")
 		fs.StringVar(&file, "file", "", "CSV 或 xlsx 文件 / CSV or xlsx file")
 		fs.StringVar(&division, "division", "", "以该辖区干部身份导入 / import as an officer of this division")
@@ -61,68 +55,39 @@ func runImport(e env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	defer a.Close()
+	defer closeApp()
+	s := m.(*registryModule).store
 	if kind == "" || file == "" || division == "" {
-		fmt.Fprintln(e.stderr, importUsage)
+		fmt.Fprintln(e.Stderr, importUsage)
 		return 2
 	}
-	if _, err := a.Divisions.Get(context.Background(), division); err != nil {
-		return fail(e, fmt.Errorf("区划 %s 不存在 / no division %s", division, division))
+	if _, err := s.Divs.Get(context.Background(), division); err != nil {
+		return module.Fail(e, fmt.Errorf("区划 %s 不存在 / no division %s", division, division))
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return fail(e, err)
+		return module.Fail(e, err)
 	}
 	ctx := access.With(context.Background(), &access.Principal{Username: "cli", Role: access.Officer, Division: division})
-	s := &registry.Store{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Divs: a.Divisions}
-	bar := newBar(e.stderr, "导入 / importing")
+	bar := module.NewBar(e.Stderr, "导入 / importing")
 	start := time.Now()
-	rep, err := s.Import(ctx, kind, data, apply, bar.set)
+	rep, err := s.Import(ctx, kind, data, apply, bar.Set)
 	if err != nil {
 		var msg interface{ Error() string } = err
-		return fail(e, errors.New(strings.TrimSpace(msg.Error())))
+		return module.Fail(e, errors.New(strings.TrimSpace(msg.Error())))
 	}
 	for _, re := range rep.Errors {
-		fmt.Fprintf(e.stdout, "第 %d 行 / row %d\t%s\t%s / %s\n", re.Row, re.Row, re.Column, re.ZH, re.EN)
+		fmt.Fprintf(e.Stdout, "第 %d 行 / row %d\t%s\t%s / %s\n", re.Row, re.Row, re.Column, re.ZH, re.EN)
 	}
 	switch {
 	case len(rep.Errors) > 0:
-		fmt.Fprintf(e.stdout, "发现 %d 个问题，未写入任何数据 / %d problems found; nothing was written\n", len(rep.Errors), len(rep.Errors))
+		fmt.Fprintf(e.Stdout, "发现 %d 个问题，未写入任何数据 / %d problems found; nothing was written\n", len(rep.Errors), len(rep.Errors))
 		return 1
 	case rep.Applied:
-		fmt.Fprintf(e.stdout, "已导入 %d 行，用时 %.1f 秒 / imported %d rows in %.1fs (created %d, updated %d; residents %d, households created %d, tags added %d)\n",
+		fmt.Fprintf(e.Stdout, "已导入 %d 行，用时 %.1f 秒 / imported %d rows in %.1fs (created %d, updated %d; residents %d, households created %d, tags added %d)\n",
 			rep.Rows, time.Since(start).Seconds(), rep.Rows, time.Since(start).Seconds(), rep.Created, rep.Updated, rep.Extra.Residents, rep.Extra.Households, rep.Extra.Tags)
 	default:
-		fmt.Fprintf(e.stdout, "检查通过：%d 行，加 --apply 写入 / check passed: %d rows; add --apply to write\n", rep.Rows, rep.Rows)
+		fmt.Fprintf(e.Stdout, "检查通过：%d 行，加 --apply 写入 / check passed: %d rows; add --apply to write\n", rep.Rows, rep.Rows)
 	}
 	return 0
-}
-
-// bar is a throttled one-line terminal progress bar.
-type bar struct {
-	w     io.Writer
-	label string
-	mu    sync.Mutex
-	last  time.Time
-	start time.Time
-}
-
-func newBar(w io.Writer, label string) *bar { return &bar{w: w, label: label, start: time.Now()} }
-
-func (b *bar) set(done, total int) {
-	if total <= 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if done < total && time.Since(b.last) < 200*time.Millisecond {
-		return
-	}
-	b.last = time.Now()
-	const width = 30
-	fill := done * width / total
-	fmt.Fprintf(b.w, "\r%s [%s%s] %3d%% (%d/%d) %.1fs", b.label, strings.Repeat("#", fill), strings.Repeat(" ", width-fill), done*100/total, done, total, time.Since(b.start).Seconds())
-	if done >= total {
-		fmt.Fprintln(b.w)
-	}
 }

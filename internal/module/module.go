@@ -1,0 +1,190 @@
+// Package module is the contract between Linli's core and its business
+// capabilities. A capability lives in one folder and exports one Spec from
+// its module.go; internal/app keeps the list of specs and nothing else of
+// theirs. A spec declares the module's migrations, settings and commands;
+// the core hands the built module its Deps, and the module answers with
+// its navigation and routes, and — when it implements the optional
+// interfaces below — background jobs, demo data, role home pages, data
+// elements for the indicators, items for the worker's 工作台 and CLI
+// commands.
+package module
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"io"
+	"log/slog"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/audit"
+	"linli/internal/config"
+	"linli/internal/db"
+	"linli/internal/divisions"
+	"linli/internal/fault"
+	"linli/internal/secret"
+	"linli/internal/web"
+)
+
+// Spec declares a module: what is known before anything is opened.
+type Spec struct {
+	Name string
+	// Migrations are the module's schema steps, applied in order after
+	// the core's and the modules' before it in the list.
+	Migrations []db.Migration
+	// Settings are the module's own flags and variables; their values
+	// reach the module in Deps.Settings, checked at start.
+	Settings []config.Setting
+	// Commands are added to the linli command line.
+	Commands []Command
+	// New builds the module. It must not touch the database: migrations
+	// run after every module is built, before any is mounted.
+	New func(Deps) (Module, error)
+}
+
+// Deps are what the core gives every module.
+type Deps struct {
+	DB        *db.DB
+	Keys      *secret.Keyring
+	Audit     *audit.Log
+	Divisions Divisions
+	Now       func() time.Time
+	Log       *slog.Logger
+	Settings  config.Values // this module's settings
+	DataDir   string        // the SQLite data folder (a cache may live below it); empty on PostgreSQL
+}
+
+// Divisions is the narrow look-up of the division tree a module may use.
+type Divisions interface {
+	Get(ctx context.Context, code string) (divisions.Division, error)
+	Path(ctx context.Context, code string) ([]divisions.Division, error)
+	Children(ctx context.Context, code string, offset, limit int) ([]divisions.Division, int, error)
+	Search(ctx context.Context, q, within string, offset, limit int) ([]divisions.Division, int, error)
+	// Locate answers which village or community within a division a point
+	// lies in (ok false when nothing known is near).
+	Locate(ctx context.Context, lon, lat float64, within string) (code string, ok bool, err error)
+}
+
+// Module is a built capability.
+type Module interface {
+	Nav() []web.NavItem
+	// Mount registers routes; rd parses the module's templates.
+	Mount(rt *web.Router, rd *web.Renderer) error
+}
+
+// Runner is a module with background work. Run returns when ctx ends.
+type Runner interface {
+	Run(ctx context.Context)
+}
+
+// Closer is a module holding resources (goroutines, caches on disk) that
+// must be released when the app closes.
+type Closer interface {
+	Close() error
+}
+
+// DemoOptions choose the synthetic demo data.
+type DemoOptions struct {
+	County string // county code, default 西湖区 330106
+	Seed   uint64
+	Year   int
+	// Scale is the demo population: "community", "county", or a share of
+	// the county's real size (empty: the modules' default).
+	Scale string
+}
+
+// Demo is a module that adds synthetic demo data; it runs once, after
+// the core's demo data and the modules before it in the list.
+type Demo interface {
+	Demo(ctx context.Context, o DemoOptions) error
+}
+
+// Homes is a module owning some roles' start pages (path by role).
+type Homes interface {
+	Homes() map[access.Role]string
+}
+
+// Places is a module that publishes a view of points known to lie in a
+// village or community (columns division_code, lon, lat); the core uses
+// them to tell where a point lies (Divisions.Locate).
+type Places interface {
+	PlacesView() string
+}
+
+// Group is the grouping of one data-element query: codes in [Lo, Hi),
+// summed by their first Prefix characters, as of the end of Year. Fine
+// asks for each row's own division code, whatever its level (a full
+// recompute rolls the values up itself).
+type Group struct {
+	Lo, Hi string
+	Prefix int
+	Year   int
+	Fine   bool
+}
+
+// SumFunc sums a data element by group prefix; a prefix missing from the
+// map has no data.
+type SumFunc func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error)
+
+// Element is a named data element that indicator formulas may use.
+type Element struct {
+	Key            string
+	NameZH, NameEN string
+	Source         string // "computed" or "reported"
+	Sum            SumFunc
+	// Distinct4: the element counts distinct cities (the first 4 digits),
+	// so a roll-up unions cities instead of adding.
+	Distinct4 bool
+	// Structural elements depend on the division tree only.
+	Structural bool
+	// Volatile elements change with every request handled: an indicator
+	// naming one is computed when read, never precomputed.
+	Volatile bool
+}
+
+// ElementSupplier is a module offering data elements to the indicators.
+type ElementSupplier interface {
+	Elements() []Element
+}
+
+// ElementUser is a module computing over the elements others supply; it
+// receives them after every module is built, before any is mounted.
+type ElementUser interface {
+	UseElements([]Element) error
+}
+
+// WorkItem is one thing waiting for a worker, shown on the 工作台.
+type WorkItem struct {
+	Module string
+	Kind   string // e.g. "request.overdue"
+	Title  fault.Msg
+	Href   string
+	Due    time.Time // zero: no deadline
+	Urgent bool
+}
+
+// WorkSource is a module with work for the signed-in worker.
+type WorkSource interface {
+	Work(ctx context.Context, p *access.Principal, limit int) ([]WorkItem, error)
+}
+
+// Command is a linli subcommand a module adds.
+type Command struct {
+	// Name is the command ("circle"), or "bench NAME" for a benchmark.
+	Name    string
+	Summary string // bilingual one-liner
+	Usage   string // synopsis and an example
+	Run     func(c CLI, args []string) int
+}
+
+// CLI is what a command gets from the command line.
+type CLI struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Open parses the store flags in args (plus the command's own, added
+	// by flags), opens and migrates the platform and returns this module
+	// and the arguments left. code ≥ 0 means stop and exit with it (help
+	// asked, bad flags, store unreachable: already reported).
+	Open func(name string, args []string, flags func(*flag.FlagSet)) (m Module, rest []string, close func(), code int)
+}
