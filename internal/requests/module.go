@@ -55,3 +55,15 @@ func Shared(d *db.DB, keys *secret.Keyring, log *audit.Log, divs *divisions.Stor
 	shared[d] = s
 	return s
 }
+
+// CloseShared closes the shared store of a database (if any) and forgets it,
+// so that the app can close the database after.
+func CloseShared(d *db.DB) {
+	sharedMu.Lock()
+	s, ok := shared[d]
+	delete(shared, d)
+	sharedMu.Unlock()
+	if ok {
+		s.Close()
+	}
+}
