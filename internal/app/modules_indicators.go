@@ -25,13 +25,13 @@ var indicatorsModule = Module{Name: "indicators", Migrations: indicators.Migrati
 			"rural_units_in_30min": {divisions.Rural, true}, "rural_units_analysed": {divisions.Rural, false},
 		} {
 			f := lc.Completeness(spec.class, spec.withValue)
-			indicators.Provide(key, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
+			indicators.Provide(a.DB, key, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
 				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
 			})
 		}
 		for kind := range requests.YearCountKinds {
 			f := requests.YearCounts(kind)
-			indicators.Provide("requests_"+kind, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
+			indicators.Provide(a.DB, "requests_"+kind, func(ctx context.Context, q *sql.DB, g indicators.Group) (map[string]float64, error) {
 				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
 			})
 		}

@@ -33,7 +33,7 @@ func (h *Handlers) elements(r *http.Request) ([]ElementInfo, error) {
 	}
 	out := make([]ElementInfo, 0, len(Elements))
 	for k, e := range Elements {
-		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: e.Sum != nil}
+		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: sumOf(h.Store.DB, k) != nil}
 		if rl, ok := rules[k]; ok {
 			ei.Rule = &rl
 		}

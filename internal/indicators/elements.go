@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"linli/internal/db"
 )
 
 // Group is the grouping of one element query: codes in [Lo, Hi), summed by
@@ -471,16 +473,52 @@ func init() {
 	el("rural_units_analysed", "已做生活圈分析的行政村", "Villages with a life-circle analysis", c, nil)
 }
 
-// Provide supplies the data of an element that another module computes
-// (life circles for C20/C21); until then the element reads 'no data'. It is
-// called once at start, before any computation.
-func Provide(key string, sum func(context.Context, *sql.DB, Group) (map[string]float64, error)) {
-	e, ok := Elements[key]
-	if !ok {
+// SumFunc sums an element by group prefix (see Element.Sum).
+type SumFunc = func(ctx context.Context, q *sql.DB, g Group) (map[string]float64, error)
+
+// provided holds the sums other modules supply, per database: an app
+// provides them for its own store, so that apps sharing a process (tests
+// running in parallel) never compute with each other's.
+var (
+	providedMu sync.RWMutex
+	provided   = map[*db.DB]map[string]SumFunc{}
+)
+
+// Provide supplies, for the store d, the data of an element that another
+// module computes (life circles for C20/C21); until then the element reads
+// 'no data'. It is called once at start, before any computation.
+func Provide(d *db.DB, key string, sum SumFunc) {
+	if _, ok := Elements[key]; !ok {
 		panic("indicators: no element " + key)
 	}
-	e.Sum = sum
-	Elements[key] = e
+	providedMu.Lock()
+	defer providedMu.Unlock()
+	if provided[d] == nil {
+		provided[d] = map[string]SumFunc{}
+	}
+	provided[d][key] = sum
+}
+
+// Forget drops what this package keeps for the store d (provided sums,
+// cached structural sums); the app calls it when it closes d.
+func Forget(d *db.DB) {
+	providedMu.Lock()
+	delete(provided, d)
+	providedMu.Unlock()
+	structCaches.Delete(d)
+}
+
+// sumOf is how the store d sums element k: as provided for d, else the
+// element's own Sum; nil when no data exists.
+func sumOf(d *db.DB, k string) SumFunc {
+	providedMu.RLock()
+	f := provided[d][k]
+	providedMu.RUnlock()
+	if f != nil {
+		return f
+	}
+	e, _ := element(k)
+	return e.Sum
 }
 
 // volatile tells whether an indicator names a volatile element.

@@ -54,12 +54,12 @@ func (e *Engine) sums(ctx context.Context, inds []Indicator, g Group) (map[strin
 	out := map[string]map[string]float64{}
 	missing := map[string]bool{}
 	for k := range need {
-		el, _ := element(k)
-		if el.Sum == nil {
+		sum := sumOf(e.DB, k)
+		if sum == nil {
 			missing[k] = true
 			continue
 		}
-		m, err := el.Sum(ctx, e.DB.R, g)
+		m, err := sum(ctx, e.DB.R, g)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -122,10 +122,10 @@ func defaultCell(f Formula, structural map[string]map[string]float64, missing ma
 	return cell{n, d, v}
 }
 
-func missingElements() map[string]bool {
+func missingElements(d *db.DB) map[string]bool {
 	m := map[string]bool{}
-	for k, e := range Elements {
-		if e.Sum == nil {
+	for k := range Elements {
+		if sumOf(d, k) == nil {
 			m[k] = true
 		}
 	}
@@ -199,7 +199,7 @@ func neededElements(inds []Indicator) []string {
 
 // computeAll evaluates every indicator for every division with data: the
 // non-default cells of the year.
-func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, structural map[string]map[string]float64) (map[cellKey]cell, error) {
+func computeAll(ctx context.Context, d *db.DB, inds []Indicator, year int, structural map[string]map[string]float64) (map[cellKey]cell, error) {
 	keys := neededElements(inds)
 	ctx = context.WithValue(ctx, scanMemoKey{}, &scanMemo{})
 	rolled := make(map[string]map[string]float64, len(keys))
@@ -217,7 +217,7 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 			defer wg.Done()
 			for k := range work {
 				el, _ := element(k)
-				fine, err := el.Sum(ctx, q, Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
+				fine, err := sumOf(d, k)(ctx, d.R, Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
 				var r map[string]float64
 				if err == nil {
 					if el.Distinct4 {
@@ -237,7 +237,7 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 	}
 	for _, k := range keys {
 		switch el, _ := element(k); {
-		case el.Sum == nil:
+		case sumOf(d, k) == nil:
 			missing[k] = true
 		case !el.Structural:
 			work <- k
@@ -405,7 +405,7 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	if err != nil {
 		return st, err
 	}
-	cells, err := computeAll(ctx, s.DB.R, inds, year, structural)
+	cells, err := computeAll(ctx, s.DB, inds, year, structural)
 	if err != nil {
 		return st, err
 	}
@@ -611,7 +611,7 @@ func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string
 	if err != nil {
 		return nil, err
 	}
-	missing := missingElements()
+	missing := missingElements(d)
 	out := map[string][]Value{}
 	for _, in := range inds {
 		for _, code := range codes {
