@@ -20,7 +20,9 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/indicators"
 	"linli/internal/lifecircle"
+	"linli/internal/requests"
 	"linli/internal/secret"
 	"linli/internal/web"
 )
@@ -130,8 +132,12 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, log *slog.Logger, no
 	return a, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the features' background writers, then releases the store.
+func (a *App) Close() error {
+	requests.CloseShared(a.DB)
+	indicators.Forget(a.DB)
+	return a.DB.Close()
+}
 
 // Handler is the whole HTTP stack.
 func (a *App) Handler() http.Handler {
