@@ -26,15 +26,6 @@ var (
 	testPhone1 = "13957101234"
 )
 
-func decode[T any](t *testing.T, body string) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal([]byte(body), &v); err != nil {
-		t.Fatalf("decode %s: %v", body, err)
-	}
-	return v
-}
-
 type idOnly struct {
 	ID string `json:"id"`
 }
@@ -45,17 +36,9 @@ func registrySetup(t *testing.T, e *apptest.Env) (wa, wb *apptest.Client, hhID, 
 	e.User("worker.a", access.CommunityWorker, apptest.CommunityA)
 	e.User("worker.b", access.CommunityWorker, apptest.CommunityB)
 	wa, wb = e.Login("worker.a"), e.Login("worker.b")
-	st, body := wa.Do("POST", "/api/v1/households", map[string]any{"division": apptest.CommunityA, "household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室"})
-	if st != 201 {
-		t.Fatalf("create household: %d %s", st, body)
-	}
-	hhID = decode[idOnly](t, body).ID
-	st, body = wa.Do("POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "张晓梅", "id_number": testID1, "relation": "户主",
-		"residence": "户籍", "phone": testPhone1, "health": "高血压", "income": "1800"})
-	if st != 201 {
-		t.Fatalf("create resident: %d %s", st, body)
-	}
-	resID = decode[idOnly](t, body).ID
+	hhID = apptest.JSON[idOnly](t, wa, "POST", "/api/v1/households", map[string]any{"division": apptest.CommunityA, "household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室"}, 201).ID
+	resID = apptest.JSON[idOnly](t, wa, "POST", "/api/v1/residents", map[string]any{"household_id": hhID, "name": "张晓梅", "id_number": testID1, "relation": "户主",
+		"residence": "户籍", "phone": testPhone1, "health": "高血压", "income": "1800"}, 201).ID
 	return
 }
 
@@ -478,19 +461,21 @@ func TestRegistryResidentSearchCapsTheCount(t *testing.T) {
 		if st, body := wa.Do("POST", "/api/v1/registry/import/residents?apply=true", b.String()); st != 200 {
 			t.Fatalf("import: %d %.300s", st, body)
 		}
-		st, body := wa.Do("GET", "/api/v1/residents?q=王&page_size=5", nil)
-		l := decode[struct {
+		l := apptest.JSON[struct {
 			Items  []registry.Resident `json:"items"`
 			Total  int                 `json:"total"`
 			Capped bool                `json:"total_capped"`
-		}](t, body)
-		if st != 200 || l.Total != registry.CountCap+1 || !l.Capped || len(l.Items) != 5 || !strings.HasPrefix(l.Items[0].Name, "王") {
-			t.Fatalf("capped search: %d total %d capped %v items %d", st, l.Total, l.Capped, len(l.Items))
+		}](t, wa, "GET", "/api/v1/residents?q=王&page_size=5", nil, 200)
+		if l.Total != registry.CountCap+1 || !l.Capped || len(l.Items) != 5 || !strings.HasPrefix(l.Items[0].Name, "王") {
+			t.Fatalf("capped search: total %d capped %v items %d", l.Total, l.Capped, len(l.Items))
 		}
 		// A prefix is exact: 汪 is not 王, and a narrow search counts exactly.
-		st, body = wa.Do("GET", "/api/v1/residents?q=汪", nil)
-		if !strings.Contains(body, `"total":2,`) || !strings.Contains(body, `"total_capped":false`) {
-			t.Fatalf("exact search: %d %.300s", st, body)
+		exact := apptest.JSON[struct {
+			Total  int  `json:"total"`
+			Capped bool `json:"total_capped"`
+		}](t, wa, "GET", "/api/v1/residents?q=汪", nil, 200)
+		if exact.Total != 2 || exact.Capped {
+			t.Fatalf("exact search: total %d capped %v", exact.Total, exact.Capped)
 		}
 		st, page, _ := wa.Get("/registry/residents?q=" + url.QueryEscape("王"))
 		if st != 200 || !strings.Contains(page, "共 1000&#43; 条") || !strings.Contains(page, `rel="next"`) {
@@ -704,11 +689,7 @@ func TestRegistryWebForms(t *testing.T) {
 
 func registryGet(t *testing.T, c *apptest.Client, id string) registry.Resident {
 	t.Helper()
-	st, body := c.Do("GET", "/api/v1/residents/"+id, nil)
-	if st != 200 {
-		t.Fatalf("get resident: %d %s", st, body)
-	}
-	return decode[registry.Resident](t, body)
+	return apptest.JSON[registry.Resident](t, c, "GET", "/api/v1/residents/"+id, nil, 200)
 }
 
 func mustURL(s string) *url.URL {

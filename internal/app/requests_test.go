@@ -46,23 +46,10 @@ type rqView struct {
 	Duplicates []rqView `json:"duplicates"`
 }
 
-func rqDecode(t *testing.T, body string) rqView {
-	t.Helper()
-	var v rqView
-	if err := json.Unmarshal([]byte(body), &v); err != nil {
-		t.Fatalf("decode %v: %s", err, body)
-	}
-	return v
-}
-
 // rqSubmit posts a request and fails the test unless it is created.
 func rqSubmit(t *testing.T, c *apptest.Client, body map[string]any) rqView {
 	t.Helper()
-	st, b := c.Do("POST", "/api/v1/requests", body)
-	if st != 201 {
-		t.Fatalf("create: %d %s", st, b)
-	}
-	return rqDecode(t, b)
+	return apptest.JSON[rqView](t, c, "POST", "/api/v1/requests", body, 201)
 }
 
 // rqAct takes an action and checks the status code.
@@ -71,23 +58,18 @@ func rqAct(t *testing.T, c *apptest.Client, id, action string, body map[string]a
 	if body == nil {
 		body = map[string]any{}
 	}
-	st, b := c.Do("POST", "/api/v1/requests/"+id+"/"+action, body)
-	if st != want {
-		t.Fatalf("%s: got %d want %d: %s", action, st, want, b)
+	if want == 200 {
+		return apptest.JSON[rqView](t, c, "POST", "/api/v1/requests/"+id+"/"+action, body, want)
 	}
-	if st == 200 {
-		return rqDecode(t, b)
+	if st, b := c.Do("POST", "/api/v1/requests/"+id+"/"+action, body); st != want {
+		t.Fatalf("%s: got %d want %d: %s", action, st, want, b)
 	}
 	return rqView{}
 }
 
 func rqGet(t *testing.T, c *apptest.Client, id string) rqView {
 	t.Helper()
-	st, b := c.Do("GET", "/api/v1/requests/"+id, nil)
-	if st != 200 {
-		t.Fatalf("get %s: %d %s", id, st, b)
-	}
-	return rqDecode(t, b)
+	return apptest.JSON[rqView](t, c, "GET", "/api/v1/requests/"+id, nil, 200)
 }
 
 func rqSetup(e *apptest.Env) {
