@@ -19,7 +19,11 @@ import (
 const Grace = 5 * time.Second
 
 // Main runs the tests, then fails the run when goroutines leaked.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests, checks for leaks and returns the exit code, for a
+// TestMain with more to do after the tests.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if code == 0 {
 		if leaks := Leaked(Grace); len(leaks) > 0 {
@@ -27,7 +31,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Leaked returns the stacks of the goroutines, other than the caller's, that
