@@ -7,6 +7,7 @@ import (
 )
 
 func TestFromEnvReportsEachBadValue(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"LINLI_SESSION_IDLE": "soon", "LINLI_SECURE_COOKIES": "perhaps", "LINLI_MAX_BODY": "big"}
 	_, err := FromEnv(func(k string) string { return env[k] })
 	if err == nil {
@@ -20,6 +21,7 @@ func TestFromEnvReportsEachBadValue(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	c := Defaults()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -36,6 +38,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestStatusThresholds(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"LINLI_STATUS_ON_TRACK": "0.8", "LINLI_STATUS_LAGGING": "0.5"}
 	c, err := FromEnv(func(k string) string { return env[k] })
 	if err != nil || c.Validate() != nil || c.StatusOnTrack != 0.8 || c.StatusLagging != 0.5 {

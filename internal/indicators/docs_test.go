@@ -66,6 +66,7 @@ func catalogueDoc(t *testing.T) string {
 }
 
 func TestDocsInStep(t *testing.T) {
+	t.Parallel()
 	want := catalogueDoc(t)
 	path := "../../docs/indicators.md"
 	if *update {
@@ -80,6 +81,7 @@ func TestDocsInStep(t *testing.T) {
 }
 
 func TestCatalogueComplete(t *testing.T) {
+	t.Parallel()
 	inds, err := Catalogue()
 	if err != nil {
 		t.Fatal(err)

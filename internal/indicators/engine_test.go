@@ -5,6 +5,7 @@ import "testing"
 // The status follows the configured thresholds: progress ÷ expected
 // progress against OnTrack and Lagging.
 func TestStatusThresholds(t *testing.T) {
+	t.Parallel()
 	in := Indicator{ID: "X", TargetYear: 2025, Direction: "higher"}
 	base, target := 0.0, 100.0
 	status := func(th Thresholds, value float64) string {

@@ -1,6 +1,6 @@
 // Package leakcheck fails a test binary that leaves goroutines running:
-// those running Linli's code (or created by it), and unclosed database
-// pools. Use it from a package's TestMain:
+// those running Linli's code (or created by it), and those of unclosed
+// database pools. Use it from a package's TestMain:
 //
 //	func TestMain(m *testing.M) { leakcheck.Main(m) }
 package leakcheck
@@ -70,8 +70,8 @@ func suspects() []string {
 }
 
 // suspect tells whether a goroutine's stack names a function of this module
-// (package main is the linli command) or database/sql's pool opener, which
-// lives until its pool is closed. The testing package's own goroutines are
+// (package main is the linli command) or database/sql (a pool's goroutines
+// live until it is closed). The testing package's own goroutines are
 // not suspects.
 func suspect(stack string) bool {
 	if strings.Contains(stack, "\ntesting.tRunner(") || strings.Contains(stack, "\ntesting.(*M).Run(") {
@@ -82,7 +82,7 @@ func suspect(stack string) bool {
 			continue // file positions and the header
 		}
 		fn := strings.TrimPrefix(line, "created by ")
-		if strings.HasPrefix(fn, "linli/") || strings.HasPrefix(fn, "main.") || strings.HasPrefix(fn, "database/sql.(*DB).connectionOpener") {
+		if strings.HasPrefix(fn, "linli/") || strings.HasPrefix(fn, "main.") || strings.HasPrefix(fn, "database/sql.") {
 			return true
 		}
 	}
