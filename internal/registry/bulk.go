@@ -220,19 +220,12 @@ func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRo
 }
 
 func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, into map[string]string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT household_no, id FROM reg_households WHERE division_code = $1`, code)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return db.EachRow(ctx, tx, func(row db.Scanner) error {
 		var no, id string
-		if err := rows.Scan(&no, &id); err != nil {
-			return err
-		}
+		err := row.Scan(&no, &id)
 		into[code+"\x00"+no] = id
-	}
-	return rows.Err()
+		return err
+	}, `SELECT household_no, id FROM reg_households WHERE division_code = $1`, code)
 }
 
 // CheckResidentRow validates one row and fills Gender, Birth and the

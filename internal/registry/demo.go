@@ -416,7 +416,7 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 				b, _ := jsonMarshal(st.attrs())
 				if _, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
 					VALUES ($1,$2,$3,$4,$5,NULL,'',$6,$7,$8,$9,$9)`, db.NewID(), c.Code, g.name(), ","+st.role+",", b,
-					s.Keys.Seal(ph, "reg_personnel/phone"), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {
+					s.Keys.Seal(ph, personPhoneAAD), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {
 					return err
 				}
 			}

@@ -37,38 +37,26 @@ type GridInput struct {
 
 const gridCols = `g.id, g.division_code, g.code, g.name, g.note, (SELECT COUNT(*) FROM reg_households h WHERE h.grid_id = g.id), g.created_at, g.updated_at`
 
+func scanGrid(row db.Scanner) (Grid, error) {
+	var g Grid
+	var c, u db.Time
+	err := row.Scan(&g.ID, &g.Division, &g.Code, &g.Name, &g.Note, &g.Households, &c, &u)
+	g.CreatedAt, g.UpdatedAt, g.Workers = c.Time, u.Time, []string{}
+	return g, err
+}
+
+// grids reads grids with their assigned workers.
 func (s *Store) grids(ctx context.Context, q string, args ...any) ([]Grid, error) {
-	rows, err := s.DB.R.QueryContext(ctx, q, args...)
+	out, err := db.Collect(ctx, s.DB.R, scanGrid, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []Grid
-	for rows.Next() {
-		var g Grid
-		var c, u db.Time
-		if err := rows.Scan(&g.ID, &g.Division, &g.Code, &g.Name, &g.Note, &g.Households, &c, &u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.CreatedAt, g.UpdatedAt = c.Time, u.Time
-		g.Workers = []string{}
-		out = append(out, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	for i := range out {
-		wr, err := s.DB.R.QueryContext(ctx, `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, out[i].ID)
+		ws, err := db.Collect(ctx, s.DB.R, db.Value[string], `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, out[i].ID)
 		if err != nil {
 			return nil, err
 		}
-		for wr.Next() {
-			var u string
-			wr.Scan(&u)
-			out[i].Workers = append(out[i].Workers, u)
-		}
-		wr.Close()
+		out[i].Workers = append(out[i].Workers, ws...)
 	}
 	return out, nil
 }
@@ -244,19 +232,9 @@ func (s *Store) GridWorkerAccounts(ctx context.Context, division string) ([]Acco
 	if division == "" || division < sc.Lo || division >= sc.Hi {
 		return nil, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT username, display_name FROM users WHERE role = $1 AND division_code = $2 AND NOT disabled ORDER BY username`,
-		string(access.GridWorker), division)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
+	return db.Collect(ctx, s.DB.R, func(row db.Scanner) (Account, error) {
 		var a Account
-		if err := rows.Scan(&a.Username, &a.DisplayName); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		err := row.Scan(&a.Username, &a.DisplayName)
+		return a, err
+	}, `SELECT username, display_name FROM users WHERE role = $1 AND division_code = $2 AND NOT disabled ORDER BY username`, string(access.GridWorker), division)
 }

@@ -22,7 +22,7 @@ type HouseholdFilter struct {
 const householdCols = `h.id, h.division_code, h.household_no, COALESCE(h.grid_id, ''), h.address, h.note,
 	(SELECT COUNT(*) FROM reg_residents r WHERE r.household_id = h.id), h.created_at, h.updated_at`
 
-func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
+func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
 	var c, u db.Time
 	err := row.Scan(&h.ID, &h.Division, &h.HouseholdNo, &h.GridID, &h.Address, &h.Note, &h.Members, &c, &u)
@@ -62,21 +62,12 @@ func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, offset, l
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_households h WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
+	out, err := db.Collect(ctx, s.DB.R, scanHousehold, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
 		` ORDER BY h.division_code, h.household_no LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []Household
-	for rows.Next() {
-		h, err := scanHousehold(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, h)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 var errHouseholdNotFound = notFound(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))

@@ -126,7 +126,7 @@ type ResidentFilter struct {
 const residentCols = `r.id, r.division_code, r.household_id, r.name, r.gender, r.birth_date, r.relation, r.residence, r.id_mask, r.phone_mask,
 	r.health_enc <> '', r.disability_enc <> '', r.income_enc <> '', r.username, r.created_at, r.updated_at`
 
-func (s *Store) scanResident(row interface{ Scan(...any) error }) (Resident, error) {
+func (s *Store) scanResident(row db.Scanner) (Resident, error) {
 	var r Resident
 	var c, u db.Time
 	err := row.Scan(&r.ID, &r.Division, &r.HouseholdID, &r.Name, &r.Gender, &r.BirthDate, &r.Relation, &r.Residence, &r.IDNumber, &r.Phone,
@@ -233,21 +233,9 @@ func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, lim
 	if total == 0 {
 		return nil, 0, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
+	out, err := db.Collect(ctx, s.DB.R, s.scanResident, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
 		` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), s.customPlan(w.args)...)
 	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []Resident
-	for rows.Next() {
-		r, err := s.scanResident(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	return out, total, s.attachTags(ctx, out)
@@ -265,21 +253,16 @@ func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 		ph[i] = "$" + itoa(i+1)
 		args[i] = r.ID
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
-		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
 		var t TagRef
 		var rid string
-		if err := rows.Scan(&t.ID, &rid, &t.Tag, &t.Since, &t.Until, &t.Source, &t.Note, &t.Detail, &t.Active); err != nil {
+		if err := row.Scan(&t.ID, &rid, &t.Tag, &t.Since, &t.Until, &t.Source, &t.Note, &t.Detail, &t.Active); err != nil {
 			return err
 		}
 		rs[idx[rid]].Tags = append(rs[idx[rid]].Tags, t)
-	}
-	return rows.Err()
+		return nil
+	}, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
+		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
 }
 
 var errResidentNotFound = notFound(fault.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
@@ -539,18 +522,16 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	return s.GetResident(ctx, id)
 }
 
+// activeTags lists the tags a resident carries now.
+func activeTags(ctx context.Context, tx *sql.Tx, residentID string) ([]string, error) {
+	return db.Collect(ctx, tx, db.Value[string], `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+}
+
 func (s *Store) moveTagCounts(ctx context.Context, tx *sql.Tx, residentID, from, to string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+	tags, err := activeTags(ctx, tx, residentID)
 	if err != nil {
 		return err
 	}
-	var tags []string
-	for rows.Next() {
-		var t string
-		rows.Scan(&t)
-		tags = append(tags, t)
-	}
-	rows.Close()
 	d := tagDeltas{}
 	for _, t := range tags {
 		d.add(from, t, -1)
@@ -604,17 +585,14 @@ func (s *Store) DeleteResident(ctx context.Context, id string) error {
 		} else if err != nil {
 			return err
 		}
-		d := tagDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, id)
+		tags, err := activeTags(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var t string
-			rows.Scan(&t)
+		d := tagDeltas{}
+		for _, t := range tags {
 			d.add(code, t, -1)
 		}
-		rows.Close()
 		if err := s.applyDeltas(ctx, tx, d); err != nil {
 			return err
 		}

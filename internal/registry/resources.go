@@ -682,6 +682,9 @@ func roleKey(v string) (string, bool) {
 	return "", false
 }
 
+// personPhoneAAD binds a person's sealed phone to its column.
+const personPhoneAAD = "reg_personnel/phone"
+
 const personCols = `p.id, p.division_code, p.name, p.roles, p.attrs, COALESCE(p.org_id, ''), p.username, p.phone_mask, p.created_at, p.updated_at`
 
 func scanPerson(row interface{ Scan(...any) error }) (Person, error) {
@@ -803,7 +806,7 @@ func (s *Store) personArgs(in PersonInput) (roles, attrs, enc, idx, mask string)
 	b, _ := json.Marshal(in.Attrs)
 	attrs = string(b)
 	if in.Phone != "" {
-		enc, idx, mask = s.Keys.Seal(in.Phone, "reg_personnel/phone"), s.Keys.Index("phone", in.Phone), idno.MaskPhone(in.Phone)
+		enc, idx, mask = s.Keys.Seal(in.Phone, personPhoneAAD), s.Keys.Index("phone", in.Phone), idno.MaskPhone(in.Phone)
 	}
 	return
 }

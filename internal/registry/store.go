@@ -216,26 +216,21 @@ func (s *Store) ExpireTags(ctx context.Context) error {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, division_code, tag FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1`, today)
+		type expired struct{ id, code, tag string }
+		gone, err := db.Collect(ctx, tx, func(row db.Scanner) (expired, error) {
+			var e expired
+			err := row.Scan(&e.id, &e.code, &e.tag)
+			return e, err
+		}, `SELECT id, division_code, tag FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1`, today)
 		if err != nil {
 			return err
 		}
 		d := tagDeltas{}
-		var ids []string
-		for rows.Next() {
-			var id, code, tag string
-			if err := rows.Scan(&id, &code, &tag); err != nil {
-				rows.Close()
+		for _, e := range gone {
+			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET active = FALSE WHERE id = $1`, e.id); err != nil {
 				return err
 			}
-			ids = append(ids, id)
-			d.add(code, tag, -1)
-		}
-		rows.Close()
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET active = FALSE WHERE id = $1`, id); err != nil {
-				return err
-			}
+			d.add(e.code, e.tag, -1)
 		}
 		return s.applyDeltas(ctx, tx, d)
 	})
