@@ -232,7 +232,7 @@ func (s *Store) exportOrganizations(ctx context.Context, sh *sheet, o ExportOpti
 }
 
 func (s *Store) exportPersonnel(ctx context.Context, sh *sheet, o ExportOptions) error {
-	wh, err := s.personnelWhere(ctx, o.Filter)
+	wh, err := personnel.where(ctx, o.Filter)
 	if err != nil {
 		return err
 	}

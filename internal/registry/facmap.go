@@ -84,12 +84,9 @@ func hslHex(h, s, l float64) string {
 // MapFacilities draws the facilities matching f (in scope) on a map.
 func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error) {
 	m := FacilityMap{Width: 640}
-	w, err := s.resourceWhere(ctx, "f", f)
+	w, err := facilities.where(ctx, f)
 	if err != nil {
 		return m, err
-	}
-	if f.Category != "" {
-		w.add("f.category = ?", f.Category)
 	}
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_facilities f WHERE `+w.sql(), w.args...).Scan(&m.Total); err != nil {
 		return m, err

@@ -45,54 +45,44 @@ func scanGrid(row db.Scanner) (Grid, error) {
 	return g, err
 }
 
-// grids reads grids with their assigned workers.
-func (s *Store) grids(ctx context.Context, q string, args ...any) ([]Grid, error) {
-	out, err := db.Collect(ctx, s.DB.R, scanGrid, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		ws, err := db.Collect(ctx, s.DB.R, db.Value[string], `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, out[i].ID)
+var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
+
+// grids are read by the roles that read residents; their filter has no
+// category.
+var grids = table[Grid]{name: "reg_grids", alias: "g", cols: gridCols, order: "g.division_code, g.code",
+	scan: scanGrid, readable: canReadPeople, missing: errGridNotFound}
+
+// withWorkers fills in the workers assigned to each grid.
+func (s *Store) withWorkers(ctx context.Context, gs []Grid) ([]Grid, error) {
+	for i := range gs {
+		ws, err := db.Collect(ctx, s.DB.R, db.Value[string], `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, gs[i].ID)
 		if err != nil {
 			return nil, err
 		}
-		out[i].Workers = append(out[i].Workers, ws...)
+		gs[i].Workers = append(gs[i].Workers, ws...)
 	}
-	return out, nil
+	return gs, nil
 }
 
 // ListGrids returns a page of grids in scope.
 func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]Grid, int, error) {
-	if !canReadPeople(access.From(ctx)) {
-		return nil, 0, errNoRead
-	}
-	w, err := s.resourceWhere(ctx, "g", f)
+	out, total, err := grids.list(ctx, s.DB.R, f, offset, limit)
 	if err != nil {
 		return nil, 0, err
 	}
-	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_grids g WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql()+` ORDER BY g.division_code, g.code LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+	out, err = s.withWorkers(ctx, out)
 	return out, total, err
 }
 
-var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
-
 // GetGrid returns one grid in scope.
 func (s *Store) GetGrid(ctx context.Context, id string) (Grid, error) {
-	if !canReadPeople(access.From(ctx)) {
-		return Grid{}, errNoRead
+	g, err := grids.get(ctx, s.DB.R, id)
+	if err != nil {
+		return g, err
 	}
-	w, _ := s.resourceWhere(ctx, "g", Filter{})
-	w.add("g.id = ?", id)
-	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql(), w.args...)
+	out, err := s.withWorkers(ctx, []Grid{g})
 	if err != nil {
 		return Grid{}, err
-	}
-	if len(out) == 0 {
-		return Grid{}, errGridNotFound
 	}
 	return out[0], nil
 }
@@ -104,8 +94,12 @@ func (s *Store) MyGrids(ctx context.Context) ([]Grid, error) {
 		return nil, errNoRead
 	}
 	sc := access.ScopeOf(ctx)
-	return s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE g.division_code >= $1 AND g.division_code < $2
+	gs, err := db.Collect(ctx, s.DB.R, scanGrid, `SELECT `+gridCols+` FROM reg_grids g WHERE g.division_code >= $1 AND g.division_code < $2
 		AND g.id IN (SELECT grid_id FROM reg_grid_workers WHERE username = $3) ORDER BY g.code`, sc.Lo, sc.Hi, p.Username)
+	if err != nil {
+		return nil, err
+	}
+	return s.withWorkers(ctx, gs)
 }
 
 func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
@@ -213,7 +207,7 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 // DeleteGrid removes a grid in scope; its households stay, unassigned
 // (the foreign key sets their grid to NULL).
 func (s *Store) DeleteGrid(ctx context.Context, id string) error {
-	return s.deleteScoped(ctx, "reg_grids", "grid", id, errGridNotFound)
+	return s.deleteScoped(ctx, grids.name, "grid", id, errGridNotFound)
 }
 
 // Account is a login account that can be assigned to a grid.
