@@ -99,7 +99,7 @@ const upsertTail = ` ON CONFLICT (id_idx) DO UPDATE SET household_id = excluded.
 func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRow, progress func(int)) (BulkResult, []RowError, error) {
 	var res BulkResult
 	var rowErrs []RowError
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	hh := map[string]string{}
 	seenDiv := map[string]bool{}
 	insHH, err := tx.PrepareContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES `+s.DB.Values(0, 8))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"linli/internal/access"
 	"linli/internal/module"
@@ -70,7 +69,7 @@ func runImport(e module.CLI, args []string) int {
 	}
 	ctx := access.With(context.Background(), &access.Principal{Username: "cli", Role: access.Officer, Division: division})
 	bar := module.NewBar(e.Stderr, "导入 / importing")
-	start := time.Now()
+	start := s.Now()
 	rep, err := s.Import(ctx, kind, data, apply, bar.Set)
 	if err != nil {
 		var msg interface{ Error() string } = err
@@ -84,8 +83,9 @@ func runImport(e module.CLI, args []string) int {
 		fmt.Fprintf(e.Stdout, "发现 %d 个问题，未写入任何数据 / %d problems found; nothing was written\n", len(rep.Errors), len(rep.Errors))
 		return 1
 	case rep.Applied:
+		took := s.Now().Sub(start).Seconds()
 		fmt.Fprintf(e.Stdout, "已导入 %d 行，用时 %.1f 秒 / imported %d rows in %.1fs (created %d, updated %d; residents %d, households created %d, tags added %d)\n",
-			rep.Rows, time.Since(start).Seconds(), rep.Rows, time.Since(start).Seconds(), rep.Created, rep.Updated, rep.Extra.Residents, rep.Extra.Households, rep.Extra.Tags)
+			rep.Rows, took, rep.Rows, took, rep.Created, rep.Updated, rep.Extra.Residents, rep.Extra.Households, rep.Extra.Tags)
 	default:
 		fmt.Fprintf(e.Stdout, "检查通过：%d 行，加 --apply 写入 / check passed: %d rows; add --apply to write\n", rep.Rows, rep.Rows)
 	}

@@ -102,7 +102,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7265676973747279))
 	ctx = access.With(ctx, access.Operator())
-	now := s.now()
+	now := s.Now()
 	g := &demoGen{rng: rng, now: now, seqs: map[string]int{}}
 	var rows []ResidentRow
 	var gridsOf = map[string][]string{}

@@ -134,7 +134,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer, o ExportOptions) error 
 	if err != nil {
 		return err
 	}
-	stamp := "导出人 / exported by: " + p.Username + " · " + s.now().In(cst).Format("2006-01-02 15:04:05 CST")
+	stamp := "导出人 / exported by: " + p.Username + " · " + s.Now().In(cst).Format("2006-01-02 15:04:05 CST")
 	if o.Unmasked {
 		stamp += " · 未脱敏 / UNMASKED · 理由 / reason: " + o.Reason
 	} else {

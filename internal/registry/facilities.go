@@ -221,7 +221,7 @@ func (s *Store) CreateFacility(ctx context.Context, in FacilityInput) (Facility,
 	}
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := insertFacility(ctx, tx, id, in, db.T(s.now())); err != nil {
+		if err := insertFacility(ctx, tx, id, in, db.T(s.Now())); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.facility.create", "facility", id, in.Division, nil)
@@ -260,7 +260,7 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupFacility, `UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
 			opening_hours=$10, operator_id=$11, status=$12, tier=$13, updated_at=$14 WHERE id=$15 AND division_code=$16`,
-			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.now()), id, cur.Division); err != nil {
+			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.Now()), id, cur.Division); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.facility.update", "facility", id, in.Division, nil)

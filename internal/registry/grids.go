@@ -157,7 +157,7 @@ func (s *Store) CreateGrid(ctx context.Context, in GridInput) (Grid, error) {
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupGrid, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$6)`,
-			id, in.Division, in.Code, in.Name, in.Note, db.T(s.now())); err != nil {
+			id, in.Division, in.Code, in.Name, in.Note, db.T(s.Now())); err != nil {
 			return err
 		}
 		if err := setWorkers(ctx, tx, id, in.Division, in.Workers); err != nil {
@@ -190,7 +190,7 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 		return cur, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupGrid, `UPDATE reg_grids SET code=$1, name=$2, note=$3, updated_at=$4 WHERE id=$5 AND division_code=$6`, in.Code, in.Name, in.Note, db.T(s.now()), id, cur.Division); err != nil {
+		if _, err := execUnique(ctx, tx, errDupGrid, `UPDATE reg_grids SET code=$1, name=$2, note=$3, updated_at=$4 WHERE id=$5 AND division_code=$6`, in.Code, in.Name, in.Note, db.T(s.Now()), id, cur.Division); err != nil {
 			return err
 		}
 		if err := setWorkers(ctx, tx, id, cur.Division, in.Workers); err != nil {

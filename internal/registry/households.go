@@ -131,7 +131,7 @@ func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Househo
 		return Household{}, err
 	}
 	id := db.NewID()
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupHousehold, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now); err != nil {
@@ -166,7 +166,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInpu
 	sc := access.ScopeOf(ctx)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := execUnique(ctx, tx, errDupHousehold, `UPDATE reg_households SET household_no = $1, grid_id = $2, address = $3, note = $4, updated_at = $5
-			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.now()), id, sc.Lo, sc.Hi)
+			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.Now()), id, sc.Lo, sc.Hi)
 		if err != nil {
 			return err
 		}

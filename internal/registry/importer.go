@@ -194,7 +194,7 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 	divOK := map[string]error{}
 	seen := make(map[string]int, len(recs))
 	rows := make([]ResidentRow, len(recs))
-	now := s.now()
+	now := s.Now()
 	for i, m := range recs {
 		r := ResidentRow{Line: lines[i], Division: m["区划代码"], HouseholdNo: m["户编号"], Address: m["户地址"], Name: m["姓名"], IDNumber: m["身份证号"],
 			Relation: m["与户主关系"], Residence: m["户籍类型"], Phone: m["手机号"], Health: m["健康状况"], Disability: m["残疾情况"], Income: m["收入"]}
@@ -368,7 +368,7 @@ func existing(ctx context.Context, tx *sql.Tx, q string, args ...any) (string, e
 // prepareRow validates one row and returns the write to run at apply time
 // and the row's natural key.
 func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string) (func(tx *sql.Tx) (bool, error), string, error) {
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	sc := access.ScopeOf(ctx)
 	switch kind {
 	case "households":
@@ -504,7 +504,7 @@ func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string
 		if in.Tag == "" {
 			in.Tag = m["标签"]
 		}
-		info, perr := parseID(m["身份证号"], s.now())
+		info, perr := parseID(m["身份证号"], s.Now())
 		if perr != nil {
 			return nil, "", perr
 		}

@@ -133,7 +133,7 @@ func (s *Store) scanResident(row db.Scanner) (Resident, error) {
 		&r.HasHealth, &r.HasDisability, &r.HasIncome, &r.Username, &c, &u)
 	r.CreatedAt, r.UpdatedAt = c.Time, u.Time
 	if b, err := time.Parse("2006-01-02", r.BirthDate); err == nil {
-		r.Age = idno.Age(b, s.now().In(cst))
+		r.Age = idno.Age(b, s.Now().In(cst))
 	}
 	r.Tags = []TagRef{}
 	return r, err
@@ -164,7 +164,7 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.id IN (SELECT resident_id FROM reg_resident_tags WHERE tag = ? AND active = TRUE)", f.Tag)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		if info, err := idno.Parse(q, s.now()); err == nil {
+		if info, err := idno.Parse(q, s.Now()); err == nil {
 			w.add("r.id_idx = ?", s.Keys.Index("id_number", info.Number))
 		} else if ph, err := idno.NormalisePhone(q); err == nil && strings.Trim(q, "0123456789+- ") == "" {
 			w.add("r.phone_idx = ?", s.Keys.Index("phone", ph))
@@ -297,7 +297,7 @@ func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fa
 	var info idno.Info
 	if in.IDNumber != "" || creating {
 		var err error
-		info, err = idno.Parse(in.IDNumber, s.now())
+		info, err = idno.Parse(in.IDNumber, s.Now())
 		if e, ok := err.(*idno.Error); ok {
 			bad("id_number", e.ZH, e.EN)
 		} else if err == nil {
@@ -404,7 +404,7 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	}
 	z := s.seal(in)
 	id := db.NewID()
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		code, err := s.householdDivision(ctx, tx, in.HouseholdID)
 		if errors.Is(err, db.ErrNotFound) {
@@ -469,7 +469,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		put("residence", in.Residence)
 		put("household_id", hh)
 		put("division_code", newCode)
-		put("updated_at", db.T(s.now()))
+		put("updated_at", db.T(s.Now()))
 		var changed []string
 		if in.IDNumber != "" {
 			put("id_enc", z.idEnc)
@@ -560,7 +560,7 @@ func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) 
 	id := mine[0].ID
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE reg_residents SET phone_enc = $1, phone_idx = $2, phone_mask = $3, updated_at = $4 WHERE id = $5 AND username = $6`,
-			s.Keys.Seal(ph, aad("phone")), s.Keys.Index("phone", ph), idno.MaskPhone(ph), db.T(s.now()), id, p.Username); err != nil {
+			s.Keys.Seal(ph, aad("phone")), s.Keys.Index("phone", ph), idno.MaskPhone(ph), db.T(s.Now()), id, p.Username); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.resident.self_correct", "resident", id, mine[0].Division, map[string]any{"fields": []string{"phone"}})

@@ -168,7 +168,7 @@ func (s *Store) CreatePerson(ctx context.Context, in PersonInput) (Person, error
 	roles, attrs, enc, idx, mask := s.personArgs(in)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupPerson, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, enc, idx, mask, db.T(s.now())); err != nil {
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, enc, idx, mask, db.T(s.Now())); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.person.create", "person", id, in.Division, nil)
@@ -197,7 +197,7 @@ func (s *Store) UpdatePerson(ctx context.Context, id string, in PersonInput) (Pe
 	roles, attrs, enc, idx, mask := s.personArgs(in)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		q := `UPDATE reg_personnel SET division_code=$1, name=$2, roles=$3, attrs=$4, org_id=$5, username=$6, updated_at=$7`
-		args := []any{in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, db.T(s.now())}
+		args := []any{in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, db.T(s.Now())}
 		if in.Phone != "" {
 			q += `, phone_enc=$8, phone_idx=$9, phone_mask=$10`
 			args = append(args, enc, idx, mask)

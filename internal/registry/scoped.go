@@ -107,7 +107,7 @@ func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf e
 		}
 		if isVersioned(table) {
 			// The last version ends now, by the application's clock.
-			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET updated_at = $1 WHERE id = $2`, db.T(s.now()), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET updated_at = $1 WHERE id = $2`, db.T(s.Now()), id); err != nil {
 				return err
 			}
 		}

@@ -126,7 +126,7 @@ func (s *Store) AddTag(ctx context.Context, residentID string, in TagInput) (Tag
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, t.ID, residentID, code, t.Tag, t.Since, t.Until, t.Source, t.Note, t.Detail, active, db.T(s.now()))
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, t.ID, residentID, code, t.Tag, t.Since, t.Until, t.Source, t.Note, t.Detail, active, db.T(s.Now()))
 		if db.IsUniqueViolation(err) {
 			return fault.Conflict(fault.M("该居民已有同一开始日期的此标签", "the resident already has this tag from that date"))
 		} else if err != nil {

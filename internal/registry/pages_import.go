@@ -65,11 +65,12 @@ type jobStatus struct {
 	Report               *Report
 }
 
-func (j *importJob) status() jobStatus {
+// status reads the job at now.
+func (j *importJob) status(now time.Time) jobStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := jobStatus{ID: j.ID, Kind: j.Kind, Apply: j.Apply, Finished: j.finished, Done: j.done, Total: j.total,
-		Elapsed: time.Since(j.Started).Round(100 * time.Millisecond).String()}
+		Elapsed: now.Sub(j.Started).Round(100 * time.Millisecond).String()}
 	if j.total > 0 {
 		st.Percent = j.done * 100 / j.total
 	}
@@ -88,14 +89,15 @@ type importJobs struct {
 // jobTTL is how long a finished job's report stays readable.
 const jobTTL = time.Hour
 
-func (js *importJobs) add(j *importJob) {
+// add keeps j, forgetting the jobs started more than jobTTL before now.
+func (js *importJobs) add(j *importJob, now time.Time) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if js.m == nil {
 		js.m = map[string]*importJob{}
 	}
 	for id, old := range js.m {
-		if time.Since(old.Started) > jobTTL {
+		if now.Sub(old.Started) > jobTTL {
 			delete(js.m, id)
 		}
 	}
@@ -139,8 +141,8 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The import runs on the server; the browser follows its status page.
-	j := &importJob{ID: db.NewID(), Owner: access.From(r.Context()).Username, Kind: kind, Apply: r.FormValue("apply") == "1", Started: time.Now()}
-	h.jobs.add(j)
+	j := &importJob{ID: db.NewID(), Owner: access.From(r.Context()).Username, Kind: kind, Apply: r.FormValue("apply") == "1", Started: h.Store.Now()}
+	h.jobs.add(j, j.Started)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
 		rep, err := h.Store.Import(ctx, kind, data, j.Apply, func(done, total int) {
@@ -171,7 +173,7 @@ func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.NotFound(web.M("导入任务不存在或已过期（保留 1 小时）", "no such import job, or it has expired (kept for an hour)")))
 		return
 	}
-	st := j.status()
+	st := j.status(h.Store.Now())
 	view := map[string]any{"Kinds": Kinds, "Kind": st.Kind, "Job": st}
 	v := web.View{Title: web.M("批量导入", "Bulk import"), Data: view}
 	w.Header().Set("Cache-Control", "no-store")
