@@ -1,13 +1,11 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -219,12 +217,16 @@ func (h *Handlers) Register(rt *web.Router) {
 				return v
 			}
 			lon, lat, rad := num("lon"), num("lat"), num("radius_m")
+			limit := 100
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 500 {
+					errs = append(errs, fault.Field("limit", web.M("须为 1–500 的整数", "must be a whole number from 1 to 500")))
+				}
+				limit = n
+			}
 			if len(errs) > 0 {
 				return fault.Invalid(web.M("查询参数有误", "invalid query"), errs...)
-			}
-			limit := 100
-			if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 500 {
-				limit = n
 			}
 			out, err := s.Nearby(r.Context(), lon, lat, rad, q.Get("category"), limit)
 			if err != nil {
@@ -335,7 +337,7 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 		func(w http.ResponseWriter, r *http.Request) error {
 			v, err := get(r.Context(), r.PathValue("id"))
 			if err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			web.WriteJSON(w, 200, v)
 			return nil
@@ -361,7 +363,7 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 			}
 			res, err := update(r.Context(), r.PathValue("id"), v)
 			if err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			web.WriteJSON(w, 200, res)
 			return nil
@@ -369,16 +371,9 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 	rt.API("DELETE "+base+"/{id}", web.Op{Summary: "删除" + zh + " / Delete a " + en, Tag: "registry", Status: 204},
 		func(w http.ResponseWriter, r *http.Request) error {
 			if err := del(r.Context(), r.PathValue("id")); err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			w.WriteHeader(204)
 			return nil
 		})
-}
-
-func notFoundErr(err error) error {
-	if errors.Is(err, db.ErrNotFound) {
-		return fault.NotFound(web.M("记录不存在或不在您的管辖范围内", "not found or outside your jurisdiction"))
-	}
-	return err
 }

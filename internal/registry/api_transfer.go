@@ -1,9 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"io"
 	"net/http"
-	"strings"
 
 	"linli/internal/fault"
 	"linli/internal/web"
@@ -15,17 +15,7 @@ const MaxUpload = 64 << 20
 func (h *Handlers) registerTransfer(rt *web.Router) {
 	rt.API("GET /api/v1/registry/templates/{kind}", web.Op{Summary: "下载导入模板 / Download an import template", Tag: "registry",
 		Params: []web.Param{{Name: "format", Description: "csv | xlsx"}}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			format := r.URL.Query().Get("format")
-			if format == "" {
-				format = "xlsx"
-			}
-			if _, ok := KindByKey(r.PathValue("kind")); !ok {
-				return fault.NotFound(web.M("不支持的导入类型", "unknown import kind"))
-			}
-			setDownload(w, r.PathValue("kind")+"-template", format)
-			return Template(w, r.PathValue("kind"), format)
-		})
+		sendTemplate)
 	rt.API("POST /api/v1/registry/import/{kind}", web.Op{Summary: "批量导入（CSV/xlsx；默认只检查，apply=true 时全部导入或全部不导入）/ Bulk import (dry run unless apply=true; all or nothing)", Tag: "registry",
 		Params: []web.Param{{Name: "apply", Type: "boolean"}}, Response: Report{}},
 		func(w http.ResponseWriter, r *http.Request) error {
@@ -64,14 +54,35 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
 	// Write to a buffer first so that a refusal is still a clean problem response.
-	var buf strings.Builder
+	var buf bytes.Buffer
 	if err := h.Store.Export(r.Context(), &buf, o); err != nil {
 		return err
 	}
-	setDownload(w, o.Kind, o.Format)
+	return sendFile(w, o.Kind, o.Format, buf.Bytes())
+}
+
+// sendTemplate answers with the import template of {kind} in ?format.
+func sendTemplate(w http.ResponseWriter, r *http.Request) error {
+	kind, format := r.PathValue("kind"), r.URL.Query().Get("format")
+	if format == "" {
+		format = "xlsx"
+	}
+	if _, ok := KindByKey(kind); !ok {
+		return fault.NotFound(web.M("不支持的导入类型", "unknown import kind"))
+	}
+	var buf bytes.Buffer
+	if err := Template(&buf, kind, format); err != nil {
+		return err
+	}
+	return sendFile(w, kind+"-template", format, buf.Bytes())
+}
+
+// sendFile answers with a whole file as a download.
+func sendFile(w http.ResponseWriter, name, format string, body []byte) error {
+	setDownload(w, name, format)
 	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, buf.String())
-	return nil
+	_, err := w.Write(body)
+	return err
 }
 
 func setDownload(w http.ResponseWriter, name, format string) {

@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"linli/internal/access"
+	"linli/internal/db"
 	"linli/internal/module"
 )
 
@@ -60,8 +60,10 @@ func runImport(e module.CLI, args []string) int {
 		fmt.Fprintln(e.Stderr, importUsage)
 		return 2
 	}
-	if _, err := s.Divs.Get(context.Background(), division); err != nil {
+	if _, err := s.Divs.Get(context.Background(), division); errors.Is(err, db.ErrNotFound) {
 		return module.Fail(e, fmt.Errorf("区划 %s 不存在 / no division %s", division, division))
+	} else if err != nil {
+		return module.Fail(e, err)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -72,8 +74,7 @@ func runImport(e module.CLI, args []string) int {
 	start := s.Now()
 	rep, err := s.Import(ctx, kind, data, apply, bar.Set)
 	if err != nil {
-		var msg interface{ Error() string } = err
-		return module.Fail(e, errors.New(strings.TrimSpace(msg.Error())))
+		return module.Fail(e, err)
 	}
 	for _, re := range rep.Errors {
 		fmt.Fprintf(e.Stdout, "第 %d 行 / row %d\t%s\t%s / %s\n", re.Row, re.Row, re.Column, re.ZH, re.EN)

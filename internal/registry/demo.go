@@ -13,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/registry/idno"
 )
 
@@ -51,7 +52,8 @@ func ParseScale(s string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(f > 0 && f <= 1) {
-		return 0, fmt.Errorf("演示规模须为 community、county 或 0–1 之间的比例 / demo scale must be community, county or a fraction in (0, 1]: %q", s)
+		msg := fault.M(fmt.Sprintf("演示规模须为 community、county 或 0–1 之间的比例：%q", s), fmt.Sprintf("demo scale must be community, county or a fraction in (0, 1]: %q", s))
+		return 0, fault.Invalid(msg, fault.Field("scale", msg))
 	}
 	return f, nil
 }
@@ -91,7 +93,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 	}
 	if len(comms) == 0 {
-		return fmt.Errorf("demo county %s has no communities", o.County)
+		return fault.Invalid(fault.M("演示区县 "+o.County+" 下没有村(社区)", "demo county "+o.County+" has no communities"))
 	}
 	per := FullScalePerCommunity
 	if o.Scale < 0 {
@@ -118,7 +120,10 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	// Households are assigned to the community's grids in turn.
 	for i := range rows {
 		gs := gridsOf[rows[i].Division]
-		h, _ := strconv.Atoi(rows[i].HouseholdNo[len(rows[i].HouseholdNo)-5:])
+		h, err := strconv.Atoi(strings.TrimPrefix(rows[i].HouseholdNo, "H"))
+		if err != nil {
+			return err
+		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -350,9 +355,15 @@ var demoFacilities = []struct {
 
 func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []divisions.Division, gridsOf map[string][]string) error {
 	now := db.T(g.now)
-	var demoGrid, demoResident string
-	tx.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.grid'`).Scan(&demoGrid)
-	tx.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.resident'`).Scan(&demoResident)
+	// The demo accounts, when the core made them, get a grid and a record.
+	demoGrid, err := lookup(ctx, tx, `SELECT division_code FROM users WHERE username = 'demo.grid'`)
+	if err != nil {
+		return err
+	}
+	demoResident, err := lookup(ctx, tx, `SELECT division_code FROM users WHERE username = 'demo.resident'`)
+	if err != nil {
+		return err
+	}
 	// 西湖区 spans roughly 120.02–120.17 E, 30.13–30.34 N; communities are
 	// placed on a jittered grid inside it (synthetic locations).
 	side := int(math.Ceil(math.Sqrt(float64(len(comms)))))
@@ -413,7 +424,10 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 		for _, st := range staff {
 			for k := 0; k < st.n; k++ {
 				ph := g.phone()
-				b, _ := jsonMarshal(st.attrs())
+				b, err := jsonMarshal(st.attrs())
+				if err != nil {
+					return err
+				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
 					VALUES ($1,$2,$3,$4,$5,NULL,'',$6,$7,$8,$9,$9)`, db.NewID(), c.Code, g.name(), ","+st.role+",", b,
 					s.Keys.Seal(ph, personPhoneAAD), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {

@@ -73,11 +73,12 @@ func scanFacility(row db.Scanner) (Facility, error) {
 	var f Facility
 	var caps string
 	var c, u db.Time
-	err := row.Scan(&f.ID, &f.Division, &f.Code, &f.Name, &f.Category, &f.Address, &f.Lon, &f.Lat, &f.FloorArea, &caps, &f.OpeningHours, &f.OperatorID, &f.Status, &f.Tier, &c, &u)
+	if err := row.Scan(&f.ID, &f.Division, &f.Code, &f.Name, &f.Category, &f.Address, &f.Lon, &f.Lat, &f.FloorArea, &caps, &f.OpeningHours, &f.OperatorID, &f.Status, &f.Tier, &c, &u); err != nil {
+		return f, err
+	}
 	f.CreatedAt, f.UpdatedAt = c.Time, u.Time
 	f.Capacities = map[string]float64{}
-	json.Unmarshal([]byte(caps), &f.Capacities)
-	return f, err
+	return f, json.Unmarshal([]byte(caps), &f.Capacities)
 }
 
 var errFacilityNotFound = notFound(fault.M("设施不存在或不在您的管辖范围内", "facility not found or outside your jurisdiction"))
@@ -160,11 +161,16 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
 		bad("name", "请填写名称（不超过 100 字）", "enter a name of at most 100 characters")
 	}
-	var tier string
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT tier FROM reg_facility_categories WHERE key = $1 OR name_zh = $1`, in.Category).Scan(&tier); err != nil {
-		bad("category", "设施类别不在目录中："+in.Category, "not in the facility catalogue: "+in.Category)
+	// The category may be given by key or by its Chinese name.
+	var key, tier string
+	known, err := found(s.DB.R.QueryRowContext(ctx, `SELECT key, tier FROM reg_facility_categories WHERE key = $1 OR name_zh = $1`, in.Category), &key, &tier)
+	if err != nil {
+		return err
+	}
+	if known {
+		in.Category = key
 	} else {
-		s.DB.R.QueryRowContext(ctx, `SELECT key FROM reg_facility_categories WHERE key = $1 OR name_zh = $1`, in.Category).Scan(&in.Category)
+		bad("category", "设施类别不在目录中："+in.Category, "not in the facility catalogue: "+in.Category)
 	}
 	if in.Tier == "" {
 		in.Tier = tier
@@ -177,7 +183,7 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 		bad("floor_area_m2", "建筑面积须为 0–1000000 平方米", "floor area must be 0–1,000,000 m²")
 	}
 	for k, v := range in.Capacities {
-		if v < 0 || k == "" || len(k) > 40 || math.IsNaN(v) {
+		if v < 0 || k == "" || len(k) > 40 || math.IsNaN(v) || math.IsInf(v, 0) {
 			bad("capacities", "容量须为非负数", "capacities must be non-negative")
 			break
 		}
@@ -189,9 +195,11 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 		bad("status", "状态须为 open/building/closed", "status must be open, building or closed")
 	}
 	if in.OperatorID != "" {
-		var one int
-		sc := access.ScopeOf(ctx)
-		if s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_organizations WHERE id = $1 AND division_code >= $2 AND division_code < $3`, in.OperatorID, sc.Lo, sc.Hi).Scan(&one) != nil {
+		ok, err := s.orgInScope(ctx, in.OperatorID)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			bad("operator_id", "运营机构不存在或不在您的管辖范围内", "operator not found in your jurisdiction")
 		}
 	}
@@ -201,12 +209,13 @@ func (s *Store) validFacility(ctx context.Context, in *FacilityInput) error {
 	return nil
 }
 
-func capsJSON(m map[string]float64) string {
+// capsJSON is the stored form of capacities ("{}" for none).
+func capsJSON(m map[string]float64) (string, error) {
 	if m == nil {
 		m = map[string]float64{}
 	}
-	b, _ := json.Marshal(m)
-	return string(b)
+	b, err := json.Marshal(m)
+	return string(b), err
 }
 
 var errDupFacility = fault.Invalid(fault.M("设施编码已存在", "a facility with this code exists"), fault.Field("code", fault.M("设施编码须唯一", "facility codes are unique")))
@@ -233,9 +242,13 @@ func (s *Store) CreateFacility(ctx context.Context, in FacilityInput) (Facility,
 }
 
 func insertFacility(ctx context.Context, tx *sql.Tx, id string, in FacilityInput, now db.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO reg_facilities (id, division_code, code, name, category, address, lon, lat, floor_area, capacities, opening_hours, operator_id, status, tier, created_at, updated_at)
+	caps, err := capsJSON(in.Capacities)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO reg_facilities (id, division_code, code, name, category, address, lon, lat, floor_area, capacities, opening_hours, operator_id, status, tier, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$15)`,
-		id, in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, now)
+		id, in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, caps, in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, now)
 	if db.IsUniqueViolation(err) {
 		return errDupFacility
 	}
@@ -257,10 +270,14 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 	if err := s.validFacility(ctx, &in); err != nil {
 		return cur, err
 	}
+	caps, err := capsJSON(in.Capacities)
+	if err != nil {
+		return cur, err
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupFacility, `UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
 			opening_hours=$10, operator_id=$11, status=$12, tier=$13, updated_at=$14 WHERE id=$15 AND division_code=$16`,
-			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.Now()), id, cur.Division); err != nil {
+			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, caps, in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.Now()), id, cur.Division); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.facility.update", "facility", id, in.Division, nil)

@@ -116,8 +116,11 @@ func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
 	}
 	for _, u := range in.Workers {
 		var role, div string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u).Scan(&role, &div)
-		if err != nil || role != string(access.GridWorker) || div != in.Division {
+		ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u), &role, &div)
+		if err != nil {
+			return err
+		}
+		if !ok || role != string(access.GridWorker) || div != in.Division {
 			errs = append(errs, fault.Field("workers", fault.M("账号 "+u+" 不是本社区的网格员", "account "+u+" is not a grid worker of this community")))
 		}
 	}

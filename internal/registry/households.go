@@ -104,8 +104,11 @@ func (s *Store) validHousehold(ctx context.Context, in *HouseholdInput) error {
 	}
 	if in.GridID != "" {
 		var code string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID).Scan(&code)
-		if err != nil || code != in.Division {
+		ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID), &code)
+		if err != nil {
+			return err
+		}
+		if !ok || code != in.Division {
 			return fault.Invalid(fault.M("网格不存在或不属于该社区", "grid not found in this community"), fault.Field("grid_id", fault.M("网格不存在或不属于该社区", "grid not found in this community")))
 		}
 	}
@@ -170,7 +173,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInpu
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			return errHouseholdNotFound
 		}
 		return s.record(ctx, tx, "registry.household.update", "household", id, cur.Division, nil)

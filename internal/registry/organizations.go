@@ -62,12 +62,14 @@ func scanOrg(row db.Scanner) (Organization, error) {
 	var o Organization
 	var ps sql.NullFloat64
 	var c, u db.Time
-	err := row.Scan(&o.ID, &o.Division, &o.Kind, &o.Name, &o.RegNo, &o.OrgType, &o.Rating, &o.RegLevel, &ps, &o.Address, &o.Facilities, &o.Staff, &c, &u)
+	if err := row.Scan(&o.ID, &o.Division, &o.Kind, &o.Name, &o.RegNo, &o.OrgType, &o.Rating, &o.RegLevel, &ps, &o.Address, &o.Facilities, &o.Staff, &c, &u); err != nil {
+		return o, err
+	}
 	if ps.Valid {
 		o.PartyShare = &ps.Float64
 	}
 	o.CreatedAt, o.UpdatedAt = c.Time, u.Time
-	return o, err
+	return o, nil
 }
 
 var errOrgNotFound = notFound(fault.M("组织不存在或不在您的管辖范围内", "organisation not found or outside your jurisdiction"))
@@ -139,6 +141,13 @@ func partyArg(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// orgInScope tells whether an organisation exists in the caller's scope.
+func (s *Store) orgInScope(ctx context.Context, id string) (bool, error) {
+	sc := access.ScopeOf(ctx)
+	var one int
+	return found(s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_organizations WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi), &one)
 }
 
 // CreateOrganization adds an organisation.

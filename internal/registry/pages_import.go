@@ -29,16 +29,9 @@ func (h *Handlers) registerImportPages(rt *web.Router) {
 		}
 	})
 	rt.Page("GET /registry/templates/{kind}", func(w http.ResponseWriter, r *http.Request) {
-		format := r.URL.Query().Get("format")
-		if format == "" {
-			format = "xlsx"
+		if err := sendTemplate(w, r); err != nil {
+			h.fail(w, r, err)
 		}
-		if _, ok := KindByKey(r.PathValue("kind")); !ok {
-			h.fail(w, r, fault.NotFound(web.M("不支持的导入类型", "unknown import kind")))
-			return
-		}
-		setDownload(w, r.PathValue("kind")+"-template", format)
-		Template(w, r.PathValue("kind"), format)
 	})
 }
 
@@ -124,7 +117,9 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := io.ReadAll(f)
-	f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -157,7 +152,7 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		}
 		j.mu.Unlock()
 		if err != nil {
-			if _, ok := err.(*fault.Error); !ok {
+			if _, ok := fault.As(err); !ok {
 				web.Logger(ctx).Error("registry import", "kind", kind, "err", err.Error())
 			}
 		}
@@ -185,7 +180,7 @@ func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 	j.mu.Lock()
 	err := j.err
 	j.mu.Unlock()
-	if we, ok := err.(*fault.Error); ok {
+	if we, ok := fault.As(err); ok {
 		v.Alert, v.Errors = we.Msg, we.Fields
 		view["FileErrors"] = we.Fields
 		h.Pages.Render(w, r, web.Status(we), "import", v)

@@ -298,9 +298,9 @@ func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fa
 	if in.IDNumber != "" || creating {
 		var err error
 		info, err = idno.Parse(in.IDNumber, s.Now())
-		if e, ok := err.(*idno.Error); ok {
-			bad("id_number", e.ZH, e.EN)
-		} else if err == nil {
+		if err != nil {
+			errs = append(errs, fault.Field("id_number", idnoMsg(err)))
+		} else {
 			in.IDNumber = info.Number
 			if in.BirthDate != "" && in.BirthDate != info.Birth.Format("2006-01-02") {
 				bad("birth_date", "出生日期与身份证号不符（身份证为 "+info.Birth.Format("2006-01-02")+"）", "the birth date does not match the ID number ("+info.Birth.Format("2006-01-02")+")")
@@ -326,15 +326,18 @@ func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fa
 	}
 	if in.Phone != nil && *in.Phone != "" {
 		p, err := idno.NormalisePhone(*in.Phone)
-		if e, ok := err.(*idno.Error); ok {
-			bad("phone", e.ZH, e.EN)
+		if err != nil {
+			errs = append(errs, fault.Field("phone", idnoMsg(err)))
 		} else {
 			*in.Phone = p
 		}
 	}
-	for f, v := range map[string]*string{"health": in.Health, "disability": in.Disability, "income": in.Income} {
-		if v != nil && utf8.RuneCountInString(*v) > 500 {
-			bad(f, "不超过 500 字", "at most 500 characters")
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"health", in.Health}, {"disability", in.Disability}, {"income", in.Income}} {
+		if f.v != nil && utf8.RuneCountInString(*f.v) > 500 {
+			bad(f.name, "不超过 500 字", "at most 500 characters")
 		}
 	}
 	return info, errs
@@ -358,15 +361,17 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// householdInScope returns the division of a household the caller may see.
-func (s *Store) householdDivision(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (string, error) {
+var errNoHousehold = fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+	fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+
+// householdDivision returns the division of a household the caller may
+// see, or errNoHousehold.
+func (s *Store) householdDivision(ctx context.Context, q rowReader, id string) (string, error) {
 	sc := access.ScopeOf(ctx)
 	var code string
-	err := q.QueryRowContext(ctx, `SELECT division_code FROM reg_households WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", db.ErrNotFound
+	ok, err := found(q.QueryRowContext(ctx, `SELECT division_code FROM reg_households WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi), &code)
+	if err == nil && !ok {
+		err = errNoHousehold
 	}
 	return code, err
 }
@@ -391,7 +396,8 @@ func (s *Store) seal(in ResidentInput) sealed {
 	return z
 }
 
-var errDuplicateID = fault.Conflict(fault.M("该身份证号已登记", "this ID number is already registered"))
+var errDuplicateID = fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
+	fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
 
 // CreateResident validates, encrypts and stores a resident.
 func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
@@ -407,10 +413,7 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	now := db.T(s.Now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		code, err := s.householdDivision(ctx, tx, in.HouseholdID)
-		if errors.Is(err, db.ErrNotFound) {
-			return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-				fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_residents (id, division_code, household_id, name, gender, birth_date, relation, residence,
@@ -419,8 +422,7 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
 			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
 		if db.IsUniqueViolation(err) {
-			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
-				fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return errDuplicateID
 		} else if err != nil {
 			return err
 		}
@@ -456,8 +458,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		newCode := code
 		if in.HouseholdID != "" && in.HouseholdID != hh {
 			if newCode, err = s.householdDivision(ctx, tx, in.HouseholdID); err != nil {
-				return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-					fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+				return err
 			}
 			hh = in.HouseholdID
 		}
@@ -502,7 +503,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		w.args = append(w.args, id)
 		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(set, ", ")+` WHERE id = $`+itoa(len(w.args)), w.args...)
 		if db.IsUniqueViolation(err) {
-			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"), fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return errDuplicateID
 		} else if err != nil {
 			return err
 		}
@@ -547,8 +548,8 @@ func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) 
 		return Resident{}, fault.Forbidden(fault.M("只有居民本人可以更正本人信息", "only residents correct their own record here"))
 	}
 	ph, err := idno.NormalisePhone(phone)
-	if e, ok := err.(*idno.Error); ok {
-		return Resident{}, fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("phone", fault.M(e.ZH, e.EN)))
+	if err != nil {
+		return Resident{}, fault.Invalid(idnoMsg(err), fault.Field("phone", idnoMsg(err)))
 	}
 	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 0, 1)
 	if err != nil {
@@ -620,7 +621,9 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 	}
 	own := p != nil && p.Role == access.Resident
 	if !own && !canReveal(p, field) {
-		s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason))
+		if err := s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason)); err != nil {
+			return "", err
+		}
 		return "", fault.Forbidden(fault.M("您的角色无权查看完整信息", "your role may not reveal full values"))
 	}
 	w, err := s.residentWhere(ctx, ResidentFilter{})
@@ -650,8 +653,8 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 // parseID validates an ID number with a field error for "id_number".
 func parseID(s string, now time.Time) (string, error) {
 	info, err := idno.Parse(s, now)
-	if e, ok := err.(*idno.Error); ok {
-		return "", fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("id_number", fault.M(e.ZH, e.EN)))
+	if err != nil {
+		return "", fault.Invalid(idnoMsg(err), fault.Field("id_number", idnoMsg(err)))
 	}
 	return info.Number, nil
 }

@@ -73,12 +73,13 @@ func scanPerson(row db.Scanner) (Person, error) {
 	var p Person
 	var roles, attrs string
 	var c, u db.Time
-	err := row.Scan(&p.ID, &p.Division, &p.Name, &roles, &attrs, &p.OrgID, &p.Username, &p.Phone, &c, &u)
+	if err := row.Scan(&p.ID, &p.Division, &p.Name, &roles, &attrs, &p.OrgID, &p.Username, &p.Phone, &c, &u); err != nil {
+		return p, err
+	}
 	p.Roles = strings.Split(strings.Trim(roles, ","), ",")
-	p.Attrs = map[string]any{}
-	json.Unmarshal([]byte(attrs), &p.Attrs)
 	p.CreatedAt, p.UpdatedAt = c.Time, u.Time
-	return p, err
+	p.Attrs = map[string]any{}
+	return p, json.Unmarshal([]byte(attrs), &p.Attrs)
 }
 
 var errPersonNotFound = notFound(fault.M("人员不存在或不在您的管辖范围内", "person not found or outside your jurisdiction"))
@@ -121,16 +122,18 @@ func (s *Store) validPerson(ctx context.Context, in *PersonInput) error {
 	}
 	if in.Phone != "" {
 		p, err := idno.NormalisePhone(in.Phone)
-		if e, ok := err.(*idno.Error); ok {
-			bad("phone", e.ZH, e.EN)
+		if err != nil {
+			errs = append(errs, fault.Field("phone", idnoMsg(err)))
 		} else {
 			in.Phone = p
 		}
 	}
 	if in.OrgID != "" {
-		var one int
-		sc := access.ScopeOf(ctx)
-		if s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_organizations WHERE id = $1 AND division_code >= $2 AND division_code < $3`, in.OrgID, sc.Lo, sc.Hi).Scan(&one) != nil {
+		ok, err := s.orgInScope(ctx, in.OrgID)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			bad("org_id", "组织不存在或不在您的管辖范围内", "organisation not found in your jurisdiction")
 		}
 	}
@@ -140,18 +143,26 @@ func (s *Store) validPerson(ctx context.Context, in *PersonInput) error {
 	return nil
 }
 
-func (s *Store) personArgs(in PersonInput) (roles, attrs, enc, idx, mask string) {
-	sort.Strings(in.Roles)
-	roles = "," + strings.Join(in.Roles, ",") + ","
-	if in.Attrs == nil {
-		in.Attrs = map[string]any{}
+// personRow is a person's stored form: roles as ",a,b,", attributes as
+// JSON, and the phone sealed, blind-indexed and masked (empty if none).
+type personRow struct {
+	roles, attrs   string
+	enc, idx, mask string
+}
+
+func (s *Store) personRow(in PersonInput) (personRow, error) {
+	roles := append([]string(nil), in.Roles...)
+	sort.Strings(roles)
+	attrs := in.Attrs
+	if attrs == nil {
+		attrs = map[string]any{}
 	}
-	b, _ := json.Marshal(in.Attrs)
-	attrs = string(b)
+	b, err := json.Marshal(attrs)
+	r := personRow{roles: "," + strings.Join(roles, ",") + ",", attrs: string(b)}
 	if in.Phone != "" {
-		enc, idx, mask = s.Keys.Seal(in.Phone, personPhoneAAD), s.Keys.Index("phone", in.Phone), idno.MaskPhone(in.Phone)
+		r.enc, r.idx, r.mask = s.Keys.Seal(in.Phone, personPhoneAAD), s.Keys.Index("phone", in.Phone), idno.MaskPhone(in.Phone)
 	}
-	return
+	return r, err
 }
 
 var errDupPerson = fault.Invalid(fault.M("该社区已有相同电话的人员", "a person with this phone exists in this community"), fault.Field("phone", fault.M("电话在社区内须唯一", "phones are unique within a community")))
@@ -165,10 +176,13 @@ func (s *Store) CreatePerson(ctx context.Context, in PersonInput) (Person, error
 		return Person{}, err
 	}
 	id := db.NewID()
-	roles, attrs, enc, idx, mask := s.personArgs(in)
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	pr, err := s.personRow(in)
+	if err != nil {
+		return Person{}, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupPerson, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, enc, idx, mask, db.T(s.Now())); err != nil {
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, pr.roles, pr.attrs, nullable(in.OrgID), in.Username, pr.enc, pr.idx, pr.mask, db.T(s.Now())); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.person.create", "person", id, in.Division, nil)
@@ -194,13 +208,16 @@ func (s *Store) UpdatePerson(ctx context.Context, id string, in PersonInput) (Pe
 	if err := s.validPerson(ctx, &in); err != nil {
 		return cur, err
 	}
-	roles, attrs, enc, idx, mask := s.personArgs(in)
+	pr, err := s.personRow(in)
+	if err != nil {
+		return cur, err
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		q := `UPDATE reg_personnel SET division_code=$1, name=$2, roles=$3, attrs=$4, org_id=$5, username=$6, updated_at=$7`
-		args := []any{in.Division, in.Name, roles, attrs, nullable(in.OrgID), in.Username, db.T(s.Now())}
+		args := []any{in.Division, in.Name, pr.roles, pr.attrs, nullable(in.OrgID), in.Username, db.T(s.Now())}
 		if in.Phone != "" {
 			q += `, phone_enc=$8, phone_idx=$9, phone_mask=$10`
-			args = append(args, enc, idx, mask)
+			args = append(args, pr.enc, pr.idx, pr.mask)
 		}
 		args = append(args, id, cur.Division)
 		if _, err := execUnique(ctx, tx, errDupPerson, q+` WHERE id=$`+itoa(len(args)-1)+` AND division_code=$`+itoa(len(args)), args...); err != nil {

@@ -15,6 +15,7 @@ import (
 	"linli/internal/divisions"
 	"linli/internal/fault"
 	"linli/internal/module"
+	"linli/internal/registry/idno"
 	"linli/internal/secret"
 )
 
@@ -140,6 +141,30 @@ func checkFilterDivision(code string) error {
 }
 
 func notFound(what fault.Msg) error { return fault.NotFound(what) }
+
+// rowReader is what *sql.DB and *sql.Tx have for one-row reads.
+type rowReader interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// found scans the row a look-up may find: false without error when there
+// is none, so that a missing row is told apart from a failed read.
+func found(row *sql.Row, dest ...any) (bool, error) {
+	err := row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// idnoMsg is the message of an ID number or phone that idno refused.
+func idnoMsg(err error) fault.Msg {
+	var e *idno.Error
+	if errors.As(err, &e) {
+		return fault.M(e.ZH, e.EN)
+	}
+	return fault.M(err.Error(), err.Error())
+}
 
 func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, division string, detail any) error {
 	e := audit.Entry{Action: action, Object: object, ObjectID: id, Division: division}

@@ -86,7 +86,9 @@ func validDate(s string) bool {
 func (s *Store) validTag(ctx context.Context, in *TagInput) error {
 	var errs []fault.FieldError
 	var one int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_tag_kinds WHERE key = $1`, in.Tag).Scan(&one); err != nil {
+	if ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_tag_kinds WHERE key = $1`, in.Tag), &one); err != nil {
+		return err
+	} else if !ok {
 		errs = append(errs, fault.Field("tag", fault.M("标签不在目录中："+in.Tag, "not in the tag catalogue: "+in.Tag)))
 	}
 	if !validDate(in.Since) {
