@@ -462,46 +462,13 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 			}
 			hh = in.HouseholdID
 		}
-		w := &where{}
-		set := []string{}
-		put := func(col string, v any) { w.args = append(w.args, v); set = append(set, col+" = $"+itoa(len(w.args))) }
-		put("name", in.Name)
-		put("relation", in.Relation)
-		put("residence", in.Residence)
-		put("household_id", hh)
-		put("division_code", newCode)
-		put("updated_at", db.T(s.Now()))
-		var changed []string
-		if in.IDNumber != "" {
-			put("id_enc", z.idEnc)
-			put("id_idx", z.idIdx)
-			put("id_mask", z.idMask)
-			put("gender", info.Gender)
-			put("birth_date", info.Birth.Format("2006-01-02"))
-			changed = append(changed, "id_number")
+		set, args, changed := residentChanges(in, info, z)
+		set, args = append(set, "household_id", "division_code", "updated_at"), append(args, hh, newCode, db.T(s.Now()))
+		assign := make([]string, len(set))
+		for i, col := range set {
+			assign[i] = col + " = $" + itoa(i+1)
 		}
-		if in.Phone != nil {
-			put("phone_enc", z.phoneEnc)
-			put("phone_idx", z.phoneIdx)
-			put("phone_mask", z.phoneMask)
-			changed = append(changed, "phone")
-		}
-		for _, f := range []struct {
-			v    *string
-			col  string
-			name string
-			val  string
-		}{{in.Health, "health_enc", "health", z.health}, {in.Disability, "disability_enc", "disability", z.disability}, {in.Income, "income_enc", "income", z.income}} {
-			if f.v != nil {
-				put(f.col, f.val)
-				changed = append(changed, f.name)
-			}
-		}
-		if in.Username != "" {
-			put("username", in.Username)
-		}
-		w.args = append(w.args, id)
-		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(set, ", ")+` WHERE id = $`+itoa(len(w.args)), w.args...)
+		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(assign, ", ")+` WHERE id = $`+itoa(len(args)+1), append(args, id)...)
 		if db.IsUniqueViolation(err) {
 			return errDuplicateID
 		} else if err != nil {
@@ -526,6 +493,44 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 // activeTags lists the tags a resident carries now.
 func activeTags(ctx context.Context, tx *sql.Tx, residentID string) ([]string, error) {
 	return db.Collect(ctx, tx, db.Value[string], `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+}
+
+// residentChanges lists the columns an update sets and their values (the
+// household and division aside), and the sensitive fields it changes: an
+// empty ID number and a missing sensitive field keep the stored value.
+func residentChanges(in ResidentInput, info idno.Info, z sealed) (cols []string, vals []any, changed []string) {
+	put := func(col string, v any) { cols, vals = append(cols, col), append(vals, v) }
+	put("name", in.Name)
+	put("relation", in.Relation)
+	put("residence", in.Residence)
+	if in.IDNumber != "" {
+		put("id_enc", z.idEnc)
+		put("id_idx", z.idIdx)
+		put("id_mask", z.idMask)
+		put("gender", info.Gender)
+		put("birth_date", info.Birth.Format("2006-01-02"))
+		changed = append(changed, "id_number")
+	}
+	if in.Phone != nil {
+		put("phone_enc", z.phoneEnc)
+		put("phone_idx", z.phoneIdx)
+		put("phone_mask", z.phoneMask)
+		changed = append(changed, "phone")
+	}
+	for _, f := range []struct {
+		v         *string
+		col, name string
+		val       string
+	}{{in.Health, "health_enc", "health", z.health}, {in.Disability, "disability_enc", "disability", z.disability}, {in.Income, "income_enc", "income", z.income}} {
+		if f.v != nil {
+			put(f.col, f.val)
+			changed = append(changed, f.name)
+		}
+	}
+	if in.Username != "" {
+		put("username", in.Username)
+	}
+	return cols, vals, changed
 }
 
 func (s *Store) moveTagCounts(ctx context.Context, tx *sql.Tx, residentID, from, to string) error {
