@@ -200,7 +200,10 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, in Organizati
 	return s.GetOrganization(ctx, id)
 }
 
-// DeleteOrganization removes an organisation in scope.
+// DeleteOrganization removes an organisation in scope; the facilities it
+// ran and the people it employed stay, linked to no organisation.
 func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
-	return s.deleteScoped(ctx, organizations.name, "organization", id, errOrgNotFound)
+	return s.deleteScoped(ctx, organizations.name, "organization", id, errOrgNotFound,
+		`UPDATE reg_facilities SET operator_id = NULL, updated_at = $2 WHERE operator_id = $1`,
+		`UPDATE reg_personnel SET org_id = NULL, updated_at = $2 WHERE org_id = $1`)
 }

@@ -87,7 +87,7 @@ var errPersonNotFound = notFound(fault.M("人员不存在或不在您的管辖�
 // personnel are people's records: the roles that read residents read them.
 var personnel = table[Person]{name: "reg_personnel", alias: "p", cols: personCols, order: "p.division_code, p.name",
 	scan: scanPerson, readable: canReadPeople, missing: errPersonNotFound,
-	category: func(w *where, role string) { w.add("p.roles LIKE ?", "%,"+likeEscape(role)+",%") }}
+	category: func(w *where, role string) { w.add(`p.roles LIKE ? ESCAPE '\'`, "%,"+likeEscape(role)+",%") }}
 
 // ListPersonnel returns a page of personnel in scope.
 func (s *Store) ListPersonnel(ctx context.Context, f Filter, offset, limit int) ([]Person, int, error) {

@@ -91,8 +91,10 @@ func (t table[T]) get(ctx context.Context, q *sql.DB, id string) (T, error) {
 	return v, err
 }
 
-// deleteScoped deletes one row of table in scope and audits it.
-func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf error) error {
+// deleteScoped deletes one row of table in scope and audits it. unlink
+// are statements run first, in the same transaction, with the id and the
+// time as $1 and $2: they drop other rows' references to it.
+func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf error, unlink ...string) error {
 	if !canWrite(access.From(ctx)) {
 		return errNoWrite
 	}
@@ -105,9 +107,15 @@ func (s *Store) deleteScoped(ctx context.Context, table, object, id string, nf e
 		} else if err != nil {
 			return err
 		}
+		now := db.T(s.Now())
+		for _, q := range unlink {
+			if _, err := tx.ExecContext(ctx, q, id, now); err != nil {
+				return err
+			}
+		}
 		if isVersioned(table) {
 			// The last version ends now, by the application's clock.
-			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET updated_at = $1 WHERE id = $2`, db.T(s.Now()), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET updated_at = $1 WHERE id = $2`, now, id); err != nil {
 				return err
 			}
 		}
