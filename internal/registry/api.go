@@ -1,13 +1,11 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -63,8 +61,16 @@ type MyGridView struct {
 
 // Register adds the API routes.
 func (h *Handlers) Register(rt *web.Router) {
+	h.registerHouseholds(rt)
+	h.registerResidents(rt)
+	h.registerTags(rt)
+	h.registerFacilities(rt)
+	h.registerOrgs(rt)
+	h.registerTransfer(rt)
+}
+
+func (h *Handlers) registerHouseholds(rt *web.Router) {
 	s := h.Store
-	// Households.
 	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: withParams(web.Param{Name: "grid"}), Response: web.List[Household]{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			pg, err := web.ParsePagination(r)
@@ -81,7 +87,11 @@ func (h *Handlers) Register(rt *web.Router) {
 		})
 	crud(rt, "households", "户 / household", HouseholdInput{}, Household{}, s.GetHousehold, s.CreateHousehold, s.UpdateHousehold, s.DeleteHousehold)
 
-	// Residents.
+}
+
+// registerResidents adds residents, their tags, reveals and the resident's own record.
+func (h *Handlers) registerResidents(rt *web.Router) {
+	s := h.Store
 	rt.API("GET /api/v1/residents", web.Op{Summary: "居民列表（脱敏）/ List residents (masked)", Tag: "registry",
 		Params: withParams(web.Param{Name: "tag", Description: "服务对象标签 / service-object tag"}, web.Param{Name: "household"}, web.Param{Name: "grid"}), Response: ResidentList{}},
 		func(w http.ResponseWriter, r *http.Request) error {
@@ -164,7 +174,11 @@ func (h *Handlers) Register(rt *web.Router) {
 			return nil
 		})
 
-	// Tags.
+}
+
+// registerTags adds the tag catalogue and counts.
+func (h *Handlers) registerTags(rt *web.Router) {
+	s := h.Store
 	rt.API("GET /api/v1/tags", web.Op{Summary: "服务对象标签目录 / Tag catalogue", Tag: "registry", Response: []TagKind{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			ks, err := s.TagKinds(r.Context())
@@ -202,7 +216,11 @@ func (h *Handlers) Register(rt *web.Router) {
 			return nil
 		})
 
-	// Facilities.
+}
+
+// registerFacilities adds facilities and their catalogue.
+func (h *Handlers) registerFacilities(rt *web.Router) {
+	s := h.Store
 	rt.API("GET /api/v1/facilities", web.Op{Summary: "服务设施列表 / List facilities", Tag: "registry", Params: withParams(web.Param{Name: "category"}), Response: web.List[Facility]{}},
 		listHandler(s.ListFacilities))
 	rt.API("GET /api/v1/facilities/nearby", web.Op{Summary: "附近设施（N 米内）/ Facilities within N metres", Tag: "registry",
@@ -219,12 +237,16 @@ func (h *Handlers) Register(rt *web.Router) {
 				return v
 			}
 			lon, lat, rad := num("lon"), num("lat"), num("radius_m")
+			limit := 100
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 500 {
+					errs = append(errs, fault.Field("limit", web.M("须为 1–500 的整数", "must be a whole number from 1 to 500")))
+				}
+				limit = n
+			}
 			if len(errs) > 0 {
 				return fault.Invalid(web.M("查询参数有误", "invalid query"), errs...)
-			}
-			limit := 100
-			if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 500 {
-				limit = n
 			}
 			out, err := s.Nearby(r.Context(), lon, lat, rad, q.Get("category"), limit)
 			if err != nil {
@@ -257,7 +279,11 @@ func (h *Handlers) Register(rt *web.Router) {
 			return nil
 		})
 
-	// Organisations, personnel, grids.
+}
+
+// registerOrgs adds organisations, personnel and grids.
+func (h *Handlers) registerOrgs(rt *web.Router) {
+	s := h.Store
 	rt.API("GET /api/v1/organizations", web.Op{Summary: "组织列表 / List organisations", Tag: "registry",
 		Params: withParams(web.Param{Name: "category", Description: "social_org/enterprise/property/owners_committee"}), Response: web.List[Organization]{}}, listHandler(s.ListOrganizations))
 	crud(rt, "organizations", "组织 / organisation", OrganizationInput{}, Organization{}, s.GetOrganization, s.CreateOrganization, s.UpdateOrganization, s.DeleteOrganization)
@@ -275,7 +301,6 @@ func (h *Handlers) Register(rt *web.Router) {
 			return nil
 		})
 	crud(rt, "grids", "网格 / grid", GridInput{}, Grid{}, s.GetGrid, s.CreateGrid, s.UpdateGrid, s.DeleteGrid)
-	h.registerTransfer(rt)
 }
 
 func (h *Handlers) myGrid(r *http.Request) (MyGridView, error) {
@@ -335,7 +360,7 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 		func(w http.ResponseWriter, r *http.Request) error {
 			v, err := get(r.Context(), r.PathValue("id"))
 			if err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			web.WriteJSON(w, 200, v)
 			return nil
@@ -361,7 +386,7 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 			}
 			res, err := update(r.Context(), r.PathValue("id"), v)
 			if err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			web.WriteJSON(w, 200, res)
 			return nil
@@ -369,16 +394,9 @@ func crud[I, T any](rt *web.Router, name, label string, in I, out T,
 	rt.API("DELETE "+base+"/{id}", web.Op{Summary: "删除" + zh + " / Delete a " + en, Tag: "registry", Status: 204},
 		func(w http.ResponseWriter, r *http.Request) error {
 			if err := del(r.Context(), r.PathValue("id")); err != nil {
-				return notFoundErr(err)
+				return err
 			}
 			w.WriteHeader(204)
 			return nil
 		})
-}
-
-func notFoundErr(err error) error {
-	if errors.Is(err, db.ErrNotFound) {
-		return fault.NotFound(web.M("记录不存在或不在您的管辖范围内", "not found or outside your jurisdiction"))
-	}
-	return err
 }

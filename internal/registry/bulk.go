@@ -97,115 +97,24 @@ const upsertTail = ` ON CONFLICT (id_idx) DO UPDATE SET household_id = excluded.
 // rows are done. Rows whose ID number is registered in another community
 // come back as errors (the caller rolls back).
 func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRow, progress func(int)) (BulkResult, []RowError, error) {
-	var res BulkResult
-	var rowErrs []RowError
-	now := db.T(s.now())
-	hh := map[string]string{}
-	seenDiv := map[string]bool{}
-	insHH, err := tx.PrepareContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES `+s.DB.Values(0, 8))
+	l, err := s.newLoader(ctx, tx)
 	if err != nil {
-		return res, nil, err
+		return BulkResult{}, nil, err
 	}
-	defer insHH.Close()
-	// Tags find their resident by the blind index: no round trip for the id.
-	insTag, err := tx.PrepareContext(ctx, strings.Replace(`INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
-		SELECT $1, id, division_code, $2, '', '', 'import', '', '', TRUE, $3 FROM reg_residents WHERE id_idx = $4
-		ON CONFLICT (resident_id, tag, since_date) DO NOTHING`, "$", sqlitePH(s.DB.Dialect), -1))
-	if err != nil {
-		return res, nil, err
-	}
-	defer insTag.Close()
+	defer l.close()
 	batch := 1
 	if s.DB.Dialect == db.Postgres {
 		batch = 250
 	}
-	stmts := map[int]*sql.Stmt{}
-	stmtFor := func(n int) (*sql.Stmt, error) {
-		if st := stmts[n]; st != nil {
-			return st, nil
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO reg_residents (` + residentInsertCols + `) VALUES `)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(s.DB.Values(i*20, 20))
-		}
-		b.WriteString(upsertTail)
-		st, err := tx.PrepareContext(ctx, b.String())
-		stmts[n] = st
-		return st, err
-	}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	deltas := tagDeltas{}
+	// Stopping the sealing goroutine when the load ends early.
+	sealCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	done := 0
-	for c := range s.sealChunks(ctx, rows) {
+	for c := range s.sealChunks(sealCtx, rows) {
 		for i := 0; i < len(c.rows); i += batch {
-			part := c.rows[i:min(i+batch, len(c.rows))]
-			args := make([]any, 0, 20*len(part))
-			for j, r := range part {
-				if !seenDiv[r.Division] {
-					seenDiv[r.Division] = true
-					if err := s.loadHouseholds(ctx, tx, r.Division, hh); err != nil {
-						return res, nil, err
-					}
-				}
-				key := r.Division + "\x00" + r.HouseholdNo
-				hid := hh[key]
-				if hid == "" {
-					hid = db.NewID()
-					if _, err := insHH.ExecContext(ctx, hid, r.Division, r.HouseholdNo, nullable(r.GridID), r.Address, "", now, now); err != nil {
-						return res, nil, err
-					}
-					hh[key] = hid
-					res.Households++
-				}
-				z := c.z[i+j]
-				args = append(args, db.NewID(), r.Division, hid, r.Name, r.Gender, r.Birth, r.Relation, r.Residence, z.idEnc, z.idIdx, z.idMask,
-					z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, "", now, now)
-			}
-			st, err := stmtFor(len(part))
-			if err != nil {
-				return res, nil, err
-			}
-			x, err := st.ExecContext(ctx, args...)
-			if err != nil {
-				return res, nil, err
-			}
-			written := make([]bool, len(part))
-			if n, _ := x.RowsAffected(); int(n) == len(part) {
-				for j := range written {
-					written[j] = true
-				}
-			} else {
-				// Some rows hit an ID registered in another community: find which.
-				for j, r := range part {
-					var code string
-					err := tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, c.z[i+j].idIdx).Scan(&code)
-					written[j] = err == nil && code == r.Division
-				}
-			}
-			for j, r := range part {
-				if !written[j] {
-					rowErrs = append(rowErrs, RowError{Row: r.Line, Column: "身份证号", ZH: "该身份证号已在其他村(社区)登记，请先在原社区办理迁出", EN: "this ID number is registered in another community; move the resident there first"})
-					continue
-				}
-				res.Residents++
-				for _, t := range r.Tags {
-					x, err := insTag.ExecContext(ctx, db.NewID(), t, now, c.z[i+j].idIdx)
-					if err != nil {
-						return res, nil, err
-					}
-					if n, _ := x.RowsAffected(); n > 0 {
-						deltas.add(r.Division, t, 1)
-						res.Tags++
-					}
-				}
+			end := min(i+batch, len(c.rows))
+			if err := l.write(c.rows[i:end], c.z[i:end]); err != nil {
+				return l.res, nil, err
 			}
 		}
 		done += len(c.rows)
@@ -213,26 +122,184 @@ func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRo
 			progress(done)
 		}
 	}
-	if len(rowErrs) > 0 {
-		return res, rowErrs, nil
+	if len(l.errs) > 0 {
+		return l.res, l.errs, nil
 	}
-	return res, nil, s.applyDeltas(ctx, tx, deltas)
+	return l.res, nil, s.applyDeltas(ctx, tx, l.deltas)
 }
 
-func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, into map[string]string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT household_no, id FROM reg_households WHERE division_code = $1`, code)
+// loader writes the batches of one bulk load inside its transaction.
+type loader struct {
+	s             *Store
+	ctx           context.Context
+	tx            *sql.Tx
+	now           db.Time
+	insHH, insTag *sql.Stmt
+	upserts       map[int]*sql.Stmt // by batch size
+	households    map[string]string // community + "\x00" + household number → id
+	loaded        map[string]bool   // communities whose households are in the map
+	res           BulkResult
+	errs          []RowError
+	deltas        tagDeltas
+}
+
+func (s *Store) newLoader(ctx context.Context, tx *sql.Tx) (*loader, error) {
+	l := &loader{s: s, ctx: ctx, tx: tx, now: db.T(s.Now()), upserts: map[int]*sql.Stmt{},
+		households: map[string]string{}, loaded: map[string]bool{}, deltas: tagDeltas{}}
+	var err error
+	l.insHH, err = tx.PrepareContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES `+s.DB.Values(0, 8))
+	if err != nil {
+		return nil, err
+	}
+	// Tags find their resident by the blind index: no round trip for the id.
+	l.insTag, err = tx.PrepareContext(ctx, strings.Replace(`INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
+		SELECT $1, id, division_code, $2, '', '', 'import', '', '', TRUE, $3 FROM reg_residents WHERE id_idx = $4
+		ON CONFLICT (resident_id, tag, since_date) DO NOTHING`, "$", sqlitePH(s.DB.Dialect), -1))
+	if err != nil {
+		l.insHH.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loader) close() {
+	l.insHH.Close()
+	l.insTag.Close()
+	for _, st := range l.upserts {
+		st.Close()
+	}
+}
+
+// upsert is the prepared statement writing n residents at once.
+func (l *loader) upsert(n int) (*sql.Stmt, error) {
+	if st := l.upserts[n]; st != nil {
+		return st, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO reg_residents (` + residentInsertCols + `) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l.s.DB.Values(i*20, 20))
+	}
+	b.WriteString(upsertTail)
+	st, err := l.tx.PrepareContext(l.ctx, b.String())
+	if err != nil {
+		return nil, err
+	}
+	l.upserts[n] = st
+	return st, nil
+}
+
+// household returns the id of a row's household, creating it if new.
+func (l *loader) household(r ResidentRow) (string, error) {
+	if !l.loaded[r.Division] {
+		l.loaded[r.Division] = true
+		if err := l.s.loadHouseholds(l.ctx, l.tx, r.Division, l.households); err != nil {
+			return "", err
+		}
+	}
+	key := r.Division + "\x00" + r.HouseholdNo
+	if id := l.households[key]; id != "" {
+		return id, nil
+	}
+	id := db.NewID()
+	if _, err := l.insHH.ExecContext(l.ctx, id, r.Division, r.HouseholdNo, nullable(r.GridID), r.Address, "", l.now, l.now); err != nil {
+		return "", err
+	}
+	l.households[key] = id
+	l.res.Households++
+	return id, nil
+}
+
+// write upserts one batch of residents and adds their tags; a row whose
+// ID number is registered in another community becomes a row error.
+func (l *loader) write(part []ResidentRow, z []sealed) error {
+	args := make([]any, 0, 20*len(part))
+	for j, r := range part {
+		hid, err := l.household(r)
+		if err != nil {
+			return err
+		}
+		args = append(args, db.NewID(), r.Division, hid, r.Name, r.Gender, r.Birth, r.Relation, r.Residence, z[j].idEnc, z[j].idIdx, z[j].idMask,
+			z[j].phoneEnc, z[j].phoneIdx, z[j].phoneMask, z[j].health, z[j].disability, z[j].income, "", l.now, l.now)
+	}
+	st, err := l.upsert(len(part))
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var no, id string
-		if err := rows.Scan(&no, &id); err != nil {
+	x, err := st.ExecContext(l.ctx, args...)
+	if err != nil {
+		return err
+	}
+	written, err := writtenRows(l.ctx, l.tx, x, part, z)
+	if err != nil {
+		return err
+	}
+	for j, r := range part {
+		if !written[j] {
+			l.errs = append(l.errs, RowError{Row: r.Line, Column: "身份证号", ZH: "该身份证号已在其他村(社区)登记，请先在原社区办理迁出", EN: "this ID number is registered in another community; move the resident there first"})
+			continue
+		}
+		l.res.Residents++
+		if err := l.tag(r, z[j].idIdx); err != nil {
 			return err
 		}
-		into[code+"\x00"+no] = id
 	}
-	return rows.Err()
+	return nil
+}
+
+// tag adds a written row's tags, counting those that are new.
+func (l *loader) tag(r ResidentRow, idIdx string) error {
+	for _, t := range r.Tags {
+		x, err := l.insTag.ExecContext(l.ctx, db.NewID(), t, l.now, idIdx)
+		if err != nil {
+			return err
+		}
+		n, err := x.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			l.deltas.add(r.Division, t, 1)
+			l.res.Tags++
+		}
+	}
+	return nil
+}
+
+// writtenRows tells which rows of a batch upsert were written: all when
+// every row counts, else a row whose ID number is registered in another
+// community was left alone, and each row is looked up to find which.
+func writtenRows(ctx context.Context, tx *sql.Tx, x sql.Result, part []ResidentRow, z []sealed) ([]bool, error) {
+	written := make([]bool, len(part))
+	n, err := x.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	for j, r := range part {
+		if int(n) == len(part) {
+			written[j] = true
+			continue
+		}
+		var code string
+		ok, err := found(tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, z[j].idIdx), &code)
+		if err != nil {
+			return nil, err
+		}
+		written[j] = ok && code == r.Division
+	}
+	return written, nil
+}
+
+func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, into map[string]string) error {
+	return db.EachRow(ctx, tx, func(row db.Scanner) error {
+		var no, id string
+		err := row.Scan(&no, &id)
+		into[code+"\x00"+no] = id
+		return err
+	}, `SELECT household_no, id FROM reg_households WHERE division_code = $1`, code)
 }
 
 // CheckResidentRow validates one row and fills Gender, Birth and the
@@ -249,8 +316,8 @@ func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 		bad("户编号", fault.M("户编号不能为空", "household number is required"))
 	}
 	info, err := idno.Parse(r.IDNumber, now)
-	if e, ok := err.(*idno.Error); ok {
-		bad("身份证号", fault.M(e.ZH, e.EN))
+	if err != nil {
+		bad("身份证号", idnoMsg(err))
 	} else {
 		r.IDNumber, r.Gender, r.Birth = info.Number, info.Gender, info.Birth.Format("2006-01-02")
 	}
@@ -270,8 +337,8 @@ func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 	}
 	if r.Phone != "" {
 		p, err := idno.NormalisePhone(r.Phone)
-		if e, ok := err.(*idno.Error); ok {
-			bad("手机号", fault.M(e.ZH, e.EN))
+		if err != nil {
+			bad("手机号", idnoMsg(err))
 		}
 		r.Phone = p
 	}

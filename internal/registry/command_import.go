@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"linli/internal/access"
+	"linli/internal/db"
 	"linli/internal/module"
 )
 
@@ -61,8 +60,10 @@ func runImport(e module.CLI, args []string) int {
 		fmt.Fprintln(e.Stderr, importUsage)
 		return 2
 	}
-	if _, err := s.Divs.Get(context.Background(), division); err != nil {
+	if _, err := s.Divs.Get(context.Background(), division); errors.Is(err, db.ErrNotFound) {
 		return module.Fail(e, fmt.Errorf("区划 %s 不存在 / no division %s", division, division))
+	} else if err != nil {
+		return module.Fail(e, err)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -70,11 +71,10 @@ func runImport(e module.CLI, args []string) int {
 	}
 	ctx := access.With(context.Background(), &access.Principal{Username: "cli", Role: access.Officer, Division: division})
 	bar := module.NewBar(e.Stderr, "导入 / importing")
-	start := time.Now()
+	start := s.Now()
 	rep, err := s.Import(ctx, kind, data, apply, bar.Set)
 	if err != nil {
-		var msg interface{ Error() string } = err
-		return module.Fail(e, errors.New(strings.TrimSpace(msg.Error())))
+		return module.Fail(e, err)
 	}
 	for _, re := range rep.Errors {
 		fmt.Fprintf(e.Stdout, "第 %d 行 / row %d\t%s\t%s / %s\n", re.Row, re.Row, re.Column, re.ZH, re.EN)
@@ -84,8 +84,9 @@ func runImport(e module.CLI, args []string) int {
 		fmt.Fprintf(e.Stdout, "发现 %d 个问题，未写入任何数据 / %d problems found; nothing was written\n", len(rep.Errors), len(rep.Errors))
 		return 1
 	case rep.Applied:
+		took := s.Now().Sub(start).Seconds()
 		fmt.Fprintf(e.Stdout, "已导入 %d 行，用时 %.1f 秒 / imported %d rows in %.1fs (created %d, updated %d; residents %d, households created %d, tags added %d)\n",
-			rep.Rows, time.Since(start).Seconds(), rep.Rows, time.Since(start).Seconds(), rep.Created, rep.Updated, rep.Extra.Residents, rep.Extra.Households, rep.Extra.Tags)
+			rep.Rows, took, rep.Rows, took, rep.Created, rep.Updated, rep.Extra.Residents, rep.Extra.Households, rep.Extra.Tags)
 	default:
 		fmt.Fprintf(e.Stdout, "检查通过：%d 行，加 --apply 写入 / check passed: %d rows; add --apply to write\n", rep.Rows, rep.Rows)
 	}

@@ -13,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/registry/idno"
 )
 
@@ -51,7 +52,8 @@ func ParseScale(s string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(f > 0 && f <= 1) {
-		return 0, fmt.Errorf("演示规模须为 community、county 或 0–1 之间的比例 / demo scale must be community, county or a fraction in (0, 1]: %q", s)
+		msg := fault.M(fmt.Sprintf("演示规模须为 community、county 或 0–1 之间的比例：%q", s), fmt.Sprintf("demo scale must be community, county or a fraction in (0, 1]: %q", s))
+		return 0, fault.Invalid(msg, fault.Field("scale", msg))
 	}
 	return f, nil
 }
@@ -91,7 +93,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 	}
 	if len(comms) == 0 {
-		return fmt.Errorf("demo county %s has no communities", o.County)
+		return fault.Invalid(fault.M("演示区县 "+o.County+" 下没有村(社区)", "demo county "+o.County+" has no communities"))
 	}
 	per := FullScalePerCommunity
 	if o.Scale < 0 {
@@ -102,7 +104,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7265676973747279))
 	ctx = access.With(ctx, access.Operator())
-	now := s.now()
+	now := s.Now()
 	g := &demoGen{rng: rng, now: now, seqs: map[string]int{}}
 	var rows []ResidentRow
 	var gridsOf = map[string][]string{}
@@ -118,7 +120,10 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	// Households are assigned to the community's grids in turn.
 	for i := range rows {
 		gs := gridsOf[rows[i].Division]
-		h, _ := strconv.Atoi(rows[i].HouseholdNo[len(rows[i].HouseholdNo)-5:])
+		h, err := strconv.Atoi(strings.TrimPrefix(rows[i].HouseholdNo, "H"))
+		if err != nil {
+			return err
+		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -350,9 +355,15 @@ var demoFacilities = []struct {
 
 func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []divisions.Division, gridsOf map[string][]string) error {
 	now := db.T(g.now)
-	var demoGrid, demoResident string
-	tx.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.grid'`).Scan(&demoGrid)
-	tx.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.resident'`).Scan(&demoResident)
+	// The demo accounts, when the core made them, get a grid and a record.
+	demoGrid, err := lookup(ctx, tx, `SELECT division_code FROM users WHERE username = 'demo.grid'`)
+	if err != nil {
+		return err
+	}
+	demoResident, err := lookup(ctx, tx, `SELECT division_code FROM users WHERE username = 'demo.resident'`)
+	if err != nil {
+		return err
+	}
 	// 西湖区 spans roughly 120.02–120.17 E, 30.13–30.34 N; communities are
 	// placed on a jittered grid inside it (synthetic locations).
 	side := int(math.Ceil(math.Sqrt(float64(len(comms)))))
@@ -360,66 +371,15 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 	for ci, c := range comms {
 		lon0 := 120.03 + 0.13*(float64(ci%side)+g.rng.Float64()*0.6)/float64(side)
 		lat0 := 30.15 + 0.17*(float64(ci/side)+g.rng.Float64()*0.6)/float64(side)
-		org := db.NewID()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-			VALUES ($1,$2,'property',$3,$4,'物业服务','','',NULL,$5,$6,$6)`, org, c.Code, c.Name+"物业服务中心", "DEMO-P-"+c.Code, c.Name, now); err != nil {
+		org, err := g.organizations(ctx, tx, c, now)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-			VALUES ($1,$2,'social_org',$3,$4,'社区社会组织',$5,'county',NULL,$6,$7,$7)`, db.NewID(), c.Code, c.Name+"邻里互助会", "DEMO-S-"+c.Code, ratings[1+g.rng.IntN(5)], c.Name, now); err != nil {
+		if err := g.facilities(ctx, tx, c, lon0, lat0, org, &facN, now); err != nil {
 			return err
 		}
-		if c.UrbanRural == divisions.Urban {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-				VALUES ($1,$2,'owners_committee',$3,NULL,'业主委员会','','',$4,$5,$6,$6)`, db.NewID(), c.Code, c.Name+"业主委员会", math.Round(30+g.rng.Float64()*50)/100, c.Name, now); err != nil {
-				return err
-			}
-		}
-		for _, f := range demoFacilities {
-			if !g.chance(f.p) {
-				continue
-			}
-			facN++
-			area := math.Round(f.minA + g.rng.Float64()*(f.maxA-f.minA))
-			caps := map[string]float64{}
-			for k, v := range f.caps {
-				caps[k] = math.Round(v * (0.6 + g.rng.Float64()*0.8))
-			}
-			var op string
-			if f.cat == "home_care_center" || f.cat == "elderly_canteen" {
-				op = org
-			}
-			in := FacilityInput{Division: c.Code, Code: fmt.Sprintf("DEMO-%s-%03d", c.Code, facN%1000), Name: c.Name + catName(f.cat), Category: f.cat,
-				Address: c.Name, Lon: lon0 + (g.rng.Float64()-0.5)*0.008, Lat: lat0 + (g.rng.Float64()-0.5)*0.008, FloorArea: area, Capacities: caps,
-				OpeningHours: f.hours, OperatorID: op, Status: "open", Tier: catTier(f.cat)}
-			if err := insertFacility(ctx, tx, db.NewID(), in, now); err != nil {
-				return err
-			}
-		}
-		staff := []struct {
-			role  string
-			n     int
-			attrs func() map[string]any
-		}{
-			{"community_worker", 6 + g.rng.IntN(6), func() map[string]any {
-				return map[string]any{"post_grade": fmt.Sprintf("%d岗%d级", 1+g.rng.IntN(3), 1+g.rng.IntN(6)), "sw_certificate": g.chance(0.6), "sw_level": []string{"助理社工师", "社工师", "高级社工师"}[g.rng.IntN(3)]}
-			}},
-			{"grid_worker", len(gridsOf[c.Code]), func() map[string]any { return map[string]any{} }},
-			{"care_worker", 1 + g.rng.IntN(3), func() map[string]any { return map[string]any{"certified": g.chance(0.7)} }},
-			{"volunteer", 8 + g.rng.IntN(20), func() map[string]any {
-				return map[string]any{"volunteer_no": fmt.Sprintf("ZJV%08d", g.rng.IntN(1e8)), "hours": g.rng.IntN(300)}
-			}},
-		}
-		for _, st := range staff {
-			for k := 0; k < st.n; k++ {
-				ph := g.phone()
-				b, _ := jsonMarshal(st.attrs())
-				if _, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-					VALUES ($1,$2,$3,$4,$5,NULL,'',$6,$7,$8,$9,$9)`, db.NewID(), c.Code, g.name(), ","+st.role+",", b,
-					s.Keys.Seal(ph, "reg_personnel/phone"), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {
-					return err
-				}
-			}
+		if err := g.staff(ctx, s, tx, c, len(gridsOf[c.Code]), now); err != nil {
+			return err
 		}
 		if c.Code == demoGrid && len(gridsOf[c.Code]) > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO reg_grid_workers (grid_id, division_code, username) VALUES ($1,$2,'demo.grid')`, gridsOf[c.Code][0], c.Code); err != nil {
@@ -428,6 +388,88 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 		}
 		if c.Code == demoResident {
 			if _, err := tx.ExecContext(ctx, `UPDATE reg_residents SET username = 'demo.resident' WHERE id = (SELECT MIN(id) FROM reg_residents WHERE division_code = $1 AND relation = '户主')`, c.Code); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// organizations adds a community's property company, mutual-aid society
+// and, in a town, owners' committee; it returns the property company.
+func (g *demoGen) organizations(ctx context.Context, tx *sql.Tx, c divisions.Division, now db.Time) (string, error) {
+	org := db.NewID()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+		VALUES ($1,$2,'property',$3,$4,'物业服务','','',NULL,$5,$6,$6)`, org, c.Code, c.Name+"物业服务中心", "DEMO-P-"+c.Code, c.Name, now); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+		VALUES ($1,$2,'social_org',$3,$4,'社区社会组织',$5,'county',NULL,$6,$7,$7)`, db.NewID(), c.Code, c.Name+"邻里互助会", "DEMO-S-"+c.Code, ratings[1+g.rng.IntN(5)], c.Name, now); err != nil {
+		return "", err
+	}
+	if c.UrbanRural == divisions.Urban {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+			VALUES ($1,$2,'owners_committee',$3,NULL,'业主委员会','','',$4,$5,$6,$6)`, db.NewID(), c.Code, c.Name+"业主委员会", math.Round(30+g.rng.Float64()*50)/100, c.Name, now); err != nil {
+			return "", err
+		}
+	}
+	return org, nil
+}
+
+// facilities places a community's facilities around (lon0, lat0); the
+// property company org runs its elderly care. facN numbers them.
+func (g *demoGen) facilities(ctx context.Context, tx *sql.Tx, c divisions.Division, lon0, lat0 float64, org string, facN *int, now db.Time) error {
+	for _, f := range demoFacilities {
+		if !g.chance(f.p) {
+			continue
+		}
+		*facN++
+		area := math.Round(f.minA + g.rng.Float64()*(f.maxA-f.minA))
+		caps := map[string]float64{}
+		for k, v := range f.caps {
+			caps[k] = math.Round(v * (0.6 + g.rng.Float64()*0.8))
+		}
+		var op string
+		if f.cat == "home_care_center" || f.cat == "elderly_canteen" {
+			op = org
+		}
+		in := FacilityInput{Division: c.Code, Code: fmt.Sprintf("DEMO-%s-%03d", c.Code, *facN%1000), Name: c.Name + catName(f.cat), Category: f.cat,
+			Address: c.Name, Lon: lon0 + (g.rng.Float64()-0.5)*0.008, Lat: lat0 + (g.rng.Float64()-0.5)*0.008, FloorArea: area, Capacities: caps,
+			OpeningHours: f.hours, OperatorID: op, Status: "open", Tier: catTier(f.cat)}
+		if err := insertFacility(ctx, tx, db.NewID(), in, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// staff adds a community's workers, one grid worker a grid, care workers
+// and volunteers, with their role attributes.
+func (g *demoGen) staff(ctx context.Context, s *Store, tx *sql.Tx, c divisions.Division, grids int, now db.Time) error {
+	staff := []struct {
+		role  string
+		n     int
+		attrs func() map[string]any
+	}{
+		{"community_worker", 6 + g.rng.IntN(6), func() map[string]any {
+			return map[string]any{"post_grade": fmt.Sprintf("%d岗%d级", 1+g.rng.IntN(3), 1+g.rng.IntN(6)), "sw_certificate": g.chance(0.6), "sw_level": []string{"助理社工师", "社工师", "高级社工师"}[g.rng.IntN(3)]}
+		}},
+		{"grid_worker", grids, func() map[string]any { return map[string]any{} }},
+		{"care_worker", 1 + g.rng.IntN(3), func() map[string]any { return map[string]any{"certified": g.chance(0.7)} }},
+		{"volunteer", 8 + g.rng.IntN(20), func() map[string]any {
+			return map[string]any{"volunteer_no": fmt.Sprintf("ZJV%08d", g.rng.IntN(1e8)), "hours": g.rng.IntN(300)}
+		}},
+	}
+	for _, st := range staff {
+		for k := 0; k < st.n; k++ {
+			ph := g.phone()
+			b, err := jsonMarshal(st.attrs())
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
+				VALUES ($1,$2,$3,$4,$5,NULL,'',$6,$7,$8,$9,$9)`, db.NewID(), c.Code, g.name(), ","+st.role+",", b,
+				s.Keys.Seal(ph, personPhoneAAD), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"linli/internal/db"
 )
 
 // MapPointCap bounds the facilities drawn on one map.
@@ -82,32 +84,21 @@ func hslHex(h, s, l float64) string {
 // MapFacilities draws the facilities matching f (in scope) on a map.
 func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error) {
 	m := FacilityMap{Width: 640}
-	w, err := s.resourceWhere(ctx, "f", f)
+	w, err := facilities.where(ctx, f)
 	if err != nil {
 		return m, err
-	}
-	if f.Category != "" {
-		w.add("f.category = ?", f.Category)
 	}
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_facilities f WHERE `+w.sql(), w.args...).Scan(&m.Total); err != nil {
 		return m, err
 	}
 	m.Truncated = m.Total > MapPointCap
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT f.id, f.name, f.category, f.lon, f.lat FROM reg_facilities f WHERE `+w.sql()+
+	m.Points, err = db.Collect(ctx, s.DB.R, func(row db.Scanner) (MapPoint, error) {
+		var p MapPoint
+		err := row.Scan(&p.ID, &p.Name, &p.Category, &p.Lon, &p.Lat)
+		return p, err
+	}, `SELECT f.id, f.name, f.category, f.lon, f.lat FROM reg_facilities f WHERE `+w.sql()+
 		` ORDER BY f.division_code, f.category, f.name LIMIT `+itoa(MapPointCap), w.args...)
 	if err != nil {
-		return m, err
-	}
-	for rows.Next() {
-		var p MapPoint
-		if err := rows.Scan(&p.ID, &p.Name, &p.Category, &p.Lon, &p.Lat); err != nil {
-			rows.Close()
-			return m, err
-		}
-		m.Points = append(m.Points, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return m, err
 	}
 	cats, err := s.Categories(ctx)

@@ -37,74 +37,52 @@ type GridInput struct {
 
 const gridCols = `g.id, g.division_code, g.code, g.name, g.note, (SELECT COUNT(*) FROM reg_households h WHERE h.grid_id = g.id), g.created_at, g.updated_at`
 
-func (s *Store) grids(ctx context.Context, q string, args ...any) ([]Grid, error) {
-	rows, err := s.DB.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	var out []Grid
-	for rows.Next() {
-		var g Grid
-		var c, u db.Time
-		if err := rows.Scan(&g.ID, &g.Division, &g.Code, &g.Name, &g.Note, &g.Households, &c, &u); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.CreatedAt, g.UpdatedAt = c.Time, u.Time
-		g.Workers = []string{}
-		out = append(out, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		wr, err := s.DB.R.QueryContext(ctx, `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, out[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		for wr.Next() {
-			var u string
-			wr.Scan(&u)
-			out[i].Workers = append(out[i].Workers, u)
-		}
-		wr.Close()
-	}
-	return out, nil
-}
-
-// ListGrids returns a page of grids in scope.
-func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]Grid, int, error) {
-	if !canReadPeople(access.From(ctx)) {
-		return nil, 0, errNoRead
-	}
-	w, err := s.resourceWhere(ctx, "g", f)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_grids g WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql()+` ORDER BY g.division_code, g.code LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
-	return out, total, err
+func scanGrid(row db.Scanner) (Grid, error) {
+	var g Grid
+	var c, u db.Time
+	err := row.Scan(&g.ID, &g.Division, &g.Code, &g.Name, &g.Note, &g.Households, &c, &u)
+	g.CreatedAt, g.UpdatedAt, g.Workers = c.Time, u.Time, []string{}
+	return g, err
 }
 
 var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
 
+// grids are read by the roles that read residents; their filter has no
+// category.
+var grids = table[Grid]{name: "reg_grids", alias: "g", cols: gridCols, order: "g.division_code, g.code",
+	scan: scanGrid, readable: canReadPeople, missing: errGridNotFound}
+
+// withWorkers fills in the workers assigned to each grid.
+func (s *Store) withWorkers(ctx context.Context, gs []Grid) ([]Grid, error) {
+	for i := range gs {
+		ws, err := db.Collect(ctx, s.DB.R, db.Value[string], `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, gs[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		gs[i].Workers = append(gs[i].Workers, ws...)
+	}
+	return gs, nil
+}
+
+// ListGrids returns a page of grids in scope.
+func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]Grid, int, error) {
+	out, total, err := grids.list(ctx, s.DB.R, f, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err = s.withWorkers(ctx, out)
+	return out, total, err
+}
+
 // GetGrid returns one grid in scope.
 func (s *Store) GetGrid(ctx context.Context, id string) (Grid, error) {
-	if !canReadPeople(access.From(ctx)) {
-		return Grid{}, errNoRead
+	g, err := grids.get(ctx, s.DB.R, id)
+	if err != nil {
+		return g, err
 	}
-	w, _ := s.resourceWhere(ctx, "g", Filter{})
-	w.add("g.id = ?", id)
-	out, err := s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE `+w.sql(), w.args...)
+	out, err := s.withWorkers(ctx, []Grid{g})
 	if err != nil {
 		return Grid{}, err
-	}
-	if len(out) == 0 {
-		return Grid{}, errGridNotFound
 	}
 	return out[0], nil
 }
@@ -116,8 +94,12 @@ func (s *Store) MyGrids(ctx context.Context) ([]Grid, error) {
 		return nil, errNoRead
 	}
 	sc := access.ScopeOf(ctx)
-	return s.grids(ctx, `SELECT `+gridCols+` FROM reg_grids g WHERE g.division_code >= $1 AND g.division_code < $2
+	gs, err := db.Collect(ctx, s.DB.R, scanGrid, `SELECT `+gridCols+` FROM reg_grids g WHERE g.division_code >= $1 AND g.division_code < $2
 		AND g.id IN (SELECT grid_id FROM reg_grid_workers WHERE username = $3) ORDER BY g.code`, sc.Lo, sc.Hi, p.Username)
+	if err != nil {
+		return nil, err
+	}
+	return s.withWorkers(ctx, gs)
 }
 
 func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
@@ -134,8 +116,11 @@ func (s *Store) validGrid(ctx context.Context, in *GridInput) error {
 	}
 	for _, u := range in.Workers {
 		var role, div string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u).Scan(&role, &div)
-		if err != nil || role != string(access.GridWorker) || div != in.Division {
+		ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, u), &role, &div)
+		if err != nil {
+			return err
+		}
+		if !ok || role != string(access.GridWorker) || div != in.Division {
 			errs = append(errs, fault.Field("workers", fault.M("账号 "+u+" 不是本社区的网格员", "account "+u+" is not a grid worker of this community")))
 		}
 	}
@@ -175,7 +160,7 @@ func (s *Store) CreateGrid(ctx context.Context, in GridInput) (Grid, error) {
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupGrid, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$6)`,
-			id, in.Division, in.Code, in.Name, in.Note, db.T(s.now())); err != nil {
+			id, in.Division, in.Code, in.Name, in.Note, db.T(s.Now())); err != nil {
 			return err
 		}
 		if err := setWorkers(ctx, tx, id, in.Division, in.Workers); err != nil {
@@ -208,7 +193,7 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 		return cur, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupGrid, `UPDATE reg_grids SET code=$1, name=$2, note=$3, updated_at=$4 WHERE id=$5 AND division_code=$6`, in.Code, in.Name, in.Note, db.T(s.now()), id, cur.Division); err != nil {
+		if _, err := execUnique(ctx, tx, errDupGrid, `UPDATE reg_grids SET code=$1, name=$2, note=$3, updated_at=$4 WHERE id=$5 AND division_code=$6`, in.Code, in.Name, in.Note, db.T(s.Now()), id, cur.Division); err != nil {
 			return err
 		}
 		if err := setWorkers(ctx, tx, id, cur.Division, in.Workers); err != nil {
@@ -225,7 +210,7 @@ func (s *Store) UpdateGrid(ctx context.Context, id string, in GridInput) (Grid, 
 // DeleteGrid removes a grid in scope; its households stay, unassigned
 // (the foreign key sets their grid to NULL).
 func (s *Store) DeleteGrid(ctx context.Context, id string) error {
-	return s.deleteScoped(ctx, "reg_grids", "grid", id, errGridNotFound)
+	return s.deleteScoped(ctx, grids.name, "grid", id, errGridNotFound)
 }
 
 // Account is a login account that can be assigned to a grid.
@@ -244,19 +229,9 @@ func (s *Store) GridWorkerAccounts(ctx context.Context, division string) ([]Acco
 	if division == "" || division < sc.Lo || division >= sc.Hi {
 		return nil, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT username, display_name FROM users WHERE role = $1 AND division_code = $2 AND NOT disabled ORDER BY username`,
-		string(access.GridWorker), division)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
+	return db.Collect(ctx, s.DB.R, func(row db.Scanner) (Account, error) {
 		var a Account
-		if err := rows.Scan(&a.Username, &a.DisplayName); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		err := row.Scan(&a.Username, &a.DisplayName)
+		return a, err
+	}, `SELECT username, display_name FROM users WHERE role = $1 AND division_code = $2 AND NOT disabled ORDER BY username`, string(access.GridWorker), division)
 }

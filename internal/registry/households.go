@@ -22,7 +22,7 @@ type HouseholdFilter struct {
 const householdCols = `h.id, h.division_code, h.household_no, COALESCE(h.grid_id, ''), h.address, h.note,
 	(SELECT COUNT(*) FROM reg_residents r WHERE r.household_id = h.id), h.created_at, h.updated_at`
 
-func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
+func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
 	var c, u db.Time
 	err := row.Scan(&h.ID, &h.Division, &h.HouseholdNo, &h.GridID, &h.Address, &h.Note, &h.Members, &c, &u)
@@ -62,21 +62,12 @@ func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, offset, l
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_households h WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
+	out, err := db.Collect(ctx, s.DB.R, scanHousehold, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
 		` ORDER BY h.division_code, h.household_no LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []Household
-	for rows.Next() {
-		h, err := scanHousehold(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, h)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 var errHouseholdNotFound = notFound(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))
@@ -113,8 +104,11 @@ func (s *Store) validHousehold(ctx context.Context, in *HouseholdInput) error {
 	}
 	if in.GridID != "" {
 		var code string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID).Scan(&code)
-		if err != nil || code != in.Division {
+		ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM reg_grids WHERE id = $1`, in.GridID), &code)
+		if err != nil {
+			return err
+		}
+		if !ok || code != in.Division {
 			return fault.Invalid(fault.M("网格不存在或不属于该社区", "grid not found in this community"), fault.Field("grid_id", fault.M("网格不存在或不属于该社区", "grid not found in this community")))
 		}
 	}
@@ -140,7 +134,7 @@ func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Househo
 		return Household{}, err
 	}
 	id := db.NewID()
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := execUnique(ctx, tx, errDupHousehold, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now); err != nil {
@@ -175,11 +169,13 @@ func (s *Store) UpdateHousehold(ctx context.Context, id string, in HouseholdInpu
 	sc := access.ScopeOf(ctx)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := execUnique(ctx, tx, errDupHousehold, `UPDATE reg_households SET household_no = $1, grid_id = $2, address = $3, note = $4, updated_at = $5
-			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.now()), id, sc.Lo, sc.Hi)
+			WHERE id = $6 AND division_code >= $7 AND division_code < $8`, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, db.T(s.Now()), id, sc.Lo, sc.Hi)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			return errHouseholdNotFound
 		}
 		return s.record(ctx, tx, "registry.household.update", "household", id, cur.Division, nil)

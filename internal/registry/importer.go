@@ -3,12 +3,12 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/tabular"
 )
@@ -194,7 +194,7 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 	divOK := map[string]error{}
 	seen := make(map[string]int, len(recs))
 	rows := make([]ResidentRow, len(recs))
-	now := s.now()
+	now := s.Now()
 	for i, m := range recs {
 		r := ResidentRow{Line: lines[i], Division: m["区划代码"], HouseholdNo: m["户编号"], Address: m["户地址"], Name: m["姓名"], IDNumber: m["身份证号"],
 			Relation: m["与户主关系"], Residence: m["户籍类型"], Phone: m["手机号"], Health: m["健康状况"], Disability: m["残疾情况"], Income: m["收入"]}
@@ -211,12 +211,11 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 			divOK[r.Division] = e
 		}
 		if e != nil {
-			we, _ := e.(*fault.Error)
-			msg := fault.M("区划代码无效", "invalid division")
-			if we != nil {
-				msg = we.Msg
+			we, ok := fault.As(e)
+			if !ok {
+				return rep, e
 			}
-			rep.add(RowError{Row: r.Line, Column: "区划代码", ZH: msg.ZH, EN: msg.EN})
+			rep.add(RowError{Row: r.Line, Column: "区划代码", ZH: we.Msg.ZH, EN: we.Msg.EN})
 		}
 		rep.add(s.CheckResidentRow(&r, now)...)
 		if r.Gender != "" {
@@ -254,7 +253,7 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 		rep.Extra = res
 		return s.record(ctx, tx, "registry.import", "residents", "", access.From(ctx).Division, map[string]any{"rows": len(rows), "written": res.Residents, "households_created": res.Households, "tags_added": res.Tags})
 	})
-	if err == errRollback {
+	if errors.Is(err, errRollback) {
 		rep.add(rowErrs...)
 		return rep, nil
 	}
@@ -266,7 +265,24 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 	return rep, nil
 }
 
-var errRollback = fmt.Errorf("rollback")
+// errRollback undoes an import whose rows were refused while writing.
+var errRollback = errors.New("rollback")
+
+// rowErrors places a refusal of one row on the template's columns.
+func rowErrors(line int, we *fault.Error, fieldCol map[string]string) []RowError {
+	if len(we.Fields) == 0 {
+		return []RowError{{Row: line, ZH: we.Msg.ZH, EN: we.Msg.EN}}
+	}
+	var out []RowError
+	for _, f := range we.Fields {
+		col := fieldCol[f.Field]
+		if col == "" {
+			col = f.Field
+		}
+		out = append(out, RowError{Row: line, Column: col, ZH: f.Message, EN: f.MessageEN})
+	}
+	return out
+}
 
 // importRows handles the smaller kinds row by row with the same
 // validation as the API; the natural keys make re-imports idempotent.
@@ -275,31 +291,17 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 	for _, c := range k.Columns {
 		fieldCol[c.Field] = c.Header
 	}
-	toRowErrs := func(line int, err error) []RowError {
-		we, ok := err.(*fault.Error)
-		if !ok {
-			return []RowError{{Row: line, ZH: err.Error(), EN: err.Error()}}
-		}
-		if len(we.Fields) == 0 {
-			return []RowError{{Row: line, ZH: we.Msg.ZH, EN: we.Msg.EN}}
-		}
-		var out []RowError
-		for _, f := range we.Fields {
-			col := fieldCol[f.Field]
-			if col == "" {
-				col = f.Field
-			}
-			out = append(out, RowError{Row: line, Column: col, ZH: f.Message, EN: f.MessageEN})
-		}
-		return out
-	}
-	ops := make([]func(tx *sql.Tx) (bool, error), 0, len(recs))
+	ops := make([]rowOp, 0, len(recs))
 	seen := map[string]int{}
 	for i, m := range recs {
 		line := lines[i]
 		op, key, err := s.prepareRow(ctx, k.Key, m)
 		if err != nil {
-			rep.add(toRowErrs(line, err)...)
+			we, ok := fault.As(err)
+			if !ok {
+				return rep, err
+			}
+			rep.add(rowErrors(line, we, fieldCol)...)
 			continue
 		}
 		if first, dup := seen[key]; dup {
@@ -316,8 +318,8 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 		for i, op := range ops {
 			created, err := op(tx)
 			if err != nil {
-				if we, ok := err.(*fault.Error); ok {
-					rep.add(toRowErrs(lines[i], we)...)
+				if we, ok := fault.As(err); ok {
+					rep.add(rowErrors(lines[i], we, fieldCol)...)
 					return errRollback
 				}
 				return err
@@ -333,7 +335,7 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 		}
 		return s.record(ctx, tx, "registry.import", k.Key, "", access.From(ctx).Division, map[string]any{"rows": len(ops), "created": rep.Created, "updated": rep.Updated})
 	})
-	if err == errRollback {
+	if errors.Is(err, errRollback) {
 		rep.Created, rep.Updated = 0, 0
 		return rep, nil
 	}
@@ -353,185 +355,4 @@ func parseNum(field, v string) (float64, error) {
 		return 0, fault.Invalid(fault.M("须为数字", "must be a number"), fault.Field(field, fault.M("须为数字："+v, "must be a number: "+v)))
 	}
 	return f, nil
-}
-
-// existing finds a row by natural key inside the caller's scope.
-func existing(ctx context.Context, tx *sql.Tx, q string, args ...any) (string, error) {
-	var id string
-	err := tx.QueryRowContext(ctx, q, args...).Scan(&id)
-	if err == sql.ErrNoRows {
-		return "", nil
-	}
-	return id, err
-}
-
-// prepareRow validates one row and returns the write to run at apply time
-// and the row's natural key.
-func (s *Store) prepareRow(ctx context.Context, kind string, m map[string]string) (func(tx *sql.Tx) (bool, error), string, error) {
-	now := db.T(s.now())
-	sc := access.ScopeOf(ctx)
-	switch kind {
-	case "households":
-		in := HouseholdInput{Division: m["区划代码"], HouseholdNo: m["户编号"], Address: m["地址"], Note: m["备注"]}
-		if g := m["网格编码"]; g != "" {
-			if err := s.DB.R.QueryRowContext(ctx, `SELECT id FROM reg_grids WHERE division_code = $1 AND code = $2`, in.Division, g).Scan(&in.GridID); err != nil {
-				in.GridID = "missing:" + g
-			}
-		}
-		if err := s.validHousehold(ctx, &in); err != nil {
-			return nil, "", err
-		}
-		return func(tx *sql.Tx) (bool, error) {
-			id, err := existing(ctx, tx, `SELECT id FROM reg_households WHERE division_code = $1 AND household_no = $2`, in.Division, in.HouseholdNo)
-			if err != nil {
-				return false, err
-			}
-			if id != "" {
-				_, err = tx.ExecContext(ctx, `UPDATE reg_households SET address=$1, grid_id=$2, note=$3, updated_at=$4 WHERE id=$5`, in.Address, nullable(in.GridID), in.Note, now, id)
-				return false, err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`,
-				db.NewID(), in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now)
-			return true, err
-		}, in.Division + "/" + in.HouseholdNo, nil
-	case "facilities":
-		lon, err1 := parseNum("lon", m["经度"])
-		lat, err2 := parseNum("lat", m["纬度"])
-		area, err3 := parseNum("floor_area_m2", m["建筑面积"])
-		for _, e := range []error{err1, err2, err3} {
-			if e != nil {
-				return nil, "", e
-			}
-		}
-		caps := map[string]float64{}
-		for _, kv := range splitList(m["容量"]) {
-			k, v, _ := strings.Cut(kv, "=")
-			f, err := parseNum("capacities", v)
-			if err != nil {
-				return nil, "", err
-			}
-			caps[strings.TrimSpace(k)] = f
-		}
-		in := FacilityInput{Division: m["区划代码"], Code: m["设施编码"], Name: m["名称"], Category: m["类别"], Address: m["地址"], Lon: lon, Lat: lat,
-			FloorArea: area, Capacities: caps, OpeningHours: m["开放时间"], Status: m["状态"]}
-		if err := s.validFacility(ctx, &in); err != nil {
-			return nil, "", err
-		}
-		return func(tx *sql.Tx) (bool, error) {
-			var id, code string
-			err := tx.QueryRowContext(ctx, `SELECT id, division_code FROM reg_facilities WHERE code = $1`, in.Code).Scan(&id, &code)
-			if err == sql.ErrNoRows {
-				return true, insertFacility(ctx, tx, db.NewID(), in, now)
-			} else if err != nil {
-				return false, err
-			}
-			if !sc.Contains(code) {
-				return false, fault.Invalid(fault.M("设施编码已被其他辖区使用", "the facility code is used outside your jurisdiction"), fault.Field("code", fault.M("设施编码已被其他辖区使用", "used outside your jurisdiction")))
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE reg_facilities SET division_code=$1, name=$2, category=$3, address=$4, lon=$5, lat=$6, floor_area=$7, capacities=$8, opening_hours=$9, status=$10, tier=$11, updated_at=$12 WHERE id=$13`,
-				in.Division, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsJSON(in.Capacities), in.OpeningHours, in.Status, in.Tier, now, id)
-			return false, err
-		}, in.Code, nil
-	case "organizations":
-		in := OrganizationInput{Division: m["区划代码"], Kind: m["组织类型"], Name: m["名称"], RegNo: m["登记证号"], OrgType: m["机构类别"], Rating: m["评估等级"], RegLevel: m["登记层级"], Address: m["地址"]}
-		if v := m["党员占比"]; v != "" {
-			f, err := parseNum("party_share", strings.TrimSuffix(v, "%"))
-			if err != nil {
-				return nil, "", err
-			}
-			if strings.HasSuffix(v, "%") {
-				f /= 100
-			}
-			in.PartyShare = &f
-		}
-		if err := s.validOrg(ctx, &in); err != nil {
-			return nil, "", err
-		}
-		key := in.RegNo
-		if key == "" {
-			key = in.Division + "/" + in.Kind + "/" + in.Name
-		}
-		return func(tx *sql.Tx) (bool, error) {
-			var id, code string
-			var err error
-			if in.RegNo != "" {
-				err = tx.QueryRowContext(ctx, `SELECT id, division_code FROM reg_organizations WHERE reg_no = $1`, in.RegNo).Scan(&id, &code)
-			} else {
-				err = tx.QueryRowContext(ctx, `SELECT id, division_code FROM reg_organizations WHERE division_code = $1 AND kind = $2 AND name = $3 AND reg_no IS NULL`, in.Division, in.Kind, in.Name).Scan(&id, &code)
-			}
-			if err == sql.ErrNoRows {
-				_, err = tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-					VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, db.NewID(), in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, now)
-				return true, err
-			} else if err != nil {
-				return false, err
-			}
-			if !sc.Contains(code) {
-				return false, fault.Invalid(fault.M("登记证号已被其他辖区使用", "the registration number is used outside your jurisdiction"), fault.Field("reg_no", fault.M("已被其他辖区使用", "used outside your jurisdiction")))
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, org_type=$4, rating=$5, reg_level=$6, party_share=$7, address=$8, updated_at=$9 WHERE id=$10`,
-				in.Division, in.Kind, in.Name, in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, now, id)
-			return false, err
-		}, key, nil
-	case "personnel":
-		in := PersonInput{Division: m["区划代码"], Name: m["姓名"], Roles: splitList(m["岗位"]), Phone: m["手机号"], Username: m["登录账号"]}
-		if in.Phone == "" {
-			return nil, "", fault.Invalid(fault.M("手机号不能为空", "phone is required"), fault.Field("phone", fault.M("导入人员须填手机号（用于去重）", "personnel imports need a phone (the natural key)")))
-		}
-		if err := s.validPerson(ctx, &in); err != nil {
-			return nil, "", err
-		}
-		roles, attrs, enc, idx, mask := s.personArgs(in)
-		return func(tx *sql.Tx) (bool, error) {
-			id, err := existing(ctx, tx, `SELECT id FROM reg_personnel WHERE division_code = $1 AND phone_idx = $2`, in.Division, idx)
-			if err != nil {
-				return false, err
-			}
-			if id != "" {
-				_, err = tx.ExecContext(ctx, `UPDATE reg_personnel SET name=$1, roles=$2, username=$3, updated_at=$4 WHERE id=$5`, in.Name, roles, in.Username, now, id)
-				return false, err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-				VALUES ($1,$2,$3,$4,$5,NULL,$6,$7,$8,$9,$10,$10)`, db.NewID(), in.Division, in.Name, roles, attrs, in.Username, enc, idx, mask, now)
-			return true, err
-		}, in.Division + "/" + idx, nil
-	case "tags":
-		tags, err := s.tagKeys(ctx)
-		if err != nil {
-			return nil, "", err
-		}
-		in := TagInput{Tag: tags[m["标签"]], Since: m["开始日期"], Until: m["结束日期"], Source: m["来源"], Note: m["备注"], Detail: m["详情"]}
-		if in.Tag == "" {
-			in.Tag = m["标签"]
-		}
-		info, perr := parseID(m["身份证号"], s.now())
-		if perr != nil {
-			return nil, "", perr
-		}
-		if err := s.validTag(ctx, &in); err != nil {
-			return nil, "", err
-		}
-		var rid, code string
-		err = s.DB.R.QueryRowContext(ctx, `SELECT id, division_code FROM reg_residents WHERE id_idx = $1 AND division_code >= $2 AND division_code < $3`,
-			s.Keys.Index("id_number", info), sc.Lo, sc.Hi).Scan(&rid, &code)
-		if err != nil {
-			return nil, "", fault.Invalid(fault.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction"), fault.Field("id_number", fault.M("居民未登记或不在您的管辖范围内", "resident not registered in your jurisdiction")))
-		}
-		active := in.Until == "" || in.Until >= s.today()
-		return func(tx *sql.Tx) (bool, error) {
-			res, err := tx.ExecContext(ctx, `INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (resident_id, tag, since_date) DO NOTHING`, db.NewID(), rid, code, in.Tag, in.Since, in.Until, in.Source, in.Note, in.Detail, active, now)
-			if err != nil {
-				return false, err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				if active {
-					return true, s.adjustTags(ctx, tx, code, in.Tag, 1)
-				}
-				return true, nil
-			}
-			return false, nil
-		}, rid + "/" + in.Tag + "/" + in.Since, nil
-	}
-	return nil, "", fault.NotFound(fault.M("不支持的导入类型", "unknown import kind"))
 }

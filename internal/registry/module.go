@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 
 	"linli/internal/access"
 	"linli/internal/module"
@@ -18,6 +19,9 @@ func Module() module.Spec {
 type registryModule struct{ store *Store }
 
 func newModule(d module.Deps) (module.Module, error) {
+	if d.Now == nil {
+		return nil, errors.New("registry: the core gave no clock (Deps.Now)")
+	}
 	return &registryModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now}}, nil
 }
 

@@ -44,8 +44,12 @@ type residentsView struct {
 	Capped bool
 }
 
-func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string) {
-	ks, _ := h.Store.TagKinds(r.Context())
+// tagNames is the tag catalogue and each tag's name in the page's language.
+func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string, error) {
+	ks, err := h.Store.TagKinds(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
 	m := map[string]string{}
 	for _, k := range ks {
 		if web.Lang(r) == "en" {
@@ -54,7 +58,7 @@ func (h *Handlers) tagNames(r *http.Request) ([]TagKind, map[string]string) {
 			m[k.Key] = k.NameZH
 		}
 	}
-	return ks, m
+	return ks, m, nil
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -70,11 +74,15 @@ func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	f := residentFilter(r)
 	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true, Export: exportLinks("residents", r, "q", "tag", "division")}
-	v.Tags, v.TagName = h.tagNames(r)
+	if v.Tags, v.TagName, err = h.tagNames(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
@@ -113,7 +121,10 @@ func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.Vi
 	if v.Notice.ZH == "" && r.Method == http.MethodGet {
 		v.Notice = notices(r)
 	}
-	_, rv.TagName = h.tagNames(r)
+	if _, rv.TagName, err = h.tagNames(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for f := range revealable {
 		rv.CanSee[f] = canReveal(p, f) || rv.Self
 	}
@@ -159,14 +170,19 @@ func (h *Handlers) pageMyGrid(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	_, names := h.tagNames(r)
+	_, names, err := h.tagNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.Pages.Render(w, r, 200, "mygrid", web.View{Title: web.M("我的网格", "My grid"), Data: map[string]any{"V": v, "TagName": names}})
 }
 
 func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}
@@ -180,7 +196,11 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	cats, _ := h.Store.Categories(r.Context())
+	cats, err := h.Store.Categories(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	names := map[string]string{}
 	for _, c := range cats {
 		names[c.Key] = c.NameZH
@@ -220,7 +240,11 @@ func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	kinds, names := h.tagNames(r)
+	kinds, names, err := h.tagNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.Pages.Render(w, r, 200, "tags", web.View{Title: web.M("服务对象统计", "Service-object counts"), Data: map[string]any{"S": sum, "Kinds": kinds, "TagName": names}})
 }
 

@@ -136,6 +136,13 @@ func notices(r *http.Request) web.Msg {
 	return web.Msg{}
 }
 
+// unreadable tells whether err says only that the caller may not see a
+// record (out of scope, or not for the role): a linked record's name is
+// then left out of the page.
+func unreadable(err error) bool {
+	return fault.Is(err, fault.CodeNotFound) || fault.Is(err, fault.CodeForbidden)
+}
+
 // formErrors renders a form again with the error of each field beside it,
 // or reports an error that is not about fields.
 func (h *Handlers) formErrors(err error) (*fault.Error, bool) {
@@ -200,7 +207,8 @@ func requireWriter(h *Handlers, w http.ResponseWriter, r *http.Request) bool {
 func (h *Handlers) pageHouseholds(w http.ResponseWriter, r *http.Request) {
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	q := r.URL.Query()
 	f := HouseholdFilter{Division: q.Get("division"), Q: q.Get("q"), Grid: q.Get("grid")}
@@ -227,7 +235,12 @@ func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
 	}
 	grid := ""
 	if hh.GridID != "" {
-		if g, err := h.Store.GetGrid(r.Context(), hh.GridID); err == nil {
+		g, err := h.Store.GetGrid(r.Context(), hh.GridID)
+		if err != nil && !unreadable(err) {
+			h.fail(w, r, err)
+			return
+		}
+		if err == nil {
 			grid = g.Code + " " + g.Name
 		}
 	}
@@ -245,7 +258,11 @@ func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id stri
 		div = p.Division
 	}
 	grids := []formOption{{"", web.M("（不分配网格）", "(no grid)")}}
-	gs, _, _ := h.Store.ListGrids(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	gs, _, err := h.Store.ListGrids(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, g := range gs {
 		grids = append(grids, formOption{g.ID, web.M(g.Code+" "+g.Name, g.Code+" "+g.Name)})
 	}
@@ -388,8 +405,9 @@ func (h *Handlers) postResident(w http.ResponseWriter, r *http.Request) {
 	if we, ok := h.formErrors(err); ok {
 		cur := Resident{ID: id, HouseholdID: in.HouseholdID}
 		if editing {
-			if c, err := h.Store.GetResident(r.Context(), id); err == nil {
-				cur = c
+			if cur, err = h.Store.GetResident(r.Context(), id); err != nil {
+				h.fail(w, r, err)
+				return
 			}
 		}
 		h.residentForm(w, r, id, cur, we)
@@ -427,7 +445,11 @@ func (h *Handlers) facilityForm(w http.ResponseWriter, r *http.Request, id strin
 	if div == "" && divisions.LevelOf(p.Division) == 5 {
 		div = p.Division
 	}
-	cats, _ := h.Store.Categories(r.Context())
+	cats, err := h.Store.Categories(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var opts []formOption
 	for _, c := range cats {
 		opts = append(opts, formOption{c.Key, web.M(c.NameZH, c.NameEN)})

@@ -22,15 +22,6 @@ var (
 	roleOrder    = []string{"community_worker", "social_worker", "grid_worker", "care_worker", "gp", "mediator", "legal_adviser", "volunteer", "leading_talent"}
 )
 
-// pagination reads ?page and ?page_size, falling back to the first page.
-func pagination(r *http.Request) web.Pagination {
-	pg, err := web.ParsePagination(r)
-	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
-	}
-	return pg
-}
-
 // names turns a key → {zh, en} catalogue into key → name in the page's language.
 func names(r *http.Request, m map[string][2]string) map[string]string {
 	out := map[string]string{}
@@ -78,6 +69,8 @@ func multi(r *http.Request, name string) []string {
 	}
 	return out
 }
+
+var errForm = fault.Invalid(fault.M("表单格式错误", "malformed form"))
 
 func checked(vals []string) map[string]bool {
 	m := map[string]bool{}
@@ -166,7 +159,11 @@ func (h *Handlers) registerOrgPages(rt *web.Router) {
 // Organisations.
 
 func (h *Handlers) pageOrganizations(w http.ResponseWriter, r *http.Request) {
-	pg := pagination(r)
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("kind"), Q: q.Get("q")}
 	items, total, err := h.Store.ListOrganizations(r.Context(), f, pg.Offset(), pg.PageSize)
@@ -298,7 +295,11 @@ func (h *Handlers) confirmOrganization(w http.ResponseWriter, r *http.Request) {
 // Personnel.
 
 func (h *Handlers) pagePersonnel(w http.ResponseWriter, r *http.Request) {
-	pg := pagination(r)
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("role"), Q: q.Get("q")}
 	items, total, err := h.Store.ListPersonnel(r.Context(), f, pg.Offset(), pg.PageSize)
@@ -323,9 +324,12 @@ func (h *Handlers) pagePerson(w http.ResponseWriter, r *http.Request) {
 	}
 	org := ""
 	if p.OrgID != "" {
-		if o, err := h.Store.GetOrganization(r.Context(), p.OrgID); err == nil {
-			org = o.Name
+		o, err := h.Store.GetOrganization(r.Context(), p.OrgID)
+		if err != nil && !unreadable(err) {
+			h.fail(w, r, err)
+			return
 		}
+		org = o.Name
 	}
 	var attrs []fact
 	for k, v := range p.Attrs {
@@ -358,7 +362,11 @@ func (h *Handlers) personForm(w http.ResponseWriter, r *http.Request, id string,
 	}
 	div := formDivision(r, p.Division)
 	orgs := []formOption{{"", web.M("（不属于组织）", "(no organisation)")}}
-	orgList, _, _ := h.Store.ListOrganizations(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	orgList, _, err := h.Store.ListOrganizations(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, o := range orgList {
 		orgs = append(orgs, formOption{o.ID, web.M(o.Name, o.Name)})
 	}
@@ -389,7 +397,10 @@ func (h *Handlers) postPerson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, errForm)
+		return
+	}
 	in := PersonInput{Division: strings.TrimSpace(r.PostFormValue("division")), Name: r.PostFormValue("name"), Roles: multi(r, "roles"),
 		OrgID: r.PostFormValue("org_id"), Phone: strings.TrimSpace(r.PostFormValue("phone"))}
 	var cur Person
@@ -443,7 +454,11 @@ func (h *Handlers) confirmPerson(w http.ResponseWriter, r *http.Request) {
 // Grids.
 
 func (h *Handlers) pageGrids(w http.ResponseWriter, r *http.Request) {
-	pg := pagination(r)
+	pg, err := web.ParsePagination(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Q: q.Get("q")}
 	items, total, err := h.Store.ListGrids(r.Context(), f, pg.Offset(), pg.PageSize)
@@ -490,7 +505,11 @@ func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g
 	}
 	// The community's grid-worker accounts as check boxes; a worker
 	// assigned but no longer listed stays as an option so saving keeps it.
-	accts, _ := h.Store.GridWorkerAccounts(r.Context(), div)
+	accts, err := h.Store.GridWorkerAccounts(r.Context(), div)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var opts []formOption
 	seen := map[string]bool{}
 	for _, a := range accts {
@@ -527,7 +546,10 @@ func (h *Handlers) postGrid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, errForm)
+		return
+	}
 	in := GridInput{Division: strings.TrimSpace(r.PostFormValue("division")), Code: r.PostFormValue("code"), Name: r.PostFormValue("name"),
 		Note: strings.TrimSpace(r.PostFormValue("note")), Workers: multi(r, "workers")}
 	if in.Workers == nil {
@@ -543,8 +565,9 @@ func (h *Handlers) postGrid(w http.ResponseWriter, r *http.Request) {
 	if we, ok := h.formErrors(err); ok {
 		cur := Grid{ID: id}
 		if id != "" {
-			if c, err := h.Store.GetGrid(r.Context(), id); err == nil {
-				cur = c
+			if cur, err = h.Store.GetGrid(r.Context(), id); err != nil {
+				h.fail(w, r, err)
+				return
 			}
 		}
 		h.gridForm(w, r, id, cur, we)

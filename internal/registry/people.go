@@ -126,14 +126,14 @@ type ResidentFilter struct {
 const residentCols = `r.id, r.division_code, r.household_id, r.name, r.gender, r.birth_date, r.relation, r.residence, r.id_mask, r.phone_mask,
 	r.health_enc <> '', r.disability_enc <> '', r.income_enc <> '', r.username, r.created_at, r.updated_at`
 
-func (s *Store) scanResident(row interface{ Scan(...any) error }) (Resident, error) {
+func (s *Store) scanResident(row db.Scanner) (Resident, error) {
 	var r Resident
 	var c, u db.Time
 	err := row.Scan(&r.ID, &r.Division, &r.HouseholdID, &r.Name, &r.Gender, &r.BirthDate, &r.Relation, &r.Residence, &r.IDNumber, &r.Phone,
 		&r.HasHealth, &r.HasDisability, &r.HasIncome, &r.Username, &c, &u)
 	r.CreatedAt, r.UpdatedAt = c.Time, u.Time
 	if b, err := time.Parse("2006-01-02", r.BirthDate); err == nil {
-		r.Age = idno.Age(b, s.now().In(cst))
+		r.Age = idno.Age(b, s.Now().In(cst))
 	}
 	r.Tags = []TagRef{}
 	return r, err
@@ -164,7 +164,7 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.id IN (SELECT resident_id FROM reg_resident_tags WHERE tag = ? AND active = TRUE)", f.Tag)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		if info, err := idno.Parse(q, s.now()); err == nil {
+		if info, err := idno.Parse(q, s.Now()); err == nil {
 			w.add("r.id_idx = ?", s.Keys.Index("id_number", info.Number))
 		} else if ph, err := idno.NormalisePhone(q); err == nil && strings.Trim(q, "0123456789+- ") == "" {
 			w.add("r.phone_idx = ?", s.Keys.Index("phone", ph))
@@ -233,21 +233,9 @@ func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, lim
 	if total == 0 {
 		return nil, 0, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
+	out, err := db.Collect(ctx, s.DB.R, s.scanResident, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
 		` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), s.customPlan(w.args)...)
 	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []Resident
-	for rows.Next() {
-		r, err := s.scanResident(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	return out, total, s.attachTags(ctx, out)
@@ -265,21 +253,16 @@ func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 		ph[i] = "$" + itoa(i+1)
 		args[i] = r.ID
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
-		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
 		var t TagRef
 		var rid string
-		if err := rows.Scan(&t.ID, &rid, &t.Tag, &t.Since, &t.Until, &t.Source, &t.Note, &t.Detail, &t.Active); err != nil {
+		if err := row.Scan(&t.ID, &rid, &t.Tag, &t.Since, &t.Until, &t.Source, &t.Note, &t.Detail, &t.Active); err != nil {
 			return err
 		}
 		rs[idx[rid]].Tags = append(rs[idx[rid]].Tags, t)
-	}
-	return rows.Err()
+		return nil
+	}, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
+		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
 }
 
 var errResidentNotFound = notFound(fault.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
@@ -314,10 +297,10 @@ func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fa
 	var info idno.Info
 	if in.IDNumber != "" || creating {
 		var err error
-		info, err = idno.Parse(in.IDNumber, s.now())
-		if e, ok := err.(*idno.Error); ok {
-			bad("id_number", e.ZH, e.EN)
-		} else if err == nil {
+		info, err = idno.Parse(in.IDNumber, s.Now())
+		if err != nil {
+			errs = append(errs, fault.Field("id_number", idnoMsg(err)))
+		} else {
 			in.IDNumber = info.Number
 			if in.BirthDate != "" && in.BirthDate != info.Birth.Format("2006-01-02") {
 				bad("birth_date", "出生日期与身份证号不符（身份证为 "+info.Birth.Format("2006-01-02")+"）", "the birth date does not match the ID number ("+info.Birth.Format("2006-01-02")+")")
@@ -343,15 +326,18 @@ func (s *Store) validResident(in *ResidentInput, creating bool) (idno.Info, []fa
 	}
 	if in.Phone != nil && *in.Phone != "" {
 		p, err := idno.NormalisePhone(*in.Phone)
-		if e, ok := err.(*idno.Error); ok {
-			bad("phone", e.ZH, e.EN)
+		if err != nil {
+			errs = append(errs, fault.Field("phone", idnoMsg(err)))
 		} else {
 			*in.Phone = p
 		}
 	}
-	for f, v := range map[string]*string{"health": in.Health, "disability": in.Disability, "income": in.Income} {
-		if v != nil && utf8.RuneCountInString(*v) > 500 {
-			bad(f, "不超过 500 字", "at most 500 characters")
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"health", in.Health}, {"disability", in.Disability}, {"income", in.Income}} {
+		if f.v != nil && utf8.RuneCountInString(*f.v) > 500 {
+			bad(f.name, "不超过 500 字", "at most 500 characters")
 		}
 	}
 	return info, errs
@@ -375,15 +361,17 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// householdInScope returns the division of a household the caller may see.
-func (s *Store) householdDivision(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (string, error) {
+var errNoHousehold = fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
+	fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+
+// householdDivision returns the division of a household the caller may
+// see, or errNoHousehold.
+func (s *Store) householdDivision(ctx context.Context, q rowReader, id string) (string, error) {
 	sc := access.ScopeOf(ctx)
 	var code string
-	err := q.QueryRowContext(ctx, `SELECT division_code FROM reg_households WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", db.ErrNotFound
+	ok, err := found(q.QueryRowContext(ctx, `SELECT division_code FROM reg_households WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi), &code)
+	if err == nil && !ok {
+		err = errNoHousehold
 	}
 	return code, err
 }
@@ -408,7 +396,8 @@ func (s *Store) seal(in ResidentInput) sealed {
 	return z
 }
 
-var errDuplicateID = fault.Conflict(fault.M("该身份证号已登记", "this ID number is already registered"))
+var errDuplicateID = fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
+	fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
 
 // CreateResident validates, encrypts and stores a resident.
 func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
@@ -421,13 +410,10 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	}
 	z := s.seal(in)
 	id := db.NewID()
-	now := db.T(s.now())
+	now := db.T(s.Now())
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		code, err := s.householdDivision(ctx, tx, in.HouseholdID)
-		if errors.Is(err, db.ErrNotFound) {
-			return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-				fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_residents (id, division_code, household_id, name, gender, birth_date, relation, residence,
@@ -436,8 +422,7 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
 			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
 		if db.IsUniqueViolation(err) {
-			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
-				fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return errDuplicateID
 		} else if err != nil {
 			return err
 		}
@@ -473,53 +458,19 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		newCode := code
 		if in.HouseholdID != "" && in.HouseholdID != hh {
 			if newCode, err = s.householdDivision(ctx, tx, in.HouseholdID); err != nil {
-				return fault.Invalid(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"),
-					fault.Field("household_id", fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction")))
+				return err
 			}
 			hh = in.HouseholdID
 		}
-		w := &where{}
-		set := []string{}
-		put := func(col string, v any) { w.args = append(w.args, v); set = append(set, col+" = $"+itoa(len(w.args))) }
-		put("name", in.Name)
-		put("relation", in.Relation)
-		put("residence", in.Residence)
-		put("household_id", hh)
-		put("division_code", newCode)
-		put("updated_at", db.T(s.now()))
-		var changed []string
-		if in.IDNumber != "" {
-			put("id_enc", z.idEnc)
-			put("id_idx", z.idIdx)
-			put("id_mask", z.idMask)
-			put("gender", info.Gender)
-			put("birth_date", info.Birth.Format("2006-01-02"))
-			changed = append(changed, "id_number")
+		set, args, changed := residentChanges(in, info, z)
+		set, args = append(set, "household_id", "division_code", "updated_at"), append(args, hh, newCode, db.T(s.Now()))
+		assign := make([]string, len(set))
+		for i, col := range set {
+			assign[i] = col + " = $" + itoa(i+1)
 		}
-		if in.Phone != nil {
-			put("phone_enc", z.phoneEnc)
-			put("phone_idx", z.phoneIdx)
-			put("phone_mask", z.phoneMask)
-			changed = append(changed, "phone")
-		}
-		for _, f := range []struct {
-			v    *string
-			col  string
-			name string
-			val  string
-		}{{in.Health, "health_enc", "health", z.health}, {in.Disability, "disability_enc", "disability", z.disability}, {in.Income, "income_enc", "income", z.income}} {
-			if f.v != nil {
-				put(f.col, f.val)
-				changed = append(changed, f.name)
-			}
-		}
-		if in.Username != "" {
-			put("username", in.Username)
-		}
-		w.args = append(w.args, id)
-		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(set, ", ")+` WHERE id = $`+itoa(len(w.args)), w.args...)
+		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(assign, ", ")+` WHERE id = $`+itoa(len(args)+1), append(args, id)...)
 		if db.IsUniqueViolation(err) {
-			return fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"), fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
+			return errDuplicateID
 		} else if err != nil {
 			return err
 		}
@@ -539,18 +490,54 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	return s.GetResident(ctx, id)
 }
 
+// activeTags lists the tags a resident carries now.
+func activeTags(ctx context.Context, tx *sql.Tx, residentID string) ([]string, error) {
+	return db.Collect(ctx, tx, db.Value[string], `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+}
+
+// residentChanges lists the columns an update sets and their values (the
+// household and division aside), and the sensitive fields it changes: an
+// empty ID number and a missing sensitive field keep the stored value.
+func residentChanges(in ResidentInput, info idno.Info, z sealed) (cols []string, vals []any, changed []string) {
+	put := func(col string, v any) { cols, vals = append(cols, col), append(vals, v) }
+	put("name", in.Name)
+	put("relation", in.Relation)
+	put("residence", in.Residence)
+	if in.IDNumber != "" {
+		put("id_enc", z.idEnc)
+		put("id_idx", z.idIdx)
+		put("id_mask", z.idMask)
+		put("gender", info.Gender)
+		put("birth_date", info.Birth.Format("2006-01-02"))
+		changed = append(changed, "id_number")
+	}
+	if in.Phone != nil {
+		put("phone_enc", z.phoneEnc)
+		put("phone_idx", z.phoneIdx)
+		put("phone_mask", z.phoneMask)
+		changed = append(changed, "phone")
+	}
+	for _, f := range []struct {
+		v         *string
+		col, name string
+		val       string
+	}{{in.Health, "health_enc", "health", z.health}, {in.Disability, "disability_enc", "disability", z.disability}, {in.Income, "income_enc", "income", z.income}} {
+		if f.v != nil {
+			put(f.col, f.val)
+			changed = append(changed, f.name)
+		}
+	}
+	if in.Username != "" {
+		put("username", in.Username)
+	}
+	return cols, vals, changed
+}
+
 func (s *Store) moveTagCounts(ctx context.Context, tx *sql.Tx, residentID, from, to string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, residentID)
+	tags, err := activeTags(ctx, tx, residentID)
 	if err != nil {
 		return err
 	}
-	var tags []string
-	for rows.Next() {
-		var t string
-		rows.Scan(&t)
-		tags = append(tags, t)
-	}
-	rows.Close()
 	d := tagDeltas{}
 	for _, t := range tags {
 		d.add(from, t, -1)
@@ -566,8 +553,8 @@ func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) 
 		return Resident{}, fault.Forbidden(fault.M("只有居民本人可以更正本人信息", "only residents correct their own record here"))
 	}
 	ph, err := idno.NormalisePhone(phone)
-	if e, ok := err.(*idno.Error); ok {
-		return Resident{}, fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("phone", fault.M(e.ZH, e.EN)))
+	if err != nil {
+		return Resident{}, fault.Invalid(idnoMsg(err), fault.Field("phone", idnoMsg(err)))
 	}
 	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 0, 1)
 	if err != nil {
@@ -579,7 +566,7 @@ func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) 
 	id := mine[0].ID
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE reg_residents SET phone_enc = $1, phone_idx = $2, phone_mask = $3, updated_at = $4 WHERE id = $5 AND username = $6`,
-			s.Keys.Seal(ph, aad("phone")), s.Keys.Index("phone", ph), idno.MaskPhone(ph), db.T(s.now()), id, p.Username); err != nil {
+			s.Keys.Seal(ph, aad("phone")), s.Keys.Index("phone", ph), idno.MaskPhone(ph), db.T(s.Now()), id, p.Username); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.resident.self_correct", "resident", id, mine[0].Division, map[string]any{"fields": []string{"phone"}})
@@ -604,17 +591,14 @@ func (s *Store) DeleteResident(ctx context.Context, id string) error {
 		} else if err != nil {
 			return err
 		}
-		d := tagDeltas{}
-		rows, err := tx.QueryContext(ctx, `SELECT tag FROM reg_resident_tags WHERE resident_id = $1 AND active = TRUE`, id)
+		tags, err := activeTags(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var t string
-			rows.Scan(&t)
+		d := tagDeltas{}
+		for _, t := range tags {
 			d.add(code, t, -1)
 		}
-		rows.Close()
 		if err := s.applyDeltas(ctx, tx, d); err != nil {
 			return err
 		}
@@ -642,7 +626,9 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 	}
 	own := p != nil && p.Role == access.Resident
 	if !own && !canReveal(p, field) {
-		s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason))
+		if err := s.Audit.Record(ctx, auditDenied("registry.reveal", id, field, reason)); err != nil {
+			return "", err
+		}
 		return "", fault.Forbidden(fault.M("您的角色无权查看完整信息", "your role may not reveal full values"))
 	}
 	w, err := s.residentWhere(ctx, ResidentFilter{})
@@ -672,8 +658,8 @@ func (s *Store) Reveal(ctx context.Context, id, field, reason string) (string, e
 // parseID validates an ID number with a field error for "id_number".
 func parseID(s string, now time.Time) (string, error) {
 	info, err := idno.Parse(s, now)
-	if e, ok := err.(*idno.Error); ok {
-		return "", fault.Invalid(fault.M(e.ZH, e.EN), fault.Field("id_number", fault.M(e.ZH, e.EN)))
+	if err != nil {
+		return "", fault.Invalid(idnoMsg(err), fault.Field("id_number", idnoMsg(err)))
 	}
 	return info.Number, nil
 }

@@ -15,6 +15,7 @@ import (
 	"linli/internal/divisions"
 	"linli/internal/fault"
 	"linli/internal/module"
+	"linli/internal/registry/idno"
 	"linli/internal/secret"
 )
 
@@ -25,18 +26,13 @@ type Store struct {
 	Keys  *secret.Keyring
 	Audit *audit.Log
 	Divs  module.Divisions
-	Now   func() time.Time
-}
-
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	// Now is the clock every date and time of the registry comes from
+	// (required: a test moves it instead of sleeping).
+	Now func() time.Time
 }
 
 // today is the calendar date in China Standard Time.
-func (s *Store) today() string { return s.now().In(cst).Format("2006-01-02") }
+func (s *Store) today() string { return s.Now().In(cst).Format("2006-01-02") }
 
 var cst = time.FixedZone("CST", 8*3600)
 
@@ -146,6 +142,30 @@ func checkFilterDivision(code string) error {
 
 func notFound(what fault.Msg) error { return fault.NotFound(what) }
 
+// rowReader is what *sql.DB and *sql.Tx have for one-row reads.
+type rowReader interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// found scans the row a look-up may find: false without error when there
+// is none, so that a missing row is told apart from a failed read.
+func found(row *sql.Row, dest ...any) (bool, error) {
+	err := row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// idnoMsg is the message of an ID number or phone that idno refused.
+func idnoMsg(err error) fault.Msg {
+	var e *idno.Error
+	if errors.As(err, &e) {
+		return fault.M(e.ZH, e.EN)
+	}
+	return fault.M(err.Error(), err.Error())
+}
+
 func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, division string, detail any) error {
 	e := audit.Entry{Action: action, Object: object, ObjectID: id, Division: division}
 	if detail != nil {
@@ -216,26 +236,21 @@ func (s *Store) ExpireTags(ctx context.Context) error {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, division_code, tag FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1`, today)
+		type expired struct{ id, code, tag string }
+		gone, err := db.Collect(ctx, tx, func(row db.Scanner) (expired, error) {
+			var e expired
+			err := row.Scan(&e.id, &e.code, &e.tag)
+			return e, err
+		}, `SELECT id, division_code, tag FROM reg_resident_tags WHERE active = TRUE AND until_date > '' AND until_date < $1`, today)
 		if err != nil {
 			return err
 		}
 		d := tagDeltas{}
-		var ids []string
-		for rows.Next() {
-			var id, code, tag string
-			if err := rows.Scan(&id, &code, &tag); err != nil {
-				rows.Close()
+		for _, e := range gone {
+			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET active = FALSE WHERE id = $1`, e.id); err != nil {
 				return err
 			}
-			ids = append(ids, id)
-			d.add(code, tag, -1)
-		}
-		rows.Close()
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE reg_resident_tags SET active = FALSE WHERE id = $1`, id); err != nil {
-				return err
-			}
+			d.add(e.code, e.tag, -1)
 		}
 		return s.applyDeltas(ctx, tx, d)
 	})

@@ -28,20 +28,11 @@ type TagInput struct {
 
 // TagKinds lists the catalogue.
 func (s *Store) TagKinds(ctx context.Context) ([]TagKind, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, name_zh, name_en, grp, sort, builtin FROM reg_tag_kinds ORDER BY sort, key`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TagKind
-	for rows.Next() {
+	return db.Collect(ctx, s.DB.R, func(row db.Scanner) (TagKind, error) {
 		var t TagKind
-		if err := rows.Scan(&t.Key, &t.NameZH, &t.NameEN, &t.Group, &t.Sort, &t.Builtin); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := row.Scan(&t.Key, &t.NameZH, &t.NameEN, &t.Group, &t.Sort, &t.Builtin)
+		return t, err
+	}, `SELECT key, name_zh, name_en, grp, sort, builtin FROM reg_tag_kinds ORDER BY sort, key`)
 }
 
 var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
@@ -95,7 +86,9 @@ func validDate(s string) bool {
 func (s *Store) validTag(ctx context.Context, in *TagInput) error {
 	var errs []fault.FieldError
 	var one int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_tag_kinds WHERE key = $1`, in.Tag).Scan(&one); err != nil {
+	if ok, err := found(s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM reg_tag_kinds WHERE key = $1`, in.Tag), &one); err != nil {
+		return err
+	} else if !ok {
 		errs = append(errs, fault.Field("tag", fault.M("标签不在目录中："+in.Tag, "not in the tag catalogue: "+in.Tag)))
 	}
 	if !validDate(in.Since) {
@@ -135,7 +128,7 @@ func (s *Store) AddTag(ctx context.Context, residentID string, in TagInput) (Tag
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, t.ID, residentID, code, t.Tag, t.Since, t.Until, t.Source, t.Note, t.Detail, active, db.T(s.now()))
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, t.ID, residentID, code, t.Tag, t.Since, t.Until, t.Source, t.Note, t.Detail, active, db.T(s.Now()))
 		if db.IsUniqueViolation(err) {
 			return fault.Conflict(fault.M("该居民已有同一开始日期的此标签", "the resident already has this tag from that date"))
 		} else if err != nil {
@@ -223,20 +216,16 @@ func (s *Store) Summary(ctx context.Context, code string, children bool) (TagSum
 		return sum, err
 	}
 	counts := map[string]int64{}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT tag, n FROM reg_tag_counts WHERE division_code = $1`, code)
+	err = db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
+		var t string
+		var n int64
+		err := row.Scan(&t, &n)
+		counts[t] = n
+		return err
+	}, `SELECT tag, n FROM reg_tag_counts WHERE division_code = $1`, code)
 	if err != nil {
 		return sum, err
 	}
-	for rows.Next() {
-		var t string
-		var n int64
-		if err := rows.Scan(&t, &n); err != nil {
-			rows.Close()
-			return sum, err
-		}
-		counts[t] = n
-	}
-	rows.Close()
 	for _, k := range kinds {
 		sum.Totals = append(sum.Totals, TagCount{Tag: k.Key, NameZH: k.NameZH, NameEN: k.NameEN, Count: counts[k.Key]})
 	}
@@ -245,22 +234,18 @@ func (s *Store) Summary(ctx context.Context, code string, children bool) (TagSum
 		return sum, nil
 	}
 	sub := access.Subtree(code)
-	rows, err = s.DB.R.QueryContext(ctx, `SELECT c.division_code, COALESCE(d.name, ''), c.tag, c.n FROM reg_tag_counts c LEFT JOIN divisions d ON d.code = c.division_code
-		WHERE c.lvl = $1 AND c.division_code >= $2 AND c.division_code < $3 ORDER BY c.division_code`, lvl+1, sub.Lo, sub.Hi)
-	if err != nil {
-		return sum, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
 		var c, name, t string
 		var n int64
-		if err := rows.Scan(&c, &name, &t, &n); err != nil {
-			return sum, err
+		if err := row.Scan(&c, &name, &t, &n); err != nil {
+			return err
 		}
 		if len(sum.Children) == 0 || sum.Children[len(sum.Children)-1].Division != c {
 			sum.Children = append(sum.Children, ChildTagCounts{Division: c, Name: name, Counts: map[string]int64{}})
 		}
 		sum.Children[len(sum.Children)-1].Counts[t] = n
-	}
-	return sum, rows.Err()
+		return nil
+	}, `SELECT c.division_code, COALESCE(d.name, ''), c.tag, c.n FROM reg_tag_counts c LEFT JOIN divisions d ON d.code = c.division_code
+		WHERE c.lvl = $1 AND c.division_code >= $2 AND c.division_code < $3 ORDER BY c.division_code`, lvl+1, sub.Lo, sub.Hi)
+	return sum, err
 }

@@ -29,16 +29,9 @@ func (h *Handlers) registerImportPages(rt *web.Router) {
 		}
 	})
 	rt.Page("GET /registry/templates/{kind}", func(w http.ResponseWriter, r *http.Request) {
-		format := r.URL.Query().Get("format")
-		if format == "" {
-			format = "xlsx"
+		if err := sendTemplate(w, r); err != nil {
+			h.fail(w, r, err)
 		}
-		if _, ok := KindByKey(r.PathValue("kind")); !ok {
-			h.fail(w, r, fault.NotFound(web.M("不支持的导入类型", "unknown import kind")))
-			return
-		}
-		setDownload(w, r.PathValue("kind")+"-template", format)
-		Template(w, r.PathValue("kind"), format)
 	})
 }
 
@@ -65,11 +58,12 @@ type jobStatus struct {
 	Report               *Report
 }
 
-func (j *importJob) status() jobStatus {
+// status reads the job at now.
+func (j *importJob) status(now time.Time) jobStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := jobStatus{ID: j.ID, Kind: j.Kind, Apply: j.Apply, Finished: j.finished, Done: j.done, Total: j.total,
-		Elapsed: time.Since(j.Started).Round(100 * time.Millisecond).String()}
+		Elapsed: now.Sub(j.Started).Round(100 * time.Millisecond).String()}
 	if j.total > 0 {
 		st.Percent = j.done * 100 / j.total
 	}
@@ -88,14 +82,15 @@ type importJobs struct {
 // jobTTL is how long a finished job's report stays readable.
 const jobTTL = time.Hour
 
-func (js *importJobs) add(j *importJob) {
+// add keeps j, forgetting the jobs started more than jobTTL before now.
+func (js *importJobs) add(j *importJob, now time.Time) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if js.m == nil {
 		js.m = map[string]*importJob{}
 	}
 	for id, old := range js.m {
-		if time.Since(old.Started) > jobTTL {
+		if now.Sub(old.Started) > jobTTL {
 			delete(js.m, id)
 		}
 	}
@@ -122,7 +117,9 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := io.ReadAll(f)
-	f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -139,8 +136,8 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The import runs on the server; the browser follows its status page.
-	j := &importJob{ID: db.NewID(), Owner: access.From(r.Context()).Username, Kind: kind, Apply: r.FormValue("apply") == "1", Started: time.Now()}
-	h.jobs.add(j)
+	j := &importJob{ID: db.NewID(), Owner: access.From(r.Context()).Username, Kind: kind, Apply: r.FormValue("apply") == "1", Started: h.Store.Now()}
+	h.jobs.add(j, j.Started)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
 		rep, err := h.Store.Import(ctx, kind, data, j.Apply, func(done, total int) {
@@ -155,7 +152,7 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 		}
 		j.mu.Unlock()
 		if err != nil {
-			if _, ok := err.(*fault.Error); !ok {
+			if _, ok := fault.As(err); !ok {
 				web.Logger(ctx).Error("registry import", "kind", kind, "err", err.Error())
 			}
 		}
@@ -171,7 +168,7 @@ func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.NotFound(web.M("导入任务不存在或已过期（保留 1 小时）", "no such import job, or it has expired (kept for an hour)")))
 		return
 	}
-	st := j.status()
+	st := j.status(h.Store.Now())
 	view := map[string]any{"Kinds": Kinds, "Kind": st.Kind, "Job": st}
 	v := web.View{Title: web.M("批量导入", "Bulk import"), Data: view}
 	w.Header().Set("Cache-Control", "no-store")
@@ -183,7 +180,7 @@ func (h *Handlers) pageImportJob(w http.ResponseWriter, r *http.Request) {
 	j.mu.Lock()
 	err := j.err
 	j.mu.Unlock()
-	if we, ok := err.(*fault.Error); ok {
+	if we, ok := fault.As(err); ok {
 		v.Alert, v.Errors = we.Msg, we.Fields
 		view["FileErrors"] = we.Fields
 		h.Pages.Render(w, r, web.Status(we), "import", v)

@@ -1,0 +1,95 @@
+package registry
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+
+	"linli/internal/fault"
+	"linli/internal/web"
+)
+
+// MaxUpload bounds an import file (64 MiB).
+const MaxUpload = 64 << 20
+
+func (h *Handlers) registerTransfer(rt *web.Router) {
+	rt.API("GET /api/v1/registry/templates/{kind}", web.Op{Summary: "下载导入模板 / Download an import template", Tag: "registry",
+		Params: []web.Param{{Name: "format", Description: "csv | xlsx"}}},
+		sendTemplate)
+	rt.API("POST /api/v1/registry/import/{kind}", web.Op{Summary: "批量导入（CSV/xlsx；默认只检查，apply=true 时全部导入或全部不导入）/ Bulk import (dry run unless apply=true; all or nothing)", Tag: "registry",
+		Params: []web.Param{{Name: "apply", Type: "boolean"}}, Response: Report{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUpload))
+			if err != nil {
+				return fault.Invalid(web.M("文件超过 64 MB", "the file exceeds 64 MB"), fault.Field("file", web.M("文件过大", "too large")))
+			}
+			rep, err := h.Store.Import(r.Context(), r.PathValue("kind"), data, r.URL.Query().Get("apply") == "true", nil)
+			if err != nil {
+				return err
+			}
+			status := 200
+			if len(rep.Errors) > 0 {
+				status = 422
+			}
+			web.WriteJSON(w, status, rep)
+			return nil
+		})
+	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；文件含导出人和时间）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the file names the requester and time)", Tag: "registry",
+		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"})},
+		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
+}
+
+func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	o := ExportOptions{Kind: r.PathValue("kind"), Format: q.Get("format"), Unmasked: q.Get("unmasked") == "true", Reason: q.Get("reason"),
+		Resident: residentFilter(r), Filter: Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")},
+		Household: HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}}
+	if o.Kind == "" {
+		o.Kind = q.Get("kind")
+	}
+	if o.Format == "" {
+		o.Format = "xlsx"
+	}
+	if o.Format != "csv" && o.Format != "xlsx" {
+		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
+	}
+	// Write to a buffer first so that a refusal is still a clean problem response.
+	var buf bytes.Buffer
+	if err := h.Store.Export(r.Context(), &buf, o); err != nil {
+		return err
+	}
+	return sendFile(w, o.Kind, o.Format, buf.Bytes())
+}
+
+// sendTemplate answers with the import template of {kind} in ?format.
+func sendTemplate(w http.ResponseWriter, r *http.Request) error {
+	kind, format := r.PathValue("kind"), r.URL.Query().Get("format")
+	if format == "" {
+		format = "xlsx"
+	}
+	if _, ok := KindByKey(kind); !ok {
+		return fault.NotFound(web.M("不支持的导入类型", "unknown import kind"))
+	}
+	var buf bytes.Buffer
+	if err := Template(&buf, kind, format); err != nil {
+		return err
+	}
+	return sendFile(w, kind+"-template", format, buf.Bytes())
+}
+
+// sendFile answers with a whole file as a download.
+func sendFile(w http.ResponseWriter, name, format string, body []byte) error {
+	setDownload(w, name, format)
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := w.Write(body)
+	return err
+}
+
+func setDownload(w http.ResponseWriter, name, format string) {
+	ct := "text/csv; charset=utf-8"
+	if format == "xlsx" {
+		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="linli-`+name+`.`+format+`"`)
+}
