@@ -57,8 +57,11 @@ func Status(e *fault.Error) int {
 	return http.StatusInternalServerError
 }
 
-// ErrUnauthenticated is the answer to a request without valid credentials.
-var ErrUnauthenticated = fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
+// Unauthenticated is the answer to a request without valid credentials
+// (a new value each time: callers may add fields to it).
+func Unauthenticated() *fault.Error {
+	return fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
+}
 
 // WriteJSON writes v as JSON with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
