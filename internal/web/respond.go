@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,13 +64,18 @@ func Unauthenticated() *fault.Error {
 	return fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
 }
 
-// WriteJSON writes v as JSON with the given status.
+// WriteJSON writes v as JSON with the given status; a value that cannot be
+// encoded (a bug) is logged and answered with a 500 instead of half a body.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("json response", "err", err.Error())
+		http.Error(w, "500 服务器内部错误 / internal server error", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	enc.Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 // WriteProblem writes err as application/problem+json. Errors that are not
