@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"linli/internal/fault"
 )
 
 func TestPasswordHashAndRule(t *testing.T) {
@@ -12,13 +14,13 @@ func TestPasswordHashAndRule(t *testing.T) {
 		t.Fatal("hash check wrong")
 	}
 	for pw, ok := range map[string]bool{"short1A!": false, "alllowercaseletters": false, "lower-and-digits-123": true, "Wang-Passw0rd-x": true, "xwang.workerX1-": false} {
-		if got := PasswordProblem(pw, "wang.worker") == nil; got != ok {
-			t.Errorf("PasswordProblem(%q) ok=%v, want %v", pw, got, ok)
+		if _, weak := PasswordProblem(pw, "wang.worker"); weak == ok {
+			t.Errorf("PasswordProblem(%q) weak=%v, want ok=%v", pw, weak, ok)
 		}
 	}
 	for i := 0; i < 20; i++ {
-		if err := PasswordProblem(RandomPassword(), "admin"); err != nil {
-			t.Fatal(err)
+		if m, weak := PasswordProblem(RandomPassword(), "admin"); weak {
+			t.Fatal(m)
 		}
 	}
 }
@@ -50,8 +52,8 @@ func FuzzParseLogin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, u, p, code string) {
 		b, err := ParseLogin(u, p, code)
 		if err != nil {
-			if _, ok := err.(*Problem); !ok {
-				t.Fatalf("error of type %T", err)
+			if !fault.Is(err, fault.CodeInvalid) {
+				t.Fatalf("not an invalid refusal: %v", err)
 			}
 			return
 		}

@@ -160,6 +160,19 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// ParseForm parses a submitted form; a body that cannot be read (too
+// large, malformed) is a refusal.
+func ParseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fault.New(fault.CodeTooLarge, M("表单过大", "the form is too large"))
+		}
+		return fault.Invalid(M("表单无效", "invalid form"))
+	}
+	return nil
+}
+
 // Pagination is the one paging scheme of Linli: ?page=&page_size=.
 type Pagination struct {
 	Page     int `json:"page"`
