@@ -9,7 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
@@ -18,17 +18,11 @@ import (
 //go:embed data/zhejiang_divisions.csv
 var embeddedCSV []byte
 
-var (
-	embeddedOnce sync.Once
-	embeddedList []Division
-	embeddedErr  error
-)
-
-// Embedded returns the 27,036 Zhejiang divisions shipped in the binary
-// (NBS 2023 statistical division codes).
+// Embedded parses the 27,036 Zhejiang divisions shipped in the binary
+// (NBS 2023 statistical division codes). Nothing is cached: Load reads
+// them once per store, on its first start.
 func Embedded() ([]Division, error) {
-	embeddedOnce.Do(func() { embeddedList, embeddedErr = ParseCSV(bytes.NewReader(embeddedCSV)) })
-	return embeddedList, embeddedErr
+	return ParseCSV(bytes.NewReader(embeddedCSV))
 }
 
 func embeddedHash() string {
@@ -38,7 +32,8 @@ func embeddedHash() string {
 
 // Store reads divisions and unit data.
 type Store struct {
-	DB *db.DB
+	DB  *db.DB
+	Now func() time.Time // the clock that dates unit-data changes
 }
 
 // Load fills the divisions table from the embedded data on first start. A
