@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"linli/internal/access"
@@ -18,12 +19,10 @@ import (
 //go:embed data/zhejiang_divisions.csv
 var embeddedCSV []byte
 
-// Embedded parses the 27,036 Zhejiang divisions shipped in the binary
-// (NBS 2023 statistical division codes). Nothing is cached: Load reads
-// them once per store, on its first start.
-func Embedded() ([]Division, error) {
-	return ParseCSV(bytes.NewReader(embeddedCSV))
-}
+// Embedded returns the 27,036 Zhejiang divisions shipped in the binary
+// (NBS 2023 statistical division codes), decoded once per process: it is
+// embedded data, the same for every app. Callers must not change it.
+var Embedded = sync.OnceValues(func() ([]Division, error) { return ParseCSV(bytes.NewReader(embeddedCSV)) })
 
 func embeddedHash() string {
 	s := sha256.Sum256(embeddedCSV)
