@@ -249,7 +249,8 @@ func (l *Log) Search(ctx context.Context, f Filter, offset, limit int) ([]Entry,
 		add("actor = $?", f.Actor)
 	}
 	if f.Action != "" {
-		add("action LIKE $?", f.Action+"%")
+		// A prefix: "_" and "%" in it are characters, not wildcards.
+		add(`action LIKE $? ESCAPE '\'`, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")
 	}
 	if f.Result != "" {
 		add("result = $?", f.Result)
