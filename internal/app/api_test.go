@@ -9,7 +9,6 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/apptest"
-	"linli/internal/audit"
 )
 
 func TestCrossSiteStateChangeRejected(t *testing.T) {
@@ -34,71 +33,6 @@ func TestCrossSiteStateChangeRejected(t *testing.T) {
 			t.Fatalf("cross-site logout: %d", st)
 		}
 	})
-}
-
-func TestAuditChainVerifyAndTamper(t *testing.T) {
-	t.Parallel()
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
-		e.User("county", access.Officer, apptest.County)
-		e.User("aud", access.Auditor, "33")
-		c := e.Login("county")
-		c.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
-		c.Do("POST", "/api/v1/session", map[string]string{"username": "county", "password": "nope-Nope-1234"})
-		aud := e.Login("aud")
-		st, body := aud.Do("GET", "/api/v1/audit/verify", nil)
-		if st != 200 || !strings.Contains(body, `"ok":true`) {
-			t.Fatalf("verify: %d %s", st, body)
-		}
-		st, body = aud.Do("GET", "/api/v1/audit?action=login&result=failed", nil)
-		if st != 200 || !strings.Contains(body, `"actor":"county"`) {
-			t.Fatalf("search: %d %s", st, body)
-		}
-		if st, _ := c.Do("GET", "/api/v1/audit", nil); st != 403 {
-			t.Fatalf("officer reads audit: %d", st)
-		}
-		// The store itself refuses edits...
-		if _, err := e.App.DB.W.Exec(`UPDATE audit_log SET actor = 'someone' WHERE seq = 2`); err == nil {
-			t.Fatal("audit_log accepted an UPDATE")
-		}
-		if _, err := e.App.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 2`); err == nil {
-			t.Fatal("audit_log accepted a DELETE")
-		}
-		// ...and an edit made behind its back (trigger dropped) is detected.
-		dropTriggers(t, e)
-		if _, err := e.App.DB.W.Exec(`UPDATE audit_log SET detail = '{"values":{"population":1}}' WHERE action = 'unit.attributes.set'`); err != nil {
-			t.Fatal(err)
-		}
-		var seq int64
-		e.App.DB.R.QueryRow(`SELECT seq FROM audit_log WHERE action = 'unit.attributes.set'`).Scan(&seq)
-		_, err := e.App.Audit.Verify(t.Context())
-		be, ok := err.(*audit.BrokenError)
-		if !ok || be.Seq != seq {
-			t.Fatalf("tamper not detected at %d: %v", seq, err)
-		}
-		st, body = aud.Do("GET", "/api/v1/audit/verify", nil)
-		if st != 200 || !strings.Contains(body, `"ok":false`) {
-			t.Fatalf("verify after tamper: %d %s", st, body)
-		}
-		// A deleted entry is detected too.
-		if _, err := e.App.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 1`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.App.Audit.Verify(t.Context()); err == nil || err.(*audit.BrokenError).Seq != 1 {
-			t.Fatalf("deletion not detected: %v", err)
-		}
-	})
-}
-
-func dropTriggers(t *testing.T, e *apptest.Env) {
-	stmts := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
-	if e.App.DB.Dialect == "postgres" {
-		stmts = []string{`DROP TRIGGER audit_log_no_change ON audit_log`}
-	}
-	for _, s := range stmts {
-		if _, err := e.App.DB.W.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
