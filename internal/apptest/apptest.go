@@ -18,6 +18,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/dbtest"
+	"linli/internal/module"
 )
 
 // Real codes of 西湖区 (NBS 2023): two communities in different townships.
@@ -77,12 +78,21 @@ func Each(t *testing.T, fn func(t *testing.T, e *Env)) {
 	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) { fn(t, New(t, d)) })
 }
 
+// EachWith is Each with the given modules instead of the platform's list.
+func EachWith(t *testing.T, modules []module.Spec, fn func(t *testing.T, e *Env)) {
+	t.Helper()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) { fn(t, NewWith(t, d, modules)) })
+}
+
 // New starts an app over d (which the app migrates) and serves it until the
 // test ends; then the server and the app are closed.
-func New(t *testing.T, d *db.DB) *Env {
+func New(t *testing.T, d *db.DB) *Env { return NewWith(t, d, nil) }
+
+// NewWith is New with the given modules (nil: the platform's list).
+func NewWith(t *testing.T, d *db.DB, modules []module.Spec) *Env {
 	t.Helper()
 	ck := NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
-	a := newApp(t, settings(t), d, ck.Now)
+	a := newApp(t, settings(t), d, ck.Now, modules)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -98,7 +108,7 @@ func New(t *testing.T, d *db.DB) *Env {
 // ends.
 func Open(tb testing.TB, d *db.DB, now func() time.Time) *app.App {
 	tb.Helper()
-	a := newApp(tb, settings(tb), d, now)
+	a := newApp(tb, settings(tb), d, now, nil)
 	tb.Cleanup(func() {
 		if err := a.Close(); err != nil {
 			tb.Errorf("close app: %v", err)
@@ -112,7 +122,7 @@ func Open(tb testing.TB, d *db.DB, now func() time.Time) *app.App {
 // app owns the store.
 func (e *Env) Restart() *app.App {
 	e.T.Helper()
-	return newApp(e.T, e.App.Cfg, e.App.DB, e.Clock.Now)
+	return newApp(e.T, e.App.Cfg, e.App.DB, e.Clock.Now, nil)
 }
 
 // settings are the defaults with a data folder of the test's own.
@@ -124,9 +134,9 @@ func settings(tb testing.TB) config.Config {
 
 // newApp is the one place that builds the app: the tests' only use of its
 // wiring API.
-func newApp(tb testing.TB, cfg config.Config, d *db.DB, now func() time.Time) *app.App {
+func newApp(tb testing.TB, cfg config.Config, d *db.DB, now func() time.Time, modules []module.Spec) *app.App {
 	tb.Helper()
-	a, err := app.Wire(context.Background(), cfg, d, app.Options{Now: now})
+	a, err := app.Wire(context.Background(), cfg, d, app.Options{Now: now, Modules: modules})
 	if err != nil {
 		tb.Fatal(err)
 	}
