@@ -182,7 +182,7 @@ type body struct {
 	Tags    []string          `json:"tags"`
 	Counts  map[string]int    `json:"counts"`
 	Secret  string            `json:"-"`
-	private int               //nolint:unused // unexported: not in the schema
+	private int               // unexported: not in the schema
 	Extra   map[string]string `json:"extra,omitempty"`
 	embedded
 }
@@ -197,7 +197,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	nop := func(http.ResponseWriter, *http.Request) error { return nil }
 	rt.API("GET /api/v1/divisions/{code}/children", web.Op{Summary: "children", Tag: "divisions",
 		Params: []web.Param{{Name: "page", Type: "integer"}}, Response: web.List[body]{}}, nop)
-	rt.API("POST /api/v1/things", web.Op{Summary: "create", Body: body{}, Status: 201, Public: true}, nop)
+	rt.API("POST /api/v1/things", web.Op{Summary: "create", Body: body{private: 1}, Status: 201, Public: true}, nop)
 	b, err := json.Marshal(rt.OpenAPI("1.2.3"))
 	if err != nil {
 		t.Fatal(err)
