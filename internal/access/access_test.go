@@ -1,21 +1,121 @@
-package access
+package access_test
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"linli/internal/access"
+)
 
 func TestSubtree(t *testing.T) {
 	t.Parallel()
-	for prefix, hi := range map[string]string{"33": "34", "3301": "3302", "3309": "3310", "330106": "330107", "330199": "330200", "99": "A", "": "A"} {
-		if s := Subtree(prefix); s.Lo != prefix || s.Hi != hi {
-			t.Errorf("Subtree(%q) = %+v, want hi %q", prefix, s, hi)
+	t.Run("the upper bound is the next prefix of the same length", func(t *testing.T) {
+		for prefix, hi := range map[string]string{"33": "34", "3301": "3302", "3309": "3310", "330106": "330107", "330199": "330200", "99": "A", "": "A"} {
+			if s := access.Subtree(prefix); s != (access.Scope{Lo: prefix, Hi: hi}) {
+				t.Errorf("Subtree(%q) = %+v, want hi %q", prefix, s, hi)
+			}
 		}
-	}
-	s := Subtree("3309")
-	for code, in := range map[string]bool{"3309": true, "330901001001": true, "3310": false, "330899": false, "3310010": false, "33": false} {
-		if s.Contains(code) != in {
-			t.Errorf("3309 contains %s: %v", code, !in)
+	})
+	t.Run("a scope holds its subtree and nothing else", func(t *testing.T) {
+		s := access.Subtree("3309")
+		for code, in := range map[string]bool{"3309": true, "330901001001": true, "3310": false, "330899": false, "3310010": false, "33": false} {
+			if s.Contains(code) != in {
+				t.Errorf("3309 contains %s: %v, want %v", code, !in, in)
+			}
 		}
+	})
+	t.Run("nothing holds no code", func(t *testing.T) {
+		for _, code := range []string{"", "33", "330106002051", "A", "~"} {
+			if access.Nothing.Contains(code) {
+				t.Errorf("Nothing contains %q", code)
+			}
+		}
+	})
+}
+
+func TestBusinessScope(t *testing.T) {
+	t.Parallel()
+	for _, k := range []struct {
+		name string
+		p    *access.Principal
+		want access.Scope
+	}{
+		{"a worker reads its community", &access.Principal{Role: access.CommunityWorker, Division: "330106002051"}, access.Subtree("330106002051")},
+		{"an officer reads its county", &access.Principal{Role: access.Officer, Division: "330106"}, access.Subtree("330106")},
+		{"a provider reads its division", &access.Principal{Role: access.Provider, Division: "330106002"}, access.Subtree("330106002")},
+		{"the system administrator reads no business row", &access.Principal{Role: access.SysAdmin, Division: "33"}, access.Nothing},
+		{"the security administrator reads no business row", &access.Principal{Role: access.SecAdmin, Division: "33"}, access.Nothing},
+		{"the auditor reads no business row", &access.Principal{Role: access.Auditor, Division: "33"}, access.Nothing},
+		{"an anonymous caller reads nothing", nil, access.Nothing},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			if got := access.BusinessScope(k.p); got != k.want {
+				t.Errorf("got %+v, want %+v", got, k.want)
+			}
+			if got := access.ScopeOf(access.With(context.Background(), k.p)); got != k.want {
+				t.Errorf("ScopeOf: got %+v, want %+v", got, k.want)
+			}
+		})
 	}
-	if BusinessScope(&Principal{Role: Auditor, Division: "33"}).Contains("330106") || BusinessScope(nil).Contains("33") {
-		t.Error("admin or anonymous scope holds business rows")
+}
+
+func TestPrincipalInContext(t *testing.T) {
+	t.Parallel()
+	if access.From(context.Background()) != nil {
+		t.Error("an empty context has a principal")
 	}
+	p := &access.Principal{Username: "wang", Role: access.GridWorker}
+	if got := access.From(access.With(context.Background(), p)); got != p {
+		t.Errorf("got %+v", got)
+	}
+	op := access.Operator()
+	if op.Role != access.SysAdmin || op.Division != "33" || op.UserID != "" {
+		t.Errorf("operator %+v", op)
+	}
+	op.Division = "3301"
+	if access.Operator().Division != "33" {
+		t.Error("a change to one operator principal leaked into the next")
+	}
+}
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	t.Run("every listed role is valid, labelled and of one kind", func(t *testing.T) {
+		business := 0
+		for _, r := range access.Roles {
+			zh, en := r.Label()
+			if !r.Valid() || zh == string(r) || en == string(r) {
+				t.Errorf("%s: valid %v, labels %q %q", r, r.Valid(), zh, en)
+			}
+			if r.Business() {
+				business++
+			}
+		}
+		if len(access.Roles) != 8 || business != 5 {
+			t.Errorf("%d roles, %d business", len(access.Roles), business)
+		}
+	})
+	t.Run("an unknown role is invalid and labelled by its name", func(t *testing.T) {
+		r := access.Role("mayor")
+		if zh, en := r.Label(); r.Valid() || r.Business() || zh != "mayor" || en != "mayor" {
+			t.Errorf("mayor: %v %q %q", r.Valid(), zh, en)
+		}
+	})
+	t.Run("village-level roles are bound to a village", func(t *testing.T) {
+		for r, level := range map[access.Role]int{access.Resident: 5, access.GridWorker: 5, access.CommunityWorker: 5, access.Officer: 0, access.SysAdmin: 0} {
+			if got := r.RequiredLevel(); got != level {
+				t.Errorf("%s: level %d, want %d", r, got, level)
+			}
+		}
+	})
+	t.Run("a division encloses itself and its descendants", func(t *testing.T) {
+		for _, k := range []struct {
+			a, c string
+			want bool
+		}{{"33", "330106", true}, {"330106", "330106", true}, {"3301", "3302", false}, {"330106002051", "330106", false}} {
+			if got := access.Encloses(k.a, k.c); got != k.want {
+				t.Errorf("Encloses(%s, %s) = %v", k.a, k.c, got)
+			}
+		}
+	})
 }

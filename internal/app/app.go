@@ -146,7 +146,7 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, er
 	}
 	a := &App{Cfg: cfg, DB: d, Keys: keys, KeyWarning: warn, Log: o.Log, Metrics: web.NewMetrics(), now: o.Now, specs: o.Modules}
 	a.Audit = &audit.Log{DB: d, Now: o.Now}
-	a.Divisions = &divisions.Store{DB: d}
+	a.Divisions = &divisions.Store{DB: d, Now: o.Now}
 	if err := a.build(o.Modules); err != nil {
 		return nil, err
 	}

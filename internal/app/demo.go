@@ -55,7 +55,7 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		return nil, fmt.Errorf("demo county %s has too few communities", o.County)
 	}
 	op := access.With(ctx, access.Operator())
-	if err := a.Divisions.SeedDemo(op, a.Audit, o.County, villages, o.Year, o.Seed, a.now()); err != nil {
+	if err := a.Divisions.SeedDemo(op, a.Audit, o.County, villages, o.Year, o.Seed); err != nil {
 		return nil, err
 	}
 	a.Renderer.Demo = true

@@ -48,11 +48,11 @@ type Entry struct {
 // Log writes and reads the audit table.
 type Log struct {
 	DB  *db.DB
-	Now func() time.Time
+	Now func() time.Time // the clock that dates every entry
 }
 
-// New returns a log over d.
-func New(d *db.DB) *Log { return &Log{DB: d, Now: time.Now} }
+// New returns a log over d dated by now.
+func New(d *db.DB, now func() time.Time) *Log { return &Log{DB: d, Now: now} }
 
 type ipKey struct{}
 
@@ -115,6 +115,9 @@ func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
+	if l.Now == nil {
+		return errors.New("audit: the log has no clock (Log.Now)")
+	}
 	if l.DB.Dialect == db.Postgres {
 		// Serialise appenders across server processes: the chain is a line.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7384190)`); err != nil {
@@ -127,11 +130,7 @@ func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: %w", err)
 	}
-	now := l.Now
-	if now == nil {
-		now = time.Now
-	}
-	at := db.T(now()).Time
+	at := db.T(l.Now()).Time
 	// One INSERT per 500 entries: both stores cap the parameters of a
 	// statement (SQLite 32,766, PostgreSQL 65,535), and a batch may be a
 	// whole imported file.
@@ -221,9 +220,11 @@ const columns = `seq, at, actor_id, actor, role, ip, action, object, object_id, 
 func scan(rows interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var at db.Time
-	err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.Actor, &e.Role, &e.IP, &e.Action, &e.Object, &e.ObjectID, &e.Division, &e.Result, &e.Detail, &e.PrevHash, &e.Hash)
+	if err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.Actor, &e.Role, &e.IP, &e.Action, &e.Object, &e.ObjectID, &e.Division, &e.Result, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		return Entry{}, err
+	}
 	e.At = at.Time
-	return e, err
+	return e, nil
 }
 
 // Filter narrows a search.
@@ -248,7 +249,8 @@ func (l *Log) Search(ctx context.Context, f Filter, offset, limit int) ([]Entry,
 		add("actor = $?", f.Actor)
 	}
 	if f.Action != "" {
-		add("action LIKE $?", f.Action+"%")
+		// A prefix: "_" and "%" in it are characters, not wildcards.
+		add(`action LIKE $? ESCAPE '\'`, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Action)+"%")
 	}
 	if f.Result != "" {
 		add("result = $?", f.Result)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"embed"
+	"errors"
 	"net/http"
 	"time"
 
@@ -60,11 +61,11 @@ func parseFilter(r *http.Request) (Filter, error) {
 	return f, nil
 }
 
-var notAuditor = fault.Forbidden(web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"))
+var onlyAuditor = web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log")
 
 func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	if access.From(r.Context()).Role != access.Auditor {
-		return notAuditor
+		return fault.Forbidden(onlyAuditor)
 	}
 	f, err := parseFilter(r)
 	if err != nil {
@@ -84,11 +85,12 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) apiVerify(w http.ResponseWriter, r *http.Request) error {
 	if access.From(r.Context()).Role != access.Auditor {
-		return notAuditor
+		return fault.Forbidden(onlyAuditor)
 	}
 	n, err := h.Log.Verify(r.Context())
 	res := VerifyResult{Entries: n, OK: err == nil}
-	if b, ok := err.(*BrokenError); ok {
+	var b *BrokenError
+	if errors.As(err, &b) {
 		res.BrokenAt, res.Reason = b.Seq, b.Reason
 	} else if err != nil {
 		return err
@@ -106,7 +108,7 @@ type pageView struct {
 func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	title := web.M("审计日志", "Audit log")
 	if access.From(r.Context()).Role != access.Auditor {
-		h.Pages.Render(w, r, 403, "audit", web.View{Title: title, Alert: web.M("只有安全审计员可以查看审计日志", "only the auditor may read the audit log"), Data: pageView{}})
+		h.Pages.Render(w, r, 403, "audit", web.View{Title: title, Alert: onlyAuditor, Data: pageView{}})
 		return
 	}
 	q := r.URL.Query()
@@ -118,12 +120,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: 50}
+		h.Pages.Fail(w, r, "audit", web.View{Title: title, Data: pv}, err)
+		return
 	}
 	es, total, err := h.Log.Search(r.Context(), f, pg.Offset(), pg.PageSize)
 	if err != nil {
-		web.Logger(r.Context()).Error("audit page", "err", err.Error())
-		http.Error(w, "500 服务器内部错误 / internal server error", 500)
+		h.Pages.Fail(w, r, "audit", web.View{Title: title, Data: pv}, err)
 		return
 	}
 	pv.Entries = es

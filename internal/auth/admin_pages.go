@@ -1,11 +1,9 @@
 package auth
 
 import (
-	"errors"
 	"net/http"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -36,7 +34,8 @@ func (h *Handlers) renderUsers(w http.ResponseWriter, r *http.Request, status in
 	}
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	uv.Q = r.URL.Query().Get("q")
 	uv.Role = p.Role
@@ -81,15 +80,19 @@ func (h *Handlers) renderNewUser(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (h *Handlers) createUserPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	nu := NewUser{Username: r.PostForm.Get("username"), DisplayName: r.PostForm.Get("display_name"), Role: access.Role(r.PostForm.Get("role")), Division: r.PostForm.Get("division_code")}
-	u, pw, err := h.Svc.Create(r.Context(), nu)
-	var p *Problem
+	var u *User
+	var pw string
+	err := web.ParseForm(r)
+	if err == nil {
+		nu := NewUser{Username: r.PostForm.Get("username"), DisplayName: r.PostForm.Get("display_name"), Role: access.Role(r.PostForm.Get("role")), Division: r.PostForm.Get("division_code")}
+		u, pw, err = h.Svc.Create(r.Context(), nu)
+	}
+	e, refused := fault.As(err)
 	switch {
-	case errors.Is(err, ErrNotAllowed):
+	case fault.Is(err, fault.CodeForbidden):
 		h.forbidden(w, r)
-	case errors.As(err, &p):
-		h.renderNewUser(w, r, 400, web.View{Errors: []fault.FieldError{fault.Field(p.Field, web.M(p.ZH, p.EN))}, Form: r.PostForm})
+	case refused:
+		h.renderNewUser(w, r, web.Status(e), web.View{Errors: e.Fields, Form: r.PostForm})
 	case err != nil:
 		h.fail(w, r, err)
 	default:
@@ -99,16 +102,17 @@ func (h *Handlers) createUserPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminAction(w http.ResponseWriter, r *http.Request, do func() (web.Msg, usersView, error)) {
-	r.ParseForm()
+	if err := web.ParseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	msg, uv, err := do()
-	var p *Problem
+	e, refused := fault.As(err)
 	switch {
-	case errors.Is(err, ErrNotAllowed):
+	case fault.Is(err, fault.CodeForbidden):
 		h.forbidden(w, r)
-	case errors.As(err, &p):
-		h.renderUsers(w, r, 400, web.View{Alert: web.M(p.ZH, p.EN)}, uv)
-	case errors.Is(err, db.ErrNotFound):
-		h.renderUsers(w, r, 404, web.View{Alert: web.M("账号不存在或不在您的管辖范围内", "account not found or outside your jurisdiction")}, uv)
+	case refused:
+		h.renderUsers(w, r, web.Status(e), web.View{Alert: e.Msg}, uv)
 	case err != nil:
 		h.fail(w, r, err)
 	default:
@@ -128,7 +132,7 @@ func (h *Handlers) disablePost(w http.ResponseWriter, r *http.Request) {
 	h.adminAction(w, r, func() (web.Msg, usersView, error) {
 		disable := r.PostForm.Get("disabled") == "1"
 		if r.PostForm.Get("confirm") != "yes" {
-			return web.Msg{}, usersView{}, &Problem{"confirm", "请勾选确认", "tick the confirmation box"}
+			return web.Msg{}, usersView{}, invalid("confirm", fault.M("请勾选确认", "tick the confirmation box"))
 		}
 		err := h.Svc.SetDisabled(r.Context(), r.PathValue("username"), disable)
 		if disable {
@@ -169,7 +173,10 @@ func (h *Handlers) renderSecurity(w http.ResponseWriter, r *http.Request, status
 }
 
 func (h *Handlers) securityPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := web.ParseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	pol, err := h.Svc.Policies(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
@@ -180,7 +187,7 @@ func (h *Handlers) securityPost(w http.ResponseWriter, r *http.Request) {
 		if pol[role] == want {
 			continue
 		}
-		if err := h.Svc.SetPolicy(r.Context(), role, want); errors.Is(err, ErrNotAllowed) {
+		if err := h.Svc.SetPolicy(r.Context(), role, want); fault.Is(err, fault.CodeForbidden) {
 			h.forbidden(w, r)
 			return
 		} else if err != nil {

@@ -2,14 +2,12 @@ package auth
 
 import (
 	"embed"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"linli/internal/access"
 	"linli/internal/audit"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -131,16 +129,17 @@ type CreatedUser struct {
 	OneTimePassword string `json:"one_time_password,omitempty"`
 }
 
-// ParseLogin reads and bounds the login form fields.
+// ParseLogin reads and bounds the login form fields; a refusal is an
+// invalid *fault.Error naming the field.
 func ParseLogin(username, password, totp string) (LoginBody, error) {
 	b := LoginBody{Username: strings.TrimSpace(username), Password: password, TOTP: strings.TrimSpace(totp)}
 	switch {
 	case b.Username == "" || len(b.Username) > 64:
-		return b, &Problem{"username", "请输入用户名", "enter your username"}
+		return b, invalid("username", fault.M("请输入用户名", "enter your username"))
 	case b.Password == "" || len(b.Password) > 512:
-		return b, &Problem{"password", "请输入密码", "enter your password"}
+		return b, invalid("password", fault.M("请输入密码", "enter your password"))
 	case len(b.TOTP) > 10:
-		return b, &Problem{"totp", "动态口令为 6 位数字", "the one-time code has 6 digits"}
+		return b, invalid("totp", fault.M("动态口令为 6 位数字", "the one-time code has 6 digits"))
 	}
 	return b, nil
 }
@@ -168,24 +167,16 @@ func (h *Handlers) loginPost(w http.ResponseWriter, r *http.Request) {
 	next := web.SafeNext(r.PostForm.Get("next"), "/")
 	b, err := ParseLogin(r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("totp"))
 	view := loginView{Next: next, Username: b.Username}
-	if err != nil {
-		p := err.(*Problem)
-		h.Pages.Render(w, r, 400, "login", web.View{Title: web.M("登录", "Sign in"), Alert: web.M(p.ZH, p.EN), Data: view})
-		return
+	if err == nil {
+		var tok string
+		if tok, _, err = h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent()); err == nil {
+			h.setCookie(w, r, tok)
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 	}
-	tok, _, err := h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent())
-	var le *LoginError
-	if errors.As(err, &le) {
-		view.NeedTOTP = le.NeedTOTP
-		h.Pages.Render(w, r, 401, "login", web.View{Title: web.M("登录", "Sign in"), Alert: web.M(le.ZH, le.EN), Data: view})
-		return
-	} else if err != nil {
-		web.Logger(r.Context()).Error("login", "err", err.Error())
-		http.Error(w, "500 服务器内部错误 / internal server error", 500)
-		return
-	}
-	h.setCookie(w, r, tok)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	view.NeedTOTP = NeedsTOTP(err)
+	h.Pages.Fail(w, r, "login", web.View{Title: web.M("登录", "Sign in"), Data: view}, err)
 }
 
 func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) {
@@ -207,29 +198,26 @@ func (h *Handlers) passwordPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) passwordPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	c, _ := r.Cookie(web.SessionCookie)
-	tok := ""
-	if c != nil {
-		tok = c.Value
-	}
 	v := web.View{Title: web.M("修改密码", "Change password")}
-	if r.PostForm.Get("new_password") != r.PostForm.Get("confirm_password") {
-		v.Errors = []fault.FieldError{fault.Field("confirm_password", web.M("两次输入的新密码不一致", "the two new passwords differ"))}
-		h.Pages.Render(w, r, 400, "password", v)
-		return
-	}
-	err := h.Svc.ChangePassword(r.Context(), tok, r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
-	var p *Problem
-	if errors.As(err, &p) {
-		v.Errors = []fault.FieldError{fault.Field(p.Field, web.M(p.ZH, p.EN))}
-		h.Pages.Render(w, r, 400, "password", v)
-		return
-	} else if err != nil {
-		h.fail(w, r, err)
+	if err := h.changePassword(r); err != nil {
+		h.Pages.Fail(w, r, "password", v, err)
 		return
 	}
 	http.Redirect(w, r, "/?changed=1", http.StatusSeeOther)
+}
+
+func (h *Handlers) changePassword(r *http.Request) error {
+	if err := web.ParseForm(r); err != nil {
+		return err
+	}
+	if r.PostForm.Get("new_password") != r.PostForm.Get("confirm_password") {
+		return invalid("confirm_password", fault.M("两次输入的新密码不一致", "the two new passwords differ"))
+	}
+	tok := "" // the session that stays open
+	if c, err := r.Cookie(web.SessionCookie); err == nil {
+		tok = c.Value
+	}
+	return h.Svc.ChangePassword(r.Context(), tok, r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
 }
 
 type totpView struct {
@@ -243,7 +231,7 @@ func (h *Handlers) totpPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) renderTOTP(w http.ResponseWriter, r *http.Request, status int, v web.View) {
 	p := access.From(r.Context())
-	u, err := h.Svc.userBy(r.Context(), h.Svc.DB.R, "id", p.UserID)
+	u, err := h.Svc.self(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -265,11 +253,12 @@ func (h *Handlers) renderTOTP(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (h *Handlers) totpPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	err := h.Svc.ConfirmTOTP(r.Context(), r.PostForm.Get("code"))
-	var p *Problem
-	if errors.As(err, &p) {
-		h.renderTOTP(w, r, 400, web.View{Errors: []fault.FieldError{fault.Field("code", web.M(p.ZH, p.EN))}})
+	err := web.ParseForm(r)
+	if err == nil {
+		err = h.Svc.ConfirmTOTP(r.Context(), r.PostForm.Get("code"))
+	}
+	if e, ok := fault.As(err); ok {
+		h.renderTOTP(w, r, web.Status(e), web.View{Alert: e.Msg, Errors: e.Fields})
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -278,27 +267,10 @@ func (h *Handlers) totpPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// fail answers a page request that went wrong: a refusal on the message
+// page with its status, anything else logged as a 500 that reveals nothing.
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	web.Logger(r.Context()).Error("auth page", "err", err.Error())
-	http.Error(w, "500 服务器内部错误 / internal server error", 500)
-}
-
-// mapErr turns service errors into API problems.
-func mapErr(err error) error {
-	var p *Problem
-	switch {
-	case errors.Is(err, ErrNotAllowed):
-		return fault.Forbidden(web.M("您的角色无权执行此操作", "your role may not do this"))
-	case errors.Is(err, db.ErrNotFound):
-		return fault.NotFound(web.M("账号不存在或不在您的管辖范围内", "account not found or outside your jurisdiction"))
-	case errors.As(err, &p):
-		code := fault.CodeInvalid
-		if strings.Contains(p.EN, "already taken") {
-			code = fault.CodeConflict
-		}
-		return fault.New(code, web.M(p.ZH, p.EN), fault.Field(p.Field, web.M(p.ZH, p.EN)))
-	}
-	return err
+	h.Pages.Fail(w, r, "message", web.View{Title: web.M("出错了", "Something went wrong")}, err)
 }
 
 func (h *Handlers) apiLogin(w http.ResponseWriter, r *http.Request) error {
@@ -308,13 +280,10 @@ func (h *Handlers) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	b, err := ParseLogin(b.Username, b.Password, b.TOTP)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	tok, u, err := h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent())
-	var le *LoginError
-	if errors.As(err, &le) {
-		return fault.New(fault.CodeUnauthenticated, web.M(le.ZH, le.EN))
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	h.setCookie(w, r, tok)
@@ -350,7 +319,7 @@ func (h *Handlers) apiUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	us, total, err := h.Svc.List(r.Context(), r.URL.Query().Get("q"), pg.Offset(), pg.PageSize)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	items := make([]User, len(us))
 	for i, u := range us {
@@ -367,7 +336,7 @@ func (h *Handlers) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, pw, err := h.Svc.Create(r.Context(), nu)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	web.WriteJSON(w, 201, CreatedUser{User: *u, OneTimePassword: pw})
 	return nil
@@ -376,11 +345,11 @@ func (h *Handlers) apiCreateUser(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) apiUser(w http.ResponseWriter, r *http.Request) error {
 	p := access.From(r.Context())
 	if p.Role.Business() && r.PathValue("username") != p.Username {
-		return mapErr(db.ErrNotFound)
+		return accountNotFound()
 	}
 	u, err := h.Svc.Get(r.Context(), r.PathValue("username"))
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	web.WriteJSON(w, 200, u)
 	return nil

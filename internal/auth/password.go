@@ -6,13 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
+
+	"linli/internal/fault"
 )
 
 // argon2id parameters (OWASP's second recommended set: 19 MiB, t=2, p=1).
@@ -26,7 +26,7 @@ const (
 // HashPassword returns a PHC-format argon2id hash.
 func HashPassword(pw string) string {
 	salt := make([]byte, 16)
-	rand.Read(salt)
+	rand.Read(salt) // never fails: it crashes the program instead
 	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
@@ -58,11 +58,11 @@ var dummyHash = HashPassword("linli-dummy-password-for-timing")
 
 // PasswordProblem checks the complexity rule: 10 to 128 characters, at least
 // three of upper case, lower case, digits and symbols, not containing the
-// username. It returns nil when pw is acceptable.
-func PasswordProblem(pw, username string) error {
+// username. It returns what is wrong and true when pw breaks the rule.
+func PasswordProblem(pw, username string) (fault.Msg, bool) {
 	n := len([]rune(pw))
 	if n < 10 || n > 128 {
-		return errors.New("密码长度须为 10 至 128 个字符 / password must be 10 to 128 characters")
+		return fault.M("密码长度须为 10 至 128 个字符", "password must be 10 to 128 characters"), true
 	}
 	var up, lo, dg, sy bool
 	for _, r := range pw {
@@ -74,7 +74,7 @@ func PasswordProblem(pw, username string) error {
 		case unicode.IsDigit(r):
 			dg = true
 		case unicode.IsControl(r):
-			return errors.New("密码不能包含控制字符 / password must not contain control characters")
+			return fault.M("密码不能包含控制字符", "password must not contain control characters"), true
 		default:
 			sy = true
 		}
@@ -86,35 +86,49 @@ func PasswordProblem(pw, username string) error {
 		}
 	}
 	if classes < 3 {
-		return errors.New("密码须包含大写字母、小写字母、数字、符号中的至少三类 / password needs at least three of: upper case, lower case, digits, symbols")
+		return fault.M("密码须包含大写字母、小写字母、数字、符号中的至少三类", "password needs at least three of: upper case, lower case, digits, symbols"), true
 	}
 	if username != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(username)) {
-		return errors.New("密码不能包含用户名 / password must not contain the username")
+		return fault.M("密码不能包含用户名", "password must not contain the username"), true
 	}
-	return nil
+	return fault.Msg{}, false
 }
 
 // RandomPassword makes a one-time password that meets the rule.
 func RandomPassword() string {
-	const sets = "ABCDEFGHJKLMNPQRSTUVWXYZ" + "abcdefghijkmnopqrstuvwxyz" + "23456789"
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ" + "abcdefghijkmnopqrstuvwxyz" + "23456789"
 	for {
-		b := make([]byte, 16)
-		for i := range b {
-			n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(sets))))
-			b[i] = sets[n.Int64()]
-		}
+		b := randomFrom(alphabet, 16)
 		pw := string(b[:5]) + "-" + string(b[5:10]) + "-" + string(b[10:])
-		if PasswordProblem(pw, "") == nil {
+		if _, weak := PasswordProblem(pw, ""); !weak {
 			return pw
 		}
 	}
+}
+
+// randomFrom draws n characters of alphabet uniformly: bytes at or above
+// the largest multiple of its length are drawn again rather than folded,
+// which would favour the first characters.
+func randomFrom(alphabet string, n int) []byte {
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	var buf [32]byte
+	for len(out) < n {
+		rand.Read(buf[:]) // never fails: it crashes the program instead
+		for _, c := range buf {
+			if int(c) < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return out
 }
 
 // NewToken returns a random token and the hash to store; only the hash is
 // kept, so a database dump yields no usable session or API token.
 func NewToken(prefix string) (token, hash string) {
 	b := make([]byte, 32)
-	rand.Read(b)
+	rand.Read(b) // never fails: it crashes the program instead
 	token = prefix + base64.RawURLEncoding.EncodeToString(b)
 	return token, HashToken(token)
 }

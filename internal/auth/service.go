@@ -14,6 +14,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/secret"
 )
 
@@ -87,6 +88,7 @@ func (s *Service) scanUser(r interface{ Scan(...any) error }) (*User, error) {
 	return u, nil
 }
 
+// userBy reads one account; db.ErrNotFound when there is none.
 func (s *Service) userBy(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, col, v string) (*User, error) {
@@ -97,17 +99,25 @@ func (s *Service) userBy(ctx context.Context, q interface {
 	return u, err
 }
 
-// Problem is a validation failure a person can fix.
-type Problem struct {
-	Field  string
-	ZH, EN string
+// invalid is a refusal of one field's value, the message repeated on the
+// field so that forms can show it beside the input.
+func invalid(field string, m fault.Msg) *fault.Error {
+	return fault.Invalid(m, fault.Field(field, m))
 }
 
-func (p *Problem) Error() string { return p.ZH + " / " + p.EN }
+// notAllowed is the refusal of an action the principal's role may not take.
+func notAllowed() *fault.Error {
+	return fault.Forbidden(fault.M("您的角色无权执行此操作", "your role may not do this"))
+}
 
-func problem(field string, err error) *Problem {
-	zh, en, _ := strings.Cut(err.Error(), " / ")
-	return &Problem{Field: field, ZH: zh, EN: en}
+// accountNotFound is the answer for an account that does not exist or lies
+// outside the principal's reach: the two read the same.
+func accountNotFound() *fault.Error {
+	return fault.NotFound(fault.M("账号不存在或不在您的管辖范围内", "account not found or outside your jurisdiction"))
+}
+
+func divisionRefused(code string) *fault.Error {
+	return invalid("division_code", fault.M("区划不存在或不在您的管辖范围内："+code, "division not found or outside your jurisdiction: "+code))
 }
 
 var usernameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,31}$`)
@@ -133,37 +143,37 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 	}
 	switch {
 	case actor == nil || (actor.Role != access.SysAdmin):
-		return nil, "", ErrNotAllowed
+		return nil, "", notAllowed()
 	case !usernameRe.MatchString(nu.Username):
-		return nil, "", &Problem{"username", "用户名须为 3–32 位小写字母、数字或 _ . -，以字母或数字开头", "username must be 3–32 lower-case letters, digits or _ . -, starting with a letter or digit"}
+		return nil, "", invalid("username", fault.M("用户名须为 3–32 位小写字母、数字或 _ . -，以字母或数字开头", "username must be 3–32 lower-case letters, digits or _ . -, starting with a letter or digit"))
 	case len([]rune(nu.DisplayName)) > 50:
-		return nil, "", &Problem{"display_name", "姓名不能超过 50 个字", "display name must be at most 50 characters"}
+		return nil, "", invalid("display_name", fault.M("姓名不能超过 50 个字", "display name must be at most 50 characters"))
 	case !nu.Role.Valid():
-		return nil, "", &Problem{"role", "未知的角色：" + string(nu.Role), "unknown role: " + string(nu.Role)}
+		return nil, "", invalid("role", fault.M("未知的角色："+string(nu.Role), "unknown role: "+string(nu.Role)))
 	case !nu.Role.Business() && actor.UserID != "":
-		return nil, "", &Problem{"role", "管理员账号只能由运维人员用命令行创建", "admin accounts are created by the operator with the command line"}
+		return nil, "", invalid("role", fault.M("管理员账号只能由运维人员用命令行创建", "admin accounts are created by the operator with the command line"))
 	case !access.Encloses(actor.Division, nu.Division):
-		return nil, "", &Problem{"division_code", "区划不存在或不在您的管辖范围内：" + nu.Division, "division not found or outside your jurisdiction: " + nu.Division}
+		return nil, "", divisionRefused(nu.Division)
 	}
 	level, ok, err := s.DivisionExists(ctx, nu.Division)
 	if err != nil {
 		return nil, "", err
 	}
 	if !ok {
-		return nil, "", &Problem{"division_code", "区划不存在或不在您的管辖范围内：" + nu.Division, "division not found or outside your jurisdiction: " + nu.Division}
+		return nil, "", divisionRefused(nu.Division)
 	}
 	if want := nu.Role.RequiredLevel(); want != 0 && level != want {
-		return nil, "", &Problem{"division_code", "该角色须绑定到村(社区)级区划（12 位代码）", "this role must be bound to a village/community (12-digit code)"}
+		return nil, "", invalid("division_code", fault.M("该角色须绑定到村(社区)级区划（12 位代码）", "this role must be bound to a village/community (12-digit code)"))
 	}
 	if nu.Role == access.Officer && level > 4 {
-		return nil, "", &Problem{"division_code", "民政干部须绑定到乡镇及以上区划", "officers are bound to a township or higher division"}
+		return nil, "", invalid("division_code", fault.M("民政干部须绑定到乡镇及以上区划", "officers are bound to a township or higher division"))
 	}
 	oneTime := ""
 	if nu.Password == "" {
 		oneTime = RandomPassword()
 		nu.Password = oneTime
-	} else if err := PasswordProblem(nu.Password, nu.Username); err != nil {
-		return nil, "", problem("password", err)
+	} else if m, weak := PasswordProblem(nu.Password, nu.Username); weak {
+		return nil, "", invalid("password", m)
 	}
 	now := s.now()
 	u := &User{ID: db.NewID(), Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Division: nu.Division, MustChange: oneTime != "", CreatedAt: now}
@@ -173,7 +183,8 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,'',FALSE,0,NULL,FALSE,$8,$8,NULL)`,
 			u.ID, u.Username, u.DisplayName, string(u.Role), u.Division, HashPassword(nu.Password), u.MustChange, db.T(now))
 		if db.IsUniqueViolation(err) {
-			return &Problem{"username", "用户名已被使用：" + u.Username, "username already taken: " + u.Username}
+			m := fault.M("用户名已被使用："+u.Username, "username already taken: "+u.Username)
+			return fault.New(fault.CodeConflict, m, fault.Field("username", m))
 		}
 		if err != nil {
 			return err
@@ -187,22 +198,21 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 	return u, oneTime, nil
 }
 
-// ErrNotAllowed: the principal's role may not do this.
-var ErrNotAllowed = errors.New("not allowed")
-
 // Get returns an account the principal may manage (admins within their
-// division's subtree), else db.ErrNotFound.
+// division's subtree), else a not-found refusal.
 func (s *Service) Get(ctx context.Context, username string) (*User, error) {
 	p := access.From(ctx)
 	if p == nil {
-		return nil, db.ErrNotFound
+		return nil, accountNotFound()
 	}
 	u, err := s.userBy(ctx, s.DB.R, "username", username)
-	if err != nil {
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, accountNotFound()
+	} else if err != nil {
 		return nil, err
 	}
 	if p.UserID != u.ID && !access.Encloses(p.Division, u.Division) {
-		return nil, db.ErrNotFound
+		return nil, accountNotFound()
 	}
 	return u, nil
 }
@@ -212,7 +222,7 @@ func (s *Service) Get(ctx context.Context, username string) (*User, error) {
 func (s *Service) List(ctx context.Context, q string, offset, limit int) ([]*User, int, error) {
 	p := access.From(ctx)
 	if p == nil || (p.Role != access.SysAdmin && p.Role != access.SecAdmin && p.Role != access.Auditor) {
-		return nil, 0, ErrNotAllowed
+		return nil, 0, notAllowed()
 	}
 	sc := access.Subtree(p.Division)
 	pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
@@ -241,7 +251,7 @@ func (s *Service) List(ctx context.Context, q string, offset, limit int) ([]*Use
 // the account's sessions.
 func (s *Service) ResetPassword(ctx context.Context, username string) (string, error) {
 	if p := access.From(ctx); p == nil || p.Role != access.SysAdmin {
-		return "", ErrNotAllowed
+		return "", notAllowed()
 	}
 	u, err := s.Get(ctx, username)
 	if err != nil {
@@ -265,14 +275,14 @@ func (s *Service) ResetPassword(ctx context.Context, username string) (string, e
 // ends its sessions and API tokens at once.
 func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool) error {
 	if p := access.From(ctx); p == nil || (p.Role != access.SecAdmin && p.Role != access.SysAdmin) {
-		return ErrNotAllowed
+		return notAllowed()
 	}
 	u, err := s.Get(ctx, username)
 	if err != nil {
 		return err
 	}
 	if u.ID == access.From(ctx).UserID {
-		return &Problem{"username", "不能停用自己的账号", "you cannot disable your own account"}
+		return invalid("username", fault.M("不能停用自己的账号", "you cannot disable your own account"))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, db.T(s.now()), u.ID); err != nil {
@@ -294,7 +304,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 // Unlock clears a throttling lock (security admin).
 func (s *Service) Unlock(ctx context.Context, username string) error {
 	if p := access.From(ctx); p == nil || p.Role != access.SecAdmin {
-		return ErrNotAllowed
+		return notAllowed()
 	}
 	u, err := s.Get(ctx, username)
 	if err != nil {
@@ -330,10 +340,10 @@ func (s *Service) Policies(ctx context.Context) (map[access.Role]bool, error) {
 // SetPolicy requires (or not) a second factor for a role (security admin).
 func (s *Service) SetPolicy(ctx context.Context, role access.Role, requireTOTP bool) error {
 	if p := access.From(ctx); p == nil || p.Role != access.SecAdmin {
-		return ErrNotAllowed
+		return notAllowed()
 	}
 	if !role.Valid() {
-		return &Problem{"role", "未知的角色", "unknown role"}
+		return invalid("role", fault.M("未知的角色："+string(role), "unknown role: "+string(role)))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE role_policies SET require_totp = $1 WHERE role = $2`, requireTOTP, string(role)); err != nil {
@@ -355,8 +365,11 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 // account at all, returning its one-time password (empty when accounts exist).
 func (s *Service) EnsureFirstAdmin(ctx context.Context) (string, error) {
 	n, err := s.CountUsers(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return "", err
+	}
+	if n > 0 {
+		return "", nil
 	}
 	_, pw, err := s.Create(access.With(ctx, access.Operator()), NewUser{Username: "admin", DisplayName: "系统管理员", Role: access.SysAdmin, Division: "33"})
 	if err != nil {

@@ -10,26 +10,48 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 )
 
-// LoginError says why a sign-in failed, in words safe to show: a wrong
+// loginRefused says why a sign-in failed, in words safe to show: a wrong
 // username and a wrong password read the same.
-type LoginError struct {
-	ZH, EN   string
-	NeedTOTP bool
+func loginRefused(m fault.Msg) *fault.Error {
+	return fault.New(fault.CodeUnauthenticated, m)
 }
 
-func (e *LoginError) Error() string { return e.ZH + " / " + e.EN }
+// totpRefused is a sign-in refused for want of a good one-time code: it
+// names the totp field, so the form asks for one.
+func totpRefused(m fault.Msg) *fault.Error {
+	return fault.New(fault.CodeUnauthenticated, m, fault.Field("totp", m))
+}
 
-var errBadCredentials = &LoginError{ZH: "用户名或密码错误", EN: "wrong username or password"}
+// NeedsTOTP tells whether a sign-in was refused for want of a good
+// one-time code (the form should ask for one).
+func NeedsTOTP(err error) bool {
+	e, ok := fault.As(err)
+	if !ok || e.Code != fault.CodeUnauthenticated {
+		return false
+	}
+	for _, f := range e.Fields {
+		if f.Field == "totp" {
+			return true
+		}
+	}
+	return false
+}
+
+func badCredentials() *fault.Error {
+	return loginRefused(fault.M("用户名或密码错误", "wrong username or password"))
+}
 
 // Login checks the credentials and opens a session, returning its token.
-// Consecutive failures lock the account; every outcome is audited.
+// Consecutive failures lock the account; every outcome is audited. A
+// refused sign-in is an unauthenticated *fault.Error (see NeedsTOTP).
 func (s *Service) Login(ctx context.Context, username, password, totp, ip, ua string) (string, *User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	now := s.now()
 	ctx = audit.WithIP(ctx, ip)
-	fail := func(u *User, reason string, lerr *LoginError) (string, *User, error) {
+	fail := func(u *User, reason string, refusal *fault.Error) (string, *User, error) {
 		e := audit.Entry{Actor: username, Action: "login", Result: audit.Failed, Object: "user", ObjectID: username, Detail: reason}
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			if u != nil {
@@ -40,7 +62,7 @@ func (s *Service) Login(ctx context.Context, username, password, totp, ip, ua st
 					if n >= MaxFailures {
 						lock = db.T(now.Add(LockFor))
 						n = 0
-						lerr = &LoginError{ZH: "连续失败次数过多，账号已锁定 15 分钟", EN: "too many failed attempts; the account is locked for 15 minutes"}
+						refusal = loginRefused(fault.M("连续失败次数过多，账号已锁定 15 分钟", "too many failed attempts; the account is locked for 15 minutes"))
 					}
 					if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_count = $1, locked_until = COALESCE($2, locked_until) WHERE id = $3`, n, lock, u.ID); err != nil {
 						return err
@@ -58,24 +80,25 @@ func (s *Service) Login(ctx context.Context, username, password, totp, ip, ua st
 		if err != nil {
 			return "", nil, err
 		}
-		return "", nil, lerr
+		return "", nil, refusal
 	}
 	u, err := s.userBy(ctx, s.DB.R, "username", username)
 	if errors.Is(err, db.ErrNotFound) {
 		CheckPassword(dummyHash, password)
-		return fail(nil, "unknown_user", errBadCredentials)
+		return fail(nil, "unknown_user", badCredentials())
 	} else if err != nil {
 		return "", nil, err
 	}
 	if u.Disabled {
 		CheckPassword(dummyHash, password)
-		return fail(u, "disabled", &LoginError{ZH: "账号已停用，请联系管理员", EN: "the account is disabled; contact your administrator"})
+		return fail(u, "disabled", loginRefused(fault.M("账号已停用，请联系管理员", "the account is disabled; contact your administrator")))
 	}
 	if now.Before(u.lockedTill) {
-		return fail(u, "locked", &LoginError{ZH: "账号已锁定，请 " + u.lockedTill.Sub(now).Round(time.Minute).String() + " 后再试或联系安全管理员", EN: "the account is locked; try again in " + u.lockedTill.Sub(now).Round(time.Minute).String() + " or contact the security administrator"})
+		wait := u.lockedTill.Sub(now).Round(time.Minute).String()
+		return fail(u, "locked", loginRefused(fault.M("账号已锁定，请 "+wait+" 后再试或联系安全管理员", "the account is locked; try again in "+wait+" or contact the security administrator")))
 	}
 	if !CheckPassword(u.hash, password) {
-		return fail(u, "bad_password", errBadCredentials)
+		return fail(u, "bad_password", badCredentials())
 	}
 	if u.TOTP {
 		secretPlain, err := s.Keys.Open(u.totpSecret, "users.totp_secret:"+u.ID)
@@ -83,10 +106,10 @@ func (s *Service) Login(ctx context.Context, username, password, totp, ip, ua st
 			return "", nil, err
 		}
 		if strings.TrimSpace(totp) == "" {
-			return fail(u, "totp_missing", &LoginError{ZH: "请输入动态口令", EN: "enter the one-time code from your authenticator", NeedTOTP: true})
+			return fail(u, "totp_missing", totpRefused(fault.M("请输入动态口令", "enter the one-time code from your authenticator")))
 		}
 		if !CheckTOTP(secretPlain, totp, now) {
-			return fail(u, "bad_totp", &LoginError{ZH: "动态口令错误", EN: "wrong one-time code", NeedTOTP: true})
+			return fail(u, "bad_totp", totpRefused(fault.M("动态口令错误", "wrong one-time code")))
 		}
 	}
 	tok, hash := NewToken("")
@@ -168,23 +191,21 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // ChangePassword replaces the principal's password after checking the old
 // one; other sessions of the account end.
 func (s *Service) ChangePassword(ctx context.Context, token, old, new string) error {
-	p := access.From(ctx)
-	if p == nil {
-		return ErrNotAllowed
-	}
-	u, err := s.userBy(ctx, s.DB.R, "id", p.UserID)
+	u, err := s.self(ctx)
 	if err != nil {
 		return err
 	}
 	if !CheckPassword(u.hash, old) {
-		s.Audit.Record(ctx, audit.Entry{Action: "user.change_password", Object: "user", ObjectID: u.Username, Result: audit.Failed, Detail: "bad_old_password"})
-		return &Problem{"old_password", "原密码不正确", "the current password is wrong"}
+		if err := s.Audit.Record(ctx, audit.Entry{Action: "user.change_password", Object: "user", ObjectID: u.Username, Result: audit.Failed, Detail: "bad_old_password"}); err != nil {
+			return err
+		}
+		return invalid("old_password", fault.M("原密码不正确", "the current password is wrong"))
 	}
-	if err := PasswordProblem(new, u.Username); err != nil {
-		return problem("new_password", err)
+	if m, weak := PasswordProblem(new, u.Username); weak {
+		return invalid("new_password", m)
 	}
 	if old == new {
-		return &Problem{"new_password", "新密码不能与原密码相同", "the new password must differ from the current one"}
+		return invalid("new_password", fault.M("新密码不能与原密码相同", "the new password must differ from the current one"))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, must_change_password = FALSE, updated_at = $2 WHERE id = $3`,
@@ -198,10 +219,22 @@ func (s *Service) ChangePassword(ctx context.Context, token, old, new string) er
 	})
 }
 
+// self is the signed-in principal's own account.
+func (s *Service) self(ctx context.Context) (*User, error) {
+	p := access.From(ctx)
+	if p == nil || p.UserID == "" {
+		return nil, notAllowed()
+	}
+	u, err := s.userBy(ctx, s.DB.R, "id", p.UserID)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, accountNotFound()
+	}
+	return u, err
+}
+
 // StartTOTP returns the principal's pending secret, making one if needed.
 func (s *Service) StartTOTP(ctx context.Context) (string, error) {
-	p := access.From(ctx)
-	u, err := s.userBy(ctx, s.DB.R, "id", p.UserID)
+	u, err := s.self(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -215,20 +248,19 @@ func (s *Service) StartTOTP(ctx context.Context) (string, error) {
 
 // ConfirmTOTP turns the second factor on once the user shows a valid code.
 func (s *Service) ConfirmTOTP(ctx context.Context, code string) error {
-	p := access.From(ctx)
-	u, err := s.userBy(ctx, s.DB.R, "id", p.UserID)
+	u, err := s.self(ctx)
 	if err != nil {
 		return err
 	}
 	if u.totpSecret == "" {
-		return &Problem{"code", "请先生成密钥", "generate a secret first"}
+		return invalid("code", fault.M("请先生成密钥", "generate a secret first"))
 	}
 	sec, err := s.Keys.Open(u.totpSecret, "users.totp_secret:"+u.ID)
 	if err != nil {
 		return err
 	}
 	if !CheckTOTP(sec, code, s.now()) {
-		return &Problem{"code", "动态口令不正确，请核对手机时间后重试", "the code is wrong; check your phone's clock and try again"}
+		return invalid("code", fault.M("动态口令不正确，请核对手机时间后重试", "the code is wrong; check your phone's clock and try again"))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled = TRUE, updated_at = $1 WHERE id = $2`, db.T(s.now()), u.ID); err != nil {

@@ -9,6 +9,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 )
 
 // TokenPrefix marks Linli API tokens so that leaked ones are easy to find.
@@ -18,17 +19,17 @@ const TokenPrefix = "lnl_"
 // account's role and division at issue time. The token is returned once.
 func (s *Service) IssueToken(ctx context.Context, username, name string, ttl time.Duration) (string, error) {
 	if p := access.From(ctx); p == nil || p.Role != access.SysAdmin {
-		return "", ErrNotAllowed
+		return "", notAllowed()
 	}
 	u, err := s.Get(ctx, username)
 	if err != nil {
 		return "", err
 	}
 	if u.Disabled {
-		return "", &Problem{"username", "账号已停用", "the account is disabled"}
+		return "", invalid("username", fault.M("账号已停用", "the account is disabled"))
 	}
 	if ttl <= 0 || ttl > 366*24*time.Hour {
-		return "", &Problem{"days", "有效期须为 1 至 366 天", "validity must be 1 to 366 days"}
+		return "", invalid("days", fault.M("有效期须为 1 至 366 天", "validity must be 1 to 366 days"))
 	}
 	tok, hash := NewToken(TokenPrefix)
 	now := s.now()

@@ -18,7 +18,7 @@ import (
 // NewTOTPSecret returns a random base32 secret.
 func NewTOTPSecret() string {
 	b := make([]byte, 20)
-	rand.Read(b)
+	rand.Read(b) // never fails: it crashes the program instead
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
 }
 

@@ -84,16 +84,11 @@ func codeParam(r *http.Request) (string, error) {
 	return code, nil
 }
 
-// mapErr turns store errors into responses a person can act on.
-func mapErr(err error, code string) error {
-	var ve *ValueError
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
-	case errors.Is(err, ErrForbidden):
-		return fault.Forbidden(web.M("只有上级民政干部可以修改单元数据", "only officers of an enclosing division may change unit data"))
-	case errors.As(err, &ve):
-		return fault.Invalid(web.M(ve.ZH, ve.EN), fault.Field(ve.Field, web.M(ve.ZH, ve.EN)))
+// lookupErr turns the tree's "no such division" into a refusal naming
+// the code.
+func lookupErr(err error, code string) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return unitNotFound(code)
 	}
 	return err
 }
@@ -105,7 +100,7 @@ func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
 	}
 	path, err := h.Store.Path(r.Context(), code)
 	if err != nil {
-		return mapErr(err, code)
+		return lookupErr(err, code)
 	}
 	d := path[len(path)-1]
 	det := Detail{Division: d, Ancestors: []Ref{}}
@@ -127,7 +122,7 @@ func (h *Handlers) apiChildren(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := h.Store.Get(r.Context(), code); err != nil {
-		return mapErr(err, code)
+		return lookupErr(err, code)
 	}
 	items, total, err := h.Store.Children(r.Context(), code, pg.Offset(), pg.PageSize)
 	if err != nil {
@@ -171,7 +166,7 @@ func (h *Handlers) apiAttributes(w http.ResponseWriter, r *http.Request) error {
 	}
 	as, err := h.Store.Attributes(r.Context(), code, year)
 	if err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	web.WriteJSON(w, 200, as)
 	return nil
@@ -191,7 +186,7 @@ func (h *Handlers) apiSetAttributes(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if err := h.Store.SetAttributes(r.Context(), h.Audit, code, year, body.Values); err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	as, err := h.Store.Attributes(r.Context(), code, year)
 	if err != nil {
@@ -208,7 +203,7 @@ func (h *Handlers) apiDesignations(w http.ResponseWriter, r *http.Request) error
 	}
 	ds, err := h.Store.Designations(r.Context(), code)
 	if err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	web.WriteJSON(w, 200, ds)
 	return nil
@@ -224,7 +219,7 @@ func (h *Handlers) apiSetDesignation(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if err := h.Store.SetDesignation(r.Context(), h.Audit, code, body.Kind, body.Year, body.Note); err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	ds, err := h.Store.Designations(r.Context(), code)
 	if err != nil {
@@ -240,7 +235,7 @@ func (h *Handlers) apiRemoveDesignation(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if err := h.Store.RemoveDesignation(r.Context(), h.Audit, code, r.PathValue("kind")); err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -257,7 +252,7 @@ func (h *Handlers) apiChanges(w http.ResponseWriter, r *http.Request) error {
 	}
 	cs, total, err := h.Store.Changes(r.Context(), code, pg.Offset(), pg.PageSize)
 	if err != nil {
-		return mapErr(err, code)
+		return err
 	}
 	web.WriteJSON(w, 200, web.NewList(cs, pg, total))
 	return nil
@@ -266,11 +261,11 @@ func (h *Handlers) apiChanges(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 	dry := r.URL.Query().Get("dry_run")
 	if p := access.From(r.Context()); p.Role != access.Officer && dry != "1" && dry != "true" {
-		return mapErr(ErrForbidden, "")
+		return officersOnly()
 	}
 	rep, err := h.Store.ImportCSV(r.Context(), h.Audit, http.MaxBytesReader(w, r.Body, 32<<20), dry == "1" || dry == "true")
 	if err != nil {
-		return mapErr(err, "")
+		return err
 	}
 	if len(rep.Errors) > 0 {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"math/rand/v2"
 	"strings"
-	"time"
 
 	"linli/internal/audit"
 	"linli/internal/db"
@@ -14,10 +13,10 @@ import (
 // SeedDemo fills the villages of a demo county with synthetic yearly unit
 // data (population, households, floor areas, incomes for three years, a
 // few designations) and marks the store as a demo, in one transaction.
-func (s *Store) SeedDemo(ctx context.Context, log *audit.Log, county string, villages []Division, current int, seed uint64, now time.Time) error {
+func (s *Store) SeedDemo(ctx context.Context, log *audit.Log, county string, villages []Division, current int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 0x6c696e6c69))
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		now := db.T(now)
+		now := db.T(s.Now())
 		var sb strings.Builder
 		var args []any
 		flush := func() error {

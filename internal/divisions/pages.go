@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -92,7 +92,7 @@ func (h *Handlers) unitPage(w http.ResponseWriter, r *http.Request, code string,
 		return
 	}
 	p := access.From(ctx)
-	u := unitView{Div: path[len(path)-1], Path: path[:len(path)-1], ThisYear: time.Now().Year()}
+	u := unitView{Div: path[len(path)-1], Path: path[:len(path)-1], ThisYear: h.Store.Now().Year()}
 	u.LevelZH, u.LevelEN = LevelName(u.Div.Level)
 	u.InScope = access.BusinessScope(p).Contains(code)
 	u.CanEdit = u.InScope && p.Role == access.Officer
@@ -110,7 +110,8 @@ func (h *Handlers) unitPage(w http.ResponseWriter, r *http.Request, code string,
 	}
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	u.Q = strings.TrimSpace(r.URL.Query().Get("q"))
 	var kids []Division
@@ -199,9 +200,10 @@ func (h *Handlers) notFound(w http.ResponseWriter, r *http.Request, code string,
 	h.Pages.Render(w, r, status, "search", web.View{Title: web.M("区划查询", "Find a division"), Alert: msg, Data: searchView{}})
 }
 
+// fail answers a page request that went wrong: a refusal on the search
+// page with its status, anything else logged as a 500 that reveals nothing.
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	web.Logger(r.Context()).Error("divisions page", "err", err.Error())
-	http.Error(w, "500 服务器内部错误 / internal server error", 500)
+	h.Pages.Fail(w, r, "search", web.View{Title: web.M("区划查询", "Find a division"), Data: searchView{}}, err)
 }
 
 type searchView struct {
@@ -216,7 +218,8 @@ func (h *Handlers) pageSearch(w http.ResponseWriter, r *http.Request) {
 	if q != "" {
 		pg, err := web.ParsePagination(r)
 		if err != nil {
-			pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+			h.fail(w, r, err)
+			return
 		}
 		var total int
 		sv.Results, total, err = h.Store.Search(r.Context(), q, "", pg.Offset(), pg.PageSize)
@@ -229,27 +232,39 @@ func (h *Handlers) pageSearch(w http.ResponseWriter, r *http.Request) {
 	h.Pages.Render(w, r, 200, "search", web.View{Title: web.M("区划查询", "Find a division"), Data: sv})
 }
 
+// formError shows why a unit form was refused on the unit page (the
+// search page when the code is unknown), with the form refilled; anything
+// else is a 500.
 func (h *Handlers) formError(w http.ResponseWriter, r *http.Request, code string, err error) {
-	var ve *ValueError
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		h.notFound(w, r, code, http.StatusNotFound)
-	case errors.Is(err, ErrForbidden):
-		h.unitPage(w, r, code, web.Msg{}, http.StatusForbidden, web.View{Alert: web.M("只有上级民政干部可以修改单元数据", "only officers of an enclosing division may change unit data")})
-	case errors.As(err, &ve):
-		h.unitPage(w, r, code, web.Msg{}, http.StatusBadRequest, web.View{Alert: web.M(ve.ZH, ve.EN), Form: r.PostForm})
-	default:
+	e, ok := fault.As(err)
+	if !ok {
 		h.fail(w, r, err)
+		return
 	}
+	h.unitPage(w, r, code, web.Msg{}, web.Status(e), web.View{Alert: e.Msg, Errors: e.Fields, Form: r.PostForm})
 }
 
 func (h *Handlers) postAttributes(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
-	r.ParseForm()
-	year, err := strconv.Atoi(r.PostForm.Get("year"))
+	year, vals, err := attributesForm(r)
+	if err == nil {
+		err = h.Store.SetAttributes(r.Context(), h.Audit, code, year, vals)
+	}
 	if err != nil {
-		h.formError(w, r, code, &ValueError{"year", "年份须为整数", "year must be a whole number"})
+		h.formError(w, r, code, err)
 		return
+	}
+	http.Redirect(w, r, "/divisions/"+code+"?year="+strconv.Itoa(year)+"&saved=1", http.StatusSeeOther)
+}
+
+// attributesForm reads the year and the attr_KIND values of the form.
+func attributesForm(r *http.Request) (int, map[string]float64, error) {
+	if err := web.ParseForm(r); err != nil {
+		return 0, nil, err
+	}
+	year, err := yearField(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	vals := map[string]float64{}
 	for k, vs := range r.PostForm {
@@ -259,27 +274,32 @@ func (h *Handlers) postAttributes(w http.ResponseWriter, r *http.Request) {
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(vs[0]), 64)
 		if err != nil {
-			h.formError(w, r, code, &ValueError{key, "数值格式不正确：" + vs[0], "not a number: " + vs[0]})
-			return
+			return 0, nil, invalid(key, fault.M("数值格式不正确："+vs[0], "not a number: "+vs[0]))
 		}
 		vals[key] = v
 	}
-	if err := h.Store.SetAttributes(r.Context(), h.Audit, code, year, vals); err != nil {
-		h.formError(w, r, code, err)
-		return
+	return year, vals, nil
+}
+
+func yearField(r *http.Request) (int, error) {
+	year, err := strconv.Atoi(r.PostForm.Get("year"))
+	if err != nil {
+		return 0, invalid("year", fault.M("年份须为整数", "year must be a whole number"))
 	}
-	http.Redirect(w, r, "/divisions/"+code+"?year="+strconv.Itoa(year)+"&saved=1", http.StatusSeeOther)
+	return year, nil
 }
 
 func (h *Handlers) postDesignation(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
-	r.ParseForm()
-	year, err := strconv.Atoi(r.PostForm.Get("year"))
-	if err != nil {
-		h.formError(w, r, code, &ValueError{"year", "年份须为整数", "year must be a whole number"})
-		return
+	err := web.ParseForm(r)
+	var year int
+	if err == nil {
+		year, err = yearField(r)
 	}
-	if err := h.Store.SetDesignation(r.Context(), h.Audit, code, r.PostForm.Get("kind"), year, r.PostForm.Get("note")); err != nil {
+	if err == nil {
+		err = h.Store.SetDesignation(r.Context(), h.Audit, code, r.PostForm.Get("kind"), year, r.PostForm.Get("note"))
+	}
+	if err != nil {
 		h.formError(w, r, code, err)
 		return
 	}
@@ -288,12 +308,14 @@ func (h *Handlers) postDesignation(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) postRemoveDesignation(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
-	r.ParseForm()
-	if r.PostForm.Get("confirm") != "yes" {
-		h.unitPage(w, r, code, web.Msg{}, http.StatusBadRequest, web.View{Alert: web.M("请勾选确认后再撤销称号", "tick the confirmation box to withdraw the designation")})
-		return
+	err := web.ParseForm(r)
+	if err == nil && r.PostForm.Get("confirm") != "yes" {
+		err = invalid("confirm", fault.M("请勾选确认后再撤销称号", "tick the confirmation box to withdraw the designation"))
 	}
-	if err := h.Store.RemoveDesignation(r.Context(), h.Audit, code, r.PathValue("kind")); err != nil {
+	if err == nil {
+		err = h.Store.RemoveDesignation(r.Context(), h.Audit, code, r.PathValue("kind"))
+	}
+	if err != nil {
 		h.formError(w, r, code, err)
 		return
 	}
@@ -324,11 +346,8 @@ func (h *Handlers) postImport(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	dry := r.FormValue("apply") != "1"
 	rep, err := h.Store.ImportCSV(r.Context(), h.Audit, f, dry)
-	if errors.Is(err, ErrForbidden) {
-		h.Pages.Render(w, r, 403, "import", web.View{Title: title, Alert: web.M("只有民政干部可以导入单元数据", "only officers may import unit data"), Data: importView{}})
-		return
-	} else if err != nil {
-		h.fail(w, r, err)
+	if err != nil {
+		h.Pages.Fail(w, r, "import", web.View{Title: title, Data: importView{}}, err)
 		return
 	}
 	v := web.View{Title: title, Data: importView{Report: &rep, DryRun: dry}}

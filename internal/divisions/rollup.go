@@ -81,8 +81,11 @@ func (s *Store) LatestYear(ctx context.Context, code string) (int, error) {
 	var y *int
 	err := s.DB.R.QueryRowContext(ctx, `SELECT MAX(year) FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND division_code >= $3 AND division_code < $4`,
 		sub.Lo, sub.Hi, sc.Lo, sc.Hi).Scan(&y)
-	if err != nil || y == nil {
+	if err != nil {
 		return 0, err
+	}
+	if y == nil { // no attribute at all
+		return 0, nil
 	}
 	return *y, nil
 }

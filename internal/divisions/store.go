@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
@@ -30,7 +31,8 @@ func embeddedHash() string {
 
 // Store reads divisions and unit data.
 type Store struct {
-	DB *db.DB
+	DB  *db.DB
+	Now func() time.Time // the clock that dates unit-data changes
 }
 
 // Load fills the divisions table from the embedded data on first start. A

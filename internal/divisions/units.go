@@ -16,6 +16,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
+	"linli/internal/fault"
 )
 
 // Kind is an entry of the attribute or designation catalogue.
@@ -82,9 +83,22 @@ type Change struct {
 	NewValue string    `json:"new_value"`
 }
 
-// ErrForbidden is returned when the principal sees the unit but its role may
-// not change it.
-var ErrForbidden = errors.New("forbidden")
+// unitNotFound is the answer for a unit that does not exist or lies outside
+// the caller's scope: the two read the same.
+func unitNotFound(code string) *fault.Error {
+	return fault.NotFound(fault.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+}
+
+// officersOnly is the refusal for a caller who sees the unit but whose
+// role may not change it.
+func officersOnly() *fault.Error {
+	return fault.Forbidden(fault.M("只有上级民政干部可以修改单元数据", "only officers of an enclosing division may change unit data"))
+}
+
+// invalid is a refusal of one field's value.
+func invalid(field string, m fault.Msg) *fault.Error {
+	return fault.Invalid(m, fault.Field(field, m))
+}
 
 // readable checks, inside SQL, that code exists and lies in the caller's
 // business scope; otherwise the unit is "not found".
@@ -95,7 +109,7 @@ func (s *Store) readable(ctx context.Context, q interface {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1 AND code >= $2 AND code < $3`, code, sc.Lo, sc.Hi).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return db.ErrNotFound
+		return unitNotFound(code)
 	}
 	return err
 }
@@ -106,8 +120,8 @@ func (s *Store) writable(ctx context.Context, tx *sql.Tx, code string) error {
 	if err := s.readable(ctx, tx, code); err != nil {
 		return err
 	}
-	if p := access.From(ctx); p.Role != access.Officer {
-		return ErrForbidden
+	if p := access.From(ctx); p == nil || p.Role != access.Officer {
+		return officersOnly()
 	}
 	return nil
 }
@@ -139,24 +153,16 @@ func (s *Store) Attributes(ctx context.Context, code string, year int) ([]Attrib
 	return out, rows.Err()
 }
 
-// ValueError is a validation failure of one field.
-type ValueError struct {
-	Field  string
-	ZH, EN string
-}
-
-func (e *ValueError) Error() string { return e.ZH + " / " + e.EN }
-
 func checkYear(y int) error {
 	if y < 1949 || y > 2100 {
-		return &ValueError{"year", "年份须在 1949 至 2100 之间", "year must be from 1949 to 2100"}
+		return invalid("year", fault.M("年份须在 1949 至 2100 之间", "year must be from 1949 to 2100"))
 	}
 	return nil
 }
 
 func checkValue(field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e15 {
-		return &ValueError{field, "数值须为 0 至 10^15 之间的有限数", "value must be a finite number from 0 to 10^15"}
+		return invalid(field, fault.M("数值须为 0 至 10^15 之间的有限数", "value must be a finite number from 0 to 10^15"))
 	}
 	return nil
 }
@@ -174,7 +180,7 @@ func (s *Store) SetAttributes(ctx context.Context, log *audit.Log, code string, 
 	keys := make([]string, 0, len(values))
 	for k, v := range values {
 		if !kinds[k] {
-			return &ValueError{k, "未知的属性：" + k, "unknown attribute: " + k}
+			return invalid(k, fault.M("未知的属性："+k, "unknown attribute: "+k))
 		}
 		if err := checkValue(k, v); err != nil {
 			return err
@@ -182,7 +188,7 @@ func (s *Store) SetAttributes(ctx context.Context, log *audit.Log, code string, 
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return &ValueError{"values", "没有要保存的数值", "no values to save"}
+		return invalid("values", fault.M("没有要保存的数值", "no values to save"))
 	}
 	sort.Strings(keys)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -201,7 +207,7 @@ func (s *Store) SetAttributes(ctx context.Context, log *audit.Log, code string, 
 
 func (s *Store) setAttributeTx(ctx context.Context, tx *sql.Tx, code string, year int, kind string, v float64) error {
 	p := access.From(ctx)
-	now := db.T(time.Now())
+	now := db.T(s.Now())
 	var old float64
 	oldText := ""
 	err := tx.QueryRowContext(ctx, `SELECT value FROM unit_attributes WHERE division_code = $1 AND year = $2 AND kind = $3`, code, year, kind).Scan(&old)
@@ -262,14 +268,14 @@ func (s *Store) SetDesignation(ctx context.Context, log *audit.Log, code, kind s
 		return err
 	}
 	if len(note) > 500 {
-		return &ValueError{"note", "备注不能超过 500 字节", "note must be at most 500 bytes"}
+		return invalid("note", fault.M("备注不能超过 500 字节", "note must be at most 500 bytes"))
 	}
 	kinds, err := s.kindSet(ctx, "designation_kinds")
 	if err != nil {
 		return err
 	}
 	if !kinds[kind] {
-		return &ValueError{"kind", "未知的称号：" + kind, "unknown designation: " + kind}
+		return invalid("kind", fault.M("未知的称号："+kind, "unknown designation: "+kind))
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.writable(ctx, tx, code); err != nil {
@@ -285,7 +291,7 @@ func (s *Store) SetDesignation(ctx context.Context, log *audit.Log, code, kind s
 
 func (s *Store) setDesignationTx(ctx context.Context, tx *sql.Tx, code, kind string, year int, note string) error {
 	p := access.From(ctx)
-	now := db.T(time.Now())
+	now := db.T(s.Now())
 	var oldYear int
 	old := ""
 	err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2 AND withdrawn_year IS NULL`, code, kind).Scan(&oldYear)
@@ -316,18 +322,18 @@ func (s *Store) RemoveDesignation(ctx context.Context, log *audit.Log, code, kin
 		var year int
 		err := tx.QueryRowContext(ctx, `SELECT year FROM unit_designations WHERE division_code = $1 AND kind = $2 AND withdrawn_year IS NULL`, code, kind).Scan(&year)
 		if errors.Is(err, sql.ErrNoRows) {
-			return db.ErrNotFound
+			return fault.NotFound(fault.M("区划 "+code+" 没有称号 "+kind, "division "+code+" holds no designation "+kind))
 		} else if err != nil {
 			return err
 		}
-		now := time.Now()
+		now := s.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE unit_designations SET withdrawn_year = $1, updated_at = $2 WHERE division_code = $3 AND kind = $4`,
 			now.Year(), db.T(now), code, kind); err != nil {
 			return err
 		}
 		p := access.From(ctx)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO unit_changes (id, division_code, at, actor, what, old_value, new_value) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			db.NewID(), code, db.T(time.Now()), p.Username, "designation:"+kind, strconv.Itoa(year), ""); err != nil {
+			db.NewID(), code, db.T(now), p.Username, "designation:"+kind, strconv.Itoa(year), ""); err != nil {
 			return err
 		}
 		return log.RecordTx(ctx, tx, audit.Entry{Action: "unit.designation.remove", Object: "division", ObjectID: code, Division: code,
@@ -510,7 +516,7 @@ func (s *Store) ImportCSV(ctx context.Context, log *audit.Log, r io.Reader, dryR
 	// Existence (and scope again, inside SQL) of every code, in one pass.
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, row := range rows {
-			if err := s.readable(ctx, tx, row.code); errors.Is(err, db.ErrNotFound) {
+			if err := s.readable(ctx, tx, row.code); fault.Is(err, fault.CodeNotFound) {
 				rep.Errors = append(rep.Errors, RowError{Row: row.line, Column: "division_code", ZH: "区划不存在或不在您的管辖范围内", EN: "division does not exist or is outside your jurisdiction"})
 			} else if err != nil {
 				return err
@@ -520,7 +526,7 @@ func (s *Store) ImportCSV(ctx context.Context, log *audit.Log, r io.Reader, dryR
 			return errRollback
 		}
 		if p == nil || p.Role != access.Officer {
-			return ErrForbidden
+			return fault.Forbidden(fault.M("只有民政干部可以导入单元数据", "only officers may import unit data"))
 		}
 		for _, row := range rows {
 			var err error

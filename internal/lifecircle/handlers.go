@@ -1,11 +1,12 @@
 package lifecircle
 
 import (
+	"context"
 	"embed"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -107,27 +108,44 @@ func colour(minutes float64) string {
 	return legends[4].Fill
 }
 
-func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, status int, m web.Msg) {
-	h.Pages.Render(w, r, status, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Alert: m, Data: view{}})
+func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
+	v, notice, err := h.pageView(r)
+	title := web.M("生活圈", "Life circles")
+	if v.Div.Name != "" && len(v.Counties) == 0 {
+		title = web.M("生活圈 · "+v.Div.Name, "Life circles · "+v.Div.Name)
+	}
+	if err != nil {
+		if v.Tier == nil { // the page needs a tier to draw anything
+			v = view{}
+		}
+		h.Pages.Fail(w, r, "lifecircle", web.View{Title: title, Data: v}, err)
+		return
+	}
+	h.Pages.Render(w, r, http.StatusOK, "lifecircle", web.View{Title: title, Notice: notice, Data: v})
 }
 
-func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
+// pageView computes the page of the division asked for (the principal's
+// own by default): a county to choose above county level, else the
+// coverage, gaps and map of a tier and category, and on POST the k sites
+// to add. The view is filled as far as it got when err is not nil.
+func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
 	ctx := r.Context()
 	p := access.From(ctx)
 	code := r.FormValue("division")
 	if code == "" {
 		code = p.Division
 	}
+	var v view
 	if !divisions.ValidCode(code) || !access.BusinessScope(p).Contains(code) {
-		h.fail(w, r, http.StatusNotFound, web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
-		return
+		return v, web.Msg{}, outOfReach(code)
 	}
 	path, err := h.Svc.Divs.Path(ctx, code)
-	if err != nil {
-		h.fail(w, r, http.StatusNotFound, web.M("区划 "+code+" 不存在", "division "+code+" not found"))
-		return
+	if errors.Is(err, db.ErrNotFound) {
+		return v, web.Msg{}, outOfReach(code)
+	} else if err != nil {
+		return v, web.Msg{}, err
 	}
-	v := view{Div: path[len(path)-1], Path: path[:len(path)-1], CatName: map[string]string{}, Legend: legends}
+	v = view{Div: path[len(path)-1], Path: path[:len(path)-1], CatName: map[string]string{}, Legend: legends}
 	tiers := circle.DefaultTiers()
 	v.Tiers, v.Cats = tiers.Tiers, tiers.Categories
 	lang := web.Lang(r)
@@ -137,27 +155,14 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 			v.CatName[c.ID] = c.En
 		}
 	}
-	if len(code) < 6 {
-		// Above a county: choose one.
-		kids, _, err := h.Svc.Divs.Search(ctx, code, code, 0, 200)
-		if err != nil {
-			h.fail(w, r, 500, web.M("服务器内部错误", "internal error"))
-			return
-		}
-		for _, k := range kids {
-			if k.Level == 3 {
-				v.Counties = append(v.Counties, k)
-			}
-		}
-		h.Pages.Render(w, r, 200, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Data: v})
-		return
+	if len(code) < 6 { // above a county: choose one
+		v.Counties, err = h.counties(ctx, code)
+		return v, web.Msg{}, err
 	}
 	v.County = code[:6]
 	st, err := h.Svc.Study(ctx, v.County)
 	if err != nil {
-		web.Logger(ctx).Error("lifecircle", "err", err.Error())
-		h.fail(w, r, 500, web.M("生活圈计算失败："+err.Error(), "life-circle computation failed: "+err.Error()))
-		return
+		return v, web.Msg{}, err
 	}
 	v.Synthetic = st.Synthetic
 	v.Far = len(st.Far)
@@ -168,24 +173,25 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	tier, ok := tiers.Tier(tierID)
 	if !ok {
-		h.fail(w, r, 400, web.M("未知圈层："+tierID, "unknown tier: "+tierID))
-		return
+		return v, web.Msg{}, unknownTier(tierID)
 	}
 	v.Tier = tier
 	v.Category = r.FormValue("category")
 	if v.Category == "" {
 		v.Category = tier.Categories[0]
 	}
+	if !slices.Contains(tier.Categories, v.Category) {
+		m := fault.M("该圈层没有设施类别："+v.Category, "the tier has no category "+v.Category)
+		return v, web.Msg{}, fault.Invalid(m, fault.Field("category", m))
+	}
 	cv, err := st.Coverage(tier.ID)
 	if err != nil {
-		h.fail(w, r, 500, web.M(err.Error(), err.Error()))
-		return
+		return v, web.Msg{}, err
 	}
-	v.Rows, v.Total = h.rows(r, cv, code)
-	names := map[string]string{}
-	kids, _, _ := h.Svc.Divs.Search(ctx, code, code, 0, 1000)
-	for _, k := range kids {
-		names[k.Code] = k.Name
+	v.Rows, v.Total = h.rows(cv, code)
+	names, err := h.names(ctx, code)
+	if err != nil {
+		return v, web.Msg{}, err
 	}
 	for i := range v.Rows {
 		v.Rows[i].Name = names[v.Rows[i].Unit]
@@ -200,28 +206,64 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.drawMap(&v, st, code)
-	if r.Method == http.MethodPost {
-		k, err := strconv.Atoi(r.FormValue("k"))
-		if err != nil || k < 1 || k > 50 {
-			h.Pages.Render(w, r, 400, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Alert: web.M("新增设施数 k 须为 1–50", "k must be from 1 to 50"), Data: v})
-			return
-		}
-		v.K = k
-		if err := h.site(&v, st, code, k); err != nil {
-			h.Pages.Render(w, r, 400, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Alert: web.M(err.Error(), err.Error()), Data: v})
-			return
-		}
-		if len(v.Picks) == 0 {
-			h.Pages.Render(w, r, 200, "lifecircle", web.View{Title: web.M("生活圈 · "+v.Div.Name, "Life circles · "+v.Div.Name),
-				Notice: web.M("区域内人口已全部在该类设施的服务范围内，无需新增", "everyone in the area is already within reach of this category: no site adds coverage"), Data: v})
-			return
+	if r.Method != http.MethodPost {
+		return v, web.Msg{}, nil
+	}
+	k, err := strconv.Atoi(r.FormValue("k"))
+	if err != nil || k < 1 || k > 50 {
+		m := fault.M("新增设施数 k 须为 1–50", "k must be from 1 to 50")
+		return v, web.Msg{}, fault.Invalid(m, fault.Field("k", m))
+	}
+	v.K = k
+	if err := h.site(&v, st, k); err != nil {
+		return v, web.Msg{}, err
+	}
+	if len(v.Picks) == 0 {
+		return v, web.M("区域内人口已全部在该类设施的服务范围内，无需新增", "everyone in the area is already within reach of this category: no site adds coverage"), nil
+	}
+	return v, web.Msg{}, nil
+}
+
+// outOfReach is the answer for a division that does not exist or lies
+// outside the principal's jurisdiction: the two read the same.
+func outOfReach(code string) *fault.Error {
+	return fault.NotFound(fault.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+}
+
+func unknownTier(id string) *fault.Error {
+	return fault.Invalid(fault.M("未知圈层："+id, "unknown tier: "+id), fault.Field("tier", fault.M("见 linli help circle", "see linli help circle")))
+}
+
+// counties lists the counties below a city or the province.
+func (h *Handlers) counties(ctx context.Context, code string) ([]divisions.Division, error) {
+	kids, _, err := h.Svc.Divs.Search(ctx, code, code, 0, 200)
+	if err != nil {
+		return nil, err
+	}
+	var out []divisions.Division
+	for _, k := range kids {
+		if k.Level == 3 {
+			out = append(out, k)
 		}
 	}
-	h.Pages.Render(w, r, 200, "lifecircle", web.View{Title: web.M("生活圈 · "+v.Div.Name, "Life circles · "+v.Div.Name), Data: v})
+	return out, nil
+}
+
+// names are the names of the divisions within code, by code.
+func (h *Handlers) names(ctx context.Context, code string) (map[string]string, error) {
+	kids, _, err := h.Svc.Divs.Search(ctx, code, code, 0, 1000)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, k := range kids {
+		names[k.Code] = k.Name
+	}
+	return names, nil
 }
 
 // rows is the coverage of the division's children (or the unit itself).
-func (h *Handlers) rows(r *http.Request, cv *circle.Coverage, code string) ([]UnitRow, UnitRow) {
+func (h *Handlers) rows(cv *circle.Coverage, code string) ([]UnitRow, UnitRow) {
 	n := len(code)
 	if l := divisions.LevelOf(code); l < 5 {
 		n = divisions.CodeLen[l+1]
@@ -316,7 +358,7 @@ func (h *Handlers) drawMap(v *view, st *circle.Study, code string) {
 
 // site picks k new sites of the chosen category among road nodes inside the
 // division's demand area (at most 10,000, evenly sampled) by maximal covering.
-func (h *Handlers) site(v *view, st *circle.Study, code string, k int) error {
+func (h *Handlers) site(v *view, st *circle.Study, k int) error {
 	g := st.Graph
 	var cands [][]circle.Source
 	var nodes []int
@@ -330,7 +372,7 @@ func (h *Handlers) site(v *view, st *circle.Study, code string, k int) error {
 		cands = append(cands, []circle.Source{{Node: uint32(nodes[i])}})
 	}
 	if len(cands) == 0 {
-		return errors.New("区域内没有路网节点 / no road nodes in the area")
+		return fault.Unprocessable(fault.M("区域内没有路网节点", "no road nodes in the area"))
 	}
 	res, err := st.Site(v.Category, v.Tier.Minutes, k, cands, nil)
 	if err != nil {
@@ -353,27 +395,30 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 		return fault.Invalid(web.M("须给出县级或以下的区划代码", "give a county-level or lower division code"), fault.Field("division", web.M("6/9/12 位代码", "6, 9 or 12 digits")))
 	}
 	if !access.BusinessScope(p).Contains(code) {
-		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+		return outOfReach(code)
 	}
 	if _, err := h.Svc.Divs.Get(r.Context(), code); errors.Is(err, db.ErrNotFound) {
-		return fault.NotFound(web.M("区划 "+code+" 不存在", "division "+code+" not found"))
-	}
-	st, err := h.Svc.Study(r.Context(), code[:6])
-	if err != nil {
+		return outOfReach(code)
+	} else if err != nil {
 		return err
 	}
 	tier := r.URL.Query().Get("tier")
 	if tier == "" {
 		tier = TierFor(divisions.UrbanRural(code))
 	}
+	if _, ok := circle.DefaultTiers().Tier(tier); !ok {
+		return unknownTier(tier)
+	}
+	st, err := h.Svc.Study(r.Context(), code[:6])
+	if err != nil {
+		return err
+	}
 	cv, err := st.Coverage(tier)
 	if err != nil {
-		return fault.Invalid(web.M("未知圈层："+tier, "unknown tier: "+tier), fault.Field("tier", web.M("见 linli help circle", "see linli help circle")))
+		return err
 	}
-	rows, _ := h.rows(r, cv, code)
+	rows, _ := h.rows(cv, code)
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Unit < rows[j].Unit })
 	web.WriteJSON(w, 200, rows)
 	return nil
 }
-
-var _ = fmt.Sprint

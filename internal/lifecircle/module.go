@@ -74,7 +74,7 @@ func newModule(d module.Deps) (module.Module, error) {
 	if d.DataDir != "" && roads != "" {
 		cache = filepath.Join(d.DataDir, "cache")
 	}
-	return &lifecircleModule{svc: &Service{DB: d.DB, Divs: d.Divisions, Now: d.Now, RoadsDir: roads, CacheDir: cache}}, nil
+	return &lifecircleModule{svc: &Service{DB: d.DB, Divs: d.Divisions, Now: d.Now, RoadsDir: roads, CacheDir: cache, Log: d.Log}}, nil
 }
 
 func (m *lifecircleModule) Nav() []web.NavItem {

@@ -7,7 +7,10 @@ package lifecircle
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -60,6 +63,7 @@ type Service struct {
 	Now      func() time.Time
 	RoadsDir string // a nodes/edges CSV folder; empty: a synthetic network
 	CacheDir string // where the built graph is cached
+	Log      *slog.Logger
 
 	once      sync.Once
 	graph     *circle.Graph
@@ -99,36 +103,66 @@ const minLon, minLat, maxLon, maxLat = 120.02, 30.14, 120.24, 30.38
 // Graph returns the road graph, loading or generating it on first use.
 func (s *Service) Graph() (*circle.Graph, bool, error) {
 	s.once.Do(func() {
-		if s.RoadsDir == "" {
-			el := circle.SyntheticRoads(minLon, minLat, maxLon, maxLat, 120, 7)
-			s.graph, s.graphErr = circle.Build(el, circle.BuildOptions{Profile: circle.Walk, UseLength: true, BothWays: true})
-			s.synthetic = true
-			return
-		}
-		cache := ""
-		if s.CacheDir != "" {
-			cache = filepath.Join(s.CacheDir, "roads.graph")
-			if g, err := circle.LoadGraph(cache); err == nil {
-				s.graph = g
-				return
-			}
-		}
-		el, err := circle.ReadCSVDir(s.RoadsDir)
-		if err != nil {
-			s.graphErr = err
-			return
-		}
-		// Walking on a car network: lengths at walking speed, both ways.
-		s.graph, s.graphErr = circle.Build(el, circle.BuildOptions{Profile: circle.Walk, UseLength: true, BothWays: true})
-		if s.graphErr == nil && cache != "" {
-			os.MkdirAll(s.CacheDir, 0o700)
-			circle.SaveGraph(cache, s.graph)
+		s.graph, s.synthetic, s.graphErr = s.loadGraph()
+		if s.graphErr == nil {
+			s.index = circle.NewIndex(s.graph, 0)
 		}
 	})
-	if s.graphErr == nil && s.index == nil {
-		s.index = circle.NewIndex(s.graph, 0)
-	}
 	return s.graph, s.synthetic, s.graphErr
+}
+
+// walking on a car network: lengths at walking speed, both ways.
+func walking() circle.BuildOptions {
+	return circle.BuildOptions{Profile: circle.Walk, UseLength: true, BothWays: true}
+}
+
+// loadGraph builds the synthetic network, or reads the road folder
+// through the cache: a cache that cannot be read or written is logged and
+// the graph built from the roads.
+func (s *Service) loadGraph() (*circle.Graph, bool, error) {
+	if s.RoadsDir == "" {
+		g, err := circle.Build(circle.SyntheticRoads(minLon, minLat, maxLon, maxLat, 120, 7), walking())
+		return g, true, err
+	}
+	cache := ""
+	if s.CacheDir != "" {
+		cache = filepath.Join(s.CacheDir, "roads.graph")
+		g, err := circle.LoadGraph(cache)
+		if err == nil {
+			return g, false, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log().Warn("road graph cache unreadable; rebuilding", "path", cache, "err", err.Error())
+		}
+	}
+	el, err := circle.ReadCSVDir(s.RoadsDir)
+	if err != nil {
+		return nil, false, err
+	}
+	g, err := circle.Build(el, walking())
+	if err != nil {
+		return nil, false, err
+	}
+	if cache != "" {
+		if err := saveGraph(s.CacheDir, cache, g); err != nil {
+			s.log().Warn("road graph cache not written", "path", cache, "err", err.Error())
+		}
+	}
+	return g, false, nil
+}
+
+func saveGraph(dir, path string, g *circle.Graph) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return circle.SaveGraph(path, g)
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 // Study builds (or reuses) the study of one county: its open facilities and
@@ -151,7 +185,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	}
 	key = fmt.Sprint(n, last.Time.UnixNano(), dn)
 	s.mu.Lock()
-	if c, ok := s.studies[county]; ok && c.key == key && time.Since(c.at) < 10*time.Minute {
+	if c, ok := s.studies[county]; ok && c.key == key && s.Now().Sub(c.at) < 10*time.Minute {
 		s.mu.Unlock()
 		return c.study, nil
 	}
@@ -183,6 +217,9 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 		facs = append(facs, f)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	var dem []circle.Demand
 	rows, err = s.DB.R.QueryContext(ctx, `SELECT id, division_code, lon, lat, population FROM lc_demand WHERE division_code >= $1 AND division_code < $2 ORDER BY id`, sub.Lo, sub.Hi)
 	if err != nil {
@@ -197,6 +234,9 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 		dem = append(dem, d)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	st, err := circle.NewStudy(g, circle.DefaultTiers(), facs, dem, maxLink)
 	if err != nil {
 		return nil, err
@@ -271,8 +311,11 @@ func (s *Service) Completeness(class string, withValue bool) func(context.Contex
 func (s *Service) SeedDemand(ctx context.Context, county string, seed uint64) (int, error) {
 	sub := access.Subtree(county)
 	var have int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&have); err != nil || have > 0 {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM lc_demand WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&have); err != nil {
 		return 0, err
+	}
+	if have > 0 { // seeded already
+		return 0, nil
 	}
 	type centre struct {
 		lon, lat, pop float64
@@ -292,6 +335,9 @@ func (s *Service) SeedDemand(ctx context.Context, county string, seed uint64) (i
 		cs[code] = &c
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	rows, err = s.DB.R.QueryContext(ctx, `SELECT division_code, value FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population'
 		AND year = (SELECT MAX(year) FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population')`, sub.Lo, sub.Hi)
 	if err != nil {
@@ -300,12 +346,18 @@ func (s *Service) SeedDemand(ctx context.Context, county string, seed uint64) (i
 	for rows.Next() {
 		var code string
 		var pop float64
-		rows.Scan(&code, &pop)
+		if err := rows.Scan(&code, &pop); err != nil {
+			rows.Close()
+			return 0, err
+		}
 		if c := cs[code]; c != nil {
 			c.pop = pop
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	codes := make([]string, 0, len(cs))
 	for c := range cs {
 		codes = append(codes, c)

@@ -32,7 +32,7 @@ func benchStore(b *testing.B, dialect db.Dialect) *Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &Store{DB: d, Keys: keys, Audit: audit.New(d), Divs: treeOnly{divs}, Now: time.Now}
+	return &Store{DB: d, Keys: keys, Audit: audit.New(d, time.Now), Divs: treeOnly{divs}, Now: time.Now}
 }
 
 // benchRows makes n synthetic residents spread over 西湖区's communities.

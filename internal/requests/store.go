@@ -543,7 +543,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			div = in.KeyScope
 		}
 	case p == nil:
-		return Request{}, web.ErrUnauthenticated
+		return Request{}, web.Unauthenticated()
 	case p.Role == access.Resident:
 		reporter = p.UserID
 		if div == "" {

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"linli/internal/access"
+	"linli/internal/fault"
 )
 
 //go:embed templates/*.html
@@ -58,11 +59,14 @@ type Renderer struct {
 // NewRenderer prepares the embedded assets with content-hashed names.
 func NewRenderer() *Renderer {
 	rd := &Renderer{assets: map[string]string{}, files: map[string][]byte{}}
-	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, _ := staticFS.ReadFile(p)
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
 		sum := sha256.Sum256(b)
 		name := path.Base(p)
 		ext := path.Ext(name)
@@ -71,6 +75,10 @@ func NewRenderer() *Renderer {
 		rd.files[hashed] = b
 		return nil
 	})
+	if err != nil {
+		// The assets are compiled in: unreadable ones are a broken build.
+		panic("web: embedded assets: " + err.Error())
+	}
 	return rd
 }
 
@@ -235,6 +243,19 @@ func (ps *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Language", map[string]string{"zh": "zh-CN", "en": "en"}[lang])
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// Fail renders the named page with err as its alert: a refusal
+// (*fault.Error) with its status, message and fields; anything else is
+// logged and shown as a 500 that reveals nothing.
+func (ps *Pages) Fail(w http.ResponseWriter, r *http.Request, name string, v View, err error) {
+	e, ok := fault.As(err)
+	if !ok {
+		Logger(r.Context()).Error("page", "page", name, "err", err.Error())
+		e = fault.New("internal", M("服务器内部错误，请稍后重试", "internal server error, please try again later"))
+	}
+	v.Alert, v.Errors = e.Msg, append(v.Errors, e.Fields...)
+	ps.Render(w, r, Status(e), name, v)
 }
 
 // Logger returns the logger for a request's context.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,16 +58,24 @@ func Status(e *fault.Error) int {
 	return http.StatusInternalServerError
 }
 
-// ErrUnauthenticated is the answer to a request without valid credentials.
-var ErrUnauthenticated = fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
+// Unauthenticated is the answer to a request without valid credentials
+// (a new value each time: callers may add fields to it).
+func Unauthenticated() *fault.Error {
+	return fault.New(fault.CodeUnauthenticated, M("请先登录", "authentication required"))
+}
 
-// WriteJSON writes v as JSON with the given status.
+// WriteJSON writes v as JSON with the given status; a value that cannot be
+// encoded (a bug) is logged and answered with a 500 instead of half a body.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("json response", "err", err.Error())
+		http.Error(w, "500 服务器内部错误 / internal server error", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	enc.Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 // WriteProblem writes err as application/problem+json. Errors that are not
@@ -147,6 +156,19 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if dec.More() {
 		return fault.Invalid(M("请求体只能包含一个 JSON 对象", "request body must hold a single JSON object"))
+	}
+	return nil
+}
+
+// ParseForm parses a submitted form; a body that cannot be read (too
+// large, malformed) is a refusal.
+func ParseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fault.New(fault.CodeTooLarge, M("表单过大", "the form is too large"))
+		}
+		return fault.Invalid(M("表单无效", "invalid form"))
 	}
 	return nil
 }

@@ -84,19 +84,28 @@ func (rt *Router) Page(pattern string, h http.HandlerFunc) {
 		case p == nil:
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case p.Pending != "" && !PendingAllowed(p.Pending, r.URL.Path):
-			http.Redirect(w, r, PendingPath[p.Pending], http.StatusSeeOther)
+			http.Redirect(w, r, PendingPath(p.Pending), http.StatusSeeOther)
 		default:
 			h(w, r)
 		}
 	})
 }
 
-// PendingPath is the page where each pending step is taken.
-var PendingPath = map[string]string{"password": "/account/password", "totp": "/account/totp"}
+// PendingPath is the page where a pending step is taken ("" for an
+// unknown step).
+func PendingPath(step string) string {
+	switch step {
+	case "password":
+		return "/account/password"
+	case "totp":
+		return "/account/totp"
+	}
+	return ""
+}
 
 // PendingAllowed tells whether path may be used while a step is pending.
 func PendingAllowed(pending, path string) bool {
-	return path == PendingPath[pending] || path == "/logout"
+	return path == "/logout" || (PendingPath(pending) != "" && path == PendingPath(pending))
 }
 
 // API registers a documented JSON operation; pattern is "METHOD /api/v1/…".
@@ -111,7 +120,7 @@ func (rt *Router) API(pattern string, op Op, h HandlerFunc) {
 			p := access.From(r.Context())
 			if p == nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="linli"`)
-				WriteProblem(w, r, ErrUnauthenticated)
+				WriteProblem(w, r, Unauthenticated())
 				return
 			}
 			if p.Pending != "" && !op.AllowPending {
@@ -239,6 +248,13 @@ func operationID(method, path string) string {
 
 var timeType = reflect.TypeOf(time.Time{})
 
+func indirect(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
 // Schema derives a JSON Schema from a Go type using its json tags.
 func Schema(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
@@ -264,14 +280,17 @@ func Schema(t reflect.Type) map[string]any {
 		props := map[string]any{}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 			if name == "-" {
 				continue
 			}
-			if f.Anonymous && name == "" {
+			// Like encoding/json: an embedded struct, exported or not,
+			// lends its fields; other unexported fields are not encoded.
+			embedded := f.Anonymous && name == "" && indirect(f.Type).Kind() == reflect.Struct
+			if !f.IsExported() && !embedded {
+				continue
+			}
+			if embedded {
 				for k, v := range Schema(f.Type)["properties"].(map[string]any) {
 					props[k] = v
 				}

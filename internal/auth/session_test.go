@@ -1,0 +1,341 @@
+package auth_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/auth"
+	"linli/internal/db"
+	"linli/internal/fault"
+)
+
+func TestLoginThrottling(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		e.user("wang", access.CommunityWorker, communityA)
+		login := func(name, pw string) error {
+			_, _, err := e.svc.Login(context.Background(), name, pw, "", "198.51.100.7", "test")
+			return err
+		}
+		t.Run("an unknown user and a wrong password read the same", func(t *testing.T) {
+			a := refusal(t, login("nobody", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+			b := refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+			if a != b || a != "wrong username or password" {
+				t.Errorf("%q / %q", a, b)
+			}
+		})
+		t.Run("consecutive failures lock the account, whatever the password", func(t *testing.T) {
+			for i := 1; i < auth.MaxFailures; i++ {
+				refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+			}
+			msg := refusal(t, login("wang", password), fault.CodeUnauthenticated, "")
+			if msg != "the account is locked; try again in 15m0s or contact the security administrator" {
+				t.Errorf("got %q", msg)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login.lock' AND object_id = 'wang' AND result = 'denied'`); n != 1 {
+				t.Errorf("lock audited %d times", n)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'failed'`); n != auth.MaxFailures+2 {
+				t.Errorf("%d failures audited, want %d", n, auth.MaxFailures+2)
+			}
+		})
+		t.Run("the security administrator unlocks it", func(t *testing.T) {
+			sec := principal(e.user("sec", access.SecAdmin, "33"))
+			refusal(t, e.svc.Unlock(as(&access.Principal{Role: access.SysAdmin, Division: "33"}), "wang"), fault.CodeForbidden, "")
+			if err := e.svc.Unlock(as(sec), "wang"); err != nil {
+				t.Fatal(err)
+			}
+			if err := login("wang", password); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("the lock ends by itself", func(t *testing.T) {
+			for i := 0; i < auth.MaxFailures; i++ {
+				refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+			}
+			e.clock.Add(auth.LockFor - time.Minute)
+			refusal(t, login("wang", password), fault.CodeUnauthenticated, "")
+			e.clock.Add(time.Minute + time.Second)
+			if err := login("wang", password); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("a sign-in is audited with the address", func(t *testing.T) {
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'ok' AND actor = 'wang' AND ip = '198.51.100.7'`); n != 2 {
+				t.Errorf("%d sign-ins audited", n)
+			}
+		})
+	})
+}
+
+func TestSessionLifetime(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		u := e.user("lihua", access.Officer, county)
+		session := func(tok string) *access.Principal {
+			t.Helper()
+			p, err := e.svc.Session(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		tok := e.login("lihua")
+		t.Run("a session gives its account's principal", func(t *testing.T) {
+			p := session(tok)
+			if p == nil || *p != (access.Principal{UserID: u.ID, Username: "lihua", Role: access.Officer, Division: county}) {
+				t.Fatalf("got %+v", p)
+			}
+		})
+		t.Run("an unknown or overlong token gives no one", func(t *testing.T) {
+			for _, tk := range []string{"", "nope", strings.Repeat("x", 101)} {
+				if p := session(tk); p != nil {
+					t.Errorf("%q: %+v", tk, p)
+				}
+			}
+		})
+		t.Run("use within the idle timeout keeps it, touched at most once a minute", func(t *testing.T) {
+			seen := func() time.Time {
+				var s db.Time
+				if err := e.d.R.QueryRow(`SELECT last_seen_at FROM sessions`).Scan(&s); err != nil {
+					t.Fatal(err)
+				}
+				return s.Time
+			}
+			before := seen()
+			e.clock.Add(30 * time.Second)
+			session(tok)
+			if !seen().Equal(before) {
+				t.Error("touched within the minute")
+			}
+			for i := 0; i < 3; i++ {
+				e.clock.Add(29 * time.Minute)
+				if session(tok) == nil {
+					t.Fatalf("active session ended after %d steps", i)
+				}
+			}
+			if !seen().Equal(e.clock.Now()) {
+				t.Errorf("last seen %v, want %v", seen(), e.clock.Now())
+			}
+		})
+		t.Run("idleness beyond the timeout ends it", func(t *testing.T) {
+			e.clock.Add(30*time.Minute + time.Second)
+			if session(tok) != nil {
+				t.Fatal("idle session still valid")
+			}
+			if n := e.count(`SELECT COUNT(*) FROM sessions`); n != 0 {
+				t.Fatalf("expired session kept: %d", n)
+			}
+		})
+		t.Run("a busy session ends at the absolute limit", func(t *testing.T) {
+			tok := e.login("lihua")
+			for elapsed := time.Duration(0); elapsed < 12*time.Hour; elapsed += 20 * time.Minute {
+				if session(tok) == nil {
+					t.Fatalf("ended early at %s", elapsed)
+				}
+				e.clock.Add(20 * time.Minute)
+			}
+			e.clock.Add(time.Minute)
+			if session(tok) != nil {
+				t.Fatal("session outlived its absolute limit")
+			}
+		})
+		t.Run("signing out ends the session and is audited", func(t *testing.T) {
+			tok := e.login("lihua")
+			if err := e.svc.Logout(context.Background(), tok); err != nil {
+				t.Fatal(err)
+			}
+			if session(tok) != nil || e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'logout' AND actor = 'lihua'`) != 1 {
+				t.Fatal("logout left the session or went unaudited")
+			}
+			if err := e.svc.Logout(context.Background(), tok); err != nil {
+				t.Fatalf("second logout: %v", err)
+			}
+		})
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		u := e.user("wang", access.CommunityWorker, communityA)
+		ctx := as(principal(u))
+		keep, other := e.login("wang"), e.login("wang")
+		for _, k := range []struct {
+			name, old, new, field string
+		}{
+			{"a wrong current password", "Wrong-Passw0rd-1", "New-Strong-Pass-42", "old_password"},
+			{"a weak new password", password, "short", "new_password"},
+			{"the same password again", password, password, "new_password"},
+		} {
+			t.Run(k.name+" is refused", func(t *testing.T) {
+				refusal(t, e.svc.ChangePassword(ctx, keep, k.old, k.new), fault.CodeInvalid, k.field)
+			})
+		}
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.change_password' AND result = 'failed'`); n != 1 {
+			t.Errorf("wrong current password audited %d times", n)
+		}
+		t.Run("a good change keeps this session and ends the others", func(t *testing.T) {
+			if err := e.svc.ChangePassword(ctx, keep, password, "New-Strong-Pass-42"); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := e.svc.Session(context.Background(), keep); err != nil || p == nil {
+				t.Fatalf("this session ended: %v", err)
+			}
+			if p, err := e.svc.Session(context.Background(), other); err != nil || p != nil {
+				t.Fatalf("other session kept: %+v %v", p, err)
+			}
+			if _, _, err := e.svc.Login(context.Background(), "wang", "New-Strong-Pass-42", "", "", ""); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("no one changes a password without signing in", func(t *testing.T) {
+			refusal(t, e.svc.ChangePassword(context.Background(), "", password, "New-Strong-Pass-43"), fault.CodeForbidden, "")
+		})
+	})
+}
+
+func TestSecondFactor(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		u := e.user("county", access.Officer, county)
+		sec := principal(e.user("sec", access.SecAdmin, "33"))
+		ctx := as(principal(u))
+		if err := e.svc.SetPolicy(as(sec), access.Officer, true); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("a role that requires it sends its users to enrol", func(t *testing.T) {
+			p, err := e.svc.Session(context.Background(), e.login("county"))
+			if err != nil || p.Pending != "totp" {
+				t.Fatalf("got %+v %v", p, err)
+			}
+		})
+		secret, err := e.svc.StartTOTP(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("the pending secret is the same until confirmed, and sealed at rest", func(t *testing.T) {
+			if again, err := e.svc.StartTOTP(ctx); err != nil || again != secret {
+				t.Fatalf("got %q %v", again, err)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM users WHERE totp_secret LIKE $1`, "%"+secret+"%"); n != 0 {
+				t.Fatal("TOTP secret stored in clear")
+			}
+		})
+		t.Run("a wrong code does not enrol", func(t *testing.T) {
+			refusal(t, e.svc.ConfirmTOTP(ctx, wrongCode(t, secret, e.clock.Now())), fault.CodeInvalid, "code")
+		})
+		t.Run("a good code enrols and the pending step ends", func(t *testing.T) {
+			code, err := auth.TOTPCode(secret, e.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.ConfirmTOTP(ctx, code); err != nil {
+				t.Fatal(err)
+			}
+			if u, err := e.svc.Get(ctx, "county"); err != nil || !u.TOTP {
+				t.Fatalf("got %+v %v", u, err)
+			}
+		})
+		t.Run("signing in now asks for the code", func(t *testing.T) {
+			_, _, err := e.svc.Login(context.Background(), "county", password, "", "", "")
+			if !auth.NeedsTOTP(err) || refusal(t, err, fault.CodeUnauthenticated, "totp") != "enter the one-time code from your authenticator" {
+				t.Fatalf("got %v", err)
+			}
+			_, _, err = e.svc.Login(context.Background(), "county", password, wrongCode(t, secret, e.clock.Now()), "", "")
+			if !auth.NeedsTOTP(err) {
+				t.Fatalf("wrong code: %v", err)
+			}
+			code, _ := auth.TOTPCode(secret, e.clock.Now())
+			tok, _, err := e.svc.Login(context.Background(), "county", password, code, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := e.svc.Session(context.Background(), tok); err != nil || p.Pending != "" {
+				t.Fatalf("got %+v %v", p, err)
+			}
+		})
+		t.Run("other refusals do not ask for a code", func(t *testing.T) {
+			_, _, err := e.svc.Login(context.Background(), "county", "Wrong-Passw0rd-1", "", "", "")
+			if auth.NeedsTOTP(err) || auth.NeedsTOTP(fault.Invalid(fault.M("x", "x"), fault.Field("totp", fault.M("x", "x")))) {
+				t.Fatal("asked for a code")
+			}
+		})
+	})
+}
+
+func TestAPITokens(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		u := e.user("hotline", access.CommunityWorker, communityA)
+		sec := principal(e.user("sec", access.SecAdmin, "33"))
+		bearer := func(tok string) *access.Principal {
+			t.Helper()
+			p, err := e.svc.Bearer(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		t.Run("only the system administrator issues tokens, for a year at most", func(t *testing.T) {
+			_, err := e.svc.IssueToken(as(sec), "hotline", "12345", 24*time.Hour)
+			refusal(t, err, fault.CodeForbidden, "")
+			for _, ttl := range []time.Duration{0, 367 * 24 * time.Hour} {
+				_, err := e.svc.IssueToken(operator(), "hotline", "12345", ttl)
+				refusal(t, err, fault.CodeInvalid, "days")
+			}
+			_, err = e.svc.IssueToken(operator(), "nobody", "12345", time.Hour)
+			refusal(t, err, fault.CodeNotFound, "")
+		})
+		tok, err := e.svc.IssueToken(operator(), "hotline", "12345", 24*time.Hour)
+		if err != nil || !strings.HasPrefix(tok, auth.TokenPrefix) {
+			t.Fatal(tok, err)
+		}
+		t.Run("a token acts as its account, and only its hash is kept", func(t *testing.T) {
+			p := bearer(tok)
+			if p == nil || p.UserID != u.ID || p.Role != access.CommunityWorker || p.Division != communityA || p.TokenID == "" {
+				t.Fatalf("got %+v", p)
+			}
+			if e.count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, tok) != 0 || e.count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, auth.HashToken(tok)) != 1 {
+				t.Fatal("token stored in clear")
+			}
+			if bearer(tok+"x") != nil || bearer(strings.Repeat("x", 101)) != nil {
+				t.Fatal("a wrong token acts")
+			}
+		})
+		t.Run("a disabled account's token acts no more", func(t *testing.T) {
+			if err := e.svc.SetDisabled(as(sec), "hotline", true); err != nil {
+				t.Fatal(err)
+			}
+			if bearer(tok) != nil {
+				t.Fatal("token of a disabled account acts")
+			}
+			_, err := e.svc.IssueToken(operator(), "hotline", "again", time.Hour)
+			refusal(t, err, fault.CodeInvalid, "username")
+			if err := e.svc.SetDisabled(as(sec), "hotline", false); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("an expired token acts no more", func(t *testing.T) {
+			e.clock.Add(24*time.Hour + time.Second)
+			if bearer(tok) != nil {
+				t.Fatal("expired token acts")
+			}
+		})
+	})
+}
+
+// wrongCode is a six-digit code that no step around now accepts.
+func wrongCode(t *testing.T, secret string, now time.Time) string {
+	t.Helper()
+	for n := 0; ; n++ {
+		c := fmt.Sprintf("%06d", n)
+		if !auth.CheckTOTP(secret, c, now) {
+			return c
+		}
+	}
+}
