@@ -111,7 +111,7 @@ func TestOwnIndicators(t *testing.T) {
 		}
 		// Precomputed values carry own indicators and equal the live ones.
 		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
-		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		store := indicators.StoreOf(e.app.Module("indicators"))
 		if _, err := store.RecomputeAll(ctx, indYear); err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +393,7 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		}
 		check("live")
 		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
-		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		store := indicators.StoreOf(e.app.Module("indicators"))
 		for _, y := range []int{2023, 2024} {
 			if _, err := store.RecomputeAll(ctx, y); err != nil {
 				t.Fatal(err)
@@ -405,7 +405,8 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		}
 		// Service-object tags of a past year are read by their own dates:
 		// a family-doctor contract from March 2023 to May 2024 counts at
-		// the end of 2023, not of 2024.
+		// the end of 2023, not of 2024 (the app's clock back in 2026).
+		at(2026, time.November)
 		hh := must(c.do("POST", "/api/v1/households", map[string]any{"division": communityA, "household_no": "H-ASOF", "address": "上保路2号"}))
 		res := must(c.do("POST", "/api/v1/residents", map[string]any{"household_id": hh, "name": "李测试", "id_number": validID("33010619480101002"), "relation": "户主", "residence": "registered"}))
 		must(c.do("POST", "/api/v1/residents/"+res+"/tags", map[string]any{"tag": "family_doctor", "since": "2023-03-01", "until": "2024-05-31"}))
@@ -445,7 +446,7 @@ func TestOwnIndicatorOnRequests(t *testing.T) {
 			t.Fatalf("define: %d %s", st, body)
 		}
 		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
-		if _, err := (&indicators.Store{DB: e.app.DB, Audit: e.app.Audit}).RecomputeAll(ctx, 2026); err != nil {
+		if _, err := indicators.StoreOf(e.app.Module("indicators")).RecomputeAll(ctx, 2026); err != nil {
 			t.Fatal(err)
 		}
 		value := func() *float64 { return getRows(t, co, county, 2026)["XH-ONTIME"].Value }

@@ -82,7 +82,7 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	}
 	data := []byte(file.String())
 	op := access.With(ctx, &access.Principal{Username: "bench", Role: access.Officer, Division: "33"})
-	store := &indicators.Store{DB: a.DB, Audit: a.Audit}
+	store := indicators.StoreOf(a.Module("indicators"))
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	median := func(xs []time.Duration) time.Duration {
 		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })

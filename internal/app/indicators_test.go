@@ -345,13 +345,13 @@ func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testEnv) {
 		c := indSetup(t, e)
 		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
-		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
-		inds, err := indicators.Catalogue()
+		store := indicators.StoreOf(e.app.Module("indicators"))
+		inds, err := indicators.Catalogue(store.Elements)
 		if err != nil {
 			t.Fatal(err)
 		}
-		live := &indicators.Engine{DB: e.app.DB}
-		pre := &indicators.Engine{DB: e.app.DB, Precomputed: true}
+		live := store.Engine(indicators.Thresholds{}, false)
+		pre := store.Engine(indicators.Thresholds{}, true)
 		for _, year := range []int{2025, indYear} {
 			st, err := store.RecomputeAll(ctx, year)
 			if err != nil {
@@ -511,7 +511,7 @@ func benchIndicators(b *testing.B, dialect db.Dialect) {
 		return time.Since(t)
 	}
 	op := access.With(ctx, &access.Principal{Username: "bench", Role: access.Officer, Division: "33"})
-	store := &indicators.Store{DB: d, Audit: a.Audit}
+	store := indicators.StoreOf(a.Module("indicators"))
 	year := time.Now().Year()
 	bare() // warm both alike
 	first, err := store.RecomputeAll(op, year)

@@ -35,8 +35,9 @@ type Indicator struct {
 	Definition string `json:"definition,omitempty"`
 }
 
-// Catalogue parses the plan's indicators and joins each to its formula.
-func Catalogue() ([]Indicator, error) {
+// Catalogue parses the plan's indicators and joins each to its formula,
+// written with the names of the elements in els.
+func Catalogue(els Elements) ([]Indicator, error) {
 	r := csv.NewReader(bytes.NewReader(planCSV))
 	recs, err := r.ReadAll()
 	if err != nil {
@@ -56,7 +57,7 @@ func Catalogue() ([]Indicator, error) {
 		if !ok {
 			return nil, fmt.Errorf("indicator %s has no formula", in.ID)
 		}
-		in.Formula, in.Why, in.Expression = f, f.Why, f.String()
+		in.Formula, in.Why, in.Expression = f, f.Why, f.describe(els.name)
 		out = append(out, in)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Binding && !out[j].Binding })
@@ -69,11 +70,6 @@ func num(s string) *float64 {
 		return nil
 	}
 	return &v
-}
-
-// String writes the formula with the built-in elements' names.
-func (f Formula) String() string {
-	return f.describe(func(k string) string { e, _ := element(k); return e.NameZH })
 }
 
 // describe writes the formula with the names that name gives.

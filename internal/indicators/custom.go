@@ -74,8 +74,9 @@ var (
 
 // ParseFormula reads "[factor ×] numerator [÷ denominator]" or
 // "[factor ×] (a ÷ b) ÷ (c ÷ d)" over data element keys; × may be written
-// *, ÷ may be written /. An unknown element is named in the error.
-func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
+// *, ÷ may be written /, over the elements of els and the own elements
+// among rules. An unknown element is named in the error.
+func ParseFormula(text string, els Elements, rules map[string]Rule) (Formula, error) {
 	toks := formulaTokens(text)
 	bad := &Problem{"formula", "公式格式应为 [系数 ×] 分子 [÷ 分母]，如 100 × community_workers_certified ÷ community_workers",
 		"the formula reads [factor ×] numerator [÷ denominator], e.g. 100 × community_workers_certified ÷ community_workers"}
@@ -102,8 +103,8 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 		if strings.ContainsAny(k, "*/()") {
 			return "", bad
 		}
-		_, builtin := Elements[k]
-		if _, own := rules[k]; !builtin && !(own && strings.HasPrefix(k, OwnPrefix)) {
+		_, known := els[k]
+		if _, own := rules[k]; !known && !(own && strings.HasPrefix(k, OwnPrefix)) {
 			return "", unknownElement(k)
 		}
 		return k, nil
@@ -149,7 +150,7 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 	}
 	// A plain sum adds up over children (and so may its targets); a
 	// distinct count of cities does not.
-	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4 // own elements are sums
+	f.Additive = f.Den == "" && !els[f.Num].Distinct4 // own elements are sums
 	return f, nil
 }
 
@@ -165,7 +166,7 @@ func formulaTokens(text string) []string {
 
 // normalize fills defaults and checks every field of a definition; the
 // first problem is returned, naming the field.
-func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
+func (d *Definition) normalize(els Elements, rules map[string]Rule) (Formula, error) {
 	d.ID = strings.ToUpper(strings.TrimSpace(d.ID))
 	d.NameZH, d.NameEN, d.Unit = strings.TrimSpace(d.NameZH), strings.TrimSpace(d.NameEN), strings.TrimSpace(d.Unit)
 	d.Why, d.Formula = strings.TrimSpace(d.Why), strings.TrimSpace(d.Formula)
@@ -222,7 +223,7 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 			return Formula{}, &Problem{x.field, x.zh + "无效（不能为负，百分比不超过 100）", x.field + " is invalid (not negative; a percentage is at most 100)"}
 		}
 	}
-	f, err := ParseFormula(d.Formula, rules)
+	f, err := ParseFormula(d.Formula, els, rules)
 	if err != nil {
 		return Formula{}, err
 	}
@@ -239,7 +240,7 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 	return f, nil
 }
 
-func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
+func (d Definition) indicator(f Formula, els Elements, rules map[string]Rule) Indicator {
 	in := Indicator{ID: d.ID, Source: "自设 own", Owner: d.Division, NameZH: d.NameZH, NameEN: d.NameEN, Unit: d.Unit,
 		Baseline: d.Baseline, Target: d.Target, TargetYear: d.TargetYear, Attribute: d.Attribute, Direction: d.Direction,
 		Binding: d.Attribute == "约束性", Formula: f, Why: d.Why, Definition: d.Formula}
@@ -247,8 +248,7 @@ func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
 		if r, ok := rules[k]; ok {
 			return r.NameZH
 		}
-		e, _ := element(k)
-		return e.NameZH
+		return els.name(k)
 	})
 	return in
 }
@@ -265,14 +265,14 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 	if err != nil {
 		return Indicator{}, err
 	}
-	f, err := d.normalize(rules)
+	f, err := d.normalize(s.Elements, rules)
 	if err != nil {
 		return Indicator{}, err
 	}
 	if !access.BusinessScope(p).Contains(d.Division) {
 		return Indicator{}, db.ErrNotFound
 	}
-	in := d.indicator(f, rules)
+	in := d.indicator(f, s.Elements, rules)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, d.Division).Scan(&one); err != nil {
@@ -372,12 +372,12 @@ func (s *Store) Custom(ctx context.Context) ([]Indicator, error) {
 		if t.Valid {
 			d.Target = &t.Float64
 		}
-		f, err := ParseFormula(d.Formula, rules)
+		f, err := ParseFormula(d.Formula, s.Elements, rules)
 		if err != nil {
 			continue
 		}
 		f.Why = d.Why
-		out = append(out, d.indicator(f, rules))
+		out = append(out, d.indicator(f, s.Elements, rules))
 	}
 	return out, rows.Err()
 }

@@ -20,7 +20,7 @@ type ElementInfo struct {
 	NameZH    string `json:"name_zh"`
 	NameEN    string `json:"name_en"`
 	Source    string `json:"source"`         // computed / reported
-	Available bool   `json:"available"`      // false: its module is not live, it reads 'no data'
+	Available bool   `json:"available"`      // every listed element has data to compute from
 	Rule      *Rule  `json:"rule,omitempty"` // reported elements: how they are entered
 	CanDelete bool   `json:"-"`
 }
@@ -32,9 +32,10 @@ func (h *Handlers) elements(r *http.Request) ([]ElementInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ElementInfo, 0, len(Elements))
-	for k, e := range Elements {
-		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: e.Sum != nil}
+	els := h.Store.Elements
+	out := make([]ElementInfo, 0, len(els))
+	for k, e := range els {
+		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: true}
 		if rl, ok := rules[k]; ok {
 			ei.Rule = &rl
 		}

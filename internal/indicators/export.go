@@ -79,9 +79,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	f.SetSheetRow(s2, "A1", &[]any{"编号 ID", "指标 Indicator", "公式 Formula", "说明 Why", "数据元 Elements"})
 	for i, in := range inds {
 		els := ""
-		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
-			if k != "" {
-				els += k + " (" + Elements[k].Source + "): " + Elements[k].NameZH + "; "
+		for _, k := range in.Formula.keys() {
+			if e, ok := h.Store.Elements.Get(k); ok {
+				els += k + " (" + e.Source + "): " + e.NameZH + "; "
+			} else {
+				els += k + ": 无数据 no data; "
 			}
 		}
 		f.SetSheetRow(s2, fmt.Sprintf("A%d", i+2), &[]any{in.ID, in.NameZH, in.Expression, in.Why, els})

@@ -191,7 +191,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 			a, okA := row.values[pr[0]]
 			b, okB := row.values[pr[1]]
 			if okA && okB && a > b {
-				zh, en := notAboveMsg(pr, a, b)
+				zh, en := s.notAboveMsg(pr, a, b)
 				bad(line, row.cols[pr[0]], zh, en)
 			}
 		}
@@ -269,7 +269,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 					if c == "" {
 						c = row.cols[pr[1]]
 					}
-					zh, en := notAboveMsg(pr, a, b)
+					zh, en := s.notAboveMsg(pr, a, b)
 					bad(row.line, c, zh, en)
 				}
 			}
@@ -298,9 +298,10 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 	return rep, nil
 }
 
-func notAboveMsg(pr [2]string, a, b float64) (string, string) {
-	return fmt.Sprintf("%s（%g）不能大于 %s（%g）", Elements[pr[0]].NameZH, a, Elements[pr[1]].NameZH, b),
-		fmt.Sprintf("%s (%g) must not exceed %s (%g)", Elements[pr[0]].NameEN, a, Elements[pr[1]].NameEN, b)
+func (s *Store) notAboveMsg(pr [2]string, a, b float64) (string, string) {
+	ea, eb := s.Elements[pr[0]], s.Elements[pr[1]]
+	return fmt.Sprintf("%s（%g）不能大于 %s（%g）", ea.NameZH, a, eb.NameZH, b),
+		fmt.Sprintf("%s (%g) must not exceed %s (%g)", ea.NameEN, a, eb.NameEN, b)
 }
 
 type yearKey struct {

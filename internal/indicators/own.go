@@ -60,7 +60,7 @@ var ownKeyPattern = regexp.MustCompile(`^own_[a-z][a-z0-9_]{1,40}$`)
 func (s *Store) rules(ctx context.Context) (map[string]Rule, error) {
 	out := make(map[string]Rule, len(bounds))
 	for k, b := range bounds {
-		e := Elements[k]
+		e := s.Elements[k]
 		out[k] = Rule{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Min: b[0], Max: b[1], Level: reportLevel[k]}
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, division_code, name_zh, name_en, unit, min_value, max_value, level FROM ind_own_elements`)
@@ -144,7 +144,7 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 		}
 		// Names are unique among reported elements, so that a file's
 		// column named in Chinese finds exactly one.
-		for k, e := range Elements {
+		for k, e := range s.Elements {
 			if e.NameZH == r.NameZH {
 				return &Problem{"name_zh", "名称“" + r.NameZH + "”已是数据项 " + k + " 的名称", "the name is already that of element " + k}
 			}

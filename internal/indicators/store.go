@@ -49,10 +49,27 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 `,
 }, migrationValues, migrationCustom, migrationOwnElements}
 
-// Store keeps reported values and targets.
+// Store keeps reported values, targets, own indicators and elements, and
+// the precomputed values of one app.
 type Store struct {
 	DB    *db.DB
 	Audit *audit.Log
+	// Elements are the data elements formulas may name.
+	Elements Elements
+	Now      func() time.Time
+	values   *values
+}
+
+// NewStore is the store of one app over its database, audit log, data
+// elements and clock.
+func NewStore(d *db.DB, a *audit.Log, els Elements, now func() time.Time) *Store {
+	return &Store{DB: d, Audit: a, Elements: els, Now: now, values: newValues()}
+}
+
+// Engine computes indicators from the store's data; precomputed reads the
+// precomputed values when they are fresh.
+func (s *Store) Engine(th Thresholds, precomputed bool) *Engine {
+	return &Engine{Store: s, Thresholds: th, Precomputed: precomputed}
 }
 
 // Problem is a validation failure naming the item.
@@ -134,7 +151,7 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, code).Scan(&one); err != nil {
 			return db.ErrNotFound
 		}
-		if err := enterTx(ctx, tx, p.Username, code, year, values); err != nil {
+		if err := s.enterTx(ctx, tx, p.Username, code, year, values); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.report.enter", Object: "division", ObjectID: code, Division: code,
@@ -144,7 +161,7 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 
 // enterTx writes checked values as drafts: a locked (approved) value
 // refuses, and the consistency pairs must hold with what is stored.
-func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
+func (s *Store) enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
 	now := db.T(time.Now())
 	// Approval locks a division's year as a whole, and everything below
 	// it: no value changes and none is added until the level above unlocks.
@@ -172,7 +189,8 @@ func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, value
 		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[0]).Scan(&a)
 		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[1]).Scan(&b)
 		if a.Valid && b.Valid && a.Float64 > b.Float64 {
-			return &Problem{pr[0], Elements[pr[0]].NameZH + " 不能大于 " + Elements[pr[1]].NameZH, Elements[pr[0]].NameEN + " must not exceed " + Elements[pr[1]].NameEN}
+			a, b := s.Elements[pr[0]], s.Elements[pr[1]]
+			return &Problem{pr[0], a.NameZH + " 不能大于 " + b.NameZH, a.NameEN + " must not exceed " + b.NameEN}
 		}
 	}
 	return nil

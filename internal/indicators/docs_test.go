@@ -1,0 +1,120 @@
+package indicators_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"linli/internal/app"
+	"linli/internal/config"
+	"linli/internal/db"
+	"linli/internal/dbtest"
+	"linli/internal/indicators"
+	"linli/internal/module"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/indicators.md from the catalogue")
+
+// realCatalogue wires the real app's modules on a fresh SQLite store and
+// returns the indicators module's element catalogue with, for each
+// element another module supplies, that module's name.
+func realCatalogue(t *testing.T) (indicators.Elements, map[string]string) {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	a, err := app.Wire(context.Background(), cfg, dbtest.Open(t, db.SQLite, nil), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	supplier := map[string]string{}
+	for _, s := range app.Modules() {
+		if es, ok := a.Module(s.Name).(module.ElementSupplier); ok {
+			for _, e := range es.Elements() {
+				supplier[e.Key] = s.Name
+			}
+		}
+	}
+	return indicators.StoreOf(a.Module("indicators")).Elements, supplier
+}
+
+// catalogueDoc renders the formula catalogue for readers.
+func catalogueDoc(t *testing.T) string {
+	els, supplier := realCatalogue(t)
+	inds, err := indicators.Catalogue(els)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(inds, func(i, j int) bool { return inds[i].ID < inds[j].ID })
+	var b strings.Builder
+	b.WriteString("# 规划指标公式目录 / Indicator formula catalogue\n\n")
+	b.WriteString("由 `internal/indicators` 生成（`go test ./internal/indicators -run TestDocs -update`）。每项指标 = 系数 × Σ分子 ÷ Σ分母，分子分母分别在辖区子树上求和后再相除，从不对下级比率取平均。\n")
+	b.WriteString("Generated from `internal/indicators`. Each indicator is factor × Σnumerator ÷ Σdenominator, both summed over the subtree before dividing — never an average of children's ratios.\n\n")
+	b.WriteString("**时点 / As of.** 年度数值按该年末的状态计算：单元属性按年份填报，称号自授予年份起、至撤销年份止（撤销只记年份，不删除），服务对象标签按其起止日期（当年按实时统计），设施、人员和组织读取其版本表（数据库触发器在每次新增、修改、删除时记录，有效期自 created_at/updated_at 起至下次变更），所以 2024 年改建或关闭的设施不会改变 2023 年的数值。\n")
+	b.WriteString("Yearly values are computed as of the end of the year: unit attributes are entered per year, designations count from their award year until the year of their withdrawal (withdrawal keeps the row), service-object tags by their own start and end dates (this year from the live counts), and facilities, personnel and organisations are read from their version tables (kept by database triggers on every insert, update and delete, each version valid from created_at/updated_at until the next change), so a facility rebuilt or closed in 2024 leaves 2023's values as they were.\n\n")
+	b.WriteString("| ID | 指标 / Indicator | 单位 | 2020 | 目标 / target | 公式 / formula | 说明 / why |\n|---|---|---|---|---|---|---|\n")
+	f := func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%g", *p)
+	}
+	for _, in := range inds {
+		fmt.Fprintf(&b, "| %s | %s / %s | %s | %s | %s (%d, %s) | %s | %s |\n", in.ID, in.NameZH, in.NameEN, in.Unit, f(in.Baseline), f(in.Target), in.TargetYear, in.Attribute, in.Expression, in.Why)
+	}
+	b.WriteString("\n## 自设指标 / Own indicators\n\n")
+	b.WriteString("乡镇(街道)及以上的民政干部可在“指标目录”页（`/indicators/catalogue`）或 `POST /api/v1/indicator-definitions` 新增本级自设指标，公式写作 `[系数 ×] 分子 [÷ 分母]` 或 `[系数 ×] (a ÷ b) ÷ (c ÷ d)`，分子分母为下表数据元的键，例如 `10000 × care_workers_certified ÷ population_60plus`。公式逐项校验（未知数据元会被点名，不保存任何内容）；自设指标适用于设立单位及其下级，与规划指标一样汇总、预计算、分解目标和导出。\n")
+	b.WriteString("Officers of a township or higher add their own indicators on the catalogue page or through `POST /api/v1/indicator-definitions`, writing the formula over the element keys below. A formula naming an unknown element is refused with the name and nothing is saved; an own indicator applies to its division and below and is rolled up, precomputed, targeted and exported like the plan's.\n")
+	b.WriteString("\n平台没有的数据可定义为自设填报数据项（`POST /api/v1/data-elements`，键以 `own_` 开头）：指定名称、单位、取值范围和填报层级，只在设立单位辖区内填报或导入，按 SUM 汇总；被公式引用或已有填报值的数据项不能删除。\n")
+	b.WriteString("Data the platform lacks can be defined as an own reported element (`POST /api/v1/data-elements`, key starting `own_`) with names, unit, bounds and the reporting level; it is reported or imported inside the defining division only and rolls up by SUM. An element a formula names or that holds values cannot be deleted.\n")
+	b.WriteString("\n## 数据元 / Data elements\n\n汇总方式：除注明者外均为 SUM（按代码前缀求和）；加权平均由两个 SUM 元素相除得到（如 I03）。/ Roll-up is SUM over the code prefix unless noted; a weighted mean is the ratio of two SUM elements (I03).\n\n| key | 名称 / name | 来源 / source | 汇总 / roll-up |\n|---|---|---|---|\n")
+	rows := map[string]string{}
+	for k, e := range els {
+		src := e.Source
+		switch m := supplier[k]; {
+		case m != "" && e.Volatile:
+			src += "（" + m + " 模块提供，读取时计算 / from the " + m + " module, computed when read）"
+		case m != "":
+			src += "（" + m + " 模块提供 / from the " + m + " module）"
+		}
+		agg := "SUM"
+		if e.Distinct4 {
+			agg = "COUNT DISTINCT 设区市 / distinct cities"
+		}
+		rows[k] = fmt.Sprintf("| %s | %s / %s | %s | %s |\n", k, e.NameZH, e.NameEN, src, agg)
+	}
+	// Elements a plan formula names that no module supplies yet.
+	for _, fm := range indicators.Formulas {
+		for _, k := range []string{fm.Num, fm.Den, fm.Num2, fm.Den2} {
+			if _, ok := els[k]; k != "" && !ok {
+				rows[k] = fmt.Sprintf("| %s | — | 模块上线前无数据 / no data until its module exists | SUM |\n", k)
+			}
+		}
+	}
+	keys := make([]string, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(rows[k])
+	}
+	return b.String()
+}
+
+func TestDocsInStep(t *testing.T) {
+	want := catalogueDoc(t)
+	path := "../../docs/indicators.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("docs/indicators.md is out of step with the catalogue: run go test ./internal/indicators -run TestDocs -update")
+	}
+}
