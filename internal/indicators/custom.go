@@ -275,7 +275,7 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 	in := d.indicator(f, s.Elements, rules)
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, d.Division).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions_tree WHERE code = $1`, d.Division).Scan(&one); err != nil {
 			return db.ErrNotFound
 		}
 		var owner string
@@ -408,7 +408,3 @@ func (in Indicator) ownerCode() string {
 	}
 	return "33"
 }
-
-// customFingerprint is part of the precompute fingerprint: a definition
-// added, changed or removed makes every year stale.
-const customFingerprint = `(SELECT COUNT(*) FROM ind_custom), (SELECT MAX(updated_at) FROM ind_custom)`

@@ -45,7 +45,7 @@ func query(ctx context.Context, q *sql.DB, sqlText string, args ...any) (map[str
 // attr sums a unit attribute of village-level units for the year.
 func attr(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(value) FROM unit_attributes
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(value) FROM divisions_attributes
 			WHERE division_code >= $1 AND division_code < $2 AND year = $3 AND kind = $4 AND length(division_code) = 12
 			GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, g.Year, kind)
 	}
@@ -54,7 +54,7 @@ func attr(kind string) module.SumFunc {
 // units counts village-level units: all, urban or rural.
 func units(class string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(code, 1, %d), COUNT(*) FROM divisions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(code, 1, %d), COUNT(*) FROM divisions_tree
 			WHERE code >= $1 AND code < $2 AND level = 5 AND ($3 = '' OR urban_rural = $3) GROUP BY substr(code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, class)
 	}
 }
@@ -63,7 +63,7 @@ func units(class string) module.SumFunc {
 // by then and not withdrawn by then.
 func designated(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM unit_designations
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM divisions_designations
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 AND (withdrawn_year IS NULL OR withdrawn_year > $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
 	}
 }
@@ -72,7 +72,7 @@ func designated(kind string) module.SumFunc {
 func citiesDesignated(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
 		// Distinct cities per group: below the city level a group counts 1.
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(DISTINCT substr(division_code, 1, 4)) FROM unit_designations
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(DISTINCT substr(division_code, 1, 4)) FROM divisions_designations
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND year <= $4 AND (withdrawn_year IS NULL OR withdrawn_year > $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, g.Year)
 	}
 }
@@ -80,7 +80,7 @@ func citiesDesignated(kind string) module.SumFunc {
 // incomeVillages counts rural units whose operating income reached min (万元).
 func incomeVillages(min float64) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(a.division_code, 1, %d), COUNT(*) FROM unit_attributes a JOIN divisions d ON d.code = a.division_code
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(a.division_code, 1, %d), COUNT(*) FROM divisions_attributes a JOIN divisions_tree d ON d.code = a.division_code
 			WHERE a.division_code >= $1 AND a.division_code < $2 AND a.year = $3 AND a.kind = 'village_operating_income' AND a.value >= $4 AND d.urban_rural = 'rural'
 			GROUP BY substr(a.division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, g.Year, min)
 	}
@@ -89,7 +89,7 @@ func incomeVillages(min float64) module.SumFunc {
 // facilities counts open facilities of a category that existed by the year's end.
 func facilities(cat string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_facility_versions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM registry_facility_versions
 			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, endOfYear(g.Year))
 	}
 }
@@ -97,7 +97,7 @@ func facilities(cat string) module.SumFunc {
 // facilityArea sums the floor area of open facilities of a category.
 func facilityArea(cat string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(floor_area) FROM reg_facility_versions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(floor_area) FROM registry_facility_versions
 			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, endOfYear(g.Year))
 	}
 }
@@ -106,7 +106,7 @@ func facilityArea(cat string) module.SumFunc {
 // of a category.
 func unitsWith(cat, class string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(u, 1, %d), COUNT(*) FROM (SELECT DISTINCT f.division_code AS u FROM reg_facility_versions f JOIN divisions d ON d.code = f.division_code
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(u, 1, %d), COUNT(*) FROM (SELECT DISTINCT f.division_code AS u FROM registry_facility_versions f JOIN divisions_tree d ON d.code = f.division_code
 			WHERE f.division_code >= $1 AND f.division_code < $2 AND f.category = $3 AND f.status = 'open' AND f.valid_from < $4 AND (f.valid_to IS NULL OR f.valid_to >= $4) AND d.level = 5 AND ($5 = '' OR d.urban_rural = $5)) x
 			GROUP BY substr(u, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, cat, endOfYear(g.Year), class)
 	}
@@ -115,7 +115,7 @@ func unitsWith(cat, class string) module.SumFunc {
 // capacity sums one capacity kind (JSON map on each facility) of a category.
 func capacity(cat, kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		rows, err := q.QueryContext(ctx, `SELECT division_code, capacities FROM reg_facility_versions
+		rows, err := q.QueryContext(ctx, `SELECT division_code, capacities FROM registry_facility_versions
 			WHERE division_code >= $1 AND division_code < $2 AND category = $3 AND status = 'open' AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4)`, g.Lo, g.Hi, cat, endOfYear(g.Year))
 		if err != nil {
 			return nil, err
@@ -159,7 +159,7 @@ func personnel(role, flag, class string) module.SumFunc {
 			}
 			return out, nil
 		}
-		rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.attrs FROM reg_personnel_versions p JOIN divisions d ON d.code = p.division_code
+		rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.attrs FROM registry_personnel_versions p JOIN divisions_tree d ON d.code = p.division_code
 			WHERE p.division_code >= $1 AND p.division_code < $2 AND p.roles LIKE $3 AND p.valid_from < $4 AND (p.valid_to IS NULL OR p.valid_to >= $4) AND ($5 = '' OR d.urban_rural = $5)`,
 			g.Lo, g.Hi, "%,"+role+",%", endOfYear(g.Year), class)
 		if err != nil {
@@ -200,7 +200,7 @@ type person struct {
 }
 
 func loadPeople(ctx context.Context, q *sql.DB, g module.Group) ([]person, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.roles, p.attrs, d.urban_rural FROM reg_personnel_versions p JOIN divisions d ON d.code = p.division_code
+	rows, err := q.QueryContext(ctx, `SELECT p.division_code, p.roles, p.attrs, d.urban_rural FROM registry_personnel_versions p JOIN divisions_tree d ON d.code = p.division_code
 		WHERE p.division_code >= $1 AND p.division_code < $2 AND p.valid_from < $3 AND (p.valid_to IS NULL OR p.valid_to >= $3)`, g.Lo, g.Hi, endOfYear(g.Year))
 	if err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func loadPeople(ctx context.Context, q *sql.DB, g module.Group) ([]person, error
 // orgs counts organisations of a kind.
 func orgs(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organization_versions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM registry_organization_versions
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, endOfYear(g.Year))
 	}
 }
@@ -231,7 +231,7 @@ func orgs(kind string) module.SumFunc {
 // element it gives the mean share).
 func orgShare(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(party_share) FROM reg_organization_versions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(party_share) FROM registry_organization_versions
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, endOfYear(g.Year))
 	}
 }
@@ -239,7 +239,7 @@ func orgShare(kind string) module.SumFunc {
 // orgsWithShare counts organisations of a kind that state a share.
 func orgsWithShare(kind string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_organization_versions
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM registry_organization_versions
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, endOfYear(g.Year))
 	}
 }
@@ -253,12 +253,12 @@ func tagged(tag string, now func() time.Time) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
 		if g.Year < now().Year() {
 			last := fmt.Sprintf("%d-12-31", g.Year)
-			return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM reg_resident_tags
+			return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), COUNT(*) FROM registry_resident_tags
 				WHERE tag = $3 AND division_code >= $1 AND division_code < $2 AND (until_date = '' OR until_date >= $4)
 				AND (since_date <> '' AND since_date <= $4 OR since_date = '' AND created_at < $5)
 				GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, tag, last, endOfYear(g.Year))
 		}
-		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(n) FROM reg_tag_counts
+		return query(ctx, q, fmt.Sprintf(`SELECT substr(division_code, 1, %d), SUM(n) FROM registry_tag_counts
 			WHERE division_code >= $1 AND division_code < $2 AND tag = $3 AND lvl = 5 GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, tag)
 	}
 }
@@ -329,7 +329,7 @@ func weightedReport(key, weightKind string, withValue bool) module.SumFunc {
 			b := []byte(r.code)
 			b[len(b)-1]++
 			var w sql.NullFloat64
-			if err := q.QueryRowContext(ctx, `SELECT SUM(value) FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND year = $3 AND kind = $4 AND length(division_code) = 12`,
+			if err := q.QueryRowContext(ctx, `SELECT SUM(value) FROM divisions_attributes WHERE division_code >= $1 AND division_code < $2 AND year = $3 AND kind = $4 AND length(division_code) = 12`,
 				r.code, string(b), g.Year, weightKind).Scan(&w); err != nil {
 				return nil, err
 			}

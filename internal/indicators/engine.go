@@ -79,7 +79,7 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 	}
 	var groups []string
 	if children {
-		rows, err := e.Store.DB.R.QueryContext(ctx, `SELECT code FROM divisions WHERE parent_code = $1 ORDER BY code`, code)
+		rows, err := e.Store.DB.R.QueryContext(ctx, `SELECT code FROM divisions_tree WHERE parent_code = $1 ORDER BY code`, code)
 		if err != nil {
 			return nil, err
 		}

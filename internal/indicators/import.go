@@ -311,7 +311,7 @@ type yearKey struct {
 
 // codesIn is the set of division codes in a jurisdiction.
 func codesIn(ctx context.Context, tx *sql.Tx, sc access.Scope) (map[string]bool, error) {
-	return db.StringSet(ctx, tx, `SELECT code FROM divisions WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
+	return db.StringSet(ctx, tx, `SELECT code FROM divisions_tree WHERE code >= $1 AND code < $2`, sc.Lo, sc.Hi)
 }
 
 // storedIn reads the jurisdiction's reported values of the rows' years.
@@ -448,7 +448,7 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 		ph = append(ph, fmt.Sprintf("$%d", len(lv)+2))
 	}
 	args := append([]any{sub.Lo, sub.Hi}, lv...)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, name, level FROM divisions WHERE code >= $1 AND code < $2 AND level IN (`+strings.Join(ph, ",")+`) ORDER BY code`, args...)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, name, level FROM divisions_tree WHERE code >= $1 AND code < $2 AND level IN (`+strings.Join(ph, ",")+`) ORDER BY code`, args...)
 	if err != nil {
 		return nil, nil, err
 	}

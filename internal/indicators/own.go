@@ -134,7 +134,7 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, r.Owner).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions_tree WHERE code = $1`, r.Owner).Scan(&one); err != nil {
 			return db.ErrNotFound
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ind_own_elements WHERE key = $1`, r.Key).Scan(&one); err == nil {

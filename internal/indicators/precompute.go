@@ -151,7 +151,7 @@ func (s *Store) structuralSums(ctx context.Context, divCount int64) (map[string]
 	}
 	// One read of the village-level units gives the three structural
 	// elements (units, urban_units, rural_units), as their queries would.
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, urban_rural FROM divisions WHERE level = 5`)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, urban_rural FROM divisions_tree WHERE level = 5`)
 	if err != nil {
 		return nil, err
 	}
@@ -274,36 +274,50 @@ func (es Elements) computeAll(ctx context.Context, q *sql.DB, inds []Indicator, 
 	return out, nil
 }
 
-// fingerprint summarises the source tables: any insert, update (which moves
-// updated_at) or delete changes it, as does a change of the formulas.
-func fingerprint(ctx context.Context, q *sql.DB) (string, error) {
-	fp, _, err := fingerprintN(ctx, q)
+// sources are the figures a fingerprint reads: counts and latest changes
+// of what the precomputed values derive from — the division tree and the
+// units' data, the registry's facilities, personnel, organisations and
+// tags (through the views the owners publish), reported values and own
+// indicators. Any insert, update or delete moves one of them. The first
+// is the number of divisions.
+var sources = []string{
+	`SELECT COUNT(*) FROM divisions_tree`,
+	`SELECT COUNT(*) FROM divisions_attributes`, `SELECT MAX(updated_at) FROM divisions_attributes`,
+	`SELECT COUNT(*) FROM divisions_designations`, `SELECT MAX(updated_at) FROM divisions_designations`,
+	// Facilities as they are now: the life circles read their positions.
+	`SELECT COUNT(*) FROM registry_facilities`, `SELECT MAX(updated_at) FROM registry_facilities`,
+	// Every insert or tracked change adds a version, every change or
+	// delete closes one.
+	`SELECT COUNT(*) FROM registry_personnel_versions`, `SELECT COUNT(valid_to) FROM registry_personnel_versions`,
+	`SELECT COUNT(*) FROM registry_organization_versions`, `SELECT COUNT(valid_to) FROM registry_organization_versions`,
+	`SELECT COUNT(*) FROM registry_tag_counts`, `SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM registry_tag_counts`,
+	`SELECT COUNT(*) FROM registry_resident_tags`, `SELECT MAX(created_at) FROM registry_resident_tags`,
+	`SELECT COUNT(*) FROM ind_reported`, `SELECT MAX(entered_at) FROM ind_reported`, `SELECT SUM(value) FROM ind_reported`,
+	`SELECT COUNT(*) FROM ind_custom`, `SELECT MAX(updated_at) FROM ind_custom`,
+}
+
+// fingerprint summarises the sources and the catalogue.
+func (s *Store) fingerprint(ctx context.Context) (string, error) {
+	fp, _, err := s.fingerprintN(ctx)
 	return fp, err
 }
 
 // fingerprintN also returns the number of divisions.
-func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
-	const tq = `SELECT
- (SELECT COUNT(*) FROM divisions),
- (SELECT COUNT(*) FROM unit_attributes), (SELECT MAX(updated_at) FROM unit_attributes),
- (SELECT COUNT(*) FROM unit_designations), (SELECT MAX(updated_at) FROM unit_designations),
- (SELECT COUNT(*) FROM reg_facilities), (SELECT MAX(updated_at) FROM reg_facilities),
- (SELECT COUNT(*) FROM reg_personnel), (SELECT MAX(updated_at) FROM reg_personnel),
- (SELECT COUNT(*) FROM reg_organizations), (SELECT MAX(updated_at) FROM reg_organizations),
- (SELECT COUNT(*) FROM reg_tag_counts), (SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM reg_tag_counts),
- (SELECT COUNT(*) FROM reg_resident_tags), (SELECT MAX(created_at) FROM reg_resident_tags),
- (SELECT COUNT(*) FROM ind_reported), (SELECT MAX(entered_at) FROM ind_reported), (SELECT SUM(value) FROM ind_reported),
- ` + customFingerprint
-	vals := make([]any, 20)
+func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
+	vals := make([]any, len(sources))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := q.QueryRowContext(ctx, tq).Scan(ptrs...); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT ("+strings.Join(sources, "), (")+")").Scan(ptrs...); err != nil {
 		return "", 0, err
 	}
+	n, ok := vals[0].(int64)
+	if !ok {
+		return "", 0, fmt.Errorf("indicators: the number of divisions reads as %T", vals[0])
+	}
 	var b strings.Builder
-	b.WriteString(formulasVersion)
+	b.WriteString(s.Elements.version())
 	for _, v := range vals {
 		switch t := v.(type) {
 		case time.Time:
@@ -314,12 +328,11 @@ func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
 			fmt.Fprintf(&b, "|%v", t)
 		}
 	}
-	n, _ := vals[0].(int64)
 	return b.String(), n, nil
 }
 
-// formulasVersion changes when a formula or element set changes.
-var formulasVersion = func() string {
+// version changes when a plan formula or the set of elements changes.
+func (es Elements) version() string {
 	ids := make([]string, 0, len(Formulas))
 	for id := range Formulas {
 		ids = append(ids, id)
@@ -330,8 +343,14 @@ var formulasVersion = func() string {
 		f := Formulas[id]
 		fmt.Fprintf(h, "%s=%g*%s/%s/%s/%s;", id, f.Factor, f.Num, f.Den, f.Num2, f.Den2)
 	}
+	keys := make([]string, 0, len(es))
+	for k := range es {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprint(h, keys)
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+}
 
 // RecomputeStats describes one recompute.
 type RecomputeStats struct {
@@ -362,7 +381,7 @@ func (s *Store) RecomputeAll(ctx context.Context, year int) (RecomputeStats, err
 func (s *Store) RecomputeIfStale(ctx context.Context, year int) (RecomputeStats, error) {
 	s.values.recompute.Lock()
 	defer s.values.recompute.Unlock()
-	fp, err := fingerprint(ctx, s.DB.R)
+	fp, err := s.fingerprint(ctx)
 	if err != nil {
 		return RecomputeStats{}, err
 	}
@@ -381,7 +400,7 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	}
 	// The fingerprint is taken first: a change during the run leaves the
 	// year stale, never falsely fresh.
-	fp, divCount, err := fingerprintN(ctx, s.DB.R)
+	fp, divCount, err := s.fingerprintN(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -533,18 +552,18 @@ func withFingerprintMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, fpMemoKey{}, &fpMemo{})
 }
 
-func currentFingerprint(ctx context.Context, q *sql.DB) (string, int64, error) {
+func (s *Store) currentFingerprint(ctx context.Context) (string, int64, error) {
 	if m, ok := ctx.Value(fpMemoKey{}).(*fpMemo); ok {
-		m.once.Do(func() { m.fp, m.n, m.err = fingerprintN(ctx, q) })
+		m.once.Do(func() { m.fp, m.n, m.err = s.fingerprintN(ctx) })
 		return m.fp, m.n, m.err
 	}
-	return fingerprintN(ctx, q)
+	return s.fingerprintN(ctx)
 }
 
 // fresh tells whether the year's precomputed cells match the data now; a
 // stale year nudges the Refresher.
 func (s *Store) fresh(ctx context.Context, year int) bool {
-	fp, _, err := currentFingerprint(ctx, s.DB.R)
+	fp, _, err := s.currentFingerprint(ctx)
 	if err != nil {
 		return false
 	}
@@ -594,7 +613,7 @@ func (s *Store) precomputed(ctx context.Context, inds []Indicator, codes []strin
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, divCount, err := currentFingerprint(ctx, s.DB.R)
+	_, divCount, err := s.currentFingerprint(ctx)
 	if err != nil {
 		return nil, err
 	}

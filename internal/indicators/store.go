@@ -148,7 +148,7 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, code).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions_tree WHERE code = $1`, code).Scan(&one); err != nil {
 			return db.ErrNotFound
 		}
 		if err := s.enterTx(ctx, tx, p.Username, code, year, values); err != nil {
@@ -333,7 +333,7 @@ func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year i
 			}
 			if ok {
 				var siblings sql.NullFloat64
-				if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+				if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions_tree d ON d.code = t.division_code
 					WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3 AND t.division_code <> $4`, parent, in.ID, year, code).Scan(&siblings); err != nil {
 					return err
 				}
@@ -345,7 +345,7 @@ func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year i
 		}
 		if in.Formula.Additive {
 			var kids sql.NullFloat64
-			if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+			if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions_tree d ON d.code = t.division_code
 				WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3`, code, in.ID, year).Scan(&kids); err != nil {
 				return err
 			}

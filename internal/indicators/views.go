@@ -222,7 +222,7 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 		o := access.Subtree(in.Owner)
 		sc.Lo, sc.Hi = max(sc.Lo, o.Lo), min(sc.Hi, o.Hi)
 	}
-	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
+	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions_tree WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
 	if err != nil {
 		return CountyComparison{}, err
 	}
