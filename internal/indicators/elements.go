@@ -127,8 +127,10 @@ func capacity(cat, kind string) module.SumFunc {
 			if err := rows.Scan(&code, &caps); err != nil {
 				return nil, err
 			}
-			var m map[string]float64
-			json.Unmarshal([]byte(caps), &m)
+			m, err := jsonObject[float64](caps)
+			if err != nil {
+				return nil, fmt.Errorf("capacities of a facility in %s: %w", code, err)
+			}
 			out[code[:min(g.Prefix, len(code))]] += m[kind]
 		}
 		return out, rows.Err()
@@ -173,8 +175,10 @@ func personnel(role, flag, class string) module.SumFunc {
 				return nil, err
 			}
 			if flag != "" {
-				var m map[string]any
-				json.Unmarshal([]byte(attrs), &m)
+				m, err := jsonObject[any](attrs)
+				if err != nil {
+					return nil, fmt.Errorf("attributes of a person in %s: %w", code, err)
+				}
 				if b, _ := m[flag].(bool); !b {
 					continue
 				}
@@ -183,6 +187,15 @@ func personnel(role, flag, class string) module.SumFunc {
 		}
 		return out, rows.Err()
 	}
+}
+
+// jsonObject reads a JSON object column; empty text is an empty object.
+func jsonObject[V any](text string) (map[string]V, error) {
+	var m map[string]V
+	if text == "" {
+		return m, nil
+	}
+	return m, json.Unmarshal([]byte(text), &m)
 }
 
 // scanMemo shares one read of a table among the elements of a recompute.
@@ -213,7 +226,9 @@ func loadPeople(ctx context.Context, q *sql.DB, g module.Group) ([]person, error
 		if err := rows.Scan(&p.code, &p.roles, &attrs, &p.class); err != nil {
 			return nil, err
 		}
-		json.Unmarshal([]byte(attrs), &p.attrs)
+		if p.attrs, err = jsonObject[any](attrs); err != nil {
+			return nil, fmt.Errorf("attributes of a person in %s: %w", p.code, err)
+		}
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -301,6 +316,9 @@ func weightedReport(key, weightKind string, withValue bool) module.SumFunc {
 			reps = append(reps, r)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 		out := map[string]float64{}
 		if g.Fine {
 			// One query for every village's weight, rolled up in Go.

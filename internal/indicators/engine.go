@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/module"
 )
@@ -66,7 +65,7 @@ func (e *Engine) sums(ctx context.Context, inds []Indicator, g module.Group) (ma
 func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, year int, children bool) (map[string][]Value, error) {
 	sc := access.ScopeOf(ctx)
 	if !sc.Contains(code) {
-		return nil, db.ErrNotFound
+		return nil, divisionNotFound(code)
 	}
 	sub := access.Subtree(code)
 	prefix := len(code)
@@ -77,23 +76,22 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		}
 		prefix = divisions.CodeLen[l+1]
 	}
-	var groups []string
+	groups := []string{code}
 	if children {
-		rows, err := e.Store.DB.R.QueryContext(ctx, `SELECT code FROM divisions_tree WHERE parent_code = $1 ORDER BY code`, code)
-		if err != nil {
+		var err error
+		if groups, err = e.Store.children(ctx, code); err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var c string
-			rows.Scan(&c)
-			groups = append(groups, c)
-		}
-		rows.Close()
-	} else {
-		groups = []string{code}
 	}
 	var out map[string][]Value
-	if e.Precomputed && e.Store.fresh(ctx, year) {
+	fresh := false
+	if e.Precomputed {
+		var err error
+		if fresh, err = e.Store.fresh(ctx, year); err != nil {
+			return nil, err
+		}
+	}
+	if fresh {
 		var stable, live []Indicator
 		for _, in := range inds {
 			if e.Store.Elements.volatile(in) {
@@ -124,6 +122,24 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		}
 	}
 	return out, nil
+}
+
+// children are the codes of a division's children, in order.
+func (s *Store) children(ctx context.Context, code string) ([]string, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code FROM divisions_tree WHERE parent_code = $1 ORDER BY code`, code)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // evaluate applies a formula to one group's sums; nil means no data, as

@@ -11,19 +11,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
-	"linli/internal/fault"
 	"linli/internal/tabular"
-	"linli/internal/web"
 )
 
 // ImportReport says what an import did or, on a dry run, would do.
@@ -164,7 +160,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 		if y, err := strconv.Atoi(ys); err != nil {
 			bad(line, t.Header[col["year"]-1], "年份须为整数："+ys, "the year must be a whole number: "+ys)
 		} else if err := checkPeriod(y); err != nil {
-			bad(line, t.Header[col["year"]-1], err.(*Problem).ZH, err.(*Problem).EN)
+			bad(line, t.Header[col["year"]-1], err.Msg.ZH, err.Msg.EN)
 		} else {
 			row.year = y
 		}
@@ -181,7 +177,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 			}
 			if divisions.ValidCode(row.code) {
 				if err := checkValue(rules, row.code, k, v); err != nil {
-					bad(line, t.Header[ci], err.(*Problem).ZH, err.(*Problem).EN)
+					bad(line, t.Header[ci], err.Msg.ZH, err.Msg.EN)
 					continue
 				}
 			}
@@ -349,7 +345,7 @@ func storedIn(ctx context.Context, tx *sql.Tx, sc access.Scope, rows []importRow
 
 // writeRows upserts checked rows as drafts, 500 values a statement.
 func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, user string, rows []importRow) error {
-	now := db.T(time.Now())
+	now := db.T(s.Now())
 	var sb strings.Builder
 	args := make([]any, 0, 500*6)
 	flush := func() error {
@@ -366,8 +362,12 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, user string, rows []i
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != want {
-			return ErrLocked
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n != want {
+			return locked()
 		}
 		return nil
 	}
@@ -393,7 +393,7 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, user string, rows []i
 // with their stored values for the year, for a template to fill in.
 func (s *Store) templateRows(ctx context.Context, code string, year int) ([]string, [][]string, error) {
 	if !access.ScopeOf(ctx).Contains(code) {
-		return nil, nil, db.ErrNotFound
+		return nil, nil, divisionNotFound(code)
 	}
 	rules, err := s.rules(ctx)
 	if err != nil {
@@ -441,6 +441,9 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 		stored[c][k] = v
 	}
 	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, nil, err
+	}
 	var lv []any
 	var ph []string
 	for l := range levels {
@@ -474,42 +477,4 @@ func (s *Store) templateRows(ctx context.Context, code string, year int) ([]stri
 		out = append(out, rec)
 	}
 	return header, out, rows.Err()
-}
-
-// template serves the import template of a division and year, filled with
-// the subtree's reporting units and what they have reported so far.
-func (h *Handlers) template(w http.ResponseWriter, r *http.Request) {
-	code, year, err := h.params(r)
-	if err != nil {
-		h.pageErr(w, r, err)
-		return
-	}
-	format := r.URL.Query().Get("format")
-	if format == "" {
-		format = "xlsx"
-	}
-	if format != "xlsx" && format != "csv" {
-		h.pageErr(w, r, fault.Invalid(web.M("格式须为 xlsx 或 csv", "format must be xlsx or csv")))
-		return
-	}
-	header, rows, err := h.Store.templateRows(r.Context(), code, year)
-	if err != nil {
-		h.pageErr(w, r, err)
-		return
-	}
-	ct := map[string]string{"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}[format]
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="linli-reported-%s-%d.%s"`, code, year, format))
-	tw, err := tabular.NewWriter(w, format)
-	if err != nil {
-		h.pageErr(w, r, err)
-		return
-	}
-	tw.Row(header...)
-	for _, rec := range rows {
-		tw.Row(rec...)
-	}
-	if err := tw.Close(); err != nil {
-		web.Logger(r.Context()).Error("template", "err", err.Error())
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -278,7 +279,8 @@ func (es Elements) computeAll(ctx context.Context, q *sql.DB, inds []Indicator, 
 // of what the precomputed values derive from — the division tree and the
 // units' data, the registry's facilities, personnel, organisations and
 // tags (through the views the owners publish), reported values and own
-// indicators. Any insert, update or delete moves one of them. The first
+// indicators. Any insert, update or delete moves one of them (own
+// indicators are followed by their text: see definitionsDigest). The first
 // is the number of divisions.
 var sources = []string{
 	`SELECT COUNT(*) FROM divisions_tree`,
@@ -293,7 +295,6 @@ var sources = []string{
 	`SELECT COUNT(*) FROM registry_tag_counts`, `SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM registry_tag_counts`,
 	`SELECT COUNT(*) FROM registry_resident_tags`, `SELECT MAX(created_at) FROM registry_resident_tags`,
 	`SELECT COUNT(*) FROM ind_reported`, `SELECT MAX(entered_at) FROM ind_reported`, `SELECT SUM(value) FROM ind_reported`,
-	`SELECT COUNT(*) FROM ind_custom`, `SELECT MAX(updated_at) FROM ind_custom`,
 }
 
 // fingerprint summarises the sources and the catalogue.
@@ -316,8 +317,12 @@ func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
 	if !ok {
 		return "", 0, fmt.Errorf("indicators: the number of divisions reads as %T", vals[0])
 	}
+	defs, err := definitionsDigest(ctx, s.DB.R)
+	if err != nil {
+		return "", 0, err
+	}
 	var b strings.Builder
-	b.WriteString(s.Elements.version())
+	b.WriteString(s.Elements.version() + defs)
 	for _, v := range vals {
 		switch t := v.(type) {
 		case time.Time:
@@ -329,6 +334,26 @@ func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
 		}
 	}
 	return b.String(), n, nil
+}
+
+// definitionsDigest sums up the own indicators' formulas, so that a
+// definition added, changed or removed makes every year stale, whatever
+// the clock says.
+func definitionsDigest(ctx context.Context, q *sql.DB) (string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, formula FROM ind_custom ORDER BY id`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var id, formula string
+		if err := rows.Scan(&id, &formula); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s=%s;", id, formula)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], rows.Err()
 }
 
 // version changes when a plan formula or the set of elements changes.
@@ -385,7 +410,11 @@ func (s *Store) RecomputeIfStale(ctx context.Context, year int) (RecomputeStats,
 	if err != nil {
 		return RecomputeStats{}, err
 	}
-	if got, _ := runFingerprint(ctx, s.DB.R, year); got == fp {
+	got, err := runFingerprint(ctx, s.DB.R, year)
+	if err != nil {
+		return RecomputeStats{}, err
+	}
+	if got == fp {
 		return RecomputeStats{Year: year, Skipped: true}, nil
 	}
 	return s.recompute(ctx, year)
@@ -480,7 +509,7 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 		st.Total = time.Since(t0)
 		_, err := tx.ExecContext(ctx, `INSERT INTO ind_value_runs (year, fingerprint, computed_at, millis, cells, written) VALUES ($1,$2,$3,$4,$5,$6)
 			ON CONFLICT (year) DO UPDATE SET fingerprint = excluded.fingerprint, computed_at = excluded.computed_at, millis = excluded.millis,
-			cells = excluded.cells, written = excluded.written`, year, fp, db.T(time.Now()), st.Total.Milliseconds(), st.Cells, st.Written)
+			cells = excluded.cells, written = excluded.written`, year, fp, db.T(s.Now()), st.Total.Milliseconds(), st.Cells, st.Written)
 		return err
 	})
 	st.Total = time.Since(t0)
@@ -528,9 +557,14 @@ func scanCell(rows *sql.Rows, k *cellKey, c *cell) error {
 	return nil
 }
 
+// runFingerprint is the fingerprint the year was last recomputed with, ""
+// when it never was.
 func runFingerprint(ctx context.Context, q *sql.DB, year int) (string, error) {
 	var fp string
 	err := q.QueryRowContext(ctx, `SELECT fingerprint FROM ind_value_runs WHERE year = $1`, year).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
 	return fp, err
 }
 
@@ -562,20 +596,23 @@ func (s *Store) currentFingerprint(ctx context.Context) (string, int64, error) {
 
 // fresh tells whether the year's precomputed cells match the data now; a
 // stale year nudges the Refresher.
-func (s *Store) fresh(ctx context.Context, year int) bool {
+func (s *Store) fresh(ctx context.Context, year int) (bool, error) {
 	fp, _, err := s.currentFingerprint(ctx)
 	if err != nil {
-		return false
+		return false, err
 	}
 	got, err := runFingerprint(ctx, s.DB.R, year)
-	if err == nil && got == fp {
-		return true
+	if err != nil {
+		return false, err
+	}
+	if got == fp {
+		return true, nil
 	}
 	select {
 	case s.values.kick <- year:
-	default:
+	default: // a refresh is asked for already
 	}
-	return false
+	return false, nil
 }
 
 // precomputed reads the cells of the given divisions; a division/indicator
