@@ -30,10 +30,14 @@ func checkRatio(v string, _ config.Values) error {
 	return nil
 }
 
-// checkThresholds checks the lagging threshold against the on-track one.
+// checkThresholds checks the lagging threshold against the on-track one
+// (a bad on-track value is refused by its own check, not here again).
 func checkThresholds(v string, all config.Values) error {
 	if err := checkRatio(v, all); err != nil {
 		return err
+	}
+	if checkRatio(all.Get("LINLI_STATUS_ON_TRACK"), all) != nil {
+		return nil
 	}
 	if lag, on := all.Float("LINLI_STATUS_LAGGING"), all.Float("LINLI_STATUS_ON_TRACK"); lag >= on {
 		return fmt.Errorf("须满足 0 < 滞后阈值 < 正常阈值 ≤ 1 (LINLI_STATUS_ON_TRACK) / must satisfy 0 < lagging < on track ≤ 1, got %g and %g", lag, on)
