@@ -1,7 +1,6 @@
 package indicators_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"testing"
 
 	"linli/internal/app"
-	"linli/internal/config"
+	"linli/internal/apptest"
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/indicators"
@@ -24,12 +23,7 @@ var update = flag.Bool("update", false, "rewrite docs/indicators.md from the cat
 // element another module supplies, that module's name.
 func realCatalogue(t *testing.T) (indicators.Elements, map[string]string) {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	a, err := app.Wire(context.Background(), cfg, dbtest.Open(t, db.SQLite, nil), app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Open(t, dbtest.Open(t, db.SQLite, nil), nil)
 	supplier := map[string]string{}
 	for _, s := range app.Modules() {
 		if es, ok := a.Module(s.Name).(module.ElementSupplier); ok {

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"linli/internal/app"
-	"linli/internal/config"
+	"linli/internal/apptest"
 	"linli/internal/db"
 	"linli/internal/dbtest"
 )
@@ -39,11 +38,7 @@ func TestPublishedViewsUseTheOwnersIndexes(t *testing.T) {
 			WHERE division_code >= '330106' AND division_code < '330107' AND status = 'open'`, "reg_facilities_div"},
 	}
 	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
-		cfg := config.Defaults()
-		cfg.DataDir = t.TempDir()
-		if _, err := app.Wire(context.Background(), cfg, d, app.Options{}); err != nil {
-			t.Fatal(err)
-		}
+		apptest.Open(t, d, nil)
 		for _, h := range hot {
 			t.Run(h.name, func(t *testing.T) {
 				plan, err := explain(t.Context(), d, h.query)
