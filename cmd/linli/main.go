@@ -123,9 +123,12 @@ func runHelp(e env, args []string) int {
 		usage(e)
 		return 0
 	}
-	c, ok := e.commands()[args[0]]
-	if !ok && len(args) > 1 {
+	c, ok := command{}, false
+	if len(args) > 1 {
 		c, ok = e.family(args[0], args[1])
+	}
+	if !ok {
+		c, ok = e.commands()[args[0]]
 	}
 	if !ok {
 		fmt.Fprintf(e.stderr, "未知命令 %q / unknown command %q\n", args[0], args[0])

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,4 +165,29 @@ func TestANewModuleTouchesOneLineOutsideItsFolder(t *testing.T) {
 			t.Fatalf("notices: %d %q %q", code, out.String(), errOut.String())
 		}
 	})
+}
+
+// Every command the README's table lists answers `linli help`, whichever
+// module provides it.
+func TestEveryReadmeCommandHasHelp(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, m := range regexp.MustCompile("`linli ([a-z0-9-]+)( [a-z0-9-]+)?").FindAllStringSubmatch(string(readme), -1) {
+		args := []string{"help", m[1]}
+		if sub := strings.TrimSpace(m[2]); (m[1] == "bench" || m[1] == "admin") && sub != "" {
+			args = append(args, sub)
+		}
+		var out, errOut bytes.Buffer
+		if code := run(args, env{nil, &out, &errOut, app.Modules()}); code != 0 || !strings.Contains(out.String(), "linli "+strings.Join(args[1:], " ")) {
+			t.Errorf("linli %s: exit %d, %q %q", strings.Join(args, " "), code, out.String(), errOut.String())
+		}
+		seen++
+	}
+	if seen < 12 {
+		t.Fatalf("found %d commands in the README, want the whole table", seen)
+	}
 }

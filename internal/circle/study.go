@@ -2,7 +2,6 @@ package circle
 
 import (
 	"fmt"
-	"math"
 )
 
 // Study is a road graph with facilities and demand points linked to it
@@ -228,6 +227,3 @@ func (s *Study) Removal(category string, minutes float64) ([]Removal, error) {
 	}
 	return rm, nil
 }
-
-// share is a safe ratio for reports.
-func share(a, b float64) float64 { return a / math.Max(b, 1e-12) }

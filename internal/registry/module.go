@@ -11,7 +11,8 @@ import (
 // Module declares the registry (一库): households, residents, service
 // objects, facilities, organisations, personnel and grids.
 func Module() module.Spec {
-	return module.Spec{Name: "registry", Migrations: Migrations, New: newModule}
+	return module.Spec{Name: "registry", Migrations: Migrations, New: newModule,
+		Commands: []module.Command{{Name: "import", Summary: "批量导入登记库 / bulk import into the registry (CSV/xlsx)", Usage: importUsage, Run: runImport}}}
 }
 
 type registryModule struct{ store *Store }

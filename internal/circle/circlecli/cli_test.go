@@ -29,7 +29,7 @@ func TestCLIBuildRunSite(t *testing.T) {
 		t.Errorf("build summary %q lacks 16 nodes kept and 2 dropped", out)
 	}
 	res := filepath.Join(dir, "run")
-	rc, out, errs = runMain("run", "--graph", graph, "--facilities", "../testdata/tiny/facilities.csv",
+	rc, _, errs = runMain("run", "--graph", graph, "--facilities", "../testdata/tiny/facilities.csv",
 		"--demand", "../testdata/tiny/demand.csv", "--tier", "plan-urban-15,gb-5", "--out", res)
 	if rc != 0 {
 		t.Fatalf("run: exit %d: %s", rc, errs)
