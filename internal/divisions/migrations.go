@@ -105,4 +105,16 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 	// the years it was held still count it.
 	ID:  "divisions/002_designation_withdrawal",
 	SQL: `ALTER TABLE unit_designations ADD COLUMN withdrawn_year INTEGER;`,
+}, {
+	// Published for the modules: the tree and the units' yearly data they
+	// compute from, one table per view (both stores inline them).
+	ID: "divisions/003_published",
+	SQL: `
+CREATE VIEW divisions_tree AS
+	SELECT code, name, level, parent_code, urban_rural FROM divisions;
+CREATE VIEW divisions_attributes AS
+	SELECT division_code, year, kind, value, updated_at FROM unit_attributes;
+CREATE VIEW divisions_designations AS
+	SELECT division_code, kind, year, withdrawn_year, updated_at FROM unit_designations;
+`,
 }}

@@ -35,8 +35,9 @@ type Indicator struct {
 	Definition string `json:"definition,omitempty"`
 }
 
-// Catalogue parses the plan's indicators and joins each to its formula.
-func Catalogue() ([]Indicator, error) {
+// Catalogue parses the plan's indicators and joins each to its formula,
+// written with the names of the elements in els.
+func Catalogue(els Elements) ([]Indicator, error) {
 	r := csv.NewReader(bytes.NewReader(planCSV))
 	recs, err := r.ReadAll()
 	if err != nil {
@@ -48,32 +49,38 @@ func Catalogue() ([]Indicator, error) {
 			return nil, fmt.Errorf("plan_indicators.csv: %d columns in %v", len(rec), rec)
 		}
 		in := Indicator{ID: rec[0], Source: rec[1], NameZH: rec[2], NameEN: rec[3], Unit: rec[4], Attribute: rec[8], Direction: rec[9]}
-		in.Baseline = num(rec[5])
-		in.Target = num(rec[6])
-		in.TargetYear, _ = strconv.Atoi(rec[7])
+		if in.Baseline, err = num(rec[5]); err != nil {
+			return nil, fmt.Errorf("plan_indicators.csv: %s baseline: %w", in.ID, err)
+		}
+		if in.Target, err = num(rec[6]); err != nil {
+			return nil, fmt.Errorf("plan_indicators.csv: %s target: %w", in.ID, err)
+		}
+		if in.TargetYear, err = strconv.Atoi(rec[7]); err != nil {
+			return nil, fmt.Errorf("plan_indicators.csv: %s target year: %w", in.ID, err)
+		}
 		in.Binding = in.Attribute == "约束性"
 		f, ok := Formulas[in.ID]
 		if !ok {
 			return nil, fmt.Errorf("indicator %s has no formula", in.ID)
 		}
-		in.Formula, in.Why, in.Expression = f, f.Why, f.String()
+		in.Formula, in.Why, in.Expression = f, f.Why, f.describe(els.name)
 		out = append(out, in)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Binding && !out[j].Binding })
 	return out, nil
 }
 
-func num(s string) *float64 {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil {
-		return nil
+// num reads an optional number: blank is none.
+func num(s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
 	}
-	return &v
-}
-
-// String writes the formula with the built-in elements' names.
-func (f Formula) String() string {
-	return f.describe(func(k string) string { e, _ := element(k); return e.NameZH })
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // describe writes the formula with the names that name gives.

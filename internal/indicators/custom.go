@@ -19,13 +19,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 )
 
 var migrationCustom = db.Migration{
@@ -74,19 +74,20 @@ var (
 
 // ParseFormula reads "[factor ×] numerator [÷ denominator]" or
 // "[factor ×] (a ÷ b) ÷ (c ÷ d)" over data element keys; × may be written
-// *, ÷ may be written /. An unknown element is named in the error.
-func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
+// *, ÷ may be written /, over the elements of els and the own elements
+// among rules. An unknown element is named in the error.
+func ParseFormula(text string, els Elements, rules map[string]Rule) (Formula, error) {
 	toks := formulaTokens(text)
-	bad := &Problem{"formula", "公式格式应为 [系数 ×] 分子 [÷ 分母]，如 100 × community_workers_certified ÷ community_workers",
-		"the formula reads [factor ×] numerator [÷ denominator], e.g. 100 × community_workers_certified ÷ community_workers"}
+	bad := invalid("formula", "公式格式应为 [系数 ×] 分子 [÷ 分母]，如 100 × community_workers_certified ÷ community_workers",
+		"the formula reads [factor ×] numerator [÷ denominator], e.g. 100 × community_workers_certified ÷ community_workers")
 	if len(toks) == 0 {
-		return Formula{}, &Problem{"formula", "公式不能为空", "the formula is required"}
+		return Formula{}, invalid("formula", "公式不能为空", "the formula is required")
 	}
 	f := Formula{Factor: 1}
 	i := 0
 	if v, err := strconv.ParseFloat(toks[0], 64); err == nil {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 || v > 1e9 {
-			return Formula{}, &Problem{"formula", "系数须为 0 至 10^9 之间的正数：" + toks[0], "the factor must be a positive number up to 10^9: " + toks[0]}
+			return Formula{}, invalid("formula", "系数须为 0 至 10^9 之间的正数："+toks[0], "the factor must be a positive number up to 10^9: "+toks[0])
 		}
 		if len(toks) < 3 || toks[1] != "*" {
 			return Formula{}, bad
@@ -102,8 +103,8 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 		if strings.ContainsAny(k, "*/()") {
 			return "", bad
 		}
-		_, builtin := Elements[k]
-		if _, own := rules[k]; !builtin && !(own && strings.HasPrefix(k, OwnPrefix)) {
+		_, known := els[k]
+		if _, own := rules[k]; !known && !(own && strings.HasPrefix(k, OwnPrefix)) {
 			return "", unknownElement(k)
 		}
 		return k, nil
@@ -149,12 +150,12 @@ func ParseFormula(text string, rules map[string]Rule) (Formula, error) {
 	}
 	// A plain sum adds up over children (and so may its targets); a
 	// distinct count of cities does not.
-	f.Additive = f.Den == "" && !Elements[f.Num].Distinct4 // own elements are sums
+	f.Additive = f.Den == "" && !els[f.Num].Distinct4 // own elements are sums
 	return f, nil
 }
 
 func unknownElement(k string) error {
-	return &Problem{"formula", "公式中的数据元素“" + k + "”不存在（可用的数据元素见目录页）", "the formula names an unknown data element \"" + k + "\" (the catalogue page lists them)"}
+	return invalid("formula", "公式中的数据元素“"+k+"”不存在（可用的数据元素见目录页）", "the formula names an unknown data element \""+k+"\" (the catalogue page lists them)")
 }
 
 // formulaTokens splits a formula into numbers, element keys and operators.
@@ -165,27 +166,27 @@ func formulaTokens(text string) []string {
 
 // normalize fills defaults and checks every field of a definition; the
 // first problem is returned, naming the field.
-func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
+func (d *Definition) normalize(els Elements, rules map[string]Rule) (Formula, error) {
 	d.ID = strings.ToUpper(strings.TrimSpace(d.ID))
 	d.NameZH, d.NameEN, d.Unit = strings.TrimSpace(d.NameZH), strings.TrimSpace(d.NameEN), strings.TrimSpace(d.Unit)
 	d.Why, d.Formula = strings.TrimSpace(d.Why), strings.TrimSpace(d.Formula)
 	switch {
 	case !idPattern.MatchString(d.ID):
-		return Formula{}, &Problem{"id", "指标编号须为 2–16 位大写字母、数字、- 或 _，以字母开头：" + d.ID, "the indicator ID is 2–16 capital letters, digits, - or _, starting with a letter: " + d.ID}
+		return Formula{}, invalid("id", "指标编号须为 2–16 位大写字母、数字、- 或 _，以字母开头："+d.ID, "the indicator ID is 2–16 capital letters, digits, - or _, starting with a letter: "+d.ID)
 	case planPattern.MatchString(d.ID):
-		return Formula{}, &Problem{"id", "编号 " + d.ID + " 为规划指标保留（I01–I22、C01–C21 式样）", "IDs like " + d.ID + " are reserved for the plan's indicators (I01–I22, C01–C21)"}
+		return Formula{}, invalid("id", "编号 "+d.ID+" 为规划指标保留（I01–I22、C01–C21 式样）", "IDs like "+d.ID+" are reserved for the plan's indicators (I01–I22, C01–C21)")
 	case !divisions.ValidCode(d.Division):
-		return Formula{}, &Problem{"division_code", "区划代码格式不正确：" + d.Division, "malformed division code: " + d.Division}
+		return Formula{}, invalid("division_code", "区划代码格式不正确："+d.Division, "malformed division code: "+d.Division)
 	case divisions.LevelOf(d.Division) > 4:
-		return Formula{}, &Problem{"division_code", "自设指标由乡镇(街道)及以上单位设立", "own indicators are set by a township or a higher level"}
+		return Formula{}, invalid("division_code", "自设指标由乡镇(街道)及以上单位设立", "own indicators are set by a township or a higher level")
 	case d.NameZH == "" || utf8.RuneCountInString(d.NameZH) > 100:
-		return Formula{}, &Problem{"name_zh", "指标名称（中文）必填，不超过 100 字", "the Chinese name is required, at most 100 characters"}
+		return Formula{}, invalid("name_zh", "指标名称（中文）必填，不超过 100 字", "the Chinese name is required, at most 100 characters")
 	case utf8.RuneCountInString(d.NameEN) > 200:
-		return Formula{}, &Problem{"name_en", "英文名称不超过 200 字符", "the English name is at most 200 characters"}
+		return Formula{}, invalid("name_en", "英文名称不超过 200 字符", "the English name is at most 200 characters")
 	case d.Unit == "" || utf8.RuneCountInString(d.Unit) > 20:
-		return Formula{}, &Problem{"unit", "计量单位必填，不超过 20 字", "the unit is required, at most 20 characters"}
+		return Formula{}, invalid("unit", "计量单位必填，不超过 20 字", "the unit is required, at most 20 characters")
 	case utf8.RuneCountInString(d.Why) > 1000:
-		return Formula{}, &Problem{"why", "说明不超过 1000 字", "the explanation is at most 1000 characters"}
+		return Formula{}, invalid("why", "说明不超过 1000 字", "the explanation is at most 1000 characters")
 	}
 	if d.NameEN == "" {
 		d.NameEN = d.NameZH
@@ -194,21 +195,19 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 		d.TargetYear = 2025
 	}
 	if err := checkPeriod(d.TargetYear); err != nil {
-		e := err.(*Problem)
-		e.Field = "target_year"
-		return Formula{}, e
+		return Formula{}, invalid("target_year", err.Msg.ZH, err.Msg.EN)
 	}
 	if d.Attribute == "" {
 		d.Attribute = "预期性"
 	}
 	if d.Attribute != "预期性" && d.Attribute != "约束性" {
-		return Formula{}, &Problem{"attribute", "属性须为 预期性 或 约束性", "the attribute is 预期性 (expected) or 约束性 (binding)"}
+		return Formula{}, invalid("attribute", "属性须为 预期性 或 约束性", "the attribute is 预期性 (expected) or 约束性 (binding)")
 	}
 	if d.Direction == "" {
 		d.Direction = "higher"
 	}
 	if d.Direction != "higher" && d.Direction != "lower" {
-		return Formula{}, &Problem{"direction", "方向须为 higher（越高越好）或 lower（越低越好）", "the direction is higher or lower (is better)"}
+		return Formula{}, invalid("direction", "方向须为 higher（越高越好）或 lower（越低越好）", "the direction is higher or lower (is better)")
 	}
 	for _, x := range []struct {
 		field string
@@ -219,10 +218,10 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 			continue
 		}
 		if math.IsNaN(*x.v) || math.IsInf(*x.v, 0) || *x.v < 0 || (d.Unit == "%" && *x.v > 100) {
-			return Formula{}, &Problem{x.field, x.zh + "无效（不能为负，百分比不超过 100）", x.field + " is invalid (not negative; a percentage is at most 100)"}
+			return Formula{}, invalid(x.field, x.zh+"无效（不能为负，百分比不超过 100）", x.field+" is invalid (not negative; a percentage is at most 100)")
 		}
 	}
-	f, err := ParseFormula(d.Formula, rules)
+	f, err := ParseFormula(d.Formula, els, rules)
 	if err != nil {
 		return Formula{}, err
 	}
@@ -239,7 +238,7 @@ func (d *Definition) normalize(rules map[string]Rule) (Formula, error) {
 	return f, nil
 }
 
-func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
+func (d Definition) indicator(f Formula, els Elements, rules map[string]Rule) Indicator {
 	in := Indicator{ID: d.ID, Source: "自设 own", Owner: d.Division, NameZH: d.NameZH, NameEN: d.NameEN, Unit: d.Unit,
 		Baseline: d.Baseline, Target: d.Target, TargetYear: d.TargetYear, Attribute: d.Attribute, Direction: d.Direction,
 		Binding: d.Attribute == "约束性", Formula: f, Why: d.Why, Definition: d.Formula}
@@ -247,8 +246,7 @@ func (d Definition) indicator(f Formula, rules map[string]Rule) Indicator {
 		if r, ok := rules[k]; ok {
 			return r.NameZH
 		}
-		e, _ := element(k)
-		return e.NameZH
+		return els.name(k)
 	})
 	return in
 }
@@ -265,32 +263,32 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 	if err != nil {
 		return Indicator{}, err
 	}
-	f, err := d.normalize(rules)
+	f, err := d.normalize(s.Elements, rules)
 	if err != nil {
 		return Indicator{}, err
 	}
 	if !access.BusinessScope(p).Contains(d.Division) {
-		return Indicator{}, db.ErrNotFound
+		return Indicator{}, divisionNotFound(d.Division)
 	}
-	in := d.indicator(f, rules)
+	in := d.indicator(f, s.Elements, rules)
+	noSuch := fault.NotFound(fault.M("没有可修改的自设指标 "+d.ID, "no own indicator "+d.ID+" that you may change"))
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, d.Division).Scan(&one); err != nil {
-			return db.ErrNotFound
+		if err := divisionExists(ctx, tx, d.Division); err != nil {
+			return err
 		}
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT division_code FROM ind_custom WHERE id = $1`, d.ID).Scan(&owner)
 		switch {
 		case err == nil && !update:
-			return &Problem{"id", "指标编号 " + d.ID + " 已被使用", "the indicator ID " + d.ID + " is taken"}
+			return invalid("id", "指标编号 "+d.ID+" 已被使用", "the indicator ID "+d.ID+" is taken")
 		case errors.Is(err, sql.ErrNoRows) && update:
-			return db.ErrNotFound
+			return noSuch
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		case update && !access.BusinessScope(p).Contains(owner):
-			return db.ErrNotFound
+			return noSuch
 		}
-		now := db.T(time.Now())
+		now := db.T(s.Now())
 		if update {
 			_, err = tx.ExecContext(ctx, `UPDATE ind_custom SET division_code = $2, name_zh = $3, name_en = $4, unit = $5, formula = $6, baseline = $7, target = $8,
 				target_year = $9, attribute = $10, direction = $11, why = $12, created_by = $13, updated_at = $14 WHERE id = $1`,
@@ -301,7 +299,7 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 				d.ID, d.Division, d.NameZH, d.NameEN, d.Unit, d.Formula, nullable(d.Baseline), nullable(d.Target), d.TargetYear, d.Attribute, d.Direction, d.Why, p.Username, now)
 		}
 		if db.IsUniqueViolation(err) {
-			return &Problem{"id", "指标编号 " + d.ID + " 已被使用", "the indicator ID " + d.ID + " is taken"}
+			return invalid("id", "指标编号 "+d.ID+" 已被使用", "the indicator ID "+d.ID+" is taken")
 		}
 		if err != nil {
 			return err
@@ -322,7 +320,8 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_custom WHERE id = $1`, id)
+		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_custom WHERE id = $1`, id,
+			fault.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
 		if err != nil {
 			return err
 		}
@@ -336,13 +335,15 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 }
 
 // ownedTx reads the defining division of an own indicator or element;
-// one outside the officer's jurisdiction does not exist for them.
-func ownedTx(ctx context.Context, tx *sql.Tx, p *access.Principal, query, key string) (string, error) {
+// one outside the officer's jurisdiction does not exist for them: both
+// are answered with notFound.
+func ownedTx(ctx context.Context, tx *sql.Tx, p *access.Principal, query, key string, notFound fault.Msg) (string, error) {
 	var owner string
-	if err := tx.QueryRowContext(ctx, query, key).Scan(&owner); err != nil || !access.BusinessScope(p).Contains(owner) {
-		return "", db.ErrNotFound
+	err := tx.QueryRowContext(ctx, query, key).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !access.BusinessScope(p).Contains(owner) {
+		return "", fault.NotFound(notFound)
 	}
-	return owner, nil
+	return owner, err
 }
 
 // Custom returns every own indicator (all divisions: the recompute and the
@@ -372,12 +373,12 @@ func (s *Store) Custom(ctx context.Context) ([]Indicator, error) {
 		if t.Valid {
 			d.Target = &t.Float64
 		}
-		f, err := ParseFormula(d.Formula, rules)
+		f, err := ParseFormula(d.Formula, s.Elements, rules)
 		if err != nil {
 			continue
 		}
 		f.Why = d.Why
-		out = append(out, d.indicator(f, rules))
+		out = append(out, d.indicator(f, s.Elements, rules))
 	}
 	return out, rows.Err()
 }
@@ -408,7 +409,3 @@ func (in Indicator) ownerCode() string {
 	}
 	return "33"
 }
-
-// customFingerprint is part of the precompute fingerprint: a definition
-// added, changed or removed makes every year stale.
-const customFingerprint = `(SELECT COUNT(*) FROM ind_custom), (SELECT MAX(updated_at) FROM ind_custom)`

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -20,7 +19,7 @@ type ElementInfo struct {
 	NameZH    string `json:"name_zh"`
 	NameEN    string `json:"name_en"`
 	Source    string `json:"source"`         // computed / reported
-	Available bool   `json:"available"`      // false: its module is not live, it reads 'no data'
+	Available bool   `json:"available"`      // every listed element has data to compute from
 	Rule      *Rule  `json:"rule,omitempty"` // reported elements: how they are entered
 	CanDelete bool   `json:"-"`
 }
@@ -32,9 +31,10 @@ func (h *Handlers) elements(r *http.Request) ([]ElementInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ElementInfo, 0, len(Elements))
-	for k, e := range Elements {
-		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: e.Sum != nil}
+	els := h.Store.Elements
+	out := make([]ElementInfo, 0, len(els))
+	for k, e := range els {
+		ei := ElementInfo{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Source: e.Source, Available: true}
 		if rl, ok := rules[k]; ok {
 			ei.Rule = &rl
 		}
@@ -71,19 +71,15 @@ func (h *Handlers) registerDefinitions(rt *web.Router) {
 			}
 			out, err := h.Store.DefineElement(r.Context(), rl)
 			if err != nil {
-				return mapErr(err, rl.Owner)
+				return err
 			}
 			web.WriteJSON(w, 201, out)
 			return nil
 		})
 	rt.API("DELETE /api/v1/data-elements/{key}", web.Op{Summary: "删除未使用的自设数据项 / Delete an own data element nothing uses", Tag: "indicators", Status: 204},
 		func(w http.ResponseWriter, r *http.Request) error {
-			key := r.PathValue("key")
-			if err := h.Store.DeleteElement(r.Context(), key); err != nil {
-				if errors.Is(err, db.ErrNotFound) {
-					return fault.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
-				}
-				return mapErr(err, "")
+			if err := h.Store.DeleteElement(r.Context(), r.PathValue("key")); err != nil {
+				return err
 			}
 			w.WriteHeader(204)
 			return nil
@@ -107,7 +103,7 @@ func (h *Handlers) apiDefine(update bool) web.HandlerFunc {
 		}
 		in, err := h.Store.Define(r.Context(), d, update)
 		if err != nil {
-			return mapErr(err, d.Division)
+			return err
 		}
 		web.WriteJSON(w, status, in)
 		return nil
@@ -115,12 +111,8 @@ func (h *Handlers) apiDefine(update bool) web.HandlerFunc {
 }
 
 func (h *Handlers) apiUndefine(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := h.Store.Undefine(r.Context(), id); err != nil {
-		if !errors.Is(err, db.ErrNotFound) {
-			return mapErr(err, "")
-		}
-		return fault.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
+	if err := h.Store.Undefine(r.Context(), r.PathValue("id")); err != nil {
+		return err
 	}
 	w.WriteHeader(204)
 	return nil
@@ -165,10 +157,12 @@ func (h *Handlers) renderCatalogue(w http.ResponseWriter, r *http.Request, statu
 	for _, in := range all {
 		row := catalogueRow{Indicator: in, OwnerName: "浙江省规划 / the plan"}
 		if in.Owner != "" {
-			row.OwnerName = in.Owner
-			if d, err := h.Divisions.Get(ctx, in.Owner); err == nil {
-				row.OwnerName = d.Name
+			d, err := h.Divisions.Get(ctx, in.Owner)
+			if err != nil {
+				h.pageErr(w, r, err)
+				return
 			}
+			row.OwnerName = d.Name
 			row.CanEdit = p.Role == access.Officer && sc.Contains(in.Owner)
 		}
 		cv.Rows = append(cv.Rows, row)
@@ -200,7 +194,10 @@ func (h *Handlers) renderCatalogue(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		h.renderCatalogue(w, r, 400, web.View{Alert: web.M("表单无效", "invalid form")})
+		return
+	}
 	f := r.PostForm
 	var err error
 	var notice web.Msg
@@ -212,7 +209,7 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 			if d.Target, err = optNumber(f, "target", "目标值", "target"); err == nil {
 				if s := strings.TrimSpace(f.Get("target_year")); s != "" {
 					if d.TargetYear, err = strconv.Atoi(s); err != nil {
-						err = &Problem{"target_year", "目标年份须为整数", "the target year must be a whole number"}
+						err = invalid("target_year", "目标年份须为整数", "the target year must be a whole number")
 					}
 				}
 			}
@@ -230,12 +227,12 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 			hi, err = optNumber(f, "max", "最大值", "maximum")
 		}
 		if err == nil && (lo == nil || hi == nil) {
-			err = &Problem{"max", "请填写最小值和最大值", "give the minimum and the maximum"}
+			err = invalid("max", "请填写最小值和最大值", "give the minimum and the maximum")
 		}
 		if err == nil {
 			rl.Min, rl.Max = *lo, *hi
 			if rl.Level, err = strconv.Atoi(f.Get("level")); err != nil {
-				err = &Problem{"level", "请选择填报层级", "choose the reporting level"}
+				err = invalid("level", "请选择填报层级", "choose the reporting level")
 			}
 		}
 		if err == nil {
@@ -245,23 +242,17 @@ func (h *Handlers) postCatalogue(w http.ResponseWriter, r *http.Request) {
 	case "delete-element":
 		key := f.Get("key")
 		err = h.Store.DeleteElement(r.Context(), key)
-		if errors.Is(err, db.ErrNotFound) {
-			err = fault.NotFound(web.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
-		}
 		notice = web.M("已删除数据项 "+key, "data element "+key+" deleted")
 	case "delete":
 		if f.Get("confirm") != "yes" {
-			err = &Problem{"confirm", "请先确认删除", "confirm the deletion first"}
+			err = invalid("confirm", "请先确认删除", "confirm the deletion first")
 			break
 		}
 		id := f.Get("id")
 		err = h.Store.Undefine(r.Context(), id)
-		if errors.Is(err, db.ErrNotFound) {
-			err = fault.NotFound(web.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
-		}
 		notice = web.M("已删除指标 "+id+" 及其分解目标", "indicator "+id+" and its targets deleted")
 	default:
-		err = &Problem{"action", "未知操作", "unknown action"}
+		err = invalid("action", "未知操作", "unknown action")
 	}
 	var we *fault.Error
 	if err != nil && errors.As(mapErr(err, f.Get("division_code")), &we) {
@@ -283,7 +274,7 @@ func optNumber(f url.Values, key, zh, en string) (*float64, error) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, &Problem{key, zh + "须为数字：" + s, "the " + en + " must be a number: " + s}
+		return nil, invalid(key, zh+"须为数字："+s, "the "+en+" must be a number: "+s)
 	}
 	return &v, nil
 }

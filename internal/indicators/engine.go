@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/module"
 )
 
 // Value is an indicator's value for one division and year.
@@ -31,41 +31,31 @@ type Thresholds struct{ OnTrack, Lagging float64 }
 // DefaultThresholds are used unless settings say otherwise.
 var DefaultThresholds = Thresholds{OnTrack: 0.9, Lagging: 0.6}
 
-// Engine computes indicators from the store.
+// Engine computes indicators from a store's data elements.
 type Engine struct {
-	DB         *db.DB
+	Store      *Store
 	Thresholds Thresholds
-	Targets    func(ctx context.Context, division string, year int) (map[string]float64, error)
 	// Precomputed: read the precomputed values when they are fresh (see
 	// precompute.go); otherwise, and always when false, compute live.
 	Precomputed bool
 }
 
-// sums computes every element an indicator set needs, grouped by prefix.
-func (e *Engine) sums(ctx context.Context, inds []Indicator, g Group) (map[string]map[string]float64, map[string]bool, error) {
-	need := map[string]bool{}
-	for _, in := range inds {
-		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
-			if k != "" {
-				need[k] = true
-			}
-		}
-	}
+// sums computes every element an indicator set needs, grouped by prefix;
+// an element no module supplies is left out (no data).
+func (e *Engine) sums(ctx context.Context, inds []Indicator, g module.Group) (map[string]map[string]float64, error) {
 	out := map[string]map[string]float64{}
-	missing := map[string]bool{}
-	for k := range need {
-		el, _ := element(k)
-		if el.Sum == nil {
-			missing[k] = true
+	for _, k := range neededElements(inds) {
+		el, ok := e.Store.Elements.Get(k)
+		if !ok {
 			continue
 		}
-		m, err := el.Sum(ctx, e.DB.R, g)
+		m, err := el.Sum(ctx, e.Store.DB.R, g)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		out[k] = m
 	}
-	return out, missing, nil
+	return out, nil
 }
 
 // Compute returns the indicators for the division code itself, or (children
@@ -75,7 +65,7 @@ func (e *Engine) sums(ctx context.Context, inds []Indicator, g Group) (map[strin
 func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, year int, children bool) (map[string][]Value, error) {
 	sc := access.ScopeOf(ctx)
 	if !sc.Contains(code) {
-		return nil, db.ErrNotFound
+		return nil, divisionNotFound(code)
 	}
 	sub := access.Subtree(code)
 	prefix := len(code)
@@ -86,33 +76,32 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		}
 		prefix = divisions.CodeLen[l+1]
 	}
-	var groups []string
+	groups := []string{code}
 	if children {
-		rows, err := e.DB.R.QueryContext(ctx, `SELECT code FROM divisions WHERE parent_code = $1 ORDER BY code`, code)
-		if err != nil {
+		var err error
+		if groups, err = e.Store.children(ctx, code); err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var c string
-			rows.Scan(&c)
-			groups = append(groups, c)
-		}
-		rows.Close()
-	} else {
-		groups = []string{code}
 	}
 	var out map[string][]Value
-	if e.Precomputed && fresh(ctx, e.DB, year) {
+	fresh := false
+	if e.Precomputed {
+		var err error
+		if fresh, err = e.Store.fresh(ctx, year); err != nil {
+			return nil, err
+		}
+	}
+	if fresh {
 		var stable, live []Indicator
 		for _, in := range inds {
-			if volatile(in) {
+			if e.Store.Elements.volatile(in) {
 				live = append(live, in)
 			} else {
 				stable = append(stable, in)
 			}
 		}
 		var err error
-		if out, err = precomputed(ctx, e.DB, stable, groups, year); err != nil || len(live) == 0 {
+		if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil || len(live) == 0 {
 			return out, err
 		}
 		inds = live
@@ -120,29 +109,49 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 	if out == nil {
 		out = map[string][]Value{}
 	}
-	g := Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
-	sums, missing, err := e.sums(ctx, inds, g)
+	g := module.Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
+	sums, err := e.sums(ctx, inds, g)
 	if err != nil {
 		return nil, err
 	}
 	for _, in := range inds {
 		for _, grp := range groups {
 			v := Value{Division: grp}
-			v.Value, v.Num, v.Den = evaluate(in.Formula, sums, missing, grp)
+			v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
 			out[in.ID] = append(out[in.ID], v)
 		}
 	}
 	return out, nil
 }
 
-// evaluate applies a formula to one group's sums; nil means no data.
-func evaluate(f Formula, sums map[string]map[string]float64, missing map[string]bool, grp string) (val, num, den *float64) {
+// children are the codes of a division's children, in order.
+func (s *Store) children(ctx context.Context, code string) ([]string, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code FROM divisions_tree WHERE parent_code = $1 ORDER BY code`, code)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// evaluate applies a formula to one group's sums; nil means no data, as
+// does an element no module supplies.
+func (es Elements) evaluate(f Formula, sums map[string]map[string]float64, grp string) (val, num, den *float64) {
 	get := func(k string) (float64, bool) {
-		if missing[k] {
+		el, known := es.Get(k)
+		if !known {
 			return 0, false
 		}
 		v, ok := sums[k][grp]
-		if el, _ := element(k); !ok && el.Source == "computed" && !measured[k] {
+		if !ok && el.Source == "computed" && !el.Measured {
 			return 0, true // a computed count with no rows is a real zero
 		}
 		return v, ok
@@ -242,10 +251,3 @@ func StatusLabel(s string) (string, string) {
 	}
 	return "无数据", "No data"
 }
-
-// measured elements are sums of entered unit attributes: absent rows mean
-// nobody entered them (no data), unlike counts, where absence is zero.
-var measured = map[string]bool{"population": true, "urban_population": true, "population_60plus": true, "households": true,
-	"building_floor_area": true, "commercial_service_floor_area": true, "old_compounds_renovated": true,
-	// life-circle results exist only where an analysis ran
-	"urban_units_in_15min": true, "rural_units_in_30min": true, "urban_units_analysed": true, "rural_units_analysed": true}

@@ -51,40 +51,52 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	if d, err := h.Divisions.Get(r.Context(), code); err == nil {
-		names[code] = d.Name
+	d, err := h.Divisions.Get(r.Context(), code)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
 	}
-	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 1000)
+	names[code] = d.Name
+	kids, _, err := h.Divisions.Children(r.Context(), code, 0, 1000)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	for _, k := range kids {
 		names[k.Code] = k.Name
 	}
-	f := excelize.NewFile()
-	defer f.Close()
-	const s1, s2 = "指标 Indicators", "公式 Formulas"
-	f.SetSheetName("Sheet1", s1)
-	f.NewSheet(s2)
 	p := access.From(r.Context())
-	f.SetSheetRow(s1, "A1", &[]any{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, time.Now().Format(time.RFC3339))})
-	f.SetSheetRow(s1, "A2", &[]any{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status"})
+	values := [][]any{
+		{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, h.Store.Now().Format(time.RFC3339))},
+		{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status"},
+	}
 	opt := func(p *float64) any {
 		if p == nil {
 			return "无数据 no data"
 		}
 		return *p
 	}
-	for i, rw := range rows {
-		f.SetSheetRow(s1, fmt.Sprintf("A%d", i+3), &[]any{rw.ID, rw.NameZH + " / " + rw.NameEN, names[rw.Division], rw.Division,
+	for _, rw := range rows {
+		values = append(values, []any{rw.ID, rw.NameZH + " / " + rw.NameEN, names[rw.Division], rw.Division,
 			opt(rw.Value.Value), opt(rw.Num), opt(rw.Den), opt(rw.Value.Target), opt(rw.Progress), rw.StatusZH + " / " + rw.StatusEN})
 	}
-	f.SetSheetRow(s2, "A1", &[]any{"编号 ID", "指标 Indicator", "公式 Formula", "说明 Why", "数据元 Elements"})
-	for i, in := range inds {
+	formulas := [][]any{{"编号 ID", "指标 Indicator", "公式 Formula", "说明 Why", "数据元 Elements"}}
+	for _, in := range inds {
 		els := ""
-		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
-			if k != "" {
-				els += k + " (" + Elements[k].Source + "): " + Elements[k].NameZH + "; "
+		for _, k := range in.Formula.keys() {
+			if e, ok := h.Store.Elements.Get(k); ok {
+				els += k + " (" + e.Source + "): " + e.NameZH + "; "
+			} else {
+				els += k + ": 无数据 no data; "
 			}
 		}
-		f.SetSheetRow(s2, fmt.Sprintf("A%d", i+2), &[]any{in.ID, in.NameZH, in.Expression, in.Why, els})
+		formulas = append(formulas, []any{in.ID, in.NameZH, in.Expression, in.Why, els})
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := writeSheets(f, "指标 Indicators", values, "公式 Formulas", formulas); err != nil {
+		h.pageErr(w, r, err)
+		return
 	}
 	if err := h.Store.Audit.Record(r.Context(), audit.Entry{Action: "indicator.export", Object: "division", ObjectID: code, Division: code,
 		Detail: audit.Detail(map[string]any{"year": year, "id": r.URL.Query().Get("id")})}); err != nil {
@@ -96,4 +108,23 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	if err := f.Write(w); err != nil {
 		web.Logger(r.Context()).Error("xlsx", "err", err.Error())
 	}
+}
+
+// writeSheets fills the workbook's first sheet and a second one, each
+// from A1 down.
+func writeSheets(f *excelize.File, first string, firstRows [][]any, second string, secondRows [][]any) error {
+	if err := f.SetSheetName("Sheet1", first); err != nil {
+		return err
+	}
+	if _, err := f.NewSheet(second); err != nil {
+		return err
+	}
+	for name, rows := range map[string][][]any{first: firstRows, second: secondRows} {
+		for i, row := range rows {
+			if err := f.SetSheetRow(name, fmt.Sprintf("A%d", i+1), &row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

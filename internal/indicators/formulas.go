@@ -59,3 +59,14 @@ var Formulas = map[string]Formula{
 	"C20": {Factor: 100, Num: "urban_units_in_15min", Den: "urban_units_analysed", Why: "已分析城市社区的15分钟生活圈完整度之和 ÷ 已分析的城市社区数（完整度 = 人口加权的必备设施类别可达比例；只有当年有值，无路网分析时为“无数据”）/ Σ 15-minute completeness of analysed urban communities ÷ analysed urban communities (completeness: population-weighted share of the required categories within reach; current year only, no data without an analysis)"},
 	"C21": {Factor: 100, Num: "rural_units_in_30min", Den: "rural_units_analysed", Why: "已分析行政村的30分钟生活圈完整度之和 ÷ 已分析的行政村数（同上）/ Σ 30-minute completeness of analysed villages ÷ analysed villages (as C20)"},
 }
+
+// keys are the elements the formula names, in order.
+func (f Formula) keys() []string {
+	var out []string
+	for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
@@ -81,7 +80,7 @@ func (h *Handlers) params(r *http.Request) (string, int, error) {
 	if !divisions.ValidCode(code) {
 		return "", 0, fault.Invalid(web.M("区划代码格式不正确："+code, "malformed division code: "+code), fault.Field("division", web.M("应为 2/4/6/9/12 位数字", "2, 4, 6, 9 or 12 digits")))
 	}
-	year := time.Now().Year()
+	year := h.Store.Now().Year()
 	if s := r.URL.Query().Get("period"); s != "" {
 		y, err := strconv.Atoi(s)
 		if err != nil || checkPeriod(y) != nil {
@@ -92,17 +91,11 @@ func (h *Handlers) params(r *http.Request) (string, int, error) {
 	return code, year, nil
 }
 
+// mapErr answers for a division the core's look-up does not find; the
+// store's own refusals are *fault.Error already.
 func mapErr(err error, code string) error {
-	var p *Problem
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		return fault.NotFound(web.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
-	case errors.Is(err, ErrForbidden):
-		return fault.Forbidden(web.M("只有民政干部可以填报、审核和分解目标", "only officers enter, approve and decompose targets"))
-	case errors.Is(err, ErrLocked):
-		return fault.Conflict(web.M("数据已审核锁定，须上级解锁后才能修改", "the data is approved and locked; ask the level above to unlock it"))
-	case errors.As(err, &p):
-		return fault.Invalid(web.M(p.ZH, p.EN), fault.Field(p.Field, web.M(p.ZH, p.EN)))
+	if errors.Is(err, db.ErrNotFound) {
+		return divisionNotFound(code)
 	}
 	return err
 }
@@ -418,7 +411,11 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 	}
 	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, One: &d, Sort: r.URL.Query().Get("sort")}
 	names := map[string]string{}
-	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 500)
+	kids, _, err := h.Divisions.Children(r.Context(), code, 0, 500)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	for _, k := range kids {
 		names[k.Code] = k.Name
 	}
@@ -471,5 +468,3 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 	title := web.M(d.ID+" "+d.NameZH, d.ID+" "+d.NameEN)
 	h.Pages.Render(w, r, 200, "indicator", web.View{Title: title, Data: pv})
 }
-
-var _ = strings.TrimSpace

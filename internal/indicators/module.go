@@ -3,6 +3,7 @@ package indicators
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,14 @@ func checkRatio(v string, _ config.Values) error {
 	return nil
 }
 
-// checkThresholds checks the lagging threshold against the on-track one.
+// checkThresholds checks the lagging threshold against the on-track one
+// (a bad on-track value is refused by its own check, not here again).
 func checkThresholds(v string, all config.Values) error {
 	if err := checkRatio(v, all); err != nil {
 		return err
+	}
+	if checkRatio(all.Get("LINLI_STATUS_ON_TRACK"), all) != nil {
+		return nil
 	}
 	if lag, on := all.Float("LINLI_STATUS_LAGGING"), all.Float("LINLI_STATUS_ON_TRACK"); lag >= on {
 		return fmt.Errorf("须满足 0 < 滞后阈值 < 正常阈值 ≤ 1 (LINLI_STATUS_ON_TRACK) / must satisfy 0 < lagging < on track ≤ 1, got %g and %g", lag, on)
@@ -44,36 +49,49 @@ type indicatorsModule struct {
 	store     *Store
 	divisions module.Divisions
 	th        Thresholds
+	log       *slog.Logger
 }
 
 func newModule(d module.Deps) (module.Module, error) {
 	th := Thresholds{OnTrack: d.Settings.Float("LINLI_STATUS_ON_TRACK"), Lagging: d.Settings.Float("LINLI_STATUS_LAGGING")}
-	return &indicatorsModule{store: &Store{DB: d.DB, Audit: d.Audit}, divisions: d.Divisions, th: th}, nil
+	return &indicatorsModule{store: NewStore(d.DB, d.Audit, Builtin(d.Now), d.Now), divisions: d.Divisions, th: th, log: d.Log}, nil
+}
+
+// StoreOf is the store of a built indicators module (nil for another
+// module), for commands and tests.
+func StoreOf(m module.Module) *Store {
+	if im, ok := m.(*indicatorsModule); ok {
+		return im.store
+	}
+	return nil
 }
 
 func (m *indicatorsModule) Nav() []web.NavItem {
 	return []web.NavItem{{Href: "/indicators", Label: web.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
 }
 
-// UseElements takes the data elements other modules supply.
+// UseElements adds the data elements other modules supply to this app's
+// catalogue.
 func (m *indicatorsModule) UseElements(els []module.Element) error {
-	for _, e := range els {
-		supply(e)
+	all, err := Builtin(m.store.Now).With(els)
+	if err != nil {
+		return err
 	}
+	m.store.Elements = all
 	return nil
 }
 
 // Mount registers the dashboards, reporting, catalogue and API.
 func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
-	inds, err := Catalogue()
+	inds, err := Catalogue(m.store.Elements)
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: &Engine{DB: m.store.DB, Precomputed: true, Thresholds: m.th}, Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
 	h.Register(rt)
 	return nil
 }
 
 // Run keeps the precomputed values fresh; reads fall back to live
 // computation for a year whose sources changed since.
-func (m *indicatorsModule) Run(ctx context.Context) { Refresher(ctx, m.store, time.Minute) }
+func (m *indicatorsModule) Run(ctx context.Context) { Refresher(ctx, m.store, time.Minute, m.log) }

@@ -15,13 +15,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 )
 
 var migrationOwnElements = db.Migration{
@@ -60,7 +60,7 @@ var ownKeyPattern = regexp.MustCompile(`^own_[a-z][a-z0-9_]{1,40}$`)
 func (s *Store) rules(ctx context.Context) (map[string]Rule, error) {
 	out := make(map[string]Rule, len(bounds))
 	for k, b := range bounds {
-		e := Elements[k]
+		e := s.Elements[k]
 		out[k] = Rule{Key: k, NameZH: e.NameZH, NameEN: e.NameEN, Min: b[0], Max: b[1], Level: reportLevel[k]}
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, division_code, name_zh, name_en, unit, min_value, max_value, level FROM ind_own_elements`)
@@ -81,21 +81,21 @@ func (s *Store) rules(ctx context.Context) (map[string]Rule, error) {
 // checkValue applies the rules of one reported value: a known element,
 // reported at its level (and inside its division, for an own element),
 // within its bounds.
-func checkValue(rules map[string]Rule, code, k string, v float64) error {
+func checkValue(rules map[string]Rule, code, k string, v float64) *fault.Error {
 	r, ok := rules[k]
 	if !ok {
-		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
+		return invalid(k, "未知的填报数据项："+k, "unknown reported data element: "+k)
 	}
 	if r.Owner != "" && !strings.HasPrefix(code, r.Owner) {
 		// Another division's own element does not exist here.
-		return &Problem{k, "未知的填报数据项：" + k, "unknown reported data element: " + k}
+		return invalid(k, "未知的填报数据项："+k, "unknown reported data element: "+k)
 	}
 	if divisions.LevelOf(code) != r.Level {
 		zh, en := divisions.LevelName(r.Level)
-		return &Problem{k, r.NameZH + " 由" + zh + "级填报", r.NameEN + " is reported by each " + strings.ToLower(en)}
+		return invalid(k, r.NameZH+" 由"+zh+"级填报", r.NameEN+" is reported by each "+strings.ToLower(en))
 	}
 	if math.IsNaN(v) || v < r.Min || v > r.Max {
-		return &Problem{k, fmt.Sprintf("%s 须在 %g 至 %g 之间", r.NameZH, r.Min, r.Max), fmt.Sprintf("%s must be from %g to %g", r.NameEN, r.Min, r.Max)}
+		return invalid(k, fmt.Sprintf("%s 须在 %g 至 %g 之间", r.NameZH, r.Min, r.Max), fmt.Sprintf("%s must be from %g to %g", r.NameEN, r.Min, r.Max))
 	}
 	return nil
 }
@@ -117,45 +117,47 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 	}
 	switch {
 	case !ownKeyPattern.MatchString(r.Key):
-		return r, &Problem{"key", "数据项键须为小写字母开头的 2–41 位小写字母、数字或 _：" + r.Key, "the key is 2–41 lower-case letters, digits or _, starting with a letter: " + r.Key}
+		return r, invalid("key", "数据项键须为小写字母开头的 2–41 位小写字母、数字或 _："+r.Key, "the key is 2–41 lower-case letters, digits or _, starting with a letter: "+r.Key)
 	case !divisions.ValidCode(r.Owner) || divisions.LevelOf(r.Owner) > 4:
-		return r, &Problem{"division_code", "设立单位须为乡镇(街道)及以上的区划代码：" + r.Owner, "the defining division is a township or higher: " + r.Owner}
+		return r, invalid("division_code", "设立单位须为乡镇(街道)及以上的区划代码："+r.Owner, "the defining division is a township or higher: "+r.Owner)
 	case r.NameZH == "" || utf8.RuneCountInString(r.NameZH) > 100 || utf8.RuneCountInString(r.NameEN) > 200:
-		return r, &Problem{"name_zh", "名称（中文）必填，不超过 100 字", "the Chinese name is required, at most 100 characters"}
+		return r, invalid("name_zh", "名称（中文）必填，不超过 100 字", "the Chinese name is required, at most 100 characters")
 	case r.Unit == "" || utf8.RuneCountInString(r.Unit) > 20:
-		return r, &Problem{"unit", "计量单位必填，不超过 20 字", "the unit is required, at most 20 characters"}
+		return r, invalid("unit", "计量单位必填，不超过 20 字", "the unit is required, at most 20 characters")
 	case r.Level < divisions.LevelOf(r.Owner) || r.Level > 5:
-		return r, &Problem{"level", "填报层级须为设立单位本级或其下级（1 省 … 5 村(社区)）", "the reporting level is the defining division's or one below it (1 province … 5 village)"}
+		return r, invalid("level", "填报层级须为设立单位本级或其下级（1 省 … 5 村(社区)）", "the reporting level is the defining division's or one below it (1 province … 5 village)")
 	case math.IsNaN(r.Min) || math.IsNaN(r.Max) || math.IsInf(r.Min, 0) || math.IsInf(r.Max, 0) || r.Min < 0 || r.Max <= r.Min || r.Max > 1e15:
-		return r, &Problem{"max", "取值范围无效：须 0 ≤ 最小值 < 最大值 ≤ 10^15", "invalid range: 0 ≤ min < max ≤ 10^15"}
+		return r, invalid("max", "取值范围无效：须 0 ≤ 最小值 < 最大值 ≤ 10^15", "invalid range: 0 ≤ min < max ≤ 10^15")
 	}
 	if !access.BusinessScope(p).Contains(r.Owner) {
-		return r, db.ErrNotFound
+		return r, divisionNotFound(r.Owner)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, r.Owner).Scan(&one); err != nil {
-			return db.ErrNotFound
+		if err := divisionExists(ctx, tx, r.Owner); err != nil {
+			return err
 		}
+		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ind_own_elements WHERE key = $1`, r.Key).Scan(&one); err == nil {
-			return &Problem{"key", "数据项键 " + r.Key + " 已被使用", "the key " + r.Key + " is taken"}
+			return invalid("key", "数据项键 "+r.Key+" 已被使用", "the key "+r.Key+" is taken")
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		// Names are unique among reported elements, so that a file's
 		// column named in Chinese finds exactly one.
-		for k, e := range Elements {
+		for k, e := range s.Elements {
 			if e.NameZH == r.NameZH {
-				return &Problem{"name_zh", "名称“" + r.NameZH + "”已是数据项 " + k + " 的名称", "the name is already that of element " + k}
+				return invalid("name_zh", "名称“"+r.NameZH+"”已是数据项 "+k+" 的名称", "the name is already that of element "+k)
 			}
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ind_own_elements WHERE name_zh = $1`, r.NameZH).Scan(&one); err == nil {
-			return &Problem{"name_zh", "名称“" + r.NameZH + "”已被其他自设数据项使用", "another own element has this name"}
+			return invalid("name_zh", "名称“"+r.NameZH+"”已被其他自设数据项使用", "another own element has this name")
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO ind_own_elements (key, division_code, name_zh, name_en, unit, min_value, max_value, level, created_by, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, r.Key, r.Owner, r.NameZH, r.NameEN, r.Unit, r.Min, r.Max, r.Level, p.Username, db.T(time.Now()))
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, r.Key, r.Owner, r.NameZH, r.NameEN, r.Unit, r.Min, r.Max, r.Level, p.Username, db.T(s.Now()))
 		if db.IsUniqueViolation(err) {
-			return &Problem{"key", "数据项键 " + r.Key + " 已被使用", "the key " + r.Key + " is taken"}
+			return invalid("key", "数据项键 "+r.Key+" 已被使用", "the key "+r.Key+" is taken")
 		}
 		if err != nil {
 			return err
@@ -172,7 +174,8 @@ func (s *Store) DeleteElement(ctx context.Context, key string) error {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key)
+		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key,
+			fault.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
 		if err != nil {
 			return err
 		}
@@ -195,15 +198,18 @@ func (s *Store) DeleteElement(ctx context.Context, key string) error {
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		if user != "" {
-			return &Problem{"key", "指标 " + user + " 的公式使用了 " + key + "，须先修改或删除该指标", "indicator " + user + " uses " + key + "; change or delete it first"}
+			return invalid("key", "指标 "+user+" 的公式使用了 "+key+"，须先修改或删除该指标", "indicator "+user+" uses "+key+"; change or delete it first")
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE element = $1`, key).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
-			return &Problem{"key", fmt.Sprintf("%s 已有 %d 个填报值，不能删除", key, n), fmt.Sprintf("%s holds %d reported values and cannot be deleted", key, n)}
+			return invalid("key", fmt.Sprintf("%s 已有 %d 个填报值，不能删除", key, n), fmt.Sprintf("%s holds %d reported values and cannot be deleted", key, n))
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ind_own_elements WHERE key = $1`, key); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -32,6 +33,7 @@ import (
 
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/module"
 )
 
 // migrationValues adds the precomputed values and their runs.
@@ -117,19 +119,9 @@ func rollUpDistinct4(fine map[string]float64) map[string]float64 {
 
 // defaultCell is what evaluate gives a division without any row of a
 // non-structural element: the cell that is not stored.
-func defaultCell(f Formula, structural map[string]map[string]float64, missing map[string]bool, code string) cell {
-	v, n, d := evaluate(f, structural, missing, code)
+func (es Elements) defaultCell(f Formula, structural map[string]map[string]float64, code string) cell {
+	v, n, d := es.evaluate(f, structural, code)
 	return cell{n, d, v}
-}
-
-func missingElements() map[string]bool {
-	m := map[string]bool{}
-	for k, e := range Elements {
-		if e.Sum == nil {
-			m[k] = true
-		}
-	}
-	return m
 }
 
 type structCache struct {
@@ -137,17 +129,30 @@ type structCache struct {
 	sums      map[string]map[string]float64
 }
 
-var structCaches sync.Map // *db.DB → *structCache
+// values is what one store's precomputed values keep between calls: one
+// recompute at a time, the structural sums of the division tree, and the
+// channel by which a read that finds a year stale nudges the Refresher.
+type values struct {
+	recompute  sync.Mutex
+	mu         sync.Mutex // guards structural
+	structural *structCache
+	kick       chan int // years to refresh now
+}
+
+func newValues() *values { return &values{kick: make(chan int, 1)} }
 
 // structuralSums are the structural elements rolled up over the whole tree,
 // kept while the number of divisions is unchanged.
-func structuralSums(ctx context.Context, d *db.DB, divCount int64) (map[string]map[string]float64, error) {
-	if c, ok := structCaches.Load(d); ok && c.(*structCache).divisions == divCount {
-		return c.(*structCache).sums, nil
+func (s *Store) structuralSums(ctx context.Context, divCount int64) (map[string]map[string]float64, error) {
+	s.values.mu.Lock()
+	c := s.values.structural
+	s.values.mu.Unlock()
+	if c != nil && c.divisions == divCount {
+		return c.sums, nil
 	}
 	// One read of the village-level units gives the three structural
 	// elements (units, urban_units, rural_units), as their queries would.
-	rows, err := d.R.QueryContext(ctx, `SELECT code, urban_rural FROM divisions WHERE level = 5`)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, urban_rural FROM divisions_tree WHERE level = 5`)
 	if err != nil {
 		return nil, err
 	}
@@ -171,22 +176,22 @@ func structuralSums(ctx context.Context, d *db.DB, divCount int64) (map[string]m
 		return nil, err
 	}
 	sums := map[string]map[string]float64{"units": rollUp(all), "urban_units": rollUp(urban), "rural_units": rollUp(rural)}
-	for k, e := range Elements {
+	for k, e := range s.Elements {
 		if e.Structural && sums[k] == nil {
 			return nil, fmt.Errorf("structural element %s has no single-read rule", k)
 		}
 	}
-	structCaches.Store(d, &structCache{divisions: divCount, sums: sums})
+	s.values.mu.Lock()
+	s.values.structural = &structCache{divisions: divCount, sums: sums}
+	s.values.mu.Unlock()
 	return sums, nil
 }
 
 func neededElements(inds []Indicator) []string {
 	need := map[string]bool{}
 	for _, in := range inds {
-		for _, k := range []string{in.Formula.Num, in.Formula.Den, in.Formula.Num2, in.Formula.Den2} {
-			if k != "" {
-				need[k] = true
-			}
+		for _, k := range in.Formula.keys() {
+			need[k] = true
 		}
 	}
 	out := make([]string, 0, len(need))
@@ -199,14 +204,13 @@ func neededElements(inds []Indicator) []string {
 
 // computeAll evaluates every indicator for every division with data: the
 // non-default cells of the year.
-func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, structural map[string]map[string]float64) (map[cellKey]cell, error) {
+func (es Elements) computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, structural map[string]map[string]float64) (map[cellKey]cell, error) {
 	keys := neededElements(inds)
 	ctx = context.WithValue(ctx, scanMemoKey{}, &scanMemo{})
 	rolled := make(map[string]map[string]float64, len(keys))
 	for k, m := range structural {
 		rolled[k] = m
 	}
-	missing := map[string]bool{}
 	var mu sync.Mutex
 	var firstErr error
 	work := make(chan string)
@@ -216,8 +220,8 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		go func() {
 			defer wg.Done()
 			for k := range work {
-				el, _ := element(k)
-				fine, err := el.Sum(ctx, q, Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
+				el, _ := es.Get(k)
+				fine, err := el.Sum(ctx, q, module.Group{Lo: "0", Hi: "A", Prefix: 12, Year: year, Fine: true})
 				var r map[string]float64
 				if err == nil {
 					if el.Distinct4 {
@@ -236,10 +240,8 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		}()
 	}
 	for _, k := range keys {
-		switch el, _ := element(k); {
-		case el.Sum == nil:
-			missing[k] = true
-		case !el.Structural:
+		// An element no module supplies has no data: nothing to ask.
+		if el, ok := es.Get(k); ok && !el.Structural {
 			work <- k
 		}
 	}
@@ -254,8 +256,8 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 		// A division where no non-structural element has a row evaluates
 		// to its default: only the others are visited.
 		groups := map[string]bool{}
-		for _, k := range []string{f.Num, f.Den, f.Num2, f.Den2} {
-			if el, _ := element(k); k == "" || el.Structural {
+		for _, k := range f.keys() {
+			if el, _ := es.Get(k); el.Structural {
 				continue
 			}
 			for g := range rolled[k] {
@@ -263,9 +265,9 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 			}
 		}
 		for g := range groups {
-			v, n, d := evaluate(f, rolled, missing, g)
+			v, n, d := es.evaluate(f, rolled, g)
 			c := cell{n, d, v}
-			if !c.equal(defaultCell(f, structural, missing, g)) {
+			if !c.equal(es.defaultCell(f, structural, g)) {
 				out[cellKey{g, in.ID}] = c
 			}
 		}
@@ -273,35 +275,54 @@ func computeAll(ctx context.Context, q *sql.DB, inds []Indicator, year int, stru
 	return out, nil
 }
 
-// fingerprint summarises the source tables: any insert, update (which moves
-// updated_at) or delete changes it, as does a change of the formulas.
-func fingerprint(ctx context.Context, q *sql.DB) (string, error) {
-	fp, _, err := fingerprintN(ctx, q)
+// sources are the figures a fingerprint reads: counts and latest changes
+// of what the precomputed values derive from — the division tree and the
+// units' data, the registry's facilities, personnel, organisations and
+// tags (through the views the owners publish), reported values and own
+// indicators. Any insert, update or delete moves one of them (own
+// indicators are followed by their text: see definitionsDigest). The first
+// is the number of divisions.
+var sources = []string{
+	`SELECT COUNT(*) FROM divisions_tree`,
+	`SELECT COUNT(*) FROM divisions_attributes`, `SELECT MAX(updated_at) FROM divisions_attributes`,
+	`SELECT COUNT(*) FROM divisions_designations`, `SELECT MAX(updated_at) FROM divisions_designations`,
+	// Facilities as they are now: the life circles read their positions.
+	`SELECT COUNT(*) FROM registry_facilities`, `SELECT MAX(updated_at) FROM registry_facilities`,
+	// Every insert or tracked change adds a version, every change or
+	// delete closes one.
+	`SELECT COUNT(*) FROM registry_personnel_versions`, `SELECT COUNT(valid_to) FROM registry_personnel_versions`,
+	`SELECT COUNT(*) FROM registry_organization_versions`, `SELECT COUNT(valid_to) FROM registry_organization_versions`,
+	`SELECT COUNT(*) FROM registry_tag_counts`, `SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM registry_tag_counts`,
+	`SELECT COUNT(*) FROM registry_resident_tags`, `SELECT MAX(created_at) FROM registry_resident_tags`,
+	`SELECT COUNT(*) FROM ind_reported`, `SELECT MAX(entered_at) FROM ind_reported`, `SELECT SUM(value) FROM ind_reported`,
+}
+
+// fingerprint summarises the sources and the catalogue.
+func (s *Store) fingerprint(ctx context.Context) (string, error) {
+	fp, _, err := s.fingerprintN(ctx)
 	return fp, err
 }
 
 // fingerprintN also returns the number of divisions.
-func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
-	const tq = `SELECT
- (SELECT COUNT(*) FROM divisions),
- (SELECT COUNT(*) FROM unit_attributes), (SELECT MAX(updated_at) FROM unit_attributes),
- (SELECT COUNT(*) FROM unit_designations), (SELECT MAX(updated_at) FROM unit_designations),
- (SELECT COUNT(*) FROM reg_facilities), (SELECT MAX(updated_at) FROM reg_facilities),
- (SELECT COUNT(*) FROM reg_personnel), (SELECT MAX(updated_at) FROM reg_personnel),
- (SELECT COUNT(*) FROM reg_organizations), (SELECT MAX(updated_at) FROM reg_organizations),
- (SELECT COUNT(*) FROM reg_tag_counts), (SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM reg_tag_counts),
- (SELECT COUNT(*) FROM ind_reported), (SELECT MAX(entered_at) FROM ind_reported), (SELECT SUM(value) FROM ind_reported),
- ` + customFingerprint
-	vals := make([]any, 18)
+func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
+	vals := make([]any, len(sources))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := q.QueryRowContext(ctx, tq).Scan(ptrs...); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT ("+strings.Join(sources, "), (")+")").Scan(ptrs...); err != nil {
+		return "", 0, err
+	}
+	n, ok := vals[0].(int64)
+	if !ok {
+		return "", 0, fmt.Errorf("indicators: the number of divisions reads as %T", vals[0])
+	}
+	defs, err := definitionsDigest(ctx, s.DB.R)
+	if err != nil {
 		return "", 0, err
 	}
 	var b strings.Builder
-	b.WriteString(formulasVersion)
+	b.WriteString(s.Elements.version() + defs)
 	for _, v := range vals {
 		switch t := v.(type) {
 		case time.Time:
@@ -312,12 +333,31 @@ func fingerprintN(ctx context.Context, q *sql.DB) (string, int64, error) {
 			fmt.Fprintf(&b, "|%v", t)
 		}
 	}
-	n, _ := vals[0].(int64)
 	return b.String(), n, nil
 }
 
-// formulasVersion changes when a formula or element set changes.
-var formulasVersion = func() string {
+// definitionsDigest sums up the own indicators' formulas, so that a
+// definition added, changed or removed makes every year stale, whatever
+// the clock says.
+func definitionsDigest(ctx context.Context, q *sql.DB) (string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, formula FROM ind_custom ORDER BY id`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var id, formula string
+		if err := rows.Scan(&id, &formula); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s=%s;", id, formula)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], rows.Err()
+}
+
+// version changes when a plan formula or the set of elements changes.
+func (es Elements) version() string {
 	ids := make([]string, 0, len(Formulas))
 	for id := range Formulas {
 		ids = append(ids, id)
@@ -328,8 +368,14 @@ var formulasVersion = func() string {
 		f := Formulas[id]
 		fmt.Fprintf(h, "%s=%g*%s/%s/%s/%s;", id, f.Factor, f.Num, f.Den, f.Num2, f.Den2)
 	}
+	keys := make([]string, 0, len(es))
+	for k := range es {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprint(h, keys)
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+}
 
 // RecomputeStats describes one recompute.
 type RecomputeStats struct {
@@ -343,13 +389,6 @@ type RecomputeStats struct {
 	Divisions int  // divisions with at least one stored cell
 }
 
-var recomputeMu sync.Map // *db.DB → *sync.Mutex
-
-func lockFor(d *db.DB) *sync.Mutex {
-	m, _ := recomputeMu.LoadOrStore(d, &sync.Mutex{})
-	return m.(*sync.Mutex)
-}
-
 // RecomputeAll recomputes all 43 indicators for every division for the
 // year and stores the changed cells. It is a system job: it reads every
 // division (reads through the API remain scoped).
@@ -357,23 +396,25 @@ func (s *Store) RecomputeAll(ctx context.Context, year int) (RecomputeStats, err
 	if err := checkPeriod(year); err != nil {
 		return RecomputeStats{}, err
 	}
-	mu := lockFor(s.DB)
-	mu.Lock()
-	defer mu.Unlock()
+	s.values.recompute.Lock()
+	defer s.values.recompute.Unlock()
 	return s.recompute(ctx, year)
 }
 
 // RecomputeIfStale recomputes the year only when its stored fingerprint no
 // longer matches the data.
 func (s *Store) RecomputeIfStale(ctx context.Context, year int) (RecomputeStats, error) {
-	mu := lockFor(s.DB)
-	mu.Lock()
-	defer mu.Unlock()
-	fp, err := fingerprint(ctx, s.DB.R)
+	s.values.recompute.Lock()
+	defer s.values.recompute.Unlock()
+	fp, err := s.fingerprint(ctx)
 	if err != nil {
 		return RecomputeStats{}, err
 	}
-	if got, _ := runFingerprint(ctx, s.DB.R, year); got == fp {
+	got, err := runFingerprint(ctx, s.DB.R, year)
+	if err != nil {
+		return RecomputeStats{}, err
+	}
+	if got == fp {
 		return RecomputeStats{Year: year, Skipped: true}, nil
 	}
 	return s.recompute(ctx, year)
@@ -382,13 +423,13 @@ func (s *Store) RecomputeIfStale(ctx context.Context, year int) (RecomputeStats,
 func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error) {
 	t0 := time.Now()
 	st := RecomputeStats{Year: year}
-	inds, err := Catalogue()
+	inds, err := Catalogue(s.Elements)
 	if err != nil {
 		return st, err
 	}
 	// The fingerprint is taken first: a change during the run leaves the
 	// year stale, never falsely fresh.
-	fp, divCount, err := fingerprintN(ctx, s.DB.R)
+	fp, divCount, err := s.fingerprintN(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -397,15 +438,15 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 		return st, err
 	}
 	for _, in := range custom {
-		if !volatile(in) { // computed when read
+		if !s.Elements.volatile(in) { // computed when read
 			inds = append(inds, in)
 		}
 	}
-	structural, err := structuralSums(ctx, s.DB, divCount)
+	structural, err := s.structuralSums(ctx, divCount)
 	if err != nil {
 		return st, err
 	}
-	cells, err := computeAll(ctx, s.DB.R, inds, year, structural)
+	cells, err := s.Elements.computeAll(ctx, s.DB.R, inds, year, structural)
 	if err != nil {
 		return st, err
 	}
@@ -468,7 +509,7 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 		st.Total = time.Since(t0)
 		_, err := tx.ExecContext(ctx, `INSERT INTO ind_value_runs (year, fingerprint, computed_at, millis, cells, written) VALUES ($1,$2,$3,$4,$5,$6)
 			ON CONFLICT (year) DO UPDATE SET fingerprint = excluded.fingerprint, computed_at = excluded.computed_at, millis = excluded.millis,
-			cells = excluded.cells, written = excluded.written`, year, fp, db.T(time.Now()), st.Total.Milliseconds(), st.Cells, st.Written)
+			cells = excluded.cells, written = excluded.written`, year, fp, db.T(s.Now()), st.Total.Milliseconds(), st.Cells, st.Written)
 		return err
 	})
 	st.Total = time.Since(t0)
@@ -516,9 +557,14 @@ func scanCell(rows *sql.Rows, k *cellKey, c *cell) error {
 	return nil
 }
 
+// runFingerprint is the fingerprint the year was last recomputed with, ""
+// when it never was.
 func runFingerprint(ctx context.Context, q *sql.DB, year int) (string, error) {
 	var fp string
 	err := q.QueryRowContext(ctx, `SELECT fingerprint FROM ind_value_runs WHERE year = $1`, year).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
 	return fp, err
 }
 
@@ -540,37 +586,38 @@ func withFingerprintMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, fpMemoKey{}, &fpMemo{})
 }
 
-func currentFingerprint(ctx context.Context, q *sql.DB) (string, int64, error) {
+func (s *Store) currentFingerprint(ctx context.Context) (string, int64, error) {
 	if m, ok := ctx.Value(fpMemoKey{}).(*fpMemo); ok {
-		m.once.Do(func() { m.fp, m.n, m.err = fingerprintN(ctx, q) })
+		m.once.Do(func() { m.fp, m.n, m.err = s.fingerprintN(ctx) })
 		return m.fp, m.n, m.err
 	}
-	return fingerprintN(ctx, q)
+	return s.fingerprintN(ctx)
 }
 
 // fresh tells whether the year's precomputed cells match the data now; a
 // stale year nudges the Refresher.
-func fresh(ctx context.Context, d *db.DB, year int) bool {
-	fp, _, err := currentFingerprint(ctx, d.R)
+func (s *Store) fresh(ctx context.Context, year int) (bool, error) {
+	fp, _, err := s.currentFingerprint(ctx)
 	if err != nil {
-		return false
+		return false, err
 	}
-	got, err := runFingerprint(ctx, d.R, year)
-	if err == nil && got == fp {
-		return true
+	got, err := runFingerprint(ctx, s.DB.R, year)
+	if err != nil {
+		return false, err
 	}
-	if ch, ok := kicks.Load(d); ok {
-		select {
-		case ch.(chan int) <- year:
-		default:
-		}
+	if got == fp {
+		return true, nil
 	}
-	return false
+	select {
+	case s.values.kick <- year:
+	default: // a refresh is asked for already
+	}
+	return false, nil
 }
 
 // precomputed reads the cells of the given divisions; a division/indicator
 // without a row has the default cell.
-func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string, year int) (map[string][]Value, error) {
+func (s *Store) precomputed(ctx context.Context, inds []Indicator, codes []string, year int) (map[string][]Value, error) {
 	if len(codes) == 0 {
 		return map[string][]Value{}, nil
 	}
@@ -585,7 +632,7 @@ func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string
 		args = append(args, inds[0].ID)
 		q += fmt.Sprintf(" AND indicator = $%d", len(args))
 	}
-	rows, err := d.R.QueryContext(ctx, q, args...)
+	rows, err := s.DB.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -603,21 +650,20 @@ func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, divCount, err := currentFingerprint(ctx, d.R)
+	_, divCount, err := s.currentFingerprint(ctx)
 	if err != nil {
 		return nil, err
 	}
-	structural, err := structuralSums(ctx, d, divCount)
+	structural, err := s.structuralSums(ctx, divCount)
 	if err != nil {
 		return nil, err
 	}
-	missing := missingElements()
 	out := map[string][]Value{}
 	for _, in := range inds {
 		for _, code := range codes {
 			c, ok := got[cellKey{code, in.ID}]
 			if !ok {
-				c = defaultCell(in.Formula, structural, missing, code)
+				c = s.Elements.defaultCell(in.Formula, structural, code)
 			}
 			out[in.ID] = append(out[in.ID], Value{Division: code, Value: c.val, Num: c.num, Den: c.den})
 		}
@@ -625,18 +671,12 @@ func precomputed(ctx context.Context, d *db.DB, inds []Indicator, codes []string
 	return out, nil
 }
 
-var kicks sync.Map // *db.DB → chan int (years to refresh now)
-
 // Refresher keeps the precomputed values fresh: every interval (and at once
 // when a read finds a year stale) it recomputes each year of the plan frame
 // 2020 … this year whose fingerprint no longer matches the data. It returns
-// when ctx ends. The app starts it with its background jobs:
-//
-//	go indicators.Refresher(ctx, &indicators.Store{DB: a.DB, Audit: a.Audit}, time.Minute)
-func Refresher(ctx context.Context, s *Store, every time.Duration) {
-	ch := make(chan int, 1)
-	kicks.Store(s.DB, ch)
-	defer kicks.CompareAndDelete(s.DB, ch)
+// when ctx ends; the module runs it with the app's background jobs and
+// its logger.
+func Refresher(ctx context.Context, s *Store, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
 	}
@@ -644,7 +684,7 @@ func Refresher(ctx context.Context, s *Store, every time.Duration) {
 	defer t.Stop()
 	years := func() []int {
 		var ys []int
-		for y := time.Now().Year(); y >= 2020; y-- { // this year first: the dashboards read it
+		for y := s.Now().Year(); y >= 2020; y-- { // this year first: the dashboards read it
 			ys = append(ys, y)
 		}
 		return ys
@@ -655,7 +695,7 @@ func Refresher(ctx context.Context, s *Store, every time.Duration) {
 				return
 			}
 			if _, err := s.RecomputeIfStale(ctx, y); err != nil && ctx.Err() == nil {
-				slog.Default().Warn("indicators: recompute", "year", y, "err", err.Error())
+				log.Warn("indicators: recompute", "year", y, "err", err.Error())
 			}
 		}
 	}
@@ -664,7 +704,7 @@ func Refresher(ctx context.Context, s *Store, every time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case y := <-ch:
+		case y := <-s.values.kick:
 			refresh([]int{y})
 		case <-t.C:
 			refresh(years())

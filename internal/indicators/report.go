@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/tabular"
 	"linli/internal/web"
 )
 
@@ -135,7 +137,7 @@ func (h *Handlers) renderReport(w http.ResponseWriter, r *http.Request, status i
 	ctx := r.Context()
 	p := access.From(ctx)
 	if !access.BusinessScope(p).Contains(code) {
-		h.pageErr(w, r, mapErr(errNotFoundCode, code))
+		h.pageErr(w, r, divisionNotFound(code))
 		return
 	}
 	div, err := h.Divisions.Get(ctx, code)
@@ -207,10 +209,11 @@ func (h *Handlers) renderReport(w http.ResponseWriter, r *http.Request, status i
 	h.Pages.Render(w, r, status, "report", v)
 }
 
-var errNotFoundCode = errors.New("not found")
-
 func (h *Handlers) postReport(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		h.pageErr(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+		return
+	}
 	q := r.URL.Query()
 	q.Set("division", r.PostForm.Get("division"))
 	q.Set("period", r.PostForm.Get("period"))
@@ -243,7 +246,7 @@ func (h *Handlers) postReport(w http.ResponseWriter, r *http.Request) {
 		err = h.Store.Approve(r.Context(), target, year, r.PostForm.Get("action") == "unlock")
 		notice = web.M("已更新 "+target+" 的审核状态", "approval state of "+target+" updated")
 	default:
-		err = &Problem{"action", "未知操作", "unknown action"}
+		err = invalid("action", "未知操作", "unknown action")
 	}
 	var we *fault.Error
 	if err != nil && errors.As(mapErr(err, code), &we) {
@@ -254,4 +257,45 @@ func (h *Handlers) postReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderReport(w, r, 200, web.View{Notice: notice})
+}
+
+// template serves the import template of a division and year, filled with
+// the subtree's reporting units and what they have reported so far.
+func (h *Handlers) template(w http.ResponseWriter, r *http.Request) {
+	code, year, err := h.params(r)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "xlsx"
+	}
+	if format != "xlsx" && format != "csv" {
+		h.pageErr(w, r, fault.Invalid(web.M("格式须为 xlsx 或 csv", "format must be xlsx or csv")))
+		return
+	}
+	header, rows, err := h.Store.templateRows(r.Context(), code, year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	ct := map[string]string{"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv; charset=utf-8"}[format]
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="linli-reported-%s-%d.%s"`, code, year, format))
+	tw, err := tabular.NewWriter(w, format)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	// The answer has begun: a failure now can only be logged.
+	for _, rec := range append([][]string{header}, rows...) {
+		if err := tw.Row(rec...); err != nil {
+			web.Logger(r.Context()).Error("template", "err", err.Error())
+			return
+		}
+	}
+	if err := tw.Close(); err != nil {
+		web.Logger(r.Context()).Error("template", "err", err.Error())
+	}
 }

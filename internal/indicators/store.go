@@ -14,6 +14,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 )
 
 // Migrations of the indicators module.
@@ -49,34 +50,64 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 `,
 }, migrationValues, migrationCustom, migrationOwnElements}
 
-// Store keeps reported values and targets.
+// Store keeps reported values, targets, own indicators and elements, and
+// the precomputed values of one app.
 type Store struct {
 	DB    *db.DB
 	Audit *audit.Log
+	// Elements are the data elements formulas may name.
+	Elements Elements
+	Now      func() time.Time
+	values   *values
 }
 
-// Problem is a validation failure naming the item.
-type Problem struct {
-	Field  string
-	ZH, EN string
+// NewStore is the store of one app over its database, audit log, data
+// elements and clock.
+func NewStore(d *db.DB, a *audit.Log, els Elements, now func() time.Time) *Store {
+	return &Store{DB: d, Audit: a, Elements: els, Now: now, values: newValues()}
 }
 
-func (p *Problem) Error() string { return p.ZH + " / " + p.EN }
+// Engine computes indicators from the store's data; precomputed reads the
+// precomputed values when they are fresh.
+func (s *Store) Engine(th Thresholds, precomputed bool) *Engine {
+	return &Engine{Store: s, Thresholds: th, Precomputed: precomputed}
+}
 
-// ErrLocked: approved data cannot change until unlocked.
-var ErrLocked = errors.New("locked")
+// invalid refuses the value of one field.
+func invalid(field, zh, en string) *fault.Error {
+	m := fault.M(zh, en)
+	return fault.Invalid(m, fault.Field(field, m))
+}
 
-// ErrForbidden: the role may not do this.
-var ErrForbidden = errors.New("forbidden")
+// divisionNotFound answers for a division that does not exist or lies
+// outside the caller's jurisdiction: the two are not told apart.
+func divisionNotFound(code string) *fault.Error {
+	return fault.NotFound(fault.M("区划 "+code+" 不存在或不在您的管辖范围内", "division "+code+" not found or outside your jurisdiction"))
+}
+
+// locked refuses a change of approved data.
+func locked() *fault.Error {
+	return fault.Conflict(fault.M("数据已审核锁定，须上级解锁后才能修改", "the data is approved and locked; ask the level above to unlock it"))
+}
 
 // officer is the signed-in officer: only officers enter, import, approve,
 // set targets and define indicators.
 func officer(ctx context.Context) (*access.Principal, error) {
 	p := access.From(ctx)
 	if p == nil || p.Role != access.Officer {
-		return nil, ErrForbidden
+		return nil, fault.Forbidden(fault.M("只有民政干部可以填报、审核和分解目标", "only officers enter, approve and decompose targets"))
 	}
 	return p, nil
+}
+
+// divisionExists refuses a division that is not in the tree.
+func divisionExists(ctx context.Context, tx *sql.Tx, code string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions_tree WHERE code = $1`, code).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return divisionNotFound(code)
+	}
+	return err
 }
 
 // bounds of reported elements: values outside are rejected.
@@ -97,9 +128,10 @@ var reportLevel = map[string]int{
 // pairs whose first may not exceed the second for the same unit and year.
 var notAbove = [][2]string{{"assistance_joint_cases", "assistance_cases"}, {"assisted_families_cared", "assisted_families"}}
 
-func checkPeriod(year int) error {
+// checkPeriod refuses a year outside the plan's monitoring frame.
+func checkPeriod(year int) *fault.Error {
 	if year < 2020 || year > 2035 {
-		return &Problem{"year", fmt.Sprintf("年份 %d 不在规划监测期 2020–2035 内", year), fmt.Sprintf("year %d is outside the monitoring frame 2020–2035", year)}
+		return invalid("year", fmt.Sprintf("年份 %d 不在规划监测期 2020–2035 内", year), fmt.Sprintf("year %d is outside the monitoring frame 2020–2035", year))
 	}
 	return nil
 }
@@ -112,13 +144,13 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		return err
 	}
 	if !access.BusinessScope(p).Contains(code) || !divisions.ValidCode(code) {
-		return db.ErrNotFound
+		return divisionNotFound(code)
 	}
 	if err := checkPeriod(year); err != nil {
 		return err
 	}
 	if len(values) == 0 {
-		return &Problem{"values", "没有要保存的数值", "no values to save"}
+		return invalid("values", "没有要保存的数值", "no values to save")
 	}
 	rules, err := s.rules(ctx)
 	if err != nil {
@@ -130,11 +162,10 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 		}
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM divisions WHERE code = $1`, code).Scan(&one); err != nil {
-			return db.ErrNotFound
+		if err := divisionExists(ctx, tx, code); err != nil {
+			return err
 		}
-		if err := enterTx(ctx, tx, p.Username, code, year, values); err != nil {
+		if err := s.enterTx(ctx, tx, p.Username, code, year, values); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.report.enter", Object: "division", ObjectID: code, Division: code,
@@ -144,8 +175,8 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 
 // enterTx writes checked values as drafts: a locked (approved) value
 // refuses, and the consistency pairs must hold with what is stored.
-func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
-	now := db.T(time.Now())
+func (s *Store) enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, values map[string]float64) error {
+	now := db.T(s.Now())
 	// Approval locks a division's year as a whole, and everything below
 	// it: no value changes and none is added until the level above unlocks.
 	approved, err := approvedIn(ctx, tx, year, code)
@@ -153,7 +184,7 @@ func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, value
 		return err
 	}
 	if lockedBy(approved, code) {
-		return ErrLocked
+		return locked()
 	}
 	for k, v := range values {
 		// The guard on status keeps an approval that commits meanwhile.
@@ -163,19 +194,39 @@ func enterTx(ctx context.Context, tx *sql.Tx, user, code string, year int, value
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrLocked
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return locked()
 		}
 	}
 	for _, pr := range notAbove {
-		var a, b sql.NullFloat64
-		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[0]).Scan(&a)
-		tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, pr[1]).Scan(&b)
+		a, err := reportedValue(ctx, tx, code, year, pr[0])
+		if err != nil {
+			return err
+		}
+		b, err := reportedValue(ctx, tx, code, year, pr[1])
+		if err != nil {
+			return err
+		}
 		if a.Valid && b.Valid && a.Float64 > b.Float64 {
-			return &Problem{pr[0], Elements[pr[0]].NameZH + " 不能大于 " + Elements[pr[1]].NameZH, Elements[pr[0]].NameEN + " must not exceed " + Elements[pr[1]].NameEN}
+			a, b := s.Elements[pr[0]], s.Elements[pr[1]]
+			return invalid(pr[0], a.NameZH+" 不能大于 "+b.NameZH, a.NameEN+" must not exceed "+b.NameEN)
 		}
 	}
 	return nil
+}
+
+// reportedValue is one stored value; not Valid when none is stored.
+func reportedValue(ctx context.Context, tx *sql.Tx, code string, year int, element string) (sql.NullFloat64, error) {
+	var v sql.NullFloat64
+	err := tx.QueryRowContext(ctx, `SELECT value FROM ind_reported WHERE division_code = $1 AND year = $2 AND element = $3`, code, year, element).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, nil
+	}
+	return v, err
 }
 
 // approvedIn is the set of divisions whose data of the year is approved:
@@ -215,10 +266,10 @@ func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool)
 		return err
 	}
 	if !access.BusinessScope(p).Contains(code) {
-		return db.ErrNotFound
+		return divisionNotFound(code)
 	}
 	if p.Division == code {
-		return &Problem{"division_code", "须由上级审核本级数据", "data is approved by the level above"}
+		return invalid("division_code", "须由上级审核本级数据", "data is approved by the level above")
 	}
 	sub := access.Subtree(code)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -227,7 +278,7 @@ func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool)
 			return err
 		}
 		if n == 0 {
-			return db.ErrNotFound
+			return divisionNotFound(code)
 		}
 		if !unlock {
 			var pending int
@@ -236,17 +287,21 @@ func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool)
 				return err
 			}
 			if pending > 0 {
-				return &Problem{"division_code", strconv.Itoa(pending) + " 项下级数据尚未审核，须先审核下级", strconv.Itoa(pending) + " values below are not yet approved; approve them first"}
+				return invalid("division_code", strconv.Itoa(pending)+" 项下级数据尚未审核，须先审核下级", strconv.Itoa(pending)+" values below are not yet approved; approve them first")
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE ind_reported SET status = 'approved', approved_by = $1, approved_at = $2 WHERE division_code = $3 AND year = $4`,
-				p.Username, db.T(time.Now()), code, year); err != nil {
+				p.Username, db.T(s.Now()), code, year); err != nil {
 				return err
 			}
 		} else {
+			// A failed look-up must not read as "not locked".
 			var parentLocked int
-			tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE $1 LIKE division_code || '%' AND division_code <> $1 AND year = $2 AND status = 'approved'`, code, year).Scan(&parentLocked)
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE $1 LIKE division_code || '%' AND division_code <> $1 AND year = $2 AND status = 'approved'`,
+				code, year).Scan(&parentLocked); err != nil {
+				return err
+			}
 			if parentLocked > 0 {
-				return &Problem{"division_code", "上级数据已审核锁定，须先解锁上级", "an enclosing level is approved; unlock it first"}
+				return invalid("division_code", "上级数据已审核锁定，须先解锁上级", "an enclosing level is approved; unlock it first")
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE ind_reported SET status = 'draft', approved_by = '', approved_at = NULL WHERE division_code = $1 AND year = $2`, code, year); err != nil {
 				return err
@@ -263,7 +318,7 @@ func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool)
 // Reported lists a division's reported values for a year.
 func (s *Store) Reported(ctx context.Context, code string, year int) ([]Reported, error) {
 	if !access.ScopeOf(ctx).Contains(code) {
-		return nil, db.ErrNotFound
+		return nil, divisionNotFound(code)
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT element, value, status, entered_by FROM ind_reported WHERE division_code = $1 AND year = $2 ORDER BY element`, code, year)
 	if err != nil {
@@ -298,13 +353,13 @@ func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year i
 		return err
 	}
 	if !access.BusinessScope(p).Contains(code) || p.Division == code {
-		return db.ErrNotFound
+		return divisionNotFound(code)
 	}
 	if err := checkPeriod(year); err != nil {
 		return err
 	}
 	if math.IsNaN(target) || target < 0 || (in.Unit == "%" && target > 100) {
-		return &Problem{"target", in.ID + " 的目标值无效（不能为负，百分比不超过 100）", in.ID + ": invalid target (not negative; a percentage is at most 100)"}
+		return invalid("target", in.ID+" 的目标值无效（不能为负，百分比不超过 100）", in.ID+": invalid target (not negative; a percentage is at most 100)")
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if in.Formula.Additive {
@@ -315,30 +370,30 @@ func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year i
 			}
 			if ok {
 				var siblings sql.NullFloat64
-				if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+				if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions_tree d ON d.code = t.division_code
 					WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3 AND t.division_code <> $4`, parent, in.ID, year, code).Scan(&siblings); err != nil {
 					return err
 				}
 				if siblings.Float64+target > parentTarget {
-					return &Problem{"target", fmt.Sprintf("%s：下级目标之和 %g 将超过上级目标 %g", in.ID, siblings.Float64+target, parentTarget),
-						fmt.Sprintf("%s: children's targets would add up to %g, above the parent's %g", in.ID, siblings.Float64+target, parentTarget)}
+					return invalid("target", fmt.Sprintf("%s：下级目标之和 %g 将超过上级目标 %g", in.ID, siblings.Float64+target, parentTarget),
+						fmt.Sprintf("%s: children's targets would add up to %g, above the parent's %g", in.ID, siblings.Float64+target, parentTarget))
 				}
 			}
 		}
 		if in.Formula.Additive {
 			var kids sql.NullFloat64
-			if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions d ON d.code = t.division_code
+			if err := tx.QueryRowContext(ctx, `SELECT SUM(t.target) FROM ind_targets t JOIN divisions_tree d ON d.code = t.division_code
 				WHERE d.parent_code = $1 AND t.indicator = $2 AND t.year = $3`, code, in.ID, year).Scan(&kids); err != nil {
 				return err
 			}
 			if kids.Float64 > target {
-				return &Problem{"target", fmt.Sprintf("%s：已分解给下级的目标之和 %g 大于 %g", in.ID, kids.Float64, target),
-					fmt.Sprintf("%s: targets already given to children add up to %g, above %g", in.ID, kids.Float64, target)}
+				return invalid("target", fmt.Sprintf("%s：已分解给下级的目标之和 %g 大于 %g", in.ID, kids.Float64, target),
+					fmt.Sprintf("%s: targets already given to children add up to %g, above %g", in.ID, kids.Float64, target))
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ind_targets (division_code, indicator, year, target, set_by, set_at) VALUES ($1,$2,$3,$4,$5,$6)
 			ON CONFLICT (division_code, indicator, year) DO UPDATE SET target = excluded.target, set_by = excluded.set_by, set_at = excluded.set_at`,
-			code, in.ID, year, target, p.Username, db.T(time.Now())); err != nil {
+			code, in.ID, year, target, p.Username, db.T(s.Now())); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "indicator.target.set", Object: "indicator", ObjectID: in.ID, Division: code,
@@ -364,11 +419,86 @@ func (s *Store) targetTx(ctx context.Context, q interface {
 	return 0, false, nil
 }
 
-// Target returns the target of a division for an indicator, if any.
-func (s *Store) Target(ctx context.Context, in Indicator, code string, year int) (*float64, error) {
-	t, ok, err := s.targetTx(ctx, s.DB.R, in, code, in.TargetYear)
-	if err != nil || !ok {
-		return nil, err
+// targetOf is a resolved target: the division's own, the plan's for the
+// province, or — for an indicator that is not additive (a rate, a ratio, a
+// per-capita figure) and that no one decomposed — the nearest enclosing
+// division's, which holds for every part of it. A count's target is never
+// inherited: a province's 350 future communities say nothing of one county.
+type targetOf struct {
+	v    float64
+	from string // the division whose target it is, when inherited
+}
+
+// targets resolves the targets of every (division, indicator) with one query.
+func (s *Store) targets(ctx context.Context, inds []Indicator, codes []string) (map[cellKey]targetOf, error) {
+	want := map[string]bool{}
+	for _, c := range codes {
+		for _, l := range codeLevels {
+			if l <= len(c) {
+				want[c[:l]] = true
+			}
+		}
 	}
-	return &t, nil
+	args := []any{}
+	ph := []string{}
+	for c := range want {
+		args = append(args, c)
+		ph = append(ph, fmt.Sprintf("$%d", len(args)))
+	}
+	own := map[cellKey]map[int]float64{}
+	if len(args) > 0 {
+		rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, indicator, year, target FROM ind_targets WHERE division_code IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k cellKey
+			var y int
+			var t float64
+			if err := rows.Scan(&k.code, &k.ind, &y, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if own[k] == nil {
+				own[k] = map[int]float64{}
+			}
+			own[k][y] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	at := func(in Indicator, code string) (float64, bool) {
+		if t, ok := own[cellKey{code, in.ID}][in.TargetYear]; ok {
+			return t, true
+		}
+		if code == in.ownerCode() && in.Target != nil {
+			return *in.Target, true
+		}
+		return 0, false
+	}
+	out := map[cellKey]targetOf{}
+	for _, in := range inds {
+		for _, c := range codes {
+			if t, ok := at(in, c); ok {
+				out[cellKey{c, in.ID}] = targetOf{v: t}
+				continue
+			}
+			if in.Formula.Additive {
+				continue
+			}
+			for l := len(codeLevels) - 1; l >= 0; l-- {
+				p := codeLevels[l]
+				if p >= len(c) {
+					continue
+				}
+				if t, ok := at(in, c[:p]); ok {
+					out[cellKey{c, in.ID}] = targetOf{v: t, from: c[:p]}
+					break
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,100 +1,16 @@
 package indicators
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
-
-// targetOf is a resolved target: the division's own, the plan's for the
-// province, or — for an indicator that is not additive (a rate, a ratio, a
-// per-capita figure) and that no one decomposed — the nearest enclosing
-// division's, which holds for every part of it. A count's target is never
-// inherited: a province's 350 future communities say nothing of one county.
-type targetOf struct {
-	v    float64
-	from string // the division whose target it is, when inherited
-}
-
-// targets resolves the targets of every (division, indicator) with one query.
-func (s *Store) targets(ctx context.Context, inds []Indicator, codes []string) (map[cellKey]targetOf, error) {
-	want := map[string]bool{}
-	for _, c := range codes {
-		for _, l := range codeLevels {
-			if l <= len(c) {
-				want[c[:l]] = true
-			}
-		}
-	}
-	args := []any{}
-	ph := []string{}
-	for c := range want {
-		args = append(args, c)
-		ph = append(ph, fmt.Sprintf("$%d", len(args)))
-	}
-	own := map[cellKey]map[int]float64{}
-	if len(args) > 0 {
-		rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, indicator, year, target FROM ind_targets WHERE division_code IN (`+strings.Join(ph, ",")+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k cellKey
-			var y int
-			var t float64
-			if err := rows.Scan(&k.code, &k.ind, &y, &t); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if own[k] == nil {
-				own[k] = map[int]float64{}
-			}
-			own[k][y] = t
-		}
-		rows.Close()
-	}
-	at := func(in Indicator, code string) (float64, bool) {
-		if t, ok := own[cellKey{code, in.ID}][in.TargetYear]; ok {
-			return t, true
-		}
-		if code == in.ownerCode() && in.Target != nil {
-			return *in.Target, true
-		}
-		return 0, false
-	}
-	out := map[cellKey]targetOf{}
-	for _, in := range inds {
-		for _, c := range codes {
-			if t, ok := at(in, c); ok {
-				out[cellKey{c, in.ID}] = targetOf{v: t}
-				continue
-			}
-			if in.Formula.Additive {
-				continue
-			}
-			for l := len(codeLevels) - 1; l >= 0; l-- {
-				p := codeLevels[l]
-				if p >= len(c) {
-					continue
-				}
-				if t, ok := at(in, c[:p]); ok {
-					out[cellKey{c, in.ID}] = targetOf{v: t, from: c[:p]}
-					break
-				}
-			}
-		}
-	}
-	return out, nil
-}
 
 // LaggingChild ranks one child division by its lagging indicators.
 type LaggingChild struct {
@@ -115,7 +31,10 @@ func (h *Handlers) laggingChildren(r *http.Request, inds []Indicator, code strin
 		return nil, err
 	}
 	names := map[string]string{}
-	kids, _, _ := h.Divisions.Children(r.Context(), code, 0, 1000)
+	kids, _, err := h.Divisions.Children(r.Context(), code, 0, 1000)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range kids {
 		names[k.Code] = k.Name
 	}
@@ -222,7 +141,7 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 		o := access.Subtree(in.Owner)
 		sc.Lo, sc.Hi = max(sc.Lo, o.Lo), min(sc.Hi, o.Hi)
 	}
-	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
+	rows, err := h.Store.DB.R.QueryContext(ctx, `SELECT code, name, parent_code FROM divisions_tree WHERE level = 3 AND code >= $1 AND code < $2 ORDER BY code`, sc.Lo, sc.Hi)
 	if err != nil {
 		return CountyComparison{}, err
 	}
@@ -251,7 +170,7 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 		return CountyComparison{}, err
 	}
 	if len(names) == 0 {
-		return CountyComparison{}, db.ErrNotFound
+		return CountyComparison{}, fault.NotFound(fault.M("辖区内没有县(市、区)可比较", "no county in your jurisdiction to compare"))
 	}
 	one := []Indicator{in}
 	out := CountyComparison{}
@@ -293,9 +212,11 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 	}
 	out.Row = self[0]
 	out.Scope = self[0]
-	if d, err := h.Divisions.Get(ctx, root); err == nil {
-		out.Scope.Value.Name = d.Name
+	d, err := h.Divisions.Get(ctx, root)
+	if err != nil {
+		return out, err
 	}
+	out.Scope.Value.Name = d.Name
 	return out, nil
 }
 

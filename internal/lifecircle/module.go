@@ -98,7 +98,8 @@ func (m *lifecircleModule) Demo(ctx context.Context, o module.DemoOptions) error
 func (m *lifecircleModule) Elements() []module.Element {
 	el := func(key, zh, en, class string, withValue bool) module.Element {
 		f := m.svc.Completeness(class, withValue)
-		return module.Element{Key: key, NameZH: zh, NameEN: en, Source: "computed",
+		// Measured: a unit without an analysis has no data, not 0.
+		return module.Element{Key: key, NameZH: zh, NameEN: en, Source: "computed", Measured: true,
 			Sum: func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
 				return f(ctx, q, g.Prefix, g.Lo, g.Hi, g.Year)
 			}}

@@ -176,7 +176,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	var key string
 	var n int
 	var last db.Time
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at) FROM reg_facilities WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&n, &last); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at) FROM registry_facilities WHERE division_code >= $1 AND division_code < $2`, sub.Lo, sub.Hi).Scan(&n, &last); err != nil {
 		return nil, err
 	}
 	var dn int
@@ -192,7 +192,7 @@ func (s *Service) Study(ctx context.Context, county string) (*circle.Study, erro
 	s.mu.Unlock()
 	var facs []circle.Facility
 	farFacilities := 0
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, category, lon, lat FROM reg_facilities WHERE division_code >= $1 AND division_code < $2 AND status = 'open'`, sub.Lo, sub.Hi)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, category, lon, lat FROM registry_facilities WHERE division_code >= $1 AND division_code < $2 AND status = 'open'`, sub.Lo, sub.Hi)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (s *Service) SeedDemand(ctx context.Context, county string, seed uint64) (i
 		lon, lat, pop float64
 	}
 	cs := map[string]*centre{}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, AVG(lon), AVG(lat) FROM reg_facilities WHERE division_code >= $1 AND division_code < $2 AND length(division_code) = 12 GROUP BY division_code`, sub.Lo, sub.Hi)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT division_code, AVG(lon), AVG(lat) FROM registry_facilities WHERE division_code >= $1 AND division_code < $2 AND length(division_code) = 12 GROUP BY division_code`, sub.Lo, sub.Hi)
 	if err != nil {
 		return 0, err
 	}
@@ -338,8 +338,8 @@ func (s *Service) SeedDemand(ctx context.Context, county string, seed uint64) (i
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	rows, err = s.DB.R.QueryContext(ctx, `SELECT division_code, value FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population'
-		AND year = (SELECT MAX(year) FROM unit_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population')`, sub.Lo, sub.Hi)
+	rows, err = s.DB.R.QueryContext(ctx, `SELECT division_code, value FROM divisions_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population'
+		AND year = (SELECT MAX(year) FROM divisions_attributes WHERE division_code >= $1 AND division_code < $2 AND kind = 'population')`, sub.Lo, sub.Hi)
 	if err != nil {
 		return 0, err
 	}

@@ -141,6 +141,9 @@ type Element struct {
 	// Volatile elements change with every request handled: an indicator
 	// naming one is computed when read, never precomputed.
 	Volatile bool
+	// Measured elements are sums of measured or entered values: a group
+	// without rows has no data, where a computed count without rows is 0.
+	Measured bool
 }
 
 // ElementSupplier is a module offering data elements to the indicators.

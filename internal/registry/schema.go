@@ -289,4 +289,5 @@ DROP INDEX reg_residents_div_name;`},
 	versionsMigration(),
 	// Published for other modules: the places the registry knows.
 	{ID: "registry/005_published_places", SQL: `CREATE VIEW registry_places AS SELECT division_code, lon, lat FROM reg_facilities;`},
+	publishedMigration,
 }

@@ -1,4 +1,4 @@
-package app_test
+package indicators_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // township's assistance casework — as one file, and compares it with a bare
 // prepared INSERT of the same values in one transaction on the same store.
 //
-//	LINLI_TEST_POSTGRES_URL=… go test ./internal/app -run '^$' -bench ReportedImport -benchtime 1x
+//	LINLI_TEST_POSTGRES_URL=… go test ./internal/indicators -run '^$' -bench ReportedImport -benchtime 1x
 func BenchmarkReportedImport(b *testing.B) {
 	for _, dialect := range dbtest.Dialects() {
 		b.Run(string(dialect), func(b *testing.B) {
@@ -43,14 +43,18 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	for rows.Next() {
 		var c string
 		var l int
-		rows.Scan(&c, &l)
+		if err := rows.Scan(&c, &l); err != nil {
+			b.Fatal(err)
+		}
 		if l == 3 {
 			counties = append(counties, c)
 		} else {
 			towns = append(towns, c)
 		}
 	}
-	rows.Close()
+	if err := rows.Close(); err != nil {
+		b.Fatal(err)
+	}
 	type val struct {
 		code, el string
 		year     int
@@ -77,7 +81,7 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	}
 	data := []byte(file.String())
 	op := access.With(ctx, &access.Principal{Username: "bench", Role: access.Officer, Division: "33"})
-	store := &indicators.Store{DB: a.DB, Audit: a.Audit}
+	store := indicators.StoreOf(a.Module("indicators"))
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	median := func(xs []time.Duration) time.Duration {
 		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
@@ -87,7 +91,9 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	// into a fresh table of the same shape (key and index; created and
 	// dropped each round).
 	bare := func() time.Duration {
-		a.DB.W.Exec(`DROP TABLE IF EXISTS bench_reported`)
+		if _, err := a.DB.W.Exec(`DROP TABLE IF EXISTS bench_reported`); err != nil {
+			b.Fatal(err)
+		}
 		if _, err := a.DB.W.Exec(`CREATE TABLE bench_reported (division_code TEXT NOT NULL, year INTEGER NOT NULL, element TEXT NOT NULL, value DOUBLE PRECISION NOT NULL,
 			PRIMARY KEY (division_code, year, element))`); err != nil {
 			b.Fatal(err)
@@ -117,7 +123,9 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	var imp, dry, peer []time.Duration
 	for k := 0; k < 3; k++ {
 		peer = append(peer, bare())
-		a.DB.W.Exec(`DELETE FROM ind_reported`)
+		if _, err := a.DB.W.Exec(`DELETE FROM ind_reported`); err != nil {
+			b.Fatal(err)
+		}
 		t0 := time.Now()
 		rep, err := store.Import(op, data, true)
 		if err != nil || len(rep.Errors) > 0 {
@@ -134,5 +142,7 @@ func benchImport(b *testing.B, dialect db.Dialect) {
 	mi, md, mp := median(imp), median(dry), median(peer)
 	fmt.Printf("[%s] import of %d rows, %d values (%d counties, %d townships × 6 years): %.0f ms median of 3 (dry run %.0f ms); bare prepared INSERT of the same values into a table of the same shape in one transaction %.0f ms → ratio %.2f\n",
 		dialect, len(counties)*6+len(towns)*6, len(vals), len(counties), len(towns), ms(mi), ms(md), ms(mp), float64(mi)/float64(mp))
-	a.DB.W.Exec(`DROP TABLE IF EXISTS bench_reported`)
+	if _, err := a.DB.W.Exec(`DROP TABLE IF EXISTS bench_reported`); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -1,0 +1,29 @@
+package registry
+
+import "linli/internal/db"
+
+// publishedMigration publishes, for other modules, the registry's data
+// they compute from: views with only the columns they need, never a name,
+// an identity number or any encrypted personal column. Each view reads
+// one table, so both stores inline it and a query on it uses the table's
+// indexes.
+var publishedMigration = db.Migration{
+	ID: "registry/006_published",
+	SQL: `
+-- Facilities as they are now: where they are and what they offer (life circles).
+CREATE VIEW registry_facilities AS
+	SELECT id, division_code, category, status, lon, lat, updated_at FROM reg_facilities;
+-- What facilities, personnel and organisations were at a time (indicators as of a year's end).
+CREATE VIEW registry_facility_versions AS
+	SELECT division_code, category, status, floor_area, capacities, valid_from, valid_to FROM reg_facility_versions;
+CREATE VIEW registry_personnel_versions AS
+	SELECT division_code, roles, attrs, valid_from, valid_to FROM reg_personnel_versions;
+CREATE VIEW registry_organization_versions AS
+	SELECT division_code, kind, party_share, valid_from, valid_to FROM reg_organization_versions;
+-- Service-object tags without the resident: counts now, and each tag's dates for past years.
+CREATE VIEW registry_tag_counts AS
+	SELECT division_code, lvl, tag, n FROM reg_tag_counts;
+CREATE VIEW registry_resident_tags AS
+	SELECT division_code, tag, since_date, until_date, created_at FROM reg_resident_tags;
+`,
+}
