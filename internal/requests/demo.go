@@ -100,7 +100,7 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 				clock = real
 			}
 			c := ctxW
-			if Rules[a].reporter {
+			if Rules[a].by == reporter {
 				c = ctxR
 			}
 			if _, err = ds.Transition(c, r.ID, a, in); err != nil {
