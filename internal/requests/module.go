@@ -20,7 +20,10 @@ func Module() module.Spec {
 			{Env: "LINLI_NOTIFY_WEBHOOK", Usage: "诉求预警/超期通知推送地址 / URL that receives request notices (SMS, 浙里办 adapters)", Check: checkWebhook},
 			{Env: "LINLI_NOTIFY_SECRET", Usage: "通知签名密钥 / HMAC key signing those notices"},
 		},
-		Commands: []module.Command{{Name: "admin open311-key", Summary: "签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", Usage: open311KeyUsage, Run: runOpen311Key}},
+		Commands: []module.Command{
+			{Name: "admin open311-key", Summary: "签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", Usage: open311KeyUsage, Run: runOpen311Key},
+			{Name: "bench requests", Summary: "诉求提交压测与 kill -9 崩溃核对 / request submission load test and kill -9 crash check", Usage: benchUsage, Run: runBench},
+		},
 	}
 }
 
