@@ -147,13 +147,13 @@ func (c *change) notify(m fault.Msg) { c.notice = &m }
 func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (Request, error) {
 	ru, ok := Rules[a]
 	if !ok {
-		return Request{}, db.ErrNotFound
+		return Request{}, fault.NotFound(fault.M("没有这个操作", "no such action"))
 	}
 	in.Note = strings.TrimSpace(in.Note)
 	if err := checkLengths(in); err != nil {
 		return Request{}, err
 	}
-	now := s.now()
+	now := s.Now()
 	var out Request
 	var sent []Notice
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -174,9 +174,8 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 	}
 	s.deliver(ctx, sent)
 	got, err := s.Get(ctx, out.ID)
-	if errors.Is(err, db.ErrNotFound) { // transferred out of the caller's area
-		s.reveal(&out)
-		return out, nil
+	if errors.Is(err, errNoRequest) { // transferred out of the caller's area
+		return out, s.reveal(&out)
 	}
 	return got, err
 }
@@ -222,7 +221,9 @@ func (s *Store) commit(c *change, a Action, sent *[]Notice) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n, err := res.RowsAffected(); err != nil {
+		return Request{}, err
+	} else if n != 1 {
 		return Request{}, errChanged
 	}
 	r.Version++
@@ -284,7 +285,11 @@ func (s *Store) setAnswer(c *change) error {
 	r := &c.r
 	reply := strings.TrimSpace(c.in.Reply)
 	if reply == "" && c.in.Template > 0 {
-		if cat, err := s.Category(c.ctx, r.Category); err == nil && c.in.Template <= len(cat.Templates) {
+		cat, err := s.Category(c.ctx, r.Category)
+		if err != nil && !fault.Is(err, fault.CodeNotFound) { // a retired category has no templates
+			return err
+		}
+		if c.in.Template <= len(cat.Templates) {
 			reply = cat.Templates[c.in.Template-1]
 		}
 	}
@@ -502,7 +507,7 @@ func (s *Store) mergeTarget(ctx context.Context, tx *sql.Tx, r Request, into str
 	}
 	cond, args := scopeSQL(ctx, 2)
 	o, err := scan(tx.QueryRowContext(ctx, `SELECT `+cols+` FROM requests r WHERE (r.id = $1 OR r.number = $1)`+cond, append([]any{strings.TrimSpace(into)}, args...)...))
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, errNoRequest) {
 		return o, bad("找不到原诉求", "no such original request")
 	}
 	if err != nil {

@@ -43,7 +43,7 @@ type requestsModule struct {
 }
 
 func newModule(d module.Deps) (module.Module, error) {
-	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Locate: d.Divisions.Locate}
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Log: d.Log, Locate: d.Divisions.Locate}
 	if hook := d.Settings.Get("LINLI_NOTIFY_WEBHOOK"); hook != "" {
 		s.Notifier = &Webhook{URL: hook, Secret: d.Settings.Get("LINLI_NOTIFY_SECRET")}
 	}
