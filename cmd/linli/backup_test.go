@@ -13,6 +13,7 @@ import (
 )
 
 func TestBackupRestoreRoundTrip(t *testing.T) {
+	t.Parallel()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	ctx := access.With(context.Background(), access.Operator())

@@ -3,7 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"linli/internal/db"
+	"linli/internal/dbtest"
+	"linli/internal/leakcheck"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,32 +21,56 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// The real linli command, built at most once per run of this package, by
+// the first test that needs it, into a folder TestMain removes.
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
 
-// binary builds the real linli command once per test run.
+func TestMain(m *testing.M) {
+	code := leakcheck.Run(m)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binary returns the built command.
 func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "linli-bin")
-		if err != nil {
-			buildErr = err
+		if binDir, buildErr = os.MkdirTemp("", "linli-bin"); buildErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "linli")
+		binPath = filepath.Join(binDir, "linli")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
-			buildErr = err
-			binPath = string(out)
+			buildErr = fmt.Errorf("%v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
-		t.Fatalf("build: %v\n%s", buildErr, binPath)
+		t.Fatalf("build: %v", buildErr)
 	}
 	return binPath
+}
+
+// eachStore runs fn as parallel subtests "sqlite" and (when configured)
+// "postgres", with the server flags that choose the store: none for SQLite
+// in the data folder, --database-url of a fresh schema for PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, store []string)) {
+	for _, dialect := range dbtest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			var store []string
+			if dialect == db.Postgres {
+				store = []string{"--database-url", dbtest.PostgresURL(t)}
+			}
+			fn(t, store)
+		})
+	}
 }
 
 // server is a running `linli serve`.
@@ -56,7 +84,8 @@ type server struct {
 var listenRe = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startServer runs the binary on a free port with the given data folder and
-// waits until it says where it listens. The server is stopped with SIGTERM
+// extra flags (the store's first: SQLite unless --database-url) and waits
+// until it says where it listens. The server is stopped with SIGTERM
 // when the test ends, and must exit cleanly.
 func startServer(t testing.TB, dataDir string, extra ...string) *server {
 	t.Helper()
@@ -191,75 +220,79 @@ func text(sel string, dst *string) chromedp.Action[chromedp.Void] {
 }
 
 func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
-	ctx := browser(t)
-	data := t.TempDir()
-	s := startServer(t, data)
-	adminPW := s.oneTimePassword(t)
-	const adminNew, workerNew = "Strong-Pass-2026-Lx", "Another-Pass-2026-Qz"
-	var heading, workerOTP, body string
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"/"),
-		chromedp.WaitVisible(`input[name=username]`),
-		chromedp.SendKeys(`input[name=username]`, "admin"),
-		chromedp.SendKeys(`input[name=password]`, adminPW),
-		chromedp.Submit(`input[name=password]`),
-		// The one-time password must be changed before anything else.
-		chromedp.WaitVisible(`input[name=new_password]`),
-		shot("01-forced-change"),
-		chromedp.SendKeys(`input[name=old_password]`, adminPW),
-		chromedp.SendKeys(`input[name=new_password]`, adminNew),
-		chromedp.SendKeys(`input[name=confirm_password]`, adminNew),
-		chromedp.Submit(`input[name=confirm_password]`),
-		chromedp.WaitVisible(`//h1[contains(., "管理首页")]`),
-		chromedp.Navigate(s.URL+"/admin/users/new"),
-		chromedp.WaitVisible(`input[name=division_code]`),
-		chromedp.SendKeys(`input[name=username]`, "wang.worker"),
-		chromedp.SendKeys(`input[name=display_name]`, "王社工"),
-		chromedp.SetValue(`select[name=role]`, "community_worker"),
-		chromedp.SendKeys(`input[name=division_code]`, "330106002051"),
-		chromedp.Submit(`input[name=division_code]`),
-		chromedp.WaitVisible(`code.otp`),
-		shot("02-user-created"),
-		text(`code.otp`, &workerOTP),
-	)
-	if err != nil {
-		t.Fatalf("browser flow (admin): %v", err)
-	}
-	if workerOTP == "" {
-		t.Fatal("no one-time password shown for the new account")
-	}
-	err = chromedp.Do(ctx,
-		chromedp.Click(`form[action="/logout"] button`),
-		chromedp.WaitVisible(`input[name=username]`),
-		chromedp.SendKeys(`input[name=username]`, "wang.worker"),
-		chromedp.SendKeys(`input[name=password]`, workerOTP),
-		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitVisible(`input[name=new_password]`),
-		chromedp.SendKeys(`input[name=old_password]`, workerOTP),
-		chromedp.SendKeys(`input[name=new_password]`, workerNew),
-		chromedp.SendKeys(`input[name=confirm_password]`, workerNew),
-		chromedp.Submit(`input[name=confirm_password]`),
-		// Wait for the new page itself: the password page has an h1 too.
-		chromedp.WaitVisible(`//h1[contains(., "社区概览")]`),
-		text(`h1`, &heading),
-		text(`main`, &body),
-		shot("03-community-home"),
-	)
-	if err != nil {
-		t.Fatalf("browser flow (worker): %v", err)
-	}
-	if heading != "社区概览" || !strings.Contains(body, "上保社区") || !strings.Contains(body, "330106002051") {
-		t.Fatalf("worker home: heading %q body %.300q", heading, body)
-	}
-	// A second start on the same data folder reloads nothing and prints no new password.
-	s.stop(t)
-	s2 := startServer(t, data)
-	if strings.Contains(s2.Output, "one-time password") || strings.Contains(s2.Output, "divisions loaded") {
-		t.Fatalf("second start redid first-start work:\n%s", s2.Output)
-	}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, store []string) {
+		ctx := browser(t)
+		data := t.TempDir()
+		s := startServer(t, data, store...)
+		adminPW := s.oneTimePassword(t)
+		const adminNew, workerNew = "Strong-Pass-2026-Lx", "Another-Pass-2026-Qz"
+		var heading, workerOTP, body string
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(s.URL+"/"),
+			chromedp.WaitVisible(`input[name=username]`),
+			chromedp.SendKeys(`input[name=username]`, "admin"),
+			chromedp.SendKeys(`input[name=password]`, adminPW),
+			chromedp.Submit(`input[name=password]`),
+			// The one-time password must be changed before anything else.
+			chromedp.WaitVisible(`input[name=new_password]`),
+			shot("01-forced-change"),
+			chromedp.SendKeys(`input[name=old_password]`, adminPW),
+			chromedp.SendKeys(`input[name=new_password]`, adminNew),
+			chromedp.SendKeys(`input[name=confirm_password]`, adminNew),
+			chromedp.Submit(`input[name=confirm_password]`),
+			chromedp.WaitVisible(`//h1[contains(., "管理首页")]`),
+			chromedp.Navigate(s.URL+"/admin/users/new"),
+			chromedp.WaitVisible(`input[name=division_code]`),
+			chromedp.SendKeys(`input[name=username]`, "wang.worker"),
+			chromedp.SendKeys(`input[name=display_name]`, "王社工"),
+			chromedp.SetValue(`select[name=role]`, "community_worker"),
+			chromedp.SendKeys(`input[name=division_code]`, "330106002051"),
+			chromedp.Submit(`input[name=division_code]`),
+			chromedp.WaitVisible(`code.otp`),
+			shot("02-user-created"),
+			text(`code.otp`, &workerOTP),
+		)
+		if err != nil {
+			t.Fatalf("browser flow (admin): %v", err)
+		}
+		if workerOTP == "" {
+			t.Fatal("no one-time password shown for the new account")
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Click(`form[action="/logout"] button`),
+			chromedp.WaitVisible(`input[name=username]`),
+			chromedp.SendKeys(`input[name=username]`, "wang.worker"),
+			chromedp.SendKeys(`input[name=password]`, workerOTP),
+			chromedp.Submit(`input[name=password]`),
+			chromedp.WaitVisible(`input[name=new_password]`),
+			chromedp.SendKeys(`input[name=old_password]`, workerOTP),
+			chromedp.SendKeys(`input[name=new_password]`, workerNew),
+			chromedp.SendKeys(`input[name=confirm_password]`, workerNew),
+			chromedp.Submit(`input[name=confirm_password]`),
+			// Wait for the new page itself: the password page has an h1 too.
+			chromedp.WaitVisible(`//h1[contains(., "社区概览")]`),
+			text(`h1`, &heading),
+			text(`main`, &body),
+			shot("03-community-home"),
+		)
+		if err != nil {
+			t.Fatalf("browser flow (worker): %v", err)
+		}
+		if heading != "社区概览" || !strings.Contains(body, "上保社区") || !strings.Contains(body, "330106002051") {
+			t.Fatalf("worker home: heading %q body %.300q", heading, body)
+		}
+		// A second start on the same data folder reloads nothing and prints no new password.
+		s.stop(t)
+		s2 := startServer(t, data, store...)
+		if strings.Contains(s2.Output, "one-time password") || strings.Contains(s2.Output, "divisions loaded") {
+			t.Fatalf("second start redid first-start work:\n%s", s2.Output)
+		}
+	})
 }
 
 func TestUnopenableDatabaseIsOneLine(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	file := filepath.Join(t.TempDir(), "not-a-dir")
 	os.WriteFile(file, []byte("x"), 0o600)

@@ -3,6 +3,7 @@ package access
 import "testing"
 
 func TestSubtree(t *testing.T) {
+	t.Parallel()
 	for prefix, hi := range map[string]string{"33": "34", "3301": "3302", "3309": "3310", "330106": "330107", "330199": "330200", "99": "A", "": "A"} {
 		if s := Subtree(prefix); s.Lo != prefix || s.Hi != hi {
 			t.Errorf("Subtree(%q) = %+v, want hi %q", prefix, s, hi)

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"encoding/json"
@@ -9,45 +9,47 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/apptest"
 	"linli/internal/audit"
 	"linli/internal/auth"
 )
 
 func TestLoginThrottlingAndLogout(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("wang", access.CommunityWorker, communityA)
-		c := e.client()
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("wang", access.CommunityWorker, apptest.CommunityA)
+		c := e.Client()
 		for i := 0; i < auth.MaxFailures; i++ {
-			st, body := c.do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": "Wrong-Passw0rd-1"})
+			st, body := c.Do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": "Wrong-Passw0rd-1"})
 			if st != 401 || !strings.Contains(body, "problem") && !strings.Contains(body, "detail") {
 				t.Fatalf("attempt %d: %d %s", i, st, body)
 			}
 		}
 		// Locked now: even the right password is refused, with a message saying so.
-		st, body := c.do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": testPassword})
+		st, body := c.Do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": apptest.Password})
 		if st != 401 || !strings.Contains(body, "锁定") {
 			t.Fatalf("locked account: %d %s", st, body)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login.lock' AND object_id = 'wang'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login.lock' AND object_id = 'wang'`); n != 1 {
 			t.Fatalf("lock audited %d times", n)
 		}
-		e.clock.Add(auth.LockFor + time.Second)
-		c = e.login("wang")
-		if st, body := c.do("GET", "/api/v1/me", nil); st != 200 || !strings.Contains(body, `"community_worker"`) {
+		e.Clock.Add(auth.LockFor + time.Second)
+		c = e.Login("wang")
+		if st, body := c.Do("GET", "/api/v1/me", nil); st != 200 || !strings.Contains(body, `"community_worker"`) {
 			t.Fatalf("me: %d %s", st, body)
 		}
-		if st, _ := c.do("DELETE", "/api/v1/session", nil); st != 204 {
+		if st, _ := c.Do("DELETE", "/api/v1/session", nil); st != 204 {
 			t.Fatalf("logout %d", st)
 		}
-		if st, _ := c.do("GET", "/api/v1/me", nil); st != 401 {
+		if st, _ := c.Do("GET", "/api/v1/me", nil); st != 401 {
 			t.Fatalf("after logout: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM sessions`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM sessions`); n != 0 {
 			t.Fatalf("logout left %d sessions", n)
 		}
 		// Unknown users and wrong passwords read the same.
-		_, b1 := c.do("POST", "/api/v1/session", map[string]string{"username": "nobody", "password": "Wrong-Passw0rd-1"})
-		_, b2 := c.do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": "Wrong-Passw0rd-1"})
+		_, b1 := c.Do("POST", "/api/v1/session", map[string]string{"username": "nobody", "password": "Wrong-Passw0rd-1"})
+		_, b2 := c.Do("POST", "/api/v1/session", map[string]string{"username": "wang", "password": "Wrong-Passw0rd-1"})
 		if !strings.Contains(b1, "用户名或密码错误") || !strings.Contains(b2, "用户名或密码错误") {
 			t.Fatalf("messages differ: %s / %s", b1, b2)
 		}
@@ -55,63 +57,65 @@ func TestLoginThrottlingAndLogout(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("lihua", access.Officer, county)
-		c := e.login("lihua")
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("lihua", access.Officer, apptest.County)
+		c := e.Login("lihua")
 		// Activity within the idle timeout keeps the session alive...
 		for i := 0; i < 3; i++ {
-			e.clock.Add(e.app.Cfg.SessionIdle - time.Minute)
-			if st, _ := c.do("GET", "/api/v1/me", nil); st != 200 {
+			e.Clock.Add(e.App.Cfg.SessionIdle - time.Minute)
+			if st, _ := c.Do("GET", "/api/v1/me", nil); st != 200 {
 				t.Fatalf("active session ended after %d steps: %d", i, st)
 			}
 		}
 		// ...idleness beyond it ends it.
-		e.clock.Add(e.app.Cfg.SessionIdle + time.Second)
-		if st, _ := c.do("GET", "/api/v1/me", nil); st != 401 {
+		e.Clock.Add(e.App.Cfg.SessionIdle + time.Second)
+		if st, _ := c.Do("GET", "/api/v1/me", nil); st != 401 {
 			t.Fatalf("idle session still valid: %d", st)
 		}
 		// A busy session still ends at the absolute limit.
-		c = e.login("lihua")
-		for elapsed := time.Duration(0); elapsed < e.app.Cfg.SessionMax; elapsed += 20 * time.Minute {
-			if st, _ := c.do("GET", "/api/v1/me", nil); st != 200 {
+		c = e.Login("lihua")
+		for elapsed := time.Duration(0); elapsed < e.App.Cfg.SessionMax; elapsed += 20 * time.Minute {
+			if st, _ := c.Do("GET", "/api/v1/me", nil); st != 200 {
 				t.Fatalf("session ended early at %s: %d", elapsed, st)
 			}
-			e.clock.Add(20 * time.Minute)
+			e.Clock.Add(20 * time.Minute)
 		}
-		e.clock.Add(time.Minute)
-		if st, _ := c.do("GET", "/api/v1/me", nil); st != 401 {
+		e.Clock.Add(time.Minute)
+		if st, _ := c.Do("GET", "/api/v1/me", nil); st != 401 {
 			t.Fatalf("session outlived its absolute limit: %d", st)
 		}
 	})
 }
 
 func TestJurisdictionScope(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("worker.a", access.CommunityWorker, communityA)
-		e.user("county", access.Officer, county)
-		e.user("ningbo", access.Officer, otherCity)
-		e.user("sys", access.SysAdmin, "33")
-		officer := e.login("county")
-		for _, code := range []string{communityA, communityB} {
-			if st, body := officer.do("PUT", "/api/v1/divisions/"+code+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000, "households": 2000}}); st != 200 {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("worker.a", access.CommunityWorker, apptest.CommunityA)
+		e.User("county", access.Officer, apptest.County)
+		e.User("ningbo", access.Officer, apptest.OtherCity)
+		e.User("sys", access.SysAdmin, "33")
+		officer := e.Login("county")
+		for _, code := range []string{apptest.CommunityA, apptest.CommunityB} {
+			if st, body := officer.Do("PUT", "/api/v1/divisions/"+code+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000, "households": 2000}}); st != 200 {
 				t.Fatalf("county officer writes %s: %d %s", code, st, body)
 			}
 		}
-		worker := e.login("worker.a")
-		ningbo := e.login("ningbo")
-		sys := e.login("sys")
+		worker := e.Login("worker.a")
+		ningbo := e.Login("ningbo")
+		sys := e.Login("sys")
 		cases := []struct {
-			c      *client
+			c      *apptest.Client
 			code   string
 			status int
 		}{
-			{worker, communityA, 200}, {worker, communityB, 404},
-			{officer, communityA, 200}, {officer, communityB, 200},
-			{ningbo, communityA, 404}, {ningbo, communityB, 404},
-			{sys, communityA, 404}, // admins do not read business rows
+			{worker, apptest.CommunityA, 200}, {worker, apptest.CommunityB, 404},
+			{officer, apptest.CommunityA, 200}, {officer, apptest.CommunityB, 200},
+			{ningbo, apptest.CommunityA, 404}, {ningbo, apptest.CommunityB, 404},
+			{sys, apptest.CommunityA, 404}, // admins do not read business rows
 		}
 		for _, k := range cases {
-			st, body := k.c.do("GET", "/api/v1/divisions/"+k.code+"/attributes?year=2025", nil)
+			st, body := k.c.Do("GET", "/api/v1/divisions/"+k.code+"/attributes?year=2025", nil)
 			if st != k.status {
 				t.Errorf("GET attributes of %s: %d, want %d (%s)", k.code, st, k.status, body)
 			}
@@ -123,33 +127,34 @@ func TestJurisdictionScope(t *testing.T) {
 			}
 		}
 		// A worker writing outside its subtree gets 404 and nothing is written.
-		before := e.count(`SELECT COUNT(*) FROM unit_attributes`)
-		st, _ := worker.do("PUT", "/api/v1/divisions/"+communityB+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 1}})
+		before := e.Count(`SELECT COUNT(*) FROM unit_attributes`)
+		st, _ := worker.Do("PUT", "/api/v1/divisions/"+apptest.CommunityB+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 1}})
 		if st != 404 {
 			t.Fatalf("write outside subtree: %d", st)
 		}
 		// Inside its subtree but not an officer: forbidden, nothing written.
-		if st, _ := worker.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 1}}); st != 403 {
+		if st, _ := worker.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 1}}); st != 403 {
 			t.Fatalf("worker write: %d", st)
 		}
-		if after := e.count(`SELECT COUNT(*) FROM unit_attributes`); after != before {
+		if after := e.Count(`SELECT COUNT(*) FROM unit_attributes`); after != before {
 			t.Fatalf("rows changed %d → %d", before, after)
 		}
-		if v := e.count(`SELECT CAST(value AS INTEGER) FROM unit_attributes WHERE division_code = $1 AND kind = 'population'`, communityB); v != 5000 {
+		if v := e.Count(`SELECT CAST(value AS INTEGER) FROM unit_attributes WHERE division_code = $1 AND kind = 'population'`, apptest.CommunityB); v != 5000 {
 			t.Fatalf("value changed to %d", v)
 		}
 		// Divisions themselves are public reference data.
-		if st, _ := ningbo.do("GET", "/api/v1/divisions/"+communityA, nil); st != 200 {
+		if st, _ := ningbo.Do("GET", "/api/v1/divisions/"+apptest.CommunityA, nil); st != 200 {
 			t.Fatalf("division reference: %d", st)
 		}
 	})
 }
 
 func TestDivisionAPIAndBadInput(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		c := e.login("county")
-		st, body := c.do("GET", "/api/v1/divisions/"+communityA, nil)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
+		st, body := c.Do("GET", "/api/v1/divisions/"+apptest.CommunityA, nil)
 		var d struct {
 			Code       string
 			UrbanRural string `json:"urban_rural"`
@@ -157,172 +162,176 @@ func TestDivisionAPIAndBadInput(t *testing.T) {
 			Ancestors  []struct{ Code string }
 		}
 		json.Unmarshal([]byte(body), &d)
-		if st != 200 || d.Level != 5 || len(d.Ancestors) != 4 || d.Ancestors[2].Code != county || !strings.Contains(body, `"urban_rural":"urban"`) || !strings.Contains(body, "上保社区") {
+		if st != 200 || d.Level != 5 || len(d.Ancestors) != 4 || d.Ancestors[2].Code != apptest.County || !strings.Contains(body, `"urban_rural":"urban"`) || !strings.Contains(body, "上保社区") {
 			t.Fatalf("get: %d %s", st, body)
 		}
-		if st, body := c.do("GET", "/api/v1/divisions/330106999999", nil); st != 404 || !strings.Contains(body, "330106999999") {
+		if st, body := c.Do("GET", "/api/v1/divisions/330106999999", nil); st != 404 || !strings.Contains(body, "330106999999") {
 			t.Fatalf("unknown: %d %s", st, body)
 		}
-		if st, body := c.do("GET", "/api/v1/divisions/3301x6", nil); st != 400 || !strings.Contains(body, `"field":"code"`) {
+		if st, body := c.Do("GET", "/api/v1/divisions/3301x6", nil); st != 400 || !strings.Contains(body, `"field":"code"`) {
 			t.Fatalf("malformed: %d %s", st, body)
 		}
-		st, body = c.do("GET", "/api/v1/divisions/"+county+"/children?page_size=5&page=2", nil)
+		st, body = c.Do("GET", "/api/v1/divisions/"+apptest.County+"/children?page_size=5&page=2", nil)
 		if st != 200 || !strings.Contains(body, `"total":12`) || !strings.Contains(body, `"page":2`) {
 			t.Fatalf("children: %d %s", st, body)
 		}
-		st, body = c.do("GET", "/api/v1/divisions?q=%E8%A5%BF%E6%B9%96", nil) // 西湖
+		st, body = c.Do("GET", "/api/v1/divisions?q=%E8%A5%BF%E6%B9%96", nil) // 西湖
 		if st != 200 || !strings.HasPrefix(body, `{"items":[{"code":"330106","name":"西湖区"`) {
 			t.Fatalf("search ranking: %d %.300s", st, body)
 		}
-		if st, _ := c.do("GET", "/api/v1/divisions?q=x&page_size=1000", nil); st != 400 {
+		if st, _ := c.Do("GET", "/api/v1/divisions?q=x&page_size=1000", nil); st != 400 {
 			t.Fatalf("page_size over max: %d", st)
 		}
-		if st, body := c.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": -3}}); st != 400 {
+		if st, body := c.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": -3}}); st != 400 {
 			t.Fatalf("negative value: %d %s", st, body)
 		}
-		if st, body := c.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"populace": 3}}); st != 400 || !strings.Contains(body, "populace") {
+		if st, body := c.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"populace": 3}}); st != 400 || !strings.Contains(body, "populace") {
 			t.Fatalf("unknown attribute: %d %s", st, body)
 		}
-		if st, body := c.do("POST", "/api/v1/divisions/"+communityA+"/designations", map[string]any{"kind": "future_community", "year": 2024, "bogus": 1}); st != 400 || !strings.Contains(body, "bogus") {
+		if st, body := c.Do("POST", "/api/v1/divisions/"+apptest.CommunityA+"/designations", map[string]any{"kind": "future_community", "year": 2024, "bogus": 1}); st != 400 || !strings.Contains(body, "bogus") {
 			t.Fatalf("unknown field: %d %s", st, body)
 		}
-		if st, body := c.do("POST", "/api/v1/divisions/"+communityA+"/designations", map[string]any{"kind": "future_community", "year": 2024}); st != 200 || !strings.Contains(body, "future_community") {
+		if st, body := c.Do("POST", "/api/v1/divisions/"+apptest.CommunityA+"/designations", map[string]any{"kind": "future_community", "year": 2024}); st != 200 || !strings.Contains(body, "future_community") {
 			t.Fatalf("designation: %d %s", st, body)
 		}
-		if st, body := c.do("GET", "/api/v1/divisions/"+communityA+"/changes", nil); st != 200 || !strings.Contains(body, "designation:future_community") || !strings.Contains(body, `"actor":"county"`) {
+		if st, body := c.Do("GET", "/api/v1/divisions/"+apptest.CommunityA+"/changes", nil); st != 200 || !strings.Contains(body, "designation:future_community") || !strings.Contains(body, `"actor":"county"`) {
 			t.Fatalf("changes: %d %s", st, body)
 		}
 	})
 }
 
 func TestUnitCSVImportAllOrNothing(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		c := e.login("county")
-		bad := "区划代码,年份,属性,数值\n" + communityA + ",2025,population,4100\n" + communityB + ",2025,population,abc\n330106004055,2025,households,1200\n"
-		st, body := c.do("POST", "/api/v1/unit-data/import", bad)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
+		bad := "区划代码,年份,属性,数值\n" + apptest.CommunityA + ",2025,population,4100\n" + apptest.CommunityB + ",2025,population,abc\n330106004055,2025,households,1200\n"
+		st, body := c.Do("POST", "/api/v1/unit-data/import", bad)
 		if st != 422 || !strings.Contains(body, `"row":3`) || !strings.Contains(body, `"column":"value"`) {
 			t.Fatalf("bad file: %d %s", st, body)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
 			t.Fatalf("bad file wrote %d rows", n)
 		}
 		outside := "division_code,year,attribute,value\n330201001001,2025,population,1\n"
-		if st, body := c.do("POST", "/api/v1/unit-data/import", outside); st != 422 || !strings.Contains(body, "jurisdiction") {
+		if st, body := c.Do("POST", "/api/v1/unit-data/import", outside); st != 422 || !strings.Contains(body, "jurisdiction") {
 			t.Fatalf("outside scope: %d %s", st, body)
 		}
 		good := strings.Replace(bad, ",abc", ",3900", 1)
-		if st, body := c.do("POST", "/api/v1/unit-data/import?dry_run=1", good); st != 200 || !strings.Contains(body, `"applied":false`) {
+		if st, body := c.Do("POST", "/api/v1/unit-data/import?dry_run=1", good); st != 200 || !strings.Contains(body, `"applied":false`) {
 			t.Fatalf("dry run: %d %s", st, body)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
 			t.Fatalf("dry run wrote %d rows", n)
 		}
 		for i := 0; i < 2; i++ { // re-import is idempotent
-			if st, body := c.do("POST", "/api/v1/unit-data/import", good); st != 200 || !strings.Contains(body, `"applied":true`) {
+			if st, body := c.Do("POST", "/api/v1/unit-data/import", good); st != 200 || !strings.Contains(body, `"applied":true`) {
 				t.Fatalf("apply: %d %s", st, body)
 			}
 		}
-		if n := e.count(`SELECT COUNT(*) FROM unit_attributes`); n != 3 {
+		if n := e.Count(`SELECT COUNT(*) FROM unit_attributes`); n != 3 {
 			t.Fatalf("imported %d rows, want 3", n)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM unit_changes`); n != 3 {
+		if n := e.Count(`SELECT COUNT(*) FROM unit_changes`); n != 3 {
 			t.Fatalf("change history has %d rows, want 3 (second import changed nothing)", n)
 		}
 	})
 }
 
 func TestCrossSiteStateChangeRejected(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		c := e.login("county")
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
 		hdr := map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
-		st, _, _ := c.form("/divisions/"+communityA+"/attributes", map[string]string{"year": "2025", "attr_population": "7"}, hdr)
+		st, _, _ := c.Form("/divisions/"+apptest.CommunityA+"/attributes", map[string]string{"year": "2025", "attr_population": "7"}, hdr)
 		if st != http.StatusForbidden {
 			t.Fatalf("cross-site POST: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM unit_attributes`); n != 0 {
 			t.Fatalf("cross-site POST wrote %d rows", n)
 		}
-		st, _, h := c.form("/divisions/"+communityA+"/attributes", map[string]string{"year": "2025", "attr_population": "7"}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+		st, _, h := c.Form("/divisions/"+apptest.CommunityA+"/attributes", map[string]string{"year": "2025", "attr_population": "7"}, map[string]string{"Sec-Fetch-Site": "same-origin"})
 		if st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "saved=1") {
 			t.Fatalf("same-origin POST: %d", st)
 		}
 		// A cross-site logout is refused too: it would end the session.
-		if st, _, _ := c.form("/logout", nil, hdr); st != http.StatusForbidden {
+		if st, _, _ := c.Form("/logout", nil, hdr); st != http.StatusForbidden {
 			t.Fatalf("cross-site logout: %d", st)
 		}
 	})
 }
 
 func TestAuditChainVerifyAndTamper(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		e.user("aud", access.Auditor, "33")
-		c := e.login("county")
-		c.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
-		c.do("POST", "/api/v1/session", map[string]string{"username": "county", "password": "nope-Nope-1234"})
-		aud := e.login("aud")
-		st, body := aud.do("GET", "/api/v1/audit/verify", nil)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		e.User("aud", access.Auditor, "33")
+		c := e.Login("county")
+		c.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
+		c.Do("POST", "/api/v1/session", map[string]string{"username": "county", "password": "nope-Nope-1234"})
+		aud := e.Login("aud")
+		st, body := aud.Do("GET", "/api/v1/audit/verify", nil)
 		if st != 200 || !strings.Contains(body, `"ok":true`) {
 			t.Fatalf("verify: %d %s", st, body)
 		}
-		st, body = aud.do("GET", "/api/v1/audit?action=login&result=failed", nil)
+		st, body = aud.Do("GET", "/api/v1/audit?action=login&result=failed", nil)
 		if st != 200 || !strings.Contains(body, `"actor":"county"`) {
 			t.Fatalf("search: %d %s", st, body)
 		}
-		if st, _ := c.do("GET", "/api/v1/audit", nil); st != 403 {
+		if st, _ := c.Do("GET", "/api/v1/audit", nil); st != 403 {
 			t.Fatalf("officer reads audit: %d", st)
 		}
 		// The store itself refuses edits...
-		if _, err := e.app.DB.W.Exec(`UPDATE audit_log SET actor = 'someone' WHERE seq = 2`); err == nil {
+		if _, err := e.App.DB.W.Exec(`UPDATE audit_log SET actor = 'someone' WHERE seq = 2`); err == nil {
 			t.Fatal("audit_log accepted an UPDATE")
 		}
-		if _, err := e.app.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 2`); err == nil {
+		if _, err := e.App.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 2`); err == nil {
 			t.Fatal("audit_log accepted a DELETE")
 		}
 		// ...and an edit made behind its back (trigger dropped) is detected.
 		dropTriggers(t, e)
-		if _, err := e.app.DB.W.Exec(`UPDATE audit_log SET detail = '{"values":{"population":1}}' WHERE action = 'unit.attributes.set'`); err != nil {
+		if _, err := e.App.DB.W.Exec(`UPDATE audit_log SET detail = '{"values":{"population":1}}' WHERE action = 'unit.attributes.set'`); err != nil {
 			t.Fatal(err)
 		}
 		var seq int64
-		e.app.DB.R.QueryRow(`SELECT seq FROM audit_log WHERE action = 'unit.attributes.set'`).Scan(&seq)
-		_, err := e.app.Audit.Verify(t.Context())
+		e.App.DB.R.QueryRow(`SELECT seq FROM audit_log WHERE action = 'unit.attributes.set'`).Scan(&seq)
+		_, err := e.App.Audit.Verify(t.Context())
 		be, ok := err.(*audit.BrokenError)
 		if !ok || be.Seq != seq {
 			t.Fatalf("tamper not detected at %d: %v", seq, err)
 		}
-		st, body = aud.do("GET", "/api/v1/audit/verify", nil)
+		st, body = aud.Do("GET", "/api/v1/audit/verify", nil)
 		if st != 200 || !strings.Contains(body, `"ok":false`) {
 			t.Fatalf("verify after tamper: %d %s", st, body)
 		}
 		// A deleted entry is detected too.
-		if _, err := e.app.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 1`); err != nil {
+		if _, err := e.App.DB.W.Exec(`DELETE FROM audit_log WHERE seq = 1`); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.app.Audit.Verify(t.Context()); err == nil || err.(*audit.BrokenError).Seq != 1 {
+		if _, err := e.App.Audit.Verify(t.Context()); err == nil || err.(*audit.BrokenError).Seq != 1 {
 			t.Fatalf("deletion not detected: %v", err)
 		}
 	})
 }
 
-func dropTriggers(t *testing.T, e *testEnv) {
+func dropTriggers(t *testing.T, e *apptest.Env) {
 	stmts := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
-	if e.app.DB.Dialect == "postgres" {
+	if e.App.DB.Dialect == "postgres" {
 		stmts = []string{`DROP TRIGGER audit_log_no_change ON audit_log`}
 	}
 	for _, s := range stmts {
-		if _, err := e.app.DB.W.Exec(s); err != nil {
+		if _, err := e.App.DB.W.Exec(s); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		c := e.client()
-		st, body := c.do("GET", "/api/v1/openapi.json", nil)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		c := e.Client()
+		st, body := c.Do("GET", "/api/v1/openapi.json", nil)
 		if st != 200 {
 			t.Fatalf("openapi: %d", st)
 		}
@@ -342,7 +351,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				}
 			}
 		}
-		routes := e.app.Router.Routes()
+		routes := e.App.Router.Routes()
 		if len(routes) < 15 {
 			t.Fatalf("only %d routes", len(routes))
 		}
@@ -355,12 +364,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			// for an anonymous caller (401 or a handler's answer instead).
 			m, p, _ := strings.Cut(r, " ")
 			p = regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllStringFunc(p, func(param string) string {
-				if v, ok := map[string]string{"{code}": county, "{year}": "2025", "{username}": "admin"}[param]; ok {
+				if v, ok := map[string]string{"{code}": apptest.County, "{year}": "2025", "{username}": "admin"}[param]; ok {
 					return v
 				}
 				return "x"
 			})
-			req, _ := http.NewRequest(m, e.srv.URL+p, nil)
+			req, _ := http.NewRequest(m, e.URL+p, nil)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -377,40 +386,39 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestSecondStartKeepsData(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		c := e.login("county")
-		c.do("PUT", "/api/v1/divisions/"+communityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
-		users := e.count(`SELECT COUNT(*) FROM users`)
-		again, err := Wire(t.Context(), e.app.Cfg, e.app.DB, Options{Now: e.clock.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
+		c.Do("PUT", "/api/v1/divisions/"+apptest.CommunityA+"/attributes/2025", map[string]any{"values": map[string]float64{"population": 5000}})
+		users := e.Count(`SELECT COUNT(*) FROM users`)
+		again := e.Restart()
 		if again.Loaded != 0 {
 			t.Fatalf("second start reloaded %d divisions", again.Loaded)
 		}
 		if pw, err := again.Auth.EnsureFirstAdmin(t.Context()); err != nil || pw != "" {
 			t.Fatalf("second start made another admin: %q %v", pw, err)
 		}
-		if e.count(`SELECT COUNT(*) FROM divisions`) != 27036 || e.count(`SELECT COUNT(*) FROM users`) != users || e.count(`SELECT COUNT(*) FROM unit_attributes`) != 1 {
+		if e.Count(`SELECT COUNT(*) FROM divisions`) != 27036 || e.Count(`SELECT COUNT(*) FROM users`) != users || e.Count(`SELECT COUNT(*) FROM unit_attributes`) != 1 {
 			t.Fatal("rows changed on second start")
 		}
 	})
 }
 
 func TestAPITokenScopedAndRevocable(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("hotline", access.CommunityWorker, communityA)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("hotline", access.CommunityWorker, apptest.CommunityA)
 		ctx := access.With(t.Context(), access.Operator())
-		tok, err := e.app.Auth.IssueToken(ctx, "hotline", "12345", 24*time.Hour)
+		tok, err := e.App.Auth.IssueToken(ctx, "hotline", "12345", 24*time.Hour)
 		if err != nil || !strings.HasPrefix(tok, auth.TokenPrefix) {
 			t.Fatal(tok, err)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, tok); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, tok); n != 0 {
 			t.Fatal("token stored in clear")
 		}
 		get := func(path string) int {
-			req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+			req, _ := http.NewRequest("GET", e.URL+path, nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -419,19 +427,19 @@ func TestAPITokenScopedAndRevocable(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode
 		}
-		if st := get("/api/v1/divisions/" + communityA + "/attributes"); st != 200 {
+		if st := get("/api/v1/divisions/" + apptest.CommunityA + "/attributes"); st != 200 {
 			t.Fatalf("token in scope: %d", st)
 		}
-		if st := get("/api/v1/divisions/" + communityB + "/attributes"); st != 404 {
+		if st := get("/api/v1/divisions/" + apptest.CommunityB + "/attributes"); st != 404 {
 			t.Fatalf("token out of scope: %d", st)
 		}
-		if err := e.app.Auth.SetDisabled(access.With(t.Context(), &access.Principal{UserID: "x", Username: "sec", Role: access.SecAdmin, Division: "33"}), "hotline", true); err != nil {
+		if err := e.App.Auth.SetDisabled(access.With(t.Context(), &access.Principal{UserID: "x", Username: "sec", Role: access.SecAdmin, Division: "33"}), "hotline", true); err != nil {
 			t.Fatal(err)
 		}
 		if st := get("/api/v1/me"); st != 401 {
 			t.Fatalf("token of a disabled account: %d", st)
 		}
-		e.clock.Add(25 * time.Hour)
+		e.Clock.Add(25 * time.Hour)
 		if st := get("/api/v1/me"); st != 401 {
 			t.Fatalf("expired token: %d", st)
 		}
@@ -439,110 +447,113 @@ func TestAPITokenScopedAndRevocable(t *testing.T) {
 }
 
 func TestFirstAdminMustChangePassword(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		pw, err := e.app.Auth.EnsureFirstAdmin(t.Context())
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		pw, err := e.App.Auth.EnsureFirstAdmin(t.Context())
 		if err != nil || pw == "" {
 			t.Fatal(pw, err)
 		}
-		c := e.client()
-		st, _, h := c.form("/login", map[string]string{"username": "admin", "password": pw}, nil)
+		c := e.Client()
+		st, _, h := c.Form("/login", map[string]string{"username": "admin", "password": pw}, nil)
 		if st != 303 {
 			t.Fatalf("login: %d", st)
 		}
 		// Every page leads to the password change first; the API refuses.
-		req, _ := http.NewRequest("GET", e.srv.URL+"/admin/users", nil)
-		resp, _ := c.h.Do(req)
+		req, _ := http.NewRequest("GET", e.URL+"/admin/users", nil)
+		resp, _ := c.HTTP.Do(req)
 		resp.Body.Close()
 		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/account/password" {
 			t.Fatalf("pending password change not enforced: %d %s %v", resp.StatusCode, resp.Header.Get("Location"), h)
 		}
-		if st, _ := c.do("GET", "/api/v1/users", nil); st != 403 {
+		if st, _ := c.Do("GET", "/api/v1/users", nil); st != 403 {
 			t.Fatalf("API with pending change: %d", st)
 		}
-		st, body, _ := c.form("/account/password", map[string]string{"old_password": pw, "new_password": "short", "confirm_password": "short"}, nil)
+		st, body, _ := c.Form("/account/password", map[string]string{"old_password": pw, "new_password": "short", "confirm_password": "short"}, nil)
 		if st != 400 || !strings.Contains(body, "10 至 128") {
 			t.Fatalf("weak password: %d", st)
 		}
-		st, _, _ = c.form("/account/password", map[string]string{"old_password": pw, "new_password": "New-Strong-Pass-42", "confirm_password": "New-Strong-Pass-42"}, nil)
+		st, _, _ = c.Form("/account/password", map[string]string{"old_password": pw, "new_password": "New-Strong-Pass-42", "confirm_password": "New-Strong-Pass-42"}, nil)
 		if st != 303 {
 			t.Fatalf("change: %d", st)
 		}
-		if st, body := c.do("GET", "/api/v1/users", nil); st != 200 || !strings.Contains(body, `"admin"`) {
+		if st, body := c.Do("GET", "/api/v1/users", nil); st != 200 || !strings.Contains(body, `"admin"`) {
 			t.Fatalf("after change: %d %s", st, body)
 		}
 	})
 }
 
 func TestTOTPRequiredByPolicy(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("sec", access.SecAdmin, "33")
-		e.user("county", access.Officer, county)
-		sec := e.login("sec")
-		st, _, _ := sec.form("/admin/security", map[string]string{"totp_officer": "1"}, nil)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("sec", access.SecAdmin, "33")
+		e.User("county", access.Officer, apptest.County)
+		sec := e.Login("sec")
+		st, _, _ := sec.Form("/admin/security", map[string]string{"totp_officer": "1"}, nil)
 		if st != 200 {
 			t.Fatalf("policy: %d", st)
 		}
-		c := e.login("county")
-		if st, _ := c.do("GET", "/api/v1/me", nil); st != 200 {
+		c := e.Login("county")
+		if st, _ := c.Do("GET", "/api/v1/me", nil); st != 200 {
 			t.Fatal("me")
 		}
-		if st, body := c.do("GET", "/api/v1/divisions/"+county+"/attributes", nil); st != 403 || !strings.Contains(body, "动态口令") {
+		if st, body := c.Do("GET", "/api/v1/divisions/"+apptest.County+"/attributes", nil); st != 403 || !strings.Contains(body, "动态口令") {
 			t.Fatalf("pending TOTP not enforced: %d %s", st, body)
 		}
-		secret, err := e.app.Auth.StartTOTP(access.With(t.Context(), &access.Principal{UserID: userID(e, "county")}))
+		secret, err := e.App.Auth.StartTOTP(access.With(t.Context(), &access.Principal{UserID: userID(e, "county")}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, _ := auth.TOTPCode(secret, e.clock.Now())
-		if st, _, _ := c.form("/account/totp", map[string]string{"code": code}, nil); st != 303 {
+		code, _ := auth.TOTPCode(secret, e.Clock.Now())
+		if st, _, _ := c.Form("/account/totp", map[string]string{"code": code}, nil); st != 303 {
 			t.Fatalf("enrol: %d", st)
 		}
-		if st, _ := c.do("GET", "/api/v1/divisions/"+county+"/attributes", nil); st != 200 {
+		if st, _ := c.Do("GET", "/api/v1/divisions/"+apptest.County+"/attributes", nil); st != 200 {
 			t.Fatalf("after enrolment: %d", st)
 		}
 		// Signing in now needs the code.
-		c2 := e.client()
-		if st, body := c2.do("POST", "/api/v1/session", map[string]string{"username": "county", "password": testPassword}); st != 401 || !strings.Contains(body, "动态口令") {
+		c2 := e.Client()
+		if st, body := c2.Do("POST", "/api/v1/session", map[string]string{"username": "county", "password": apptest.Password}); st != 401 || !strings.Contains(body, "动态口令") {
 			t.Fatalf("login without code: %d %s", st, body)
 		}
-		code, _ = auth.TOTPCode(secret, e.clock.Now())
-		if st, _ := c2.do("POST", "/api/v1/session", map[string]string{"username": "county", "password": testPassword, "totp": code}); st != 200 {
+		code, _ = auth.TOTPCode(secret, e.Clock.Now())
+		if st, _ := c2.Do("POST", "/api/v1/session", map[string]string{"username": "county", "password": apptest.Password, "totp": code}); st != 200 {
 			t.Fatalf("login with code: %d", st)
 		}
 		var raw string
-		e.app.DB.R.QueryRow(`SELECT totp_secret FROM users WHERE username = 'county'`).Scan(&raw)
+		e.App.DB.R.QueryRow(`SELECT totp_secret FROM users WHERE username = 'county'`).Scan(&raw)
 		if strings.Contains(raw, secret) {
 			t.Fatal("TOTP secret stored in clear")
 		}
 	})
 }
 
-func userID(e *testEnv, name string) string {
+func userID(e *apptest.Env, name string) string {
 	var id string
-	e.app.DB.R.QueryRow(`SELECT id FROM users WHERE username = $1`, name).Scan(&id)
+	e.App.DB.R.QueryRow(`SELECT id FROM users WHERE username = $1`, name).Scan(&id)
 	return id
 }
 
 func TestAccountAdministrationRules(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("sys", access.SysAdmin, "3301")
-		e.user("county", access.Officer, county)
-		sys := e.login("sys")
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("sys", access.SysAdmin, "3301")
+		e.User("county", access.Officer, apptest.County)
+		sys := e.Login("sys")
 		cases := []struct {
 			body   map[string]string
 			status int
 			field  string
 		}{
-			{map[string]string{"username": "w1", "role": "community_worker", "division_code": communityA}, 400, "username"},
-			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": county}, 400, "division_code"},
+			{map[string]string{"username": "w1", "role": "community_worker", "division_code": apptest.CommunityA}, 400, "username"},
+			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": apptest.County}, 400, "division_code"},
 			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": "330201001001"}, 400, "division_code"},
-			{map[string]string{"username": "worker1", "role": "mayor", "division_code": communityA}, 400, "role"},
+			{map[string]string{"username": "worker1", "role": "mayor", "division_code": apptest.CommunityA}, 400, "role"},
 			{map[string]string{"username": "auditor2", "role": "auditor", "division_code": "3301"}, 400, "role"},
-			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": communityA}, 201, ""},
-			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": communityA}, 409, "username"},
+			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": apptest.CommunityA}, 201, ""},
+			{map[string]string{"username": "worker1", "role": "community_worker", "division_code": apptest.CommunityA}, 409, "username"},
 		}
 		for _, k := range cases {
-			st, body := sys.do("POST", "/api/v1/users", k.body)
+			st, body := sys.Do("POST", "/api/v1/users", k.body)
 			if st != k.status || (k.field != "" && !strings.Contains(body, `"field":"`+k.field+`"`)) {
 				t.Errorf("%v: %d %s", k.body, st, body)
 			}
@@ -551,24 +562,25 @@ func TestAccountAdministrationRules(t *testing.T) {
 			}
 		}
 		// Officers cannot create accounts.
-		if st, _ := e.login("county").do("POST", "/api/v1/users", map[string]string{"username": "x1x", "role": "resident", "division_code": communityA}); st != 403 {
+		if st, _ := e.Login("county").Do("POST", "/api/v1/users", map[string]string{"username": "x1x", "role": "resident", "division_code": apptest.CommunityA}); st != 403 {
 			t.Fatalf("officer creates account: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.create' AND object_id = 'worker1'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.create' AND object_id = 'worker1'`); n != 1 {
 			t.Fatalf("creation audited %d times", n)
 		}
 	})
 }
 
 func TestHomePerRole(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("res", access.Resident, communityA)
-		e.user("grid", access.GridWorker, communityA)
-		e.user("worker", access.CommunityWorker, communityA)
-		e.user("county", access.Officer, county)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("res", access.Resident, apptest.CommunityA)
+		e.User("grid", access.GridWorker, apptest.CommunityA)
+		e.User("worker", access.CommunityWorker, apptest.CommunityA)
+		e.User("county", access.Officer, apptest.County)
 		for user, want := range map[string]string{"res": "/registry/me", "grid": "/registry/my-grid"} {
-			req, _ := http.NewRequest("GET", e.srv.URL+"/", nil)
-			resp, err := e.login(user).h.Do(req)
+			req, _ := http.NewRequest("GET", e.URL+"/", nil)
+			resp, err := e.Login(user).HTTP.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -578,7 +590,7 @@ func TestHomePerRole(t *testing.T) {
 			}
 		}
 		for user, want := range map[string]string{"worker": "社区概览", "county": "辖区概览"} {
-			st, body := e.login(user).do("GET", "/", nil)
+			st, body := e.Login(user).Do("GET", "/", nil)
 			if st != 200 || !strings.Contains(body, want) {
 				t.Errorf("%s home: %d, want %s", user, st, want)
 			}

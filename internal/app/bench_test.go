@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -6,23 +6,18 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/app"
+	"linli/internal/apptest"
 	"linli/internal/auth"
-	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/dbtest"
 )
 
 // benchApp is a demo-filled app on the given store.
-func benchApp(b *testing.B, dialect db.Dialect) *App {
+func benchApp(b *testing.B, dialect db.Dialect) *app.App {
 	b.Helper()
-	d := dbtest.Open(b, dialect, nil)
-	cfg := config.Defaults()
-	cfg.DataDir = b.TempDir()
-	a, err := Wire(context.Background(), cfg, d, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.SeedDemo(context.Background(), DemoOptions{Seed: 1, Year: 2025}); err != nil {
+	a := apptest.Open(b, dbtest.Open(b, dialect, nil), nil)
+	if _, err := a.SeedDemo(context.Background(), app.DemoOptions{Seed: 1, Year: 2025}); err != nil {
 		b.Fatal(err)
 	}
 	return a
@@ -50,7 +45,7 @@ func compare(b *testing.B, subject, peer func() error) {
 	b.ReportMetric(float64(s)/float64(p), "x-peer")
 }
 
-func forStores(b *testing.B, fn func(b *testing.B, a *App)) {
+func forStores(b *testing.B, fn func(b *testing.B, a *app.App)) {
 	for _, d := range dbtest.Dialects() {
 		b.Run(string(d), func(b *testing.B) { fn(b, benchApp(b, d)) })
 	}
@@ -60,7 +55,7 @@ func forStores(b *testing.B, fn func(b *testing.B, a *App)) {
 // and its role policy, expiry checks) against a bare primary-key read of the
 // same sessions table.
 func BenchmarkSessionLookup(b *testing.B) {
-	forStores(b, func(b *testing.B, a *App) {
+	forStores(b, func(b *testing.B, a *app.App) {
 		ctx := context.Background()
 		tok, _, err := a.Auth.Login(ctx, "demo.worker", mustPassword(b, a, "demo.worker"), "", "127.0.0.1", "bench")
 		if err != nil {
@@ -84,7 +79,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 // communities by township, scope enforced in SQL, against the same GROUP BY
 // with no scope condition.
 func BenchmarkScopedCountyTotals(b *testing.B) {
-	forStores(b, func(b *testing.B, a *App) {
+	forStores(b, func(b *testing.B, a *app.App) {
 		ctx := access.With(context.Background(), &access.Principal{Username: "bench", Role: access.Officer, Division: "330106"})
 		kinds := []string{"population", "households", "population_60plus", "urban_population"}
 		compare(b, func() error {
@@ -110,7 +105,7 @@ func BenchmarkScopedCountyTotals(b *testing.B) {
 // BenchmarkScopedDivisionSearch: name search within a subtree (the officer's
 // search box) against the same LIKE over the whole table.
 func BenchmarkScopedDivisionSearch(b *testing.B) {
-	forStores(b, func(b *testing.B, a *App) {
+	forStores(b, func(b *testing.B, a *app.App) {
 		ctx := context.Background()
 		compare(b, func() error {
 			_, n, err := a.Divisions.Search(ctx, "社区", "330106", 0, 20)
@@ -126,7 +121,7 @@ func BenchmarkScopedDivisionSearch(b *testing.B) {
 }
 
 // mustPassword gives a demo account a known password.
-func mustPassword(b *testing.B, a *App, user string) string {
+func mustPassword(b *testing.B, a *app.App, user string) string {
 	pw := "Bench-Passw0rd-99"
 	if _, err := a.DB.W.Exec(`UPDATE users SET password_hash = $1, must_change_password = FALSE WHERE username = $2`, auth.HashPassword(pw), user); err != nil {
 		b.Fatal(err)

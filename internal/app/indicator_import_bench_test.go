@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"linli/internal/access"
-	"linli/internal/config"
+	"linli/internal/apptest"
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/indicators"
@@ -34,12 +34,7 @@ func BenchmarkReportedImport(b *testing.B) {
 
 func benchImport(b *testing.B, dialect db.Dialect) {
 	ctx := context.Background()
-	cfg := config.Defaults()
-	cfg.DataDir = b.TempDir()
-	a, err := Wire(ctx, cfg, dbtest.Open(b, dialect, nil), Options{Now: time.Now})
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := apptest.Open(b, dbtest.Open(b, dialect, nil), time.Now)
 	var counties, towns []string
 	rows, err := a.DB.R.Query(`SELECT code, level FROM divisions WHERE level IN (3, 4) ORDER BY code`)
 	if err != nil {

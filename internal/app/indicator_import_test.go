@@ -1,19 +1,17 @@
-package app
+package app_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"mime/multipart"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 
 	"linli/internal/access"
+	"linli/internal/apptest"
 	"linli/internal/tabular"
 )
 
@@ -46,36 +44,33 @@ type importReport struct {
 	} `json:"errors"`
 }
 
-func (c *client) importFile(t *testing.T, path string, data []byte) (int, importReport) {
+// importFile posts a file's bytes as the import API takes them.
+func importFile(t *testing.T, c *apptest.Client, path string, data []byte) (int, importReport) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", c.e.srv.URL+path, bytes.NewReader(data))
+	req := c.NewRequest("POST", path, bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := c.h.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	st, body, _ := c.Send(req)
 	var rep importReport
-	if err := json.Unmarshal(b, &rep); err != nil && resp.StatusCode < 300 {
-		t.Fatalf("%s: %s", path, b)
+	if err := json.Unmarshal([]byte(body), &rep); err != nil && st < 300 {
+		t.Fatalf("%s: %s", path, body)
 	}
-	return resp.StatusCode, rep
+	return st, rep
 }
 
 // Reported data by file: the template lists the units that report, a bad
 // file is refused as a whole with row, column and reason, a good one is
 // saved as drafts in one step and shows in the indicators at once.
 func TestReportedDataImport(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		e.user("city", access.Officer, "3301")
-		e.user("worker", access.CommunityWorker, communityA)
-		c := e.login("county")
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		e.User("city", access.Officer, "3301")
+		e.User("worker", access.CommunityWorker, apptest.CommunityA)
+		c := e.Login("county")
 		const imp = "/api/v1/indicator-reports/import"
 
 		// The template: the county and each of its townships, one column per element.
-		st, tpl := c.do("GET", fmt.Sprintf("/indicators/report/template?division=%s&period=%d", county, indYear), nil)
+		st, tpl := c.Do("GET", fmt.Sprintf("/indicators/report/template?division=%s&period=%d", apptest.County, indYear), nil)
 		if st != 200 {
 			t.Fatalf("template: %d", st)
 		}
@@ -83,8 +78,8 @@ func TestReportedDataImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		townships := e.count(`SELECT COUNT(*) FROM divisions WHERE parent_code = $1`, county)
-		if len(tab.Rows) != 1+townships || tab.Rows[0][0] != county || len(tab.Header) != 3+9 {
+		townships := e.Count(`SELECT COUNT(*) FROM divisions WHERE parent_code = $1`, apptest.County)
+		if len(tab.Rows) != 1+townships || tab.Rows[0][0] != apptest.County || len(tab.Header) != 3+9 {
 			t.Fatalf("template: %d rows (want %d), header %v", len(tab.Rows), 1+townships, tab.Header)
 		}
 		if !strings.Contains(strings.Join(tab.Header, "|"), "年低保标准（填报，元） [dibao_standard]") {
@@ -93,20 +88,20 @@ func TestReportedDataImport(t *testing.T) {
 
 		header := []any{"区划代码 [division_code]", "年份", "名称", "dibao_standard", "社会救助件数（填报）", "assistance_joint_cases"}
 		good := [][]any{header,
-			{county, indYear, "西湖区", 12000, nil, nil},
+			{apptest.County, indYear, "西湖区", 12000, nil, nil},
 			{"330106002", indYear, "北山街道", nil, 40, 30},
 			{"330106004", indYear, "西溪街道", nil, "60", "50"},
 		}
 		bad := [][]any{header,
-			{county, indYear, "西湖区", 500, nil, nil},        // below the standard's bound
-			{"330106002", indYear, "北山街道", nil, 40, 45},    // joint cases above all cases
-			{"330201001", indYear, "宁波", nil, 1, 1},        // another city
-			{"330106004", indYear, "西溪街道", 9000, nil, nil}, // a county element at a township
-			{"330106004", 2040, "西溪街道", nil, 1, 1},         // outside the frame
-			{"330106005", indYear, "", nil, "abc", nil},    // not a number
-			{"330106002", indYear, "北山街道", nil, 41, 30},    // the same division and year again
+			{apptest.County, indYear, "西湖区", 500, nil, nil}, // below the standard's bound
+			{"330106002", indYear, "北山街道", nil, 40, 45},     // joint cases above all cases
+			{"330201001", indYear, "宁波", nil, 1, 1},         // another city
+			{"330106004", indYear, "西溪街道", 9000, nil, nil},  // a county element at a township
+			{"330106004", 2040, "西溪街道", nil, 1, 1},          // outside the frame
+			{"330106005", indYear, "", nil, "abc", nil},     // not a number
+			{"330106002", indYear, "北山街道", nil, 41, 30},     // the same division and year again
 		}
-		st, rep := c.importFile(t, imp, xlsxFile(t, bad))
+		st, rep := importFile(t, c, imp, xlsxFile(t, bad))
 		if st != 422 || rep.Applied {
 			t.Fatalf("bad file: %d %+v", st, rep)
 		}
@@ -126,95 +121,81 @@ func TestReportedDataImport(t *testing.T) {
 		if len(rep.Errors) != len(want) {
 			t.Errorf("%d errors, want %d: %v", len(rep.Errors), len(want), got)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
 			t.Fatalf("a bad file saved %d values", n)
 		}
 		// Blank lines (Excel leaves them) are passed over; numbering stays.
-		if st, rep := c.importFile(t, imp+"?dry_run=1", []byte("区划代码,年份,dibao_standard\n\n"+county+",2026,abc\n,,\n")); st != 422 || rep.Rows != 1 || rep.Errors[0].Row != 3 {
+		if st, rep := importFile(t, c, imp+"?dry_run=1", []byte("区划代码,年份,dibao_standard\n\n"+apptest.County+",2026,abc\n,,\n")); st != 422 || rep.Rows != 1 || rep.Errors[0].Row != 3 {
 			t.Errorf("blank lines: %d %+v", st, rep)
 		}
 		// Unknown columns and a broken file are named too.
-		if st, rep := c.importFile(t, imp, []byte("区划代码,年份,population_total\n330106,2026,5\n")); st != 422 || rep.Errors[0].Column != "population_total" {
+		if st, rep := importFile(t, c, imp, []byte("区划代码,年份,population_total\n330106,2026,5\n")); st != 422 || rep.Errors[0].Column != "population_total" {
 			t.Errorf("unknown column: %d %+v", st, rep)
 		}
-		if st, rep := c.importFile(t, imp, []byte("PK\x03\x04broken")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "xlsx") {
+		if st, rep := importFile(t, c, imp, []byte("PK\x03\x04broken")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "xlsx") {
 			t.Errorf("broken xlsx: %d %+v", st, rep)
 		}
 		// Only officers import; a worker is refused.
-		if st, _ := e.login("worker").importFile(t, imp, xlsxFile(t, good)); st != 403 {
+		if st, _ := importFile(t, e.Login("worker"), imp, xlsxFile(t, good)); st != 403 {
 			t.Errorf("worker import: %d", st)
 		}
 		// A dry run saves nothing; the real run saves all 5 values in one go.
-		if st, rep := c.importFile(t, imp+"?dry_run=true", xlsxFile(t, good)); st != 200 || rep.Applied || rep.Values != 5 {
+		if st, rep := importFile(t, c, imp+"?dry_run=true", xlsxFile(t, good)); st != 200 || rep.Applied || rep.Values != 5 {
 			t.Fatalf("dry run: %d %+v", st, rep)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
 			t.Fatalf("dry run saved %d values", n)
 		}
-		if st, rep := c.importFile(t, imp, xlsxFile(t, good)); st != 200 || !rep.Applied || rep.Values != 5 || rep.Rows != 3 {
+		if st, rep := importFile(t, c, imp, xlsxFile(t, good)); st != 200 || !rep.Applied || rep.Values != 5 || rep.Rows != 3 {
 			t.Fatalf("import: %d %+v", st, rep)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'draft' AND entered_by = 'county'`); n != 5 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'draft' AND entered_by = 'county'`); n != 5 {
 			t.Fatalf("%d drafts saved, want 5", n)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import'`); n != 3 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import'`); n != 3 {
 			t.Errorf("%d audit entries, want one per row (3)", n)
 		}
 		// C11 = 100 × (30 + 50) ÷ (40 + 60) = 80, computed from the imported values.
-		if v := getRows(t, c, county, indYear)["C11"].Value; v == nil || math.Abs(*v-80) > 1e-9 {
+		if v := getRows(t, c, apptest.County, indYear)["C11"].Value; v == nil || math.Abs(*v-80) > 1e-9 {
 			t.Errorf("C11 after import = %v, want 80", ptr(v))
 		}
 		// CSV works the same; a value consistent only with what is stored is
 		// checked against it: 北山街道 has 40 cases, so 41 joint cases are refused.
-		if st, rep := c.importFile(t, imp, []byte("\ufeff区划代码,年份,assistance_joint_cases\n330106002,2026,41\n")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "不能大于") {
+		if st, rep := importFile(t, c, imp, []byte("\ufeff区划代码,年份,assistance_joint_cases\n330106002,2026,41\n")); st != 422 || !strings.Contains(rep.Errors[0].ZH, "不能大于") {
 			t.Errorf("CSV against stored values: %d %+v", st, rep)
 		}
 		// Approved data is locked: a file touching it changes nothing at all.
-		if st, body := c.do("POST", fmt.Sprintf("/api/v1/indicator-reports/330106002/%d/approve", indYear), nil); st != 204 {
+		if st, body := c.Do("POST", fmt.Sprintf("/api/v1/indicator-reports/330106002/%d/approve", indYear), nil); st != 204 {
 			t.Fatalf("approve: %d %s", st, body)
 		}
 		locked := "division_code,year,assistance_cases,assistance_joint_cases\n330106004,2026,70,50\n330106002,2026,50,30\n"
-		if st, rep := c.importFile(t, imp, []byte(locked)); st != 422 || rep.Errors[0].Row != 3 || !strings.Contains(rep.Errors[0].ZH, "锁定") {
+		if st, rep := importFile(t, c, imp, []byte(locked)); st != 422 || rep.Errors[0].Row != 3 || !strings.Contains(rep.Errors[0].ZH, "锁定") {
 			t.Errorf("locked: %d %+v", st, rep)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = '330106004' AND element = 'assistance_cases' AND value = 60`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = '330106004' AND element = 'assistance_cases' AND value = 60`); n != 1 {
 			t.Error("a refused file changed an unlocked row")
 		}
 
 		// The page: check, then import, with the report on the page.
 		page := func(apply string, data []byte) (int, string) {
-			var b bytes.Buffer
-			mw := multipart.NewWriter(&b)
-			mw.WriteField("division", county)
-			mw.WriteField("period", fmt.Sprint(indYear))
-			mw.WriteField("apply", apply)
-			fw, _ := mw.CreateFormFile("file", "data.xlsx")
-			fw.Write(data)
-			mw.Close()
-			req, _ := http.NewRequest("POST", c.e.srv.URL+"/indicators/report/import", &b)
-			req.Header.Set("Content-Type", mw.FormDataContentType())
-			resp, err := c.h.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			out, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(out)
+			fields := map[string]string{"division": apptest.County, "period": fmt.Sprint(indYear), "apply": apply}
+			st, body, _ := c.Multipart("/indicators/report/import", fields, "file", "data.xlsx", data, nil)
+			return st, body
 		}
 		if st, body := page("1", xlsxFile(t, bad)); st != 422 || !strings.Contains(body, "import-errors") || !strings.Contains(body, "管辖范围") {
 			t.Errorf("page with a bad file: %d", st)
 		}
-		next := [][]any{{"区划代码", "年份", "dibao_standard"}, {county, indYear, 12600}}
+		next := [][]any{{"区划代码", "年份", "dibao_standard"}, {apptest.County, indYear, 12600}}
 		if st, body := page("0", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "其中 1 个将覆盖") {
 			t.Errorf("page check: %d", st)
 		}
 		if st, body := page("1", xlsxFile(t, next)); st != 200 || !strings.Contains(body, "已导入 1 个数值") {
 			t.Errorf("page import: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND element = 'dibao_standard' AND value = 12600`, county); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND element = 'dibao_standard' AND value = 12600`, apptest.County); n != 1 {
 			t.Error("the page's import did not save")
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import' AND detail LIKE '%"previous":{"dibao_standard":12000}%'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.import' AND detail LIKE '%"previous":{"dibao_standard":12000}%'`); n != 1 {
 			t.Error("the audit does not keep the overwritten value")
 		}
 	})

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/app"
+	"linli/internal/apptest"
 	"linli/internal/auth"
-	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/indicators"
@@ -34,19 +35,19 @@ const (
 
 // indSetup enters the dataset through the public APIs, as officers and
 // workers would.
-func indSetup(t *testing.T, e *testEnv) *client {
-	e.user("county", access.Officer, county)
-	e.user("city", access.Officer, "3301")
-	c := e.login("county")
+func indSetup(t *testing.T, e *apptest.Env) *apptest.Client {
+	e.User("county", access.Officer, apptest.County)
+	e.User("city", access.Officer, "3301")
+	c := e.Login("county")
 	put := func(path string, body any) {
 		t.Helper()
-		if st, b := c.do("PUT", path, body); st != 200 && st != 204 {
+		if st, b := c.Do("PUT", path, body); st != 200 && st != 204 {
 			t.Fatalf("PUT %s: %d %s", path, st, b)
 		}
 	}
 	post := func(path string, body any) string {
 		t.Helper()
-		st, b := c.do("POST", path, body)
+		st, b := c.Do("POST", path, body)
 		if st != 200 && st != 201 {
 			t.Fatalf("POST %s: %d %s", path, st, b)
 		}
@@ -57,56 +58,56 @@ func indSetup(t *testing.T, e *testEnv) *client {
 	attrs := func(code string, m map[string]float64) {
 		put(fmt.Sprintf("/api/v1/divisions/%s/attributes/%d", code, indYear), map[string]any{"values": m})
 	}
-	attrs(communityA, map[string]float64{"population": 1000, "urban_population": 1000, "households": 400, "population_60plus": 200,
+	attrs(apptest.CommunityA, map[string]float64{"population": 1000, "urban_population": 1000, "households": 400, "population_60plus": 200,
 		"building_floor_area": 10000, "commercial_service_floor_area": 2000, "old_compounds_renovated": 2})
-	attrs(communityB, map[string]float64{"population": 3000, "urban_population": 3000, "households": 1000, "population_60plus": 300,
+	attrs(apptest.CommunityB, map[string]float64{"population": 3000, "urban_population": 3000, "households": 1000, "population_60plus": 300,
 		"building_floor_area": 90000, "commercial_service_floor_area": 6000, "old_compounds_renovated": 1})
 	attrs(ruralR, map[string]float64{"population": 500, "households": 200, "population_60plus": 100, "village_operating_income": 60})
 	attrs(ruralR2, map[string]float64{"village_operating_income": 30})
 	desig := func(code, kind string, year int) {
 		post("/api/v1/divisions/"+code+"/designations", map[string]any{"kind": kind, "year": year})
 	}
-	desig(communityA, "future_community", 2024)
-	desig(communityA, "epidemic_free", 2022)
-	desig(communityA, "smart_community", 2026)
-	desig(communityB, "epidemic_free", 2026)
-	desig(communityB, "learning_community", 2027) // not yet awarded in 2026
+	desig(apptest.CommunityA, "future_community", 2024)
+	desig(apptest.CommunityA, "epidemic_free", 2022)
+	desig(apptest.CommunityA, "smart_community", 2026)
+	desig(apptest.CommunityB, "epidemic_free", 2026)
+	desig(apptest.CommunityB, "learning_community", 2027) // not yet awarded in 2026
 	desig(ruralR, "future_village", 2026)
 	desig(ruralR, "beautiful_village", 2023)
 	desig(ruralR, "health_village", 2026)
-	desig(county, "smart_county", 2026)
+	desig(apptest.County, "smart_county", 2026)
 	fac := func(code, cat string, area float64, caps map[string]float64) {
 		post("/api/v1/facilities", map[string]any{"division": code, "code": fmt.Sprintf("F%s%d", code, len(cat)*1000+int(area)), "name": cat, "category": cat,
 			"address": "测试路1号", "lon": 120.13, "lat": 30.27, "floor_area_m2": area, "capacities": caps})
 	}
-	fac(communityA, "community_service_facility", 300, nil)
-	fac(communityB, "community_service_facility", 500, nil)
+	fac(apptest.CommunityA, "community_service_facility", 300, nil)
+	fac(apptest.CommunityB, "community_service_facility", 500, nil)
 	fac(ruralR, "community_service_facility", 100, nil)
-	fac(communityB, "childcare", 200, map[string]float64{"childcare_places": 45})
-	fac(communityA, "elderly_canteen", 80, nil)
-	fac(communityA, "residents_lounge", 60, nil)
+	fac(apptest.CommunityB, "childcare", 200, map[string]float64{"childcare_places": 45})
+	fac(apptest.CommunityA, "elderly_canteen", 80, nil)
+	fac(apptest.CommunityA, "residents_lounge", 60, nil)
 	fac(ruralR, "volunteer_station", 20, nil)
 	fac(ruralR, "gov_kiosk", 2, nil)
 	person := func(code string, roles []string, attrs map[string]any) {
 		post("/api/v1/personnel", map[string]any{"division": code, "name": "测试人员", "roles": roles, "attrs": attrs})
 	}
-	person(communityA, []string{"community_worker"}, map[string]any{"sw_certificate": true})
-	person(communityB, []string{"community_worker"}, map[string]any{"sw_certificate": false})
+	person(apptest.CommunityA, []string{"community_worker"}, map[string]any{"sw_certificate": true})
+	person(apptest.CommunityB, []string{"community_worker"}, map[string]any{"sw_certificate": false})
 	person(ruralR, []string{"community_worker"}, map[string]any{"sw_certificate": true})
-	person(communityA, []string{"social_worker", "leading_talent"}, nil)
-	person(communityB, []string{"care_worker"}, map[string]any{"certified": true})
-	person(communityA, []string{"care_worker"}, map[string]any{"certified": false})
-	person(communityB, []string{"gp"}, nil)
+	person(apptest.CommunityA, []string{"social_worker", "leading_talent"}, nil)
+	person(apptest.CommunityB, []string{"care_worker"}, map[string]any{"certified": true})
+	person(apptest.CommunityA, []string{"care_worker"}, map[string]any{"certified": false})
+	person(apptest.CommunityB, []string{"gp"}, nil)
 	share := func(v float64) *float64 { return &v }
-	post("/api/v1/organizations", map[string]any{"division": communityA, "kind": "social_org", "name": "社会组织甲", "reg_no": "REG-A"})
-	post("/api/v1/organizations", map[string]any{"division": communityB, "kind": "social_org", "name": "社会组织乙", "reg_no": "REG-B"})
-	post("/api/v1/organizations", map[string]any{"division": communityA, "kind": "owners_committee", "name": "业委会甲", "party_share": share(0.6)})
-	post("/api/v1/organizations", map[string]any{"division": communityB, "kind": "owners_committee", "name": "业委会乙", "party_share": share(0.4)})
-	hh := post("/api/v1/households", map[string]any{"division": communityA, "household_no": "H-1", "address": "上保路1号"})
+	post("/api/v1/organizations", map[string]any{"division": apptest.CommunityA, "kind": "social_org", "name": "社会组织甲", "reg_no": "REG-A"})
+	post("/api/v1/organizations", map[string]any{"division": apptest.CommunityB, "kind": "social_org", "name": "社会组织乙", "reg_no": "REG-B"})
+	post("/api/v1/organizations", map[string]any{"division": apptest.CommunityA, "kind": "owners_committee", "name": "业委会甲", "party_share": share(0.6)})
+	post("/api/v1/organizations", map[string]any{"division": apptest.CommunityB, "kind": "owners_committee", "name": "业委会乙", "party_share": share(0.4)})
+	hh := post("/api/v1/households", map[string]any{"division": apptest.CommunityA, "household_no": "H-1", "address": "上保路1号"})
 	res := post("/api/v1/residents", map[string]any{"household_id": hh, "name": "张测试", "id_number": validID("33010619500101001"), "relation": "户主", "residence": "registered"})
 	post("/api/v1/residents/"+res+"/tags", map[string]any{"tag": "family_doctor"})
 	// Reported data: statistics by the county, assistance casework by townships.
-	put(fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{
+	put(fmt.Sprintf("/api/v1/indicator-reports/%s/%d", apptest.County, indYear), map[string]float64{
 		"urban_income_total": 700000, "urban_income_pop": 100000, "rural_income_total": 300000, "rural_income_pop": 100000, "dibao_standard": 12000})
 	put(fmt.Sprintf("/api/v1/indicator-reports/330106002/%d", indYear), map[string]float64{"assistance_joint_cases": 30, "assistance_cases": 40, "assisted_families_cared": 20, "assisted_families": 20})
 	put(fmt.Sprintf("/api/v1/indicator-reports/330106004/%d", indYear), map[string]float64{"assistance_joint_cases": 50, "assistance_cases": 60, "assisted_families_cared": 30, "assisted_families": 30})
@@ -131,9 +132,9 @@ type indRow struct {
 	Status string   `json:"status"`
 }
 
-func getRows(t *testing.T, c *client, division string, year int) map[string]indRow {
+func getRows(t *testing.T, c *apptest.Client, division string, year int) map[string]indRow {
 	t.Helper()
-	st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators?division=%s&period=%d", division, year), nil)
+	st, body := c.Do("GET", fmt.Sprintf("/api/v1/indicators?division=%s&period=%d", division, year), nil)
 	if st != 200 {
 		t.Fatalf("indicators %s: %d %s", division, st, body)
 	}
@@ -147,9 +148,10 @@ func getRows(t *testing.T, c *client, division string, year int) map[string]indR
 }
 
 func TestIndicatorsOnHandBuiltData(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := indSetup(t, e)
-		got := getRows(t, c, county, indYear)
+		got := getRows(t, c, apptest.County, indYear)
 		if len(got) != 43 {
 			t.Fatalf("%d indicators, want 43", len(got))
 		}
@@ -204,7 +206,7 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 		// county's, level by level, and the county's ratio is not the mean
 		// of the children's ratios.
 		for _, id := range []string{"I13", "I14", "I17", "I20", "C06"} {
-			st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, county, indYear), nil)
+			st, body := c.Do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, apptest.County, indYear), nil)
 			if st != 200 {
 				t.Fatalf("%s detail: %d %s", id, st, body)
 			}
@@ -227,12 +229,12 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 			}
 		}
 		// The same roll-up one level up: the city's values include the county's.
-		city := getRows(t, e.login("city"), "3301", indYear)
+		city := getRows(t, e.Login("city"), "3301", indYear)
 		if city["I13"].Value == nil || math.Abs(*city["I13"].Value-8) > 1e-9 {
 			t.Errorf("city I13 = %v, want 8 (only 西湖区 has data)", ptr(city["I13"].Value))
 		}
 		// Effective dating: facilities registered in 2026 do not exist in 2025.
-		past := getRows(t, c, county, 2025)
+		past := getRows(t, c, apptest.County, 2025)
 		if v := past["I12"].Value; v == nil || *v != 0 {
 			t.Errorf("2025 I12 = %v, want 0", ptr(v))
 		}
@@ -250,87 +252,88 @@ func ptr(p *float64) any {
 }
 
 func TestIndicatorReportingWorkflow(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := indSetup(t, e)
-		e.user("ningbo", access.Officer, "3302")
-		city := e.login("city")
+		e.User("ningbo", access.Officer, "3302")
+		city := e.Login("city")
 		path := func(code, action string) string {
 			return fmt.Sprintf("/api/v1/indicator-reports/%s/%d/%s", code, indYear, action)
 		}
 		// Validation names the item; nothing is saved.
-		before := e.count(`SELECT COUNT(*) FROM ind_reported`)
+		before := e.Count(`SELECT COUNT(*) FROM ind_reported`)
 		for _, k := range []struct {
 			code string
 			body map[string]float64
 			want string
 		}{
-			{county, map[string]float64{"dibao_standard": -5}, "dibao_standard"},
-			{county, map[string]float64{"population_total": 5}, "population_total"},
+			{apptest.County, map[string]float64{"dibao_standard": -5}, "dibao_standard"},
+			{apptest.County, map[string]float64{"population_total": 5}, "population_total"},
 			{"330106002", map[string]float64{"assistance_joint_cases": 90, "assistance_cases": 40}, "assistance_joint_cases"},
 			{"330106002", map[string]float64{"dibao_standard": 12000}, "dibao_standard"},
 		} {
-			st, body := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", k.code, indYear), k.body)
+			st, body := c.Do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", k.code, indYear), k.body)
 			if st != 400 || !strings.Contains(body, k.want) {
 				t.Errorf("%v: %d %s", k.body, st, body)
 			}
 		}
-		if st, _ := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/2019", county), map[string]float64{"dibao_standard": 9000}); st != 400 {
+		if st, _ := c.Do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/2019", apptest.County), map[string]float64{"dibao_standard": 9000}); st != 400 {
 			t.Errorf("period outside the frame: %d", st)
 		}
-		if after := e.count(`SELECT COUNT(*) FROM ind_reported`); after != before {
+		if after := e.Count(`SELECT COUNT(*) FROM ind_reported`); after != before {
 			t.Fatalf("bad input saved rows: %d → %d", before, after)
 		}
 		// The county's own data waits for its townships.
-		if st, body := city.do("POST", path(county, "approve"), nil); st != 400 || !strings.Contains(body, "approve them first") {
+		if st, body := city.Do("POST", path(apptest.County, "approve"), nil); st != 400 || !strings.Contains(body, "approve them first") {
 			t.Fatalf("approve before children: %d %s", st, body)
 		}
 		for _, town := range []string{"330106002", "330106004"} {
-			if st, body := c.do("POST", path(town, "approve"), nil); st != 204 {
+			if st, body := c.Do("POST", path(town, "approve"), nil); st != 204 {
 				t.Fatalf("approve %s: %d %s", town, st, body)
 			}
 		}
-		if st, _ := c.do("POST", path(county, "approve"), nil); st != 400 {
+		if st, _ := c.Do("POST", path(apptest.County, "approve"), nil); st != 400 {
 			t.Fatalf("an officer approved its own level: %d", st)
 		}
-		if st, body := city.do("POST", path(county, "approve"), nil); st != 204 {
+		if st, body := city.Do("POST", path(apptest.County, "approve"), nil); st != 204 {
 			t.Fatalf("city approves county: %d %s", st, body)
 		}
 		// Approved data is locked.
-		if st, _ := c.do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{"dibao_standard": 13000}); st != 409 {
+		if st, _ := c.Do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", apptest.County, indYear), map[string]float64{"dibao_standard": 13000}); st != 409 {
 			t.Fatalf("edit of locked data: %d", st)
 		}
 		// Unlocking a township is refused while the county above is locked.
-		if st, _ := c.do("POST", path("330106002", "unlock"), nil); st != 400 {
+		if st, _ := c.Do("POST", path("330106002", "unlock"), nil); st != 400 {
 			t.Fatalf("unlock under a locked parent: %d", st)
 		}
-		if st, _ := city.do("POST", path(county, "unlock"), nil); st != 204 {
+		if st, _ := city.Do("POST", path(apptest.County, "unlock"), nil); st != 204 {
 			t.Fatalf("unlock: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.unlock'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'indicator.report.unlock'`); n != 1 {
 			t.Fatalf("unlock audited %d times", n)
 		}
 		// Scope: another city's officer cannot enter data for 西湖区.
-		if st, _ := e.login("ningbo").do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", county, indYear), map[string]float64{"dibao_standard": 9000}); st != 404 {
+		if st, _ := e.Login("ningbo").Do("PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", apptest.County, indYear), map[string]float64{"dibao_standard": 9000}); st != 404 {
 			t.Fatalf("out-of-scope entry: %d", st)
 		}
 		// Targets: children's targets may not add up past the parent's.
-		prov := e.login("city")
-		if st, body := prov.do("PUT", "/api/v1/indicator-targets/330106/I04", map[string]float64{"target": 100}); st != 204 {
+		prov := e.Login("city")
+		if st, body := prov.Do("PUT", "/api/v1/indicator-targets/330106/I04", map[string]float64{"target": 100}); st != 204 {
 			// the province's plan target (350) bounds cities, not counties: no parent target for 3301 yet
 			t.Fatalf("county target without a city target: %d %s", st, body)
 		}
-		e.user("province", access.Officer, "33")
-		p := e.login("province")
-		if st, _ := p.do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 300}); st != 204 {
+		e.User("province", access.Officer, "33")
+		p := e.Login("province")
+		if st, _ := p.Do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 300}); st != 204 {
 			t.Fatal("city target")
 		}
-		if st, body := p.do("PUT", "/api/v1/indicator-targets/3302/I04", map[string]float64{"target": 60}); st != 400 || !strings.Contains(body, "350") {
+		if st, body := p.Do("PUT", "/api/v1/indicator-targets/3302/I04", map[string]float64{"target": 60}); st != 400 || !strings.Contains(body, "350") {
 			t.Fatalf("targets over the plan's 350: %d %s", st, body)
 		}
-		if st, body := p.do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 50}); st != 400 || !strings.Contains(body, "100") {
+		if st, body := p.Do("PUT", "/api/v1/indicator-targets/3301/I04", map[string]float64{"target": 50}); st != 400 || !strings.Contains(body, "100") {
 			t.Fatalf("a city target below its counties' sum: %d %s", st, body)
 		}
-		if st, _ := p.do("PUT", "/api/v1/indicator-targets/3302/I06", map[string]float64{"target": 120}); st != 400 {
+		if st, _ := p.Do("PUT", "/api/v1/indicator-targets/3302/I06", map[string]float64{"target": 120}); st != 400 {
 			t.Fatalf("a percentage target over 100: %d", st)
 		}
 	})
@@ -342,16 +345,17 @@ func TestIndicatorReportingWorkflow(t *testing.T) {
 // divisions without any data; the API reads them while fresh and falls back
 // to live values as soon as the data changes.
 func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := indSetup(t, e)
 		ctx := access.With(context.Background(), &access.Principal{Username: "check", Role: access.Officer, Division: "33"})
-		store := &indicators.Store{DB: e.app.DB, Audit: e.app.Audit}
+		store := &indicators.Store{DB: e.App.DB, Audit: e.App.Audit}
 		inds, err := indicators.Catalogue()
 		if err != nil {
 			t.Fatal(err)
 		}
-		live := &indicators.Engine{DB: e.app.DB}
-		pre := &indicators.Engine{DB: e.app.DB, Precomputed: true}
+		live := &indicators.Engine{DB: e.App.DB}
+		pre := &indicators.Engine{DB: e.App.DB, Precomputed: true}
 		for _, year := range []int{2025, indYear} {
 			st, err := store.RecomputeAll(ctx, year)
 			if err != nil {
@@ -364,14 +368,14 @@ func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
 				t.Fatalf("a second recompute without changes wrote %+v (%v)", again, err)
 			}
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_value_runs`); n != 2 {
 			t.Fatalf("%d runs", n)
 		}
 		// Every level: the province itself; the children of the province,
 		// of 杭州市, of 西湖区, of each of its townships (every village), and
 		// of a county without data.
-		parents := []string{"33", "3301", county, "330102"}
-		rows, err := e.app.DB.R.Query(`SELECT code FROM divisions WHERE parent_code = $1`, county)
+		parents := []string{"33", "3301", apptest.County, "330102"}
+		rows, err := e.App.DB.R.Query(`SELECT code FROM divisions WHERE parent_code = $1`, apptest.County)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,20 +424,20 @@ func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
 		}
 		// While fresh, the API serves the stored cell (proved by altering
 		// it behind the engine's back: the table is not a source).
-		if _, err := e.app.DB.W.Exec(`UPDATE ind_values SET value = 99 WHERE year = $1 AND division_code = $2 AND indicator = 'I12'`, indYear, county); err != nil {
+		if _, err := e.App.DB.W.Exec(`UPDATE ind_values SET value = 99 WHERE year = $1 AND division_code = $2 AND indicator = 'I12'`, indYear, apptest.County); err != nil {
 			t.Fatal(err)
 		}
-		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 99 {
+		if v := getRows(t, c, apptest.County, indYear)["I12"].Value; v == nil || *v != 99 {
 			t.Fatalf("fresh I12 = %v, want the stored 99", ptr(v))
 		}
 		// A change of the data makes the year stale: the API is live (and
 		// exact) again at once, and a refresh brings the table up to date.
-		e.clock.Add(time.Minute)
-		if st, b := c.do("POST", "/api/v1/facilities", map[string]any{"division": communityB, "code": "F-LOUNGE-B", "name": "会客厅乙", "category": "residents_lounge",
+		e.Clock.Add(time.Minute)
+		if st, b := c.Do("POST", "/api/v1/facilities", map[string]any{"division": apptest.CommunityB, "code": "F-LOUNGE-B", "name": "会客厅乙", "category": "residents_lounge",
 			"address": "测试路2号", "lon": 120.13, "lat": 30.27, "floor_area_m2": 50}); st != 200 && st != 201 {
 			t.Fatalf("facility: %d %s", st, b)
 		}
-		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 2 {
+		if v := getRows(t, c, apptest.County, indYear)["I12"].Value; v == nil || *v != 2 {
 			t.Fatalf("stale I12 = %v, want the live 2", ptr(v))
 		}
 		st, err := store.RecomputeIfStale(ctx, indYear)
@@ -443,11 +447,11 @@ func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
 		if st, _ := store.RecomputeIfStale(ctx, indYear); !st.Skipped {
 			t.Fatalf("a fresh year was recomputed: %+v", st)
 		}
-		if v := getRows(t, c, county, indYear)["I12"].Value; v == nil || *v != 2 {
+		if v := getRows(t, c, apptest.County, indYear)["I12"].Value; v == nil || *v != 2 {
 			t.Fatalf("refreshed I12 = %v, want 2", ptr(v))
 		}
-		e.user("province", access.Officer, "33")
-		if v := getRows(t, e.login("province"), "33", indYear)["I12"].Value; v == nil || *v != 2 {
+		e.User("province", access.Officer, "33")
+		if v := getRows(t, e.Login("province"), "33", indYear)["I12"].Value; v == nil || *v != 2 {
 			t.Fatalf("province I12 = %v, want 2", ptr(v))
 		}
 	})
@@ -474,18 +478,13 @@ func BenchmarkIndicators(b *testing.B) {
 func benchIndicators(b *testing.B, dialect db.Dialect) {
 	ctx := context.Background()
 	d := dbtest.Open(b, dialect, nil)
-	cfg := config.Defaults()
-	cfg.DataDir = b.TempDir()
-	a, err := Wire(ctx, cfg, d, Options{Now: time.Now})
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := apptest.Open(b, d, time.Now)
 	scale := os.Getenv("LINLI_BENCH_SCALE")
 	if scale == "" {
 		scale = "county"
 	}
 	t0 := time.Now()
-	if _, err := a.SeedDemo(ctx, DemoOptions{Scale: scale, Year: time.Now().Year()}); err != nil {
+	if _, err := a.SeedDemo(ctx, app.DemoOptions{Scale: scale, Year: time.Now().Year()}); err != nil {
 		b.Fatal(err)
 	}
 	var residents int
@@ -546,12 +545,12 @@ func benchIndicators(b *testing.B, dialect db.Dialect) {
 	// Serve through HTTP as a province officer.
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
-	if _, _, err := a.Auth.Create(access.With(ctx, access.Operator()), auth.NewUser{Username: "prov", Role: access.Officer, Division: "33", Password: testPassword}); err != nil {
+	if _, _, err := a.Auth.Create(access.With(ctx, access.Operator()), auth.NewUser{Username: "prov", Role: access.Officer, Division: "33", Password: apptest.Password}); err != nil {
 		b.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
-	body, _ := json.Marshal(map[string]string{"username": "prov", "password": testPassword})
+	body, _ := json.Marshal(map[string]string{"username": "prov", "password": apptest.Password})
 	resp, err := hc.Post(srv.URL+"/api/v1/session", "application/json", bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("login: %v %v", err, resp)
@@ -595,10 +594,11 @@ func indMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // to (counts never), children ranked by lagging indicators, and one
 // indicator across every county as a ranked chart.
 func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		c := indSetup(t, e)
 		for code, target := range map[string]float64{"330106002": 50, "330106004": 6} { // I13 is 20 and 6.67
-			if st, b := c.do("PUT", "/api/v1/indicator-targets/"+code+"/I13", map[string]float64{"target": target}); st != 204 {
+			if st, b := c.Do("PUT", "/api/v1/indicator-targets/"+code+"/I13", map[string]float64{"target": target}); st != 204 {
 				t.Fatalf("target %s: %d %s", code, st, b)
 			}
 		}
@@ -609,7 +609,7 @@ func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
 			TargetFrom string   `json:"target_from"`
 		}
 		detail := func(id string) map[string]child {
-			st, body := c.do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, county, indYear), nil)
+			st, body := c.Do("GET", fmt.Sprintf("/api/v1/indicators/%s?division=%s&period=%d&children=true", id, apptest.County, indYear), nil)
 			if st != 200 {
 				t.Fatalf("%s: %d %s", id, st, body)
 			}
@@ -637,7 +637,7 @@ func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
 			}
 		}
 		// Lagging children, worst first.
-		st, body := c.do("GET", fmt.Sprintf("/api/v1/indicator-lagging?division=%s&period=%d", county, indYear), nil)
+		st, body := c.Do("GET", fmt.Sprintf("/api/v1/indicator-lagging?division=%s&period=%d", apptest.County, indYear), nil)
 		if st != 200 {
 			t.Fatalf("lagging: %d %s", st, body)
 		}
@@ -662,13 +662,13 @@ func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
 		if !indContains(found["330106002"], "I13") || indContains(found["330106004"], "I13") {
 			t.Errorf("lagging I13: 北山 %v, 西溪 %v", found["330106002"], found["330106004"])
 		}
-		if st, page := c.do("GET", fmt.Sprintf("/indicators?division=%s&period=%d", county, indYear), nil); st != 200 || !strings.Contains(page, "lagging-children") || !strings.Contains(page, "北山街道") {
+		if st, page := c.Do("GET", fmt.Sprintf("/indicators?division=%s&period=%d", apptest.County, indYear), nil); st != 200 || !strings.Contains(page, "lagging-children") || !strings.Contains(page, "北山街道") {
 			t.Errorf("division page without the ranking: %d", st)
 		}
 		// Every county of the province, ranked; only 西湖区 has data.
-		e.user("province", access.Officer, "33")
-		p := e.login("province")
-		st, body = p.do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
+		e.User("province", access.Officer, "33")
+		p := e.Login("province")
+		st, body = p.Do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
 		if st != 200 {
 			t.Fatalf("counties: %d %s", st, body)
 		}
@@ -681,10 +681,10 @@ func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
 			}
 		}
 		json.Unmarshal([]byte(body), &cmp)
-		if want := e.count(`SELECT COUNT(*) FROM divisions WHERE level = 3`); len(cmp.Counties) != want || want < 80 {
+		if want := e.Count(`SELECT COUNT(*) FROM divisions WHERE level = 3`); len(cmp.Counties) != want || want < 80 {
 			t.Fatalf("%d counties, want %d", len(cmp.Counties), want)
 		}
-		if first := cmp.Counties[0]; first.Division != county || first.Value == nil || math.Abs(*first.Value-8) > 1e-9 || first.Name != "西湖区" {
+		if first := cmp.Counties[0]; first.Division != apptest.County || first.Value == nil || math.Abs(*first.Value-8) > 1e-9 || first.Name != "西湖区" {
 			t.Errorf("first county %+v", first)
 		}
 		if last := cmp.Counties[len(cmp.Counties)-1]; last.Value != nil {
@@ -693,16 +693,16 @@ func TestIndicatorViewsLaggingAndCounties(t *testing.T) {
 		if v := cmp.Scope.Value; v == nil || math.Abs(*v-8) > 1e-9 {
 			t.Errorf("province I13 = %v, want 8", ptr(v))
 		}
-		if st, page := p.do("GET", fmt.Sprintf("/indicators/I13/counties?period=%d", indYear), nil); st != 200 || !strings.Contains(page, `class="county-chart"`) || !strings.Contains(page, "1. 西湖区") {
+		if st, page := p.Do("GET", fmt.Sprintf("/indicators/I13/counties?period=%d", indYear), nil); st != 200 || !strings.Contains(page, `class="county-chart"`) || !strings.Contains(page, "1. 西湖区") {
 			t.Errorf("counties page: %d", st)
 		}
-		if st, x := p.do("GET", fmt.Sprintf("/indicators/export.xlsx?id=I13&view=counties&period=%d", indYear), nil); st != 200 || !strings.HasPrefix(x, "PK") {
+		if st, x := p.Do("GET", fmt.Sprintf("/indicators/export.xlsx?id=I13&view=counties&period=%d", indYear), nil); st != 200 || !strings.HasPrefix(x, "PK") {
 			t.Errorf("counties export: %d", st)
 		}
 		// A county officer compares only what its scope holds: itself.
-		st, body = c.do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
+		st, body = c.Do("GET", fmt.Sprintf("/api/v1/indicators/I13/counties?period=%d", indYear), nil)
 		json.Unmarshal([]byte(body), &cmp)
-		if st != 200 || len(cmp.Counties) != 1 || cmp.Counties[0].Division != county {
+		if st != 200 || len(cmp.Counties) != 1 || cmp.Counties[0].Division != apptest.County {
 			t.Errorf("county officer's comparison: %d %s", st, body)
 		}
 	})
@@ -720,33 +720,34 @@ func indContains(xs []string, x string) bool {
 // The reporting page: enter a township's casework as a draft, approve it
 // from the county, and see it locked.
 func TestIndicatorReportingPage(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
-		e.user("county", access.Officer, county)
-		c := e.login("county")
-		st, page := c.do("GET", fmt.Sprintf("/indicators/report?division=330106002&period=%d", indYear), nil)
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
+		st, page := c.Do("GET", fmt.Sprintf("/indicators/report?division=330106002&period=%d", indYear), nil)
 		if st != 200 || !strings.Contains(page, `name="v_assistance_cases"`) || strings.Contains(page, `name="v_dibao_standard"`) {
 			t.Fatalf("township form: %d", st)
 		}
 		form := map[string]string{"division": "330106002", "period": fmt.Sprint(indYear), "action": "enter", "v_assistance_cases": "40", "v_assistance_joint_cases": "abc"}
-		if st, _, _ := c.form("/indicators/report", form, nil); st != 400 {
+		if st, _, _ := c.Form("/indicators/report", form, nil); st != 400 {
 			t.Fatalf("non-number: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported`); n != 0 {
 			t.Fatalf("bad form saved %d values", n)
 		}
 		form["v_assistance_joint_cases"] = "30"
-		if st, body, _ := c.form("/indicators/report", form, nil); st != 200 || !strings.Contains(body, "草稿") {
+		if st, body, _ := c.Form("/indicators/report", form, nil); st != 200 || !strings.Contains(body, "草稿") {
 			t.Fatalf("enter: %d", st)
 		}
-		approve := map[string]string{"division": county, "period": fmt.Sprint(indYear), "action": "approve", "child": "330106002"}
-		if st, _, _ := c.form("/indicators/report", approve, nil); st != 200 {
+		approve := map[string]string{"division": apptest.County, "period": fmt.Sprint(indYear), "action": "approve", "child": "330106002"}
+		if st, _, _ := c.Form("/indicators/report", approve, nil); st != 200 {
 			t.Fatalf("approve: %d", st)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'approved'`); n != 2 {
+		if n := e.Count(`SELECT COUNT(*) FROM ind_reported WHERE status = 'approved'`); n != 2 {
 			t.Fatalf("%d approved values, want 2", n)
 		}
 		form["v_assistance_cases"] = "41"
-		if st, body, _ := c.form("/indicators/report", form, nil); st != 409 || !strings.Contains(body, "锁定") {
+		if st, body, _ := c.Form("/indicators/report", form, nil); st != 409 || !strings.Contains(body, "锁定") {
 			t.Fatalf("edit of approved data: %d", st)
 		}
 	})

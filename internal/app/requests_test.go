@@ -1,28 +1,26 @@
-package app
+package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"linli/internal/access"
-	"linli/internal/config"
+	"linli/internal/apptest"
 	"linli/internal/dbtest"
 	"linli/internal/requests"
 )
 
 // rqStore is the requests store the app mounted.
-func rqStore(e *testEnv) *requests.Store {
-	a := e.app
+func rqStore(e *apptest.Env) *requests.Store {
+	a := e.App
 	return requests.StoreOf(a.Module("requests"))
 }
 
@@ -48,66 +46,49 @@ type rqView struct {
 	Duplicates []rqView `json:"duplicates"`
 }
 
-func rqDecode(t *testing.T, body string) rqView {
-	t.Helper()
-	var v rqView
-	if err := json.Unmarshal([]byte(body), &v); err != nil {
-		t.Fatalf("decode %v: %s", err, body)
-	}
-	return v
-}
-
 // rqSubmit posts a request and fails the test unless it is created.
-func rqSubmit(t *testing.T, c *client, body map[string]any) rqView {
+func rqSubmit(t *testing.T, c *apptest.Client, body map[string]any) rqView {
 	t.Helper()
-	st, b := c.do("POST", "/api/v1/requests", body)
-	if st != 201 {
-		t.Fatalf("create: %d %s", st, b)
-	}
-	return rqDecode(t, b)
+	return apptest.JSON[rqView](t, c, "POST", "/api/v1/requests", body, 201)
 }
 
 // rqAct takes an action and checks the status code.
-func rqAct(t *testing.T, c *client, id, action string, body map[string]any, want int) rqView {
+func rqAct(t *testing.T, c *apptest.Client, id, action string, body map[string]any, want int) rqView {
 	t.Helper()
 	if body == nil {
 		body = map[string]any{}
 	}
-	st, b := c.do("POST", "/api/v1/requests/"+id+"/"+action, body)
-	if st != want {
-		t.Fatalf("%s: got %d want %d: %s", action, st, want, b)
+	if want == 200 {
+		return apptest.JSON[rqView](t, c, "POST", "/api/v1/requests/"+id+"/"+action, body, want)
 	}
-	if st == 200 {
-		return rqDecode(t, b)
+	if st, b := c.Do("POST", "/api/v1/requests/"+id+"/"+action, body); st != want {
+		t.Fatalf("%s: got %d want %d: %s", action, st, want, b)
 	}
 	return rqView{}
 }
 
-func rqGet(t *testing.T, c *client, id string) rqView {
+func rqGet(t *testing.T, c *apptest.Client, id string) rqView {
 	t.Helper()
-	st, b := c.do("GET", "/api/v1/requests/"+id, nil)
-	if st != 200 {
-		t.Fatalf("get %s: %d %s", id, st, b)
-	}
-	return rqDecode(t, b)
+	return apptest.JSON[rqView](t, c, "GET", "/api/v1/requests/"+id, nil, 200)
 }
 
-func rqSetup(e *testEnv) {
-	e.user("res1", access.Resident, communityA)
-	e.user("res2", access.Resident, communityA)
-	e.user("workerA", access.CommunityWorker, communityA)
-	e.user("workerA2", access.CommunityWorker, communityA)
-	e.user("workerB", access.CommunityWorker, communityB)
-	e.user("street", access.Officer, communityA[:9])
-	e.user("countyOfficer", access.Officer, county)
+func rqSetup(e *apptest.Env) {
+	e.User("res1", access.Resident, apptest.CommunityA)
+	e.User("res2", access.Resident, apptest.CommunityA)
+	e.User("workerA", access.CommunityWorker, apptest.CommunityA)
+	e.User("workerA2", access.CommunityWorker, apptest.CommunityA)
+	e.User("workerB", access.CommunityWorker, apptest.CommunityB)
+	e.User("street", access.Officer, apptest.CommunityA[:9])
+	e.User("countyOfficer", access.Officer, apptest.County)
 }
 
 func TestRequestLifecycle(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		res, wa, wb, street := e.login("res1"), e.login("workerA"), e.login("workerB"), e.login("street")
+		res, wa, wb, street := e.Login("res1"), e.Login("workerA"), e.Login("workerB"), e.Login("street")
 		r := rqSubmit(t, res, map[string]any{"category": "repair", "description": "12幢门口路灯坏了", "attributes": map[string]string{"facility": "light"}})
-		if !strings.HasPrefix(r.Number, "MH-330106-20261129-") || r.Status != "submitted" || r.Unit != communityA || r.Version != 1 {
+		if !strings.HasPrefix(r.Number, "MH-330106-20261129-") || r.Status != "submitted" || r.Unit != apptest.CommunityA || r.Version != 1 {
 			t.Fatalf("created: %+v", r)
 		}
 		// Sunday 16:00 China time: 4 working hours end Monday 14:00 (06:00 UTC).
@@ -138,8 +119,8 @@ func TestRequestLifecycle(t *testing.T) {
 			t.Fatalf("timeline %v status %s", actions, got.Status)
 		}
 		// A follow-up within 7 days reopens a closed request.
-		e.clock.Add(24 * time.Hour)
-		res, wa, wb, street = e.login("res1"), e.login("workerA"), e.login("workerB"), e.login("street")
+		e.Clock.Add(24 * time.Hour)
+		res, wa, wb, street = e.Login("res1"), e.Login("workerA"), e.Login("workerB"), e.Login("street")
 		r = rqAct(t, res, r.ID, "reopen", map[string]any{"note": "又坏了"}, 200)
 		if r.Status != "reopened" || r.ReopenCount != 2 {
 			t.Fatalf("follow-up: %+v", r)
@@ -148,38 +129,38 @@ func TestRequestLifecycle(t *testing.T) {
 		// Return: wrong unit goes back to dispatch one level up, the street re-dispatches.
 		r2 := rqSubmit(t, res, map[string]any{"category": "sanitation", "description": "河道漂浮垃圾", "attributes": map[string]string{"spot": "street"}})
 		r2 = rqAct(t, wa, r2.ID, "return", map[string]any{"reason": "属河道管理范围"}, 200)
-		if r2.Status != "returned" || r2.Unit != communityA[:9] || r2.ReturnCount != 1 {
+		if r2.Status != "returned" || r2.Unit != apptest.CommunityA[:9] || r2.ReturnCount != 1 {
 			t.Fatalf("returned: %+v", r2)
 		}
-		r2 = rqAct(t, street, r2.ID, "assign", map[string]any{"unit_code": communityA, "assignee": "河长办"}, 200)
-		if r2.Status != "assigned" || r2.Unit != communityA {
+		r2 = rqAct(t, street, r2.ID, "assign", map[string]any{"unit_code": apptest.CommunityA, "assignee": "河长办"}, 200)
+		if r2.Status != "assigned" || r2.Unit != apptest.CommunityA {
 			t.Fatalf("re-dispatched: %+v", r2)
 		}
 		// Transfer to another community: the location was wrong.
-		if st, _ := wb.do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
+		if st, _ := wb.Do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
 			t.Fatalf("workerB saw A's request before transfer: %d", st)
 		}
-		r2 = rqAct(t, wa, r2.ID, "transfer", map[string]any{"unit_code": communityB, "note": "在石灰桥社区"}, 200)
-		if r2.Status != "transferred" || r2.Division != communityB {
+		r2 = rqAct(t, wa, r2.ID, "transfer", map[string]any{"unit_code": apptest.CommunityB, "note": "在石灰桥社区"}, 200)
+		if r2.Status != "transferred" || r2.Division != apptest.CommunityB {
 			t.Fatalf("transferred: %+v", r2)
 		}
-		if st, _ := wa.do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
+		if st, _ := wa.Do("GET", "/api/v1/requests/"+r2.ID, nil); st != 404 {
 			t.Fatalf("workerA still sees the transferred request: %d", st)
 		}
 		rqAct(t, wb, r2.ID, "accept", nil, 200)
-		st, body := wb.do("GET", "/api/v1/requests/notices", nil)
+		st, body := wb.Do("GET", "/api/v1/requests/notices", nil)
 		if st != 200 || !strings.Contains(body, r2.Number) {
 			t.Fatalf("workerB notices: %d %s", st, body)
 		}
 
 		// Merge: a second report of the same thing is suggested and merged; its reporter follows the original.
-		res2 := e.login("res2")
+		res2 := e.Login("res2")
 		o := rqSubmit(t, res, map[string]any{"category": "fire", "description": "楼道电动车充电"})
 		d := rqSubmit(t, res2, map[string]any{"category": "fire", "description": "3单元楼道有人给电动车充电"})
 		if len(d.Duplicates) != 1 || d.Duplicates[0].ID != o.ID {
 			t.Fatalf("duplicates suggested: %+v", d.Duplicates)
 		}
-		if st, _ := res2.do("GET", "/api/v1/requests/"+o.ID, nil); st != 404 {
+		if st, _ := res2.Do("GET", "/api/v1/requests/"+o.ID, nil); st != 404 {
 			t.Fatalf("res2 sees res1's request before merge: %d", st)
 		}
 		d = rqAct(t, wa, d.ID, "merge", map[string]any{"into": o.Number}, 200)
@@ -190,22 +171,23 @@ func TestRequestLifecycle(t *testing.T) {
 			t.Fatalf("res2 follows original: %+v", got)
 		}
 		rqAct(t, wa, o.ID, "reject", map[string]any{"reason": "已由消防部门处理"}, 200)
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'request.%'`); n != 19 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'request.%'`); n != 19 {
 			t.Fatalf("%d audit entries, want one per write (19)", n)
 		}
 	})
 }
 
 func TestRequestIllegalTransitionsChangeNothing(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		res, res2, wa := e.login("res1"), e.login("res2"), e.login("workerA")
+		res, res2, wa := e.Login("res1"), e.Login("res2"), e.Login("workerA")
 		r := rqSubmit(t, res, map[string]any{"category": "policy", "description": "医保怎么交"})
 		snapshot := func() string {
 			var s string
 			var v int
-			e.app.DB.R.QueryRow(`SELECT status, version FROM requests WHERE id = $1`, r.ID).Scan(&s, &v)
-			return fmt.Sprintf("%s/%d/%d", s, v, e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1`, r.ID))
+			e.App.DB.R.QueryRow(`SELECT status, version FROM requests WHERE id = $1`, r.ID).Scan(&s, &v)
+			return fmt.Sprintf("%s/%d/%d", s, v, e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1`, r.ID))
 		}
 		before := snapshot()
 		rqAct(t, res, r.ID, "evaluate", map[string]any{"rating": "satisfied"}, 409) // before the answer
@@ -239,17 +221,17 @@ func TestRequestIllegalTransitionsChangeNothing(t *testing.T) {
 			"too long":           {"category": "policy", "description": strings.Repeat("长", 4001)},
 			"missing answer":     {"category": "repair", "description": "坏了"},
 			"bad choice":         {"category": "repair", "description": "坏了", "attributes": map[string]string{"facility": "rocket"}},
-			"other community":    {"category": "policy", "description": "x", "division_code": communityB},
+			"other community":    {"category": "policy", "description": "x", "division_code": apptest.CommunityB},
 			"nonexistent code":   {"category": "policy", "description": "x", "division_code": "330106001001"},
 			"unknown attribute":  {"category": "policy", "description": "x", "attributes": map[string]string{"color": "red"}},
 			"empty description":  {"category": "policy", "description": "  "},
 			"not a number value": {"category": "elderly", "description": "x", "attributes": map[string]string{"age": "eighty"}},
 		} {
-			n := e.count(`SELECT COUNT(*) FROM requests`)
-			if st, b := res.do("POST", "/api/v1/requests", body); st != 400 || !strings.Contains(b, "errors") {
+			n := e.Count(`SELECT COUNT(*) FROM requests`)
+			if st, b := res.Do("POST", "/api/v1/requests", body); st != 400 || !strings.Contains(b, "errors") {
 				t.Errorf("%s: %d %s", name, st, b)
 			}
-			if e.count(`SELECT COUNT(*) FROM requests`) != n {
+			if e.Count(`SELECT COUNT(*) FROM requests`) != n {
 				t.Errorf("%s: a request was stored", name)
 			}
 		}
@@ -257,25 +239,26 @@ func TestRequestIllegalTransitionsChangeNothing(t *testing.T) {
 }
 
 func TestRequestConcurrentHandlers(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		res, wa, wa2 := e.login("res1"), e.login("workerA"), e.login("workerA2")
+		res, wa, wa2 := e.Login("res1"), e.Login("workerA"), e.Login("workerA2")
 		for round := 0; round < 5; round++ {
 			r := rqSubmit(t, res, map[string]any{"category": "policy", "description": fmt.Sprintf("问题 %d", round)})
 			var wg sync.WaitGroup
 			codes := make([]int, 2)
-			for i, c := range []*client{wa, wa2} {
+			for i, c := range []*apptest.Client{wa, wa2} {
 				wg.Add(1)
-				go func(i int, c *client) {
+				go func(i int, c *apptest.Client) {
 					defer wg.Done()
-					codes[i], _ = c.do("POST", "/api/v1/requests/"+r.ID+"/accept", map[string]any{"version": 1})
+					codes[i], _ = c.Do("POST", "/api/v1/requests/"+r.ID+"/accept", map[string]any{"version": 1})
 				}(i, c)
 			}
 			wg.Wait()
 			if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
 				t.Fatalf("round %d: codes %v", round, codes)
 			}
-			if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'accept'`, r.ID); n != 1 {
+			if n := e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'accept'`, r.ID); n != 1 {
 				t.Fatalf("round %d: %d accept events", round, n)
 			}
 		}
@@ -283,23 +266,24 @@ func TestRequestConcurrentHandlers(t *testing.T) {
 }
 
 func TestRequestScoping(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		res, res2, wa, wb, co := e.login("res1"), e.login("res2"), e.login("workerA"), e.login("workerB"), e.login("countyOfficer")
+		res, res2, wa, wb, co := e.Login("res1"), e.Login("res2"), e.Login("workerA"), e.Login("workerB"), e.Login("countyOfficer")
 		a := rqSubmit(t, res, map[string]any{"category": "policy", "description": "A 的问题", "phone": "13812345678", "name": "王小明"})
 		b := rqSubmit(t, wb, map[string]any{"category": "policy", "description": "B 的来电", "channel": "hotline", "phone": "13900001111"})
 		for _, c := range []struct {
-			who    *client
+			who    *apptest.Client
 			id     string
 			status int
 		}{{wb, a.ID, 404}, {wa, b.ID, 404}, {res2, a.ID, 404}, {res, b.ID, 404}, {co, a.ID, 200}, {co, b.ID, 200}, {wa, a.ID, 200}, {res, a.Number, 200}} {
-			if st, _ := c.who.do("GET", "/api/v1/requests/"+c.id, nil); st != c.status {
+			if st, _ := c.who.Do("GET", "/api/v1/requests/"+c.id, nil); st != c.status {
 				t.Errorf("get %s: %d want %d", c.id, st, c.status)
 			}
 		}
 		rqAct(t, wb, a.ID, "accept", nil, 404)
-		count := func(c *client, q string) int {
-			st, body := c.do("GET", "/api/v1/requests"+q, nil)
+		count := func(c *apptest.Client, q string) int {
+			st, body := c.Do("GET", "/api/v1/requests"+q, nil)
 			if st != 200 {
 				t.Fatalf("list: %d %s", st, body)
 			}
@@ -310,22 +294,22 @@ func TestRequestScoping(t *testing.T) {
 		if count(wa, "") != 1 || count(wb, "") != 1 || count(res2, "") != 0 || count(res, "") != 1 || count(co, "") != 2 {
 			t.Fatalf("list totals wa=%d wb=%d res2=%d res=%d county=%d", count(wa, ""), count(wb, ""), count(res2, ""), count(res, ""), count(co, ""))
 		}
-		if st, _ := wa.do("GET", "/api/v1/requests?within="+communityB, nil); st != 404 {
+		if st, _ := wa.Do("GET", "/api/v1/requests?within="+apptest.CommunityB, nil); st != 404 {
 			t.Fatalf("within another community: %d", st)
 		}
 		// Personal fields: stored encrypted, shown masked.
-		_, body := wa.do("GET", "/api/v1/requests/"+a.ID, nil)
+		_, body := wa.Do("GET", "/api/v1/requests/"+a.ID, nil)
 		if strings.Contains(body, "13812345678") || !strings.Contains(body, "138****5678") || strings.Contains(body, "王小明") {
 			t.Fatalf("personal data: %s", body)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM requests WHERE reporter_phone LIKE '%13812345678%' OR reporter_name LIKE '%王小明%'`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM requests WHERE reporter_phone LIKE '%13812345678%' OR reporter_name LIKE '%王小明%'`); n != 0 {
 			t.Fatal("plain personal data in the database")
 		}
 		// Metrics follow the scope too.
-		if st, _ := wa.do("GET", "/api/v1/requests/metrics?division="+communityB, nil); st != 404 {
+		if st, _ := wa.Do("GET", "/api/v1/requests/metrics?division="+apptest.CommunityB, nil); st != 404 {
 			t.Fatalf("metrics outside scope: %d", st)
 		}
-		st, body := co.do("GET", "/api/v1/requests/metrics?division="+county, nil)
+		st, body := co.Do("GET", "/api/v1/requests/metrics?division="+apptest.County, nil)
 		var m struct {
 			Received int `json:"received"`
 		}
@@ -337,6 +321,7 @@ func TestRequestScoping(t *testing.T) {
 }
 
 func TestWorkingHourDeadlinesAcrossWeekend(t *testing.T) {
+	t.Parallel()
 	cal := requests.DefaultCalendar
 	cst := requests.CST
 	for _, c := range []struct {
@@ -364,10 +349,10 @@ func TestWorkingHourDeadlinesAcrossWeekend(t *testing.T) {
 		t.Errorf("holiday calendar: %s", got.In(cst))
 	}
 	// And the deadline the store writes, on both stores.
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		e.clock.Add(-48 * time.Hour) // Friday 16:00 China time
-		r := rqSubmit(t, e.login("res1"), map[string]any{"category": "repair", "description": "井盖松动", "attributes": map[string]string{"facility": "manhole"}})
+		e.Clock.Add(-48 * time.Hour) // Friday 16:00 China time
+		r := rqSubmit(t, e.Login("res1"), map[string]any{"category": "repair", "description": "井盖松动", "attributes": map[string]string{"facility": "manhole"}})
 		if r.ResponseDue != "2026-11-30T03:00:00Z" {
 			t.Fatalf("response due %s, want Monday 11:00 China time", r.ResponseDue)
 		}
@@ -375,17 +360,18 @@ func TestWorkingHourDeadlinesAcrossWeekend(t *testing.T) {
 }
 
 func TestSLAJobEscalatesOnce(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
 		s := rqStore(e)
 		hook := &rqNotifier{ch: make(chan requests.Notice, 100)}
 		s.Notifier = hook
-		res, wa, street := e.login("res1"), e.login("workerA"), e.login("street")
+		res, wa, street := e.Login("res1"), e.Login("workerA"), e.Login("street")
 		r := rqSubmit(t, res, map[string]any{"category": "fire", "description": "消防通道堵塞"}) // 2 calendar hours to respond
 		other := rqSubmit(t, res, map[string]any{"category": "fire", "description": "另一处通道堵塞"})
 		rqAct(t, wa, other.ID, "accept", nil, 200)
 		ctx := context.Background()
-		res0, err := s.RunSLAOnce(ctx, e.clock.Now())
+		res0, err := s.RunSLAOnce(ctx, e.Clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,8 +379,8 @@ func TestSLAJobEscalatesOnce(t *testing.T) {
 		if res0.Overdue != 0 || res0.Warned == 0 {
 			t.Fatalf("first run: %+v", res0)
 		}
-		e.clock.Add(3 * time.Hour)
-		street = e.login("street")
+		e.Clock.Add(3 * time.Hour)
+		street = e.Login("street")
 		// Two runners at once: the response deadline escalates exactly once.
 		var wg sync.WaitGroup
 		results := make([]requests.SLAResult, 2)
@@ -403,59 +389,59 @@ func TestSLAJobEscalatesOnce(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				results[i], errs[i] = s.RunSLAOnce(ctx, e.clock.Now())
+				results[i], errs[i] = s.RunSLAOnce(ctx, e.Clock.Now())
 			}(i)
 		}
 		wg.Wait()
 		if errs[0] != nil || errs[1] != nil {
 			t.Fatal(errs)
 		}
-		if got := rqGet(t, street, r.ID); got.Unit != communityA[:9] || got.Escalation != 1 {
+		if got := rqGet(t, street, r.ID); got.Unit != apptest.CommunityA[:9] || got.Escalation != 1 {
 			t.Fatalf("not escalated to the street: %+v", got)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
 			t.Fatalf("%d escalations of the response deadline", n)
 		}
 		// The deployment's notifier (SMS, 浙里办) hears of the escalation.
 		for got := false; !got; {
 			select {
 			case n := <-hook.ch:
-				got = n.Kind == "overdue" && n.Number == r.Number && n.Unit == communityA[:9]
+				got = n.Kind == "overdue" && n.Number == r.Number && n.Unit == apptest.CommunityA[:9]
 			case <-time.After(10 * time.Second):
 				t.Fatal("the notifier was not called for the escalation")
 			}
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_sla_marks WHERE request_id = $1 AND mark LIKE 'response:2:%'`, r.ID); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_sla_marks WHERE request_id = $1 AND mark LIKE 'response:2:%'`, r.ID); n != 1 {
 			t.Fatalf("%d response marks", n)
 		}
 		// Again later: nothing new for the response deadline.
-		if _, err := s.RunSLAOnce(ctx, e.clock.Now()); err != nil {
+		if _, err := s.RunSLAOnce(ctx, e.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 1 {
 			t.Fatalf("escalated again: %d", n)
 		}
 		// The street's inbox has the notice and the request as overdue.
-		st, body := street.do("GET", "/api/v1/requests/notices", nil)
+		st, body := street.Do("GET", "/api/v1/requests/notices", nil)
 		if st != 200 || !strings.Contains(body, r.Number) || !strings.Contains(body, "overdue") {
 			t.Fatalf("street notices: %d %s", st, body)
 		}
-		st, body = street.do("GET", "/api/v1/requests?box=overdue", nil)
+		st, body = street.Do("GET", "/api/v1/requests?box=overdue", nil)
 		if st != 200 || !strings.Contains(body, r.Number) {
 			t.Fatalf("overdue box: %d %s", st, body)
 		}
 		// The resolution deadline (24 h) later escalates to the county, once.
-		e.clock.Add(30 * time.Hour)
-		street = e.login("street")
+		e.Clock.Add(30 * time.Hour)
+		street = e.Login("street")
 		for i := 0; i < 3; i++ {
-			if _, err := s.RunSLAOnce(ctx, e.clock.Now()); err != nil {
+			if _, err := s.RunSLAOnce(ctx, e.Clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := rqGet(t, street, r.ID); got.Unit != county || got.Escalation != 2 {
+		if got := rqGet(t, street, r.ID); got.Unit != apptest.County || got.Escalation != 2 {
 			t.Fatalf("resolution escalation: %+v", got)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 2 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = 'escalate'`, r.ID); n != 2 {
 			t.Fatalf("%d escalations in all", n)
 		}
 	})
@@ -464,19 +450,19 @@ func TestSLAJobEscalatesOnce(t *testing.T) {
 // o311 is a small GeoReport v2 test client.
 type o311 struct {
 	t      *testing.T
-	e      *testEnv
+	e      *apptest.Env
 	format string
 }
 
 func (o o311) get(path string) (int, string) {
 	o.t.Helper()
-	st, b := o.e.client().do("GET", "/open311/v2/"+strings.ReplaceAll(path, "{f}", o.format), nil)
+	st, b := o.e.Client().Do("GET", "/open311/v2/"+strings.ReplaceAll(path, "{f}", o.format), nil)
 	return st, b
 }
 
 func (o o311) post(vals map[string]string) (int, string) {
 	o.t.Helper()
-	st, b, _ := o.e.client().form("/open311/v2/requests."+o.format, vals, nil)
+	st, b, _ := o.e.Client().Form("/open311/v2/requests."+o.format, vals, nil)
 	return st, b
 }
 
@@ -520,10 +506,11 @@ func (o o311) decode(body string) []map[string]string {
 }
 
 func TestOpen311(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
 		s := rqStore(e)
-		key, err := s.CreateKey(access.With(context.Background(), &access.Principal{Username: "cli", Role: access.SysAdmin, Division: "33"}), "12345 热线", county)
+		key, err := s.CreateKey(access.With(context.Background(), &access.Principal{Username: "cli", Role: access.SysAdmin, Division: "33"}), "12345 热线", apptest.County)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,7 +532,7 @@ func TestOpen311(t *testing.T) {
 				if st != 200 || !strings.Contains(body, "GeoReport_v2") {
 					t.Fatalf("discovery: %d %s", st, body)
 				}
-				st, body = o.get("services.{f}?jurisdiction_id=" + county)
+				st, body = o.get("services.{f}?jurisdiction_id=" + apptest.County)
 				if st != 200 {
 					t.Fatalf("services: %d %s", st, body)
 				}
@@ -571,7 +558,7 @@ func TestOpen311(t *testing.T) {
 				fail(st, body, 400, "jurisdiction_id")
 
 				good := map[string]string{"api_key": key, "service_code": "repair", "lat": "30.2605", "long": "120.1432", "address_string": "北山街道 12 幢",
-					"address_id": communityA, "description": "路灯不亮", "attribute[facility]": "light", "phone": "13812345678", "first_name": "小明", "last_name": "王", "email": "w@example.cn"}
+					"address_id": apptest.CommunityA, "description": "路灯不亮", "attribute[facility]": "light", "phone": "13812345678", "first_name": "小明", "last_name": "王", "email": "w@example.cn"}
 				with := func(k, v string) map[string]string {
 					m := map[string]string{}
 					for a, b := range good {
@@ -584,7 +571,7 @@ func TestOpen311(t *testing.T) {
 					}
 					return m
 				}
-				n := e.count(`SELECT COUNT(*) FROM requests`)
+				n := e.Count(`SELECT COUNT(*) FROM requests`)
 				st, body = o.post(with("api_key", "\x00"))
 				fail(st, body, 403, "api_key")
 				st, body = o.post(with("api_key", "o311_wrong"))
@@ -617,7 +604,7 @@ func TestOpen311(t *testing.T) {
 				fail(st, body, 400, "division_code")
 				st, body = o.post(with("jurisdiction_id", "330102"))
 				fail(st, body, 403, "jurisdiction_id")
-				if e.count(`SELECT COUNT(*) FROM requests`) != n {
+				if e.Count(`SELECT COUNT(*) FROM requests`) != n {
 					t.Fatal("a bad POST stored a request")
 				}
 				st, body = o.post(good)
@@ -638,7 +625,7 @@ func TestOpen311(t *testing.T) {
 				}
 				rec := o.decode(body)[0]
 				if rec["status"] != "open" || rec["service_code"] != "repair" || rec["agency_responsible"] != "上保社区居委会" && !strings.Contains(rec["agency_responsible"], "上保") ||
-					!strings.HasSuffix(rec["expected_datetime"], "+08:00") || !strings.HasSuffix(rec["requested_datetime"], "+08:00") || rec["address_id"] != communityA {
+					!strings.HasSuffix(rec["expected_datetime"], "+08:00") || !strings.HasSuffix(rec["requested_datetime"], "+08:00") || rec["address_id"] != apptest.CommunityA {
 					t.Fatalf("request: %v", rec)
 				}
 				for _, secret := range []string{"13812345678", "小明", "w@example.cn"} {
@@ -670,7 +657,7 @@ func TestOpen311(t *testing.T) {
 				if l := list("?service_request_id=" + id + "," + firstID); len(l) != 1+boolInt(format == "xml" && firstID != id) {
 					t.Fatalf("by id: %v", l)
 				}
-				if len(list("?service_code=sanitation")) != 0 || len(list("?status=closed")) != boolInt(format == "xml") || len(list("?status=open&jurisdiction_id="+county)) == 0 {
+				if len(list("?service_code=sanitation")) != 0 || len(list("?status=closed")) != boolInt(format == "xml") || len(list("?status=open&jurisdiction_id="+apptest.County)) == 0 {
 					t.Fatal("filters")
 				}
 				if len(list("?start_date=2026-11-29T00:00:00%2B08:00&end_date=2026-11-30T00:00:00%2B08:00")) == 0 || len(list("?end_date=2026-11-01T00:00:00Z")) != 0 {
@@ -688,7 +675,7 @@ func TestOpen311(t *testing.T) {
 				fail(st, body, 404, "no such resource")
 
 				// The worker handles it; the client follows the status.
-				wa := e.login("workerA")
+				wa := e.Login("workerA")
 				rqAct(t, wa, id, "accept", nil, 200)
 				rqAct(t, wa, id, "answer", map[string]any{"reply": "已修复路灯"}, 200)
 				st, body = o.get("requests/" + id + ".{f}")
@@ -697,7 +684,7 @@ func TestOpen311(t *testing.T) {
 				}
 			})
 		}
-		st, body := e.client().do("GET", "/open311/v2/services.txt", nil)
+		st, body := e.Client().Do("GET", "/open311/v2/services.txt", nil)
 		if st != 404 {
 			t.Fatalf("services.txt: %d %s", st, body)
 		}
@@ -764,71 +751,56 @@ func xmlRecords(t *testing.T, body string) []map[string]string {
 	return out
 }
 
-func (c *client) multipart(path string, fields map[string]string, file []byte) (int, string) {
-	c.e.t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		mw.WriteField(k, v)
+// photoForm posts the new-request page's form with a photo (none when file
+// is nil); a redirect answers its Location.
+func photoForm(c *apptest.Client, path string, fields map[string]string, file []byte) (int, string) {
+	st, body, hdr := c.Multipart(path, fields, "photo", "photo.bin", file, nil)
+	if st == 303 {
+		return 303, hdr.Get("Location")
 	}
-	if file != nil {
-		fw, _ := mw.CreateFormFile("photo", "photo.bin")
-		fw.Write(file)
-	}
-	mw.Close()
-	req, _ := http.NewRequest("POST", c.e.srv.URL+path, &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.h.Do(req)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == 303 {
-		return 303, resp.Header.Get("Location")
-	}
-	return resp.StatusCode, string(b)
+	return st, body
 }
 
 func TestRequestPagesAndPhotos(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		res, wa, co := e.login("res1"), e.login("workerA"), e.login("countyOfficer")
+		res, wa, co := e.Login("res1"), e.Login("workerA"), e.Login("countyOfficer")
 		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
-		fields := map[string]string{"category": "repair", "description": "健身器材扶手断裂", "division_code": communityA, "attribute[facility]": "fitness"}
-		n := e.count(`SELECT COUNT(*) FROM requests`)
-		if st, body := res.multipart("/requests/new", fields, []byte("%PDF-1.4 not an image")); st != 400 || !strings.Contains(body, "只接受 JPEG、PNG 或 WebP") {
+		fields := map[string]string{"category": "repair", "description": "健身器材扶手断裂", "division_code": apptest.CommunityA, "attribute[facility]": "fitness"}
+		n := e.Count(`SELECT COUNT(*) FROM requests`)
+		if st, body := photoForm(res, "/requests/new", fields, []byte("%PDF-1.4 not an image")); st != 400 || !strings.Contains(body, "只接受 JPEG、PNG 或 WebP") {
 			t.Fatalf("not an image: %d", st)
 		}
 		big := append(append([]byte{}, png...), make([]byte, requests.MaxPhoto)...)
-		if st, _ := res.multipart("/requests/new", fields, big); st != 400 {
+		if st, _ := photoForm(res, "/requests/new", fields, big); st != 400 {
 			t.Fatalf("too large: %d", st)
 		}
-		if e.count(`SELECT COUNT(*) FROM requests`) != n {
+		if e.Count(`SELECT COUNT(*) FROM requests`) != n {
 			t.Fatal("a rejected upload stored a request")
 		}
-		st, loc := res.multipart("/requests/new", fields, png)
+		st, loc := photoForm(res, "/requests/new", fields, png)
 		if st != 303 || !strings.HasPrefix(loc, "/requests/") {
 			t.Fatalf("submit: %d %s", st, loc)
 		}
-		st, page := res.do("GET", loc, nil)
+		st, page := res.Do("GET", loc, nil)
 		if st != 200 || !strings.Contains(page, "已提交，回执编号 MH-330106-") || !strings.Contains(page, "/photos/") {
 			t.Fatalf("receipt page: %d", st)
 		}
 		id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/requests/")
 		pid := strings.Split(strings.SplitAfter(page, "/photos/")[1], `"`)[0]
-		if st, img := wa.do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 200 || !strings.HasPrefix(img, "\x89PNG") {
+		if st, img := wa.Do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 200 || !strings.HasPrefix(img, "\x89PNG") {
 			t.Fatalf("photo for the worker: %d", st)
 		}
-		if st, _ := e.login("workerB").do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 404 {
+		if st, _ := e.Login("workerB").Do("GET", "/requests/"+id+"/photos/"+pid, nil); st != 404 {
 			t.Fatalf("photo for another community: %d", st)
 		}
 		// Worker pages: inbox, bulk accept, detail forms.
-		st, inbox := wa.do("GET", "/requests?box=new", nil)
+		st, inbox := wa.Do("GET", "/requests?box=new", nil)
 		if st != 200 || !strings.Contains(inbox, `name="id" value="`+id+`"`) {
 			t.Fatalf("inbox: %d", st)
 		}
-		st2, _, hdr := wa.form("/requests/bulk-accept", map[string]string{"id": id}, nil)
+		st2, _, hdr := wa.Form("/requests/bulk-accept", map[string]string{"id": id}, nil)
 		if st2 != 303 || !strings.Contains(hdr.Get("Location"), "done=1") {
 			t.Fatalf("bulk accept: %d %v", st2, hdr)
 		}
@@ -836,20 +808,20 @@ func TestRequestPagesAndPhotos(t *testing.T) {
 			t.Fatalf("after bulk accept: %s", got.Status)
 		}
 		// An illegal transition from a page: 409 and the page says why.
-		st2, body, _ := wa.form("/requests/"+id+"/close", map[string]string{}, nil)
+		st2, body, _ := wa.Form("/requests/"+id+"/close", map[string]string{}, nil)
 		if st2 != 409 || !strings.Contains(body, "不能关闭") {
 			t.Fatalf("close from page: %d", st2)
 		}
 		// Metrics page (SVG and table), JSON and xlsx for the county.
-		st, body = co.do("GET", "/requests/metrics?division="+county, nil)
+		st, body = co.Do("GET", "/requests/metrics?division="+apptest.County, nil)
 		if st != 200 || !strings.Contains(body, "<svg") || !strings.Contains(body, "按期办结率") {
 			t.Fatalf("metrics page: %d", st)
 		}
-		st, body = co.do("GET", "/requests/metrics.xlsx?division="+county, nil)
+		st, body = co.Do("GET", "/requests/metrics.xlsx?division="+apptest.County, nil)
 		if st != 200 || !strings.HasPrefix(body, "PK") {
 			t.Fatalf("xlsx: %d", st)
 		}
-		if st, _ := wa.do("GET", "/requests/metrics?division="+communityB, nil); st != 404 {
+		if st, _ := wa.Do("GET", "/requests/metrics?division="+apptest.CommunityB, nil); st != 404 {
 			t.Fatalf("metrics page outside scope: %d", st)
 		}
 	})
@@ -862,14 +834,9 @@ func BenchmarkRequestCreate(b *testing.B) {
 	for _, dialect := range dbtest.Dialects() {
 		b.Run(string(dialect), func(b *testing.B) {
 			d := dbtest.Open(b, dialect, nil)
-			cfg := config.Defaults()
-			cfg.DataDir = b.TempDir()
-			a, err := Wire(context.Background(), cfg, d, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			a := apptest.Open(b, d, nil)
 			s := requests.StoreOf(a.Module("requests"))
-			ctx := access.With(context.Background(), &access.Principal{UserID: "u1", Username: "bench", Role: access.CommunityWorker, Division: communityA})
+			ctx := access.With(context.Background(), &access.Principal{UserID: "u1", Username: "bench", Role: access.CommunityWorker, Division: apptest.CommunityA})
 			b.SetParallelism(16) // many submitters, as behind HTTP
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -885,9 +852,10 @@ func BenchmarkRequestCreate(b *testing.B) {
 }
 
 func TestRequestNumbersUnderConcurrentSubmissions(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		s := rqStore(e)
-		ctx := access.With(context.Background(), &access.Principal{UserID: "w", Username: "w", Role: access.CommunityWorker, Division: communityA})
+		ctx := access.With(context.Background(), &access.Principal{UserID: "w", Username: "w", Role: access.CommunityWorker, Division: apptest.CommunityA})
 		const n = 60
 		nums := make([]string, n)
 		var wg sync.WaitGroup
@@ -917,12 +885,56 @@ func TestRequestNumbersUnderConcurrentSubmissions(t *testing.T) {
 				t.Fatalf("number %d missing: %v", i, nums)
 			}
 		}
-		if got := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.create'`); got != n {
+		if got := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.create'`); got != n {
 			t.Fatalf("%d audit entries for %d submissions", got, n)
 		}
-		if got := e.count(`SELECT COUNT(*) FROM request_events WHERE action = 'submit'`); got != n {
+		if got := e.Count(`SELECT COUNT(*) FROM request_events WHERE action = 'submit'`); got != n {
 			t.Fatalf("%d submit events", got)
 		}
+	})
+}
+
+// Closing the store (as the app does when it closes) answers every
+// submission already queued, refuses the later ones, and stops its writer
+// (the package's leak check fails the run otherwise).
+func TestRequestStoreCloseAnswersQueuedSubmissions(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		s := rqStore(e)
+		ctx := access.With(context.Background(), &access.Principal{UserID: "w", Username: "w", Role: access.CommunityWorker, Division: apptest.CommunityA})
+		submit := func(i int) error {
+			_, err := s.Create(ctx, requests.NewRequest{Category: "policy", Description: fmt.Sprintf("来电 %d", i), Channel: "hotline"})
+			return err
+		}
+		if err := submit(0); err != nil {
+			t.Fatal(err)
+		}
+		const n = 40
+		errs := make(chan error, n)
+		for i := 1; i <= n; i++ {
+			go func() { errs <- submit(i) }()
+		}
+		s.Close()
+		written := 1
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				written++
+			case !errors.Is(err, requests.ErrClosed):
+				t.Errorf("submission during close: %v", err)
+			}
+		}
+		t.Run("every submission answered as written was written", func(t *testing.T) {
+			if got := e.Count(`SELECT COUNT(*) FROM requests`); got != written {
+				t.Fatalf("%d requests stored, %d answered as written", got, written)
+			}
+		})
+		t.Run("a closed store refuses submissions", func(t *testing.T) {
+			if err := submit(n + 1); !errors.Is(err, requests.ErrClosed) {
+				t.Fatalf("after close: %v", err)
+			}
+		})
+		s.Close() // again: harmless
 	})
 }
 
@@ -934,18 +946,19 @@ func (n *rqNotifier) Notify(_ context.Context, x requests.Notice) error {
 }
 
 // rqEvents counts a request's events of one action.
-func rqEvents(e *testEnv, id, action string) int {
-	return e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = $2`, id, action)
+func rqEvents(e *apptest.Env, id, action string) int {
+	return e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND action = $2`, id, action)
 }
 
 func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
 		s := rqStore(e)
 		s.AutoCloseAfter = 3 * 24 * time.Hour
 		t.Cleanup(func() { s.AutoCloseAfter = 0 })
 		ctx := context.Background()
-		res, wa := e.login("res1"), e.login("workerA")
+		res, wa := e.Login("res1"), e.Login("workerA")
 		answer := func(desc string) rqView {
 			r := rqSubmit(t, res, map[string]any{"category": "policy", "description": desc})
 			rqAct(t, wa, r.ID, "accept", nil, 200)
@@ -955,12 +968,12 @@ func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
 		rqAct(t, res, r3.ID, "evaluate", map[string]any{"rating": "satisfied"}, 200)
 		// advance moves the clock and signs in again (sessions idle out).
 		advance := func(d time.Duration) {
-			e.clock.Add(d)
-			res, wa = e.login("res1"), e.login("workerA")
+			e.Clock.Add(d)
+			res, wa = e.Login("res1"), e.Login("workerA")
 		}
 		run := func() requests.SLAResult {
 			t.Helper()
-			got, err := s.RunSLAOnce(ctx, e.clock.Now())
+			got, err := s.RunSLAOnce(ctx, e.Clock.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -983,7 +996,7 @@ func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				results[i], errs[i] = s.RunSLAOnce(ctx, e.clock.Now())
+				results[i], errs[i] = s.RunSLAOnce(ctx, e.Clock.Now())
 			}(i)
 		}
 		wg.Wait()
@@ -1005,17 +1018,17 @@ func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
 				t.Fatalf("last event: %+v", last)
 			}
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND note LIKE $2`, r1.ID, "%自动办结（未评价）%closed without evaluation%"); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_events WHERE request_id = $1 AND note LIKE $2`, r1.ID, "%自动办结（未评价）%closed without evaluation%"); n != 1 {
 			t.Fatalf("the event note does not say why: %d", n)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.autoclose'`); n != 2 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.autoclose'`); n != 2 {
 			t.Fatalf("%d audit entries", n)
 		}
 		// The evaluated one is not touched; the timeline shows the reason.
 		if got := rqGet(t, res, r3.ID); got.Status != "evaluated" || rqEvents(e, r3.ID, "autoclose") != 0 {
 			t.Fatalf("evaluated request changed: %+v", got)
 		}
-		st, page := res.do("GET", "/requests/"+r1.ID, nil)
+		st, page := res.Do("GET", "/requests/"+r1.ID, nil)
 		if st != 200 || !strings.Contains(page, "自动办结（未评价）") {
 			t.Fatalf("timeline: %d", st)
 		}
@@ -1058,38 +1071,39 @@ func TestRequestAutoCloseWithoutEvaluation(t *testing.T) {
 }
 
 func TestRequestCatalogueUpkeep(t *testing.T) {
-	eachStore(t, func(t *testing.T, e *testEnv) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		rqSetup(e)
-		e.user("prov", access.Officer, "33")
-		e.user("city", access.Officer, "3301")
-		res, wa, co, prov, city := e.login("res1"), e.login("workerA"), e.login("countyOfficer"), e.login("prov"), e.login("city")
+		e.User("prov", access.Officer, "33")
+		e.User("city", access.Officer, "3301")
+		res, wa, co, prov, city := e.Login("res1"), e.Login("workerA"), e.Login("countyOfficer"), e.Login("prov"), e.Login("city")
 		cat := map[string]any{"code": "lift_retrofit", "group": "设施 / Facilities", "name_zh": "加装电梯", "name_en": "Lift retrofit",
 			"description_zh": "老旧小区加装电梯协调", "description_en": "Coordinating lift retrofits in old estates", "unit_level": 5,
 			"response_hours": 4, "resolve_hours": 48, "working_hours": false, "public": true,
 			"reply_templates": []string{"已组织楼道居民协商。"},
 			"attributes":      []map[string]any{{"code": "floors", "datatype": "number", "label_zh": "楼层数", "label_en": "Floors"}}}
 		// Only province and city officers maintain the catalogue.
-		for _, c := range []*client{wa, co, res} {
-			if st, body := c.do("POST", "/api/v1/requests/services", cat); st != 403 {
+		for _, c := range []*apptest.Client{wa, co, res} {
+			if st, body := c.Do("POST", "/api/v1/requests/services", cat); st != 403 {
 				t.Fatalf("create by a non-manager: %d %s", st, body)
 			}
-			if st, body := c.do("PUT", "/api/v1/requests/services/policy", map[string]any{"resolve_hours": 1}); st != 403 {
+			if st, body := c.Do("PUT", "/api/v1/requests/services/policy", map[string]any{"resolve_hours": 1}); st != 403 {
 				t.Fatalf("edit by a non-manager: %d %s", st, body)
 			}
 		}
-		if st, _ := wa.do("GET", "/requests/catalogue/new", nil); st != 403 {
+		if st, _ := wa.Do("GET", "/requests/catalogue/new", nil); st != 403 {
 			t.Fatalf("new-category page for a worker: %d", st)
 		}
-		if st, _ := wa.do("GET", "/requests/catalogue/policy", nil); st != 403 {
+		if st, _ := wa.Do("GET", "/requests/catalogue/policy", nil); st != 403 {
 			t.Fatalf("edit page for a worker: %d", st)
 		}
-		if st, _, _ := wa.form("/requests/catalogue/policy", map[string]string{"name_zh": "x", "name_en": "x", "response_hours": "1", "resolve_hours": "1"}, nil); st != 403 {
+		if st, _, _ := wa.Form("/requests/catalogue/policy", map[string]string{"name_zh": "x", "name_en": "x", "response_hours": "1", "resolve_hours": "1"}, nil); st != 403 {
 			t.Fatalf("edit form post by a worker: %d", st)
 		}
 		// Validation, with messages in both languages; nothing is written.
 		bad := map[string]any{"code": "Bad Code", "name_zh": "", "name_en": "x", "unit_level": 7, "response_hours": 10, "resolve_hours": 5,
 			"attributes": []map[string]any{{"code": "kind", "datatype": "singlevaluelist", "label_zh": "类型", "label_en": "Kind"}}}
-		st, body := prov.do("POST", "/api/v1/requests/services", bad)
+		st, body := prov.Do("POST", "/api/v1/requests/services", bad)
 		if st != 400 {
 			t.Fatalf("bad category: %d %s", st, body)
 		}
@@ -1098,22 +1112,22 @@ func TestRequestCatalogueUpkeep(t *testing.T) {
 				t.Fatalf("validation answer lacks %s: %s", want, body)
 			}
 		}
-		if n := e.count(`SELECT COUNT(*) FROM request_categories WHERE code = 'Bad Code'`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM request_categories WHERE code = 'Bad Code'`); n != 0 {
 			t.Fatal("an invalid category was stored")
 		}
 		// Create; the code is then taken.
-		st, body = prov.do("POST", "/api/v1/requests/services", cat)
+		st, body = prov.Do("POST", "/api/v1/requests/services", cat)
 		if st != 201 || !strings.Contains(body, `"lift_retrofit"`) {
 			t.Fatalf("create: %d %s", st, body)
 		}
-		if st, body := city.do("POST", "/api/v1/requests/services", cat); st != 409 {
+		if st, body := city.Do("POST", "/api/v1/requests/services", cat); st != 409 {
 			t.Fatalf("duplicate code: %d %s", st, body)
 		}
-		if st, body := c0(e).do("GET", "/api/v1/requests/services", nil); st != 200 || !strings.Contains(body, `"lift_retrofit"`) {
+		if st, body := c0(e).Do("GET", "/api/v1/requests/services", nil); st != 200 || !strings.Contains(body, `"lift_retrofit"`) {
 			t.Fatalf("catalogue lacks the new category: %d", st)
 		}
 		// A request in it gets its deadlines (calendar hours).
-		t0 := e.clock.Now()
+		t0 := e.Clock.Now()
 		old := rqSubmit(t, res, map[string]any{"category": "lift_retrofit", "description": "3 号楼想加装电梯", "attributes": map[string]string{"floors": "6"}})
 		if due := rqTime(t, old.ResolveDue); !due.Equal(t0.Add(48 * time.Hour)) {
 			t.Fatalf("resolve due %s, want %s", due, t0.Add(48*time.Hour))
@@ -1124,19 +1138,19 @@ func TestRequestCatalogueUpkeep(t *testing.T) {
 		}
 		// A city officer edits the resolution SLA: new requests get the new
 		// deadline, the old one keeps its own.
-		if st, body := city.do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 2}); st != 400 || !strings.Contains(body, "办结时限不能短于受理时限") {
+		if st, body := city.Do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 2}); st != 400 || !strings.Contains(body, "办结时限不能短于受理时限") {
 			t.Fatalf("edit below the response time: %d %s", st, body)
 		}
-		st, body = city.do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 24, "reply_templates": []string{"已协调施工单位。", "已上报街道。"}})
+		st, body = city.Do("PUT", "/api/v1/requests/services/lift_retrofit", map[string]any{"resolve_hours": 24, "reply_templates": []string{"已协调施工单位。", "已上报街道。"}})
 		if st != 200 || !strings.Contains(body, `"resolve_hours":24`) || !strings.Contains(body, `"response_hours":4`) || !strings.Contains(body, "已上报街道") {
 			t.Fatalf("edit: %d %s", st, body)
 		}
-		if st, _ := city.do("PUT", "/api/v1/requests/services/no_such", map[string]any{"resolve_hours": 24}); st != 404 {
+		if st, _ := city.Do("PUT", "/api/v1/requests/services/no_such", map[string]any{"resolve_hours": 24}); st != 404 {
 			t.Fatalf("edit of an unknown category: %d", st)
 		}
-		e.clock.Add(time.Hour)
-		res, co, prov, city = e.login("res1"), e.login("countyOfficer"), e.login("prov"), e.login("city")
-		t1 := e.clock.Now()
+		e.Clock.Add(time.Hour)
+		res, co, prov, city = e.Login("res1"), e.Login("countyOfficer"), e.Login("prov"), e.Login("city")
+		t1 := e.Clock.Now()
 		fresh := rqSubmit(t, res, map[string]any{"category": "lift_retrofit", "description": "5 号楼也想加装电梯"})
 		if due := rqTime(t, fresh.ResolveDue); !due.Equal(t1.Add(24 * time.Hour)) {
 			t.Fatalf("new request: resolve due %s, want %s", due, t1.Add(24*time.Hour))
@@ -1145,39 +1159,39 @@ func TestRequestCatalogueUpkeep(t *testing.T) {
 			t.Fatalf("old request's deadline moved to %s", due)
 		}
 		// Audited, with what changed.
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.create' AND object_id = 'lift_retrofit' AND actor = 'prov'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.create' AND object_id = 'lift_retrofit' AND actor = 'prov'`); n != 1 {
 			t.Fatalf("%d create audit entries", n)
 		}
-		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.update' AND object_id = 'lift_retrofit' AND actor = 'city' AND detail LIKE '%resolve_hours%'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'request.category.update' AND object_id = 'lift_retrofit' AND actor = 'city' AND detail LIKE '%resolve_hours%'`); n != 1 {
 			t.Fatalf("%d update audit entries", n)
 		}
 		// The page: a county officer reads the catalogue without edit links;
 		// a city officer edits through the form.
-		st, page := co.do("GET", "/requests/catalogue", nil)
+		st, page := co.Do("GET", "/requests/catalogue", nil)
 		if st != 200 || !strings.Contains(page, "lift_retrofit") || strings.Contains(page, "/requests/catalogue/lift_retrofit") {
 			t.Fatalf("catalogue page for a county officer: %d", st)
 		}
-		st, page = city.do("GET", "/requests/catalogue/lift_retrofit", nil)
+		st, page = city.Do("GET", "/requests/catalogue/lift_retrofit", nil)
 		if st != 200 || !strings.Contains(page, "已协调施工单位。") {
 			t.Fatalf("edit page: %d", st)
 		}
 		form := map[string]string{"group": "设施 / Facilities", "name_zh": "加装电梯", "name_en": "Lift retrofit", "description_zh": "加装电梯协调",
 			"description_en": "Lift retrofits", "response_hours": "abc", "resolve_hours": "36", "public": "1", "reply_templates": "已协调施工单位。\n已上报街道。"}
-		st, page, _ = city.form("/requests/catalogue/lift_retrofit", form, nil)
+		st, page, _ = city.Form("/requests/catalogue/lift_retrofit", form, nil)
 		if st != 400 || !strings.Contains(page, "受理时限须为") {
 			t.Fatalf("bad form: %d", st)
 		}
 		form["response_hours"] = "8"
-		st, _, hdr := city.form("/requests/catalogue/lift_retrofit", form, nil)
+		st, _, hdr := city.Form("/requests/catalogue/lift_retrofit", form, nil)
 		if st != 303 || !strings.HasPrefix(hdr.Get("Location"), "/requests/catalogue") {
 			t.Fatalf("form edit: %d %v", st, hdr)
 		}
-		st, body = c0(e).do("GET", "/api/v1/requests/services", nil)
+		st, body = c0(e).Do("GET", "/api/v1/requests/services", nil)
 		if st != 200 || !strings.Contains(body, `"resolve_hours":36`) || !strings.Contains(body, `"response_hours":8`) {
 			t.Fatalf("form edit not applied: %s", body)
 		}
 		// A new category through the page.
-		st, _, hdr = prov.form("/requests/catalogue/new", map[string]string{"code": "pets", "name_zh": "宠物管理", "name_en": "Pets", "unit_level": "5",
+		st, _, hdr = prov.Form("/requests/catalogue/new", map[string]string{"code": "pets", "name_zh": "宠物管理", "name_en": "Pets", "unit_level": "5",
 			"response_hours": "8", "resolve_hours": "72", "working_hours": "1", "public": "1"}, nil)
 		if st != 303 {
 			t.Fatalf("page create: %d %v", st, hdr)
@@ -1187,7 +1201,7 @@ func TestRequestCatalogueUpkeep(t *testing.T) {
 }
 
 // c0 is a client that is not signed in.
-func c0(e *testEnv) *client { return e.client() }
+func c0(e *apptest.Env) *apptest.Client { return e.Client() }
 
 func rqTime(t *testing.T, s string) time.Time {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 )
 
 func TestPasswordHashAndRule(t *testing.T) {
+	t.Parallel()
 	h := HashPassword("Correct-Horse-9")
 	if !CheckPassword(h, "Correct-Horse-9") || CheckPassword(h, "correct-horse-9") || CheckPassword("garbage", "x") {
 		t.Fatal("hash check wrong")
@@ -25,6 +26,7 @@ func TestPasswordHashAndRule(t *testing.T) {
 
 // RFC 6238 appendix B vectors (SHA-1, 8 digits there; the low 6 digits here).
 func TestTOTPVectors(t *testing.T) {
+	t.Parallel()
 	secret := "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" // "12345678901234567890"
 	for ts, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
 		got, err := TOTPCode(secret, time.Unix(ts, 0))

@@ -23,6 +23,7 @@ func toyLine(t *testing.T) (*Graph, *Index) {
 }
 
 func TestCoverageOnToyNetwork(t *testing.T) {
+	t.Parallel()
 	g, ix := toyLine(t)
 	demand := []Demand{
 		{ID: "p0", Unit: "330106001001", Lon: 120.000, Lat: 30, Pop: 100},
@@ -103,6 +104,7 @@ func TestCoverageOnToyNetwork(t *testing.T) {
 }
 
 func TestLinkingMatchesBruteForce(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(5))
 	g, err := Build(randomGraph(rng, 400, 1200), BuildOptions{Profile: Walk})
 	if err != nil {
@@ -133,6 +135,7 @@ func TestLinkingMatchesBruteForce(t *testing.T) {
 }
 
 func TestMaxCoverToyOptimum(t *testing.T) {
+	t.Parallel()
 	// Population 10 at points 0..5. Site 0 covers {0,1,2,3} (40), site 1
 	// {0,1,4} (30), site 2 {2,3,5} (30), site 3 {4,5} (20). For k=2 the
 	// optimum is sites 1+2 = 60; greedy takes 0 first (40) then 3 (20) = 60,
@@ -174,6 +177,7 @@ func plainGreedy(sets [][]uint32, pop []float64, k int) float64 {
 }
 
 func TestMaxCoverLazyEqualsGreedyAndBound(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(9))
 	for trial := 0; trial < 200; trial++ {
 		np, ns, k := 12, 7, 1+rng.Intn(3)
@@ -227,6 +231,7 @@ func TestMaxCoverLazyEqualsGreedyAndBound(t *testing.T) {
 }
 
 func TestCoverSetsAndLeastLossOnToy(t *testing.T) {
+	t.Parallel()
 	g, ix := toyLine(t)
 	var lon, lat []float64
 	for i := 0; i < 4; i++ {
@@ -277,6 +282,7 @@ func TestCoverSetsAndLeastLossOnToy(t *testing.T) {
 }
 
 func TestSyntheticRoadsAreRoadLike(t *testing.T) {
+	t.Parallel()
 	el := SyntheticRoads(120.0, 30.0, 120.05, 30.04, 80, 3)
 	g, err := Build(el, BuildOptions{Profile: Walk})
 	if err != nil {

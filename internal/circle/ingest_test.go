@@ -20,6 +20,7 @@ func edgeSet(el *EdgeList) map[[2]int64]bool {
 }
 
 func TestOSMProfiles(t *testing.T) {
+	t.Parallel()
 	f, err := os.Open("testdata/small.osm")
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +83,7 @@ func TestOSMProfiles(t *testing.T) {
 }
 
 func TestOSMBadInput(t *testing.T) {
+	t.Parallel()
 	_, err := OSMEdgeList(&OSMData{}, "empty.osm", Walk, 0)
 	if err == nil || !strings.Contains(err.Error(), "no ways") {
 		t.Errorf("no ways: got %v", err)
@@ -101,6 +103,7 @@ func TestOSMBadInput(t *testing.T) {
 const goodNodes = "node,osm_node_id,lon,lat\n1,11,120.1,30.2\n2,12,120.101,30.2\n3,13,120.102,30.2\n"
 
 func TestCSVErrorsNameFileLineColumn(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, nodes, edges string
 		want               []string
@@ -144,6 +147,7 @@ func TestCSVErrorsNameFileLineColumn(t *testing.T) {
 }
 
 func TestGraphCacheRoundTrip(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(3))
 	g, err := Build(randomGraph(rng, 300, 900), BuildOptions{Profile: Walk})
 	if err != nil {
@@ -194,6 +198,7 @@ func TestGraphCacheRoundTrip(t *testing.T) {
 }
 
 func TestDefaultTiers(t *testing.T) {
+	t.Parallel()
 	tr := DefaultTiers()
 	if len(tr.Categories) != 30 {
 		t.Errorf("%d categories, want 30", len(tr.Categories))
@@ -218,6 +223,7 @@ func TestDefaultTiers(t *testing.T) {
 }
 
 func TestBothWaysLetsWalkersUseOneWayStreets(t *testing.T) {
+	t.Parallel()
 	// A one-way triangle 1→2→3→1: strongly connected either way, but
 	// walking from 2 to 1 takes one edge only when walkers may go back.
 	nodes := "node,lon,lat\n1,120,30\n2,120.001,30\n3,120.001,30.001\n"

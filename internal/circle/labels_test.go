@@ -109,6 +109,7 @@ func randomGraph(rng *rand.Rand, n, m int) *EdgeList {
 }
 
 func TestLabelsMatchReferenceOnRandomGraphs(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(1))
 	for trial := 0; trial < 30; trial++ {
 		n := 20 + rng.Intn(400)
@@ -140,6 +141,7 @@ func TestLabelsMatchReferenceOnRandomGraphs(t *testing.T) {
 }
 
 func TestLabelsUnreachableAndIsolatedFacility(t *testing.T) {
+	t.Parallel()
 	// The search graph itself (not Build, which would drop the island):
 	// nodes 0-1-2 form a two-way path, 3->0 is one-way in, node 4 is
 	// isolated and holds a facility of category 1.
@@ -181,6 +183,7 @@ func TestLabelsUnreachableAndIsolatedFacility(t *testing.T) {
 }
 
 func TestThresholdBoundaryIsInclusive(t *testing.T) {
+	t.Parallel()
 	// A path 0→1→2 of exactly 900 s and 900.1 s to the facility at 0.
 	el := &EdgeList{Lon: []float64{120, 120.001, 120.002}, Lat: []float64{30, 30, 30},
 		From: []uint32{1, 0, 2, 1}, To: []uint32{0, 1, 1, 2},
@@ -239,6 +242,7 @@ func hangzhou(t testing.TB) *Graph {
 }
 
 func TestHangzhouLabelsMatchReference(t *testing.T) {
+	t.Parallel()
 	g := hangzhou(t)
 	if g.Stats.NodesKept != 41548 {
 		t.Errorf("largest SCC has %d nodes, the data's README says 41,548", g.Stats.NodesKept)
@@ -311,6 +315,7 @@ func chainyGraph(rng *rand.Rand) *Graph {
 }
 
 func TestLabelsExactOnChainyGraphs(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewSource(11))
 	chainNodes := 0
 	for trial := 0; trial < 300; trial++ {

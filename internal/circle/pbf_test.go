@@ -11,6 +11,7 @@ import (
 // The PBF file is small.osm converted with "osmium cat"; both must give
 // the same edges per profile.
 func TestPBFMatchesXML(t *testing.T) {
+	t.Parallel()
 	read := func(path string, pbf bool) *OSMData {
 		f, err := os.Open(path)
 		if err != nil {

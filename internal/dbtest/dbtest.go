@@ -16,11 +16,13 @@ import (
 // EnvPostgres names the variable that turns on the PostgreSQL runs.
 const EnvPostgres = "LINLI_TEST_POSTGRES_URL"
 
-// Each runs fn once per available store as subtests "sqlite" and "postgres".
+// Each runs fn once per available store as parallel subtests "sqlite" and
+// "postgres".
 func Each(t *testing.T, ms []db.Migration, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()
 	for _, dialect := range Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
 			fn(t, Open(t, dialect, ms))
 		})
 	}
@@ -68,16 +70,24 @@ func PostgresURL(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := db.OpenPostgres(base)
-	if err != nil {
-		t.Fatal(err)
+	admin := func(stmt string) error {
+		d, err := db.OpenPostgres(base)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		_, err = d.W.Exec(stmt)
+		return err
 	}
-	if _, err := admin.W.Exec(`CREATE SCHEMA ` + schema); err != nil {
+	// The admin connection lives for one statement only: tests run in
+	// parallel, and the server's connections are few (max_connections).
+	if err := admin(`CREATE SCHEMA ` + schema); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		admin.W.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
+		if err := admin(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
@@ -89,11 +99,18 @@ func PostgresURL(t testing.TB) string {
 	return u.String()
 }
 
+// MaxConns bounds each test store's PostgreSQL pool (16 in production):
+// tests run in parallel, by package and within one, and share the server's
+// max_connections (100 by default) with every other run on the machine.
+const MaxConns = 4
+
 func openSchema(t testing.TB) *db.DB {
 	d, err := db.OpenPostgres(PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.W.SetMaxOpenConns(MaxConns)
+	d.W.SetMaxIdleConns(MaxConns)
 	t.Cleanup(func() { d.Close() })
 	return d
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestEmbeddedDivisions(t *testing.T) {
+	t.Parallel()
 	ds, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,7 @@ func TestEmbeddedDivisions(t *testing.T) {
 }
 
 func TestUrbanRuralAndCodes(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{"330106001001": Urban, "330106001201": Rural, "330106001401": Urban, "330106001501": Rural, "330106001": ""}
 	for code, want := range cases {
 		if got := UrbanRural(code); got != want {
@@ -51,6 +53,7 @@ func TestUrbanRuralAndCodes(t *testing.T) {
 }
 
 func TestParseCSVReportsEveryBadRow(t *testing.T) {
+	t.Parallel()
 	in := "code,name,level,parent_code\n33,浙江省,1,\n3301,杭州市,2,33\n3302,,2,33\n330199,某区,2,3301\n3401,外省,2,34\n"
 	_, err := ParseCSV(strings.NewReader(in))
 	rs, ok := err.(RowErrors)

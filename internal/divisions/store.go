@@ -18,18 +18,10 @@ import (
 //go:embed data/zhejiang_divisions.csv
 var embeddedCSV []byte
 
-var (
-	embeddedOnce sync.Once
-	embeddedList []Division
-	embeddedErr  error
-)
-
 // Embedded returns the 27,036 Zhejiang divisions shipped in the binary
-// (NBS 2023 statistical division codes).
-func Embedded() ([]Division, error) {
-	embeddedOnce.Do(func() { embeddedList, embeddedErr = ParseCSV(bytes.NewReader(embeddedCSV)) })
-	return embeddedList, embeddedErr
-}
+// (NBS 2023 statistical division codes), decoded once per process: it is
+// embedded data, the same for every app. Callers must not change it.
+var Embedded = sync.OnceValues(func() ([]Division, error) { return ParseCSV(bytes.NewReader(embeddedCSV)) })
 
 func embeddedHash() string {
 	s := sha256.Sum256(embeddedCSV)

@@ -3,9 +3,10 @@ package requests
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"sync"
 
 	"linli/internal/audit"
-	"sync"
 )
 
 // Group commit: submissions are written by one goroutine per store that
@@ -27,34 +28,76 @@ type createJob struct {
 }
 
 type batcher struct {
-	once sync.Once
-	jobs chan *createJob
+	once   sync.Once
+	mu     sync.RWMutex // held shared while queueing, exclusively to close
+	jobs   chan *createJob
+	closed bool
+	exited chan struct{} // closed when the writer has returned
 }
 
+// ErrClosed answers a submission to a store that has been closed.
+var ErrClosed = errors.New("requests: store closed")
+
 func (s *Store) commitCreate(ctx context.Context, j *createJob) error {
-	s.batch.once.Do(func() {
-		s.batch.jobs = make(chan *createJob, 4*maxBatch)
-		// One writer: SQLite has one writer connection, and on PostgreSQL
-		// the day's counter row and the audit chain serialise writers anyway.
-		go s.writer()
-	})
-	select {
-	case s.batch.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.enqueue(ctx, j); err != nil {
+		return err
 	}
 	// Wait for the outcome even if the caller goes away: once queued, the
 	// request is written or not, and the answer must say which.
 	return <-j.done
 }
 
+func (s *Store) enqueue(ctx context.Context, j *createJob) error {
+	b := &s.batch
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	b.once.Do(func() {
+		b.jobs = make(chan *createJob, 4*maxBatch)
+		b.exited = make(chan struct{})
+		// One writer: SQLite has one writer connection, and on PostgreSQL
+		// the day's counter row and the audit chain serialise writers anyway.
+		go s.writer()
+	})
+	select {
+	case b.jobs <- j:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the writer after it has written every submission already
+// queued (their callers wait for that answer); later submissions get
+// ErrClosed. It returns when the writer has exited, before the store's
+// database may be closed. Closing twice is harmless.
+func (s *Store) Close() {
+	b := &s.batch
+	b.mu.Lock()
+	first := !b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if first && b.jobs != nil {
+		close(b.jobs)
+	}
+	if b.exited != nil {
+		<-b.exited
+	}
+}
+
 func (s *Store) writer() {
+	defer close(s.batch.exited)
 	for j := range s.batch.jobs {
 		batch := []*createJob{j}
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case k := <-s.batch.jobs:
+			case k, ok := <-s.batch.jobs:
+				if !ok {
+					break drain
+				}
 				batch = append(batch, k)
 			default:
 				break drain

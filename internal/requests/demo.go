@@ -63,6 +63,7 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 	real := s.Now()
 	clock := real.Add(-60 * 24 * time.Hour)
 	ds := &Store{DB: s.DB, Keys: s.Keys, Audit: s.Audit, Divs: s.Divs, Calendar: s.Calendar, Log: s.Log, Now: func() time.Time { return clock }}
+	defer ds.Close()
 	names := []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}
 	const n = 320
 	for i := 0; i < n; i++ {

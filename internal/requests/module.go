@@ -59,6 +59,9 @@ func StoreOf(m module.Module) *Store {
 	return nil
 }
 
+// Close stops the store's writer after writing what is queued.
+func (m *requestsModule) Close() error { m.store.Close(); return nil }
+
 func (m *requestsModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/requests", Label: web.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},

@@ -14,6 +14,7 @@ import (
 )
 
 func TestWebhookSignsAndReportsFailure(t *testing.T) {
+	t.Parallel()
 	var got Notice
 	var sig string
 	status := 204

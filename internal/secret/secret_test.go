@@ -8,6 +8,7 @@ import (
 )
 
 func TestKeyFileSealOpenIndex(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k, warn, err := Load("", dir)
 	if err != nil || warn == "" {
@@ -44,6 +45,7 @@ func TestKeyFileSealOpenIndex(t *testing.T) {
 }
 
 func TestRotationKeepsOldVersions(t *testing.T) {
+	t.Parallel()
 	old, _, err := Load(`{"current":1,"keys":{"1":"`+random()+`"},"index":"`+random()+`"}`, "")
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCSVAndXLSXRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"csv", "xlsx"} {
 		var buf bytes.Buffer
 		w, err := NewWriter(&buf, format)
@@ -33,6 +34,7 @@ func TestCSVAndXLSXRoundTrip(t *testing.T) {
 }
 
 func TestMergedHeaderRejected(t *testing.T) {
+	t.Parallel()
 	f := excelize.NewFile()
 	f.SetSheetRow("Sheet1", "A1", &[]any{"居民信息", "", "手机号"})
 	f.SetSheetRow("Sheet1", "A2", &[]any{"张三", "330106199001011234", "13800000000"})
@@ -46,6 +48,7 @@ func TestMergedHeaderRejected(t *testing.T) {
 }
 
 func TestBadCSV(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"": "表头", "\xff\xfe": "UTF-8"} {
 		if _, err := Read([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v", in, err)
@@ -101,6 +104,7 @@ func FuzzReadXLSX(f *testing.F) {
 
 // Blank lines keep their numbers: a row's index + 2 is its line in the file.
 func TestBlankLinesKeepNumbers(t *testing.T) {
+	t.Parallel()
 	tab, err := Read([]byte("a,b\n\n1,2\n,\n\n3,4\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ func runMain(args ...string) (int, string, string) {
 }
 
 func TestCLIBuildRunSite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	graph := filepath.Join(dir, "g.bin")
 	rc, out, errs := runMain("build", "--roads", "../testdata/tiny", "--out", graph)
@@ -87,6 +88,7 @@ func TestCLIBuildRunSite(t *testing.T) {
 }
 
 func TestCLIBadInputWritesNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad")
 	os.MkdirAll(bad, 0o755)

@@ -8,6 +8,7 @@ import (
 var now = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	// 11010519491231002X is the GB 11643 standard's worked example.
 	info, err := Parse("11010519491231002x", now)
 	if err != nil {
@@ -36,6 +37,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestSyntheticIsValid(t *testing.T) {
+	t.Parallel()
 	for seq := 0; seq < 1000; seq += 37 {
 		b := time.Date(1950+seq%70, time.Month(1+seq%12), 1+seq%28, 0, 0, 0, 0, time.UTC)
 		id := Synthetic("330106", b, seq)
@@ -50,6 +52,7 @@ func TestSyntheticIsValid(t *testing.T) {
 }
 
 func TestMasks(t *testing.T) {
+	t.Parallel()
 	if m := Mask("330106199001011234"); m != "330106********1234" {
 		t.Fatal(m)
 	}
