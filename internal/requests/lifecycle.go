@@ -180,6 +180,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 	return got, err
 }
 
+// checkLengths refuses texts over their limits before anything is read.
 func checkLengths(in Input) error {
 	if utf8.RuneCountInString(in.Note) > 2000 || utf8.RuneCountInString(in.Reply) > MaxDescription || utf8.RuneCountInString(in.Reason) > 2000 || utf8.RuneCountInString(in.Comment) > 2000 {
 		return fault.Invalid(fault.M("文字过长", "text too long"))
