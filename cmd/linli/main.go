@@ -150,27 +150,23 @@ const backupUsage = "linli backup FILE [--data-dir DIR]\n\n在服务运行时也
 
 const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务；原数据库会被替换。Stop the server first; the current database is replaced.\n例 / example:\n  linli restore /backups/linli-2026-11-29.db"
 
-// benchUsage lists the benchmarks: the core's and the modules'.
+// benchUsage lists the modules' benchmarks.
 func (e env) benchUsage() string {
-	var b strings.Builder
-	b.WriteString(benchRequestsUsage)
+	var usages []string
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
 			if strings.HasPrefix(c.Name, "bench ") {
-				b.WriteString("\n\n" + c.Usage)
+				usages = append(usages, c.Usage)
 			}
 		}
 	}
-	return b.String()
+	return strings.Join(usages, "\n\n")
 }
 
 func runBench(e env, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, e.benchUsage())
 		return 2
-	}
-	if args[0] == "requests" {
-		return runBenchRequests(e, args[1:])
 	}
 	c, ok := e.family("bench", args[0])
 	if !ok {

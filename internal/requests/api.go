@@ -1,12 +1,10 @@
 package requests
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
 	"linli/internal/access"
-	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/web"
 )
@@ -15,13 +13,6 @@ import (
 type Handlers struct {
 	Store *Store
 	Pages *web.Pages
-}
-
-func notFound(err error) error {
-	if errors.Is(err, db.ErrNotFound) {
-		return fault.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
-	}
-	return err
 }
 
 // RegisterAPI adds the /api/v1/requests operations.
@@ -49,7 +40,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 				}
 				req, err := h.Store.Transition(r.Context(), r.PathValue("id"), a, in)
 				if err != nil {
-					return notFound(err)
+					return err
 				}
 				web.WriteJSON(w, 200, req)
 				return nil
@@ -146,7 +137,10 @@ func (h *Handlers) apiCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dups, _ := h.Store.Duplicates(r.Context(), req)
+	dups, err := h.Store.Duplicates(r.Context(), req)
+	if err != nil { // the request is stored: answer 201 without the suggestions
+		web.Logger(r.Context()).Warn("request duplicates", "request", req.Number, "err", err.Error())
+	}
 	if dups == nil {
 		dups = []Request{}
 	}
@@ -158,7 +152,7 @@ func (h *Handlers) apiCreate(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
 	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	web.WriteJSON(w, 200, req)
 	return nil
@@ -167,7 +161,7 @@ func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) apiDuplicates(w http.ResponseWriter, r *http.Request) error {
 	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	dups, err := h.Store.Duplicates(r.Context(), req)
 	if err != nil {

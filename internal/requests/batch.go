@@ -3,10 +3,10 @@ package requests
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"sync"
 
 	"linli/internal/audit"
+	"linli/internal/fault"
 )
 
 // Group commit: submissions are written by one goroutine per store that
@@ -35,8 +35,9 @@ type batcher struct {
 	exited chan struct{} // closed when the writer has returned
 }
 
-// ErrClosed answers a submission to a store that has been closed.
-var ErrClosed = errors.New("requests: store closed")
+// ErrClosed answers a submission to a store that has been closed (the app
+// is shutting down).
+var ErrClosed = fault.New(fault.CodeUnavailable, fault.M("服务正在停止，请稍后重试", "the service is stopping; please try again later"))
 
 func (s *Store) commitCreate(ctx context.Context, j *createJob) error {
 	if err := s.enqueue(ctx, j); err != nil {

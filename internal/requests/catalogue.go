@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"linli/internal/db"
 	"linli/internal/fault"
 )
 
@@ -47,8 +46,13 @@ type Category struct {
 	Templates     []string    `json:"reply_templates"`
 }
 
+// mustJSON encodes attributes, choices and templates: plain maps, slices
+// and strings, which always encode.
 func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
 	if string(b) == "null" {
 		return "[]"
 	}
@@ -92,30 +96,26 @@ var Catalogue = []Category{
 func (s *Store) Categories(ctx context.Context) ([]Category, error) {
 	s.catMu.Lock()
 	defer s.catMu.Unlock()
-	if s.cats != nil && time.Since(s.catAt) < time.Minute {
+	if s.cats != nil && s.Now().Sub(s.catAt) < time.Minute {
 		return s.cats, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT code, grp, name_zh, name_en, description_zh, description_en, unit_level, response_hours, resolve_hours, working_hours, public, attributes, templates
-		FROM request_categories WHERE active ORDER BY sort, code`)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+catCols+` FROM request_categories WHERE active ORDER BY sort, code`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Category
 	for rows.Next() {
-		var c Category
-		var attrs, tpl string
-		if err := rows.Scan(&c.Code, &c.Group, &c.NameZH, &c.NameEN, &c.DescZH, &c.DescEN, &c.UnitLevel, &c.ResponseHours, &c.ResolveHours, &c.WorkingHours, &c.Public, &attrs, &tpl); err != nil {
+		c, err := scanCategory(rows)
+		if err != nil {
 			return nil, err
 		}
-		json.Unmarshal([]byte(attrs), &c.Attributes)
-		json.Unmarshal([]byte(tpl), &c.Templates)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	s.cats, s.catAt = out, time.Now()
+	s.cats, s.catAt = out, s.Now()
 	return out, nil
 }
 
@@ -130,8 +130,12 @@ func (s *Store) Category(ctx context.Context, code string) (Category, error) {
 			return c, nil
 		}
 	}
-	return Category{}, db.ErrNotFound
+	return Category{}, errNoCategory
 }
+
+// errNoCategory answers for a category that is not (or no longer) in the
+// catalogue.
+var errNoCategory = fault.NotFound(fault.M("没有这个服务类别", "no such service category"))
 
 // CheckAttributes validates answers to a category's extra questions and
 // returns them normalised (multi-value answers joined by commas).

@@ -181,13 +181,17 @@ func scanCategory(row interface{ Scan(...any) error }) (Category, error) {
 	var attrs, tpl string
 	err := row.Scan(&c.Code, &c.Group, &c.NameZH, &c.NameEN, &c.DescZH, &c.DescEN, &c.UnitLevel, &c.ResponseHours, &c.ResolveHours, &c.WorkingHours, &c.Public, &attrs, &tpl)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, db.ErrNotFound
+		return c, errNoCategory
 	}
 	if err != nil {
 		return c, err
 	}
-	json.Unmarshal([]byte(attrs), &c.Attributes)
-	json.Unmarshal([]byte(tpl), &c.Templates)
+	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
+		return c, fmt.Errorf("category %s: attributes: %w", c.Code, err)
+	}
+	if err := json.Unmarshal([]byte(tpl), &c.Templates); err != nil {
+		return c, fmt.Errorf("category %s: templates: %w", c.Code, err)
+	}
 	return c, nil
 }
 
@@ -291,9 +295,6 @@ func (s *Store) UpdateCategory(ctx context.Context, code string, e CategoryEdit)
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "request.category.update", Object: "request_category", ObjectID: c.Code, Division: access.From(ctx).Division,
 			Detail: audit.Detail(changes)})
 	})
-	if errors.Is(err, db.ErrNotFound) {
-		return Category{}, fault.NotFound(fault.M("没有这个服务类别", "no such service category"))
-	}
 	if err != nil {
 		return Category{}, err
 	}

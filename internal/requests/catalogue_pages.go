@@ -113,7 +113,13 @@ func (h *Handlers) postCategory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := r.PathValue("code")
-	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k))); return n }
+	num := func(k string) int {
+		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k)))
+		if err != nil {
+			return 0 // refused by the catalogue's rules, which name the field's range
+		}
+		return n
+	}
 	var tpl []string
 	for _, line := range strings.Split(r.PostFormValue("reply_templates"), "\n") {
 		if line = strings.TrimSpace(line); line != "" {

@@ -2,6 +2,8 @@ package requests
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -53,11 +55,14 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 		return err
 	}
 	var residentID, residentDiv string
-	s.DB.R.QueryRowContext(ctx, `SELECT id, division_code FROM users WHERE username = 'demo.resident'`).Scan(&residentID, &residentDiv)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT id, division_code FROM users WHERE username = 'demo.resident'`).Scan(&residentID, &residentDiv)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) { // without the demo resident, workers file every request
+		return err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x6d68776d))
-	real := s.now()
+	real := s.Now()
 	clock := real.Add(-60 * 24 * time.Hour)
-	ds := &Store{DB: s.DB, Keys: s.Keys, Audit: s.Audit, Divs: s.Divs, Calendar: s.Calendar, Now: func() time.Time { return clock }}
+	ds := &Store{DB: s.DB, Keys: s.Keys, Audit: s.Audit, Divs: s.Divs, Calendar: s.Calendar, Log: s.Log, Now: func() time.Time { return clock }}
 	defer ds.Close()
 	names := []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}
 	const n = 320
@@ -95,16 +100,23 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 		if err != nil {
 			return fmt.Errorf("demo request %d: %w", i, err)
 		}
+		// step takes an action later on the clock; the first failure ends
+		// the request's story and the demo.
+		var failed error
 		step := func(a Action, in Input, after time.Duration) bool {
+			if failed != nil {
+				return false
+			}
 			clock = clock.Add(after)
 			if clock.After(real) {
 				clock = real
 			}
 			c := ctxW
-			if Rules[a].reporter {
+			if Rules[a].by == reporter {
 				c = ctxR
 			}
-			if _, err = ds.Transition(c, r.ID, a, in); err != nil {
+			if _, err := ds.Transition(c, r.ID, a, in); err != nil {
+				failed = fmt.Errorf("demo request %d: %s: %w", i, a, err)
 				return false
 			}
 			return true
@@ -131,12 +143,14 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 		case fate < 27:
 			step("reject", Input{Reason: "重复反映，已在办理 / already being handled"}, hours(1, 8))
 		case fate < 30:
-			if prev, _, e := ds.List(ctxW, Filter{Box: "open", Category: cat.Code}, 0, 2); e == nil {
-				for _, p := range prev {
-					if p.ID != r.ID {
-						step("merge", Input{Into: p.Number}, hours(1, 3))
-						break
-					}
+			prev, _, err := ds.List(ctxW, Filter{Box: "open", Category: cat.Code}, 0, 2)
+			if err != nil {
+				return err
+			}
+			for _, p := range prev {
+				if p.ID != r.ID {
+					step("merge", Input{Into: p.Number}, hours(1, 3))
+					break
 				}
 			}
 		default:
@@ -159,6 +173,9 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 				}
 			default: // answered, waiting for the evaluation
 			}
+		}
+		if failed != nil {
+			return failed
 		}
 	}
 	// Warn about and escalate what is late now.

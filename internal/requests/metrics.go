@@ -2,14 +2,13 @@ package requests
 
 import (
 	"context"
-	"net/http"
+	"errors"
 	"sort"
 	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/fault"
-	"linli/internal/web"
 )
 
 // Metrics are the loop's indicators for a division subtree and period
@@ -58,7 +57,7 @@ func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time
 	m := Metrics{Division: within, From: from.In(CST).Format("2006-01-02"), To: to.In(CST).Format("2006-01-02"), ByStatus: map[string]int{}}
 	sc := access.Subtree(within)
 	if !access.ScopeOf(ctx).Contains(within) {
-		return m, db.ErrNotFound
+		return m, errOutsideArea
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT r.category, r.division_code, r.status, r.accepted_at IS NOT NULL, r.response_met, r.answered_at, r.resolve_met, r.rating, r.reopen_count, r.created_at
 		FROM requests r WHERE r.division_code >= $1 AND r.division_code < $2 AND r.created_at >= $3 AND r.created_at < $4`, sc.Lo, sc.Hi, db.T(from), db.T(to))
@@ -122,18 +121,14 @@ func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time
 		}
 		m.MedianHours, m.P90Hours = q(0.5), q(0.9)
 	}
-	names := map[string]string{}
-	if cs, err := s.Categories(ctx); err == nil {
-		for _, c := range cs {
-			names[c.Code] = c.NameZH
-		}
+	names, err := s.categoryNames(ctx)
+	if err != nil {
+		return m, err
 	}
 	m.TopCategories = top(cats, names, 10)
-	spotNames := map[string]string{}
-	for code := range spots {
-		if d, err := s.Divs.Get(ctx, code); err == nil {
-			spotNames[code] = d.Name
-		}
+	spotNames, err := s.divisionNames(ctx, spots)
+	if err != nil {
+		return m, err
 	}
 	m.HotSpots = top(spots, spotNames, 10)
 	for d := from.In(CST); d.Before(to) && len(m.Daily) < 400; d = d.AddDate(0, 0, 1) {
@@ -160,55 +155,35 @@ func top(m map[string]int, names map[string]string, n int) []Count {
 	return out
 }
 
-// period reads ?division=&from=&to= with defaults: the caller's division,
-// the last 30 days.
-func (s *Store) period(r *http.Request) (string, time.Time, time.Time, error) {
-	q := r.URL.Query()
-	div := q.Get("division")
-	if div == "" {
-		if p := access.From(r.Context()); p != nil {
-			div = p.Division
-		}
+// errOutsideArea answers for a division outside the caller's area.
+var errOutsideArea = fault.NotFound(fault.M("区划不在您的辖区内", "that division is outside your area"))
+
+// categoryNames are the Chinese names of the active categories by code.
+func (s *Store) categoryNames(ctx context.Context) (map[string]string, error) {
+	cs, err := s.Categories(ctx)
+	if err != nil {
+		return nil, err
 	}
-	today := s.now().In(CST)
-	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, CST).AddDate(0, 0, 1)
-	from := to.AddDate(0, 0, -30)
-	var errs []fault.FieldError
-	if v := q.Get("from"); v != "" {
-		t, err := time.ParseInLocation("2006-01-02", v, CST)
-		if err != nil {
-			errs = append(errs, fault.Field("from", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
-		}
-		from = t
+	names := map[string]string{}
+	for _, c := range cs {
+		names[c.Code] = c.NameZH
 	}
-	if v := q.Get("to"); v != "" {
-		t, err := time.ParseInLocation("2006-01-02", v, CST)
-		if err != nil {
-			errs = append(errs, fault.Field("to", web.M("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")))
-		}
-		to = t
-	}
-	if len(errs) == 0 && (!from.Before(to) || to.Sub(from) > 3*366*24*time.Hour) {
-		errs = append(errs, fault.Field("to", web.M("结束日期须晚于开始日期，且区间不超过三年", "the end must be after the start, within three years")))
-	}
-	if len(errs) > 0 {
-		return "", from, to, fault.Invalid(web.M("统计区间无效", "invalid period"), errs...)
-	}
-	return div, from, to, nil
+	return names, nil
 }
 
-func (h *Handlers) apiMetrics(w http.ResponseWriter, r *http.Request) error {
-	div, from, to, err := h.Store.period(r)
-	if err != nil {
-		return err
-	}
-	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
-	if err != nil {
-		if err == db.ErrNotFound {
-			return fault.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
+// divisionNames names the divisions keyed in codes; a code no longer in
+// the division tree keeps no name.
+func (s *Store) divisionNames(ctx context.Context, codes map[string]int) (map[string]string, error) {
+	names := map[string]string{}
+	for code := range codes {
+		d, err := s.Divs.Get(ctx, code)
+		if errors.Is(err, db.ErrNotFound) {
+			continue
 		}
-		return err
+		if err != nil {
+			return nil, err
+		}
+		names[code] = d.Name
 	}
-	web.WriteJSON(w, 200, m)
-	return nil
+	return names, nil
 }

@@ -20,7 +20,10 @@ func Module() module.Spec {
 			{Env: "LINLI_NOTIFY_WEBHOOK", Usage: "诉求预警/超期通知推送地址 / URL that receives request notices (SMS, 浙里办 adapters)", Check: checkWebhook},
 			{Env: "LINLI_NOTIFY_SECRET", Usage: "通知签名密钥 / HMAC key signing those notices"},
 		},
-		Commands: []module.Command{{Name: "admin open311-key", Summary: "签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", Usage: open311KeyUsage, Run: runOpen311Key}},
+		Commands: []module.Command{
+			{Name: "admin open311-key", Summary: "签发 Open311 接入密钥 / issue an Open311 GeoReport api_key", Usage: open311KeyUsage, Run: runOpen311Key},
+			{Name: "bench requests", Summary: "诉求提交压测与 kill -9 崩溃核对 / request submission load test and kill -9 crash check", Usage: benchUsage, Run: runBench},
+		},
 	}
 }
 
@@ -40,7 +43,7 @@ type requestsModule struct {
 }
 
 func newModule(d module.Deps) (module.Module, error) {
-	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Locate: d.Divisions.Locate}
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Log: d.Log, Locate: d.Divisions.Locate}
 	if hook := d.Settings.Get("LINLI_NOTIFY_WEBHOOK"); hook != "" {
 		s.Notifier = &Webhook{URL: hook, Secret: d.Settings.Get("LINLI_NOTIFY_SECRET")}
 	}

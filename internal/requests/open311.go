@@ -2,10 +2,6 @@ package requests
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -17,7 +13,6 @@ import (
 	"time"
 
 	"linli/internal/access"
-	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
@@ -26,61 +21,6 @@ import (
 
 // Open311 GeoReport v2 at /open311/v2/. Only public categories are listed
 // and readable anonymously; personal fields are never returned.
-
-// Key is an Open311 integration key (only its hash is stored).
-type Key struct {
-	ID, Name, Division string
-}
-
-func hashKey(k string) string { s := sha256.Sum256([]byte(k)); return hex.EncodeToString(s[:]) }
-
-// CreateKey issues a key for an integration bound to a division subtree; the
-// plain key is returned once.
-func (s *Store) CreateKey(ctx context.Context, name, division string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", fault.Invalid(web.M("请填写接入方名称", "give the integration a name"))
-	}
-	if d, err := s.Divs.Get(ctx, division); err != nil || d.Level > 5 {
-		return "", fault.Invalid(web.M("区划代码不存在", "no such division code"))
-	}
-	var b [24]byte
-	rand.Read(b[:])
-	plain := "o311_" + hex.EncodeToString(b[:])
-	id := db.NewID()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO open311_keys (id, name, division_code, key_hash, created_at) VALUES ($1,$2,$3,$4,$5)`, id, name, division, hashKey(plain), db.T(s.now())); err != nil {
-			return err
-		}
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "open311.key.create", Object: "open311_key", ObjectID: id, Division: division, Detail: audit.Detail(map[string]string{"name": name})})
-	})
-	return plain, err
-}
-
-type cachedKey struct {
-	k  Key
-	at time.Time
-}
-
-// keyCacheFor is how long a looked-up key is trusted without asking the
-// store again (a revoked key stops working within it).
-const keyCacheFor = 30 * time.Second
-
-func (s *Store) keyFor(ctx context.Context, plain string) (Key, error) {
-	h := hashKey(plain)
-	if c, ok := s.keyCache.Load(h); ok && time.Since(c.(cachedKey).at) < keyCacheFor {
-		return c.(cachedKey).k, nil
-	}
-	var k Key
-	err := s.DB.R.QueryRowContext(ctx, `SELECT id, name, division_code FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL`, h).Scan(&k.ID, &k.Name, &k.Division)
-	if errors.Is(err, sql.ErrNoRows) {
-		return k, db.ErrNotFound
-	}
-	if err == nil {
-		s.keyCache.Store(h, cachedKey{k, time.Now()})
-	}
-	return k, err
-}
 
 // O311Error is one GeoReport error.
 type O311Error struct {
@@ -241,7 +181,7 @@ func o311Fail(w http.ResponseWriter, format string, status int, descs ...string)
 func o311Err(w http.ResponseWriter, r *http.Request, format string, err error) {
 	var we *fault.Error
 	switch {
-	case errors.Is(err, db.ErrNotFound):
+	case fault.Is(err, fault.CodeNotFound):
 		o311Fail(w, format, 404, "not found / 未找到")
 	case errors.As(err, &we):
 		var ds []string
@@ -267,7 +207,11 @@ func (h *Handlers) jurisdiction(ctx context.Context, q url.Values) (string, erro
 	if j == "" {
 		return "", nil
 	}
-	if d, err := h.Store.Divs.Get(ctx, j); err != nil || d.Level != 3 {
+	d, err := h.Store.Divs.Get(ctx, j)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return "", err
+	}
+	if err != nil || d.Level != 3 {
 		return "", fault.Invalid(web.M("jurisdiction_id 须为区县代码", "jurisdiction_id must be a county code"), fault.Field("jurisdiction_id", web.M("jurisdiction_id 须为区县代码，如 330106", "jurisdiction_id must be a county code such as 330106")))
 	}
 	return j, nil
@@ -314,7 +258,7 @@ func (h *Handlers) o311Root(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) publicCategory(ctx context.Context, code string) (Category, error) {
 	c, err := h.Store.Category(ctx, code)
 	if err == nil && !c.Public {
-		err = db.ErrNotFound
+		err = errNoCategory
 	}
 	return c, err
 }
@@ -426,7 +370,7 @@ func (h *Handlers) o311Post(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := h.Store.keyFor(r.Context(), key)
 	if err != nil {
-		if errors.Is(err, db.ErrNotFound) {
+		if errors.Is(err, errBadKey) {
 			o311Fail(w, format, 403, "api_key: invalid / api_key 无效")
 		} else {
 			o311Err(w, r, format, err)
@@ -552,7 +496,7 @@ func (h *Handlers) o311List(w http.ResponseWriter, r *http.Request, format strin
 			}
 			where += " AND r.category IN (" + strings.Join(ps, ",") + ")"
 		}
-		end := h.Store.now()
+		end := h.Store.Now()
 		if v := q.Get("end_date"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
@@ -636,7 +580,7 @@ func (h *Handlers) o311Request(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := h.publicGet(r.Context(), "r.number = ", id)
 	if err != nil {
-		if errors.Is(err, db.ErrNotFound) {
+		if errors.Is(err, errNoRequest) {
 			o311Fail(w, format, 404, "service_request_id not found / 诉求不存在: "+truncate(id, 64))
 			return
 		}
@@ -654,7 +598,7 @@ func (h *Handlers) o311TokenGet(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := h.publicGet(r.Context(), "r.id = ", tok)
 	if err != nil {
-		if errors.Is(err, db.ErrNotFound) {
+		if errors.Is(err, errNoRequest) {
 			o311Fail(w, format, 404, "token not found / 令牌不存在")
 			return
 		}

@@ -1,6 +1,7 @@
 package requests
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io"
@@ -35,11 +36,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var we *fault.Error
-	if errors.Is(err, db.ErrNotFound) {
-		we = fault.NotFound(web.M("诉求不存在或不在您的辖区内", "no such request in your area"))
-	}
-	if we != nil || errors.As(err, &we) {
+	if we, ok := fault.As(err); ok {
 		h.Pages.Render(w, r, web.Status(we), "message", web.View{Title: web.M("无法完成", "Cannot do that"), Alert: we.Msg})
 		return
 	}
@@ -75,17 +72,17 @@ type box struct {
 var boxes = []box{{"", web.M("全部", "All")}, {"new", web.M("新件", "New")}, {"due", web.M("即将超时", "Due soon")}, {"overdue", web.M("已超时", "Overdue")},
 	{"returned", web.M("退回", "Returned")}, {"reopened", web.M("重办", "Reopened")}, {"open", web.M("在办", "Open")}, {"done", web.M("已办结", "Done")}}
 
-func (h *Handlers) catNames(r *http.Request) ([]Category, map[string]web.Msg) {
-	cs, _ := h.Store.Categories(r.Context())
+func (h *Handlers) catNames(r *http.Request) ([]Category, map[string]web.Msg, error) {
+	cs, err := h.Store.Categories(r.Context())
 	m := map[string]web.Msg{}
 	for _, c := range cs {
 		m[c.Code] = web.M(c.NameZH, c.NameEN)
 	}
-	return cs, m
+	return cs, m, err
 }
 
 func (h *Handlers) rows(items []Request, names map[string]web.Msg) []Row {
-	now := h.Store.now()
+	now := h.Store.Now()
 	var out []Row
 	for _, x := range items {
 		row := Row{Request: x, CatName: names[x.Category], Overdue: x.Overdue(now), StatusZH: x.Status.Label()}
@@ -98,7 +95,8 @@ func (h *Handlers) rows(items []Request, names map[string]web.Msg) []Row {
 func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 	pg, err := web.ParsePagination(r)
 	if err != nil {
-		pg = web.Pagination{Page: 1, PageSize: web.DefaultPageSize}
+		h.fail(w, r, err)
+		return
 	}
 	p := access.From(r.Context())
 	f := filterFrom(r)
@@ -110,12 +108,19 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	cats, names := h.catNames(r)
+	cats, names, err := h.catNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	v := listView{F: f, Worker: isHandler(p), Items: h.rows(items, names), Pager: web.NewPager(r, pg, total), Cats: cats, Boxes: boxes, Statuses: Statuses}
 	title := web.M("我的诉求", "My requests")
 	if v.Worker {
 		title = web.M("诉求收件箱", "Request inbox")
-		v.Notices, _ = h.Store.Notices(r.Context(), p.Division, 8)
+		if v.Notices, err = h.Store.Notices(r.Context(), p.Division, 8); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	view := web.View{Title: title, Data: v}
 	if n := r.URL.Query().Get("done"); n != "" {
@@ -138,20 +143,14 @@ func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 		return
 	}
 	nv := newView{Worker: isHandler(p), Own: p.Division}
-	nv.Cats, _ = h.Store.Categories(r.Context())
-	if divisions.LevelOf(p.Division) == 5 {
-		if d, err := h.Store.Divs.Get(r.Context(), p.Division); err == nil {
-			nv.Communities = []divisions.Division{d}
-		}
-	} else {
-		nv.Communities, _, _ = h.Store.Divs.Search(r.Context(), "", p.Division, 0, 2000)
-		var only []divisions.Division
-		for _, d := range nv.Communities {
-			if d.Level == 5 {
-				only = append(only, d)
-			}
-		}
-		nv.Communities = only
+	var err error
+	if nv.Cats, err = h.Store.Categories(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if nv.Communities, err = h.communities(r.Context(), p.Division); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	v.Title = web.M("提交诉求", "Submit a request")
 	v.Data = nv
@@ -161,20 +160,38 @@ func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 	h.Pages.Render(w, r, status, "new", v)
 }
 
+// communities are the villages and communities a request may be filed
+// in: the caller's own, or those within their division.
+func (h *Handlers) communities(ctx context.Context, division string) ([]divisions.Division, error) {
+	if divisions.LevelOf(division) == 5 {
+		d, err := h.Store.Divs.Get(ctx, division)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, nil
+		}
+		return []divisions.Division{d}, err
+	}
+	all, _, err := h.Store.Divs.Search(ctx, "", division, 0, 2000)
+	var only []divisions.Division
+	for _, d := range all {
+		if d.Level == 5 {
+			only = append(only, d)
+		}
+	}
+	return only, err
+}
+
 func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPhoto+(1<<20))
 	var photo *Photo
+	var err error
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		if err2 := r.ParseForm(); err2 != nil || strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 			h.pageNew(w, r, 400, web.View{Alert: web.M("照片过大（不能超过 5 MB）或表单无效", "the photo is too large (5 MB at most) or the form is invalid"), Form: r.Form})
 			return
 		}
-	} else if f, _, err := r.FormFile("photo"); err == nil {
-		b, _ := io.ReadAll(io.LimitReader(f, MaxPhoto+1))
-		f.Close()
-		if len(b) > 0 {
-			photo = &Photo{Data: b}
-		}
+	} else if photo, err = formPhoto(r); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	in := NewRequest{Category: r.FormValue("category"), Description: r.FormValue("description"), Division: r.FormValue("division_code"), Address: r.FormValue("address"),
 		Channel: r.FormValue("channel"), Name: r.FormValue("name"), Phone: r.FormValue("phone"), Photo: photo}
@@ -188,12 +205,15 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		in.Lon, in.Lat = &x, &y
 	}
 	if in.Category != "" {
-		if c, err := h.Store.Category(r.Context(), in.Category); err == nil {
-			in.MultiAttrs = map[string][]string{}
-			for _, a := range c.Attributes {
-				if vs := r.Form["attribute["+a.Code+"]"]; len(vs) > 0 {
-					in.MultiAttrs[a.Code] = vs
-				}
+		c, err := h.Store.Category(r.Context(), in.Category)
+		if err != nil && !fault.Is(err, fault.CodeNotFound) { // an unknown category is refused by Create
+			h.fail(w, r, err)
+			return
+		}
+		in.MultiAttrs = map[string][]string{}
+		for _, a := range c.Attributes {
+			if vs := r.Form["attribute["+a.Code+"]"]; len(vs) > 0 {
+				in.MultiAttrs[a.Code] = vs
 			}
 		}
 	}
@@ -208,6 +228,24 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/requests/"+req.ID+"?created=1", http.StatusSeeOther)
+}
+
+// formPhoto reads the optional photo of a parsed multipart form (nil when
+// none was chosen).
+func formPhoto(r *http.Request) (*Photo, error) {
+	f, _, err := r.FormFile("photo")
+	if errors.Is(err, http.ErrMissingFile) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxPhoto+1))
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	return &Photo{Data: b}, nil
 }
 
 type detailView struct {
@@ -225,6 +263,30 @@ var Ratings = []box{{Satisfied, web.M("满意", "Satisfied")}, {FairlySatisfed, 
 
 func (v detailView) Ratings() []box { return Ratings }
 
+// detail gathers what the detail page shows of req.
+func (h *Handlers) detail(r *http.Request, req Request) (detailView, error) {
+	ctx := r.Context()
+	_, names, err := h.catNames(r)
+	if err != nil {
+		return detailView{}, err
+	}
+	dv := detailView{R: h.rows([]Request{req}, names)[0], Worker: isHandler(access.From(ctx)), Actions: map[string]bool{}, Now: h.Store.Now()}
+	dv.Cat, err = h.Store.Category(ctx, req.Category)
+	if err != nil && !fault.Is(err, fault.CodeNotFound) { // a retired category: no questions or templates to show
+		return dv, err
+	}
+	for _, a := range ActionOrder {
+		dv.Actions[string(a)] = h.Store.Allowed(ctx, req, a)
+	}
+	if dv.Photos, err = h.Store.PhotoIDs(ctx, req.ID); err != nil {
+		return dv, err
+	}
+	if dv.Worker && req.Status.Open() || r.URL.Query().Get("created") == "1" {
+		dv.Duplicates, err = h.Store.Duplicates(ctx, req)
+	}
+	return dv, err
+}
+
 func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int, v web.View) {
 	ctx := r.Context()
 	req, err := h.Store.Get(ctx, r.PathValue("id"))
@@ -232,16 +294,10 @@ func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int
 		h.fail(w, r, err)
 		return
 	}
-	_, names := h.catNames(r)
-	rows := h.rows([]Request{req}, names)
-	dv := detailView{R: rows[0], Worker: isHandler(access.From(ctx)), Actions: map[string]bool{}, Now: h.Store.now()}
-	dv.Cat, _ = h.Store.Category(ctx, req.Category)
-	for _, a := range ActionOrder {
-		dv.Actions[string(a)] = h.Store.Allowed(ctx, req, a)
-	}
-	dv.Photos, _ = h.Store.PhotoIDs(ctx, req.ID)
-	if dv.Worker && req.Status.Open() || r.URL.Query().Get("created") == "1" {
-		dv.Duplicates, _ = h.Store.Duplicates(ctx, req)
+	dv, err := h.detail(r, req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	v.Title = web.M("诉求 "+req.Number, "Request "+req.Number)
 	v.Data = dv
@@ -259,11 +315,15 @@ func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int
 func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 	a := Action(r.PathValue("action"))
 	if _, ok := Rules[a]; !ok {
-		h.fail(w, r, db.ErrNotFound)
+		h.fail(w, r, fault.NotFound(web.M("没有这个操作", "no such action")))
 		return
 	}
-	version, _ := strconv.Atoi(r.FormValue("version"))
-	tpl, _ := strconv.Atoi(r.FormValue("template"))
+	version, err1 := formInt(r, "version")
+	tpl, err2 := formInt(r, "template")
+	if err := errors.Join(err1, err2); err != nil {
+		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+		return
+	}
 	in := Input{Version: version, Note: r.FormValue("note"), Unit: r.FormValue("unit_code"), Department: r.FormValue("department"), Assignee: r.FormValue("assignee"),
 		Reply: r.FormValue("reply"), Reason: r.FormValue("reason"), Rating: r.FormValue("rating"), Comment: r.FormValue("comment"), Into: r.FormValue("into"), Template: tpl}
 	req, err := h.Store.Transition(r.Context(), r.PathValue("id"), a, in)
@@ -277,6 +337,15 @@ func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/requests/"+req.ID+"?did="+string(a), http.StatusSeeOther)
+}
+
+// formInt reads an optional whole number of the form (0 when empty).
+func formInt(r *http.Request, key string) (int, error) {
+	v := strings.TrimSpace(r.FormValue(key))
+	if v == "" {
+		return 0, nil
+	}
+	return strconv.Atoi(v)
 }
 
 func (h *Handlers) postBulkAccept(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"linli/internal/audit"
@@ -107,9 +108,18 @@ func (s *Store) deliver(ctx context.Context, ns []Notice) {
 	}
 	go func() {
 		for _, n := range ns {
-			s.Notifier.Notify(context.WithoutCancel(ctx), n)
+			if err := s.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
+				s.logger().Warn("request notice not delivered", "notice", n.ID, "request", n.Number, "err", err.Error())
+			}
 		}
 	}()
+}
+
+func (s *Store) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // Notices lists the newest notices addressed to unit (the caller's own
@@ -228,8 +238,8 @@ func (s *Store) autoClose(ctx context.Context, now time.Time, res *SLAResult) er
 			if err != nil {
 				return err
 			}
-			if k, _ := res2.RowsAffected(); k != 1 {
-				return nil // another runner closed it, or the reporter acted first
+			if k, err := res2.RowsAffected(); err != nil || k != 1 {
+				return err // nil: another runner closed it, or the reporter acted first
 			}
 			if err := insertEvent(ctx, tx, r, r.Version+1, "autoclose", Answered, Closed, actor{"", "system", "system"}, note, now); err != nil {
 				return err
@@ -282,15 +292,15 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 		if err != nil {
 			return err
 		}
-		if k, _ := res2.RowsAffected(); k != 1 {
-			return nil // another runner took this step, or a handler reset the clock
+		if k, err := res2.RowsAffected(); err != nil || k != 1 {
+			return err // nil: another runner took this step, or a handler reset the clock
 		}
 		ins, err := tx.ExecContext(ctx, `INSERT INTO request_sla_marks (request_id, mark, division_code, at) VALUES ($1,$2,$3,$4) ON CONFLICT (request_id, mark) DO NOTHING`, r.ID, mark, r.Division, db.T(now))
 		if err != nil {
 			return err
 		}
-		if k, _ := ins.RowsAffected(); k != 1 {
-			return nil
+		if k, err := ins.RowsAffected(); err != nil || k != 1 {
+			return err // nil: another runner marked it first
 		}
 		sys := actor{"", "system", "system"}
 		var ver int
@@ -332,7 +342,7 @@ func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(strin
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if res, err := s.RunSLAOnce(ctx, s.now()); err != nil && ctx.Err() == nil {
+		if res, err := s.RunSLAOnce(ctx, s.Now()); err != nil && ctx.Err() == nil {
 			logf("sla job", "err", err.Error())
 		} else if res.Warned+res.Overdue+res.AutoClosed > 0 {
 			logf("sla job", "warned", res.Warned, "overdue", res.Overdue, "escalated", res.Escalated, "auto_closed", res.AutoClosed)

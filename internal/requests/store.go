@@ -1,13 +1,14 @@
 package requests
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +21,13 @@ import (
 	"linli/internal/fault"
 	"linli/internal/module"
 	"linli/internal/secret"
-	"linli/internal/web"
 )
+
+// errNoRequest answers for a request that does not exist or that the
+// caller may not see: the two are indistinguishable on purpose.
+var errNoRequest = fault.NotFound(fault.M("诉求不存在或不在您的辖区内", "no such request in your area"))
+
+var errUnauthenticated = fault.New(fault.CodeUnauthenticated, fault.M("请先登录", "authentication required"))
 
 // Status is a lifecycle state of a request.
 type Status string
@@ -46,12 +52,12 @@ const (
 var Statuses = []Status{Submitted, Accepted, Assigned, InProgress, Answered, Evaluated, Closed, Returned, Transferred, Merged, Rejected, Reopened}
 
 // Label is the bilingual name of a state.
-func (s Status) Label() web.Msg {
-	return map[Status]web.Msg{
-		Submitted: web.M("待受理", "Submitted"), Accepted: web.M("已受理", "Accepted"), Assigned: web.M("已派单", "Assigned"),
-		InProgress: web.M("办理中", "In progress"), Answered: web.M("已办结", "Answered"), Evaluated: web.M("已评价", "Evaluated"),
-		Closed: web.M("已关闭", "Closed"), Returned: web.M("已退回", "Returned"), Transferred: web.M("已转办", "Transferred"),
-		Merged: web.M("已合并", "Merged"), Rejected: web.M("不予受理", "Rejected"), Reopened: web.M("已重办", "Reopened"),
+func (s Status) Label() fault.Msg {
+	return map[Status]fault.Msg{
+		Submitted: fault.M("待受理", "Submitted"), Accepted: fault.M("已受理", "Accepted"), Assigned: fault.M("已派单", "Assigned"),
+		InProgress: fault.M("办理中", "In progress"), Answered: fault.M("已办结", "Answered"), Evaluated: fault.M("已评价", "Evaluated"),
+		Closed: fault.M("已关闭", "Closed"), Returned: fault.M("已退回", "Returned"), Transferred: fault.M("已转办", "Transferred"),
+		Merged: fault.M("已合并", "Merged"), Rejected: fault.M("不予受理", "Rejected"), Reopened: fault.M("已重办", "Reopened"),
 	}[s]
 }
 
@@ -166,7 +172,8 @@ type Store struct {
 	Keys     *secret.Keyring
 	Audit    *audit.Log
 	Divs     module.Divisions
-	Now      func() time.Time
+	Now      func() time.Time // the clock; required
+	Log      *slog.Logger     // where failed notifier deliveries are reported
 	Calendar *Calendar
 	Notifier Notifier
 	// Locate finds the village/community at a point within a division
@@ -201,13 +208,6 @@ func (s *Store) division(ctx context.Context, code string) (divisions.Division, 
 		s.divCache.Store(code, d)
 	}
 	return d, err
-}
-
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 func (s *Store) cal() *Calendar {
@@ -253,7 +253,7 @@ func scan(row interface{ Scan(...any) error }) (Request, error) {
 		&r.ReporterID, &r.nameSealed, &r.phoneSealed, &r.emailSealed, &r.Assignee, &r.MergedInto, &r.Reply, &r.Reason, &r.Rating, &r.RatingComment,
 		&r.ReopenCount, &r.ReturnCount, &r.EscalationLevel, &r.Token, &created, &updated, &acc, &ans, &closed, &rdue, &sdue, &rmet, &smet, &r.ResponseStage, &r.ResolveStage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, db.ErrNotFound
+		return r, errNoRequest
 	}
 	if err != nil {
 		return r, err
@@ -261,7 +261,9 @@ func scan(row interface{ Scan(...any) error }) (Request, error) {
 	if lon.Valid && lat.Valid {
 		r.Lon, r.Lat = &lon.Float64, &lat.Float64
 	}
-	r.Attributes = decodeAttrs(attrs)
+	if r.Attributes, err = decodeAttrs(attrs); err != nil {
+		return r, fmt.Errorf("request %s: %w", r.Number, err)
+	}
 	r.CreatedAt, r.UpdatedAt, r.ResponseDue, r.ResolveDue = created.Time, updated.Time, rdue.Time, sdue.Time
 	opt := func(t db.Time) *time.Time {
 		if t.IsZero() {
@@ -281,17 +283,22 @@ func scan(row interface{ Scan(...any) error }) (Request, error) {
 }
 
 // reveal fills the masked reporter fields.
-func (s *Store) reveal(r *Request) {
+func (s *Store) reveal(r *Request) error {
 	if r.nameSealed != "" {
-		if v, err := s.Keys.Open(r.nameSealed, "requests.name:"+r.ID); err == nil {
-			r.ReporterName = maskName(v)
+		v, err := s.Keys.Open(r.nameSealed, "requests.name:"+r.ID)
+		if err != nil {
+			return fmt.Errorf("request %s: reporter name: %w", r.Number, err)
 		}
+		r.ReporterName = maskName(v)
 	}
 	if r.phoneSealed != "" {
-		if v, err := s.Keys.Open(r.phoneSealed, "requests.phone:"+r.ID); err == nil {
-			r.ReporterPhone = maskPhone(v)
+		v, err := s.Keys.Open(r.phoneSealed, "requests.phone:"+r.ID)
+		if err != nil {
+			return fmt.Errorf("request %s: reporter phone: %w", r.Number, err)
 		}
+		r.ReporterPhone = maskPhone(v)
 	}
+	return nil
 }
 
 func maskName(v string) string {
@@ -333,7 +340,9 @@ func (s *Store) Get(ctx context.Context, id string) (Request, error) {
 	if err != nil {
 		return r, err
 	}
-	s.reveal(&r)
+	if err := s.reveal(&r); err != nil {
+		return r, err
+	}
 	r.Events, err = s.events(ctx, r.ID)
 	return r, err
 }
@@ -373,7 +382,7 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 	cond, args := scopeSQL(ctx, 1)
 	where := "1=1" + cond
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	now := s.now()
+	now := s.Now()
 	inList := func(ss []Status) string {
 		var ps []string
 		for _, x := range ss {
@@ -444,7 +453,9 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 		if err != nil {
 			return nil, 0, err
 		}
-		s.reveal(&r)
+		if err := s.reveal(&r); err != nil {
+			return nil, 0, err
+		}
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
@@ -497,36 +508,36 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	p := access.From(ctx)
 	var errs []fault.FieldError
 	cat, err := s.Category(ctx, strings.TrimSpace(in.Category))
-	if errors.Is(err, db.ErrNotFound) {
-		errs = append(errs, fault.Field("category", web.M("未知的服务类别", "unknown service category")))
+	if fault.Is(err, fault.CodeNotFound) {
+		errs = append(errs, fault.Field("category", fault.M("未知的服务类别", "unknown service category")))
 	} else if err != nil {
 		return Request{}, err
 	}
 	desc := strings.TrimSpace(in.Description)
 	switch n := utf8.RuneCountInString(desc); {
 	case !utf8.ValidString(desc):
-		errs = append(errs, fault.Field("description", web.M("描述含无效字符", "description holds invalid characters")))
+		errs = append(errs, fault.Field("description", fault.M("描述含无效字符", "description holds invalid characters")))
 	case n == 0:
-		errs = append(errs, fault.Field("description", web.M("请描述诉求", "please describe the request")))
+		errs = append(errs, fault.Field("description", fault.M("请描述诉求", "please describe the request")))
 	case n > MaxDescription:
-		errs = append(errs, fault.Field("description", web.M(fmt.Sprintf("描述不能超过 %d 字（现有 %d 字）", MaxDescription, n), fmt.Sprintf("description must be at most %d characters (it has %d)", MaxDescription, n))))
+		errs = append(errs, fault.Field("description", fault.M(fmt.Sprintf("描述不能超过 %d 字（现有 %d 字）", MaxDescription, n), fmt.Sprintf("description must be at most %d characters (it has %d)", MaxDescription, n))))
 	}
 	if (in.Lon == nil) != (in.Lat == nil) {
-		errs = append(errs, fault.Field("lat", web.M("经纬度须同时提供", "give both longitude and latitude")))
+		errs = append(errs, fault.Field("lat", fault.M("经纬度须同时提供", "give both longitude and latitude")))
 	} else if in.Lon != nil && (math.IsNaN(*in.Lon) || math.IsNaN(*in.Lat) || *in.Lon < minLon || *in.Lon > maxLon || *in.Lat < minLat || *in.Lat > maxLat) {
-		errs = append(errs, fault.Field("lat", web.M("位置不在浙江省范围内", "the location is outside Zhejiang")))
+		errs = append(errs, fault.Field("lat", fault.M("位置不在浙江省范围内", "the location is outside Zhejiang")))
 	}
 	if utf8.RuneCountInString(in.Address) > 200 {
-		errs = append(errs, fault.Field("address", web.M("地址不能超过 200 字", "address must be at most 200 characters")))
+		errs = append(errs, fault.Field("address", fault.M("地址不能超过 200 字", "address must be at most 200 characters")))
 	}
 	if len(in.Name) > 100 || len(in.Phone) > 30 || len(in.Email) > 200 {
-		errs = append(errs, fault.Field("phone", web.M("联系方式过长", "contact details too long")))
+		errs = append(errs, fault.Field("phone", fault.M("联系方式过长", "contact details too long")))
 	}
 	if in.Photo != nil {
 		if len(in.Photo.Data) > MaxPhoto {
-			errs = append(errs, fault.Field("photo", web.M("照片不能超过 5 MB", "the photo must be at most 5 MB")))
+			errs = append(errs, fault.Field("photo", fault.M("照片不能超过 5 MB", "the photo must be at most 5 MB")))
 		} else if ct := sniffImage(in.Photo.Data); ct == "" {
-			errs = append(errs, fault.Field("photo", web.M("只接受 JPEG、PNG 或 WebP 图片", "only JPEG, PNG or WebP images are accepted")))
+			errs = append(errs, fault.Field("photo", fault.M("只接受 JPEG、PNG 或 WebP 图片", "only JPEG, PNG or WebP images are accepted")))
 		} else {
 			in.Photo.ContentType = ct
 		}
@@ -543,7 +554,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			div = in.KeyScope
 		}
 	case p == nil:
-		return Request{}, web.Unauthenticated()
+		return Request{}, errUnauthenticated
 	case p.Role == access.Resident:
 		reporter = p.UserID
 		if div == "" {
@@ -555,13 +566,13 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			channel = "hotline"
 		}
 		if !workerChannels[channel] && channel != "api" {
-			errs = append(errs, fault.Field("channel", web.M("渠道须为 hotline（12345 热线）、walkin（来访）或 api", "channel must be hotline (12345), walkin or api")))
+			errs = append(errs, fault.Field("channel", fault.M("渠道须为 hotline（12345 热线）、walkin（来访）或 api", "channel must be hotline (12345), walkin or api")))
 		}
 		if div == "" {
 			div = p.Division
 		}
 	default:
-		return Request{}, fault.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests"))
+		return Request{}, fault.Forbidden(fault.M("该角色不能提交诉求", "this role cannot submit requests"))
 	}
 	if p != nil && p.TokenID != "" && in.KeyScope == "" && p.Role != access.Resident {
 		channel = "api"
@@ -577,9 +588,9 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	var unitDiv divisions.Division
 	if !divisions.ValidCode(div) || !scope.Contains(div) {
-		errs = append(errs, fault.Field("division_code", web.M("请选择您所在辖区内的社区（村）", "choose a community (village) within your area")))
+		errs = append(errs, fault.Field("division_code", fault.M("请选择您所在辖区内的社区（村）", "choose a community (village) within your area")))
 	} else if d, err := s.division(ctx, div); errors.Is(err, db.ErrNotFound) || (err == nil && d.Level < 3) {
-		errs = append(errs, fault.Field("division_code", web.M("区划代码不存在", "no such division code")))
+		errs = append(errs, fault.Field("division_code", fault.M("区划代码不存在", "no such division code")))
 	} else if err != nil {
 		return Request{}, err
 	} else {
@@ -603,14 +614,14 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 		errs = append(errs, aerrs...)
 	}
 	if len(errs) > 0 {
-		return Request{}, fault.Invalid(web.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
+		return Request{}, fault.Invalid(fault.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
 	}
 	// Dispatch: the unit of the category's level that holds the location.
 	unit, err := s.unitFor(ctx, unitDiv, cat.UnitLevel)
 	if err != nil {
 		return Request{}, err
 	}
-	now := s.now()
+	now := s.Now()
 	r := Request{ID: db.NewID(), Division: div, Unit: unit.Code, UnitName: unit.Name, Category: cat.Code, Status: Submitted, Version: 1, Channel: channel,
 		Description: desc, Address: strings.TrimSpace(in.Address), Lon: in.Lon, Lat: in.Lat, Attributes: attrs, ReporterID: reporter,
 		CreatedAt: now, UpdatedAt: now}
@@ -746,10 +757,16 @@ func (s *Store) unitFor(ctx context.Context, loc divisions.Division, level int) 
 	return s.division(ctx, code)
 }
 
+// sniffImage names the type of a JPEG, PNG or WebP image by its first
+// bytes ("" for anything else).
 func sniffImage(b []byte) string {
-	switch ct := http.DetectContentType(b); ct {
-	case "image/jpeg", "image/png", "image/webp":
-		return ct
+	switch {
+	case bytes.HasPrefix(b, []byte("\xFF\xD8\xFF")):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1A\n")):
+		return "image/png"
+	case len(b) >= 14 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:14]) == "WEBPVP":
+		return "image/webp"
 	}
 	return ""
 }
@@ -762,7 +779,7 @@ func (s *Store) Photo(ctx context.Context, requestID, id string) (Photo, error) 
 	var p Photo
 	err := s.DB.R.QueryRowContext(ctx, `SELECT content_type, data FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&p.ContentType, &p.Data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, db.ErrNotFound
+		return p, fault.NotFound(fault.M("照片不存在", "no such photo"))
 	}
 	return p, err
 }
@@ -819,18 +836,20 @@ func (s *Store) Duplicates(ctx context.Context, r Request) ([]Request, error) {
 		}
 		if resident && x.ReporterID != p.UserID {
 			x = Request{ID: x.ID, Number: x.Number, Category: x.Category, Status: x.Status, Division: x.Division, UnitName: x.UnitName, CreatedAt: x.CreatedAt, ResolveDue: x.ResolveDue, ResponseDue: x.ResponseDue}
-		} else {
-			s.reveal(&x)
+		} else if err := s.reveal(&x); err != nil {
+			return nil, err
 		}
 		out = append(out, x)
 	}
 	return out, rows.Err()
 }
 
-func decodeAttrs(s string) map[string]string {
+func decodeAttrs(s string) (map[string]string, error) {
 	m := map[string]string{}
 	if s != "" && s != "[]" {
-		_ = json.Unmarshal([]byte(s), &m)
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			return nil, fmt.Errorf("attributes: %w", err)
+		}
 	}
-	return m
+	return m, nil
 }
