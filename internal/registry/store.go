@@ -76,8 +76,6 @@ func (w *where) sql() string {
 	return strings.Join(w.conds, " AND ")
 }
 
-func (w *where) next() string { return "$" + strconv.Itoa(len(w.args)+1) }
-
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

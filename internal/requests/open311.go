@@ -287,7 +287,7 @@ func (h *Handlers) o311Definition(w http.ResponseWriter, r *http.Request) {
 		oa := O311Attribute{Variable: true, Code: a.Code, Datatype: dt, Required: a.Required, Order: i + 1, Description: a.LabelZH + " / " + a.LabelEN,
 			DatatypeDescription: map[string]string{"number": "数字 / a number", "date": "日期 YYYY-MM-DD / a date", "datetime": "时间 ISO 8601 / a time"}[a.Type]}
 		for _, v := range a.Values {
-			oa.Values = append(oa.Values, O311Value{Key: v.Key, Name: v.Name})
+			oa.Values = append(oa.Values, O311Value(v))
 		}
 		def.Attributes = append(def.Attributes, oa)
 	}
