@@ -292,11 +292,18 @@ func NewPager(r *http.Request, p Pagination, total int) Pager {
 	return pg
 }
 
-// SafeNext returns next when it is a local path, else fallback: redirects
-// never leave the site.
+// SafeNext returns next when it is a clean path on this site, else
+// fallback: redirects never leave the site. Clean means printable ASCII
+// (browsers drop tabs and newlines, and read a backslash as a slash, so
+// "/\t/evil.example" would leave), starting with one slash.
 func SafeNext(next, fallback string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return fallback
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return fallback
+		}
 	}
 	return next
 }

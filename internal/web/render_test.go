@@ -175,6 +175,8 @@ func TestLinks(t *testing.T) {
 		for next, want := range map[string]string{
 			"/divisions/33?q=1": "/divisions/33?q=1", "": "/", "https://evil.example/": "/", "//evil.example": "/",
 			"/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/", "relative": "/",
+			"/\t/evil.example": "/", "/\x00/evil.example": "/", "/\n/evil.example": "/", " //evil.example": "/", "/ok path": "/",
+			"/\x7f/evil.example": "/", "/a\\b": "/", "/%E8%A5%BF?q=%20": "/%E8%A5%BF?q=%20", "/西湖": "/",
 		} {
 			if got := web.SafeNext(next, "/"); got != want {
 				t.Errorf("SafeNext(%q) = %q, want %q", next, got, want)
