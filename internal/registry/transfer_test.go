@@ -316,8 +316,25 @@ func TestExportEveryList(t *testing.T) {
 				t.Fatal("no reason field")
 			}
 		})
-		t.Run("the page's download is the same file", func(t *testing.T) {
-			st, body, hdr := w.wa.Get("/registry/export?kind=grids&format=csv")
+		exports := func() int {
+			return e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export'`)
+		}
+		t.Run("a list's export link opens the form filled in, recording nothing", func(t *testing.T) {
+			before := exports()
+			html := page(t, w.wa, "/registry/export?kind=grids&format=csv&division="+communityA, 200)
+			if !strings.Contains(html, `method="post" action="/registry/export"`) || !strings.Contains(html, `name="division" maxlength="12" inputmode="numeric" value="`+communityA+`"`) {
+				t.Fatal("the export link does not lead to the filled-in form")
+			}
+			if n := exports(); n != before {
+				t.Fatalf("a GET recorded %d exports", n-before)
+			}
+		})
+		t.Run("the page's download, posted, is the same file", func(t *testing.T) {
+			before := exports()
+			st, body, hdr := w.wa.Form("/registry/export", map[string]string{"kind": "grids", "format": "csv"}, sameOrigin)
+			if n := exports(); n != before+1 {
+				t.Fatalf("the POST recorded %d exports", n-before)
+			}
 			if st != 200 || hdr.Get("Cache-Control") != "no-store" || !strings.Contains(hdr.Get("Content-Disposition"), "linli-grids.csv") {
 				t.Fatalf("download %d %v", st, hdr)
 			}
