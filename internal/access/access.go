@@ -69,6 +69,17 @@ func (r Role) Business() bool {
 	return false
 }
 
+// PersonalData tells whether the role reads other residents' personal data
+// (the registry's people, households and requests). Making or handing over
+// such an account takes a second person: the security administrator.
+func (r Role) PersonalData() bool {
+	switch r {
+	case GridWorker, CommunityWorker, Officer:
+		return true
+	}
+	return false
+}
+
 // RequiredLevel is the division level an account of the role must be bound
 // to, or 0 where any level will do.
 func (r Role) RequiredLevel() int {
@@ -86,10 +97,32 @@ type Principal struct {
 	Role     Role
 	Division string // division code the account (or token) is bound to
 	TokenID  string // set when acting through an API token
+	// Scope limits a token to operations, comma-separated: "read" (every
+	// GET) and named operations ("POST /api/v1/…", as routed). Empty for a
+	// session.
+	Scope string
 	// Pending names a step the user must take before anything else:
 	// "password" (change the one-time password) or "totp" (enrol a second
 	// factor that the role requires).
 	Pending string
+}
+
+// ScopeRead is the scope of every read (GET) operation.
+const ScopeRead = "read"
+
+// Allows tells whether the principal may call the API operation routed as
+// pattern ("METHOD /api/v1/…"): a session may call any (its role decides),
+// a token only those its scope names.
+func (p *Principal) Allows(pattern string) bool {
+	if p.TokenID == "" {
+		return true
+	}
+	for _, s := range strings.Split(p.Scope, ",") {
+		if s == pattern || (s == ScopeRead && strings.HasPrefix(pattern, "GET ")) {
+			return true
+		}
+	}
+	return false
 }
 
 type ctxKey struct{}

@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"linli/internal/access"
@@ -78,6 +79,30 @@ func TestPrincipalInContext(t *testing.T) {
 	}
 }
 
+func TestTokenScope(t *testing.T) {
+	t.Parallel()
+	for _, k := range []struct {
+		name    string
+		p       access.Principal
+		pattern string
+		want    bool
+	}{
+		{"a session calls anything its role allows", access.Principal{Role: access.Officer}, "POST /api/v1/residents", true},
+		{"a read token calls every GET", access.Principal{TokenID: "t", Scope: "read"}, "GET /api/v1/residents", true},
+		{"a read token writes nothing", access.Principal{TokenID: "t", Scope: "read"}, "POST /api/v1/residents", false},
+		{"a named operation is allowed", access.Principal{TokenID: "t", Scope: "read,POST /api/v1/requests"}, "POST /api/v1/requests", true},
+		{"only that one", access.Principal{TokenID: "t", Scope: "POST /api/v1/requests"}, "GET /api/v1/requests", false},
+		{"an empty scope allows nothing", access.Principal{TokenID: "t"}, "GET /api/v1/me", false},
+		{"a prefix is not a name", access.Principal{TokenID: "t", Scope: "POST /api/v1/requests"}, "POST /api/v1/requests/{id}/transition", false},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			if got := k.p.Allows(k.pattern); got != k.want {
+				t.Errorf("Allows(%q) with scope %q = %v", k.pattern, k.p.Scope, got)
+			}
+		})
+	}
+}
+
 func TestRoles(t *testing.T) {
 	t.Parallel()
 	t.Run("every listed role is valid, labelled and of one kind", func(t *testing.T) {
@@ -106,6 +131,17 @@ func TestRoles(t *testing.T) {
 			if got := r.RequiredLevel(); got != level {
 				t.Errorf("%s: level %d, want %d", r, got, level)
 			}
+		}
+	})
+	t.Run("the roles that read personal data are those of the registry's workers", func(t *testing.T) {
+		var got []access.Role
+		for _, r := range access.Roles {
+			if r.PersonalData() {
+				got = append(got, r)
+			}
+		}
+		if want := []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}; !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
 		}
 	})
 	t.Run("a division encloses itself and its descendants", func(t *testing.T) {

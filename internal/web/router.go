@@ -127,6 +127,10 @@ func (rt *Router) API(pattern string, op Op, h HandlerFunc) {
 				WriteProblem(w, r, fault.Forbidden(M("请先在网页上完成修改初始密码或绑定动态口令", "finish changing the one-time password or enrolling the second factor on the web first")))
 				return
 			}
+			if !p.Allows(pattern) {
+				WriteProblem(w, r, fault.Forbidden(M("API 令牌的权限范围不含此操作", "the API token's scope does not include this operation")))
+				return
+			}
 		}
 		if err := h(w, r); err != nil {
 			WriteProblem(w, r, err)

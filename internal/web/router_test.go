@@ -136,8 +136,25 @@ func TestAPIAccess(t *testing.T) {
 			t.Errorf("got %d %+v", w.Code, p)
 		}
 	})
-	if ran != 2 {
-		t.Errorf("handlers ran %d times, want 2 (open, me)", ran)
+	t.Run("a token calls only the operations of its scope", func(t *testing.T) {
+		reader := &access.Principal{Username: "hotline", Role: access.CommunityWorker, Division: "330106002051", TokenID: "t1", Scope: "read"}
+		named := &access.Principal{Username: "hotline", Role: access.CommunityWorker, Division: "330106002051", TokenID: "t2", Scope: "GET /api/v1/me"}
+		for _, k := range []struct {
+			p    *access.Principal
+			path string
+			want int
+		}{{reader, "/api/v1/me", 204}, {named, "/api/v1/me", 204}, {named, "/api/v1/closed", 403}} {
+			w := call(as(k.p, rt), "GET", k.path)
+			if w.Code != k.want {
+				t.Errorf("%s %s: %d, want %d", k.p.Scope, k.path, w.Code, k.want)
+			}
+			if k.want == 403 && problemOf(t, w).DetailEN != "the API token's scope does not include this operation" {
+				t.Errorf("refusal %+v", problemOf(t, w))
+			}
+		}
+	})
+	if ran != 4 {
+		t.Errorf("handlers ran %d times, want 4 (open, me, and me twice by token)", ran)
 	}
 }
 
