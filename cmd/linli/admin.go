@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 )
 
 const adminUsage = `linli admin create-user --username U --role ROLE --division CODE [--name NAME] [--password-stdin]
-linli admin token --username U [--name LABEL] [--days 90]
+linli admin token --username U [--name LABEL] [--days 90] [--scope read|"POST /api/v1/…,…"]
+linli admin token --revoke TOKEN_ID
 linli admin reset-password --username U
 linli admin list [--q TEXT]
 linli admin open311-key --name NAME --division CODE
@@ -24,11 +27,14 @@ linli admin open311-key --name NAME --division CODE
 角色 / roles: resident, grid_worker, community_worker, officer, provider, sysadmin, secadmin, auditor.
 不加 --password-stdin 时生成一次性密码并打印一次，首次登录须修改。
 Without --password-stdin a one-time password is generated and printed once; it must be changed at first sign-in.
-令牌只打印一次，库中只存其哈希 / the token is printed once; only its hash is stored.
+令牌只打印一次，库中只存其哈希；默认只读（--scope read），或列出允许的 API 操作；编号打印到标准错误，
+撤销用 --revoke 编号；修改或重置密码后令牌失效 / the token is printed once and only its hash is stored; it
+reads only unless --scope names the API operations it may call; its id goes to standard error, for --revoke;
+a password change or reset ends it. 命令行操作以系统用户名记入审计 / console actions are audited with the OS user.
 
 例 / examples:
   echo 'Str0ng-Passw0rd!' | linli admin create-user --username wang --role community_worker --division 330106002051 --password-stdin
-  linli admin token --username wang --name 12345-hotline --days 30`
+  linli admin token --username wang --name 12345-hotline --days 30 --scope "read,POST /api/v1/requests"`
 
 func openApp(e env, name string, args []string, extra func(*flag.FlagSet)) (*app.App, []string, int) {
 	cfg, rest, code := loadConfig(e, name, args, extra)
@@ -51,7 +57,7 @@ func runAdmin(e env, args []string) int {
 	if c, ok := e.family("admin", sub); ok {
 		return c.run(e, args)
 	}
-	var username, role, division, name, q string
+	var username, role, division, name, q, scope, revoke string
 	var passwordStdin bool
 	var days int
 	a, _, code := openApp(e, "admin "+sub, args, func(fs *flag.FlagSet) {
@@ -65,6 +71,8 @@ func runAdmin(e env, args []string) int {
 		case "token":
 			fs.StringVar(&name, "name", "api", "令牌用途 / token label")
 			fs.IntVar(&days, "days", 90, "有效天数 / days valid")
+			fs.StringVar(&scope, "scope", "read", "范围：read 或 API 操作，逗号分隔 / scope: read or API operations, comma-separated")
+			fs.StringVar(&revoke, "revoke", "", "撤销此编号的令牌 / revoke the token with this id")
 		case "list":
 			fs.StringVar(&q, "q", "", "搜索 / search")
 		}
@@ -73,7 +81,7 @@ func runAdmin(e env, args []string) int {
 		return code
 	}
 	defer a.Close()
-	ctx := access.With(context.Background(), access.Operator())
+	ctx := access.With(context.Background(), operator())
 	switch sub {
 	case "create-user":
 		pw := ""
@@ -96,12 +104,21 @@ func runAdmin(e env, args []string) int {
 			fmt.Fprintf(e.stdout, "一次性密码 / one-time password: %s\n", oneTime)
 		}
 	case "token":
-		tok, err := a.Auth.IssueToken(ctx, username, name, time.Duration(days)*24*time.Hour)
+		if revoke != "" {
+			t, err := a.Auth.RevokeToken(ctx, revoke)
+			if err != nil {
+				return fail(e, err)
+			}
+			fmt.Fprintf(e.stdout, "已撤销 / revoked: %s (%s, %s)\n", t.ID, t.Username, t.Name)
+			return 0
+		}
+		tok, t, err := a.Auth.IssueToken(ctx, auth.TokenRequest{Username: username, Name: name, Scope: scope, TTL: time.Duration(days) * 24 * time.Hour})
 		if errors.Is(err, db.ErrNotFound) {
 			return fail(e, fmt.Errorf("账号不存在 / no account %q", username))
 		} else if err != nil {
 			return fail(e, err)
 		}
+		fmt.Fprintf(e.stderr, "令牌编号 / token id: %s（范围 / scope: %s）\n", t.ID, t.Scope)
 		fmt.Fprintln(e.stdout, tok)
 	case "reset-password":
 		pw, err := a.Auth.ResetPassword(ctx, username)
@@ -125,8 +142,10 @@ func runAdmin(e env, args []string) int {
 				switch {
 				case u.Disabled:
 					state = "disabled"
-				case u.Locked:
-					state = "locked"
+				case u.PendingApproval:
+					state = "awaiting-approval"
+				case u.Throttled:
+					state = "sign-in-slowed"
 				case u.MustChange:
 					state = "must-change-password"
 				}
@@ -141,6 +160,22 @@ func runAdmin(e env, args []string) int {
 		return 2
 	}
 	return 0
+}
+
+// operator is the principal of the console, named after the system user
+// who runs the command, so that the audit log says who issued what.
+func operator() *access.Principal {
+	op := access.Operator()
+	name := os.Getenv("SUDO_USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name != "" {
+		op.Username = "cli:" + name
+	}
+	return op
 }
 
 func runMigrate(e env, args []string) int {

@@ -259,6 +259,29 @@ func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
 		if workerOTP == "" {
 			t.Fatal("no one-time password shown for the new account")
 		}
+		// A worker reads personal data: a second person, the security
+		// administrator (made by the operator), approves the account.
+		const secPW = "Second-Person-2026-Kv"
+		create := exec.Command(binary(t), append([]string{"admin", "create-user", "--data-dir", data, "--username", "secadm", "--role", "secadmin", "--division", "33", "--password-stdin"}, store...)...)
+		create.Env = append(os.Environ(), "LINLI_DATABASE_URL=")
+		create.Stdin = strings.NewReader(secPW + "\n")
+		if out, err := create.CombinedOutput(); err != nil {
+			t.Fatalf("create the security administrator: %v\n%s", err, out)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Click(`form[action="/logout"] button`),
+			chromedp.WaitVisible(`input[name=username]`),
+			chromedp.SendKeys(`input[name=username]`, "secadm"),
+			chromedp.SendKeys(`input[name=password]`, secPW),
+			chromedp.Submit(`input[name=password]`),
+			chromedp.WaitVisible(`form[action="/logout"] button`),
+			chromedp.Navigate(s.URL+"/admin/users"),
+			chromedp.Click(`form[action="/admin/users/wang.worker/approve"] button`),
+			chromedp.WaitVisible(`//p[contains(., "账号已批准")]`),
+		)
+		if err != nil {
+			t.Fatalf("browser flow (approval): %v", err)
+		}
 		err = chromedp.Do(ctx,
 			chromedp.Click(`form[action="/logout"] button`),
 			chromedp.WaitVisible(`input[name=username]`),

@@ -78,5 +78,6 @@ func accountNav() []web.NavItem {
 		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
 		{Href: "/account/password", Label: web.M("修改密码", "Password")},
 		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
+		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
 	}
 }

@@ -145,17 +145,26 @@ func TestAdminDuties(t *testing.T) {
 		sec := principal(e.user("sec", access.SecAdmin, "33"))
 		e.user("wang", access.CommunityWorker, communityA)
 		tok := e.login("wang")
+		var pw string
 		t.Run("resetting a password needs the system administrator", func(t *testing.T) {
 			_, err := e.svc.ResetPassword(as(sec), "wang")
 			refusal(t, err, fault.CodeForbidden, "")
 		})
-		t.Run("a reset password must be changed and ends the sessions", func(t *testing.T) {
-			pw, err := e.svc.ResetPassword(as(sys), "wang")
+		t.Run("a reset password must be changed, ends the sessions and waits for approval", func(t *testing.T) {
+			var err error
+			pw, err = e.svc.ResetPassword(as(sys), "wang")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if p, err := e.svc.Session(context.Background(), tok); err != nil || p != nil {
 				t.Fatalf("old session still open: %+v %v", p, err)
+			}
+			_, _, err = e.svc.Login(context.Background(), "wang", pw, "", "", "")
+			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account awaits the security administrator's approval" {
+				t.Fatalf("before approval: %q", msg)
+			}
+			if _, err := e.svc.Approve(as(sec), "wang"); err != nil {
+				t.Fatal(err)
 			}
 			tok, _, err = e.svc.Login(context.Background(), "wang", pw, "", "", "")
 			if err != nil {
@@ -175,7 +184,11 @@ func TestAdminDuties(t *testing.T) {
 			if n := e.count(`SELECT COUNT(*) FROM sessions`); n != 0 {
 				t.Fatalf("%d sessions left", n)
 			}
-			_, _, err := e.svc.Login(context.Background(), "wang", password, "", "", "")
+			_, _, err := e.svc.Login(context.Background(), "wang", "Wrong-Passw0rd-1", "", "", "")
+			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "wrong username or password" {
+				t.Errorf("a wrong password: %q", msg)
+			}
+			_, _, err = e.svc.Login(context.Background(), "wang", pw, "", "", "")
 			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account is disabled; contact your administrator" {
 				t.Errorf("got %q", msg)
 			}

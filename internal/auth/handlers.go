@@ -3,6 +3,7 @@ package auth
 import (
 	"embed"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,11 @@ func (h *Handlers) Authenticate(next http.Handler) http.Handler {
 		ctx := audit.WithIP(r.Context(), web.ClientIP(r, h.TrustProxy))
 		var p *access.Principal
 		var err error
-		if a := r.Header.Get("Authorization"); a != "" {
+		if a := r.Header.Get("Authorization"); a != "" && !strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="linli", error="invalid_request"`)
+			web.WriteProblem(w, r, fault.New(fault.CodeUnauthenticated, web.M("API 令牌只用于 /api/ 接口；网页请登录使用", "API tokens are for the API under /api/ only; sign in to use the pages")))
+			return
+		} else if a != "" {
 			tok, ok := strings.CutPrefix(a, "Bearer ")
 			if ok {
 				p, err = h.Svc.Bearer(ctx, strings.TrimSpace(tok))
@@ -105,6 +110,18 @@ func (h *Handlers) Register(rt *web.Router) {
 		Params: []web.Param{{Name: "q", Description: "用户名或姓名 / username or name"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}, Response: web.List[User]{}}, h.apiUsers)
 	rt.API("POST /api/v1/users", web.Op{Summary: "创建账号（系统管理员）/ Create an account (sysadmin)", Tag: "auth", Body: NewUser{}, Response: CreatedUser{}, Status: 201}, h.apiCreateUser)
 	rt.API("GET /api/v1/users/{username}", web.Op{Summary: "账号详情 / One account", Tag: "auth", Response: User{}}, h.apiUser)
+	rt.API("POST /api/v1/users/{username}/approve", web.Op{Summary: "批准待审批账号（安全管理员）/ Approve an account awaiting approval (secadmin)", Tag: "auth", Response: User{}},
+		func(w http.ResponseWriter, r *http.Request) error { return h.apiDecide(w, r, h.Svc.Approve) })
+	rt.API("POST /api/v1/users/{username}/reject", web.Op{Summary: "拒绝待审批账号并停用（安全管理员）/ Refuse an account awaiting approval, disabling it (secadmin)", Tag: "auth", Response: User{}},
+		func(w http.ResponseWriter, r *http.Request) error { return h.apiDecide(w, r, h.Svc.Reject) })
+	rt.API("GET /api/v1/tokens", web.Op{Summary: "API 令牌列表（本人的；安全管理员：辖区内全部）/ API tokens (one's own; the security admin's: all within reach)", Tag: "auth", Response: []Token{}}, h.apiTokens)
+	rt.API("DELETE /api/v1/tokens/{id}", web.Op{Summary: "撤销 API 令牌 / Revoke an API token", Tag: "auth", Status: 204}, h.apiRevokeToken)
+	rt.Page("GET /account/tokens", h.tokensPage)
+	rt.Page("POST /account/tokens/{id}/revoke", h.revokeTokenPost)
+	rt.Page("POST /admin/users/{username}/approve", h.approvePost)
+	rt.Page("POST /admin/users/{username}/reject", h.rejectPost)
+	// A token's scope names operations as routed here.
+	h.Svc.Operations = rt.Routes
 }
 
 // LoginBody is the JSON sign-in request.
@@ -176,7 +193,15 @@ func (h *Handlers) loginPost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	view.NeedTOTP = NeedsTOTP(err)
+	setRetryAfter(w, err)
 	h.Pages.Fail(w, r, "login", web.View{Title: web.M("登录", "Sign in"), Data: view}, err)
+}
+
+// setRetryAfter tells a throttled client when to try again.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if d, ok := RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
+	}
 }
 
 func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) {
@@ -225,6 +250,8 @@ type totpView struct {
 	Enabled     bool
 }
 
+// totpPage shows the enrolment: the state, the pending secret if one was
+// made, else a button that makes one (a POST: a GET changes nothing).
 func (h *Handlers) totpPage(w http.ResponseWriter, r *http.Request) {
 	h.renderTOTP(w, r, 200, web.View{})
 }
@@ -238,11 +265,13 @@ func (h *Handlers) renderTOTP(w http.ResponseWriter, r *http.Request, status int
 	}
 	tv := totpView{Enabled: u.TOTP}
 	if !u.TOTP {
-		if tv.Secret, err = h.Svc.StartTOTP(r.Context()); err != nil {
+		if tv.Secret, err = h.Svc.pendingTOTP(u); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		tv.URI = TOTPURI(tv.Secret, u.Username)
+		if tv.Secret != "" {
+			tv.URI = TOTPURI(tv.Secret, u.Username)
+		}
 	}
 	v.Title = web.M("动态口令（双因素认证）", "One-time codes (two-factor sign-in)")
 	v.Data = tv
@@ -252,9 +281,15 @@ func (h *Handlers) renderTOTP(w http.ResponseWriter, r *http.Request, status int
 	h.Pages.Render(w, r, status, "totp", v)
 }
 
+// totpPost starts an enrolment (action=start makes the secret) or
+// confirms it with a code.
 func (h *Handlers) totpPost(w http.ResponseWriter, r *http.Request) {
 	err := web.ParseForm(r)
-	if err == nil {
+	start := err == nil && r.PostForm.Get("action") == "start"
+	switch {
+	case start:
+		_, err = h.Svc.StartTOTP(r.Context())
+	case err == nil:
 		err = h.Svc.ConfirmTOTP(r.Context(), r.PostForm.Get("code"))
 	}
 	if e, ok := fault.As(err); ok {
@@ -262,6 +297,10 @@ func (h *Handlers) totpPost(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if start {
+		h.renderTOTP(w, r, 200, web.View{})
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -284,6 +323,7 @@ func (h *Handlers) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	tok, u, err := h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent())
 	if err != nil {
+		setRetryAfter(w, err)
 		return err
 	}
 	h.setCookie(w, r, tok)

@@ -3,7 +3,9 @@ package auth
 import "linli/internal/db"
 
 // Migrations of accounts, sessions and tokens.
-var Migrations = []db.Migration{{
+var Migrations = []db.Migration{migrationAccounts, migrationHardening}
+
+var migrationAccounts = db.Migration{
 	ID: "auth/001_accounts",
 	SQL: `
 CREATE TABLE users (
@@ -56,4 +58,31 @@ INSERT INTO role_policies (role, require_totp) VALUES
 ('resident', FALSE), ('grid_worker', FALSE), ('community_worker', FALSE), ('officer', FALSE),
 ('provider', FALSE), ('sysadmin', FALSE), ('secadmin', FALSE), ('auditor', FALSE);
 `,
-}}
+}
+
+// migrationHardening (issue 11) counts sign-in attempts by account name and
+// by address in one table (unknown names too, so that the answers do not
+// tell which accounts exist), remembers the last one-time-code step taken,
+// marks accounts awaiting the security administrator's approval, and gives
+// tokens a scope. Tokens issued before it keep reading only.
+var migrationHardening = db.Migration{
+	ID: "auth/002_hardening",
+	SQL: `
+CREATE TABLE login_throttle (
+	key TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	last_at TIMESTAMPTZ NOT NULL,
+	wait_until TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX login_throttle_last ON login_throttle (last_at);
+ALTER TABLE users DROP COLUMN failed_count;
+ALTER TABLE users DROP COLUMN locked_until;
+ALTER TABLE users ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN awaiting_approval BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN requested_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read';
+ALTER TABLE api_tokens ADD COLUMN issued_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+`,
+}

@@ -31,13 +31,11 @@ type Service struct {
 	MaxAge      time.Duration
 	// DivisionExists reports whether a division code is known.
 	DivisionExists func(ctx context.Context, code string) (level int, ok bool, err error)
+	// Operations lists the API's operations as routed ("POST /api/v1/…"),
+	// which a token's scope may name; the handlers set it when they
+	// register their routes (nil: a scope may only be "read").
+	Operations func() []string
 }
-
-// Throttling: this many consecutive failures lock an account for LockFor.
-const (
-	MaxFailures = 5
-	LockFor     = 15 * time.Minute
-)
 
 func (s *Service) now() time.Time { return db.T(s.Now()).Time }
 
@@ -57,29 +55,35 @@ type User struct {
 	MustChange  bool        `json:"must_change_password"`
 	TOTP        bool        `json:"totp_enabled"`
 	Disabled    bool        `json:"disabled"`
-	Locked      bool        `json:"locked"`
-	CreatedAt   time.Time   `json:"created_at"`
-	LastLoginAt *time.Time  `json:"last_login_at,omitempty"`
+	// Throttled: failed sign-ins have put the next one back (see
+	// throttle.go); the security administrator may clear it.
+	Throttled bool `json:"throttled"`
+	// PendingApproval: made or reset by an admin, the account reads
+	// personal data and waits for the security administrator.
+	PendingApproval bool       `json:"pending_approval"`
+	RequestedBy     string     `json:"requested_by,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	LastLoginAt     *time.Time `json:"last_login_at,omitempty"`
 
 	hash       string
 	totpSecret string
-	failed     int
-	lockedTill time.Time
 }
 
-const userCols = `id, username, display_name, role, division_code, password_hash, must_change_password, totp_secret, totp_enabled,
-	failed_count, locked_until, disabled, created_at, last_login_at`
+// userFrom reads accounts with their sign-in back-off.
+const userFrom = ` FROM users u LEFT JOIN login_throttle t ON t.key = 'user:' || u.username `
+
+const userCols = `u.id, u.username, u.display_name, u.role, u.division_code, u.password_hash, u.must_change_password, u.totp_secret, u.totp_enabled,
+	u.disabled, u.awaiting_approval, u.requested_by, t.wait_until, u.created_at, u.last_login_at`
 
 func (s *Service) scanUser(r interface{ Scan(...any) error }) (*User, error) {
 	u := &User{}
-	var locked, created, last db.Time
+	var waitUntil, created, last db.Time
 	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Division, &u.hash, &u.MustChange, &u.totpSecret, &u.TOTP,
-		&u.failed, &locked, &u.Disabled, &created, &last)
+		&u.Disabled, &u.PendingApproval, &u.RequestedBy, &waitUntil, &created, &last)
 	if err != nil {
 		return nil, err
 	}
-	u.lockedTill = locked.Time
-	u.Locked = !locked.IsZero() && s.now().Before(locked.Time)
+	u.Throttled = waitUntil.After(s.now())
 	u.CreatedAt = created.Time
 	if !last.IsZero() {
 		t := last.Time
@@ -92,7 +96,7 @@ func (s *Service) scanUser(r interface{ Scan(...any) error }) (*User, error) {
 func (s *Service) userBy(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, col, v string) (*User, error) {
-	u, err := s.scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = $1`, v))
+	u, err := s.scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+userFrom+`WHERE u.`+col+` = $1`, v))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, db.ErrNotFound
 	}
@@ -132,8 +136,12 @@ type NewUser struct {
 }
 
 // Create makes an account as the principal in ctx and returns it with the
-// one-time password when one was generated. Business admins cannot create
-// the three admin duties: those are created by the operator's CLI.
+// one-time password when one was generated. A signed-in admin cannot create
+// the three admin duties (the operator's CLI does) nor choose a password:
+// the account gets a one-time password to change at first sign-in, and one
+// that reads personal data waits for the security administrator's approval
+// (two people, 三员分立). The operator at the console may give a password
+// (the first admin, the demo, scripted set-ups); it is audited as them.
 func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error) {
 	actor := access.From(ctx)
 	nu.Username = strings.ToLower(strings.TrimSpace(nu.Username))
@@ -152,6 +160,8 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 		return nil, "", invalid("role", fault.M("未知的角色："+string(nu.Role), "unknown role: "+string(nu.Role)))
 	case !nu.Role.Business() && actor.UserID != "":
 		return nil, "", invalid("role", fault.M("管理员账号只能由运维人员用命令行创建", "admin accounts are created by the operator with the command line"))
+	case nu.Password != "" && actor.UserID != "":
+		return nil, "", invalid("password", fault.M("管理员不能设定密码：系统生成一次性密码，首次登录须修改", "an admin cannot set the password: a one-time password is generated, to be changed at first sign-in"))
 	case !access.Encloses(actor.Division, nu.Division):
 		return nil, "", divisionRefused(nu.Division)
 	}
@@ -177,11 +187,14 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 	}
 	now := s.now()
 	u := &User{ID: db.NewID(), Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Division: nu.Division, MustChange: oneTime != "", CreatedAt: now}
+	if needsApproval(actor, u.Role) {
+		u.PendingApproval, u.RequestedBy = true, actor.Username
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, role, division_code, password_hash, must_change_password,
-			totp_secret, totp_enabled, failed_count, locked_until, disabled, created_at, updated_at, last_login_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,'',FALSE,0,NULL,FALSE,$8,$8,NULL)`,
-			u.ID, u.Username, u.DisplayName, string(u.Role), u.Division, HashPassword(nu.Password), u.MustChange, db.T(now))
+			totp_secret, totp_enabled, disabled, awaiting_approval, requested_by, created_at, updated_at, last_login_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,'',FALSE,FALSE,$8,$9,$10,$10,NULL)`,
+			u.ID, u.Username, u.DisplayName, string(u.Role), u.Division, HashPassword(nu.Password), u.MustChange, u.PendingApproval, u.RequestedBy, db.T(now))
 		if db.IsUniqueViolation(err) {
 			m := fault.M("用户名已被使用："+u.Username, "username already taken: "+u.Username)
 			return fault.New(fault.CodeConflict, m, fault.Field("username", m))
@@ -190,7 +203,7 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, string, error)
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "user.create", Object: "user", ObjectID: u.Username, Division: u.Division,
-			Detail: audit.Detail(map[string]string{"role": string(u.Role), "division": u.Division})})
+			Detail: audit.Detail(map[string]any{"role": string(u.Role), "division": u.Division, "awaiting_approval": u.PendingApproval})})
 	})
 	if err != nil {
 		return nil, "", err
@@ -226,12 +239,12 @@ func (s *Service) List(ctx context.Context, q string, offset, limit int) ([]*Use
 	}
 	sc := access.Subtree(p.Division)
 	pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
-	where := `division_code >= $1 AND division_code < $2 AND (username LIKE $3 ESCAPE '\' OR lower(display_name) LIKE $3 ESCAPE '\')`
+	where := `u.division_code >= $1 AND u.division_code < $2 AND (u.username LIKE $3 ESCAPE '\' OR lower(u.display_name) LIKE $3 ESCAPE '\')`
 	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+where, sc.Lo, sc.Hi, pat).Scan(&total); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM users u WHERE `+where, sc.Lo, sc.Hi, pat).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY username LIMIT $4 OFFSET $5`, sc.Lo, sc.Hi, pat, limit, offset)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+userCols+userFrom+`WHERE `+where+` ORDER BY u.username LIMIT $4 OFFSET $5`, sc.Lo, sc.Hi, pat, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -247,10 +260,25 @@ func (s *Service) List(ctx context.Context, q string, offset, limit int) ([]*Use
 	return out, total, rows.Err()
 }
 
+// needsApproval tells whether an account of role made or handed over by
+// actor waits for the security administrator: one that reads personal
+// data, made by a signed-in admin rather than the operator at the console.
+func needsApproval(actor *access.Principal, role access.Role) bool {
+	return actor.UserID != "" && role.PersonalData()
+}
+
+// awaitingApproval is the answer of an account that waits for approval.
+func awaitingApproval() fault.Msg {
+	return fault.M("账号待安全管理员审批", "the account awaits the security administrator's approval")
+}
+
 // ResetPassword sets a new one-time password (sysadmin, or the CLI) and ends
-// the account's sessions.
+// the account's sessions and API tokens. Whoever holds the one-time
+// password holds the account, so one that reads personal data waits for
+// the security administrator's approval again.
 func (s *Service) ResetPassword(ctx context.Context, username string) (string, error) {
-	if p := access.From(ctx); p == nil || p.Role != access.SysAdmin {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.SysAdmin {
 		return "", notAllowed()
 	}
 	u, err := s.Get(ctx, username)
@@ -258,17 +286,72 @@ func (s *Service) ResetPassword(ctx context.Context, username string) (string, e
 		return "", err
 	}
 	pw := RandomPassword()
+	waiting := needsApproval(p, u.Role)
+	requestedBy := ""
+	if waiting {
+		requestedBy = p.Username
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, must_change_password = TRUE, failed_count = 0, locked_until = NULL, updated_at = $2 WHERE id = $3`,
-			HashPassword(pw), db.T(s.now()), u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, must_change_password = TRUE, awaiting_approval = $2, requested_by = $3, updated_at = $4 WHERE id = $5`,
+			HashPassword(pw), waiting, requestedBy, db.T(s.now()), u.ID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
 			return err
 		}
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "user.reset_password", Object: "user", ObjectID: u.Username, Division: u.Division})
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, accountKey(u.Username)); err != nil {
+			return err
+		}
+		ended, err := s.endTokens(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "user.reset_password", Object: "user", ObjectID: u.Username, Division: u.Division,
+			Detail: audit.Detail(map[string]any{"tokens_ended": ended, "awaiting_approval": waiting})})
 	})
 	return pw, err
+}
+
+// Approve lets an account waiting for approval sign in (security
+// administrator, within reach: a second person, since only the system
+// administrator makes or resets accounts).
+func (s *Service) Approve(ctx context.Context, username string) (*User, error) {
+	return s.decide(ctx, username, "user.approve", `awaiting_approval = FALSE, requested_by = ''`)
+}
+
+// Reject refuses an account waiting for approval: it is disabled.
+func (s *Service) Reject(ctx context.Context, username string) (*User, error) {
+	return s.decide(ctx, username, "user.reject", `awaiting_approval = FALSE, requested_by = '', disabled = TRUE`)
+}
+
+// decide applies the security administrator's decision on a waiting
+// account, once: a second decision is a conflict.
+func (s *Service) decide(ctx context.Context, username, action, set string) (*User, error) {
+	p := access.From(ctx)
+	if p == nil || p.Role != access.SecAdmin {
+		return nil, notAllowed()
+	}
+	u, err := s.Get(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = $1 WHERE id = $2 AND awaiting_approval`, db.T(s.now()), u.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return fault.Conflict(fault.M("该账号不在待审批状态", "the account is not awaiting approval"))
+		}
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: action, Object: "user", ObjectID: u.Username, Division: u.Division,
+			Detail: audit.Detail(map[string]string{"role": string(u.Role), "requested_by": u.RequestedBy})})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, username)
 }
 
 // SetDisabled disables or enables an account (security admin); disabling
@@ -301,7 +384,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 	})
 }
 
-// Unlock clears a throttling lock (security admin).
+// Unlock clears an account's sign-in back-off (security admin).
 func (s *Service) Unlock(ctx context.Context, username string) error {
 	if p := access.From(ctx); p == nil || p.Role != access.SecAdmin {
 		return notAllowed()
@@ -311,7 +394,7 @@ func (s *Service) Unlock(ctx context.Context, username string) error {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2`, db.T(s.now()), u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, accountKey(u.Username)); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "user.unlock", Object: "user", ObjectID: u.Username, Division: u.Division})

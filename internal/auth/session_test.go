@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,60 +14,136 @@ import (
 	"linli/internal/fault"
 )
 
-func TestLoginThrottling(t *testing.T) {
+func TestLoginBackoff(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, e *env) {
 		e.user("wang", access.CommunityWorker, communityA)
-		login := func(name, pw string) error {
-			_, _, err := e.svc.Login(context.Background(), name, pw, "", "198.51.100.7", "test")
+		login := func(name, pw, ip string) error {
+			_, _, err := e.svc.Login(context.Background(), name, pw, "", ip, "test")
 			return err
 		}
+		const here = "198.51.100.7"
+		waitOf := func(err error) time.Duration {
+			t.Helper()
+			refusal(t, err, fault.CodeTooMany, "")
+			d, ok := auth.RetryAfter(err)
+			if !ok {
+				t.Fatalf("no wait in %v", err)
+			}
+			return d
+		}
 		t.Run("an unknown user and a wrong password read the same", func(t *testing.T) {
-			a := refusal(t, login("nobody", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
-			b := refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+			a := refusal(t, login("nobody", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+			b := refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			if a != b || a != "wrong username or password" {
 				t.Errorf("%q / %q", a, b)
 			}
 		})
-		t.Run("consecutive failures lock the account, whatever the password", func(t *testing.T) {
-			for i := 1; i < auth.MaxFailures; i++ {
-				refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+		t.Run("five wrong passwords cost their owner two seconds, not a lock", func(t *testing.T) {
+			for i := 1; i < auth.AccountFreeTries; i++ {
+				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			}
-			msg := refusal(t, login("wang", password), fault.CodeUnauthenticated, "")
-			if msg != "the account is locked; try again in 15m0s or contact the security administrator" {
-				t.Errorf("got %q", msg)
+			if d := waitOf(login("wang", password, here)); d != 2*time.Second {
+				t.Errorf("wait %s", d)
 			}
-			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login.lock' AND object_id = 'wang' AND result = 'denied'`); n != 1 {
-				t.Errorf("lock audited %d times", n)
-			}
-			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'failed'`); n != auth.MaxFailures+2 {
-				t.Errorf("%d failures audited, want %d", n, auth.MaxFailures+2)
+			e.clock.Add(2 * time.Second)
+			if err := login("wang", password, here); err != nil {
+				t.Fatal(err)
 			}
 		})
-		t.Run("the security administrator unlocks it", func(t *testing.T) {
+		t.Run("the attempts that reached a check and the start of the back-off are audited", func(t *testing.T) {
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login.throttle' AND object_id = 'wang' AND result = 'denied' AND detail = 'user:wang'`); n != 1 {
+				t.Errorf("back-off audited %d times", n)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'failed'`); n != auth.AccountFreeTries+1 {
+				t.Errorf("%d failures audited, want %d", n, auth.AccountFreeTries+1)
+			}
+		})
+		t.Run("each try during the back-off doubles it, up to a quarter of an hour", func(t *testing.T) {
+			const there = "203.0.113.50" // an address of its own, which reaches its free tries later
+			for range auth.AccountFreeTries {
+				login("wang", "Wrong-Passw0rd-1", there)
+			}
+			var waits []int
+			for range 12 {
+				waits = append(waits, int(waitOf(login("wang", "Wrong-Passw0rd-1", there))/time.Second))
+			}
+			if want := []int{2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900}; !reflect.DeepEqual(waits, want) {
+				t.Errorf("waits %v, want %v", waits, want)
+			}
+		})
+		t.Run("the back-off holds the account from any address", func(t *testing.T) {
+			waitOf(login("wang", password, "203.0.113.9"))
+		})
+		t.Run("the security administrator clears it", func(t *testing.T) {
 			sec := principal(e.user("sec", access.SecAdmin, "33"))
 			refusal(t, e.svc.Unlock(as(&access.Principal{Role: access.SysAdmin, Division: "33"}), "wang"), fault.CodeForbidden, "")
+			if u, err := e.svc.Get(as(sec), "wang"); err != nil || !u.Throttled {
+				t.Fatalf("got %+v %v", u, err)
+			}
 			if err := e.svc.Unlock(as(sec), "wang"); err != nil {
 				t.Fatal(err)
 			}
-			if err := login("wang", password); err != nil {
+			if err := login("wang", password, here); err != nil {
 				t.Fatal(err)
 			}
 		})
-		t.Run("the lock ends by itself", func(t *testing.T) {
-			for i := 0; i < auth.MaxFailures; i++ {
-				refusal(t, login("wang", "Wrong-Passw0rd-1"), fault.CodeUnauthenticated, "")
+		t.Run("one address's failures do not slow another", func(t *testing.T) {
+			for i := range auth.AddressFreeTries {
+				login(fmt.Sprintf("name%d", i), "Wrong-Passw0rd-1", "192.0.2.1")
 			}
-			e.clock.Add(auth.LockFor - time.Minute)
-			refusal(t, login("wang", password), fault.CodeUnauthenticated, "")
-			e.clock.Add(time.Minute + time.Second)
-			if err := login("wang", password); err != nil {
+			waitOf(login("name-x", "Wrong-Passw0rd-1", "192.0.2.1"))
+			refusal(t, login("name-x", "Wrong-Passw0rd-1", "192.0.2.2"), fault.CodeUnauthenticated, "")
+		})
+		t.Run("failures are forgotten after a quiet hour", func(t *testing.T) {
+			for range auth.AccountFreeTries - 1 {
+				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+			}
+			e.clock.Add(time.Hour + time.Second)
+			for range auth.AccountFreeTries - 1 {
+				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+			}
+			if err := login("wang", password, here); err != nil {
 				t.Fatal(err)
 			}
 		})
 		t.Run("a sign-in is audited with the address", func(t *testing.T) {
-			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'ok' AND actor = 'wang' AND ip = '198.51.100.7'`); n != 2 {
+			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'login' AND result = 'ok' AND actor = 'wang' AND ip = $1`, here); n != 3 {
 				t.Errorf("%d sign-ins audited", n)
+			}
+		})
+	})
+}
+
+func TestSecondFactorPassesTheBackoff(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		u := e.user("county", access.Officer, county)
+		secret, err := e.svc.StartTOTP(as(principal(u)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := auth.TOTPCode(secret, e.clock.Now())
+		if err := e.svc.ConfirmTOTP(as(principal(u)), code); err != nil {
+			t.Fatal(err)
+		}
+		login := func(pw, code string) error {
+			_, _, err := e.svc.Login(context.Background(), "county", pw, code, "203.0.113.5", "test")
+			return err
+		}
+		for range 12 { // someone else's wrong guesses, from elsewhere
+			e.svc.Login(context.Background(), "county", "Wrong-Passw0rd-1", "", "198.51.100.66", "test")
+		}
+		e.clock.Add(30 * time.Second)
+		fresh, _ := auth.TOTPCode(secret, e.clock.Now())
+		t.Run("the password alone, or with a wrong code, waits", func(t *testing.T) {
+			refusal(t, login(password, ""), fault.CodeTooMany, "")
+			refusal(t, login(password, wrongCode(t, secret, e.clock.Now())), fault.CodeTooMany, "")
+			refusal(t, login("Wrong-Passw0rd-1", fresh), fault.CodeTooMany, "")
+		})
+		t.Run("the password with a fresh code signs in at once", func(t *testing.T) {
+			if err := login(password, fresh); err != nil {
+				t.Fatal(err)
 			}
 		})
 	})
@@ -250,6 +327,7 @@ func TestSecondFactor(t *testing.T) {
 			if !auth.NeedsTOTP(err) {
 				t.Fatalf("wrong code: %v", err)
 			}
+			e.clock.Add(30 * time.Second) // the enrolling code was taken: the next step's
 			code, _ := auth.TOTPCode(secret, e.clock.Now())
 			tok, _, err := e.svc.Login(context.Background(), "county", password, code, "", "")
 			if err != nil {
@@ -281,23 +359,26 @@ func TestAPITokens(t *testing.T) {
 			}
 			return p
 		}
+		req := func(name string, ttl time.Duration) auth.TokenRequest {
+			return auth.TokenRequest{Username: name, Name: "12345", Scope: "read", TTL: ttl}
+		}
 		t.Run("only the system administrator issues tokens, for a year at most", func(t *testing.T) {
-			_, err := e.svc.IssueToken(as(sec), "hotline", "12345", 24*time.Hour)
+			_, _, err := e.svc.IssueToken(as(sec), req("hotline", 24*time.Hour))
 			refusal(t, err, fault.CodeForbidden, "")
 			for _, ttl := range []time.Duration{0, 367 * 24 * time.Hour} {
-				_, err := e.svc.IssueToken(operator(), "hotline", "12345", ttl)
+				_, _, err := e.svc.IssueToken(operator(), req("hotline", ttl))
 				refusal(t, err, fault.CodeInvalid, "days")
 			}
-			_, err = e.svc.IssueToken(operator(), "nobody", "12345", time.Hour)
+			_, _, err = e.svc.IssueToken(operator(), req("nobody", time.Hour))
 			refusal(t, err, fault.CodeNotFound, "")
 		})
-		tok, err := e.svc.IssueToken(operator(), "hotline", "12345", 24*time.Hour)
+		tok, rec, err := e.svc.IssueToken(operator(), req("hotline", 24*time.Hour))
 		if err != nil || !strings.HasPrefix(tok, auth.TokenPrefix) {
 			t.Fatal(tok, err)
 		}
-		t.Run("a token acts as its account, and only its hash is kept", func(t *testing.T) {
+		t.Run("a token acts as its account within its scope, and only its hash is kept", func(t *testing.T) {
 			p := bearer(tok)
-			if p == nil || p.UserID != u.ID || p.Role != access.CommunityWorker || p.Division != communityA || p.TokenID == "" {
+			if p == nil || *p != (access.Principal{UserID: u.ID, Username: "hotline", Role: access.CommunityWorker, Division: communityA, TokenID: rec.ID, Scope: "read"}) {
 				t.Fatalf("got %+v", p)
 			}
 			if e.count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, tok) != 0 || e.count(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1`, auth.HashToken(tok)) != 1 {
@@ -314,14 +395,28 @@ func TestAPITokens(t *testing.T) {
 			if bearer(tok) != nil {
 				t.Fatal("token of a disabled account acts")
 			}
-			_, err := e.svc.IssueToken(operator(), "hotline", "again", time.Hour)
+			_, _, err := e.svc.IssueToken(operator(), req("hotline", time.Hour))
 			refusal(t, err, fault.CodeInvalid, "username")
 			if err := e.svc.SetDisabled(as(sec), "hotline", false); err != nil {
 				t.Fatal(err)
 			}
 		})
+		t.Run("a revoked token acts no more, and is revoked once", func(t *testing.T) {
+			tok2, rec2, err := e.svc.IssueToken(operator(), req("hotline", time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.RevokeToken(as(principal(u)), rec2.ID); err != nil {
+				t.Fatal(err)
+			}
+			if bearer(tok2) != nil {
+				t.Fatal("revoked token acts")
+			}
+			_, err = e.svc.RevokeToken(as(sec), rec2.ID)
+			refusal(t, err, fault.CodeConflict, "")
+		})
 		t.Run("an expired token acts no more", func(t *testing.T) {
-			e.clock.Add(24*time.Hour + time.Second)
+			e.clock.Add(24 * time.Hour)
 			if bearer(tok) != nil {
 				t.Fatal("expired token acts")
 			}

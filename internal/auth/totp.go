@@ -41,18 +41,28 @@ func TOTPCode(secret string, t time.Time) (string, error) {
 // CheckTOTP accepts the code of the current step or one step either side
 // (clock drift), comparing in constant time.
 func CheckTOTP(secret, code string, now time.Time) bool {
+	_, ok := matchTOTP(secret, code, now)
+	return ok
+}
+
+// matchTOTP returns the step (Unix time / 30) whose code is code, among the
+// current one and one either side; an account remembers the last step
+// taken, so that no code is accepted twice.
+func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	code = strings.TrimSpace(code)
 	if len(code) != 6 {
-		return false
+		return 0, false
 	}
-	ok := false
+	var step int64
+	found := false
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		c, err := TOTPCode(secret, now.Add(d))
-		if err == nil && hmac.Equal([]byte(c), []byte(code)) {
-			ok = true
+		t := now.Add(d)
+		c, err := TOTPCode(secret, t)
+		if err == nil && hmac.Equal([]byte(c), []byte(code)) && !found {
+			step, found = t.Unix()/30, true
 		}
 	}
-	return ok
+	return step, found
 }
 
 // TOTPURI is the otpauth URI an authenticator app can import.
