@@ -46,6 +46,10 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 				return nil
 			})
 	}
+	rt.API("POST /api/v1/requests/{id}/reveal", web.Op{Summary: "查看诉求原文（社区工作者、民政干部；须填理由，记入审计） / See a request's original texts (community workers and officers; reason required, audited)", Tag: tag,
+		Body: RevealInput{}, Response: Request{}}, h.apiReveal)
+	rt.API("POST /api/v1/requests/{id}/clear", web.Op{Summary: "核准公开遮蔽后的描述（Open311；社区工作者、民政干部，记入审计） / Clear a masked description for publication on Open311 (community workers and officers, audited)", Tag: tag,
+		Body: Input{}, Response: Request{}}, h.apiClear)
 	rt.API("GET /api/v1/requests/metrics", web.Op{Summary: "诉求办理指标 / Request metrics", Tag: tag, Response: Metrics{},
 		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD (exclusive)"}}}, h.apiMetrics)
 }
@@ -188,5 +192,38 @@ func (h *Handlers) apiNotices(w http.ResponseWriter, r *http.Request) error {
 		ns = []Notice{}
 	}
 	web.WriteJSON(w, 200, ns)
+	return nil
+}
+
+// RevealInput is why a worker needs a request's original texts.
+type RevealInput struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handlers) apiReveal(w http.ResponseWriter, r *http.Request) error {
+	var in RevealInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	req, err := h.Store.Original(r.Context(), r.PathValue("id"), in.Reason)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, req)
+	return nil
+}
+
+func (h *Handlers) apiClear(w http.ResponseWriter, r *http.Request) error {
+	var in Input
+	if r.ContentLength != 0 {
+		if err := web.DecodeJSON(w, r, &in); err != nil {
+			return err
+		}
+	}
+	req, err := h.Store.Clear(r.Context(), r.PathValue("id"), in.Version)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, req)
 	return nil
 }

@@ -173,11 +173,8 @@ func CheckAttributes(c Category, in map[string][]string) (map[string]string, []f
 			_, err := time.Parse("2006-01-02", v)
 			bad = err != nil
 		case "datetime":
-			_, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				_, err = time.Parse("2006-01-02T15:04", v)
-			}
-			bad = err != nil
+			_, ok := parseDateTime(v, true)
+			bad = !ok
 		case "singlevaluelist", "multivaluelist":
 			for _, x := range clean {
 				if !hasChoice(a.Values, x) {
@@ -209,4 +206,27 @@ func hasChoice(cs []Choice, k string) bool {
 		}
 	}
 	return false
+}
+
+// parseDateTime reads a date-time as GeoReport asks (ISO 8601 in the W3C
+// profile: 2026-11-29T08:00:00.5+08:00, 2026-11-29T08:00Z, or a whole day
+// 2026-11-29, taken in China time). local also accepts a time without zone
+// (2026-11-29T08:00[:00], as a datetime-local input sends it), in China time.
+func parseDateTime(v string, local bool) (time.Time, bool) {
+	layouts := []string{"2006-01-02T15:04:05Z07:00", "2006-01-02T15:04Z07:00"}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t, true
+		}
+	}
+	zoneless := []string{"2006-01-02"}
+	if local {
+		zoneless = append(zoneless, "2006-01-02T15:04:05", "2006-01-02T15:04")
+	}
+	for _, l := range zoneless {
+		if t, err := time.ParseInLocation(l, v, CST); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -120,6 +120,7 @@ func permit(ctx context.Context, r Request, by taker) error {
 // it will be, the columns to write, the event's note and the notice for
 // the handling unit.
 type change struct {
+	s      *Store
 	ctx    context.Context
 	tx     *sql.Tx
 	in     Input
@@ -130,12 +131,26 @@ type change struct {
 	notice *fault.Msg
 	set    []string
 	args   []any
+	sealed []string // the fields whose text held personal data
 }
 
 // put sets a column in the update.
 func (c *change) put(col string, v any) {
 	c.args = append(c.args, v)
 	c.set = append(c.set, fmt.Sprintf("%s = $%d", col, len(c.args)))
+}
+
+// putText sets a free-text column to its masked text and the field's
+// sealed column to the original (or "" when it held no personal data),
+// and returns the masked text.
+func (c *change) putText(col, field, text string) string {
+	masked, sealed := c.s.seal(text, field, c.r.ID)
+	c.put(col, masked)
+	c.put(field+"_sealed", sealed)
+	if sealed != "" {
+		c.sealed = append(c.sealed, field)
+	}
+	return masked
 }
 
 func (c *change) notify(m fault.Msg) { c.notice = &m }
@@ -175,7 +190,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 	s.deliver(ctx, sent)
 	got, err := s.Get(ctx, out.ID)
 	if errors.Is(err, errNoRequest) { // transferred out of the caller's area
-		return out, s.reveal(&out)
+		return out, s.present(ctx, &out)
 	}
 	return got, err
 }
@@ -206,7 +221,7 @@ func (s *Store) begin(ctx context.Context, tx *sql.Tx, id string, a Action, in I
 	if !inStates(r.Status, ru.from) {
 		return nil, illegal(r, a)
 	}
-	c := &change{ctx: ctx, tx: tx, in: in, now: now, from: r.Status, r: r, note: in.Note}
+	c := &change{s: s, ctx: ctx, tx: tx, in: in, now: now, from: r.Status, r: r, note: in.Note}
 	c.r.Status = ru.to
 	return c, nil
 }
@@ -228,7 +243,7 @@ func (s *Store) commit(c *change, a Action, sent *[]Notice) (Request, error) {
 		return Request{}, errChanged
 	}
 	r.Version++
-	if err := insertEvent(ctx, tx, *r, r.Version, string(a), c.from, r.Status, actorOf(ctx), c.note, c.now); err != nil {
+	if err := s.insertEvent(ctx, tx, *r, r.Version, string(a), c.from, r.Status, actorOf(ctx), c.note, c.now); err != nil {
 		if db.IsUniqueViolation(err) {
 			return Request{}, errChanged
 		}
@@ -297,8 +312,7 @@ func (s *Store) setAnswer(c *change) error {
 	if reply == "" {
 		return fault.Invalid(fault.M("请填写答复内容", "please write the reply"), fault.Field("reply", fault.M("答复不能为空", "the reply is required")))
 	}
-	r.Reply = reply
-	c.put("reply", reply)
+	r.Reply = c.putText("reply", "reply", reply)
 	c.put("answered_at", db.T(c.now))
 	c.put("resolve_met", !c.now.After(r.ResolveDue))
 	if r.AcceptedAt == nil {
@@ -320,8 +334,7 @@ func (c *change) reason() error {
 	if reason == "" {
 		return fault.Invalid(fault.M("请说明理由", "please give the reason"), fault.Field("reason", fault.M("理由不能为空", "the reason is required")))
 	}
-	c.r.Reason = reason
-	c.put("reason", reason)
+	c.r.Reason = c.putText("reason", "reason", reason)
 	c.note = reason
 	return nil
 }
@@ -418,10 +431,10 @@ func (s *Store) setEvaluate(c *change) error {
 	default:
 		return fault.Invalid(fault.M("请选择满意、基本满意或不满意", "choose satisfied, fairly satisfied or unsatisfied"), fault.Field("rating", fault.M("评价无效", "invalid rating")))
 	}
-	r.Rating, r.RatingComment = c.in.Rating, strings.TrimSpace(c.in.Comment)
+	comment := strings.TrimSpace(c.in.Comment)
+	r.Rating, r.RatingComment = c.in.Rating, c.putText("rating_comment", "comment", comment)
 	c.put("rating", r.Rating)
-	c.put("rating_comment", r.RatingComment)
-	c.note = ratingLabel(r.Rating).ZH + "：" + r.RatingComment
+	c.note = ratingLabel(r.Rating).ZH + "：" + comment
 	if r.Status != Reopened {
 		c.put("closed_at", nil)
 		return nil

@@ -80,8 +80,16 @@ func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-// Run runs the SLA job every minute until ctx ends.
-func (m *requestsModule) Run(ctx context.Context) { m.store.RunSLA(ctx, time.Minute, m.log) }
+// Run seals the free text of requests written before the detector, then
+// runs the SLA job every minute until ctx ends.
+func (m *requestsModule) Run(ctx context.Context) {
+	if n, err := m.store.SealBacklog(ctx); err != nil {
+		m.log("requests: sealing old texts", "err", err.Error())
+	} else if n > 0 {
+		m.store.Log.Info("requests: old texts masked and sealed", "requests", n)
+	}
+	m.store.RunSLA(ctx, time.Minute, m.log)
+}
 
 // Demo adds synthetic requests in the demo county.
 func (m *requestsModule) Demo(ctx context.Context, o module.DemoOptions) error {

@@ -20,7 +20,9 @@ import (
 )
 
 // Open311 GeoReport v2 at /open311/v2/. Only public categories are listed
-// and readable anonymously; personal fields are never returned.
+// and readable anonymously; personal fields are never returned, free texts
+// only masked, and a description that held personal data only once a
+// worker cleared it (see private.go).
 
 // O311Error is one GeoReport error.
 type O311Error struct {
@@ -93,11 +95,11 @@ type O311Request struct {
 	MediaURL          string   `json:"media_url" xml:"media_url"`
 }
 
-// O311Created is the answer to a POST.
+// O311Created is the answer to a POST: the request's id, as the services
+// are realtime (the specification returns a token only instead of an id).
 type O311Created struct {
 	XMLName       xml.Name `json:"-" xml:"request"`
 	ID            string   `json:"service_request_id" xml:"service_request_id"`
-	Token         string   `json:"token" xml:"token"`
 	ServiceNotice string   `json:"service_notice" xml:"service_notice"`
 	AccountID     string   `json:"account_id" xml:"account_id"`
 }
@@ -132,6 +134,30 @@ func (h *Handlers) RegisterOpen311(rt *web.Router) {
 	rt.Public("GET /open311/v2/services/{file}", h.o311Definition)
 	rt.Public("GET /open311/v2/requests/{file}", h.o311Request)
 	rt.Public("GET /open311/v2/tokens/{file}", h.o311TokenGet)
+	// Any other method is answered in GeoReport's errors form.
+	rt.Public("/open311/v2/{file}", h.o311Method)
+	for _, dir := range []string{"services", "requests", "tokens"} {
+		rt.Public("/open311/v2/"+dir+"/{file}", h.o311Method)
+	}
+}
+
+// o311Method answers a method the resource does not take: 405 with the
+// methods it takes, or 404 for no such resource.
+func (h *Handlers) o311Method(w http.ResponseWriter, r *http.Request) {
+	name, format, ok := splitFormat(r.PathValue("file"))
+	allow := "GET, HEAD"
+	switch {
+	case !ok:
+		o311Fail(w, format, 404, "use .json or .xml / 请使用 .json 或 .xml")
+		return
+	case strings.Count(r.URL.Path, "/") == 3 && name == "requests":
+		allow = "GET, HEAD, POST"
+	case strings.Count(r.URL.Path, "/") == 3 && name != "discovery" && name != "services":
+		o311Fail(w, format, 404, "no such resource / 无此资源")
+		return
+	}
+	w.Header().Set("Allow", allow)
+	o311Fail(w, format, 405, r.Method+": method not allowed; use "+allow+" / 不支持该请求方法，请使用 "+allow)
 }
 
 // splitFormat splits "name.json" / "name.xml".
@@ -177,33 +203,34 @@ func o311Fail(w http.ResponseWriter, format string, status int, descs ...string)
 	o311Write(w, status, "json", "", es)
 }
 
-// o311Err turns a store error into GeoReport errors.
+// o311Err turns a store error into GeoReport errors: 403 and 404 as they
+// are, any other refusal 400 (the specification's general service error).
 func o311Err(w http.ResponseWriter, r *http.Request, format string, err error) {
-	var we *fault.Error
-	switch {
-	case fault.Is(err, fault.CodeNotFound):
-		o311Fail(w, format, 404, "not found / 未找到")
-	case errors.As(err, &we):
-		var ds []string
-		for _, f := range we.Fields {
-			ds = append(ds, f.Field+": "+f.MessageEN+" / "+f.Message)
-		}
-		if len(ds) == 0 {
-			ds = []string{we.Msg.EN + " / " + we.Msg.ZH}
-		}
-		st := web.Status(we)
-		if st != 403 && st != 404 {
-			st = 400
-		}
-		o311Fail(w, format, st, ds...)
-	default:
+	we, ok := fault.As(err)
+	if !ok {
 		web.Logger(r.Context()).Error("open311", "err", err.Error())
 		o311Fail(w, format, 500, "internal server error / 服务器内部错误")
+		return
 	}
+	var ds []string
+	for _, f := range we.Fields {
+		ds = append(ds, f.Field+": "+f.MessageEN+" / "+f.Message)
+	}
+	if len(ds) == 0 {
+		ds = []string{we.Msg.EN + " / " + we.Msg.ZH}
+	}
+	st := web.Status(we)
+	if st != 403 && st != 404 {
+		st = 400
+	}
+	o311Fail(w, format, st, ds...)
 }
 
+// jurisdiction reads the optional jurisdiction_id: a county (区县) code.
+// Anything else is not a jurisdiction this endpoint serves: 404, as the
+// specification asks.
 func (h *Handlers) jurisdiction(ctx context.Context, q url.Values) (string, error) {
-	j := q.Get("jurisdiction_id")
+	j := strings.TrimSpace(q.Get("jurisdiction_id"))
 	if j == "" {
 		return "", nil
 	}
@@ -212,7 +239,8 @@ func (h *Handlers) jurisdiction(ctx context.Context, q url.Values) (string, erro
 		return "", err
 	}
 	if err != nil || d.Level != 3 {
-		return "", fault.Invalid(web.M("jurisdiction_id 须为区县代码", "jurisdiction_id must be a county code"), fault.Field("jurisdiction_id", web.M("jurisdiction_id 须为区县代码，如 330106", "jurisdiction_id must be a county code such as 330106")))
+		return "", fault.New(fault.CodeNotFound, web.M("没有这个辖区", "no such jurisdiction"),
+			fault.Field("jurisdiction_id", web.M("未找到该辖区，须为区县代码，如 330106", "not found: give a county code such as 330106")))
 	}
 	return j, nil
 }
@@ -327,7 +355,7 @@ func ParseOpen311Form(form url.Values) (NewRequest, []string) {
 		errs = append(errs, "location: give lat+long, address_string or address_id / 请提供位置：经纬度、地址或地址编号")
 	}
 	in.Name = strings.TrimSpace(one("first_name") + " " + one("last_name"))
-	in.Phone, in.Email = one("phone"), one("email")
+	in.Phone, in.Email, in.MediaURL = one("phone"), one("email"), one("media_url")
 	for k, vs := range form {
 		if !strings.HasPrefix(k, "attribute[") {
 			continue
@@ -392,7 +420,7 @@ func (h *Handlers) o311Post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.publicCategory(r.Context(), in.Category); err != nil {
-		o311Fail(w, format, 400, "service_code: not found / 服务代码不存在: "+truncate(in.Category, 64))
+		o311Fail(w, format, 404, "service_code: not found / 服务代码不存在: "+truncate(in.Category, 64))
 		return
 	}
 	in.SourceKey, in.KeyScope = k.ID, k.Division
@@ -401,7 +429,7 @@ func (h *Handlers) o311Post(w http.ResponseWriter, r *http.Request) {
 		o311Err(w, r, format, err)
 		return
 	}
-	o311Write(w, 201, format, "service_requests", []O311Created{{ID: req.Number, Token: req.Token,
+	o311Write(w, 201, format, "service_requests", []O311Created{{ID: req.Number,
 		ServiceNotice: "已受理登记，办结时限 " + iso(req.ResolveDue) + " / registered, expected by " + iso(req.ResolveDue)}})
 }
 
@@ -426,11 +454,21 @@ func (h *Handlers) o311Row(ctx context.Context, r Request, names map[string]stri
 	case r.Status == Merged:
 		notes += "：" + r.MergedInto
 	}
-	o := O311Request{ID: r.Number, Status: st, StatusNotes: notes, ServiceName: names[r.Category], ServiceCode: r.Category, Description: r.Description,
-		AgencyResponsible: r.UnitName, Requested: iso(r.CreatedAt), Updated: iso(r.UpdatedAt), Expected: iso(r.ResolveDue), Address: r.Address,
-		AddressID: r.Division, Lat: r.Lat, Long: r.Lon}
-	return o
+	desc, addr := r.Description, r.Address
+	switch {
+	case !r.checked: // written before the detector, not yet sealed
+		desc, addr, notes = withheldText, "", r.Status.Label().ZH+" / "+r.Status.Label().EN
+	case r.PersonalData && !r.PublicCleared:
+		desc = withheldText
+	}
+	return O311Request{ID: r.Number, Status: st, StatusNotes: notes, ServiceName: names[r.Category], ServiceCode: r.Category, Description: desc,
+		AgencyResponsible: r.UnitName, Requested: iso(r.CreatedAt), Updated: iso(r.UpdatedAt), Expected: iso(r.ResolveDue), Address: addr,
+		AddressID: r.Division, Lat: r.Lat, Long: r.Lon, MediaURL: r.MediaURL}
 }
+
+// withheldText stands for a description Open311 does not publish: it held
+// personal data and no worker has cleared its masked text.
+const withheldText = "（含个人信息，待工作人员审核后公开）/ (withheld: it holds personal data and awaits review)"
 
 func (h *Handlers) names(ctx context.Context) map[string]string {
 	m := map[string]string{}
@@ -489,26 +527,26 @@ func (h *Handlers) o311List(w http.ResponseWriter, r *http.Request, format strin
 			where += " AND r.number IN (" + strings.Join(ps, ",") + ")"
 		}
 	} else {
-		if c := q.Get("service_code"); c != "" {
+		if codes := commaList(q["service_code"]); len(codes) > 0 {
 			var ps []string
-			for _, x := range strings.Split(c, ",") {
-				ps = append(ps, arg(strings.TrimSpace(x)))
+			for _, x := range codes {
+				ps = append(ps, arg(x))
 			}
 			where += " AND r.category IN (" + strings.Join(ps, ",") + ")"
 		}
 		end := h.Store.Now()
 		if v := q.Get("end_date"); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				errs = append(errs, "end_date: must be ISO 8601 such as 2026-11-29T00:00:00+08:00 / 须为 ISO 8601 时间")
+			t, ok := parseDateTime(v, false)
+			if !ok {
+				errs = append(errs, "end_date: must be a W3C date-time such as 2026-11-29T00:00:00+08:00 or 2026-11-29T00:00Z / 须为 W3C 格式的时间")
 			}
 			end = t
 		}
 		start := end.Add(-90 * 24 * time.Hour)
 		if v := q.Get("start_date"); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				errs = append(errs, "start_date: must be ISO 8601 such as 2026-09-01T00:00:00+08:00 / 须为 ISO 8601 时间")
+			t, ok := parseDateTime(v, false)
+			if !ok {
+				errs = append(errs, "start_date: must be a W3C date-time such as 2026-09-01T00:00:00+08:00 or 2026-09-01T00:00Z / 须为 W3C 格式的时间")
 			}
 			start = t
 			if q.Get("end_date") == "" {
@@ -522,18 +560,24 @@ func (h *Handlers) o311List(w http.ResponseWriter, r *http.Request, format strin
 			errs = append(errs, "start_date/end_date: span at most 90 days / 时间跨度不能超过 90 天")
 		}
 		where += " AND r.created_at >= " + arg(db.T(start)) + " AND r.created_at <= " + arg(db.T(end))
-		switch st := q.Get("status"); st {
-		case "":
-		case "open", "closed":
+		// status: open, closed, or both (declared several times or
+		// comma delimited).
+		want := map[string]bool{}
+		for _, st := range commaList(q["status"]) {
+			if st != "open" && st != "closed" {
+				errs = append(errs, "status: must be open or closed, or both comma delimited / 状态须为 open 或 closed（可用逗号分隔）")
+				break
+			}
+			want[st] = true
+		}
+		if len(want) == 1 {
 			var ps []string
 			for _, s := range Statuses {
-				if s.Open() == (st == "open") {
+				if s.Open() == want["open"] {
 					ps = append(ps, arg(string(s)))
 				}
 			}
 			where += " AND r.status IN (" + strings.Join(ps, ",") + ")"
-		default:
-			errs = append(errs, "status: must be open or closed / 状态须为 open 或 closed")
 		}
 	}
 	if len(errs) > 0 {
@@ -557,6 +601,20 @@ func (h *Handlers) o311List(w http.ResponseWriter, r *http.Request, format strin
 		out = append(out, h.o311Row(ctx, x, names))
 	}
 	o311Write(w, 200, format, "service_requests", out)
+}
+
+// commaList splits the values of a parameter declared once or several
+// times, each comma delimited, dropping empty items.
+func commaList(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }
 
 func (h *Handlers) publicGet(ctx context.Context, where string, v string) (Request, error) {
@@ -594,6 +652,10 @@ func (h *Handlers) o311TokenGet(w http.ResponseWriter, r *http.Request) {
 	tok, format, ok := splitFormat(r.PathValue("file"))
 	if !ok {
 		o311Fail(w, format, 404, "use .json or .xml / 请使用 .json 或 .xml")
+		return
+	}
+	if _, err := h.jurisdiction(r.Context(), r.URL.Query()); err != nil {
+		o311Err(w, r, format, err)
 		return
 	}
 	req, err := h.publicGet(r.Context(), "r.id = ", tok)

@@ -252,6 +252,7 @@ type detailView struct {
 	R          Row
 	Cat        Category
 	Worker     bool
+	Originals  bool // the caller may see the originals of masked texts (with a reason) and clear them
 	Actions    map[string]bool
 	Photos     []string
 	Duplicates []Request
@@ -270,7 +271,8 @@ func (h *Handlers) detail(r *http.Request, req Request) (detailView, error) {
 	if err != nil {
 		return detailView{}, err
 	}
-	dv := detailView{R: h.rows([]Request{req}, names)[0], Worker: isHandler(access.From(ctx)), Actions: map[string]bool{}, Now: h.Store.Now()}
+	p := access.From(ctx)
+	dv := detailView{R: h.rows([]Request{req}, names)[0], Worker: isHandler(p), Originals: mayReadOriginals(p), Actions: map[string]bool{}, Now: h.Store.Now()}
 	dv.Cat, err = h.Store.Category(ctx, req.Category)
 	if err != nil && !fault.Is(err, fault.CodeNotFound) { // a retired category: no questions or templates to show
 		return dv, err
@@ -288,12 +290,16 @@ func (h *Handlers) detail(r *http.Request, req Request) (detailView, error) {
 }
 
 func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int, v web.View) {
-	ctx := r.Context()
-	req, err := h.Store.Get(ctx, r.PathValue("id"))
+	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.renderDetail(w, r, status, v, req)
+}
+
+// renderDetail shows req as the detail page.
+func (h *Handlers) renderDetail(w http.ResponseWriter, r *http.Request, status int, v web.View, req Request) {
 	dv, err := h.detail(r, req)
 	if err != nil {
 		h.fail(w, r, err)
@@ -307,6 +313,8 @@ func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int
 	if a := r.URL.Query().Get("did"); a != "" && v.Notice.ZH == "" {
 		if ru, ok := Rules[Action(a)]; ok {
 			v.Notice = web.M("已"+ru.label.ZH, ru.label.EN+": done")
+		} else if a == "clear" {
+			v.Notice = web.M("已核准公开遮蔽后的描述", "The masked text is cleared for publication")
 		}
 	}
 	h.Pages.Render(w, r, status, "detail", v)
@@ -314,6 +322,14 @@ func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int
 
 func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 	a := Action(r.PathValue("action"))
+	switch a { // not moves of the lifecycle
+	case "reveal":
+		h.postReveal(w, r)
+		return
+	case "clear":
+		h.postClear(w, r)
+		return
+	}
 	if _, ok := Rules[a]; !ok {
 		h.fail(w, r, fault.NotFound(web.M("没有这个操作", "no such action")))
 		return
@@ -337,6 +353,42 @@ func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/requests/"+req.ID+"?did="+string(a), http.StatusSeeOther)
+}
+
+// postReveal shows the originals of a request's texts to a worker who
+// gives a reason (audited).
+func (h *Handlers) postReveal(w http.ResponseWriter, r *http.Request) {
+	req, err := h.Store.Original(r.Context(), r.PathValue("id"), r.FormValue("reason"))
+	if err != nil {
+		var we *fault.Error
+		if errors.As(err, &we) && we.Code != fault.CodeNotFound {
+			h.pageDetail(w, r, web.Status(we), web.View{Alert: we.Msg, Errors: we.Fields, Form: r.Form})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.renderDetail(w, r, 200, web.View{Notice: web.M("已显示原文，本次查看已记入审计日志", "Original texts shown; this view is in the audit log")}, req)
+}
+
+// postClear clears a masked description for publication on Open311.
+func (h *Handlers) postClear(w http.ResponseWriter, r *http.Request) {
+	version, err := formInt(r, "version")
+	if err != nil {
+		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+		return
+	}
+	req, err := h.Store.Clear(r.Context(), r.PathValue("id"), version)
+	if err != nil {
+		var we *fault.Error
+		if errors.As(err, &we) && we.Code != fault.CodeNotFound {
+			h.pageDetail(w, r, web.Status(we), web.View{Alert: we.Msg})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/requests/"+req.ID+"?did=clear", http.StatusSeeOther)
 }
 
 // formInt reads an optional whole number of the form (0 when empty).
@@ -410,6 +462,8 @@ func (e Event) Label() web.Msg {
 		return web.M("超时督办", "Overdue, escalated")
 	case "autoclose":
 		return web.M("自动办结（未评价）", "Closed without evaluation")
+	case "clear":
+		return web.M("核准公开", "Cleared for publication")
 	}
 	if ru, ok := Rules[Action(e.Action)]; ok {
 		return ru.label

@@ -141,6 +141,22 @@ CREATE TABLE open311_keys (
 );
 `},
 	{ID: "requests/002_catalogue", SQL: catalogueSQL()},
+	// Free text is stored masked, its original sealed beside it when the
+	// detector found personal data; rows written before are checked by the
+	// backlog job (pii_checked). media_url is the GeoReport media link.
+	{ID: "requests/003_private_text", SQL: `
+ALTER TABLE requests ADD COLUMN description_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN address_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN reply_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN reason_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN comment_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN personal BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE requests ADD COLUMN cleared_at TIMESTAMPTZ;
+ALTER TABLE requests ADD COLUMN pii_checked BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE requests ADD COLUMN media_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE request_events ADD COLUMN note_sealed TEXT NOT NULL DEFAULT '';
+CREATE INDEX requests_unchecked ON requests (created_at) WHERE NOT pii_checked;
+`},
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

@@ -241,7 +241,7 @@ func (s *Store) autoClose(ctx context.Context, now time.Time, res *SLAResult) er
 			if k, err := res2.RowsAffected(); err != nil || k != 1 {
 				return err // nil: another runner closed it, or the reporter acted first
 			}
-			if err := insertEvent(ctx, tx, r, r.Version+1, "autoclose", Answered, Closed, actor{"", "system", "system"}, note, now); err != nil {
+			if err := s.insertEvent(ctx, tx, r, r.Version+1, "autoclose", Answered, Closed, actor{"", "system", "system"}, note, now); err != nil {
 				return err
 			}
 			res.AutoClosed++
@@ -311,7 +311,7 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 		r.Unit, r.UnitName = unit, unitName
 		if !overdue {
 			res.Warned++
-			if err := insertEvent(ctx, tx, r, ver, "warn", r.Status, r.Status, sys, fmt.Sprintf("%s时限将至 %s / %s deadline at %s", label.ZH, due.In(CST).Format("01-02 15:04"), label.EN, due.In(CST).Format("01-02 15:04")), now); err != nil {
+			if err := s.insertEvent(ctx, tx, r, ver, "warn", r.Status, r.Status, sys, fmt.Sprintf("%s时限将至 %s / %s deadline at %s", label.ZH, due.In(CST).Format("01-02 15:04"), label.EN, due.In(CST).Format("01-02 15:04")), now); err != nil {
 				return err
 			}
 			return s.noticeTx(ctx, tx, r, "warn", fault.M(fmt.Sprintf("即将超时（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Due soon (%s): %s", label.EN, r.Number)), now, &sent)
@@ -322,7 +322,7 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 			res.Escalated++
 			note += fmt.Sprintf("，升级至 %s / escalated to %s", unitName, unitName)
 		}
-		if err := insertEvent(ctx, tx, r, ver, "escalate", r.Status, r.Status, sys, note, now); err != nil {
+		if err := s.insertEvent(ctx, tx, r, ver, "escalate", r.Status, r.Status, sys, note, now); err != nil {
 			return err
 		}
 		if err := s.noticeTx(ctx, tx, r, "overdue", fault.M(fmt.Sprintf("超时督办（%s）：%s", label.ZH, r.Number), fmt.Sprintf("Overdue, escalated (%s): %s", label.EN, r.Number)), now, &sent); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +85,8 @@ const (
 )
 
 // Request is one resident request. Personal fields of the reporter are only
-// ever returned masked.
+// ever returned masked; its free texts are masked except to their reporter
+// (see private.go).
 type Request struct {
 	ID              string            `json:"id"`
 	Number          string            `json:"number"`
@@ -97,6 +99,9 @@ type Request struct {
 	Channel         string            `json:"channel"`
 	Description     string            `json:"description"`
 	Address         string            `json:"address"`
+	MediaURL        string            `json:"media_url,omitempty"`
+	PersonalData    bool              `json:"personal_data"`  // the description or address held personal data: shown masked
+	PublicCleared   bool              `json:"public_cleared"` // a worker cleared the masked description for Open311
 	Lon             *float64          `json:"lon,omitempty"`
 	Lat             *float64          `json:"lat,omitempty"`
 	Attributes      map[string]string `json:"attributes"`
@@ -127,6 +132,8 @@ type Request struct {
 	Events          []Event           `json:"events,omitempty"`
 
 	nameSealed, phoneSealed, emailSealed string
+	sealed                               originals
+	checked                              bool // its texts went through the detector
 }
 
 // Overdue tells whether a running clock has passed its deadline at now.
@@ -157,6 +164,8 @@ type Event struct {
 	Role   string    `json:"role"`
 	Note   string    `json:"note"`
 	At     time.Time `json:"at"`
+
+	id, noteSealed string
 }
 
 // Notifier delivers a notice outside the app (SMS gateway, 浙里办 message);
@@ -241,17 +250,20 @@ func (s *Store) autoCloseAfter() time.Duration {
 const cols = `id, number, division_code, unit_code, unit_name, category, status, version, channel, description, address, lon, lat, attributes,
 	reporter_id, reporter_name, reporter_phone, reporter_email, assignee, merged_into, reply, reason, rating, rating_comment,
 	reopen_count, return_count, escalation_level, token, created_at, updated_at, accepted_at, answered_at, closed_at,
-	response_due, resolve_due, response_met, resolve_met, response_stage, resolve_stage`
+	response_due, resolve_due, response_met, resolve_met, response_stage, resolve_stage,
+	media_url, personal, cleared_at, pii_checked, description_sealed, address_sealed, reply_sealed, reason_sealed, comment_sealed`
 
 func scan(row interface{ Scan(...any) error }) (Request, error) {
 	var r Request
 	var lon, lat sql.NullFloat64
 	var attrs string
-	var created, updated, acc, ans, closed, rdue, sdue db.Time
+	var created, updated, acc, ans, closed, rdue, sdue, cleared db.Time
 	var rmet, smet sql.NullBool
+	o := &r.sealed
 	err := row.Scan(&r.ID, &r.Number, &r.Division, &r.Unit, &r.UnitName, &r.Category, &r.Status, &r.Version, &r.Channel, &r.Description, &r.Address, &lon, &lat, &attrs,
 		&r.ReporterID, &r.nameSealed, &r.phoneSealed, &r.emailSealed, &r.Assignee, &r.MergedInto, &r.Reply, &r.Reason, &r.Rating, &r.RatingComment,
-		&r.ReopenCount, &r.ReturnCount, &r.EscalationLevel, &r.Token, &created, &updated, &acc, &ans, &closed, &rdue, &sdue, &rmet, &smet, &r.ResponseStage, &r.ResolveStage)
+		&r.ReopenCount, &r.ReturnCount, &r.EscalationLevel, &r.Token, &created, &updated, &acc, &ans, &closed, &rdue, &sdue, &rmet, &smet, &r.ResponseStage, &r.ResolveStage,
+		&r.MediaURL, &r.PersonalData, &cleared, &r.checked, &o.description, &o.address, &o.reply, &o.reason, &o.comment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errNoRequest
 	}
@@ -273,6 +285,7 @@ func scan(row interface{ Scan(...any) error }) (Request, error) {
 		return &v
 	}
 	r.AcceptedAt, r.AnsweredAt, r.ClosedAt = opt(acc), opt(ans), opt(closed)
+	r.PublicCleared = !cleared.IsZero()
 	if rmet.Valid {
 		r.ResponseMet = &rmet.Bool
 	}
@@ -340,15 +353,14 @@ func (s *Store) Get(ctx context.Context, id string) (Request, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := s.reveal(&r); err != nil {
+	if r.Events, err = s.events(ctx, r.ID); err != nil {
 		return r, err
 	}
-	r.Events, err = s.events(ctx, r.ID)
-	return r, err
+	return r, s.present(ctx, &r)
 }
 
 func (s *Store) events(ctx context.Context, id string) ([]Event, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT seq, action, from_status, to_status, unit_code, actor, role, note, at FROM request_events WHERE request_id = $1 ORDER BY seq`, id)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, seq, action, from_status, to_status, unit_code, actor, role, note, note_sealed, at FROM request_events WHERE request_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +369,7 @@ func (s *Store) events(ctx context.Context, id string) ([]Event, error) {
 	for rows.Next() {
 		var e Event
 		var at db.Time
-		if err := rows.Scan(&e.Seq, &e.Action, &e.From, &e.To, &e.Unit, &e.Actor, &e.Role, &e.Note, &at); err != nil {
+		if err := rows.Scan(&e.id, &e.Seq, &e.Action, &e.From, &e.To, &e.Unit, &e.Actor, &e.Role, &e.Note, &e.noteSealed, &at); err != nil {
 			return nil, err
 		}
 		e.At = at.Time
@@ -453,7 +465,7 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 		if err != nil {
 			return nil, 0, err
 		}
-		if err := s.reveal(&r); err != nil {
+		if err := s.present(ctx, &r); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, r)
@@ -474,6 +486,7 @@ type NewRequest struct {
 	Name        string            `json:"name,omitempty"`
 	Phone       string            `json:"phone,omitempty"`
 	Email       string            `json:"email,omitempty"`
+	MediaURL    string            `json:"media_url,omitempty"` // a link to a photo or video of the place
 
 	MultiAttrs map[string][]string `json:"-"` // form input (Open311, pages)
 	Photo      *Photo              `json:"-"`
@@ -517,7 +530,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	switch n := utf8.RuneCountInString(desc); {
 	case !utf8.ValidString(desc):
 		errs = append(errs, fault.Field("description", fault.M("描述含无效字符", "description holds invalid characters")))
-	case n == 0:
+	case n == 0 && in.KeyScope == "": // GeoReport makes the description optional
 		errs = append(errs, fault.Field("description", fault.M("请描述诉求", "please describe the request")))
 	case n > MaxDescription:
 		errs = append(errs, fault.Field("description", fault.M(fmt.Sprintf("描述不能超过 %d 字（现有 %d 字）", MaxDescription, n), fmt.Sprintf("description must be at most %d characters (it has %d)", MaxDescription, n))))
@@ -529,6 +542,10 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	if utf8.RuneCountInString(in.Address) > 200 {
 		errs = append(errs, fault.Field("address", fault.M("地址不能超过 200 字", "address must be at most 200 characters")))
+	}
+	in.MediaURL = strings.TrimSpace(in.MediaURL)
+	if in.MediaURL != "" && !mediaURL(in.MediaURL) {
+		errs = append(errs, fault.Field("media_url", fault.M("须为 http(s):// 开头、不超过 1000 字符的网址", "must be an http(s):// URL of at most 1000 characters")))
 	}
 	if len(in.Name) > 100 || len(in.Phone) > 30 || len(in.Email) > 200 {
 		errs = append(errs, fault.Field("phone", fault.M("联系方式过长", "contact details too long")))
@@ -623,8 +640,11 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	now := s.Now()
 	r := Request{ID: db.NewID(), Division: div, Unit: unit.Code, UnitName: unit.Name, Category: cat.Code, Status: Submitted, Version: 1, Channel: channel,
-		Description: desc, Address: strings.TrimSpace(in.Address), Lon: in.Lon, Lat: in.Lat, Attributes: attrs, ReporterID: reporter,
-		CreatedAt: now, UpdatedAt: now}
+		Lon: in.Lon, Lat: in.Lat, Attributes: attrs, ReporterID: reporter, MediaURL: in.MediaURL, CreatedAt: now, UpdatedAt: now, checked: true}
+	addr := strings.TrimSpace(in.Address)
+	r.Description, r.sealed.description = s.seal(desc, "description", r.ID)
+	r.Address, r.sealed.address = s.seal(addr, "address", r.ID)
+	r.PersonalData = r.sealed.description != "" || r.sealed.address != ""
 	r.Token = r.ID // GeoReport token: the request id, unguessable
 	r.ResponseDue = s.cal().Due(now, cat.ResponseHours, cat.WorkingHours)
 	r.ResolveDue = s.cal().Due(now, cat.ResolveHours, cat.WorkingHours)
@@ -644,7 +664,16 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	if err := s.commitCreate(ctx, j); err != nil {
 		return Request{}, err
 	}
+	if ownRequest(ctx, r) {
+		r.Description, r.Address = desc, addr
+	}
 	return r, nil
+}
+
+// mediaURL tells whether v is an absolute http(s) address of sensible length.
+func mediaURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && len(v) <= 1000 && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && utf8.ValidString(v) && !strings.ContainsAny(v, " \t\r\n\x00")
 }
 
 // writeCreates writes new requests with their numbers and events inside tx:
@@ -684,16 +713,18 @@ func (s *Store) writeCreates(tx *sql.Tx, jobs []*createJob) error {
 			rq.WriteByte(',')
 			ev.WriteByte(',')
 		}
-		rq.WriteString(s.DB.Values(len(rargs), 36))
+		rq.WriteString(s.DB.Values(len(rargs), 41))
 		rargs = append(rargs, r.ID, r.Number, r.Division, r.Unit, r.UnitName, r.Category, string(r.Status), 1, r.Channel, r.Description, r.Address, lon, lat, mustJSON(r.Attributes),
 			r.ReporterID, j.name, j.phone, j.email, j.phoneIdx, j.sourceKey, r.Token, "", "", "", "", "", "", 0, 0, 0,
-			db.T(r.CreatedAt), db.T(r.CreatedAt), db.T(r.ResponseDue), db.T(r.ResolveDue), 0, 0)
+			db.T(r.CreatedAt), db.T(r.CreatedAt), db.T(r.ResponseDue), db.T(r.ResolveDue), 0, 0,
+			r.sealed.description, r.sealed.address, r.PersonalData, true, r.MediaURL)
 		ev.WriteString(s.DB.Values(len(eargs), 13))
 		eargs = append(eargs, db.NewID(), r.ID, r.Division, 1, "submit", "", string(Submitted), r.Unit, j.actor.id, j.actor.name, j.actor.role, channelNote(r.Channel), db.T(r.CreatedAt))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, number, division_code, unit_code, unit_name, category, status, version, channel, description, address, lon, lat, attributes,
 		reporter_id, reporter_name, reporter_phone, reporter_email, reporter_phone_idx, source_key, token, assignee, merged_into, reply, reason, rating, rating_comment,
-		reopen_count, return_count, escalation_level, created_at, updated_at, response_due, resolve_due, response_stage, resolve_stage) VALUES `+rq.String(), rargs...); err != nil {
+		reopen_count, return_count, escalation_level, created_at, updated_at, response_due, resolve_due, response_stage, resolve_stage,
+		description_sealed, address_sealed, personal, pii_checked, media_url) VALUES `+rq.String(), rargs...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO request_events (id, request_id, division_code, seq, action, from_status, to_status, unit_code, actor_id, actor, role, note, at) VALUES `+ev.String(), eargs...); err != nil {
@@ -738,9 +769,13 @@ func actorOf(ctx context.Context) actor {
 	return actor{"", "system", "system"}
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, r Request, seq int, action string, from, to Status, a actor, note string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO request_events (id, request_id, division_code, seq, action, from_status, to_status, unit_code, actor_id, actor, role, note, at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, db.NewID(), r.ID, r.Division, seq, action, string(from), string(to), r.Unit, a.id, a.name, a.role, note, db.T(at))
+// insertEvent adds a step to r's timeline; its note is stored masked, the
+// original sealed when it held personal data.
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, r Request, seq int, action string, from, to Status, a actor, note string, at time.Time) error {
+	id := db.NewID()
+	masked, sealed := s.seal(note, "note", id)
+	_, err := tx.ExecContext(ctx, `INSERT INTO request_events (id, request_id, division_code, seq, action, from_status, to_status, unit_code, actor_id, actor, role, note, note_sealed, at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, id, r.ID, r.Division, seq, action, string(from), string(to), r.Unit, a.id, a.name, a.role, masked, sealed, db.T(at))
 	return err
 }
 
@@ -836,7 +871,7 @@ func (s *Store) Duplicates(ctx context.Context, r Request) ([]Request, error) {
 		}
 		if resident && x.ReporterID != p.UserID {
 			x = Request{ID: x.ID, Number: x.Number, Category: x.Category, Status: x.Status, Division: x.Division, UnitName: x.UnitName, CreatedAt: x.CreatedAt, ResolveDue: x.ResolveDue, ResponseDue: x.ResponseDue}
-		} else if err := s.reveal(&x); err != nil {
+		} else if err := s.present(ctx, &x); err != nil {
 			return nil, err
 		}
 		out = append(out, x)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"linli/internal/pii"
 )
 
 // Error explains why a number was rejected, in Chinese and English.
@@ -17,18 +19,8 @@ func errf(zh, en string, a ...any) *Error {
 	return &Error{ZH: fmt.Sprintf(zh, a...), EN: fmt.Sprintf(en, a...)}
 }
 
-var weights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-
-const checkChars = "10X98765432"
-
 // CheckDigit returns the GB 11643 check character of the first 17 digits.
-func CheckDigit(first17 string) byte {
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(first17[i]-'0') * weights[i]
-	}
-	return checkChars[sum%11]
-}
+func CheckDigit(first17 string) byte { return pii.CheckDigit(first17) }
 
 // Info is what an ID number tells about its holder.
 type Info struct {
