@@ -57,7 +57,14 @@ func backup(dataDir, dst string) (int64, error) {
 	}
 	defer d.Close()
 	tmp := dst + ".partial"
-	os.Remove(tmp)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	// Created empty and private first: VACUUM INTO fills an empty file
+	// and keeps its mode, so no reader ever sees the copy 0644.
+	if err := db.Private(tmp); err != nil {
+		return 0, err
+	}
 	if _, err := d.W.Exec(`VACUUM INTO $1`, tmp); err != nil {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("备份失败 / backup failed: %w", err)
