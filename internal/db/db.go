@@ -226,3 +226,14 @@ func StringSet(ctx context.Context, q Querier, query string, args ...any) (map[s
 	}
 	return set, rows.Err()
 }
+
+// Superuser names the role the store is used as and tells whether it is a
+// PostgreSQL superuser, which can disable any trigger, the audit log's
+// append-only guard among them (always false on SQLite).
+func (d *DB) Superuser(ctx context.Context) (role string, super bool, err error) {
+	if d.Dialect != Postgres {
+		return "", false, nil
+	}
+	err = d.R.QueryRowContext(ctx, `SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&role, &super)
+	return role, super, err
+}
