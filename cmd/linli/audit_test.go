@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/app"
 	"linli/internal/audit"
+	"linli/internal/auth"
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/dbtest"
@@ -238,4 +240,134 @@ func rehash(t *testing.T, d *db.DB, from int64) {
 		}
 		prev = sum
 	}
+}
+
+// superuserWarning is what `linli migrate` prints for a superuser role.
+func superuserWarning(role string) string {
+	return fmt.Sprintf("警告 / warning: 数据库角色 %s 是超级用户，可停用审计表的触发器；服务请用既非超级用户、也非表属主的角色运行（见 README）/ the database role %s is a superuser and can disable the audit log's triggers; run the server as a role that is neither a superuser nor the tables' owner (see README)\n", role, role)
+}
+
+// asRole is the URL u used as role (the session's SET ROLE at connection).
+func asRole(t *testing.T, u, role string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("options", "-c role="+role)
+	// pgx reads "+" as itself, not as a space.
+	p.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	return p.String()
+}
+
+// TestAppRoleCannotTamperWithTheAuditLog follows the README's PostgreSQL
+// role set-up: an owner role migrates, the server runs as a role that is
+// neither superuser nor owner, and that role cannot touch the audit log.
+func TestAppRoleCannotTamperWithTheAuditLog(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(dbtest.EnvPostgres) == "" {
+		t.Skip(dbtest.EnvPostgres + " not set")
+	}
+	admin, err := db.OpenPostgres(os.Getenv(dbtest.EnvPostgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var super string
+	if err := admin.R.QueryRow(`SELECT current_user`).Scan(&super); err != nil {
+		t.Fatal(err)
+	}
+	migrate := func(t *testing.T, dsn, dir string) (int, string, string) {
+		t.Helper()
+		var out, errOut strings.Builder
+		code := run([]string{"migrate", "--database-url", dsn, "--data-dir", dir}, env{nil, &out, &errOut, app.Modules()})
+		return code, out.String(), errOut.String()
+	}
+	t.Run("migrate as a superuser warns", func(t *testing.T) {
+		code, _, errOut := migrate(t, dbtest.PostgresURL(t), t.TempDir())
+		if code != 0 || errOut != superuserWarning(super) {
+			t.Errorf("exit %d, stderr %q; want %q", code, errOut, superuserWarning(super))
+		}
+	})
+
+	schemaURL := dbtest.PostgresURL(t)
+	schema := must(url.Parse(schemaURL)).Query().Get("search_path")
+	owner, server := schema+"_owner", schema+"_app"
+	exec := func(stmts ...string) {
+		t.Helper()
+		for _, s := range stmts {
+			if _, err := admin.W.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	if _, err := admin.W.Exec(`CREATE ROLE ` + owner + ` NOLOGIN NOSUPERUSER`); err != nil {
+		t.Skipf("the test role cannot create roles: %v", err)
+	}
+	exec(`CREATE ROLE ` + server + ` NOLOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS`)
+	t.Cleanup(func() {
+		for _, s := range []string{`REASSIGN OWNED BY ` + owner + ` TO ` + super, `DROP OWNED BY ` + server, `DROP OWNED BY ` + owner, `DROP ROLE ` + server, `DROP ROLE ` + owner} {
+			if _, err := admin.W.Exec(s); err != nil {
+				t.Errorf("%s: %v", s, err)
+			}
+		}
+	})
+	// The README's set-up, with this test's schema and roles.
+	exec(`ALTER SCHEMA `+schema+` OWNER TO `+owner,
+		`GRANT USAGE ON SCHEMA `+schema+` TO `+server,
+		`ALTER DEFAULT PRIVILEGES FOR ROLE `+owner+` IN SCHEMA `+schema+` GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO `+server)
+	dir := t.TempDir()
+	t.Run("migrate as the owner role applies everything without a warning", func(t *testing.T) {
+		code, out, errOut := migrate(t, asRole(t, schemaURL, owner), dir)
+		if code != 0 || errOut != "" || !strings.Contains(out, "applied audit/002_mac\n") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+	exec(`REVOKE UPDATE, DELETE ON ` + schema + `.audit_log FROM ` + server)
+
+	cfg := config.Defaults()
+	cfg.DataDir, cfg.DatabaseURL = dir, asRole(t, schemaURL, server)
+	ctx := access.With(context.Background(), access.Operator())
+	a, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		t.Fatalf("the server's role cannot open the platform: %v", err)
+	}
+	defer a.Close()
+	t.Run("the server's role runs the platform and writes the audit log", func(t *testing.T) {
+		if _, _, err := a.Auth.Create(ctx, auth.NewUser{Username: "wang", Role: access.CommunityWorker, Division: "330106002051"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := a.Audit.Verify(ctx); err != nil || n == 0 {
+			t.Fatalf("verify: %d %v", n, err)
+		}
+	})
+	n, err := a.Audit.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`UPDATE audit_log SET actor = 'someone.else'`,
+		`DELETE FROM audit_log`,
+		`TRUNCATE audit_log`,
+		`ALTER TABLE audit_log DISABLE TRIGGER USER`,
+		`DROP TRIGGER audit_log_no_change ON audit_log`,
+		`SET session_replication_role = replica`,
+	} {
+		t.Run("the server's role cannot: "+stmt, func(t *testing.T) {
+			if _, err := a.DB.W.Exec(stmt); err == nil {
+				t.Errorf("%s passed", stmt)
+			}
+		})
+	}
+	if after, err := a.Audit.Count(ctx); err != nil || after != n {
+		t.Errorf("entries %d → %d (%v)", n, after, err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
