@@ -371,3 +371,32 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestAuditVerifyWithoutCheckpointWarns(t *testing.T) {
+	t.Parallel()
+	eachAuditStore(t, func(t *testing.T, s auditStore) {
+		s.serveAndAudit(t, 5, 0)
+		file := filepath.Join(s.cfg.DataDir, audit.CheckpointFile)
+		if err := os.Remove(file); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("the chain verifies, with a warning that a cut tail cannot be seen", func(t *testing.T) {
+			code, out, errOut := s.verify(t)
+			want := "警告 / warning: 尚无审计检查点，无法发现链尾被截断；本次校验后写入 / no audit checkpoint yet, so a cut tail cannot be seen; one is written after this check\n"
+			if code != 0 || out != "审计链完整，共 5 条 / audit chain intact: 5 entries\n" || errOut != want {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
+		t.Run("the check leaves a checkpoint for the next one", func(t *testing.T) {
+			if c := s.lastCheckpoint(t); c.Seq != 5 {
+				t.Errorf("checkpoint %+v", c)
+			}
+			code, out, _ := s.verify(t)
+			at := s.lastCheckpoint(t).At.Format(time.RFC3339)
+			want := fmt.Sprintf("审计链完整，共 5 条 / audit chain intact: 5 entries\n与 %s 的检查点（5 条）一致 / consistent with the checkpoint of %s (5 entries)\n", at, at)
+			if code != 0 || out != want {
+				t.Errorf("exit %d, stdout %q, want %q", code, out, want)
+			}
+		})
+	})
+}

@@ -64,8 +64,9 @@ func (b *burst) summary(k burstKey) (Entry, bool) {
 	if b.repeats == 0 {
 		return Entry{}, false
 	}
+	ids := append([]string{}, b.ids...)
 	return Entry{ActorID: k.actorID, Actor: k.actor, Role: k.role, IP: k.ip, Action: k.action + repeatedSuffix, Object: k.object,
-		Division: b.division, Result: k.result, Detail: Detail(Repeats{Repeats: b.repeats, From: b.first.UTC(), To: b.last.UTC(), ObjectIDs: b.ids, MoreObjectIDs: b.moreIDs})}, true
+		Division: b.division, Result: k.result, Detail: Detail(Repeats{Repeats: b.repeats, From: b.first.UTC(), To: b.last.UTC(), ObjectIDs: ids, MoreObjectIDs: b.moreIDs})}, true
 }
 
 // Repeats is the Detail of a summary entry.
