@@ -188,6 +188,11 @@ func runMigrate(e env, args []string) int {
 		return fail(e, err)
 	}
 	defer a.Close()
+	if role, super, err := a.DB.Superuser(context.Background()); err != nil {
+		return fail(e, err)
+	} else if super {
+		fmt.Fprintf(e.stderr, "警告 / warning: 数据库角色 %s 是超级用户，可停用审计表的触发器；服务请用既非超级用户、也非表属主的角色运行（见 README）/ the database role %s is a superuser and can disable the audit log's triggers; run the server as a role that is neither a superuser nor the tables' owner (see README)\n", role, role)
+	}
 	for _, id := range a.Applied {
 		fmt.Fprintln(e.stdout, "applied "+id)
 	}
@@ -196,20 +201,35 @@ func runMigrate(e env, args []string) int {
 }
 
 func runAudit(e env, args []string) int {
-	if len(args) == 0 || args[0] != "verify" {
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "rebase") {
 		fmt.Fprintln(e.stderr, auditUsage)
 		return 2
 	}
-	a, _, code := openApp(e, "audit verify", args[1:], nil)
+	a, _, code := openApp(e, "audit "+args[0], args[1:], nil)
 	if code >= 0 {
 		return code
 	}
 	defer a.Close()
-	n, err := a.Audit.Verify(context.Background())
+	ctx := context.Background()
+	if args[0] == "rebase" {
+		c, err := a.Audit.Rebase(ctx)
+		if err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.stdout, "已以当前审计链（%d 条）为新基线 / the current audit chain (%d entries) is the new baseline\n", c.Seq, c.Seq)
+		return 0
+	}
+	v, err := a.Audit.Check(ctx)
 	if err != nil {
 		return fail(e, err)
 	}
-	fmt.Fprintf(e.stdout, "审计链完整，共 %d 条 / audit chain intact: %d entries\n", n, n)
+	fmt.Fprintf(e.stdout, "审计链完整，共 %d 条 / audit chain intact: %d entries\n", v.Entries, v.Entries)
+	if c := v.Checkpoint; c != nil {
+		at := c.At.Format(time.RFC3339)
+		fmt.Fprintf(e.stdout, "与 %s 的检查点（%d 条）一致 / consistent with the checkpoint of %s (%d entries)\n", at, c.Seq, at, c.Seq)
+	} else {
+		fmt.Fprintln(e.stderr, "警告 / warning: 尚无审计检查点，无法发现链尾被截断；本次校验后写入 / no audit checkpoint yet, so a cut tail cannot be seen; one is written after this check")
+	}
 	return 0
 }
 

@@ -57,7 +57,14 @@ func backup(dataDir, dst string) (int64, error) {
 	}
 	defer d.Close()
 	tmp := dst + ".partial"
-	os.Remove(tmp)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	// Created empty and private first: VACUUM INTO fills an empty file
+	// and keeps its mode, so no reader ever sees the copy 0644.
+	if err := db.Private(tmp); err != nil {
+		return 0, err
+	}
 	if _, err := d.W.Exec(`VACUUM INTO $1`, tmp); err != nil {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("备份失败 / backup failed: %w", err)
@@ -120,6 +127,18 @@ func runRestore(e env, args []string) int {
 		return fail(e, err)
 	}
 	fmt.Fprintf(e.stdout, "已恢复 / restored %s into %s\n", rest[0], cfg.DataDir)
+	// The restored chain is older than the checkpoints the data folder
+	// holds: verified on its own, it becomes their new baseline.
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: newLogger("warn", nilFile()), Modules: e.modules})
+	if err != nil {
+		return fail(e, err)
+	}
+	defer a.Close()
+	c, err := a.Audit.Rebase(context.Background())
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.stdout, "审计链（%d 条）完好，已设为新基线 / the restored audit chain (%d entries) verifies and is the new baseline\n", c.Seq, c.Seq)
 	return 0
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,4 +81,38 @@ func writeFile(t *testing.T, path, s string) {
 	if err := osWriteFile(path, []byte(s)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestBackupFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	ctx := access.With(context.Background(), access.Operator())
+	a, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	file := filepath.Join(t.TempDir(), "linli.bak")
+	if _, err := backup(cfg.DataDir, file); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the backup is the owner's only", func(t *testing.T) {
+		st, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o600 {
+			t.Errorf("backup mode %v, want %v", got, fs.FileMode(0o600))
+		}
+	})
+	t.Run("no partial copy is left beside it", func(t *testing.T) {
+		left, err := filepath.Glob(file + "*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 1 {
+			t.Errorf("files beside the backup: %v", left)
+		}
+	})
 }

@@ -144,7 +144,18 @@ func fail(e env, err error) int {
 	return 1
 }
 
-const auditUsage = "linli audit verify [--data-dir DIR | --database-url URL]\n\n校验审计哈希链，断链时退出码为 1 / checks the hash chain; exits 1 when it is broken.\n例 / example:\n  linli audit verify"
+const auditUsage = `linli audit verify [--data-dir DIR | --database-url URL]
+linli audit rebase [--data-dir DIR | --database-url URL]
+
+verify 校验审计哈希链、每条的校验码和数据目录中的检查点（audit-checkpoints.jsonl），断链、被改写或链尾被截断时退出码为 1；
+通过后写入新检查点。rebase 在从较早的备份恢复（pg_restore）后以当前链为新基线（链本身须完好）；linli restore 会自动执行。
+verify checks the hash chain, each entry's MAC and the checkpoints in the data folder (audit-checkpoints.jsonl); it
+exits 1 when the chain is broken, rewritten or cut short, and writes a new checkpoint when it passes. rebase makes the
+current chain the new baseline after restoring an older backup with pg_restore (the chain itself must verify); linli
+restore does it by itself.
+
+例 / example:
+  linli audit verify`
 
 const backupUsage = "linli backup FILE [--data-dir DIR]\n\n在服务运行时也可执行；PostgreSQL 请用 pg_dump（见 README）。\nWorks while the server runs; for PostgreSQL use pg_dump (see README).\n例 / example:\n  linli backup /backups/linli-2026-11-29.db"
 

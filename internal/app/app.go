@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, er
 		return nil, err
 	}
 	a := &App{Cfg: cfg, DB: d, Keys: keys, KeyWarning: warn, Log: o.Log, Metrics: web.NewMetrics(), now: o.Now, specs: o.Modules}
-	a.Audit = &audit.Log{DB: d, Now: o.Now}
+	a.Audit = &audit.Log{DB: d, Now: o.Now, Key: keys.Derive("audit"), Checkpoints: filepath.Join(cfg.DataDir, audit.CheckpointFile), Logger: o.Log}
 	a.Divisions = &divisions.Store{DB: d, Now: o.Now}
 	if err := a.build(o.Modules); err != nil {
 		return nil, err
@@ -211,7 +212,8 @@ func (a *App) build(specs []module.Spec) error {
 	return nil
 }
 
-// Close stops the modules' resources, then the store.
+// Close stops the modules' resources, closes the audit log (its open counts
+// of refusals, a last checkpoint), then the store.
 func (a *App) Close() error {
 	var errs []error
 	for _, m := range a.modules {
@@ -219,6 +221,7 @@ func (a *App) Close() error {
 			errs = append(errs, c.Close())
 		}
 	}
+	errs = append(errs, a.Audit.Close(context.Background()))
 	return errors.Join(append(errs, a.DB.Close())...)
 }
 
@@ -247,7 +250,11 @@ func (a *App) routes(demo bool) error {
 	rd.Nav = append(rd.Nav, accountNav()...)
 	a.Renderer = rd
 	rt := web.NewRouter()
-	rt.Wrap = web.Instrument
+	// Every route records the refusals it answers (403, 404 on a row) in
+	// the audit log, and its pattern for the metrics.
+	rt.Wrap = func(pattern string, h http.Handler) http.Handler {
+		return web.Instrument(pattern, a.Audit.Attempts(pattern, h))
+	}
 	a.Router = rt
 
 	divH := &divisions.Handlers{Store: a.Divisions, Audit: a.Audit, Pages: divisions.ParsePages(rd)}
@@ -269,9 +276,11 @@ func (a *App) routes(demo bool) error {
 	return nil
 }
 
-// Start runs the modules' background jobs until ctx ends; Wait waits for
+// Start runs the audit log's background work (checkpoints, counts of
+// repeated refusals) and the modules' jobs until ctx ends; Wait waits for
 // them to return.
 func (a *App) Start(ctx context.Context) {
+	a.jobs.Go(func() { a.Audit.Run(ctx) })
 	for _, m := range a.modules {
 		if r, ok := m.Module.(module.Runner); ok {
 			a.jobs.Go(func() { r.Run(ctx) })

@@ -1,19 +1,26 @@
 // Package audit keeps Linli's append-only, hash-chained audit log: every
 // login, failure, permission change, write, export and reveal of a personal
-// value. Each entry's hash covers its content and the previous entry's hash,
-// so an edited, deleted or reordered entry breaks the chain that Verify walks.
+// value, and refused attempts. Each entry's hash covers its content and the
+// previous entry's hash, so an edited, deleted or reordered entry breaks the
+// chain that Verify walks. Because whoever owns the database can recompute
+// hashes, each entry also carries a MAC under a key kept outside the
+// database, and checkpoints (count and head, MACed) go to an append-only
+// file and the log stream, where that owner cannot take entries back.
 package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"linli/internal/access"
@@ -43,12 +50,31 @@ type Entry struct {
 	Detail   string    `json:"detail,omitempty"`
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
+	// MAC is the keyed MAC of Hash: without the key no one can write an
+	// entry that passes, nor rewrite one and recompute what follows.
+	MAC string `json:"mac,omitempty"`
 }
 
 // Log writes and reads the audit table.
 type Log struct {
 	DB  *db.DB
 	Now func() time.Time // the clock that dates every entry
+	// Key MACs entries and checkpoints (nil: neither, as in tests of
+	// other parts that need only a chain).
+	Key []byte
+	// Checkpoints is the append-only file checkpoints are written to
+	// ("": none).
+	Checkpoints string
+	// Logger receives each checkpoint too, and the errors of the
+	// background work (nil: discarded).
+	Logger *slog.Logger
+
+	anchorMu sync.Mutex
+	anchored *Checkpoint // the newest checkpoint this log wrote or read
+	loaded   bool        // whether anchored was read from the file
+
+	burstsMu sync.Mutex
+	bursts   map[burstKey]*burst
 }
 
 // New returns a log over d dated by now.
@@ -138,8 +164,8 @@ func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 	for start := 0; start < len(items); start += chunk {
 		part := items[start:min(start+chunk, len(items))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO audit_log (seq, at, actor_id, actor, role, ip, action, object, object_id, division_code, result, detail, prev_hash, hash) VALUES `)
-		args := make([]any, 0, 14*len(part))
+		q.WriteString(`INSERT INTO audit_log (` + columns + `) VALUES `)
+		args := make([]any, 0, 15*len(part))
 		for i, it := range part {
 			e := it.Entry
 			c := it.Ctx
@@ -147,14 +173,18 @@ func (l *Log) RecordAllTx(ctx context.Context, tx *sql.Tx, items []Item) error {
 				c = ctx
 			}
 			fill(c, &e)
+			if e.Result != OK {
+				markRefusal(c)
+			}
 			e.Seq, e.At, e.PrevHash = last+1, at, prev
 			e.Hash = e.computeHash()
+			e.MAC = l.mac(e.Hash)
 			last, prev = e.Seq, e.Hash
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString(l.DB.Values(len(args), 14))
-			args = append(args, e.Seq, db.T(e.At), e.ActorID, e.Actor, e.Role, e.IP, e.Action, e.Object, e.ObjectID, e.Division, e.Result, e.Detail, e.PrevHash, e.Hash)
+			q.WriteString(l.DB.Values(len(args), 15))
+			args = append(args, e.Seq, db.T(e.At), e.ActorID, e.Actor, e.Role, e.IP, e.Action, e.Object, e.ObjectID, e.Division, e.Result, e.Detail, e.PrevHash, e.Hash, e.MAC)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -175,52 +205,148 @@ func (e *Entry) computeHash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// BrokenError reports where the chain breaks.
+// mac is the keyed MAC of an entry's hash ("" without a key). The hash
+// covers the entry and, through the previous hash, every entry before it.
+func (l *Log) mac(hash string) string {
+	return l.sum("entry", hash)
+}
+
+// sum is the hex HMAC of the fields under the log's key, with a label
+// that keeps entry and checkpoint MACs apart ("" without a key).
+func (l *Log) sum(label string, fields ...string) string {
+	if l.Key == nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, l.Key)
+	for _, f := range append([]string{label}, fields...) {
+		m.Write([]byte(strconv.Itoa(len(f))))
+		m.Write([]byte{':'})
+		m.Write([]byte(f))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// BrokenError reports where the chain breaks (Seq 0: the checkpoint file
+// itself was altered).
 type BrokenError struct {
 	Seq    int64
 	Reason string
 }
 
 func (b *BrokenError) Error() string {
+	if b.Seq == 0 {
+		return "审计检查点文件被改动 / the audit checkpoint file was altered: " + b.Reason
+	}
 	return fmt.Sprintf("审计链在第 %d 条断开 / audit chain broken at entry %d: %s", b.Seq, b.Seq, b.Reason)
 }
 
 // Verify walks the whole chain and returns how many entries it checked, or a
-// *BrokenError naming the first entry that does not fit.
+// *BrokenError naming the first entry that does not fit (see Check).
 func (l *Log) Verify(ctx context.Context) (int64, error) {
+	v, err := l.Check(ctx)
+	return v.Entries, err
+}
+
+// Verification is what Check found.
+type Verification struct {
+	Entries int64
+	// Checkpoint is the newest checkpoint held against the chain (nil:
+	// none yet, so a cut tail cannot be seen).
+	Checkpoint *Checkpoint
+}
+
+// Check walks the whole chain: each entry must follow the one before, hash
+// to its stored hash and, with a key, carry its MAC (entries written before
+// MACs began are let through up to the checkpoints' legacy mark); entries
+// a checkpoint names must have the hash it recorded, and the chain must be
+// at least as long as the newest checkpoint says.
+func (l *Log) Check(ctx context.Context) (Verification, error) {
+	cps, err := l.checkpoints()
+	if err != nil {
+		return Verification{}, err
+	}
+	return l.check(ctx, cps)
+}
+
+// check walks the chain against the checkpoints cps.
+func (l *Log) check(ctx context.Context, cps []Checkpoint) (Verification, error) {
+	var v Verification
+	heads := map[int64]string{}
+	legacy := int64(-1) // unknown: entries without a MAC may only lead
+	for _, c := range cps {
+		heads[c.Seq] = c.Head
+		legacy = c.Legacy
+	}
+	v.Checkpoint = newest(cps)
 	rows, err := l.DB.R.QueryContext(ctx, `SELECT `+columns+` FROM audit_log ORDER BY seq`)
 	if err != nil {
-		return 0, err
+		return v, err
 	}
 	defer rows.Close()
-	var n, want int64 = 0, 1
-	prev := ""
+	var want int64 = 1
+	prev, macSeen := "", false
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
-			return n, err
+			return v, err
 		}
-		switch {
-		case e.Seq != want:
-			return n, &BrokenError{Seq: want, Reason: fmt.Sprintf("条目缺失 / entry missing (next found is %d)", e.Seq)}
-		case e.PrevHash != prev:
-			return n, &BrokenError{Seq: e.Seq, Reason: "前一条哈希不符 / previous hash does not match"}
-		case e.computeHash() != e.Hash:
-			return n, &BrokenError{Seq: e.Seq, Reason: "内容被修改 / content altered"}
+		if err := l.fits(e, want, prev, legacy, macSeen); err != nil {
+			return v, err
 		}
+		if h, ok := heads[e.Seq]; ok && h != e.Hash {
+			return v, &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("与 %s 的检查点不符 / differs from the checkpoint of %s", stamp(cps, e.Seq), stamp(cps, e.Seq))}
+		}
+		macSeen = macSeen || e.MAC != ""
 		prev = e.Hash
 		want++
-		n++
+		v.Entries++
 	}
-	return n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return v, err
+	}
+	if c := v.Checkpoint; c != nil && v.Entries < c.Seq {
+		at := c.At.Format(time.RFC3339)
+		return v, &BrokenError{Seq: v.Entries + 1, Reason: fmt.Sprintf("链尾被截断：%s 的检查点记录了 %d 条，现只有 %d 条 / tail cut: the checkpoint of %s records %d entries, the chain holds %d",
+			at, c.Seq, v.Entries, at, c.Seq, v.Entries)}
+	}
+	return v, nil
 }
 
-const columns = `seq, at, actor_id, actor, role, ip, action, object, object_id, division_code, result, detail, prev_hash, hash`
+// fits checks one entry against its place in the chain and its MAC.
+func (l *Log) fits(e Entry, want int64, prev string, legacy int64, macSeen bool) error {
+	switch {
+	case e.Seq != want:
+		return &BrokenError{Seq: want, Reason: fmt.Sprintf("条目缺失 / entry missing (next found is %d)", e.Seq)}
+	case e.PrevHash != prev:
+		return &BrokenError{Seq: e.Seq, Reason: "前一条哈希不符 / previous hash does not match"}
+	case e.computeHash() != e.Hash:
+		return &BrokenError{Seq: e.Seq, Reason: "内容被修改 / content altered"}
+	case l.Key == nil:
+		return nil
+	case e.MAC == "" && (macSeen || legacy >= 0 && e.Seq > legacy):
+		return &BrokenError{Seq: e.Seq, Reason: "缺少校验码 / MAC missing"}
+	case e.MAC != "" && !hmac.Equal([]byte(e.MAC), []byte(l.mac(e.Hash))):
+		return &BrokenError{Seq: e.Seq, Reason: "校验码不符：条目被改写 / MAC does not match: the entry was rewritten"}
+	}
+	return nil
+}
+
+// stamp is the time of the checkpoint at seq.
+func stamp(cps []Checkpoint, seq int64) string {
+	for _, c := range cps {
+		if c.Seq == seq {
+			return c.At.Format(time.RFC3339)
+		}
+	}
+	return ""
+}
+
+const columns = `seq, at, actor_id, actor, role, ip, action, object, object_id, division_code, result, detail, prev_hash, hash, mac`
 
 func scan(rows interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var at db.Time
-	if err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.Actor, &e.Role, &e.IP, &e.Action, &e.Object, &e.ObjectID, &e.Division, &e.Result, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+	if err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.Actor, &e.Role, &e.IP, &e.Action, &e.Object, &e.ObjectID, &e.Division, &e.Result, &e.Detail, &e.PrevHash, &e.Hash, &e.MAC); err != nil {
 		return Entry{}, err
 	}
 	e.At = at.Time

@@ -40,6 +40,9 @@ type VerifyResult struct {
 	OK       bool   `json:"ok"`
 	BrokenAt int64  `json:"broken_at,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Checkpoint is the newest checkpoint the chain was held against
+	// (absent: none yet, so a cut tail cannot be seen).
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
 
 func parseFilter(r *http.Request) (Filter, error) {
@@ -87,8 +90,8 @@ func (h *Handlers) apiVerify(w http.ResponseWriter, r *http.Request) error {
 	if access.From(r.Context()).Role != access.Auditor {
 		return fault.Forbidden(onlyAuditor)
 	}
-	n, err := h.Log.Verify(r.Context())
-	res := VerifyResult{Entries: n, OK: err == nil}
+	v, err := h.Log.Check(r.Context())
+	res := VerifyResult{Entries: v.Entries, OK: err == nil, Checkpoint: v.Checkpoint}
 	var b *BrokenError
 	if errors.As(err, &b) {
 		res.BrokenAt, res.Reason = b.Seq, b.Reason

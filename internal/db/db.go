@@ -41,16 +41,27 @@ type DB struct {
 // SQLiteFile is the database file name inside the data folder.
 const SQLiteFile = "linli.db"
 
-// OpenSQLite opens (creating if needed) the database in dir.
+// OpenSQLite opens (creating if needed) the database in dir. The folder
+// holds personal data and, by default, its key: it is the owner's only
+// (0700), tightened when an older start left it readable by others.
 func OpenSQLite(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("无法创建数据目录 / cannot create data folder %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("无法设置数据目录权限 / cannot make data folder %s private: %w", dir, err)
 	}
 	return OpenSQLiteFile(filepath.Join(dir, SQLiteFile))
 }
 
 // OpenSQLiteFile opens one SQLite file with the pragmas Linli relies on.
+// The file is created 0600 before SQLite sees it, so that its WAL and
+// shared-memory files, which SQLite creates with the database's mode, are
+// private too; files an older version left readable are tightened.
 func OpenSQLiteFile(path string) (*DB, error) {
+	if err := Private(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)", "cache_size(-32000)"} {
 		q.Add("_pragma", p)
@@ -82,6 +93,26 @@ func OpenSQLiteFile(path string) (*DB, error) {
 		return nil, fmt.Errorf("无法打开数据库 / cannot open database %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// Private creates the database file at path if it is absent, with mode
+// 0600, and makes it and its WAL and shared-memory files 0600 if present.
+func Private(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return err
+		}
+	case !errors.Is(err, os.ErrExist):
+		return fmt.Errorf("无法创建数据库 / cannot create database %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("无法设置数据库文件权限 / cannot make %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // OpenPostgres connects through pgx.
@@ -194,4 +225,15 @@ func StringSet(ctx context.Context, q Querier, query string, args ...any) (map[s
 		set[s] = true
 	}
 	return set, rows.Err()
+}
+
+// Superuser names the role the store is used as and tells whether it is a
+// PostgreSQL superuser, which can disable any trigger, the audit log's
+// append-only guard among them (always false on SQLite).
+func (d *DB) Superuser(ctx context.Context) (role string, super bool, err error) {
+	if d.Dialect != Postgres {
+		return "", false, nil
+	}
+	err = d.R.QueryRowContext(ctx, `SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&role, &super)
+	return role, super, err
 }

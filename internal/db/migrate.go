@@ -46,9 +46,19 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 // Migrate applies, in order, every migration not yet applied, each in its own
 // transaction. It returns the IDs it applied.
+//
+// The server's role need not be able to create tables: when nothing is
+// pending it only reads (migrations are applied by `linli migrate` as the
+// tables' owner).
 func (d *DB) Migrate(ctx context.Context, ms []Migration) ([]string, error) {
-	if _, err := d.W.ExecContext(ctx, Migration{SQL: migrationsTable}.text(d.Dialect)); err != nil {
-		return nil, fmt.Errorf("migrations table: %w", err)
+	exists, err := d.hasMigrationsTable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if _, err := d.W.ExecContext(ctx, Migration{SQL: migrationsTable}.text(d.Dialect)); err != nil {
+			return nil, fmt.Errorf("migrations table: %w", err)
+		}
 	}
 	done, err := d.appliedSet(ctx)
 	if err != nil {
@@ -79,6 +89,20 @@ func (d *DB) Migrate(ctx context.Context, ms []Migration) ([]string, error) {
 		applied = append(applied, m.ID)
 	}
 	return applied, nil
+}
+
+// hasMigrationsTable tells whether schema_migrations exists (in the
+// search path, on PostgreSQL).
+func (d *DB) hasMigrationsTable(ctx context.Context) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if d.Dialect == Postgres {
+		q = `SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) r WHERE t IS NOT NULL`
+	}
+	var n int
+	if err := d.R.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return false, fmt.Errorf("migrations table: %w", err)
+	}
+	return n == 1, nil
 }
 
 // Pending lists migrations not yet applied (used by /readyz).

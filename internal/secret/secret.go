@@ -167,6 +167,16 @@ func (k *Keyring) Open(sealed, aad string) (string, error) {
 	return string(pt), nil
 }
 
+// Derive returns a 32-byte key for one purpose (e.g. "audit"), derived
+// from the index key: like it, kept outside the database and never
+// rotated, and unrelated to the keys of other purposes.
+func (k *Keyring) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.index)
+	m.Write([]byte("linli derived key\x00"))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
 // Index is the blind index of value within a domain (e.g. "id_number"):
 // equal values give equal indexes, and the index reveals nothing without the key.
 func (k *Keyring) Index(domain, value string) string {

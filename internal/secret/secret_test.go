@@ -77,3 +77,35 @@ func TestRotationKeepsOldVersions(t *testing.T) {
 		}
 	}
 }
+
+func TestDerivedKeysStayOutsideTheData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k, _, err := Load("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Load("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := Load("", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("one purpose gives the same key from the same key file", func(t *testing.T) {
+		if a, b := k.Derive("audit"), again.Derive("audit"); string(a) != string(b) || len(a) != 32 {
+			t.Errorf("derived keys differ or are not 32 bytes: %x %x", a, b)
+		}
+	})
+	t.Run("purposes and key files give unrelated keys", func(t *testing.T) {
+		if string(k.Derive("audit")) == string(k.Derive("other")) || string(k.Derive("audit")) == string(other.Derive("audit")) {
+			t.Error("derived keys collide")
+		}
+	})
+	t.Run("a derived key is not the index key", func(t *testing.T) {
+		if string(k.Derive("audit")) == string(k.index) {
+			t.Error("the derived key is the index key itself")
+		}
+	})
+}
