@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,10 +227,21 @@ func (a *App) Close() error {
 func (a *App) Handler() http.Handler {
 	var h http.Handler = a.Router
 	h = a.authn.Authenticate(h)
+	h = web.CleanInput(a.refuse, h)
 	h = web.LimitJSON(a.Cfg.MaxBody, h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = web.SecurityHeaders(h)
 	return web.Observe(a.Log, a.Metrics, h)
+}
+
+// refuse answers a refusal at the edge as the request expects it:
+// problem+json for the API, the message page elsewhere.
+func (a *App) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		web.WriteProblem(w, r, err)
+		return
+	}
+	a.Renderer.Refuse(w, r, err)
 }
 
 func (a *App) routes(demo bool) error {
