@@ -93,9 +93,10 @@ func Migrations(specs []module.Spec) []db.Migration {
 	return ms
 }
 
-// Settings are the settings the modules declare.
+// Settings are the settings the app (its operations) and the modules
+// declare.
 func Settings(specs []module.Spec) []config.Setting {
-	var out []config.Setting
+	out := append([]config.Setting(nil), opsSettings...)
 	for _, s := range specs {
 		out = append(out, s.Settings...)
 	}
@@ -230,7 +231,8 @@ func (a *App) Handler() http.Handler {
 	h = web.CleanInput(a.refuse, h)
 	h = web.LimitJSON(a.Cfg.MaxBody, h)
 	h = http.NewCrossOriginProtection().Handler(h)
-	h = web.SecurityHeaders(h)
+	h = a.withMetrics(h)
+	h = web.SecurityHeaders(a.Cfg.SecureCookies, a.Cfg.TrustProxy, h)
 	return web.Observe(a.Log, a.Metrics, h)
 }
 
@@ -306,18 +308,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if ms := a.metricsServer(); ms != nil {
+		mln, err := net.Listen("tcp", ms.Addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", EnvMetricsAddr, err)
+		}
+		servers = append(servers, ms)
+		go func() { errc <- ms.Serve(mln) }()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer func() { stopJobs(); a.Wait() }()
 	a.Start(jobs)
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	errs := []error{failed}
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(sctx))
+	}
+	return errors.Join(errs...)
 }
