@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -108,7 +109,11 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				log.Error("panic", "route", slot.pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				if sw.status == 0 {
+				switch {
+				case sw.status != 0:
+				case strings.HasPrefix(r.URL.Path, apiRoot):
+					WriteProblem(sw, r, errors.New("panic"))
+				default:
 					http.Error(sw, "500 服务器内部错误 / internal server error", 500)
 				}
 			}

@@ -219,3 +219,13 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIPanicIsAProblem(t *testing.T) {
+	t.Parallel()
+	rt := web.NewRouter()
+	rt.API("GET /api/v1/boom", web.Op{Summary: "boom", Public: true}, func(http.ResponseWriter, *http.Request) error { panic("secret detail") })
+	w := call(web.Observe(slog.New(slog.DiscardHandler), web.NewMetrics(), rt), "GET", "/api/v1/boom")
+	if p := problemOf(t, w); w.Code != 500 || p.Status != 500 || strings.Contains(w.Body.String(), "secret") || p.DetailEN != "internal server error, please try again later" {
+		t.Errorf("got %d %+v", w.Code, p)
+	}
+}

@@ -48,7 +48,23 @@ var statuses = map[fault.Code]int{
 	fault.CodeForbidden: http.StatusForbidden, fault.CodeUnprocessable: http.StatusUnprocessableEntity,
 	fault.CodeUnauthenticated: http.StatusUnauthorized, fault.CodeTooLarge: http.StatusRequestEntityTooLarge,
 	fault.CodeUnsupported: http.StatusUnsupportedMediaType, fault.CodeTooMany: http.StatusTooManyRequests,
-	fault.CodeUnavailable: http.StatusServiceUnavailable,
+	fault.CodeUnavailable: http.StatusServiceUnavailable, codeMethodNotAllowed: http.StatusMethodNotAllowed,
+}
+
+// StatusTitle is the reason phrase of an HTTP status as RFC 9110 names it
+// (Go's table keeps two older ones).
+func StatusTitle(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return "Content Too Large"
+	case http.StatusUnprocessableEntity:
+		return "Unprocessable Content"
+	case http.StatusRequestURITooLong:
+		return "URI Too Long"
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "Range Not Satisfiable"
+	}
+	return http.StatusText(status)
 }
 
 // Status is the HTTP status of a refusal (500 for an unknown code).
@@ -92,7 +108,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{
 		Type:     "about:blank",
-		Title:    http.StatusText(status),
+		Title:    StatusTitle(status),
 		Status:   status,
 		Detail:   e.Msg.ZH,
 		DetailEN: e.Msg.EN,
