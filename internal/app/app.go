@@ -22,6 +22,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/module"
 	"linli/internal/secret"
 	"linli/internal/web"
@@ -230,7 +231,11 @@ func (a *App) Handler() http.Handler {
 	h = a.authn.Authenticate(h)
 	h = web.CleanInput(a.refuse, h)
 	h = web.LimitJSON(a.Cfg.MaxBody, h)
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.refuse(w, r, fault.Forbidden(web.M("拒绝跨站提交：请从本站页面操作", "cross-site request refused: use this site's own pages")))
+	}))
+	h = cop.Handler(h)
 	h = a.withMetrics(h)
 	h = web.SecurityHeaders(a.Cfg.SecureCookies, a.Cfg.TrustProxy, h)
 	return web.Observe(a.Log, a.Metrics, h)

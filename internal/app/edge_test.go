@@ -171,11 +171,73 @@ func TestTransitionVersionMustBeANumber(t *testing.T) {
 	})
 }
 
-// problemStatus is an answer's status and whether it is problem+json.
-func problemStatus(t *testing.T, c *apptest.Client, method, path string) (int, bool) {
-	t.Helper()
-	st, _, hdr := c.Send(c.NewRequest(method, path, nil))
-	return st, hdr.Get("Content-Type") == "application/problem+json; charset=utf-8"
+func TestAPIErrorsAreProblems(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("county", access.Officer, apptest.County)
+		c := e.Login("county")
+		for _, k := range []struct {
+			name, method, path string
+			hdr                map[string]string
+			status             int
+			title, allow       string
+		}{
+			{"an unknown operation", "GET", "/api/v1/nothing-here", nil, 404, "Not Found", ""},
+			{"an unknown operation, anonymously", "GET", "/api/v1/nothing/here", nil, 404, "Not Found", ""},
+			{"a method the path does not take", "DELETE", "/api/v1/residents", nil, 405, "Method Not Allowed", "GET, HEAD, POST"},
+			{"a method an item does not take", "PATCH", "/api/v1/households/x", nil, 405, "Method Not Allowed", "DELETE, GET, HEAD, PUT"},
+			{"a cross-site write", "POST", "/api/v1/households", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "Forbidden", ""},
+			{"an import with errors", "POST", "/api/v1/indicator-reports/import", map[string]string{"Content-Type": "text/csv"}, 422, "Unprocessable Content", ""},
+			{"a body over the limit", "POST", "/api/v1/households", map[string]string{"Content-Type": "application/json"}, 413, "Content Too Large", ""},
+		} {
+			t.Run(k.name, func(t *testing.T) {
+				var body *strings.Reader
+				switch k.status {
+				case 422:
+					body = strings.NewReader("区划代码,年份,population_total\n330106,2026,5\n")
+				case 413:
+					body = strings.NewReader(`{"note":"` + strings.Repeat("x", 2<<20) + `"}`)
+				default:
+					body = strings.NewReader("")
+				}
+				req := c.NewRequest(k.method, k.path, body)
+				for h, v := range k.hdr {
+					req.Header.Set(h, v)
+				}
+				st, text, hdr := c.Send(req)
+				var p web.Problem
+				if err := json.Unmarshal([]byte(text), &p); err != nil || hdr.Get("Content-Type") != "application/problem+json; charset=utf-8" {
+					t.Fatalf("%d %s: %s", st, hdr.Get("Content-Type"), text)
+				}
+				if st != k.status || p.Status != k.status || p.Title != k.title || p.Detail == "" || p.DetailEN == "" || hdr.Get("Allow") != k.allow {
+					t.Errorf("%d %+v Allow %q", st, p, hdr.Get("Allow"))
+				}
+			})
+		}
+		t.Run("a page that does not exist stays a plain 404", func(t *testing.T) {
+			if st, _, hdr := c.Get("/no-such-page"); st != 404 || strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
+				t.Errorf("%d %s", st, hdr.Get("Content-Type"))
+			}
+		})
+	})
 }
 
 var _ = http.StatusOK
+
+func TestRequestCatalogueMovedBesideTheRequests(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		c := e.Client()
+		st, now, hdr := c.Get("/api/v1/request-services")
+		if st != 200 || hdr.Get("Deprecation") != "" {
+			t.Fatalf("new path: %d, Deprecation %q", st, hdr.Get("Deprecation"))
+		}
+		st, old, hdr := c.Get("/api/v1/requests/services")
+		if st != 200 || old != now {
+			t.Fatalf("old path: %d, a different answer", st)
+		}
+		if hdr.Get("Deprecation") != "@1796083200" || hdr.Get("Link") != `</api/v1/request-services>; rel="successor-version"` {
+			t.Errorf("old path: Deprecation %q, Link %q", hdr.Get("Deprecation"), hdr.Get("Link"))
+		}
+	})
+}

@@ -53,7 +53,7 @@ func newFuzzTarget(f *testing.F, dialect db.Dialect) *fuzzTarget {
 	var hh struct{ ID string }
 	ft.decode(f, ft.do("POST", "/api/v1/households", ft.officer, mustJSON(f, map[string]string{"division": apptest.CommunityA, "household_no": "F-1", "address": "西湖路 1 号"})), &hh)
 	var services []struct{ Code string }
-	ft.decode(f, ft.do("GET", "/api/v1/requests/services", "", nil), &services)
+	ft.decode(f, ft.do("GET", "/api/v1/request-services", "", nil), &services)
 	var cats []struct{ Key string }
 	ft.decode(f, ft.do("GET", "/api/v1/facility-categories", ft.officer, nil), &cats)
 	if hh.ID == "" || len(services) == 0 || len(cats) == 0 {

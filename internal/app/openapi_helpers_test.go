@@ -21,6 +21,11 @@ type openAPI struct {
 type operation struct {
 	OperationID string `json:"operationId"`
 	Deprecated  bool   `json:"deprecated"`
+	Parameters  []struct {
+		Name     string `json:"name"`
+		In       string `json:"in"`
+		Required bool   `json:"required"`
+	} `json:"parameters"`
 	RequestBody *struct {
 		Content map[string]struct {
 			Schema map[string]any `json:"schema"`

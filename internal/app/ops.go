@@ -24,7 +24,7 @@ func (a *App) opsRoutes(rt *web.Router) {
 	rt.Public("GET /readyz", a.ready)
 	rt.Public("GET /static/{name}", a.Renderer.ServeStatic)
 	rt.Public("GET /prefs", prefs)
-	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true}, func(w http.ResponseWriter, r *http.Request) error {
+	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true, Response: map[string]any{}}, func(w http.ResponseWriter, r *http.Request) error {
 		web.WriteJSON(w, 200, rt.OpenAPI(Version))
 		return nil
 	})
