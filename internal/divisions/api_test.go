@@ -210,6 +210,12 @@ func TestUnitCSVImportAllOrNothing(t *testing.T) {
 				t.Fatalf("got %+v", rep)
 			}
 		})
+		t.Run("a note with a control character is a bad row", func(t *testing.T) {
+			rep := apptest.JSON[struct{ Report divisions.ImportReport }](t, c, "POST", "/api/v1/unit-data/import", "division_code,designation,year,note\n"+apptest.CommunityA+",future_community,2024,a\x00b\n", 422).Report
+			if len(rep.Errors) != 1 || rep.Errors[0].Row != 2 || rep.Errors[0].Column != "note" || rep.Errors[0].EN != "the note contains a NUL character" {
+				t.Fatalf("got %+v", rep)
+			}
+		})
 		good := strings.Replace(bad, ",abc", ",3900", 1)
 		t.Run("a dry run checks and writes nothing", func(t *testing.T) {
 			rep := apptest.JSON[divisions.ImportReport](t, c, "POST", "/api/v1/unit-data/import?dry_run=1", good, 200)

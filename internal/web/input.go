@@ -18,28 +18,7 @@ import (
 )
 
 // Every string from outside — path, query, form and JSON body — is checked
-// once here, before any handler sees it: valid UTF-8, and no control
-// character but tab, newline and the carriage return of a CRLF line end.
-// PostgreSQL refuses a NUL in text (a 500 when it got that far), and the
-// other control characters have no place in a name, an address or a note.
-
-// TextProblem tells why s is not acceptable text (ok when it is).
-func TextProblem(s string) (why Msg, ok bool) {
-	if !utf8.ValidString(s) {
-		return M("不是有效的 UTF-8 文本", "is not valid UTF-8 text"), false
-	}
-	for i, r := range s {
-		switch {
-		case r == 0:
-			return M("含有空字符 (NUL)", "contains a NUL character"), false
-		case r == '\t' || r == '\n' || (r == '\r' && strings.HasPrefix(s[i+1:], "\n")):
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
-			code := fmt.Sprintf("U+%04X", r)
-			return M("含有控制字符 "+code, "contains the control character "+code), false
-		}
-	}
-	return Msg{}, true
-}
+// once here, before any handler sees it, by fault.TextProblem.
 
 // badText is the refusal of a string at field.
 func badText(field string, why Msg) *fault.Error {
@@ -55,11 +34,11 @@ func CheckValues(vs url.Values) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if why, ok := TextProblem(name); !ok {
+		if why, ok := fault.TextProblem(name); !ok {
 			return badText(strconv.QuoteToASCII(name), why)
 		}
 		for _, v := range vs[name] {
-			if why, ok := TextProblem(v); !ok {
+			if why, ok := fault.TextProblem(v); !ok {
 				return badText(name, why)
 			}
 		}
@@ -122,7 +101,7 @@ func CheckJSON(raw []byte) error {
 			continue
 		case string:
 			isKey := len(stack) > 0 && !stack[len(stack)-1].array && stack[len(stack)-1].expectKey
-			why, ok := TextProblem(v)
+			why, ok := fault.TextProblem(v)
 			if !utf8.Valid(raw[start:dec.InputOffset()]) {
 				why, ok = M("不是有效的 UTF-8 文本", "is not valid UTF-8 text"), false
 			}
@@ -160,7 +139,7 @@ type jsonFrame struct {
 }
 
 // CleanInput refuses a request whose path, query, URL-encoded form or JSON
-// body holds text that is not clean (see TextProblem), before any handler
+// body holds text that is not clean (see fault.TextProblem), before any handler
 // runs; refuse writes the answer. The form is parsed here (within the body
 // limit of LimitJSON), so handlers find it parsed; a JSON body is read
 // (within the same limit) and handed on unchanged.
@@ -175,7 +154,7 @@ func CleanInput(refuse func(http.ResponseWriter, *http.Request, error), next htt
 }
 
 func checkRequest(w http.ResponseWriter, r *http.Request) error {
-	if why, ok := TextProblem(r.URL.Path); !ok {
+	if why, ok := fault.TextProblem(r.URL.Path); !ok {
 		return badText("path", why)
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)

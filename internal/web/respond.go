@@ -183,7 +183,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // ParseForm parses a submitted form; a body that cannot be read (too
-// large, malformed) or text that is not clean (see TextProblem) is a
+// large, malformed) or text that is not clean (see fault.TextProblem) is a
 // refusal.
 func ParseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
