@@ -81,11 +81,8 @@ func CheckJSON(raw []byte) error {
 	for {
 		start := dec.InputOffset()
 		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			return nil
+			return nil // the end, or malformed JSON that decoding will name
 		}
 		switch v := tok.(type) {
 		case json.Delim:
@@ -191,18 +188,4 @@ func bodyReadError(err error, limit int64) error {
 		return fault.New(fault.CodeTooLarge, M(fmt.Sprintf("请求体超过 %d 字节", limit), fmt.Sprintf("request body exceeds %d bytes", limit)))
 	}
 	return fault.Invalid(M("无法读取请求体", "cannot read the request body"))
-}
-
-// ParseMultipartForm parses a multipart form (files beyond maxMemory go to
-// temporary files) and checks its text fields as CleanInput checks the
-// others; the body's size limit is the caller's.
-func ParseMultipartForm(r *http.Request, maxMemory int64) error {
-	if err := r.ParseMultipartForm(maxMemory); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fault.New(fault.CodeTooLarge, M("表单过大", "the form is too large"))
-		}
-		return fault.Invalid(M("表单无效", "invalid form"))
-	}
-	return CheckValues(r.MultipartForm.Value)
 }
