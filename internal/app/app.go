@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/divisions"
+	"linli/internal/fault"
 	"linli/internal/module"
 	"linli/internal/secret"
 	"linli/internal/web"
@@ -93,9 +95,10 @@ func Migrations(specs []module.Spec) []db.Migration {
 	return ms
 }
 
-// Settings are the settings the modules declare.
+// Settings are the settings the app (its operations) and the modules
+// declare.
 func Settings(specs []module.Spec) []config.Setting {
-	var out []config.Setting
+	out := append([]config.Setting(nil), opsSettings...)
 	for _, s := range specs {
 		out = append(out, s.Settings...)
 	}
@@ -229,10 +232,26 @@ func (a *App) Close() error {
 func (a *App) Handler() http.Handler {
 	var h http.Handler = a.Router
 	h = a.authn.Authenticate(h)
+	h = web.CleanInput(a.refuse, h)
 	h = web.LimitJSON(a.Cfg.MaxBody, h)
-	h = http.NewCrossOriginProtection().Handler(h)
-	h = web.SecurityHeaders(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.refuse(w, r, fault.Forbidden(web.M("拒绝跨站提交：请从本站页面操作", "cross-site request refused: use this site's own pages")))
+	}))
+	h = cop.Handler(h)
+	h = a.withMetrics(h)
+	h = web.SecurityHeaders(a.Cfg.SecureCookies, a.Cfg.TrustProxy, h)
 	return web.Observe(a.Log, a.Metrics, h)
+}
+
+// refuse answers a refusal at the edge as the request expects it:
+// problem+json for the API, the message page elsewhere.
+func (a *App) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		web.WriteProblem(w, r, err)
+		return
+	}
+	a.Renderer.Refuse(w, r, err)
 }
 
 func (a *App) routes(demo bool) error {
@@ -303,18 +322,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if ms := a.metricsServer(); ms != nil {
+		mln, err := net.Listen("tcp", ms.Addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", EnvMetricsAddr, err)
+		}
+		servers = append(servers, ms)
+		go func() { errc <- ms.Serve(mln) }()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer func() { stopJobs(); a.Wait() }()
 	a.Start(jobs)
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	errs := []error{failed}
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(sctx))
+	}
+	return errors.Join(errs...)
 }

@@ -2,11 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/web"
 )
@@ -17,10 +22,9 @@ func (a *App) opsRoutes(rt *web.Router) {
 		w.Write([]byte("ok\n"))
 	})
 	rt.Public("GET /readyz", a.ready)
-	rt.Public("GET /metrics", a.Metrics.ServeHTTP)
 	rt.Public("GET /static/{name}", a.Renderer.ServeStatic)
 	rt.Public("GET /prefs", prefs)
-	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true}, func(w http.ResponseWriter, r *http.Request) error {
+	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true, Response: map[string]any{}}, func(w http.ResponseWriter, r *http.Request) error {
 		web.WriteJSON(w, 200, rt.OpenAPI(Version))
 		return nil
 	})
@@ -28,6 +32,74 @@ func (a *App) opsRoutes(rt *web.Router) {
 		s := a.DB.W.Stats()
 		return map[string]float64{"linli_db_open_connections": float64(s.OpenConnections), "linli_db_wait_count": float64(s.WaitCount)}
 	}
+}
+
+// The metrics (routes, statuses, latencies, pool figures) are for the
+// operator's monitoring, not for anyone who can reach the site: they are
+// served only to holders of a token, or only on an address of their own
+// (or both); with neither set, not at all.
+const (
+	EnvMetricsToken = "LINLI_METRICS_TOKEN"
+	EnvMetricsAddr  = "LINLI_METRICS_ADDR"
+)
+
+// opsSettings are the app's own settings, read and checked with the core's.
+var opsSettings = []config.Setting{
+	{Env: EnvMetricsToken, Usage: "/metrics 的访问令牌（Bearer，至少 16 个字符） / bearer token for /metrics (at least 16 characters)",
+		Check: func(v string, _ config.Values) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("令牌至少 16 个字符 / the token needs at least 16 characters")
+			}
+			return nil
+		}},
+	{Env: EnvMetricsAddr, Usage: "只在此地址提供 /metrics，如 127.0.0.1:9090 / serve /metrics only on this address, e.g. 127.0.0.1:9090",
+		Check: func(v string, _ config.Values) error {
+			if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
+				return errors.New("地址应如 127.0.0.1:9090 / the address must look like 127.0.0.1:9090")
+			}
+			return nil
+		}},
+}
+
+// metrics serves the Prometheus exposition to holders of the metrics token
+// (to anyone who reaches it when no token is set: the own address).
+func (a *App) metrics() http.Handler {
+	token := a.Cfg.Modules.Get(EnvMetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if token != "" && (!ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="linli-metrics"`)
+			http.Error(w, "401 需要指标令牌 / metrics token required", http.StatusUnauthorized)
+			return
+		}
+		a.Metrics.ServeHTTP(w, r)
+	})
+}
+
+// withMetrics serves /metrics beside h when a token guards it and no own
+// address is set; before authentication, which would take the metrics
+// token for an API token.
+func (a *App) withMetrics(h http.Handler) http.Handler {
+	if a.Cfg.Modules.Get(EnvMetricsToken) == "" || a.Cfg.Modules.Get(EnvMetricsAddr) != "" {
+		return h
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.Handle("GET /metrics", web.Instrument("GET /metrics", a.metrics()))
+	return mux
+}
+
+// metricsServer is the server of the metrics' own address (nil when none
+// is set).
+func (a *App) metricsServer() *http.Server {
+	addr := a.Cfg.Modules.Get(EnvMetricsAddr)
+	if addr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics())
+	return &http.Server{Addr: addr, Handler: web.SecurityHeaders(false, false, mux), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
 }
 
 // ready answers 200 when the store answers and no migration is pending.

@@ -66,7 +66,7 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.API("GET /api/v1/divisions/{code}/changes", web.Op{Summary: "单元数据变更记录 / Change history of unit data", Tag: "units",
 		Params: pageParams, Response: web.List[Change]{}}, h.apiChanges)
 	rt.API("POST /api/v1/unit-data/import", web.Op{Summary: "导入单元属性或称号 CSV / Import unit attributes or designations (CSV body)", Tag: "units",
-		Params: []web.Param{{Name: "dry_run", Type: "boolean", Description: "只检查不写入 / check only"}}, Response: ImportReport{}}, h.apiImport)
+		Params: []web.Param{{Name: "dry_run", Type: "boolean", Description: "只检查不写入 / check only"}}, Accepts: []string{web.MediaCSV}, Response: ImportReport{}, Report: ImportReport{}}, h.apiImport)
 	rt.API("GET /api/v1/attribute-kinds", web.Op{Summary: "单元属性目录 / Attribute catalogue", Tag: "units", Response: []Kind{}}, h.apiAttributeKinds)
 	rt.API("GET /api/v1/designation-kinds", web.Op{Summary: "称号目录 / Designation catalogue", Tag: "units", Response: []Kind{}}, h.apiDesignationKinds)
 	h.registerPages(rt)
@@ -268,9 +268,9 @@ func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(rep.Errors) > 0 {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		web.WriteJSON(w, http.StatusUnprocessableEntity, rep)
-		return nil
+		e := fault.Unprocessable(web.M("文件有错误，未导入任何数据", "the file has errors; nothing was imported"))
+		e.Detail = rep
+		return e
 	}
 	web.WriteJSON(w, 200, rep)
 	return nil

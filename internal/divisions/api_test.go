@@ -199,14 +199,20 @@ func TestUnitCSVImportAllOrNothing(t *testing.T) {
 		bad := "区划代码,年份,属性,数值\n" + apptest.CommunityA + ",2025,population,4100\n" + apptest.CommunityB + ",2025,population,abc\n330106004055,2025,households,1200\n"
 		rows := func() int { return e.Count(`SELECT COUNT(*) FROM unit_attributes`) }
 		t.Run("a bad file names its row and column and writes nothing", func(t *testing.T) {
-			rep := apptest.JSON[divisions.ImportReport](t, c, "POST", "/api/v1/unit-data/import", bad, 422)
+			rep := apptest.JSON[struct{ Report divisions.ImportReport }](t, c, "POST", "/api/v1/unit-data/import", bad, 422).Report
 			if rep.Applied || len(rep.Errors) != 1 || rep.Errors[0].Row != 3 || rep.Errors[0].Column != "value" || rows() != 0 {
 				t.Fatalf("got %+v, %d rows", rep, rows())
 			}
 		})
 		t.Run("a unit outside the jurisdiction is a bad row", func(t *testing.T) {
-			rep := apptest.JSON[divisions.ImportReport](t, c, "POST", "/api/v1/unit-data/import", "division_code,year,attribute,value\n330201001001,2025,population,1\n", 422)
+			rep := apptest.JSON[struct{ Report divisions.ImportReport }](t, c, "POST", "/api/v1/unit-data/import", "division_code,year,attribute,value\n330201001001,2025,population,1\n", 422).Report
 			if len(rep.Errors) != 1 || rep.Errors[0].EN != "division does not exist or is outside your jurisdiction" {
+				t.Fatalf("got %+v", rep)
+			}
+		})
+		t.Run("a note with a control character is a bad row", func(t *testing.T) {
+			rep := apptest.JSON[struct{ Report divisions.ImportReport }](t, c, "POST", "/api/v1/unit-data/import", "division_code,designation,year,note\n"+apptest.CommunityA+",future_community,2024,a\x00b\n", 422).Report
+			if len(rep.Errors) != 1 || rep.Errors[0].Row != 2 || rep.Errors[0].Column != "note" || rep.Errors[0].EN != "the note contains a NUL character" {
 				t.Fatalf("got %+v", rep)
 			}
 		})

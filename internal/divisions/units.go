@@ -498,6 +498,9 @@ func (s *Store) ImportCSV(ctx context.Context, log *audit.Log, r io.Reader, dryR
 			if len(row.note) > 500 {
 				bad("note", "备注不能超过 500 字节", "note must be at most 500 bytes")
 			}
+			if why, ok := fault.TextProblem(row.note); !ok {
+				bad("note", "备注"+why.ZH, "the note "+why.EN)
+			}
 		}
 		if len(rep.Errors) == n0 {
 			rows = append(rows, row)

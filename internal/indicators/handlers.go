@@ -71,8 +71,14 @@ type IndicatorDetail struct {
 	Trend    []Value `json:"trend"`
 }
 
+// params reads the division (the caller's own by default) and the year of
+// a request; the administrator roles are refused here, by their role,
+// rather than as "not found" for a division they cannot see.
 func (h *Handlers) params(r *http.Request) (string, int, error) {
 	p := access.From(r.Context())
+	if p == nil || !p.Role.Business() {
+		return "", 0, fault.Forbidden(web.M("管理员角色不处理业务数据（三员分立）", "the administrator roles do not work with business data (separation of duties)"))
+	}
 	code := r.URL.Query().Get("division")
 	if code == "" {
 		code = p.Division

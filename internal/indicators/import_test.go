@@ -13,6 +13,7 @@ import (
 	"linli/internal/apptest"
 	"linli/internal/indicators"
 	"linli/internal/tabular"
+	"linli/internal/web"
 )
 
 // xlsxFile builds a workbook whose first sheet holds rows.
@@ -42,8 +43,19 @@ func importFile(t *testing.T, c *apptest.Client, path string, data []byte) (int,
 	t.Helper()
 	req := c.NewRequest("POST", path, bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/octet-stream")
-	st, body, _ := c.Send(req)
+	st, body, hdr := c.Send(req)
 	var rep indicators.ImportReport
+	if st == 422 {
+		// A refused file is a problem whose report lists the rows at fault.
+		var p struct {
+			web.Problem
+			Report *indicators.ImportReport `json:"report"`
+		}
+		if err := json.Unmarshal([]byte(body), &p); err != nil || hdr.Get("Content-Type") != "application/problem+json; charset=utf-8" || p.Status != 422 || p.Title != "Unprocessable Content" || p.Report == nil {
+			t.Fatalf("%s: 422 is not a problem with a report: %v: %s", path, err, body)
+		}
+		return st, *p.Report
+	}
 	if err := json.Unmarshal([]byte(body), &rep); err != nil {
 		t.Fatalf("%s: %d %v: %s", path, st, err, body)
 	}

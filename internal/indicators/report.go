@@ -51,7 +51,8 @@ func (h *Handlers) registerReport(rt *web.Router) {
 	rt.Page("GET /indicators/report/template", h.template)
 	rt.Page("POST /indicators/report/import", h.postImport)
 	rt.API("POST /api/v1/indicator-reports/import", web.Op{Summary: "导入填报数据（CSV 或 xlsx 文件为请求体，每行一个区划和年份）/ Import reported data (CSV or xlsx body, one row per division and year)", Tag: "indicators",
-		Params: []web.Param{{Name: "dry_run", Type: "boolean", Description: "只检查不写入 / check only"}}, Response: ImportReport{}}, h.apiImport)
+		Params:  []web.Param{{Name: "dry_run", Type: "boolean", Description: "只检查不写入 / check only"}},
+		Accepts: []string{web.MediaCSV, web.MediaXLSX}, Response: ImportReport{}, Report: ImportReport{}}, h.apiImport)
 }
 
 func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
@@ -64,12 +65,19 @@ func (h *Handlers) apiImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return mapErr(err, "")
 	}
-	status := 200
 	if len(rep.Errors) > 0 {
-		status = http.StatusUnprocessableEntity
+		return fileRefused(rep)
 	}
-	web.WriteJSON(w, status, rep)
+	web.WriteJSON(w, 200, rep)
 	return nil
+}
+
+// fileRefused is the refusal of an import file with errors: nothing was
+// saved, and the report lists the rows at fault.
+func fileRefused(rep ImportReport) *fault.Error {
+	e := fault.Unprocessable(web.M("文件有错误，未导入任何数据", "the file has errors; nothing was imported"))
+	e.Detail = rep
+	return e
 }
 
 // postImport takes an uploaded file: "检查" checks it, "导入" saves it.

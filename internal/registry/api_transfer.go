@@ -14,10 +14,10 @@ const MaxUpload = 64 << 20
 
 func (h *Handlers) registerTransfer(rt *web.Router) {
 	rt.API("GET /api/v1/registry/templates/{kind}", web.Op{Summary: "下载导入模板 / Download an import template", Tag: "registry",
-		Params: []web.Param{{Name: "format", Description: "csv | xlsx"}}},
+		Params: []web.Param{{Name: "format", Description: "csv | xlsx"}}, Produces: []string{web.MediaCSV, web.MediaXLSX}},
 		sendTemplate)
 	rt.API("POST /api/v1/registry/import/{kind}", web.Op{Summary: "批量导入（CSV/xlsx；默认只检查，apply=true 时全部导入或全部不导入）/ Bulk import (dry run unless apply=true; all or nothing)", Tag: "registry",
-		Params: []web.Param{{Name: "apply", Type: "boolean"}}, Response: Report{}},
+		Params: []web.Param{{Name: "apply", Type: "boolean"}}, Accepts: []string{web.MediaCSV, web.MediaXLSX}, Response: Report{}, Report: Report{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUpload))
 			if err != nil {
@@ -27,15 +27,16 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 			if err != nil {
 				return err
 			}
-			status := 200
 			if len(rep.Errors) > 0 {
-				status = 422
+				e := fault.Unprocessable(web.M("文件有错误，未导入任何数据", "the file has errors; nothing was imported"))
+				e.Detail = rep
+				return e
 			}
-			web.WriteJSON(w, status, rep)
+			web.WriteJSON(w, 200, rep)
 			return nil
 		})
 	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；文件含导出人和时间）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the file names the requester and time)", Tag: "registry",
-		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"})},
+		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"}), Produces: []string{web.MediaCSV, web.MediaXLSX}},
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }
 

@@ -263,7 +263,7 @@ func TestFacilityCapacitiesRefuseInfinity(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		w := setup(t, e)
 		file := "设施编码,区划代码,名称,类别,经度,纬度,容量\nF1," + communityA + ",上保食堂,elderly_canteen,120.147,30.259,beds=Inf\n"
-		rep := apptest.JSON[registry.Report](t, w.wa, "POST", "/api/v1/registry/import/facilities?apply=true", file, 422)
+		rep := apptest.JSON[struct{ Report registry.Report }](t, w.wa, "POST", "/api/v1/registry/import/facilities?apply=true", file, 422).Report
 		want := []registry.RowError{{Row: 2, Column: "容量", ZH: "容量须为非负数", EN: "capacities must be non-negative"}}
 		if !reflect.DeepEqual(rep.Errors, want) || rep.Applied {
 			t.Fatalf("report %+v", rep)

@@ -18,9 +18,15 @@ type Handlers struct {
 // RegisterAPI adds the /api/v1/requests operations.
 func (h *Handlers) RegisterAPI(rt *web.Router) {
 	const tag = "requests"
-	rt.API("GET /api/v1/requests/services", web.Op{Summary: "诉求服务目录 / Service catalogue", Tag: tag, Public: true, Response: []Category{}}, h.apiServices)
-	rt.API("POST /api/v1/requests/services", web.Op{Summary: "新增服务类别（省、市级民政干部） / Add a service category (province or city officers)", Tag: tag, Body: Category{}, Response: Category{}, Status: 201}, h.apiCreateService)
-	rt.API("PUT /api/v1/requests/services/{code}", web.Op{Summary: "修改服务类别的时限、说明、公开与常用答复（只改给出的字段） / Edit a service category's SLAs, description, public flag and reply templates (only the fields given change)", Tag: tag, Body: CategoryEdit{}, Response: Category{}}, h.apiUpdateService)
+	// The catalogue lives beside the requests, not under them: under
+	// them, /requests/services/{code} and /requests/{id}/{action} would
+	// both match one path. The old paths stay as deprecated aliases.
+	rt.API("GET /api/v1/request-services", web.Op{Summary: "诉求服务目录 / Service catalogue", Tag: tag, Public: true, Response: []Category{}}, h.apiServices)
+	rt.API("POST /api/v1/request-services", web.Op{Summary: "新增服务类别（省、市级民政干部） / Add a service category (province or city officers)", Tag: tag, Body: Category{}, Response: Category{}, Status: 201}, h.apiCreateService)
+	rt.API("PUT /api/v1/request-services/{code}", web.Op{Summary: "修改服务类别的时限、说明、公开与常用答复（只改给出的字段） / Edit a service category's SLAs, description, public flag and reply templates (only the fields given change)", Tag: tag, Body: CategoryEdit{}, Response: Category{}}, h.apiUpdateService)
+	rt.Alias("GET /api/v1/requests/services", "GET /api/v1/request-services")
+	rt.Alias("POST /api/v1/requests/services", "POST /api/v1/request-services")
+	rt.Alias("PUT /api/v1/requests/services/{code}", "PUT /api/v1/request-services/{code}")
 	rt.API("GET /api/v1/requests", web.Op{Summary: "诉求列表（收件箱） / List requests (inbox)", Tag: tag, Response: web.List[Request]{},
 		Params: []web.Param{{Name: "box", Description: "new, due, overdue, returned, reopened, open, done"}, {Name: "status"}, {Name: "category"}, {Name: "q"}, {Name: "within"}, {Name: "unit"}, {Name: "sort", Description: "created, -created, due, updated"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("POST /api/v1/requests", web.Op{Summary: "提交诉求 / Submit a request", Tag: tag, Body: NewRequest{}, Response: Receipt{}, Status: 201}, h.apiCreate)

@@ -189,6 +189,9 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 			h.pageNew(w, r, 400, web.View{Alert: web.M("照片过大（不能超过 5 MB）或表单无效", "the photo is too large (5 MB at most) or the form is invalid"), Form: r.Form})
 			return
 		}
+	} else if err := web.CheckValues(r.MultipartForm.Value); err != nil {
+		h.fail(w, r, err)
+		return
 	} else if photo, err = formPhoto(r); err != nil {
 		h.fail(w, r, err)
 		return
@@ -336,9 +339,14 @@ func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {
 	}
 	version, err1 := formInt(r, "version")
 	tpl, err2 := formInt(r, "template")
-	if err := errors.Join(err1, err2); err != nil {
-		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
-		return
+	for _, bad := range []struct {
+		field string
+		err   error
+	}{{"version", err1}, {"template", err2}} {
+		if bad.err != nil {
+			h.fail(w, r, fault.Invalid(web.M("表单字段 "+bad.field+" 须为整数", "the form field "+bad.field+" must be a whole number"), fault.Field(bad.field, web.M("须为整数", "must be a whole number"))))
+			return
+		}
 	}
 	in := Input{Version: version, Note: r.FormValue("note"), Unit: r.FormValue("unit_code"), Department: r.FormValue("department"), Assignee: r.FormValue("assignee"),
 		Reply: r.FormValue("reply"), Reason: r.FormValue("reason"), Rating: r.FormValue("rating"), Comment: r.FormValue("comment"), Into: r.FormValue("into"), Template: tpl}

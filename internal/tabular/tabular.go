@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+
+	"linli/internal/fault"
 )
 
 // Error is a problem with the file as a whole (not one row).
@@ -102,6 +104,11 @@ func (t *Table) add(rec []string) error {
 		if i < len(rec) {
 			row[i] = strings.TrimSpace(rec[i])
 		}
+		// Files are outside text like a form's: the same check.
+		if why, ok := fault.TextProblem(row[i]); !ok {
+			line, col := len(t.Rows)+2, strings.TrimSpace(t.Header[i])
+			return &Error{fmt.Sprintf("第 %d 行“%s”列%s", line, col, why.ZH), fmt.Sprintf("row %d, column %q: %s", line, col, why.EN)}
+		}
 	}
 	t.Rows = append(t.Rows, row)
 	return nil
@@ -113,6 +120,9 @@ func (t *Table) finish() (*Table, error) {
 	}
 	for i, h := range t.Header {
 		t.Header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if why, ok := fault.TextProblem(t.Header[i]); !ok {
+			return nil, &Error{fmt.Sprintf("表头第 %d 列%s", i+1, why.ZH), fmt.Sprintf("the header, column %d: %s", i+1, why.EN)}
+		}
 	}
 	return t, nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,17 +14,28 @@ import (
 	"time"
 )
 
+// HTTPS tells whether r reached us over TLS: here, at a proxy in front that
+// we trust to say so (X-Forwarded-Proto), or always, when the operator says
+// TLS ends in front of us (secure cookies).
+func HTTPS(r *http.Request, alwaysTLS, trustProxy bool) bool {
+	return r.TLS != nil || alwaysTLS || (trustProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
+
 // SecurityHeaders sets a strict content security policy and friends: the
-// binary serves every asset itself, so nothing else is allowed.
-func SecurityHeaders(next http.Handler) http.Handler {
+// binary serves every asset itself, so nothing else is allowed. No answer
+// is stored by a browser or proxy (most carry personal data) unless its
+// handler says otherwise, as the hashed assets do; HSTS goes with every
+// answer that came over TLS (see HTTPS).
+func SecurityHeaders(alwaysTLS, trustProxy bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-		if r.TLS != nil {
+		if HTTPS(r, alwaysTLS, trustProxy) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
@@ -97,7 +109,11 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				log.Error("panic", "route", slot.pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				if sw.status == 0 {
+				switch {
+				case sw.status != 0:
+				case strings.HasPrefix(r.URL.Path, apiRoot):
+					WriteProblem(sw, r, errors.New("panic"))
+				default:
 					http.Error(sw, "500 服务器内部错误 / internal server error", 500)
 				}
 			}

@@ -17,7 +17,7 @@ import (
 
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	h := web.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := web.SecurityHeaders(false, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Run("every answer forbids framing, sniffing and foreign scripts", func(t *testing.T) {
 		w := call(h, "GET", "/")
 		for name, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"} {
@@ -35,6 +35,44 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 		if w.Header().Get("Strict-Transport-Security") != "" {
 			t.Error("HSTS sent over plain HTTP")
+		}
+	})
+	t.Run("no answer is stored unless its handler says so", func(t *testing.T) {
+		if got := call(h, "GET", "/").Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("Cache-Control %q", got)
+		}
+		cached := web.SecurityHeaders(false, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}))
+		if got := call(cached, "GET", "/").Header().Get("Cache-Control"); got != "public, max-age=60" {
+			t.Errorf("Cache-Control %q", got)
+		}
+	})
+	t.Run("HTTPS is told by the connection, a trusted proxy or the operator", func(t *testing.T) {
+		for _, k := range []struct {
+			name                  string
+			tls                   bool
+			proto                 string
+			alwaysTLS, trustProxy bool
+			want                  bool
+		}{
+			{"plain HTTP", false, "", false, false, false},
+			{"TLS here", true, "", false, false, true},
+			{"TLS in front, says the operator", false, "", true, false, true},
+			{"a trusted proxy says https", false, "HTTPS", false, true, true},
+			{"a trusted proxy says http", false, "http", false, true, false},
+			{"an untrusted header is ignored", false, "https", false, false, false},
+		} {
+			r := httptest.NewRequest("GET", "/", nil)
+			if k.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if k.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", k.proto)
+			}
+			if got := web.HTTPS(r, k.alwaysTLS, k.trustProxy); got != k.want {
+				t.Errorf("%s: %v, want %v", k.name, got, k.want)
+			}
 		}
 	})
 	t.Run("TLS answers ask browsers to stay on HTTPS", func(t *testing.T) {
@@ -179,5 +217,15 @@ func TestRedact(t *testing.T) {
 		if (got.Value.String() == "[redacted]") != redacted {
 			t.Errorf("%s: %q", key, got.Value.String())
 		}
+	}
+}
+
+func TestAPIPanicIsAProblem(t *testing.T) {
+	t.Parallel()
+	rt := web.NewRouter()
+	rt.API("GET /api/v1/boom", web.Op{Summary: "boom", Public: true}, func(http.ResponseWriter, *http.Request) error { panic("secret detail") })
+	w := call(web.Observe(slog.New(slog.DiscardHandler), web.NewMetrics(), rt), "GET", "/api/v1/boom")
+	if p := problemOf(t, w); w.Code != 500 || p.Status != 500 || strings.Contains(w.Body.String(), "secret") || p.DetailEN != "internal server error, please try again later" {
+		t.Errorf("got %d %+v", w.Code, p)
 	}
 }

@@ -25,6 +25,9 @@ var kitTemplates embed.FS
 //go:embed static
 var staticFS embed.FS
 
+//go:embed pages/*.html
+var kitPages embed.FS
+
 // NavItem is one entry of the top navigation.
 type NavItem struct {
 	Href  string
@@ -54,6 +57,7 @@ type Renderer struct {
 	Version string
 	assets  map[string]string // logical name → hashed URL
 	files   map[string][]byte // hashed file name → content
+	kit     *Pages            // the kit's own pages (the message page)
 }
 
 // NewRenderer prepares the embedded assets with content-hashed names.
@@ -79,7 +83,15 @@ func NewRenderer() *Renderer {
 		// The assets are compiled in: unreadable ones are a broken build.
 		panic("web: embedded assets: " + err.Error())
 	}
+	rd.kit = rd.Parse(kitPages, "pages/*.html")
 	return rd
+}
+
+// Refuse answers a page request with err on the kit's message page: a
+// refusal with its status, message and the fields at fault; anything else
+// as a 500 that reveals nothing.
+func (rd *Renderer) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	rd.kit.Fail(w, r, "message", View{Title: M("无法处理此请求", "This request cannot be processed")}, err)
 }
 
 // ServeStatic serves hashed assets; their names change with their content,

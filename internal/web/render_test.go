@@ -218,3 +218,36 @@ func TestMessages(t *testing.T) {
 		t.Errorf("got %q %q %q", m.In("en"), m.In("zh"), m.String())
 	}
 }
+
+func TestRefuseShowsTheFieldsAtFault(t *testing.T) {
+	t.Parallel()
+	rd, _ := newPages(t)
+	refuse := func(lang string, err error) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/registry/households", nil)
+		r.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+		rd.Refuse(w, r, err)
+		return w
+	}
+	bad := fault.Invalid(fault.M("文本含有不允许的字符", "the text contains characters that are not allowed"), fault.Field("address", fault.M("含有空字符 (NUL)", "contains a NUL character")))
+	t.Run("in English", func(t *testing.T) {
+		w := refuse("en", bad)
+		body := w.Body.String()
+		if w.Code != 400 || first(body, `role="alert">(.*?)</p>`) != "the text contains characters that are not allowed" ||
+			!reflect.DeepEqual(all(body, `<li>(.*?)</li>`), []string{"<code>address</code>: contains a NUL character"}) {
+			t.Errorf("got %d %s", w.Code, body)
+		}
+	})
+	t.Run("in Chinese", func(t *testing.T) {
+		w := refuse("zh", bad)
+		if got := all(w.Body.String(), `<li>(.*?)</li>`); !reflect.DeepEqual(got, []string{"<code>address</code>：含有空字符 (NUL)"}) {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("anything else is a 500 that reveals nothing", func(t *testing.T) {
+		w := refuse("en", errors.New("pq: relation secret"))
+		if w.Code != 500 || first(w.Body.String(), `role="alert">(.*?)</p>`) != "internal server error, please try again later" {
+			t.Errorf("got %d", w.Code)
+		}
+	})
+}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,23 @@ var statuses = map[fault.Code]int{
 	fault.CodeForbidden: http.StatusForbidden, fault.CodeUnprocessable: http.StatusUnprocessableEntity,
 	fault.CodeUnauthenticated: http.StatusUnauthorized, fault.CodeTooLarge: http.StatusRequestEntityTooLarge,
 	fault.CodeUnsupported: http.StatusUnsupportedMediaType, fault.CodeTooMany: http.StatusTooManyRequests,
-	fault.CodeUnavailable: http.StatusServiceUnavailable,
+	fault.CodeUnavailable: http.StatusServiceUnavailable, codeMethodNotAllowed: http.StatusMethodNotAllowed,
+}
+
+// StatusTitle is the reason phrase of an HTTP status as RFC 9110 names it
+// (Go's table keeps two older ones).
+func StatusTitle(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return "Content Too Large"
+	case http.StatusUnprocessableEntity:
+		return "Unprocessable Content"
+	case http.StatusRequestURITooLong:
+		return "URI Too Long"
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "Range Not Satisfiable"
+	}
+	return http.StatusText(status)
 }
 
 // Status is the HTTP status of a refusal (500 for an unknown code).
@@ -91,7 +108,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{
 		Type:     "about:blank",
-		Title:    http.StatusText(status),
+		Title:    StatusTitle(status),
 		Status:   status,
 		Detail:   e.Msg.ZH,
 		DetailEN: e.Msg.EN,
@@ -127,21 +144,26 @@ func jsonLimit(r *http.Request) int64 {
 }
 
 // DecodeJSON reads the request body into v, rejecting unknown fields, bodies
-// over the JSON limit and trailing data with messages a person can act on.
+// over the JSON limit, text that is not clean (see CheckJSON) and trailing
+// data with messages a person can act on.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return fault.New(fault.CodeUnsupported, M("请求体须为 JSON (Content-Type: application/json)", "request body must be JSON (Content-Type: application/json)"))
 	}
 	limit := jsonLimit(r)
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return bodyReadError(err, limit)
+	}
+	if err := CheckJSON(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &tooBig):
-			return fault.New(fault.CodeTooLarge, M(fmt.Sprintf("请求体超过 %d 字节", limit), fmt.Sprintf("request body exceeds %d bytes", limit)))
 		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 			return fault.Invalid(M("JSON 格式错误", "malformed JSON"))
 		case errors.As(err, &typ):
@@ -161,7 +183,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // ParseForm parses a submitted form; a body that cannot be read (too
-// large, malformed) is a refusal.
+// large, malformed) or text that is not clean (see fault.TextProblem) is a
+// refusal.
 func ParseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
@@ -170,7 +193,7 @@ func ParseForm(r *http.Request) error {
 		}
 		return fault.Invalid(M("表单无效", "invalid form"))
 	}
-	return nil
+	return CheckValues(r.Form)
 }
 
 // Pagination is the one paging scheme of Linli: ?page=&page_size=.

@@ -36,11 +36,28 @@ type Op struct {
 	Body         any // a value of the request body type, or nil
 	Response     any // a value of the 2xx response type, or nil
 	Status       int // success status; 200 when zero
+	// Accepts are the media types of a body that is a file (an import)
+	// rather than JSON.
+	Accepts []string
+	// Produces are the media types of an answer that is a file (a
+	// download) rather than JSON.
+	Produces []string
+	// Report is a value of the report a 422 refusal carries in its
+	// problem document's "report" member (an import's rows at fault).
+	Report any
 }
+
+// Media types of the files operations take and give (Op.Accepts,
+// Op.Produces).
+const (
+	MediaCSV  = "text/csv"
+	MediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
 
 type route struct {
 	Method, Path string
 	Op           Op
+	handler      http.Handler
 }
 
 // Router wraps http.ServeMux: every /api/v1 route is registered with its
@@ -52,8 +69,40 @@ type Router struct {
 	Wrap func(pattern string, h http.Handler) http.Handler
 }
 
+// apiRoot is the prefix of every API operation: under it, whatever is not
+// an operation is answered as a problem too.
+const apiRoot = "/api/v1/"
+
 // NewRouter returns an empty router.
-func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
+func NewRouter() *Router {
+	rt := &Router{mux: http.NewServeMux()}
+	rt.mux.HandleFunc(apiRoot, rt.noOperation)
+	return rt
+}
+
+// codeMethodNotAllowed refuses a method the path does not take (HTTP's
+// own refusal: the domain never says it).
+const codeMethodNotAllowed fault.Code = "method_not_allowed"
+
+// noOperation answers a request under the API root that no operation
+// takes: 405 with the methods the path does take, else 404, both as
+// problem+json.
+func (rt *Router) noOperation(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := rt.mux.Handler(probe); pattern != "" && pattern != apiRoot {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		WriteProblem(w, r, fault.New(codeMethodNotAllowed, M("此接口不接受 "+r.Method+" 方法", "this operation does not take the "+r.Method+" method")))
+		return
+	}
+	WriteProblem(w, r, fault.NotFound(M("没有这个接口", "no such API operation")))
+}
 
 // ServeHTTP dispatches to the registered handlers.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }
@@ -114,8 +163,7 @@ func (rt *Router) API(pattern string, op Op, h HandlerFunc) {
 	if !ok || !strings.HasPrefix(path, "/api/v1/") || op.Summary == "" {
 		panic("web: API needs \"METHOD /api/v1/...\" and a summary: " + pattern)
 	}
-	rt.routes = append(rt.routes, route{Method: method, Path: path, Op: op})
-	rt.handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	served := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !op.Public {
 			p := access.From(r.Context())
 			if p == nil {
@@ -135,7 +183,32 @@ func (rt *Router) API(pattern string, op Op, h HandlerFunc) {
 		if err := h(w, r); err != nil {
 			WriteProblem(w, r, err)
 		}
-	}))
+	})
+	rt.routes = append(rt.routes, route{Method: method, Path: path, Op: op, handler: served})
+	rt.handle(pattern, served)
+}
+
+// Alias serves old, an operation's former "METHOD PATH", as the operation
+// registered at current, marking each answer deprecated (RFC 9745) with a
+// link to its successor. The alias is not documented: two templates for
+// one path would make the document ambiguous.
+func (rt *Router) Alias(old, current string) {
+	for _, r := range rt.routes {
+		if r.Method+" "+r.Path != current {
+			continue
+		}
+		rt.handle(old, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			successor := r.Path
+			for _, name := range pathParams(r.Path) {
+				successor = strings.Replace(successor, "{"+name+"}", url.PathEscape(req.PathValue(name)), 1)
+			}
+			w.Header().Set("Deprecation", "@1796083200") // 2026-12-01
+			w.Header().Set("Link", "<"+successor+">; rel=\"successor-version\"")
+			r.handler.ServeHTTP(w, req)
+		}))
+		return
+	}
+	panic("web: alias of an unregistered operation: " + current)
 }
 
 // Routes lists the registered API operations as "METHOD PATH".
@@ -176,15 +249,25 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 		if status == 0 {
 			status = 200
 		}
-		ok := map[string]any{"description": http.StatusText(status)}
+		ok := map[string]any{"description": StatusTitle(status)}
+		content := map[string]any{}
 		if r.Op.Response != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(r.Op.Response))}}
+			content["application/json"] = map[string]any{"schema": Schema(reflect.TypeOf(r.Op.Response))}
 		}
-		problem := map[string]any{"description": "RFC 9457 problem", "content": map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
+		for _, mt := range r.Op.Produces {
+			content[mt] = fileContent()
+		}
+		if len(content) > 0 {
+			ok["content"] = content
+		}
+		responses := map[string]any{strconv.Itoa(status): ok, "4XX": problemResponse("RFC 9457 problem", nil)}
+		if r.Op.Report != nil {
+			responses["422"] = problemResponse("Unprocessable Content: the problem's report says what is wrong", Schema(reflect.TypeOf(r.Op.Report)))
+		}
 		op := map[string]any{
 			"summary":     r.Op.Summary,
 			"operationId": operationID(r.Method, r.Path),
-			"responses":   map[string]any{strconv.Itoa(status): ok, "4XX": problem},
+			"responses":   responses,
 		}
 		if r.Op.Tag != "" {
 			op["tags"] = []string{r.Op.Tag}
@@ -192,8 +275,15 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
+		body := map[string]any{}
 		if r.Op.Body != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(r.Op.Body))}}}
+			body["application/json"] = map[string]any{"schema": InputSchema(reflect.TypeOf(r.Op.Body))}
+		}
+		for _, mt := range r.Op.Accepts {
+			body[mt] = fileContent()
+		}
+		if len(body) > 0 {
+			op["requestBody"] = map[string]any{"required": true, "content": body}
 		}
 		if r.Op.Public {
 			op["security"] = []any{}
@@ -221,6 +311,21 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 			"schemas": map[string]any{"Problem": Schema(reflect.TypeOf(Problem{}))},
 		},
 	}
+}
+
+// fileContent is the media type object of a file body or answer.
+func fileContent() map[string]any {
+	return map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+}
+
+// problemResponse documents a problem+json answer, with the schema of its
+// report when it carries one.
+func problemResponse(description string, report map[string]any) map[string]any {
+	var schema any = map[string]any{"$ref": "#/components/schemas/Problem"}
+	if report != nil {
+		schema = map[string]any{"allOf": []any{schema, map[string]any{"type": "object", "required": []string{"report"}, "properties": map[string]any{"report": report}}}}
+	}
+	return map[string]any{"description": description, "content": map[string]any{"application/problem+json": map[string]any{"schema": schema}}}
 }
 
 // SessionCookie is the name of the login session cookie.
@@ -259,8 +364,17 @@ func indirect(t reflect.Type) reflect.Type {
 	return t
 }
 
-// Schema derives a JSON Schema from a Go type using its json tags.
-func Schema(t reflect.Type) map[string]any {
+// Schema derives the JSON Schema of what encoding/json writes for a value
+// of type t (an answer): every member without omitempty or omitzero is
+// required, and a pointer that is not omitted may be null.
+func Schema(t reflect.Type) map[string]any { return schemaOf(t, true) }
+
+// InputSchema is the schema of a request body of type t: it names no
+// member required (the operation's own checks say what is), and a pointer
+// may be null.
+func InputSchema(t reflect.Type) map[string]any { return schemaOf(t, false) }
+
+func schemaOf(t reflect.Type, answer bool) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -277,11 +391,12 @@ func Schema(t reflect.Type) map[string]any {
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": Schema(t.Elem())}
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), answer)}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": Schema(t.Elem())}
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), answer)}
 	case reflect.Struct:
 		props := map[string]any{}
+		var required []string
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -295,21 +410,41 @@ func Schema(t reflect.Type) map[string]any {
 				continue
 			}
 			if embedded {
-				for k, v := range Schema(f.Type)["properties"].(map[string]any) {
+				inner := schemaOf(f.Type, answer)
+				for k, v := range inner["properties"].(map[string]any) {
 					props[k] = v
+				}
+				// The members of an embedded pointer are absent when it
+				// is nil.
+				if req, ok := inner["required"].([]string); ok && f.Type.Kind() != reflect.Pointer {
+					required = append(required, req...)
 				}
 				continue
 			}
 			if name == "" {
 				name = f.Name
 			}
-			s := Schema(f.Type)
-			if strings.Contains(opts, "omitempty") || f.Type.Kind() == reflect.Pointer {
+			s := schemaOf(f.Type, answer)
+			omitted := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+			if omitted || f.Type.Kind() == reflect.Pointer {
 				s["description"] = "optional"
 			}
+			if f.Type.Kind() == reflect.Pointer && !omitted {
+				if typ, ok := s["type"].(string); ok {
+					s["type"] = []string{typ, "null"}
+				}
+			}
 			props[name] = s
+			if answer && !omitted {
+				required = append(required, name)
+			}
 		}
-		return map[string]any{"type": "object", "properties": props}
+		out := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			sort.Strings(required)
+			out["required"] = required
+		}
+		return out
 	}
 	return map[string]any{}
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -214,13 +215,16 @@ func TestOpenAPIDocument(t *testing.T) {
 	nop := func(http.ResponseWriter, *http.Request) error { return nil }
 	rt.API("GET /api/v1/divisions/{code}/children", web.Op{Summary: "children", Tag: "divisions",
 		Params: []web.Param{{Name: "page", Type: "integer"}}, Response: web.List[body]{}}, nop)
-	rt.API("POST /api/v1/things", web.Op{Summary: "create", Body: body{private: 1}, Status: 201, Public: true}, nop)
+	rt.API("POST /api/v1/things", web.Op{Summary: "create", Body: body{private: 1}, Response: body{}, Status: 201, Public: true}, nop)
+	rt.API("POST /api/v1/imports", web.Op{Summary: "import", Accepts: []string{"text/csv"}, Response: report{}, Report: report{}}, nop)
+	rt.API("GET /api/v1/exports", web.Op{Summary: "export", Produces: []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}}, nop)
 	b, err := json.Marshal(rt.OpenAPI("1.2.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	type schema struct {
-		Type        string            `json:"type"`
+		Type        any               `json:"type"`
+		Required    []string          `json:"required"`
 		Format      string            `json:"format"`
 		Description string            `json:"description"`
 		Properties  map[string]schema `json:"properties"`
@@ -245,7 +249,8 @@ func TestOpenAPIDocument(t *testing.T) {
 			Content content `json:"content"`
 		} `json:"requestBody"`
 		Responses map[string]struct {
-			Content content `json:"content"`
+			Description string  `json:"description"`
+			Content     content `json:"content"`
 		} `json:"responses"`
 	}
 	var doc struct {
@@ -269,6 +274,9 @@ func TestOpenAPIDocument(t *testing.T) {
 	t.Run("path and query parameters are documented", func(t *testing.T) {
 		get := doc.Paths["/api/v1/divisions/{code}/children"]["get"]
 		want := []param{{Name: "code", In: "path", Required: true, Schema: schema{Type: "string"}}, {Name: "page", In: "query", Schema: schema{Type: "integer"}}}
+		for i := range get.Parameters {
+			get.Parameters[i].Schema.Type = fmt.Sprint(get.Parameters[i].Schema.Type)
+		}
 		if !reflect.DeepEqual(get.Parameters, want) || get.OperationID != "getDivisionsCodeChildren" || !reflect.DeepEqual(get.Tags, []string{"divisions"}) {
 			t.Errorf("get %+v", get)
 		}
@@ -295,7 +303,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		checks := map[string]schema{
 			"name":   {Type: "string"},
 			"note":   {Type: "string", Description: "optional"},
-			"due":    {Type: "string", Format: "date-time", Description: "optional"},
+			"due":    {Type: []any{"string", "null"}, Format: "date-time", Description: "optional"},
 			"tags":   {Type: "array", Items: &schema{Type: "string"}},
 			"counts": {Type: "object", Additional: &schema{Type: "integer"}},
 			"level":  {Type: "number"},
@@ -310,4 +318,141 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("list schema %+v", list)
 		}
 	})
+	t.Run("an answer requires every member that is never omitted", func(t *testing.T) {
+		answer := doc.Paths["/api/v1/things"]["post"].Responses["201"].Content["application/json"].Schema
+		if want := []string{"counts", "due", "level", "name", "tags"}; !reflect.DeepEqual(answer.Required, want) {
+			t.Errorf("required %v, want %v", answer.Required, want)
+		}
+		list := doc.Paths["/api/v1/divisions/{code}/children"]["get"].Responses["200"].Content["application/json"].Schema
+		if want := []string{"items", "page", "page_size", "total"}; !reflect.DeepEqual(list.Required, want) {
+			t.Errorf("list required %v", list.Required)
+		}
+	})
+	t.Run("a request body requires nothing: its operation's checks do", func(t *testing.T) {
+		if req := doc.Paths["/api/v1/things"]["post"].RequestBody.Content["application/json"].Schema.Required; req != nil {
+			t.Errorf("required %v", req)
+		}
+	})
+	t.Run("file bodies and answers name their media types", func(t *testing.T) {
+		imp := doc.Paths["/api/v1/imports"]["post"]
+		if got := imp.RequestBody.Content["text/csv"].Schema; got.Type != "string" || got.Format != "binary" || len(imp.RequestBody.Content) != 1 {
+			t.Errorf("import body %+v", imp.RequestBody.Content)
+		}
+		exp := doc.Paths["/api/v1/exports"]["get"].Responses["200"].Content
+		if len(exp) != 2 || exp["text/csv"].Schema.Format != "binary" || exp["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"].Schema.Format != "binary" {
+			t.Errorf("export answers %+v", exp)
+		}
+	})
+	t.Run("a refusal with a report documents the report", func(t *testing.T) {
+		var raw struct {
+			Paths map[string]map[string]struct {
+				Responses map[string]struct {
+					Description string `json:"description"`
+					Content     map[string]struct {
+						Schema struct {
+							AllOf []struct {
+								Ref        string            `json:"$ref"`
+								Properties map[string]schema `json:"properties"`
+							} `json:"allOf"`
+						} `json:"schema"`
+					} `json:"content"`
+				} `json:"responses"`
+			} `json:"paths"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatal(err)
+		}
+		r422 := raw.Paths["/api/v1/imports"]["post"].Responses["422"]
+		all := r422.Content["application/problem+json"].Schema.AllOf
+		if len(all) != 2 || all[0].Ref != "#/components/schemas/Problem" || all[1].Properties["report"].Properties["rows"].Type != "integer" || r422.Description == "" {
+			t.Errorf("422 %+v", r422)
+		}
+	})
+	t.Run("success descriptions use RFC 9110 phrases", func(t *testing.T) {
+		if d := doc.Paths["/api/v1/things"]["post"].Responses["201"].Description; d != "Created" {
+			t.Errorf("description %q", d)
+		}
+	})
+}
+
+type report struct {
+	Rows   int      `json:"rows"`
+	Errors []string `json:"errors,omitempty"`
+}
+
+func TestAPIRootAnswersProblems(t *testing.T) {
+	t.Parallel()
+	rt := web.NewRouter()
+	nop := func(w http.ResponseWriter, r *http.Request) error { w.WriteHeader(204); return nil }
+	rt.API("GET /api/v1/things", web.Op{Summary: "list", Public: true}, nop)
+	rt.API("POST /api/v1/things", web.Op{Summary: "add", Public: true}, nop)
+	rt.API("DELETE /api/v1/things/{id}", web.Op{Summary: "remove", Public: true}, nop)
+	rt.Public("GET /page", func(w http.ResponseWriter, r *http.Request) {})
+	for _, k := range []struct {
+		name, method, path string
+		status             int
+		title, allow       string
+	}{
+		{"an unknown operation is a 404 problem", "GET", "/api/v1/nothing", 404, "Not Found", ""},
+		{"so is a path below a known one", "GET", "/api/v1/things/x/y", 404, "Not Found", ""},
+		{"a method a path does not take is a 405 problem naming those it does", "PUT", "/api/v1/things", 405, "Method Not Allowed", "GET, HEAD, POST"},
+		{"likewise for an item", "GET", "/api/v1/things/7", 405, "Method Not Allowed", "DELETE"},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			w := call(rt, k.method, k.path)
+			p := problemOf(t, w)
+			if w.Code != k.status || p.Status != k.status || p.Title != k.title || p.Instance != k.path || w.Header().Get("Allow") != k.allow || p.DetailEN == "" {
+				t.Errorf("got %d %+v Allow %q", w.Code, p, w.Header().Get("Allow"))
+			}
+		})
+	}
+	t.Run("outside the API a missing page stays the plain 404", func(t *testing.T) {
+		if w := call(rt, "GET", "/nowhere"); w.Code != 404 || w.Header().Get("Content-Type") == "application/problem+json; charset=utf-8" {
+			t.Errorf("got %d %s", w.Code, w.Header().Get("Content-Type"))
+		}
+	})
+	t.Run("known operations still answer", func(t *testing.T) {
+		if w := call(rt, "DELETE", "/api/v1/things/7"); w.Code != 204 {
+			t.Errorf("got %d", w.Code)
+		}
+	})
+}
+
+func TestAliasServesTheSuccessor(t *testing.T) {
+	t.Parallel()
+	rt := web.NewRouter()
+	rt.API("PUT /api/v1/request-services/{code}", web.Op{Summary: "edit", Public: true}, func(w http.ResponseWriter, r *http.Request) error {
+		w.Write([]byte(r.PathValue("code")))
+		return nil
+	})
+	rt.Alias("PUT /api/v1/requests/services/{code}", "PUT /api/v1/request-services/{code}")
+	w := call(rt, "PUT", "/api/v1/requests/services/lift%20retrofit")
+	if w.Code != 200 || w.Body.String() != "lift retrofit" {
+		t.Errorf("got %d %q", w.Code, w.Body)
+	}
+	if w.Header().Get("Deprecation") != "@1796083200" || w.Header().Get("Link") != `</api/v1/request-services/lift%20retrofit>; rel="successor-version"` {
+		t.Errorf("headers %v", w.Header())
+	}
+	t.Run("the alias is served, not documented", func(t *testing.T) {
+		if got := rt.Routes(); !reflect.DeepEqual(got, []string{"PUT /api/v1/request-services/{code}"}) {
+			t.Errorf("routes %v", got)
+		}
+	})
+	t.Run("an alias of nothing is a programming error", func(t *testing.T) {
+		mustPanic(t, func() { rt.Alias("GET /api/v1/old", "GET /api/v1/none") })
+	})
+}
+
+func TestProblemTitlesFollowRFC9110(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[int]string{413: "Content Too Large", 422: "Unprocessable Content", 414: "URI Too Long", 416: "Range Not Satisfiable", 404: "Not Found", 409: "Conflict"} {
+		if got := web.StatusTitle(code); got != want {
+			t.Errorf("%d: %q, want %q", code, got, want)
+		}
+	}
+	w := httptest.NewRecorder()
+	web.WriteProblem(w, httptest.NewRequest("POST", "/api/v1/x", nil), fault.Unprocessable(fault.M("文件有错误", "the file has errors")))
+	if p := problemOf(t, w); p.Title != "Unprocessable Content" {
+		t.Errorf("title %q", p.Title)
+	}
 }
