@@ -53,12 +53,37 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if o.Format != "csv" && o.Format != "xlsx" {
 		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
-	// Write to a buffer first so that a refusal is still a clean problem response.
-	var buf bytes.Buffer
-	if err := h.Store.Export(r.Context(), &buf, o); err != nil {
+	x, err := h.Store.StartExport(r.Context(), o)
+	if err != nil {
 		return err
 	}
-	return sendFile(w, o.Kind, o.Format, buf.Bytes())
+	setDownload(w, x.Name, x.Format)
+	w.Header().Set("Cache-Control", "no-store")
+	out := &sentBytes{w: w}
+	if err := x.Write(r.Context(), out); err != nil {
+		if out.n == 0 {
+			// Nothing has gone out yet: the failure can still be the answer.
+			w.Header().Del("Content-Disposition")
+			return err
+		}
+		// The file has begun: cut the connection, so that the client sees a
+		// broken download rather than a short file that looks whole.
+		web.Logger(r.Context()).Error("export", "kind", o.Kind, "err", err.Error())
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// sentBytes counts what has been written to a response.
+type sentBytes struct {
+	w io.Writer
+	n int64
+}
+
+func (s *sentBytes) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
 }
 
 // sendTemplate answers with the import template of {kind} in ?format.
@@ -74,10 +99,10 @@ func sendTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := Template(&buf, kind, format); err != nil {
 		return err
 	}
-	return sendFile(w, kind+"-template", format, buf.Bytes())
+	return sendFile(w, "linli-"+kind+"-template."+format, format, buf.Bytes())
 }
 
-// sendFile answers with a whole file as a download.
+// sendFile answers with a whole file, named name, as a download.
 func sendFile(w http.ResponseWriter, name, format string, body []byte) error {
 	setDownload(w, name, format)
 	w.Header().Set("Cache-Control", "no-store")
@@ -91,5 +116,5 @@ func setDownload(w http.ResponseWriter, name, format string) {
 		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="linli-`+name+`.`+format+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 }

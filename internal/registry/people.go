@@ -62,13 +62,15 @@ type TagRef struct {
 
 // Resident is a person as lists and records show them: sensitive values
 // masked, and only whether the free-text sensitive fields are filled.
+// Lists show the age, never the birth date, which with the masked ID
+// number would narrow it down.
 type Resident struct {
 	ID            string    `json:"id"`
 	Division      string    `json:"division"`
 	HouseholdID   string    `json:"household_id"`
 	Name          string    `json:"name"`
 	Gender        string    `json:"gender"`
-	BirthDate     string    `json:"birth_date"`
+	BirthDate     string    `json:"birth_date,omitempty"` // on a record for a role that may reveal the ID number, and the resident's own
 	Age           int       `json:"age"`
 	Relation      string    `json:"relation"`
 	Residence     string    `json:"residence"`
@@ -238,8 +240,21 @@ func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, lim
 	if err != nil {
 		return nil, 0, err
 	}
+	if !ownRecord(access.From(ctx)) {
+		for i := range out {
+			out[i].BirthDate = ""
+		}
+	}
 	return out, total, s.attachTags(ctx, out)
 }
+
+// ownRecord tells whether p reads its own record: a resident.
+func ownRecord(p *access.Principal) bool { return p != nil && p.Role == access.Resident }
+
+// showsBirthDate tells whether a person's record shows p the birth date:
+// their own, or to a role that may reveal the ID number anyway. Lists
+// show the age only.
+func showsBirthDate(p *access.Principal) bool { return ownRecord(p) || canReveal(p, "id_number") }
 
 func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 	if len(rs) == 0 {
@@ -279,6 +294,9 @@ func (s *Store) GetResident(ctx context.Context, id string) (Resident, error) {
 		return r, errResidentNotFound
 	} else if err != nil {
 		return r, err
+	}
+	if !showsBirthDate(access.From(ctx)) {
+		r.BirthDate = ""
 	}
 	rs := []Resident{r}
 	err = s.attachTags(ctx, rs)

@@ -290,4 +290,7 @@ DROP INDEX reg_residents_div_name;`},
 	// Published for other modules: the places the registry knows.
 	{ID: "registry/005_published_places", SQL: `CREATE VIEW registry_places AS SELECT division_code, lon, lat FROM reg_facilities;`},
 	publishedMigration,
+	// The mask shows four digits and the last two (3301**********34): the
+	// old one hid only the birth date, which lists showed beside it.
+	{ID: "registry/007_id_mask_4_2", SQL: `UPDATE reg_residents SET id_mask = substr(id_mask, 1, 4) || '**********' || substr(id_mask, 17, 2) WHERE length(id_mask) = 18;`},
 }

@@ -330,3 +330,16 @@ func TestCSVStreams(t *testing.T) {
 		t.Fatalf("%d bytes held back until Close", buf.Len()-before)
 	}
 }
+
+func TestDiscardWritesNothingMore(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"csv", "xlsx"} {
+		var buf bytes.Buffer
+		w, _ := NewWriter(&buf, format)
+		w.Row("a", "b")
+		w.Discard()
+		if buf.Len() != 0 {
+			t.Errorf("%s: a discarded file wrote %d bytes", format, buf.Len())
+		}
+	}
+}

@@ -27,6 +27,9 @@ type Writer interface {
 	Sheet(name string) error
 	// Close finishes the file: flushes CSV, writes the whole xlsx.
 	Close() error
+	// Discard gives up a file after an error, unfinished (nothing more is
+	// written), and releases what it holds.
+	Discard()
 }
 
 // Options shape a file.
@@ -189,6 +192,8 @@ func (c *csvWriter) Sheet(string) error {
 	return &Error{"CSV 文件只有一张表", "a CSV file holds one table"}
 }
 
+func (c *csvWriter) Discard() {}
+
 func (c *csvWriter) Close() error {
 	if err := c.start(); err != nil {
 		return err
@@ -268,6 +273,8 @@ func (x *xlsxWriter) Sheet(name string) error {
 	return nil
 }
 
+func (x *xlsxWriter) Discard() { x.f.Close() }
+
 func (x *xlsxWriter) Close() error {
 	defer x.f.Close()
 	if len(x.stamp) > 0 {
@@ -283,7 +290,8 @@ func (x *xlsxWriter) Close() error {
 	if err := x.sw.Flush(); err != nil {
 		return err
 	}
-	x.f.SetActiveSheet(0)
+	// The first sheet stays the active one. (Setting it would load every
+	// streamed sheet back into memory.)
 	_, err := x.f.WriteTo(x.out)
 	return err
 }
