@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"linli/internal/access"
+	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/registry/idno"
@@ -434,22 +435,90 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 		if err != nil {
 			return err
 		}
+		if err := s.checkBinding(ctx, tx, in.Username, code, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_residents (id, division_code, household_id, name, gender, birth_date, relation, residence,
 			id_enc, id_idx, id_mask, phone_enc, phone_idx, phone_mask, health_enc, disability_enc, income_enc, username, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$19)`,
 			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
 			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
-		if db.IsUniqueViolation(err) {
-			return errDuplicateID
-		} else if err != nil {
+		if err := residentClash(err); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "registry.resident.create", "resident", id, code, nil)
+		if err := s.record(ctx, tx, "registry.resident.create", "resident", id, code, nil); err != nil {
+			return err
+		}
+		return s.recordBinding(ctx, tx, id, code, "", in.Username)
 	})
-	if err != nil {
+	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}
 	return s.GetResident(ctx, id)
+}
+
+var (
+	errAccountTaken = fault.New(fault.CodeConflict, fault.M("该账号已关联另一位居民的登记记录，一个账号只能对应一人", "this account is already linked to another resident's record: one account, one person"),
+		fault.Field("username", fault.M("该账号已关联另一条登记记录", "already linked to another record")))
+	errNotResidentAccount = fault.Invalid(fault.M("关联账号须为本村(社区)的居民账号", "the linked account must be a resident account of the record's community"),
+		fault.Field("username", fault.M("须为本村(社区)的居民账号", "must be a resident account of this community")))
+)
+
+// checkBinding allows linking the record id of community code to a login
+// account: a resident account of that community, linked to no other
+// record (one account, one person). The unique index on the column holds
+// the rule when two bindings race.
+func (s *Store) checkBinding(ctx context.Context, tx *sql.Tx, username, code, id string) error {
+	if username == "" {
+		return nil
+	}
+	var role, div string
+	ok, err := found(tx.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, username), &role, &div)
+	if err != nil {
+		return err
+	}
+	if !ok || role != string(access.Resident) || div != code {
+		return errNotResidentAccount
+	}
+	var other string
+	if taken, err := found(tx.QueryRowContext(ctx, `SELECT id FROM reg_residents WHERE username = $1 AND id <> $2`, username, id), &other); err != nil {
+		return err
+	} else if taken {
+		return errAccountTaken
+	}
+	return nil
+}
+
+// residentClash turns a write's unique-key clash into its message: the
+// account already linked, or the ID number already registered.
+func residentClash(err error) error {
+	switch {
+	case !db.IsUniqueViolation(err):
+		return err
+	case strings.Contains(err.Error(), "username"):
+		return errAccountTaken
+	}
+	return errDuplicateID
+}
+
+// recordBinding audits a record's link to a new account.
+func (s *Store) recordBinding(ctx context.Context, tx *sql.Tx, id, code, was, username string) error {
+	if username == "" || username == was {
+		return nil
+	}
+	return s.record(ctx, tx, "registry.resident.bind", "resident", id, code, map[string]string{"username": username, "was": was})
+}
+
+// auditRefusedBinding audits a binding refused because the account is
+// taken, and passes err on.
+func (s *Store) auditRefusedBinding(ctx context.Context, err error, id, username string) error {
+	if errors.Is(err, errAccountTaken) {
+		if aerr := s.Audit.Record(ctx, audit.Entry{Action: "registry.resident.bind", Object: "resident", ObjectID: id, Result: audit.Denied,
+			Detail: audit.Detail(map[string]string{"username": username, "why": "account already linked"})}); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 // UpdateResident changes a resident in scope. Residents may correct their
@@ -466,8 +535,8 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	z := s.seal(in)
 	sc := access.ScopeOf(ctx)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var code, hh string
-		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh)
+		var code, hh, was string
+		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id, username FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh, &was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errResidentNotFound
 		} else if err != nil {
@@ -480,6 +549,11 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 			}
 			hh = in.HouseholdID
 		}
+		if in.Username != was {
+			if err := s.checkBinding(ctx, tx, in.Username, newCode, id); err != nil {
+				return err
+			}
+		}
 		set, args, changed := residentChanges(in, info, z)
 		set, args = append(set, "household_id", "division_code", "updated_at"), append(args, hh, newCode, db.T(s.Now()))
 		assign := make([]string, len(set))
@@ -487,9 +561,10 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 			assign[i] = col + " = $" + itoa(i+1)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(assign, ", ")+` WHERE id = $`+itoa(len(args)+1), append(args, id)...)
-		if db.IsUniqueViolation(err) {
-			return errDuplicateID
-		} else if err != nil {
+		if err := residentClash(err); err != nil {
+			return err
+		}
+		if err := s.recordBinding(ctx, tx, id, newCode, was, in.Username); err != nil {
 			return err
 		}
 		if newCode != code {
@@ -502,7 +577,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		}
 		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, map[string]any{"sensitive_fields_changed": changed})
 	})
-	if err != nil {
+	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}
 	return s.GetResident(ctx, id)
