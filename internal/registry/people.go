@@ -415,9 +415,6 @@ func (s *Store) seal(in ResidentInput) sealed {
 	return z
 }
 
-var errDuplicateID = fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
-	fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
-
 // CreateResident validates, encrypts and stores a resident.
 func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
 	if !canWrite(access.From(ctx)) {
@@ -426,6 +423,9 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	info, errs := s.validResident(&in, true)
 	if len(errs) > 0 {
 		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
+	}
+	if err := s.mayRegister(ctx); err != nil {
+		return Resident{}, err
 	}
 	z := s.seal(in)
 	id := db.NewID()
@@ -451,6 +451,9 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 		}
 		return s.recordBinding(ctx, tx, id, code, "", in.Username)
 	})
+	if errors.Is(err, errDuplicateID) {
+		return Resident{}, s.refuseDuplicate(ctx, z.idIdx)
+	}
 	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}
@@ -532,6 +535,11 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	if len(errs) > 0 {
 		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
 	}
+	if in.IDNumber != "" {
+		if err := s.mayRegister(ctx); err != nil {
+			return Resident{}, err
+		}
+	}
 	z := s.seal(in)
 	sc := access.ScopeOf(ctx)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -577,6 +585,9 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		}
 		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, map[string]any{"sensitive_fields_changed": changed})
 	})
+	if errors.Is(err, errDuplicateID) {
+		return Resident{}, s.refuseDuplicate(ctx, z.idIdx)
+	}
 	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}

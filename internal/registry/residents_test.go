@@ -76,7 +76,7 @@ func TestResidentsScopedAndMasked(t *testing.T) {
 			}
 		})
 		t.Run("a wrong check digit, an impossible birth date and a registered ID are refused", func(t *testing.T) {
-			for _, c := range []struct{ id, want string }{{badCheckDigit(id2), "校验位"}, {"330106199002300018", "出生日期"}, {id1, "已登记"}} {
+			for _, c := range []struct{ id, want string }{{badCheckDigit(id2), "校验位"}, {"330106199002300018", "出生日期"}, {id1, "不能在此登记"}} {
 				p := refusal(t, w.wa, "POST", "/api/v1/residents", map[string]any{"household_id": w.hh, "name": "王五", "id_number": c.id}, 400)
 				wantFields(t, p, "id_number")
 				if !strings.Contains(messageOf(p, "id_number"), c.want) {
@@ -110,7 +110,7 @@ func TestResidentsScopedAndMasked(t *testing.T) {
 					t.Fatalf("delete %s: %d %s", path, st, body)
 				}
 			}
-			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%'`); n != 5 {
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%' AND result = 'ok'`); n != 5 {
 				t.Fatalf("%d registry audit entries, want 5 (2 creates, update, 2 deletes)", n)
 			}
 		})
