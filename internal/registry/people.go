@@ -143,7 +143,8 @@ func (s *Store) scanResident(row db.Scanner) (Resident, error) {
 }
 
 // residentWhere applies the caller's scope and the filter. Residents see
-// only their own record.
+// only their own record; a grid worker the residents of the households of
+// their grids (those in no grid are the community worker's).
 func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, error) {
 	p := access.From(ctx)
 	w := &where{}
@@ -152,6 +153,8 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.username = ?", p.Username)
 	case !canReadPeople(p):
 		return nil, errNoRead
+	case p.Role == access.GridWorker:
+		w.add("r.household_id IN (SELECT gh.id FROM reg_households gh JOIN reg_grid_workers gw ON gw.grid_id = gh.grid_id WHERE gw.username = ?)", p.Username)
 	}
 	if err := checkFilterDivision(f.Division); err != nil {
 		return nil, err

@@ -148,6 +148,9 @@ func TestReveal(t *testing.T) {
 		t.Run("a grid worker reveals the phone only; the refusal is audited", func(t *testing.T) {
 			e.User("grid.a", access.GridWorker, communityA)
 			g := e.Login("grid.a")
+			refusal(t, g, "POST", path, reveal("phone", "走访联系"), 404) // not in their grid yet
+			grid := apptest.JSON[idOnly](t, w.wa, "POST", "/api/v1/grids", map[string]any{"division": communityA, "code": "G01", "name": "一网格", "workers": []string{"grid.a"}}, 201).ID
+			apptest.JSON[idOnly](t, w.wa, "PUT", "/api/v1/households/"+w.hh, map[string]any{"household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室", "grid_id": grid}, 200)
 			refusal(t, g, "POST", path, reveal("id_number", "走访"), 403)
 			if got := apptest.JSON[registry.RevealResponse](t, g, "POST", path, reveal("phone", "走访联系"), 200); got.Value != phone1 {
 				t.Fatalf("phone %+v", got)

@@ -299,4 +299,10 @@ DROP INDEX reg_residents_div_name;`},
 	{ID: "registry/008_one_account_one_person", SQL: `UPDATE reg_residents SET username = '' WHERE username IN
 	(SELECT username FROM reg_residents WHERE username <> '' GROUP BY username HAVING COUNT(*) > 1);
 CREATE UNIQUE INDEX reg_residents_username ON reg_residents (username) WHERE username <> '';`},
+	// Published for other modules: which resident accounts live in a grid
+	// worker's grids (a grid worker's share of the requests).
+	{ID: "registry/009_published_grid_accounts", SQL: `CREATE VIEW registry_grid_accounts AS
+	SELECT gw.username AS grid_worker, r.username AS resident
+	FROM reg_grid_workers gw JOIN reg_households h ON h.grid_id = gw.grid_id JOIN reg_residents r ON r.household_id = h.id
+	WHERE r.username <> '';`},
 }
