@@ -34,7 +34,7 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 			web.WriteJSON(w, status, rep)
 			return nil
 		})
-	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；文件含导出人和时间）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the file names the requester and time)", Tag: "registry",
+	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；导出人和时间在文件名、审计和 xlsx 的“导出信息”表中，CSV 第一行即表头）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the requester and time are in the file name, the audit log and an xlsx sheet of their own; a CSV file starts with its header)", Tag: "registry",
 		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"})},
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }

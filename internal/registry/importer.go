@@ -281,7 +281,7 @@ func (s *Store) refuseRows(ctx context.Context, rep Report, rowErrs []RowError) 
 	if err := s.auditRefused(ctx, elsewhere > 0, len(rowErrs), ""); err != nil {
 		return rep, err
 	}
-	if elsewhere > 0 && !s.probes.take(access.From(ctx).Username, s.Now(), elsewhere) {
+	if elsewhere > 0 && !s.countRefused(ctx, elsewhere) {
 		return Report{Kind: rep.Kind, Rows: rep.Rows, Errors: []RowError{}}, errProbing
 	}
 	rep.add(rowErrs...)

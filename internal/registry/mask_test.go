@@ -264,6 +264,7 @@ func TestMaskedIDCannotBeRebuilt(t *testing.T) {
 		})
 		t.Run("a grid worker's lists, grid and records give no number away", func(t *testing.T) {
 			rs := listAll(t, grid, "")
+			t.Logf("the grid worker lists %d of the community's %d residents", len(rs), len(truth))
 			mine := apptest.JSON[registry.MyGridView](t, grid, "GET", "/api/v1/grids/mine", nil, 200)
 			views := append(fromResidents(rs), fromResidents(mine.Tagged)...)
 			for _, r := range rs[:min(100, len(rs))] {

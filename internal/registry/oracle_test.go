@@ -139,5 +139,19 @@ func TestRegisteredElsewhereIsNoOracle(t *testing.T) {
 				t.Fatalf("a held-back import named %d rows or wrote %d", len(p.Errors), residents()-before)
 			}
 		})
+		t.Run("the console's import, run by whoever holds the database, is not held back", func(t *testing.T) {
+			var f strings.Builder
+			f.WriteString("区划代码,户编号,姓名,身份证号\n")
+			for i := 1; i <= 11; i++ {
+				fmt.Fprintf(&f, "%s,C-1,某%d,%s\n", communityC, i, idFor(i))
+			}
+			console := access.With(t.Context(), &access.Principal{Username: "cli", Role: access.Officer, Division: communityC})
+			for range 2 {
+				rep, err := storeOf(e).Import(console, "residents", []byte(f.String()), true, nil)
+				if err != nil || len(rep.Errors) != 11 || rep.Applied {
+					t.Fatalf("console import: %d rows refused, %v", len(rep.Errors), err)
+				}
+			}
+		})
 	})
 }

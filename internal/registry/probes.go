@@ -79,9 +79,29 @@ func (p *probes) take(account string, now time.Time, n int) bool {
 	return len(ts) <= probeLimit
 }
 
+// account is whom refusals count against: a signed-in account. The
+// console's operator (no account) is not held back: whoever runs the
+// command holds the database already.
+func account(ctx context.Context) (string, bool) {
+	p := access.From(ctx)
+	return p.UserID, p.UserID != ""
+}
+
 // mayRegister refuses a caller held back for collecting refusals.
 func (s *Store) mayRegister(ctx context.Context) error {
-	return s.probes.check(access.From(ctx).Username, s.Now())
+	if a, ok := account(ctx); ok {
+		return s.probes.check(a, s.Now())
+	}
+	return nil
+}
+
+// countRefused counts n refusals against the caller and tells whether it
+// stays within its limit.
+func (s *Store) countRefused(ctx context.Context, n int) bool {
+	if a, ok := account(ctx); ok {
+		return s.probes.take(a, s.Now(), n)
+	}
+	return true
 }
 
 // refuseDuplicate audits the refusal of an ID number (by its blind index,
@@ -96,7 +116,7 @@ func (s *Store) refuseDuplicate(ctx context.Context, idIdx string) error {
 		return err
 	}
 	if elsewhere {
-		s.probes.take(access.From(ctx).Username, s.Now(), 1)
+		s.countRefused(ctx, 1)
 	}
 	return errDuplicateID
 }
