@@ -5,16 +5,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"linli/internal/access"
 	"linli/internal/audit"
+	"linli/internal/tabular"
 	"linli/internal/web"
 )
 
 // export writes the indicator view (all indicators of a division, or one
 // indicator with its children when id is given) as xlsx, with the formulas
-// and data sources on a second sheet. Exports are audited.
+// and data sources on a second sheet and the stamp on a third. Exports
+// are audited.
 func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	code, year, err := h.params(r)
 	if err != nil {
@@ -66,8 +66,8 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		names[k.Code] = k.Name
 	}
 	p := access.From(r.Context())
+	stamp := [][]string{{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, h.Store.Now().Format(time.RFC3339))}}
 	values := [][]any{
-		{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, h.Store.Now().Format(time.RFC3339))},
 		{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status"},
 	}
 	opt := func(p *float64) any {
@@ -92,9 +92,13 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		}
 		formulas = append(formulas, []any{in.ID, in.NameZH, in.Expression, in.Why, els})
 	}
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := writeSheets(f, "指标 Indicators", values, "公式 Formulas", formulas); err != nil {
+	// The workbook is held until Close, so a failure before it is still a page.
+	tw, err := tabular.New(w, "xlsx", tabular.Options{Sheet: "指标 Indicators", Stamp: stamp})
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	if err := writeSheets(tw, values, "公式 Formulas", formulas); err != nil {
 		h.pageErr(w, r, err)
 		return
 	}
@@ -105,25 +109,25 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="linli-indicators-%s-%d.xlsx"`, code, year))
-	if err := f.Write(w); err != nil {
+	if err := tw.Close(); err != nil {
 		web.Logger(r.Context()).Error("xlsx", "err", err.Error())
 	}
 }
 
-// writeSheets fills the workbook's first sheet and a second one, each
-// from A1 down.
-func writeSheets(f *excelize.File, first string, firstRows [][]any, second string, secondRows [][]any) error {
-	if err := f.SetSheetName("Sheet1", first); err != nil {
+// writeSheets writes the first sheet's rows, then a second sheet, through
+// the one export writer (which escapes text that looks like a formula).
+func writeSheets(tw tabular.Writer, firstRows [][]any, second string, secondRows [][]any) error {
+	for _, row := range firstRows {
+		if err := tw.Values(row...); err != nil {
+			return err
+		}
+	}
+	if err := tw.Sheet(second); err != nil {
 		return err
 	}
-	if _, err := f.NewSheet(second); err != nil {
-		return err
-	}
-	for name, rows := range map[string][][]any{first: firstRows, second: secondRows} {
-		for i, row := range rows {
-			if err := f.SetSheetRow(name, fmt.Sprintf("A%d", i+1), &row); err != nil {
-				return err
-			}
+	for _, row := range secondRows {
+		if err := tw.Values(row...); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -188,7 +188,7 @@ func (h *Handlers) registerTags(rt *web.Router) {
 			web.WriteJSON(w, 200, ks)
 			return nil
 		})
-	rt.API("POST /api/v1/tags", web.Op{Summary: "新增标签（管理员/民政干部）/ Add a tag to the catalogue", Tag: "registry", Body: TagKind{}, Response: TagKind{}, Status: 201},
+	rt.API("POST /api/v1/tags", web.Op{Summary: "新增标签（省级民政干部）/ Add a tag to the catalogue (province officers)", Tag: "registry", Body: TagKind{}, Response: TagKind{}, Status: 201},
 		func(w http.ResponseWriter, r *http.Request) error {
 			var in TagKind
 			if err := web.DecodeJSON(w, r, &in); err != nil {
@@ -265,7 +265,7 @@ func (h *Handlers) registerFacilities(rt *web.Router) {
 			web.WriteJSON(w, 200, cs)
 			return nil
 		})
-	rt.API("POST /api/v1/facility-categories", web.Op{Summary: "新增设施类别 / Add a facility category", Tag: "registry", Body: Category{}, Response: Category{}, Status: 201},
+	rt.API("POST /api/v1/facility-categories", web.Op{Summary: "新增设施类别（省级民政干部）/ Add a facility category (province officers)", Tag: "registry", Body: Category{}, Response: Category{}, Status: 201},
 		func(w http.ResponseWriter, r *http.Request) error {
 			var in Category
 			if err := web.DecodeJSON(w, r, &in); err != nil {

@@ -35,7 +35,7 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 			web.WriteJSON(w, 200, rep)
 			return nil
 		})
-	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；文件含导出人和时间）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the file names the requester and time)", Tag: "registry",
+	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；导出人和时间在文件名、审计和 xlsx 的“导出信息”表中，CSV 第一行即表头）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the requester and time are in the file name, the audit log and an xlsx sheet of their own; a CSV file starts with its header)", Tag: "registry",
 		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"}), Produces: []string{web.MediaCSV, web.MediaXLSX}},
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }
@@ -54,12 +54,37 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if o.Format != "csv" && o.Format != "xlsx" {
 		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
-	// Write to a buffer first so that a refusal is still a clean problem response.
-	var buf bytes.Buffer
-	if err := h.Store.Export(r.Context(), &buf, o); err != nil {
+	x, err := h.Store.StartExport(r.Context(), o)
+	if err != nil {
 		return err
 	}
-	return sendFile(w, o.Kind, o.Format, buf.Bytes())
+	setDownload(w, x.Name, x.Format)
+	w.Header().Set("Cache-Control", "no-store")
+	out := &sentBytes{w: w}
+	if err := x.Write(r.Context(), out); err != nil {
+		if out.n == 0 {
+			// Nothing has gone out yet: the failure can still be the answer.
+			w.Header().Del("Content-Disposition")
+			return err
+		}
+		// The file has begun: cut the connection, so that the client sees a
+		// broken download rather than a short file that looks whole.
+		web.Logger(r.Context()).Error("export", "kind", o.Kind, "err", err.Error())
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// sentBytes counts what has been written to a response.
+type sentBytes struct {
+	w io.Writer
+	n int64
+}
+
+func (s *sentBytes) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
 }
 
 // sendTemplate answers with the import template of {kind} in ?format.
@@ -75,10 +100,10 @@ func sendTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := Template(&buf, kind, format); err != nil {
 		return err
 	}
-	return sendFile(w, kind+"-template", format, buf.Bytes())
+	return sendFile(w, "linli-"+kind+"-template."+format, format, buf.Bytes())
 }
 
-// sendFile answers with a whole file as a download.
+// sendFile answers with a whole file, named name, as a download.
 func sendFile(w http.ResponseWriter, name, format string, body []byte) error {
 	setDownload(w, name, format)
 	w.Header().Set("Cache-Control", "no-store")
@@ -92,5 +117,5 @@ func setDownload(w http.ResponseWriter, name, format string) {
 		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="linli-`+name+`.`+format+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/registry/idno"
@@ -38,6 +39,9 @@ type RowError struct {
 	Column string `json:"column"`
 	ZH     string `json:"message"`
 	EN     string `json:"message_en"`
+	// elsewhere marks an ID number registered outside the caller's
+	// jurisdiction (counted against the account, never shown).
+	elsewhere bool
 }
 
 // bulkChunk is the unit the sealing goroutine hands to the writer.
@@ -233,13 +237,15 @@ func (l *loader) write(part []ResidentRow, z []sealed) error {
 	if err != nil {
 		return err
 	}
-	written, err := writtenRows(l.ctx, l.tx, x, part, z)
+	written, codes, err := writtenRows(l.ctx, l.tx, x, part, z)
 	if err != nil {
 		return err
 	}
+	scope := access.ScopeOf(l.ctx)
 	for j, r := range part {
 		if !written[j] {
-			l.errs = append(l.errs, RowError{Row: r.Line, Column: "身份证号", ZH: "该身份证号已在其他村(社区)登记，请先在原社区办理迁出", EN: "this ID number is registered in another community; move the resident there first"})
+			m := errDuplicateID.Msg
+			l.errs = append(l.errs, RowError{Row: r.Line, Column: "身份证号", ZH: m.ZH, EN: m.EN, elsewhere: !scope.Contains(codes[j])})
 			continue
 		}
 		l.res.Residents++
@@ -271,26 +277,26 @@ func (l *loader) tag(r ResidentRow, idIdx string) error {
 
 // writtenRows tells which rows of a batch upsert were written: all when
 // every row counts, else a row whose ID number is registered in another
-// community was left alone, and each row is looked up to find which.
-func writtenRows(ctx context.Context, tx *sql.Tx, x sql.Result, part []ResidentRow, z []sealed) ([]bool, error) {
-	written := make([]bool, len(part))
+// community was left alone, and each row is looked up to find which —
+// and where that community is (codes).
+func writtenRows(ctx context.Context, tx *sql.Tx, x sql.Result, part []ResidentRow, z []sealed) (written []bool, codes []string, err error) {
+	written, codes = make([]bool, len(part)), make([]string, len(part))
 	n, err := x.RowsAffected()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for j, r := range part {
 		if int(n) == len(part) {
 			written[j] = true
 			continue
 		}
-		var code string
-		ok, err := found(tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, z[j].idIdx), &code)
+		ok, err := found(tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, z[j].idIdx), &codes[j])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		written[j] = ok && code == r.Division
+		written[j] = ok && codes[j] == r.Division
 	}
-	return written, nil
+	return written, codes, nil
 }
 
 func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, into map[string]string) error {

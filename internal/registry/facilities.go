@@ -304,10 +304,10 @@ func (s *Store) Categories(ctx context.Context) ([]Category, error) {
 
 var tiers = []string{"5min", "10min", "15min", "township", "county"}
 
-// AddCategory adds a facility category (system administrator or officer).
+// AddCategory adds a facility category (a province officer).
 func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 	if !canEditCatalogue(access.From(ctx)) {
-		return c, fault.Forbidden(fault.M("只有系统管理员或民政干部可以维护设施目录", "only system administrators and officers maintain the facility catalogue"))
+		return c, errNotCatalogueOwner
 	}
 	var errs []fault.FieldError
 	if !keyRE.MatchString(c.Key) {

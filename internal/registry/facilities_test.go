@@ -215,7 +215,7 @@ func TestFacilityCatalogue(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		w := setup(t, e)
-		e.User("officer", access.Officer, county)
+		e.User("officer", access.Officer, "33") // the catalogue is the province's
 		of := e.Login("officer")
 		kitchen := registry.Category{Key: "community_kitchen", NameZH: "社区厨房", Tier: "5min", CapacityKinds: "meals_per_day"}
 

@@ -47,10 +47,16 @@ func scanGrid(row db.Scanner) (Grid, error) {
 
 var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范围内", "grid not found or outside your jurisdiction"))
 
-// grids are read by the roles that read residents; their filter has no
-// category.
+// grids are read by the roles that read residents, a grid worker's own
+// grids only; their filter has no category.
 var grids = table[Grid]{name: "reg_grids", alias: "g", cols: gridCols, order: "g.division_code, g.code",
-	scan: scanGrid, readable: canReadPeople, missing: errGridNotFound}
+	scan: scanGrid, readable: canReadPeople, missing: errGridNotFound, narrow: ownGrids}
+
+func ownGrids(w *where, p *access.Principal) {
+	if p.Role == access.GridWorker {
+		w.add("g.id IN (SELECT grid_id FROM reg_grid_workers WHERE username = ?)", p.Username)
+	}
+}
 
 // withWorkers fills in the workers assigned to each grid.
 func (s *Store) withWorkers(ctx context.Context, gs []Grid) ([]Grid, error) {

@@ -141,3 +141,8 @@ func redirected(t *testing.T, c *apptest.Client, path string, form map[string]st
 	}
 	return h.Get("Location")
 }
+
+// idFor is a fictitious, valid ID number of 西湖区, a different one for each n.
+func idFor(n int) string {
+	return idno.Synthetic("330106", time.Date(1950+n%60, time.Month(1+n%12), 1+n%28, 0, 0, 0, 0, time.UTC), 900+n%100)
+}

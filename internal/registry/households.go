@@ -30,6 +30,8 @@ func scanHousehold(row db.Scanner) (Household, error) {
 	return h, err
 }
 
+// householdWhere applies the caller's scope and the filter: a resident
+// sees their own household, a grid worker those of their grids.
 func (s *Store) householdWhere(ctx context.Context, f HouseholdFilter) (*where, error) {
 	p := access.From(ctx)
 	w := &where{}
@@ -38,6 +40,8 @@ func (s *Store) householdWhere(ctx context.Context, f HouseholdFilter) (*where, 
 		w.add("h.id IN (SELECT household_id FROM reg_residents WHERE username = ?)", p.Username)
 	case !canReadPeople(p):
 		return nil, errNoRead
+	case p.Role == access.GridWorker:
+		w.add("h.grid_id IN (SELECT grid_id FROM reg_grid_workers WHERE username = ?)", p.Username)
 	}
 	if err := checkFilterDivision(f.Division); err != nil {
 		return nil, err

@@ -236,6 +236,9 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 	if len(rep.Errors) > 0 || !apply {
 		return rep, nil
 	}
+	if err := s.mayRegister(ctx); err != nil {
+		return rep, err
+	}
 	var rowErrs []RowError
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, re, err := s.LoadResidents(ctx, tx, rows, func(done int) {
@@ -254,14 +257,34 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 		return s.record(ctx, tx, "registry.import", "residents", "", access.From(ctx).Division, map[string]any{"rows": len(rows), "written": res.Residents, "households_created": res.Households, "tags_added": res.Tags})
 	})
 	if errors.Is(err, errRollback) {
-		rep.add(rowErrs...)
-		return rep, nil
+		return s.refuseRows(ctx, rep, rowErrs)
 	}
 	if err != nil {
 		return rep, err
 	}
 	rep.Applied = true
 	rep.Updated = rep.Extra.Residents
+	return rep, nil
+}
+
+// refuseRows reports the rows whose ID numbers could not be registered,
+// audited as one refusal. Those registered outside the caller's
+// jurisdiction count against the account; an import with more of them than
+// the account has left is refused whole, naming none.
+func (s *Store) refuseRows(ctx context.Context, rep Report, rowErrs []RowError) (Report, error) {
+	elsewhere := 0
+	for _, e := range rowErrs {
+		if e.elsewhere {
+			elsewhere++
+		}
+	}
+	if err := s.auditRefused(ctx, elsewhere > 0, len(rowErrs), ""); err != nil {
+		return rep, err
+	}
+	if elsewhere > 0 && !s.countRefused(ctx, elsewhere) {
+		return Report{Kind: rep.Kind, Rows: rep.Rows, Errors: []RowError{}}, errProbing
+	}
+	rep.add(rowErrs...)
 	return rep, nil
 }
 

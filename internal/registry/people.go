@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"linli/internal/access"
+	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/registry/idno"
@@ -62,13 +63,15 @@ type TagRef struct {
 
 // Resident is a person as lists and records show them: sensitive values
 // masked, and only whether the free-text sensitive fields are filled.
+// Lists show the age, never the birth date, which with the masked ID
+// number would narrow it down.
 type Resident struct {
 	ID            string    `json:"id"`
 	Division      string    `json:"division"`
 	HouseholdID   string    `json:"household_id"`
 	Name          string    `json:"name"`
 	Gender        string    `json:"gender"`
-	BirthDate     string    `json:"birth_date"`
+	BirthDate     string    `json:"birth_date,omitempty"` // on a record for a role that may reveal the ID number, and the resident's own
 	Age           int       `json:"age"`
 	Relation      string    `json:"relation"`
 	Residence     string    `json:"residence"`
@@ -140,7 +143,8 @@ func (s *Store) scanResident(row db.Scanner) (Resident, error) {
 }
 
 // residentWhere applies the caller's scope and the filter. Residents see
-// only their own record.
+// only their own record; a grid worker the residents of the households of
+// their grids (those in no grid are the community worker's).
 func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, error) {
 	p := access.From(ctx)
 	w := &where{}
@@ -149,6 +153,8 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.username = ?", p.Username)
 	case !canReadPeople(p):
 		return nil, errNoRead
+	case p.Role == access.GridWorker:
+		w.add("r.household_id IN (SELECT gh.id FROM reg_households gh JOIN reg_grid_workers gw ON gw.grid_id = gh.grid_id WHERE gw.username = ?)", p.Username)
 	}
 	if err := checkFilterDivision(f.Division); err != nil {
 		return nil, err
@@ -238,8 +244,21 @@ func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, lim
 	if err != nil {
 		return nil, 0, err
 	}
+	if !ownRecord(access.From(ctx)) {
+		for i := range out {
+			out[i].BirthDate = ""
+		}
+	}
 	return out, total, s.attachTags(ctx, out)
 }
+
+// ownRecord tells whether p reads its own record: a resident.
+func ownRecord(p *access.Principal) bool { return p != nil && p.Role == access.Resident }
+
+// showsBirthDate tells whether a person's record shows p the birth date:
+// their own, or to a role that may reveal the ID number anyway. Lists
+// show the age only.
+func showsBirthDate(p *access.Principal) bool { return ownRecord(p) || canReveal(p, "id_number") }
 
 func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 	if len(rs) == 0 {
@@ -279,6 +298,9 @@ func (s *Store) GetResident(ctx context.Context, id string) (Resident, error) {
 		return r, errResidentNotFound
 	} else if err != nil {
 		return r, err
+	}
+	if !showsBirthDate(access.From(ctx)) {
+		r.BirthDate = ""
 	}
 	rs := []Resident{r}
 	err = s.attachTags(ctx, rs)
@@ -396,9 +418,6 @@ func (s *Store) seal(in ResidentInput) sealed {
 	return z
 }
 
-var errDuplicateID = fault.Invalid(fault.M("该身份证号已登记", "this ID number is already registered"),
-	fault.Field("id_number", fault.M("该身份证号已登记，不能重复登记", "this ID number is already registered")))
-
 // CreateResident validates, encrypts and stores a resident.
 func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident, error) {
 	if !canWrite(access.From(ctx)) {
@@ -408,6 +427,9 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 	if len(errs) > 0 {
 		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
 	}
+	if err := s.mayRegister(ctx); err != nil {
+		return Resident{}, err
+	}
 	z := s.seal(in)
 	id := db.NewID()
 	now := db.T(s.Now())
@@ -416,22 +438,93 @@ func (s *Store) CreateResident(ctx context.Context, in ResidentInput) (Resident,
 		if err != nil {
 			return err
 		}
+		if err := s.checkBinding(ctx, tx, in.Username, code, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reg_residents (id, division_code, household_id, name, gender, birth_date, relation, residence,
 			id_enc, id_idx, id_mask, phone_enc, phone_idx, phone_mask, health_enc, disability_enc, income_enc, username, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$19)`,
 			id, code, in.HouseholdID, in.Name, info.Gender, info.Birth.Format("2006-01-02"), in.Relation, in.Residence,
 			z.idEnc, z.idIdx, z.idMask, z.phoneEnc, z.phoneIdx, z.phoneMask, z.health, z.disability, z.income, in.Username, now)
-		if db.IsUniqueViolation(err) {
-			return errDuplicateID
-		} else if err != nil {
+		if err := residentClash(err); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "registry.resident.create", "resident", id, code, nil)
+		if err := s.record(ctx, tx, "registry.resident.create", "resident", id, code, nil); err != nil {
+			return err
+		}
+		return s.recordBinding(ctx, tx, id, code, "", in.Username)
 	})
-	if err != nil {
+	if errors.Is(err, errDuplicateID) {
+		return Resident{}, s.refuseDuplicate(ctx, z.idIdx)
+	}
+	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}
 	return s.GetResident(ctx, id)
+}
+
+var (
+	errAccountTaken = fault.New(fault.CodeConflict, fault.M("该账号已关联另一位居民的登记记录，一个账号只能对应一人", "this account is already linked to another resident's record: one account, one person"),
+		fault.Field("username", fault.M("该账号已关联另一条登记记录", "already linked to another record")))
+	errNotResidentAccount = fault.Invalid(fault.M("关联账号须为本村(社区)的居民账号", "the linked account must be a resident account of the record's community"),
+		fault.Field("username", fault.M("须为本村(社区)的居民账号", "must be a resident account of this community")))
+)
+
+// checkBinding allows linking the record id of community code to a login
+// account: a resident account of that community, linked to no other
+// record (one account, one person). The unique index on the column holds
+// the rule when two bindings race.
+func (s *Store) checkBinding(ctx context.Context, tx *sql.Tx, username, code, id string) error {
+	if username == "" {
+		return nil
+	}
+	var role, div string
+	ok, err := found(tx.QueryRowContext(ctx, `SELECT role, division_code FROM users WHERE username = $1`, username), &role, &div)
+	if err != nil {
+		return err
+	}
+	if !ok || role != string(access.Resident) || div != code {
+		return errNotResidentAccount
+	}
+	var other string
+	if taken, err := found(tx.QueryRowContext(ctx, `SELECT id FROM reg_residents WHERE username = $1 AND id <> $2`, username, id), &other); err != nil {
+		return err
+	} else if taken {
+		return errAccountTaken
+	}
+	return nil
+}
+
+// residentClash turns a write's unique-key clash into its message: the
+// account already linked, or the ID number already registered.
+func residentClash(err error) error {
+	switch {
+	case !db.IsUniqueViolation(err):
+		return err
+	case strings.Contains(err.Error(), "username"):
+		return errAccountTaken
+	}
+	return errDuplicateID
+}
+
+// recordBinding audits a record's link to a new account.
+func (s *Store) recordBinding(ctx context.Context, tx *sql.Tx, id, code, was, username string) error {
+	if username == "" || username == was {
+		return nil
+	}
+	return s.record(ctx, tx, "registry.resident.bind", "resident", id, code, map[string]string{"username": username, "was": was})
+}
+
+// auditRefusedBinding audits a binding refused because the account is
+// taken, and passes err on.
+func (s *Store) auditRefusedBinding(ctx context.Context, err error, id, username string) error {
+	if errors.Is(err, errAccountTaken) {
+		if aerr := s.Audit.Record(ctx, audit.Entry{Action: "registry.resident.bind", Object: "resident", ObjectID: id, Result: audit.Denied,
+			Detail: audit.Detail(map[string]string{"username": username, "why": "account already linked"})}); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 // UpdateResident changes a resident in scope. Residents may correct their
@@ -445,11 +538,16 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 	if len(errs) > 0 {
 		return Resident{}, fault.Invalid(fault.M("居民信息有误", "the resident record has errors"), errs...)
 	}
+	if in.IDNumber != "" {
+		if err := s.mayRegister(ctx); err != nil {
+			return Resident{}, err
+		}
+	}
 	z := s.seal(in)
 	sc := access.ScopeOf(ctx)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var code, hh string
-		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh)
+		var code, hh, was string
+		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id, username FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh, &was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errResidentNotFound
 		} else if err != nil {
@@ -462,6 +560,11 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 			}
 			hh = in.HouseholdID
 		}
+		if in.Username != was {
+			if err := s.checkBinding(ctx, tx, in.Username, newCode, id); err != nil {
+				return err
+			}
+		}
 		set, args, changed := residentChanges(in, info, z)
 		set, args = append(set, "household_id", "division_code", "updated_at"), append(args, hh, newCode, db.T(s.Now()))
 		assign := make([]string, len(set))
@@ -469,9 +572,10 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 			assign[i] = col + " = $" + itoa(i+1)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE reg_residents SET `+strings.Join(assign, ", ")+` WHERE id = $`+itoa(len(args)+1), append(args, id)...)
-		if db.IsUniqueViolation(err) {
-			return errDuplicateID
-		} else if err != nil {
+		if err := residentClash(err); err != nil {
+			return err
+		}
+		if err := s.recordBinding(ctx, tx, id, newCode, was, in.Username); err != nil {
 			return err
 		}
 		if newCode != code {
@@ -484,7 +588,10 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		}
 		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, map[string]any{"sensitive_fields_changed": changed})
 	})
-	if err != nil {
+	if errors.Is(err, errDuplicateID) {
+		return Resident{}, s.refuseDuplicate(ctx, z.idIdx)
+	}
+	if err := s.auditRefusedBinding(ctx, err, id, in.Username); err != nil {
 		return Resident{}, err
 	}
 	return s.GetResident(ctx, id)

@@ -76,7 +76,7 @@ func TestResidentsScopedAndMasked(t *testing.T) {
 			}
 		})
 		t.Run("a wrong check digit, an impossible birth date and a registered ID are refused", func(t *testing.T) {
-			for _, c := range []struct{ id, want string }{{badCheckDigit(id2), "校验位"}, {"330106199002300018", "出生日期"}, {id1, "已登记"}} {
+			for _, c := range []struct{ id, want string }{{badCheckDigit(id2), "校验位"}, {"330106199002300018", "出生日期"}, {id1, "不能在此登记"}} {
 				p := refusal(t, w.wa, "POST", "/api/v1/residents", map[string]any{"household_id": w.hh, "name": "王五", "id_number": c.id}, 400)
 				wantFields(t, p, "id_number")
 				if !strings.Contains(messageOf(p, "id_number"), c.want) {
@@ -110,7 +110,7 @@ func TestResidentsScopedAndMasked(t *testing.T) {
 					t.Fatalf("delete %s: %d %s", path, st, body)
 				}
 			}
-			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%'`); n != 5 {
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%' AND result = 'ok'`); n != 5 {
 				t.Fatalf("%d registry audit entries, want 5 (2 creates, update, 2 deletes)", n)
 			}
 		})
@@ -148,6 +148,9 @@ func TestReveal(t *testing.T) {
 		t.Run("a grid worker reveals the phone only; the refusal is audited", func(t *testing.T) {
 			e.User("grid.a", access.GridWorker, communityA)
 			g := e.Login("grid.a")
+			refusal(t, g, "POST", path, reveal("phone", "走访联系"), 404) // not in their grid yet
+			grid := apptest.JSON[idOnly](t, w.wa, "POST", "/api/v1/grids", map[string]any{"division": communityA, "code": "G01", "name": "一网格", "workers": []string{"grid.a"}}, 201).ID
+			apptest.JSON[idOnly](t, w.wa, "PUT", "/api/v1/households/"+w.hh, map[string]any{"household_no": "HH-001", "address": "北山街道上保社区 1 幢 101 室", "grid_id": grid}, 200)
 			refusal(t, g, "POST", path, reveal("id_number", "走访"), 403)
 			if got := apptest.JSON[registry.RevealResponse](t, g, "POST", path, reveal("phone", "走访联系"), 200); got.Value != phone1 {
 				t.Fatalf("phone %+v", got)

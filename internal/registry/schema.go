@@ -290,4 +290,19 @@ DROP INDEX reg_residents_div_name;`},
 	// Published for other modules: the places the registry knows.
 	{ID: "registry/005_published_places", SQL: `CREATE VIEW registry_places AS SELECT division_code, lon, lat FROM reg_facilities;`},
 	publishedMigration,
+	// The mask shows four digits and the last two (3301**********34): the
+	// old one hid only the birth date, which lists showed beside it.
+	{ID: "registry/007_id_mask_4_2", SQL: `UPDATE reg_residents SET id_mask = substr(id_mask, 1, 4) || '**********' || substr(id_mask, 17, 2) WHERE length(id_mask) = 18;`},
+	// One account, one person. An account linked to several records showed
+	// its holder another person's: every such link is undone (a worker
+	// links the right record again), then the index holds the rule.
+	{ID: "registry/008_one_account_one_person", SQL: `UPDATE reg_residents SET username = '' WHERE username IN
+	(SELECT username FROM reg_residents WHERE username <> '' GROUP BY username HAVING COUNT(*) > 1);
+CREATE UNIQUE INDEX reg_residents_username ON reg_residents (username) WHERE username <> '';`},
+	// Published for other modules: which resident accounts live in a grid
+	// worker's grids (a grid worker's share of the requests).
+	{ID: "registry/009_published_grid_accounts", SQL: `CREATE VIEW registry_grid_accounts AS
+	SELECT gw.username AS grid_worker, r.username AS resident
+	FROM reg_grid_workers gw JOIN reg_households h ON h.grid_id = gw.grid_id JOIN reg_residents r ON r.household_id = h.id
+	WHERE r.username <> '';`},
 }

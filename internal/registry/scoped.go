@@ -32,7 +32,9 @@ type table[T any] struct {
 	readable func(*access.Principal) bool
 	// category narrows to Filter.Category (nil: the filter has none).
 	category func(w *where, c string)
-	missing  error // the answer for an id out of reach
+	// narrow, if set, narrows a role's view inside its scope.
+	narrow  func(w *where, p *access.Principal)
+	missing error // the answer for an id out of reach
 }
 
 // where checks the caller may read the table and applies the scope and
@@ -46,6 +48,9 @@ func (t table[T]) where(ctx context.Context, f Filter) (*where, error) {
 	}
 	w := &where{}
 	w.scope(ctx, t.alias+".division_code", f.Division)
+	if t.narrow != nil {
+		t.narrow(w, access.From(ctx))
+	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		w.add(t.alias+`.name LIKE ? ESCAPE '\'`, "%"+likeEscape(q)+"%")
 	}

@@ -29,6 +29,9 @@ type Store struct {
 	// Now is the clock every date and time of the registry comes from
 	// (required: a test moves it instead of sleeping).
 	Now func() time.Time
+	// probes holds back accounts that collect refusals of ID numbers
+	// registered outside their jurisdiction.
+	probes probes
 }
 
 // today is the calendar date in China Standard Time.

@@ -37,14 +37,20 @@ func (s *Store) TagKinds(ctx context.Context) ([]TagKind, error) {
 
 var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
 
+// The tag and facility catalogues hold for the whole province, so they
+// are changed by the level that owns them: a province officer. An officer
+// below would change every county's catalogue, and the system
+// administrator has no business writes (separation of duties).
 func canEditCatalogue(p *access.Principal) bool {
-	return p != nil && (p.Role == access.SysAdmin || p.Role == access.Officer)
+	return p != nil && p.Role == access.Officer && divisions.LevelOf(p.Division) == 1
 }
 
-// AddTagKind adds a catalogue entry (system administrator or officer).
+var errNotCatalogueOwner = fault.Forbidden(fault.M("目录属省级，只有省级民政干部可以维护", "the catalogue is the province's: only province officers maintain it"))
+
+// AddTagKind adds a catalogue entry (a province officer).
 func (s *Store) AddTagKind(ctx context.Context, t TagKind) (TagKind, error) {
 	if !canEditCatalogue(access.From(ctx)) {
-		return t, fault.Forbidden(fault.M("只有系统管理员或民政干部可以维护标签目录", "only system administrators and officers maintain the tag catalogue"))
+		return t, errNotCatalogueOwner
 	}
 	var errs []fault.FieldError
 	if !keyRE.MatchString(t.Key) {

@@ -3,10 +3,12 @@ package registry_test
 import (
 	"encoding/csv"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"linli/internal/apptest"
 	"linli/internal/registry"
 	"linli/internal/registry/idno"
+	"linli/internal/tabular"
 )
 
 // sheetRows reads an exported CSV or xlsx file into its rows.
@@ -43,18 +46,58 @@ func sheetRows(t *testing.T, body string) [][]string {
 	return rows
 }
 
-// export fetches an export that must succeed and returns its stamp and rows.
-func export(t *testing.T, c *apptest.Client, query string) (stamp string, rows [][]string) {
+// exported is a downloaded export: its file name, the stamp sheet of an
+// xlsx file, the header and the data rows.
+type exported struct {
+	file   string
+	stamp  [][]string
+	header []string
+	rows   [][]string
+}
+
+// export fetches an export that must succeed. A CSV file must be a table
+// of equal rows (RFC 4180), header first; an xlsx file has the table on
+// its first sheet and the stamp on the last.
+func export(t *testing.T, c *apptest.Client, query string) exported {
 	t.Helper()
-	st, body := c.Do("GET", "/api/v1/registry/export/"+query, nil)
+	st, body, hdr := c.Get("/api/v1/registry/export/" + query)
 	if st != 200 {
 		t.Fatalf("export %s: %d %.300s", query, st, body)
 	}
-	all := sheetRows(t, body)
-	if len(all) < 2 {
-		t.Fatalf("export %s has no header: %v", query, all)
+	var x exported
+	if _, params, err := mime.ParseMediaType(hdr.Get("Content-Disposition")); err == nil {
+		x.file = params["filename"]
 	}
-	return all[0][0], all[2:]
+	var all [][]string
+	if strings.HasPrefix(body, "PK") {
+		f, err := excelize.OpenReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sheets := f.GetSheetList()
+		if len(sheets) != 2 || sheets[1] != tabular.StampSheet {
+			t.Fatalf("export %s: sheets %q", query, sheets)
+		}
+		if all, err = f.GetRows(sheets[0]); err != nil {
+			t.Fatal(err)
+		}
+		if x.stamp, err = f.GetRows(sheets[1]); err != nil {
+			t.Fatal(err)
+		}
+		all = padRows(all, len(all[0]))
+	} else {
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+		var err error
+		if all, err = r.ReadAll(); err != nil {
+			t.Fatalf("export %s is no table of equal rows: %v", query, err)
+		}
+	}
+	if len(all) == 0 {
+		t.Fatalf("export %s has no header", query)
+	}
+	x.header, x.rows = all[0], all[1:]
+	return x
 }
 
 func TestImportAndExportResidents(t *testing.T) {
@@ -109,22 +152,36 @@ func TestImportAndExportResidents(t *testing.T) {
 		t.Run("an unknown kind is not found", func(t *testing.T) {
 			refusal(t, wa, "POST", "/api/v1/registry/import/spaceships", good, 404)
 		})
-		t.Run("an export is masked by default and names who made it", func(t *testing.T) {
-			stamp, rows := export(t, wa, "residents?format=csv")
-			rows[0][9] = sortedList(rows[0][9]) // the tags come in no set order
-			want := [][]string{
-				{communityA, "H1", "张一", "男", "1948-03-14", idno.Mask(id1), "139****1234", "户主", "户籍", "elderly_80;living_alone"},
-				{communityA, "H1", "张二", "女", "1990-07-02", idno.Mask(id2), "", "子女", "常住", ""},
+		t.Run("an export is masked by default, shows the age and names who made it", func(t *testing.T) {
+			for _, format := range []string{"csv", "xlsx"} {
+				x := export(t, wa, "residents?format="+format)
+				x.rows[0][9] = sortedList(x.rows[0][9]) // the tags come in no set order
+				want := [][]string{
+					{communityA, "H1", "张一", "男", "78", idno.Mask(id1), "139****1234", "户主", "户籍", "elderly_80;living_alone"},
+					{communityA, "H1", "张二", "女", "36", idno.Mask(id2), "", "子女", "常住", ""},
+				}
+				file := "linli-residents-20261129-160000-worker.a-masked." + format
+				if !reflect.DeepEqual(x.rows, want) || x.file != file || x.header[4] != "年龄" {
+					t.Fatalf("%s export %q %q\n%q", format, x.file, x.header, x.rows)
+				}
+				var stamp [][]string
+				if format == "xlsx" {
+					stamp = [][]string{{"导出人 / exported by", "worker.a"}, {"时间 / time", "2026-11-29 16:00:00 CST"}, {"脱敏 / masked", "已脱敏 / masked"}, {"文件 / file", file}}
+				}
+				if !reflect.DeepEqual(x.stamp, stamp) {
+					t.Fatalf("%s stamp %q", format, x.stamp)
+				}
 			}
-			if !reflect.DeepEqual(rows, want) || stamp != "导出人 / exported by: worker.a · 2026-11-29 16:00:00 CST · 已脱敏 / masked" {
-				t.Fatalf("export %q\n%v", stamp, rows)
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND detail LIKE '%linli-residents-20261129-160000-worker.a-masked.csv%'`); n != 1 {
+				t.Fatalf("the export's file is named in %d audit entries", n)
 			}
 		})
 		t.Run("an unmasked export needs a reason, shows clear values and is audited", func(t *testing.T) {
 			wantFields(t, refusal(t, wa, "GET", "/api/v1/registry/export/residents?format=csv&unmasked=true", nil, 400), "reason")
-			stamp, rows := export(t, wa, "residents?format=csv&unmasked=true&reason="+url.QueryEscape("年度核查"))
-			if rows[0][5] != id1 || rows[0][6] != phone1 || !strings.HasSuffix(stamp, "未脱敏 / UNMASKED · 理由 / reason: 年度核查") {
-				t.Fatalf("unmasked export %q %v", stamp, rows)
+			x := export(t, wa, "residents?format=xlsx&unmasked=true&reason="+url.QueryEscape("年度核查"))
+			if x.rows[0][5] != id1 || x.rows[0][6] != phone1 || x.file != "linli-residents-20261129-160000-worker.a-unmasked.xlsx" ||
+				!reflect.DeepEqual(x.stamp[2], []string{"脱敏 / masked", "未脱敏 / UNMASKED · 理由 / reason: 年度核查"}) {
+				t.Fatalf("unmasked export %q %q %v", x.file, x.stamp, x.rows)
 			}
 			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND detail LIKE '%"unmasked":true%'`); n != 1 {
 				t.Fatalf("unmasked export audited %d times", n)
@@ -266,36 +323,49 @@ func TestExportEveryList(t *testing.T) {
 		t.Run("every list exports as CSV and xlsx with the same rows", func(t *testing.T) {
 			want := map[string][][]string{
 				"households":    {{communityA, "HH-001", "北山街道上保社区 1 幢 101 室", "", "1", ""}},
-				"residents":     {{communityA, "HH-001", "张晓梅", "男", "1948-03-14", idno.Mask(id1), "139****1234", "户主", "户籍", ""}},
-				"facilities":    {{"F1", communityA, "上保食堂", "elderly_canteen", "", "120.147000", "30.259000", "0", "", "", "open"}},
+				"residents":     {{communityA, "HH-001", "张晓梅", "男", "78", idno.Mask(id1), "139****1234", "户主", "户籍", ""}},
+				"facilities":    {{"F1", communityA, "上保食堂", "elderly_canteen", "", "120.147", "30.259", "0", "", "", "open"}},
 				"organizations": {{communityA, "社会组织", "上保互助会", "51330106MJ0000001X", "", "4A", "", "", "", "0", "0"}},
 				"personnel":     {{communityA, "陈网格", "网格员", "139****9999", "", "", "{}"}},
 				"grids":         {{communityA, "G01", "一网格", "0", "grid.a", ""}},
 			}
 			for kind, rows := range want {
 				for _, format := range []string{"csv", "xlsx"} {
-					_, got := export(t, w.wa, kind+"?format="+format)
-					if format == "xlsx" {
-						got = padRows(got, len(rows[0]))
-					}
-					if !reflect.DeepEqual(got, rows) {
+					if got := export(t, w.wa, kind+"?format="+format).rows; !reflect.DeepEqual(got, rows) {
 						t.Fatalf("%s %s:\n%q\nwant\n%q", kind, format, got, rows)
 					}
 				}
 			}
 		})
-		t.Run("the filters of the list apply", func(t *testing.T) {
-			if _, rows := export(t, w.wa, "households?format=csv&q=nothing-like-this"); len(rows) != 0 {
-				t.Fatalf("filtered export %v", rows)
+		t.Run("numbers are numbers in xlsx", func(t *testing.T) {
+			st, body, _ := w.wa.Get("/api/v1/registry/export/facilities?format=xlsx")
+			f, err := excelize.OpenReader(strings.NewReader(body))
+			if st != 200 || err != nil {
+				t.Fatalf("export %d %v", st, err)
 			}
-			if _, rows := export(t, w.wa, "facilities?format=csv&category=health_station"); len(rows) != 0 {
-				t.Fatalf("filtered export %v", rows)
+			defer f.Close()
+			sheet := f.GetSheetList()[0]
+			for axis, number := range map[string]bool{"A2": false, "F2": true, "G2": true, "H2": true, "K2": false} {
+				ct, err := f.GetCellType(sheet, axis)
+				text := ct == excelize.CellTypeInlineString || ct == excelize.CellTypeSharedString
+				if err != nil || text == number {
+					t.Errorf("%s: type %v (%v), want a number %v", axis, ct, err, number)
+				}
 			}
 		})
+		t.Run("the filters of the list apply", func(t *testing.T) {
+			if x := export(t, w.wa, "households?format=csv&q=nothing-like-this"); len(x.rows) != 0 || len(x.header) != 6 {
+				t.Fatalf("filtered export %v", x)
+			}
+			if x := export(t, w.wa, "facilities?format=csv&category=health_station"); len(x.rows) != 0 {
+				t.Fatalf("filtered export %v", x)
+			}
+			wantFields(t, refusal(t, w.wa, "GET", "/api/v1/registry/export/facilities?format=csv&division=33x", nil, 400), "division")
+		})
 		t.Run("personnel phones are clear only for an allowed role with a reason", func(t *testing.T) {
-			stamp, rows := export(t, w.wa, "personnel?format=csv&unmasked=true&reason="+url.QueryEscape("网格员联络表"))
-			if rows[0][3] != "13957109999" || !strings.HasSuffix(stamp, "理由 / reason: 网格员联络表") {
-				t.Fatalf("unmasked personnel %q %v", stamp, rows)
+			x := export(t, w.wa, "personnel?format=csv&unmasked=true&reason="+url.QueryEscape("网格员联络表"))
+			if x.rows[0][3] != "13957109999" || !strings.HasSuffix(x.file, "-unmasked.csv") {
+				t.Fatalf("unmasked personnel %q %v", x.file, x.rows)
 			}
 			p := refusal(t, ga, "GET", "/api/v1/registry/export/residents?format=csv&unmasked=true&reason="+url.QueryEscape("想看看"), nil, 403)
 			if p.Detail != "您的角色不能导出未脱敏数据" {
@@ -306,6 +376,19 @@ func TestExportEveryList(t *testing.T) {
 			}
 			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.export' AND object = 'personnel' AND detail LIKE '%"unmasked":true%'`); n != 1 {
 				t.Fatalf("unmasked personnel export audited %d times", n)
+			}
+		})
+		t.Run("a cell that looks like a formula is escaped in every export", func(t *testing.T) {
+			for i, addr := range []string{"\t=1+2", " -1+3", "=HYPERLINK(\"http://evil.example\")", "@SUM(A1)"} {
+				apptest.JSON[idOnly](t, w.wa, "POST", "/api/v1/facilities", map[string]any{"division": communityA, "code": fmt.Sprintf("X%d", i), "name": "设施" + strconv.Itoa(i),
+					"category": "elderly_canteen", "address": addr, "lon": 120.147, "lat": 30.259}, 201)
+			}
+			for _, format := range []string{"csv", "xlsx"} {
+				for _, r := range export(t, w.wa, "facilities?format="+format+"&q="+url.QueryEscape("设施")).rows {
+					if a := r[4]; !strings.HasPrefix(a, "'") {
+						t.Errorf("%s: address %q left as a formula", format, a)
+					}
+				}
 			}
 		})
 		t.Run("the exports page offers every list and a reason field", func(t *testing.T) {
@@ -338,10 +421,10 @@ func TestExportEveryList(t *testing.T) {
 			if n := exports(); n != before+1 {
 				t.Fatalf("the POST recorded %d exports", n-before)
 			}
-			if st != 200 || hdr.Get("Cache-Control") != "no-store" || !strings.Contains(hdr.Get("Content-Disposition"), "linli-grids.csv") {
+			if st != 200 || hdr.Get("Cache-Control") != "no-store" || !strings.Contains(hdr.Get("Content-Disposition"), "linli-grids-20261129-160000-worker.a-masked.csv") {
 				t.Fatalf("download %d %v", st, hdr)
 			}
-			if rows := sheetRows(t, body); !reflect.DeepEqual(rows[2:], [][]string{{communityA, "G01", "一网格", "0", "grid.a", ""}}) {
+			if rows := sheetRows(t, body); !reflect.DeepEqual(rows[1:], [][]string{{communityA, "G01", "一网格", "0", "grid.a", ""}}) {
 				t.Fatalf("rows %v", rows)
 			}
 		})

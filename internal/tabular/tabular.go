@@ -102,7 +102,7 @@ func (t *Table) add(rec []string) error {
 	row := make([]string, len(t.Header))
 	for i := range row {
 		if i < len(rec) {
-			row[i] = strings.TrimSpace(rec[i])
+			row[i] = unescape(strings.TrimSpace(rec[i]))
 		}
 		// Files are outside text like a form's: the same check.
 		if why, ok := fault.TextProblem(row[i]); !ok {
@@ -177,81 +177,4 @@ func readXLSX(data []byte) (t *Table, err error) {
 		}
 	}
 	return t.finish()
-}
-
-// Writer writes a table as CSV or xlsx.
-type Writer interface {
-	Row(cells ...string) error
-	Close() error
-}
-
-// NewWriter returns a writer of format "csv" or "xlsx" onto w.
-func NewWriter(w io.Writer, format string) (Writer, error) {
-	switch format {
-	case "csv", "":
-		w.Write([]byte("\xef\xbb\xbf")) // BOM: Excel opens UTF-8 CSV correctly
-		return &csvWriter{w: csv.NewWriter(w)}, nil
-	case "xlsx":
-		f := excelize.NewFile()
-		sw, err := f.NewStreamWriter("Sheet1")
-		if err != nil {
-			return nil, err
-		}
-		return &xlsxWriter{f: f, sw: sw, out: w}, nil
-	}
-	return nil, &Error{"格式须为 csv 或 xlsx", "format must be csv or xlsx"}
-}
-
-type csvWriter struct{ w *csv.Writer }
-
-func (c *csvWriter) Row(cells ...string) error {
-	// Neutralise spreadsheet formulas in exported text.
-	out := make([]string, len(cells))
-	for i, s := range cells {
-		out[i] = safeCell(s)
-	}
-	return c.w.Write(out)
-}
-func (c *csvWriter) Close() error { c.w.Flush(); return c.w.Error() }
-
-type xlsxWriter struct {
-	f   *excelize.File
-	sw  *excelize.StreamWriter
-	out io.Writer
-	n   int
-}
-
-func (x *xlsxWriter) Row(cells ...string) error {
-	x.n++
-	vals := make([]any, len(cells))
-	for i, s := range cells {
-		vals[i] = safeCell(s)
-	}
-	cell, _ := excelize.CoordinatesToCellName(1, x.n)
-	return x.sw.SetRow(cell, vals)
-}
-
-func (x *xlsxWriter) Close() error {
-	if err := x.sw.Flush(); err != nil {
-		return err
-	}
-	_, err := x.f.WriteTo(x.out)
-	x.f.Close()
-	return err
-}
-
-func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) && !isNumber(s) {
-		return "'" + s
-	}
-	return s
-}
-
-func isNumber(s string) bool {
-	for i, c := range s {
-		if !(c >= '0' && c <= '9' || c == '.' || (i == 0 && (c == '-' || c == '+'))) {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,10 @@ package tabular
 
 import (
 	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -27,7 +31,7 @@ func TestCSVAndXLSXRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
-		if strings.Join(tb.Header, "|") != "姓名|身份证号|备注" || len(tb.Rows) != 3 || tb.Rows[0][2] != "'=cmd()" || tb.Rows[1] != nil || tb.Rows[2][2] != "a,b" {
+		if strings.Join(tb.Header, "|") != "姓名|身份证号|备注" || len(tb.Rows) != 3 || tb.Rows[0][2] != "=cmd()" || tb.Rows[1] != nil || tb.Rows[2][2] != "a,b" {
 			t.Fatalf("%s: %q %q", format, tb.Header, tb.Rows)
 		}
 	}
@@ -111,5 +115,231 @@ func TestBlankLinesKeepNumbers(t *testing.T) {
 	}
 	if len(tab.Rows) != 5 || tab.Rows[1][0] != "1" || tab.Rows[4][0] != "3" || tab.Rows[0] != nil || tab.Rows[2] != nil {
 		t.Fatalf("rows %q", tab.Rows)
+	}
+}
+
+// rawCells reads a written file without Read's unescaping: every row of
+// the CSV, or of the first sheet of the xlsx.
+func rawCells(t *testing.T, data []byte) [][]string {
+	t.Helper()
+	if bytes.HasPrefix(data, []byte("PK")) {
+		f, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := f.GetRows(f.GetSheetList()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestFormulaCellsEscaped(t *testing.T) {
+	t.Parallel()
+	cells := []string{"=1+2", "+1", "-1+2", "@SUM(A1)", "\t=1+2", "\r=1+3", "  =1", "\u3000=1", "\tplain", "\rplain",
+		"-3.5", "+86", "42", "a=b", "中文", "", "'quoted", "=HYPERLINK(\"http://evil.example\")"}
+	want := []string{"'=1+2", "+1", "'-1+2", "'@SUM(A1)", "'\t=1+2", "'\r=1+3", "'  =1", "'\u3000=1", "'\tplain", "'\rplain",
+		"-3.5", "+86", "42", "a=b", "中文", "", "'quoted", "'=HYPERLINK(\"http://evil.example\")"}
+	for _, format := range []string{"csv", "xlsx"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			header := make([]string, len(cells))
+			for i := range header {
+				header[i] = fmt.Sprintf("c%d", i)
+			}
+			if err := w.Row(header...); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Row(cells...); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Values("=typed", 7, -2.5); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			raw := rawCells(t, buf.Bytes())
+			t.Run("every cell a spreadsheet would evaluate starts with an apostrophe", func(t *testing.T) {
+				got := append(raw[1], make([]string, len(cells))...)[:len(cells)] // xlsx leaves trailing empty cells out
+				for i := range cells {
+					// A spreadsheet keeps a lone CR of a cell as LF.
+					if g := strings.ReplaceAll(got[i], "\n", "\r"); g != want[i] && got[i] != want[i] {
+						t.Errorf("cell %q written as %q, want %q", cells[i], got[i], want[i])
+					}
+				}
+				if !reflect.DeepEqual(raw[2], []string{"'=typed", "7", "-2.5"}) {
+					t.Errorf("typed row %q", raw[2])
+				}
+			})
+			t.Run("reading the file back takes the apostrophes off", func(t *testing.T) {
+				tb, err := Read(buf.Bytes())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, c := range cells {
+					if w := strings.TrimSpace(c); tb.Rows[0][i] != w && !(c == "\r=1+3" && tb.Rows[0][i] == "=1+3") {
+						t.Errorf("cell %q read back as %q, want %q", c, tb.Rows[0][i], w)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestNumbersAreNumbersInXLSX(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(&buf, "xlsx", Options{Sheet: "设施 Facilities"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	area := 1200.5
+	w.Row("经度", "纬度", "建筑面积", "户数", "党员占比", "名称")
+	if err := w.Values(120.147, 30.259, &area, 3, (*float64)(nil), "120.5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Values(struct{}{}); err == nil {
+		t.Error("a cell of an unknown type was written")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	isText := func(ct excelize.CellType) bool {
+		return ct == excelize.CellTypeInlineString || ct == excelize.CellTypeSharedString
+	}
+	for axis, want := range map[string]string{"A2": "120.147", "B2": "30.259", "C2": "1200.5", "D2": "3", "E2": "", "F2": "120.5"} {
+		ct, err := f.GetCellType("设施 Facilities", axis)
+		v, _ := f.GetCellValue("设施 Facilities", axis)
+		if err != nil || v != want || isText(ct) != (axis == "F2") {
+			t.Errorf("%s: %q of type %v (%v), want %q as %s", axis, v, ct, err, want, map[bool]string{true: "text", false: "a number"}[axis == "F2"])
+		}
+	}
+}
+
+func TestStampNeverInTheTable(t *testing.T) {
+	t.Parallel()
+	stamp := [][]string{{"导出人 / exported by", "worker.a"}, {"时间 / time", "2026-11-29 16:00:00 CST"}}
+	write := func(t *testing.T, format string) []byte {
+		var buf bytes.Buffer
+		w, err := New(&buf, format, Options{Sheet: "居民 Residents", Stamp: stamp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Row("姓名", "年龄")
+		w.Values("张三", 78)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	t.Run("a CSV file is the header and its rows, each line as wide", func(t *testing.T) {
+		data := write(t, "csv")
+		if want := "\ufeff姓名,年龄\n张三,78\n"; string(data) != want {
+			t.Fatalf("csv %q, want %q", data, want)
+		}
+	})
+	t.Run("an xlsx file has the table first and the stamp on a sheet of its own", func(t *testing.T) {
+		f, err := excelize.OpenReader(bytes.NewReader(write(t, "xlsx")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{"居民 Residents", StampSheet}) || f.GetActiveSheetIndex() != 0 {
+			t.Fatalf("sheets %q, active %d", got, f.GetActiveSheetIndex())
+		}
+		table, _ := f.GetRows("居民 Residents")
+		st, _ := f.GetRows(StampSheet)
+		if !reflect.DeepEqual(table, [][]string{{"姓名", "年龄"}, {"张三", "78"}}) || !reflect.DeepEqual(st, stamp) {
+			t.Fatalf("table %q, stamp %q", table, st)
+		}
+	})
+}
+
+func TestSheets(t *testing.T) {
+	t.Parallel()
+	t.Run("an xlsx file takes more sheets", func(t *testing.T) {
+		var buf bytes.Buffer
+		w, _ := New(&buf, "xlsx", Options{Sheet: "指标 Indicators"})
+		w.Row("a")
+		if err := w.Sheet("公式 Formulas"); err != nil {
+			t.Fatal(err)
+		}
+		w.Row("=x")
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, _ := f.GetRows("公式 Formulas")
+		if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{"指标 Indicators", "公式 Formulas"}) || !reflect.DeepEqual(rows, [][]string{{"'=x"}}) {
+			t.Fatalf("sheets %q, second %q", got, rows)
+		}
+	})
+	t.Run("a CSV file refuses a second table", func(t *testing.T) {
+		w, _ := NewWriter(io.Discard, "csv")
+		if _, ok := w.Sheet("second").(*Error); !ok {
+			t.Fatal("a CSV writer took a second sheet")
+		}
+	})
+	t.Run("an unknown format is refused", func(t *testing.T) {
+		if _, err := NewWriter(io.Discard, "pdf"); err == nil {
+			t.Fatal("pdf accepted")
+		}
+	})
+}
+
+// TestCSVStreams: rows reach the output while the file is being written,
+// not all at the end.
+func TestCSVStreams(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf, "csv")
+	for i := 0; i < 10000; i++ {
+		w.Values("区划代码", i, 120.5)
+	}
+	if buf.Len() == 0 {
+		t.Fatal("10,000 rows written and nothing reached the output")
+	}
+	before := buf.Len()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len()-before > 32<<10 {
+		t.Fatalf("%d bytes held back until Close", buf.Len()-before)
+	}
+}
+
+func TestDiscardWritesNothingMore(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"csv", "xlsx"} {
+		var buf bytes.Buffer
+		w, _ := NewWriter(&buf, format)
+		w.Row("a", "b")
+		w.Discard()
+		if buf.Len() != 0 {
+			t.Errorf("%s: a discarded file wrote %d bytes", format, buf.Len())
+		}
 	}
 }

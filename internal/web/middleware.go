@@ -108,6 +108,11 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					// A handler cut an answer already begun: the server drops the connection.
+					m.observe(slot.pattern, 500, time.Since(start))
+					panic(p)
+				}
 				log.Error("panic", "route", slot.pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				switch {
 				case sw.status != 0:

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -227,5 +228,29 @@ func TestAPIPanicIsAProblem(t *testing.T) {
 	w := call(web.Observe(slog.New(slog.DiscardHandler), web.NewMetrics(), rt), "GET", "/api/v1/boom")
 	if p := problemOf(t, w); w.Code != 500 || p.Status != 500 || strings.Contains(w.Body.String(), "secret") || p.DetailEN != "internal server error, please try again later" {
 		t.Errorf("got %d %+v", w.Code, p)
+	}
+}
+
+// TestAbortCutsTheAnswer: a handler that panics with http.ErrAbortHandler
+// after its answer has begun gets the connection dropped, so that the
+// client sees a broken download rather than a short one that looks whole.
+func TestAbortCutsTheAnswer(t *testing.T) {
+	t.Parallel()
+	rt := web.NewRouter()
+	rt.Public("GET /half", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("region,count\n"))
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	srv := httptest.NewServer(web.Observe(slog.New(slog.DiscardHandler), web.NewMetrics(), rt))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/half")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Fatalf("a cut answer read as whole: %q", body)
 	}
 }

@@ -62,12 +62,17 @@ func Parse(s string, now time.Time) (Info, error) {
 	return Info{Number: s, Region: s[:6], Birth: b, Gender: g}, nil
 }
 
-// Mask shows the region and the last four characters: 330106********1234.
+// Mask shows the province and city (4 digits) and the last two
+// characters: 3301**********34. The twelve hidden digits are more than
+// the age, gender and community shown beside it can fill in: the birth
+// date (8), the county (2) and two of the sequence (2). A person's
+// record may show the birth date to a role that may reveal the number
+// anyway; even then the county and the sequence leave candidates.
 func Mask(id string) string {
 	if len(id) != 18 {
 		return strings.Repeat("*", len(id))
 	}
-	return id[:6] + "********" + id[14:]
+	return id[:4] + "**********" + id[16:]
 }
 
 // NormalisePhone strips spaces, dashes and a +86 prefix, and checks that what
