@@ -170,11 +170,12 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.id IN (SELECT resident_id FROM reg_resident_tags WHERE tag = ? AND active = TRUE)", f.Tag)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		if info, err := idno.Parse(q, s.Now()); err == nil {
-			w.add("r.id_idx = ?", s.Keys.Index("id_number", info.Number))
-		} else if ph, err := idno.NormalisePhone(q); err == nil && strings.Trim(q, "0123456789+- ") == "" {
-			w.add("r.phone_idx = ?", s.Keys.Index("phone", ph))
-		} else {
+		switch field, value := s.searchKey(q); field {
+		case "id_number":
+			w.add("r.id_idx = ?", s.Keys.Index(field, value))
+		case "phone":
+			w.add("r.phone_idx = ?", s.Keys.Index(field, value))
+		default:
 			// A prefix is a range on the name in code-point order: the C
 			// collation on PostgreSQL (whatever the database's collation,
 			// served by reg_residents_name_c), BINARY on SQLite.
@@ -183,6 +184,19 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		}
 	}
 	return w, nil
+}
+
+// searchKey tells whether a search text is an ID number or a phone number,
+// and gives it in the form its blind index takes (field "" for a name).
+func (s *Store) searchKey(q string) (field, value string) {
+	q = strings.TrimSpace(q)
+	if info, err := idno.Parse(q, s.Now()); err == nil {
+		return "id_number", info.Number
+	}
+	if ph, err := idno.NormalisePhone(q); err == nil && q != "" && strings.Trim(q, "0123456789+- ") == "" {
+		return "phone", ph
+	}
+	return "", ""
 }
 
 // CountCap bounds the count of a resident list: a search matching more
@@ -235,6 +249,14 @@ func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, lim
 	var total int
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(CountCap+1)+`) x`, s.customPlan(w.args)...).Scan(&total); err != nil {
 		return nil, 0, err
+	}
+	if by, _ := s.searchKey(f.Q); by != "" {
+		// A search by ID number or phone reaches a person directly: who
+		// searched and what came back are audited (the number is not).
+		if err := s.Audit.Record(ctx, audit.Entry{Action: "registry.resident.search", Object: "resident", Division: f.Division,
+			Detail: audit.Detail(map[string]any{"by": by, "results": total})}); err != nil {
+			return nil, 0, err
+		}
 	}
 	if total == 0 {
 		return nil, 0, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/audit"
 	"linli/internal/fault"
 	"linli/internal/tabular"
 	"linli/internal/web"
@@ -95,6 +96,12 @@ func (h *Handlers) getMetricsXLSX(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := h.Store.ComputeMetrics(r.Context(), div, from, to)
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// An export leaves the system: who took which division's figures is audited.
+	if err := h.Store.Audit.Record(r.Context(), audit.Entry{Action: "requests.metrics.export", Object: "division", ObjectID: div, Division: div,
+		Detail: audit.Detail(map[string]any{"from": m.From, "to": m.To, "format": "xlsx"})}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

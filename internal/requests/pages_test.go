@@ -142,6 +142,9 @@ func TestRequestPagesAndPhotos(t *testing.T) {
 			if _, err := zip.NewReader(bytes.NewReader([]byte(body)), int64(len(body))); err != nil {
 				t.Fatalf("the xlsx is no zip: %v", err)
 			}
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'requests.metrics.export' AND object_id = $1`, county); n != 1 {
+				t.Fatalf("the metrics export audited %d times, want once", n)
+			}
 			if st, _, _ := wa.Get("/requests/metrics?division=" + communityB); st != 404 {
 				t.Fatalf("metrics page outside the area: %d", st)
 			}
