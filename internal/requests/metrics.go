@@ -59,8 +59,9 @@ func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time
 	if !access.ScopeOf(ctx).Contains(within) {
 		return m, errOutsideArea
 	}
+	grid, gargs := gridSQL(access.From(ctx), 5)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT r.category, r.division_code, r.status, r.accepted_at IS NOT NULL, r.response_met, r.answered_at, r.resolve_met, r.rating, r.reopen_count, r.created_at
-		FROM requests r WHERE r.division_code >= $1 AND r.division_code < $2 AND r.created_at >= $3 AND r.created_at < $4`, sc.Lo, sc.Hi, db.T(from), db.T(to))
+		FROM requests r WHERE r.division_code >= $1 AND r.division_code < $2 AND r.created_at >= $3 AND r.created_at < $4`+grid, append([]any{sc.Lo, sc.Hi, db.T(from), db.T(to)}, gargs...)...)
 	if err != nil {
 		return m, err
 	}

@@ -51,6 +51,7 @@ func TestFreeTextPersonalDataMasked(t *testing.T) {
 		people(e)
 		e.User("gridA", access.GridWorker, communityA)
 		res, res2, wa, grid, co := e.Login("res1"), e.Login("res2"), e.Login("workerA"), e.Login("gridA"), e.Login("countyOfficer")
+		gridOf(t, wa, "G01", "grida", "res1", "33010619610301901X") // gridA (stored lower-case) lives on the grid of res1's home
 		var mine private
 		t.Run("the reporter's own answer shows what they wrote", func(t *testing.T) {
 			mine = apptest.JSON[private](t, res, "POST", "/api/v1/requests", map[string]any{"category": "property", "description": personalText, "address": "12 幢，电话 " + mobile}, 201)

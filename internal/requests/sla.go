@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/divisions"
@@ -123,10 +124,12 @@ func (s *Store) logger() *slog.Logger {
 }
 
 // Notices lists the newest notices addressed to unit (the caller's own
-// division; scope is checked by the caller).
+// division; scope is checked by the caller), a grid worker only those of
+// their grids' requests.
 func (s *Store) Notices(ctx context.Context, unit string, limit int) ([]Notice, error) {
+	grid, gargs := gridSQL(access.From(ctx), 3)
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
-		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1 ORDER BY n.created_at DESC, n.id DESC LIMIT $2`, unit, limit)
+		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1`+grid+` ORDER BY n.created_at DESC, n.id DESC LIMIT $2`, append([]any{unit, limit}, gargs...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -343,7 +343,20 @@ func scopeSQL(ctx context.Context, n int) (string, []any) {
 	} else if p != nil && p.Role == access.Provider {
 		args = []any{access.Nothing.Lo, access.Nothing.Hi}
 	}
-	return cond, args
+	grid, gargs := gridSQL(p, n+len(args))
+	return cond + grid, append(args, gargs...)
+}
+
+// gridSQL narrows a grid worker, numbered from n, to the requests of their
+// grids: those of the resident accounts living in them (as the registry
+// publishes them in registry_grid_accounts), those dispatched to them by
+// name and those they recorded. Other roles are not narrowed.
+func gridSQL(p *access.Principal, n int) (string, []any) {
+	if p == nil || p.Role != access.GridWorker {
+		return "", nil
+	}
+	return fmt.Sprintf(` AND (r.reporter_id IN (SELECT u.id FROM users u JOIN registry_grid_accounts g ON g.resident = u.username WHERE g.grid_worker = $%d)`+
+		` OR r.assignee = $%d OR EXISTS (SELECT 1 FROM request_events ev WHERE ev.request_id = r.id AND ev.seq = 1 AND ev.actor_id = $%d))`, n, n, n+1), []any{p.Username, p.UserID}
 }
 
 // Get returns a request in the caller's scope with its timeline.
@@ -858,7 +871,8 @@ func (s *Store) Duplicates(ctx context.Context, r Request) ([]Request, error) {
 		args = append(args, r.Division)
 		where += fmt.Sprintf(` AND r.division_code = $%d`, len(args))
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE `+where+cond+` ORDER BY r.created_at DESC LIMIT 5`, args...)
+	grid, gargs := gridSQL(p, len(args)+1)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE `+where+cond+grid+` ORDER BY r.created_at DESC LIMIT 5`, append(args, gargs...)...)
 	if err != nil {
 		return nil, err
 	}
