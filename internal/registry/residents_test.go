@@ -110,8 +110,8 @@ func TestResidentsScopedAndMasked(t *testing.T) {
 					t.Fatalf("delete %s: %d %s", path, st, body)
 				}
 			}
-			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%' AND result = 'ok'`); n != 5 {
-				t.Fatalf("%d registry audit entries, want 5 (2 creates, update, 2 deletes)", n)
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action LIKE 'registry.%' AND action <> 'registry.resident.search' AND result = 'ok'`); n != 5 {
+				t.Fatalf("%d registry audit entries, want 5 (2 creates, update, 2 deletes; searches apart)", n)
 			}
 		})
 	})
