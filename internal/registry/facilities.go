@@ -274,14 +274,10 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 	if err != nil {
 		return cur, err
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupFacility, `UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
+	err = s.writeRecorded(ctx, errDupFacility, "registry.facility.update", "facility", id, in.Division,
+		`UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
 			opening_hours=$10, operator_id=$11, status=$12, tier=$13, updated_at=$14 WHERE id=$15 AND division_code=$16`,
-			in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, caps, in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.Now()), id, cur.Division); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.facility.update", "facility", id, in.Division, nil)
-	})
+		in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, caps, in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, db.T(s.Now()), id, cur.Division)
 	if err != nil {
 		return cur, err
 	}
@@ -329,12 +325,8 @@ func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 		c.Sort = 1000
 	}
 	c.Builtin = false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, fault.Conflict(fault.M("类别标识已存在", "a category with this key exists")), `INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
-			c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.category.create", "facility_category", c.Key, "", nil)
-	})
+	err := s.writeRecorded(ctx, fault.Conflict(fault.M("类别标识已存在", "a category with this key exists")), "registry.category.create", "facility_category", c.Key, "",
+		`INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
+		c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort)
 	return c, err
 }

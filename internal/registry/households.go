@@ -139,13 +139,10 @@ func (s *Store) CreateHousehold(ctx context.Context, in HouseholdInput) (Househo
 	}
 	id := db.NewID()
 	now := db.T(s.Now())
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupHousehold, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.household.create", "household", id, in.Division, nil)
-	})
+	err := s.writeRecorded(ctx, errDupHousehold, "registry.household.create", "household", id, in.Division,
+		`INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`,
+		id, in.Division, in.HouseholdNo, nullable(in.GridID), in.Address, in.Note, now)
 	if err != nil {
 		return Household{}, err
 	}

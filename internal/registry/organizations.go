@@ -159,13 +159,10 @@ func (s *Store) CreateOrganization(ctx context.Context, in OrganizationInput) (O
 		return Organization{}, err
 	}
 	id := db.NewID()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupOrg, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.Now())); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.organization.create", "organization", id, in.Division, nil)
-	})
+	err := s.writeRecorded(ctx, errDupOrg, "registry.organization.create", "organization", id, in.Division,
+		`INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
+		id, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.Now()))
 	if err != nil {
 		return Organization{}, err
 	}
@@ -187,13 +184,10 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, in Organizati
 	if err := s.validOrg(ctx, &in); err != nil {
 		return cur, err
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupOrg, `UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, reg_no=$4, org_type=$5, rating=$6, reg_level=$7, party_share=$8, address=$9, updated_at=$10
-			WHERE id=$11 AND division_code=$12`, in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.Now()), id, cur.Division); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.organization.update", "organization", id, in.Division, nil)
-	})
+	err = s.writeRecorded(ctx, errDupOrg, "registry.organization.update", "organization", id, in.Division,
+		`UPDATE reg_organizations SET division_code=$1, kind=$2, name=$3, reg_no=$4, org_type=$5, rating=$6, reg_level=$7, party_share=$8, address=$9, updated_at=$10
+			WHERE id=$11 AND division_code=$12`,
+		in.Division, in.Kind, in.Name, nullable(in.RegNo), in.OrgType, in.Rating, in.RegLevel, partyArg(in.PartyShare), in.Address, db.T(s.Now()), id, cur.Division)
 	if err != nil {
 		return cur, err
 	}

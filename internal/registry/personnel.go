@@ -180,13 +180,10 @@ func (s *Store) CreatePerson(ctx context.Context, in PersonInput) (Person, error
 	if err != nil {
 		return Person{}, err
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := execUnique(ctx, tx, errDupPerson, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`, id, in.Division, in.Name, pr.roles, pr.attrs, nullable(in.OrgID), in.Username, pr.enc, pr.idx, pr.mask, db.T(s.Now())); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "registry.person.create", "person", id, in.Division, nil)
-	})
+	err = s.writeRecorded(ctx, errDupPerson, "registry.person.create", "person", id, in.Division,
+		`INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
+		id, in.Division, in.Name, pr.roles, pr.attrs, nullable(in.OrgID), in.Username, pr.enc, pr.idx, pr.mask, db.T(s.Now()))
 	if err != nil {
 		return Person{}, err
 	}

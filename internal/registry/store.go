@@ -185,6 +185,18 @@ func execUnique(ctx context.Context, tx *sql.Tx, dup error, query string, args .
 	return res, err
 }
 
+// writeRecorded runs one insert or update that may clash with a natural
+// key (answered with dup) and records action on the object in the same
+// transaction: the write and its audit entry commit together or not at all.
+func (s *Store) writeRecorded(ctx context.Context, dup error, action, object, id, division, query string, args ...any) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := execUnique(ctx, tx, dup, query, args...); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, action, object, id, division, nil)
+	})
+}
+
 // adjustTags adds delta to the count of tag at code and at each of its
 // ancestors, so that a summary for any division is one indexed read.
 func (s *Store) adjustTags(ctx context.Context, tx *sql.Tx, code, tag string, delta int64) error {
