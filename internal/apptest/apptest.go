@@ -8,7 +8,6 @@ package apptest
 import (
 	"context"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,41 +31,11 @@ const (
 // Password is the password of every account User creates.
 const Password = "Test-Passw0rd-2026"
 
-// Clock is a test clock that tests move forward instead of sleeping.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now reads the clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set puts the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-// Add moves the clock forward by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // Env is one running app over one store, served on a local port.
 type Env struct {
 	T     *testing.T
 	App   *app.App
-	Clock *Clock
+	Clock *dbtest.Clock
 	// URL is the server's root, e.g. http://127.0.0.1:39871.
 	URL string
 }
@@ -91,7 +60,7 @@ func New(t *testing.T, d *db.DB) *Env { return NewWith(t, d, nil) }
 // NewWith is New with the given modules (nil: the platform's list).
 func NewWith(t *testing.T, d *db.DB, modules []module.Spec) *Env {
 	t.Helper()
-	ck := NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
+	ck := dbtest.NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
 	a := newApp(t, settings(t), d, ck.Now, modules)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {

@@ -25,12 +25,12 @@ import (
 // for reading.
 type anchored struct {
 	*audit.Log
-	clock  *clock
+	clock  *dbtest.Clock
 	stream *bytes.Buffer
 }
 
 func newAnchored(t *testing.T, d *db.DB, key string) anchored {
-	ck := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+	ck := dbtest.NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
 	stream := &bytes.Buffer{}
 	l := &audit.Log{DB: d, Now: ck.Now, Key: []byte(key), Checkpoints: filepath.Join(t.TempDir(), audit.CheckpointFile),
 		Logger: slog.New(slog.NewJSONHandler(stream, nil))}

@@ -16,21 +16,8 @@ import (
 	"linli/internal/dbtest"
 )
 
-// clock is a test clock that tests move instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newLog(d *db.DB) (*audit.Log, *clock) {
-	ck := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+func newLog(d *db.DB) (*audit.Log, *dbtest.Clock) {
+	ck := dbtest.NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
 	return audit.New(d, ck.Now), ck
 }
 

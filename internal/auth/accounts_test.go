@@ -7,6 +7,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/auth"
+	"linli/internal/dbtest"
 	"linli/internal/fault"
 )
 
@@ -34,7 +35,7 @@ func TestCreateRules(t *testing.T) {
 		} {
 			t.Run(k.name+" is refused", func(t *testing.T) {
 				_, _, err := e.svc.Create(as(sys), k.nu)
-				refusal(t, err, k.code, k.field)
+				dbtest.Refusal(t, err, k.code, k.field)
 			})
 		}
 		if n := e.count(`SELECT COUNT(*) FROM users`); n != 1 {
@@ -54,14 +55,14 @@ func TestCreateRules(t *testing.T) {
 		})
 		t.Run("a taken username is a conflict", func(t *testing.T) {
 			_, _, err := e.svc.Create(as(sys), auth.NewUser{Username: "worker1", Role: access.Resident, Division: communityA})
-			refusal(t, err, fault.CodeConflict, "username")
+			dbtest.Refusal(t, err, fault.CodeConflict, "username")
 		})
 		t.Run("only the system administrator creates accounts", func(t *testing.T) {
 			off := principal(e.user("county", access.Officer, county))
 			_, _, err := e.svc.Create(as(off), auth.NewUser{Username: "res1", Role: access.Resident, Division: communityA})
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 			_, _, err = e.svc.Create(context.Background(), auth.NewUser{Username: "res1", Role: access.Resident, Division: communityA})
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 		})
 		t.Run("the operator creates the admin duties", func(t *testing.T) {
 			if _, _, err := e.svc.Create(operator(), auth.NewUser{Username: "aud", Role: access.Auditor, Division: "33"}); err != nil {
@@ -87,12 +88,12 @@ func TestFindAndListWithinReach(t *testing.T) {
 		t.Run("accounts elsewhere read as not found", func(t *testing.T) {
 			for _, name := range []string{"nb.officer", "nobody"} {
 				_, err := e.svc.Get(as(sys), name)
-				if msg := refusal(t, err, fault.CodeNotFound, ""); msg != "account not found or outside your jurisdiction" {
+				if msg := dbtest.Refusal(t, err, fault.CodeNotFound, ""); msg != "account not found or outside your jurisdiction" {
 					t.Errorf("%s: %q", name, msg)
 				}
 			}
 			_, err := e.svc.Get(context.Background(), "worker_a")
-			refusal(t, err, fault.CodeNotFound, "")
+			dbtest.Refusal(t, err, fault.CodeNotFound, "")
 		})
 		t.Run("anyone finds their own account", func(t *testing.T) {
 			nb := principal(e.user("nb.self", access.Resident, ningboVil))
@@ -133,7 +134,7 @@ func TestFindAndListWithinReach(t *testing.T) {
 		}
 		t.Run("business roles cannot list accounts", func(t *testing.T) {
 			_, _, err := e.svc.List(as(&access.Principal{Role: access.Officer, Division: "3301"}), "", 0, 10)
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 		})
 	})
 }
@@ -148,7 +149,7 @@ func TestAdminDuties(t *testing.T) {
 		var pw string
 		t.Run("resetting a password needs the system administrator", func(t *testing.T) {
 			_, err := e.svc.ResetPassword(as(sec), "wang")
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 		})
 		t.Run("a reset password must be changed, ends the sessions and waits for approval", func(t *testing.T) {
 			var err error
@@ -160,7 +161,7 @@ func TestAdminDuties(t *testing.T) {
 				t.Fatalf("old session still open: %+v %v", p, err)
 			}
 			_, _, err = e.svc.Login(context.Background(), "wang", pw, "", "", "")
-			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account awaits the security administrator's approval" {
+			if msg := dbtest.Refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account awaits the security administrator's approval" {
 				t.Fatalf("before approval: %q", msg)
 			}
 			if _, err := e.svc.Approve(as(sec), "wang"); err != nil {
@@ -175,7 +176,7 @@ func TestAdminDuties(t *testing.T) {
 			}
 		})
 		t.Run("no one disables their own account", func(t *testing.T) {
-			refusal(t, e.svc.SetDisabled(as(sec), "sec", true), fault.CodeInvalid, "username")
+			dbtest.Refusal(t, e.svc.SetDisabled(as(sec), "sec", true), fault.CodeInvalid, "username")
 		})
 		t.Run("a disabled account loses its sessions and cannot sign in", func(t *testing.T) {
 			if err := e.svc.SetDisabled(as(sec), "wang", true); err != nil {
@@ -185,11 +186,11 @@ func TestAdminDuties(t *testing.T) {
 				t.Fatalf("%d sessions left", n)
 			}
 			_, _, err := e.svc.Login(context.Background(), "wang", "Wrong-Passw0rd-1", "", "", "")
-			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "wrong username or password" {
+			if msg := dbtest.Refusal(t, err, fault.CodeUnauthenticated, ""); msg != "wrong username or password" {
 				t.Errorf("a wrong password: %q", msg)
 			}
 			_, _, err = e.svc.Login(context.Background(), "wang", pw, "", "", "")
-			if msg := refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account is disabled; contact your administrator" {
+			if msg := dbtest.Refusal(t, err, fault.CodeUnauthenticated, ""); msg != "the account is disabled; contact your administrator" {
 				t.Errorf("got %q", msg)
 			}
 		})
@@ -202,8 +203,8 @@ func TestAdminDuties(t *testing.T) {
 			}
 		})
 		t.Run("policies are set by the security administrator, for known roles", func(t *testing.T) {
-			refusal(t, e.svc.SetPolicy(as(sys), access.Officer, true), fault.CodeForbidden, "")
-			refusal(t, e.svc.SetPolicy(as(sec), "mayor", true), fault.CodeInvalid, "role")
+			dbtest.Refusal(t, e.svc.SetPolicy(as(sys), access.Officer, true), fault.CodeForbidden, "")
+			dbtest.Refusal(t, e.svc.SetPolicy(as(sec), "mayor", true), fault.CodeInvalid, "role")
 			if err := e.svc.SetPolicy(as(sec), access.Officer, true); err != nil {
 				t.Fatal(err)
 			}

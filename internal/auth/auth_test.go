@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"linli/internal/auth"
+	"linli/internal/dbtest"
 	"linli/internal/fault"
 )
 
@@ -123,7 +124,7 @@ func TestParseLogin(t *testing.T) {
 	} {
 		t.Run(k.name+" is refused", func(t *testing.T) {
 			_, err := auth.ParseLogin(k.user, k.pw, k.code)
-			refusal(t, err, fault.CodeInvalid, k.field)
+			dbtest.Refusal(t, err, fault.CodeInvalid, k.field)
 		})
 	}
 	t.Run("a good form is trimmed", func(t *testing.T) {

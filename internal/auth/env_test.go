@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,22 +10,8 @@ import (
 	"linli/internal/auth"
 	"linli/internal/db"
 	"linli/internal/dbtest"
-	"linli/internal/fault"
 	"linli/internal/secret"
 )
-
-// clock is a test clock that tests move instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // Real codes of 西湖区 and one of 宁波.
 const (
@@ -45,7 +30,7 @@ type env struct {
 	t     *testing.T
 	d     *db.DB
 	svc   *auth.Service
-	clock *clock
+	clock *dbtest.Clock
 }
 
 // each runs fn with an account service over a fresh store of each kind.
@@ -56,7 +41,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ck := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+		ck := dbtest.NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
 		svc := &auth.Service{DB: d, Audit: audit.New(d, ck.Now), Keys: keys, Now: ck.Now, IdleTimeout: 30 * time.Minute, MaxAge: 12 * time.Hour,
 			DivisionExists: func(_ context.Context, code string) (int, bool, error) {
 				l, ok := known[code]
@@ -104,22 +89,4 @@ func (e *env) count(query string, args ...any) int {
 		e.t.Fatal(err)
 	}
 	return n
-}
-
-// refusal asserts that err is a refusal of code naming field ("" for none)
-// and returns its English message.
-func refusal(t *testing.T, err error, code fault.Code, field string) string {
-	t.Helper()
-	e, ok := fault.As(err)
-	if !ok || e.Code != code {
-		t.Fatalf("got %v, want a %s refusal", err, code)
-	}
-	got := ""
-	if len(e.Fields) > 0 {
-		got = e.Fields[0].Field
-	}
-	if got != field {
-		t.Fatalf("field %q, want %q (%v)", got, field, err)
-	}
-	return e.Msg.EN
 }

@@ -11,6 +11,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/auth"
 	"linli/internal/db"
+	"linli/internal/dbtest"
 	"linli/internal/fault"
 )
 
@@ -25,7 +26,7 @@ func TestLoginBackoff(t *testing.T) {
 		const here = "198.51.100.7"
 		waitOf := func(err error) time.Duration {
 			t.Helper()
-			refusal(t, err, fault.CodeTooMany, "")
+			dbtest.Refusal(t, err, fault.CodeTooMany, "")
 			d, ok := auth.RetryAfter(err)
 			if !ok {
 				t.Fatalf("no wait in %v", err)
@@ -33,15 +34,15 @@ func TestLoginBackoff(t *testing.T) {
 			return d
 		}
 		t.Run("an unknown user and a wrong password read the same", func(t *testing.T) {
-			a := refusal(t, login("nobody", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
-			b := refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+			a := dbtest.Refusal(t, login("nobody", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+			b := dbtest.Refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			if a != b || a != "wrong username or password" {
 				t.Errorf("%q / %q", a, b)
 			}
 		})
 		t.Run("five wrong passwords cost their owner two seconds, not a lock", func(t *testing.T) {
 			for i := 1; i < auth.AccountFreeTries; i++ {
-				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+				dbtest.Refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			}
 			if d := waitOf(login("wang", password, here)); d != 2*time.Second {
 				t.Errorf("wait %s", d)
@@ -77,7 +78,7 @@ func TestLoginBackoff(t *testing.T) {
 		})
 		t.Run("the security administrator clears it", func(t *testing.T) {
 			sec := principal(e.user("sec", access.SecAdmin, "33"))
-			refusal(t, e.svc.Unlock(as(&access.Principal{Role: access.SysAdmin, Division: "33"}), "wang"), fault.CodeForbidden, "")
+			dbtest.Refusal(t, e.svc.Unlock(as(&access.Principal{Role: access.SysAdmin, Division: "33"}), "wang"), fault.CodeForbidden, "")
 			if u, err := e.svc.Get(as(sec), "wang"); err != nil || !u.Throttled {
 				t.Fatalf("got %+v %v", u, err)
 			}
@@ -93,15 +94,15 @@ func TestLoginBackoff(t *testing.T) {
 				login(fmt.Sprintf("name%d", i), "Wrong-Passw0rd-1", "192.0.2.1")
 			}
 			waitOf(login("name-x", "Wrong-Passw0rd-1", "192.0.2.1"))
-			refusal(t, login("name-x", "Wrong-Passw0rd-1", "192.0.2.2"), fault.CodeUnauthenticated, "")
+			dbtest.Refusal(t, login("name-x", "Wrong-Passw0rd-1", "192.0.2.2"), fault.CodeUnauthenticated, "")
 		})
 		t.Run("failures are forgotten after a quiet hour", func(t *testing.T) {
 			for range auth.AccountFreeTries - 1 {
-				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+				dbtest.Refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			}
 			e.clock.Add(time.Hour + time.Second)
 			for range auth.AccountFreeTries - 1 {
-				refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
+				dbtest.Refusal(t, login("wang", "Wrong-Passw0rd-1", here), fault.CodeUnauthenticated, "")
 			}
 			if err := login("wang", password, here); err != nil {
 				t.Fatal(err)
@@ -137,9 +138,9 @@ func TestSecondFactorPassesTheBackoff(t *testing.T) {
 		e.clock.Add(30 * time.Second)
 		fresh, _ := auth.TOTPCode(secret, e.clock.Now())
 		t.Run("the password alone, or with a wrong code, waits", func(t *testing.T) {
-			refusal(t, login(password, ""), fault.CodeTooMany, "")
-			refusal(t, login(password, wrongCode(t, secret, e.clock.Now())), fault.CodeTooMany, "")
-			refusal(t, login("Wrong-Passw0rd-1", fresh), fault.CodeTooMany, "")
+			dbtest.Refusal(t, login(password, ""), fault.CodeTooMany, "")
+			dbtest.Refusal(t, login(password, wrongCode(t, secret, e.clock.Now())), fault.CodeTooMany, "")
+			dbtest.Refusal(t, login("Wrong-Passw0rd-1", fresh), fault.CodeTooMany, "")
 		})
 		t.Run("the password with a fresh code signs in at once", func(t *testing.T) {
 			if err := login(password, fresh); err != nil {
@@ -250,7 +251,7 @@ func TestChangePassword(t *testing.T) {
 			{"the same password again", password, password, "new_password"},
 		} {
 			t.Run(k.name+" is refused", func(t *testing.T) {
-				refusal(t, e.svc.ChangePassword(ctx, keep, k.old, k.new), fault.CodeInvalid, k.field)
+				dbtest.Refusal(t, e.svc.ChangePassword(ctx, keep, k.old, k.new), fault.CodeInvalid, k.field)
 			})
 		}
 		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.change_password' AND result = 'failed'`); n != 1 {
@@ -271,7 +272,7 @@ func TestChangePassword(t *testing.T) {
 			}
 		})
 		t.Run("no one changes a password without signing in", func(t *testing.T) {
-			refusal(t, e.svc.ChangePassword(context.Background(), "", password, "New-Strong-Pass-43"), fault.CodeForbidden, "")
+			dbtest.Refusal(t, e.svc.ChangePassword(context.Background(), "", password, "New-Strong-Pass-43"), fault.CodeForbidden, "")
 		})
 	})
 }
@@ -304,7 +305,7 @@ func TestSecondFactor(t *testing.T) {
 			}
 		})
 		t.Run("a wrong code does not enrol", func(t *testing.T) {
-			refusal(t, e.svc.ConfirmTOTP(ctx, wrongCode(t, secret, e.clock.Now())), fault.CodeInvalid, "code")
+			dbtest.Refusal(t, e.svc.ConfirmTOTP(ctx, wrongCode(t, secret, e.clock.Now())), fault.CodeInvalid, "code")
 		})
 		t.Run("a good code enrols and the pending step ends", func(t *testing.T) {
 			code, err := auth.TOTPCode(secret, e.clock.Now())
@@ -320,7 +321,7 @@ func TestSecondFactor(t *testing.T) {
 		})
 		t.Run("signing in now asks for the code", func(t *testing.T) {
 			_, _, err := e.svc.Login(context.Background(), "county", password, "", "", "")
-			if !auth.NeedsTOTP(err) || refusal(t, err, fault.CodeUnauthenticated, "totp") != "enter the one-time code from your authenticator" {
+			if !auth.NeedsTOTP(err) || dbtest.Refusal(t, err, fault.CodeUnauthenticated, "totp") != "enter the one-time code from your authenticator" {
 				t.Fatalf("got %v", err)
 			}
 			_, _, err = e.svc.Login(context.Background(), "county", password, wrongCode(t, secret, e.clock.Now()), "", "")
@@ -364,13 +365,13 @@ func TestAPITokens(t *testing.T) {
 		}
 		t.Run("only the system administrator issues tokens, for a year at most", func(t *testing.T) {
 			_, _, err := e.svc.IssueToken(as(sec), req("hotline", 24*time.Hour))
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 			for _, ttl := range []time.Duration{0, 367 * 24 * time.Hour} {
 				_, _, err := e.svc.IssueToken(operator(), req("hotline", ttl))
-				refusal(t, err, fault.CodeInvalid, "days")
+				dbtest.Refusal(t, err, fault.CodeInvalid, "days")
 			}
 			_, _, err = e.svc.IssueToken(operator(), req("nobody", time.Hour))
-			refusal(t, err, fault.CodeNotFound, "")
+			dbtest.Refusal(t, err, fault.CodeNotFound, "")
 		})
 		tok, rec, err := e.svc.IssueToken(operator(), req("hotline", 24*time.Hour))
 		if err != nil || !strings.HasPrefix(tok, auth.TokenPrefix) {
@@ -396,7 +397,7 @@ func TestAPITokens(t *testing.T) {
 				t.Fatal("token of a disabled account acts")
 			}
 			_, _, err := e.svc.IssueToken(operator(), req("hotline", time.Hour))
-			refusal(t, err, fault.CodeInvalid, "username")
+			dbtest.Refusal(t, err, fault.CodeInvalid, "username")
 			if err := e.svc.SetDisabled(as(sec), "hotline", false); err != nil {
 				t.Fatal(err)
 			}
@@ -413,7 +414,7 @@ func TestAPITokens(t *testing.T) {
 				t.Fatal("revoked token acts")
 			}
 			_, err = e.svc.RevokeToken(as(sec), rec2.ID)
-			refusal(t, err, fault.CodeConflict, "")
+			dbtest.Refusal(t, err, fault.CodeConflict, "")
 		})
 		t.Run("an expired token acts no more", func(t *testing.T) {
 			e.clock.Add(24 * time.Hour)

@@ -10,6 +10,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/auth"
+	"linli/internal/dbtest"
 	"linli/internal/web"
 )
 
@@ -82,7 +83,7 @@ func TestAPITokenScopeExpiryRevoke(t *testing.T) {
 		t.Run("a scope names known operations only", func(t *testing.T) {
 			for _, scope := range []string{"", "write", "POST /api/v1/nothing"} {
 				_, _, err := e.App.Auth.IssueToken(operator(), auth.TokenRequest{Username: "hotline", Name: "x", Scope: scope, TTL: time.Hour})
-				refusal(t, err, "invalid", "scope")
+				dbtest.Refusal(t, err, "invalid", "scope")
 			}
 		})
 		t.Run("a token does not open pages", func(t *testing.T) {
@@ -185,7 +186,7 @@ func TestAPITokenNeedsAnAccountInGoodStanding(t *testing.T) {
 		t.Run("an account awaiting approval has no working token", func(t *testing.T) {
 			u := apptest.JSON[auth.CreatedUser](t, e.Login("sys"), "POST", "/api/v1/users", map[string]string{"username": "grid1", "role": "grid_worker", "division_code": apptest.CommunityA}, 201)
 			_, _, err := e.App.Auth.IssueToken(operator(), auth.TokenRequest{Username: u.Username, Name: "x", Scope: "read", TTL: time.Hour})
-			refusal(t, err, "invalid", "username")
+			dbtest.Refusal(t, err, "invalid", "username")
 		})
 		t.Run("a disabled account's token acts no more", func(t *testing.T) {
 			e.User("res1", access.Resident, apptest.CommunityA)
@@ -238,7 +239,7 @@ func TestTokenIssueAuditedWithTheOperator(t *testing.T) {
 		})
 		t.Run("only the system administrator issues tokens", func(t *testing.T) {
 			_, _, err := e.svc.IssueToken(as(&access.Principal{UserID: "x", Role: access.SecAdmin, Division: "33"}), auth.TokenRequest{Username: "hotline", Scope: "read", TTL: time.Hour})
-			refusal(t, err, "forbidden", "")
+			dbtest.Refusal(t, err, "forbidden", "")
 		})
 	})
 }

@@ -2,7 +2,6 @@ package divisions_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/divisions"
-	"linli/internal/fault"
 )
 
 // Real codes of 西湖区 (NBS 2023): two communities in different townships,
@@ -23,32 +21,19 @@ const (
 	ningboVil  = "330203001001"
 )
 
-// clock is a test clock that tests move instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	d     *db.DB
 	store *divisions.Store
 	log   *audit.Log
-	clock *clock
+	clock *dbtest.Clock
 }
 
 // each runs fn over a fresh store of each kind with the divisions loaded.
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	dbtest.Each(t, append(append([]db.Migration{}, audit.Migrations...), divisions.Migrations...), func(t *testing.T, d *db.DB) {
-		ck := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+		ck := dbtest.NewClock(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC))
 		s := &divisions.Store{DB: d, Now: ck.Now}
 		if _, err := s.Load(context.Background()); err != nil {
 			t.Fatal(err)
@@ -73,24 +58,6 @@ func (e *env) count(query string, args ...any) int {
 		e.t.Fatal(err)
 	}
 	return n
-}
-
-// refusal asserts that err is a refusal of code naming field ("" for none)
-// and returns its English message.
-func refusal(t *testing.T, err error, code fault.Code, field string) string {
-	t.Helper()
-	e, ok := fault.As(err)
-	if !ok || e.Code != code {
-		t.Fatalf("got %v, want a %s refusal", err, code)
-	}
-	got := ""
-	if len(e.Fields) > 0 {
-		got = e.Fields[0].Field
-	}
-	if got != field {
-		t.Fatalf("field %q, want %q (%v)", got, field, err)
-	}
-	return e.Msg.EN
 }
 
 func codes(ds []divisions.Division) []string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"linli/internal/dbtest"
 	"linli/internal/divisions"
 	"linli/internal/fault"
 )
@@ -66,7 +67,7 @@ func TestImportAllOrNothing(t *testing.T) {
 				t.Fatalf("dry run: %+v %v", rep, err)
 			}
 			_, err := e.store.ImportCSV(as(workerA), e.log, strings.NewReader("division_code,year,attribute,value\n"+communityA+",2025,population,1\n"), false)
-			refusal(t, err, fault.CodeForbidden, "")
+			dbtest.Refusal(t, err, fault.CodeForbidden, "")
 		})
 		t.Run("a good file applies in full, and again changes nothing", func(t *testing.T) {
 			for i := 0; i < 2; i++ {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/dbtest"
 	"linli/internal/divisions"
 	"linli/internal/fault"
 )
@@ -51,16 +52,16 @@ func TestAttributes(t *testing.T) {
 				code string
 			}{{workerA, communityB}, {ningboOfficer, communityA}, {sysAdmin, communityA}, {countyOfficer, "330106999999"}} {
 				_, err := read(k.p, k.code)
-				if msg := refusal(t, err, fault.CodeNotFound, ""); msg != "division "+k.code+" not found or outside your jurisdiction" {
+				if msg := dbtest.Refusal(t, err, fault.CodeNotFound, ""); msg != "division "+k.code+" not found or outside your jurisdiction" {
 					t.Errorf("%s: %q", k.p.Username, msg)
 				}
 			}
 		})
 		t.Run("only officers write, and a refusal writes nothing", func(t *testing.T) {
 			before := e.count(`SELECT COUNT(*) FROM unit_changes`)
-			refusal(t, e.store.SetAttributes(as(workerA), e.log, communityA, 2025, map[string]float64{"population": 1}), fault.CodeForbidden, "")
-			refusal(t, e.store.SetAttributes(as(workerA), e.log, communityB, 2025, map[string]float64{"population": 1}), fault.CodeNotFound, "")
-			refusal(t, e.store.SetAttributes(as(ningboOfficer), e.log, communityA, 2025, map[string]float64{"population": 1}), fault.CodeNotFound, "")
+			dbtest.Refusal(t, e.store.SetAttributes(as(workerA), e.log, communityA, 2025, map[string]float64{"population": 1}), fault.CodeForbidden, "")
+			dbtest.Refusal(t, e.store.SetAttributes(as(workerA), e.log, communityB, 2025, map[string]float64{"population": 1}), fault.CodeNotFound, "")
+			dbtest.Refusal(t, e.store.SetAttributes(as(ningboOfficer), e.log, communityA, 2025, map[string]float64{"population": 1}), fault.CodeNotFound, "")
 			if got, _ := read(countyOfficer, communityA); got["population"] != 5000 || e.count(`SELECT COUNT(*) FROM unit_changes`) != before {
 				t.Fatalf("a refused write changed data: %v", got)
 			}
@@ -78,7 +79,7 @@ func TestAttributes(t *testing.T) {
 			{"no values at all", 2025, map[string]float64{}, "values"},
 		} {
 			t.Run(k.name+" is refused", func(t *testing.T) {
-				refusal(t, e.store.SetAttributes(off, e.log, communityA, k.year, k.values), fault.CodeInvalid, k.field)
+				dbtest.Refusal(t, e.store.SetAttributes(off, e.log, communityA, k.year, k.values), fault.CodeInvalid, k.field)
 			})
 		}
 		t.Run("a change is dated by the clock, kept with its old value and audited", func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestDesignations(t *testing.T) {
 				if err := e.store.SetDesignation(off, e.log, communityA, "future_community", y, "第二批"); err != nil {
 					t.Fatal(err)
 				}
+				e.clock.Add(time.Minute) // changes are listed newest first by their time
 			}
 			ds, err := e.store.Designations(off, communityA)
 			if err != nil || len(ds) != 1 || ds[0].Year != 2024 || ds[0].Note != "第二批" || ds[0].UpdatedBy != "county" {
@@ -166,11 +168,11 @@ func TestDesignations(t *testing.T) {
 			{"a note over 500 bytes", "future_community", strings.Repeat("x", 501), "note", 2024},
 		} {
 			t.Run(k.name+" is refused", func(t *testing.T) {
-				refusal(t, e.store.SetDesignation(off, e.log, communityA, k.kind, k.year, k.note), fault.CodeInvalid, k.field)
+				dbtest.Refusal(t, e.store.SetDesignation(off, e.log, communityA, k.kind, k.year, k.note), fault.CodeInvalid, k.field)
 			})
 		}
 		t.Run("a worker may not award one", func(t *testing.T) {
-			refusal(t, e.store.SetDesignation(as(workerA), e.log, communityA, "smart_community", 2024, ""), fault.CodeForbidden, "")
+			dbtest.Refusal(t, e.store.SetDesignation(as(workerA), e.log, communityA, "smart_community", 2024, ""), fault.CodeForbidden, "")
 		})
 		t.Run("a withdrawn designation is no longer held but keeps its years", func(t *testing.T) {
 			if err := e.store.RemoveDesignation(off, e.log, communityA, "future_community"); err != nil {
@@ -187,7 +189,7 @@ func TestDesignations(t *testing.T) {
 			}
 		})
 		t.Run("withdrawing what is not held is not found", func(t *testing.T) {
-			msg := refusal(t, e.store.RemoveDesignation(off, e.log, communityA, "future_community"), fault.CodeNotFound, "")
+			msg := dbtest.Refusal(t, e.store.RemoveDesignation(off, e.log, communityA, "future_community"), fault.CodeNotFound, "")
 			if msg != "division "+communityA+" holds no designation future_community" {
 				t.Errorf("got %q", msg)
 			}
