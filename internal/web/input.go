@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,8 +147,18 @@ func CleanInput(refuse func(http.ResponseWriter, *http.Request, error), next htt
 			refuse(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), inputCheckedKey{}, true)))
 	})
+}
+
+type inputCheckedKey struct{}
+
+// inputChecked tells whether CleanInput has checked the request's query,
+// URL-encoded form and JSON body, so that DecodeJSON and ParseForm need
+// not walk them again.
+func inputChecked(r *http.Request) bool {
+	ok, _ := r.Context().Value(inputCheckedKey{}).(bool)
+	return ok
 }
 
 func checkRequest(w http.ResponseWriter, r *http.Request) error {

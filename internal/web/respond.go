@@ -144,8 +144,9 @@ func jsonLimit(r *http.Request) int64 {
 }
 
 // DecodeJSON reads the request body into v, rejecting unknown fields, bodies
-// over the JSON limit, text that is not clean (see CheckJSON) and trailing
-// data with messages a person can act on.
+// over the JSON limit, text that is not clean (see CheckJSON; checked once,
+// at the edge when CleanInput ran) and trailing data with messages a person
+// can act on.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return fault.New(fault.CodeUnsupported, M("请求体须为 JSON (Content-Type: application/json)", "request body must be JSON (Content-Type: application/json)"))
@@ -155,8 +156,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return bodyReadError(err, limit)
 	}
-	if err := CheckJSON(raw); err != nil {
-		return err
+	if !inputChecked(r) {
+		if err := CheckJSON(raw); err != nil {
+			return err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -192,6 +195,9 @@ func ParseForm(r *http.Request) error {
 			return fault.New(fault.CodeTooLarge, M("表单过大", "the form is too large"))
 		}
 		return fault.Invalid(M("表单无效", "invalid form"))
+	}
+	if inputChecked(r) {
+		return nil // the query and a URL-encoded body were checked at the edge
 	}
 	return CheckValues(r.Form)
 }
