@@ -95,12 +95,21 @@ func mask(m Match) string {
 	case IDNumber:
 		return v[:4] + strings.Repeat("*", 12) + v[16:]
 	case Mobile:
-		return v[:3] + "****" + v[7:]
+		return MaskPhone(v)
 	}
 	local, domain, _ := strings.Cut(v, "@")
 	r, _ := utf8.DecodeRuneInString(local)
 	domain, _ = Mask(domain) // a number may hide in the domain
 	return string(r) + "***@" + domain
+}
+
+// MaskPhone shows a phone number's first three and last four digits; a
+// number too short to keep enough hidden is hidden whole.
+func MaskPhone(p string) string {
+	if len(p) < 8 {
+		return strings.Repeat("*", len(p))
+	}
+	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
 // matchAt tries each kind at byte i, which must start a token: the rune

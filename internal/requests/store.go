@@ -17,6 +17,7 @@ import (
 	"linli/internal/divisions"
 	"linli/internal/fault"
 	"linli/internal/module"
+	"linli/internal/pii"
 	"linli/internal/secret"
 )
 
@@ -305,7 +306,7 @@ func (s *Store) reveal(r *Request) error {
 		if err != nil {
 			return fmt.Errorf("request %s: reporter phone: %w", r.Number, err)
 		}
-		r.ReporterPhone = maskPhone(v)
+		r.ReporterPhone = pii.MaskPhone(v)
 	}
 	return nil
 }
@@ -316,13 +317,6 @@ func maskName(v string) string {
 		return v
 	}
 	return string(rs[:1]) + strings.Repeat("*", len(rs)-1)
-}
-
-func maskPhone(v string) string {
-	if len(v) < 7 {
-		return strings.Repeat("*", len(v))
-	}
-	return v[:3] + strings.Repeat("*", len(v)-7) + v[len(v)-4:]
 }
 
 // scopeSQL returns the scope condition on the alias r, numbered from n:

@@ -95,12 +95,7 @@ func NormalisePhone(s string) (string, error) {
 }
 
 // MaskPhone shows the first three and last four digits: 138****5678.
-func MaskPhone(p string) string {
-	if len(p) < 8 {
-		return strings.Repeat("*", len(p))
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
-}
+func MaskPhone(p string) string { return pii.MaskPhone(p) }
 
 // Age is the age in whole years at the given instant.
 func Age(birth, at time.Time) int {
