@@ -172,7 +172,10 @@ func (rd *Renderer) funcs(lang string) template.FuncMap {
 			}
 			return *p
 		},
-		"num": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+		"num":      func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+		"n":        Group,
+		"date":     func(v any) string { return FormatDate(v, lang) },
+		"datetime": func(v any) string { return FormatDateTime(v, lang) },
 	}
 }
 
@@ -184,6 +187,13 @@ type View struct {
 	Alert  Msg          // an error message
 	Errors []FieldError // field-level errors of a form
 	Form   url.Values   // submitted values to refill a form
+	Crumbs []Crumb      // the breadcrumb above the title, from the top down
+}
+
+// Crumb is one step of a breadcrumb; the last one (the page itself) has no link.
+type Crumb struct {
+	Href  string
+	Label Msg
 }
 
 // page is the template's root value.
@@ -209,6 +219,15 @@ func (p page) FieldErr(field string) string {
 		}
 	}
 	return ""
+}
+
+// Current reports whether the navigation link href leads to this page or a
+// page below it (the home link "/" only to itself).
+func (p page) Current(href string) bool {
+	if href == "/" {
+		return p.Path == "/"
+	}
+	return p.Path == href || strings.HasPrefix(p.Path, strings.TrimSuffix(href, "/")+"/")
 }
 
 // Value returns a submitted form value.
@@ -284,6 +303,7 @@ type loggerKey struct{}
 type Pager struct {
 	Page, Pages, Total int
 	Prev, Next         string
+	TotalText          string // a bounded total ("1,000+") shown instead of Total
 }
 
 // NewPager builds prev/next links that keep the request's other parameters.

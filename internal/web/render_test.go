@@ -98,8 +98,8 @@ func TestRender(t *testing.T) {
 		rd.Demo = true
 		defer func() { rd.Demo = false }()
 		html := render(ps, nil, 200, web.View{}, &http.Cookie{Name: "elder", Value: "1"}).Body.String()
-		if first(html, `<body class="([^"]*)">`) != "elder" || first(html, `<p class="(demo-banner)"`) != "demo-banner" {
-			t.Errorf("body class %q", first(html, `<body class="([^"]*)">`))
+		if first(html, `<html lang="zh-CN" class="([^"]*)">`) != "elder" || first(html, `<p class="(demo-banner)"`) != "demo-banner" {
+			t.Errorf("root class %q", first(html, `<html lang="zh-CN" class="([^"]*)">`))
 		}
 	})
 	t.Run("a field error and the submitted value refill the form", func(t *testing.T) {
