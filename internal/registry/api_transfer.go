@@ -60,9 +60,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	}
 	setDownload(w, x.Name, x.Format)
 	w.Header().Set("Cache-Control", "no-store")
-	out := &sentBytes{w: w}
+	// A county's file takes longer than the server's write timeout: the
+	// deadline moves with each write instead.
+	out := web.NewDownload(w)
 	if err := x.Write(r.Context(), out); err != nil {
-		if out.n == 0 {
+		if out.Sent() == 0 {
 			// Nothing has gone out yet: the failure can still be the answer.
 			w.Header().Del("Content-Disposition")
 			return err
@@ -73,18 +75,6 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
-}
-
-// sentBytes counts what has been written to a response.
-type sentBytes struct {
-	w io.Writer
-	n int64
-}
-
-func (s *sentBytes) Write(p []byte) (int, error) {
-	n, err := s.w.Write(p)
-	s.n += int64(n)
-	return n, err
 }
 
 // sendTemplate answers with the import template of {kind} in ?format.
