@@ -40,7 +40,8 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }
 
-func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
+// exportOptions reads an export's choices from the query.
+func exportOptions(r *http.Request) ExportOptions {
 	q := r.URL.Query()
 	o := ExportOptions{Kind: r.PathValue("kind"), Format: q.Get("format"), Unmasked: q.Get("unmasked") == "true", Reason: q.Get("reason"),
 		Resident: residentFilter(r), Filter: Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")},
@@ -51,6 +52,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if o.Format == "" {
 		o.Format = "xlsx"
 	}
+	return o
+}
+
+func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
+	o := exportOptions(r)
 	if o.Format != "csv" && o.Format != "xlsx" {
 		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}

@@ -105,6 +105,22 @@ type Export struct {
 // The file carries no stamp line: the stamp is in its name, in the audit
 // log and, in xlsx, on a sheet of its own.
 func (s *Store) StartExport(ctx context.Context, o ExportOptions) (*Export, error) {
+	x, err := s.prepareExport(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return s.record(ctx, tx, "registry.export", o.Kind, "", access.From(ctx).Division, map[string]any{"unmasked": o.Unmasked, "reason": o.Reason, "format": x.Format, "file": x.Name})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// prepareExport checks an export and readies its rows and stamp, as the
+// principal in ctx (the requester, also when a job runs it later).
+func (s *Store) prepareExport(ctx context.Context, o ExportOptions) (*Export, error) {
 	p := access.From(ctx)
 	if p == nil {
 		return nil, errNoRead
@@ -145,12 +161,6 @@ func (s *Store) StartExport(ctx context.Context, o ExportOptions) (*Export, erro
 	x.stamp = [][]string{{"导出人 / exported by", p.Username}, {"时间 / time", now.Format("2006-01-02 15:04:05 CST")}, {"脱敏 / masked", "已脱敏 / masked"}, {"文件 / file", x.Name}}
 	if o.Unmasked {
 		x.stamp[2] = []string{"脱敏 / masked", "未脱敏 / UNMASKED · 理由 / reason: " + o.Reason}
-	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return s.record(ctx, tx, "registry.export", o.Kind, "", p.Division, map[string]any{"unmasked": o.Unmasked, "reason": o.Reason, "format": o.Format, "file": x.Name})
-	})
-	if err != nil {
-		return nil, err
 	}
 	return x, nil
 }
