@@ -448,10 +448,3 @@ func (s *Store) gridRows(ctx context.Context, o ExportOptions) (rows, error) {
 	}
 	return rows{header: []string{"区划代码", "网格编码", "网格名称", "户数", "网格员", "备注"}, each: each, count: tableCount(s, grids.name+" "+grids.alias, wh)}, nil
 }
-
-func (s *Store) groupConcat(col string) string {
-	if s.DB.Dialect == db.Postgres {
-		return "string_agg(" + col + ", ';')"
-	}
-	return "group_concat(" + col + ", ';')"
-}
