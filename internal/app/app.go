@@ -193,7 +193,7 @@ func (a *App) build(specs []module.Spec) error {
 			dataDir = ""
 		}
 		m, err := s.New(module.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Divisions: lookup, Now: a.now,
-			Log: a.Log.With("module", s.Name), Settings: settings, DataDir: dataDir})
+			Log: a.Log.With("module", s.Name), Settings: settings, DataDir: dataDir, FilesDir: a.Cfg.DataDir})
 		if err != nil {
 			return fmt.Errorf("模块 %s / module %s: %w", s.Name, s.Name, err)
 		}

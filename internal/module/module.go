@@ -53,6 +53,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Settings  config.Values // this module's settings
 	DataDir   string        // the SQLite data folder (a cache may live below it); empty on PostgreSQL
+	// FilesDir is the data folder on either store (0700): files a module
+	// hands to its users later (export files) live below it.
+	FilesDir string
 }
 
 // Divisions is the narrow look-up of the division tree a module may use.

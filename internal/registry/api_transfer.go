@@ -40,7 +40,8 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
 }
 
-func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
+// exportOptions reads an export's choices from the query.
+func exportOptions(r *http.Request) ExportOptions {
 	q := r.URL.Query()
 	o := ExportOptions{Kind: r.PathValue("kind"), Format: q.Get("format"), Unmasked: q.Get("unmasked") == "true", Reason: q.Get("reason"),
 		Resident: residentFilter(r), Filter: Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")},
@@ -51,6 +52,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if o.Format == "" {
 		o.Format = "xlsx"
 	}
+	return o
+}
+
+func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
+	o := exportOptions(r)
 	if o.Format != "csv" && o.Format != "xlsx" {
 		return fault.Invalid(web.M("格式须为 csv 或 xlsx", "format must be csv or xlsx"), fault.Field("format", web.M("须为 csv 或 xlsx", "must be csv or xlsx")))
 	}
@@ -60,9 +66,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	}
 	setDownload(w, x.Name, x.Format)
 	w.Header().Set("Cache-Control", "no-store")
-	out := &sentBytes{w: w}
+	// A county's file takes longer than the server's write timeout: the
+	// deadline moves with each write instead.
+	out := web.NewDownload(w)
 	if err := x.Write(r.Context(), out); err != nil {
-		if out.n == 0 {
+		if out.Sent() == 0 {
 			// Nothing has gone out yet: the failure can still be the answer.
 			w.Header().Del("Content-Disposition")
 			return err
@@ -73,18 +81,6 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
-}
-
-// sentBytes counts what has been written to a response.
-type sentBytes struct {
-	w io.Writer
-	n int64
-}
-
-func (s *sentBytes) Write(p []byte) (int, error) {
-	n, err := s.w.Write(p)
-	s.n += int64(n)
-	return n, err
 }
 
 // sendTemplate answers with the import template of {kind} in ?format.

@@ -74,6 +74,8 @@ var ExportKinds = []struct {
 type rows struct {
 	header []string
 	each   func(ctx context.Context, unmasked bool, emit func(cells ...any) error) error
+	// count counts the rows, up to limit+1.
+	count func(ctx context.Context, limit int) (int, error)
 }
 
 // exportRows are the kinds that export. Each checks the caller and the
@@ -89,10 +91,12 @@ type Export struct {
 	// it is masked (linli-residents-20261129-160000-worker.a-masked.csv).
 	Name   string
 	Format string
-	sheet  string
-	stamp  [][]string
-	rows   rows
-	clear  bool
+	// Progress, if set, is told the number of rows written after each row.
+	Progress func(done int)
+	sheet    string
+	stamp    [][]string
+	rows     rows
+	clear    bool
 }
 
 // StartExport checks an export — the role, the reason of an unmasked one,
@@ -101,6 +105,22 @@ type Export struct {
 // The file carries no stamp line: the stamp is in its name, in the audit
 // log and, in xlsx, on a sheet of its own.
 func (s *Store) StartExport(ctx context.Context, o ExportOptions) (*Export, error) {
+	x, err := s.prepareExport(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return s.record(ctx, tx, "registry.export", o.Kind, "", access.From(ctx).Division, map[string]any{"unmasked": o.Unmasked, "reason": o.Reason, "format": x.Format, "file": x.Name})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// prepareExport checks an export and readies its rows and stamp, as the
+// principal in ctx (the requester, also when a job runs it later).
+func (s *Store) prepareExport(ctx context.Context, o ExportOptions) (*Export, error) {
 	p := access.From(ctx)
 	if p == nil {
 		return nil, errNoRead
@@ -142,18 +162,13 @@ func (s *Store) StartExport(ctx context.Context, o ExportOptions) (*Export, erro
 	if o.Unmasked {
 		x.stamp[2] = []string{"脱敏 / masked", "未脱敏 / UNMASKED · 理由 / reason: " + o.Reason}
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return s.record(ctx, tx, "registry.export", o.Kind, "", p.Division, map[string]any{"unmasked": o.Unmasked, "reason": o.Reason, "format": o.Format, "file": x.Name})
-	})
-	if err != nil {
-		return nil, err
-	}
 	return x, nil
 }
 
 // Write writes the file onto w as the rows are read: CSV reaches w row
-// by row, xlsx when it is complete. After an error the file is left
-// unfinished.
+// by row (through a 32 KiB buffer), xlsx when it is complete (its sheet is
+// streamed into a temporary file, so memory stays flat). After an error
+// the file is left unfinished.
 func (x *Export) Write(ctx context.Context, w io.Writer) error {
 	tw, err := tabular.New(w, x.Format, tabular.Options{Sheet: x.sheet, Stamp: x.stamp})
 	if err != nil {
@@ -163,11 +178,29 @@ func (x *Export) Write(ctx context.Context, w io.Writer) error {
 		tw.Discard()
 		return err
 	}
-	if err := x.rows.each(ctx, x.clear, tw.Values); err != nil {
+	emit := tw.Values
+	if x.Progress != nil {
+		done := 0
+		emit = func(cells ...any) error {
+			if err := tw.Values(cells...); err != nil {
+				return err
+			}
+			done++
+			x.Progress(done)
+			return nil
+		}
+	}
+	if err := x.rows.each(ctx, x.clear, emit); err != nil {
 		tw.Discard()
 		return err
 	}
 	return tw.Close()
+}
+
+// Count counts the export's rows, up to limit+1 (so a count above limit
+// means "more than limit").
+func (x *Export) Count(ctx context.Context, limit int) (int, error) {
+	return x.rows.count(ctx, limit)
 }
 
 // Export checks, audits and writes an export onto w.
@@ -189,25 +222,21 @@ func fileSafe(name string) string {
 	}, name)
 }
 
-// exportPage is the page size of the list-based exports.
-const exportPage = 200
-
-// pageAll calls list page by page until every row has been seen.
-func pageAll[T any](ctx context.Context, f Filter, list func(context.Context, Filter, int, int) ([]T, int, error), each func(T) error) error {
-	for off := 0; ; off += exportPage {
-		items, total, err := list(ctx, f, off, exportPage)
+// streamTable calls each for every row of t matching f, in t's order (the
+// id breaking ties), from one query read as it goes: no page is read twice
+// and nothing waits for the last row.
+func streamTable[T any](ctx context.Context, q db.Querier, t table[T], f Filter, each func(T) error) error {
+	w, err := t.where(ctx, f)
+	if err != nil {
+		return err
+	}
+	return db.EachRow(ctx, q, func(row db.Scanner) error {
+		v, err := t.scan(row)
 		if err != nil {
 			return err
 		}
-		for _, it := range items {
-			if err := each(it); err != nil {
-				return err
-			}
-		}
-		if off+exportPage >= total || len(items) == 0 {
-			return nil
-		}
-	}
+		return each(v)
+	}, `SELECT `+t.cols+t.from()+w.sql()+` ORDER BY `+t.order+`, `+t.alias+`.id`, w.args...)
 }
 
 // residentRows show the age, never the birth date, and the masked
@@ -218,37 +247,96 @@ func (s *Store) residentRows(ctx context.Context, o ExportOptions) (rows, error)
 		return rows{}, err
 	}
 	at := s.Now().In(cst)
-	// The tags' condition sits in the aggregate, so that the look-up is by
-	// resident on every store (SQLite would otherwise walk the active tags
-	// of the whole table for each resident).
-	query := `SELECT r.division_code, h.household_no, r.name, r.gender, r.birth_date, r.id_mask, r.phone_mask, r.id_enc, r.phone_enc, r.relation, r.residence,
-		COALESCE((SELECT ` + s.groupConcat("CASE WHEN t.active THEN t.tag END") + ` FROM reg_resident_tags t WHERE t.resident_id = r.id), '')
-		FROM reg_residents r JOIN reg_households h ON h.id = r.household_id WHERE ` + wh.sql() + ` ORDER BY r.division_code, h.household_no, r.name`
+	// One query: each resident joined to its tags by the resident_id index
+	// (the unique key's first column), one line per tag, merged here. The
+	// active flag is read, not filtered on, so that no store's planner can
+	// pick the (active, until_date) index and walk every tag per resident.
+	query := `SELECT r.id, r.division_code, h.household_no, r.name, r.gender, r.birth_date, r.id_mask, r.phone_mask, r.id_enc, r.phone_enc, r.relation, r.residence,
+		COALESCE(t.tag, ''), COALESCE(t.active, FALSE)
+		FROM reg_residents r JOIN reg_households h ON h.id = r.household_id LEFT JOIN reg_resident_tags t ON t.resident_id = r.id
+		WHERE ` + wh.sql() + ` ORDER BY r.division_code, h.household_no, r.name, r.id, t.tag`
 	each := func(ctx context.Context, unmasked bool, emit func(...any) error) error {
-		return db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
-			var div, hh, name, g, b, idm, phm, ide, phe, rel, res, tags string
-			if err := row.Scan(&div, &hh, &name, &g, &b, &idm, &phm, &ide, &phe, &rel, &res, &tags); err != nil {
+		var cur residentLine
+		var tags []string
+		flush := func() error {
+			if cur.id == "" {
+				return nil
+			}
+			err := s.emitResident(cur, strings.Join(tags, ";"), unmasked, at, emit)
+			tags = tags[:0]
+			return err
+		}
+		err := db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
+			var l residentLine
+			var tag string
+			var active bool
+			if err := row.Scan(&l.id, &l.div, &l.hh, &l.name, &l.gender, &l.birth, &l.idMask, &l.phoneMask, &l.idEnc, &l.phoneEnc, &l.relation, &l.residence, &tag, &active); err != nil {
 				return err
 			}
-			if unmasked {
-				var err error
-				if idm, err = s.Keys.Open(ide, aad("id_number")); err != nil {
+			if l.id != cur.id {
+				if err := flush(); err != nil {
 					return err
 				}
-				if phe != "" {
-					if phm, err = s.Keys.Open(phe, aad("phone")); err != nil {
-						return err
-					}
-				}
+				cur = l
 			}
-			birth, err := time.Parse("2006-01-02", b)
-			if err != nil {
+			if active && tag != "" {
+				tags = append(tags, tag)
+			}
+			return nil
+		}, query, wh.args...)
+		if err != nil {
+			return err
+		}
+		return flush()
+	}
+	return rows{header: []string{"区划代码", "户编号", "姓名", "性别", "年龄", "身份证号", "手机号", "与户主关系", "户籍类型", "服务对象标签"}, each: each,
+		count: func(ctx context.Context, limit int) (int, error) {
+			return s.boundedCount(ctx, `SELECT 1 FROM reg_residents r WHERE `+wh.sql(), wh.args, limit)
+		}}, nil
+}
+
+// tableCount counts the rows of a scoped table in wh.
+func tableCount(s *Store, from string, wh *where) func(context.Context, int) (int, error) {
+	return func(ctx context.Context, limit int) (int, error) {
+		return s.boundedCount(ctx, `SELECT 1 FROM `+from+` WHERE `+wh.sql(), wh.args, limit)
+	}
+}
+
+// residentLine is one resident as the export query reads it.
+type residentLine struct {
+	id, div, hh, name, gender, birth, idMask, phoneMask, idEnc, phoneEnc, relation, residence string
+}
+
+var genderNames = map[string]string{"M": "男", "F": "女"}
+
+// emitResident writes one resident, opening the sealed numbers of an
+// unmasked export.
+func (s *Store) emitResident(l residentLine, tags string, unmasked bool, at time.Time, emit func(...any) error) error {
+	idm, phm := l.idMask, l.phoneMask
+	if unmasked {
+		var err error
+		if idm, err = s.Keys.Open(l.idEnc, aad("id_number")); err != nil {
+			return err
+		}
+		if l.phoneEnc != "" {
+			if phm, err = s.Keys.Open(l.phoneEnc, aad("phone")); err != nil {
 				return err
 			}
-			return emit(div, hh, name, map[string]string{"M": "男", "F": "女"}[g], idno.Age(birth, at), idm, phm, rel, residenceTypes[res][0], tags)
-		}, query, wh.args...)
+		}
 	}
-	return rows{header: []string{"区划代码", "户编号", "姓名", "性别", "年龄", "身份证号", "手机号", "与户主关系", "户籍类型", "服务对象标签"}, each: each}, nil
+	birth, err := time.Parse("2006-01-02", l.birth)
+	if err != nil {
+		return err
+	}
+	return emit(l.div, l.hh, l.name, genderNames[l.gender], idno.Age(birth, at), idm, phm, l.relation, residenceTypes[l.residence][0], tags)
+}
+
+// boundedCount counts the rows of query, up to limit+1: enough to tell a
+// large export from a small one without counting a province.
+func (s *Store) boundedCount(ctx context.Context, query string, args []any, limit int) (int, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+query+` LIMIT `+itoa(limit+1)+`) b`, args...).Scan(&n)
+	return n, err
 }
 
 func (s *Store) householdRows(ctx context.Context, o ExportOptions) (rows, error) {
@@ -268,15 +356,18 @@ func (s *Store) householdRows(ctx context.Context, o ExportOptions) (rows, error
 		(SELECT COUNT(*) FROM reg_residents r WHERE r.household_id = h.id), h.note
 		FROM reg_households h LEFT JOIN reg_grids g ON g.id = h.grid_id WHERE `+wh.sql()+` ORDER BY h.division_code, h.household_no`, wh.args...)
 	}
-	return rows{header: []string{"区划代码", "户编号", "地址", "网格编码", "人数", "备注"}, each: each}, nil
+	return rows{header: []string{"区划代码", "户编号", "地址", "网格编码", "人数", "备注"}, each: each, count: func(ctx context.Context, limit int) (int, error) {
+		return s.boundedCount(ctx, `SELECT 1 FROM reg_households h WHERE `+wh.sql(), wh.args, limit)
+	}}, nil
 }
 
 func (s *Store) facilityRows(ctx context.Context, o ExportOptions) (rows, error) {
-	if _, err := facilities.where(ctx, o.Filter); err != nil {
+	wh, err := facilities.where(ctx, o.Filter)
+	if err != nil {
 		return rows{}, err
 	}
 	each := func(ctx context.Context, _ bool, emit func(...any) error) error {
-		return pageAll(ctx, o.Filter, s.ListFacilities, func(f Facility) error {
+		return streamTable(ctx, s.DB.R, facilities, o.Filter, func(f Facility) error {
 			var caps []string
 			for k, v := range f.Capacities {
 				caps = append(caps, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
@@ -285,19 +376,20 @@ func (s *Store) facilityRows(ctx context.Context, o ExportOptions) (rows, error)
 			return emit(f.Code, f.Division, f.Name, f.Category, f.Address, f.Lon, f.Lat, f.FloorArea, strings.Join(caps, ";"), f.OpeningHours, f.Status)
 		})
 	}
-	return rows{header: []string{"设施编码", "区划代码", "名称", "类别", "地址", "经度", "纬度", "建筑面积", "容量", "开放时间", "状态"}, each: each}, nil
+	return rows{header: []string{"设施编码", "区划代码", "名称", "类别", "地址", "经度", "纬度", "建筑面积", "容量", "开放时间", "状态"}, each: each, count: tableCount(s, facilities.name+" "+facilities.alias, wh)}, nil
 }
 
 func (s *Store) organizationRows(ctx context.Context, o ExportOptions) (rows, error) {
-	if _, err := organizations.where(ctx, o.Filter); err != nil {
+	wh, err := organizations.where(ctx, o.Filter)
+	if err != nil {
 		return rows{}, err
 	}
 	each := func(ctx context.Context, _ bool, emit func(...any) error) error {
-		return pageAll(ctx, o.Filter, s.ListOrganizations, func(g Organization) error {
+		return streamTable(ctx, s.DB.R, organizations, o.Filter, func(g Organization) error {
 			return emit(g.Division, OrgKinds[g.Kind][0], g.Name, g.RegNo, g.OrgType, g.Rating, g.RegLevel, g.PartyShare, g.Address, g.Facilities, g.Staff)
 		})
 	}
-	return rows{header: []string{"区划代码", "组织类型", "名称", "登记证号", "类别", "评估等级", "登记层级", "党员占比", "地址", "运营设施数", "人员数"}, each: each}, nil
+	return rows{header: []string{"区划代码", "组织类型", "名称", "登记证号", "类别", "评估等级", "登记层级", "党员占比", "地址", "运营设施数", "人员数"}, each: each, count: tableCount(s, organizations.name+" "+organizations.alias, wh)}, nil
 }
 
 func (s *Store) personnelRows(ctx context.Context, o ExportOptions) (rows, error) {
@@ -325,26 +417,34 @@ func (s *Store) personnelRows(ctx context.Context, o ExportOptions) (rows, error
 			}
 			return emit(div, name, strings.Join(rs, ";"), phm, org, user, attrs)
 		}, `SELECT p.division_code, p.name, p.roles, p.phone_mask, p.phone_enc, COALESCE(o.name, ''), p.username, p.attrs
-		FROM reg_personnel p LEFT JOIN reg_organizations o ON o.id = p.org_id WHERE `+wh.sql()+` ORDER BY p.division_code, p.name`, wh.args...)
+		FROM reg_personnel p LEFT JOIN reg_organizations o ON o.id = p.org_id WHERE `+wh.sql()+` ORDER BY p.division_code, p.name, p.id`, wh.args...)
 	}
-	return rows{header: []string{"区划代码", "姓名", "岗位", "手机号", "所属组织", "登录账号", "属性"}, each: each}, nil
+	return rows{header: []string{"区划代码", "姓名", "岗位", "手机号", "所属组织", "登录账号", "属性"}, each: each, count: tableCount(s, personnel.name+" "+personnel.alias, wh)}, nil
 }
 
 func (s *Store) gridRows(ctx context.Context, o ExportOptions) (rows, error) {
-	if _, err := grids.where(ctx, o.Filter); err != nil {
+	wh, err := grids.where(ctx, o.Filter)
+	if err != nil {
 		return rows{}, err
 	}
 	each := func(ctx context.Context, _ bool, emit func(...any) error) error {
-		return pageAll(ctx, o.Filter, s.ListGrids, func(g Grid) error {
-			return emit(g.Division, g.Code, g.Name, g.Households, strings.Join(g.Workers, ";"), g.Note)
-		})
+		// Grids are few (hundreds in a county): read them, then their
+		// workers in one look-up, so that no second query runs while the
+		// first is open (a pool of a few connections is shared).
+		var gs []Grid
+		if err := streamTable(ctx, s.DB.R, grids, o.Filter, func(g Grid) error { gs = append(gs, g); return nil }); err != nil {
+			return err
+		}
+		gs, err := s.withWorkers(ctx, gs)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if err := emit(g.Division, g.Code, g.Name, g.Households, strings.Join(g.Workers, ";"), g.Note); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return rows{header: []string{"区划代码", "网格编码", "网格名称", "户数", "网格员", "备注"}, each: each}, nil
-}
-
-func (s *Store) groupConcat(col string) string {
-	if s.DB.Dialect == db.Postgres {
-		return "string_agg(" + col + ", ';')"
-	}
-	return "group_concat(" + col + ", ';')"
+	return rows{header: []string{"区划代码", "网格编码", "网格名称", "户数", "网格员", "备注"}, each: each, count: tableCount(s, grids.name+" "+grids.alias, wh)}, nil
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"linli/internal/access"
 	"linli/internal/module"
@@ -13,16 +14,23 @@ import (
 // objects, facilities, organisations, personnel and grids.
 func Module() module.Spec {
 	return module.Spec{Name: "registry", Migrations: Migrations, New: newModule,
-		Commands: []module.Command{{Name: "import", Summary: "批量导入登记库 / bulk import into the registry (CSV/xlsx)", Usage: importUsage, Run: runImport}}}
+		Commands: []module.Command{{Name: "import", Summary: "批量导入登记库 / bulk import into the registry (CSV/xlsx)", Usage: importUsage, Run: runImport},
+			{Name: "export", Summary: "导出登记库（边读边写，显示进度）/ export from the registry (streamed, with progress)", Usage: exportUsage, Run: runExport}}}
 }
 
-type registryModule struct{ store *Store }
+type registryModule struct {
+	store *Store
+	log   *slog.Logger
+}
 
 func newModule(d module.Deps) (module.Module, error) {
 	if d.Now == nil {
 		return nil, errors.New("registry: the core gave no clock (Deps.Now)")
 	}
-	return &registryModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now}}, nil
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &registryModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Files: d.FilesDir, jobsWake: make(chan struct{}, 1)}, log: d.Log}, nil
 }
 
 // StoreOf is the store of a built registry module (nil for another

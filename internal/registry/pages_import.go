@@ -21,24 +21,20 @@ func (h *Handlers) registerImportPages(rt *web.Router) {
 	rt.Page("GET /registry/import/jobs/{id}", h.pageImportJob)
 	// The form, filled in from the query (a list's export links land
 	// here): a GET records nothing; the form's POST records and downloads.
-	exportForm := func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		h.Pages.Render(w, r, 200, "exports", web.View{Title: web.M("导出", "Export"), Data: map[string]any{"Kinds": ExportKinds,
-			"Kind": q.Get("kind"), "Format": q.Get("format"), "Division": q.Get("division"), "Q": q.Get("q"), "Tag": q.Get("tag"),
-			"Category": q.Get("category"), "Grid": q.Get("grid"), "CanUnmask": canReveal(access.From(r.Context()), "id_number")}})
-	}
-	rt.Page("GET /registry/exports", exportForm)
-	rt.Page("GET /registry/export", exportForm)
+	rt.Page("GET /registry/exports", func(w http.ResponseWriter, r *http.Request) { h.exportForm(w, r, web.View{}) })
+	rt.Page("GET /registry/export", func(w http.ResponseWriter, r *http.Request) { h.exportForm(w, r, web.View{}) })
 	rt.Page("POST /registry/export", func(w http.ResponseWriter, r *http.Request) {
 		err := web.ParseForm(r)
 		if err == nil {
 			r.URL.RawQuery = r.PostForm.Encode() // the export reads its filters where the API gets them
-			err = h.export(w, r)
+			err = h.pageExport(w, r)
 		}
 		if err != nil {
 			h.fail(w, r, err)
 		}
 	})
+	rt.Page("GET /registry/exports/jobs/{id}", h.pageExportJob)
+	rt.Page("GET /registry/exports/jobs/{id}/file", h.downloadExportJob)
 	rt.Page("GET /registry/templates/{kind}", func(w http.ResponseWriter, r *http.Request) {
 		if err := sendTemplate(w, r); err != nil {
 			h.fail(w, r, err)

@@ -305,4 +305,5 @@ CREATE UNIQUE INDEX reg_residents_username ON reg_residents (username) WHERE use
 	SELECT gw.username AS grid_worker, r.username AS resident
 	FROM reg_grid_workers gw JOIN reg_households h ON h.grid_id = gw.grid_id JOIN reg_residents r ON r.household_id = h.id
 	WHERE r.username <> '';`},
+	exportJobsMigration,
 }

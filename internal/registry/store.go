@@ -29,6 +29,13 @@ type Store struct {
 	// Now is the clock every date and time of the registry comes from
 	// (required: a test moves it instead of sleeping).
 	Now func() time.Time
+	// Files is the folder of export files made by jobs (empty: no jobs).
+	Files string
+	// AsyncRows is the count above which a page's export becomes a job
+	// (0: DefaultAsyncRows).
+	AsyncRows int
+	// jobsWake tells the job worker a job is waiting (nil: it polls).
+	jobsWake chan struct{}
 	// probes holds back accounts that collect refusals of ID numbers
 	// registered outside their jurisdiction.
 	probes probes
