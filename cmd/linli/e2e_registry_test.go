@@ -39,7 +39,7 @@ func TestEndToEndRevealIsAudited(t *testing.T) {
 			chromedp.WaitVisible(`#reveal`),
 			text(`#id-number`, &masked),
 			chromedp.SetValue(`#field`, "id_number"),
-			chromedp.SendKeys(`#reason`, "入户走访核对身份 / home visit identity check"),
+			chromedp.SendKeys(`#f-reason`, "入户走访核对身份 / home visit identity check"),
 			chromedp.Click(`#reveal`),
 			chromedp.WaitVisible(`#revealed`),
 			text(`#revealed`, &revealed),

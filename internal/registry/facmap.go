@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"linli/internal/db"
+	"linli/internal/web"
 )
 
 // MapPointCap bounds the facilities drawn on one map.
@@ -18,12 +20,175 @@ type MapPoint struct {
 	Lon, Lat           float64
 	X, Y               float64 // SVG user units
 	Color              string
+	Shape              string // a marker shape: circle, square, triangle …
 }
+
+// Path is the point's marker as SVG path data, centred on it.
+func (p MapPoint) Path() string { return markerPath(p.Shape, p.X, p.Y, 6) }
+
+// Fill is the marker's inside: its colour, or white for an outline shape.
+func (p MapPoint) Fill() string { return markerFill(p.Shape, p.Color) }
+
+// Stroke is the marker's outline.
+func (p MapPoint) Stroke() string { return markerStroke(p.Shape, p.Color) }
 
 // LegendEntry is one category on the map's legend.
 type LegendEntry struct {
 	Category, NameZH, NameEN, Color string
 	Count                           int
+	Shape                           string
+	Group                           web.Msg // the family of categories sharing the shape
+}
+
+// Icon is the entry's marker drawn in a 16×16 box.
+func (e LegendEntry) Icon() string { return markerPath(e.Shape, 8, 8, 6) }
+
+// Fill is the icon's inside.
+func (e LegendEntry) Fill() string { return markerFill(e.Shape, e.Color) }
+
+// Stroke is the icon's outline.
+func (e LegendEntry) Stroke() string { return markerStroke(e.Shape, e.Color) }
+
+// LegendGroup is one family of the legend: a shape and its categories.
+type LegendGroup struct {
+	Name    web.Msg
+	Shape   string
+	Entries []LegendEntry
+}
+
+// markerGroup is a family of facility categories drawn with one shape;
+// within a family each category has its own colour, so shape and colour
+// together tell a category apart, and the legend names both in words.
+type markerGroup struct {
+	Shape string
+	Name  web.Msg
+	Keys  []string
+}
+
+// markerGroups sorts the built-in catalogue by what a facility is for.
+// A category added later (not listed) is drawn as a ring in the "other"
+// family.
+var markerGroups = []markerGroup{
+	{"circle", web.M("养老", "Elderly care"), []string{"home_care_center", "elderly_day_care", "elderly_canteen", "nursing_home", "care_alliance"}},
+	{"square", web.M("党群与社区服务", "Community services"), []string{"party_service_center", "community_service_facility", "urban_service_complex", "residents_lounge", "gov_kiosk", "volunteer_station"}},
+	{"triangle", web.M("托育与教育", "Childcare and schools"), []string{"childcare", "kindergarten", "primary_school", "middle_school", "community_school"}},
+	{"cross", web.M("医疗卫生", "Health"), []string{"health_center", "health_station"}},
+	{"diamond", web.M("文化体育", "Culture and sport"), []string{"culture_hall", "city_study", "fitness"}},
+	{"triangle-down", web.M("平安与应急", "Safety"), []string{"micro_fire_station", "emergency_shelter", "police_room", "mediation_room"}},
+	{"star", web.M("生活便利", "Daily needs"), []string{"market", "convenience_store", "parcel_point", "bus_stop"}},
+}
+
+var otherGroup = markerGroup{Shape: "ring", Name: web.M("其他", "Other")}
+
+// markerPalette: six colours far apart in hue, each dark enough against
+// the map's pale background (at least 4.5:1), so colour adds to the shape.
+var markerPalette = []string{"#0b57a4", "#b3261e", "#1e6b31", "#6a3d9a", "#8a5a00", "#00697a"}
+
+// markerStyle is a category's shape, colour and family: the family sets
+// the shape, the place in the family the colour.
+type markerStyle struct {
+	Shape, Color string
+	Group        int // index in markerGroups; len(markerGroups) for "other"
+}
+
+func markerStyles(cats []Category) map[string]markerStyle {
+	groupOf := map[string]int{}
+	for gi, g := range markerGroups {
+		for _, k := range g.Keys {
+			groupOf[k] = gi
+		}
+	}
+	out, used := map[string]markerStyle{}, map[int]int{}
+	for _, c := range cats {
+		gi, ok := groupOf[c.Key]
+		shape := otherGroup.Shape
+		if ok {
+			shape = markerGroups[gi].Shape
+		} else {
+			gi = len(markerGroups)
+		}
+		out[c.Key] = markerStyle{Shape: shape, Color: markerPalette[used[gi]%len(markerPalette)], Group: gi}
+		used[gi]++
+	}
+	return out
+}
+
+func groupName(gi int) web.Msg {
+	if gi < len(markerGroups) {
+		return markerGroups[gi].Name
+	}
+	return otherGroup.Name
+}
+
+// markerPath draws shape at (x, y) with radius r as SVG path data.
+func markerPath(shape string, x, y, r float64) string {
+	poly := func(pts ...[2]float64) string {
+		var b strings.Builder
+		for i, p := range pts {
+			if i == 0 {
+				b.WriteString("M")
+			} else {
+				b.WriteString("L")
+			}
+			fmt.Fprintf(&b, "%g %g", round1(x+p[0]*r), round1(y+p[1]*r))
+		}
+		b.WriteString("Z")
+		return b.String()
+	}
+	switch shape {
+	case "square":
+		a := 0.85
+		return poly([2]float64{-a, -a}, [2]float64{a, -a}, [2]float64{a, a}, [2]float64{-a, a})
+	case "triangle":
+		return poly([2]float64{0, -1.15}, [2]float64{1.05, 0.8}, [2]float64{-1.05, 0.8})
+	case "triangle-down":
+		return poly([2]float64{0, 1.15}, [2]float64{1.05, -0.8}, [2]float64{-1.05, -0.8})
+	case "diamond":
+		return poly([2]float64{0, -1.15}, [2]float64{1.15, 0}, [2]float64{0, 1.15}, [2]float64{-1.15, 0})
+	case "cross":
+		t := 0.38
+		return poly([2]float64{-t, -1}, [2]float64{t, -1}, [2]float64{t, -t}, [2]float64{1, -t}, [2]float64{1, t}, [2]float64{t, t},
+			[2]float64{t, 1}, [2]float64{-t, 1}, [2]float64{-t, t}, [2]float64{-1, t}, [2]float64{-1, -t}, [2]float64{-t, -t})
+	case "star":
+		var pts [][2]float64
+		for i := 0; i < 10; i++ {
+			k := 1.25
+			if i%2 == 1 {
+				k = 0.52
+			}
+			a := -math.Pi/2 + float64(i)*math.Pi/5
+			pts = append(pts, [2]float64{k * math.Cos(a), k * math.Sin(a)})
+		}
+		return poly(pts...)
+	}
+	// circle and ring: two half arcs
+	return fmt.Sprintf("M%g %gA%g %g 0 1 0 %g %gA%g %g 0 1 0 %g %gZ", round1(x-r), round1(y), r, r, round1(x+r), round1(y), r, r, round1(x-r), round1(y))
+}
+
+func markerFill(shape, color string) string {
+	if shape == "ring" {
+		return "#ffffff"
+	}
+	return color
+}
+
+func markerStroke(shape, color string) string {
+	if shape == "ring" {
+		return color
+	}
+	return "#ffffff"
+}
+
+// LegendGroups is the legend by family, in the families' order.
+func (m FacilityMap) LegendGroups() []LegendGroup {
+	var out []LegendGroup
+	for _, e := range m.Legend {
+		if n := len(out); n == 0 || out[n-1].Name != e.Group {
+			out = append(out, LegendGroup{Name: e.Group, Shape: e.Shape})
+		}
+		out[len(out)-1].Entries = append(out[len(out)-1].Entries, e)
+	}
+	return out
 }
 
 // FacilityMap is an SVG map drawn on the server: an equirectangular
@@ -43,42 +208,6 @@ type FacilityMap struct {
 	ScaleLabel             string
 	GridX, GridY           []float64 // graticule lines in SVG units
 	GridXLabel, GridYLabel []string
-}
-
-// categoryColor gives category number i of n a colour: hues spread by the
-// golden angle so that neighbours in the catalogue differ, alternating
-// lightness for more separation; all dark enough against white (WCAG 3:1
-// for graphics).
-func categoryColor(i int) string {
-	h := math.Mod(float64(i)*137.508, 360)
-	l := 0.38
-	if i%2 == 1 {
-		l = 0.30
-	}
-	return hslHex(h, 0.75, l)
-}
-
-func hslHex(h, s, l float64) string {
-	c := (1 - math.Abs(2*l-1)) * s
-	x := c * (1 - math.Abs(math.Mod(h/60, 2)-1))
-	m := l - c/2
-	var r, g, b float64
-	switch {
-	case h < 60:
-		r, g, b = c, x, 0
-	case h < 120:
-		r, g, b = x, c, 0
-	case h < 180:
-		r, g, b = 0, c, x
-	case h < 240:
-		r, g, b = 0, x, c
-	case h < 300:
-		r, g, b = x, 0, c
-	default:
-		r, g, b = c, 0, x
-	}
-	to := func(v float64) int { return int(math.Round((v + m) * 255)) }
-	return fmt.Sprintf("#%02x%02x%02x", to(r), to(g), to(b))
 }
 
 // MapFacilities draws the facilities matching f (in scope) on a map.
@@ -105,30 +234,30 @@ func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error
 	if err != nil {
 		return m, err
 	}
-	color, order := map[string]string{}, map[string]int{}
-	for i, c := range cats {
-		color[c.Key], order[c.Key] = categoryColor(i), i
-	}
+	style := markerStyles(cats)
 	counts := map[string]int{}
 	for _, p := range m.Points {
 		counts[p.Category]++
 	}
-	for _, c := range cats {
-		if counts[c.Key] > 0 {
-			m.Legend = append(m.Legend, LegendEntry{Category: c.Key, NameZH: c.NameZH, NameEN: c.NameEN, Color: color[c.Key], Count: counts[c.Key]})
+	for gi := 0; gi <= len(markerGroups); gi++ {
+		for _, c := range cats {
+			if st := style[c.Key]; st.Group == gi && counts[c.Key] > 0 {
+				m.Legend = append(m.Legend, LegendEntry{Category: c.Key, NameZH: c.NameZH, NameEN: c.NameEN, Color: st.Color, Count: counts[c.Key],
+					Shape: st.Shape, Group: groupName(gi)})
+			}
 		}
 	}
 	if len(m.Points) == 0 {
 		return m, nil
 	}
-	m.project(color)
+	m.project(style)
 	// Draw rarer categories last so that they stay visible on top.
 	sort.SliceStable(m.Points, func(i, j int) bool { return counts[m.Points[i].Category] > counts[m.Points[j].Category] })
 	return m, nil
 }
 
 // project fits the points' bounding box (with a margin) into the map.
-func (m *FacilityMap) project(color map[string]string) {
+func (m *FacilityMap) project(style map[string]markerStyle) {
 	minLon, maxLon, minLat, maxLat := 180.0, -180.0, 90.0, -90.0
 	for _, p := range m.Points {
 		minLon, maxLon = math.Min(minLon, p.Lon), math.Max(maxLon, p.Lon)
@@ -165,10 +294,11 @@ func (m *FacilityMap) project(color map[string]string) {
 		p := &m.Points[i]
 		p.X = round1((p.Lon - minLon) * k * sx)
 		p.Y = round1((maxLat - p.Lat) * sy)
-		p.Color = color[p.Category]
-		if p.Color == "" {
-			p.Color = "#555555"
+		st, ok := style[p.Category]
+		if !ok {
+			st = markerStyle{Shape: otherGroup.Shape, Color: "#555555"}
 		}
+		p.Color, p.Shape = st.Color, st.Shape
 	}
 	// Scale bar: a round distance near a fifth of the width.
 	metresPerUnit := spanX * 111195 / m.Width

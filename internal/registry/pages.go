@@ -42,6 +42,21 @@ type residentsView struct {
 	Export   ExportLinks
 	// Capped: more than CountCap residents match ("1000+").
 	Capped bool
+	TagMsg map[string]web.Msg
+	Empty  web.Msg
+}
+
+// TagsOf are a listed resident's current service-object tags.
+func (v residentsView) TagsOf(r Resident) []web.Tag { return serviceTags(r.Tags, v.TagMsg, true) }
+
+// PagerView is the pager as shown: past the count cap the total reads
+// "1,000+" and pages go on while they come back full.
+func (v residentsView) PagerView() web.Pager {
+	p := v.Pager
+	if v.Capped && p.TotalText == "" {
+		p.TotalText, p.Pages = web.Group(CountCap)+"+", 0
+	}
+	return p
 }
 
 // tagNames is the tag catalogue and each tag's name in the page's language.
@@ -78,11 +93,13 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := residentFilter(r)
-	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true, Export: exportLinks("residents", r, "q", "tag", "division")}
+	v := residentsView{Q: f.Q, Tag: f.Tag, Searched: true, Export: exportLinks("residents", r, "q", "tag", "division"),
+		Empty: web.M("没有符合条件的居民。可换一个姓名、证件号或手机号再查。", "No resident matches. Try another name, ID number or phone.")}
 	if v.Tags, v.TagName, err = h.tagNames(r); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	v.TagMsg = tagMsgs(v.Tags)
 	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
@@ -108,6 +125,11 @@ type residentView struct {
 	CanSee   map[string]bool
 	Self     bool
 	CanWrite bool
+	// The view in words: tags, relation and residence in both languages,
+	// and the fields this reader may reveal, in a fixed order.
+	Tags                []web.Tag
+	Relation, Residence web.Msg
+	Fields              []formOption
 }
 
 func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.View, field string) {
@@ -128,17 +150,36 @@ func (h *Handlers) pageResident(w http.ResponseWriter, r *http.Request, v web.Vi
 	for f := range revealable {
 		rv.CanSee[f] = canReveal(p, f) || rv.Self
 	}
+	for _, f := range revealOrder {
+		if rv.CanSee[f] {
+			rv.Fields = append(rv.Fields, formOption{f, fieldNames[f]})
+		}
+	}
+	kinds, err := h.Store.TagKinds(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rv.Tags, rv.Relation, rv.Residence = serviceTags(res.Tags, tagMsgs(kinds), false), relationMsg(res.Relation), residenceMsg(res.Residence)
 	if d, ok := v.Data.(string); ok {
 		rv.Revealed = d
 	}
 	v.Data = rv
 	v.Title = web.M("居民档案："+res.Name, "Resident: "+res.Name)
+	if rv.Self {
+		v.Title = web.M("我的登记信息", "My record")
+	} else {
+		v.Crumbs = crumbs(web.M(res.Name, res.Name), crumbResidents, web.Crumb{Href: "/registry/households/" + res.HouseholdID, Label: web.M("所在户", "Household")})
+	}
 	status := 200
 	if len(v.Errors) > 0 {
 		status = 400
 	}
 	h.Pages.Render(w, r, status, "resident", v)
 }
+
+// revealOrder is the order of the revealable fields on the record page.
+var revealOrder = []string{"id_number", "phone", "health", "disability", "income"}
 
 var fieldNames = map[string]web.Msg{
 	"id_number": web.M("身份证号", "ID number"), "phone": web.M("手机号", "Phone"), "health": web.M("健康状况", "Health"),
@@ -157,7 +198,7 @@ func (h *Handlers) postReveal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if val == "" {
-		val = "（空 / empty）"
+		val = web.M("（空）", "(empty)").In(web.Lang(r))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	name := fieldNames[field]
@@ -170,12 +211,17 @@ func (h *Handlers) pageMyGrid(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	_, names, err := h.tagNames(r)
+	kinds, names, err := h.tagNames(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.Pages.Render(w, r, 200, "mygrid", web.View{Title: web.M("我的网格", "My grid"), Data: map[string]any{"V": v, "TagName": names}})
+	msgs := tagMsgs(kinds)
+	h.Pages.Render(w, r, 200, "mygrid", web.View{Title: web.M("我的网格", "My grid"), Data: map[string]any{"V": v, "TagName": names,
+		"TagsOf":       func(refs []TagRef) []web.Tag { return serviceTags(refs, msgs, true) },
+		"NoGrid":       web.M("您还没有被分配网格，请联系社区。", "You have no grid assigned yet; ask your community."),
+		"NoTagged":     web.M("网格内没有服务对象。", "No tagged resident in your grids."),
+		"NoHouseholds": web.M("网格内暂无户。", "No household in your grids yet.")}})
 }
 
 func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +256,8 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, r, 200, "facilities", web.View{Title: web.M("服务设施", "Facilities"), Notice: notices(r),
 		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "Cats": cats, "CatName": names, "F": f, "Map": m,
-			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("facilities", r, "q", "category", "division")}})
+			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("facilities", r, "q", "category", "division"),
+			"StatusOf": facilityStatus, "Empty": web.M("没有符合条件的设施。", "No facility matches.")}})
 }
 
 // ExportLinks are a list page's download links for its current filter.
@@ -245,7 +292,12 @@ func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Pages.Render(w, r, 200, "tags", web.View{Title: web.M("服务对象统计", "Service-object counts"), Data: map[string]any{"S": sum, "Kinds": kinds, "TagName": names}})
+	anyTag := false
+	for _, t := range sum.Totals {
+		anyTag = anyTag || t.Count > 0
+	}
+	h.Pages.Render(w, r, 200, "tags", web.View{Title: web.M("服务对象统计", "Service-object counts"), Data: map[string]any{"S": sum, "Kinds": kinds, "TagName": names,
+		"Any": anyTag, "Empty": web.M("这一范围内暂无有效的服务对象标签。", "No current service-object tag in this area.")}})
 }
 
 func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,31 @@ type formView struct {
 	Action, Cancel string
 	Submit, Intro  web.Msg
 	Fields         []formField
+	Crumbs         []web.Crumb // the pages above the form and the form itself
+}
+
+// summaryErrors are a refusal's field errors for the summary at the top
+// of a form: each links to its field, and an error on a field the form
+// does not show links to the first field shown, where it is written.
+func summaryErrors(fields []formField, errs []web.FieldError) []web.FieldError {
+	first := ""
+	shown := map[string]bool{}
+	for _, f := range fields {
+		if f.Kind != "hidden" {
+			shown[f.Name] = true
+			if first == "" {
+				first = f.Name
+			}
+		}
+	}
+	out := make([]web.FieldError, 0, len(errs))
+	for _, e := range errs {
+		if !shown[e.Field] && e.Field != "" {
+			e.Field = first
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 type fact struct {
@@ -154,11 +179,11 @@ func (h *Handlers) formErrors(err error) (*fault.Error, bool) {
 }
 
 func (h *Handlers) renderForm(w http.ResponseWriter, r *http.Request, title web.Msg, fv formView, we *fault.Error) {
-	v := web.View{Title: title}
+	v := web.View{Title: title, Crumbs: fv.Crumbs}
 	status := 200
 	if we != nil {
 		status = 400
-		v.Alert, v.Errors = we.Msg, we.Fields
+		v.Alert, v.Errors = we.Msg, summaryErrors(fv.Fields, we.Fields)
 		for i := range fv.Fields {
 			for _, e := range we.Fields {
 				if e.Field == fv.Fields[i].Name && fv.Fields[i].ErrZH == "" {
@@ -219,7 +244,8 @@ func (h *Handlers) pageHouseholds(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, r, 200, "households", web.View{Title: web.M("户", "Households"), Notice: notices(r),
 		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "CanWrite": canWrite(access.From(r.Context())),
-			"Export": exportLinks("households", r, "q", "division", "grid")}})
+			"Export": exportLinks("households", r, "q", "division", "grid"),
+			"Empty":  web.M("没有符合条件的户。", "No household matches.")}})
 }
 
 func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +271,9 @@ func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Pages.Render(w, r, 200, "household", web.View{Title: web.M("户："+hh.HouseholdNo, "Household "+hh.HouseholdNo), Notice: notices(r),
-		Data: map[string]any{"H": hh, "Members": members, "GridName": grid, "CanWrite": canWrite(access.From(r.Context()))}})
+		Crumbs: crumbs(web.M(hh.HouseholdNo, hh.HouseholdNo), crumbHouseholds),
+		Data: map[string]any{"H": hh, "Members": members, "GridName": grid, "CanWrite": canWrite(access.From(r.Context())),
+			"RelationOf": relationMsg, "Empty": web.M("户内暂无居民。", "No members yet.")}})
 }
 
 func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id string, hh Household, we *fault.Error) {
@@ -283,6 +311,7 @@ func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id stri
 		{Name: "grid_id", Kind: "select", Value: val(r, "grid_id", hh.GridID), Label: web.M("网格", "Grid"), Options: grids},
 		{Name: "note", Kind: "textarea", Value: val(r, "note", hh.Note), Label: web.M("备注", "Note")},
 	}
+	fv.Crumbs = crumbs(title, crumbHouseholds)
 	h.renderForm(w, r, title, fv, we)
 }
 
@@ -366,10 +395,26 @@ func (h *Handlers) residentForm(w http.ResponseWriter, r *http.Request, id strin
 		{Name: "income", Kind: "text", Value: val(r, "income", ""), Label: web.M("收入（加密保存）", "Income (stored encrypted)"), Max: 100, Hint: keep},
 	}
 	if res.HouseholdID == "" && id == "" {
+		// Choose among the households in scope; past a page of them, the
+		// household's own page ("Add a resident") is the way in.
+		hhs, total, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{}, 0, web.MaxPageSize)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		fv.Fields[0] = formField{Name: "household_id", Kind: "text", Value: val(r, "household_id", ""), Label: web.M("户 ID", "Household ID"), Required: true,
 			Hint: web.M("请从户页面点“添加居民”进入", "open \"Add a resident\" from the household's page")}
+		if len(hhs) > 0 && total <= len(hhs) {
+			opts := []formOption{{"", web.M("（请选择）", "(choose one)")}}
+			for _, hh := range hhs {
+				opts = append(opts, formOption{hh.ID, web.M(hh.HouseholdNo+" "+hh.Address, hh.HouseholdNo+" "+hh.Address)})
+			}
+			fv.Fields[0] = formField{Name: "household_id", Kind: "select", Value: val(r, "household_id", ""), Label: web.M("所在户", "Household"), Required: true,
+				Options: opts, Hint: web.M("您管辖范围内的户", "the households in your jurisdiction")}
+		}
 		fv.Cancel = "/registry/households"
 	}
+	fv.Crumbs = crumbs(title, crumbHouseholds)
 	h.renderForm(w, r, title, fv, we)
 }
 
@@ -483,6 +528,7 @@ func (h *Handlers) facilityForm(w http.ResponseWriter, r *http.Request, id strin
 		{Name: "status", Kind: "select", Value: val(r, "status", f.Status), Label: web.M("状态", "Status"), Options: []formOption{
 			{"open", web.M("运营中", "Open")}, {"building", web.M("建设中", "Being built")}, {"closed", web.M("已停用", "Closed")}}},
 	}
+	fv.Crumbs = crumbs(title, crumbFacilities)
 	h.renderForm(w, r, title, fv, we)
 }
 

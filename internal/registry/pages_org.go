@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +34,12 @@ func names(r *http.Request, m map[string][2]string) map[string]string {
 	}
 	return out
 }
+
+// orgKindTag is an organisation's kind as a tag.
+func orgKindTag(kind string) web.Tag { return catalogueTags([]string{kind}, OrgKinds)[0] }
+
+// roleTags are a person's roles as tags.
+func roleTags(roles []string) []web.Tag { return catalogueTags(roles, PersonnelRoles) }
 
 func catalogueOptions(m map[string][2]string, order []string) []formOption {
 	var out []formOption
@@ -177,7 +184,8 @@ func (h *Handlers) pageOrganizations(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, r, 200, "organizations", web.View{Title: web.M("社会组织与服务企业", "Organisations"), Notice: notices(r),
 		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "Kinds": catalogueOptions(OrgKinds, orgKindOrder),
-			"KindName": names(r, OrgKinds), "CanWrite": canWrite(access.From(r.Context())), "Export": ex}})
+			"KindName": names(r, OrgKinds), "CanWrite": canWrite(access.From(r.Context())), "Export": ex,
+			"KindTag": orgKindTag, "Empty": web.M("没有符合条件的组织。", "No organisation matches.")}})
 }
 
 // withParam is r with one more query parameter (for export links, whose
@@ -198,9 +206,14 @@ func (h *Handlers) pageOrganization(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	share := "—"
+	if o.PartyShare != nil {
+		share = strconv.FormatFloat(math.Round(*o.PartyShare*1000)/10, 'f', -1, 64) + "%"
+	}
 	h.Pages.Render(w, r, 200, "organization", web.View{Title: web.M("组织："+o.Name, "Organisation: "+o.Name), Notice: notices(r),
+		Crumbs: crumbs(web.M(o.Name, o.Name), crumbOrganizations),
 		Data: map[string]any{"O": o, "KindName": names(r, OrgKinds), "CanWrite": canWrite(access.From(r.Context())),
-			"CanSeeStaff": canReadPeople(access.From(r.Context()))}})
+			"CanSeeStaff": canReadPeople(access.From(r.Context())), "KindTag": orgKindTag, "RegLevel": regLevelMsg(o.RegLevel), "SharePct": share}})
 }
 
 func (h *Handlers) orgForm(w http.ResponseWriter, r *http.Request, id string, o Organization, we *fault.Error) {
@@ -236,6 +249,7 @@ func (h *Handlers) orgForm(w http.ResponseWriter, r *http.Request, id string, o 
 			Hint: web.M("0–1 之间的小数，如 0.35；可空", "a decimal 0–1 such as 0.35; optional")},
 		{Name: "address", Kind: "text", Value: val(r, "address", o.Address), Label: web.M("地址", "Address"), Max: 200},
 	}
+	fv.Crumbs = crumbs(title, crumbOrganizations)
 	h.renderForm(w, r, title, fv, we)
 }
 
@@ -313,7 +327,8 @@ func (h *Handlers) pagePersonnel(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, r, 200, "personnel", web.View{Title: web.M("人员", "Personnel"), Notice: notices(r),
 		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "Roles": catalogueOptions(PersonnelRoles, roleOrder),
-			"RoleName": names(r, PersonnelRoles), "CanWrite": canWrite(access.From(r.Context())), "Export": ex}})
+			"RoleName": names(r, PersonnelRoles), "CanWrite": canWrite(access.From(r.Context())), "Export": ex,
+			"RoleTags": roleTags, "Empty": web.M("没有符合条件的人员。", "No person matches.")}})
 }
 
 func (h *Handlers) pagePerson(w http.ResponseWriter, r *http.Request) {
@@ -336,7 +351,9 @@ func (h *Handlers) pagePerson(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, fact{web.M(k, k), strings.TrimSpace(strings.Trim(strconvAny(v), "\""))})
 	}
 	h.Pages.Render(w, r, 200, "person", web.View{Title: web.M("人员："+p.Name, "Person: "+p.Name), Notice: notices(r),
-		Data: map[string]any{"P": p, "OrgName": org, "Attrs": attrs, "RoleName": names(r, PersonnelRoles), "CanWrite": canWrite(access.From(r.Context()))}})
+		Crumbs: crumbs(web.M(p.Name, p.Name), crumbPersonnel),
+		Data: map[string]any{"P": p, "OrgName": org, "Attrs": attrs, "RoleName": names(r, PersonnelRoles), "CanWrite": canWrite(access.From(r.Context())),
+			"RoleTags": roleTags}})
 }
 
 func strconvAny(v any) string {
@@ -389,6 +406,7 @@ func (h *Handlers) personForm(w http.ResponseWriter, r *http.Request, id string,
 		{Name: "org_id", Kind: "select", Value: val(r, "org_id", p.OrgID), Label: web.M("所属组织", "Organisation"), Options: orgs},
 		{Name: "phone", Kind: "text", Value: val(r, "phone", ""), Label: web.M("手机号", "Phone"), Max: 20, Inputmode: "tel", Placeholder: p.Phone, Hint: phoneHint},
 	}
+	fv.Crumbs = crumbs(title, crumbPersonnel)
 	h.renderForm(w, r, title, fv, we)
 }
 
@@ -468,7 +486,7 @@ func (h *Handlers) pageGrids(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, r, 200, "grids", web.View{Title: web.M("网格", "Grids"), Notice: notices(r),
 		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "CanWrite": canWrite(access.From(r.Context())),
-			"Export": exportLinks("grids", r, "q", "division")}})
+			"Export": exportLinks("grids", r, "q", "division"), "Empty": web.M("没有符合条件的网格。", "No grid matches.")}})
 }
 
 func (h *Handlers) pageGrid(w http.ResponseWriter, r *http.Request) {
@@ -483,7 +501,9 @@ func (h *Handlers) pageGrid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Pages.Render(w, r, 200, "grid", web.View{Title: web.M("网格："+g.Code+" "+g.Name, "Grid "+g.Code+" "+g.Name), Notice: notices(r),
-		Data: map[string]any{"G": g, "Households": hhs, "More": total > len(hhs), "CanWrite": canWrite(access.From(r.Context()))}})
+		Crumbs: crumbs(web.M(g.Code+" "+g.Name, g.Code+" "+g.Name), crumbGrids),
+		Data: map[string]any{"G": g, "Households": hhs, "More": total > len(hhs), "CanWrite": canWrite(access.From(r.Context())),
+			"Empty": web.M("网格内暂无户。", "No household in this grid yet.")}})
 }
 
 func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g Grid, we *fault.Error) {
@@ -517,7 +537,8 @@ func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g
 		if a.DisplayName != "" && a.DisplayName != a.Username {
 			label = a.DisplayName + "（" + a.Username + "）"
 		}
-		opts = append(opts, formOption{a.Username, web.M(label, label)})
+		labelEN := strings.ReplaceAll(strings.ReplaceAll(label, "（", " ("), "）", ")")
+		opts = append(opts, formOption{a.Username, web.M(label, labelEN)})
 		seen[a.Username] = true
 	}
 	for _, u := range workers {
@@ -538,6 +559,7 @@ func (h *Handlers) gridForm(w http.ResponseWriter, r *http.Request, id string, g
 		wf,
 		{Name: "note", Kind: "textarea", Value: val(r, "note", g.Note), Label: web.M("备注", "Note")},
 	}
+	fv.Crumbs = crumbs(title, crumbGrids)
 	h.renderForm(w, r, title, fv, we)
 }
 

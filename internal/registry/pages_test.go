@@ -189,10 +189,10 @@ func TestFacilityMap(t *testing.T) {
 				t.Fatalf("facilities page: %d", st)
 			}
 			svg := html[strings.Index(html, "<svg"):strings.LastIndex(html, "</svg>")]
-			if n := strings.Count(svg, "<circle cx="); n != 3+2 { // three points, two legend swatches
-				t.Fatalf("%d circles in %s", n, svg)
+			if n := strings.Count(svg, `stroke-width="1.6" data-category=`); n != 3 { // one marker a facility, none for the legend
+				t.Fatalf("%d markers in %s", n, svg)
 			}
-			for _, want := range []string{`data-category="elderly_canteen"`, `data-category="health_station"`, "老年食堂/助餐点 (2)", "社区卫生服务站/村卫生室 (1)", "<table", "°E", "上保卫生站"} {
+			for _, want := range []string{`data-category="elderly_canteen" data-shape="circle"`, `data-category="health_station" data-shape="cross"`, "老年食堂/助餐点 (2)", "社区卫生服务站/村卫生室 (1)", "<table", "°E", "上保卫生站"} {
 				if !strings.Contains(html, want) {
 					t.Fatalf("facilities page lacks %q", want)
 				}
@@ -213,7 +213,7 @@ func TestFacilityMap(t *testing.T) {
 				t.Fatalf("map %+v", m)
 			}
 			for _, p := range m.Points {
-				if p.X < 0 || p.X > m.Width || p.Y < 0 || p.Y > m.Height || p.Color == "" {
+				if p.X < 0 || p.X > m.Width || p.Y < 0 || p.Y > m.Height || p.Color == "" || p.Shape == "" {
 					t.Fatalf("point %+v outside %vx%v", p, m.Width, m.Height)
 				}
 			}
