@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"weak"
 
 	"linli/internal/access"
 	"linli/internal/circle"
@@ -29,7 +31,21 @@ var templates embed.FS
 type Handlers struct {
 	Svc   *Service
 	Pages *web.Pages
+
+	// Encoded maps by study, division and category: a study is replaced,
+	// never changed, so an entry stays right as long as its study lives;
+	// the key holds the study weakly, so a replaced study can be freed.
+	pngMu sync.Mutex
+	pngs  map[pngKey][]byte
 }
+
+type pngKey struct {
+	st             weak.Pointer[circle.Study]
+	code, category string
+}
+
+// maxMaps bounds the encoded maps kept (about 10 KB each).
+const maxMaps = 256
 
 // ParsePages prepares the page.
 func ParsePages(rd *web.Renderer) *web.Pages { return rd.Parse(templates, "templates/*.html") }
@@ -81,7 +97,6 @@ type view struct {
 	mapScale      func(lon, lat float64) (float64, float64)
 }
 
-type point struct{ X, Y float64 }
 type pick struct {
 	N         int
 	X, Y      float64
@@ -150,14 +165,7 @@ func (h *Handlers) mapPNG(w http.ResponseWriter, r *http.Request) {
 		h.Pages.Fail(w, r, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Data: view{}}, err)
 		return
 	}
-	ras, _, ok := NewRaster(st, v.Category, access.Subtree(code).Contains)
-	if !ok {
-		ras = &Raster{Cells: make([]int8, MapCells*MapCells)}
-		for i := range ras.Cells {
-			ras.Cells[i] = -1
-		}
-	}
-	b, err := ras.PNG()
+	b, err := h.encodedMap(st, code, v.Category)
 	if err != nil {
 		h.Pages.Fail(w, r, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Data: view{}}, err)
 		return
@@ -173,6 +181,36 @@ func (h *Handlers) mapPNG(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// encodedMap is the PNG of a category's map over a division, drawn once
+// per study.
+func (h *Handlers) encodedMap(st *circle.Study, code, category string) ([]byte, error) {
+	k := pngKey{weak.Make(st), code, category}
+	h.pngMu.Lock()
+	b, ok := h.pngs[k]
+	h.pngMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	ras, _, drawn := NewRaster(st, category, access.Subtree(code).Contains)
+	if !drawn {
+		ras = &Raster{Cells: make([]int8, MapCells*MapCells)}
+		for i := range ras.Cells {
+			ras.Cells[i] = -1
+		}
+	}
+	b, err := ras.PNG()
+	if err != nil {
+		return nil, err
+	}
+	h.pngMu.Lock()
+	if h.pngs == nil || len(h.pngs) >= maxMaps {
+		h.pngs = map[pngKey][]byte{} // simple and bounded: start over when full
+	}
+	h.pngs[k] = b
+	h.pngMu.Unlock()
+	return b, nil
 }
 
 // pageView computes the page of the division asked for (the principal's
