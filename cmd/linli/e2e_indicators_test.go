@@ -45,29 +45,43 @@ func TestEndToEndIndicatorDrillDown(t *testing.T) {
 			t.Fatalf("set target: %v %v", err, resp)
 		}
 		resp.Body.Close()
-		var status, heading string
+		var status, heading, statusTone string
+		var names, wide []string
 		err = chromedp.Do(ctx,
+			chromedp.EmulateViewport(360, 740),
 			chromedp.Navigate(s.URL+"/login?next=/indicators"),
 			chromedp.WaitVisible(`input[name=username]`),
 			chromedp.SendKeys(`input[name=username]`, "demo.officer"),
 			chromedp.SendKeys(`input[name=password]`, pw),
 			chromedp.Submit(`input[name=password]`),
+			// On a phone the main table's section is folded: open it.
+			chromedp.WaitVisible(`#d-main > summary`),
+			chromedp.Click(`#d-main > summary`),
 			chromedp.WaitVisible(`a[href^="/indicators/I13"]`),
 			shot("20-indicators"),
+			evalInto(brokenNames, &names),
 			chromedp.Click(`a[href^="/indicators/I13"]`),
 			chromedp.WaitVisible(`a[href*="division=330106002&"]`),
+			evalInto(tooWide, &wide),
 			chromedp.Click(`a[href*="division=330106002&"]`),
 			// The county's page has cards too: wait for the township's own.
-			chromedp.WaitVisible(`//nav[@class="crumbs"]/span[contains(., "北山街道")]`),
+			chromedp.WaitVisible(`//ol[@class="crumbs"]//span[contains(., "北山街道")]`),
 			text(`h1`, &heading),
 			text(`.cards .card:nth-child(3) .big`, &status),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+				statusTone, err = chromedp.Evaluate[string](`document.querySelector(".cards .card:nth-child(3) .big .tag").className`)(ctx, tg)
+				return err
+			}),
 			shot("21-township"),
 		)
 		if err != nil {
 			t.Fatalf("browser: %v", err)
 		}
-		if !strings.Contains(heading, "I13") || status != "严重滞后" {
-			t.Fatalf("township view: %q status %q", heading, status)
+		if !strings.Contains(heading, "I13") || status != "严重滞后" || statusTone != "tag t-bad" {
+			t.Fatalf("township view: %q status %q (%s)", heading, status, statusTone)
+		}
+		if len(names) > 0 || len(wide) > 0 {
+			t.Fatalf("at 360 px: names broken into short lines %q; wider than the screen on the indicator page %q", names, wide)
 		}
 		// The view's export is a real xlsx file (a zip), audited.
 		resp, err = api.Get(s.URL + "/indicators/export.xlsx?id=I13&division=330106002")
@@ -79,6 +93,33 @@ func TestEndToEndIndicatorDrillDown(t *testing.T) {
 		if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("PK")) || !strings.Contains(resp.Header.Get("Content-Disposition"), "xlsx") {
 			t.Fatalf("export: %d %q", resp.StatusCode, b[:min(len(b), 20)])
 		}
+	})
+}
+
+// brokenNames lists the visible indicator names laid out with fewer than
+// four characters a line (the old narrow column broke them two a line).
+const brokenNames = `[...document.querySelectorAll(".ind-name a")].filter(a => a.offsetParent !== null).filter(a => {
+	const lines = new Set([...a.getClientRects()].map(r => Math.round(r.top))).size;
+	const n = [...a.textContent.trim()].length;
+	return lines > 1 && n / lines < 4;
+}).map(a => a.textContent.trim())`
+
+// tooWide lists the page itself and any element wider than the screen.
+const tooWide = `(() => {
+	const out = [];
+	if (document.documentElement.scrollWidth > window.innerWidth) out.push("document " + document.documentElement.scrollWidth);
+	for (const el of document.querySelectorAll("main *")) {
+		const r = el.getBoundingClientRect();
+		if (r.right > window.innerWidth + 0.5) out.push(el.tagName + "." + el.className + " " + Math.round(r.right));
+	}
+	return out.slice(0, 5);
+})()`
+
+// evalInto runs a script that answers a list of strings.
+func evalInto(js string, dst *[]string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+		*dst, err = chromedp.Evaluate[[]string](js)(ctx, tg)
+		return err
 	})
 }
 
@@ -111,6 +152,8 @@ func TestEndToEndOwnIndicatorAndImport(t *testing.T) {
 			text(`.notice`, &notice),
 			shot("22-own-indicator"),
 			chromedp.Navigate(s.URL+"/indicators?division=330106"),
+			chromedp.WaitVisible(`#d-own > summary`),
+			chromedp.Click(`#d-own > summary`),
 			chromedp.WaitVisible(`a[href^="/indicators/XH-SW"]`),
 			text(`//tr[td/a[starts-with(@href, "/indicators/XH-SW")]]`, &ownRow),
 			chromedp.Navigate(s.URL+"/indicators/report?division=330106&period="+year),

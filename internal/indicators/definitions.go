@@ -120,7 +120,7 @@ func (h *Handlers) apiUndefine(w http.ResponseWriter, r *http.Request) error {
 
 type catalogueRow struct {
 	Indicator
-	OwnerName string
+	OwnerName web.Msg
 	CanEdit   bool
 }
 
@@ -155,14 +155,14 @@ func (h *Handlers) renderCatalogue(w http.ResponseWriter, r *http.Request, statu
 	sc := access.BusinessScope(p)
 	q := r.URL.Query()
 	for _, in := range all {
-		row := catalogueRow{Indicator: in, OwnerName: "浙江省规划 / the plan"}
+		row := catalogueRow{Indicator: in, OwnerName: web.M("浙江省规划", "The provincial plan")}
 		if in.Owner != "" {
 			d, err := h.Divisions.Get(ctx, in.Owner)
 			if err != nil {
 				h.pageErr(w, r, err)
 				return
 			}
-			row.OwnerName = d.Name
+			row.OwnerName = web.M(d.Name, d.Name)
 			row.CanEdit = p.Role == access.Officer && sc.Contains(in.Owner)
 		}
 		cv.Rows = append(cv.Rows, row)

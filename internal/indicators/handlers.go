@@ -356,7 +356,7 @@ type trendPoint struct {
 func (h *Handlers) pageErr(w http.ResponseWriter, r *http.Request, err error) {
 	var we *fault.Error
 	if errors.As(mapErr(err, r.URL.Query().Get("division")), &we) {
-		h.Pages.Render(w, r, web.Status(we), "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Alert: we.Msg, Data: pageView{}})
+		h.Pages.Render(w, r, web.Status(we), "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Alert: we.Msg, Data: dashboard{}})
 		return
 	}
 	web.Logger(r.Context()).Error("indicators page", "err", err.Error())
@@ -396,7 +396,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.Pages.Render(w, r, 200, "indicators", web.View{Title: web.M("规划指标监测", "Plan indicators"), Data: pv})
+	h.Pages.Render(w, r, 200, "indicators", dashboardView(pv))
 }
 
 func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
@@ -460,7 +460,7 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 	for i, t := range d.Trend {
 		p := trendPoint{X: 40 + float64(i)*60, Label: t.Division, Value: "—"}
 		if t.Value != nil {
-			p.Value = strconv.FormatFloat(*t.Value, 'f', 2, 64)
+			p.Value = fig(t.Value)
 			if pv.MaxTrend > 0 {
 				p.Y = 130 - 110**t.Value/pv.MaxTrend
 			} else {
@@ -471,6 +471,5 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 		}
 		pv.Trend = append(pv.Trend, p)
 	}
-	title := web.M(d.ID+" "+d.NameZH, d.ID+" "+d.NameEN)
-	h.Pages.Render(w, r, 200, "indicator", web.View{Title: title, Data: pv})
+	h.Pages.Render(w, r, 200, "indicator", indicatorView(pv))
 }

@@ -280,12 +280,12 @@ func (h *Handlers) pageCounties(w http.ResponseWriter, r *http.Request) {
 		maxV = *c.Scope.Value.Value
 	}
 	for i, rw := range c.Counties {
-		b := countyBar{Row: rw, Rank: i + 1, Y: 10 + float64(i)*chartRowH, Label: "无数据 no data", Fill: statusFill(rw.Status)}
+		b := countyBar{Row: rw, Rank: i + 1, Y: 10 + float64(i)*chartRowH, Label: noData().In(web.Lang(r)), Fill: statusFill(rw.Status)}
 		if rw.Value.Value != nil {
 			if maxV > 0 {
 				b.Width = chartBarW * *rw.Value.Value / maxV
 			}
-			b.Label = strconv.FormatFloat(*rw.Value.Value, 'f', 2, 64)
+			b.Label = fig(rw.Value.Value)
 		} else {
 			b.Rank = 0
 			v.NoData++
@@ -295,9 +295,12 @@ func (h *Handlers) pageCounties(w http.ResponseWriter, r *http.Request) {
 	v.Height = 20 + float64(len(v.Bars))*chartRowH
 	if c.Scope.Value.Value != nil && maxV > 0 {
 		v.RefX = chartLabelW + chartBarW**c.Scope.Value.Value/maxV
-		v.Ref = c.Scope.Value.Name + " " + strconv.FormatFloat(*c.Scope.Value.Value, 'f', 2, 64)
+		v.Ref = c.Scope.Value.Name + " " + fig(c.Scope.Value.Value)
 	}
-	h.Pages.Render(w, r, 200, "counties", web.View{Title: web.M(c.ID+" "+c.NameZH+" · 各县(市、区)比较", c.ID+" "+c.NameEN+" · counties compared"), Data: v})
+	y := strconv.Itoa(year)
+	h.Pages.Render(w, r, 200, "counties", web.View{Title: web.M(c.ID+" "+c.NameZH+" · 各县(市、区)比较", c.ID+" "+c.NameEN+" · counties compared"), Data: v,
+		Crumbs: []web.Crumb{{Href: "/indicators?period=" + y, Label: web.M("指标监测", "Indicators")}, {Href: "/indicators/" + c.ID + "?period=" + y, Label: web.M(c.ID, c.ID)},
+			{Label: web.M("各县(市、区)比较", "Counties compared")}}})
 }
 
 // statusFill colours a bar by status (with its text label beside it, so

@@ -2,13 +2,19 @@ package lifecircle
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"weak"
 
 	"linli/internal/access"
 	"linli/internal/circle"
@@ -25,7 +31,21 @@ var templates embed.FS
 type Handlers struct {
 	Svc   *Service
 	Pages *web.Pages
+
+	// Encoded maps by study, division and category: a study is replaced,
+	// never changed, so an entry stays right as long as its study lives;
+	// the key holds the study weakly, so a replaced study can be freed.
+	pngMu sync.Mutex
+	pngs  map[pngKey][]byte
 }
+
+type pngKey struct {
+	st             weak.Pointer[circle.Study]
+	code, category string
+}
+
+// maxMaps bounds the encoded maps kept (about 10 KB each).
+const maxMaps = 256
 
 // ParsePages prepares the page.
 func ParsePages(rd *web.Renderer) *web.Pages { return rd.Parse(templates, "templates/*.html") }
@@ -34,6 +54,7 @@ func ParsePages(rd *web.Renderer) *web.Pages { return rd.Parse(templates, "templ
 func (h *Handlers) Register(rt *web.Router) {
 	rt.Page("GET /lifecircle", h.page)
 	rt.Page("POST /lifecircle", h.page)
+	rt.Page("GET /lifecircle/map.png", h.mapPNG)
 	rt.API("GET /api/v1/lifecircle/coverage", web.Op{Summary: "生活圈覆盖率 / Life-circle coverage of a division's units", Tag: "lifecircle",
 		Params: []web.Param{{Name: "division", Required: true}, {Name: "tier", Description: "plan-urban-15, plan-rural-30, gb-5, gb-10, gb-15 …"}}, Response: []UnitRow{}}, h.api)
 }
@@ -60,9 +81,8 @@ type view struct {
 	Rows          []UnitRow
 	Total         UnitRow
 	Gaps          []gapRow
-	Cells         []cell
-	Facs          []point
-	Demand        []point
+	Map           *Raster // minutes to the category, drawn as one PNG
+	MapURL        string
 	Picks         []pick
 	SiteGain      float64
 	SiteBefore    float64
@@ -71,14 +91,12 @@ type view struct {
 	Far           int
 	FarFacilities int
 	Legend        []legend
+	Network       web.Msg // which road network the minutes are walked on, in words
+	NoMap         web.Msg
+	NoDemand      web.Msg
 	mapScale      func(lon, lat float64) (float64, float64)
 }
 
-type cell struct {
-	X, Y, W, H float64
-	Fill       string
-}
-type point struct{ X, Y float64 }
 type pick struct {
 	N         int
 	X, Y      float64
@@ -90,22 +108,20 @@ type gapRow struct {
 	Name   string
 	Median string
 }
-type legend struct{ Label, Fill string }
 
-var legends = []legend{{"≤5", "#1a7f37"}, {"≤10", "#7bc96f"}, {"≤15", "#f2cc60"}, {"≤30", "#e6843c"}, {">30", "#b3261e"}}
+// legend is one colour band of the map, in words and with its share of
+// the mapped area (colour is never the only cue).
+type legend struct {
+	Band  int
+	Label web.Msg
+	Cells int
+	Share string
+}
 
-func colour(minutes float64) string {
-	switch {
-	case minutes <= 5:
-		return legends[0].Fill
-	case minutes <= 10:
-		return legends[1].Fill
-	case minutes <= 15:
-		return legends[2].Fill
-	case minutes <= 30:
-		return legends[3].Fill
-	}
-	return legends[4].Fill
+// bandLabels name the bands of Bands, in order.
+func bandLabels() []web.Msg {
+	return []web.Msg{web.M("5 分钟以内", "within 5 min"), web.M("5–10 分钟", "5–10 min"), web.M("10–15 分钟", "10–15 min"),
+		web.M("15–30 分钟", "15–30 min"), web.M("超过 30 分钟或无法到达", "over 30 min or not reachable")}
 }
 
 func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
@@ -118,10 +134,83 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		if v.Tier == nil { // the page needs a tier to draw anything
 			v = view{}
 		}
-		h.Pages.Fail(w, r, "lifecircle", web.View{Title: title, Data: v}, err)
+		h.Pages.Fail(w, r, "lifecircle", web.View{Title: title, Data: v, Crumbs: lcCrumbs(v)}, err)
 		return
 	}
-	h.Pages.Render(w, r, http.StatusOK, "lifecircle", web.View{Title: title, Notice: notice, Data: v})
+	h.Pages.Render(w, r, http.StatusOK, "lifecircle", web.View{Title: title, Notice: notice, Data: v, Crumbs: lcCrumbs(v)})
+}
+
+// lcCrumbs lead from the province down to the division shown.
+func lcCrumbs(v view) []web.Crumb {
+	if len(v.Path) == 0 {
+		return nil
+	}
+	var out []web.Crumb
+	for _, p := range v.Path {
+		out = append(out, web.Crumb{Href: "/lifecircle?division=" + p.Code, Label: web.M(p.Name, p.Name)})
+	}
+	return append(out, web.Crumb{Label: web.M(v.Div.Name, v.Div.Name)})
+}
+
+// mapPNG sends the page's map as one PNG. The URL names the division,
+// tier and category; the ETag is the image's hash, so a browser asks again
+// after the study changes and gets 304 while it has not.
+func (h *Handlers) mapPNG(w http.ResponseWriter, r *http.Request) {
+	v, st, code, err := h.setup(r)
+	if err == nil && st == nil {
+		m := fault.M("须给出县级或以下的区划", "give a county-level or lower division")
+		err = fault.Invalid(m, fault.Field("division", m))
+	}
+	if err != nil {
+		h.Pages.Fail(w, r, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Data: view{}}, err)
+		return
+	}
+	b, err := h.encodedMap(st, code, v.Category)
+	if err != nil {
+		h.Pages.Fail(w, r, "lifecircle", web.View{Title: web.M("生活圈", "Life circles"), Data: view{}}, err)
+		return
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// encodedMap is the PNG of a category's map over a division, drawn once
+// per study.
+func (h *Handlers) encodedMap(st *circle.Study, code, category string) ([]byte, error) {
+	k := pngKey{weak.Make(st), code, category}
+	h.pngMu.Lock()
+	b, ok := h.pngs[k]
+	h.pngMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	ras, _, drawn := NewRaster(st, category, access.Subtree(code).Contains)
+	if !drawn {
+		ras = &Raster{Cells: make([]int8, MapCells*MapCells)}
+		for i := range ras.Cells {
+			ras.Cells[i] = -1
+		}
+	}
+	b, err := ras.PNG()
+	if err != nil {
+		return nil, err
+	}
+	h.pngMu.Lock()
+	if h.pngs == nil || len(h.pngs) >= maxMaps {
+		h.pngs = map[pngKey][]byte{} // simple and bounded: start over when full
+	}
+	h.pngs[k] = b
+	h.pngMu.Unlock()
+	return b, nil
 }
 
 // pageView computes the page of the division asked for (the principal's
@@ -129,61 +218,11 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 // coverage, gaps and map of a tier and category, and on POST the k sites
 // to add. The view is filled as far as it got when err is not nil.
 func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
-	ctx := r.Context()
-	p := access.From(ctx)
-	code := r.FormValue("division")
-	if code == "" {
-		code = p.Division
-	}
-	var v view
-	if !divisions.ValidCode(code) || !access.BusinessScope(p).Contains(code) {
-		return v, web.Msg{}, outOfReach(code)
-	}
-	path, err := h.Svc.Divs.Path(ctx, code)
-	if errors.Is(err, db.ErrNotFound) {
-		return v, web.Msg{}, outOfReach(code)
-	} else if err != nil {
+	v, st, code, err := h.setup(r)
+	if err != nil || st == nil {
 		return v, web.Msg{}, err
 	}
-	v = view{Div: path[len(path)-1], Path: path[:len(path)-1], CatName: map[string]string{}, Legend: legends}
-	tiers := circle.DefaultTiers()
-	v.Tiers, v.Cats = tiers.Tiers, tiers.Categories
-	lang := web.Lang(r)
-	for _, c := range tiers.Categories {
-		v.CatName[c.ID] = c.Zh
-		if lang == "en" {
-			v.CatName[c.ID] = c.En
-		}
-	}
-	if len(code) < 6 { // above a county: choose one
-		v.Counties, err = h.counties(ctx, code)
-		return v, web.Msg{}, err
-	}
-	v.County = code[:6]
-	st, err := h.Svc.Study(ctx, v.County)
-	if err != nil {
-		return v, web.Msg{}, err
-	}
-	v.Synthetic = st.Synthetic
-	v.Far = len(st.Far)
-	v.FarFacilities = h.Svc.FarFacilities(v.County)
-	tierID := r.FormValue("tier")
-	if tierID == "" {
-		tierID = TierFor(v.Div.UrbanRural)
-	}
-	tier, ok := tiers.Tier(tierID)
-	if !ok {
-		return v, web.Msg{}, unknownTier(tierID)
-	}
-	v.Tier = tier
-	v.Category = r.FormValue("category")
-	if v.Category == "" {
-		v.Category = tier.Categories[0]
-	}
-	if !slices.Contains(tier.Categories, v.Category) {
-		m := fault.M("该圈层没有设施类别："+v.Category, "the tier has no category "+v.Category)
-		return v, web.Msg{}, fault.Invalid(m, fault.Field("category", m))
-	}
+	ctx, tier := r.Context(), v.Tier
 	cv, err := st.Coverage(tier.ID)
 	if err != nil {
 		return v, web.Msg{}, err
@@ -202,10 +241,12 @@ func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
 			if !math.IsInf(g.MedianMinutes, 0) {
 				m = strconv.FormatFloat(g.MedianMinutes, 'f', 1, 64)
 			}
+			g.MissingPop = math.Round(g.MissingPop)
 			v.Gaps = append(v.Gaps, gapRow{Gap: g, Name: names[g.Unit], Median: m})
 		}
 	}
 	h.drawMap(&v, st, code)
+	v.MapURL = "/lifecircle/map.png?" + url.Values{"division": {code}, "tier": {tier.ID}, "category": {v.Category}}.Encode()
 	if r.Method != http.MethodPost {
 		return v, web.Msg{}, nil
 	}
@@ -222,6 +263,69 @@ func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
 		return v, web.M("区域内人口已全部在该类设施的服务范围内，无需新增", "everyone in the area is already within reach of this category: no site adds coverage"), nil
 	}
 	return v, web.Msg{}, nil
+}
+
+// setup reads the division, tier and category asked for and the county's
+// study; st is nil above a county, where the view lists counties to choose.
+func (h *Handlers) setup(r *http.Request) (v view, st *circle.Study, code string, err error) {
+	ctx := r.Context()
+	p := access.From(ctx)
+	code = r.FormValue("division")
+	if code == "" {
+		code = p.Division
+	}
+	if !divisions.ValidCode(code) || !access.BusinessScope(p).Contains(code) {
+		return v, nil, code, outOfReach(code)
+	}
+	path, err := h.Svc.Divs.Path(ctx, code)
+	if errors.Is(err, db.ErrNotFound) {
+		return v, nil, code, outOfReach(code)
+	} else if err != nil {
+		return v, nil, code, err
+	}
+	v = view{Div: path[len(path)-1], Path: path[:len(path)-1], CatName: map[string]string{},
+		NoMap:    web.M("没有需求点，无法绘制地图", "No demand points, so there is no map"),
+		NoDemand: web.M("没有需求点：请先录入社区人口与设施", "No demand points: enter community population and facilities first")}
+	tiers := circle.DefaultTiers()
+	v.Tiers, v.Cats = tiers.Tiers, tiers.Categories
+	lang := web.Lang(r)
+	for _, c := range tiers.Categories {
+		v.CatName[c.ID] = c.Zh
+		if lang == "en" {
+			v.CatName[c.ID] = c.En
+		}
+	}
+	if len(code) < 6 { // above a county: choose one
+		v.Counties, err = h.counties(ctx, code)
+		return v, nil, code, err
+	}
+	v.County = code[:6]
+	st, err = h.Svc.Study(ctx, v.County)
+	if err != nil {
+		return v, nil, code, err
+	}
+	v.Synthetic = st.Synthetic
+	v.Network = network(st.Graph, st.Synthetic, h.Svc.RoadsDir)
+	v.Far = len(st.Far)
+	v.FarFacilities = h.Svc.FarFacilities(v.County)
+	tierID := r.FormValue("tier")
+	if tierID == "" {
+		tierID = TierFor(v.Div.UrbanRural)
+	}
+	tier, ok := tiers.Tier(tierID)
+	if !ok {
+		return v, nil, code, unknownTier(tierID)
+	}
+	v.Tier = tier
+	v.Category = r.FormValue("category")
+	if v.Category == "" {
+		v.Category = tier.Categories[0]
+	}
+	if !slices.Contains(tier.Categories, v.Category) {
+		m := fault.M("该圈层没有设施类别："+v.Category, "the tier has no category "+v.Category)
+		return v, nil, code, fault.Invalid(m, fault.Field("category", m))
+	}
+	return v, st, code, nil
 }
 
 // outOfReach is the answer for a division that does not exist or lies
@@ -285,85 +389,38 @@ func (h *Handlers) rows(cv *circle.Coverage, code string) ([]UnitRow, UnitRow) {
 }
 
 // drawMap rasterises minutes to the chosen category over the division's
-// demand area into a grid of cells (a few thousand rects, not 100k lines).
+// demand area into a grid of cells, sent as one PNG (see Raster).
 func (h *Handlers) drawMap(v *view, st *circle.Study, code string) {
-	g := st.Graph
-	ci := -1
-	for i, c := range st.Labels.Categories {
-		if c == v.Category {
-			ci = i
-		}
-	}
-	minLo, minLa, maxLo, maxLa := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, d := range st.Demand {
-		if access.Subtree(code).Contains(d.Unit) {
-			minLo, maxLo = math.Min(minLo, d.Lon), math.Max(maxLo, d.Lon)
-			minLa, maxLa = math.Min(minLa, d.Lat), math.Max(maxLa, d.Lat)
-		}
-	}
-	if math.IsInf(minLo, 1) {
+	ras, xy, ok := NewRaster(st, v.Category, access.Subtree(code).Contains)
+	if !ok {
 		return
 	}
-	pad := 0.006
-	minLo, maxLo, minLa, maxLa = minLo-pad, maxLo+pad, minLa-pad, maxLa+pad
-	const W, H, N = 400.0, 400.0, 50
-	sx := W / (maxLo - minLo)
-	sy := H / (maxLa - minLa)
-	s := math.Min(sx, sy)
-	xy := func(lon, lat float64) (float64, float64) { return (lon - minLo) * s, H - (lat-minLa)*s }
-	best := make([]float64, N*N)
-	for i := range best {
-		best[i] = -1
+	v.Map = ras
+	total := 0
+	for _, n := range ras.Bands {
+		total += n
 	}
-	if ci >= 0 {
-		for n := range g.Lon {
-			x, y := xy(g.Lon[n], g.Lat[n])
-			if x < 0 || y < 0 || x >= W || y >= H {
-				continue
-			}
-			cx, cy := int(x/W*N), int(y/H*N)
-			t := st.Labels.D[ci][n]
-			m := math.Inf(1)
-			if t != circle.Unreached {
-				m = float64(t) / 600
-			}
-			k := cy*N + cx
-			if best[k] < 0 || m < best[k] {
-				best[k] = m
-			}
+	for i, m := range bandLabels() {
+		l := legend{Band: i, Label: m, Cells: ras.Bands[i]}
+		if total > 0 {
+			l.Share = strconv.FormatFloat(math.Round(100*float64(ras.Bands[i])/float64(total)), 'f', 0, 64) + "%"
 		}
+		v.Legend = append(v.Legend, l)
 	}
-	for k, m := range best {
-		if m < 0 {
-			continue
-		}
-		v.Cells = append(v.Cells, cell{X: float64(k%N) * W / N, Y: float64(k/N) * H / N, W: W / N, H: H / N, Fill: colour(m)})
-	}
-	for _, f := range st.Facilities {
-		if f.Category == v.Category {
-			x, y := xy(f.Lon, f.Lat)
-			if x >= 0 && y >= 0 && x <= W && y <= H {
-				v.Facs = append(v.Facs, point{x, y})
-			}
-		}
-	}
-	for _, d := range st.Demand {
-		if access.Subtree(code).Contains(d.Unit) {
-			x, y := xy(d.Lon, d.Lat)
-			v.Demand = append(v.Demand, point{x, y})
-		}
-	}
-	v.mapScale = func(lon, lat float64) (float64, float64) { return xy(lon, lat) }
+	v.mapScale = xy
 }
 
 // site picks k new sites of the chosen category among road nodes inside the
 // division's demand area (at most 10,000, evenly sampled) by maximal covering.
 func (h *Handlers) site(v *view, st *circle.Study, k int) error {
 	g := st.Graph
+	if v.mapScale == nil {
+		return fault.Unprocessable(fault.M("区域内没有需求点", "no demand points in the area"))
+	}
 	var cands [][]circle.Source
 	var nodes []int
 	for n := range g.Lon {
-		if x, y := v.mapScale(g.Lon[n], g.Lat[n]); x >= 0 && y >= 0 && x <= 400 && y <= 400 {
+		if x, y := v.mapScale(g.Lon[n], g.Lat[n]); x >= 0 && y >= 0 && x <= MapSize && y <= MapSize {
 			nodes = append(nodes, n)
 		}
 	}
@@ -378,12 +435,12 @@ func (h *Handlers) site(v *view, st *circle.Study, k int) error {
 	if err != nil {
 		return err
 	}
-	v.SiteBefore = res.CoveredBefore
+	v.SiteBefore = math.Round(res.CoveredBefore)
 	for i, p := range res.Picks {
 		n := nodes[p.Site*step]
 		x, y := v.mapScale(g.Lon[n], g.Lat[n])
-		v.Picks = append(v.Picks, pick{N: i + 1, X: x, Y: y, Lon: g.Lon[n], Lat: g.Lat[n], Gain: p.Gain, Cum: p.Cumulative})
-		v.SiteGain = p.Cumulative
+		v.Picks = append(v.Picks, pick{N: i + 1, X: x, Y: y, Lon: g.Lon[n], Lat: g.Lat[n], Gain: math.Round(p.Gain), Cum: math.Round(p.Cumulative)})
+		v.SiteGain = math.Round(p.Cumulative)
 	}
 	return nil
 }
@@ -421,4 +478,20 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Unit < rows[j].Unit })
 	web.WriteJSON(w, 200, rows)
 	return nil
+}
+
+// network says in words which road network the minutes are walked on.
+func network(g *circle.Graph, synthetic bool, dir string) web.Msg {
+	nodes, segs := web.Group(len(g.Lon)), web.Group(len(g.Head)/2) // walking: every road both ways
+	if synthetic {
+		return web.M("路网：合成路网（未配置真实路网，请联系系统管理员），"+nodes+" 个路口、"+segs+" 段道路，仅供演示。",
+			"Road network: synthetic (no real network is configured; ask the system administrator), "+nodes+" junctions and "+segs+" road segments, for demonstration only.")
+	}
+	src, srcEN := "真实道路数据", "real road data"
+	if len(g.ExtID) > 0 {
+		src, srcEN = "OpenStreetMap 道路数据", "OpenStreetMap road data"
+	}
+	name := filepath.Base(dir)
+	return web.M("路网："+src+"（"+name+"，"+nodes+" 个路口、"+segs+" 段道路），按步行速度计算。",
+		"Road network: "+srcEN+" ("+name+", "+nodes+" junctions and "+segs+" road segments), at walking speed.")
 }

@@ -3,8 +3,10 @@ package lifecircle_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,6 +137,67 @@ func TestLifeCirclePage(t *testing.T) {
 				t.Fatalf("got %d %v", st, title)
 			}
 		})
+		t.Run("the page says in words which road network it walks, and no command-line flag", func(t *testing.T) {
+			_, page, _ := c.Get("/lifecircle")
+			m := regexp.MustCompile(`<p class="lc-network synthetic" id="network">([^<]*)</p>`).FindStringSubmatch(page)
+			if m == nil || !strings.Contains(m[1], "合成路网（未配置真实路网，请联系系统管理员）") || !regexp.MustCompile(`\d+ 个路口、[\d,]+ 段道路`).MatchString(m[1]) || strings.Contains(page, "--roads") {
+				t.Errorf("network sentence %v", m)
+			}
+		})
+		t.Run("the page is small: the map is one image, not thousands of elements", func(t *testing.T) {
+			_, page, _ := c.Get("/lifecircle")
+			if len(page) > 48<<10 || strings.Count(page, "<rect") > 1 || strings.Count(page, "<circle") > 0 || strings.Count(page, "<image ") != 1 {
+				t.Errorf("%d bytes, %d rects, %d circles, %d images", len(page), strings.Count(page, "<rect"), strings.Count(page, "<circle"), strings.Count(page, "<image "))
+			}
+		})
+		t.Run("the map image is a PNG whose cells are the engine's minutes, band by band", func(t *testing.T) {
+			_, page, _ := c.Get("/lifecircle?division=" + apptest.County + "&tier=plan-urban-15&category=kindergarten")
+			src := regexp.MustCompile(`<image href="([^"]+)"`).FindStringSubmatch(page)
+			if src == nil {
+				t.Fatal("no image")
+			}
+			st, body, hdr := c.Get(html.UnescapeString(src[1]))
+			if st != 200 || hdr.Get("Content-Type") != "image/png" || hdr.Get("ETag") == "" || !strings.Contains(hdr.Get("Cache-Control"), "max-age") {
+				t.Fatalf("got %d %v", st, hdr)
+			}
+			cells, err := lifecircle.ReadPNG([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [5]int
+			for _, b := range cells {
+				if b >= 0 {
+					got[b]++
+				}
+			}
+			want := engineBands(t, e, apptest.County, "kindergarten")
+			if got != want || got == [5]int{} {
+				t.Errorf("cells per band in the PNG %v, from the engine %v", got, want)
+			}
+			for b, n := range want {
+				if !strings.Contains(page, fmt.Sprintf(`data-band="%d" data-cells="%d"`, b, n)) {
+					t.Errorf("legend of band %d does not count %d cells", b, n)
+				}
+			}
+			req := c.NewRequest("GET", html.UnescapeString(src[1]), nil)
+			req.Header.Set("If-None-Match", hdr.Get("ETag"))
+			if st, _, _ := c.Send(req); st != 304 {
+				t.Errorf("a second fetch of the same image: %d, want 304", st)
+			}
+		})
+		t.Run("the legend names each band in words", func(t *testing.T) {
+			_, page, _ := c.Get("/lifecircle")
+			for _, w := range []string{"5 分钟以内", "5–10 分钟", "10–15 分钟", "15–30 分钟", "超过 30 分钟或无法到达"} {
+				if !strings.Contains(page, w) {
+					t.Errorf("legend without %q", w)
+				}
+			}
+		})
+		t.Run("the map of a division outside the jurisdiction is refused, not drawn", func(t *testing.T) {
+			if st, _, hdr := c.Get("/lifecircle/map.png?division=3301"); st != 404 || strings.HasPrefix(hdr.Get("Content-Type"), "image/") {
+				t.Errorf("got %d %s", st, hdr.Get("Content-Type"))
+			}
+		})
 		t.Run("above a county the page lists the counties to choose", func(t *testing.T) {
 			e.User("city", access.Officer, "3301")
 			st, page, _ := e.Login("city").Get("/lifecircle")
@@ -171,6 +234,57 @@ func TestLifeCirclePage(t *testing.T) {
 			})
 		}
 	})
+}
+
+// engineBands counts the map's cells per band straight from the engine's
+// labels: each cell takes the fastest road node in it, over the county's
+// demand area padded by 0.006°.
+func engineBands(t *testing.T, e *apptest.Env, county, category string) [5]int {
+	t.Helper()
+	st, err := lifecircle.ServiceOf(e.App.Module("lifecircle")).Study(context.Background(), county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := slices.Index(st.Labels.Categories, category)
+	minLo, minLa, maxLo, maxLa := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, d := range st.Demand {
+		if strings.HasPrefix(d.Unit, county) {
+			minLo, maxLo, minLa, maxLa = min(minLo, d.Lon), max(maxLo, d.Lon), min(minLa, d.Lat), max(maxLa, d.Lat)
+		}
+	}
+	minLo, minLa, maxLo, maxLa = minLo-0.006, minLa-0.006, maxLo+0.006, maxLa+0.006
+	scale := min(400/(maxLo-minLo), 400/(maxLa-minLa))
+	fastest := map[int]float64{}
+	for n := range st.Graph.Lon {
+		x, y := (st.Graph.Lon[n]-minLo)*scale, 400-(st.Graph.Lat[n]-minLa)*scale
+		if x < 0 || y < 0 || x >= 400 || y >= 400 {
+			continue
+		}
+		m := math.Inf(1)
+		if tk := st.Labels.D[ci][n]; tk != circle.Unreached {
+			m = float64(tk) / 600
+		}
+		k := int(y/8)*50 + int(x/8)
+		if f, ok := fastest[k]; !ok || m < f {
+			fastest[k] = m
+		}
+	}
+	var out [5]int
+	for _, m := range fastest {
+		switch {
+		case m <= 5:
+			out[0]++
+		case m <= 10:
+			out[1]++
+		case m <= 15:
+			out[2]++
+		case m <= 30:
+			out[3]++
+		default:
+			out[4]++
+		}
+	}
+	return out
 }
 
 // sum calls a life-circle data element as the indicators would.

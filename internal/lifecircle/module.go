@@ -114,3 +114,12 @@ func (m *lifecircleModule) Elements() []module.Element {
 
 // PlacesView publishes the places this module knows, for locating points.
 func (m *lifecircleModule) PlacesView() string { return "lifecircle_places" }
+
+// ServiceOf is the service of a built life-circle module (nil for another
+// module), for tests.
+func ServiceOf(m module.Module) *Service {
+	if lm, ok := m.(*lifecircleModule); ok {
+		return lm.svc
+	}
+	return nil
+}
