@@ -274,10 +274,11 @@ func (s *Store) Handlers(ctx context.Context, division, who string, limit int) (
 	q := `SELECT username, display_name, role, division_code FROM users WHERE role IN ($1, $2, $3) AND NOT disabled
 		AND division_code >= $4 AND division_code < $5 AND division_code IN (` + strings.Join(in, ", ") + `)`
 	if who != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(who)
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(who))
 		args = append(args, "%"+esc+"%")
 		n := len(args)
-		q += fmt.Sprintf(` AND (display_name LIKE $%d ESCAPE '\' OR username LIKE $%d ESCAPE '\')`, n, n)
+		// LOWER on both stores: PostgreSQL's LIKE minds case, SQLite's does not
+		q += fmt.Sprintf(` AND (LOWER(display_name) LIKE $%d ESCAPE '\' OR LOWER(username) LIKE $%d ESCAPE '\')`, n, n)
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(` ORDER BY display_name, username LIMIT $%d`, len(args))
