@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -17,11 +19,17 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 		s := startServer(t, t.TempDir(), append(store, "--demo", "--demo-scale", "community")...)
 		residentPW := demoPassword(t, s, "demo.resident")
 		workerPW := demoPassword(t, s, "demo.worker")
-		var number, status string
+		var number, status, chosen string
+		var questions int
 		if err := chromedp.Do(ctx,
 			login(s, "demo.resident", residentPW, "/requests/new"),
-			chromedp.WaitVisible(`select[name=category]`),
-			chromedp.SetValue(`select[name=category]`, "policy"),
+			chromedp.WaitVisible(`input[name=category][value=policy]`),
+			shot("40-request-category"),
+			chromedp.Click(`input[name=category][value=policy]`),
+			chromedp.Click(`#next`),
+			chromedp.WaitVisible(`textarea[name=description]`),
+			text(`#chosen`, &chosen),
+			count(`[name^="attribute["]`, &questions),
 			chromedp.SendKeys(`textarea[name=description]`, "灵活就业人员医保怎么缴纳？"),
 			shot("40-request-new"),
 			chromedp.Click(`#submit`),
@@ -32,6 +40,9 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 			logout,
 		); err != nil {
 			t.Fatalf("resident submits: %v", err)
+		}
+		if chosen != "政策咨询" || questions != 0 {
+			t.Fatalf("the form after choosing 政策咨询: %q with %d extra questions", chosen, questions)
 		}
 		if !strings.HasPrefix(number, "MH-330106-") || status != "待受理" {
 			t.Fatalf("receipt: %q %q", number, status)
@@ -96,5 +107,14 @@ func TestEndToEndRequestReopenedByUnsatisfiedResident(t *testing.T) {
 		if received == "" || received == "0" || !strings.Contains(table, "类别") {
 			t.Fatalf("metrics: received %q\n%s", received, table)
 		}
+	})
+}
+
+// count stores how many elements match sel.
+func count(sel string, dst *int) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		n, err := chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel))(ctx, t)
+		*dst = n
+		return err
 	})
 }

@@ -98,6 +98,7 @@ func (h *Handlers) pageCategory(w http.ResponseWriter, r *http.Request, status i
 			v.Form = categoryForm(c)
 		}
 	}
+	v.Crumbs = []web.Crumb{{Href: "/requests/catalogue", Label: web.M("诉求服务目录", "Request service catalogue")}, {Label: v.Title}}
 	v.Data = cv
 	h.Pages.Render(w, r, status, "category", v)
 }

@@ -8,6 +8,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/audit"
+	"linli/internal/divisions"
 	"linli/internal/fault"
 	"linli/internal/tabular"
 	"linli/internal/web"
@@ -17,6 +18,7 @@ import (
 type Bar struct {
 	X, Y, W, H float64
 	Label      string
+	Name       web.Msg // the label in both languages
 	Value      int
 	LX, LY     float64
 }
@@ -31,6 +33,7 @@ type metricsView struct {
 	JSON     string
 	CatsH    int
 	SpotsH   int
+	Areas    []divisions.Division // the divisions the page may show: the caller's and those one level down
 }
 
 func vbars(cs []Count, width, height float64) []Bar {
@@ -82,9 +85,28 @@ func (h *Handlers) pageMetrics(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	names := map[string]web.Msg{}
+	if cats, err := h.Store.Categories(r.Context()); err == nil {
+		for _, c := range cats {
+			names[c.Code] = web.M(c.NameZH, c.NameEN)
+		}
+	}
 	v := metricsView{M: m, Division: div, From: m.From, To: to.In(CST).Format("2006-01-02"), Daily: vbars(m.Daily, 600, 120), Cats: hbars(m.TopCategories, 600), Spots: hbars(m.HotSpots, 600),
 		CatsH: len(m.TopCategories)*22 + 4, SpotsH: len(m.HotSpots)*22 + 4,
 		JSON: fmt.Sprintf("/api/v1/requests/metrics?division=%s&from=%s&to=%s", div, m.From, to.In(CST).Format("2006-01-02"))}
+	for i := range v.Cats {
+		v.Cats[i].Name = web.M(v.Cats[i].Label, v.Cats[i].Label)
+		if n, ok := names[m.TopCategories[i].Key]; ok {
+			v.Cats[i].Name = n
+		}
+	}
+	for i := range v.Spots {
+		v.Spots[i].Name = web.M(v.Spots[i].Label, v.Spots[i].Label)
+	}
+	if v.Areas, err = h.areas(r, div); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.Pages.Render(w, r, 200, "metrics", web.View{Title: web.M("诉求办理指标", "Request metrics"), Data: v})
 }
 
@@ -191,4 +213,42 @@ func (h *Handlers) apiMetrics(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, 200, m)
 	return nil
+}
+
+// areas are the divisions the metrics page offers by name: the caller's
+// own, the one shown, and those one level below the caller's.
+func (h *Handlers) areas(r *http.Request, shown string) ([]divisions.Division, error) {
+	ctx := r.Context()
+	own := ""
+	if p := access.From(ctx); p != nil {
+		own = p.Division
+	}
+	var out []divisions.Division
+	seen := map[string]bool{}
+	add := func(code string) error {
+		if code == "" || seen[code] {
+			return nil
+		}
+		d, err := h.Store.Divs.Get(ctx, code)
+		if err != nil {
+			return nil // a code the tree does not know is simply not offered
+		}
+		seen[code] = true
+		out = append(out, d)
+		return nil
+	}
+	if err := add(own); err != nil {
+		return nil, err
+	}
+	if divisions.LevelOf(own) < 5 && own != "" {
+		kids, _, err := h.Store.Divs.Children(ctx, own, 0, 500)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range kids {
+			seen[k.Code] = true
+			out = append(out, k)
+		}
+	}
+	return out, add(shown)
 }

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
@@ -33,6 +31,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("GET /requests/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageDetail(w, r, 200, web.View{}) })
 	rt.Page("POST /requests/{id}/{action}", h.postAction)
 	rt.Page("GET /requests/{id}/photos/{pid}", h.getPhoto)
+	rt.Page("GET /requests/{id}/photos/{pid}/thumb", h.getThumb)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -51,6 +50,42 @@ type Row struct {
 	Overdue  bool
 	DueSoon  bool
 	StatusZH web.Msg
+	Place    string // the address given, else the community's name
+	Summary  string // the first line of the text, shortened
+}
+
+// StatusTag is the request's status in the tone of its stage: done green,
+// closed without a result grey, open blue.
+func (r Row) StatusTag() web.Tag {
+	tone := web.ToneInfo
+	switch r.Status {
+	case Answered, Evaluated:
+		tone = web.ToneOK
+	case Closed, Rejected, Merged:
+		tone = web.ToneMuted
+	}
+	return web.Tag{Tone: tone, Label: r.StatusZH}
+}
+
+// DueTag warns of the deadline: 超时 red, 即将超时 amber (zero when neither).
+func (r Row) DueTag() web.Tag {
+	switch {
+	case r.Overdue:
+		return web.Tag{Tone: web.ToneBad, Label: web.M("超时", "Overdue")}
+	case r.DueSoon:
+		return web.Tag{Tone: web.ToneWarn, Label: web.M("即将超时", "Due soon")}
+	}
+	return web.Tag{}
+}
+
+// summary shortens a request's text to one line of at most n characters.
+func summary(text string, n int) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line = strings.TrimSpace(line)
+	if rs := []rune(line); len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return line
 }
 
 type listView struct {
@@ -62,6 +97,7 @@ type listView struct {
 	Boxes    []box
 	Notices  []Notice
 	Statuses []Status
+	Empty    web.Msg
 }
 
 type box struct {
@@ -81,12 +117,24 @@ func (h *Handlers) catNames(r *http.Request) ([]Category, map[string]web.Msg, er
 	return cs, m, err
 }
 
-func (h *Handlers) rows(items []Request, names map[string]web.Msg) []Row {
+func (h *Handlers) rows(ctx context.Context, items []Request, names map[string]web.Msg) []Row {
 	now := h.Store.Now()
+	places := map[string]string{}
 	var out []Row
 	for _, x := range items {
-		row := Row{Request: x, CatName: names[x.Category], Overdue: x.Overdue(now), StatusZH: x.Status.Label()}
+		row := Row{Request: x, CatName: names[x.Category], Overdue: x.Overdue(now), StatusZH: x.Status.Label(), Place: x.Address, Summary: summary(x.Description, 40)}
 		row.DueSoon = !row.Overdue && x.Status.Open() && x.ResolveMet == nil && x.ResolveDue.Sub(now) < h.Store.warnBefore()
+		if row.Place == "" {
+			name, ok := places[x.Division]
+			if !ok {
+				// a page shows a handful of communities: one look-up each
+				if d, err := h.Store.Divs.Get(ctx, x.Division); err == nil {
+					name = d.Name
+				}
+				places[x.Division] = name
+			}
+			row.Place = name
+		}
 		out = append(out, row)
 	}
 	return out
@@ -113,7 +161,7 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := listView{F: f, Worker: isHandler(p), Items: h.rows(items, names), Pager: web.NewPager(r, pg, total), Cats: cats, Boxes: boxes, Statuses: Statuses}
+	v := listView{F: f, Worker: isHandler(p), Items: h.rows(r.Context(), items, names), Pager: web.NewPager(r, pg, total), Cats: cats, Boxes: boxes, Statuses: Statuses}
 	title := web.M("我的诉求", "My requests")
 	if v.Worker {
 		title = web.M("诉求收件箱", "Request inbox")
@@ -122,42 +170,18 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if v.F.Q != "" || v.F.Category != "" || v.F.Box != "" {
+		v.Empty = web.M("没有符合条件的诉求", "No requests match")
+	} else if v.Worker {
+		v.Empty = web.M("暂无诉求", "No requests yet")
+	} else {
+		v.Empty = web.M("您还没有反映过问题", "You have not submitted anything yet")
+	}
 	view := web.View{Title: title, Data: v}
 	if n := r.URL.Query().Get("done"); n != "" {
 		view.Notice = web.M("已批量受理 "+n+" 件", "Accepted "+n+" requests")
 	}
 	h.Pages.Render(w, r, 200, "list", view)
-}
-
-type newView struct {
-	Cats        []Category
-	Communities []divisions.Division
-	Worker      bool
-	Own         string
-}
-
-func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v web.View) {
-	p := access.From(r.Context())
-	if p.Role != access.Resident && !isHandler(p) {
-		h.fail(w, r, fault.Forbidden(web.M("该角色不能提交诉求", "this role cannot submit requests")))
-		return
-	}
-	nv := newView{Worker: isHandler(p), Own: p.Division}
-	var err error
-	if nv.Cats, err = h.Store.Categories(r.Context()); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if nv.Communities, err = h.communities(r.Context(), p.Division); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Title = web.M("提交诉求", "Submit a request")
-	v.Data = nv
-	if v.Form == nil {
-		v.Form = url.Values{"division_code": {p.Division}}
-	}
-	h.Pages.Render(w, r, status, "new", v)
 }
 
 // communities are the villages and communities a request may be filed
@@ -249,78 +273,6 @@ func formPhoto(r *http.Request) (*Photo, error) {
 		return nil, err
 	}
 	return &Photo{Data: b}, nil
-}
-
-type detailView struct {
-	R          Row
-	Cat        Category
-	Worker     bool
-	Originals  bool // the caller may see the originals of masked texts (with a reason) and clear them
-	Actions    map[string]bool
-	Photos     []string
-	Duplicates []Request
-	Now        time.Time
-}
-
-// Ratings lists the evaluation choices for the form.
-var Ratings = []box{{Satisfied, web.M("满意", "Satisfied")}, {FairlySatisfed, web.M("基本满意", "Fairly satisfied")}, {Unsatisfied, web.M("不满意", "Unsatisfied")}}
-
-func (v detailView) Ratings() []box { return Ratings }
-
-// detail gathers what the detail page shows of req.
-func (h *Handlers) detail(r *http.Request, req Request) (detailView, error) {
-	ctx := r.Context()
-	_, names, err := h.catNames(r)
-	if err != nil {
-		return detailView{}, err
-	}
-	p := access.From(ctx)
-	dv := detailView{R: h.rows([]Request{req}, names)[0], Worker: isHandler(p), Originals: mayReadOriginals(p), Actions: map[string]bool{}, Now: h.Store.Now()}
-	dv.Cat, err = h.Store.Category(ctx, req.Category)
-	if err != nil && !fault.Is(err, fault.CodeNotFound) { // a retired category: no questions or templates to show
-		return dv, err
-	}
-	for _, a := range ActionOrder {
-		dv.Actions[string(a)] = h.Store.Allowed(ctx, req, a)
-	}
-	if dv.Photos, err = h.Store.PhotoIDs(ctx, req.ID); err != nil {
-		return dv, err
-	}
-	if dv.Worker && req.Status.Open() || r.URL.Query().Get("created") == "1" {
-		dv.Duplicates, err = h.Store.Duplicates(ctx, req)
-	}
-	return dv, err
-}
-
-func (h *Handlers) pageDetail(w http.ResponseWriter, r *http.Request, status int, v web.View) {
-	req, err := h.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.renderDetail(w, r, status, v, req)
-}
-
-// renderDetail shows req as the detail page.
-func (h *Handlers) renderDetail(w http.ResponseWriter, r *http.Request, status int, v web.View, req Request) {
-	dv, err := h.detail(r, req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Title = web.M("诉求 "+req.Number, "Request "+req.Number)
-	v.Data = dv
-	if r.URL.Query().Get("created") == "1" && v.Notice.ZH == "" {
-		v.Notice = web.M("已提交，回执编号 "+req.Number+"，请留存以便查询", "Submitted. Your receipt number is "+req.Number)
-	}
-	if a := r.URL.Query().Get("did"); a != "" && v.Notice.ZH == "" {
-		if ru, ok := Rules[Action(a)]; ok {
-			v.Notice = web.M("已"+ru.label.ZH, ru.label.EN+": done")
-		} else if a == "clear" {
-			v.Notice = web.M("已核准公开遮蔽后的描述", "The masked text is cleared for publication")
-		}
-	}
-	h.Pages.Render(w, r, status, "detail", v)
 }
 
 func (h *Handlers) postAction(w http.ResponseWriter, r *http.Request) {

@@ -157,6 +157,8 @@ ALTER TABLE requests ADD COLUMN media_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE request_events ADD COLUMN note_sealed TEXT NOT NULL DEFAULT '';
 CREATE INDEX requests_unchecked ON requests (created_at) WHERE NOT pii_checked;
 `},
+	// A photo's thumbnail is made on its first view and kept beside it.
+	{ID: "requests/004_photo_thumbs", SQL: `ALTER TABLE request_attachments ADD COLUMN thumb BLOB;`},
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

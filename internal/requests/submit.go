@@ -20,6 +20,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/thumb"
 )
 
 // NewRequest is what a reporter submits.
@@ -368,20 +369,68 @@ func (s *Store) Photo(ctx context.Context, requestID, id string) (Photo, error) 
 	return p, err
 }
 
-// PhotoIDs lists a request's photos.
-func (s *Store) PhotoIDs(ctx context.Context, requestID string) ([]string, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id FROM request_attachments WHERE request_id = $1 ORDER BY id`, requestID)
+// PhotoInfo is what a page needs to show a photo without reading it.
+type PhotoInfo struct {
+	ID          string
+	ContentType string
+	Size        int
+}
+
+// Scalable tells whether a thumbnail can be made of the photo.
+func (p PhotoInfo) Scalable() bool {
+	return p.ContentType == "image/jpeg" || p.ContentType == "image/png"
+}
+
+// PhotoList lists a request's photos (scope checked by the caller's Get).
+func (s *Store) PhotoList(ctx context.Context, requestID string) ([]PhotoInfo, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, content_type, size FROM request_attachments WHERE request_id = $1 ORDER BY id`, requestID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []PhotoInfo
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var p PhotoInfo
+		if err := rows.Scan(&p.ID, &p.ContentType, &p.Size); err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// Thumb returns a photo's thumbnail (a JPEG of at most thumb.MaxSide px),
+// made on the first view and kept beside the photo. ok is false when the
+// photo cannot be scaled (a WebP image): the page then links to it only.
+func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, ok bool, err error) {
+	if _, err := s.Get(ctx, requestID); err != nil {
+		return nil, false, err
+	}
+	var kept []byte
+	var ct string
+	err = s.DB.R.QueryRowContext(ctx, `SELECT content_type, thumb FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&ct, &kept)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, fault.NotFound(fault.M("照片不存在", "no such photo"))
+	}
+	if err != nil || len(kept) > 0 {
+		return kept, err == nil, err
+	}
+	if ct != "image/jpeg" && ct != "image/png" {
+		return nil, false, nil
+	}
+	p, err := s.Photo(ctx, requestID, id)
+	if err != nil {
+		return nil, false, err
+	}
+	small, err := thumb.Make(p.Data, thumb.MaxSide)
+	if errors.Is(err, thumb.ErrUnsupported) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE request_attachments SET thumb = $1 WHERE id = $2`, small, id); err != nil {
+		return nil, false, err
+	}
+	return small, true, nil
 }
