@@ -70,14 +70,17 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 // officers may import unit data.
 var officers = []access.Role{access.Officer}
 
+// staff are every role but the resident.
+var staff = []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SysAdmin, access.SecAdmin, access.Auditor}
+
 // accountNav closes every menu: the admins' duties and one's own account.
 func accountNav() []web.NavItem {
 	return []web.NavItem{
-		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
-		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Roles: []access.Role{access.SecAdmin}},
-		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
-		{Href: "/account/password", Label: web.M("修改密码", "Password")},
-		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
-		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
+		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Group: web.NavAdmin, Primary: 2, Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
+		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Group: web.NavAdmin, Primary: 3, Roles: []access.Role{access.SecAdmin}},
+		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Group: web.NavAdmin, Primary: 2, Roles: []access.Role{access.Auditor}},
+		{Href: "/account/password", Label: web.M("修改密码", "Change password"), Group: web.NavAccount},
+		{Href: "/account/totp", Label: web.M("动态口令", "One-time codes"), Group: web.NavAccount},
+		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Group: web.NavAccount, Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
 	}
 }
