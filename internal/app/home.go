@@ -33,6 +33,10 @@ type adminHome struct {
 // at a glance; admins see their duties.
 func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
+	if p.Role == access.Resident {
+		h.residentHome(w, r)
+		return
+	}
 	for _, m := range h.app.modules {
 		if hm, ok := m.Module.(module.Homes); ok {
 			if path := hm.Homes()[p.Role]; path != "" {
@@ -83,4 +87,22 @@ func accountNav() []web.NavItem {
 		{Href: "/account/totp", Label: web.M("动态口令", "One-time codes"), Group: web.NavAccount},
 		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Group: web.NavAccount, Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
 	}
+}
+
+// residentView is the resident's home: the few things residents do most,
+// as big buttons on the first screen.
+type residentView struct {
+	Division string
+	Elder    bool
+}
+
+// residentHome puts a resident's main actions first, in both modes; in
+// 长辈模式 the page is one column and nothing else comes before them.
+func (h *homeHandlers) residentHome(w http.ResponseWriter, r *http.Request) {
+	p := access.From(r.Context())
+	v := web.View{Title: web.M("请选择要办的事", "What would you like to do?"), Data: residentView{Division: p.Division, Elder: web.Elder(r)}}
+	if r.URL.Query().Get("changed") == "1" {
+		v.Notice = web.M("密码已修改", "password changed")
+	}
+	h.pages.Render(w, r, http.StatusOK, "resident_home", v)
 }

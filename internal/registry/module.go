@@ -58,10 +58,10 @@ func (m *registryModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-// Homes: a resident starts at their household record, a grid worker at
-// their grid.
+// Homes: a grid worker starts at their grid (a resident at the app's home
+// of big buttons, one of which leads to their record).
 func (m *registryModule) Homes() map[access.Role]string {
-	return map[access.Role]string{access.Resident: "/registry/me", access.GridWorker: "/registry/my-grid"}
+	return map[access.Role]string{access.GridWorker: "/registry/my-grid"}
 }
 
 // Demo fills the demo county with synthetic households and residents.
