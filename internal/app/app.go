@@ -275,6 +275,7 @@ func (a *App) routes(demo bool) error {
 	rt.Wrap = func(pattern string, h http.Handler) http.Handler {
 		return web.Instrument(pattern, a.Audit.Attempts(pattern, h))
 	}
+	rt.Refuse = a.refuse
 	a.Router = rt
 
 	divH := &divisions.Handlers{Store: a.Divisions, Audit: a.Audit, Pages: divisions.ParsePages(rd)}

@@ -64,7 +64,7 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			web.Logger(r.Context()).Error("admin home", "err", err.Error())
-			http.Error(w, "500 服务器内部错误 / internal server error", http.StatusInternalServerError)
+			web.InternalError(w, r)
 			return
 		}
 		h.pages.Render(w, r, 200, "admin_home", web.View{Title: web.M("管理首页", "Administration"), Notice: notice, Data: ah})

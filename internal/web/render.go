@@ -179,7 +179,22 @@ func NewRenderer() *Renderer {
 // refusal with its status, message and the fields at fault; anything else
 // as a 500 that reveals nothing.
 func (rd *Renderer) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	rd.kit.Fail(w, r, "message", View{Title: M("无法处理此请求", "This request cannot be processed")}, err)
+	title := M("无法处理此请求", "This request cannot be processed")
+	if e, ok := fault.As(err); ok {
+		switch Status(e) {
+		case http.StatusNotFound:
+			title = M("找不到这个页面", "Page not found")
+		case http.StatusMethodNotAllowed:
+			title = M("不能这样打开此页面", "This page cannot be used this way")
+		case http.StatusForbidden:
+			title = M("无权访问", "Not allowed")
+		case http.StatusRequestEntityTooLarge:
+			title = M("提交的内容太大", "What you sent is too large")
+		}
+	} else {
+		title = M("出错了", "Something went wrong")
+	}
+	rd.kit.Fail(w, r, "message", View{Title: title}, err)
 }
 
 // Menu serves the menu page: every item of the navigation the user may
