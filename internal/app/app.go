@@ -268,6 +268,7 @@ func (a *App) routes(demo bool) error {
 		rd.Nav = append(rd.Nav, m.Nav()...)
 	}
 	rd.Nav = append(rd.Nav, accountNav()...)
+	rd.Nav = append(rd.Nav, designNav(demo))
 	a.Renderer = rd
 	rt := web.NewRouter()
 	// Every route records the refusals it answers (403, 404 on a row) in

@@ -106,3 +106,13 @@ func (h *homeHandlers) residentHome(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pages.Render(w, r, http.StatusOK, "resident_home", v)
 }
+
+// designNav offers the page of the kit's components to the system
+// administrator, and to everyone in the demo.
+func designNav(demo bool) web.NavItem {
+	n := web.NavItem{Href: "/design", Label: web.M("页面组件", "Page components"), Group: web.NavAdmin, Roles: []access.Role{access.SysAdmin}}
+	if demo {
+		n.Roles, n.Group = nil, web.M("关于本系统", "About this system")
+	}
+	return n
+}

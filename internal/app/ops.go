@@ -15,6 +15,7 @@ import (
 	"linli/internal/auth"
 	"linli/internal/config"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -27,6 +28,13 @@ func (a *App) opsRoutes(rt *web.Router) {
 	rt.Public("GET /static/{name}", a.Renderer.ServeStatic)
 	rt.Public("GET /prefs", a.prefs)
 	rt.Page("GET /menu", a.Renderer.Menu)
+	rt.Page("GET /design", func(w http.ResponseWriter, r *http.Request) {
+		if !a.Renderer.Demo && access.From(r.Context()).Role != access.SysAdmin {
+			a.refuse(w, r, fault.NotFound(web.M("找不到这个页面，请检查地址或从首页进入", "there is no such page; check the address or start from the home page")))
+			return
+		}
+		a.Renderer.Design(w, r)
+	})
 	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true, Response: map[string]any{}}, func(w http.ResponseWriter, r *http.Request) error {
 		web.WriteJSON(w, 200, rt.OpenAPI(Version))
 		return nil
