@@ -269,12 +269,11 @@ func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
 			t.Fatalf("create the security administrator: %v\n%s", err, out)
 		}
 		err = chromedp.Do(ctx,
-			chromedp.Click(`form[action="/logout"] button`),
-			chromedp.WaitVisible(`input[name=username]`),
+			logout,
 			chromedp.SendKeys(`input[name=username]`, "secadm"),
 			chromedp.SendKeys(`input[name=password]`, secPW),
 			chromedp.Submit(`input[name=password]`),
-			chromedp.WaitVisible(`form[action="/logout"] button`),
+			chromedp.WaitVisible(`a[href="/menu"]`),
 			chromedp.Navigate(s.URL+"/admin/users"),
 			chromedp.Click(`form[action="/admin/users/wang.worker/approve"] button`),
 			chromedp.WaitVisible(`//p[contains(., "账号已批准")]`),
@@ -283,8 +282,7 @@ func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
 			t.Fatalf("browser flow (approval): %v", err)
 		}
 		err = chromedp.Do(ctx,
-			chromedp.Click(`form[action="/logout"] button`),
-			chromedp.WaitVisible(`input[name=username]`),
+			logout,
 			chromedp.SendKeys(`input[name=username]`, "wang.worker"),
 			chromedp.SendKeys(`input[name=password]`, workerOTP),
 			chromedp.Submit(`input[name=password]`),
@@ -363,5 +361,7 @@ func login(s *server, user, pw, next string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// logout signs out with the header button and waits for the login page.
-var logout = chromedp.Steps(chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
+// logout signs out from the menu page ("全部功能" in the header) and waits
+// for the login page.
+var logout = chromedp.Steps(chromedp.Click(`a[href="/menu"]`), chromedp.WaitVisible(`form[action="/logout"] button`),
+	chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))

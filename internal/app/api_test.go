@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,7 +121,7 @@ func TestHomePerRole(t *testing.T) {
 		e.User("grid", access.GridWorker, apptest.CommunityA)
 		e.User("worker", access.CommunityWorker, apptest.CommunityA)
 		e.User("county", access.Officer, apptest.County)
-		for user, want := range map[string]string{"res": "/registry/me", "grid": "/registry/my-grid"} {
+		for user, want := range map[string]string{"grid": "/registry/my-grid"} {
 			req, _ := http.NewRequest("GET", e.URL+"/", nil)
 			resp, err := e.Login(user).HTTP.Do(req)
 			if err != nil {
@@ -131,6 +132,28 @@ func TestHomePerRole(t *testing.T) {
 				t.Errorf("%s home: %d %s, want %s", user, resp.StatusCode, resp.Header.Get("Location"), want)
 			}
 		}
+		t.Run("a resident's home is their main actions as big buttons, in both modes", func(t *testing.T) {
+			c := e.Login("res")
+			for _, elder := range []string{"0", "1"} {
+				c.Get("/prefs?elder=" + elder)
+				st, body, _ := c.Get("/")
+				nav := regexp.MustCompile(`(?s)<nav class="big-actions"[^>]*>(.*?)</nav>`).FindStringSubmatch(body)
+				if st != 200 || nav == nil {
+					t.Fatalf("elder=%s: %d, no big actions", elder, st)
+				}
+				var hrefs []string
+				for _, m := range regexp.MustCompile(`<a class="button[^"]*" href="([^"]+)"`).FindAllStringSubmatch(nav[1], -1) {
+					hrefs = append(hrefs, m[1])
+				}
+				toggle := "/prefs?elder=1&amp;next=/"
+				if elder == "1" {
+					toggle = "/prefs?elder=0&amp;next=/"
+				}
+				if want := []string{"/requests/new", "/requests", "/registry/me", toggle}; !reflect.DeepEqual(hrefs, want) {
+					t.Errorf("elder=%s: actions %v, want %v", elder, hrefs, want)
+				}
+			}
+		})
 		for user, want := range map[string]string{"worker": "社区概览", "county": "辖区概览"} {
 			st, body := e.Login(user).Do("GET", "/", nil)
 			if st != 200 || !strings.Contains(body, want) {

@@ -259,14 +259,16 @@ func (a *App) routes(demo bool) error {
 	rd.Demo = demo
 	rd.Version = Version
 	rd.Nav = []web.NavItem{
-		{Href: "/", Label: web.M("首页", "Home")},
-		{Href: "/divisions", Label: web.M("区划查询", "Divisions")},
-		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Roles: officers},
+		{Href: "/", Label: web.M("首页", "Home"), Primary: 1},
+		// Residents look up no division codes: their menu leaves it out.
+		{Href: "/divisions", Label: web.M("区划查询", "Divisions"), Group: web.NavAnalysis, Roles: staff},
+		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Group: web.NavAnalysis, Roles: officers},
 	}
 	for _, m := range a.modules {
 		rd.Nav = append(rd.Nav, m.Nav()...)
 	}
 	rd.Nav = append(rd.Nav, accountNav()...)
+	rd.Nav = append(rd.Nav, designNav(demo))
 	a.Renderer = rd
 	rt := web.NewRouter()
 	// Every route records the refusals it answers (403, 404 on a row) in
@@ -274,6 +276,7 @@ func (a *App) routes(demo bool) error {
 	rt.Wrap = func(pattern string, h http.Handler) http.Handler {
 		return web.Instrument(pattern, a.Audit.Attempts(pattern, h))
 	}
+	rt.Refuse = a.refuse
 	a.Router = rt
 
 	divH := &divisions.Handlers{Store: a.Divisions, Audit: a.Audit, Pages: divisions.ParsePages(rd)}

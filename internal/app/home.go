@@ -33,6 +33,10 @@ type adminHome struct {
 // at a glance; admins see their duties.
 func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
+	if p.Role == access.Resident {
+		h.residentHome(w, r)
+		return
+	}
 	for _, m := range h.app.modules {
 		if hm, ok := m.Module.(module.Homes); ok {
 			if path := hm.Homes()[p.Role]; path != "" {
@@ -60,7 +64,7 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			web.Logger(r.Context()).Error("admin home", "err", err.Error())
-			http.Error(w, "500 服务器内部错误 / internal server error", http.StatusInternalServerError)
+			web.InternalError(w, r)
 			return
 		}
 		h.pages.Render(w, r, 200, "admin_home", web.View{Title: web.M("管理首页", "Administration"), Notice: notice, Data: ah})
@@ -70,14 +74,45 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 // officers may import unit data.
 var officers = []access.Role{access.Officer}
 
+// staff are every role but the resident.
+var staff = []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SysAdmin, access.SecAdmin, access.Auditor}
+
 // accountNav closes every menu: the admins' duties and one's own account.
 func accountNav() []web.NavItem {
 	return []web.NavItem{
-		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
-		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Roles: []access.Role{access.SecAdmin}},
-		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
-		{Href: "/account/password", Label: web.M("修改密码", "Password")},
-		{Href: "/account/totp", Label: web.M("动态口令", "Two-factor")},
-		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
+		{Href: "/admin/users", Label: web.M("账号管理", "Accounts"), Group: web.NavAdmin, Primary: 2, Roles: []access.Role{access.SysAdmin, access.SecAdmin}},
+		{Href: "/admin/security", Label: web.M("安全策略", "Security policy"), Group: web.NavAdmin, Primary: 3, Roles: []access.Role{access.SecAdmin}},
+		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Group: web.NavAdmin, Primary: 2, Roles: []access.Role{access.Auditor}},
+		{Href: "/account/password", Label: web.M("修改密码", "Change password"), Group: web.NavAccount},
+		{Href: "/account/totp", Label: web.M("动态口令", "One-time codes"), Group: web.NavAccount},
+		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Group: web.NavAccount, Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
 	}
+}
+
+// residentView is the resident's home: the few things residents do most,
+// as big buttons on the first screen.
+type residentView struct {
+	Division string
+	Elder    bool
+}
+
+// residentHome puts a resident's main actions first, in both modes; in
+// 长辈模式 the page is one column and nothing else comes before them.
+func (h *homeHandlers) residentHome(w http.ResponseWriter, r *http.Request) {
+	p := access.From(r.Context())
+	v := web.View{Title: web.M("请选择要办的事", "What would you like to do?"), Data: residentView{Division: p.Division, Elder: web.Elder(r)}}
+	if r.URL.Query().Get("changed") == "1" {
+		v.Notice = web.M("密码已修改", "password changed")
+	}
+	h.pages.Render(w, r, http.StatusOK, "resident_home", v)
+}
+
+// designNav offers the page of the kit's components to the system
+// administrator, and to everyone in the demo.
+func designNav(demo bool) web.NavItem {
+	n := web.NavItem{Href: "/design", Label: web.M("页面组件", "Page components"), Group: web.NavAdmin, Roles: []access.Role{access.SysAdmin}}
+	if demo {
+		n.Roles, n.Group = nil, web.M("关于本系统", "About this system")
+	}
+	return n
 }

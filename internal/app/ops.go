@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"linli/internal/access"
+	"linli/internal/auth"
 	"linli/internal/config"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/web"
 )
 
@@ -23,7 +26,15 @@ func (a *App) opsRoutes(rt *web.Router) {
 	})
 	rt.Public("GET /readyz", a.ready)
 	rt.Public("GET /static/{name}", a.Renderer.ServeStatic)
-	rt.Public("GET /prefs", prefs)
+	rt.Public("GET /prefs", a.prefs)
+	rt.Page("GET /menu", a.Renderer.Menu)
+	rt.Page("GET /design", func(w http.ResponseWriter, r *http.Request) {
+		if !a.Renderer.Demo && access.From(r.Context()).Role != access.SysAdmin {
+			a.refuse(w, r, fault.NotFound(web.M("找不到这个页面，请检查地址或从首页进入", "there is no such page; check the address or start from the home page")))
+			return
+		}
+		a.Renderer.Design(w, r)
+	})
 	rt.API("GET /api/v1/openapi.json", web.Op{Summary: "本接口的 OpenAPI 3.1 文档 / This API's OpenAPI 3.1 document", Tag: "meta", Public: true, Response: map[string]any{}}, func(w http.ResponseWriter, r *http.Request) error {
 		web.WriteJSON(w, 200, rt.OpenAPI(Version))
 		return nil
@@ -121,19 +132,25 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// prefs sets the language or the elderly-friendly mode, then goes back.
-func prefs(w http.ResponseWriter, r *http.Request) {
+// prefs sets the language or 长辈模式 in this browser, then goes back; a
+// signed-in person's 长辈模式 choice is kept with their account too, so
+// that it follows them to the next browser they sign in on.
+func (a *App) prefs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	set := func(name, v string) {
-		http.SetCookie(w, &http.Cookie{Name: name, Value: v, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
-	}
 	switch q.Get("lang") {
 	case "en", "zh":
-		set("lang", q.Get("lang"))
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: q.Get("lang"), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true,
+			Secure: a.Cfg.SecureCookies || r.TLS != nil})
 	}
 	switch q.Get("elder") {
 	case "1", "0":
-		set("elder", q.Get("elder"))
+		on := q.Get("elder") == "1"
+		auth.SetElderCookie(w, on, a.Cfg.SecureCookies || r.TLS != nil)
+		if p := access.From(r.Context()); p != nil && p.TokenID == "" {
+			if err := a.Auth.SetElder(r.Context(), p.UserID, on); err != nil {
+				web.Logger(r.Context()).Warn("elder preference", "err", err.Error())
+			}
+		}
 	}
 	http.Redirect(w, r, web.SafeNext(q.Get("next"), "/"), http.StatusSeeOther)
 }

@@ -2,7 +2,9 @@ package auth
 
 import (
 	"embed"
+	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +167,13 @@ type loginView struct {
 	Next     string
 	NeedTOTP bool
 	Username string
+	// ElderHref and StandardHref switch 长辈模式 and come back here.
+	ElderHref, StandardHref string
+}
+
+func newLoginView(next, username string) loginView {
+	back := url.QueryEscape("/login?next=" + url.QueryEscape(next))
+	return loginView{Next: next, Username: username, ElderHref: "/prefs?elder=1&next=" + back, StandardHref: "/prefs?elder=0&next=" + back}
 }
 
 func (h *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -172,22 +181,24 @@ func (h *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	h.Pages.Render(w, r, 200, "login", web.View{Title: web.M("登录", "Sign in"), Data: loginView{Next: web.SafeNext(r.URL.Query().Get("next"), "/")}})
+	h.Pages.Render(w, r, 200, "login", web.View{Title: web.M("登录", "Sign in"), Data: newLoginView(web.SafeNext(r.URL.Query().Get("next"), "/"), "")})
 }
 
 func (h *Handlers) loginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		h.Pages.Render(w, r, 400, "login", web.View{Title: web.M("登录", "Sign in"), Alert: web.M("表单无效", "invalid form"), Data: loginView{Next: "/"}})
+		h.Pages.Render(w, r, 400, "login", web.View{Title: web.M("登录", "Sign in"), Alert: web.M("表单无效", "invalid form"), Data: newLoginView("/", "")})
 		return
 	}
 	next := web.SafeNext(r.PostForm.Get("next"), "/")
 	b, err := ParseLogin(r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("totp"))
-	view := loginView{Next: next, Username: b.Username}
+	view := newLoginView(next, b.Username)
 	if err == nil {
 		var tok string
-		if tok, _, err = h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent()); err == nil {
+		var u *User
+		if tok, u, err = h.Svc.Login(r.Context(), b.Username, b.Password, b.TOTP, web.ClientIP(r, h.TrustProxy), r.UserAgent()); err == nil {
 			h.setCookie(w, r, tok)
+			h.applyElder(w, r, u.ID)
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -215,7 +226,7 @@ func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) passwordPage(w http.ResponseWriter, r *http.Request) {
-	v := web.View{Title: web.M("修改密码", "Change password")}
+	v := web.View{Title: web.M("修改密码", "Change password"), Crumbs: accountCrumbs(web.M("修改密码", "Change password"))}
 	if access.From(r.Context()).Pending == "password" {
 		v.Alert = web.M("首次登录或密码被重置后，须先设置自己的新密码", "set a password of your own before you continue (first sign-in or reset)")
 	}
@@ -247,6 +258,8 @@ func (h *Handlers) changePassword(r *http.Request) error {
 
 type totpView struct {
 	Secret, URI string
+	Grouped     string        // the secret in groups of four
+	QR          template.HTML // the URI as an inline SVG QR code
 	Enabled     bool
 }
 
@@ -271,9 +284,15 @@ func (h *Handlers) renderTOTP(w http.ResponseWriter, r *http.Request, status int
 		}
 		if tv.Secret != "" {
 			tv.URI = TOTPURI(tv.Secret, u.Username)
+			tv.Grouped = Grouped(tv.Secret)
+			if tv.QR, err = QRSVG(tv.URI, web.M("动态口令二维码", "QR code for one-time codes").In(web.Lang(r))); err != nil {
+				h.fail(w, r, err)
+				return
+			}
 		}
 	}
-	v.Title = web.M("动态口令（双因素认证）", "One-time codes (two-factor sign-in)")
+	v.Title = web.M("动态口令", "One-time codes")
+	v.Crumbs = accountCrumbs(web.M("动态口令", "One-time codes"))
 	v.Data = tv
 	if p.Pending == "totp" && v.Alert.ZH == "" {
 		v.Alert = web.M("您的角色要求使用动态口令，请先完成绑定", "your role requires one-time codes; enrol before you continue")
@@ -393,4 +412,9 @@ func (h *Handlers) apiUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, 200, u)
 	return nil
+}
+
+// accountCrumbs leads from the menu's account group to the page.
+func accountCrumbs(here web.Msg) []web.Crumb {
+	return []web.Crumb{{Href: "/menu", Label: web.M("全部功能", "All services")}, {Label: here}}
 }

@@ -3,7 +3,7 @@ package auth
 import "linli/internal/db"
 
 // Migrations of accounts, sessions and tokens.
-var Migrations = []db.Migration{migrationAccounts, migrationHardening}
+var Migrations = []db.Migration{migrationAccounts, migrationHardening, migrationPrefs}
 
 var migrationAccounts = db.Migration{
 	ID: "auth/001_accounts",
@@ -85,4 +85,11 @@ ALTER TABLE api_tokens ADD COLUMN issued_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE api_tokens ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 `,
+}
+
+// migrationPrefs (issue 12) remembers an account's 长辈模式 choice, so that
+// it follows the person to another browser: NULL until they choose.
+var migrationPrefs = db.Migration{
+	ID:  "auth/003_prefs",
+	SQL: `ALTER TABLE users ADD COLUMN elder_mode SMALLINT;`,
 }

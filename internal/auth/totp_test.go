@@ -3,9 +3,13 @@ package auth_test
 import (
 	"net/url"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"rsc.io/qr"
 
 	"linli/internal/access"
 	"linli/internal/apptest"
@@ -114,12 +118,34 @@ func TestTOTPEnrolmentStartsOnPOST(t *testing.T) {
 		})
 		t.Run("the POST makes one, which the page then shows again", func(t *testing.T) {
 			st, page, _ := c.Form("/account/totp", map[string]string{"action": "start"}, nil)
-			m := regexp.MustCompile(`<code id="totp-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(page)
+			m := regexp.MustCompile(`<code id="totp-secret" class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(page)
 			if st != 200 || m == nil || secrets() != 1 {
 				t.Fatalf("got %d, %d secrets", st, secrets())
 			}
+			secret := strings.ReplaceAll(m[1], " ", "")
+			t.Run("the key is shown in groups of four", func(t *testing.T) {
+				for i, g := range strings.Split(m[1], " ") {
+					if len(g) != 4 && !(i == len(strings.Split(m[1], " "))-1 && len(g) < 4) {
+						t.Fatalf("group %d is %q", i, g)
+					}
+				}
+			})
+			t.Run("the link is kept in a details element, the QR code is drawn from it", func(t *testing.T) {
+				uri := unescape(first(page, `(?s)<details class="uri">.*?<code class="wrap">([^<]+)</code>`))
+				if !strings.HasPrefix(uri, "otpauth://totp/") || !strings.Contains(uri, "secret="+secret) {
+					t.Fatalf("link %q", uri)
+				}
+				d := first(page, `<svg class="qr"[^>]*>.*?<path fill="#000" d="([^"]+)"/></svg>`)
+				want, err := qr.Encode(uri, qr.M)
+				if d == "" || err != nil {
+					t.Fatalf("no QR path (%v)", err)
+				}
+				if got := modules(t, d, want.Size); !sameModules(got, want) {
+					t.Fatal("the QR code drawn differs from the encoding of the link")
+				}
+			})
 			_, again, _ := c.Get("/account/totp")
-			if m2 := regexp.MustCompile(`<code id="totp-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(again); m2 == nil || m2[1] != m[1] {
+			if m2 := regexp.MustCompile(`<code id="totp-secret" class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(again); m2 == nil || m2[1] != m[1] {
 				t.Fatalf("the page shows %v, want %s", m2, m[1])
 			}
 		})
@@ -151,4 +177,37 @@ func TestOpenRedirectRefused(t *testing.T) {
 			}
 		})
 	})
+}
+
+// modules reads back the dark modules of a QR path ("Mx yhNv1h-Nz" runs,
+// offset by the quiet zone of 4).
+func modules(t *testing.T, d string, size int) [][]bool {
+	t.Helper()
+	grid := make([][]bool, size)
+	for i := range grid {
+		grid[i] = make([]bool, size)
+	}
+	for _, m := range regexp.MustCompile(`M(\d+) (\d+)h(\d+)v1h-(\d+)z`).FindAllStringSubmatch(d, -1) {
+		x, _ := strconv.Atoi(m[1])
+		y, _ := strconv.Atoi(m[2])
+		n, _ := strconv.Atoi(m[3])
+		for i := 0; i < n; i++ {
+			if y-4 < 0 || y-4 >= size || x-4+i < 0 || x-4+i >= size {
+				t.Fatalf("module outside the code: %v", m)
+			}
+			grid[y-4][x-4+i] = true
+		}
+	}
+	return grid
+}
+
+func sameModules(got [][]bool, want *qr.Code) bool {
+	for y := range got {
+		for x := range got[y] {
+			if got[y][x] != want.Black(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }

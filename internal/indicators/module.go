@@ -67,7 +67,7 @@ func StoreOf(m module.Module) *Store {
 }
 
 func (m *indicatorsModule) Nav() []web.NavItem {
-	return []web.NavItem{{Href: "/indicators", Label: web.M("指标监测", "Indicators"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
+	return []web.NavItem{{Href: "/indicators", Label: web.M("指标监测", "Indicators"), Group: web.NavAnalysis, Primary: 5, Roles: []access.Role{access.Officer, access.CommunityWorker}}}
 }
 
 // UseElements adds the data elements other modules supply to this app's

@@ -78,7 +78,7 @@ func newModule(d module.Deps) (module.Module, error) {
 }
 
 func (m *lifecircleModule) Nav() []web.NavItem {
-	return []web.NavItem{{Href: "/lifecircle", Label: web.M("生活圈", "Life circles"), Roles: []access.Role{access.Officer, access.CommunityWorker}}}
+	return []web.NavItem{{Href: "/lifecircle", Label: web.M("生活圈", "Life circles"), Group: web.NavAnalysis, Roles: []access.Role{access.Officer, access.CommunityWorker}}}
 }
 
 func (m *lifecircleModule) Mount(rt *web.Router, rd *web.Renderer) error {

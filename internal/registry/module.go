@@ -44,16 +44,16 @@ func StoreOf(m module.Module) *Store {
 
 func (m *registryModule) Nav() []web.NavItem {
 	return []web.NavItem{
-		{Href: "/registry/residents", Label: web.M("居民查询", "Residents"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-		{Href: "/registry/households", Label: web.M("户", "Households"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-		{Href: "/registry/my-grid", Label: web.M("我的网格", "My grid"), Roles: []access.Role{access.GridWorker}},
-		{Href: "/registry/facilities", Label: web.M("服务设施", "Facilities"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer, access.Provider, access.Resident}},
-		{Href: "/registry/organizations", Label: web.M("社会组织与企业", "Organisations"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-		{Href: "/registry/personnel", Label: web.M("人员", "Personnel"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-		{Href: "/registry/grids", Label: web.M("网格", "Grids"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-		{Href: "/registry/tags", Label: web.M("服务对象统计", "Service objects"), Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
-		{Href: "/registry/import", Label: web.M("批量导入", "Bulk import"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
-		{Href: "/registry/me", Label: web.M("我的登记信息", "My record"), Roles: []access.Role{access.Resident}},
+		{Href: "/registry/residents", Label: web.M("居民查询", "Residents"), Group: web.NavRecords, Primary: 4, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/households", Label: web.M("户", "Households"), Group: web.NavRecords, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/my-grid", Label: web.M("我的网格", "My grid"), Primary: 3, Roles: []access.Role{access.GridWorker}},
+		{Href: "/registry/facilities", Label: web.M("服务设施", "Facilities"), Primary: 6, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer, access.Provider, access.Resident}},
+		{Href: "/registry/organizations", Label: web.M("社会组织与企业", "Organisations"), Group: web.NavRecords, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/personnel", Label: web.M("人员", "Personnel"), Group: web.NavRecords, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/grids", Label: web.M("网格", "Grids"), Group: web.NavRecords, Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/registry/tags", Label: web.M("服务对象统计", "Service objects"), Group: web.NavAnalysis, Roles: []access.Role{access.CommunityWorker, access.GridWorker, access.Officer}},
+		{Href: "/registry/import", Label: web.M("批量导入", "Bulk import"), Group: web.NavRecords, Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/registry/me", Label: web.M("我的信息", "My record"), Primary: 3, Roles: []access.Role{access.Resident}},
 	}
 }
 
@@ -66,10 +66,10 @@ func (m *registryModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-// Homes: a resident starts at their household record, a grid worker at
-// their grid.
+// Homes: a grid worker starts at their grid (a resident at the app's home
+// of big buttons, one of which leads to their record).
 func (m *registryModule) Homes() map[access.Role]string {
-	return map[access.Role]string{access.Resident: "/registry/me", access.GridWorker: "/registry/my-grid"}
+	return map[access.Role]string{access.GridWorker: "/registry/my-grid"}
 }
 
 // Demo fills the demo county with synthetic households and residents.

@@ -37,10 +37,10 @@ func TestModule(t *testing.T) {
 				t.Fatalf("store reads %v after the clock moved to %v", got, e.Clock.Now())
 			}
 		})
-		t.Run("residents and grid workers start at their own pages", func(t *testing.T) {
+		t.Run("grid workers start at their own grid", func(t *testing.T) {
 			e.User("res", access.Resident, communityA)
 			e.User("grid", access.GridWorker, communityA)
-			for user, want := range map[string]string{"res": "/registry/me", "grid": "/registry/my-grid"} {
+			for user, want := range map[string]string{"grid": "/registry/my-grid"} {
 				st, _, h := e.Login(user).Get("/")
 				if st != 303 || h.Get("Location") != want {
 					t.Fatalf("%s home: %d %q", user, st, h.Get("Location"))

@@ -64,8 +64,8 @@ func (m *requestsModule) Close() error { m.store.Close(); return nil }
 
 func (m *requestsModule) Nav() []web.NavItem {
 	return []web.NavItem{
-		{Href: "/requests", Label: web.M("民呼我为", "Requests"), Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
-		{Href: "/requests/metrics", Label: web.M("诉求指标", "Request metrics"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/requests", Label: web.M("民呼我为", "Requests"), Primary: 2, Roles: []access.Role{access.Resident, access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/requests/metrics", Label: web.M("诉求指标", "Request metrics"), Group: web.NavAnalysis, Roles: []access.Role{access.CommunityWorker, access.Officer}},
 		{Href: "/requests/catalogue", Label: web.M("服务目录", "Service catalogue"), Roles: []access.Role{access.Officer}},
 	}
 }

@@ -119,7 +119,7 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 				case strings.HasPrefix(r.URL.Path, apiRoot):
 					WriteProblem(sw, r, errors.New("panic"))
 				default:
-					http.Error(sw, "500 服务器内部错误 / internal server error", 500)
+					InternalError(sw, r)
 				}
 			}
 			if sw.status == 0 {

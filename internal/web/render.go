@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -28,11 +29,98 @@ var staticFS embed.FS
 //go:embed pages/*.html
 var kitPages embed.FS
 
-// NavItem is one entry of the top navigation.
+// NavItem is one entry of the navigation. Every item the role may use is
+// listed on the menu page (/menu) under its group; the header shows only
+// the primary ones, a few at most, so that a phone's first screen shows
+// the page and not the menu.
 type NavItem struct {
 	Href  string
 	Label Msg
 	Roles []access.Role // empty: every signed-in user
+	// Group is the heading the item is listed under on the menu page
+	// (NavMain when empty).
+	Group Msg
+	// Primary > 0 puts the item in the header, in this order (smallest
+	// first), as long as the role's cap allows (see headerCap).
+	Primary int
+}
+
+// The menu page's usual groups, in the order they come on the page when
+// present. A module may name a group of its own; it comes after these.
+var (
+	NavMain     = Msg{ZH: "常用", EN: "Main"}
+	NavRecords  = Msg{ZH: "登记库", EN: "Registry"}
+	NavAnalysis = Msg{ZH: "统计与分析", EN: "Statistics and analysis"}
+	NavAdmin    = Msg{ZH: "系统管理", EN: "Administration"}
+	NavAccount  = Msg{ZH: "账号安全", EN: "Account and security"}
+)
+
+// NavGroup is one heading of the menu page with its items.
+type NavGroup struct {
+	Label Msg
+	Items []NavItem
+}
+
+// headerCap is how many primary items the header shows: four for staff,
+// three for a resident, one fewer in 长辈模式 (bigger words, fewer of
+// them); the link to the menu page comes after them.
+func headerCap(p *access.Principal, elder bool) int {
+	n := 4
+	if p != nil && p.Role == access.Resident {
+		n = 3
+	}
+	if elder {
+		n--
+	}
+	return n
+}
+
+// navFor splits the items the principal may use into the header's
+// primary ones and the menu page's groups.
+func navFor(items []NavItem, p *access.Principal, elder bool) (top []NavItem, groups []NavGroup) {
+	order := []Msg{NavMain, NavRecords, NavAnalysis, NavAdmin, NavAccount}
+	for _, n := range items {
+		if !n.allowed(p) {
+			continue
+		}
+		if n.Group.ZH == "" {
+			n.Group = NavMain
+		}
+		if n.Primary > 0 {
+			top = append(top, n)
+		}
+		found := false
+		for _, g := range order {
+			if g == n.Group {
+				found = true
+			}
+		}
+		if !found {
+			order = append(order, n.Group)
+		}
+		i := 0
+		for i < len(groups) && groups[i].Label != n.Group {
+			i++
+		}
+		if i == len(groups) {
+			groups = append(groups, NavGroup{Label: n.Group})
+		}
+		groups[i].Items = append(groups[i].Items, n)
+	}
+	sort.SliceStable(top, func(i, j int) bool { return top[i].Primary < top[j].Primary })
+	if c := headerCap(p, elder); len(top) > c {
+		top = top[:c]
+	}
+	rank := func(m Msg) int {
+		for i, g := range order {
+			if g == m {
+				return i
+			}
+		}
+		return len(order)
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return rank(groups[i].Label) < rank(groups[j].Label) })
+	return top, groups
 }
 
 func (n NavItem) allowed(p *access.Principal) bool {
@@ -91,7 +179,28 @@ func NewRenderer() *Renderer {
 // refusal with its status, message and the fields at fault; anything else
 // as a 500 that reveals nothing.
 func (rd *Renderer) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	rd.kit.Fail(w, r, "message", View{Title: M("无法处理此请求", "This request cannot be processed")}, err)
+	title := M("无法处理此请求", "This request cannot be processed")
+	if e, ok := fault.As(err); ok {
+		switch Status(e) {
+		case http.StatusNotFound:
+			title = M("找不到这个页面", "Page not found")
+		case http.StatusMethodNotAllowed:
+			title = M("不能这样打开此页面", "This page cannot be used this way")
+		case http.StatusForbidden:
+			title = M("无权访问", "Not allowed")
+		case http.StatusRequestEntityTooLarge:
+			title = M("提交的内容太大", "What you sent is too large")
+		}
+	} else {
+		title = M("出错了", "Something went wrong")
+	}
+	rd.kit.Fail(w, r, "message", View{Title: title}, err)
+}
+
+// Menu serves the menu page: every item of the navigation the user may
+// use, under its group, and signing out.
+func (rd *Renderer) Menu(w http.ResponseWriter, r *http.Request) {
+	rd.kit.Render(w, r, http.StatusOK, "menu", View{Title: M("全部功能", "All services")})
 }
 
 // ServeStatic serves hashed assets; their names change with their content,
@@ -202,7 +311,8 @@ type page struct {
 	User  *access.Principal
 	Lang  string
 	Elder bool
-	Nav   []NavItem
+	Nav   []NavItem  // the header's primary items
+	Menu  []NavGroup // every item the user may use, grouped
 	Demo  bool
 	Path  string
 	Query string
@@ -241,6 +351,15 @@ func Lang(r *http.Request) string {
 	return "zh"
 }
 
+// Elder tells whether the request asks for 长辈模式 (the elder cookie).
+func Elder(r *http.Request) bool {
+	c, err := r.Cookie(ElderCookie)
+	return err == nil && c.Value == "1"
+}
+
+// ElderCookie holds the browser's 长辈模式 choice ("1" on, "0" off).
+const ElderCookie = "elder"
+
 // Render writes the named page with status.
 func (ps *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, v View) {
 	pair, ok := ps.sets[name]
@@ -253,21 +372,13 @@ func (ps *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name
 		t = pair[1]
 	}
 	u := access.From(r.Context())
-	var nav []NavItem
-	for _, n := range ps.rd.Nav {
-		if n.allowed(u) {
-			nav = append(nav, n)
-		}
-	}
-	elder := false
-	if c, err := r.Cookie("elder"); err == nil && c.Value == "1" {
-		elder = true
-	}
+	elder := Elder(r)
+	nav, menu := navFor(ps.rd.Nav, u, elder)
 	var buf bytes.Buffer
-	err := t.ExecuteTemplate(&buf, "layout.html", page{View: v, User: u, Lang: lang, Elder: elder, Nav: nav, Demo: ps.rd.Demo, Path: r.URL.Path, Query: r.URL.RawQuery})
+	err := t.ExecuteTemplate(&buf, "layout.html", page{View: v, User: u, Lang: lang, Elder: elder, Nav: nav, Menu: menu, Demo: ps.rd.Demo, Path: r.URL.Path, Query: r.URL.RawQuery})
 	if err != nil {
 		Logger(r.Context()).Error("render", "page", name, "err", err.Error())
-		http.Error(w, "500 服务器内部错误 / internal server error", 500)
+		InternalError(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

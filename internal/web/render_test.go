@@ -41,9 +41,9 @@ func newPages(t *testing.T) (*web.Renderer, *web.Pages) {
 	t.Helper()
 	rd := web.NewRenderer()
 	rd.Nav = []web.NavItem{
-		{Href: "/", Label: web.M("首页", "Home")},
-		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}},
-		{Href: "/lifecircle", Label: web.M("生活圈", "Life circles"), Roles: []access.Role{access.Officer, access.CommunityWorker}},
+		{Href: "/", Label: web.M("首页", "Home"), Primary: 1},
+		{Href: "/audit", Label: web.M("审计日志", "Audit log"), Roles: []access.Role{access.Auditor}, Group: web.NavAdmin, Primary: 2},
+		{Href: "/lifecircle", Label: web.M("生活圈", "Life circles"), Roles: []access.Role{access.Officer, access.CommunityWorker}, Group: web.NavAnalysis, Primary: 3},
 	}
 	return rd, rd.Parse(pageFS, "templates/*.html")
 }
@@ -82,12 +82,12 @@ func TestRender(t *testing.T) {
 	t.Run("the navigation shows only the links of the user's role", func(t *testing.T) {
 		nav := func(p *access.Principal) []string {
 			html := render(ps, p, 200, web.View{}).Body.String()
-			return all(first(html, `(?s)<nav class="main-nav"[^>]*>(.*?)</nav>`), `<a href="([^"]+)">`)
+			return all(first(html, `(?s)<nav class="main-nav"[^>]*>(.*?)</nav>`), `<a (?:class="all" )?href="([^"]+)"`)
 		}
-		if got := nav(&access.Principal{Username: "a", Role: access.Auditor}); !reflect.DeepEqual(got, []string{"/", "/audit"}) {
+		if got := nav(&access.Principal{Username: "a", Role: access.Auditor}); !reflect.DeepEqual(got, []string{"/", "/audit", "/menu"}) {
 			t.Errorf("auditor sees %v", got)
 		}
-		if got := nav(worker); !reflect.DeepEqual(got, []string{"/", "/lifecircle"}) {
+		if got := nav(worker); !reflect.DeepEqual(got, []string{"/", "/lifecircle", "/menu"}) {
 			t.Errorf("worker sees %v", got)
 		}
 		if got := nav(nil); got != nil {
@@ -98,7 +98,7 @@ func TestRender(t *testing.T) {
 		rd.Demo = true
 		defer func() { rd.Demo = false }()
 		html := render(ps, nil, 200, web.View{}, &http.Cookie{Name: "elder", Value: "1"}).Body.String()
-		if first(html, `<html lang="zh-CN" class="([^"]*)">`) != "elder" || first(html, `<p class="(demo-banner)"`) != "demo-banner" {
+		if first(html, `<html lang="zh-CN" class="([^"]*)">`) != "elder" || first(html, `<p class="(demo-banner) no-print"`) != "demo-banner" {
 			t.Errorf("root class %q", first(html, `<html lang="zh-CN" class="([^"]*)">`))
 		}
 	})

@@ -67,6 +67,10 @@ type Router struct {
 	routes []route
 	// Wrap, if set, instruments each handler with its pattern.
 	Wrap func(pattern string, h http.Handler) http.Handler
+	// Refuse, if set, answers a request no route takes (404, or 405 when
+	// the path takes other methods) as the rest of the site does: the
+	// message page, problem+json under /api/, instead of Go's plain text.
+	Refuse func(http.ResponseWriter, *http.Request, error)
 }
 
 // apiRoot is the prefix of every API operation: under it, whatever is not
@@ -105,7 +109,33 @@ func (rt *Router) noOperation(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP dispatches to the registered handlers.
-func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt.Refuse != nil {
+		if _, pattern := rt.mux.Handler(r); pattern == "" {
+			rt.unrouted(w, r)
+			return
+		}
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// unrouted refuses a request outside the API that no route takes.
+func (rt *Router) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := rt.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		rt.Refuse(w, r, fault.New(codeMethodNotAllowed, M("此页面不能这样打开，请从页面上的链接或按钮进入", "this page cannot be used this way; use the links and buttons on the pages")))
+		return
+	}
+	rt.Refuse(w, r, fault.NotFound(M("找不到这个页面，请检查地址或从首页进入", "there is no such page; check the address or start from the home page")))
+}
 
 func (rt *Router) handle(pattern string, h http.Handler) {
 	if rt.Wrap != nil {
