@@ -407,9 +407,15 @@ func TestOrgPersonnelGridPages(t *testing.T) {
 				t.Fatalf("%d deletes audited, want 3", n)
 			}
 		})
-		t.Run("the lists are in the navigation and the notice says deleted", func(t *testing.T) {
+		t.Run("the lists are on the all-functions menu and the notice says deleted", func(t *testing.T) {
+			menu := page(t, wa, "/menu", 200)
+			for _, want := range []string{`href="/registry/organizations"`, `href="/registry/personnel"`, `href="/registry/grids"`} {
+				if !strings.Contains(menu, want) {
+					t.Fatalf("the menu lacks %s", want)
+				}
+			}
 			html := page(t, wa, "/registry/grids?deleted=1", 200)
-			for _, want := range []string{`href="/registry/organizations"`, `href="/registry/personnel"`, `href="/registry/grids"`, "已删除"} {
+			for _, want := range []string{"已删除"} {
 				if !strings.Contains(html, want) {
 					t.Fatalf("the page lacks %s", want)
 				}
