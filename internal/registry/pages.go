@@ -37,11 +37,14 @@ type residentsView struct {
 	Tags     []TagKind
 	TagName  map[string]string
 	Items    []Resident
-	Pager    web.Pager
 	Searched bool
 	Export   ExportLinks
-	// Capped: more than CountCap residents match ("1000+").
+	// Total residents match, exactly unless Capped: more than CountCap
+	// match ("1000+").
+	Total  int
 	Capped bool
+	// First and Next link the first and the following page ("" for none).
+	First, Next string
 }
 
 // tagNames is the tag catalogue and each tag's name in the page's language.
@@ -83,19 +86,32 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := r.URL.Query().Get("cursor")
+	page, err := h.Store.PageResidents(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v.Items, v.Pager, v.Capped = items, web.NewPager(r, pg, total), total > CountCap
-	if v.Capped {
-		// Pages go on while pages come back full; the count stops at 1000.
-		known := pg.Offset() + len(items)
-		if len(items) == pg.PageSize {
-			known++
+	v.Items, v.Total, v.Capped = page.Items, page.Total, page.Capped
+	// Pages follow by cursor. Back is the browser's own (each page is a
+	// plain link); the first page is one link away from any other.
+	link := func(cur string) string {
+		q := r.URL.Query()
+		q.Del("page")
+		q.Del("cursor")
+		if cur != "" {
+			q.Set("cursor", cur)
 		}
-		v.Pager = web.NewPager(r, pg, known)
+		if len(q) == 0 {
+			return r.URL.Path
+		}
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if cursor != "" {
+		v.First = link("")
+	}
+	if page.Next != "" {
+		v.Next = link(page.Next)
 	}
 	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
 }
@@ -249,7 +265,7 @@ func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request) {
-	items, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
+	items, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{}, 1)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -228,7 +228,7 @@ func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	members, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Household: hh.ID}, 0, web.MaxPageSize)
+	members, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Household: hh.ID}, web.MaxPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -167,7 +168,10 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 		w.add("r.household_id IN (SELECT id FROM reg_households WHERE grid_id = ?)", f.Grid)
 	}
 	if f.Tag != "" {
-		w.add("r.id IN (SELECT resident_id FROM reg_resident_tags WHERE tag = ? AND active = TRUE)", f.Tag)
+		// Probed per row through the (resident_id, tag, since_date) key, in
+		// the list's order: a tag on every resident costs no more than a
+		// rare one until the page is full.
+		w.add("EXISTS (SELECT 1 FROM reg_resident_tags t WHERE t.resident_id = r.id AND t.tag = ? AND t.active = TRUE)", f.Tag)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		switch field, value := s.searchKey(q); field {
@@ -239,39 +243,170 @@ func prefixRange(prefix string) (string, string) {
 	return prefix, prefix + string(utf8.MaxRune)
 }
 
-// ListResidents returns a page of residents, masked, ordered by name. The
-// total is exact up to CountCap; a larger match reports CountCap+1.
-func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, offset, limit int) ([]Resident, int, error) {
+// ResidentPage is one page of a resident list.
+type ResidentPage struct {
+	Items []Resident
+	// Total is exact when Capped is false; a capped count stopped at
+	// CountCap+1 ("1000+").
+	Total  int
+	Capped bool
+	// Next is the cursor of the following page, "" on the last page.
+	Next string
+}
+
+// residentOrder is a list's order. Lists run in division then name order,
+// which one index (division, name, id) serves for any scope from a
+// community to the province, so that a page reads its rows and stops; a
+// name search runs in name order, served by the name index. Both end on
+// the id, so that every row has exactly one place.
+type residentOrder string
+
+const (
+	byDivision residentOrder = "d"
+	byName     residentOrder = "n"
+)
+
+func (s *Store) orderOf(f ResidentFilter) residentOrder {
+	if q := strings.TrimSpace(f.Q); q != "" {
+		if field, _ := s.searchKey(q); field == "" {
+			return byName
+		}
+	}
+	return byDivision
+}
+
+// orderCols are the order's columns, matching the indexes of each store.
+func (s *Store) orderCols(o residentOrder) []string {
+	if o == byName {
+		return []string{s.nameExpr(), "r.division_code", "r.id"}
+	}
+	return []string{"r.division_code", s.nameExpr(), "r.id"}
+}
+
+// A cursor is the sort key of the last row of a page, sealed: opaque to
+// the client, tamper-evident, and no name in a URL or a server log.
+const cursorAAD = "reg_residents/cursor"
+
+var errBadCursor = fault.Invalid(fault.M("翻页位置无效，请从第一页重新查看", "invalid page cursor: start again from the first page"),
+	fault.Field("cursor", fault.M("翻页位置无效或已过期", "the cursor is malformed or expired")))
+
+func (s *Store) sealCursor(o residentOrder, last Resident) string {
+	key := []string{string(o), last.Division, last.Name, last.ID}
+	if o == byName {
+		key[1], key[2] = last.Name, last.Division
+	}
+	b, _ := json.Marshal(key)
+	return s.Keys.Seal(string(b), cursorAAD)
+}
+
+// openCursor returns the sort key a cursor holds, which must be of the
+// list's order: a cursor of another search is refused.
+func (s *Store) openCursor(cursor string, o residentOrder) ([]any, error) {
+	if len(cursor) > 1000 {
+		return nil, errBadCursor
+	}
+	plain, err := s.Keys.Open(cursor, cursorAAD)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	var key []string
+	if err := json.Unmarshal([]byte(plain), &key); err != nil || len(key) != 4 || key[0] != string(o) {
+		return nil, errBadCursor
+	}
+	return []any{key[1], key[2], key[3]}, nil
+}
+
+// PageResidents returns the page of residents after cursor ("" for the
+// first page), masked, in the list's order: division then name, or name
+// for a name search. Pages are read by the sort key, never by an offset,
+// so that a deep page costs what the first does and a row written between
+// two page reads neither repeats nor hides another.
+func (s *Store) PageResidents(ctx context.Context, f ResidentFilter, cursor string, limit int) (ResidentPage, error) {
 	w, err := s.residentWhere(ctx, f)
 	if err != nil {
-		return nil, 0, err
+		return ResidentPage{}, err
 	}
-	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(CountCap+1)+`) x`, s.customPlan(w.args)...).Scan(&total); err != nil {
-		return nil, 0, err
+	o := s.orderOf(f)
+	var after []any
+	if cursor != "" {
+		if after, err = s.openCursor(cursor, o); err != nil {
+			return ResidentPage{}, err
+		}
+	}
+	total, capped, err := s.countResidents(ctx, f, w)
+	if err != nil {
+		return ResidentPage{}, err
 	}
 	if by, _ := s.searchKey(f.Q); by != "" {
 		// A search by ID number or phone reaches a person directly: who
 		// searched and what came back are audited (the number is not).
 		if err := s.Audit.Record(ctx, audit.Entry{Action: "registry.resident.search", Object: "resident", Division: f.Division,
 			Detail: audit.Detail(map[string]any{"by": by, "results": total})}); err != nil {
-			return nil, 0, err
+			return ResidentPage{}, err
 		}
 	}
+	page := ResidentPage{Total: total, Capped: capped}
 	if total == 0 {
-		return nil, 0, nil
+		return page, nil
+	}
+	cols := s.orderCols(o)
+	if after != nil {
+		w.add("("+strings.Join(cols, ", ")+") > (?, ?, ?)", after...)
 	}
 	out, err := db.Collect(ctx, s.DB.R, s.scanResident, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
-		` ORDER BY `+s.nameExpr()+`, r.division_code, r.id LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), s.customPlan(w.args)...)
+		` ORDER BY `+strings.Join(cols, ", ")+` LIMIT `+itoa(limit+1), s.customPlan(w.args)...)
 	if err != nil {
-		return nil, 0, err
+		return page, err
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		page.Next = s.sealCursor(o, out[limit-1])
 	}
 	if !ownRecord(access.From(ctx)) {
 		for i := range out {
 			out[i].BirthDate = ""
 		}
 	}
-	return out, total, s.attachTags(ctx, out)
+	page.Items = out
+	return page, s.attachTags(ctx, out)
+}
+
+// countResidents counts a list. A list of one tag over a division subtree
+// reads the count the registry maintains (exact, one indexed read); any
+// other is counted up to CountCap+1 and reported capped beyond: a count
+// never walks a county.
+func (s *Store) countResidents(ctx context.Context, f ResidentFilter, w *where) (int, bool, error) {
+	p := access.From(ctx)
+	if f.Tag != "" && strings.TrimSpace(f.Q) == "" && f.Household == "" && f.Grid == "" && p != nil &&
+		(p.Role == access.Officer || p.Role == access.CommunityWorker) {
+		code := p.Division
+		switch {
+		case f.Division == "" || access.Encloses(f.Division, p.Division):
+		case access.Encloses(p.Division, f.Division):
+			code = f.Division
+		default:
+			return 0, false, nil // a division outside the caller's: nothing to list
+		}
+		var n int64
+		if _, err := found(s.DB.R.QueryRowContext(ctx, `SELECT n FROM reg_tag_counts WHERE division_code = $1 AND tag = $2`, code, f.Tag), &n); err != nil {
+			return 0, false, err
+		}
+		return int(n), false, nil
+	}
+	var total int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` LIMIT `+itoa(CountCap+1)+`) x`,
+		s.customPlan(w.args)...).Scan(&total); err != nil {
+		return 0, false, err
+	}
+	return total, total > CountCap, nil
+}
+
+// ListResidents returns the first limit residents of a list (a household's
+// members, a grid's residents, the resident's own record) and the count
+// as PageResidents gives it.
+func (s *Store) ListResidents(ctx context.Context, f ResidentFilter, limit int) ([]Resident, int, error) {
+	page, err := s.PageResidents(ctx, f, "", limit)
+	return page.Items, page.Total, err
 }
 
 // ownRecord tells whether p reads its own record: a resident.
@@ -685,7 +820,7 @@ func (s *Store) CorrectOwn(ctx context.Context, phone string) (Resident, error) 
 	if err != nil {
 		return Resident{}, fault.Invalid(idnoMsg(err), fault.Field("phone", idnoMsg(err)))
 	}
-	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 0, 1)
+	mine, _, err := s.ListResidents(ctx, ResidentFilter{}, 1)
 	if err != nil {
 		return Resident{}, err
 	}

@@ -308,7 +308,7 @@ func TestResidentSearchCapsTheCount(t *testing.T) {
 		})
 		t.Run("the page says 1000+ and still offers the next page", func(t *testing.T) {
 			html := page(t, wa, "/registry/residents?q="+url.QueryEscape("王"), 200)
-			if !strings.Contains(html, "共 1000&#43; 条") || !strings.Contains(html, `rel="next"`) {
+			if !strings.Contains(html, "共 1,000&#43; 条") || !strings.Contains(html, `rel="next"`) {
 				t.Fatal("the capped page lacks its count or next link")
 			}
 		})
