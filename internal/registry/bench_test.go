@@ -21,7 +21,7 @@ import (
 	"linli/internal/secret"
 )
 
-func benchStore(b *testing.B, dialect db.Dialect) *Store {
+func benchStore(b testing.TB, dialect db.Dialect) *Store {
 	ms := append(append(append(append([]db.Migration{}, audit.Migrations...), divisions.Migrations...), auth.Migrations...), Migrations...)
 	d := dbtest.Open(b, dialect, ms)
 	divs := &divisions.Store{DB: d}

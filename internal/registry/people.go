@@ -170,8 +170,9 @@ func (s *Store) residentWhere(ctx context.Context, f ResidentFilter) (*where, er
 	if f.Tag != "" {
 		// Probed per row through the (resident_id, tag, since_date) key, in
 		// the list's order: a tag on every resident costs no more than a
-		// rare one until the page is full.
-		w.add("EXISTS (SELECT 1 FROM reg_resident_tags t WHERE t.resident_id = r.id AND t.tag = ? AND t.active = TRUE)", f.Tag)
+		// rare one until the page is full. OFFSET 0 keeps PostgreSQL from
+		// turning the probe into a hash of every resident's tag.
+		w.add("EXISTS (SELECT 1 FROM reg_resident_tags t WHERE t.resident_id = r.id AND t.tag = ? AND t.active = TRUE LIMIT 1 OFFSET 0)", f.Tag)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		switch field, value := s.searchKey(q); field {
@@ -349,12 +350,8 @@ func (s *Store) PageResidents(ctx context.Context, f ResidentFilter, cursor stri
 	if total == 0 {
 		return page, nil
 	}
-	cols := s.orderCols(o)
-	if after != nil {
-		w.add("("+strings.Join(cols, ", ")+") > (?, ?, ?)", after...)
-	}
-	out, err := db.Collect(ctx, s.DB.R, s.scanResident, `SELECT `+residentCols+` FROM reg_residents r WHERE `+w.sql()+
-		` ORDER BY `+strings.Join(cols, ", ")+` LIMIT `+itoa(limit+1), s.customPlan(w.args)...)
+	query, args := s.pageQuery(w, o, after, limit+1)
+	out, err := db.Collect(ctx, s.DB.R, s.scanResident, query, s.customPlan(args)...)
 	if err != nil {
 		return page, err
 	}
@@ -369,6 +366,23 @@ func (s *Store) PageResidents(ctx context.Context, f ResidentFilter, cursor stri
 	}
 	page.Items = out
 	return page, s.attachTags(ctx, out)
+}
+
+// pageQuery is the read of a page of limit rows in order o after the sort
+// key after (nil for the first page).
+func (s *Store) pageQuery(w *where, o residentOrder, after []any, limit int) (string, []any) {
+	cols := strings.Join(s.orderCols(o), ", ")
+	k := &where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
+	if after != nil {
+		k.add("("+cols+") > (?, ?, ?)", after...)
+	}
+	return `SELECT ` + residentCols + ` FROM reg_residents r WHERE ` + k.sql() + ` ORDER BY ` + cols + ` LIMIT ` + itoa(limit), k.args
+}
+
+// countQuery counts a list's rows up to CountCap+1, in no order: the
+// count reads the first rows any index gives and stops.
+func countQuery(w *where) string {
+	return `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE ` + w.sql() + ` LIMIT ` + itoa(CountCap+1) + `) x`
 }
 
 // countResidents counts a list. A list of one tag over a division subtree
@@ -394,8 +408,7 @@ func (s *Store) countResidents(ctx context.Context, f ResidentFilter, w *where) 
 		return int(n), false, nil
 	}
 	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_residents r WHERE `+w.sql()+` LIMIT `+itoa(CountCap+1)+`) x`,
-		s.customPlan(w.args)...).Scan(&total); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, countQuery(w), s.customPlan(w.args)...).Scan(&total); err != nil {
 		return 0, false, err
 	}
 	return total, total > CountCap, nil
@@ -437,8 +450,14 @@ func (s *Store) attachTags(ctx context.Context, rs []Resident) error {
 		}
 		rs[idx[rid]].Tags = append(rs[idx[rid]].Tags, t)
 		return nil
-	}, `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
-		WHERE resident_id IN (`+strings.Join(ph, ",")+`) ORDER BY tag, since_date`, args...)
+	}, tagsQuery(ph), args...)
+}
+
+// tagsQuery reads the tags of a page of residents in one statement,
+// through the resident_id key.
+func tagsQuery(placeholders []string) string {
+	return `SELECT id, resident_id, tag, since_date, until_date, source, note, detail, active FROM reg_resident_tags
+		WHERE resident_id IN (` + strings.Join(placeholders, ",") + `) ORDER BY tag, since_date`
 }
 
 var errResidentNotFound = notFound(fault.M("居民不存在或不在您的管辖范围内", "resident not found or outside your jurisdiction"))
