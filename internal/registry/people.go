@@ -374,7 +374,11 @@ func (s *Store) pageQuery(w *where, o residentOrder, after []any, limit int) (st
 	cols := strings.Join(s.orderCols(o), ", ")
 	k := &where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
 	if after != nil {
+		// The key comes first: SQLite starts its index range at the first
+		// lower bound on the leading column it meets, and the scope's
+		// would make a deep page walk every row before the cursor.
 		k.add("("+cols+") > (?, ?, ?)", after...)
+		k.conds = append(k.conds[len(k.conds)-1:], k.conds[:len(k.conds)-1]...)
 	}
 	return `SELECT ` + residentCols + ` FROM reg_residents r WHERE ` + k.sql() + ` ORDER BY ` + cols + ` LIMIT ` + itoa(limit), k.args
 }
