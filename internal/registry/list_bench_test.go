@@ -70,6 +70,12 @@ func benchList(b *testing.B, dialect db.Dialect, n int) {
 		b.Fatal(err)
 	}
 
+	rare := ""
+	var few int64
+	if err := s.DB.R.QueryRow(`SELECT tag, n FROM reg_tag_counts WHERE division_code = '330106' AND n >= 20 ORDER BY n LIMIT 1`).Scan(&rare, &few); err != nil {
+		b.Fatal(err)
+	}
+
 	// A cursor half-way down the county's list, sealed as a page would.
 	var half Resident
 	if err := s.DB.R.QueryRow(`SELECT division_code, name, id FROM reg_residents WHERE division_code >= '330106' AND division_code < '330107'
@@ -133,6 +139,7 @@ func benchList(b *testing.B, dialect db.Dialect, n int) {
 	first := measure("county officer, first page", 200, ours(county, ResidentFilter{}, ""))
 	half2 := measure(fmt.Sprintf("county officer, page at row %d (cursor)", n/2), 200, ours(county, ResidentFilter{}, deep))
 	tag := measure(fmt.Sprintf("county officer, tag %s (%d), first page", common, most), 200, ours(county, ResidentFilter{Tag: common}, ""))
+	rt := measure(fmt.Sprintf("county officer, tag %s (%d), first page", rare, few), 200, ours(county, ResidentFilter{Tag: rare}, ""))
 	cw := measure("community worker, first page", 200, ours(worker, ResidentFilter{}, ""))
 	runs := 20
 	if n > 300_000 {
@@ -140,8 +147,8 @@ func benchList(b *testing.B, dialect db.Dialect, n int) {
 	}
 	old1 := measure("before: county officer, first page (sorted count, OFFSET)", runs, func() error { return before(county, 0) })
 	old2 := measure(fmt.Sprintf("before: county officer, OFFSET %d", n/2), runs, func() error { return before(county, n/2) })
-	fmt.Printf("[%s] p50 ratios: first page/floor %.1f, deep page/floor %.1f, tag list/floor %.1f, county/community %.2f; before/now first page %.0fx, deep page %.0fx\n",
-		dialect, ratio(first.p50, fl.p50), ratio(half2.p50, fl.p50), ratio(tag.p50, fl.p50), ratio(first.p50, cw.p50), ratio(old1.p50, first.p50), ratio(old2.p50, half2.p50))
+	fmt.Printf("[%s] p50 ratios: first page/floor %.1f, deep page/floor %.1f, common tag/floor %.1f, rare tag/floor %.1f, county/community %.2f; before/now first page %.0fx, deep page %.0fx\n",
+		dialect, ratio(first.p50, fl.p50), ratio(half2.p50, fl.p50), ratio(tag.p50, fl.p50), ratio(rt.p50, fl.p50), ratio(first.p50, cw.p50), ratio(old1.p50, first.p50), ratio(old2.p50, half2.p50))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

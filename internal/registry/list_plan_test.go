@@ -148,6 +148,23 @@ func TestListPlans(t *testing.T) {
 			t.Parallel()
 			k := newSkewed(t, dialect, 3000)
 			s := k.s
+			sparsePage := func(ctx context.Context, f ResidentFilter, after bool) func(t *testing.T) (string, []any) {
+				return func(t *testing.T) (string, []any) {
+					tc, err := s.tagCountOf(ctx, f)
+					if err != nil || tc == nil || tc.n == 0 || tc.n > sparseTag {
+						t.Fatalf("tag count %+v, %v", tc, err)
+					}
+					w, err := s.residentWhereTag(ctx, f, tc)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var key []any
+					if after {
+						key = []any{k.big, "张", "m"}
+					}
+					return s.pageQuery(w, s.orderOf(f), key, 21)
+				}
+			}
 			page := func(ctx context.Context, f ResidentFilter, after bool) func(t *testing.T) (string, []any) {
 				return func(t *testing.T) (string, []any) {
 					w, err := s.residentWhere(ctx, f)
@@ -188,6 +205,12 @@ func TestListPlans(t *testing.T) {
 				{"the same list's deep page too, from the cursor", page(officer("330106"), ResidentFilter{Tag: everyTag}, true),
 					map[db.Dialect][]string{db.SQLite: {"reg_residents_div_name_id ((division_code,name,id)>(?,?,?)", "(resident_id=? AND tag=?)"},
 						db.Postgres: {"Index Cond: ((ROW(division_code", "reg_resident_tags_resident_id_tag_since_date_key"}}, noTagScan},
+				{"a county officer's list of a rare tag reads the tag's index and sorts the few", sparsePage(officer("330106"), ResidentFilter{Tag: rareTag}, false),
+					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_tag (tag=? AND division_code>? AND division_code<?)", "sqlite_autoindex_reg_residents_1 (id=?)"}, db.Postgres: {"reg_resident_tags_tag"}},
+					map[db.Dialect][]string{db.SQLite: {"SCAN r", "reg_residents_div_name_id"}, db.Postgres: {"Seq Scan", "reg_residents_div_name_c"}}},
+				{"its deep page too", sparsePage(officer("330106"), ResidentFilter{Tag: rareTag}, true),
+					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_tag (tag=? AND division_code>? AND division_code<?)", "sqlite_autoindex_reg_residents_1 (id=?)"}, db.Postgres: {"reg_resident_tags_tag"}},
+					map[db.Dialect][]string{db.SQLite: {"SCAN r", "reg_residents_div_name_id"}, db.Postgres: {"Seq Scan", "reg_residents_div_name_c"}}},
 				{"a surname search over the county reads the name index in order, from the cursor", page(officer("330106"), ResidentFilter{Q: "张"}, true),
 					map[db.Dialect][]string{db.SQLite: {"reg_residents_name_id ((name,division_code,id)>(?,?,?)"}, db.Postgres: {"reg_residents_name_c", "Index Cond: ((ROW((name)::text"}}, noSort},
 				{"the capped count of a county reads an index, unsorted", count(officer("330106"), ResidentFilter{}),
@@ -222,12 +245,14 @@ func TestListPlans(t *testing.T) {
 }
 
 // walk reads every page of a list, calling between before each next page.
-func walk(t *testing.T, s *Store, ctx context.Context, f ResidentFilter, size int, between func(page int)) []Resident {
+// A tag's list is read from the tag's index when the tag has at most
+// bound residents in the division, else probed row by row.
+func walk(t *testing.T, s *Store, ctx context.Context, f ResidentFilter, size, bound int, between func(page int)) []Resident {
 	t.Helper()
 	var all []Resident
 	cursor := ""
 	for page := 0; ; page++ {
-		p, err := s.PageResidents(ctx, f, cursor, size)
+		p, err := s.pageResidents(ctx, f, cursor, size, bound)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +293,7 @@ func TestResidentKeysetPaging(t *testing.T) {
 			insert := func(code, name string) {
 				seq++
 				r := ResidentRow{Division: code, HouseholdNo: fmt.Sprintf("K%04d", seq), Address: "测试路 1 号", Name: name, Relation: "户主",
-					IDNumber: idno.Synthetic("330106", time.Date(1960, 1, 1+seq%28, 0, 0, 0, 0, time.UTC), 500+seq), Tags: []string{everyTag}}
+					IDNumber: idno.Synthetic("330106", time.Date(1960, 1, 1+seq%28, 0, 0, 0, 0, time.UTC), 500+seq), Tags: []string{everyTag, rareTag}}
 				if errs := s.CheckResidentRow(&r, time.Now()); len(errs) > 0 {
 					t.Fatal(errs)
 				}
@@ -283,28 +308,34 @@ func TestResidentKeysetPaging(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			county := "r.division_code >= '330106' AND r.division_code < '330107'"
+			tagged := func(tag string) string {
+				return county + " AND r.id IN (SELECT resident_id FROM reg_resident_tags WHERE active = TRUE AND tag = '" + tag + "')"
+			}
 			for _, c := range []struct {
 				name  string
 				f     ResidentFilter
+				bound int
 				where string
-				args  []any
 			}{
-				{"the county's list", ResidentFilter{}, "r.division_code >= '330106' AND r.division_code < '330107'", nil},
-				{"the county's list of a tag", ResidentFilter{Tag: everyTag}, "r.division_code >= '330106' AND r.division_code < '330107'", nil},
-				{"a surname search", ResidentFilter{Q: "张"}, "r.division_code >= '330106' AND r.division_code < '330107' AND r.name >= '张' AND r.name < '弡'", nil},
+				{"the county's list", ResidentFilter{}, sparseTag, county},
+				{"the county's list of a tag, probed row by row", ResidentFilter{Tag: everyTag}, -1, tagged(everyTag)},
+				{"the county's list of a tag, read from the tag's index", ResidentFilter{Tag: everyTag}, 1 << 30, tagged(everyTag)},
+				{"the county's list of a rare tag", ResidentFilter{Tag: rareTag}, sparseTag, tagged(rareTag)},
+				{"a surname search", ResidentFilter{Q: "张"}, sparseTag, county + " AND r.name >= '张' AND r.name < '弡'"},
 			} {
 				t.Run(c.name+": every row present at the start comes exactly once while rows are added between pages", func(t *testing.T) {
-					before := allIDs(t, s, c.where, c.args...)
-					if len(before) < 30 {
+					before := allIDs(t, s, c.where)
+					if len(before) < 8 {
 						t.Fatalf("fixture too small: %d rows", len(before))
 					}
-					got := walk(t, s, ctx, c.f, 7, func(page int) {
+					got := walk(t, s, ctx, c.f, max(3, len(before)/12), c.bound, func(page int) {
 						// One row sorting before any, one after any, one in the middle.
 						insert(k.small, "一一")
 						insert(k.big, "龘龘")
 						insert(k.big, "张中")
 					})
-					after := allIDs(t, s, c.where, c.args...)
+					after := allIDs(t, s, c.where)
 					seen := map[string]bool{}
 					for _, r := range got {
 						if seen[r.ID] {
@@ -323,7 +354,7 @@ func TestResidentKeysetPaging(t *testing.T) {
 				})
 			}
 			t.Run("the pages come in the list's order", func(t *testing.T) {
-				got := walk(t, s, worker(k.small), ResidentFilter{}, 5, nil)
+				got := walk(t, s, worker(k.small), ResidentFilter{}, 5, sparseTag, nil)
 				for i := 1; i < len(got); i++ {
 					a, b := got[i-1], got[i]
 					if a.Division > b.Division || a.Division == b.Division && (a.Name > b.Name || a.Name == b.Name && a.ID >= b.ID) {
