@@ -61,8 +61,22 @@ var residentParams = []web.Param{
 	{Name: "page_size", Type: "integer"},
 }
 
-var errPageNumber = fault.Invalid(fault.M("居民列表按位置翻页：请用上一页返回的 next 作为 cursor", "the resident list pages by position: pass the previous page's next as cursor"),
-	fault.Field("page", fault.M("居民列表不支持页码，请改用 cursor", "the resident list takes cursor, not page")))
+// HouseholdList is a page of households, paged and counted as ResidentList.
+type HouseholdList struct {
+	web.List[Household]
+	TotalCapped bool   `json:"total_capped"`
+	Next        string `json:"next"`
+}
+
+var householdParams = []web.Param{
+	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
+	{Name: "q", Description: "地址或户编号 / address or household number"}, {Name: "grid"},
+	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	{Name: "page_size", Type: "integer"},
+}
+
+var errPageNumber = fault.Invalid(fault.M("此列表按位置翻页：请用上一页返回的 next 作为 cursor", "this list pages by position: pass the previous page's next as cursor"),
+	fault.Field("page", fault.M("此列表不支持页码，请改用 cursor", "this list takes cursor, not page")))
 
 // CorrectionRequest is a resident's correction of their own record.
 type CorrectionRequest struct {
@@ -88,18 +102,21 @@ func (h *Handlers) Register(rt *web.Router) {
 
 func (h *Handlers) registerHouseholds(rt *web.Router) {
 	s := h.Store
-	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: withParams(web.Param{Name: "grid"}), Response: web.List[Household]{}},
+	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: householdParams, Response: HouseholdList{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			pg, err := web.ParsePagination(r)
 			if err != nil {
 				return err
 			}
+			if pg.Page > 1 {
+				return errPageNumber
+			}
 			q := r.URL.Query()
-			items, total, err := s.ListHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, pg.Offset(), pg.PageSize)
+			page, err := s.PageHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, q.Get("cursor"), pg.PageSize)
 			if err != nil {
 				return err
 			}
-			web.WriteJSON(w, 200, web.NewList(items, pg, total))
+			web.WriteJSON(w, 200, HouseholdList{List: web.NewList(page.Items, pg, page.Total), TotalCapped: page.Capped, Next: page.Next})
 			return nil
 		})
 	crud(rt, "households", "户 / household", HouseholdInput{}, Household{}, s.GetHousehold, s.CreateHousehold, s.UpdateHousehold, s.DeleteHousehold)
@@ -330,7 +347,7 @@ func (h *Handlers) myGrid(r *http.Request) (MyGridView, error) {
 	}
 	for _, g := range gs {
 		v.Grids = append(v.Grids, g)
-		hs, _, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, 0, web.MaxPageSize)
+		hs, _, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, web.MaxPageSize)
 		if err != nil {
 			return v, err
 		}

@@ -224,6 +224,25 @@ func TestListPlans(t *testing.T) {
 				}, map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},
 					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_due", "SCAN reg_resident_tags"}, db.Postgres: {"reg_resident_tags_due", "Seq Scan"}}},
 			}
+			households := func(ctx context.Context, after bool) func(t *testing.T) (string, []any) {
+				return func(t *testing.T) (string, []any) {
+					w, err := s.householdWhere(ctx, HouseholdFilter{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var key []any
+					if after {
+						key = []any{k.big, "H00100"}
+					}
+					return householdPageQuery(w, key, 21)
+				}
+			}
+			hhKey := map[db.Dialect][]string{db.SQLite: {"sqlite_autoindex_reg_households_2"}, db.Postgres: {"reg_households_division_code_household_no_key"}}
+			hhNoSort := map[db.Dialect][]string{db.SQLite: {"TEMP B-TREE", "SCAN h"}, db.Postgres: {"Sort", "Seq Scan on reg_households"}}
+			cases = append(cases,
+				planCase{"a county officer's household list reads the (division, number) key in order", households(officer("330106"), false), hhKey, hhNoSort},
+				planCase{"its deep page starts at the cursor", households(officer("330106"), true),
+					map[db.Dialect][]string{db.SQLite: {"sqlite_autoindex_reg_households_2 ((division_code,household_no)>(?,?)"}, db.Postgres: {"Index Cond: ((ROW(division_code, household_no) >"}}, hhNoSort})
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					q, args := c.query(t)
@@ -353,6 +372,39 @@ func TestResidentKeysetPaging(t *testing.T) {
 					}
 				})
 			}
+			t.Run("the county's households: every one present at the start comes exactly once while households are added between pages", func(t *testing.T) {
+				before := allHouseholds(t, s)
+				seen := map[string]bool{}
+				cursor := ""
+				for {
+					p, err := s.PageHouseholds(ctx, HouseholdFilter{}, cursor, 25)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, h := range p.Items {
+						if seen[h.ID] {
+							t.Fatalf("household %s came twice", h.ID)
+						}
+						seen[h.ID] = true
+					}
+					if cursor = p.Next; cursor == "" {
+						break
+					}
+					insert(k.small, "一一")
+					insert(k.big, "龘龘")
+				}
+				after := allHouseholds(t, s)
+				for id := range before {
+					if !seen[id] {
+						t.Fatalf("household %s never came", id)
+					}
+				}
+				for id := range seen {
+					if !after[id] {
+						t.Fatalf("household %s is not the county's", id)
+					}
+				}
+			})
 			t.Run("the pages come in the list's order", func(t *testing.T) {
 				got := walk(t, s, worker(k.small), ResidentFilter{}, 5, sparseTag, nil)
 				for i := 1; i < len(got); i++ {
@@ -370,7 +422,7 @@ func TestResidentCounts(t *testing.T) {
 	for _, dialect := range dbtest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
-			k := newSkewed(t, dialect, 2400)
+			k := newSkewed(t, dialect, 3600)
 			s := k.s
 			count := func(t *testing.T, ctx context.Context, f ResidentFilter) ResidentPage {
 				t.Helper()
@@ -403,6 +455,21 @@ func TestResidentCounts(t *testing.T) {
 					t.Fatalf("total %d items %d", p.Total, len(p.Items))
 				}
 			})
+			t.Run("a county's household list stops counting at the cap, a small community's is exact", func(t *testing.T) {
+				if n := len(allHouseholds(t, s)); n <= CountCap {
+					t.Fatalf("fixture too small: %d households", n)
+				}
+				if p, err := s.PageHouseholds(officer("330106"), HouseholdFilter{}, "", 20); err != nil || p.Total != CountCap+1 || !p.Capped || len(p.Items) != 20 {
+					t.Fatalf("county: %d capped %v items %d, %v", p.Total, p.Capped, len(p.Items), err)
+				}
+				var n int
+				if err := s.DB.R.QueryRow(`SELECT COUNT(*) FROM reg_households WHERE division_code = $1`, k.small).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if p, err := s.PageHouseholds(worker(k.small), HouseholdFilter{}, "", 20); err != nil || p.Total != n || p.Capped {
+					t.Fatalf("community: %d capped %v, want %d, %v", p.Total, p.Capped, n, err)
+				}
+			})
 			t.Run("a bad cursor is the caller's mistake, named", func(t *testing.T) {
 				first := count(t, officer("330106"), ResidentFilter{Q: "张"})
 				for name, cur := range map[string]string{"garbage": "v1:!!", "tampered": first.Next[:len(first.Next)-2] + "AA",
@@ -410,6 +477,10 @@ func TestResidentCounts(t *testing.T) {
 					_, err := s.PageResidents(officer("330106"), ResidentFilter{}, cur, 20)
 					if we, ok := fault.As(err); !ok || we.Code != fault.CodeInvalid || len(we.Fields) != 1 || we.Fields[0].Field != "cursor" {
 						t.Fatalf("%s cursor: %v", name, err)
+					}
+					_, err = s.PageHouseholds(officer("330106"), HouseholdFilter{}, cur, 20)
+					if we, ok := fault.As(err); !ok || we.Code != fault.CodeInvalid || len(we.Fields) != 1 || we.Fields[0].Field != "cursor" {
+						t.Fatalf("%s cursor on the households: %v", name, err)
 					}
 				}
 			})
@@ -430,4 +501,14 @@ func TestExpiryPlan(t *testing.T) {
 			})
 		})
 	}
+}
+
+// allHouseholds lists 西湖区's households straight from the table.
+func allHouseholds(t *testing.T, s *Store) map[string]bool {
+	t.Helper()
+	set, err := db.StringSet(context.Background(), s.DB.R, `SELECT id FROM reg_households WHERE division_code >= '330106' AND division_code < '330107'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }

@@ -93,8 +93,15 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Items, v.Total, v.Capped = page.Items, page.Total, page.Capped
-	// Pages follow by cursor. Back is the browser's own (each page is a
-	// plain link); the first page is one link away from any other.
+	v.First, v.Next = cursorLinks(r, cursor, page.Next)
+	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
+}
+
+// cursorLinks are a keyset list page's links: to the first page when this
+// is not it, and to the next page when there is one, keeping the filter.
+// Back is the browser's own (each page is a plain link); the first page is
+// one link away from any other.
+func cursorLinks(r *http.Request, cursor, next string) (first, following string) {
 	link := func(cur string) string {
 		q := r.URL.Query()
 		q.Del("page")
@@ -108,12 +115,12 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		return r.URL.Path + "?" + q.Encode()
 	}
 	if cursor != "" {
-		v.First = link("")
+		first = link("")
 	}
-	if page.Next != "" {
-		v.Next = link(page.Next)
+	if next != "" {
+		following = link(next)
 	}
-	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
+	return first, following
 }
 
 type residentView struct {

@@ -212,14 +212,16 @@ func (h *Handlers) pageHouseholds(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := HouseholdFilter{Division: q.Get("division"), Q: q.Get("q"), Grid: q.Get("grid")}
-	items, total, err := h.Store.ListHouseholds(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PageHouseholds(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	first, next := cursorLinks(r, cursor, page.Next)
 	h.Pages.Render(w, r, 200, "households", web.View{Title: web.M("户", "Households"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "CanWrite": canWrite(access.From(r.Context())),
-			"Export": exportLinks("households", r, "q", "division", "grid")}})
+		Data: map[string]any{"Items": page.Items, "Total": page.Total, "Capped": page.Capped, "First": first, "Next": next, "F": f,
+			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("households", r, "q", "division", "grid")}})
 }
 
 func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {

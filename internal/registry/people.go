@@ -302,24 +302,21 @@ func (s *Store) orderCols(o residentOrder) []string {
 }
 
 // A cursor is the sort key of the last row of a page, sealed: opaque to
-// the client, tamper-evident, and no name in a URL or a server log.
-const cursorAAD = "reg_residents/cursor"
+// the client, tamper-evident, and no name in a URL or a server log. Its
+// first element names the list and order it belongs to.
+const cursorAAD = "registry/cursor"
 
 var errBadCursor = fault.Invalid(fault.M("翻页位置无效，请从第一页重新查看", "invalid page cursor: start again from the first page"),
 	fault.Field("cursor", fault.M("翻页位置无效或已过期", "the cursor is malformed or expired")))
 
-func (s *Store) sealCursor(o residentOrder, last Resident) string {
-	key := []string{string(o), last.Division, last.Name, last.ID}
-	if o == byName {
-		key[1], key[2] = last.Name, last.Division
-	}
-	b, _ := json.Marshal(key)
+func (s *Store) sealKey(order string, key ...string) string {
+	b, _ := json.Marshal(append([]string{order}, key...))
 	return s.Keys.Seal(string(b), cursorAAD)
 }
 
-// openCursor returns the sort key a cursor holds, which must be of the
-// list's order: a cursor of another search is refused.
-func (s *Store) openCursor(cursor string, o residentOrder) ([]any, error) {
+// openKey returns the n values of a cursor sealed for order: a cursor of
+// another list or search is refused.
+func (s *Store) openKey(cursor, order string, n int) ([]any, error) {
 	if len(cursor) > 1000 {
 		return nil, errBadCursor
 	}
@@ -328,10 +325,25 @@ func (s *Store) openCursor(cursor string, o residentOrder) ([]any, error) {
 		return nil, errBadCursor
 	}
 	var key []string
-	if err := json.Unmarshal([]byte(plain), &key); err != nil || len(key) != 4 || key[0] != string(o) {
+	if err := json.Unmarshal([]byte(plain), &key); err != nil || len(key) != n+1 || key[0] != order {
 		return nil, errBadCursor
 	}
-	return []any{key[1], key[2], key[3]}, nil
+	out := make([]any, n)
+	for i, v := range key[1:] {
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (s *Store) sealCursor(o residentOrder, last Resident) string {
+	if o == byName {
+		return s.sealKey("residents/"+string(o), last.Name, last.Division, last.ID)
+	}
+	return s.sealKey("residents/"+string(o), last.Division, last.Name, last.ID)
+}
+
+func (s *Store) openCursor(cursor string, o residentOrder) ([]any, error) {
+	return s.openKey(cursor, "residents/"+string(o), 3)
 }
 
 // PageResidents returns the page of residents after cursor ("" for the
