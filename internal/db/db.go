@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -36,6 +37,10 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file (empty on PostgreSQL).
 	Path string
+	// stop ends the hourly statistics refresh of a SQLite store; done
+	// closes when it has ended.
+	stop, done chan struct{}
+	closing    sync.Once
 }
 
 // SQLiteFile is the database file name inside the data folder.
@@ -92,6 +97,12 @@ func OpenSQLiteFile(path string) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("无法打开数据库 / cannot open database %s: %w", path, err)
 	}
+	if err := d.optimize(ctx, true); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("无法打开数据库 / cannot open database %s: %w", path, err)
+	}
+	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	go d.keepOptimized(d.stop, d.done)
 	return d, nil
 }
 
@@ -135,12 +146,24 @@ func OpenPostgres(dsn string) (*DB, error) {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
-// Close closes both pools.
+// Close closes both pools. A SQLite store first stops its statistics
+// refresh and refreshes them once more, as SQLite advises before closing.
 func (d *DB) Close() error {
-	if d.R != nil && d.R != d.W {
-		d.R.Close()
-	}
-	return d.W.Close()
+	var err error
+	d.closing.Do(func() {
+		if d.stop != nil {
+			close(d.stop)
+			<-d.done
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			d.optimize(ctx, false) // best effort: stale statistics are no fault
+			cancel()
+		}
+		if d.R != nil && d.R != d.W {
+			d.R.Close()
+		}
+		err = d.W.Close()
+	})
+	return err
 }
 
 // Tx runs fn in a write transaction, committing on nil and rolling back on

@@ -40,12 +40,43 @@ type RevealResponse struct {
 	Value string `json:"value"`
 }
 
-// ResidentList is a page of residents. The total is exact up to 1000;
-// when more match, total is 1001 and total_capped is true ("1000+").
+// ResidentList is a page of residents. The total is exact for a list of
+// one tag (the maintained count) and otherwise up to 1000; when more match,
+// total is 1001 and total_capped is true ("1000+"). Next is the cursor of
+// the following page ("" on the last): pass it as ?cursor= with the same
+// filter.
 type ResidentList struct {
 	web.List[Resident]
-	TotalCapped bool `json:"total_capped"`
+	TotalCapped bool   `json:"total_capped"`
+	Next        string `json:"next"`
 }
+
+// The resident list pages by cursor: a page number would make the store
+// skip every row before it, which at county scale is most of a county.
+var residentParams = []web.Param{
+	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
+	{Name: "q", Description: "姓名前缀、身份证号或手机号 / name prefix, ID number or phone"},
+	{Name: "tag", Description: "服务对象标签 / service-object tag"}, {Name: "household"}, {Name: "grid"},
+	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	{Name: "page_size", Type: "integer"},
+}
+
+// HouseholdList is a page of households, paged and counted as ResidentList.
+type HouseholdList struct {
+	web.List[Household]
+	TotalCapped bool   `json:"total_capped"`
+	Next        string `json:"next"`
+}
+
+var householdParams = []web.Param{
+	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
+	{Name: "q", Description: "地址或户编号 / address or household number"}, {Name: "grid"},
+	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	{Name: "page_size", Type: "integer"},
+}
+
+var errPageNumber = fault.Invalid(fault.M("此列表按位置翻页：请用上一页返回的 next 作为 cursor", "this list pages by position: pass the previous page's next as cursor"),
+	fault.Field("page", fault.M("此列表不支持页码，请改用 cursor", "this list takes cursor, not page")))
 
 // CorrectionRequest is a resident's correction of their own record.
 type CorrectionRequest struct {
@@ -71,18 +102,21 @@ func (h *Handlers) Register(rt *web.Router) {
 
 func (h *Handlers) registerHouseholds(rt *web.Router) {
 	s := h.Store
-	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: withParams(web.Param{Name: "grid"}), Response: web.List[Household]{}},
+	rt.API("GET /api/v1/households", web.Op{Summary: "户列表 / List households", Tag: "registry", Params: householdParams, Response: HouseholdList{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			pg, err := web.ParsePagination(r)
 			if err != nil {
 				return err
 			}
+			if pg.Page > 1 {
+				return errPageNumber
+			}
 			q := r.URL.Query()
-			items, total, err := s.ListHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, pg.Offset(), pg.PageSize)
+			page, err := s.PageHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, q.Get("cursor"), pg.PageSize)
 			if err != nil {
 				return err
 			}
-			web.WriteJSON(w, 200, web.NewList(items, pg, total))
+			web.WriteJSON(w, 200, HouseholdList{List: web.NewList(page.Items, pg, page.Total), TotalCapped: page.Capped, Next: page.Next})
 			return nil
 		})
 	crud(rt, "households", "户 / household", HouseholdInput{}, Household{}, s.GetHousehold, s.CreateHousehold, s.UpdateHousehold, s.DeleteHousehold)
@@ -93,18 +127,20 @@ func (h *Handlers) registerHouseholds(rt *web.Router) {
 func (h *Handlers) registerResidents(rt *web.Router) {
 	s := h.Store
 	rt.API("GET /api/v1/residents", web.Op{Summary: "居民列表（脱敏）/ List residents (masked)", Tag: "registry",
-		Params: withParams(web.Param{Name: "tag", Description: "服务对象标签 / service-object tag"}, web.Param{Name: "household"}, web.Param{Name: "grid"}), Response: ResidentList{}},
+		Params: residentParams, Response: ResidentList{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			pg, err := web.ParsePagination(r)
 			if err != nil {
 				return err
 			}
-			f := residentFilter(r)
-			items, total, err := s.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
+			if pg.Page > 1 {
+				return errPageNumber
+			}
+			page, err := s.PageResidents(r.Context(), residentFilter(r), r.URL.Query().Get("cursor"), pg.PageSize)
 			if err != nil {
 				return err
 			}
-			web.WriteJSON(w, 200, ResidentList{List: web.NewList(items, pg, total), TotalCapped: total > CountCap})
+			web.WriteJSON(w, 200, ResidentList{List: web.NewList(page.Items, pg, page.Total), TotalCapped: page.Capped, Next: page.Next})
 			return nil
 		})
 	crud(rt, "residents", "居民（脱敏）/ resident (masked)", ResidentInput{}, Resident{}, s.GetResident, s.CreateResident, s.UpdateResident, s.DeleteResident)
@@ -150,7 +186,7 @@ func (h *Handlers) registerResidents(rt *web.Router) {
 			if p.Role != access.Resident {
 				return fault.Forbidden(web.M("仅居民账号可用", "for resident accounts only"))
 			}
-			items, _, err := s.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
+			items, _, err := s.ListResidents(r.Context(), ResidentFilter{}, 1)
 			if err != nil {
 				return err
 			}
@@ -311,12 +347,12 @@ func (h *Handlers) myGrid(r *http.Request) (MyGridView, error) {
 	}
 	for _, g := range gs {
 		v.Grids = append(v.Grids, g)
-		hs, _, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, 0, web.MaxPageSize)
+		hs, _, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, web.MaxPageSize)
 		if err != nil {
 			return v, err
 		}
 		v.Households = append(v.Households, hs...)
-		rs, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Grid: g.ID}, 0, 1000)
+		rs, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Grid: g.ID}, 1000)
 		if err != nil {
 			return v, err
 		}

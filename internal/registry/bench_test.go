@@ -21,7 +21,7 @@ import (
 	"linli/internal/secret"
 )
 
-func benchStore(b *testing.B, dialect db.Dialect) *Store {
+func benchStore(b testing.TB, dialect db.Dialect) *Store {
 	ms := append(append(append(append([]db.Migration{}, audit.Migrations...), divisions.Migrations...), auth.Migrations...), Migrations...)
 	d := dbtest.Open(b, dialect, ms)
 	divs := &divisions.Store{DB: d}
@@ -230,11 +230,11 @@ func benchOnce(b *testing.B, dialect db.Dialect, n int) {
 		fmt.Printf("[%s] %-45s p50 %6.2f ms  p95 %6.2f ms\n", dialect, label, float64(ds[100].Microseconds())/1000, float64(ds[189].Microseconds())/1000)
 	}
 	p95("search by name in county (full name)", func(i int) error {
-		_, _, err := s.ListResidents(county, ResidentFilter{Q: names[i%len(names)]}, 0, 20)
+		_, _, err := s.ListResidents(county, ResidentFilter{Q: names[i%len(names)]}, 20)
 		return err
 	})
 	p95("search by surname in county (first page)", func(i int) error {
-		_, _, err := s.ListResidents(county, ResidentFilter{Q: string([]rune(names[i%len(names)])[:1])}, 0, 20)
+		_, _, err := s.ListResidents(county, ResidentFilter{Q: string([]rune(names[i%len(names)])[:1])}, 20)
 		return err
 	})
 	if os.Getenv("LINLI_BENCH_EXPLAIN") != "" && dialect == db.Postgres {
@@ -271,8 +271,13 @@ func benchOnce(b *testing.B, dialect db.Dialect, n int) {
 	}
 	p95("tag summary, county with children", func(i int) error { _, err := s.Summary(county, "330106", true); return err })
 	p95("tag summary, province with children", func(i int) error { _, err := s.Summary(prov, "33", true); return err })
+	cursor := ""
 	p95("community resident list, page 1..10", func(i int) error {
-		_, _, err := s.ListResidents(worker, ResidentFilter{}, (i%10)*20, 20)
+		if i%10 == 0 {
+			cursor = ""
+		}
+		p, err := s.PageResidents(worker, ResidentFilter{}, cursor, 20)
+		cursor = p.Next
 		return err
 	})
 	_ = strings.TrimSpace

@@ -359,3 +359,15 @@ func sqlitePH(d db.Dialect) string {
 	}
 	return "$"
 }
+
+// bulkTables are the tables a bulk load fills.
+var bulkTables = []string{"reg_households", "reg_residents", "reg_resident_tags", "reg_tag_counts", "reg_grids",
+	"reg_facilities", "reg_organizations", "reg_personnel"}
+
+// analyze refreshes the planner's statistics after a bulk load has
+// committed: without them the stores pick a scan over the wrong index for
+// the lists (a tag read through the expiry index, a county's residents
+// sorted whole).
+func (s *Store) analyze(ctx context.Context) error {
+	return db.Analyze(ctx, s.DB, bulkTables...)
+}

@@ -126,7 +126,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		ts := db.T(now)
 		for _, c := range comms {
 			for k, id := range gridsOf[c.Code] {
@@ -152,6 +152,10 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		return s.record(ctx, tx, "registry.demo.seed", "division", o.County, o.County, map[string]any{"residents": res.Residents, "households": res.Households, "tags": res.Tags, "seed": o.Seed, "synthetic": true})
 	})
+	if err != nil {
+		return err
+	}
+	return s.analyze(ctx)
 }
 
 type demoGen struct {

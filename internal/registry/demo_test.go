@@ -82,11 +82,11 @@ func TestDemo(t *testing.T) {
 			}
 		})
 		t.Run("a worker lists its community masked; another community's worker sees none", func(t *testing.T) {
-			rs, total, err := s.ListResidents(as("demo.worker"), registry.ResidentFilter{}, 0, 20)
+			rs, total, err := s.ListResidents(as("demo.worker"), registry.ResidentFilter{}, 20)
 			if err != nil || total != min(n, registry.CountCap+1) || len(rs) != 20 || rs[0].IDNumber[6:14] != "********" {
 				t.Fatalf("worker list: %d of %d, %v", total, n, err)
 			}
-			if _, total, err := s.ListResidents(as("demo.worker2"), registry.ResidentFilter{}, 0, 20); err != nil || total != 0 {
+			if _, total, err := s.ListResidents(as("demo.worker2"), registry.ResidentFilter{}, 20); err != nil || total != 0 {
 				t.Fatalf("worker of another community sees %d residents (%v)", total, err)
 			}
 		})
@@ -112,7 +112,7 @@ func TestDemo(t *testing.T) {
 			}
 		})
 		t.Run("the demo resident sees one record, facilities and what is near", func(t *testing.T) {
-			mine, _, err := s.ListResidents(as("demo.resident"), registry.ResidentFilter{}, 0, 20)
+			mine, _, err := s.ListResidents(as("demo.resident"), registry.ResidentFilter{}, 20)
 			if err != nil || len(mine) != 1 || mine[0].Relation != "户主" {
 				t.Fatalf("resident's own record: %+v %v", mine, err)
 			}

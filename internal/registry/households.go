@@ -56,22 +56,66 @@ func (s *Store) householdWhere(ctx context.Context, f HouseholdFilter) (*where, 
 	return w, nil
 }
 
-// ListHouseholds returns a page of households in scope.
-func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, offset, limit int) ([]Household, int, error) {
+// HouseholdPage is one page of a household list; see ResidentPage.
+type HouseholdPage struct {
+	Items  []Household
+	Total  int
+	Capped bool
+	Next   string
+}
+
+// PageHouseholds returns the page of households after cursor ("" for the
+// first page) in (division, household number) order — the key of the
+// unique index that also serves the scope's range — counted up to CountCap.
+func (s *Store) PageHouseholds(ctx context.Context, f HouseholdFilter, cursor string, limit int) (HouseholdPage, error) {
 	w, err := s.householdWhere(ctx, f)
 	if err != nil {
-		return nil, 0, err
+		return HouseholdPage{}, err
 	}
-	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_households h WHERE `+w.sql(), w.args...).Scan(&total); err != nil {
-		return nil, 0, err
+	var page HouseholdPage
+	var after []any
+	if cursor != "" {
+		if after, err = s.openKey(cursor, "households", 2); err != nil {
+			return page, err
+		}
 	}
-	out, err := db.Collect(ctx, s.DB.R, scanHousehold, `SELECT `+householdCols+` FROM reg_households h WHERE `+w.sql()+
-		` ORDER BY h.division_code, h.household_no LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reg_households h WHERE `+w.sql()+` LIMIT `+itoa(CountCap+1)+`) x`, w.args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	page.Capped = page.Total > CountCap
+	if page.Total == 0 {
+		return page, nil
+	}
+	query, args := householdPageQuery(w, after, limit+1)
+	out, err := db.Collect(ctx, s.DB.R, scanHousehold, query, args...)
 	if err != nil {
-		return nil, 0, err
+		return page, err
 	}
-	return out, total, nil
+	if len(out) > limit {
+		out = out[:limit]
+		page.Next = s.sealKey("households", out[limit-1].Division, out[limit-1].HouseholdNo)
+	}
+	page.Items = out
+	return page, nil
+}
+
+// householdPageQuery reads limit households after the key after (nil
+// for the first page).
+func householdPageQuery(w *where, after []any, limit int) (string, []any) {
+	k := &where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
+	if after != nil {
+		// First, so that SQLite starts its range at the key (see pageQuery).
+		k.add("(h.division_code, h.household_no) > (?, ?)", after...)
+		k.conds = append(k.conds[len(k.conds)-1:], k.conds[:len(k.conds)-1]...)
+	}
+	return `SELECT ` + householdCols + ` FROM reg_households h WHERE ` + k.sql() + ` ORDER BY h.division_code, h.household_no LIMIT ` + itoa(limit), k.args
+}
+
+// ListHouseholds returns the first limit households of a list (a grid's)
+// and the count as PageHouseholds gives it.
+func (s *Store) ListHouseholds(ctx context.Context, f HouseholdFilter, limit int) ([]Household, int, error) {
+	p, err := s.PageHouseholds(ctx, f, "", limit)
+	return p.Items, p.Total, err
 }
 
 var errHouseholdNotFound = notFound(fault.M("户不存在或不在您的管辖范围内", "household not found or outside your jurisdiction"))

@@ -264,7 +264,7 @@ func (s *Store) importResidents(ctx context.Context, rep Report, recs []map[stri
 	}
 	rep.Applied = true
 	rep.Updated = rep.Extra.Residents
-	return rep, nil
+	return rep, s.analyze(ctx)
 }
 
 // refuseRows reports the rows whose ID numbers could not be registered,
@@ -366,7 +366,7 @@ func (s *Store) importRows(ctx context.Context, k Kind, rep Report, recs []map[s
 		return rep, err
 	}
 	rep.Applied = true
-	return rep, nil
+	return rep, s.analyze(ctx)
 }
 
 func parseNum(field, v string) (float64, error) {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/csv"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -178,10 +179,10 @@ func fromResidents(rs []registry.Resident) []shown {
 func listAll(t *testing.T, c *apptest.Client, query string) []registry.Resident {
 	t.Helper()
 	var all []registry.Resident
-	for page := 1; ; page++ {
-		l := apptest.JSON[registry.ResidentList](t, c, "GET", fmt.Sprintf("/api/v1/residents?page_size=%d&page=%d&%s", web.MaxPageSize, page, query), nil, 200)
+	for cursor := ""; ; {
+		l := apptest.JSON[registry.ResidentList](t, c, "GET", fmt.Sprintf("/api/v1/residents?page_size=%d&cursor=%s&%s", web.MaxPageSize, url.QueryEscape(cursor), query), nil, 200)
 		all = append(all, l.Items...)
-		if len(l.Items) < web.MaxPageSize {
+		if cursor = l.Next; cursor == "" {
 			return all
 		}
 	}

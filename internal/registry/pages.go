@@ -37,24 +37,30 @@ type residentsView struct {
 	Tags     []TagKind
 	TagName  map[string]string
 	Items    []Resident
-	Pager    web.Pager
 	Searched bool
 	Export   ExportLinks
-	// Capped: more than CountCap residents match ("1000+").
+	// Total residents match, exactly unless Capped: more than CountCap
+	// match ("1000+").
+	Total  int
 	Capped bool
 	TagMsg map[string]web.Msg
 	Empty  web.Msg
+	// First and Next link the first and the following page ("" for none).
+	First, Next string
 }
 
 // TagsOf are a listed resident's current service-object tags.
 func (v residentsView) TagsOf(r Resident) []web.Tag { return serviceTags(r.Tags, v.TagMsg, true) }
 
-// PagerView is the pager as shown: past the count cap the total reads
-// "1,000+" and pages go on while they come back full.
-func (v residentsView) PagerView() web.Pager {
-	p := v.Pager
-	if v.Capped && p.TotalText == "" {
-		p.TotalText, p.Pages = web.Group(CountCap)+"+", 0
+// PagerView is the kit's keyset pager: past the count cap the total reads
+// "1,000+".
+func (v residentsView) PagerView() web.Pager { return keysetPager(v.First, v.Next, v.Total, v.Capped) }
+
+// keysetPager links a keyset list's first and next pages under its bounded total.
+func keysetPager(first, next string, total int, capped bool) web.Pager {
+	p := web.Pager{First: first, Next: next, Total: total}
+	if capped {
+		p.TotalText = web.Group(CountCap) + "+"
 	}
 	return p
 }
@@ -100,21 +106,41 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.TagMsg = tagMsgs(v.Tags)
-	items, total, err := h.Store.ListResidents(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := r.URL.Query().Get("cursor")
+	page, err := h.Store.PageResidents(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v.Items, v.Pager, v.Capped = items, web.NewPager(r, pg, total), total > CountCap
-	if v.Capped {
-		// Pages go on while pages come back full; the count stops at 1000.
-		known := pg.Offset() + len(items)
-		if len(items) == pg.PageSize {
-			known++
-		}
-		v.Pager = web.NewPager(r, pg, known)
-	}
+	v.Items, v.Total, v.Capped = page.Items, page.Total, page.Capped
+	v.First, v.Next = cursorLinks(r, cursor, page.Next)
 	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
+}
+
+// cursorLinks are a keyset list page's links: to the first page when this
+// is not it, and to the next page when there is one, keeping the filter.
+// Back is the browser's own (each page is a plain link); the first page is
+// one link away from any other.
+func cursorLinks(r *http.Request, cursor, next string) (first, following string) {
+	link := func(cur string) string {
+		q := r.URL.Query()
+		q.Del("page")
+		q.Del("cursor")
+		if cur != "" {
+			q.Set("cursor", cur)
+		}
+		if len(q) == 0 {
+			return r.URL.Path
+		}
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if cursor != "" {
+		first = link("")
+	}
+	if next != "" {
+		following = link(next)
+	}
+	return first, following
 }
 
 type residentView struct {
@@ -301,7 +327,7 @@ func (h *Handlers) pageTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request) {
-	items, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{}, 0, 1)
+	items, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{}, 1)
 	if err != nil {
 		h.fail(w, r, err)
 		return

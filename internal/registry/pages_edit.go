@@ -237,15 +237,17 @@ func (h *Handlers) pageHouseholds(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := HouseholdFilter{Division: q.Get("division"), Q: q.Get("q"), Grid: q.Get("grid")}
-	items, total, err := h.Store.ListHouseholds(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PageHouseholds(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	first, next := cursorLinks(r, cursor, page.Next)
 	h.Pages.Render(w, r, 200, "households", web.View{Title: web.M("户", "Households"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "CanWrite": canWrite(access.From(r.Context())),
-			"Export": exportLinks("households", r, "q", "division", "grid"),
-			"Empty":  web.M("没有符合条件的户。", "No household matches.")}})
+		Data: map[string]any{"Items": page.Items, "Pager": keysetPager(first, next, page.Total, page.Capped), "F": f,
+			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("households", r, "q", "division", "grid"),
+			"Empty": web.M("没有符合条件的户。", "No household matches.")}})
 }
 
 func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
@@ -254,7 +256,7 @@ func (h *Handlers) pageHousehold(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	members, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Household: hh.ID}, 0, web.MaxPageSize)
+	members, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Household: hh.ID}, web.MaxPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -397,7 +399,7 @@ func (h *Handlers) residentForm(w http.ResponseWriter, r *http.Request, id strin
 	if res.HouseholdID == "" && id == "" {
 		// Choose among the households in scope; past a page of them, the
 		// household's own page ("Add a resident") is the way in.
-		hhs, total, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{}, 0, web.MaxPageSize)
+		hhs, total, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{}, web.MaxPageSize)
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -495,7 +495,7 @@ func (h *Handlers) pageGrid(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	hhs, total, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, 0, web.DefaultPageSize)
+	hhs, total, err := h.Store.ListHouseholds(r.Context(), HouseholdFilter{Grid: g.ID}, web.DefaultPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +314,75 @@ func TestResidentSearchCapsTheCount(t *testing.T) {
 				t.Fatal("the capped page lacks its count or next link")
 			}
 		})
+		t.Run("the next link shows the following residents and links back to the first page", func(t *testing.T) {
+			first := page(t, wa, "/registry/residents?page_size=5&q="+url.QueryEscape("王"), 200)
+			next := linkOf(t, first, "next")
+			if !strings.Contains(next, "cursor=") || !strings.Contains(next, "page_size=5") || strings.Contains(first, `rel="first"`) {
+				t.Fatalf("first page: next %q", next)
+			}
+			second := page(t, wa, next, 200)
+			a, b := residentLinks(first), residentLinks(second)
+			if len(a) != 5 || len(b) != 5 {
+				t.Fatalf("pages of %d and %d residents", len(a), len(b))
+			}
+			for id := range b {
+				if a[id] {
+					t.Fatalf("%s is on both pages", id)
+				}
+			}
+			if back := linkOf(t, second, "first"); back != "/registry/residents?page_size=5&q="+url.QueryEscape("王") {
+				t.Fatalf("first-page link %q", back)
+			}
+		})
+		t.Run("the API's next cursor walks every match exactly once", func(t *testing.T) {
+			seen := map[string]bool{}
+			for cursor := ""; ; {
+				l := apptest.JSON[registry.ResidentList](t, wa, "GET", "/api/v1/residents?page_size=200&q="+url.QueryEscape("王")+"&cursor="+url.QueryEscape(cursor), nil, 200)
+				for _, r := range l.Items {
+					if seen[r.ID] || !strings.HasPrefix(r.Name, "王") {
+						t.Fatalf("%s %s repeated or not a match", r.ID, r.Name)
+					}
+					seen[r.ID] = true
+				}
+				if cursor = l.Next; cursor == "" {
+					break
+				}
+			}
+			if len(seen) != 1003 {
+				t.Fatalf("%d residents, want 1003", len(seen))
+			}
+		})
+		t.Run("a malformed cursor is a 400 that names it, on the API and the page", func(t *testing.T) {
+			if p := refusal(t, wa, "GET", "/api/v1/residents?cursor=v1:xyz", nil, 400); !reflect.DeepEqual(fieldsOf(p), []string{"cursor"}) {
+				t.Fatalf("problem %+v", p)
+			}
+			if html := page(t, wa, "/registry/residents?cursor=nonsense", 400); !strings.Contains(html, "翻页位置无效") {
+				t.Fatal("the page does not say what is wrong")
+			}
+		})
+		t.Run("a page number past the first is refused with a pointer to the cursor", func(t *testing.T) {
+			if p := refusal(t, wa, "GET", "/api/v1/residents?page=2", nil, 400); !reflect.DeepEqual(fieldsOf(p), []string{"page"}) {
+				t.Fatalf("problem %+v", p)
+			}
+		})
 	})
+}
+
+// linkOf returns the href of the page's link with rel, unescaped.
+func linkOf(t *testing.T, html, rel string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<a href="([^"]+)" rel="` + rel + `"`).FindStringSubmatch(html)
+	if m == nil {
+		t.Fatalf("no %s link", rel)
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// residentLinks are the residents a list page links to.
+func residentLinks(html string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`href="/registry/residents/([0-9a-zA-Z_-]+)"`).FindAllStringSubmatch(html, -1) {
+		out[m[1]] = true
+	}
+	return out
 }

@@ -306,4 +306,18 @@ CREATE UNIQUE INDEX reg_residents_username ON reg_residents (username) WHERE use
 	FROM reg_grid_workers gw JOIN reg_households h ON h.grid_id = gw.grid_id JOIN reg_residents r ON r.household_id = h.id
 	WHERE r.username <> '';`},
 	exportJobsMigration,
+	// The resident list runs in (division, name, id) order over a division
+	// range: one index serves the range, the order and the page's cursor,
+	// for a community and a county alike (PostgreSQL has had it since 003).
+	// The expiry index holds only the tags that can expire: on (active,
+	// until_date) it also matched "active = TRUE", and the planners probed
+	// a resident's tags through it — every active tag per resident — where
+	// the (resident_id, tag, since_date) key reads one.
+	{ID: "registry/011_list_keys",
+		SQLiteSQL: `CREATE INDEX reg_residents_div_name_id ON reg_residents (division_code, name, id);
+DROP INDEX reg_residents_div_name;
+DROP INDEX reg_resident_tags_expiry;
+CREATE INDEX reg_resident_tags_due ON reg_resident_tags (until_date) WHERE active = TRUE AND until_date > '';`,
+		PostgresSQL: `DROP INDEX reg_resident_tags_expiry;
+CREATE INDEX reg_resident_tags_due ON reg_resident_tags (until_date) WHERE active = TRUE AND until_date > '';`},
 }

@@ -51,6 +51,9 @@ var cst = time.FixedZone("CST", 8*3600)
 type where struct {
 	conds []string
 	args  []any
+	// from replaces a list's table when the conditions call for another
+	// access path ("" for the plain table).
+	from string
 }
 
 func (w *where) add(cond string, vals ...any) {

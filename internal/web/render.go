@@ -414,6 +414,7 @@ type loggerKey struct{}
 type Pager struct {
 	Page, Pages, Total int
 	Prev, Next         string
+	First              string // a keyset list's link back to its first page
 	TotalText          string // a bounded total ("1,000+") shown instead of Total
 }
 

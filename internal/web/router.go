@@ -325,7 +325,7 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 		"info": map[string]any{
 			"title":       "Linli 邻里 API",
 			"version":     version,
-			"description": "城乡现代社区服务体系平台接口 / Urban-rural modern community service platform API. Errors are RFC 9457 problem+json with Chinese and English text. Lists page with ?page=&page_size=.",
+			"description": "城乡现代社区服务体系平台接口 / Urban-rural modern community service platform API. Errors are RFC 9457 problem+json with Chinese and English text. Lists page with ?page=&page_size=; the resident and household lists with ?cursor= (the previous answer's next).",
 		},
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
