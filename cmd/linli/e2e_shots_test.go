@@ -76,7 +76,7 @@ func TestScreenshots(t *testing.T) {
 						if err := chromedp.Do(ctx, setViewport(phone), chromedp.Navigate(target)); err != nil {
 							return nil, err
 						}
-						return chromedp.FullScreenshot(90)(ctx, tg)
+						return chromedp.FullScreenshot(100)(ctx, tg) // 100: lossless PNG
 					})
 					tcancel()
 					if err != nil {
