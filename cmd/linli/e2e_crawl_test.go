@@ -311,6 +311,10 @@ func (c *crawl) visit(tabs map[string]context.Context, pageURL string) ([]string
 	for _, mode := range []string{"normal", "elder"} {
 		ctx, cancel := context.WithTimeout(tabs[mode], 120*time.Second)
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(pageURL))
+		if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+			cancel() // a download (a file template, an export): not a page
+			return nil, nil
+		}
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("open %s (%s): %w", pageURL, mode, err)
@@ -585,7 +589,7 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 		workers = 2
 	}
 	var all []crawlFailure
-	var errs []string
+	var errs, perRole []string
 	only := os.Getenv("LINLI_CRAWL_ROLES") // e.g. "auditor,worker" to look at a few roles
 	for _, r := range roles {
 		if only != "" && !slices.Contains(strings.Split(only, ","), r.Name) {
@@ -597,7 +601,7 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 			if err := c.run(base, s, workers); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d pages, %d page variants checked, %d failures, %s", r.Name, c.pages, c.checked, len(c.fails), time.Since(roleBegan).Round(time.Second))
+			perRole = append(perRole, fmt.Sprintf("%s: %d pages, %d page variants checked, %d failures, %s", r.Name, c.pages, c.checked, len(c.fails), time.Since(roleBegan).Round(time.Second)))
 			if c.pages < 2 {
 				t.Errorf("%s reached only %d pages", r.Name, c.pages)
 			}
@@ -617,7 +621,7 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 		summary = append(summary, fmt.Sprintf("%s %d", c, n))
 	}
 	sort.Strings(summary)
-	t.Logf("crawl took %s", time.Since(began).Round(time.Second))
+	t.Logf("pages checked per role:\n  %s\ncrawl took %s", strings.Join(perRole, "\n  "), time.Since(began).Round(time.Second))
 	if len(all) > 0 {
 		t.Errorf("%d failures (%s)\nworst page patterns:\n%s%s", len(all), strings.Join(summary, ", "), worstPages(all, 15), report)
 	}
