@@ -103,9 +103,24 @@ func (h *Handlers) apiVerify(w http.ResponseWriter, r *http.Request) error {
 }
 
 type pageView struct {
-	Entries []Entry
-	Pager   web.Pager
-	Q       map[string]string
+	Entries  []Entry
+	Pager    web.Pager
+	Q        map[string]string
+	Filtered bool // some condition is set: the filter panel opens
+	Empty    web.Msg
+}
+
+// Tag shows an entry's result in words, colour and shape.
+func (pageView) Tag(result string) web.Tag {
+	switch result {
+	case "ok":
+		return web.Tag{Tone: web.ToneOK, Label: web.M("成功", "Succeeded")}
+	case "failed":
+		return web.Tag{Tone: web.ToneBad, Label: web.M("失败", "Failed")}
+	case "denied":
+		return web.Tag{Tone: web.ToneWarn, Label: web.M("拒绝", "Denied")}
+	}
+	return web.Tag{Tone: web.ToneMuted, Label: web.M(result, result)}
 }
 
 func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
@@ -115,10 +130,18 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	pv := pageView{Q: map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "result": q.Get("result"), "object": q.Get("object"), "from": q.Get("from"), "to": q.Get("to")}}
+	pv := pageView{Q: map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "result": q.Get("result"), "object": q.Get("object"), "from": q.Get("from"), "to": q.Get("to")},
+		Empty: web.M("没有匹配的审计记录", "No matching entry")}
+	for _, v := range pv.Q {
+		pv.Filtered = pv.Filtered || v != ""
+	}
 	f, err := parseFilter(r)
 	if err != nil {
-		h.Pages.Render(w, r, 400, "audit", web.View{Title: title, Alert: web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), Data: pv})
+		v := web.View{Title: title, Alert: web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), Data: pv}
+		if e, ok := fault.As(err); ok {
+			v.Errors = e.Fields
+		}
+		h.Pages.Render(w, r, 400, "audit", v)
 		return
 	}
 	pg, err := web.ParsePagination(r)

@@ -3,6 +3,7 @@ package divisions
 import (
 	"embed"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,6 +56,8 @@ type unitView struct {
 	KindName     map[string]Kind
 	Changes      []Change
 	ThisYear     int
+	// Empty states, in both languages.
+	NoYear, NoMatch, NoAttributes, NoDesignation web.Msg
 }
 
 type childRow struct {
@@ -92,7 +95,11 @@ func (h *Handlers) unitPage(w http.ResponseWriter, r *http.Request, code string,
 		return
 	}
 	p := access.From(ctx)
-	u := unitView{Div: path[len(path)-1], Path: path[:len(path)-1], ThisYear: h.Store.Now().Year()}
+	u := unitView{Div: path[len(path)-1], Path: path[:len(path)-1], ThisYear: h.Store.Now().Year(),
+		NoYear:        web.M("尚无年度数据。民政干部可在下方录入或批量导入。", "No yearly data yet. Officers can enter it below or import a CSV file."),
+		NoMatch:       web.M("没有匹配的区划", "No matching division"),
+		NoAttributes:  web.M("本单元未直接录入属性", "No attributes entered for this unit itself"),
+		NoDesignation: web.M("暂无称号", "No designation")}
 	u.LevelZH, u.LevelEN = LevelName(u.Div.Level)
 	u.InScope = access.BusinessScope(p).Contains(code)
 	u.CanEdit = u.InScope && p.Role == access.Officer
@@ -189,6 +196,12 @@ func (h *Handlers) unitPage(w http.ResponseWriter, r *http.Request, code string,
 	}
 	v.Title = title
 	v.Data = u
+	if len(u.Path) > 0 {
+		for _, a := range u.Path {
+			v.Crumbs = append(v.Crumbs, web.Crumb{Href: "/divisions/" + a.Code, Label: web.M(a.Name, a.Name)})
+		}
+		v.Crumbs = append(v.Crumbs, web.Crumb{Label: web.M(u.Div.Name, u.Div.Name)})
+	}
 	h.Pages.Render(w, r, status, "unit", v)
 }
 
@@ -208,13 +221,27 @@ func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 type searchView struct {
 	Q       string
-	Results []Division
+	Results []resultRow
 	Pager   web.Pager
+	Empty   web.Msg
+	// Picker walks down the tree from the user's own division.
+	Picker     *Picker
+	PickerHTML template.HTML
 }
 
+type resultRow struct {
+	Division
+	LevelZH, LevelEN string
+}
+
+// pickerField is the division picker's field on the search page.
+const pickerField = "d"
+
 func (h *Handlers) pageSearch(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	sv := searchView{Q: q}
+	query := r.URL.Query()
+	q := strings.TrimSpace(query.Get("q"))
+	sv := searchView{Q: q, Empty: web.M("没有找到匹配的区划", "No division matches")}
+	title := web.M("区划查询", "Find a division")
 	if q != "" {
 		pg, err := web.ParsePagination(r)
 		if err != nil {
@@ -222,14 +249,31 @@ func (h *Handlers) pageSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var total int
-		sv.Results, total, err = h.Store.Search(r.Context(), q, "", pg.Offset(), pg.PageSize)
+		found, total, err := h.Store.Search(r.Context(), q, "", pg.Offset(), pg.PageSize)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
+		for _, d := range found {
+			zh, en := LevelName(d.Level)
+			sv.Results = append(sv.Results, resultRow{Division: d, LevelZH: zh, LevelEN: en})
+		}
 		sv.Pager = web.NewPager(r, pg, total)
 	}
-	h.Pages.Render(w, r, 200, "search", web.View{Title: web.M("区划查询", "Find a division"), Data: sv})
+	if p := access.From(r.Context()); p != nil && ValidCode(p.Division) {
+		pk, err := h.Store.ReadPicker(r.Context(), query, pickerField, "")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if query.Get("open") != "" && !pk.Pending() && pk.Error == "" {
+			http.Redirect(w, r, "/divisions/"+pk.Code(), http.StatusSeeOther)
+			return
+		}
+		pk.Label = web.M("从您的辖区逐级选择", "Choose level by level within your jurisdiction")
+		sv.Picker, sv.PickerHTML = &pk, pk.HTML(web.Lang(r))
+	}
+	h.Pages.Render(w, r, 200, "search", web.View{Title: title, Data: sv})
 }
 
 // formError shows why a unit form was refused on the unit page (the

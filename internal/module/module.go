@@ -15,6 +15,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"linli/internal/access"
@@ -67,6 +68,12 @@ type Divisions interface {
 	// Locate answers which village or community within a division a point
 	// lies in (ok false when nothing known is near).
 	Locate(ctx context.Context, lon, lat float64, within string) (code string, ok bool, err error)
+	// ReadPicker reads a division picker (a form field that walks down the
+	// tree and searches by name, without JavaScript) from a submitted
+	// form, within the jurisdiction of the principal in ctx; initial is the
+	// code shown on a first showing. Render it with Picker.HTML(lang);
+	// when Picker.Pending(), show the form again instead of acting.
+	ReadPicker(ctx context.Context, form url.Values, field, initial string) (divisions.Picker, error)
 }
 
 // Module is a built capability.
