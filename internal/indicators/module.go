@@ -87,7 +87,8 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds,
+		cache: newPageCache(PageTTL, m.store.Now, m.store.Generation)}
 	h.Register(rt)
 	return nil
 }
