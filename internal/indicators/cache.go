@@ -25,7 +25,8 @@ import (
 // shows at once: each of those writes moves the store's generation,
 // which every cached page carries. The API answers exactly, uncached.
 
-// PageTTL is how long a computed dashboard page is reused.
+// PageTTL is how long a computed dashboard page is reused by default
+// (LINLI_INDICATORS_PAGE_TTL; 0 computes every view).
 const PageTTL = 30 * time.Second
 
 // pageCache keeps computed dashboard data by division, year and the set of
@@ -53,6 +54,9 @@ type pageData struct {
 }
 
 func newPageCache(ttl time.Duration, now func() time.Time, gen func() uint64) *pageCache {
+	if ttl <= 0 {
+		return nil
+	}
 	return &pageCache{ttl: ttl, now: now, gen: gen, m: map[string]*pageEntry{}}
 }
 

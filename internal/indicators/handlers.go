@@ -402,6 +402,8 @@ func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year
 	if !access.ScopeOf(r.Context()).Contains(code) {
 		return pageData{}, divisionNotFound(code)
 	}
+	// The page's two computations check the sources' fingerprint once.
+	r = r.WithContext(withFingerprintMemo(r.Context()))
 	compute := func() (pageData, error) {
 		var d pageData
 		var err error
