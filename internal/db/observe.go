@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"time"
 )
 
@@ -119,11 +120,16 @@ func (c *observedConn) Begin() (driver.Tx, error) {
 }
 
 func (c *observedConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
-	if b, ok := c.inner.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, o)
+	b, ok := c.inner.(driver.ConnBeginTx)
+	if !ok {
+		return nil, errLegacyDriver
 	}
-	return c.inner.Begin() //nolint:staticcheck // the driver's only way
+	return b.BeginTx(ctx, o)
 }
+
+// errLegacyDriver: both drivers Linli uses implement the context
+// interfaces, and an observed store needs nothing older.
+var errLegacyDriver = errors.New("db: the driver lacks the context interfaces an observed store needs")
 
 func (c *observedConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	e, ok := c.inner.(driver.ExecerContext)
@@ -205,18 +211,12 @@ func (s *observedStmt) Query(args []driver.Value) (driver.Rows, error) {
 }
 
 func (s *observedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	start := time.Now()
-	var r driver.Result
-	var err error
-	if e, ok := s.inner.(driver.StmtExecContext); ok {
-		r, err = e.ExecContext(ctx, args)
-	} else {
-		vs := make([]driver.Value, len(args))
-		for i, a := range args {
-			vs[i] = a.Value
-		}
-		r, err = s.inner.Exec(vs) //nolint:staticcheck // the driver's only way
+	e, ok := s.inner.(driver.StmtExecContext)
+	if !ok {
+		return nil, errLegacyDriver
 	}
+	start := time.Now()
+	r, err := e.ExecContext(ctx, args)
 	if err == nil {
 		s.conn.report(s.query, args, start)
 	}
@@ -224,18 +224,12 @@ func (s *observedStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 }
 
 func (s *observedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	start := time.Now()
-	var r driver.Rows
-	var err error
-	if q, ok := s.inner.(driver.StmtQueryContext); ok {
-		r, err = q.QueryContext(ctx, args)
-	} else {
-		vs := make([]driver.Value, len(args))
-		for i, a := range args {
-			vs[i] = a.Value
-		}
-		r, err = s.inner.Query(vs) //nolint:staticcheck // the driver's only way
+	q, ok := s.inner.(driver.StmtQueryContext)
+	if !ok {
+		return nil, errLegacyDriver
 	}
+	start := time.Now()
+	r, err := q.QueryContext(ctx, args)
 	if err != nil {
 		return nil, err
 	}
