@@ -45,6 +45,10 @@ type pageEntry struct {
 	gen  uint64
 	data pageData
 	err  error
+	// stale is the entry this one replaces when only its TTL ran out (no
+	// write since): viewers other than the one recomputing get it meanwhile
+	// instead of waiting.
+	stale *pageEntry
 }
 
 // pageData is what the page computes for a division and year.
@@ -80,7 +84,11 @@ func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, er
 		if len(c.m) >= 4096 {
 			c.sweep(gen)
 		}
-		e = &pageEntry{done: make(chan struct{}), at: c.now(), gen: gen}
+		ne := &pageEntry{done: make(chan struct{}), at: c.now(), gen: gen}
+		if e != nil && e.gen == gen && e.finished() && e.err == nil {
+			ne.stale = e
+		}
+		e = ne
 		c.m[key] = e
 		c.mu.Unlock()
 		e.data, e.err = fn()
@@ -92,7 +100,13 @@ func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, er
 			c.mu.Unlock()
 		}
 		close(e.done)
+		c.mu.Lock()
+		e.stale = nil
+		c.mu.Unlock()
 	} else {
+		if e.stale != nil && !e.finished() {
+			e = e.stale
+		}
 		c.mu.Unlock()
 		select {
 		case <-e.done:
@@ -104,6 +118,15 @@ func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, er
 		return pageData{}, e.err
 	}
 	return pageData{Rows: append([]Row(nil), e.data.Rows...), Behind: append([]LaggingChild(nil), e.data.Behind...)}, nil
+}
+
+func (e *pageEntry) finished() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // sweep drops the entries that would not be served any more (c.mu held).
