@@ -51,7 +51,8 @@ func TestBenchPages(t *testing.T) {
 	t.Parallel()
 	stores := map[string][]string{"sqlite": {"--data-dir", t.TempDir()}}
 	if os.Getenv(dbtest.EnvPostgres) != "" {
-		stores["postgres"] = []string{"--database-url", dbtest.PostgresURL(t)}
+		// The data folder still holds the key and the audit checkpoints.
+		stores["postgres"] = []string{"--database-url", dbtest.PostgresURL(t), "--data-dir", t.TempDir()}
 	}
 	for name, where := range stores {
 		t.Run(name, func(t *testing.T) {
