@@ -127,6 +127,9 @@ func runHelp(e env, args []string) int {
 	if len(args) > 1 {
 		c, ok = e.family(args[0], args[1])
 	}
+	if len(args) > 1 && args[0] == "bench" && args[1] == "pages" {
+		c, ok = command{"页面压测 / every role's pages under load", benchPagesUsage, runBenchPages}, true
+	}
 	if !ok {
 		c, ok = e.commands()[args[0]]
 	}
@@ -161,9 +164,10 @@ const backupUsage = "linli backup FILE [--data-dir DIR]\n\n在服务运行时也
 
 const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务；原数据库会被替换。Stop the server first; the current database is replaced.\n例 / example:\n  linli restore /backups/linli-2026-11-29.db"
 
-// benchUsage lists the modules' benchmarks.
+// benchUsage lists the benchmarks: the platform's own (pages, across
+// every module and role) and the modules'.
 func (e env) benchUsage() string {
-	var usages []string
+	usages := []string{benchPagesUsage}
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
 			if strings.HasPrefix(c.Name, "bench ") {
@@ -178,6 +182,9 @@ func runBench(e env, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, e.benchUsage())
 		return 2
+	}
+	if args[0] == "pages" {
+		return runBenchPages(e, args[1:])
 	}
 	c, ok := e.family("bench", args[0])
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"linli/internal/app"
 	"linli/internal/config"
@@ -103,11 +105,13 @@ func runServe(e env, args []string) int {
 		fmt.Fprintf(e.stdout, "首个系统管理员 / first system administrator: admin\n一次性密码 / one-time password: %s\n（只显示这一次，首次登录须修改 / shown only now; change it at first sign-in）\n", pw)
 	}
 	if demo {
-		accts, err := a.SeedDemo(ctx, app.DemoOptions{County: demoCounty, Seed: demoSeed, Scale: demoScale})
+		start := time.Now()
+		accts, err := a.SeedDemo(ctx, app.DemoOptions{County: demoCounty, Seed: demoSeed, Scale: demoScale, Progress: progressPrinter(e.stderr)})
 		if err != nil {
 			return fail(e, err)
 		}
 		if len(accts) > 0 {
+			fmt.Fprintf(e.stderr, "演示数据用时 / demo data generated in %s\n", time.Since(start).Round(100*time.Millisecond))
 			fmt.Fprintln(e.stdout, "演示账号（合成数据，密码只显示这一次）/ demo accounts (synthetic data; passwords shown only now):")
 			for _, d := range accts {
 				fmt.Fprintf(e.stdout, "  %-14s %-16s %-12s %s\n", d.Username, d.Password, d.Role, d.Division)
@@ -125,6 +129,19 @@ func runServe(e env, args []string) int {
 		return fail(e, err)
 	}
 	return 0
+}
+
+// progressPrinter prints a demo's progress to w, a line at most every
+// second per step and one when a step is done.
+func progressPrinter(w io.Writer) func(what string, done, total int) {
+	var last time.Time
+	return func(what string, done, total int) {
+		if done < total && time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "演示数据 / demo: %s %d/%d (%d%%)\n", what, done, total, 100*done/max(total, 1))
+	}
 }
 
 // lockDataDir takes an exclusive lock on the data folder so that a restore

@@ -49,21 +49,21 @@ const SQLiteFile = "linli.db"
 // OpenSQLite opens (creating if needed) the database in dir. The folder
 // holds personal data and, by default, its key: it is the owner's only
 // (0700), tightened when an older start left it readable by others.
-func OpenSQLite(dir string) (*DB, error) {
+func OpenSQLite(dir string, opts ...Option) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("无法创建数据目录 / cannot create data folder %s: %w", dir, err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("无法设置数据目录权限 / cannot make data folder %s private: %w", dir, err)
 	}
-	return OpenSQLiteFile(filepath.Join(dir, SQLiteFile))
+	return OpenSQLiteFile(filepath.Join(dir, SQLiteFile), opts...)
 }
 
 // OpenSQLiteFile opens one SQLite file with the pragmas Linli relies on.
 // The file is created 0600 before SQLite sees it, so that its WAL and
 // shared-memory files, which SQLite creates with the database's mode, are
 // private too; files an older version left readable are tightened.
-func OpenSQLiteFile(path string) (*DB, error) {
+func OpenSQLiteFile(path string, opts ...Option) (*DB, error) {
 	if err := Private(path); err != nil {
 		return nil, err
 	}
@@ -73,13 +73,14 @@ func OpenSQLiteFile(path string) (*DB, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	o := collect(opts)
+	w, err := o.open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn)
+	r, err := o.open("sqlite", dsn)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -127,8 +128,8 @@ func Private(path string) error {
 }
 
 // OpenPostgres connects through pgx.
-func OpenPostgres(dsn string) (*DB, error) {
-	p, err := sql.Open("pgx", dsn)
+func OpenPostgres(dsn string, opts ...Option) (*DB, error) {
+	p, err := collect(opts).open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("数据库地址无效 / invalid database URL: %w", err)
 	}

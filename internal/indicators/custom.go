@@ -272,7 +272,7 @@ func (s *Store) Define(ctx context.Context, d Definition, update bool) (Indicato
 	}
 	in := d.indicator(f, s.Elements, rules)
 	noSuch := fault.NotFound(fault.M("没有可修改的自设指标 "+d.ID, "no own indicator "+d.ID+" that you may change"))
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := divisionExists(ctx, tx, d.Division); err != nil {
 			return err
 		}
@@ -319,7 +319,7 @@ func (s *Store) Undefine(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_custom WHERE id = $1`, id,
 			fault.M("没有可删除的自设指标 "+id, "no own indicator "+id+" that you may delete"))
 		if err != nil {

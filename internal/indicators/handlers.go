@@ -26,6 +26,8 @@ type Handlers struct {
 	Divisions module.Divisions
 	Pages     *web.Pages
 	Inds      []Indicator
+	// cache keeps computed dashboard pages (nil: none); see PageTTL.
+	cache *pageCache
 }
 
 // Row is an indicator with its value for one division.
@@ -374,7 +376,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	rows, err := h.rows(r, inds, code, year, false)
+	data, err := h.pageData(r, inds, code, year)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return
@@ -384,19 +386,39 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: rows, Th: h.Engine.thresholds()}
-	for _, rw := range rows {
+	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: data.Rows, Behind: data.Behind, Th: h.Engine.thresholds()}
+	for _, rw := range data.Rows {
 		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
 			pv.Lagging++
 		}
 	}
-	if divisions.LevelOf(code) < 5 {
-		if pv.Behind, err = h.laggingChildren(r, inds, code, year); err != nil {
-			h.pageErr(w, r, err)
-			return
-		}
-	}
 	h.Pages.Render(w, r, 200, "indicators", dashboardView(pv))
+}
+
+// pageData computes the dashboard of a division's year — its indicators
+// and, above a village, its children most behind — or reuses it from the
+// cache. The viewer's reach is checked first, every time.
+func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year int) (pageData, error) {
+	if !access.ScopeOf(r.Context()).Contains(code) {
+		return pageData{}, divisionNotFound(code)
+	}
+	// The page's two computations check the sources' fingerprint once.
+	r = r.WithContext(withFingerprintMemo(r.Context()))
+	compute := func() (pageData, error) {
+		var d pageData
+		var err error
+		if d.Rows, err = h.rows(r, inds, code, year, false); err != nil {
+			return d, err
+		}
+		if divisions.LevelOf(code) < 5 {
+			d.Behind, err = h.laggingChildren(r, inds, code, year)
+		}
+		return d, err
+	}
+	if h.cache == nil {
+		return compute()
+	}
+	return h.cache.get(r.Context(), pageKey(code, year, inds), compute)
 }
 
 func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {

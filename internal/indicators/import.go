@@ -103,7 +103,7 @@ func (s *Store) Import(ctx context.Context, data []byte, dryRun bool) (ImportRep
 	// the transaction that saves, all rows before any write; a dry run
 	// rolls back.
 	errDry := errors.New("dry run")
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkStored(ctx, tx, f, sc, rows); err != nil {
 			return err
 		}

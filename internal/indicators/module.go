@@ -20,12 +20,20 @@ func Module() module.Spec {
 		Settings: []config.Setting{
 			{Env: "LINLI_STATUS_ON_TRACK", Default: "0.9", Usage: "指标“正常”阈值 / progress ratio at or above which an indicator is on track", Check: checkRatio},
 			{Env: "LINLI_STATUS_LAGGING", Default: "0.6", Usage: "指标“滞后”阈值 / progress ratio at or above which an indicator is lagging, below it seriously lagging", Check: checkThresholds},
+			{Env: "LINLI_INDICATORS_PAGE_TTL", Default: PageTTL.String(), Usage: "指标看板页复用时长（0 为每次计算）/ how long a computed dashboard page is reused (0: computed every time)", Check: checkTTL},
 		}}
 }
 
 func checkRatio(v string, _ config.Values) error {
 	if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || f <= 0 || f > 1 {
 		return fmt.Errorf("须为 0 到 1 之间的小数 / must be a fraction from 0 to 1, got %q", v)
+	}
+	return nil
+}
+
+func checkTTL(v string, _ config.Values) error {
+	if d, err := time.ParseDuration(strings.TrimSpace(v)); err != nil || d < 0 || d > time.Hour {
+		return fmt.Errorf("须为 0 到 1h 之间的时长，如 30s / must be a duration from 0 to 1h, such as 30s, got %q", v)
 	}
 	return nil
 }
@@ -50,11 +58,16 @@ type indicatorsModule struct {
 	divisions module.Divisions
 	th        Thresholds
 	log       *slog.Logger
+	pageTTL   time.Duration
 }
 
 func newModule(d module.Deps) (module.Module, error) {
 	th := Thresholds{OnTrack: d.Settings.Float("LINLI_STATUS_ON_TRACK"), Lagging: d.Settings.Float("LINLI_STATUS_LAGGING")}
-	return &indicatorsModule{store: NewStore(d.DB, d.Audit, Builtin(d.Now), d.Now), divisions: d.Divisions, th: th, log: d.Log}, nil
+	ttl, err := time.ParseDuration(strings.TrimSpace(d.Settings.Get("LINLI_INDICATORS_PAGE_TTL")))
+	if err != nil {
+		ttl = PageTTL
+	}
+	return &indicatorsModule{store: NewStore(d.DB, d.Audit, Builtin(d.Now), d.Now), divisions: d.Divisions, th: th, log: d.Log, pageTTL: ttl}, nil
 }
 
 // StoreOf is the store of a built indicators module (nil for another
@@ -87,7 +100,8 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	if err != nil {
 		return err
 	}
-	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds}
+	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds,
+		cache: newPageCache(m.pageTTL, m.store.Now, m.store.Generation)}
 	h.Register(rt)
 	return nil
 }

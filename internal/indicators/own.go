@@ -132,7 +132,7 @@ func (s *Store) DefineElement(ctx context.Context, r Rule) (Rule, error) {
 	if !access.BusinessScope(p).Contains(r.Owner) {
 		return r, divisionNotFound(r.Owner)
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := divisionExists(ctx, tx, r.Owner); err != nil {
 			return err
 		}
@@ -173,7 +173,7 @@ func (s *Store) DeleteElement(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		owner, err := ownedTx(ctx, tx, p, `SELECT division_code FROM ind_own_elements WHERE key = $1`, key,
 			fault.M("没有可删除的自设数据项 "+key, "no own data element "+key+" that you may delete"))
 		if err != nil {

@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"linli/internal/db"
@@ -136,7 +137,8 @@ type values struct {
 	recompute  sync.Mutex
 	mu         sync.Mutex // guards structural
 	structural *structCache
-	kick       chan int // years to refresh now
+	kick       chan int      // years to refresh now
+	gen        atomic.Uint64 // committed own writes (see pageCache)
 }
 
 func newValues() *values { return &values{kick: make(chan int, 1)} }

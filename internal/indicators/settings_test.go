@@ -30,6 +30,14 @@ func TestStatusThresholdSettings(t *testing.T) {
 			t.Fatalf("on track %g, lagging %g", on, lag)
 		}
 	})
+	t.Run("the dashboard page TTL defaults to 30s and takes 0", func(t *testing.T) {
+		if c, bad := load(nil); len(bad) != 0 || c.Modules.Get("LINLI_INDICATORS_PAGE_TTL") != "30s" {
+			t.Fatalf("default %q, refused %v", c.Modules.Get("LINLI_INDICATORS_PAGE_TTL"), bad)
+		}
+		if _, bad := load(map[string]string{"LINLI_INDICATORS_PAGE_TTL": "0"}); len(bad) != 0 {
+			t.Fatalf("0 refused: %v", bad)
+		}
+	})
 	t.Run("other fractions in order are taken", func(t *testing.T) {
 		c, bad := load(map[string]string{"LINLI_STATUS_ON_TRACK": "1", "LINLI_STATUS_LAGGING": " 0.5 "})
 		if len(bad) != 0 {
@@ -51,6 +59,8 @@ func TestStatusThresholdSettings(t *testing.T) {
 		{"lagging above on track", map[string]string{"LINLI_STATUS_LAGGING": "0.95"}, []string{"LINLI_STATUS_LAGGING"}},
 		{"lagging equal to on track", map[string]string{"LINLI_STATUS_ON_TRACK": "0.7", "LINLI_STATUS_LAGGING": "0.7"}, []string{"LINLI_STATUS_LAGGING"}},
 		{"both out of range", map[string]string{"LINLI_STATUS_ON_TRACK": "2", "LINLI_STATUS_LAGGING": "3"}, []string{"LINLI_STATUS_LAGGING", "LINLI_STATUS_ON_TRACK"}},
+		{"a negative page TTL", map[string]string{"LINLI_INDICATORS_PAGE_TTL": "-1s"}, []string{"LINLI_INDICATORS_PAGE_TTL"}},
+		{"a page TTL without unit", map[string]string{"LINLI_INDICATORS_PAGE_TTL": "30"}, []string{"LINLI_INDICATORS_PAGE_TTL"}},
 	} {
 		t.Run(c.name+" is refused by name", func(t *testing.T) {
 			if _, bad := load(c.env); !slices.Equal(bad, c.want) {

@@ -161,7 +161,7 @@ func (s *Store) Enter(ctx context.Context, code string, year int, values map[str
 			return err
 		}
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := divisionExists(ctx, tx, code); err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (s *Store) Approve(ctx context.Context, code string, year int, unlock bool)
 		return invalid("division_code", "须由上级审核本级数据", "data is approved by the level above")
 	}
 	sub := access.Subtree(code)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ind_reported WHERE division_code = $1 AND year = $2`, code, year).Scan(&n); err != nil {
 			return err
@@ -361,7 +361,7 @@ func (s *Store) SetTarget(ctx context.Context, in Indicator, code string, year i
 	if math.IsNaN(target) || target < 0 || (in.Unit == "%" && target > 100) {
 		return invalid("target", in.ID+" 的目标值无效（不能为负，百分比不超过 100）", in.ID+": invalid target (not negative; a percentage is at most 100)")
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		if in.Formula.Additive {
 			parent := divisions.ParentCode(code)
 			parentTarget, ok, err := s.targetTx(ctx, tx, in, parent, year)

@@ -102,6 +102,9 @@ type DemoOptions struct {
 	// Scale is the demo population: "community", "county", or a share of
 	// the county's real size (empty: the modules' default).
 	Scale string
+	// Progress, if set, is told what a module is writing and how far it
+	// is (done of total); a long generation prints it.
+	Progress func(what string, done, total int)
 }
 
 // Demo is a module that adds synthetic demo data; it runs once, after

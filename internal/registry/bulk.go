@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,28 +97,93 @@ const upsertTail = ` ON CONFLICT (id_idx) DO UPDATE SET household_id = excluded.
 	health_enc = excluded.health_enc, disability_enc = excluded.disability_enc, income_enc = excluded.income_enc, updated_at = excluded.updated_at
 	WHERE reg_residents.division_code = excluded.division_code`
 
+// bulkMode readies SQLite's single writer connection for a load of a
+// million rows: a page cache that holds the indexes being filled (random
+// keys such as the blind indexes otherwise evict and rewrite pages for
+// every batch) and statement journals in memory instead of temporary
+// files. The returned func puts the previous settings back. PostgreSQL
+// needs nothing here.
+func (s *Store) bulkMode(ctx context.Context) (func(), error) {
+	if s.DB.Dialect != db.SQLite {
+		return func() {}, nil
+	}
+	var cache, temp int
+	if err := s.DB.W.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return nil, err
+	}
+	if err := s.DB.W.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp); err != nil {
+		return nil, err
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY`); err != nil {
+		return nil, err
+	}
+	return func() {
+		// Best effort: a failure leaves a larger cache, not a wrong result.
+		s.DB.W.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d`, cache, temp))
+	}, nil
+}
+
+// dropSecondaryIndexes drops the tables' indexes that neither back a
+// constraint nor enforce uniqueness (the upserts need those), inside tx,
+// and returns the function that creates them again from their own
+// definitions — whatever indexes the migrations made. For a load into
+// empty tables: building an index once from sorted rows costs far less
+// than keeping it through a million random inserts.
+func dropSecondaryIndexes(ctx context.Context, d db.Dialect, tx *sql.Tx, tables ...string) (func() error, error) {
+	type index struct{ name, def string }
+	var all []index
+	for _, t := range tables {
+		q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'`
+		if d == db.Postgres {
+			q = `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1
+				AND indexdef NOT LIKE 'CREATE UNIQUE%' AND indexname NOT IN (SELECT conname FROM pg_constraint)`
+		}
+		ix, err := db.Collect(ctx, tx, func(r db.Scanner) (index, error) {
+			var i index
+			err := r.Scan(&i.name, &i.def)
+			return i, err
+		}, q, t)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ix...)
+	}
+	for _, i := range all {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+i.name); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, i := range all {
+			if _, err := tx.ExecContext(ctx, i.def); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// bulkBatch is how many residents one statement writes: multi-row
+// statements on both stores (20 parameters a row stays far below either
+// store's limit), so that a load costs one round trip, one statement journal
+// and one index descent per batch instead of per row.
+const bulkBatch = 200
+
 // LoadResidents writes validated rows inside tx: households created as
 // needed (natural key: community + household number), residents upserted by
 // ID-number blind index, tags added once. progress, if set, is told how many
 // rows are done. Rows whose ID number is registered in another community
 // come back as errors (the caller rolls back).
 func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRow, progress func(int)) (BulkResult, []RowError, error) {
-	l, err := s.newLoader(ctx, tx)
-	if err != nil {
-		return BulkResult{}, nil, err
-	}
+	l := s.newLoader(ctx, tx)
 	defer l.close()
-	batch := 1
-	if s.DB.Dialect == db.Postgres {
-		batch = 250
-	}
 	// Stopping the sealing goroutine when the load ends early.
 	sealCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := 0
 	for c := range s.sealChunks(sealCtx, rows) {
-		for i := 0; i < len(c.rows); i += batch {
-			end := min(i+batch, len(c.rows))
+		for i := 0; i < len(c.rows); i += bulkBatch {
+			end := min(i+bulkBatch, len(c.rows))
 			if err := l.write(c.rows[i:end], c.z[i:end]); err != nil {
 				return l.res, nil, err
 			}
@@ -134,169 +201,187 @@ func (s *Store) LoadResidents(ctx context.Context, tx *sql.Tx, rows []ResidentRo
 
 // loader writes the batches of one bulk load inside its transaction.
 type loader struct {
-	s             *Store
-	ctx           context.Context
-	tx            *sql.Tx
-	now           db.Time
-	insHH, insTag *sql.Stmt
-	upserts       map[int]*sql.Stmt // by batch size
-	households    map[string]string // community + "\x00" + household number → id
-	loaded        map[string]bool   // communities whose households are in the map
-	res           BulkResult
-	errs          []RowError
-	deltas        tagDeltas
+	s          *Store
+	ctx        context.Context
+	tx         *sql.Tx
+	now        db.Time
+	stmts      map[string]*sql.Stmt // by kind and batch size
+	households map[string]string    // community + "\x00" + household number → id
+	loaded     map[string]bool      // communities whose households are in the map
+	res        BulkResult
+	errs       []RowError
+	deltas     tagDeltas
 }
 
-func (s *Store) newLoader(ctx context.Context, tx *sql.Tx) (*loader, error) {
-	l := &loader{s: s, ctx: ctx, tx: tx, now: db.T(s.Now()), upserts: map[int]*sql.Stmt{},
+func (s *Store) newLoader(ctx context.Context, tx *sql.Tx) *loader {
+	return &loader{s: s, ctx: ctx, tx: tx, now: db.T(s.Now()), stmts: map[string]*sql.Stmt{},
 		households: map[string]string{}, loaded: map[string]bool{}, deltas: tagDeltas{}}
-	var err error
-	l.insHH, err = tx.PrepareContext(ctx, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES `+s.DB.Values(0, 8))
-	if err != nil {
-		return nil, err
-	}
-	// Tags find their resident by the blind index: no round trip for the id.
-	l.insTag, err = tx.PrepareContext(ctx, strings.Replace(`INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, since_date, until_date, source, note, detail, active, created_at)
-		SELECT $1, id, division_code, $2, '', '', 'import', '', '', TRUE, $3 FROM reg_residents WHERE id_idx = $4
-		ON CONFLICT (resident_id, tag, since_date) DO NOTHING`, "$", sqlitePH(s.DB.Dialect), -1))
-	if err != nil {
-		l.insHH.Close()
-		return nil, err
-	}
-	return l, nil
 }
 
 func (l *loader) close() {
-	l.insHH.Close()
-	l.insTag.Close()
-	for _, st := range l.upserts {
+	for _, st := range l.stmts {
 		st.Close()
 	}
 }
 
-// upsert is the prepared statement writing n residents at once.
-func (l *loader) upsert(n int) (*sql.Stmt, error) {
-	if st := l.upserts[n]; st != nil {
+// stmt is the prepared statement head + n rows + tail, each row the
+// template with its "?" marks numbered for the store; it is kept for the
+// next batch of the same size.
+func (l *loader) stmt(head, row string, n int, tail string) (*sql.Stmt, error) {
+	key := head + "\x00" + strconv.Itoa(n)
+	if st := l.stmts[key]; st != nil {
 		return st, nil
 	}
+	marks := strings.Count(row, "?")
 	var b strings.Builder
-	b.WriteString(`INSERT INTO reg_residents (` + residentInsertCols + `) VALUES `)
+	b.WriteString(head)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(l.s.DB.Values(i*20, 20))
+		b.WriteByte('(')
+		k := i * marks
+		for _, part := range strings.SplitAfter(row, "?") {
+			if l.s.DB.Dialect == db.Postgres && strings.HasSuffix(part, "?") {
+				k++
+				part = part[:len(part)-1] + "$" + strconv.Itoa(k)
+			}
+			b.WriteString(part)
+		}
+		b.WriteByte(')')
 	}
-	b.WriteString(upsertTail)
+	b.WriteString(tail)
 	st, err := l.tx.PrepareContext(l.ctx, b.String())
 	if err != nil {
 		return nil, err
 	}
-	l.upserts[n] = st
+	l.stmts[key] = st
 	return st, nil
 }
 
-// household returns the id of a row's household, creating it if new.
-func (l *loader) household(r ResidentRow) (string, error) {
-	if !l.loaded[r.Division] {
-		l.loaded[r.Division] = true
-		if err := l.s.loadHouseholds(l.ctx, l.tx, r.Division, l.households); err != nil {
-			return "", err
+// query runs a prepared statement returning rows, scanning each with fn.
+func (l *loader) query(st *sql.Stmt, args []any, fn func(db.Scanner) error) error {
+	rows, err := st.QueryContext(l.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
 		}
 	}
-	key := r.Division + "\x00" + r.HouseholdNo
-	if id := l.households[key]; id != "" {
-		return id, nil
+	return rows.Err()
+}
+
+// households returns the id of each row's household, creating the new
+// ones with one statement.
+func (l *loader) householdIDs(part []ResidentRow) ([]string, error) {
+	ids := make([]string, len(part))
+	var args []any
+	for j, r := range part {
+		if !l.loaded[r.Division] {
+			l.loaded[r.Division] = true
+			if err := l.s.loadHouseholds(l.ctx, l.tx, r.Division, l.households); err != nil {
+				return nil, err
+			}
+		}
+		key := r.Division + "\x00" + r.HouseholdNo
+		if id := l.households[key]; id != "" {
+			ids[j] = id
+			continue
+		}
+		id := db.NewID()
+		args = append(args, id, r.Division, r.HouseholdNo, nullable(r.GridID), r.Address, "", l.now, l.now)
+		l.households[key] = id
+		ids[j] = id
+		l.res.Households++
 	}
-	id := db.NewID()
-	if _, err := l.insHH.ExecContext(l.ctx, id, r.Division, r.HouseholdNo, nullable(r.GridID), r.Address, "", l.now, l.now); err != nil {
-		return "", err
+	if n := len(args) / 8; n > 0 {
+		st, err := l.stmt(`INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES `, "?,?,?,?,?,?,?,?", n, "")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := st.ExecContext(l.ctx, args...); err != nil {
+			return nil, err
+		}
 	}
-	l.households[key] = id
-	l.res.Households++
-	return id, nil
+	return ids, nil
 }
 
 // write upserts one batch of residents and adds their tags; a row whose
 // ID number is registered in another community becomes a row error.
 func (l *loader) write(part []ResidentRow, z []sealed) error {
+	hids, err := l.householdIDs(part)
+	if err != nil {
+		return err
+	}
 	args := make([]any, 0, 20*len(part))
 	for j, r := range part {
-		hid, err := l.household(r)
-		if err != nil {
-			return err
-		}
-		args = append(args, db.NewID(), r.Division, hid, r.Name, r.Gender, r.Birth, r.Relation, r.Residence, z[j].idEnc, z[j].idIdx, z[j].idMask,
+		args = append(args, db.NewID(), r.Division, hids[j], r.Name, r.Gender, r.Birth, r.Relation, r.Residence, z[j].idEnc, z[j].idIdx, z[j].idMask,
 			z[j].phoneEnc, z[j].phoneIdx, z[j].phoneMask, z[j].health, z[j].disability, z[j].income, "", l.now, l.now)
 	}
-	st, err := l.upsert(len(part))
+	st, err := l.stmt(`INSERT INTO reg_residents (`+residentInsertCols+`) VALUES `, strings.Repeat("?,", 19)+"?", len(part), upsertTail+` RETURNING id, id_idx`)
 	if err != nil {
 		return err
 	}
-	x, err := st.ExecContext(l.ctx, args...)
-	if err != nil {
+	// The rows written come back with their id (new or kept): the tags
+	// need no look-up by blind index.
+	ids := make(map[string]string, len(part))
+	if err := l.query(st, args, func(row db.Scanner) error {
+		var id, idx string
+		err := row.Scan(&id, &idx)
+		ids[idx] = id
 		return err
-	}
-	written, codes, err := writtenRows(l.ctx, l.tx, x, part, z)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	scope := access.ScopeOf(l.ctx)
+	var tagArgs []any
 	for j, r := range part {
-		if !written[j] {
+		id := ids[z[j].idIdx]
+		if id == "" {
+			var code string
+			if _, err := found(l.tx.QueryRowContext(l.ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, z[j].idIdx), &code); err != nil {
+				return err
+			}
 			m := errDuplicateID.Msg
-			l.errs = append(l.errs, RowError{Row: r.Line, Column: "身份证号", ZH: m.ZH, EN: m.EN, elsewhere: !scope.Contains(codes[j])})
+			l.errs = append(l.errs, RowError{Row: r.Line, Column: "身份证号", ZH: m.ZH, EN: m.EN, elsewhere: !scope.Contains(code)})
 			continue
 		}
 		l.res.Residents++
-		if err := l.tag(r, z[j].idIdx); err != nil {
-			return err
+		for _, t := range r.Tags {
+			tagArgs = append(tagArgs, db.NewID(), id, r.Division, t, l.now)
 		}
 	}
-	return nil
+	return l.tags(tagArgs)
 }
 
-// tag adds a written row's tags, counting those that are new.
-func (l *loader) tag(r ResidentRow, idIdx string) error {
-	for _, t := range r.Tags {
-		x, err := l.insTag.ExecContext(l.ctx, db.NewID(), t, l.now, idIdx)
+// tags adds the tags of a batch in statements of at most bulkBatch rows,
+// counting those that are new (a tag already held is left as it is).
+func (l *loader) tags(args []any) error {
+	const cols = 5
+	for len(args) > 0 {
+		n := min(len(args)/cols, bulkBatch)
+		st, err := l.stmt(`INSERT INTO reg_resident_tags (id, resident_id, division_code, tag, created_at, since_date, until_date, source, note, detail, active) VALUES `,
+			"?,?,?,?,?,'','','import','','',TRUE", n, ` ON CONFLICT (resident_id, tag, since_date) DO NOTHING RETURNING division_code, tag`)
 		if err != nil {
 			return err
 		}
-		n, err := x.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			l.deltas.add(r.Division, t, 1)
+		if err := l.query(st, args[:n*cols], func(row db.Scanner) error {
+			var code, tag string
+			if err := row.Scan(&code, &tag); err != nil {
+				return err
+			}
+			l.deltas.add(code, tag, 1)
 			l.res.Tags++
+			return nil
+		}); err != nil {
+			return err
 		}
+		args = args[n*cols:]
 	}
 	return nil
-}
-
-// writtenRows tells which rows of a batch upsert were written: all when
-// every row counts, else a row whose ID number is registered in another
-// community was left alone, and each row is looked up to find which —
-// and where that community is (codes).
-func writtenRows(ctx context.Context, tx *sql.Tx, x sql.Result, part []ResidentRow, z []sealed) (written []bool, codes []string, err error) {
-	written, codes = make([]bool, len(part)), make([]string, len(part))
-	n, err := x.RowsAffected()
-	if err != nil {
-		return nil, nil, err
-	}
-	for j, r := range part {
-		if int(n) == len(part) {
-			written[j] = true
-			continue
-		}
-		ok, err := found(tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id_idx = $1`, z[j].idIdx), &codes[j])
-		if err != nil {
-			return nil, nil, err
-		}
-		written[j] = ok && codes[j] == r.Division
-	}
-	return written, codes, nil
 }
 
 func (s *Store) loadHouseholds(ctx context.Context, tx *sql.Tx, code string, into map[string]string) error {
@@ -349,15 +434,6 @@ func (s *Store) CheckResidentRow(r *ResidentRow, now time.Time) []RowError {
 		r.Phone = p
 	}
 	return errs
-}
-
-// sqlitePH is the placeholder prefix to use: "?" numbering ("?NNN") on
-// SQLite avoids the driver's by-name search of "$N".
-func sqlitePH(d db.Dialect) string {
-	if d == db.SQLite {
-		return "?"
-	}
-	return "$"
 }
 
 // bulkTables are the tables a bulk load fills.

@@ -126,6 +126,11 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
+	restore, err := s.bulkMode(ctx)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		ts := db.T(now)
 		for _, c := range comms {
@@ -135,6 +140,12 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 					return err
 				}
 			}
+		}
+		// The tables are empty: their secondary indexes are built once, in
+		// order, after the rows are in, instead of row by row.
+		rebuild, err := dropSecondaryIndexes(ctx, s.DB.Dialect, tx, "reg_households", "reg_residents", "reg_resident_tags")
+		if err != nil {
+			return err
 		}
 		res, rowErrs, err := s.LoadResidents(ctx, tx, rows, func(done int) {
 			if o.Progress != nil {
@@ -146,6 +157,9 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		if len(rowErrs) > 0 {
 			return fmt.Errorf("demo rows rejected: %v", rowErrs[0])
+		}
+		if err := rebuild(); err != nil {
+			return err
 		}
 		if err := g.resources(ctx, s, tx, comms, gridsOf); err != nil {
 			return err

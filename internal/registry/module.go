@@ -75,6 +75,9 @@ func (m *registryModule) Homes() map[access.Role]string {
 // Demo fills the demo county with synthetic households and residents.
 func (m *registryModule) Demo(ctx context.Context, o module.DemoOptions) error {
 	ro := DemoOptions{County: o.County, Seed: o.Seed}
+	if o.Progress != nil {
+		ro.Progress = func(done, total int) { o.Progress("居民 / residents", done, total) }
+	}
 	if o.Scale != "" {
 		scale, err := ParseScale(o.Scale)
 		if err != nil {

@@ -30,10 +30,10 @@ var demoTexts = map[string][]string{
 	"suggestion": {"建议在公园增加休息座椅。", "建议增设非机动车停车棚。"},
 }
 
-// Demo adds a few hundred synthetic requests in every state across the
-// county, deterministic by seed. It runs through the real lifecycle, so
+// Demo adds n synthetic requests in every state across the county,
+// deterministic by seed; progress, if set, is told how many are done. It runs through the real lifecycle, so
 // every request has a consistent timeline, deadlines and audit entries.
-func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
+func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, progress func(done, total int)) error {
 	if county == "" {
 		county = "330106"
 	}
@@ -65,8 +65,10 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 	ds := &Store{DB: s.DB, Keys: s.Keys, Audit: s.Audit, Divs: s.Divs, Calendar: s.Calendar, Log: s.Log, Now: func() time.Time { return clock }}
 	defer ds.Close()
 	names := []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}
-	const n = 320
 	for i := 0; i < n; i++ {
+		if progress != nil && i%100 == 0 {
+			progress(i, n)
+		}
 		clock = real.Add(-time.Duration(60*24*(n-i)/n)*time.Hour - time.Duration(rng.IntN(600))*time.Minute)
 		com := comms[rng.IntN(len(comms))]
 		cat := cats[rng.IntN(len(cats))]
@@ -177,6 +179,9 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64) error {
 		if failed != nil {
 			return failed
 		}
+	}
+	if progress != nil {
+		progress(n, n)
 	}
 	// Warn about and escalate what is late now.
 	_, err = s.RunSLAOnce(ctx, real)

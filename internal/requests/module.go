@@ -3,7 +3,10 @@ package requests
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"linli/internal/access"
@@ -91,9 +94,34 @@ func (m *requestsModule) Run(ctx context.Context) {
 	m.store.RunSLA(ctx, time.Minute, m.log)
 }
 
-// Demo adds synthetic requests in the demo county.
+// Demo adds synthetic requests in the demo county, more for a larger
+// demo population.
 func (m *requestsModule) Demo(ctx context.Context, o module.DemoOptions) error {
-	return Demo(ctx, m.store, o.County, o.Seed)
+	var progress func(done, total int)
+	if o.Progress != nil {
+		progress = func(done, total int) { o.Progress("诉求 / requests", done, total) }
+	}
+	return Demo(ctx, m.store, o.County, o.Seed, DemoCount(o.Scale), progress)
+}
+
+// DemoCount is how many requests a demo of that scale gets ("community",
+// "county" or a share of the real county; see --demo-scale): 320 at the
+// default share of 0.02, growing with the square root of the population —
+// about 2,260 for a whole county. Each passes the real lifecycle with its
+// audit entries (a few milliseconds), so a proportional count (16,000)
+// would dominate the county demo's time while adding nothing the inbox,
+// lists and metrics do not already show at a few thousand.
+func DemoCount(scale string) int {
+	share := 0.02
+	switch strings.TrimSpace(scale) {
+	case "county", "full":
+		share = 1
+	default:
+		if f, err := strconv.ParseFloat(scale, 64); err == nil && f > 0 && f <= 1 {
+			share = f
+		}
+	}
+	return max(320, int(math.Round(320*math.Sqrt(share/0.02))))
 }
 
 // Elements are the year's request counts, for indicator formulas.
