@@ -254,7 +254,7 @@ func benchAccounts(ctx context.Context, e env, a *app.App, roles string) ([]benc
 var hrefRe = regexp.MustCompile(`href="(/[^"#]*)"`)
 
 // discoverPages finds a role's pages: its start page, the links of its
-// navigation and start page, and on each of those the links that stay in
+// navigation, all-functions menu and start page, and on each of those the links that stay in
 // that page's section (its lists) and its exports. Forms, record pages and
 // account settings are left out.
 func discoverPages(ctx context.Context, base string, u benchUser, timeout time.Duration) ([]string, error) {
@@ -289,6 +289,10 @@ func discoverPages(ctx context.Context, base string, u benchUser, timeout time.D
 	seen := map[string]bool{start: true}
 	pages := []string{start}
 	first := links(home)
+	// The header shows a role's main links; the all-functions menu has the rest.
+	if menu, _, err := get("/menu"); err == nil {
+		first = append(first, links(menu)...)
+	}
 	for _, l := range first {
 		if !seen[l] && !isExport(l) && !strings.Contains(l, "?") {
 			seen[l] = true
