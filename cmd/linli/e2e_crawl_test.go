@@ -359,7 +359,7 @@ func signIn(base context.Context, s *server, r crawlRole, mode string, password 
 		chromedp.SendKeys(`input[name=username]`, r.User),
 		chromedp.SendKeys(`input[name=password]`, password),
 		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitVisible(`form[action="/logout"] button, input[name=new_password]`),
+		chromedp.WaitVisible(`a[href="/menu"], input[name=new_password]`),
 	}
 	if err := chromedp.Do(tctx, steps...); err != nil {
 		cancel()
@@ -371,7 +371,7 @@ func signIn(base context.Context, s *server, r crawlRole, mode string, password 
 			chromedp.SendKeys(`input[name=new_password]`, r.ChangeTo),
 			chromedp.SendKeys(`input[name=confirm_password]`, r.ChangeTo),
 			chromedp.Submit(`input[name=confirm_password]`),
-			chromedp.WaitVisible(`form[action="/logout"] button`),
+			chromedp.WaitVisible(`a[href="/menu"]`),
 		); err != nil {
 			cancel()
 			return nil, nil, "", fmt.Errorf("change the first password: %w", err)
