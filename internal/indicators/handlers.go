@@ -1,6 +1,7 @@
 package indicators
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"net/http"
@@ -341,6 +342,20 @@ type pageView struct {
 	Trend    []trendPoint
 	Behind   []LaggingChild
 	Th       Thresholds
+	Compare  bool // the viewer has counties to compare (a county or above)
+}
+
+// withinReach keeps the ancestors the viewer may open: a township officer's
+// breadcrumb does not link to the county's or the province's pages.
+func withinReach(ctx context.Context, path []divisions.Division) []divisions.Division {
+	sc := access.ScopeOf(ctx)
+	var out []divisions.Division
+	for _, p := range path {
+		if sc.Contains(p.Code) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 type bar struct {
@@ -386,7 +401,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, Rows: data.Rows, Behind: data.Behind, Th: h.Engine.thresholds()}
+	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, Rows: data.Rows, Behind: data.Behind, Th: h.Engine.thresholds()}
 	for _, rw := range data.Rows {
 		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
 			pv.Lagging++
@@ -437,7 +452,8 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: path[:len(path)-1], Year: year, One: &d, Sort: r.URL.Query().Get("sort")}
+	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, One: &d, Sort: r.URL.Query().Get("sort"),
+		Compare: divisions.LevelOf(access.From(r.Context()).Division) <= 3}
 	names := map[string]string{}
 	kids, _, err := h.Divisions.Children(r.Context(), code, 0, 500)
 	if err != nil {

@@ -69,6 +69,7 @@ type UnitRow struct {
 }
 
 type view struct {
+	Reach         access.Scope // the viewer's jurisdiction
 	Div           divisions.Division
 	Path          []divisions.Division
 	County        string
@@ -147,7 +148,9 @@ func lcCrumbs(v view) []web.Crumb {
 	}
 	var out []web.Crumb
 	for _, p := range v.Path {
-		out = append(out, web.Crumb{Href: "/lifecircle?division=" + p.Code, Label: web.M(p.Name, p.Name)})
+		if v.Reach.Contains(p.Code) { // no link to a page the viewer cannot open
+			out = append(out, web.Crumb{Href: "/lifecircle?division=" + p.Code, Label: web.M(p.Name, p.Name)})
+		}
 	}
 	return append(out, web.Crumb{Label: web.M(v.Div.Name, v.Div.Name)})
 }
@@ -283,7 +286,7 @@ func (h *Handlers) setup(r *http.Request) (v view, st *circle.Study, code string
 	} else if err != nil {
 		return v, nil, code, err
 	}
-	v = view{Div: path[len(path)-1], Path: path[:len(path)-1], CatName: map[string]string{},
+	v = view{Div: path[len(path)-1], Path: path[:len(path)-1], Reach: access.ScopeOf(ctx), CatName: map[string]string{},
 		NoMap:    web.M("没有需求点，无法绘制地图", "No demand points, so there is no map"),
 		NoDemand: web.M("没有需求点：请先录入社区人口与设施", "No demand points: enter community population and facilities first")}
 	tiers := circle.DefaultTiers()
