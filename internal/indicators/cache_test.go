@@ -3,17 +3,19 @@ package indicators_test
 import (
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
 
 	"linli/internal/apptest"
 	"linli/internal/indicators"
+	"linli/internal/web"
 )
 
 // pageCellRe reads an indicator's row of the dashboard: its ID, its value
 // and its target, as the page prints them.
-var pageCellRe = regexp.MustCompile(`(?s)<td>(I\d+)[^<]*(?:<span[^>]*>[^<]*</span>\s*)*</td>\s*<td>.*?</td>\s*<td class="num">([^<]*)</td>\s*<td class="num">([^<]*)</td>`)
+var pageCellRe = regexp.MustCompile(`(?s)<td class="ind-id">(I\d+)[^<]*(?:<span[^>]*>[^<]*</span>\s*)*</td>\s*<td class="ind-name">.*?</td>\s*<td class="num ind-val"[^>]*>([^<]*)</td>\s*<td class="num ind-tgt"[^>]*>([^<]*)</td>`)
 
 // pageCells are the value and target of every indicator on a division's
 // dashboard page.
@@ -42,22 +44,24 @@ func apiCells(t *testing.T, c *apptest.Client, division string) map[string]strin
 		if !strings.HasPrefix(id, "I") {
 			continue
 		}
-		v, tg := "无数据", "—"
-		if r.Value != nil {
-			v = fmt.Sprintf("%.2f", *r.Value)
-		}
-		if r.Target != nil {
-			tg = fmt.Sprintf("%g", *r.Target)
-		}
-		out[id] = v + " / " + tg
+		out[id] = shown(r.Value) + " / " + shown(r.Target)
 	}
 	return out
+}
+
+// shown is a figure as the dashboard prints it: two decimals at most,
+// thousands grouped, a dash when missing.
+func shown(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	return web.Group(math.Round(*p*100) / 100)
 }
 
 // same compares the page's figures with the API's, for the IDs on both.
 func same(page, api map[string]string) (string, bool) {
 	for id, p := range page {
-		if a, ok := api[id]; ok && !strings.HasPrefix(p, strings.SplitN(a, " / ", 2)[0]) || ok && !strings.HasSuffix(p, strings.SplitN(a, " / ", 2)[1]) {
+		if a, ok := api[id]; ok && a != p {
 			return fmt.Sprintf("%s: page %q, computed %q", id, p, a), false
 		}
 	}
