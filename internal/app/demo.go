@@ -99,16 +99,5 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		}
 	}
 	// The store has statistics for its planner before the first page.
-	return out, analyze(ctx, a.DB)
-}
-
-// analyze refreshes the planner's statistics after a bulk load (SQLite
-// samples each index: a full ANALYZE of a county would read every row).
-func analyze(ctx context.Context, d *db.DB) error {
-	q := `ANALYZE`
-	if d.Dialect == db.SQLite {
-		q = `PRAGMA analysis_limit = 1000; ANALYZE`
-	}
-	_, err := d.W.ExecContext(ctx, q)
-	return err
+	return out, db.Analyze(ctx, a.DB)
 }
