@@ -57,6 +57,8 @@ type Deps struct {
 	// FilesDir is the data folder on either store (0700): files a module
 	// hands to its users later (export files) live below it.
 	FilesDir string
+	// Notices sends in-app notices (and their webhooks).
+	Notices Notifier
 }
 
 // Divisions is the narrow look-up of the division tree a module may use.
@@ -126,13 +128,15 @@ type Places interface {
 }
 
 // Group is the grouping of one data-element query: codes in [Lo, Hi),
-// summed by their first Prefix characters, as of the end of Year. Fine
-// asks for each row's own division code, whatever its level (a full
-// recompute rolls the values up itself).
+// summed by their first Prefix characters, as of the end of Year — or,
+// when Month is 1–12, of that month of Year (an element without monthly
+// data answers for the year). Fine asks for each row's own division code,
+// whatever its level (a full recompute rolls the values up itself).
 type Group struct {
 	Lo, Hi string
 	Prefix int
 	Year   int
+	Month  int // 0: the whole year
 	Fine   bool
 }
 
@@ -157,6 +161,10 @@ type Element struct {
 	// Measured elements are sums of measured or entered values: a group
 	// without rows has no data, where a computed count without rows is 0.
 	Measured bool
+	// Monthly elements answer per month (Group.Month); an indicator
+	// naming one has month periods, and its year value is the mean of
+	// its months.
+	Monthly bool
 }
 
 // ElementSupplier is a module offering data elements to the indicators.
@@ -172,17 +180,64 @@ type ElementUser interface {
 
 // WorkItem is one thing waiting for a worker, shown on the 工作台.
 type WorkItem struct {
-	Module string
-	Kind   string // e.g. "request.overdue"
-	Title  fault.Msg
-	Href   string
-	Due    time.Time // zero: no deadline
-	Urgent bool
+	Module   string
+	Kind     string    // e.g. "request.overdue"; items are counted and filtered by kind
+	KindName fault.Msg // the kind in words: "逾期诉求 / Overdue requests"
+	Title    fault.Msg
+	Whose    string    // whose matter it is: a masked name, a household or a place
+	Href     string    // one tap to act
+	Due      time.Time // zero: no deadline
+	Urgent   bool
 }
 
-// WorkSource is a module with work for the signed-in worker.
+// WorkSource is a module with work for the signed-in worker (for township
+// and county officers: their subtree's escalations). It returns at most
+// limit items, the most pressing first.
 type WorkSource interface {
 	Work(ctx context.Context, p *access.Principal, limit int) ([]WorkItem, error)
+}
+
+// MineSection is one block of a resident's 我的 page.
+type MineSection struct {
+	Module string
+	Order  int // smaller first
+	Title  fault.Msg
+	Items  []MineItem
+	Empty  fault.Msg // shown when Items is empty
+	More   string    // link to the full list, may be empty
+	Action *MineItem // the section's one action ("提交诉求"), may be nil
+}
+
+// MineItem is one line of a MineSection.
+type MineItem struct {
+	Label  fault.Msg
+	Status *web.Tag // may be nil
+	When   time.Time
+	Href   string
+}
+
+// MineSource is a module with something to show a resident on 我的.
+type MineSource interface {
+	Mine(ctx context.Context, p *access.Principal) ([]MineSection, error)
+}
+
+// Notice is an in-app notice to one account; where a deployment
+// configures it, the same notice also leaves as a signed webhook (bind
+// SMS or 浙里办 to it).
+type Notice struct {
+	UserID string // the account told
+	Kind   string // e.g. "request.answered", "visit.scheduled"
+	Title  fault.Msg
+	Body   fault.Msg
+	Href   string
+	// Key makes sending idempotent: a second notice with the same
+	// (UserID, Key) is dropped. Empty: always sent.
+	Key string
+}
+
+// Notifier tells residents and workers what happened to their matters.
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) error
 }
 
 // Command is a linli subcommand a module adds.
