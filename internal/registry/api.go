@@ -17,10 +17,21 @@ type Handlers struct {
 	jobs  importJobs
 }
 
+// listParams are the scoped lists' parameters: like the residents', they
+// page by cursor.
 var listParams = []web.Param{
 	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
 	{Name: "q", Description: "搜索 / search"},
-	{Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"},
+	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	{Name: "page_size", Type: "integer"},
+}
+
+// KeysetList is a page of facilities, organisations, personnel or grids,
+// paged and counted as ResidentList.
+type KeysetList[T any] struct {
+	web.List[T]
+	TotalCapped bool   `json:"total_capped"`
+	Next        string `json:"next"`
 }
 
 func withParams(extra ...web.Param) []web.Param {
@@ -257,8 +268,8 @@ func (h *Handlers) registerTags(rt *web.Router) {
 // registerFacilities adds facilities and their catalogue.
 func (h *Handlers) registerFacilities(rt *web.Router) {
 	s := h.Store
-	rt.API("GET /api/v1/facilities", web.Op{Summary: "服务设施列表 / List facilities", Tag: "registry", Params: withParams(web.Param{Name: "category"}), Response: web.List[Facility]{}},
-		listHandler(s.ListFacilities))
+	rt.API("GET /api/v1/facilities", web.Op{Summary: "服务设施列表 / List facilities", Tag: "registry", Params: withParams(web.Param{Name: "category"}), Response: KeysetList[Facility]{}},
+		listHandler(s.PageFacilities))
 	rt.API("GET /api/v1/facilities/nearby", web.Op{Summary: "附近设施（N 米内）/ Facilities within N metres", Tag: "registry",
 		Params:   []web.Param{{Name: "lon", Required: true, Type: "number"}, {Name: "lat", Required: true, Type: "number"}, {Name: "radius_m", Required: true, Type: "number"}, {Name: "category"}, {Name: "limit", Type: "integer"}},
 		Response: []Facility{}},
@@ -321,12 +332,12 @@ func (h *Handlers) registerFacilities(rt *web.Router) {
 func (h *Handlers) registerOrgs(rt *web.Router) {
 	s := h.Store
 	rt.API("GET /api/v1/organizations", web.Op{Summary: "组织列表 / List organisations", Tag: "registry",
-		Params: withParams(web.Param{Name: "category", Description: "social_org/enterprise/property/owners_committee"}), Response: web.List[Organization]{}}, listHandler(s.ListOrganizations))
+		Params: withParams(web.Param{Name: "category", Description: "social_org/enterprise/property/owners_committee"}), Response: KeysetList[Organization]{}}, listHandler(s.PageOrganizations))
 	crud(rt, "organizations", "组织 / organisation", OrganizationInput{}, Organization{}, s.GetOrganization, s.CreateOrganization, s.UpdateOrganization, s.DeleteOrganization)
 	rt.API("GET /api/v1/personnel", web.Op{Summary: "人员列表（电话脱敏）/ List personnel (phones masked)", Tag: "registry",
-		Params: withParams(web.Param{Name: "category", Description: "岗位 / role"}), Response: web.List[Person]{}}, listHandler(s.ListPersonnel))
+		Params: withParams(web.Param{Name: "category", Description: "岗位 / role"}), Response: KeysetList[Person]{}}, listHandler(s.PagePersonnel))
 	crud(rt, "personnel", "人员 / person", PersonInput{}, Person{}, s.GetPerson, s.CreatePerson, s.UpdatePerson, s.DeletePerson)
-	rt.API("GET /api/v1/grids", web.Op{Summary: "网格列表 / List grids", Tag: "registry", Params: listParams, Response: web.List[Grid]{}}, listHandler(s.ListGrids))
+	rt.API("GET /api/v1/grids", web.Op{Summary: "网格列表 / List grids", Tag: "registry", Params: listParams, Response: KeysetList[Grid]{}}, listHandler(s.PageGrids))
 	rt.API("GET /api/v1/grids/mine", web.Op{Summary: "我的网格：户与服务对象 / My grids: households and tagged residents", Tag: "registry", Response: MyGridView{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			v, err := h.myGrid(r)
@@ -370,18 +381,21 @@ func residentFilter(r *http.Request) ResidentFilter {
 	return ResidentFilter{Division: q.Get("division"), Tag: q.Get("tag"), Q: q.Get("q"), Household: q.Get("household"), Grid: q.Get("grid")}
 }
 
-func listHandler[T any](list func(ctx contextT, f Filter, offset, limit int) ([]T, int, error)) web.HandlerFunc {
+func listHandler[T any](page func(ctx contextT, f Filter, cursor string, limit int) (Page[T], error)) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		pg, err := web.ParsePagination(r)
 		if err != nil {
 			return err
 		}
+		if pg.Page > 1 {
+			return errPageNumber
+		}
 		q := r.URL.Query()
-		items, total, err := list(r.Context(), Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}, pg.Offset(), pg.PageSize)
+		p, err := page(r.Context(), Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}, q.Get("cursor"), pg.PageSize)
 		if err != nil {
 			return err
 		}
-		web.WriteJSON(w, 200, web.NewList(items, pg, total))
+		web.WriteJSON(w, 200, KeysetList[T]{List: web.NewList(p.Items, pg, p.Total), TotalCapped: p.Capped, Next: p.Next})
 		return nil
 	}
 }

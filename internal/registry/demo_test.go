@@ -116,7 +116,7 @@ func TestDemo(t *testing.T) {
 			if err != nil || len(mine) != 1 || mine[0].Relation != "户主" {
 				t.Fatalf("resident's own record: %+v %v", mine, err)
 			}
-			fs, total, err := s.ListFacilities(as("demo.resident"), registry.Filter{}, 0, 200)
+			fs, total, err := s.ListFacilities(as("demo.resident"), registry.Filter{}, 200)
 			if err != nil || total < 8 {
 				t.Fatalf("facilities: %d %v", total, err)
 			}
@@ -127,11 +127,11 @@ func TestDemo(t *testing.T) {
 		})
 		t.Run("the demo's organisations run its care facilities and its staff carry role attributes", func(t *testing.T) {
 			ctx := as("demo.worker")
-			orgs, _, err := s.ListOrganizations(ctx, registry.Filter{Category: "property"}, 0, 10)
+			orgs, _, err := s.ListOrganizations(ctx, registry.Filter{Category: "property"}, 10)
 			if err != nil || len(orgs) != 1 || orgs[0].Facilities == 0 {
 				t.Fatalf("property company: %+v %v", orgs, err)
 			}
-			ps, _, err := s.ListPersonnel(ctx, registry.Filter{Category: "volunteer"}, 0, 1)
+			ps, _, err := s.ListPersonnel(ctx, registry.Filter{Category: "volunteer"}, 1)
 			if err != nil || len(ps) != 1 || ps[0].Attrs["volunteer_no"] == nil {
 				t.Fatalf("volunteers: %+v %v", ps, err)
 			}

@@ -236,7 +236,7 @@ func streamTable[T any](ctx context.Context, q db.Querier, t table[T], f Filter,
 			return err
 		}
 		return each(v)
-	}, `SELECT `+t.cols+t.from()+w.sql()+` ORDER BY `+t.order+`, `+t.alias+`.id`, w.args...)
+	}, `SELECT `+t.cols+t.from()+w.sql()+` ORDER BY `+t.order(), w.args...)
 }
 
 // residentRows show the age, never the birth date, and the masked

@@ -85,13 +85,23 @@ var errFacilityNotFound = notFound(fault.M("设施不存在或不在您的管辖
 
 // facilities are read by every business role: residents and providers
 // look for services too.
-var facilities = table[Facility]{name: "reg_facilities", alias: "f", cols: facilityCols, order: "f.division_code, f.category, f.name",
+var facilities = table[Facility]{name: "reg_facilities", alias: "f", cols: facilityCols,
+	keys: []string{"f.division_code", "f.category", "f.name", "f.id"}, fixed: "f.category",
+	key:  func(f Facility) []string { return []string{f.Division, f.Category, f.Name, f.ID} },
 	scan: scanFacility, readable: canReadResources, missing: errFacilityNotFound,
 	category: func(w *where, c string) { w.add("f.category = ?", c) }}
 
-// ListFacilities returns a page of facilities in scope.
-func (s *Store) ListFacilities(ctx context.Context, f Filter, offset, limit int) ([]Facility, int, error) {
-	return facilities.list(ctx, s.DB.R, f, offset, limit)
+// PageFacilities returns the page of facilities in scope after cursor
+// ("" for the first page), in (division, category, name) order.
+func (s *Store) PageFacilities(ctx context.Context, f Filter, cursor string, limit int) (Page[Facility], error) {
+	return facilities.page(ctx, s, f, cursor, limit)
+}
+
+// ListFacilities returns the first limit facilities of a list and its
+// count as PageFacilities gives it.
+func (s *Store) ListFacilities(ctx context.Context, f Filter, limit int) ([]Facility, int, error) {
+	p, err := s.PageFacilities(ctx, f, "", limit)
+	return p.Items, p.Total, err
 }
 
 // GetFacility returns one facility in scope.

@@ -49,7 +49,8 @@ var errGridNotFound = notFound(fault.M("网格不存在或不在您的管辖范�
 
 // grids are read by the roles that read residents, a grid worker's own
 // grids only; their filter has no category.
-var grids = table[Grid]{name: "reg_grids", alias: "g", cols: gridCols, order: "g.division_code, g.code",
+var grids = table[Grid]{name: "reg_grids", alias: "g", cols: gridCols,
+	keys: []string{"g.division_code", "g.code"}, key: func(g Grid) []string { return []string{g.Division, g.Code} },
 	scan: scanGrid, readable: canReadPeople, missing: errGridNotFound, narrow: ownGrids}
 
 func ownGrids(w *where, p *access.Principal) {
@@ -58,26 +59,45 @@ func ownGrids(w *where, p *access.Principal) {
 	}
 }
 
-// withWorkers fills in the workers assigned to each grid.
+// withWorkers fills in the workers assigned to each grid, in one read.
 func (s *Store) withWorkers(ctx context.Context, gs []Grid) ([]Grid, error) {
-	for i := range gs {
-		ws, err := db.Collect(ctx, s.DB.R, db.Value[string], `SELECT username FROM reg_grid_workers WHERE grid_id = $1 ORDER BY username`, gs[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		gs[i].Workers = append(gs[i].Workers, ws...)
+	if len(gs) == 0 {
+		return gs, nil
 	}
-	return gs, nil
+	idx := map[string]int{}
+	ph := make([]string, len(gs))
+	args := make([]any, len(gs))
+	for i, g := range gs {
+		idx[g.ID], ph[i], args[i] = i, "$"+itoa(i+1), g.ID
+	}
+	err := db.EachRow(ctx, s.DB.R, func(row db.Scanner) error {
+		var grid, user string
+		if err := row.Scan(&grid, &user); err != nil {
+			return err
+		}
+		gs[idx[grid]].Workers = append(gs[idx[grid]].Workers, user)
+		return nil
+	}, `SELECT grid_id, username FROM reg_grid_workers WHERE grid_id IN (`+strings.Join(ph, ",")+`) ORDER BY grid_id, username`, args...)
+	return gs, err
 }
 
-// ListGrids returns a page of grids in scope.
-func (s *Store) ListGrids(ctx context.Context, f Filter, offset, limit int) ([]Grid, int, error) {
-	out, total, err := grids.list(ctx, s.DB.R, f, offset, limit)
+// PageGrids returns the page of grids in scope after cursor ("" for the
+// first page), in (division, code) order — the unique key — with their
+// workers.
+func (s *Store) PageGrids(ctx context.Context, f Filter, cursor string, limit int) (Page[Grid], error) {
+	p, err := grids.page(ctx, s, f, cursor, limit)
 	if err != nil {
-		return nil, 0, err
+		return p, err
 	}
-	out, err = s.withWorkers(ctx, out)
-	return out, total, err
+	p.Items, err = s.withWorkers(ctx, p.Items)
+	return p, err
+}
+
+// ListGrids returns the first limit grids of a list and its count as
+// PageGrids gives it.
+func (s *Store) ListGrids(ctx context.Context, f Filter, limit int) ([]Grid, int, error) {
+	p, err := s.PageGrids(ctx, f, "", limit)
+	return p.Items, p.Total, err
 }
 
 // GetGrid returns one grid in scope.

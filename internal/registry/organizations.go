@@ -55,8 +55,56 @@ var OrgKinds = map[string][2]string{
 var ratings = []string{"", "1A", "2A", "3A", "4A", "5A"}
 var regLevels = []string{"", "province", "city", "county", "township"}
 
-const orgCols = `o.id, o.division_code, o.kind, o.name, COALESCE(o.reg_no, ''), o.org_type, o.rating, o.reg_level, o.party_share, o.address,
+// orgCols read one organisation with its counts (a look-up, an export
+// row: each count one probe of the operator_id / org_id index);
+// orgPageCols leave the counts to staffCounts, one grouped read a page.
+const (
+	orgCols = `o.id, o.division_code, o.kind, o.name, COALESCE(o.reg_no, ''), o.org_type, o.rating, o.reg_level, o.party_share, o.address,
 	(SELECT COUNT(*) FROM reg_facilities f WHERE f.operator_id = o.id), (SELECT COUNT(*) FROM reg_personnel p WHERE p.org_id = o.id), o.created_at, o.updated_at`
+	orgPageCols = `o.id, o.division_code, o.kind, o.name, COALESCE(o.reg_no, ''), o.org_type, o.rating, o.reg_level, o.party_share, o.address,
+	0, 0, o.created_at, o.updated_at`
+)
+
+// orgCountsQuery counts the facilities or the staff (table, column) of
+// the organisations whose ids are the placeholders, in one grouped read
+// of the column's index.
+func orgCountsQuery(table, col string, placeholders []string) string {
+	return `SELECT ` + col + `, COUNT(*) FROM ` + table + ` WHERE ` + col + ` IN (` + strings.Join(placeholders, ",") + `) GROUP BY ` + col
+}
+
+// staffCounts fills in a page's facility and staff counts.
+func staffCounts(ctx context.Context, q *sql.DB, orgs []Organization) error {
+	if len(orgs) == 0 {
+		return nil
+	}
+	idx := map[string]int{}
+	ph := make([]string, len(orgs))
+	args := make([]any, len(orgs))
+	for i, o := range orgs {
+		idx[o.ID], ph[i], args[i] = i, "$"+itoa(i+1), o.ID
+	}
+	for _, c := range []struct {
+		table, col string
+		n          func(*Organization) *int
+	}{
+		{"reg_facilities", "operator_id", func(o *Organization) *int { return &o.Facilities }},
+		{"reg_personnel", "org_id", func(o *Organization) *int { return &o.Staff }},
+	} {
+		err := db.EachRow(ctx, q, func(row db.Scanner) error {
+			var id string
+			var n int
+			if err := row.Scan(&id, &n); err != nil {
+				return err
+			}
+			*c.n(&orgs[idx[id]]) = n
+			return nil
+		}, orgCountsQuery(c.table, c.col, ph), args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func scanOrg(row db.Scanner) (Organization, error) {
 	var o Organization
@@ -74,13 +122,22 @@ func scanOrg(row db.Scanner) (Organization, error) {
 
 var errOrgNotFound = notFound(fault.M("组织不存在或不在您的管辖范围内", "organisation not found or outside your jurisdiction"))
 
-var organizations = table[Organization]{name: "reg_organizations", alias: "o", cols: orgCols, order: "o.division_code, o.name",
+var organizations = table[Organization]{name: "reg_organizations", alias: "o", cols: orgCols, pageCols: orgPageCols, attach: staffCounts,
+	keys: []string{"o.division_code", "o.name", "o.id"}, key: func(o Organization) []string { return []string{o.Division, o.Name, o.ID} },
 	scan: scanOrg, readable: canReadResources, missing: errOrgNotFound,
 	category: func(w *where, kind string) { w.add("o.kind = ?", kind) }}
 
-// ListOrganizations returns a page of organisations in scope.
-func (s *Store) ListOrganizations(ctx context.Context, f Filter, offset, limit int) ([]Organization, int, error) {
-	return organizations.list(ctx, s.DB.R, f, offset, limit)
+// PageOrganizations returns the page of organisations in scope after
+// cursor ("" for the first page), in (division, name) order.
+func (s *Store) PageOrganizations(ctx context.Context, f Filter, cursor string, limit int) (Page[Organization], error) {
+	return organizations.page(ctx, s, f, cursor, limit)
+}
+
+// ListOrganizations returns the first limit organisations of a list and
+// its count as PageOrganizations gives it.
+func (s *Store) ListOrganizations(ctx context.Context, f Filter, limit int) ([]Organization, int, error) {
+	p, err := s.PageOrganizations(ctx, f, "", limit)
+	return p.Items, p.Total, err
 }
 
 // GetOrganization returns one organisation in scope.

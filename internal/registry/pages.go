@@ -56,6 +56,12 @@ func (v residentsView) TagsOf(r Resident) []web.Tag { return serviceTags(r.Tags,
 // "1,000+".
 func (v residentsView) PagerView() web.Pager { return keysetPager(v.First, v.Next, v.Total, v.Capped) }
 
+// listPager is the kit's pager of a scoped list's page.
+func listPager[T any](r *http.Request, cursor string, p Page[T]) web.Pager {
+	first, next := cursorLinks(r, cursor, p.Next)
+	return keysetPager(first, next, p.Total, p.Capped)
+}
+
 // keysetPager links a keyset list's first and next pages under its bounded total.
 func keysetPager(first, next string, total int, capped bool) web.Pager {
 	p := web.Pager{First: first, Next: next, Total: total}
@@ -258,7 +264,8 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}
-	items, total, err := h.Store.ListFacilities(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PageFacilities(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -281,7 +288,7 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Pages.Render(w, r, 200, "facilities", web.View{Title: web.M("服务设施", "Facilities"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "Cats": cats, "CatName": names, "F": f, "Map": m,
+		Data: map[string]any{"Items": page.Items, "Pager": listPager(r, cursor, page), "Cats": cats, "CatName": names, "F": f, "Map": m,
 			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("facilities", r, "q", "category", "division"),
 			"StatusOf": facilityStatus, "Empty": web.M("没有符合条件的设施。", "No facility matches.")}})
 }

@@ -288,7 +288,7 @@ func (h *Handlers) householdForm(w http.ResponseWriter, r *http.Request, id stri
 		div = p.Division
 	}
 	grids := []formOption{{"", web.M("（不分配网格）", "(no grid)")}}
-	gs, _, err := h.Store.ListGrids(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	gs, _, err := h.Store.ListGrids(r.Context(), Filter{Division: div}, web.MaxPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return

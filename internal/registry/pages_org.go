@@ -173,7 +173,8 @@ func (h *Handlers) pageOrganizations(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("kind"), Q: q.Get("q")}
-	items, total, err := h.Store.ListOrganizations(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PageOrganizations(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -183,7 +184,7 @@ func (h *Handlers) pageOrganizations(w http.ResponseWriter, r *http.Request) {
 		ex = exportLinks("organizations", withParam(r, "category", f.Category), "q", "division", "category")
 	}
 	h.Pages.Render(w, r, 200, "organizations", web.View{Title: web.M("社会组织与服务企业", "Organisations"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "Kinds": catalogueOptions(OrgKinds, orgKindOrder),
+		Data: map[string]any{"Items": page.Items, "Pager": listPager(r, cursor, page), "F": f, "Kinds": catalogueOptions(OrgKinds, orgKindOrder),
 			"KindName": names(r, OrgKinds), "CanWrite": canWrite(access.From(r.Context())), "Export": ex,
 			"KindTag": orgKindTag, "Empty": web.M("没有符合条件的组织。", "No organisation matches.")}})
 }
@@ -316,7 +317,8 @@ func (h *Handlers) pagePersonnel(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Category: q.Get("role"), Q: q.Get("q")}
-	items, total, err := h.Store.ListPersonnel(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PagePersonnel(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -326,7 +328,7 @@ func (h *Handlers) pagePersonnel(w http.ResponseWriter, r *http.Request) {
 		ex = exportLinks("personnel", withParam(r, "category", f.Category), "q", "division", "category")
 	}
 	h.Pages.Render(w, r, 200, "personnel", web.View{Title: web.M("人员", "Personnel"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "Roles": catalogueOptions(PersonnelRoles, roleOrder),
+		Data: map[string]any{"Items": page.Items, "Pager": listPager(r, cursor, page), "F": f, "Roles": catalogueOptions(PersonnelRoles, roleOrder),
 			"RoleName": names(r, PersonnelRoles), "CanWrite": canWrite(access.From(r.Context())), "Export": ex,
 			"RoleTags": roleTags, "Empty": web.M("没有符合条件的人员。", "No person matches.")}})
 }
@@ -379,7 +381,7 @@ func (h *Handlers) personForm(w http.ResponseWriter, r *http.Request, id string,
 	}
 	div := formDivision(r, p.Division)
 	orgs := []formOption{{"", web.M("（不属于组织）", "(no organisation)")}}
-	orgList, _, err := h.Store.ListOrganizations(r.Context(), Filter{Division: div}, 0, web.MaxPageSize)
+	orgList, _, err := h.Store.ListOrganizations(r.Context(), Filter{Division: div}, web.MaxPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -479,13 +481,14 @@ func (h *Handlers) pageGrids(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := Filter{Division: q.Get("division"), Q: q.Get("q")}
-	items, total, err := h.Store.ListGrids(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := q.Get("cursor")
+	page, err := h.Store.PageGrids(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.Pages.Render(w, r, 200, "grids", web.View{Title: web.M("网格", "Grids"), Notice: notices(r),
-		Data: map[string]any{"Items": items, "Pager": web.NewPager(r, pg, total), "F": f, "CanWrite": canWrite(access.From(r.Context())),
+		Data: map[string]any{"Items": page.Items, "Pager": listPager(r, cursor, page), "F": f, "CanWrite": canWrite(access.From(r.Context())),
 			"Export": exportLinks("grids", r, "q", "division"), "Empty": web.M("没有符合条件的网格。", "No grid matches.")}})
 }
 

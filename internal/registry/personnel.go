@@ -85,13 +85,22 @@ func scanPerson(row db.Scanner) (Person, error) {
 var errPersonNotFound = notFound(fault.M("人员不存在或不在您的管辖范围内", "person not found or outside your jurisdiction"))
 
 // personnel are people's records: the roles that read residents read them.
-var personnel = table[Person]{name: "reg_personnel", alias: "p", cols: personCols, order: "p.division_code, p.name",
+var personnel = table[Person]{name: "reg_personnel", alias: "p", cols: personCols,
+	keys: []string{"p.division_code", "p.name", "p.id"}, key: func(p Person) []string { return []string{p.Division, p.Name, p.ID} },
 	scan: scanPerson, readable: canReadPeople, missing: errPersonNotFound,
 	category: func(w *where, role string) { w.add(`p.roles LIKE ? ESCAPE '\'`, "%,"+likeEscape(role)+",%") }}
 
-// ListPersonnel returns a page of personnel in scope.
-func (s *Store) ListPersonnel(ctx context.Context, f Filter, offset, limit int) ([]Person, int, error) {
-	return personnel.list(ctx, s.DB.R, f, offset, limit)
+// PagePersonnel returns the page of personnel in scope after cursor
+// ("" for the first page), in (division, name) order.
+func (s *Store) PagePersonnel(ctx context.Context, f Filter, cursor string, limit int) (Page[Person], error) {
+	return personnel.page(ctx, s, f, cursor, limit)
+}
+
+// ListPersonnel returns the first limit people of a list and its count
+// as PagePersonnel gives it.
+func (s *Store) ListPersonnel(ctx context.Context, f Filter, limit int) ([]Person, int, error) {
+	p, err := s.PagePersonnel(ctx, f, "", limit)
+	return p.Items, p.Total, err
 }
 
 // GetPerson returns one person in scope.

@@ -320,4 +320,20 @@ DROP INDEX reg_resident_tags_expiry;
 CREATE INDEX reg_resident_tags_due ON reg_resident_tags (until_date) WHERE active = TRUE AND until_date > '';`,
 		PostgresSQL: `DROP INDEX reg_resident_tags_expiry;
 CREATE INDEX reg_resident_tags_due ON reg_resident_tags (until_date) WHERE active = TRUE AND until_date > '';`},
+	// Facilities, organisations and personnel page by their sort key
+	// (scoped.go): one index each serves the scope's range, the order and
+	// the cursor, and one led by the category serves a filtered list (the
+	// filter fixes it, the rest is the same order). An organisation's
+	// counts are grouped reads of the operator_id and org_id indexes.
+	{ID: "registry/012_list_indexes", SQL: `CREATE INDEX reg_facilities_div_key ON reg_facilities (division_code, category, name, id);
+CREATE INDEX reg_facilities_cat_key ON reg_facilities (category, division_code, name, id);
+DROP INDEX reg_facilities_div;
+DROP INDEX reg_facilities_cat;
+CREATE INDEX reg_facilities_operator ON reg_facilities (operator_id);
+CREATE INDEX reg_organizations_div_key ON reg_organizations (division_code, name, id);
+CREATE INDEX reg_organizations_kind_key ON reg_organizations (kind, division_code, name, id);
+DROP INDEX reg_organizations_div;
+CREATE INDEX reg_personnel_div_key ON reg_personnel (division_code, name, id);
+DROP INDEX reg_personnel_div;
+CREATE INDEX reg_personnel_org ON reg_personnel (org_id);`},
 }

@@ -24,10 +24,22 @@ type Filter struct {
 // inside the SQL, so a row outside it is never read.
 type table[T any] struct {
 	name  string // SQL table
-	alias string // its alias in cols and order
+	alias string // its alias in cols and keys
 	cols  string
-	order string
-	scan  func(db.Scanner) (T, error)
+	// keys are the list's sort key, a unique one (it ends on the id or a
+	// unique code), and key gives a row's values of it: pages are read
+	// after the last row's key, never by an offset.
+	keys []string
+	key  func(T) []string
+	// fixed is the key column the category filter fixes by equality ("" for
+	// none): a filtered list orders by the other keys, which an index led
+	// by the category serves.
+	fixed string
+	// pageCols, if set, are the page's columns where cols carry per-row
+	// reads a page does once for all its rows in attach.
+	pageCols string
+	attach   func(ctx context.Context, q *sql.DB, rows []T) error
+	scan     func(db.Scanner) (T, error)
 	// readable tells whether a role may read the table at all.
 	readable func(*access.Principal) bool
 	// category narrows to Filter.Category (nil: the filter has none).
@@ -62,18 +74,92 @@ func (t table[T]) where(ctx context.Context, f Filter) (*where, error) {
 
 func (t table[T]) from() string { return ` FROM ` + t.name + ` ` + t.alias + ` WHERE ` }
 
-// list returns a page of the rows matching f and how many match.
-func (t table[T]) list(ctx context.Context, q *sql.DB, f Filter, offset, limit int) ([]T, int, error) {
+// order is the full sort key, for reads of every row (an export).
+func (t table[T]) order() string { return strings.Join(t.keys, ", ") }
+
+// Page is one page of a scoped list, counted and continued as
+// ResidentPage is.
+type Page[T any] struct {
+	Items []T
+	// Total is exact when Capped is false; a capped count stopped at
+	// CountCap+1 ("1000+").
+	Total  int
+	Capped bool
+	// Next is the cursor of the following page, "" on the last page.
+	Next string
+}
+
+// page returns the page of rows matching f after cursor ("" for the
+// first), counted up to CountCap.
+func (t table[T]) page(ctx context.Context, s *Store, f Filter, cursor string, limit int) (Page[T], error) {
+	var p Page[T]
 	w, err := t.where(ctx, f)
 	if err != nil {
-		return nil, 0, err
+		return p, err
 	}
-	var total int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*)`+t.from()+w.sql(), w.args...).Scan(&total); err != nil {
-		return nil, 0, err
+	var after []any
+	if cursor != "" {
+		if after, err = s.openKey(cursor, t.name, len(t.keys)); err != nil {
+			return p, err
+		}
 	}
-	out, err := db.Collect(ctx, q, t.scan, `SELECT `+t.cols+t.from()+w.sql()+` ORDER BY `+t.order+` LIMIT `+itoa(limit)+` OFFSET `+itoa(offset), w.args...)
-	return out, total, err
+	if err := s.DB.R.QueryRowContext(ctx, t.countQuery(w), w.args...).Scan(&p.Total); err != nil {
+		return p, err
+	}
+	p.Capped = p.Total > CountCap
+	if p.Total == 0 {
+		return p, nil
+	}
+	query, args := t.pageQuery(w, f, after, limit+1)
+	out, err := db.Collect(ctx, s.DB.R, t.scan, query, args...)
+	if err != nil {
+		return p, err
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		p.Next = s.sealKey(t.name, t.key(out[limit-1])...)
+	}
+	if t.attach != nil {
+		if err := t.attach(ctx, s.DB.R, out); err != nil {
+			return p, err
+		}
+	}
+	p.Items = out
+	return p, nil
+}
+
+// countQuery counts the rows of w up to CountCap+1, in no order.
+func (t table[T]) countQuery(w *where) string {
+	return `SELECT COUNT(*) FROM (SELECT 1` + t.from() + w.sql() + ` LIMIT ` + itoa(CountCap+1) + `) x`
+}
+
+// pageQuery reads limit rows of w after the key after (nil for the first
+// page) in the key's order; the key column the filter fixes is left out
+// of both, so that the index led by it serves the range and the order.
+func (t table[T]) pageQuery(w *where, f Filter, after []any, limit int) (string, []any) {
+	var cols []string
+	var vals []any
+	for i, c := range t.keys {
+		if c == t.fixed && f.Category != "" {
+			continue
+		}
+		cols = append(cols, c)
+		if after != nil {
+			vals = append(vals, after[i])
+		}
+	}
+	k := &where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
+	if after != nil {
+		// First, so that SQLite starts its range at the key (see pageQuery
+		// of the residents).
+		k.add("("+strings.Join(cols, ", ")+") > ("+strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+")", vals...)
+		k.conds = append(k.conds[len(k.conds)-1:], k.conds[:len(k.conds)-1]...)
+	}
+	sel := t.cols
+	if t.pageCols != "" {
+		sel = t.pageCols
+	}
+	return `SELECT ` + sel + t.from() + k.sql() + ` ORDER BY ` + strings.Join(cols, ", ") + ` LIMIT ` + itoa(limit), k.args
 }
 
 // all returns every row matching w (already scoped by where).

@@ -54,39 +54,40 @@ func seedResources(t *testing.T, e *apptest.Env) resources {
 // lister is one table's list call, reduced to the ids it returns.
 type lister struct {
 	name string
-	list func(ctx context.Context, f registry.Filter, offset, limit int) ([]string, int, error)
+	list func(ctx context.Context, f registry.Filter, cursor string, limit int) ([]string, int, string, error)
 	get  func(ctx context.Context, id string) (string, error)
 }
 
-func ids[T any](id func(T) string) func([]T, int, error) ([]string, int, error) {
-	return func(items []T, total int, err error) ([]string, int, error) {
+// pageIDs are the ids of a page, its total and its next cursor.
+func pageIDs[T any](id func(T) string) func(registry.Page[T], error) ([]string, int, string, error) {
+	return func(p registry.Page[T], err error) ([]string, int, string, error) {
 		out := []string{}
-		for _, it := range items {
+		for _, it := range p.Items {
 			out = append(out, id(it))
 		}
-		return out, total, err
+		return out, p.Total, p.Next, err
 	}
 }
 
 func listers(s *registry.Store) []lister {
 	return []lister{
-		{"facilities", func(ctx context.Context, f registry.Filter, o, l int) ([]string, int, error) {
-			return ids(func(x registry.Facility) string { return x.ID })(s.ListFacilities(ctx, f, o, l))
+		{"facilities", func(ctx context.Context, f registry.Filter, c string, l int) ([]string, int, string, error) {
+			return pageIDs(func(x registry.Facility) string { return x.ID })(s.PageFacilities(ctx, f, c, l))
 		}, func(ctx context.Context, id string) (string, error) {
 			x, err := s.GetFacility(ctx, id)
 			return x.ID, err
 		}},
-		{"organizations", func(ctx context.Context, f registry.Filter, o, l int) ([]string, int, error) {
-			return ids(func(x registry.Organization) string { return x.ID })(s.ListOrganizations(ctx, f, o, l))
+		{"organizations", func(ctx context.Context, f registry.Filter, c string, l int) ([]string, int, string, error) {
+			return pageIDs(func(x registry.Organization) string { return x.ID })(s.PageOrganizations(ctx, f, c, l))
 		}, func(ctx context.Context, id string) (string, error) {
 			x, err := s.GetOrganization(ctx, id)
 			return x.ID, err
 		}},
-		{"personnel", func(ctx context.Context, f registry.Filter, o, l int) ([]string, int, error) {
-			return ids(func(x registry.Person) string { return x.ID })(s.ListPersonnel(ctx, f, o, l))
+		{"personnel", func(ctx context.Context, f registry.Filter, c string, l int) ([]string, int, string, error) {
+			return pageIDs(func(x registry.Person) string { return x.ID })(s.PagePersonnel(ctx, f, c, l))
 		}, func(ctx context.Context, id string) (string, error) { x, err := s.GetPerson(ctx, id); return x.ID, err }},
-		{"grids", func(ctx context.Context, f registry.Filter, o, l int) ([]string, int, error) {
-			return ids(func(x registry.Grid) string { return x.ID })(s.ListGrids(ctx, f, o, l))
+		{"grids", func(ctx context.Context, f registry.Filter, c string, l int) ([]string, int, string, error) {
+			return pageIDs(func(x registry.Grid) string { return x.ID })(s.PageGrids(ctx, f, c, l))
 		}, func(ctx context.Context, id string) (string, error) { x, err := s.GetGrid(ctx, id); return x.ID, err }},
 	}
 }
@@ -113,7 +114,7 @@ func TestScopedTables(t *testing.T) {
 		inB := map[string][]string{"facilities": {r.facB.ID}, "organizations": {r.orgB.ID}, "personnel": {r.perB.ID}, "grids": {r.gridB.ID}}
 		check := func(t *testing.T, l lister, ctx context.Context, f registry.Filter, want []string) {
 			t.Helper()
-			got, total, err := l.list(ctx, f, 0, 50)
+			got, total, _, err := l.list(ctx, f, "", 50)
 			if err != nil || !reflect.DeepEqual(got, want) || total != len(want) {
 				t.Fatalf("%s %+v: %v (total %d) %v, want %v", l.name, f, got, total, err, want)
 			}
@@ -138,7 +139,7 @@ func TestScopedTables(t *testing.T) {
 		})
 		t.Run("a malformed division filter is refused naming the field", func(t *testing.T) {
 			for _, l := range ls {
-				_, _, err := l.list(worker, registry.Filter{Division: "3301x6"}, 0, 10)
+				_, _, _, err := l.list(worker, registry.Filter{Division: "3301x6"}, "", 10)
 				fe := wantFault(t, err, fault.CodeInvalid, "区划代码格式不正确")
 				if len(fe.Fields) != 1 || fe.Fields[0].Field != "division" {
 					t.Fatalf("%s: fields %v", l.name, fe.Fields)
@@ -171,17 +172,37 @@ func TestScopedTables(t *testing.T) {
 			check(t, ls[2], officer, registry.Filter{Category: "g"}, []string{})                    // a role, not a part of one
 			check(t, ls[3], officer, registry.Filter{Category: "anything"}, []string{r.gridA.ID, r.gridA2.ID, r.gridB.ID})
 		})
-		t.Run("a page holds its rows and the total counts them all", func(t *testing.T) {
+		t.Run("pages of one row follow each other by cursor and the total counts them all", func(t *testing.T) {
 			for _, l := range ls {
 				all := append(append([]string{}, inA[l.name]...), inB[l.name]...)
-				got, total, err := l.list(officer, registry.Filter{}, 1, 1)
-				if err != nil || total != 3 || !reflect.DeepEqual(got, all[1:2]) {
-					t.Fatalf("%s page 2 of 1: %v total %d %v", l.name, got, total, err)
+				var got []string
+				cursor := ""
+				for i := 0; i < 3; i++ {
+					ids, total, next, err := l.list(officer, registry.Filter{}, cursor, 1)
+					if err != nil || total != 3 || len(ids) != 1 || (next == "") != (i == 2) {
+						t.Fatalf("%s page %d of 1: %v total %d next %q %v", l.name, i+1, ids, total, next, err)
+					}
+					got, cursor = append(got, ids...), next
 				}
-				if got, total, err := l.list(officer, registry.Filter{}, 10, 5); err != nil || total != 3 || len(got) != 0 {
-					t.Fatalf("%s past the end: %v total %d %v", l.name, got, total, err)
+				if !reflect.DeepEqual(got, all) {
+					t.Fatalf("%s by pages: %v, want %v", l.name, got, all)
 				}
 			}
+		})
+		t.Run("a cursor of another list or a forged one is refused naming the field", func(t *testing.T) {
+			_, _, next, err := ls[0].list(officer, registry.Filter{}, "", 1)
+			if err != nil || next == "" {
+				t.Fatal(next, err)
+			}
+			for _, l := range ls[1:] {
+				_, _, _, err := l.list(officer, registry.Filter{}, next, 1)
+				fe := wantFault(t, err, fault.CodeInvalid, "翻页位置无效")
+				if len(fe.Fields) != 1 || fe.Fields[0].Field != "cursor" {
+					t.Fatalf("%s: fields %v", l.name, fe.Fields)
+				}
+			}
+			_, _, _, err = ls[0].list(officer, registry.Filter{}, next[:len(next)-2]+"xx", 1)
+			wantFault(t, err, fault.CodeInvalid, "翻页位置无效")
 		})
 		t.Run("a look-up in scope finds the record and out of scope says not found", func(t *testing.T) {
 			msgs := map[string]string{"facilities": "设施不存在", "organizations": "组织不存在", "personnel": "人员不存在", "grids": "网格不存在"}
@@ -197,11 +218,11 @@ func TestScopedTables(t *testing.T) {
 			}
 		})
 		t.Run("a listed record equals the record looked up", func(t *testing.T) {
-			fs, _, err := s.ListFacilities(worker, registry.Filter{Q: "卫生站"}, 0, 10)
+			fs, _, err := s.ListFacilities(worker, registry.Filter{Q: "卫生站"}, 10)
 			if err != nil || len(fs) != 1 || !reflect.DeepEqual(fs[0], r.facA) {
 				t.Fatalf("listed %+v %v, created %+v", fs, err, r.facA)
 			}
-			ps, _, err := s.ListPersonnel(worker, registry.Filter{Category: "gp"}, 0, 10)
+			ps, _, err := s.ListPersonnel(worker, registry.Filter{Category: "gp"}, 10)
 			if err != nil || len(ps) != 1 || !reflect.DeepEqual(ps[0], r.perA2) {
 				t.Fatalf("listed %+v %v, created %+v", ps, err, r.perA2)
 			}
@@ -218,7 +239,7 @@ func TestScopedTables(t *testing.T) {
 			for role, ok := range readable {
 				ctx := as(role, communityA)
 				for i, l := range ls {
-					_, _, err := l.list(ctx, registry.Filter{}, 0, 10)
+					_, _, _, err := l.list(ctx, registry.Filter{}, "", 10)
 					_, gerr := l.get(ctx, inA[l.name][0])
 					if role == access.GridWorker && l.name == "grids" {
 						// A grid worker reads their own grids only: not this one.
