@@ -103,7 +103,7 @@ func (t table[T]) page(ctx context.Context, s *Store, f Filter, cursor string, l
 			return p, err
 		}
 	}
-	if err := s.DB.R.QueryRowContext(ctx, t.countQuery(w), w.args...).Scan(&p.Total); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, t.countQuery(w), s.customPlan(w.args)...).Scan(&p.Total); err != nil {
 		return p, err
 	}
 	p.Capped = p.Total > CountCap
@@ -111,7 +111,7 @@ func (t table[T]) page(ctx context.Context, s *Store, f Filter, cursor string, l
 		return p, nil
 	}
 	query, args := t.pageQuery(w, f, after, limit+1)
-	out, err := db.Collect(ctx, s.DB.R, t.scan, query, args...)
+	out, err := db.Collect(ctx, s.DB.R, t.scan, query, s.customPlan(args)...)
 	if err != nil {
 		return p, err
 	}
