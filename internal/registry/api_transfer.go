@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"linli/internal/fault"
 	"linli/internal/web"
@@ -36,8 +38,130 @@ func (h *Handlers) registerTransfer(rt *web.Router) {
 			return nil
 		})
 	rt.API("GET /api/v1/registry/export/{kind}", web.Op{Summary: "导出列表 households/residents/facilities/organizations/personnel/grids（按筛选条件；默认脱敏；未脱敏须有权限并填理由，记入审计；导出人和时间在文件名、审计和 xlsx 的“导出信息”表中，CSV 第一行即表头）/ Export a list as filtered (masked unless an allowed role gives a reason; audited; the requester and time are in the file name, the audit log and an xlsx sheet of their own; a CSV file starts with its header)", Tag: "registry",
-		Params: withParams(web.Param{Name: "format", Description: "csv | xlsx"}, web.Param{Name: "tag"}, web.Param{Name: "category"}, web.Param{Name: "grid"}, web.Param{Name: "unmasked", Type: "boolean"}, web.Param{Name: "reason"}), Produces: []string{web.MediaCSV, web.MediaXLSX}},
-		func(w http.ResponseWriter, r *http.Request) error { return h.export(w, r) })
+		Params: exportParams, Produces: []string{web.MediaCSV, web.MediaXLSX}, Accepted: ExportJobView{}},
+		h.apiExport)
+	rt.API("GET /api/v1/registry/export-jobs", web.Op{Summary: "我的导出任务（最近 20 个）/ My export jobs (the last 20)", Tag: "registry", Response: []ExportJobView{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			jobs, err := h.Store.ExportJobs(r.Context(), 20)
+			if err != nil {
+				return err
+			}
+			out := []ExportJobView{}
+			for _, j := range jobs {
+				out = append(out, h.Store.jobView(j))
+			}
+			web.WriteJSON(w, 200, out)
+			return nil
+		})
+	rt.API("GET /api/v1/registry/export-jobs/{id}", web.Op{Summary: "导出任务进度；生成后 file 为下载地址 / An export job's progress; once ready, file is its download", Tag: "registry", Response: ExportJobView{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			j, err := h.Store.ExportJob(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			v := h.Store.jobView(j)
+			if j.Busy() {
+				w.Header().Set("Retry-After", "2")
+			}
+			web.WriteJSON(w, 200, v)
+			return nil
+		})
+	rt.API("GET /api/v1/registry/export-jobs/{id}/file", web.Op{Summary: "下载已生成的导出文件（记入审计）/ Download a ready export file (audited)", Tag: "registry",
+		Produces: []string{web.MediaCSV, web.MediaXLSX}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			j, f, err := h.Store.OpenExportFile(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			sendJobFile(w, r, j, f)
+			return nil
+		})
+}
+
+// exportParams are an export's filters and choices.
+var exportParams = []web.Param{
+	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"}, {Name: "q", Description: "搜索 / search"},
+	{Name: "format", Description: "csv | xlsx"}, {Name: "tag"}, {Name: "category"}, {Name: "grid"}, {Name: "unmasked", Type: "boolean"}, {Name: "reason"},
+}
+
+// ExportJobView is an export job as the API gives it. An export of more
+// rows than a request should carry answers 202 with it: poll href (its
+// Location) until status is "ready", then download file.
+type ExportJobView struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Format    string `json:"format"`
+	Division  string `json:"division"`
+	Status    string `json:"status"` // queued, running, ready, failed or expired
+	RowsDone  int    `json:"rows_done"`
+	RowsTotal int    `json:"rows_total"`
+	FileName  string `json:"file_name"`
+	Bytes     int64  `json:"bytes"`
+	// Href is this job; File its download once ready ("" before and
+	// after it expires).
+	Href       string     `json:"href"`
+	File       string     `json:"file"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+}
+
+func (s *Store) jobView(j ExportJob) ExportJobView {
+	v := ExportJobView{ID: j.ID, Kind: j.Kind, Format: j.Format, Division: j.Scope, Status: j.Status, RowsDone: j.RowsDone, RowsTotal: j.RowsTotal,
+		FileName: j.FileName, Bytes: j.Bytes, Href: "/api/v1/registry/export-jobs/" + j.ID, CreatedAt: j.Created}
+	if !j.Finished.IsZero() {
+		v.FinishedAt = &j.Finished
+	}
+	if !j.Expires.IsZero() {
+		v.ExpiresAt = &j.Expires
+	}
+	switch {
+	case j.Status == JobReady && s.Now().Before(j.Expires):
+		v.File = v.Href + "/file"
+	case j.Status == JobReady:
+		v.Status = JobExpired
+	}
+	return v
+}
+
+// apiExport streams an export of up to the store's bound of rows; a
+// larger one (a county) is queued as a job instead, and the answer is
+// 202 with the job, its Location the job to poll.
+func (h *Handlers) apiExport(w http.ResponseWriter, r *http.Request) error {
+	if h.Store.Files != "" {
+		o := exportOptions(r)
+		x, err := h.Store.prepareExport(r.Context(), o)
+		if err != nil {
+			return err
+		}
+		n, err := x.Count(r.Context(), h.Store.asyncRows())
+		if err != nil {
+			return err
+		}
+		if n > h.Store.asyncRows() {
+			j, err := h.Store.StartExportJob(r.Context(), o)
+			if err != nil {
+				return err
+			}
+			v := h.Store.jobView(j)
+			w.Header().Set("Location", v.Href)
+			web.WriteJSON(w, http.StatusAccepted, v)
+			return nil
+		}
+	}
+	return h.export(w, r)
+}
+
+// sendJobFile sends a ready export file.
+func sendJobFile(w http.ResponseWriter, r *http.Request, j ExportJob, f io.Reader) {
+	setDownload(w, j.FileName, j.Format)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.FormatInt(j.Bytes, 10))
+	if _, err := io.Copy(web.NewDownload(w), f); err != nil {
+		// Begun and broken: the length tells the client it is short.
+		web.Logger(r.Context()).Warn("export download", "err", err.Error())
+	}
 }
 
 // exportOptions reads an export's choices from the query.

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"io"
 	"net/http"
 
 	"linli/internal/access"
@@ -88,10 +87,5 @@ func (h *Handlers) downloadExportJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	setDownload(w, j.FileName, j.Format)
-	w.Header().Set("Content-Length", itoa(int(j.Bytes)))
-	if _, err := io.Copy(web.NewDownload(w), f); err != nil {
-		// Begun and broken: the length tells the client it is short.
-		web.Logger(r.Context()).Warn("export download", "err", err.Error())
-	}
+	sendJobFile(w, r, j, f)
 }

@@ -45,6 +45,10 @@ type Op struct {
 	// Report is a value of the report a 422 refusal carries in its
 	// problem document's "report" member (an import's rows at fault).
 	Report any
+	// Accepted is a value of the 202 answer an operation gives when it
+	// queues its work instead (a large export): a job, whose address is
+	// the answer's Location.
+	Accepted any
 }
 
 // Media types of the files operations take and give (Op.Accepts,
@@ -291,6 +295,11 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 			ok["content"] = content
 		}
 		responses := map[string]any{strconv.Itoa(status): ok, "4XX": problemResponse("RFC 9457 problem", nil)}
+		if r.Op.Accepted != nil {
+			responses["202"] = map[string]any{"description": "Accepted: queued as a job; poll its Location",
+				"headers": map[string]any{"Location": map[string]any{"description": "the job", "schema": map[string]any{"type": "string"}}},
+				"content": map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(r.Op.Accepted))}}}
+		}
 		if r.Op.Report != nil {
 			responses["422"] = problemResponse("Unprocessable Content: the problem's report says what is wrong", Schema(reflect.TypeOf(r.Op.Report)))
 		}
@@ -325,7 +334,7 @@ func (rt *Router) OpenAPI(version string) map[string]any {
 		"info": map[string]any{
 			"title":       "Linli 邻里 API",
 			"version":     version,
-			"description": "城乡现代社区服务体系平台接口 / Urban-rural modern community service platform API. Errors are RFC 9457 problem+json with Chinese and English text. Lists page with ?page=&page_size=; the resident and household lists with ?cursor= (the previous answer's next).",
+			"description": "城乡现代社区服务体系平台接口 / Urban-rural modern community service platform API. Errors are RFC 9457 problem+json with Chinese and English text. Lists page with ?page=&page_size=; the registry's lists (residents, households, facilities, organisations, personnel, grids) with ?cursor= (the previous answer's next). A registry export of more rows than a request carries answers 202 with a job to poll.",
 		},
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
