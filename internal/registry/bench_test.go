@@ -22,7 +22,13 @@ import (
 )
 
 func benchStore(b testing.TB, dialect db.Dialect) *Store {
-	ms := append(append(append(append([]db.Migration{}, audit.Migrations...), divisions.Migrations...), auth.Migrations...), Migrations...)
+	return benchStoreWith(b, dialect, Migrations)
+}
+
+// benchStoreWith is a bench store on the registry's migrations given (a
+// benchmark's peer runs on the schema as it was).
+func benchStoreWith(b testing.TB, dialect db.Dialect, registry []db.Migration) *Store {
+	ms := append(append(append(append([]db.Migration{}, audit.Migrations...), divisions.Migrations...), auth.Migrations...), registry...)
 	d := dbtest.Open(b, dialect, ms)
 	divs := &divisions.Store{DB: d}
 	if _, err := divs.Load(context.Background()); err != nil {

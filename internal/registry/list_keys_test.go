@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,60 @@ type listSeed struct {
 	q   execer
 	seq int
 	now db.Time
+	// batch, if above 0, is how many rows one INSERT writes; pending
+	// holds them per statement head until flush.
+	batch   int
+	pending map[string]*pendingRows
+	heads   []string
+}
+
+type pendingRows struct {
+	values []string
+	args   []any
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// insert writes one row of an INSERT … VALUES (…) statement, or keeps it
+// for the next multi-row statement when batching.
+func (ls *listSeed) insert(tb testing.TB, query string, args ...any) {
+	tb.Helper()
+	if ls.batch == 0 {
+		ls.exec(tb, query, args...)
+		return
+	}
+	head, values, _ := strings.Cut(query, "VALUES")
+	p := ls.pending[head]
+	if p == nil {
+		p = &pendingRows{}
+		ls.pending[head] = p
+		ls.heads = append(ls.heads, head)
+	}
+	off := len(p.args)
+	p.values = append(p.values, placeholder.ReplaceAllStringFunc(values, func(m string) string {
+		n, _ := strconv.Atoi(m[1:])
+		return "$" + strconv.Itoa(n+off)
+	}))
+	p.args = append(p.args, args...)
+	if len(p.values) >= ls.batch {
+		ls.flushHead(tb, head)
+	}
+}
+
+func (ls *listSeed) flushHead(tb testing.TB, head string) {
+	tb.Helper()
+	if p := ls.pending[head]; p != nil && len(p.values) > 0 {
+		ls.exec(tb, head+"VALUES "+strings.Join(p.values, ","), p.args...)
+		ls.pending[head] = &pendingRows{}
+	}
+}
+
+// flush writes every kept row, in the order the statements first came.
+func (ls *listSeed) flush(tb testing.TB) {
+	tb.Helper()
+	for _, h := range ls.heads {
+		ls.flushHead(tb, h)
+	}
 }
 
 var (
@@ -36,7 +92,7 @@ type execer interface {
 }
 
 func newListSeed(s *Store, q execer) *listSeed {
-	return &listSeed{s: s, q: q, now: db.T(time.Now())}
+	return &listSeed{s: s, q: q, now: db.T(time.Now()), pending: map[string]*pendingRows{}}
 }
 
 func (ls *listSeed) exec(tb testing.TB, query string, args ...any) {
@@ -49,7 +105,7 @@ func (ls *listSeed) exec(tb testing.TB, query string, args ...any) {
 func (ls *listSeed) org(tb testing.TB, div, kind, name string) string {
 	ls.seq++
 	id := db.NewID()
-	ls.exec(tb, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
+	ls.insert(tb, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, '', '', '', NULL, '', $6, $6)`, id, div, kind, name, fmt.Sprintf("R%08d", ls.seq), ls.now)
 	return id
 }
@@ -57,7 +113,7 @@ func (ls *listSeed) org(tb testing.TB, div, kind, name string) string {
 func (ls *listSeed) facility(tb testing.TB, div, category, name, operator string) string {
 	ls.seq++
 	id := db.NewID()
-	ls.exec(tb, `INSERT INTO reg_facilities (id, division_code, code, name, category, address, lon, lat, floor_area, capacities, opening_hours, operator_id, status, tier, created_at, updated_at)
+	ls.insert(tb, `INSERT INTO reg_facilities (id, division_code, code, name, category, address, lon, lat, floor_area, capacities, opening_hours, operator_id, status, tier, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, '', 120.1, 30.2, 100, '{}', '', $6, 'open', '5min', $7, $7)`, id, div, fmt.Sprintf("F%08d", ls.seq), name, category, nullable(operator), ls.now)
 	return id
 }
@@ -65,7 +121,7 @@ func (ls *listSeed) facility(tb testing.TB, div, category, name, operator string
 func (ls *listSeed) grid(tb testing.TB, div string) string {
 	ls.seq++
 	id := db.NewID()
-	ls.exec(tb, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1, $2, $3, $3, '', $4, $4)`,
+	ls.insert(tb, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1, $2, $3, $3, '', $4, $4)`,
 		id, div, fmt.Sprintf("G%05d", ls.seq), ls.now)
 	return id
 }
@@ -73,7 +129,7 @@ func (ls *listSeed) grid(tb testing.TB, div string) string {
 func (ls *listSeed) person(tb testing.TB, div, name, org string) string {
 	ls.seq++
 	id := db.NewID()
-	ls.exec(tb, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
+	ls.insert(tb, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
 		VALUES ($1, $2, $3, ',volunteer,', '{}', $4, '', '', '', '', $5, $5)`, id, div, name, nullable(org), ls.now)
 	return id
 }
@@ -97,7 +153,11 @@ const (
 )
 
 func newSkewedLists(tb testing.TB, dialect db.Dialect, n int) skewedLists {
-	s := benchStore(tb, dialect)
+	return seedSkewedLists(tb, benchStore(tb, dialect), n)
+}
+
+// seedSkewedLists writes the skewed lists into s.
+func seedSkewedLists(tb testing.TB, s *Store, n int) skewedLists {
 	west := communitiesOf(tb, s, "330106")
 	k := skewedLists{s: s, big: west[0].Code, other: communitiesOf(tb, s, "330102")[0].Code}
 	for _, c := range west[:10] {
@@ -119,6 +179,7 @@ func newSkewedLists(tb testing.TB, dialect db.Dialect, n int) skewedLists {
 		tb.Fatal(err)
 	}
 	ls := newListSeed(s, tx)
+	ls.batch = 200
 	var orgs []string
 	for i := 0; i < n/3; i++ {
 		kind := commonKind
@@ -131,9 +192,10 @@ func newSkewedLists(tb testing.TB, dialect db.Dialect, n int) skewedLists {
 	for i := 0; i < n/10; i++ {
 		gs = append(gs, ls.grid(tb, div(i, n/10)))
 	}
+	ls.flush(tb) // organisations and grids before the rows that name them
 	for i := 0; i < n; i++ {
 		ls.seq++
-		ls.exec(tb, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES ($1, $2, $3, $4, '', '', $5, $5)`,
+		ls.insert(tb, `INSERT INTO reg_households (id, division_code, household_no, grid_id, address, note, created_at, updated_at) VALUES ($1, $2, $3, $4, '', '', $5, $5)`,
 			db.NewID(), div(i, n), fmt.Sprintf("H%06d", ls.seq), gs[rng.IntN(len(gs))], ls.now)
 	}
 	for i := 0; i < n; i++ {
@@ -151,6 +213,7 @@ func newSkewedLists(tb testing.TB, dialect db.Dialect, n int) skewedLists {
 		}
 		ls.person(tb, div(i, n), personNames[rng.IntN(len(personNames))], org)
 	}
+	ls.flush(tb)
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
