@@ -55,7 +55,9 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return ds[int(q*float64(len(ds)-1)+0.5)]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64)
+}
 
 // BenchmarkMetrics measures the figures of the metrics page under 4
 // connections on a history of LINLI_METRICS_ROWS requests (default
