@@ -57,44 +57,48 @@ func pct(a, b int) float64 {
 // ComputeMetrics reads the indicators of the subtree within (which must lie
 // in the caller's scope) for requests created in [from, to).
 //
-// Every figure is a grouped read over the window, answered from an index
-// holding the columns the figures need (requests_window_*): the database
-// sends a few hundred groups, not a row per request. The resolution-time
-// quantiles are exact: they are read as counts per 0.1 h, the precision
-// they are shown in, and rounding keeps the order of the times.
+// The figures are grouped reads over the window, answered from an index
+// holding the columns they need (requests_window_*) and sent in one
+// statement: the database returns a few hundred groups, not a row per
+// request. The resolution-time quantiles are exact: they are read as
+// counts per 0.1 h, the precision they are shown in, and rounding keeps
+// the order of the times.
 func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time.Time) (Metrics, error) {
 	m := Metrics{Division: within, From: from.In(CST).Format("2006-01-02"), To: to.In(CST).Format("2006-01-02"), ByStatus: map[string]int{}}
 	if !access.ScopeOf(ctx).Contains(within) {
 		return m, errOutsideArea
 	}
 	w := s.metricsWindow(ctx, within, from, to)
-	days := map[string]int{}
+	days, cats, spots := map[string]int{}, map[string]int{}, map[string]int{}
+	var times []bucket
 	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
-		var day, st string
+		var kind, key, st string
+		var tenths int64
 		var n, acc, accMet, res, resMet, eval, sat, reopened int
-		if err := r.Scan(&day, &st, &n, &acc, &accMet, &res, &resMet, &eval, &sat, &reopened); err != nil {
+		if err := r.Scan(&kind, &key, &st, &tenths, &n, &acc, &accMet, &res, &resMet, &eval, &sat, &reopened); err != nil {
 			return err
 		}
-		days[day] += n
-		m.ByStatus[st] += n
-		m.Received += n
-		m.Accepted += acc
-		m.AcceptedInTime += accMet
-		m.Resolved += res
-		m.ResolvedInTime += resMet
-		m.Evaluated += eval
-		m.Satisfied += sat
-		m.Reopened += reopened
+		switch kind {
+		case groupDay:
+			days[key] += n
+			m.ByStatus[st] += n
+			m.Received += n
+			m.Accepted += acc
+			m.AcceptedInTime += accMet
+			m.Resolved += res
+			m.ResolvedInTime += resMet
+			m.Evaluated += eval
+			m.Satisfied += sat
+			m.Reopened += reopened
+		case groupCategory:
+			cats[key] += n
+		case groupCommunity:
+			spots[key] += n
+		case groupTime:
+			times = append(times, bucket{tenths, n})
+		}
 		return nil
-	}, s.dailySQL(w), w.args...)
-	if err != nil {
-		return m, err
-	}
-	cats, err := s.metricsCounts(ctx, byCategory, w, "")
-	if err != nil {
-		return m, err
-	}
-	spots, err := s.metricsCounts(ctx, byCommunity, w, isCommunity)
+	}, s.metricsSQL(w), w.args...)
 	if err != nil {
 		return m, err
 	}
@@ -102,9 +106,7 @@ func (s *Store) ComputeMetrics(ctx context.Context, within string, from, to time
 	m.OnTimeResolve = pct(m.ResolvedInTime, m.Resolved)
 	m.SatisfactionPct = pct(m.Satisfied, m.Evaluated)
 	m.ReopenPct = pct(m.Reopened, m.Resolved+m.Reopened)
-	if m.MedianHours, m.P90Hours, err = s.resolveQuantiles(ctx, w); err != nil {
-		return m, err
-	}
+	m.MedianHours, m.P90Hours = quantiles(times)
 	names, err := s.categoryNames(ctx)
 	if err != nil {
 		return m, err
@@ -183,72 +185,54 @@ func (s *Store) cstDay(col string) string {
 	return `date(` + col + `, '+8 hours')`
 }
 
-// dailySQL counts the window's requests per day and state, with the
-// figures of the indicators.
-func (s *Store) dailySQL(w window) string {
-	return `SELECT ` + s.cstDay("r.created_at") + `, r.status, COUNT(*),
+// The groups of metricsSQL, named in its first column.
+const (
+	groupDay       = "d" // by day and state, with the figures of the indicators
+	groupCategory  = "c"
+	groupCommunity = "s" // by community, for the hot spots
+	groupTime      = "t" // answered requests by time to answer in tenths of an hour
+)
+
+// metricsSQL reads the window's groups: each row is (group, key, state,
+// tenths, count, then the indicators' counts for the day rows). The time
+// from creation to answer is rounded half up to tenths of an hour exactly,
+// from whole microseconds (the stores' precision).
+func (s *Store) metricsSQL(w window) string {
+	micros := `((CAST(strftime('%s', r.answered_at) AS INTEGER) - CAST(strftime('%s', r.created_at) AS INTEGER)) * 1000000
+		+ CAST(substr(r.answered_at, 21, 6) AS INTEGER) - CAST(substr(r.created_at, 21, 6) AS INTEGER))`
+	if s.DB.Dialect == db.Postgres {
+		micros = `CAST(EXTRACT(EPOCH FROM r.answered_at - r.created_at) * 1000000 AS BIGINT)`
+	}
+	const none = `, 0, 0, 0, 0, 0, 0, 0`
+	return `SELECT '` + groupDay + `', ` + s.cstDay("r.created_at") + `, r.status, 0, COUNT(*),
 		SUM(CASE WHEN r.accepted_at IS NOT NULL THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.accepted_at IS NOT NULL AND r.response_met THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.answered_at IS NOT NULL THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.answered_at IS NOT NULL AND r.resolve_met THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.rating <> '' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.rating = '` + Satisfied + `' OR r.rating = '` + FairlySatisfed + `' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.reopen_count > 0 THEN 1 ELSE 0 END)` + w.from + ` GROUP BY 1, 2`
+		SUM(CASE WHEN r.reopen_count > 0 THEN 1 ELSE 0 END)` + w.from + ` GROUP BY 2, 3
+	UNION ALL SELECT '` + groupCategory + `', r.category, '', 0, COUNT(*)` + none + w.from + ` GROUP BY 2
+	UNION ALL SELECT '` + groupCommunity + `', substr(r.division_code, 1, 12), '', 0, COUNT(*)` + none + w.from + ` AND length(r.division_code) >= 12 GROUP BY 2
+	UNION ALL SELECT '` + groupTime + `', '', '', (` + micros + ` + 180000000) / 360000000, COUNT(*)` + none + w.from + ` AND r.answered_at IS NOT NULL GROUP BY 4`
 }
 
-// countsSQL counts the window's requests by key.
-func countsSQL(key string, w window, cond string) string {
-	return `SELECT ` + key + `, COUNT(*)` + w.from + cond + ` GROUP BY 1`
+// bucket is how many answered requests took tenths/10 hours.
+type bucket struct {
+	tenths int64
+	n      int
 }
 
-// The keys metricsCounts counts by.
-const (
-	byCategory  = `r.category`
-	byCommunity = `substr(r.division_code, 1, 12)`
-	isCommunity = ` AND length(r.division_code) >= 12`
-)
-
-// metricsCounts counts the window's requests by key.
-func (s *Store) metricsCounts(ctx context.Context, key string, w window, cond string) (map[string]int, error) {
-	out := map[string]int{}
-	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
-		var k string
-		var n int
-		err := r.Scan(&k, &n)
-		out[k] += n
-		return err
-	}, countsSQL(key, w, cond), w.args...)
-	return out, err
-}
-
-// tenthsSQL counts the window's answered requests by their time from
-// creation to answer in tenths of an hour, rounded half up, computed
-// exactly from whole microseconds (the stores' precision).
-func (s *Store) tenthsSQL(w window) string {
-	micros := `((CAST(strftime('%s', r.answered_at) AS INTEGER) - CAST(strftime('%s', r.created_at) AS INTEGER)) * 1000000
-		+ CAST(substr(r.answered_at, 21, 6) AS INTEGER) - CAST(substr(r.created_at, 21, 6) AS INTEGER))`
-	if s.DB.Dialect == db.Postgres {
-		micros = `CAST(EXTRACT(EPOCH FROM r.answered_at - r.created_at) * 1000000 AS BIGINT)`
-	}
-	return `SELECT (` + micros + ` + 180000000) / 360000000, COUNT(*)` + w.from + ` AND r.answered_at IS NOT NULL GROUP BY 1 ORDER BY 1`
-}
-
-// resolveQuantiles answers the median and the 90th percentile of the hours
-// from creation to answer, rounded to 0.1 h, from the counts of answered
-// requests per rounded time.
-func (s *Store) resolveQuantiles(ctx context.Context, w window) (median, p90 float64, err error) {
-	type bucket struct{ tenths, n int }
-	var bs []bucket
+// quantiles answers the median and the 90th percentile of the times to
+// answer, in hours to 0.1, from their counts per tenth of an hour.
+func quantiles(bs []bucket) (median, p90 float64) {
+	sort.Slice(bs, func(i, j int) bool { return bs[i].tenths < bs[j].tenths })
 	total := 0
-	err = db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
-		var b bucket
-		err := r.Scan(&b.tenths, &b.n)
-		bs = append(bs, b)
+	for _, b := range bs {
 		total += b.n
-		return err
-	}, s.tenthsSQL(w), w.args...)
-	if err != nil || total == 0 {
-		return 0, 0, err
+	}
+	if total == 0 {
+		return 0, 0
 	}
 	// The value at rank i (0-based) of the sorted times.
 	at := func(p float64) float64 {
@@ -261,7 +245,7 @@ func (s *Store) resolveQuantiles(ctx context.Context, w window) (median, p90 flo
 		}
 		return float64(bs[len(bs)-1].tenths) / 10
 	}
-	return at(0.5), at(0.9), nil
+	return at(0.5), at(0.9)
 }
 
 func top(m map[string]int, names map[string]string, n int) []Count {
