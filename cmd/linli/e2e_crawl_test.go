@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -54,6 +57,12 @@ const measureJS = `((minTarget) => {
   const out = {scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
     bodyFont: parseFloat(getComputedStyle(document.body).fontSize), small: [], links: [],
     contentType: document.contentType, elder: document.documentElement.classList.contains('elder')};
+  // A fingerprint of the markup (FNV-1a and the length): pages with the
+  // same markup look the same to axe in the same mode and window.
+  const html = document.documentElement.outerHTML;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  out.markup = html.length + ':' + (h >>> 0).toString(16);
   for (const a of document.querySelectorAll('a[href]')) {
     if (!a.hasAttribute('download')) out.links.push(a.href);
   }
@@ -102,6 +111,7 @@ type measured struct {
 	Small, Links             []string
 	ContentType              string
 	Elder                    bool
+	Markup                   string
 }
 
 // axeRunJS runs axe-core and answers the critical and serious violations
@@ -124,51 +134,60 @@ type axeResult struct {
 // runAxe injects axe-core into the page through the protocol and runs it.
 // The page was loaded with its scripts off, so none of them ran; axe's own
 // timers need script execution, so it is switched on for the audit and off
-// again before the next page.
+// again before the next page. axe-core (half a megabyte) is sent and
+// compiled once per document, not once per audit.
 func runAxe(ctx context.Context) (axeResult, error) {
 	if err := chromedp.Do(ctx, scripts(true)); err != nil {
 		return axeResult{}, err
 	}
 	defer chromedp.Do(ctx, scripts(false))
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`if (!window.axe) { (function () {`+axeSource+`
-}).call(window) } 0`)); err != nil {
-		return axeResult{}, fmt.Errorf("inject axe: %w", err)
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === 'object'`))
+	if err != nil {
+		return axeResult{}, err
+	}
+	if !loaded {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`(function () {`+axeSource+`
+}).call(window); 0`)); err != nil {
+			return axeResult{}, fmt.Errorf("inject axe: %w", err)
+		}
 	}
 	return chromedp.Run(ctx, chromedp.Evaluate[axeResult](axeRunJS, chromedp.EvalAwaitPromise))
 }
 
-// crawlBrowser starts headless Chromium as browser() does, but keeps tabs
-// that are not in front working at full speed (workers crawl in several at
-// once) and sets no overall deadline: each step sets its own.
-func crawlBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI needs Chromium at %s (apt-get install -y chromium)", chromiumPath)
-		}
-		t.Skipf("Chromium not installed at %s: browser test skipped", chromiumPath)
+// audits keeps axe's findings by mode, window and markup, for every role's
+// crawl: a page whose markup was audited in the same mode and window is
+// not audited again, and fails with the same findings.
+type audits struct {
+	mu    sync.Mutex
+	runs  int
+	hits  int
+	byKey map[string]axeResult
+}
+
+func newAudits() *audits { return &audits{byKey: map[string]axeResult{}} }
+
+// audit answers axe's findings for the loaded page, from an earlier audit
+// of the same markup when there is one.
+func (a *audits) audit(ctx context.Context, mode string, v viewport, markup string) (axeResult, error) {
+	key := mode + "|" + v.Name + "|" + markup
+	a.mu.Lock()
+	res, ok := a.byKey[key]
+	if ok {
+		a.hits++
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.UserDataDir(t.TempDir()),
+	a.mu.Unlock()
+	if ok {
+		return res, nil
 	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	if err := chromedp.Do(ctx); err != nil {
-		cancelC()
-		cancelA()
-		t.Fatalf("start Chromium: %v", err)
+	res, err := runAxe(ctx)
+	if err != nil {
+		return res, err
 	}
-	t.Cleanup(func() { cancelC(); cancelA() })
-	return ctx
+	a.mu.Lock()
+	a.byKey[key] = res
+	a.runs++
+	a.mu.Unlock()
+	return res, nil
 }
 
 // scripts turns JavaScript on or off in a tab; the protocol's evaluations
@@ -214,6 +233,22 @@ func routePattern(u *url.URL) (path, full string) {
 	return path, path + "?" + strings.Join(keys, "&")
 }
 
+// pagingKeys are the query parameters that only move through a list: a
+// URL that differs from one already admitted only by them is the same
+// page with other rows.
+var pagingKeys = []string{"page", "cursor"}
+
+// withoutPaging is u without its paging parameters.
+func withoutPaging(u *url.URL) *url.URL {
+	c := *u
+	q := c.Query()
+	for _, k := range pagingKeys {
+		q.Del(k)
+	}
+	c.RawQuery = q.Encode()
+	return &c
+}
+
 // How often a crawl visits the same route: each pattern (with its query
 // keys) at most twice, each path pattern at most four times in all.
 const perPattern, perPath = 2, 4
@@ -222,12 +257,14 @@ const perPattern, perPath = 2, 4
 type crawl struct {
 	role    crawlRole
 	origin  string
+	audits  *audits
 	mu      sync.Mutex
 	seen    map[string]bool
 	byFull  map[string]int
 	byPath  map[string]int
 	pages   int
 	checked int
+	signIn  time.Duration // how long the role's tabs took to sign in
 	fails   []crawlFailure
 	errs    []string
 }
@@ -242,8 +279,9 @@ func (c *crawl) admit(raw string) (string, bool) {
 	if skipPaths.MatchString(u.Path) || u.Query().Get("format") != "" {
 		return "", false
 	}
-	key := u.String()
-	path, full := routePattern(u)
+	same := withoutPaging(u)
+	key := same.String()
+	path, full := routePattern(same)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen[key] || c.byFull[full] >= perPattern || c.byPath[path] >= perPath {
@@ -252,7 +290,7 @@ func (c *crawl) admit(raw string) (string, bool) {
 	c.seen[key] = true
 	c.byFull[full]++
 	c.byPath[path]++
-	return key, true
+	return u.String(), true
 }
 
 func (c *crawl) fail(check, mode string, v viewport, pageURL, detail string) {
@@ -291,7 +329,7 @@ func (c *crawl) checkVariant(ctx context.Context, pageURL, mode string, v viewpo
 	for _, s := range m.Small {
 		c.fail(fmt.Sprintf("tap-target<%d", minTarget), mode, v, pageURL, s)
 	}
-	ax, err := runAxe(ctx)
+	ax, err := c.audits.audit(ctx, mode, v, m.Markup)
 	if err != nil {
 		return m, err
 	}
@@ -304,42 +342,61 @@ func (c *crawl) checkVariant(ctx context.Context, pageURL, mode string, v viewpo
 	return m, nil
 }
 
-// visit loads a page in the normal and the elder tab, checks both
-// viewports in each, and answers the links of the normal page.
+// visit loads a page in the normal and the elder tab at once, checks both
+// viewports in each (one tab, resized), and answers the links of the
+// normal page.
 func (c *crawl) visit(tabs map[string]context.Context, pageURL string) ([]string, error) {
+	modes := []string{"normal", "elder"}
+	links := make([][]string, len(modes))
+	errs := make([]error, len(modes))
+	aborted := make([]bool, len(modes))
+	var wg sync.WaitGroup
+	for i, mode := range modes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			links[i], aborted[i], errs[i] = c.visitIn(tabs[mode], pageURL, mode)
+		}()
+	}
+	wg.Wait()
+	if aborted[0] || aborted[1] {
+		return nil, nil // a download (a file template, an export): not a page
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.pages++
+	c.mu.Unlock()
+	return links[0], nil
+}
+
+// visitIn loads the page in one mode's tab and checks it at every
+// viewport; it answers the page's links, or that the load was aborted.
+func (c *crawl) visitIn(tab context.Context, pageURL, mode string) ([]string, bool, error) {
+	ctx, cancel := context.WithTimeout(tab, 120*time.Second)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(pageURL))
+	if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("open %s (%s): %w", pageURL, mode, err)
+	}
+	if resp.Status >= 400 {
+		c.fail(fmt.Sprintf("http-%d", resp.Status), mode, crawlViewports[0], pageURL, "linked page answers "+fmt.Sprint(resp.Status))
+	}
 	var links []string
-	for _, mode := range []string{"normal", "elder"} {
-		ctx, cancel := context.WithTimeout(tabs[mode], 120*time.Second)
-		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(pageURL))
-		if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
-			cancel() // a download (a file template, an export): not a page
-			return nil, nil
-		}
+	for _, v := range crawlViewports {
+		m, err := c.checkVariant(ctx, pageURL, mode, v)
 		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("open %s (%s): %w", pageURL, mode, err)
+			return nil, false, fmt.Errorf("%s %s %s: %w", pageURL, mode, v.Name, err)
 		}
-		if resp.Status >= 400 {
-			c.fail(fmt.Sprintf("http-%d", resp.Status), mode, crawlViewports[0], pageURL, "linked page answers "+fmt.Sprint(resp.Status))
-		}
-		for _, v := range crawlViewports {
-			m, err := c.checkVariant(ctx, pageURL, mode, v)
-			if err != nil {
-				cancel()
-				return nil, fmt.Errorf("%s %s %s: %w", pageURL, mode, v.Name, err)
-			}
-			if mode == "normal" && links == nil {
-				links = m.Links
-			}
-		}
-		cancel()
-		if mode == "normal" {
-			c.mu.Lock()
-			c.pages++
-			c.mu.Unlock()
+		if links == nil {
+			links = m.Links
 		}
 	}
-	return links, nil
+	return links, false, nil
 }
 
 // signIn opens a tab in a fresh browser profile (its own cookies) for the
@@ -396,9 +453,11 @@ func signIn(base context.Context, s *server, r crawlRole, mode string, password 
 
 // run crawls the role's pages with workers, each signed in twice (a tab
 // per mode, each in its own browser profile so the elder cookie of one
-// does not reach the other).
+// does not reach the other). The first tab signs in alone (the first
+// administrator changes the one-time password there), the others at once.
 func (c *crawl) run(base context.Context, s *server, workers int) error {
 	pairs := make([]map[string]context.Context, workers)
+	var mu sync.Mutex
 	var cancels []context.CancelFunc
 	defer func() {
 		for i := len(cancels) - 1; i >= 0; i-- {
@@ -406,24 +465,57 @@ func (c *crawl) run(base context.Context, s *server, workers int) error {
 		}
 	}()
 	var start string
+	open := func(i int, mode string) error {
+		pw := c.role.Password
+		if c.role.ChangeTo != "" && (i > 0 || mode == "elder") {
+			pw = c.role.ChangeTo
+		}
+		ctx, cancel, st, err := signIn(base, s, c.role, mode, pw)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		cancels = append(cancels, cancel)
+		pairs[i][mode] = ctx
+		if start == "" {
+			start = st
+		}
+		return nil
+	}
 	for i := range pairs {
 		pairs[i] = map[string]context.Context{}
-		for _, mode := range []string{"normal", "elder"} {
-			pw := c.role.Password
-			if c.role.ChangeTo != "" && (i > 0 || mode == "elder") {
-				pw = c.role.ChangeTo
+	}
+	began := time.Now()
+	if err := open(0, "normal"); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2*workers)
+	for i := range pairs {
+		for j, mode := range []string{"normal", "elder"} {
+			if i == 0 && mode == "normal" {
+				continue
 			}
-			ctx, cancel, st, err := signIn(base, s, c.role, mode, pw)
-			if err != nil {
-				return err
-			}
-			cancels = append(cancels, cancel)
-			pairs[i][mode] = ctx
-			if start == "" {
-				start = st
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[2*i+j] = open(i, mode)
+			}()
 		}
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.signIn = time.Since(began)
+	c.walk(pairs, start, s.URL+"/")
+	return nil
+}
+
+// walk visits the pages reachable from starts, each worker with its pair
+// of tabs, until no admitted link is left.
+func (c *crawl) walk(pairs []map[string]context.Context, starts ...string) {
 	queue := make(chan string, 10000)
 	var pending, done sync.WaitGroup
 	push := func(raw string) {
@@ -432,8 +524,9 @@ func (c *crawl) run(base context.Context, s *server, workers int) error {
 			queue <- u
 		}
 	}
-	push(start)
-	push(s.URL + "/")
+	for _, st := range starts {
+		push(st)
+	}
 	for _, p := range pairs {
 		done.Add(1)
 		go func(tabs map[string]context.Context) {
@@ -455,7 +548,6 @@ func (c *crawl) run(base context.Context, s *server, workers int) error {
 	pending.Wait()
 	close(queue)
 	done.Wait()
-	return nil
 }
 
 // crawlReport groups failures by check, then by page pattern, each with
@@ -545,7 +637,7 @@ func worstPages(fails []crawlFailure, n int) string {
 func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
-	base := crawlBrowser(t)
+	base := chromium(t)
 
 	t.Run("axe-core runs through the protocol in a page without JavaScript", func(t *testing.T) {
 		ctx, cancel := chromedp.NewContext(base)
@@ -590,18 +682,20 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 	}
 	var all []crawlFailure
 	var errs, perRole []string
+	seen := newAudits()
 	only := os.Getenv("LINLI_CRAWL_ROLES") // e.g. "auditor,worker" to look at a few roles
 	for _, r := range roles {
 		if only != "" && !slices.Contains(strings.Split(only, ","), r.Name) {
 			continue
 		}
 		t.Run("crawl as "+r.Name, func(t *testing.T) {
-			c := &crawl{role: r, origin: s.URL, seen: map[string]bool{}, byFull: map[string]int{}, byPath: map[string]int{}}
+			c := &crawl{role: r, origin: s.URL, audits: seen, seen: map[string]bool{}, byFull: map[string]int{}, byPath: map[string]int{}}
 			roleBegan := time.Now()
 			if err := c.run(base, s, workers); err != nil {
 				t.Fatal(err)
 			}
-			perRole = append(perRole, fmt.Sprintf("%s: %d pages, %d page variants checked, %d failures, %s", r.Name, c.pages, c.checked, len(c.fails), time.Since(roleBegan).Round(time.Second)))
+			perRole = append(perRole, fmt.Sprintf("%s: %d pages, %d page variants checked, %d failures, %s (signing in %s)", r.Name, c.pages, c.checked, len(c.fails),
+				time.Since(roleBegan).Round(time.Second), c.signIn.Round(time.Second)))
 			if c.pages < 2 {
 				t.Errorf("%s reached only %d pages", r.Name, c.pages)
 			}
@@ -621,7 +715,8 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 		summary = append(summary, fmt.Sprintf("%s %d", c, n))
 	}
 	sort.Strings(summary)
-	t.Logf("pages checked per role:\n  %s\ncrawl took %s", strings.Join(perRole, "\n  "), time.Since(began).Round(time.Second))
+	t.Logf("pages checked per role:\n  %s\naxe ran %d times, %d audits reused for the same markup\ncrawl took %s",
+		strings.Join(perRole, "\n  "), seen.runs, seen.hits, time.Since(began).Round(time.Second))
 	if len(all) > 0 {
 		t.Errorf("%d failures (%s)\nworst page patterns:\n%s%s", len(all), strings.Join(summary, ", "), worstPages(all, 15), report)
 	}
@@ -658,4 +753,61 @@ func TestCrawlVisitsEachRouteAFewTimesAndNothingThatChangesState(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The crawl fails a page that axe finds a serious fault in and a page
+// wider than a phone, in both modes, and walks a list's other pages no
+// more than once: pages served here, crawled with the same checks.
+func TestCrawlFailsAPageAxeFaultsOrThatScrollsSideways(t *testing.T) {
+	t.Parallel()
+	base := chromium(t)
+	page := func(body string) string {
+		return `<!doctype html><html lang="en" class="elder"><head><title>t</title><style>body{font-size:20px;margin:0}
+a{display:block;min-height:48px;min-width:48px}</style></head><body><main><h1>t</h1>` + body + `</main></body></html>`
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, page(`<a href="/list">list</a><a href="/list?page=2">list, page 2</a><a href="/no-alt">no alt</a><a href="/wide">wide</a>`))
+	})
+	mux.HandleFunc("GET /list", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, page(`<p>rows `+r.URL.Query().Get("page")+`</p>`))
+	})
+	mux.HandleFunc("GET /no-alt", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, page(`<img src="/x.png">`)) })
+	mux.HandleFunc("GET /wide", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, page(`<div style="width:600px">wide</div>`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	tabs := map[string]context.Context{}
+	for _, mode := range []string{"normal", "elder"} {
+		ctx, cancel := chromedp.NewContext(base, chromedp.WithNewBrowserContext())
+		defer cancel()
+		if err := chromedp.Do(ctx, noScripts); err != nil {
+			t.Fatal(err)
+		}
+		tabs[mode] = ctx
+	}
+	c := &crawl{role: crawlRole{Name: "probe"}, origin: srv.URL, audits: newAudits(), seen: map[string]bool{}, byFull: map[string]int{}, byPath: map[string]int{}}
+	c.walk([]map[string]context.Context{tabs}, srv.URL+"/")
+	if len(c.errs) > 0 {
+		t.Fatalf("crawl errors: %v", c.errs)
+	}
+	got := map[string][]string{}
+	for _, f := range c.fails {
+		got[f.URL] = append(got[f.URL], f.Check+"/"+f.Mode+"/"+f.Viewport)
+	}
+	for k := range got {
+		sort.Strings(got[k])
+	}
+	want := map[string][]string{
+		"/no-alt": {"axe:image-alt/elder/1280", "axe:image-alt/elder/360", "axe:image-alt/normal/1280", "axe:image-alt/normal/360"},
+		"/wide":   {"sideways-scroll/elder/360", "sideways-scroll/normal/360"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("failures %v, want %v", got, want)
+	}
+	if c.pages != 4 {
+		t.Errorf("visited %d pages, want 4 (the list's second page is the list)", c.pages)
+	}
 }

@@ -42,7 +42,7 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := crawlBrowser(t)
+	base := chromium(t)
 	s := startServer(t, t.TempDir(), "--demo", "--demo-scale", "community")
 	phone := crawlViewports[0]
 	for _, role := range []string{"resident", "worker", "officer"} {

@@ -162,9 +162,13 @@ func (s *server) oneTimePassword(t testing.TB) string {
 
 const chromiumPath = "/usr/bin/chromium"
 
-// browser starts headless Chromium; without it the test skips, except under
-// CI, where a missing browser is a failure.
-func browser(t testing.TB) context.Context {
+// chromium starts headless Chromium for a test and answers its first tab,
+// with no deadline (each step sets its own); without Chromium the test
+// skips, except under CI, where a missing browser is a failure. Tabs that
+// are not in front keep working at full speed: the crawl and the
+// screenshots work in several at once. extra adds or overrides flags.
+// Every browser test starts its browser here.
+func chromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -172,16 +176,18 @@ func browser(t testing.TB) context.Context {
 		}
 		t.Skipf("Chromium not installed at %s: browser test skipped (apt-get install -y chromium)", chromiumPath)
 	}
-	opts := []chromedp.ExecAllocatorOption{
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844), // a phone-sized screen
-	}
+	}, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	// The first run starts the browser and must not carry a timeout.
@@ -190,9 +196,17 @@ func browser(t testing.TB) context.Context {
 		cancelA()
 		t.Fatalf("start Chromium: %v", err)
 	}
-	tctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	return tctx
+	t.Cleanup(func() { cancelC(); cancelA() })
+	return ctx
+}
+
+// browser starts Chromium with a phone-sized window for a test that walks
+// one flow, all of it within two minutes.
+func browser(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(chromium(t, chromedp.WindowSize(390, 844)), 120*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // shot saves a screenshot when LINLI_SCREENSHOTS names a folder.
