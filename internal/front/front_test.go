@@ -23,7 +23,7 @@ import (
 // worker and one 我的 block per resident.
 type chores struct{ now func() time.Time }
 
-func (chores) Nav() []web.NavItem                      { return nil }
+func (chores) Nav() []web.NavItem                     { return nil }
 func (chores) Mount(*web.Router, *web.Renderer) error { return nil }
 
 func (c chores) Work(_ context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
@@ -282,12 +282,12 @@ func TestMine(t *testing.T) {
 			})
 		})
 		t.Run("a replayed answer tells nobody twice; a reopening is a new notice", func(t *testing.T) {
-			before := e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1`, userID(t, e, "res"))
+			before := e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1`, userID(t, e, "res"))
 			apptest.JSON[request](t, res, "POST", "/api/v1/requests/"+r.ID+"/reopen", map[string]any{"note": "灯又坏了"}, 200)
-			if got := e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1 AND kind = 'request.reopened'`, userID(t, e, "res")); got != 1 {
+			if got := e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1 AND kind = 'request.reopened'`, userID(t, e, "res")); got != 1 {
 				t.Errorf("%d reopen notices", got)
 			}
-			if got := e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1`, userID(t, e, "res")); got != before+1 {
+			if got := e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1`, userID(t, e, "res")); got != before+1 {
 				t.Errorf("%d notices after one reopening, %d before", got, before)
 			}
 		})

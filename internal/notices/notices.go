@@ -25,7 +25,7 @@ import (
 // Migrations create the notices table. The unique (user, key) index is
 // what makes sending idempotent; the partial index on unread rows keeps
 // the header's count one index read.
-var Migrations = []db.Migration{{ID: "notices/001_notices", SQL: `CREATE TABLE notices (
+var Migrations = []db.Migration{{ID: "user_notices/001", SQL: `CREATE TABLE user_notices (
 	id TEXT PRIMARY KEY,
 	user_id TEXT NOT NULL,
 	division_code TEXT NOT NULL,
@@ -39,9 +39,9 @@ var Migrations = []db.Migration{{ID: "notices/001_notices", SQL: `CREATE TABLE n
 	created_at TIMESTAMPTZ NOT NULL,
 	read_at TIMESTAMPTZ
 );
-CREATE UNIQUE INDEX notices_user_key ON notices (user_id, dedup_key);
-CREATE INDEX notices_user_created ON notices (user_id, created_at);
-CREATE INDEX notices_unread ON notices (user_id) WHERE read_at IS NULL;`}}
+CREATE UNIQUE INDEX user_notices_key ON user_notices (user_id, dedup_key);
+CREATE INDEX user_notices_created ON user_notices (user_id, created_at);
+CREATE INDEX user_notices_unread ON user_notices (user_id) WHERE read_at IS NULL;`}}
 
 // Notice is one stored notice.
 type Notice struct {
@@ -114,7 +114,7 @@ func (s *Service) Notify(ctx context.Context, n module.Notice) error {
 		key = "id:" + id
 	}
 	now := s.Now()
-	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO notices (id, user_id, division_code, kind, title_zh, title_en, body_zh, body_en, href, dedup_key, created_at)
+	res, err := s.DB.W.ExecContext(ctx, `INSERT INTO user_notices (id, user_id, division_code, kind, title_zh, title_en, body_zh, body_en, href, dedup_key, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (user_id, dedup_key) DO NOTHING`,
 		id, n.UserID, division, n.Kind, n.Title.ZH, n.Title.EN, n.Body.ZH, n.Body.EN, n.Href, key, db.T(now))
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *Service) List(ctx context.Context, userID string, limit int) ([]Notice,
 	if err != nil {
 		return nil, 0, err
 	}
-	ns, err := db.Collect(ctx, s.DB.R, scan, `SELECT `+cols+` FROM notices WHERE user_id = $1
+	ns, err := db.Collect(ctx, s.DB.R, scan, `SELECT `+cols+` FROM user_notices WHERE user_id = $1
 		ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2`, userID, limit)
 	return ns, unread, err
 }
@@ -199,7 +199,7 @@ func (s *Service) List(ctx context.Context, userID string, limit int) ([]Notice,
 // Unread counts an account's unread notices (one read of a partial index).
 func (s *Service) Unread(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM notices WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_notices WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
 	return n, err
 }
 
@@ -207,10 +207,10 @@ func (s *Service) Unread(ctx context.Context, userID string) (int, error) {
 // account's notice is as absent as one that never was.
 func (s *Service) Open(ctx context.Context, userID, id string) (Notice, error) {
 	now := s.Now()
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE notices SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, db.T(now), id, userID); err != nil {
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE user_notices SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, db.T(now), id, userID); err != nil {
 		return Notice{}, err
 	}
-	n, err := scan(s.DB.W.QueryRowContext(ctx, `SELECT `+cols+` FROM notices WHERE id = $1 AND user_id = $2`, id, userID))
+	n, err := scan(s.DB.W.QueryRowContext(ctx, `SELECT `+cols+` FROM user_notices WHERE id = $1 AND user_id = $2`, id, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, errNoNotice
 	}
@@ -219,7 +219,7 @@ func (s *Service) Open(ctx context.Context, userID, id string) (Notice, error) {
 
 // ReadAll marks every unread notice of the account read and says how many.
 func (s *Service) ReadAll(ctx context.Context, userID string) (int, error) {
-	res, err := s.DB.W.ExecContext(ctx, `UPDATE notices SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, db.T(s.Now()), userID)
+	res, err := s.DB.W.ExecContext(ctx, `UPDATE user_notices SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, db.T(s.Now()), userID)
 	if err != nil {
 		return 0, err
 	}

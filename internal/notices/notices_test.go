@@ -65,7 +65,7 @@ func TestNotices(t *testing.T) {
 				}
 			}
 			s.Close()
-			if got := e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1`, res); got != 1 {
+			if got := e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1`, res); got != 1 {
 				t.Fatalf("%d rows", got)
 			}
 			if len(rcv.got) != 1 || rcv.got[0].Username != "res" || rcv.got[0].Division != apptest.CommunityA || rcv.got[0].Title.ZH != "您的诉求已办结答复" {
@@ -88,7 +88,7 @@ func TestNotices(t *testing.T) {
 				}
 			}
 			s.Close()
-			if a, b := e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1`, res), e.Count(`SELECT COUNT(*) FROM notices WHERE user_id = $1`, res2); a != 3 || b != 1 {
+			if a, b := e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1`, res), e.Count(`SELECT COUNT(*) FROM user_notices WHERE user_id = $1`, res2); a != 3 || b != 1 {
 				t.Fatalf("res %d, res2 %d", a, b)
 			}
 		})
@@ -117,7 +117,7 @@ func TestNotices(t *testing.T) {
 			}
 		})
 		t.Run("a notice without its parts, or to nobody, is refused naming the field, and nothing is written", func(t *testing.T) {
-			before := e.Count(`SELECT COUNT(*) FROM notices`)
+			before := e.Count(`SELECT COUNT(*) FROM user_notices`)
 			for field, bad := range map[string]module.Notice{
 				"user_id": {Kind: "x", Title: fault.M("t", "t")},
 				"kind":    {UserID: res, Title: fault.M("t", "t")},
@@ -133,7 +133,7 @@ func TestNotices(t *testing.T) {
 			if err := s.Notify(ctx, module.Notice{UserID: "nobody", Kind: "x", Title: fault.M("t", "t")}); err == nil {
 				t.Error("a notice to no account was stored")
 			}
-			if got := e.Count(`SELECT COUNT(*) FROM notices`); got != before {
+			if got := e.Count(`SELECT COUNT(*) FROM user_notices`); got != before {
 				t.Errorf("%d rows written by refused notices", got-before)
 			}
 		})
