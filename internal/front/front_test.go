@@ -64,6 +64,18 @@ type workbench struct {
 	Total  int               `json:"total"`
 }
 
+// noticeList is one's notices as the API answers.
+type noticeList struct {
+	Items []struct {
+		ID     string    `json:"id"`
+		Kind   string    `json:"kind"`
+		Href   string    `json:"href"`
+		ReadAt *string   `json:"read_at"`
+		Title  fault.Msg `json:"title"`
+	} `json:"items"`
+	Unread int `json:"unread"`
+}
+
 func (w workbench) hrefs() []string {
 	var out []string
 	for _, it := range w.Items {
@@ -236,26 +248,7 @@ func TestMine(t *testing.T) {
 			}
 		})
 		t.Run("opening a notice marks it read and leads to the request", func(t *testing.T) {
-			var list struct {
-				Items []struct {
-					ID     string    `json:"id"`
-					Kind   string    `json:"kind"`
-					Href   string    `json:"href"`
-					ReadAt *string   `json:"read_at"`
-					Title  fault.Msg `json:"title"`
-				} `json:"items"`
-				Unread int `json:"unread"`
-			}
-			list = apptest.JSON[struct {
-				Items []struct {
-					ID     string    `json:"id"`
-					Kind   string    `json:"kind"`
-					Href   string    `json:"href"`
-					ReadAt *string   `json:"read_at"`
-					Title  fault.Msg `json:"title"`
-				} `json:"items"`
-				Unread int `json:"unread"`
-			}](t, res, "GET", "/api/v1/me/notices", nil, 200)
+			list := apptest.JSON[noticeList](t, res, "GET", "/api/v1/me/notices", nil, 200)
 			if list.Unread != 2 || len(list.Items) != 2 || list.Items[0].Kind != "request.answered" || list.Items[0].Href != "/requests/"+r.ID {
 				t.Fatalf("%+v", list)
 			}
