@@ -77,13 +77,13 @@ func TestBenchPages(t *testing.T) {
 			})
 			t.Run("every role's start page, lists, dashboards and exports have a line", func(t *testing.T) {
 				want := map[string][]string{
-					"demo.officer":   {"/", "/registry/residents", "/registry/households", "/registry/export?format=csv&kind=residents", "/indicators", "/requests", "/requests/metrics", "/lifecircle"},
-					"demo.street":    {"/", "/registry/residents", "/indicators", "/requests"},
-					"bench.city":     {"/", "/indicators", "/registry/residents"},
-					"bench.province": {"/", "/indicators", "/registry/residents"},
-					"demo.worker":    {"/", "/registry/residents", "/requests", "/indicators"},
-					"demo.grid":      {"/registry/my-grid"},
-					"demo.resident":  {"/registry/me", "/requests"},
+					"demo.officer":   {"/work", "/registry/residents", "/registry/households", "/registry/export?format=csv&kind=residents", "/indicators", "/requests", "/requests/metrics", "/lifecircle"},
+					"demo.street":    {"/work", "/registry/residents", "/indicators", "/requests"},
+					"bench.city":     {"/work", "/indicators", "/registry/residents"},
+					"bench.province": {"/work", "/indicators", "/registry/residents"},
+					"demo.worker":    {"/work", "/registry/residents", "/requests", "/indicators"},
+					"demo.grid":      {"/work", "/registry/my-grid"},
+					"demo.resident":  {"/me", "/registry/me", "/requests"},
 					"bench.admin":    {"/", "/admin/users"},
 					"demo.secadmin":  {"/", "/admin/users", "/admin/security"},
 					"demo.auditor":   {"/", "/audit"},

@@ -306,6 +306,11 @@ func TestEndToEndFirstAdminCreatesWorker(t *testing.T) {
 			chromedp.SendKeys(`input[name=confirm_password]`, workerNew),
 			chromedp.Submit(`input[name=confirm_password]`),
 			// Wait for the new page itself: the password page has an h1 too.
+			// A worker starts at the 工作台; the community's overview is in
+			// the menu.
+			chromedp.WaitVisible(`//h1[contains(., "工作台")]`),
+			chromedp.WaitVisible(`//p[contains(., "密码已修改")]`),
+			chromedp.Navigate(s.URL+"/overview"),
 			chromedp.WaitVisible(`//h1[contains(., "社区概览")]`),
 			text(`h1`, &heading),
 			text(`main`, &body),

@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -121,44 +120,40 @@ func TestHomePerRole(t *testing.T) {
 		e.User("grid", access.GridWorker, apptest.CommunityA)
 		e.User("worker", access.CommunityWorker, apptest.CommunityA)
 		e.User("county", access.Officer, apptest.County)
-		for user, want := range map[string]string{"grid": "/registry/my-grid"} {
-			req, _ := http.NewRequest("GET", e.URL+"/", nil)
-			resp, err := e.Login(user).HTTP.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 303 || resp.Header.Get("Location") != want {
-				t.Errorf("%s home: %d %s, want %s", user, resp.StatusCode, resp.Header.Get("Location"), want)
-			}
-		}
-		t.Run("a resident's home is their main actions as big buttons, in both modes", func(t *testing.T) {
-			c := e.Login("res")
-			for _, elder := range []string{"0", "1"} {
-				c.Get("/prefs?elder=" + elder)
-				st, body, _ := c.Get("/")
-				nav := regexp.MustCompile(`(?s)<nav class="big-actions"[^>]*>(.*?)</nav>`).FindStringSubmatch(body)
-				if st != 200 || nav == nil {
-					t.Fatalf("elder=%s: %d, no big actions", elder, st)
-				}
-				var hrefs []string
-				for _, m := range regexp.MustCompile(`<a class="button[^"]*" href="([^"]+)"`).FindAllStringSubmatch(nav[1], -1) {
-					hrefs = append(hrefs, m[1])
-				}
-				toggle := "/prefs?elder=1&amp;next=/"
-				if elder == "1" {
-					toggle = "/prefs?elder=0&amp;next=/"
-				}
-				if want := []string{"/requests/new", "/requests", "/registry/me", toggle}; !reflect.DeepEqual(hrefs, want) {
-					t.Errorf("elder=%s: actions %v, want %v", elder, hrefs, want)
+		t.Run("workers start at the workbench and residents at 我的", func(t *testing.T) {
+			for user, want := range map[string]string{"grid": "/work", "worker": "/work", "county": "/work", "res": "/me"} {
+				st, _, h := e.Login(user).Get("/")
+				if st != 303 || h.Get("Location") != want {
+					t.Errorf("%s home: %d %s, want %s", user, st, h.Get("Location"), want)
 				}
 			}
 		})
-		for user, want := range map[string]string{"worker": "社区概览", "county": "辖区概览"} {
-			st, body := e.Login(user).Do("GET", "/", nil)
-			if st != 200 || !strings.Contains(body, want) {
-				t.Errorf("%s home: %d, want %s", user, st, want)
+		t.Run("a resident's 我的 leads with the one action, in both modes", func(t *testing.T) {
+			c := e.Login("res")
+			for _, elder := range []string{"0", "1"} {
+				c.Get("/prefs?elder=" + elder)
+				st, body, _ := c.Get("/me")
+				first := regexp.MustCompile(`<a class="button" href="([^"]+)"`).FindStringSubmatch(body)
+				if st != 200 || first == nil || first[1] != "/requests/new" {
+					t.Fatalf("elder=%s: %d, first button %v", elder, st, first)
+				}
+				for _, href := range []string{`href="/requests"`, `href="/registry/me"`, `href="/registry/facilities"`} {
+					if !strings.Contains(body, href) {
+						t.Errorf("elder=%s: no link %s among the services", elder, href)
+					}
+				}
 			}
-		}
+		})
+		t.Run("the workers' former start pages stay in the menu", func(t *testing.T) {
+			for user, want := range map[string]string{"worker": "社区概览", "county": "辖区概览"} {
+				if _, menu, _ := e.Login(user).Get("/menu"); !strings.Contains(menu, `href="/overview"`) {
+					t.Errorf("%s: no overview in the menu", user)
+				}
+				st, body := e.Login(user).Do("GET", "/overview", nil)
+				if st != 200 || !strings.Contains(body, want) {
+					t.Errorf("%s overview: %d, want %s", user, st, want)
+				}
+			}
+		})
 	})
 }

@@ -24,9 +24,12 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/front"
 	"linli/internal/module"
+	"linli/internal/notices"
 	"linli/internal/secret"
 	"linli/internal/web"
+	"linli/internal/webhook"
 )
 
 // Version is set at build time with -ldflags "-X linli/internal/app.Version=…".
@@ -48,6 +51,7 @@ type App struct {
 	Audit     *audit.Log
 	Auth      *auth.Service
 	Divisions *divisions.Store
+	Notices   *notices.Service
 	Log       *slog.Logger
 	Metrics   *web.Metrics
 	Router    *web.Router
@@ -86,7 +90,7 @@ func (a *App) Module(name string) module.Module {
 // order of the list.
 func Migrations(specs []module.Spec) []db.Migration {
 	var ms []db.Migration
-	for _, set := range [][]db.Migration{audit.Migrations, divisions.Migrations, auth.Migrations} {
+	for _, set := range [][]db.Migration{audit.Migrations, divisions.Migrations, auth.Migrations, notices.Migrations} {
 		ms = append(ms, set...)
 	}
 	for _, s := range specs {
@@ -98,7 +102,7 @@ func Migrations(specs []module.Spec) []db.Migration {
 // Settings are the settings the app (its operations) and the modules
 // declare.
 func Settings(specs []module.Spec) []config.Setting {
-	out := append([]config.Setting(nil), opsSettings...)
+	out := append(append([]config.Setting(nil), opsSettings...), noticeSettings...)
 	for _, s := range specs {
 		out = append(out, s.Settings...)
 	}
@@ -151,6 +155,10 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, er
 	a := &App{Cfg: cfg, DB: d, Keys: keys, KeyWarning: warn, Log: o.Log, Metrics: web.NewMetrics(), now: o.Now, specs: o.Modules}
 	a.Audit = &audit.Log{DB: d, Now: o.Now, Key: keys.Derive("audit"), Checkpoints: filepath.Join(cfg.DataDir, audit.CheckpointFile), Logger: o.Log}
 	a.Divisions = &divisions.Store{DB: d, Now: o.Now}
+	a.Notices = &notices.Service{DB: d, Now: o.Now, Log: o.Log.With("part", "notices")}
+	if hook := cfg.Modules.Get(EnvNoticesWebhook); hook != "" {
+		a.Notices.Hook = &webhook.Sender{URL: hook, Secret: cfg.Modules.Get(EnvNoticesSecret)}
+	}
 	if err := a.build(o.Modules); err != nil {
 		return nil, err
 	}
@@ -193,7 +201,7 @@ func (a *App) build(specs []module.Spec) error {
 			dataDir = ""
 		}
 		m, err := s.New(module.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Divisions: lookup, Now: a.now,
-			Log: a.Log.With("module", s.Name), Settings: settings, DataDir: dataDir, FilesDir: a.Cfg.DataDir})
+			Log: a.Log.With("module", s.Name), Settings: settings, DataDir: dataDir, FilesDir: a.Cfg.DataDir, Notices: a.Notices})
 		if err != nil {
 			return fmt.Errorf("模块 %s / module %s: %w", s.Name, s.Name, err)
 		}
@@ -224,6 +232,7 @@ func (a *App) Close() error {
 			errs = append(errs, c.Close())
 		}
 	}
+	a.Notices.Close()
 	errs = append(errs, a.Audit.Close(context.Background()))
 	return errors.Join(append(errs, a.DB.Close())...)
 }
@@ -258,17 +267,21 @@ func (a *App) routes(demo bool) error {
 	rd := web.NewRenderer()
 	rd.Demo = demo
 	rd.Version = Version
-	rd.Nav = []web.NavItem{
-		{Href: "/", Label: web.M("首页", "Home"), Primary: 1},
+	rd.Nav = append(front.Nav(), []web.NavItem{
+		// Workers start at the 工作台 and residents at 我的: their
+		// menus have those instead.
+		{Href: "/", Label: web.M("首页", "Home"), Primary: 1, Roles: others},
+		{Href: "/overview", Label: web.M("辖区概览", "Overview"), Roles: front.Workers},
 		// Residents look up no division codes: their menu leaves it out.
 		{Href: "/divisions", Label: web.M("区划查询", "Divisions"), Group: web.NavAnalysis, Roles: staff},
 		{Href: "/unit-data/import", Label: web.M("导入单元数据", "Import unit data"), Group: web.NavAnalysis, Roles: officers},
-	}
+	}...)
 	for _, m := range a.modules {
 		rd.Nav = append(rd.Nav, m.Nav()...)
 	}
 	rd.Nav = append(rd.Nav, accountNav()...)
 	rd.Nav = append(rd.Nav, designNav(demo))
+	rd.Unread = a.unread
 	a.Renderer = rd
 	rt := web.NewRouter()
 	// Every route records the refusals it answers (403, 404 on a row) in
@@ -289,6 +302,7 @@ func (a *App) routes(demo bool) error {
 	authH.Register(rt)
 	auditH.Register(rt)
 	home.Register(rt)
+	a.frontRoutes(rt, rd)
 	a.opsRoutes(rt)
 	for _, m := range a.modules {
 		if err := m.Mount(rt, rd); err != nil {

@@ -6,6 +6,8 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/divisions"
+	"linli/internal/fault"
+	"linli/internal/front"
 	"linli/internal/module"
 	"linli/internal/web"
 )
@@ -21,6 +23,7 @@ type homeHandlers struct {
 
 func (h *homeHandlers) Register(rt *web.Router) {
 	rt.Page("GET /{$}", h.home)
+	rt.Page("GET /overview", h.overview)
 }
 
 type adminHome struct {
@@ -29,12 +32,21 @@ type adminHome struct {
 	Entries int
 }
 
-// home is each role's start page: officers and workers see their division
-// at a glance; admins see their duties.
+// home sends each role to its start page: workers to the 工作台,
+// residents to 我的, a role a module claims to its page; the rest see
+// their division or, for admins, their duties.
 func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
-	if p.Role == access.Resident {
-		h.residentHome(w, r)
+	keep := ""
+	if r.URL.Query().Get("changed") == "1" {
+		keep = "?changed=1"
+	}
+	switch {
+	case front.IsWorker(p):
+		http.Redirect(w, r, "/work"+keep, http.StatusSeeOther)
+		return
+	case p.Role == access.Resident:
+		http.Redirect(w, r, "/me"+keep, http.StatusSeeOther)
 		return
 	}
 	for _, m := range h.app.modules {
@@ -46,15 +58,11 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var notice web.Msg
-	if r.URL.Query().Get("changed") == "1" {
+	if keep != "" {
 		notice = web.M("密码已修改", "password changed")
 	}
 	switch p.Role {
-	case access.Officer:
-		h.units.UnitPageNotice(w, r, p.Division, web.M("辖区概览", "My jurisdiction"), notice)
-	case access.CommunityWorker, access.GridWorker:
-		h.units.UnitPageNotice(w, r, p.Division, web.M("社区概览", "My community"), notice)
-	case access.Resident, access.Provider:
+	case access.Provider:
 		h.units.UnitPageNotice(w, r, p.Division, web.M("我的社区", "My community"), notice)
 	default:
 		ah := adminHome{Role: p.Role}
@@ -68,6 +76,20 @@ func (h *homeHandlers) home(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.pages.Render(w, r, 200, "admin_home", web.View{Title: web.M("管理首页", "Administration"), Notice: notice, Data: ah})
+	}
+}
+
+// overview is the workers' division at a glance, their start page before
+// the 工作台.
+func (h *homeHandlers) overview(w http.ResponseWriter, r *http.Request) {
+	p := access.From(r.Context())
+	switch p.Role {
+	case access.Officer:
+		h.units.UnitPageNotice(w, r, p.Division, web.M("辖区概览", "My jurisdiction"), web.Msg{})
+	case access.CommunityWorker, access.GridWorker:
+		h.units.UnitPageNotice(w, r, p.Division, web.M("社区概览", "My community"), web.Msg{})
+	default:
+		h.app.refuse(w, r, fault.NotFound(web.M("找不到这个页面，请检查地址或从首页进入", "there is no such page; check the address or start from the home page")))
 	}
 }
 
@@ -87,24 +109,6 @@ func accountNav() []web.NavItem {
 		{Href: "/account/totp", Label: web.M("动态口令", "One-time codes"), Group: web.NavAccount},
 		{Href: "/account/tokens", Label: web.M("API 令牌", "API tokens"), Group: web.NavAccount, Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer, access.Provider, access.SecAdmin}},
 	}
-}
-
-// residentView is the resident's home: the few things residents do most,
-// as big buttons on the first screen.
-type residentView struct {
-	Division string
-	Elder    bool
-}
-
-// residentHome puts a resident's main actions first, in both modes; in
-// 长辈模式 the page is one column and nothing else comes before them.
-func (h *homeHandlers) residentHome(w http.ResponseWriter, r *http.Request) {
-	p := access.From(r.Context())
-	v := web.View{Title: web.M("请选择要办的事", "What would you like to do?"), Data: residentView{Division: p.Division, Elder: web.Elder(r)}}
-	if r.URL.Query().Get("changed") == "1" {
-		v.Notice = web.M("密码已修改", "password changed")
-	}
-	h.pages.Render(w, r, http.StatusOK, "resident_home", v)
 }
 
 // designNav offers the page of the kit's components to the system

@@ -366,7 +366,7 @@ func (m *registryModule) Work(ctx context.Context, p *access.Principal, limit in
 		if j.Status != JobReady || !m.store.Now().Before(j.Expires) {
 			continue
 		}
-		out = append(out, module.WorkItem{Module: "registry", Kind: "registry.export.ready", Href: "/registry/exports/jobs/" + j.ID, Due: j.Expires,
+		out = append(out, module.WorkItem{Module: "registry", Kind: "registry.export.ready", KindName: fault.M("导出文件可下载", "Export files ready"), Href: "/registry/exports/jobs/" + j.ID, Due: j.Expires,
 			Title: fault.M("导出文件已生成："+j.FileName, "export file ready: "+j.FileName)})
 	}
 	return out, nil

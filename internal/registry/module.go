@@ -66,12 +66,6 @@ func (m *registryModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-// Homes: a grid worker starts at their grid (a resident at the app's home
-// of big buttons, one of which leads to their record).
-func (m *registryModule) Homes() map[access.Role]string {
-	return map[access.Role]string{access.GridWorker: "/registry/my-grid"}
-}
-
 // Demo fills the demo county with synthetic households and residents.
 func (m *registryModule) Demo(ctx context.Context, o module.DemoOptions) error {
 	ro := DemoOptions{County: o.County, Seed: o.Seed}

@@ -37,10 +37,13 @@ func TestModule(t *testing.T) {
 				t.Fatalf("store reads %v after the clock moved to %v", got, e.Clock.Now())
 			}
 		})
-		t.Run("grid workers start at their own grid", func(t *testing.T) {
+		t.Run("grid workers start at the workbench, their grid one tap away in the header", func(t *testing.T) {
 			e.User("res", access.Resident, communityA)
 			e.User("grid", access.GridWorker, communityA)
-			for user, want := range map[string]string{"grid": "/registry/my-grid"} {
+			if _, body, _ := e.Login("grid").Get("/work"); !strings.Contains(body, `href="/registry/my-grid"`) {
+				t.Fatal("no link to the grid on the workbench's header")
+			}
+			for user, want := range map[string]string{"grid": "/work"} {
 				st, _, h := e.Login(user).Get("/")
 				if st != 303 || h.Get("Location") != want {
 					t.Fatalf("%s home: %d %q", user, st, h.Get("Location"))

@@ -188,6 +188,7 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 		return Request{}, err
 	}
 	s.deliver(ctx, sent)
+	s.tellReporter(ctx, a, out)
 	got, err := s.Get(ctx, out.ID)
 	if errors.Is(err, errNoRequest) { // transferred out of the caller's area
 		return out, s.present(ctx, &out)

@@ -2,9 +2,7 @@ package requests
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/module"
 	"linli/internal/web"
+	"linli/internal/webhook"
 )
 
 // Module declares 民呼我为: residents' requests with SLAs, escalation,
@@ -30,15 +29,7 @@ func Module() module.Spec {
 	}
 }
 
-func checkWebhook(v string, _ config.Values) error {
-	if v == "" {
-		return nil
-	}
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("须为 http(s):// 地址 / must be an http(s):// URL, got %q", v)
-	}
-	return nil
-}
+func checkWebhook(v string, _ config.Values) error { return webhook.CheckURL(v) }
 
 type requestsModule struct {
 	store *Store
@@ -46,7 +37,7 @@ type requestsModule struct {
 }
 
 func newModule(d module.Deps) (module.Module, error) {
-	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Log: d.Log, Locate: d.Divisions.Locate}
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Log: d.Log, Locate: d.Divisions.Locate, Tell: d.Notices}
 	if hook := d.Settings.Get("LINLI_NOTIFY_WEBHOOK"); hook != "" {
 		s.Notifier = &Webhook{URL: hook, Secret: d.Settings.Get("LINLI_NOTIFY_SECRET")}
 	}

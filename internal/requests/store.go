@@ -182,6 +182,9 @@ type Store struct {
 	Log      *slog.Logger     // where failed notifier deliveries are reported
 	Calendar *Calendar
 	Notifier Notifier
+	// Tell tells reporters with an account what became of their
+	// requests (nil: nobody is told in the app).
+	Tell module.Notifier
 	// Locate finds the village/community at a point within a division
 	// (nil: requests stay with the division they name).
 	Locate func(ctx context.Context, lon, lat float64, within string) (code string, ok bool, err error)

@@ -143,9 +143,12 @@ type Renderer struct {
 	Nav     []NavItem
 	Demo    bool // the data is synthetic: every page says so
 	Version string
-	assets  map[string]string // logical name → hashed URL
-	files   map[string][]byte // hashed file name → content
-	kit     *Pages            // the kit's own pages (the message page)
+	// Unread, when set, counts the signed-in user's unread notices for
+	// the header (called once per page).
+	Unread func(*http.Request) int
+	assets map[string]string // logical name → hashed URL
+	files  map[string][]byte // hashed file name → content
+	kit    *Pages            // the kit's own pages (the message page)
 }
 
 // NewRenderer prepares the embedded assets with content-hashed names.
@@ -316,6 +319,8 @@ type page struct {
 	Demo  bool
 	Path  string
 	Query string
+	// Unread is the signed-in user's count of unread notices.
+	Unread int
 }
 
 // FieldErr returns the message for one field of a submitted form.
@@ -374,8 +379,12 @@ func (ps *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name
 	u := access.From(r.Context())
 	elder := Elder(r)
 	nav, menu := navFor(ps.rd.Nav, u, elder)
+	unread := 0
+	if u != nil && ps.rd.Unread != nil {
+		unread = ps.rd.Unread(r)
+	}
 	var buf bytes.Buffer
-	err := t.ExecuteTemplate(&buf, "layout.html", page{View: v, User: u, Lang: lang, Elder: elder, Nav: nav, Menu: menu, Demo: ps.rd.Demo, Path: r.URL.Path, Query: r.URL.RawQuery})
+	err := t.ExecuteTemplate(&buf, "layout.html", page{View: v, User: u, Lang: lang, Elder: elder, Nav: nav, Menu: menu, Demo: ps.rd.Demo, Path: r.URL.Path, Query: r.URL.RawQuery, Unread: unread})
 	if err != nil {
 		Logger(r.Context()).Error("render", "page", name, "err", err.Error())
 		InternalError(w, r)
