@@ -29,7 +29,7 @@ import (
 // (LINLI_INDICATORS_PAGE_TTL; 0 computes every view).
 const PageTTL = 30 * time.Second
 
-// pageCache keeps computed dashboard data by division, year and the set of
+// pageCache keeps computed dashboard data by division, year, month period and the set of
 // indicators the viewer sees; concurrent misses of one key compute once.
 type pageCache struct {
 	ttl time.Duration
@@ -64,9 +64,9 @@ func newPageCache(ttl time.Duration, now func() time.Time, gen func() uint64) *p
 	return &pageCache{ttl: ttl, now: now, gen: gen, m: map[string]*pageEntry{}}
 }
 
-func pageKey(code string, year int, inds []Indicator) string {
+func pageKey(code string, year, month int, inds []Indicator) string {
 	var b strings.Builder
-	b.WriteString(code + "|" + strconv.Itoa(year))
+	b.WriteString(code + "|" + strconv.Itoa(year) + "-" + strconv.Itoa(month))
 	for _, in := range inds {
 		b.WriteString("|" + in.ID)
 	}

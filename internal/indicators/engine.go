@@ -2,6 +2,8 @@ package indicators
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/divisions"
@@ -22,6 +24,13 @@ type Value struct {
 	Progress   *float64 `json:"progress,omitempty"` // 0..1+ of the way from baseline to target
 	Expected   float64  `json:"expected_progress"`
 	Status     string   `json:"status"` // met / on_track / lagging / seriously_lagging / no_data / no_target
+	// Monthly: the indicator names a monthly element and has month
+	// periods. Month is the month a value is for ("2026-11"); a year's
+	// value of a monthly indicator is the mean of its months with data
+	// (MonthsAveraged of them), without a numerator or denominator.
+	Monthly        bool   `json:"monthly,omitempty"`
+	Month          string `json:"month,omitempty"`
+	MonthsAveraged int    `json:"months_averaged,omitempty"`
 }
 
 // Thresholds of the status: progress ÷ expected progress at or above OnTrack
@@ -59,10 +68,18 @@ func (e *Engine) sums(ctx context.Context, inds []Indicator, g module.Group) (ma
 }
 
 // Compute returns the indicators for the division code itself, or (children
-// true) for each direct child, for the year. The caller's scope limits the
-// divisions it may ask for; reference totals of a subtree are computed from
-// rows inside it only.
+// true) for each direct child, for the year; a monthly indicator gives its
+// year's value, the mean of its months (see ComputeMonth).
 func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, year int, children bool) (map[string][]Value, error) {
+	return e.ComputeMonth(ctx, inds, code, year, 0, children)
+}
+
+// ComputeMonth is Compute for a month period: month 1–12 gives monthly
+// indicators their value for that month of the year, month 0 the year's
+// value; indicators that are not monthly give their year's value either
+// way. The caller's scope limits the divisions it may ask for; reference
+// totals of a subtree are computed from rows inside it only.
+func (e *Engine) ComputeMonth(ctx context.Context, inds []Indicator, code string, year, month int, children bool) (map[string][]Value, error) {
 	sc := access.ScopeOf(ctx)
 	if !sc.Contains(code) {
 		return nil, divisionNotFound(code)
@@ -83,9 +100,20 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 			return nil, err
 		}
 	}
+	// Monthly indicators are computed when read, month by month: their
+	// supplier's tables are outside the precomputed values' fingerprint.
+	var monthly, yearly []Indicator
+	for _, in := range inds {
+		if e.Store.Elements.monthly(in) {
+			monthly = append(monthly, in)
+		} else {
+			yearly = append(yearly, in)
+		}
+	}
+	inds = yearly
 	var out map[string][]Value
 	fresh := false
-	if e.Precomputed {
+	if e.Precomputed && len(inds) > 0 {
 		var err error
 		if fresh, err = e.Store.fresh(ctx, year); err != nil {
 			return nil, err
@@ -101,8 +129,8 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 			}
 		}
 		var err error
-		if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil || len(live) == 0 {
-			return out, err
+		if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil {
+			return nil, err
 		}
 		inds = live
 	}
@@ -110,18 +138,101 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 		out = map[string][]Value{}
 	}
 	g := module.Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
-	sums, err := e.sums(ctx, inds, g)
-	if err != nil {
-		return nil, err
+	if len(inds) > 0 {
+		sums, err := e.sums(ctx, inds, g)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				v := Value{Division: grp}
+				v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
+				out[in.ID] = append(out[in.ID], v)
+			}
+		}
 	}
-	for _, in := range inds {
-		for _, grp := range groups {
-			v := Value{Division: grp}
-			v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
-			out[in.ID] = append(out[in.ID], v)
+	if len(monthly) > 0 {
+		if err := e.months(ctx, monthly, g, groups, month, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// MonthName is a month period as the API writes it: "2026-11".
+func MonthName(year, month int) string { return fmt.Sprintf("%d-%02d", year, month) }
+
+// AsOfMonth is the last month of the year that has begun by now: 12 for a
+// past year, this month for the current one, 0 for a future year.
+func AsOfMonth(year int, now time.Time) int {
+	switch {
+	case year < now.Year():
+		return 12
+	case year == now.Year():
+		return int(now.Month())
+	}
+	return 0
+}
+
+// months computes monthly indicators for one month (month 1–12), each
+// element asked with Group.Month and summed over the subtree like any
+// other; or, for month 0, the year's value: the mean of the values of the
+// months up to the as-of month that have data (a month whose denominator
+// is zero or missing has none), each month rolled up first.
+func (e *Engine) months(ctx context.Context, inds []Indicator, g module.Group, groups []string, month int, out map[string][]Value) error {
+	if month > 0 {
+		g.Month = month
+		sums, err := e.sums(ctx, inds, g)
+		if err != nil {
+			return err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				v := Value{Division: grp, Monthly: true, Month: MonthName(g.Year, month)}
+				v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
+				out[in.ID] = append(out[in.ID], v)
+			}
+		}
+		return nil
+	}
+	type acc struct {
+		sum float64
+		n   int
+	}
+	accs := map[cellKey]*acc{}
+	for m := 1; m <= AsOfMonth(g.Year, e.Store.Now()); m++ {
+		gm := g
+		gm.Month = m
+		sums, err := e.sums(ctx, inds, gm)
+		if err != nil {
+			return err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				val, _, _ := e.Store.Elements.evaluate(in.Formula, sums, grp)
+				if val == nil {
+					continue
+				}
+				k := cellKey{grp, in.ID}
+				if accs[k] == nil {
+					accs[k] = &acc{}
+				}
+				accs[k].sum += *val
+				accs[k].n++
+			}
+		}
+	}
+	for _, in := range inds {
+		for _, grp := range groups {
+			v := Value{Division: grp, Monthly: true}
+			if a := accs[cellKey{grp, in.ID}]; a != nil {
+				mean := a.sum / float64(a.n)
+				v.Value, v.MonthsAveraged = &mean, a.n
+			}
+			out[in.ID] = append(out[in.ID], v)
+		}
+	}
+	return nil
 }
 
 // children are the codes of a division's children, in order.

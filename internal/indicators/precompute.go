@@ -439,11 +439,15 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	if err != nil {
 		return st, err
 	}
-	for _, in := range custom {
-		if !s.Elements.volatile(in) { // computed when read
-			inds = append(inds, in)
+	inds = append(inds, custom...)
+	kept := inds[:0]
+	for _, in := range inds {
+		// Volatile own indicators and monthly ones are computed when read.
+		if !s.Elements.monthly(in) && (in.Owner == "" || !s.Elements.volatile(in)) {
+			kept = append(kept, in)
 		}
 	}
+	inds = kept
 	structural, err := s.structuralSums(ctx, divCount)
 	if err != nil {
 		return st, err
