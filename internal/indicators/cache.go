@@ -11,8 +11,8 @@ import (
 
 // The dashboard page computes a division's year once and serves it to
 // every viewer for a short while (issue 19, item 4): at county scale one
-// view otherwise runs the sources' fingerprint (about twenty aggregates),
-// the indicators and those of every child.
+// view otherwise runs the sources' fingerprint (one statement of twenty
+// cheap aggregates), the indicators and those of every child.
 //
 // Invalidation is by a short TTL plus this module's own writes. The
 // page's inputs from other modules — tags, facilities, personnel,
@@ -29,8 +29,9 @@ import (
 // (LINLI_INDICATORS_PAGE_TTL; 0 computes every view).
 const PageTTL = 30 * time.Second
 
-// pageCache keeps computed dashboard data by division, year, month period and the set of
-// indicators the viewer sees; concurrent misses of one key compute once.
+// pageCache keeps computed dashboard data by division, year, month period
+// and the set of indicators the viewer sees; concurrent misses of one key
+// compute once.
 type pageCache struct {
 	ttl time.Duration
 	now func() time.Time

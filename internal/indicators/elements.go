@@ -139,10 +139,11 @@ func capacity(cat, kind string) module.SumFunc {
 
 // personnel counts people holding a role (optionally with a true attribute,
 // e.g. a certificate) in units of a class, registered by the year's end.
-// A full recompute reads the personnel table once for all its elements.
+// A full recompute, and a live computation of several indicators, read the
+// personnel table once for all its elements (one scan memo per group).
 func personnel(role, flag, class string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok && g.Fine {
+		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok {
 			m.once.Do(func() { m.people, m.err = loadPeople(ctx, q, g) })
 			if m.err != nil {
 				return nil, m.err
@@ -157,7 +158,7 @@ func personnel(role, flag, class string) module.SumFunc {
 						continue
 					}
 				}
-				out[p.code]++
+				out[p.code[:min(g.Prefix, len(p.code))]]++
 			}
 			return out, nil
 		}
@@ -198,7 +199,8 @@ func jsonObject[V any](text string) (map[string]V, error) {
 	return m, json.Unmarshal([]byte(text), &m)
 }
 
-// scanMemo shares one read of a table among the elements of a recompute.
+// scanMemo shares one read of a table among the elements asked for one
+// group (a recompute, or one live computation).
 type scanMemoKey struct{}
 
 type scanMemo struct {
@@ -258,6 +260,10 @@ func orgsWithShare(kind string) module.SumFunc {
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, endOfYear(g.Year))
 	}
 }
+
+// countedTagList are the tags elements count (tagged, below), as SQL: the
+// freshness check of precomputed values reads the tags of these kinds only.
+const countedTagList = "'family_doctor'"
 
 // tagged counts residents carrying a tag: this year from the registry's
 // maintained per-division counts (village rows summed by prefix); a past

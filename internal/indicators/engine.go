@@ -3,6 +3,7 @@ package indicators
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"linli/internal/access"
@@ -50,19 +51,50 @@ type Engine struct {
 }
 
 // sums computes every element an indicator set needs, grouped by prefix;
-// an element no module supplies is left out (no data).
+// an element no module supplies is left out (no data). The elements are
+// asked three at a time: each is one aggregate of its own.
 func (e *Engine) sums(ctx context.Context, inds []Indicator, g module.Group) (map[string]map[string]float64, error) {
-	out := map[string]map[string]float64{}
+	var els []module.Element
 	for _, k := range neededElements(inds) {
-		el, ok := e.Store.Elements.Get(k)
-		if !ok {
-			continue
+		if el, ok := e.Store.Elements.Get(k); ok {
+			els = append(els, el)
 		}
-		m, err := el.Sum(ctx, e.Store.DB.R, g)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = m
+	}
+	out := make(map[string]map[string]float64, len(els))
+	ctx = context.WithValue(ctx, scanMemoKey{}, &scanMemo{})
+	if len(els) == 1 {
+		m, err := els[0].Sum(ctx, e.Store.DB.R, g)
+		out[els[0].Key] = m
+		return out, err
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan module.Element)
+	for w := 0; w < min(3, len(els)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for el := range work {
+				m, err := el.Sum(ctx, e.Store.DB.R, g)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				out[el.Key] = m
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, el := range els {
+		work <- el
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }
@@ -112,27 +144,28 @@ func (e *Engine) ComputeMonth(ctx context.Context, inds []Indicator, code string
 	}
 	inds = yearly
 	var out map[string][]Value
-	fresh := false
 	if e.Precomputed && len(inds) > 0 {
-		var err error
-		if fresh, err = e.Store.fresh(ctx, year); err != nil {
+		changed, all, err := e.Store.changed(ctx, year)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if fresh {
-		var stable, live []Indicator
-		for _, in := range inds {
-			if e.Store.Elements.volatile(in) {
-				live = append(live, in)
-			} else {
-				stable = append(stable, in)
+		if !all {
+			// Stored cells serve every indicator whose sources did not
+			// change since they were computed; the others, and volatile
+			// ones, are computed now.
+			var stable, live []Indicator
+			for _, in := range inds {
+				if e.Store.Elements.volatile(in) || !unchangedFor(in, changed) {
+					live = append(live, in)
+				} else {
+					stable = append(stable, in)
+				}
 			}
+			if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil {
+				return nil, err
+			}
+			inds = live
 		}
-		var err error
-		if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil {
-			return nil, err
-		}
-		inds = live
 	}
 	if out == nil {
 		out = map[string][]Value{}
