@@ -303,6 +303,18 @@ func TestMonthlyVisitRates(t *testing.T) {
 				t.Error("the C07 page does not show 北山街道 at 90 for October")
 			}
 		})
+		t.Run("the counties compared name the month", func(t *testing.T) {
+			st, page, _ := c.Get("/indicators/C07/counties?month=2026-10")
+			if st != 200 || !strings.Contains(page, "<strong>2026年10月</strong>") || !strings.Contains(page, "month=2026-10") {
+				t.Errorf("C07 counties page (%d) does not name October 2026", st)
+			}
+			cc := apptest.JSON[struct {
+				Counties []monthRow `json:"counties"`
+			}](t, c, "GET", "/api/v1/indicators/C07/counties?month=2026-10", nil, 200)
+			if len(cc.Counties) != 1 || !near(cc.Counties[0].Value, 95) || cc.Counties[0].Month != "2026-10" {
+				t.Errorf("counties: %+v", cc.Counties)
+			}
+		})
 		t.Run("C12 is no longer typed in", func(t *testing.T) {
 			p := refusal(t, north, "PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", township, indYear), map[string]float64{"assisted_families_cared": 5, "assisted_families": 10}, 400)
 			if f := fields(p); len(f) != 1 || !strings.HasPrefix(f[0], "assisted_families") {
