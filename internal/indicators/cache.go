@@ -11,8 +11,8 @@ import (
 
 // The dashboard page computes a division's year once and serves it to
 // every viewer for a short while (issue 19, item 4): at county scale one
-// view otherwise runs the sources' fingerprint (about twenty aggregates),
-// the indicators and those of every child.
+// view otherwise runs the sources' fingerprint (one statement of twenty
+// cheap aggregates), the indicators and those of every child.
 //
 // Invalidation is by a short TTL plus this module's own writes. The
 // page's inputs from other modules — tags, facilities, personnel,
@@ -29,8 +29,9 @@ import (
 // (LINLI_INDICATORS_PAGE_TTL; 0 computes every view).
 const PageTTL = 30 * time.Second
 
-// pageCache keeps computed dashboard data by division, year and the set of
-// indicators the viewer sees; concurrent misses of one key compute once.
+// pageCache keeps computed dashboard data by division, year, month period
+// and the set of indicators the viewer sees; concurrent misses of one key
+// compute once.
 type pageCache struct {
 	ttl time.Duration
 	now func() time.Time
@@ -64,9 +65,9 @@ func newPageCache(ttl time.Duration, now func() time.Time, gen func() uint64) *p
 	return &pageCache{ttl: ttl, now: now, gen: gen, m: map[string]*pageEntry{}}
 }
 
-func pageKey(code string, year int, inds []Indicator) string {
+func pageKey(code string, year, month int, inds []Indicator) string {
 	var b strings.Builder
-	b.WriteString(code + "|" + strconv.Itoa(year))
+	b.WriteString(code + "|" + strconv.Itoa(year) + "-" + strconv.Itoa(month))
 	for _, in := range inds {
 		b.WriteString("|" + in.ID)
 	}

@@ -49,6 +49,8 @@ func catalogueDoc(t *testing.T) string {
 	b.WriteString("Generated from `internal/indicators`. Each indicator is factor × Σnumerator ÷ Σdenominator, both summed over the subtree before dividing — never an average of children's ratios.\n\n")
 	b.WriteString("**时点 / As of.** 年度数值按该年末的状态计算：单元属性按年份填报，称号自授予年份起、至撤销年份止（撤销只记年份，不删除），服务对象标签按其起止日期（当年按实时统计），设施、人员和组织读取其版本表（数据库触发器在每次新增、修改、删除时记录，有效期自 created_at/updated_at 起至下次变更），所以 2024 年改建或关闭的设施不会改变 2023 年的数值。\n")
 	b.WriteString("Yearly values are computed as of the end of the year: unit attributes are entered per year, designations count from their award year until the year of their withdrawal (withdrawal keeps the row), service-object tags by their own start and end dates (this year from the live counts), and facilities, personnel and organisations are read from their version tables (kept by database triggers on every insert, update and delete, each version valid from created_at/updated_at until the next change), so a facility rebuilt or closed in 2024 leaves 2023's values as they were.\n\n")
+	b.WriteString("**月度指标 / Monthly indicators.** 公式中含按月数据元（下表汇总方式注明“按月”，如走访模块的 `special_elderly_due`、`special_elderly_visited`）的指标按月计算：每个（区划, 年, 月）分别求和分子与分母（汇总时分子分母各自相加后再相除），得到当月数值；该年的数值是截至当月（往年为 12 月，当年为本月）各有数据月份数值的算术平均（分母为零或无数据的月份不计入），不给出分子分母。C07、C10、C12 即如此：当月有完成探访的对象 ÷ 当月应探访的对象。指标页、API（`?month=2026-11`，`?month=2026` 为全年均值）和导出可选月份；看板默认显示当年本月的数值并注明月份。月度指标在读取时计算，不进入预计算表（其数据源不在预计算的指纹内）。\n")
+	b.WriteString("Indicators whose formula names a monthly element (marked monthly in the roll-up column below, such as the visits module's `special_elderly_due` and `special_elderly_visited`) are computed per month: numerator and denominator are each summed for every (division, year, month) — a roll-up adds numerators and denominators, then divides — giving the month's value; the year's value is the arithmetic mean of the values of its months that have data, up to the as-of month (December for a past year, this month for the current one; a month whose denominator is zero or missing does not count), without a numerator or denominator. C07, C10 and C12 are such: targets with a done visit in the month ÷ targets due a visit in the month. The indicator pages, the API (`?month=2026-11`; `?month=2026` is the year's mean) and the export take a month; the dashboard shows the current month's value with the month named. Monthly indicators are computed when read, never precomputed (their sources are outside the precomputed values' fingerprint).\n\n")
 	b.WriteString("| ID | 指标 / Indicator | 单位 | 2020 | 目标 / target | 公式 / formula | 说明 / why |\n|---|---|---|---|---|---|---|\n")
 	f := func(p *float64) string {
 		if p == nil {
@@ -75,6 +77,9 @@ func catalogueDoc(t *testing.T) string {
 			src += "（" + m + " 模块提供 / from the " + m + " module）"
 		}
 		agg := "SUM"
+		if e.Monthly {
+			agg = "SUM，按月 / SUM, monthly"
+		}
 		if e.Distinct4 {
 			agg = "COUNT DISTINCT 设区市 / distinct cities"
 		}

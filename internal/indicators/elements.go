@@ -139,10 +139,11 @@ func capacity(cat, kind string) module.SumFunc {
 
 // personnel counts people holding a role (optionally with a true attribute,
 // e.g. a certificate) in units of a class, registered by the year's end.
-// A full recompute reads the personnel table once for all its elements.
+// A full recompute, and a live computation of several indicators, read the
+// personnel table once for all its elements (one scan memo per group).
 func personnel(role, flag, class string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok && g.Fine {
+		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok {
 			m.once.Do(func() { m.people, m.err = loadPeople(ctx, q, g) })
 			if m.err != nil {
 				return nil, m.err
@@ -157,7 +158,7 @@ func personnel(role, flag, class string) module.SumFunc {
 						continue
 					}
 				}
-				out[p.code]++
+				out[p.code[:min(g.Prefix, len(p.code))]]++
 			}
 			return out, nil
 		}
@@ -198,7 +199,8 @@ func jsonObject[V any](text string) (map[string]V, error) {
 	return m, json.Unmarshal([]byte(text), &m)
 }
 
-// scanMemo shares one read of a table among the elements of a recompute.
+// scanMemo shares one read of a table among the elements asked for one
+// group (a recompute, or one live computation).
 type scanMemoKey struct{}
 
 type scanMemo struct {
@@ -258,6 +260,10 @@ func orgsWithShare(kind string) module.SumFunc {
 			WHERE division_code >= $1 AND division_code < $2 AND kind = $3 AND party_share IS NOT NULL AND valid_from < $4 AND (valid_to IS NULL OR valid_to >= $4) GROUP BY substr(division_code, 1, %d)`, g.Prefix, g.Prefix), g.Lo, g.Hi, kind, endOfYear(g.Year))
 	}
 }
+
+// countedTagList are the tags elements count (tagged, below), as SQL: the
+// freshness check of precomputed values reads the tags of these kinds only.
+const countedTagList = "'family_doctor'"
 
 // tagged counts residents carrying a tag: this year from the registry's
 // maintained per-division counts (village rows summed by prefix); a past
@@ -439,8 +445,6 @@ func Builtin(now func() time.Time) Elements {
 	computed("dibao_standard_weight", "填报低保标准单位的常住人口", "Population of units reporting the standard", weightedReport("dibao_standard", "population", false))
 	reportedEl("assistance_joint_cases", "一件事联办的救助件数（填报）", "Assistance cases handled jointly (reported)")
 	reportedEl("assistance_cases", "社会救助件数（填报）", "Assistance cases (reported)")
-	reportedEl("assisted_families_cared", "获关爱探访的救助家庭（填报）", "Assisted families visited (reported)")
-	reportedEl("assisted_families", "救助家庭数（填报）", "Assisted families (reported)")
 	return es
 }
 
@@ -493,6 +497,20 @@ func (es Elements) name(k string) string {
 	}
 	return k
 }
+
+// monthly tells whether an indicator names a monthly element: it has
+// month periods.
+func (es Elements) monthly(in Indicator) bool {
+	for _, k := range in.Formula.keys() {
+		if e, ok := es.Get(k); ok && e.Monthly {
+			return true
+		}
+	}
+	return false
+}
+
+// Monthly tells whether an indicator has month periods.
+func (es Elements) Monthly(in Indicator) bool { return es.monthly(in) }
 
 // volatile tells whether an indicator names a volatile element.
 func (es Elements) volatile(in Indicator) bool {

@@ -2,6 +2,9 @@ package indicators
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/divisions"
@@ -22,6 +25,13 @@ type Value struct {
 	Progress   *float64 `json:"progress,omitempty"` // 0..1+ of the way from baseline to target
 	Expected   float64  `json:"expected_progress"`
 	Status     string   `json:"status"` // met / on_track / lagging / seriously_lagging / no_data / no_target
+	// Monthly: the indicator names a monthly element and has month
+	// periods. Month is the month a value is for ("2026-11"); a year's
+	// value of a monthly indicator is the mean of its months with data
+	// (MonthsAveraged of them), without a numerator or denominator.
+	Monthly        bool   `json:"monthly,omitempty"`
+	Month          string `json:"month,omitempty"`
+	MonthsAveraged int    `json:"months_averaged,omitempty"`
 }
 
 // Thresholds of the status: progress ÷ expected progress at or above OnTrack
@@ -41,28 +51,67 @@ type Engine struct {
 }
 
 // sums computes every element an indicator set needs, grouped by prefix;
-// an element no module supplies is left out (no data).
+// an element no module supplies is left out (no data). The elements are
+// asked three at a time: each is one aggregate of its own.
 func (e *Engine) sums(ctx context.Context, inds []Indicator, g module.Group) (map[string]map[string]float64, error) {
-	out := map[string]map[string]float64{}
+	var els []module.Element
 	for _, k := range neededElements(inds) {
-		el, ok := e.Store.Elements.Get(k)
-		if !ok {
-			continue
+		if el, ok := e.Store.Elements.Get(k); ok {
+			els = append(els, el)
 		}
-		m, err := el.Sum(ctx, e.Store.DB.R, g)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = m
+	}
+	out := make(map[string]map[string]float64, len(els))
+	ctx = context.WithValue(ctx, scanMemoKey{}, &scanMemo{})
+	if len(els) == 1 {
+		m, err := els[0].Sum(ctx, e.Store.DB.R, g)
+		out[els[0].Key] = m
+		return out, err
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan module.Element)
+	for w := 0; w < min(3, len(els)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for el := range work {
+				m, err := el.Sum(ctx, e.Store.DB.R, g)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				out[el.Key] = m
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, el := range els {
+		work <- el
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }
 
 // Compute returns the indicators for the division code itself, or (children
-// true) for each direct child, for the year. The caller's scope limits the
-// divisions it may ask for; reference totals of a subtree are computed from
-// rows inside it only.
+// true) for each direct child, for the year; a monthly indicator gives its
+// year's value, the mean of its months (see ComputeMonth).
 func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, year int, children bool) (map[string][]Value, error) {
+	return e.ComputeMonth(ctx, inds, code, year, 0, children)
+}
+
+// ComputeMonth is Compute for a month period: month 1–12 gives monthly
+// indicators their value for that month of the year, month 0 the year's
+// value; indicators that are not monthly give their year's value either
+// way. The caller's scope limits the divisions it may ask for; reference
+// totals of a subtree are computed from rows inside it only.
+func (e *Engine) ComputeMonth(ctx context.Context, inds []Indicator, code string, year, month int, children bool) (map[string][]Value, error) {
 	sc := access.ScopeOf(ctx)
 	if !sc.Contains(code) {
 		return nil, divisionNotFound(code)
@@ -83,45 +132,140 @@ func (e *Engine) Compute(ctx context.Context, inds []Indicator, code string, yea
 			return nil, err
 		}
 	}
-	var out map[string][]Value
-	fresh := false
-	if e.Precomputed {
-		var err error
-		if fresh, err = e.Store.fresh(ctx, year); err != nil {
-			return nil, err
+	// Monthly indicators are computed when read, month by month: their
+	// supplier's tables are outside the precomputed values' fingerprint.
+	var monthly, yearly []Indicator
+	for _, in := range inds {
+		if e.Store.Elements.monthly(in) {
+			monthly = append(monthly, in)
+		} else {
+			yearly = append(yearly, in)
 		}
 	}
-	if fresh {
-		var stable, live []Indicator
-		for _, in := range inds {
-			if e.Store.Elements.volatile(in) {
-				live = append(live, in)
-			} else {
-				stable = append(stable, in)
+	inds = yearly
+	var out map[string][]Value
+	if e.Precomputed && len(inds) > 0 {
+		changed, all, err := e.Store.changed(ctx, year)
+		if err != nil {
+			return nil, err
+		}
+		if !all {
+			// Stored cells serve every indicator whose sources did not
+			// change since they were computed; the others, and volatile
+			// ones, are computed now.
+			var stable, live []Indicator
+			for _, in := range inds {
+				if e.Store.Elements.volatile(in) || !unchangedFor(in, changed) {
+					live = append(live, in)
+				} else {
+					stable = append(stable, in)
+				}
 			}
+			if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil {
+				return nil, err
+			}
+			inds = live
 		}
-		var err error
-		if out, err = e.Store.precomputed(ctx, stable, groups, year); err != nil || len(live) == 0 {
-			return out, err
-		}
-		inds = live
 	}
 	if out == nil {
 		out = map[string][]Value{}
 	}
 	g := module.Group{Lo: sub.Lo, Hi: sub.Hi, Prefix: prefix, Year: year}
-	sums, err := e.sums(ctx, inds, g)
-	if err != nil {
-		return nil, err
+	if len(inds) > 0 {
+		sums, err := e.sums(ctx, inds, g)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				v := Value{Division: grp}
+				v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
+				out[in.ID] = append(out[in.ID], v)
+			}
+		}
 	}
-	for _, in := range inds {
-		for _, grp := range groups {
-			v := Value{Division: grp}
-			v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
-			out[in.ID] = append(out[in.ID], v)
+	if len(monthly) > 0 {
+		if err := e.months(ctx, monthly, g, groups, month, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// MonthName is a month period as the API writes it: "2026-11".
+func MonthName(year, month int) string { return fmt.Sprintf("%d-%02d", year, month) }
+
+// AsOfMonth is the last month of the year that has begun by now: 12 for a
+// past year, this month for the current one, 0 for a future year.
+func AsOfMonth(year int, now time.Time) int {
+	switch {
+	case year < now.Year():
+		return 12
+	case year == now.Year():
+		return int(now.Month())
+	}
+	return 0
+}
+
+// months computes monthly indicators for one month (month 1–12), each
+// element asked with Group.Month and summed over the subtree like any
+// other; or, for month 0, the year's value: the mean of the values of the
+// months up to the as-of month that have data (a month whose denominator
+// is zero or missing has none), each month rolled up first.
+func (e *Engine) months(ctx context.Context, inds []Indicator, g module.Group, groups []string, month int, out map[string][]Value) error {
+	if month > 0 {
+		g.Month = month
+		sums, err := e.sums(ctx, inds, g)
+		if err != nil {
+			return err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				v := Value{Division: grp, Monthly: true, Month: MonthName(g.Year, month)}
+				v.Value, v.Num, v.Den = e.Store.Elements.evaluate(in.Formula, sums, grp)
+				out[in.ID] = append(out[in.ID], v)
+			}
+		}
+		return nil
+	}
+	type acc struct {
+		sum float64
+		n   int
+	}
+	accs := map[cellKey]*acc{}
+	for m := 1; m <= AsOfMonth(g.Year, e.Store.Now()); m++ {
+		gm := g
+		gm.Month = m
+		sums, err := e.sums(ctx, inds, gm)
+		if err != nil {
+			return err
+		}
+		for _, in := range inds {
+			for _, grp := range groups {
+				val, _, _ := e.Store.Elements.evaluate(in.Formula, sums, grp)
+				if val == nil {
+					continue
+				}
+				k := cellKey{grp, in.ID}
+				if accs[k] == nil {
+					accs[k] = &acc{}
+				}
+				accs[k].sum += *val
+				accs[k].n++
+			}
+		}
+	}
+	for _, in := range inds {
+		for _, grp := range groups {
+			v := Value{Division: grp, Monthly: true}
+			if a := accs[cellKey{grp, in.ID}]; a != nil {
+				mean := a.sum / float64(a.n)
+				v.Value, v.MonthsAveraged = &mean, a.n
+			}
+			out[in.ID] = append(out[in.ID], v)
+		}
+	}
+	return nil
 }
 
 // children are the codes of a division's children, in order.

@@ -21,6 +21,11 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
+	month, err := h.pageMonth(r, &year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	inds, err := h.catalogue(r, code)
 	if err != nil {
 		h.pageErr(w, r, err)
@@ -38,7 +43,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	var rows []Row
 	names := map[string]string{}
 	if r.URL.Query().Get("view") == "counties" && children {
-		c, err := h.counties(r, inds[0].ID, year)
+		c, err := h.counties(r, inds[0].ID, year, month)
 		if err != nil {
 			h.pageErr(w, r, err)
 			return
@@ -47,7 +52,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		for _, rw := range rows {
 			names[rw.Division] = rw.Value.Name
 		}
-	} else if rows, err = h.rows(r, inds, code, year, children); err != nil {
+	} else if rows, err = h.rows(r, inds, code, year, month, children); err != nil {
 		h.pageErr(w, r, err)
 		return
 	}
@@ -68,7 +73,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	stamp := [][]string{{fmt.Sprintf("邻里 Linli · %s (%s) · %d · 导出人 exported by %s · %s", names[code], code, year, p.Username, h.Store.Now().Format(time.RFC3339))}}
 	values := [][]any{
-		{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status"},
+		{"编号 ID", "指标 Indicator", "区划 Division", "代码 Code", "数值 Value", "分子 Numerator", "分母 Denominator", "目标 Target", "进度 Progress", "状态 Status", "期间 Period"},
 	}
 	opt := func(p *float64) any {
 		if p == nil {
@@ -78,7 +83,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rw := range rows {
 		values = append(values, []any{rw.ID, rw.NameZH + " / " + rw.NameEN, names[rw.Division], rw.Division,
-			opt(rw.Value.Value), opt(rw.Num), opt(rw.Den), opt(rw.Value.Target), opt(rw.Progress), rw.StatusZH + " / " + rw.StatusEN})
+			opt(rw.Value.Value), opt(rw.Num), opt(rw.Den), opt(rw.Value.Target), opt(rw.Progress), rw.StatusZH + " / " + rw.StatusEN, periodText(year, rw.Value)})
 	}
 	formulas := [][]any{{"编号 ID", "指标 Indicator", "公式 Formula", "说明 Why", "数据元 Elements"}}
 	for _, in := range inds {

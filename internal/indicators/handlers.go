@@ -42,7 +42,8 @@ type Row struct {
 // Register adds the routes.
 func (h *Handlers) Register(rt *web.Router) {
 	params := []web.Param{{Name: "division", Description: "区划代码，缺省为本人辖区 / division code, default your own", Required: false},
-		{Name: "period", Type: "integer", Description: "年份 / year"}}
+		{Name: "period", Type: "integer", Description: "年份 / year"},
+		{Name: "month", Description: "月度指标的月份，如 2026-11；缺省为全年（各月均值）/ month of monthly indicators, e.g. 2026-11; default the year (mean of its months)"}}
 	rt.API("GET /api/v1/indicators", web.Op{Summary: "规划指标一览 / The plan's indicators for a division and year", Tag: "indicators", Params: params, Response: []Row{}}, h.apiList)
 	rt.API("GET /api/v1/indicators/{id}", web.Op{Summary: "单项指标及下级分解 / One indicator, optionally with children", Tag: "indicators",
 		Params: append(params, web.Param{Name: "children", Type: "boolean"}), Response: IndicatorDetail{}}, h.apiOne)
@@ -67,11 +68,13 @@ type TargetBody struct {
 	Target float64 `json:"target"`
 }
 
-// IndicatorDetail is one indicator for a division, with children and trend.
+// IndicatorDetail is one indicator for a division, with children and trend
+// (each year's value); a monthly indicator also has its year's months.
 type IndicatorDetail struct {
 	Row
 	Children []Row   `json:"children,omitempty"`
 	Trend    []Value `json:"trend"`
+	Months   []Value `json:"months,omitempty"`
 }
 
 // params reads the division (the caller's own by default) and the year of
@@ -100,6 +103,52 @@ func (h *Handlers) params(r *http.Request) (string, int, error) {
 	return code, year, nil
 }
 
+// monthParam reads the month period of monthly indicators and sets the
+// year from it: ?month=2026-11 is that month, ?month=2026 the year (the
+// mean of its months); a period naming another year is refused. asked is
+// false when there is no month parameter (month 0: the year).
+func (h *Handlers) monthParam(r *http.Request, year *int) (month int, asked bool, err error) {
+	s := r.URL.Query().Get("month")
+	if s == "" {
+		return 0, false, nil
+	}
+	y, m, hasMonth := strings.Cut(s, "-")
+	yi, err1 := strconv.Atoi(y)
+	mi, err2 := strconv.Atoi(m)
+	if !hasMonth {
+		mi, err2 = 0, nil
+	}
+	if len(y) != 4 || err1 != nil || err2 != nil || hasMonth && (len(m) != 2 || mi < 1 || mi > 12) || checkPeriod(yi) != nil {
+		return 0, false, fault.Invalid(web.M("月份须写作 2026-11（或全年 2026），且在 2020–2035 之间："+s, "month must read like 2026-11 (or 2026 for the whole year), within 2020–2035: "+s),
+			fault.Field("month", web.M("年-月，如 2026-11", "year-month, such as 2026-11")))
+	}
+	if p := r.URL.Query().Get("period"); p != "" && p != y {
+		return 0, false, fault.Invalid(web.M("月份 "+s+" 不在所选年份 "+p+" 内", "month "+s+" is not in the chosen year "+p), fault.Field("month", web.M("须在所选年份内", "within the chosen year")))
+	}
+	*year = yi
+	return mi, true, nil
+}
+
+// apiMonth is the month an API call computes monthly indicators for: the
+// one asked for, else the year (the mean of its months).
+func (h *Handlers) apiMonth(r *http.Request, year *int) (int, error) {
+	m, _, err := h.monthParam(r, year)
+	return m, err
+}
+
+// pageMonth is the month a page shows monthly indicators for: the one
+// asked for, else this month in the current year, else the year's mean.
+func (h *Handlers) pageMonth(r *http.Request, year *int) (int, error) {
+	m, asked, err := h.monthParam(r, year)
+	if err != nil || asked {
+		return m, err
+	}
+	if now := h.Store.Now(); *year == now.Year() {
+		return int(now.Month()), nil
+	}
+	return 0, nil
+}
+
 // mapErr answers for a division the core's look-up does not find; the
 // store's own refusals are *fault.Error already.
 func mapErr(err error, code string) error {
@@ -109,10 +158,11 @@ func mapErr(err error, code string) error {
 	return err
 }
 
-// rows computes every indicator (or one) for a division.
-func (h *Handlers) rows(r *http.Request, inds []Indicator, code string, year int, children bool) ([]Row, error) {
+// rows computes every indicator (or one) for a division; monthly ones for
+// the month (0: the year's mean of months).
+func (h *Handlers) rows(r *http.Request, inds []Indicator, code string, year, month int, children bool) ([]Row, error) {
 	r = r.WithContext(withFingerprintMemo(r.Context()))
-	vals, err := h.Engine.Compute(r.Context(), inds, code, year, children)
+	vals, err := h.Engine.ComputeMonth(r.Context(), inds, code, year, month, children)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +201,15 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	month, err := h.apiMonth(r, &year)
+	if err != nil {
+		return err
+	}
 	inds, err := h.catalogue(r, code)
 	if err != nil {
 		return err
 	}
-	rows, err := h.rows(r, inds, code, year, false)
+	rows, err := h.rows(r, inds, code, year, month, false)
 	if err != nil {
 		return mapErr(err, code)
 	}
@@ -202,21 +256,30 @@ func (h *Handlers) catalogue(r *http.Request, code string) ([]Indicator, error) 
 	return h.Store.Indicators(r.Context(), h.Inds, code)
 }
 
-func (h *Handlers) detail(r *http.Request, id, code string, year int, children bool) (IndicatorDetail, error) {
+func (h *Handlers) detail(r *http.Request, id, code string, year, month int, children bool) (IndicatorDetail, error) {
 	r = r.WithContext(withFingerprintMemo(r.Context()))
 	in, err := h.find(r, id)
 	if err != nil {
 		return IndicatorDetail{}, err
 	}
 	one := []Indicator{in}
-	self, err := h.rows(r, one, code, year, false)
+	self, err := h.rows(r, one, code, year, month, false)
 	if err != nil {
 		return IndicatorDetail{}, mapErr(err, code)
 	}
 	d := IndicatorDetail{Row: self[0]}
 	if children {
-		if d.Children, err = h.rows(r, one, code, year, true); err != nil {
+		if d.Children, err = h.rows(r, one, code, year, month, true); err != nil {
 			return d, mapErr(err, code)
+		}
+	}
+	if h.Store.Elements.monthly(in) {
+		for m := 1; m <= AsOfMonth(year, h.Store.Now()); m++ {
+			vals, err := h.Engine.ComputeMonth(r.Context(), one, code, year, m, false)
+			if err != nil {
+				return d, mapErr(err, code)
+			}
+			d.Months = append(d.Months, vals[id][0])
 		}
 	}
 	for y := 2020; y <= year; y++ {
@@ -236,7 +299,11 @@ func (h *Handlers) apiOne(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.detail(r, r.PathValue("id"), code, year, r.URL.Query().Get("children") == "true")
+	month, err := h.apiMonth(r, &year)
+	if err != nil {
+		return err
+	}
+	d, err := h.detail(r, r.PathValue("id"), code, year, month, r.URL.Query().Get("children") == "true")
 	if err != nil {
 		return err
 	}
@@ -330,19 +397,22 @@ func (h *Handlers) apiTarget(w http.ResponseWriter, r *http.Request) error {
 }
 
 type pageView struct {
-	Div      divisions.Division
-	Path     []divisions.Division
-	Year     int
-	Rows     []Row
-	Lagging  int
-	One      *IndicatorDetail
-	Sort     string
-	Bars     []bar
-	MaxTrend float64
-	Trend    []trendPoint
-	Behind   []LaggingChild
-	Th       Thresholds
-	Compare  bool // the viewer has counties to compare (a county or above)
+	Div       divisions.Division
+	Path      []divisions.Division
+	Year      int
+	Month     int      // the month monthly indicators show, 0: the year's mean
+	Periods   []period // the month periods to choose from, when an indicator is monthly
+	Rows      []Row
+	Lagging   int
+	One       *IndicatorDetail
+	Sort      string
+	Bars      []bar
+	MaxTrend  float64
+	Trend     []trendPoint
+	Behind    []LaggingChild
+	Th        Thresholds
+	Compare   bool // the viewer has counties to compare (a county or above)
+	MonthRows []monthRow
 }
 
 // withinReach keeps the ancestors the viewer may open: a township officer's
@@ -386,12 +456,17 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
+	month, err := h.pageMonth(r, &year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
 	inds, err := h.catalogue(r, code)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return
 	}
-	data, err := h.pageData(r, inds, code, year)
+	data, err := h.pageData(r, inds, code, year, month)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return
@@ -401,7 +476,13 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, Rows: data.Rows, Behind: data.Behind, Th: h.Engine.thresholds()}
+	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, Month: month, Rows: data.Rows, Behind: data.Behind, Th: h.Engine.thresholds()}
+	for _, in := range inds {
+		if h.Store.Elements.monthly(in) {
+			pv.Periods = periods(year, month, h.Store.Now())
+			break
+		}
+	}
 	for _, rw := range data.Rows {
 		if rw.Status == "lagging" || rw.Status == "seriously_lagging" {
 			pv.Lagging++
@@ -413,7 +494,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 // pageData computes the dashboard of a division's year — its indicators
 // and, above a village, its children most behind — or reuses it from the
 // cache. The viewer's reach is checked first, every time.
-func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year int) (pageData, error) {
+func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year, month int) (pageData, error) {
 	if !access.ScopeOf(r.Context()).Contains(code) {
 		return pageData{}, divisionNotFound(code)
 	}
@@ -422,18 +503,18 @@ func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year
 	compute := func() (pageData, error) {
 		var d pageData
 		var err error
-		if d.Rows, err = h.rows(r, inds, code, year, false); err != nil {
+		if d.Rows, err = h.rows(r, inds, code, year, month, false); err != nil {
 			return d, err
 		}
 		if divisions.LevelOf(code) < 5 {
-			d.Behind, err = h.laggingChildren(r, inds, code, year)
+			d.Behind, err = h.laggingChildren(r, inds, code, year, month)
 		}
 		return d, err
 	}
 	if h.cache == nil {
 		return compute()
 	}
-	return h.cache.get(r.Context(), pageKey(code, year, inds), compute)
+	return h.cache.get(r.Context(), pageKey(code, year, month, inds), compute)
 }
 
 func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
@@ -442,7 +523,12 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	d, err := h.detail(r, r.PathValue("id"), code, year, true)
+	month, err := h.pageMonth(r, &year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	d, err := h.detail(r, r.PathValue("id"), code, year, month, true)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return
@@ -452,7 +538,7 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, One: &d, Sort: r.URL.Query().Get("sort"),
+	pv := pageView{Div: path[len(path)-1], Path: withinReach(r.Context(), path[:len(path)-1]), Year: year, Month: month, One: &d, Sort: r.URL.Query().Get("sort"),
 		Compare: divisions.LevelOf(access.From(r.Context()).Division) <= 3}
 	names := map[string]string{}
 	kids, _, err := h.Divisions.Children(r.Context(), code, 0, 500)
@@ -493,6 +579,12 @@ func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {
 	for _, t := range d.Trend {
 		if t.Value != nil && *t.Value > pv.MaxTrend {
 			pv.MaxTrend = *t.Value
+		}
+	}
+	if d.Monthly {
+		pv.Periods = periods(year, month, h.Store.Now())
+		for _, t := range d.Months {
+			pv.MonthRows = append(pv.MonthRows, monthRow{Label: monthLabel(t.Month), Value: fig(t.Value)})
 		}
 	}
 	for i, t := range d.Trend {

@@ -42,7 +42,7 @@ func TestOwnIndicators(t *testing.T) {
 				says   string
 			}{
 				{"an unknown element", map[string]any{"formula": "10000 × care_workers_certified ÷ elderly_people"}, "formula", "elderly_people"},
-				{"an element no module supplies", map[string]any{"formula": "100 × special_elderly_visited ÷ special_elderly"}, "formula", "special_elderly_visited"},
+				{"an element no module supplies", map[string]any{"formula": "100 × special_elderly_visited ÷ special_elderly_due"}, "formula", "special_elderly_visited"},
 				{"a malformed formula", map[string]any{"formula": "10000 × ÷ population"}, "formula", "公式格式"},
 				{"a negative factor", map[string]any{"formula": "-5 × gps"}, "formula", "系数"},
 				{"a plan's ID", map[string]any{"id": "I05"}, "id", "保留"},
@@ -163,7 +163,7 @@ func TestOwnIndicators(t *testing.T) {
 					t.Errorf("%s: %+v", key, el)
 				}
 			}
-			if _, ok := els["special_elderly"]; ok {
+			if _, ok := els["special_elderly_due"]; ok {
 				t.Error("an element no module supplies is offered to formulas")
 			}
 			if r := els["dibao_standard"].Rule; r == nil || r.Level != 3 {

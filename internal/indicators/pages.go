@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"linli/internal/divisions"
 	"linli/internal/web"
@@ -188,4 +189,81 @@ func (f reportField) StatusTag() web.Tag {
 		return web.Tag{Tone: web.ToneOK, Label: web.M("已审核", "Approved")}
 	}
 	return web.Tag{Tone: web.ToneInfo, Label: web.M("草稿", "Draft")}
+}
+
+// period is one choice of the month-period picker: a month of the year,
+// or the year itself (the mean of its months).
+type period struct {
+	Param   string // the month parameter: "2026-11", or "2026" for the year
+	Label   web.Msg
+	Current bool
+}
+
+// periods are the months of the year up to the as-of month, then the
+// year; month is the one shown (0: the year).
+func periods(year, month int, now time.Time) []period {
+	var out []period
+	for m := 1; m <= AsOfMonth(year, now); m++ {
+		out = append(out, period{Param: MonthName(year, m), Label: web.M(strconv.Itoa(m)+"月", time.Month(m).String()[:3]), Current: m == month})
+	}
+	return append(out, period{Param: strconv.Itoa(year), Label: web.M("全年（月均）", "Year (mean of months)"), Current: month == 0})
+}
+
+// monthLabel writes a month period ("2026-11") for readers.
+func monthLabel(m string) web.Msg {
+	y, mm, _ := strings.Cut(m, "-")
+	n, _ := strconv.Atoi(mm)
+	if n < 1 || n > 12 {
+		return web.M(m, m)
+	}
+	return web.M(y+"年"+strconv.Itoa(n)+"月", time.Month(n).String()[:3]+" "+y)
+}
+
+// monthRow is one month of a monthly indicator's year.
+type monthRow struct {
+	Label web.Msg
+	Value string
+}
+
+// Period names what a monthly row's value is for: a month, or the mean
+// of the year's months (empty for an indicator that is not monthly).
+func (r Row) Period() web.Msg {
+	switch {
+	case r.Value.Month != "":
+		return monthLabel(r.Value.Month)
+	case r.Value.Monthly && r.MonthsAveraged > 0:
+		return web.M("全年月均（"+strconv.Itoa(r.MonthsAveraged)+" 个月）", "mean of "+strconv.Itoa(r.MonthsAveraged)+" months")
+	case r.Value.Monthly:
+		return web.M("全年月均", "mean of months")
+	}
+	return web.Msg{}
+}
+
+// periodText is a value's period in the export: "2026-11", "2026 月均
+// mean of N months", or the year.
+func periodText(year int, v Value) string {
+	switch {
+	case v.Month != "":
+		return v.Month
+	case v.Monthly:
+		return strconv.Itoa(year) + " 月均 mean of " + strconv.Itoa(v.MonthsAveraged) + " months"
+	}
+	return strconv.Itoa(year)
+}
+
+// MonthParam is the month parameter of the period the page shows.
+func (pv pageView) MonthParam() string {
+	if pv.Month > 0 {
+		return MonthName(pv.Year, pv.Month)
+	}
+	return strconv.Itoa(pv.Year)
+}
+
+// PeriodName names the period monthly indicators show on the page.
+func (pv pageView) PeriodName() web.Msg {
+	if pv.Month > 0 {
+		return monthLabel(pv.MonthParam())
+	}
+	y := strconv.Itoa(pv.Year)
+	return web.M(y+"年全年（各月均值）", y+", the whole year (mean of its months)")
 }

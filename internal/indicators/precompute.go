@@ -11,11 +11,14 @@ package indicators
 // stored, so 27,036 divisions × 43 indicators cost only the cells that say
 // something. Writes are a diff against what is stored.
 //
-// Freshness: each recomputed year records a fingerprint of the source tables
-// (row counts, latest update times, a checksum of tag counts, and the
-// formulas' text). A read uses the precomputed cells only when the current
-// fingerprint equals the recorded one; otherwise it computes live (exactly
-// the same numbers, slower) and nudges the Refresher, if one runs.
+// Freshness: each recomputed year records a fingerprint of its inputs, one
+// part per source (row counts, latest update times, checksums read from
+// indexes, and the formulas' text), all read by one statement. A read uses
+// the precomputed cells of every indicator whose elements read only
+// sources whose part is unchanged; the others it computes live (exactly the
+// same numbers, slower), and it nudges the Refresher, if one runs. So a
+// tag edited makes C13 live until the next refresh, not all 43 indicators
+// of every year; a change of the formulas or own indicators makes all live.
 
 import (
 	"context"
@@ -277,27 +280,105 @@ func (es Elements) computeAll(ctx context.Context, q *sql.DB, inds []Indicator, 
 	return out, nil
 }
 
-// sources are the figures a fingerprint reads: counts and latest changes
-// of what the precomputed values derive from — the division tree and the
-// units' data, the registry's facilities, personnel, organisations and
-// tags (through the views the owners publish), reported values and own
-// indicators. Any insert, update or delete moves one of them (own
-// indicators are followed by their text: see definitionsDigest). The first
+// sources are the inputs of the precomputed values, each with the figures
+// that show it changed: counts and latest changes of the division tree and
+// the units' data, the registry's facilities, personnel, organisations and
+// tags (through the views the owners publish), and reported values. Any
+// insert, update or delete moves a figure of its source. A year's run
+// records each source's figures; a read then takes from the stored cells
+// every indicator whose elements read only sources unchanged since (see
+// elementSources), and computes the others live. The tree's first figure
 // is the number of divisions.
-var sources = []string{
-	`SELECT COUNT(*) FROM divisions_tree`,
-	`SELECT COUNT(*) FROM divisions_attributes`, `SELECT MAX(updated_at) FROM divisions_attributes`,
-	`SELECT COUNT(*) FROM divisions_designations`, `SELECT MAX(updated_at) FROM divisions_designations`,
-	// Facilities as they are now: the life circles read their positions.
-	`SELECT COUNT(*) FROM registry_facilities`, `SELECT MAX(updated_at) FROM registry_facilities`,
+var sources = []struct {
+	name  string
+	exprs []string
+}{
+	{"tree", []string{`SELECT COUNT(*) FROM divisions_tree`}},
+	{"attributes", []string{`SELECT COUNT(*) FROM divisions_attributes`, `SELECT MAX(updated_at) FROM divisions_attributes`}},
+	{"designations", []string{`SELECT COUNT(*) FROM divisions_designations`, `SELECT MAX(updated_at) FROM divisions_designations`}},
+	// Facilities as they are now (the life circles read their positions);
+	// every change of one moves its updated_at or the count.
+	{"facilities", []string{`SELECT COUNT(*) FROM registry_facilities`, `SELECT MAX(updated_at) FROM registry_facilities`}},
 	// Every insert or tracked change adds a version, every change or
 	// delete closes one.
-	`SELECT COUNT(*) FROM registry_personnel_versions`, `SELECT COUNT(valid_to) FROM registry_personnel_versions`,
-	`SELECT COUNT(*) FROM registry_organization_versions`, `SELECT COUNT(valid_to) FROM registry_organization_versions`,
-	`SELECT COUNT(*) FROM registry_tag_counts`, `SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM registry_tag_counts`,
-	`SELECT COUNT(*) FROM registry_resident_tags`, `SELECT MAX(created_at) FROM registry_resident_tags`,
-	`SELECT COUNT(*) FROM ind_reported`, `SELECT MAX(entered_at) FROM ind_reported`, `SELECT SUM(value) FROM ind_reported`,
+	{"personnel", []string{`SELECT COUNT(*) FROM registry_personnel_versions`, `SELECT COUNT(valid_to) FROM registry_personnel_versions`}},
+	{"organizations", []string{`SELECT COUNT(*) FROM registry_organization_versions`, `SELECT COUNT(valid_to) FROM registry_organization_versions`}},
+	// Tags: the maintained counts move with every tag that starts or ends;
+	// past years read the tags themselves, only of the kinds elements
+	// count: their number and a checksum of their divisions, both read
+	// from the (tag, division_code) index alone — a tag added, removed or
+	// moved to another division moves them. (The latest created_at, read
+	// before, cost a visit to every tag row: most of the check's time.)
+	{"tags", []string{`SELECT COUNT(*) FROM registry_tag_counts`, `SELECT SUM(n * (CAST(division_code AS BIGINT) % 9973 + 1)) FROM registry_tag_counts`,
+		`SELECT COUNT(*) FROM registry_resident_tags WHERE tag IN (` + countedTagList + `)`,
+		`SELECT SUM(CAST(division_code AS BIGINT) % 9973 + 1) FROM registry_resident_tags WHERE tag IN (` + countedTagList + `)`}},
+	{"reported", []string{`SELECT COUNT(*) FROM ind_reported`, `SELECT MAX(entered_at) FROM ind_reported`, `SELECT SUM(value) FROM ind_reported`}},
 }
+
+// elementSources are the sources a data element reads: the built-in ones
+// by how they are computed (see Builtin), own reported elements the
+// reported values; an element another module supplies may read anything,
+// so it depends on every source.
+func elementSources(key string) []string {
+	switch {
+	case strings.HasPrefix(key, OwnPrefix):
+		return []string{"reported"}
+	case strings.HasPrefix(key, "desig_"), key == "cities_smart":
+		return []string{"designations"}
+	case strings.HasPrefix(key, "fac_"), strings.HasPrefix(key, "area_"), key == "childcare_places",
+		strings.HasPrefix(key, "rural_with_"), strings.HasPrefix(key, "units_with_"):
+		return []string{"facilities", "tree"}
+	}
+	switch key {
+	case "population", "urban_population", "population_60plus", "households", "building_floor_area", "commercial_service_floor_area", "old_compounds_renovated":
+		return []string{"attributes"}
+	case "units", "urban_units", "rural_units":
+		return []string{"tree"}
+	case "villages_income_50":
+		return []string{"attributes", "tree"}
+	case "community_workers", "urban_community_workers", "community_workers_certified", "social_workers", "care_workers_certified", "gps", "leading_talents":
+		return []string{"personnel", "tree"}
+	case "social_orgs", "owners_committee_party_share", "owners_committees":
+		return []string{"organizations"}
+	case "family_doctor_signed":
+		return []string{"tags"}
+	case "urban_income_total", "urban_income_pop", "rural_income_total", "rural_income_pop", "dibao_standard", "assistance_joint_cases", "assistance_cases":
+		return []string{"reported"}
+	case "dibao_standard_weighted", "dibao_standard_weight":
+		return []string{"reported", "attributes"}
+	}
+	all := make([]string, len(sources))
+	for i, src := range sources {
+		all[i] = src.name
+	}
+	return all
+}
+
+// unchangedFor tells whether every source an indicator's elements read is
+// unchanged.
+func unchangedFor(in Indicator, changed map[string]bool) bool {
+	for _, k := range in.Formula.keys() {
+		for _, src := range elementSources(k) {
+			if changed[src] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sourcesQuery reads every source's figures in one statement.
+var sourcesQuery = func() string {
+	var parts []string
+	for _, src := range sources {
+		parts = append(parts, src.exprs...)
+	}
+	return "SELECT (" + strings.Join(parts, "), (") + ")"
+}()
+
+// catalogueSource names the fingerprint's part that covers the formulas
+// and the own indicators: when it changes, every indicator is stale.
+const catalogueSource = "catalogue"
 
 // fingerprint summarises the sources and the catalogue.
 func (s *Store) fingerprint(ctx context.Context) (string, error) {
@@ -305,17 +386,22 @@ func (s *Store) fingerprint(ctx context.Context) (string, error) {
 	return fp, err
 }
 
-// fingerprintN also returns the number of divisions.
+// fingerprintN also returns the number of divisions. The fingerprint is
+// "catalogue=…;tree=…;attributes=…;…": one part per source.
 func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
-	vals := make([]any, len(sources))
+	n := 0
+	for _, src := range sources {
+		n += len(src.exprs)
+	}
+	vals := make([]any, n)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT ("+strings.Join(sources, "), (")+")").Scan(ptrs...); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, sourcesQuery).Scan(ptrs...); err != nil {
 		return "", 0, err
 	}
-	n, ok := vals[0].(int64)
+	divs, ok := vals[0].(int64)
 	if !ok {
 		return "", 0, fmt.Errorf("indicators: the number of divisions reads as %T", vals[0])
 	}
@@ -324,18 +410,49 @@ func (s *Store) fingerprintN(ctx context.Context) (string, int64, error) {
 		return "", 0, err
 	}
 	var b strings.Builder
-	b.WriteString(s.Elements.version() + defs)
-	for _, v := range vals {
-		switch t := v.(type) {
-		case time.Time:
-			fmt.Fprintf(&b, "|%d", t.UnixMicro())
-		case []byte:
-			fmt.Fprintf(&b, "|%s", t)
-		default:
-			fmt.Fprintf(&b, "|%v", t)
+	b.WriteString(catalogueSource + "=" + s.Elements.version() + defs)
+	i := 0
+	for _, src := range sources {
+		b.WriteString(";" + src.name + "=")
+		for range src.exprs {
+			switch t := vals[i].(type) {
+			case time.Time:
+				fmt.Fprintf(&b, "|%d", t.UnixMicro())
+			case []byte:
+				fmt.Fprintf(&b, "|%s", t)
+			default:
+				fmt.Fprintf(&b, "|%v", t)
+			}
+			i++
 		}
 	}
-	return b.String(), n, nil
+	return b.String(), divs, nil
+}
+
+// changedSources are the sources whose part differs between two
+// fingerprints; all is true when the catalogue's does (or a fingerprint
+// is missing or of another shape): then nothing stored may be used.
+func changedSources(recorded, now string) (changed map[string]bool, all bool) {
+	parts := func(fp string) map[string]string {
+		out := map[string]string{}
+		for _, p := range strings.Split(fp, ";") {
+			if k, v, ok := strings.Cut(p, "="); ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	a, b := parts(recorded), parts(now)
+	if len(a) != len(b) || a[catalogueSource] == "" || a[catalogueSource] != b[catalogueSource] {
+		return nil, true
+	}
+	changed = map[string]bool{}
+	for k, v := range b {
+		if a[k] != v {
+			changed[k] = true
+		}
+	}
+	return changed, false
 }
 
 // definitionsDigest sums up the own indicators' formulas, so that a
@@ -439,11 +556,15 @@ func (s *Store) recompute(ctx context.Context, year int) (RecomputeStats, error)
 	if err != nil {
 		return st, err
 	}
-	for _, in := range custom {
-		if !s.Elements.volatile(in) { // computed when read
-			inds = append(inds, in)
+	inds = append(inds, custom...)
+	kept := inds[:0]
+	for _, in := range inds {
+		// Volatile own indicators and monthly ones are computed when read.
+		if !s.Elements.monthly(in) && (in.Owner == "" || !s.Elements.volatile(in)) {
+			kept = append(kept, in)
 		}
 	}
+	inds = kept
 	structural, err := s.structuralSums(ctx, divCount)
 	if err != nil {
 		return st, err
@@ -596,31 +717,33 @@ func (s *Store) currentFingerprint(ctx context.Context) (string, int64, error) {
 	return s.fingerprintN(ctx)
 }
 
-// fresh tells whether the year's precomputed cells match the data now; a
-// stale year nudges the Refresher.
-func (s *Store) fresh(ctx context.Context, year int) (bool, error) {
+// changed tells which sources changed since the year's values were
+// precomputed (all: none of them may be used); a change nudges the
+// Refresher.
+func (s *Store) changed(ctx context.Context, year int) (map[string]bool, bool, error) {
 	fp, _, err := s.currentFingerprint(ctx)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	got, err := runFingerprint(ctx, s.DB.R, year)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if got == fp {
-		return true, nil
+		return nil, false, nil
 	}
 	select {
 	case s.values.kick <- year:
 	default: // a refresh is asked for already
 	}
-	return false, nil
+	changed, all := changedSources(got, fp)
+	return changed, all, nil
 }
 
 // precomputed reads the cells of the given divisions; a division/indicator
 // without a row has the default cell.
 func (s *Store) precomputed(ctx context.Context, inds []Indicator, codes []string, year int) (map[string][]Value, error) {
-	if len(codes) == 0 {
+	if len(codes) == 0 || len(inds) == 0 {
 		return map[string][]Value{}, nil
 	}
 	args := []any{year}

@@ -125,6 +125,35 @@ func TestIndicatorPrecomputedEqualsLive(t *testing.T) {
 				t.Fatalf("stale I12 = %v, want the live 2", ptr(v))
 			}
 		})
+		t.Run("a change of one source leaves the indicators of the others stored", func(t *testing.T) {
+			// The facility added above changed the facilities only: I18
+			// (organisations ÷ population) still reads its stored cell,
+			// altered behind the engine's back to show it; I16 (childcare
+			// places, a facility figure) reads live.
+			if _, err := e.App.DB.W.Exec(`UPDATE ind_values SET value = 77 WHERE year = $1 AND division_code = $2 AND indicator IN ('I18', 'I16')`, indYear, apptest.County); err != nil {
+				t.Fatal(err)
+			}
+			got := getRows(t, c, apptest.County, indYear)
+			if v := got["I18"].Value; !near(v, 77) {
+				t.Errorf("I18 = %v, want the stored 77: its sources did not change", ptr(v))
+			}
+			if v := got["I16"].Value; v == nil || near(v, 77) {
+				t.Errorf("I16 = %v, want the live value: the facilities changed", ptr(v))
+			}
+			// A reported value changes another source: I01 (reported) reads
+			// live, I18 still stored.
+			if _, err := e.App.DB.W.Exec(`UPDATE ind_values SET value = 77 WHERE year = $1 AND division_code = $2 AND indicator = 'I01'`, indYear, apptest.County); err != nil {
+				t.Fatal(err)
+			}
+			done(t, c, "PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", apptest.County, indYear), map[string]float64{"urban_income_pop": 100000})
+			got = getRows(t, c, apptest.County, indYear)
+			if v := got["I01"].Value; v == nil || near(v, 77) {
+				t.Errorf("I01 = %v, want the live value after a report", ptr(v))
+			}
+			if v := got["I18"].Value; !near(v, 77) {
+				t.Errorf("I18 = %v, want the stored 77", ptr(v))
+			}
+		})
 		t.Run("a refresh brings the stale year up to date, once", func(t *testing.T) {
 			st, err := store.RecomputeIfStale(ctx, indYear)
 			if err != nil || st.Skipped || st.Written == 0 {

@@ -114,7 +114,6 @@ func divisionExists(ctx context.Context, tx *sql.Tx, code string) error {
 var bounds = map[string][2]float64{
 	"urban_income_total": {0, 1e10}, "urban_income_pop": {0, 1e8}, "rural_income_total": {0, 1e10}, "rural_income_pop": {0, 1e8},
 	"dibao_standard": {1000, 100000}, "assistance_joint_cases": {0, 1e7}, "assistance_cases": {0, 1e7},
-	"assisted_families_cared": {0, 1e7}, "assisted_families": {0, 1e7},
 }
 
 // reportLevel is the one division level at which each element is reported,
@@ -122,11 +121,11 @@ var bounds = map[string][2]float64{
 // standards by counties, assistance casework by townships.
 var reportLevel = map[string]int{
 	"urban_income_total": 3, "urban_income_pop": 3, "rural_income_total": 3, "rural_income_pop": 3, "dibao_standard": 3,
-	"assistance_joint_cases": 4, "assistance_cases": 4, "assisted_families_cared": 4, "assisted_families": 4,
+	"assistance_joint_cases": 4, "assistance_cases": 4,
 }
 
 // pairs whose first may not exceed the second for the same unit and year.
-var notAbove = [][2]string{{"assistance_joint_cases", "assistance_cases"}, {"assisted_families_cared", "assisted_families"}}
+var notAbove = [][2]string{{"assistance_joint_cases", "assistance_cases"}}
 
 // checkPeriod refuses a year outside the plan's monitoring frame.
 func checkPeriod(year int) *fault.Error {

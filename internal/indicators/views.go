@@ -25,8 +25,8 @@ type LaggingChild struct {
 // laggingChildren ranks the children of code by how far behind they are:
 // most seriously lagging first, then most lagging, then most binding.
 // inds is the catalogue that applies at code (it applies to the children too).
-func (h *Handlers) laggingChildren(r *http.Request, inds []Indicator, code string, year int) ([]LaggingChild, error) {
-	rows, err := h.rows(r, inds, code, year, true)
+func (h *Handlers) laggingChildren(r *http.Request, inds []Indicator, code string, year, month int) ([]LaggingChild, error) {
+	rows, err := h.rows(r, inds, code, year, month, true)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +105,15 @@ func (h *Handlers) apiLagging(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	month, err := h.apiMonth(r, &year)
+	if err != nil {
+		return err
+	}
 	inds, err := h.catalogue(r, code)
 	if err != nil {
 		return err
 	}
-	out, err := h.laggingChildren(r, inds, code, year)
+	out, err := h.laggingChildren(r, inds, code, year, month)
 	if err != nil {
 		return mapErr(err, code)
 	}
@@ -127,7 +131,7 @@ type CountyComparison struct {
 // counties computes one indicator for every county in the caller's scope,
 // one computation per city (its children), ranked best first by the
 // indicator's direction.
-func (h *Handlers) counties(r *http.Request, id string, year int) (CountyComparison, error) {
+func (h *Handlers) counties(r *http.Request, id string, year, month int) (CountyComparison, error) {
 	r = r.WithContext(withFingerprintMemo(r.Context()))
 	in, err := h.find(r, id)
 	if err != nil {
@@ -175,7 +179,7 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 	one := []Indicator{in}
 	out := CountyComparison{}
 	for _, g := range parents {
-		rs, err := h.rows(r, one, g, year, divisions.LevelOf(g) < 3)
+		rs, err := h.rows(r, one, g, year, month, divisions.LevelOf(g) < 3)
 		if err != nil {
 			return out, err
 		}
@@ -206,7 +210,7 @@ func (h *Handlers) counties(r *http.Request, id string, year int) (CountyCompari
 	if divisions.LevelOf(root) > 3 || !sc.Contains(root) {
 		root = out.Counties[0].Division
 	}
-	self, err := h.rows(r, one, root, year, false)
+	self, err := h.rows(r, one, root, year, month, false)
 	if err != nil {
 		return out, err
 	}
@@ -225,7 +229,11 @@ func (h *Handlers) apiCounties(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := h.counties(r, r.PathValue("id"), year)
+	month, err := h.apiMonth(r, &year)
+	if err != nil {
+		return err
+	}
+	c, err := h.counties(r, r.PathValue("id"), year, month)
 	if err != nil {
 		return mapErr(err, "")
 	}
@@ -264,7 +272,12 @@ func (h *Handlers) pageCounties(w http.ResponseWriter, r *http.Request) {
 		h.pageErr(w, r, err)
 		return
 	}
-	c, err := h.counties(r, r.PathValue("id"), year)
+	month, err := h.pageMonth(r, &year)
+	if err != nil {
+		h.pageErr(w, r, err)
+		return
+	}
+	c, err := h.counties(r, r.PathValue("id"), year, month)
 	if err != nil {
 		h.pageErr(w, r, err)
 		return

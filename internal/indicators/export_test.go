@@ -1,0 +1,11 @@
+package indicators
+
+// SourceQueries are the aggregates of the precomputed values' freshness
+// check, one statement each, for the benchmark to time alone.
+func SourceQueries() []string {
+	var out []string
+	for _, src := range sources {
+		out = append(out, src.exprs...)
+	}
+	return out
+}
