@@ -439,7 +439,6 @@ func Builtin(now func() time.Time) Elements {
 	computed("dibao_standard_weight", "填报低保标准单位的常住人口", "Population of units reporting the standard", weightedReport("dibao_standard", "population", false))
 	reportedEl("assistance_joint_cases", "一件事联办的救助件数（填报）", "Assistance cases handled jointly (reported)")
 	reportedEl("assistance_cases", "社会救助件数（填报）", "Assistance cases (reported)")
-	reportedEl("assisted_families_cared", "获关爱探访的救助家庭（填报）", "Assisted families visited (reported)")
 	reportedEl("assisted_families", "救助家庭数（填报）", "Assisted families (reported)")
 	return es
 }

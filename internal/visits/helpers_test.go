@@ -135,7 +135,7 @@ type row struct {
 
 func (w *town) visitsOf(t *testing.T, subject, month string) []row {
 	t.Helper()
-	rs, err := w.e.App.DB.R.Query(`SELECT id, origin, status, owner, due_date, grid_id FROM vis_visits WHERE subject_id = $1 AND month = $2 ORDER BY origin`, subject, month)
+	rs, err := w.e.App.DB.R.Query(`SELECT id, origin, status, owner, due_date, grid_id FROM vis_visits WHERE subject_id = $1 AND month = $2 ORDER BY id`, subject, month)
 	if err != nil {
 		t.Fatal(err)
 	}

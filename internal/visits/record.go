@@ -115,11 +115,15 @@ func (s *Store) Record(ctx context.Context, id int64, in RecordInput) (Visit, er
 	default:
 		field("outcome", "请选择探访结果：完成、未遇或拒访", "choose the outcome: done, not home or refused")
 	}
-	if !containsStr(prog.Methods, in.Method) {
+	allowed := prog.Methods
+	if prog.RequireHome {
+		allowed = []string{MethodHome}
+	}
+	if !containsStr(allowed, in.Method) {
 		if prog.RequireHome {
 			field("method", "本项目须入户探访", "this programme requires a home visit")
 		} else {
-			field("method", "请选择探访方式："+methodNames(prog.Methods), "choose a method: "+strings.Join(prog.Methods, ", "))
+			field("method", "请选择探访方式："+methodNames(allowed), "choose a method: "+strings.Join(allowed, ", "))
 		}
 	}
 	at, ok := questions.ParseDateTime(strings.TrimSpace(in.VisitedAt), true)

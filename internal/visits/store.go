@@ -202,7 +202,7 @@ var DefaultProgrammes = []Programme{
 		MinAge: intp(60), EveryWeeks: 0, HighRiskWeeks: 1, Methods: []string{MethodHome, MethodPhone, MethodVideo}, TellResident: true, Questions: visitForm},
 	{ID: "prog-children", Code: "children", Division: "33", NameZH: "孤儿和困境儿童探访关爱", NameEN: "Visits to orphans and children in difficulty",
 		RateGroup: GroupChildren, Unit: UnitResident, Tags: []string{"orphan", "child_in_difficulty", "left_behind_child"},
-		EveryWeeks: 0, HighRiskWeeks: 1, Methods: []string{MethodHome, MethodPhone, MethodVideo}, RequireHome: true, TellResident: true, Questions: childForm},
+		EveryWeeks: 0, HighRiskWeeks: 1, Methods: []string{MethodHome}, RequireHome: true, TellResident: true, Questions: childForm},
 	{ID: "prog-assisted-families", Code: "assisted_families", Division: "33", NameZH: "救助家庭关爱", NameEN: "Care visits to assisted families",
 		RateGroup: GroupAssistedFamilies, Unit: UnitHousehold, Tags: []string{"dibao", "tekun", "dibao_edge"},
 		EveryWeeks: 0, HighRiskWeeks: 2, Methods: []string{MethodHome, MethodPhone, MethodVideo}, TellResident: true, Questions: familyForm},
