@@ -1,8 +1,12 @@
 package visits
 
 import (
+	"context"
+	"time"
+
 	"linli/internal/access"
 	"linli/internal/module"
+	"linli/internal/questions"
 	"linli/internal/web"
 )
 
@@ -38,10 +42,42 @@ func StoreOf(m module.Module) *Store {
 func (m *visitsModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/visits", Label: web.M("探访关爱", "Care visits"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/visits/mine", Label: web.M("我的探访", "My visits"), Roles: []access.Role{access.Resident}},
 	}
 }
 
 // Mount registers the API and the pages.
 func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store}
+	h.RegisterAPI(rt)
+	h.Pages = rd.ParseWith(templates, "templates/*.html", questions.Templates)
+	h.RegisterPages(rt)
 	return nil
+}
+
+// Run keeps the schedules reconciled: at start and every quarter hour it
+// generates the current month (tags, addresses and grids change at any
+// time), and from the 20th the next month too, so every due visit is known
+// before its month starts. Two servers running it at once create nothing
+// twice.
+func (m *visitsModule) Run(ctx context.Context) {
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		now := m.store.Now()
+		months := []Month{MonthOf(now)}
+		if now.In(questions.CST).Day() >= 20 {
+			months = append(months, MonthOf(now).Next())
+		}
+		for _, mo := range months {
+			if _, err := m.store.Schedule(ctx, mo, ""); err != nil && ctx.Err() == nil {
+				m.store.Log.Warn("visits: schedule", "month", mo.String(), "err", err.Error())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
