@@ -143,6 +143,12 @@ func scopeFor(p Programme, within access.Scope) (access.Scope, bool) {
 // each visit has a unique key (programme, subject, month, slot) and is
 // written by INSERT … SELECT … ON CONFLICT DO NOTHING.
 func (s *Store) Schedule(ctx context.Context, month Month, within string) (ScheduleResult, error) {
+	return s.scheduleAt(ctx, month, within, s.Now())
+}
+
+// scheduleAt is Schedule as of now (the demo fills last month as it was
+// on its first day).
+func (s *Store) scheduleAt(ctx context.Context, month Month, within string, now time.Time) (ScheduleResult, error) {
 	res := ScheduleResult{Month: month.String()}
 	progs, err := s.activeProgrammes(ctx)
 	if err != nil {
@@ -152,7 +158,6 @@ func (s *Store) Schedule(ctx context.Context, month Month, within string) (Sched
 	if within == "" {
 		ws = access.Scope{Lo: "", Hi: "A"}
 	}
-	now := s.Now()
 	asOf := month.asOf(now)
 	for _, p := range progs {
 		sc, ok := scopeFor(p, ws)
