@@ -17,6 +17,7 @@ func Module() module.Spec {
 	return module.Spec{Name: "visits", Migrations: Migrations, New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
+			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
 		},
 	}
 }
