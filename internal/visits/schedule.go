@@ -267,6 +267,13 @@ func (s *Store) notifyScheduled(ctx context.Context, month Month, ws access.Scop
 		due    string
 		zh, en string
 	}
+	// Most targets have no account: they are marked at once, in bulk.
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET notified = TRUE WHERE month = $1 AND division_code >= $2 AND division_code < $3 AND NOT notified
+		AND NOT EXISTS (SELECT 1 FROM reg_residents r JOIN users u ON u.username = r.username JOIN vis_programmes p ON p.id = vis_visits.programme_id
+			WHERE p.tell_resident AND r.username <> '' AND (r.id = vis_visits.resident_id OR vis_visits.resident_id = '' AND r.household_id = vis_visits.household_id))`,
+		month.String(), ws.Lo, ws.Hi); err != nil {
+		return 0, err
+	}
 	sent := 0
 	for {
 		batch, err := db.Collect(ctx, s.DB.R, func(row db.Scanner) (pending, error) {
