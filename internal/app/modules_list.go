@@ -6,6 +6,7 @@ import (
 	"linli/internal/module"
 	"linli/internal/registry"
 	"linli/internal/requests"
+	"linli/internal/visits"
 )
 
 // Modules are the business capabilities, in dependency order: a module's
@@ -17,5 +18,6 @@ func Modules() []module.Spec {
 		indicators.Module(),
 		lifecircle.Module(),
 		requests.Module(),
+		visits.Module(),
 	}
 }

@@ -177,6 +177,10 @@ CREATE INDEX requests_window_time ON requests (created_at, division_code) INCLUD
 CREATE INDEX requests_window_div ON requests (division_code, created_at) INCLUDE (status, category, accepted_at, response_met, answered_at, resolve_met, rating, reopen_count);
 DROP INDEX requests_created;
 `},
+	// A request raised from something else names it (visit:<id>: a care
+	// visit's finding), so each links to the other.
+	{ID: "requests/006_ref", SQL: `ALTER TABLE requests ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

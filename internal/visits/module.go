@@ -1,0 +1,84 @@
+package visits
+
+import (
+	"context"
+	"time"
+
+	"linli/internal/access"
+	"linli/internal/module"
+	"linli/internal/questions"
+	"linli/internal/web"
+)
+
+// Module declares 探访关爱: visit programmes, monthly schedules, visit
+// records and the visit rates. It builds on the registry (its tables are
+// read for targets and owners) and must follow it in the module list.
+func Module() module.Spec {
+	return module.Spec{Name: "visits", Migrations: Migrations, New: newModule,
+		Commands: []module.Command{
+			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
+			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
+		},
+	}
+}
+
+type visitsModule struct {
+	store *Store
+}
+
+func newModule(d module.Deps) (module.Module, error) {
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions}
+	return &visitsModule{store: s}, nil
+}
+
+// StoreOf is the store of a built visits module (nil for another module),
+// for commands and tests.
+func StoreOf(m module.Module) *Store {
+	if vm, ok := m.(*visitsModule); ok {
+		return vm.store
+	}
+	return nil
+}
+
+func (m *visitsModule) Nav() []web.NavItem {
+	return []web.NavItem{
+		{Href: "/visits", Label: web.M("探访关爱", "Care visits"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/visits/mine", Label: web.M("我的探访", "My visits"), Roles: []access.Role{access.Resident}},
+	}
+}
+
+// Mount registers the API and the pages.
+func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store}
+	h.RegisterAPI(rt)
+	h.Pages = rd.ParseWith(templates, "templates/*.html", questions.Templates)
+	h.RegisterPages(rt)
+	return nil
+}
+
+// Run keeps the schedules reconciled: at start and every quarter hour it
+// generates the current month (tags, addresses and grids change at any
+// time), and from the 20th the next month too, so every due visit is known
+// before its month starts. Two servers running it at once create nothing
+// twice.
+func (m *visitsModule) Run(ctx context.Context) {
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		now := m.store.Now()
+		months := []Month{MonthOf(now)}
+		if now.In(questions.CST).Day() >= 20 {
+			months = append(months, MonthOf(now).Next())
+		}
+		for _, mo := range months {
+			if _, err := m.store.Schedule(ctx, mo, ""); err != nil && ctx.Err() == nil {
+				m.store.Log.Warn("visits: schedule", "month", mo.String(), "err", err.Error())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
