@@ -17,7 +17,6 @@ import (
 	"linli/internal/web"
 )
 
-
 // noticeLog records the notices the visits module sends.
 type noticeLog struct {
 	mu sync.Mutex
