@@ -123,15 +123,19 @@ func TestEscalation(t *testing.T) {
 			if open == 0 {
 				t.Fatal("no February visits")
 			}
+			// A second start of the app over the same store, as a second
+			// process would be.
+			second := visits.StoreOf(e.Restart().Module("visits"))
+			second.Notices = notices
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			var total visits.EscalationResult
 			for _, when := range []string{"2027-03-01T09:00", "2027-03-05T09:00"} {
-				for range 2 {
+				for _, s := range []*visits.Store{w.vs, second} {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						res, err := w.vs.RunEscalationOnce(context.Background(), at(when))
+						res, err := s.RunEscalationOnce(context.Background(), at(when))
 						if err != nil {
 							t.Error(err)
 						}

@@ -107,7 +107,7 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 	if err != nil {
 		return Completion{}, err
 	}
-	out := Completion{Division: division, Month: month.String()}
+	out := Completion{Division: division, Month: month.String(), ByGroup: []CompletionLine{}}
 	if d, err := s.Divs.Get(ctx, division); err == nil {
 		out.DivisionName = d.Name
 	} else {

@@ -39,12 +39,12 @@ func (m *visitsModule) mountSupervision(rt *web.Router, rd *web.Renderer) error 
 		Params:   []web.Param{{Name: "division", In: "query", Description: "区划代码（默认本人辖区） / division code (default: your own)"}, {Name: "month", In: "query", Description: "YYYY-MM（默认本月） / YYYY-MM (default: this month)"}},
 		Response: Completion{}}, h.apiCompletion)
 	rt.API("GET /api/v1/visits/watch", web.Op{Summary: "逾期与高风险探访督导列表 / Overdue and high-risk visits to supervise", Tag: tag,
-		Params: []web.Param{{Name: "kind", In: "query", Required: true, Description: "overdue 或 high-risk / overdue or high-risk"}, {Name: "division", In: "query"}, {Name: "programme", In: "query"},
+		Params: []web.Param{{Name: "kind", In: "query", Description: "overdue（默认）或 high-risk / overdue (default) or high-risk"}, {Name: "division", In: "query"}, {Name: "programme", In: "query"},
 			{Name: "worker", In: "query"}, {Name: "grid", In: "query"}, {Name: "escalated", In: "query", Type: "boolean"}, {Name: "month", In: "query"},
 			{Name: "page", In: "query", Type: "integer"}, {Name: "page_size", In: "query", Type: "integer"}},
 		Response: web.List[Visit]{}}, h.apiWatch)
-	rt.API("GET /api/v1/visits/timeline", web.Op{Summary: "一户的探访时间线 / A household's visit timeline", Tag: tag,
-		Params: []web.Param{{Name: "household", In: "query", Required: true, Description: "户 ID / household id"}}, Response: Timeline{}}, h.apiTimeline)
+	rt.API("GET /api/v1/households/{id}/visits", web.Op{Summary: "一户的探访时间线（新的在前） / A household's visit timeline, newest first", Tag: tag,
+		Response: Timeline{}}, h.apiTimeline)
 	rt.API("POST /api/v1/visits/reassign", web.Op{Summary: "批量改派探访 / Reassign visits to a worker of their community", Tag: tag,
 		Body: ReassignInput{}, Response: ReassignResult{}}, h.apiReassign)
 	rt.API("GET /api/v1/visits/sheet", web.Op{Summary: "网格员月度探访登记表 / A worker's monthly visit sheet", Tag: tag,
@@ -96,7 +96,11 @@ func (h *supervision) apiWatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := h.store.WatchList(r.Context(), watchFilter(r, r.URL.Query().Get("kind")), pg.Offset(), pg.PageSize)
+	kind := r.URL.Query().Get("kind")
+	if kind == "" {
+		kind = ListOverdue
+	}
+	l, err := h.store.WatchList(r.Context(), watchFilter(r, kind), pg.Offset(), pg.PageSize)
 	if err != nil {
 		return err
 	}
@@ -105,7 +109,7 @@ func (h *supervision) apiWatch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *supervision) apiTimeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := h.store.HouseholdTimeline(r.Context(), r.URL.Query().Get("household"), 500)
+	t, err := h.store.HouseholdTimeline(r.Context(), r.PathValue("id"), 500)
 	if err != nil {
 		return err
 	}
