@@ -12,6 +12,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/config"
 	"linli/internal/module"
+	"linli/internal/questions"
 	"linli/internal/web"
 )
 
@@ -78,7 +79,7 @@ func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &Handlers{Store: m.store}
 	h.RegisterAPI(rt)
 	h.RegisterOpen311(rt)
-	h.Pages = rd.Parse(templates, "templates/*.html")
+	h.Pages = rd.ParseWith(templates, "templates/*.html", questions.Templates)
 	h.RegisterPages(rt)
 	return nil
 }

@@ -239,7 +239,7 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		}
 		in.MultiAttrs = map[string][]string{}
 		for _, a := range c.Attributes {
-			if vs := r.Form["attribute["+a.Code+"]"]; len(vs) > 0 {
+			if vs := r.Form[attrField(a)]; len(vs) > 0 {
 				in.MultiAttrs[a.Code] = vs
 			}
 		}

@@ -97,7 +97,7 @@ func answers(c Category, attrs map[string]string) []answer {
 			continue
 		}
 		seen[a.Code] = true
-		out = append(out, answer{Label: a.Label(), Value: answerValue(a, v)})
+		out = append(out, answer{Label: web.M(a.LabelZH, a.LabelEN), Value: answerValue(a, v)})
 	}
 	var rest []string
 	for k := range attrs {
@@ -114,11 +114,11 @@ func answers(c Category, attrs map[string]string) []answer {
 
 func answerValue(a Attribute, v string) web.Msg {
 	switch a.Type {
-	case "singlevaluelist", "multivaluelist":
+	case "singlevaluelist", "multivaluelist", "yesno":
 		var zh, en []string
 		for _, k := range strings.Split(v, ",") {
 			z, e := k, k
-			for _, c := range a.Values {
+			for _, c := range a.Choices() {
 				if c.Key == k {
 					z, e = c.ZH(), c.EN()
 				}

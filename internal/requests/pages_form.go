@@ -3,40 +3,17 @@ package requests
 import (
 	"net/http"
 	"net/url"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"linli/internal/access"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/questions"
 	"linli/internal/web"
 )
 
 // splitPair reads a catalogue name written in both languages ("道路 /
-// street") as its two halves, the English one capitalised; a name in one
-// language serves both.
-func splitPair(s string) (zh, en string) {
-	zh, en, ok := strings.Cut(s, " / ")
-	zh = strings.TrimSpace(zh)
-	if !ok {
-		return zh, zh
-	}
-	en = strings.TrimSpace(en)
-	if r, n := utf8.DecodeRuneInString(en); n > 0 {
-		en = string(unicode.ToUpper(r)) + en[n:]
-	}
-	return zh, en
-}
-
-// ZH is the choice's name in Chinese.
-func (c Choice) ZH() string { zh, _ := splitPair(c.Name); return zh }
-
-// EN is the choice's name in English.
-func (c Choice) EN() string { _, en := splitPair(c.Name); return en }
-
-// Label is the choice's name in both languages, for pages.
-func (c Choice) Label() web.Msg { return web.M(splitPair(c.Name)) }
+// street") as its two halves (see questions.SplitPair).
+func splitPair(s string) (zh, en string) { return questions.SplitPair(s) }
 
 // GroupLabel is the category's group in both languages.
 func (c Category) GroupLabel() web.Msg { return web.M(splitPair(c.Group)) }
@@ -47,11 +24,8 @@ func (c Category) DetailsLegend() web.Msg {
 	return web.M(c.NameZH+"：补充信息", c.NameEN+": more details")
 }
 
-// FieldName is the form field of the question.
-func (a Attribute) FieldName() string { return "attribute[" + a.Code + "]" }
-
-// Label is the question in both languages.
-func (a Attribute) Label() web.Msg { return web.M(a.LabelZH, a.LabelEN) }
+// attrField is the form field of a category's question.
+func attrField(a Attribute) string { return a.FieldName("attribute") }
 
 // catGroup is a group of categories on the choice page.
 type catGroup struct {
@@ -126,12 +100,12 @@ func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 	h.Pages.Render(w, r, status, "new", v)
 }
 
-// Checked tells whether a multi-value question's answer includes key.
-func (v newView) Checked(form url.Values, a Attribute, key string) bool {
-	for _, x := range form[a.FieldName()] {
-		if x == key {
-			return true
-		}
+// Fields are the chosen category's questions ready for the kit's
+// "question" partial.
+func (v newView) Fields(form url.Values, errs []web.FieldError) []questions.Field {
+	out := make([]questions.Field, len(v.Cat.Attributes))
+	for i, a := range v.Cat.Attributes {
+		out[i] = a.Field("attribute", form, errs)
 	}
-	return false
+	return out
 }

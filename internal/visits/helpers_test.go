@@ -84,8 +84,14 @@ func (w *town) household(t *testing.T, no, grid string) string {
 // (since the given day, "" for always).
 func (w *town) resident(t *testing.T, hh string, year int, tag, since string) string {
 	t.Helper()
+	return w.residentAs(t, hh, year, tag, since, "")
+}
+
+// residentAs is resident with the registry record linked to an account.
+func (w *town) residentAs(t *testing.T, hh string, year int, tag, since, username string) string {
+	t.Helper()
 	w.seq++
-	r, err := w.reg.CreateResident(w.cw, registry.ResidentInput{HouseholdID: hh, Name: "居民" + string(rune('甲'+w.seq)),
+	r, err := w.reg.CreateResident(w.cw, registry.ResidentInput{HouseholdID: hh, Name: "居民" + string(rune('甲'+w.seq)), Username: username,
 		IDNumber: idno.Synthetic("330106", time.Date(year, 3, 14, 0, 0, 0, 0, time.UTC), 900+w.seq), Relation: "户主", Residence: "registered"})
 	if err != nil {
 		t.Fatal(err)

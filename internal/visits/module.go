@@ -6,6 +6,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/module"
+	"linli/internal/questions"
 	"linli/internal/web"
 )
 
@@ -41,6 +42,7 @@ func StoreOf(m module.Module) *Store {
 func (m *visitsModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/visits", Label: web.M("探访关爱", "Care visits"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/visits/mine", Label: web.M("我的探访", "My visits"), Roles: []access.Role{access.Resident}},
 		{Href: "/visits/supervise", Label: web.M("探访督导", "Visit supervision"), Group: web.NavAnalysis, Roles: []access.Role{access.CommunityWorker, access.Officer}},
 		{Href: "/visits/sheet", Label: web.M("探访登记表（打印）", "Visit sheet (print)"), Roles: []access.Role{access.GridWorker}},
 	}
@@ -48,10 +50,40 @@ func (m *visitsModule) Nav() []web.NavItem {
 
 // Mount registers the API and the pages.
 func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store}
+	h.RegisterAPI(rt)
+	h.Pages = rd.ParseWith(templates, "templates/*.html", questions.Templates)
+	h.RegisterPages(rt)
 	return m.mountSupervision(rt, rd)
 }
 
-// Run keeps the overdue clock: owners warned, late visits escalated.
+// Run keeps the schedules reconciled: at start and every quarter hour it
+// generates the current month (tags, addresses and grids change at any
+// time), and from the 20th the next month too, so every due visit is known
+// before its month starts. Two servers running it at once create nothing
+// twice.
 func (m *visitsModule) Run(ctx context.Context) {
-	m.store.RunEscalation(ctx, time.Minute)
+	// The overdue clock (escalate.go) runs beside it, every minute.
+	clock := make(chan struct{})
+	go func() { defer close(clock); m.store.RunEscalation(ctx, time.Minute) }()
+	defer func() { <-clock }()
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		now := m.store.Now()
+		months := []Month{MonthOf(now)}
+		if now.In(questions.CST).Day() >= 20 {
+			months = append(months, MonthOf(now).Next())
+		}
+		for _, mo := range months {
+			if _, err := m.store.Schedule(ctx, mo, ""); err != nil && ctx.Err() == nil {
+				m.store.Log.Warn("visits: schedule", "month", mo.String(), "err", err.Error())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

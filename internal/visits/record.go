@@ -240,6 +240,10 @@ func (s *Store) Record(ctx context.Context, id int64, in RecordInput) (Visit, er
 				return err
 			}
 		}
+		// A resident's request for a visit is answered by the visit.
+		if _, err := tx.ExecContext(ctx, `UPDATE vis_asks SET visit_id = $1 WHERE visit_id IS NULL AND (resident_id = $2 OR household_id = $3)`, id, v.ResidentID, v.HouseholdID); err != nil {
+			return err
+		}
 		if in.FlagAssistance {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO vis_assistance_flags (id, visit_id, resident_id, household_id, division_code, reason, status, created_by, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)`, db.NewID(), id, v.ResidentID, v.HouseholdID, v.Division, strings.TrimSpace(in.AssistanceReason), p.Username, db.T(now)); err != nil {

@@ -409,8 +409,8 @@ func (s *Store) CommunityWorkers(ctx context.Context, community string) ([]Worke
 	}, `SELECT username, display_name, role FROM users WHERE division_code = $1 AND role IN ('grid_worker', 'community_worker') AND NOT disabled ORDER BY role, username`, community)
 }
 
-// ReassignInput gives one or many open visits to another worker.
-type ReassignInput struct {
+// ReassignBatch gives one or many open visits to another worker.
+type ReassignBatch struct {
 	IDs   []int64 `json:"ids"`
 	Owner string  `json:"owner"` // a grid or community worker of the visits' community
 }
@@ -428,7 +428,7 @@ const MaxReassign = 200
 // their community, all or none, each change audited. Visits outside the
 // caller's scope are not found; recorded ones cannot be reassigned; a
 // worker of another community is refused.
-func (s *Store) ReassignMany(ctx context.Context, in ReassignInput) (ReassignResult, error) {
+func (s *Store) ReassignMany(ctx context.Context, in ReassignBatch) (ReassignResult, error) {
 	p := access.From(ctx)
 	if !canSupervise(p) {
 		return ReassignResult{}, fault.Forbidden(fault.M("只有社区工作者和民政干部可以改派探访", "only community workers and officers reassign visits"))

@@ -46,7 +46,7 @@ func (m *visitsModule) mountSupervision(rt *web.Router, rd *web.Renderer) error 
 	rt.API("GET /api/v1/households/{id}/visits", web.Op{Summary: "一户的探访时间线（新的在前） / A household's visit timeline, newest first", Tag: tag,
 		Response: Timeline{}}, h.apiTimeline)
 	rt.API("POST /api/v1/visits/reassign", web.Op{Summary: "批量改派探访 / Reassign visits to a worker of their community", Tag: tag,
-		Body: ReassignInput{}, Response: ReassignResult{}}, h.apiReassign)
+		Body: ReassignBatch{}, Response: ReassignResult{}}, h.apiReassign)
 	rt.API("GET /api/v1/visits/sheet", web.Op{Summary: "网格员月度探访登记表 / A worker's monthly visit sheet", Tag: tag,
 		Params:   []web.Param{{Name: "worker", In: "query", Description: "用户名（默认本人） / username (default: yourself)"}, {Name: "month", In: "query"}},
 		Response: Sheet{}}, h.apiSheet)
@@ -118,7 +118,7 @@ func (h *supervision) apiTimeline(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *supervision) apiReassign(w http.ResponseWriter, r *http.Request) error {
-	var in ReassignInput
+	var in ReassignBatch
 	if err := web.DecodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func (h *supervision) postReassign(w http.ResponseWriter, r *http.Request) {
 		h.pages.Fail(w, r, "reassign", web.View{Title: title, Data: v}, fault.Invalid(fault.M("无法改派", "cannot reassign"), bad...))
 		return
 	}
-	in := ReassignInput{IDs: v.IDs, Owner: r.PostForm.Get("owner")}
+	in := ReassignBatch{IDs: v.IDs, Owner: r.PostForm.Get("owner")}
 	if r.PostForm.Get("confirm") != "1" {
 		// Check first, so the confirmation only shows what will be done.
 		if !canSupervise(access.From(r.Context())) {

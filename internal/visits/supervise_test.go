@@ -271,22 +271,22 @@ func TestSupervision(t *testing.T) {
 			}
 		})
 		t.Run("reassigning is scoped, confirmed and audited", func(t *testing.T) {
-			if _, err := w.vs.ReassignMany(as("cw.b", access.CommunityWorker, communityB), visits.ReassignInput{IDs: []int64{elder2}, Owner: "gw.b"}); !isStatus(err, 404) {
+			if _, err := w.vs.ReassignMany(as("cw.b", access.CommunityWorker, communityB), visits.ReassignBatch{IDs: []int64{elder2}, Owner: "gw.b"}); !isStatus(err, 404) {
 				t.Errorf("another community reassigned a visit: %v", err)
 			}
-			if _, err := w.vs.ReassignMany(as("gw.1", access.GridWorker, communityA), visits.ReassignInput{IDs: []int64{elder2}, Owner: "gw.1"}); !isStatus(err, 403) {
+			if _, err := w.vs.ReassignMany(as("gw.1", access.GridWorker, communityA), visits.ReassignBatch{IDs: []int64{elder2}, Owner: "gw.1"}); !isStatus(err, 403) {
 				t.Errorf("a grid worker reassigned a visit: %v", err)
 			}
-			if _, err := w.vs.ReassignMany(w.cw, visits.ReassignInput{IDs: []int64{elder2}, Owner: "gw.b"}); !isField(err, "owner") {
+			if _, err := w.vs.ReassignMany(w.cw, visits.ReassignBatch{IDs: []int64{elder2}, Owner: "gw.b"}); !isField(err, "owner") {
 				t.Errorf("a visit given to another community's worker: %v", err)
 			}
-			if _, err := w.vs.ReassignMany(w.cw, visits.ReassignInput{IDs: []int64{elder2, elder1}, Owner: "gw.1"}); !isStatus(err, 409) {
+			if _, err := w.vs.ReassignMany(w.cw, visits.ReassignBatch{IDs: []int64{elder2, elder1}, Owner: "gw.1"}); !isStatus(err, 409) {
 				t.Errorf("a recorded visit reassigned: %v", err)
 			}
 			if got := w.visitsOf(t, w.elder2, "2026-12")[0].Owner; got != "cw.a" {
 				t.Errorf("a refused reassignment changed the owner to %s", got)
 			}
-			res, err := w.vs.ReassignMany(off, visits.ReassignInput{IDs: []int64{elder2, family}, Owner: "gw.1"})
+			res, err := w.vs.ReassignMany(off, visits.ReassignBatch{IDs: []int64{elder2, family}, Owner: "gw.1"})
 			if err != nil || len(res.Reassigned) != 2 {
 				t.Fatalf("%+v %v", res, err)
 			}
