@@ -27,8 +27,8 @@ const supervisionSQL = `
 ALTER TABLE vis_visits ADD COLUMN warned_at TIMESTAMPTZ;
 ALTER TABLE vis_visits ADD COLUMN escalated_to TEXT NOT NULL DEFAULT '';
 CREATE INDEX vis_visits_overdue ON vis_visits (status, division_code, due_date);
-CREATE INDEX vis_visits_to_warn ON vis_visits (due_date) WHERE status = 'open' AND warned_at IS NULL;
-CREATE INDEX vis_visits_to_escalate ON vis_visits (due_date) WHERE status = 'open' AND escalated_at IS NULL;
+CREATE INDEX vis_visits_to_warn ON vis_visits (status, due_date) WHERE status = 'open' AND warned_at IS NULL;
+CREATE INDEX vis_visits_to_escalate ON vis_visits (status, due_date) WHERE status = 'open' AND escalated_at IS NULL;
 CREATE INDEX vis_visits_escalated ON vis_visits (escalated_to, division_code, escalated_at);
 `
 
@@ -287,7 +287,7 @@ func (s *Store) RunEscalation(ctx context.Context, every time.Duration) {
 func (s *Store) EscalatedWork(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
 	var level string
 	switch {
-	case p == nil:
+	case p == nil || limit <= 0:
 		return nil, nil
 	case p.Role == access.CommunityWorker:
 		level = LevelCommunity
@@ -299,7 +299,7 @@ func (s *Store) EscalatedWork(ctx context.Context, p *access.Principal, limit in
 	sc := access.BusinessScope(p)
 	vs, err := db.Collect(ctx, s.DB.R, scanListed, `SELECT `+visitCols+visitFrom+`
 		WHERE v.escalated_to = $1 AND v.division_code >= $2 AND v.division_code < $3 AND v.status = 'open'
-		ORDER BY v.due_date, v.id LIMIT `+fmt.Sprint(max(limit, 1)), level, sc.Lo, sc.Hi)
+		ORDER BY v.due_date, v.id LIMIT `+fmt.Sprint(limit), level, sc.Lo, sc.Hi)
 	if err != nil {
 		return nil, err
 	}
