@@ -14,7 +14,7 @@ import (
 // records and the visit rates. It builds on the registry (its tables are
 // read for targets and owners) and must follow it in the module list.
 func Module() module.Spec {
-	return module.Spec{Name: "visits", Migrations: Migrations, New: newModule,
+	return module.Spec{Name: "visits", Migrations: migrations(), New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
 			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
@@ -44,6 +44,8 @@ func (m *visitsModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/visits", Label: web.M("探访关爱", "Care visits"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}},
 		{Href: "/visits/mine", Label: web.M("我的探访", "My visits"), Roles: []access.Role{access.Resident}},
+		{Href: "/visits/supervise", Label: web.M("探访督导", "Visit supervision"), Group: web.NavAnalysis, Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/visits/sheet", Label: web.M("探访登记表（打印）", "Visit sheet (print)"), Roles: []access.Role{access.GridWorker}},
 	}
 }
 
@@ -53,7 +55,7 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.RegisterAPI(rt)
 	h.Pages = rd.ParseWith(templates, "templates/*.html", questions.Templates)
 	h.RegisterPages(rt)
-	return nil
+	return m.mountSupervision(rt, rd)
 }
 
 // Run keeps the schedules reconciled: at start and every quarter hour it
@@ -62,6 +64,10 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // before its month starts. Two servers running it at once create nothing
 // twice.
 func (m *visitsModule) Run(ctx context.Context) {
+	// The overdue clock (escalate.go) runs beside it, every minute.
+	clock := make(chan struct{})
+	go func() { defer close(clock); m.store.RunEscalation(ctx, time.Minute) }()
+	defer func() { <-clock }()
 	t := time.NewTicker(15 * time.Minute)
 	defer t.Stop()
 	for {

@@ -32,7 +32,13 @@ var workKinds = map[string]fault.Msg{
 // visits residents of the worker's community asked for. Officers get
 // nothing here: their subtree's escalations are the supervision's.
 func (m *visitsModule) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
-	return m.store.Work(ctx, p, limit)
+	// Escalated visits come first: they are the next level's (escalate.go).
+	esc, err := m.store.EscalatedWork(ctx, p, limit)
+	if err != nil {
+		return nil, err
+	}
+	own, err := m.store.Work(ctx, p, limit-len(esc))
+	return append(esc, own...), err
 }
 
 // Work is the worker's visit items (see visitsModule.Work).
