@@ -379,9 +379,11 @@ func (c *crawl) visit(tabs map[string]context.Context, pageURL string) ([]string
 // visitIn loads the page in one mode's tab and checks it at every
 // viewport; it answers the page's links, or that the load was aborted.
 func (c *crawl) visitIn(tab context.Context, pageURL, mode string) ([]string, bool, error) {
-	ctx, cancel := context.WithTimeout(tab, 120*time.Second)
-	defer cancel()
+	// Each step has two minutes: loading, and checking at each viewport.
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(tab, 120*time.Second) }
+	ctx, cancel := step()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(pageURL))
+	cancel()
 	if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
 		return nil, true, nil
 	}
@@ -393,7 +395,9 @@ func (c *crawl) visitIn(tab context.Context, pageURL, mode string) ([]string, bo
 	}
 	var links []string
 	for _, v := range crawlViewports {
+		ctx, cancel := step()
 		m, err := c.checkVariant(ctx, pageURL, mode, v)
+		cancel()
 		if err != nil {
 			return nil, false, fmt.Errorf("%s %s %s: %w", pageURL, mode, v.Name, err)
 		}
