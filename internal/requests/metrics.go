@@ -177,14 +177,6 @@ func customPlan(d *db.DB, args []any) []any {
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
-// cstDay is the calendar day in China of a timestamp column, as YYYY-MM-DD.
-func (s *Store) cstDay(col string) string {
-	if s.DB.Dialect == db.Postgres {
-		return `to_char(` + col + ` AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`
-	}
-	return `date(` + col + `, '+8 hours')`
-}
-
 // The groups of metricsSQL, named in its first column.
 const (
 	groupDay       = "d" // by day and state, with the figures of the indicators
@@ -204,14 +196,19 @@ func (s *Store) metricsSQL(w window) string {
 		micros = `CAST(EXTRACT(EPOCH FROM r.answered_at - r.created_at) * 1000000 AS BIGINT)`
 	}
 	const none = `, 0, 0, 0, 0, 0, 0, 0`
-	return `SELECT '` + groupDay + `', ` + s.cstDay("r.created_at") + `, r.status, 0, COUNT(*),
-		SUM(CASE WHEN r.accepted_at IS NOT NULL THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.accepted_at IS NOT NULL AND r.response_met THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.answered_at IS NOT NULL THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.answered_at IS NOT NULL AND r.resolve_met THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.rating <> '' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.rating = '` + Satisfied + `' OR r.rating = '` + FairlySatisfed + `' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.reopen_count > 0 THEN 1 ELSE 0 END)` + w.from + ` GROUP BY 2, 3
+	day, created := `g.day`, `date(r.created_at, '+8 hours')` // the day in China
+	if s.DB.Dialect == db.Postgres {
+		day, created = `to_char(g.day, 'YYYY-MM-DD')`, `r.created_day`
+	}
+	return `SELECT '` + groupDay + `', ` + day + `, g.status, 0, g.n, g.acc, g.acc_met, g.res, g.res_met, g.eval, g.sat, g.reopened FROM (
+		SELECT ` + created + ` AS day, r.status AS status, COUNT(*) AS n,
+		SUM(CASE WHEN r.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS acc,
+		SUM(CASE WHEN r.accepted_at IS NOT NULL AND r.response_met THEN 1 ELSE 0 END) AS acc_met,
+		SUM(CASE WHEN r.answered_at IS NOT NULL THEN 1 ELSE 0 END) AS res,
+		SUM(CASE WHEN r.answered_at IS NOT NULL AND r.resolve_met THEN 1 ELSE 0 END) AS res_met,
+		SUM(CASE WHEN r.rating <> '' THEN 1 ELSE 0 END) AS eval,
+		SUM(CASE WHEN r.rating = '` + Satisfied + `' OR r.rating = '` + FairlySatisfed + `' THEN 1 ELSE 0 END) AS sat,
+		SUM(CASE WHEN r.reopen_count > 0 THEN 1 ELSE 0 END) AS reopened` + w.from + ` GROUP BY 1, 2) g
 	UNION ALL SELECT '` + groupCategory + `', r.category, '', 0, COUNT(*)` + none + w.from + ` GROUP BY 2
 	UNION ALL SELECT '` + groupCommunity + `', substr(r.division_code, 1, 12), '', 0, COUNT(*)` + none + w.from + ` AND length(r.division_code) >= 12 GROUP BY 2
 	UNION ALL SELECT '` + groupTime + `', '', '', (` + micros + ` + 180000000) / 360000000, COUNT(*)` + none + w.from + ` AND r.answered_at IS NOT NULL GROUP BY 4`
