@@ -509,9 +509,6 @@ func (es Elements) monthly(in Indicator) bool {
 	return false
 }
 
-// Monthly tells whether an indicator has month periods.
-func (es Elements) Monthly(in Indicator) bool { return es.monthly(in) }
-
 // volatile tells whether an indicator names a volatile element.
 func (es Elements) volatile(in Indicator) bool {
 	for _, k := range in.Formula.keys() {
