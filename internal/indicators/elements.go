@@ -139,11 +139,12 @@ func capacity(cat, kind string) module.SumFunc {
 
 // personnel counts people holding a role (optionally with a true attribute,
 // e.g. a certificate) in units of a class, registered by the year's end.
-// A full recompute, and a live computation of several indicators, read the
-// personnel table once for all its elements (one scan memo per group).
+// A full recompute reads the personnel table once for all its elements (a
+// live computation of one group reads only the rows of each role: sharing
+// one read of every person's attributes there was slower).
 func personnel(role, flag, class string) module.SumFunc {
 	return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok {
+		if m, ok := ctx.Value(scanMemoKey{}).(*scanMemo); ok && g.Fine {
 			m.once.Do(func() { m.people, m.err = loadPeople(ctx, q, g) })
 			if m.err != nil {
 				return nil, m.err
@@ -199,8 +200,7 @@ func jsonObject[V any](text string) (map[string]V, error) {
 	return m, json.Unmarshal([]byte(text), &m)
 }
 
-// scanMemo shares one read of a table among the elements asked for one
-// group (a recompute, or one live computation).
+// scanMemo shares one read of a table among the elements of a recompute.
 type scanMemoKey struct{}
 
 type scanMemo struct {
@@ -508,9 +508,6 @@ func (es Elements) monthly(in Indicator) bool {
 	}
 	return false
 }
-
-// Monthly tells whether an indicator has month periods.
-func (es Elements) Monthly(in Indicator) bool { return es.monthly(in) }
 
 // volatile tells whether an indicator names a volatile element.
 func (es Elements) volatile(in Indicator) bool {
