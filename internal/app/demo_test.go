@@ -93,7 +93,7 @@ func TestDemoCounts(t *testing.T) {
 			if n, want := e.Count(`SELECT COUNT(*) FROM requests`), requests.DemoCount("0.002"); n != want {
 				t.Fatalf("%d requests, want %d", n, want)
 			}
-			if !slices.Equal(steps, []string{"居民 / residents", "诉求 / requests"}) {
+			if !slices.Equal(steps, []string{"居民 / residents", "诉求 / requests", "探访 / visits"}) {
 				t.Fatalf("progress ended for %v", steps)
 			}
 		})

@@ -22,7 +22,13 @@ type Field struct {
 	ID     string
 	Values []string
 	Err    *fault.FieldError
+	// Loose leaves the browser's required check off (the answer is
+	// required only for some outcomes, checked by the server).
+	Loose bool
 }
+
+// Required tells whether the input carries the browser's required check.
+func (f Field) Required() bool { return f.Q.Required && !f.Loose }
 
 // Field prepares q for the "question" partial under prefix, with the
 // submitted form and the errors of the last submission.

@@ -29,7 +29,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 			{Name: "due_before", Description: "YYYY-MM-DD"}, {Name: "worker", Description: "owner's username"}, {Name: "month", Description: "YYYY-MM"}, {Name: "risk", Description: "normal, attention, high"},
 			{Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("GET /api/v1/visits/rates", web.Op{Summary: "月度探访率（按对象组）/ Monthly visit rates by group", Tag: tag, Response: Rates{},
-		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "month", Description: "YYYY-MM"}}}, h.apiRates)
+		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "month", Description: "YYYY-MM (default: this month)"}}}, h.apiRates)
 	rt.API("GET /api/v1/visits/{id}", web.Op{Summary: "探访详情（含答卷，记入审计）/ A visit with its answers (audited)", Tag: tag, Response: Visit{}}, h.apiGet)
 	rt.API("POST /api/v1/visits/{id}/record", web.Op{Summary: "记录探访结果（网格员、社区工作者）/ Record a visit (grid and community workers)", Tag: tag, Body: RecordInput{}, Response: Visit{}}, h.apiRecord)
 	rt.API("POST /api/v1/visits/{id}/reassign", web.Op{Summary: "改派探访（社区工作者、民政干部）/ Reassign a visit (community workers and officers)", Tag: tag, Body: ReassignInput{}, Response: Visit{}}, h.apiReassign)

@@ -88,3 +88,12 @@ func (m *visitsModule) Run(ctx context.Context) {
 		}
 	}
 }
+
+// The seams the module plugs into.
+var (
+	_ module.Runner          = (*visitsModule)(nil)
+	_ module.Demo            = (*visitsModule)(nil)
+	_ module.ElementSupplier = (*visitsModule)(nil)
+	_ module.WorkSource      = (*visitsModule)(nil)
+	_ module.MineSource      = (*visitsModule)(nil)
+)

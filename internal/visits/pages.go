@@ -184,7 +184,9 @@ func (h *Handlers) pageVisit(w http.ResponseWriter, r *http.Request, status int,
 	}
 	vv.Key, vv.Now = pv.Form.Get("submit_key"), pv.Form.Get("visited_at")
 	for _, q := range prog.Questions {
-		vv.Fields = append(vv.Fields, q.Field("answer", pv.Form, pv.Errors))
+		f := q.Field("answer", pv.Form, pv.Errors)
+		f.Loose = true // answers are required only when the visit is done
+		vv.Fields = append(vv.Fields, f)
 	}
 	pv.Title = web.M("探访："+v.Whose, "Visit: "+v.Whose)
 	pv.Crumbs = []web.Crumb{{Href: "/visits", Label: web.M("探访关爱", "Care visits")}, {Label: web.M(fmt.Sprintf("第 %d 号", v.ID), fmt.Sprintf("No. %d", v.ID))}}

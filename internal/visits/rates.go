@@ -113,6 +113,9 @@ func (s *Store) Rates(ctx context.Context, division, month string) (Rates, error
 	if division == "" {
 		division = p.Division
 	}
+	if month == "" {
+		month = MonthOf(s.Now()).String()
+	}
 	m, err := ParseMonth(month)
 	if err != nil {
 		return Rates{}, err

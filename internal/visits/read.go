@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -35,6 +36,7 @@ func scanVisit(row db.Scanner) (Visit, string, error) {
 	if err != nil {
 		return v, "", err
 	}
+	v.IDText = strconv.FormatInt(v.ID, 10)
 	if parent.Valid {
 		v.ParentID = &parent.Int64
 	}

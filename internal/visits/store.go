@@ -106,7 +106,8 @@ type Programme struct {
 
 // Visit is one due or recorded visit.
 type Visit struct {
-	ID          int64     `json:"id"`
+	ID          int64     `json:"-"`
+	IDText      string    `json:"id"` // ID as the API writes ids: a string
 	ProgrammeID string    `json:"programme_id"`
 	Programme   string    `json:"programme"` // the programme's code
 	Month       string    `json:"month"`     // 2026-12
@@ -122,7 +123,7 @@ type Visit struct {
 	ParentID    *int64    `json:"parent_id,omitempty"`
 	Whose       string    `json:"whose"` // the resident's masked name, or the household's address
 	Method      string    `json:"method,omitempty"`
-	VisitedAt   time.Time `json:"visited_at,omitempty"`
+	VisitedAt   time.Time `json:"visited_at,omitzero"`
 	Present     string    `json:"present,omitempty"`
 	// Answers are the form's answers; sensitive ones only for those who
 	// may read them.
