@@ -221,7 +221,7 @@ func (h *Handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := NewRequest{Category: r.FormValue("category"), Description: r.FormValue("description"), Division: r.FormValue("division_code"), Address: r.FormValue("address"),
-		Channel: r.FormValue("channel"), Name: r.FormValue("name"), Phone: r.FormValue("phone"), Photo: photo}
+		Channel: r.FormValue("channel"), Name: r.FormValue("name"), Phone: r.FormValue("phone"), Photo: photo, Ref: r.FormValue("ref")}
 	if lo, la := strings.TrimSpace(r.FormValue("lon")), strings.TrimSpace(r.FormValue("lat")); lo != "" || la != "" {
 		x, e1 := strconv.ParseFloat(lo, 64)
 		y, e2 := strconv.ParseFloat(la, 64)

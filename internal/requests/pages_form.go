@@ -40,6 +40,7 @@ type newView struct {
 	Cat         Category   // the form page: the chosen category
 	Communities []divisions.Division
 	Worker      bool
+	Ref         string // what the request is raised from (visit:<id>)
 }
 
 // pageNew shows the choice of category, or the form of the category chosen
@@ -55,7 +56,7 @@ func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 		h.fail(w, r, err)
 		return
 	}
-	nv := newView{Worker: isHandler(p)}
+	nv := newView{Worker: isHandler(p), Ref: r.URL.Query().Get("ref")}
 	v.Crumbs = []web.Crumb{{Href: "/requests", Label: web.M("民呼我为", "Requests")}, {Label: web.M("提交诉求", "Submit a request")}}
 	code := r.URL.Query().Get("category")
 	if v.Form != nil {
@@ -95,7 +96,7 @@ func (h *Handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 	v.Title = web.M("提交诉求："+nv.Cat.NameZH, "Submit a request: "+nv.Cat.NameEN)
 	v.Data = nv
 	if v.Form == nil {
-		v.Form = url.Values{"division_code": {p.Division}, "category": {nv.Cat.Code}}
+		v.Form = url.Values{"division_code": {p.Division}, "category": {nv.Cat.Code}, "ref": {nv.Ref}}
 	}
 	h.Pages.Render(w, r, status, "new", v)
 }

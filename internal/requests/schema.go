@@ -159,6 +159,10 @@ CREATE INDEX requests_unchecked ON requests (created_at) WHERE NOT pii_checked;
 `},
 	// A photo's thumbnail is made on its first view and kept beside it.
 	{ID: "requests/004_photo_thumbs", SQL: `ALTER TABLE request_attachments ADD COLUMN thumb BLOB;`},
+	// A request raised from something else names it (visit:<id>: a care
+	// visit's finding), so each links to the other.
+	{ID: "requests/005_ref", SQL: `ALTER TABLE requests ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

@@ -85,18 +85,21 @@ const (
 // ever returned masked; its free texts are masked except to their reporter
 // (see private.go).
 type Request struct {
-	ID              string            `json:"id"`
-	Number          string            `json:"number"`
-	Division        string            `json:"division_code"`
-	Unit            string            `json:"unit_code"`
-	UnitName        string            `json:"unit_name"`
-	Category        string            `json:"category"`
-	Status          Status            `json:"status"`
-	Version         int               `json:"version"`
-	Channel         string            `json:"channel"`
-	Description     string            `json:"description"`
-	Address         string            `json:"address"`
-	MediaURL        string            `json:"media_url,omitempty"`
+	ID          string `json:"id"`
+	Number      string `json:"number"`
+	Division    string `json:"division_code"`
+	Unit        string `json:"unit_code"`
+	UnitName    string `json:"unit_name"`
+	Category    string `json:"category"`
+	Status      Status `json:"status"`
+	Version     int    `json:"version"`
+	Channel     string `json:"channel"`
+	Description string `json:"description"`
+	Address     string `json:"address"`
+	MediaURL    string `json:"media_url,omitempty"`
+	// Ref links the request to what it was raised from (visit:<id>: a
+	// care visit's finding).
+	Ref             string            `json:"ref,omitempty"`
 	PersonalData    bool              `json:"personal_data"`  // the description or address held personal data: shown masked
 	PublicCleared   bool              `json:"public_cleared"` // a worker cleared the masked description for Open311
 	Lon             *float64          `json:"lon,omitempty"`
@@ -248,7 +251,7 @@ const cols = `id, number, division_code, unit_code, unit_name, category, status,
 	reporter_id, reporter_name, reporter_phone, reporter_email, assignee, merged_into, reply, reason, rating, rating_comment,
 	reopen_count, return_count, escalation_level, token, created_at, updated_at, accepted_at, answered_at, closed_at,
 	response_due, resolve_due, response_met, resolve_met, response_stage, resolve_stage,
-	media_url, personal, cleared_at, pii_checked, description_sealed, address_sealed, reply_sealed, reason_sealed, comment_sealed`
+	media_url, personal, cleared_at, pii_checked, description_sealed, address_sealed, reply_sealed, reason_sealed, comment_sealed, ref`
 
 func scan(row interface{ Scan(...any) error }) (Request, error) {
 	var r Request
@@ -260,7 +263,7 @@ func scan(row interface{ Scan(...any) error }) (Request, error) {
 	err := row.Scan(&r.ID, &r.Number, &r.Division, &r.Unit, &r.UnitName, &r.Category, &r.Status, &r.Version, &r.Channel, &r.Description, &r.Address, &lon, &lat, &attrs,
 		&r.ReporterID, &r.nameSealed, &r.phoneSealed, &r.emailSealed, &r.Assignee, &r.MergedInto, &r.Reply, &r.Reason, &r.Rating, &r.RatingComment,
 		&r.ReopenCount, &r.ReturnCount, &r.EscalationLevel, &r.Token, &created, &updated, &acc, &ans, &closed, &rdue, &sdue, &rmet, &smet, &r.ResponseStage, &r.ResolveStage,
-		&r.MediaURL, &r.PersonalData, &cleared, &r.checked, &o.description, &o.address, &o.reply, &o.reason, &o.comment)
+		&r.MediaURL, &r.PersonalData, &cleared, &r.checked, &o.description, &o.address, &o.reply, &o.reason, &o.comment, &r.Ref)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errNoRequest
 	}
@@ -527,4 +530,12 @@ func decodeAttrs(s string) (map[string]string, error) {
 		}
 	}
 	return m, nil
+}
+
+// RefHref is the page of what the request was raised from ("" for none).
+func (r Request) RefHref() string {
+	if id, ok := strings.CutPrefix(r.Ref, "visit:"); ok {
+		return "/visits/" + id
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,9 @@ type NewRequest struct {
 	Phone       string            `json:"phone,omitempty"`
 	Email       string            `json:"email,omitempty"`
 	MediaURL    string            `json:"media_url,omitempty"` // a link to a photo or video of the place
+	// Ref is what a worker raised the request from on a resident's behalf:
+	// visit:<id>, a care visit.
+	Ref string `json:"ref,omitempty"`
 
 	MultiAttrs map[string][]string `json:"-"` // form input (Open311, pages)
 	Photo      *Photo              `json:"-"`
@@ -49,6 +53,9 @@ type Photo struct {
 	ContentType string
 	Data        []byte
 }
+
+// refRE is the form of a request's source link.
+var refRE = regexp.MustCompile(`^visit:[1-9][0-9]{0,17}$`)
 
 // MaxPhoto is the largest accepted photo.
 const MaxPhoto = 5 << 20
@@ -180,6 +187,9 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 		attrs, aerrs = CheckAttributes(cat, multi)
 		errs = append(errs, aerrs...)
 	}
+	if in.Ref = strings.TrimSpace(in.Ref); in.Ref != "" && (!refRE.MatchString(in.Ref) || p == nil || p.Role == access.Resident || in.KeyScope != "") {
+		errs = append(errs, fault.Field("ref", fault.M("来源须为工作人员填写的 visit:<编号>", "the source must be visit:<number>, given by a worker")))
+	}
 	if len(errs) > 0 {
 		return Request{}, fault.Invalid(fault.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
 	}
@@ -190,7 +200,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	now := s.Now()
 	r := Request{ID: db.NewID(), Division: div, Unit: unit.Code, UnitName: unit.Name, Category: cat.Code, Status: Submitted, Version: 1, Channel: channel,
-		Lon: in.Lon, Lat: in.Lat, Attributes: attrs, ReporterID: reporter, MediaURL: in.MediaURL, CreatedAt: now, UpdatedAt: now, checked: true}
+		Lon: in.Lon, Lat: in.Lat, Attributes: attrs, ReporterID: reporter, MediaURL: in.MediaURL, Ref: in.Ref, CreatedAt: now, UpdatedAt: now, checked: true}
 	addr := strings.TrimSpace(in.Address)
 	r.Description, r.sealed.description = s.seal(desc, "description", r.ID)
 	r.Address, r.sealed.address = s.seal(addr, "address", r.ID)
@@ -263,18 +273,18 @@ func (s *Store) writeCreates(tx *sql.Tx, jobs []*createJob) error {
 			rq.WriteByte(',')
 			ev.WriteByte(',')
 		}
-		rq.WriteString(s.DB.Values(len(rargs), 41))
+		rq.WriteString(s.DB.Values(len(rargs), 42))
 		rargs = append(rargs, r.ID, r.Number, r.Division, r.Unit, r.UnitName, r.Category, string(r.Status), 1, r.Channel, r.Description, r.Address, lon, lat, mustJSON(r.Attributes),
 			r.ReporterID, j.name, j.phone, j.email, j.phoneIdx, j.sourceKey, r.Token, "", "", "", "", "", "", 0, 0, 0,
 			db.T(r.CreatedAt), db.T(r.CreatedAt), db.T(r.ResponseDue), db.T(r.ResolveDue), 0, 0,
-			r.sealed.description, r.sealed.address, r.PersonalData, true, r.MediaURL)
+			r.sealed.description, r.sealed.address, r.PersonalData, true, r.MediaURL, r.Ref)
 		ev.WriteString(s.DB.Values(len(eargs), 13))
 		eargs = append(eargs, db.NewID(), r.ID, r.Division, 1, "submit", "", string(Submitted), r.Unit, j.actor.id, j.actor.name, j.actor.role, channelNote(r.Channel), db.T(r.CreatedAt))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (id, number, division_code, unit_code, unit_name, category, status, version, channel, description, address, lon, lat, attributes,
 		reporter_id, reporter_name, reporter_phone, reporter_email, reporter_phone_idx, source_key, token, assignee, merged_into, reply, reason, rating, rating_comment,
 		reopen_count, return_count, escalation_level, created_at, updated_at, response_due, resolve_due, response_stage, resolve_stage,
-		description_sealed, address_sealed, personal, pii_checked, media_url) VALUES `+rq.String(), rargs...); err != nil {
+		description_sealed, address_sealed, personal, pii_checked, media_url, ref) VALUES `+rq.String(), rargs...); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO request_events (id, request_id, division_code, seq, action, from_status, to_status, unit_code, actor_id, actor, role, note, at) VALUES `+ev.String(), eargs...); err != nil {

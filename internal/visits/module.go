@@ -17,6 +17,7 @@ func Module() module.Spec {
 	return module.Spec{Name: "visits", Migrations: migrations(), New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
+			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
 		},
 	}
 }
@@ -87,3 +88,12 @@ func (m *visitsModule) Run(ctx context.Context) {
 		}
 	}
 }
+
+// The seams the module plugs into.
+var (
+	_ module.Runner          = (*visitsModule)(nil)
+	_ module.Demo            = (*visitsModule)(nil)
+	_ module.ElementSupplier = (*visitsModule)(nil)
+	_ module.WorkSource      = (*visitsModule)(nil)
+	_ module.MineSource      = (*visitsModule)(nil)
+)

@@ -7,7 +7,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/apptest"
-		"linli/internal/visits"
+	"linli/internal/visits"
 	"linli/internal/web"
 )
 
@@ -115,6 +115,19 @@ func TestAPIAndPages(t *testing.T) {
 			}
 			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'visits.visit.record'`); n != 1 {
 				t.Fatalf("%d records", n)
+			}
+			// The finding becomes a request raised on the resident's behalf, linked both ways.
+			st, _, hdr := gw1.Form("/requests/new", map[string]string{"category": "elderly", "description": "独居老人需要助浴服务，行动不便", "division_code": communityA,
+				"channel": "walkin", "ref": fmt.Sprintf("visit:%d", elder.ID)}, sameOrigin)
+			if st != 303 {
+				t.Fatalf("raise a request: %d", st)
+			}
+			reqPath := strings.SplitN(hdr.Get("Location"), "?", 2)[0]
+			if _, body, _ := gw1.Get(reqPath); !strings.Contains(body, `href="/visits/`+fmt.Sprint(elder.ID)+`" id="ref"`) {
+				t.Fatalf("the request does not link to its visit:\n%s", body)
+			}
+			if _, body, _ := gw1.Get(path); !strings.Contains(body, `href="`+reqPath+`" id="request"`) {
+				t.Fatalf("the visit does not link to its request %s:\n%s", reqPath, body)
 			}
 			r := apptest.JSON[visits.Rates](t, e.Login("officer.x"), "GET", "/api/v1/visits/rates?division="+communityA+"&month=2026-12", nil, 200)
 			if r.Groups[0].Group != visits.GroupSpecialElderly || r.Groups[0].Visited != 1 || r.Groups[0].Due != 3 {

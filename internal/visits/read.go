@@ -112,6 +112,14 @@ func (s *Store) Get(ctx context.Context, id int64) (Visit, error) {
 			v.Answers[k] = a
 		}
 	}
+	// A request raised from the visit names it (requests.ref).
+	var req sql.NullString
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT MIN(id) FROM requests WHERE ref = $1`, fmt.Sprintf("visit:%d", id)).Scan(&req); err != nil {
+		return Visit{}, err
+	}
+	if req.Valid {
+		v.RequestID = req.String
+	}
 	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.visit.read", Object: "visit", ObjectID: fmt.Sprint(id), Division: v.Division})
 	return v, err
 }

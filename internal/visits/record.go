@@ -17,11 +17,10 @@ import (
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/questions"
-	"linli/internal/requests"
 )
 
-// MaxPhoto is the largest accepted photo: the limit requests use.
-const MaxPhoto = requests.MaxPhoto
+// MaxPhoto is the largest accepted photo: the limit requests use (5 MB).
+const MaxPhoto = 5 << 20
 
 // Outcomes of a visit.
 const (

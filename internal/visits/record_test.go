@@ -137,6 +137,22 @@ func TestRecord(t *testing.T) {
 				t.Fatalf("recording again without the key: %v", err)
 			}
 		})
+		t.Run("a community worker reassigns an open visit to a worker of its community only", func(t *testing.T) {
+			child := w.visitsOf(t, w.child, "2026-12")[0]
+			if _, err := w.vs.Reassign(gw1, child.ID, "gw.1"); !fault.Is(err, fault.CodeForbidden) {
+				t.Fatalf("a grid worker reassigning: %v", err)
+			}
+			if _, err := w.vs.Reassign(w.cw, child.ID, "gw.b"); !contains(fields(err), "owner") {
+				t.Fatalf("to a worker of another community: %v", err)
+			}
+			v, err := w.vs.Reassign(w.cw, child.ID, "gw.1")
+			if err != nil || v.Owner != "gw.1" {
+				t.Fatalf("%+v %v", v, err)
+			}
+			if got := w.visitsOf(t, w.child, "2026-12")[0].Owner; got != "gw.1" {
+				t.Fatalf("owner now %s", got)
+			}
+		})
 		t.Run("nobody home makes a retry due within three days", func(t *testing.T) {
 			hh := w.visitsOf(t, w.h2, "2026-12")[0]
 			_, err := w.vs.Record(as("gw.2", access.GridWorker, communityA), hh.ID, visits.RecordInput{Method: visits.MethodHome, VisitedAt: "2026-12-15T09:30", Outcome: visits.OutcomeNotHome})

@@ -35,14 +35,13 @@ func MonthOf(t time.Time) Month {
 	return Month{c.Year(), c.Month()}
 }
 
-func (m Month) String() string         { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
-func (m Month) first() time.Time       { return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, questions.CST) }
-func (m Month) last() time.Time        { return m.first().AddDate(0, 1, -1) }
-func (m Month) Next() Month            { return MonthOf(m.first().AddDate(0, 1, 0)) }
-func (m Month) FirstDay() string       { return day(m.first()) }
-func (m Month) LastDay() string        { return day(m.last()) }
-func day(t time.Time) string           { return t.Format("2006-01-02") }
-func (m Month) contains(d string) bool { return d >= m.FirstDay() && d <= m.LastDay() }
+func (m Month) String() string   { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+func (m Month) first() time.Time { return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, questions.CST) }
+func (m Month) last() time.Time  { return m.first().AddDate(0, 1, -1) }
+func (m Month) Next() Month      { return MonthOf(m.first().AddDate(0, 1, 0)) }
+func (m Month) FirstDay() string { return day(m.first()) }
+func (m Month) LastDay() string  { return day(m.last()) }
+func day(t time.Time) string     { return t.Format("2006-01-02") }
 
 // asOf is the day the month's targets are taken as of: today within the
 // month, its first day before it, its last after it.
@@ -96,8 +95,10 @@ func ownerOf(grid, division string) string {
 
 // targets is the SELECT of a programme's targets in [lo, hi) as of a day,
 // columns subject, resident, household, division, grid; args continue
-// after `after` placeholders ($after+1: lo, +2: hi, +3: the day).
-func (p Programme) targets(_ *db.DB, after int, asOf string) (string, []any) {
+// after `after` placeholders ($after+1: lo, +2: hi, +3: the day). only,
+// if set, is a further condition on the subject ("IN (…)"), applied where
+// the subject is read so that a small set is not found by computing all.
+func (p Programme) targets(after int, asOf, only string) (string, []any) {
 	ph := func(i int) string { return fmt.Sprintf("$%d", after+i) }
 	tags := make([]string, len(p.Tags))
 	for i, t := range p.Tags {
@@ -108,7 +109,7 @@ func (p Programme) targets(_ *db.DB, after int, asOf string) (string, []any) {
 	args := []any{"", "", asOf}
 	if p.Unit == UnitHousehold {
 		return `SELECT h.id AS subject, '' AS resident, h.id AS household, h.division_code AS division, COALESCE(h.grid_id, '') AS grid
-			FROM reg_households h WHERE h.division_code >= ` + ph(1) + ` AND h.division_code < ` + ph(2) + `
+			FROM reg_households h WHERE h.division_code >= ` + ph(1) + ` AND h.division_code < ` + ph(2) + onlyOn("h.id", only) + `
 			AND h.id IN (SELECT r.household_id FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id WHERE ` + tagCond + `)`, args
 	}
 	ages := ""
@@ -122,7 +123,7 @@ func (p Programme) targets(_ *db.DB, after int, asOf string) (string, []any) {
 	}
 	return `SELECT r.id AS subject, r.id AS resident, r.household_id AS household, r.division_code AS division, COALESCE(h.grid_id, '') AS grid
 		FROM reg_residents r JOIN reg_households h ON h.id = r.household_id
-		WHERE r.division_code >= ` + ph(1) + ` AND r.division_code < ` + ph(2) + ages + `
+		WHERE r.division_code >= ` + ph(1) + ` AND r.division_code < ` + ph(2) + ages + onlyOn("r.id", only) + `
 		AND r.id IN (SELECT t.resident_id FROM reg_resident_tags t WHERE ` + tagCond + `)`, args
 }
 
@@ -143,6 +144,12 @@ func scopeFor(p Programme, within access.Scope) (access.Scope, bool) {
 // each visit has a unique key (programme, subject, month, slot) and is
 // written by INSERT … SELECT … ON CONFLICT DO NOTHING.
 func (s *Store) Schedule(ctx context.Context, month Month, within string) (ScheduleResult, error) {
+	return s.scheduleAt(ctx, month, within, s.Now())
+}
+
+// scheduleAt is Schedule as of now (the demo fills last month as it was
+// on its first day).
+func (s *Store) scheduleAt(ctx context.Context, month Month, within string, now time.Time) (ScheduleResult, error) {
 	res := ScheduleResult{Month: month.String()}
 	progs, err := s.activeProgrammes(ctx)
 	if err != nil {
@@ -152,7 +159,6 @@ func (s *Store) Schedule(ctx context.Context, month Month, within string) (Sched
 	if within == "" {
 		ws = access.Scope{Lo: "", Hi: "A"}
 	}
-	now := s.Now()
 	asOf := month.asOf(now)
 	for _, p := range progs {
 		sc, ok := scopeFor(p, ws)
@@ -166,7 +172,8 @@ func (s *Store) Schedule(ctx context.Context, month Month, within string) (Sched
 		res.Created += c
 		res.Cancelled += x
 	}
-	mv, err := s.follow(ctx, ws, now)
+	// Visits of the month before stay open while overdue: they follow too.
+	mv, err := s.follow(ctx, ws, MonthOf(month.first().AddDate(0, -1, 0)).String(), now)
 	if err != nil {
 		return res, err
 	}
@@ -176,16 +183,16 @@ func (s *Store) Schedule(ctx context.Context, month Month, within string) (Sched
 }
 
 func (s *Store) scheduleProgramme(ctx context.Context, p Programme, month Month, asOf string, sc access.Scope, now time.Time) (created, cancelled int64, err error) {
-	tq, targs := p.targets(s.DB, 6, asOf)
-	targs[0], targs[1] = sc.Lo, sc.Hi
-	highRisk := `t.subject IN (SELECT k.subject_id FROM vis_risk k WHERE k.programme_id = $1 AND k.risk = 'high')`
+	highRisk := `IN (SELECT k.subject_id FROM vis_risk k WHERE k.programme_id = $1 AND k.risk = 'high')`
 	weeks := map[string]int{"NOT " + highRisk: p.EveryWeeks}
 	if p.HighRiskWeeks > 0 && p.HighRiskWeeks != p.EveryWeeks {
 		weeks[highRisk] = p.HighRiskWeeks
 	} else {
-		weeks = map[string]int{"1 = 1": p.EveryWeeks}
+		weeks = map[string]int{"": p.EveryWeeks}
 	}
-	for cond, w := range weeks {
+	for only, w := range weeks {
+		tq, targs := p.targets(6, asOf, only)
+		targs[0], targs[1] = sc.Lo, sc.Hi
 		dues := month.slotDues(w)
 		for i, due := range dues {
 			// A target found later in the month gets the slots still ahead.
@@ -194,7 +201,7 @@ func (s *Store) scheduleProgramme(ctx context.Context, p Programme, month Month,
 			}
 			q := `INSERT INTO vis_visits (programme_id, month, origin, subject_id, resident_id, household_id, division_code, grid_id, owner, due_date, status, created_at, updated_at)
 				SELECT $1, $2, $3, t.subject, t.resident, t.household, t.division, t.grid, ` + ownerOf("t.grid", "t.division") + `, $4, 'open', ` + s.ts(5) + `, ` + s.ts(6) + `
-				FROM (` + tq + `) t WHERE ` + cond + `
+				FROM (` + tq + `) t WHERE 1 = 1
 				ON CONFLICT (programme_id, subject_id, month, origin) DO NOTHING`
 			args := append([]any{p.ID, month.String(), fmt.Sprintf("%s%d", originSlot, i), due, db.T(now), db.T(now)}, targs...)
 			r, err := s.DB.W.ExecContext(ctx, q, args...)
@@ -206,7 +213,7 @@ func (s *Store) scheduleProgramme(ctx context.Context, p Programme, month Month,
 		}
 	}
 	// Those no longer in the group keep only what was done.
-	tq, targs = p.targets(s.DB, 5, asOf)
+	tq, targs := p.targets(5, asOf, "")
 	targs[0], targs[1] = sc.Lo, sc.Hi
 	r, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET status = 'cancelled', updated_at = $1
 		WHERE programme_id = $2 AND month = $3 AND status = 'open' AND division_code >= $4 AND division_code < $5
@@ -223,13 +230,14 @@ func (s *Store) scheduleProgramme(ctx context.Context, p Programme, month Month,
 // follow moves open visits with their subject: a resident who moved to
 // another household, a household moved to another grid or community; the
 // owner becomes the new grid's worker. An open visit without an owner
-// gets one when its grid or community has a worker again.
-func (s *Store) follow(ctx context.Context, ws access.Scope, now time.Time) (int64, error) {
+// gets one when its grid or community has a worker again. Visits of
+// months before fromMonth are left where they are.
+func (s *Store) follow(ctx context.Context, ws access.Scope, fromMonth string, now time.Time) (int64, error) {
 	var moved int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE vis_visits SET household_id = (SELECT r.household_id FROM reg_residents r WHERE r.id = vis_visits.resident_id), updated_at = $1
-			WHERE status = 'open' AND resident_id <> '' AND division_code >= $2 AND division_code < $3
-			AND household_id <> (SELECT r.household_id FROM reg_residents r WHERE r.id = vis_visits.resident_id)`, db.T(now), ws.Lo, ws.Hi); err != nil {
+			WHERE month >= $4 AND status = 'open' AND resident_id <> '' AND division_code >= $2 AND division_code < $3
+			AND household_id <> (SELECT r.household_id FROM reg_residents r WHERE r.id = vis_visits.resident_id)`, db.T(now), ws.Lo, ws.Hi, fromMonth); err != nil {
 			return err
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE vis_visits SET
@@ -238,9 +246,10 @@ func (s *Store) follow(ctx context.Context, ws access.Scope, now time.Time) (int
 			owner = COALESCE((SELECT MIN(w.username) FROM reg_grid_workers w JOIN reg_households h ON w.grid_id = h.grid_id WHERE h.id = vis_visits.household_id),
 				(SELECT MIN(u.username) FROM users u JOIN reg_households h ON u.division_code = h.division_code WHERE h.id = vis_visits.household_id AND u.role = 'community_worker' AND NOT u.disabled), ''),
 			updated_at = $1
-			WHERE status = 'open' AND division_code >= $2 AND division_code < $3
+			WHERE month >= $4 AND status = 'open' AND division_code >= $2 AND division_code < $3
 			AND EXISTS (SELECT 1 FROM reg_households h WHERE h.id = vis_visits.household_id
-				AND (COALESCE(h.grid_id, '') <> vis_visits.grid_id OR h.division_code <> vis_visits.division_code OR vis_visits.owner = ''))`, db.T(now), ws.Lo, ws.Hi)
+				AND (COALESCE(h.grid_id, '') <> vis_visits.grid_id OR h.division_code <> vis_visits.division_code
+					OR vis_visits.owner = '' AND `+ownerOf("h.grid_id", "h.division_code")+` <> ''))`, db.T(now), ws.Lo, ws.Hi, fromMonth)
 		if err != nil {
 			return err
 		}
@@ -261,6 +270,13 @@ func (s *Store) notifyScheduled(ctx context.Context, month Month, ws access.Scop
 		userID string
 		due    string
 		zh, en string
+	}
+	// Most targets have no account: they are marked at once, in bulk.
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET notified = TRUE WHERE month = $1 AND division_code >= $2 AND division_code < $3 AND NOT notified
+		AND NOT EXISTS (SELECT 1 FROM reg_residents r JOIN users u ON u.username = r.username JOIN vis_programmes p ON p.id = vis_visits.programme_id
+			WHERE p.tell_resident AND r.username <> '' AND (r.id = vis_visits.resident_id OR vis_visits.resident_id = '' AND r.household_id = vis_visits.household_id))`,
+		month.String(), ws.Lo, ws.Hi); err != nil {
+		return 0, err
 	}
 	sent := 0
 	for {
@@ -312,4 +328,12 @@ func cstZone() *time.Location { return questions.CST }
 func validDay(s string) bool {
 	_, err := time.Parse("2006-01-02", s)
 	return err == nil
+}
+
+// onlyOn is the condition only on column col.
+func onlyOn(col, only string) string {
+	if only == "" {
+		return ""
+	}
+	return " AND " + col + " " + only
 }

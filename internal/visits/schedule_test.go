@@ -58,6 +58,19 @@ func TestSchedule(t *testing.T) {
 				t.Fatalf("%d visits after two concurrent runs, want 4", n)
 			}
 		})
+		t.Run("the benchmark times a month's schedule against a bare insert of the same rows and leaves nothing behind", func(t *testing.T) {
+			m, _ := visits.ParseMonth("2030-06")
+			b, err := w.vs.BenchSchedule(context.Background(), m, county)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Rows != 4 || b.Schedule <= 0 || b.Bare <= 0 {
+				t.Fatalf("%+v", b)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM vis_visits WHERE month = '2030-06'`); n != 0 {
+				t.Fatalf("%d visits left behind", n)
+			}
+		})
 		t.Run("a household that moves to another grid moves with its open visits", func(t *testing.T) {
 			if _, err := w.reg.UpdateHousehold(w.cw, w.h1, registryHousehold("H1", w.g2)); err != nil {
 				t.Fatal(err)
