@@ -21,7 +21,9 @@ import (
 // level the visit was escalated to ("community" its community's workers,
 // "township" the township's officers) when escalated_at was set.
 // vis_visits_overdue serves the overdue lists (open visits of a subtree by
-// due date); the two partial indexes keep the clock's scan to the visits
+// due date); vis_visits_supervision holds every column the completion
+// figures read, so a township's month is read from the index alone; the
+// two partial indexes keep the clock's scan to the visits
 // it still has to act on, however many stay open after escalation.
 const supervisionSQL = `
 ALTER TABLE vis_visits ADD COLUMN warned_at TIMESTAMPTZ;
@@ -30,6 +32,7 @@ CREATE INDEX vis_visits_overdue ON vis_visits (status, division_code, due_date);
 CREATE INDEX vis_visits_to_warn ON vis_visits (status, due_date) WHERE status = 'open' AND warned_at IS NULL;
 CREATE INDEX vis_visits_to_escalate ON vis_visits (status, due_date) WHERE status = 'open' AND escalated_at IS NULL;
 CREATE INDEX vis_visits_escalated ON vis_visits (escalated_to, division_code, escalated_at);
+CREATE INDEX vis_visits_supervision ON vis_visits (month, division_code, programme_id, subject_id, status, owner, grid_id, due_date, risk);
 `
 
 var supervisionMigrations = []db.Migration{

@@ -97,10 +97,8 @@ func supervisedDivision(p *access.Principal, division string) (string, error) {
 
 // Completion counts the month's visits in a division (the caller's own
 // when empty): in total, by group, and by the divisions one level down —
-// or, for a community, by worker and by grid. A target is counted once
-// per worker (grid, division) its visits had, so a target reassigned in
-// the middle of the month counts under both workers, and once in the
-// total.
+// or, for a community, by worker and by grid. Each target counts once
+// (see completionSQL).
 func (s *Store) Completion(ctx context.Context, division string, month Month) (Completion, error) {
 	p := access.From(ctx)
 	division, err := supervisedDivision(p, division)
@@ -142,14 +140,6 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 	if err != nil {
 		return out, err
 	}
-	// The total counts each target once: the cells split a target only
-	// when its visits had two owners (grids), so the total is read apart.
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(done), 0) FROM (SELECT v.programme_id, v.subject_id,
-		MAX(CASE WHEN v.status = 'done' THEN 1 ELSE 0 END) AS done
-		FROM vis_visits v WHERE v.month = $1 AND v.division_code >= $2 AND v.division_code < $3 AND v.status <> 'cancelled'
-		GROUP BY v.programme_id, v.subject_id) t`, month.String(), sc.Lo, sc.Hi).Scan(&out.Total.Due, &out.Total.Done); err != nil {
-		return out, err
-	}
 	group := map[string]*CompletionLine{}
 	child := map[string]*CompletionLine{}
 	worker := map[string]*CompletionLine{}
@@ -162,9 +152,8 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 		}
 		return l
 	}
-	var others Tally
 	for _, c := range cells {
-		others.add(c.t)
+		out.Total.add(c.t)
 		g := progs[c.programme]
 		gk := g.group
 		if gk == "" {
@@ -183,7 +172,6 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 			line(grid, c.grid).add(c.t)
 		}
 	}
-	out.Total.Open, out.Total.Overdue, out.Total.Refused, out.Total.HighRisk = others.Open, others.Overdue, others.Refused, others.HighRisk
 	out.Total.finish()
 	q := func(k, v string) string { return k + "=" + v }
 	mq := q("month", month.String())
@@ -254,19 +242,22 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 	return out, nil
 }
 
-// completionSQL sums each target's flags per programme, owner, grid and
-// child division ($1 month, $2–$3 the subtree, $4 today); it reads the
-// month's visits of the subtree by vis_visits_div.
+// completionSQL sums each target's flags per programme, worker, grid and
+// child division ($1 month, $2–$3 the subtree, $4 today). A target is
+// one line however many visits it had, under the smallest of its visits'
+// owners, grids and divisions (nearly always it has one of each), so the
+// lines add up to the total. It reads only vis_visits_supervision, an
+// index that holds every column it needs.
 func completionSQL(childExpr string) string {
 	return `SELECT programme_id, owner, grid_id, child, COUNT(*), SUM(done), SUM(open * (1 - done)), SUM(overdue * (1 - done)), SUM(refused * (1 - done)), SUM(high)
-		FROM (SELECT v.programme_id, v.subject_id, v.owner, v.grid_id, ` + childExpr + ` AS child,
+		FROM (SELECT v.programme_id, v.subject_id, MIN(v.owner) AS owner, MIN(v.grid_id) AS grid_id, MIN(` + childExpr + `) AS child,
 			MAX(CASE WHEN v.status = 'done' THEN 1 ELSE 0 END) AS done,
 			MAX(CASE WHEN v.status = 'open' THEN 1 ELSE 0 END) AS open,
 			MAX(CASE WHEN v.status = 'open' AND v.due_date < $4 THEN 1 ELSE 0 END) AS overdue,
 			MAX(CASE WHEN v.status = 'refused' THEN 1 ELSE 0 END) AS refused,
 			MAX(CASE WHEN v.risk = 'high' THEN 1 ELSE 0 END) AS high
 			FROM vis_visits v WHERE v.month = $1 AND v.division_code >= $2 AND v.division_code < $3 AND v.status <> 'cancelled'
-			GROUP BY v.programme_id, v.subject_id, v.owner, v.grid_id, ` + childExpr + `) t
+			GROUP BY v.programme_id, v.subject_id) t
 		GROUP BY programme_id, owner, grid_id, child`
 }
 

@@ -19,9 +19,9 @@ func TestSupervisionPlans(t *testing.T) {
 	t.Parallel()
 	hot := []struct {
 		name, index, query string
-		args                []any
+		args               []any
 	}{
-		{"a month's completion in a subtree reads the month's index", "vis_visits_div",
+		{"a month's completion in a subtree reads its covering index", "vis_visits_supervision",
 			visits.CompletionSQL("substr(v.division_code, 1, 12)"), []any{"2026-12", "330106002", "330106003", "2026-12-15"}},
 		{"the overdue list reads the open visits of the subtree", "vis_visits_overdue",
 			`SELECT COUNT(*) FROM vis_visits v WHERE v.status = $1 AND v.division_code >= $2 AND v.division_code < $3 AND v.due_date < $4`,

@@ -265,7 +265,14 @@ func TestSupervision(t *testing.T) {
 			if sh, err := w.vs.MonthSheet(w.cw, "gw.2", jan); err != nil || len(sh.Lines) != 0 {
 				t.Errorf("a month without a schedule: %+v %v", sh, err)
 			}
-			st, page, _ := e.Login("cw.a").Get("/visits/sheet?month=2026-12&worker=gw.2")
+			// A visit's own page prints as a record: its facts in the
+			// record block, its form and actions outside it (the print
+			// stylesheet leaves out forms, actions and navigation).
+			st, page, _ := e.Login("cw.a").Get(fmt.Sprintf("/visits/%d", elder1))
+			if rec := strings.Index(page, `class="summary record"`); st != 200 || rec < 0 || strings.Contains(page[rec:strings.Index(page[rec:], "</dl>")+rec], "<form") {
+				t.Errorf("the visit's page %d does not print as a record:\n%s", st, page)
+			}
+			st, page, _ = e.Login("cw.a").Get("/visits/sheet?month=2026-12&worker=gw.2")
 			if st != 200 || !strings.Contains(page, `class="record sv-sheet"`) || strings.Count(page, "data-visit=") != 3 {
 				t.Errorf("sheet page %d:\n%s", st, page)
 			}
