@@ -126,12 +126,12 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
-	restore, err := s.bulkMode(ctx)
+	restore, err := s.bulkMode(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer restore()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.ConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		ts := db.T(now)
 		for _, c := range comms {
 			for k, id := range gridsOf[c.Code] {
@@ -141,13 +141,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 				}
 			}
 		}
-		// The tables are empty: their secondary indexes are built once, in
-		// order, after the rows are in, instead of row by row.
-		rebuild, err := dropSecondaryIndexes(ctx, s.DB.Dialect, tx, "reg_households", "reg_residents", "reg_resident_tags")
-		if err != nil {
-			return err
-		}
-		res, rowErrs, err := s.LoadResidents(ctx, tx, rows, func(done int) {
+		res, err := s.loadFresh(ctx, conn, tx, rows, func(done int) {
 			if o.Progress != nil {
 				o.Progress(done, len(rows))
 			}
@@ -155,13 +149,10 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		if err != nil {
 			return err
 		}
-		if len(rowErrs) > 0 {
-			return fmt.Errorf("demo rows rejected: %v", rowErrs[0])
-		}
-		if err := rebuild(); err != nil {
+		if err := g.resources(ctx, s, tx, comms, gridsOf); err != nil {
 			return err
 		}
-		if err := g.resources(ctx, s, tx, comms, gridsOf); err != nil {
+		if err := checkForeignKeys(ctx, s.DB.Dialect, tx, "reg_grids", "reg_grid_workers", "reg_facilities", "reg_organizations", "reg_personnel"); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.demo.seed", "division", o.County, o.County, map[string]any{"residents": res.Residents, "households": res.Households, "tags": res.Tags, "seed": o.Seed, "synthetic": true})
