@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"linli/internal/access"
 	"linli/internal/app"
 	"linli/internal/apptest"
