@@ -102,9 +102,24 @@ func NewPlainWriter(w io.Writer, format string) (*PlainWriter, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := 0
+		n, sheet := 0, 1
 		return &PlainWriter{
 			Row: func(r []any) error {
+				// A sheet holds 1,048,576 rows; the rest go on in the next.
+				if n == excelize.TotalRows {
+					if err := sw.Flush(); err != nil {
+						return err
+					}
+					sheet++
+					name := fmt.Sprintf("Sheet%d", sheet)
+					if _, err := f.NewSheet(name); err != nil {
+						return err
+					}
+					if sw, err = f.NewStreamWriter(name); err != nil {
+						return err
+					}
+					n = 0
+				}
 				n++
 				cell, err := excelize.CoordinatesToCellName(1, n)
 				if err != nil {
