@@ -130,6 +130,9 @@ func runHelp(e env, args []string) int {
 	if len(args) > 1 && args[0] == "bench" && args[1] == "pages" {
 		c, ok = command{"页面压测 / every role's pages under load", benchPagesUsage, runBenchPages}, true
 	}
+	if len(args) > 1 && args[0] == "bench" && args[1] == "demo" {
+		c, ok = command{"演示数据生成用时 / the demo's generation time against bare INSERTs", benchDemoUsage, runBenchDemo}, true
+	}
 	if !ok {
 		c, ok = e.commands()[args[0]]
 	}
@@ -167,7 +170,7 @@ const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务�
 // benchUsage lists the benchmarks: the platform's own (pages, across
 // every module and role) and the modules'.
 func (e env) benchUsage() string {
-	usages := []string{benchPagesUsage}
+	usages := []string{benchPagesUsage, benchDemoUsage}
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
 			if strings.HasPrefix(c.Name, "bench ") {
@@ -183,8 +186,11 @@ func runBench(e env, args []string) int {
 		fmt.Fprintln(e.stderr, e.benchUsage())
 		return 2
 	}
-	if args[0] == "pages" {
+	switch args[0] {
+	case "pages":
 		return runBenchPages(e, args[1:])
+	case "demo":
+		return runBenchDemo(e, args[1:])
 	}
 	c, ok := e.family("bench", args[0])
 	if !ok {

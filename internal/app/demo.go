@@ -59,6 +59,9 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 	if err := a.Divisions.SeedDemo(op, a.Audit, o.County, villages, o.Year, o.Seed); err != nil {
 		return nil, err
 	}
+	if o.Progress != nil {
+		o.Progress("区划年度数据 / divisions' yearly data", 1, 1)
+	}
 	a.Renderer.Demo = true
 	first := villages[0]
 	var second divisions.Division
@@ -96,8 +99,17 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 			if err := d.Demo(ctx, o); err != nil {
 				return out, fmt.Errorf("demo %s: %w", m.name, err)
 			}
+			if o.Progress != nil {
+				o.Progress(m.name, 1, 1)
+			}
 		}
 	}
 	// The store has statistics for its planner before the first page.
-	return out, db.Analyze(ctx, a.DB)
+	if err := db.Analyze(ctx, a.DB); err != nil {
+		return out, err
+	}
+	if o.Progress != nil {
+		o.Progress("统计 / statistics", 1, 1)
+	}
+	return out, nil
 }

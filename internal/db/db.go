@@ -189,6 +189,33 @@ func (d *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	return tx.Commit()
 }
 
+// ConnTx is Tx with the transaction's connection also given to fn, for
+// what runs on the connection itself inside the transaction (CopyFrom).
+func (d *DB) ConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error) (err error) {
+	conn, err := d.W.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(conn, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Ping checks that the store answers.
 func (d *DB) Ping(ctx context.Context) error { return d.R.PingContext(ctx) }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,62 +101,134 @@ const upsertTail = ` ON CONFLICT (id_idx) DO UPDATE SET household_id = excluded.
 // bulkMode readies SQLite's single writer connection for a load of a
 // million rows: a page cache that holds the indexes being filled (random
 // keys such as the blind indexes otherwise evict and rewrite pages for
-// every batch) and statement journals in memory instead of temporary
-// files. The returned func puts the previous settings back. PostgreSQL
-// needs nothing here.
-func (s *Store) bulkMode(ctx context.Context) (func(), error) {
+// every batch), temporary data in memory instead of files, and, when
+// checkFKs is set, foreign keys unchecked row by row (a multi-row INSERT
+// that checks them also journals every page it touches): the caller runs
+// checkForeignKeys on the loaded tables before it commits. The returned
+// func puts the previous settings back. PostgreSQL needs nothing here.
+func (s *Store) bulkMode(ctx context.Context, checkFKs bool) (func(), error) {
 	if s.DB.Dialect != db.SQLite {
 		return func() {}, nil
 	}
-	var cache, temp int
-	if err := s.DB.W.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return nil, err
+	var cache, temp, fks int
+	for _, p := range []struct {
+		name string
+		into *int
+	}{{"cache_size", &cache}, {"temp_store", &temp}, {"foreign_keys", &fks}} {
+		if err := s.DB.W.QueryRowContext(ctx, `PRAGMA `+p.name).Scan(p.into); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.DB.W.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp); err != nil {
-		return nil, err
+	set := `PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY`
+	if checkFKs {
+		set += `; PRAGMA foreign_keys = OFF`
 	}
-	if _, err := s.DB.W.ExecContext(ctx, `PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY`); err != nil {
+	if _, err := s.DB.W.ExecContext(ctx, set); err != nil {
 		return nil, err
 	}
 	return func() {
-		// Best effort: a failure leaves a larger cache, not a wrong result.
-		s.DB.W.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d`, cache, temp))
+		// Best effort: a failure leaves a larger cache, not a wrong result;
+		// foreign keys are on in every new connection.
+		s.DB.W.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d; PRAGMA foreign_keys = %d`, cache, temp, fks))
 	}, nil
 }
 
-// dropSecondaryIndexes drops the tables' indexes that neither back a
-// constraint nor enforce uniqueness (the upserts need those), inside tx,
-// and returns the function that creates them again from their own
-// definitions — whatever indexes the migrations made. For a load into
-// empty tables: building an index once from sorted rows costs far less
-// than keeping it through a million random inserts.
-func dropSecondaryIndexes(ctx context.Context, d db.Dialect, tx *sql.Tx, tables ...string) (func() error, error) {
-	type index struct{ name, def string }
-	var all []index
+// checkForeignKeys fails when a row of the tables refers to a row that is
+// not there: the check of a load written with foreign keys off (SQLite's
+// bulk mode), one pass over each table. PostgreSQL checks its foreign
+// keys itself when dropForLoad's rebuild adds them back.
+func checkForeignKeys(ctx context.Context, d db.Dialect, tx *sql.Tx, tables ...string) error {
+	if d != db.SQLite {
+		return nil
+	}
 	for _, t := range tables {
-		q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'`
-		if d == db.Postgres {
-			q = `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1
-				AND indexdef NOT LIKE 'CREATE UNIQUE%' AND indexname NOT IN (SELECT conname FROM pg_constraint)`
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check(`+t+`)`)
+		if err != nil {
+			return err
 		}
-		ix, err := db.Collect(ctx, tx, func(r db.Scanner) (index, error) {
-			var i index
-			err := r.Scan(&i.name, &i.def)
-			return i, err
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return fmt.Errorf("registry: a loaded row of %s refers to a missing row", t)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropForLoad readies empty tables for a bulk load inside tx and returns
+// the function that puts back what it took away, from the definitions the
+// store itself reports — whatever the migrations made. Building an index
+// once from sorted rows costs far less than keeping it through a million
+// random inserts, and checking a foreign key once with a join less than a
+// trigger call per row.
+//
+// SQLite: the indexes that neither back a constraint nor enforce
+// uniqueness. PostgreSQL: every index and constraint but the primary keys
+// (unique ones, foreign keys) — the load itself writes new rows only, and
+// the unique constraints, put back at the end, still refuse a repeat.
+func dropForLoad(ctx context.Context, d db.Dialect, tx *sql.Tx, tables ...string) (func() error, error) {
+	type object struct{ table, name, def string }
+	read := func(q string, t string) ([]object, error) {
+		return db.Collect(ctx, tx, func(r db.Scanner) (object, error) {
+			o := object{table: t}
+			err := r.Scan(&o.name, &o.def)
+			return o, err
 		}, q, t)
+	}
+	var indexes, constraints []object
+	for _, t := range tables {
+		iq := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'`
+		if d == db.Postgres {
+			iq = `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1
+				AND indexname NOT IN (SELECT conname FROM pg_constraint)`
+		}
+		ix, err := read(iq, t)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ix...)
+		indexes = append(indexes, ix...)
+		if d == db.Postgres {
+			cs, err := read(`SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+				WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace AND c.contype IN ('u', 'f')`, t)
+			if err != nil {
+				return nil, err
+			}
+			constraints = append(constraints, cs...)
+		}
 	}
-	for _, i := range all {
+	// Foreign keys go first (a unique constraint may back one) and come
+	// back last.
+	slices.SortStableFunc(constraints, func(a, b object) int {
+		return strings.Compare(strings.SplitN(a.def, " ", 2)[0], strings.SplitN(b.def, " ", 2)[0])
+	})
+	for _, c := range constraints {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+c.table+` DROP CONSTRAINT `+c.name); err != nil {
+			return nil, err
+		}
+	}
+	for _, i := range indexes {
 		if _, err := tx.ExecContext(ctx, `DROP INDEX `+i.name); err != nil {
 			return nil, err
 		}
 	}
 	return func() error {
-		for _, i := range all {
+		if d == db.Postgres {
+			// Index builds sort in memory rather than in temporary files.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+				return err
+			}
+		}
+		for _, i := range indexes {
 			if _, err := tx.ExecContext(ctx, i.def); err != nil {
+				return err
+			}
+		}
+		for k := len(constraints) - 1; k >= 0; k-- {
+			c := constraints[k]
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD CONSTRAINT `+c.name+` `+c.def); err != nil {
 				return err
 			}
 		}

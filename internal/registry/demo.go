@@ -126,28 +126,25 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		}
 		rows[i].GridID = gs[h%len(gs)]
 	}
-	restore, err := s.bulkMode(ctx)
+	restore, err := s.bulkMode(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer restore()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		ts := db.T(now)
+	err = s.DB.ConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
+		w := newRowWriter(ctx, s.DB.Dialect, conn, tx)
+		defer w.close()
+		ts := w.time(now)
+		var grids [][]any
 		for _, c := range comms {
 			for k, id := range gridsOf[c.Code] {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO reg_grids (id, division_code, code, name, note, created_at, updated_at) VALUES ($1,$2,$3,$4,'演示 / demo',$5,$5)`,
-					id, c.Code, fmt.Sprintf("G%02d", k+1), fmt.Sprintf("%s第%d网格", c.Name, k+1), ts); err != nil {
-					return err
-				}
+				grids = append(grids, []any{id, c.Code, fmt.Sprintf("G%02d", k+1), fmt.Sprintf("%s第%d网格", c.Name, k+1), "演示 / demo", ts, ts})
 			}
 		}
-		// The tables are empty: their secondary indexes are built once, in
-		// order, after the rows are in, instead of row by row.
-		rebuild, err := dropSecondaryIndexes(ctx, s.DB.Dialect, tx, "reg_households", "reg_residents", "reg_resident_tags")
-		if err != nil {
+		if err := w.write("reg_grids", []string{"id", "division_code", "code", "name", "note", "created_at", "updated_at"}, rowsOf(grids)); err != nil {
 			return err
 		}
-		res, rowErrs, err := s.LoadResidents(ctx, tx, rows, func(done int) {
+		res, err := s.loadFresh(ctx, conn, tx, rows, func(done int) {
 			if o.Progress != nil {
 				o.Progress(done, len(rows))
 			}
@@ -155,13 +152,10 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 		if err != nil {
 			return err
 		}
-		if len(rowErrs) > 0 {
-			return fmt.Errorf("demo rows rejected: %v", rowErrs[0])
-		}
-		if err := rebuild(); err != nil {
+		if err := g.resources(ctx, s, w, comms, gridsOf); err != nil {
 			return err
 		}
-		if err := g.resources(ctx, s, tx, comms, gridsOf); err != nil {
+		if err := checkForeignKeys(ctx, s.DB.Dialect, tx, "reg_grids", "reg_grid_workers", "reg_facilities", "reg_organizations", "reg_personnel"); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "registry.demo.seed", "division", o.County, o.County, map[string]any{"residents": res.Residents, "households": res.Households, "tags": res.Tags, "seed": o.Seed, "synthetic": true})
@@ -371,8 +365,15 @@ var demoFacilities = []struct {
 	{"emergency_shelter", 0.3, 2000, 10000, map[string]float64{"people": 1500}, "00:00-24:00"},
 }
 
-func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []divisions.Division, gridsOf map[string][]string) error {
-	now := db.T(g.now)
+// demoRows are the rows of the demo's smaller tables, written together
+// once generated: a few statements (or COPY streams) instead of one each.
+type demoRows struct {
+	orgs, facilities, personnel [][]any
+}
+
+func (g *demoGen) resources(ctx context.Context, s *Store, w *rowWriter, comms []divisions.Division, gridsOf map[string][]string) error {
+	tx := w.tx
+	now := w.time(g.now)
 	// The demo accounts, when the core made them, get a grid and a record.
 	demoGrid, err := lookup(ctx, tx, `SELECT division_code FROM users WHERE username = 'demo.grid'`)
 	if err != nil {
@@ -386,17 +387,15 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 	// placed on a jittered grid inside it (synthetic locations).
 	side := int(math.Ceil(math.Sqrt(float64(len(comms)))))
 	facN := 0
+	var out demoRows
 	for ci, c := range comms {
 		lon0 := 120.03 + 0.13*(float64(ci%side)+g.rng.Float64()*0.6)/float64(side)
 		lat0 := 30.15 + 0.17*(float64(ci/side)+g.rng.Float64()*0.6)/float64(side)
-		org, err := g.organizations(ctx, tx, c, now)
-		if err != nil {
+		org := g.organizations(&out, c, now)
+		if err := g.facilities(&out, c, lon0, lat0, org, &facN, now); err != nil {
 			return err
 		}
-		if err := g.facilities(ctx, tx, c, lon0, lat0, org, &facN, now); err != nil {
-			return err
-		}
-		if err := g.staff(ctx, s, tx, c, len(gridsOf[c.Code]), now); err != nil {
+		if err := g.staff(&out, s, c, len(gridsOf[c.Code]), now); err != nil {
 			return err
 		}
 		if c.Code == demoGrid && len(gridsOf[c.Code]) > 0 {
@@ -410,33 +409,49 @@ func (g *demoGen) resources(ctx context.Context, s *Store, tx *sql.Tx, comms []d
 			}
 		}
 	}
+	for _, t := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"reg_organizations", []string{"id", "division_code", "kind", "name", "reg_no", "org_type", "rating", "reg_level", "party_share", "address", "created_at", "updated_at"}, out.orgs},
+		{"reg_facilities", []string{"id", "division_code", "code", "name", "category", "address", "lon", "lat", "floor_area", "capacities", "opening_hours", "operator_id", "status", "tier", "created_at", "updated_at"}, out.facilities},
+		{"reg_personnel", []string{"id", "division_code", "name", "roles", "attrs", "org_id", "username", "phone_enc", "phone_idx", "phone_mask", "created_at", "updated_at"}, out.personnel},
+	} {
+		if err := w.write(t.table, t.cols, rowsOf(t.rows)); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// rowsOf hands out rows one by one, for rowWriter.write.
+func rowsOf(rows [][]any) func() ([]any, bool) {
+	i := 0
+	return func() ([]any, bool) {
+		if i == len(rows) {
+			return nil, false
+		}
+		i++
+		return rows[i-1], true
+	}
 }
 
 // organizations adds a community's property company, mutual-aid society
 // and, in a town, owners' committee; it returns the property company.
-func (g *demoGen) organizations(ctx context.Context, tx *sql.Tx, c divisions.Division, now db.Time) (string, error) {
+func (g *demoGen) organizations(out *demoRows, c divisions.Division, now any) string {
 	org := db.NewID()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-		VALUES ($1,$2,'property',$3,$4,'物业服务','','',NULL,$5,$6,$6)`, org, c.Code, c.Name+"物业服务中心", "DEMO-P-"+c.Code, c.Name, now); err != nil {
-		return "", err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-		VALUES ($1,$2,'social_org',$3,$4,'社区社会组织',$5,'county',NULL,$6,$7,$7)`, db.NewID(), c.Code, c.Name+"邻里互助会", "DEMO-S-"+c.Code, ratings[1+g.rng.IntN(5)], c.Name, now); err != nil {
-		return "", err
-	}
+	out.orgs = append(out.orgs, []any{org, c.Code, "property", c.Name + "物业服务中心", "DEMO-P-" + c.Code, "物业服务", "", "", nil, c.Name, now, now})
+	out.orgs = append(out.orgs, []any{db.NewID(), c.Code, "social_org", c.Name + "邻里互助会", "DEMO-S-" + c.Code, "社区社会组织", ratings[1+g.rng.IntN(5)], "county", nil, c.Name, now, now})
 	if c.UrbanRural == divisions.Urban {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reg_organizations (id, division_code, kind, name, reg_no, org_type, rating, reg_level, party_share, address, created_at, updated_at)
-			VALUES ($1,$2,'owners_committee',$3,NULL,'业主委员会','','',$4,$5,$6,$6)`, db.NewID(), c.Code, c.Name+"业主委员会", math.Round(30+g.rng.Float64()*50)/100, c.Name, now); err != nil {
-			return "", err
-		}
+		out.orgs = append(out.orgs, []any{db.NewID(), c.Code, "owners_committee", c.Name + "业主委员会", nil, "业主委员会", "", "", math.Round(30+g.rng.Float64()*50) / 100, c.Name, now, now})
 	}
-	return org, nil
+	return org
 }
 
 // facilities places a community's facilities around (lon0, lat0); the
 // property company org runs its elderly care. facN numbers them.
-func (g *demoGen) facilities(ctx context.Context, tx *sql.Tx, c divisions.Division, lon0, lat0 float64, org string, facN *int, now db.Time) error {
+func (g *demoGen) facilities(out *demoRows, c divisions.Division, lon0, lat0 float64, org string, facN *int, now any) error {
 	for _, f := range demoFacilities {
 		if !g.chance(f.p) {
 			continue
@@ -454,16 +469,19 @@ func (g *demoGen) facilities(ctx context.Context, tx *sql.Tx, c divisions.Divisi
 		in := FacilityInput{Division: c.Code, Code: fmt.Sprintf("DEMO-%s-%03d", c.Code, *facN%1000), Name: c.Name + catName(f.cat), Category: f.cat,
 			Address: c.Name, Lon: lon0 + (g.rng.Float64()-0.5)*0.008, Lat: lat0 + (g.rng.Float64()-0.5)*0.008, FloorArea: area, Capacities: caps,
 			OpeningHours: f.hours, OperatorID: op, Status: "open", Tier: catTier(f.cat)}
-		if err := insertFacility(ctx, tx, db.NewID(), in, now); err != nil {
+		capsText, err := capsJSON(in.Capacities)
+		if err != nil {
 			return err
 		}
+		out.facilities = append(out.facilities, []any{db.NewID(), in.Division, in.Code, in.Name, in.Category, in.Address, in.Lon, in.Lat, in.FloorArea, capsText,
+			in.OpeningHours, nullable(in.OperatorID), in.Status, in.Tier, now, now})
 	}
 	return nil
 }
 
 // staff adds a community's workers, one grid worker a grid, care workers
 // and volunteers, with their role attributes.
-func (g *demoGen) staff(ctx context.Context, s *Store, tx *sql.Tx, c divisions.Division, grids int, now db.Time) error {
+func (g *demoGen) staff(out *demoRows, s *Store, c divisions.Division, grids int, now any) error {
 	staff := []struct {
 		role  string
 		n     int
@@ -485,11 +503,8 @@ func (g *demoGen) staff(ctx context.Context, s *Store, tx *sql.Tx, c divisions.D
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO reg_personnel (id, division_code, name, roles, attrs, org_id, username, phone_enc, phone_idx, phone_mask, created_at, updated_at)
-				VALUES ($1,$2,$3,$4,$5,NULL,'',$6,$7,$8,$9,$9)`, db.NewID(), c.Code, g.name(), ","+st.role+",", b,
-				s.Keys.Seal(ph, personPhoneAAD), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now); err != nil {
-				return err
-			}
+			out.personnel = append(out.personnel, []any{db.NewID(), c.Code, g.name(), "," + st.role + ",", b, nil, "",
+				s.Keys.Seal(ph, personPhoneAAD), s.Keys.Index("phone", ph), idno.MaskPhone(ph), now, now})
 		}
 	}
 	return nil

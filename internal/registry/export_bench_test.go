@@ -2,7 +2,6 @@ package registry_test
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"linli/internal/access"
 	"linli/internal/app"
@@ -69,7 +66,7 @@ func BenchmarkExportDemoResidents(b *testing.B) {
 							size = cw.n
 						})
 						readWrite := measure(func() {
-							if err := plainExport(ctx, a.DB, &countingWriter{}, format); err != nil {
+							if err := registry.PlainExport(ctx, a.DB, &countingWriter{}, format, ""); err != nil {
 								b.Fatal(err)
 							}
 						})
@@ -148,67 +145,10 @@ func rss() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// plainQuery reads the export's columns and tags, one line per tag. (With
-// "AND t.active = TRUE" in the join, SQLite without statistics walks the
-// (active, until_date) index for every resident: 24,324 residents took
-// 109 s instead of 0.3 s.)
-const plainQuery = `SELECT r.id, r.division_code, h.household_no, r.name, r.gender, r.birth_date, r.id_mask, r.phone_mask, r.relation, r.residence,
-	COALESCE(CASE WHEN t.active THEN t.tag END, '')
-	FROM reg_residents r JOIN reg_households h ON h.id = r.household_id LEFT JOIN reg_resident_tags t ON t.resident_id = r.id
-	ORDER BY r.division_code, h.household_no, r.name, r.id, t.tag`
-
-// plainExport is the peer: the same rows read by one query and written as
-// read by a bare writer.
-func plainExport(ctx context.Context, d *db.DB, w io.Writer, format string) error {
-	pw, err := newPlainWriter(w, format)
-	if err != nil {
-		return err
-	}
-	if err := plainRead(ctx, d, pw.row); err != nil {
-		return err
-	}
-	return pw.close()
-}
-
-// plainRead hands each resident of plainQuery to fn, its tags joined.
-func plainRead(ctx context.Context, d *db.DB, fn func([]any) error) error {
-	var cur []any
-	var id string
-	var tags []string
-	flush := func() error {
-		if cur == nil {
-			return nil
-		}
-		cur[9] = strings.Join(tags, ";")
-		tags = tags[:0]
-		return fn(cur)
-	}
-	err := db.EachRow(ctx, d.R, func(row db.Scanner) error {
-		var rid, div, hh, name, g, birth, idm, phm, rel, res, tag string
-		if err := row.Scan(&rid, &div, &hh, &name, &g, &birth, &idm, &phm, &rel, &res, &tag); err != nil {
-			return err
-		}
-		if rid != id {
-			if err := flush(); err != nil {
-				return err
-			}
-			id, cur = rid, []any{div, hh, name, g, birth, idm, phm, rel, res, ""}
-		}
-		if tag != "" {
-			tags = append(tags, tag)
-		}
-		return nil
-	}, plainQuery)
-	if err != nil {
-		return err
-	}
-	return flush()
-}
-
 // plainRows reads the peer's rows into memory, for the write-only peer.
 func plainRows(b *testing.B, d *db.DB) [][]any {
 	var out [][]any
-	if err := plainRead(context.Background(), d, func(r []any) error { out = append(out, r); return nil }); err != nil {
+	if err := registry.PlainRead(context.Background(), d, "", func(r []any) error { out = append(out, r); return nil }); err != nil {
 		b.Fatal(err)
 	}
 	return out
@@ -216,65 +156,16 @@ func plainRows(b *testing.B, d *db.DB) [][]any {
 
 // plainWrite writes rows held in memory with a bare writer.
 func plainWrite(rows [][]any, w io.Writer, format string) error {
-	pw, err := newPlainWriter(w, format)
+	pw, err := registry.NewPlainWriter(w, format)
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if err := pw.row(r); err != nil {
+		if err := pw.Row(r); err != nil {
 			return err
 		}
 	}
-	return pw.close()
-}
-
-// plainWriter is a bare encoding/csv writer or excelize StreamWriter.
-type plainWriter struct {
-	row   func([]any) error
-	close func() error
-}
-
-func newPlainWriter(w io.Writer, format string) (*plainWriter, error) {
-	switch format {
-	case "csv":
-		cw := csv.NewWriter(w)
-		rec := make([]string, 10)
-		return &plainWriter{
-			row: func(r []any) error {
-				for i, v := range r {
-					rec[i], _ = v.(string)
-				}
-				return cw.Write(rec)
-			},
-			close: func() error { cw.Flush(); return cw.Error() },
-		}, nil
-	case "xlsx":
-		f := excelize.NewFile()
-		sw, err := f.NewStreamWriter("Sheet1")
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		return &plainWriter{
-			row: func(r []any) error {
-				n++
-				cell, err := excelize.CoordinatesToCellName(1, n)
-				if err != nil {
-					return err
-				}
-				return sw.SetRow(cell, r)
-			},
-			close: func() error {
-				defer f.Close()
-				if err := sw.Flush(); err != nil {
-					return err
-				}
-				_, err := f.WriteTo(w)
-				return err
-			},
-		}, nil
-	}
-	return nil, fmt.Errorf("format %q", format)
+	return pw.Close()
 }
 
 // countingWriter counts what is written and keeps none of it.

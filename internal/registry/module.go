@@ -15,7 +15,8 @@ import (
 func Module() module.Spec {
 	return module.Spec{Name: "registry", Migrations: Migrations, New: newModule,
 		Commands: []module.Command{{Name: "import", Summary: "批量导入登记库 / bulk import into the registry (CSV/xlsx)", Usage: importUsage, Run: runImport},
-			{Name: "export", Summary: "导出登记库（边读边写，显示进度）/ export from the registry (streamed, with progress)", Usage: exportUsage, Run: runExport}}}
+			{Name: "export", Summary: "导出登记库（边读边写，显示进度）/ export from the registry (streamed, with progress)", Usage: exportUsage, Run: runExport},
+			{Name: "bench export", Summary: "居民导出与裸写出对照 / the residents export against a bare writer of the same rows", Usage: benchExportUsage, Run: runBenchExport}}}
 }
 
 type registryModule struct {

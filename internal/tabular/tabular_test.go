@@ -343,3 +343,45 @@ func TestDiscardWritesNothingMore(t *testing.T) {
 		}
 	}
 }
+
+func TestLongTableGoesOnInMoreSheets(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := New(&buf, "xlsx", Options{Sheet: "居民", Stamp: [][]string{{"导出", "测试"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sheet of four rows stands for Excel's 1,048,576.
+	w.(*xlsxWriter).maxRows = 4
+	w.Row("姓名", "序号")
+	for i := 1; i <= 8; i++ {
+		if err := w.Values(fmt.Sprintf("居民%d", i), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string][][]string{
+		"居民":       {{"姓名", "序号"}, {"居民1", "1"}, {"居民2", "2"}, {"居民3", "3"}},
+		"居民 (2)":   {{"姓名", "序号"}, {"居民4", "4"}, {"居民5", "5"}, {"居民6", "6"}},
+		"居民 (3)":   {{"姓名", "序号"}, {"居民7", "7"}, {"居民8", "8"}},
+		StampSheet: {{"导出", "测试"}},
+	}
+	t.Run("every row is on one sheet, in order, each sheet headed by the header", func(t *testing.T) {
+		if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{"居民", "居民 (2)", "居民 (3)", StampSheet}) {
+			t.Fatalf("sheets %q", got)
+		}
+		for sheet, rows := range want {
+			got, err := f.GetRows(sheet)
+			if err != nil || !reflect.DeepEqual(got, rows) {
+				t.Fatalf("%s: %q (%v), want %q", sheet, got, err, rows)
+			}
+		}
+	})
+}

@@ -213,11 +213,18 @@ type xlsxWriter struct {
 	out   io.Writer
 	n     int // rows of the current sheet
 	stamp [][]string
+	// A table longer than a sheet holds (maxRows, Excel's limit) goes on
+	// in sheets "NAME (2)", "NAME (3)"…, each beginning with the table's
+	// first row, its header.
+	maxRows int
+	name    string
+	header  []any
+	part    int
 }
 
 func newXLSX(w io.Writer, o Options) (*xlsxWriter, error) {
 	f := excelize.NewFile()
-	x := &xlsxWriter{f: f, out: w, stamp: o.Stamp}
+	x := &xlsxWriter{f: f, out: w, stamp: o.Stamp, maxRows: excelize.TotalRows, part: 1}
 	first := "Sheet1"
 	if o.Sheet != "" {
 		if err := f.SetSheetName(first, o.Sheet); err != nil {
@@ -226,6 +233,7 @@ func newXLSX(w io.Writer, o Options) (*xlsxWriter, error) {
 		}
 		first = o.Sheet
 	}
+	x.name = first
 	var err error
 	if x.sw, err = f.NewStreamWriter(first); err != nil {
 		f.Close()
@@ -250,6 +258,19 @@ func (x *xlsxWriter) Values(cells ...any) error {
 			return err
 		}
 	}
+	if x.n == 0 && x.header == nil {
+		x.header = vals
+	}
+	if x.n == x.maxRows && x.header != nil {
+		x.part++
+		if err := x.startSheet(fmt.Sprintf("%s (%d)", x.name, x.part)); err != nil {
+			return err
+		}
+		if err := x.sw.SetRow("A1", x.header); err != nil {
+			return err
+		}
+		x.n = 1
+	}
 	x.n++
 	name, err := excelize.CoordinatesToCellName(1, x.n)
 	if err != nil {
@@ -259,6 +280,14 @@ func (x *xlsxWriter) Values(cells ...any) error {
 }
 
 func (x *xlsxWriter) Sheet(name string) error {
+	if err := x.startSheet(name); err != nil {
+		return err
+	}
+	x.name, x.header, x.part = name, nil, 1
+	return nil
+}
+
+func (x *xlsxWriter) startSheet(name string) error {
 	if err := x.sw.Flush(); err != nil {
 		return err
 	}
