@@ -156,6 +156,7 @@ func benchScoped(b *testing.B, dialect db.Dialect, n int) {
 		name              string
 		first, deep       figure
 		oldFirst, oldDeep figure
+		oldDeepSkipped    bool
 	}
 	var out []row
 	for _, c := range []struct {
@@ -173,13 +174,25 @@ func benchScoped(b *testing.B, dialect db.Dialect, n int) {
 		r.first = measure("county officer, "+c.name+", first page", runs, c.first)
 		r.deep = measure(fmt.Sprintf("county officer, %s, page at row %d (cursor)", c.name, c.rows*4/10), runs, c.deep)
 		r.oldFirst = measure("before: "+c.name+", first page (count, OFFSET 0)", oldRuns, before(was.s, c.table, c.alias, c.cols, c.order, 0))
-		r.oldDeep = measure(fmt.Sprintf("before: %s, OFFSET %d", c.name, c.rows*4/10), oldRuns, before(was.s, c.table, c.alias, c.cols, c.order, c.rows*4/10))
+		if dialect == db.Postgres && c.name == "organisations" {
+			// PostgreSQL computes the target list of every row an OFFSET
+			// skips: both counting subqueries, each a scan of its table
+			// without the 012 indexes — tens of minutes a run at 100,000.
+			fmt.Printf("[%s] before: %s, OFFSET %d: not run (≈ %d skipped rows × the first page's cost per row)\n", dialect, c.name, c.rows*4/10, c.rows*4/10)
+			r.oldDeepSkipped = true
+		} else {
+			r.oldDeep = measure(fmt.Sprintf("before: %s, OFFSET %d", c.name, c.rows*4/10), oldRuns, before(was.s, c.table, c.alias, c.cols, c.order, c.rows*4/10))
+		}
 		out = append(out, r)
 	}
 	rare := measure("county officer, facilities of a rare category, first page", runs, fac("", Filter{Category: rareCategory}))
 	for _, r := range out {
-		fmt.Printf("[%s] %-13s p50 first page/floor %.1f, deep page/floor %.1f; before/now first page %.0fx, deep page %.0fx\n",
-			dialect, r.name, ratio(r.first.p50, fl.p50), ratio(r.deep.p50, fl.p50), ratio(r.oldFirst.p50, r.first.p50), ratio(r.oldDeep.p50, r.deep.p50))
+		deep := fmt.Sprintf("%.0fx", ratio(r.oldDeep.p50, r.deep.p50))
+		if r.oldDeepSkipped {
+			deep = "not run"
+		}
+		fmt.Printf("[%s] %-13s p50 first page/floor %.1f, deep page/floor %.1f; before/now first page %.0fx, deep page %s\n",
+			dialect, r.name, ratio(r.first.p50, fl.p50), ratio(r.deep.p50, fl.p50), ratio(r.oldFirst.p50, r.first.p50), deep)
 	}
 	fmt.Printf("[%s] rare category first page/floor %.1f\n", dialect, ratio(rare.p50, fl.p50))
 }
