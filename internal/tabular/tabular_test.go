@@ -385,3 +385,49 @@ func TestLongTableGoesOnInMoreSheets(t *testing.T) {
 		}
 	})
 }
+
+// writeSizes records the size of each write it is given.
+type writeSizes struct {
+	total, largest int
+	buf            bytes.Buffer
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.total += len(p)
+	w.largest = max(w.largest, len(p))
+	return w.buf.Write(p)
+}
+
+func TestXLSXIsZippedOntoTheOutput(t *testing.T) {
+	t.Parallel()
+	out := &writeSizes{}
+	w, err := New(out, "xlsx", Options{Stamp: [][]string{{"导出", "测试"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Row("姓名", "序号", "备注")
+	for i := 0; i < 20000; i++ {
+		if err := w.Values(fmt.Sprintf("居民%d", i), i, strings.Repeat("备注", i%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the file arrives in pieces, never as one buffer of the whole", func(t *testing.T) {
+		if out.total < 100_000 || out.largest > out.total/4 {
+			t.Fatalf("%d bytes, the largest write %d", out.total, out.largest)
+		}
+	})
+	t.Run("and it is a whole workbook with every row", func(t *testing.T) {
+		f, err := excelize.OpenReader(&out.buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := f.GetRows("Sheet1")
+		if err != nil || len(rows) != 20001 || rows[20000][0] != "居民19999" {
+			t.Fatalf("%d rows (%v)", len(rows), err)
+		}
+	})
+}
