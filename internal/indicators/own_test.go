@@ -25,7 +25,9 @@ func with(body, change map[string]any) map[string]any {
 // like the plan's, takes targets, is precomputed, and can be deleted.
 func TestOwnIndicators(t *testing.T) {
 	t.Parallel()
-	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+	// Without the visits module, its monthly rates are elements no module
+	// supplies.
+	apptest.EachWith(t, modulesWithout("visits"), func(t *testing.T, e *apptest.Env) {
 		c := indSetup(t, e) // 西湖区 officer
 		city := e.Login("city")
 		e.User("ningbo", access.Officer, "3302")

@@ -17,7 +17,7 @@ import (
 var (
 	nameCellRe = regexp.MustCompile(`<td class="ind-name"><a href="/indicators/([^?"]+)\?[^"]*">([^<]*)</a>`)
 	statusRe   = regexp.MustCompile(`<td class="ind-status" data-label="状态"><span class="tag t-(\w+)">([^<]*)</span></td>`)
-	valueRe    = regexp.MustCompile(`<td class="num ind-val" data-label="当前值">([^<]*)</td>`)
+	valueRe    = regexp.MustCompile(`<td class="num ind-val" data-label="当前值">([^<]*)(?:<span class="muted ind-period">[^<]*</span>)?</td>`)
 )
 
 // The dashboard as a reader sees it: whole names, grouped figures, and
