@@ -42,12 +42,35 @@ func (e env) commands() map[string]command {
 		"version": {"显示版本 / print the version", "linli version", runVersion},
 		"help":    {"帮助 / help on a command", "linli help [COMMAND]\n\n例 / example:\n  linli help admin", runHelp},
 	}
+	// A module's "PARENT NAME" commands whose parent is not a core command
+	// ("visits schedule") make a command of their own: PARENT dispatches on
+	// NAME.
+	var summaries, usages = map[string][]string{}, map[string][]string{}
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
-			if !strings.Contains(c.Name, " ") {
+			parent, _, family := strings.Cut(c.Name, " ")
+			if !family {
 				cs[c.Name] = command{c.Summary, c.Usage, e.moduleRun(spec.Name, c)}
+			} else if _, core := cs[parent]; !core || len(summaries[parent]) > 0 {
+				summaries[parent] = append(summaries[parent], c.Summary)
+				usages[parent] = append(usages[parent], c.Usage)
 			}
 		}
+	}
+	for parent := range summaries {
+		usage := strings.Join(usages[parent], "\n\n")
+		cs[parent] = command{strings.Join(summaries[parent], "；"), usage, func(e env, args []string) int {
+			if len(args) == 0 {
+				fmt.Fprintln(e.stderr, usage)
+				return 2
+			}
+			c, ok := e.family(parent, args[0])
+			if !ok {
+				fmt.Fprintf(e.stderr, "未知命令 %q / unknown command %q\n\n%s\n", parent+" "+args[0], parent+" "+args[0], usage)
+				return 2
+			}
+			return c.run(e, args[1:])
+		}}
 	}
 	return cs
 }

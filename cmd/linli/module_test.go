@@ -191,3 +191,22 @@ func TestEveryReadmeCommandHasHelp(t *testing.T) {
 		t.Fatalf("found %d commands in the README, want the whole table", seen)
 	}
 }
+
+// A module's two-word command whose first word is no core command
+// ("visits schedule") is reached as linli visits schedule.
+func TestAModuleCommandFamilyRuns(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	e := env{nil, &out, &errOut, app.Modules()}
+	t.Run("its own checks answer, not an unknown command", func(t *testing.T) {
+		if code := run([]string{"visits", "schedule", "--month", "2026-13", "--data-dir", t.TempDir()}, e); code != 1 || !strings.Contains(errOut.String(), "YYYY-MM") {
+			t.Fatalf("visits schedule: exit %d, %q", code, errOut.String())
+		}
+	})
+	t.Run("a name the family lacks is refused with the family's usage", func(t *testing.T) {
+		errOut.Reset()
+		if code := run([]string{"visits", "nothing"}, e); code != 2 || !strings.Contains(errOut.String(), `unknown command "visits nothing"`) || !strings.Contains(errOut.String(), "linli visits schedule") {
+			t.Fatalf("visits nothing: exit %d, %q", code, errOut.String())
+		}
+	})
+}
