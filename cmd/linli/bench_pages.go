@@ -554,50 +554,16 @@ func printSlowest(ctx context.Context, w io.Writer, d *db.DB, s *statements, n i
 		if !strings.HasPrefix(up, "SELECT") && !strings.HasPrefix(up, "WITH") {
 			continue
 		}
-		explain := "EXPLAIN "
-		if d.Dialect == db.SQLite {
-			explain = "EXPLAIN QUERY PLAN "
-		}
-		plan, err := explainPlan(ctx, d, explain+r.q, r.slowestArgs)
+		plan, err := d.Explain(ctx, r.q, r.slowestArgs)
 		if err != nil {
 			fmt.Fprintf(w, "   (plan: %v)\n", err)
 			continue
 		}
-		for _, l := range plan {
+		if plan == "" {
+			continue
+		}
+		for l := range strings.SplitSeq(plan, "\n") {
 			fmt.Fprintf(w, "   | %s\n", l)
 		}
 	}
-}
-
-func explainPlan(ctx context.Context, d *db.DB, q string, args []any) ([]string, error) {
-	rows, err := d.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		// SQLite: id, parent, notused, detail; PostgreSQL: one text column.
-		line := fmt.Sprint(vals[len(vals)-1])
-		if b, ok := vals[len(vals)-1].([]byte); ok {
-			line = string(b)
-		}
-		if len(vals) == 4 {
-			line = fmt.Sprintf("%v %v %s", vals[0], vals[1], line)
-		}
-		out = append(out, line)
-	}
-	return out, rows.Err()
 }

@@ -13,36 +13,6 @@ import (
 	"linli/internal/dbtest"
 )
 
-// explain answers the plan the store picks for query with args (args as
-// the store passes them: on PostgreSQL with the custom-plan mode first).
-func explain(t *testing.T, s *Store, query string, args []any) string {
-	t.Helper()
-	var lines []string
-	if s.DB.Dialect == db.Postgres {
-		err := db.EachRow(context.Background(), s.DB.R, func(r db.Scanner) error {
-			var l string
-			err := r.Scan(&l)
-			lines = append(lines, l)
-			return err
-		}, "EXPLAIN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
-	}
-	err := db.EachRow(context.Background(), s.DB.R, func(r db.Scanner) error {
-		var id, parent, unused int
-		var detail string
-		err := r.Scan(&id, &parent, &unused, &detail)
-		lines = append(lines, detail)
-		return err
-	}, "EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
-}
-
 func officerOf(code string) context.Context {
 	return access.With(context.Background(), &access.Principal{Username: "officer." + code, Role: access.Officer, Division: code})
 }
@@ -80,7 +50,11 @@ func TestMetricsPlans(t *testing.T) {
 			for _, sc := range scopes {
 				w := s.metricsWindow(officerOf(sc.within), sc.within, from, end)
 				t.Run(sc.name, func(t *testing.T) {
-					plan := explain(t, s, s.metricsSQL(w), w.args)
+					// w.args holds PostgreSQL's custom-plan mode first, as the store passes them.
+					plan, err := s.DB.Explain(context.Background(), s.metricsSQL(w), w.args)
+					if err != nil {
+						t.Fatal(err)
+					}
 					wants := want(sc.index)[dialect]
 					if dialect == db.SQLite {
 						wants = []string{wants[0] + " " + sc.sqliteKey}
