@@ -9,3 +9,6 @@ func SourceQueries() []string {
 	}
 	return out
 }
+
+// WaitingQuery is the 工作台's query of reports to approve, for its plan.
+const WaitingQuery = waitingQuery

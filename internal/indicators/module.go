@@ -109,3 +109,5 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // Run keeps the precomputed values fresh; reads fall back to live
 // computation for a year whose sources changed since.
 func (m *indicatorsModule) Run(ctx context.Context) { Refresher(ctx, m.store, time.Minute, m.log) }
+
+var _ module.WorkSource = (*indicatorsModule)(nil)

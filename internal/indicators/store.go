@@ -48,7 +48,7 @@ INSERT INTO designation_kinds (key, name_zh, name_en, level, sort) VALUES
 ('deliberation_pilot_urban', '城市社区议事协商创新试点', 'Urban community deliberation pilot', 5, 130),
 ('deliberation_pilot_village', '村级议事协商创新试点', 'Village deliberation pilot', 5, 140);
 `,
-}, migrationValues, migrationCustom, migrationOwnElements}
+}, migrationValues, migrationCustom, migrationOwnElements, migrationWaiting}
 
 // Store keeps reported values, targets, own indicators and elements, and
 // the precomputed values of one app.
