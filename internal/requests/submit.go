@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -189,6 +190,16 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	}
 	if in.Ref = strings.TrimSpace(in.Ref); in.Ref != "" && (!refRE.MatchString(in.Ref) || p == nil || p.Role == access.Resident || in.KeyScope != "") {
 		errs = append(errs, fault.Field("ref", fault.M("来源须为工作人员填写的 visit:<编号>", "the source must be visit:<number>, given by a worker")))
+	}
+	if in.Ref != "" && len(errs) == 0 {
+		found, account, err := s.visitedAccount(ctx, in.Ref, scope)
+		if err != nil {
+			return Request{}, err
+		}
+		if !found {
+			errs = append(errs, fault.Field("ref", fault.M("找不到您辖区内的这次探访", "no such visit within your area")))
+		}
+		reporter = account
 	}
 	if len(errs) > 0 {
 		return Request{}, fault.Invalid(fault.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
@@ -443,4 +454,23 @@ func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, o
 		return nil, false, err
 	}
 	return small, true, nil
+}
+
+// visitedAccount finds the care visit ref (visit:<id>) within scope and
+// the login account the registry links to the visited resident ("" when
+// none): a request raised on a resident's behalf is theirs, so they follow
+// it on 我的 and are told when it is accepted or answered.
+func (s *Store) visitedAccount(ctx context.Context, ref string, scope access.Scope) (found bool, account string, err error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(ref, "visit:"), 10, 64)
+	if err != nil {
+		return false, "", nil
+	}
+	var user sql.NullString
+	err = s.DB.R.QueryRowContext(ctx, `SELECT u.id FROM vis_visits v LEFT JOIN reg_residents r ON r.id = v.resident_id AND r.username <> ''
+		LEFT JOIN users u ON u.username = r.username AND u.role = 'resident'
+		WHERE v.id = $1 AND v.division_code >= $2 AND v.division_code < $3`, id, scope.Lo, scope.Hi).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	return err == nil, user.String, err
 }

@@ -129,6 +129,14 @@ func TestAPIAndPages(t *testing.T) {
 			if _, body, _ := gw1.Get(path); !strings.Contains(body, `href="`+reqPath+`" id="request"`) {
 				t.Fatalf("the visit does not link to its request %s:\n%s", reqPath, body)
 			}
+			if st, body, _ := gw1.Form("/requests/new", map[string]string{"category": "elderly", "description": "无此探访", "division_code": communityA,
+				"channel": "walkin", "ref": "visit:987654321"}, sameOrigin); st != 400 || !strings.Contains(body, "找不到您辖区内的这次探访") {
+				t.Fatalf("a request raised from no visit: %d", st)
+			}
+			// It is the resident's: their account, linked to the record, follows it.
+			if st, body, _ := resident.Get(reqPath); st != 200 || !strings.Contains(body, "独居老人需要助浴服务") {
+				t.Fatalf("the resident's view of the request raised for them: %d\n%s", st, body)
+			}
 			r := apptest.JSON[visits.Rates](t, e.Login("officer.x"), "GET", "/api/v1/visits/rates?division="+communityA+"&month=2026-12", nil, 200)
 			if r.Groups[0].Group != visits.GroupSpecialElderly || r.Groups[0].Visited != 1 || r.Groups[0].Due != 3 {
 				t.Fatalf("rates: %+v", r)
