@@ -42,30 +42,20 @@ func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // StatusTag is a visit's status as a tag.
 func (v Visit) StatusTag() web.Tag {
-	switch v.Status {
-	case StatusDone:
-		return web.Tag{Tone: web.ToneOK, Label: web.M("已完成", "Done")}
-	case StatusNotHome:
-		return web.Tag{Tone: web.ToneWarn, Label: web.M("未遇", "Not home")}
-	case StatusRefused:
-		return web.Tag{Tone: web.ToneBad, Label: web.M("拒访", "Refused")}
-	case StatusCancelled:
-		return web.Tag{Tone: web.ToneMuted, Label: web.M("已取消", "Cancelled")}
+	tone := map[string]web.Tone{StatusDone: web.ToneOK, StatusNotHome: web.ToneWarn, StatusRefused: web.ToneBad, StatusCancelled: web.ToneMuted}[v.Status]
+	if tone == "" {
+		tone = web.ToneInfo
 	}
-	return web.Tag{Tone: web.ToneInfo, Label: web.M("待探访", "Due")}
+	return web.Tag{Tone: tone, Label: statusWords(v.Status)}
 }
 
 // RiskTag is the risk found, as a tag.
 func (v Visit) RiskTag() web.Tag {
-	switch v.Risk {
-	case RiskHigh:
-		return web.Tag{Tone: web.ToneBad, Label: web.M("高风险", "High risk")}
-	case RiskAttention:
-		return web.Tag{Tone: web.ToneWarn, Label: web.M("关注", "Attention")}
-	case RiskNormal:
-		return web.Tag{Tone: web.ToneOK, Label: web.M("正常", "Normal")}
+	tone, ok := map[string]web.Tone{RiskHigh: web.ToneBad, RiskAttention: web.ToneWarn, RiskNormal: web.ToneOK}[v.Risk]
+	if !ok {
+		return web.Tag{}
 	}
-	return web.Tag{}
+	return web.Tag{Tone: tone, Label: riskWords(v.Risk)}
 }
 
 type listView struct {
@@ -133,7 +123,7 @@ type visitView struct {
 
 // MethodLabel names a method.
 func (visitView) MethodLabel(m string) web.Msg {
-	return web.M(methodZH[m], map[string]string{MethodHome: "Home visit", MethodPhone: "Phone call", MethodVideo: "Video call"}[m])
+	return methodWords(m)
 }
 
 // Answer is an answer as shown (a choice by its name).

@@ -100,15 +100,15 @@ func (s *Store) MonthSheet(ctx context.Context, worker string, month Month) (She
 	return sh, err
 }
 
-// methodWords is a method in words.
+// methodWords, statusWords and riskWords are the one place visits name their methods, statuses and risks.
 func methodWords(m string) fault.Msg {
 	switch m {
 	case MethodHome:
-		return fault.M("入户", "Home")
+		return fault.M("入户", "Home visit")
 	case MethodPhone:
-		return fault.M("电话", "Phone")
+		return fault.M("电话", "Phone call")
 	case MethodVideo:
-		return fault.M("视频", "Video")
+		return fault.M("视频", "Video call")
 	}
 	return fault.M("", "")
 }

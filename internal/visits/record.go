@@ -315,12 +315,10 @@ func containsStr(ss []string, s string) bool {
 	return false
 }
 
-var methodZH = map[string]string{MethodHome: "入户", MethodPhone: "电话", MethodVideo: "视频"}
-
 func methodNames(ms []string) string {
 	var out []string
 	for _, m := range ms {
-		out = append(out, methodZH[m])
+		out = append(out, methodWords(m).ZH)
 	}
 	return strings.Join(out, "、")
 }
