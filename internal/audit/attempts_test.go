@@ -23,10 +23,11 @@ import (
 // refusals lists the refusal entries, oldest first.
 func refusals(t *testing.T, l *audit.Log) []audit.Entry {
 	t.Helper()
-	es, _, err := l.Search(context.Background(), audit.Filter{Result: audit.Denied}, 0, 1000)
+	pg, err := l.Search(context.Background(), audit.Filter{Result: audit.Denied}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	es := pg.Entries
 	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
 		es[i], es[j] = es[j], es[i]
 	}

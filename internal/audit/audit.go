@@ -68,6 +68,8 @@ type Log struct {
 	// Logger receives each checkpoint too, and the errors of the
 	// background work (nil: discarded).
 	Logger *slog.Logger
+	// CountCap bounds a search's count (0: DefaultCountCap).
+	CountCap int
 
 	anchorMu sync.Mutex
 	anchored *Checkpoint // the newest checkpoint this log wrote or read
@@ -361,10 +363,38 @@ type Filter struct {
 	Object string
 	From   time.Time
 	To     time.Time
+	// Before lists only entries older than this sequence number: the
+	// position a page continues from (0: the newest).
+	Before int64
 }
 
-// Search lists entries newest first with a total count.
-func (l *Log) Search(ctx context.Context, f Filter, offset, limit int) ([]Entry, int, error) {
+// DefaultCountCap bounds a search's count: the log grows without end, so
+// beyond this many matches the total reads "10,000+" instead of counting
+// them all.
+const DefaultCountCap = 10000
+
+func (l *Log) countCap() int {
+	if l.CountCap > 0 {
+		return l.CountCap
+	}
+	return DefaultCountCap
+}
+
+// Page is a page of a search, newest first.
+type Page struct {
+	Entries []Entry
+	// Total entries match, exactly unless Capped: more than the log's
+	// CountCap match.
+	Total  int
+	Capped bool
+	// Next is the Before of the following page (0: this is the last).
+	Next int64
+}
+
+// Search lists entries newest first, from f.Before on, with a bounded
+// count. Pages continue by sequence number, so a deep page costs what the
+// first does and entries written between reads neither repeat nor vanish.
+func (l *Log) Search(ctx context.Context, f Filter, limit int) (Page, error) {
 	where := "1=1"
 	var args []any
 	add := func(cond string, v any) {
@@ -390,24 +420,34 @@ func (l *Log) Search(ctx context.Context, f Filter, offset, limit int) ([]Entry,
 	if !f.To.IsZero() {
 		add("at < $?", db.T(f.To))
 	}
-	var total int
-	if err := l.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	var p Page
+	bound := l.countCap()
+	if err := l.DB.R.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM audit_log WHERE %s LIMIT %d) m`, where, bound+1), args...).Scan(&p.Total); err != nil {
+		return Page{}, err
 	}
-	rows, err := l.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM audit_log WHERE %s ORDER BY seq DESC LIMIT %d OFFSET %d`, columns, where, limit, offset), args...)
+	if p.Total > bound {
+		p.Total, p.Capped = bound, true
+	}
+	if f.Before > 0 {
+		add("seq < $?", f.Before)
+	}
+	rows, err := l.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM audit_log WHERE %s ORDER BY seq DESC LIMIT %d`, columns, where, limit+1), args...)
 	if err != nil {
-		return nil, 0, err
+		return Page{}, err
 	}
 	defer rows.Close()
-	var out []Entry
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
-			return nil, 0, err
+			return Page{}, err
 		}
-		out = append(out, e)
+		p.Entries = append(p.Entries, e)
 	}
-	return out, total, rows.Err()
+	if len(p.Entries) > limit {
+		p.Entries = p.Entries[:limit]
+		p.Next = p.Entries[limit-1].Seq
+	}
+	return p, rows.Err()
 }
 
 // Count is how many entries the log holds.

@@ -30,7 +30,8 @@ func asOfficer() context.Context {
 
 func all(t *testing.T, l *audit.Log) []audit.Entry {
 	t.Helper()
-	es, total, err := l.Search(context.Background(), audit.Filter{}, 0, 1000)
+	pg, err := l.Search(context.Background(), audit.Filter{}, 1000)
+	es, total := pg.Entries, pg.Total
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +116,8 @@ func TestBatchAndConcurrentAppends(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatal(err)
 			}
-			if es, _, err := l.Search(context.Background(), audit.Filter{Action: "doomed"}, 0, 10); err != nil || len(es) != 0 {
-				t.Fatalf("rolled-back entry kept: %v %v", es, err)
+			if pg, err := l.Search(context.Background(), audit.Filter{Action: "doomed"}, 10); err != nil || len(pg.Entries) != 0 {
+				t.Fatalf("rolled-back entry kept: %v %v", pg.Entries, err)
 			}
 		})
 		t.Run("concurrent appenders keep one unbroken chain", func(t *testing.T) {
@@ -234,43 +235,97 @@ func TestSearch(t *testing.T) {
 			}
 			ck.Add(24 * time.Hour)
 		}
-		seqs := func(f audit.Filter, offset, limit int) ([]int64, int) {
+		seqs := func(f audit.Filter, limit int) ([]int64, int) {
 			t.Helper()
-			es, total, err := l.Search(context.Background(), f, offset, limit)
+			pg, err := l.Search(context.Background(), f, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := []int64{}
-			for _, e := range es {
+			for _, e := range pg.Entries {
 				out = append(out, e.Seq)
 			}
-			return out, total
+			return out, pg.Total
 		}
 		day := func(d int) time.Time { return time.Date(2026, 11, 29+d, 0, 0, 0, 0, time.UTC) }
 		for _, k := range []struct {
-			name   string
-			f      audit.Filter
-			offset int
-			want   []int64
-			total  int
+			name  string
+			f     audit.Filter
+			want  []int64
+			total int
 		}{
-			{"everything, newest first", audit.Filter{}, 0, []int64{4, 3, 2, 1}, 4},
-			{"by actor", audit.Filter{Actor: "wang"}, 0, []int64{3, 2}, 2},
-			{"by action prefix", audit.Filter{Action: "login"}, 0, []int64{3, 2, 1}, 3},
-			{"by result", audit.Filter{Result: audit.Failed}, 0, []int64{2}, 1},
-			{"by object or its id", audit.Filter{Object: "person"}, 0, []int64{4}, 1},
-			{"by object id", audit.Filter{Object: "wang"}, 0, []int64{3}, 1},
-			{"within dates", audit.Filter{From: day(1), To: day(3)}, 0, []int64{3, 2}, 2},
-			{"a later page", audit.Filter{}, 2, []int64{2, 1}, 4},
-			{"a LIKE wildcard is only a character", audit.Filter{Action: "log_n"}, 0, []int64{}, 0},
+			{"everything, newest first", audit.Filter{}, []int64{4, 3, 2, 1}, 4},
+			{"by actor", audit.Filter{Actor: "wang"}, []int64{3, 2}, 2},
+			{"by action prefix", audit.Filter{Action: "login"}, []int64{3, 2, 1}, 3},
+			{"by result", audit.Filter{Result: audit.Failed}, []int64{2}, 1},
+			{"by object or its id", audit.Filter{Object: "person"}, []int64{4}, 1},
+			{"by object id", audit.Filter{Object: "wang"}, []int64{3}, 1},
+			{"within dates", audit.Filter{From: day(1), To: day(3)}, []int64{3, 2}, 2},
+			{"older than a position", audit.Filter{Before: 3}, []int64{2, 1}, 4},
+			{"a LIKE wildcard is only a character", audit.Filter{Action: "log_n"}, []int64{}, 0},
 		} {
 			t.Run(k.name, func(t *testing.T) {
-				got, total := seqs(k.f, k.offset, 10)
+				got, total := seqs(k.f, 10)
 				if !reflect.DeepEqual(got, k.want) || total != k.total {
 					t.Errorf("got %v (total %d), want %v (total %d)", got, total, k.want, k.total)
 				}
 			})
 		}
+	})
+}
+
+func TestSearchPagesByPosition(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, audit.Migrations, func(t *testing.T, d *db.DB) {
+		l, _ := newLog(d)
+		write := func(n int) {
+			t.Helper()
+			for i := 0; i < n; i++ {
+				if err := l.Record(asOfficer(), audit.Entry{Action: "login"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		write(7)
+		t.Run("every entry is listed once across pages while entries are written between reads", func(t *testing.T) {
+			var seen []int64
+			f := audit.Filter{}
+			for range 10 {
+				pg, err := l.Search(context.Background(), f, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range pg.Entries {
+					seen = append(seen, e.Seq)
+				}
+				write(2)
+				if pg.Next == 0 {
+					break
+				}
+				f.Before = pg.Next
+			}
+			if want := []int64{7, 6, 5, 4, 3, 2, 1}; !reflect.DeepEqual(seen, want) {
+				t.Errorf("listed %v, want %v", seen, want)
+			}
+		})
+		t.Run("the last page says there is no next", func(t *testing.T) {
+			pg, err := l.Search(context.Background(), audit.Filter{Before: 2}, 3)
+			if err != nil || pg.Next != 0 || len(pg.Entries) != 1 {
+				t.Errorf("got %+v, %v", pg, err)
+			}
+		})
+		t.Run("past the bound the count stops and says so", func(t *testing.T) {
+			l.CountCap = 20
+			pg, err := l.Search(context.Background(), audit.Filter{}, 3)
+			if err != nil || pg.Capped || pg.Total != 13 { // 7 and three pages' 2 each
+				t.Fatalf("below the bound: got total %d capped %v, %v", pg.Total, pg.Capped, err)
+			}
+			write(20 - 13 + 1)
+			pg, err = l.Search(context.Background(), audit.Filter{}, 3)
+			if err != nil || !pg.Capped || pg.Total != 20 {
+				t.Errorf("above the bound: got total %d capped %v, %v", pg.Total, pg.Capped, err)
+			}
+		})
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"linli/internal/access"
@@ -29,9 +30,17 @@ func (h *Handlers) Register(rt *web.Router) {
 	rt.Page("GET /audit", h.page)
 	rt.API("GET /api/v1/audit", web.Op{Summary: "检索审计日志（审计员）/ Search the audit log (auditor)", Tag: "audit",
 		Params: []web.Param{{Name: "actor"}, {Name: "action", Description: "前缀 / prefix"}, {Name: "result"}, {Name: "object"},
-			{Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD (含 / inclusive)"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}},
-		Response: web.List[Entry]{}}, h.api)
+			{Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD (含 / inclusive)"},
+			{Name: "before", Type: "integer", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"}, {Name: "page_size", Type: "integer"}},
+		Response: List{}}, h.api)
 	rt.API("GET /api/v1/audit/verify", web.Op{Summary: "校验审计链（审计员）/ Verify the audit chain (auditor)", Tag: "audit", Response: VerifyResult{}}, h.apiVerify)
+}
+
+// List is a page of the log for the API: total is bounded as in Page.
+type List struct {
+	web.List[Entry]
+	TotalCapped bool  `json:"total_capped"`
+	Next        int64 `json:"next,omitempty"`
 }
 
 // VerifyResult reports a chain check.
@@ -48,6 +57,18 @@ type VerifyResult struct {
 func parseFilter(r *http.Request) (Filter, error) {
 	q := r.URL.Query()
 	f := Filter{Actor: q.Get("actor"), Action: q.Get("action"), Result: q.Get("result"), Object: q.Get("object")}
+	if s := q.Get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return Filter{}, fault.Invalid(fault.M("翻页位置无效，请从第一页重新浏览", "the page position is not valid; start again from the first page"),
+				fault.Field("before", fault.M("翻页位置应为正整数", "before is a positive whole number")))
+		}
+		f.Before = n
+	}
+	if q.Get("page") != "" {
+		return Filter{}, fault.Invalid(fault.M("审计日志按位置翻页：请用上一页返回的 next 作为 before", "the audit log pages by position: pass the previous page's next as before"),
+			fault.Field("page", fault.M("审计日志不支持页码，请改用 before", "the audit log takes before, not page")))
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Time
@@ -78,11 +99,11 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	es, total, err := h.Log.Search(r.Context(), f, pg.Offset(), pg.PageSize)
+	p, err := h.Log.Search(r.Context(), f, pg.PageSize)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, web.NewList(es, pg, total))
+	web.WriteJSON(w, 200, List{List: web.NewList(p.Entries, pg, p.Total), TotalCapped: p.Capped, Next: p.Next})
 	return nil
 }
 
@@ -137,9 +158,9 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := parseFilter(r)
 	if err != nil {
-		v := web.View{Title: title, Alert: web.M("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD"), Data: pv}
+		v := web.View{Title: title, Data: pv}
 		if e, ok := fault.As(err); ok {
-			v.Errors = e.Fields
+			v.Alert, v.Errors = e.Msg, e.Fields
 		}
 		h.Pages.Render(w, r, 400, "audit", v)
 		return
@@ -149,12 +170,38 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		h.Pages.Fail(w, r, "audit", web.View{Title: title, Data: pv}, err)
 		return
 	}
-	es, total, err := h.Log.Search(r.Context(), f, pg.Offset(), pg.PageSize)
+	p, err := h.Log.Search(r.Context(), f, pg.PageSize)
 	if err != nil {
 		h.Pages.Fail(w, r, "audit", web.View{Title: title, Data: pv}, err)
 		return
 	}
-	pv.Entries = es
-	pv.Pager = web.NewPager(r, pg, total)
+	pv.Entries = p.Entries
+	pv.Pager = pagerOf(r, f.Before, p, h.Log.countCap())
 	h.Pages.Render(w, r, 200, "audit", web.View{Title: title, Data: pv})
+}
+
+// pagerOf links a page of the log to the first page and the next.
+func pagerOf(r *http.Request, before int64, p Page, bound int) web.Pager {
+	link := func(next int64) string {
+		q := r.URL.Query()
+		q.Del("before")
+		if next > 0 {
+			q.Set("before", strconv.FormatInt(next, 10))
+		}
+		if len(q) == 0 {
+			return r.URL.Path
+		}
+		return r.URL.Path + "?" + q.Encode()
+	}
+	pg := web.Pager{Total: p.Total}
+	if p.Capped {
+		pg.TotalText = web.Group(bound) + "+"
+	}
+	if before > 0 {
+		pg.First = link(0)
+	}
+	if p.Next > 0 {
+		pg.Next = link(p.Next)
+	}
+	return pg
 }

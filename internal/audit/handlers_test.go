@@ -55,10 +55,22 @@ func TestAuditorAPI(t *testing.T) {
 				t.Errorf("got %d %+v", w.Code, list)
 			}
 		})
-		t.Run("the auditor pages through the log", func(t *testing.T) {
-			list := decode[web.List[audit.Entry]](t, get(auditor, "/api/v1/audit?page=2&page_size=2"))
-			if list.Total != 3 || len(list.Items) != 1 || list.Items[0].Seq != 1 || list.Page != 2 {
-				t.Errorf("got %+v", list)
+		t.Run("the auditor pages through the log by position", func(t *testing.T) {
+			first := decode[audit.List](t, get(auditor, "/api/v1/audit?page_size=2"))
+			if first.Total != 3 || len(first.Items) != 2 || first.Next != 2 {
+				t.Fatalf("first page: got %+v", first)
+			}
+			next := decode[audit.List](t, get(auditor, "/api/v1/audit?page_size=2&before=2"))
+			if next.Total != 3 || len(next.Items) != 1 || next.Items[0].Seq != 1 || next.Next != 0 {
+				t.Errorf("next page: got %+v", next)
+			}
+		})
+		t.Run("a page number or a bad position is refused, naming the field", func(t *testing.T) {
+			for path, field := range map[string]string{"/api/v1/audit?page=2": "page", "/api/v1/audit?before=x": "before", "/api/v1/audit?before=0": "before"} {
+				w := get(auditor, path)
+				if pr := decode[web.Problem](t, w); w.Code != 400 || len(pr.Errors) != 1 || pr.Errors[0].Field != field {
+					t.Errorf("%s: got %d %+v", path, w.Code, pr)
+				}
 			}
 		})
 		t.Run("no one else reads it", func(t *testing.T) {
