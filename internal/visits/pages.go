@@ -29,6 +29,8 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("POST /visits/programmes", h.postProgramme)
 	rt.Page("GET /visits/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageVisit(w, r, 200, web.View{}) })
 	rt.Page("POST /visits/{id}", h.postVisit)
+	rt.Page("GET /visits/photos/{id}", h.getPhoto)
+	rt.Page("GET /visits/photos/{id}/thumb", h.getThumb)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -2,6 +2,7 @@ package visits_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -135,6 +136,30 @@ func TestRecord(t *testing.T) {
 			_, err = w.vs.Record(gw1, elder.ID, good())
 			if !fault.Is(err, fault.CodeConflict) {
 				t.Fatalf("recording again without the key: %v", err)
+			}
+		})
+		t.Run("the photo is shown to those who may read the visit, as a kept thumbnail and in full, and each full view is audited", func(t *testing.T) {
+			ph, err := w.vs.Photo(w.cw, elder.ID)
+			if err != nil || ph.Type != "image/png" || !bytes.Equal(ph.Data, pngBytes(t)) {
+				t.Fatalf("full photo: %q %d bytes, %v", ph.Type, len(ph.Data), err)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'visits.photo.read' AND object_id = $1`, fmt.Sprint(elder.ID)); n != 1 {
+				t.Fatalf("%d photo views audited, want 1", n)
+			}
+			small, ok, err := w.vs.Thumb(gw1, elder.ID)
+			if err != nil || !ok || !bytes.HasPrefix(small, []byte{0xFF, 0xD8}) {
+				t.Fatalf("thumbnail: ok %v, %d bytes, %v", ok, len(small), err)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM vis_visits WHERE id = $1 AND photo_thumb IS NOT NULL`, elder.ID); n != 1 {
+				t.Fatal("the thumbnail was not kept")
+			}
+			for _, who := range []context.Context{as("gw.2", access.GridWorker, communityA), as("res", access.Resident, communityA)} {
+				if _, err := w.vs.Photo(who, elder.ID); err == nil {
+					t.Errorf("a caller outside the visit's scope saw its photo")
+				}
+			}
+			if _, err := w.vs.Photo(w.cw, w.visitsOf(t, w.child, "2026-12")[0].ID); !fault.Is(err, fault.CodeNotFound) {
+				t.Errorf("a visit without a photo: %v, want not found", err)
 			}
 		})
 		t.Run("a community worker reassigns an open visit to a worker of its community only", func(t *testing.T) {
