@@ -400,6 +400,17 @@ type Filter struct {
 
 // List returns a page of requests in the caller's scope.
 func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Request, int, error) {
+	return s.list(ctx, s.DB.R, f, offset, limit)
+}
+
+// reader is where a read runs: the store's pool, or a transaction that
+// must see its own writes.
+type reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int) ([]Request, int, error) {
 	cond, args := scopeSQL(ctx, 1)
 	where := "1=1" + cond
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -460,10 +471,10 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 		order = "r.updated_at DESC, r.id"
 	}
 	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r WHERE `+where, args...).Scan(&total); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE `+where+` ORDER BY `+order+` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE `+where+` ORDER BY `+order+` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
 	if err != nil {
 		return nil, 0, err
 	}
