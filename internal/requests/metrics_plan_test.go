@@ -49,6 +49,24 @@ func TestMetricsPlans(t *testing.T) {
 				{"the big community's month reads the division-first index by its code and the month", g.big, "requests_window_div", "(division_code=? AND created_at>? AND created_at<?)"},
 				{"a small community's month too", g.county[2], "requests_window_div", "(division_code=? AND created_at>? AND created_at<?)"},
 			}
+			// The daily counters: an area's days by the primary key, for a
+			// county's year as for the big community's month.
+			for _, c := range []struct {
+				name, within string
+				from         time.Time
+			}{{"the counters of a county's year are read by the primary key", "330106", end.AddDate(-1, 0, 0)}, {"the big community's month too", g.big, from}} {
+				t.Run(c.name, func(t *testing.T) {
+					q, args := s.dailySQL(officerOf(c.within), c.within, c.from, end)
+					plan, err := s.DB.Explain(context.Background(), q, args, db.NoSeqScan())
+					if err != nil {
+						t.Fatal(err)
+					}
+					wants := map[db.Dialect]string{db.SQLite: "SEARCH request_daily USING PRIMARY KEY (area=? AND day>? AND day<?)", db.Postgres: "request_daily_pkey"}
+					if !strings.Contains(plan, wants[dialect]) || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+						t.Errorf("plan does not read the area's days by the key alone:\n%s", plan)
+					}
+				})
+			}
 			for _, sc := range scopes {
 				w := s.metricsWindow(officerOf(sc.within), sc.within, from, end)
 				t.Run(sc.name, func(t *testing.T) {
