@@ -97,7 +97,8 @@ func dailyUpsert(contributions ...string) string {
 var dailyCounted = []string{"division_code", "created_at", "status", "category", "accepted_at", "response_met", "answered_at", "resolve_met", "rating", "reopen_count"}
 
 // dailyMigration creates request_daily, its triggers and fills it from the
-// requests already stored (the backfill, once).
+// requests already stored (the backfill, once). PostgreSQL is given the
+// filled table's statistics at once: without them it expects one row.
 func dailyMigration(id string) db.Migration {
 	const table = `CREATE TABLE request_daily (
 	area TEXT NOT NULL,
@@ -154,6 +155,7 @@ END;
 $$;
 CREATE TRIGGER requests_daily AFTER INSERT OR UPDATE OF ` + strings.Join(dailyCounted, ", ") + ` OR DELETE ON requests FOR EACH ROW EXECUTE FUNCTION requests_daily();
 ` + dailyBackfill(db.Postgres) + `;
+ANALYZE request_daily;
 `
 	return db.Migration{ID: id, SQLiteSQL: lite, PostgresSQL: pg}
 }
