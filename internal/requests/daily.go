@@ -24,10 +24,11 @@ import (
 //
 // Triggers on requests keep them in the transaction of every write that
 // changes a counted column (create, each transition, the SLA job's
-// closing, a transfer to another division): the old row's contribution is
-// taken off and the new one's added in one statement, netted per row and
-// in key order, so that concurrent writers on PostgreSQL lock the shared
-// rows (a province's day) in the same order and only the rows that change.
+// closing, a transfer to another division): the old rows' contributions
+// are taken off and the new ones' added in one statement, netted per
+// counter and in key order, so that concurrent writers on PostgreSQL lock
+// the shared rows (a province's day) in the same order and only the rows
+// that change.
 
 // dailyLevels are the lengths of the division codes an area can have.
 var dailyLevels = []int{2, 4, 6, 9, 12}
@@ -131,29 +132,29 @@ CREATE TRIGGER requests_daily_delete AFTER DELETE ON requests BEGIN
 END;
 ` + dailyBackfill(db.SQLite) + `;
 `
-	var olds, news []string
-	for _, c := range dailyCounted {
-		olds = append(olds, "OLD."+c)
-		news = append(news, "NEW."+c)
+	// PostgreSQL counts once per statement, from its transition tables:
+	// a multi-row write (a batch of submissions, a bulk load) locks the
+	// shared rows once and in key order, as a single-row one does, so two
+	// writers never wait on each other crosswise.
+	rows := func(table, sign string) string {
+		return from(dailyContribution(db.Postgres, "r", sign), table)
 	}
 	pg := table + `;
 CREATE FUNCTION requests_daily() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		` + dailyUpsert(dailyContribution(db.Postgres, "NEW", "1")) + `;
-		RETURN NEW;
+		` + dailyUpsert(rows("daily_new", "1")) + `;
 	ELSIF TG_OP = 'DELETE' THEN
-		` + dailyUpsert(dailyContribution(db.Postgres, "OLD", "-1")) + `;
-		RETURN OLD;
+		` + dailyUpsert(rows("daily_old", "-1")) + `;
+	ELSE
+		` + dailyUpsert(rows("daily_old", "-1"), rows("daily_new", "1")) + `;
 	END IF;
-	IF ROW(` + strings.Join(olds, ", ") + `) IS NOT DISTINCT FROM ROW(` + strings.Join(news, ", ") + `) THEN
-		RETURN NEW;
-	END IF;
-	` + dailyUpsert(dailyContribution(db.Postgres, "OLD", "-1"), dailyContribution(db.Postgres, "NEW", "1")) + `;
-	RETURN NEW;
+	RETURN NULL;
 END;
 $$;
-CREATE TRIGGER requests_daily AFTER INSERT OR UPDATE OF ` + strings.Join(dailyCounted, ", ") + ` OR DELETE ON requests FOR EACH ROW EXECUTE FUNCTION requests_daily();
+CREATE TRIGGER requests_daily_insert AFTER INSERT ON requests REFERENCING NEW TABLE AS daily_new FOR EACH STATEMENT EXECUTE FUNCTION requests_daily();
+CREATE TRIGGER requests_daily_update AFTER UPDATE ON requests REFERENCING OLD TABLE AS daily_old NEW TABLE AS daily_new FOR EACH STATEMENT EXECUTE FUNCTION requests_daily();
+CREATE TRIGGER requests_daily_delete AFTER DELETE ON requests REFERENCING OLD TABLE AS daily_old FOR EACH STATEMENT EXECUTE FUNCTION requests_daily();
 ` + dailyBackfill(db.Postgres) + `;
 ANALYZE request_daily;
 `
@@ -162,11 +163,11 @@ ANALYZE request_daily;
 
 // dailyBackfill adds the contributions of every stored request.
 func dailyBackfill(d db.Dialect) string {
-	return dailyUpsert(backfillFrom(dailyContribution(d, "r", "1")))
+	return dailyUpsert(from(dailyContribution(d, "r", "1"), "requests"))
 }
 
-// backfillFrom turns a contribution of the row r into one of every stored
-// request: its SELECTs read FROM requests r joined with the levels.
-func backfillFrom(contribution string) string {
-	return strings.ReplaceAll(contribution, ` FROM (SELECT`, ` FROM requests r CROSS JOIN (SELECT`)
+// from turns a contribution of the row r into one of every row of table:
+// its SELECTs read FROM table r joined with the levels.
+func from(contribution, table string) string {
+	return strings.ReplaceAll(contribution, ` FROM (SELECT`, ` FROM `+table+` r CROSS JOIN (SELECT`)
 }
