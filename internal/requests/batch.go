@@ -25,6 +25,7 @@ type createJob struct {
 	photo                                   *Photo
 	actor                                   actor
 	done                                    chan error
+	description, address                    string // as submitted, for the submitter's answer
 }
 
 type batcher struct {

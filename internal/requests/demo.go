@@ -30,9 +30,17 @@ var demoTexts = map[string][]string{
 	"suggestion": {"建议在公园增加休息座椅。", "建议增设非机动车停车棚。"},
 }
 
+// demoBatch is how many demo requests, with all their steps, share one
+// transaction: a county's demo is thousands of requests and ten thousand
+// steps, each of which would otherwise commit (and on PostgreSQL wait for
+// its WAL flush) on its own.
+const demoBatch = 200
+
 // Demo adds n synthetic requests in every state across the county,
 // deterministic by seed; progress, if set, is told how many are done. It runs through the real lifecycle, so
 // every request has a consistent timeline, deadlines and audit entries.
+// The requests are written demoBatch at a time in one transaction; each
+// step reads what the batch wrote before it.
 func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, progress func(done, total int)) error {
 	if county == "" {
 		county = "330106"
@@ -65,9 +73,38 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 	ds := &Store{DB: s.DB, Keys: s.Keys, Audit: s.Audit, Divs: s.Divs, Calendar: s.Calendar, Log: s.Log, Now: func() time.Time { return clock }}
 	defer ds.Close()
 	names := []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}
+	var tx *sql.Tx
+	var sent []Notice
+	// flush commits the batch under way and delivers its notices.
+	flush := func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx = nil
+		if err != nil {
+			return err
+		}
+		ds.deliver(ctx, sent)
+		sent = nil
+		return nil
+	}
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
 	for i := 0; i < n; i++ {
 		if progress != nil && i%100 == 0 {
 			progress(i, n)
+		}
+		if i%demoBatch == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+			if tx, err = s.DB.W.BeginTx(ctx, nil); err != nil {
+				return err
+			}
 		}
 		clock = real.Add(-time.Duration(60*24*(n-i)/n)*time.Hour - time.Duration(rng.IntN(600))*time.Minute)
 		com := comms[rng.IntN(len(comms))]
@@ -98,7 +135,7 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 			ctxR = access.With(ctx, worker)
 		}
 		ctxW := access.With(ctx, worker)
-		r, err := ds.Create(ctxR, in)
+		r, err := ds.createTx(ctxR, tx, in)
 		if err != nil {
 			return fmt.Errorf("demo request %d: %w", i, err)
 		}
@@ -117,7 +154,7 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 			if Rules[a].by == reporter {
 				c = ctxR
 			}
-			if _, err := ds.Transition(c, r.ID, a, in); err != nil {
+			if _, err := ds.transitionTx(c, tx, r.ID, a, in, clock, &sent); err != nil {
 				failed = fmt.Errorf("demo request %d: %s: %w", i, a, err)
 				return false
 			}
@@ -145,7 +182,7 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 		case fate < 27:
 			step("reject", Input{Reason: "重复反映，已在办理 / already being handled"}, hours(1, 8))
 		case fate < 30:
-			prev, _, err := ds.List(ctxW, Filter{Box: "open", Category: cat.Code}, 0, 2)
+			prev, _, err := ds.list(ctxW, tx, Filter{Box: "open", Category: cat.Code}, 0, 2)
 			if err != nil {
 				return err
 			}
@@ -179,6 +216,9 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 		if failed != nil {
 			return failed
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if progress != nil {
 		progress(n, n)

@@ -160,7 +160,7 @@ func (c *change) notify(m fault.Msg) { c.notice = &m }
 // entry in one transaction; an update that lost a race changes nothing and
 // answers 409.
 func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (Request, error) {
-	ru, ok := Rules[a]
+	_, ok := Rules[a]
 	if !ok {
 		return Request{}, fault.NotFound(fault.M("没有这个操作", "no such action"))
 	}
@@ -172,16 +172,9 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 	var out Request
 	var sent []Notice
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		c, err := s.begin(ctx, tx, id, a, in, now)
-		if err != nil {
-			return err
-		}
-		if ru.set != nil {
-			if err := ru.set(s, c); err != nil {
-				return err
-			}
-		}
-		out, err = s.commit(c, a, &sent)
+		sent = sent[:0]
+		var err error
+		out, err = s.transitionTx(ctx, tx, id, a, in, now, &sent)
 		return err
 	})
 	if err != nil {
@@ -194,6 +187,25 @@ func (s *Store) Transition(ctx context.Context, id string, a Action, in Input) (
 		return out, s.present(ctx, &out)
 	}
 	return got, err
+}
+
+// transitionTx takes action a inside tx (Transition's, or one a bulk load
+// shares among many), adding the notices for the unit to sent.
+func (s *Store) transitionTx(ctx context.Context, tx *sql.Tx, id string, a Action, in Input, now time.Time, sent *[]Notice) (Request, error) {
+	ru, ok := Rules[a]
+	if !ok {
+		return Request{}, fault.NotFound(fault.M("没有这个操作", "no such action"))
+	}
+	c, err := s.begin(ctx, tx, id, a, in, now)
+	if err != nil {
+		return Request{}, err
+	}
+	if ru.set != nil {
+		if err := ru.set(s, c); err != nil {
+			return Request{}, err
+		}
+	}
+	return s.commit(c, a, sent)
 }
 
 // checkLengths refuses texts over their limits before anything is read.

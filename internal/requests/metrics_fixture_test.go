@@ -158,7 +158,7 @@ func (g synthetic) load(tb testing.TB, s *Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := db.Analyze(ctx, s.DB, "requests"); err != nil {
+	if err := db.Analyze(ctx, s.DB, "requests", "request_daily"); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package requests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/dbtest"
+	"linli/internal/secret"
 )
 
 func officerOf(code string) context.Context {
@@ -46,6 +48,24 @@ func TestMetricsPlans(t *testing.T) {
 				{"a county's month reads the time-first index", "330106", "requests_window_time", "(created_at>? AND created_at<?)"},
 				{"the big community's month reads the division-first index by its code and the month", g.big, "requests_window_div", "(division_code=? AND created_at>? AND created_at<?)"},
 				{"a small community's month too", g.county[2], "requests_window_div", "(division_code=? AND created_at>? AND created_at<?)"},
+			}
+			// The daily counters: an area's days by the primary key, for a
+			// county's year as for the big community's month.
+			for _, c := range []struct {
+				name, within string
+				from         time.Time
+			}{{"the counters of a county's year are read by the primary key", "330106", end.AddDate(-1, 0, 0)}, {"the big community's month too", g.big, from}} {
+				t.Run(c.name, func(t *testing.T) {
+					q, args := s.dailySQL(officerOf(c.within), c.within, c.from, end)
+					plan, err := s.DB.Explain(context.Background(), q, args, db.NoSeqScan())
+					if err != nil {
+						t.Fatal(err)
+					}
+					wants := map[db.Dialect]string{db.SQLite: "SEARCH request_daily USING PRIMARY KEY (area=? AND day>? AND day<?)", db.Postgres: "request_daily_pkey"}
+					if !strings.Contains(plan, wants[dialect]) || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "SCAN request_daily") {
+						t.Errorf("plan does not read the area's days by the key alone:\n%s", plan)
+					}
+				})
 			}
 			for _, sc := range scopes {
 				w := s.metricsWindow(officerOf(sc.within), sc.within, from, end)
@@ -161,36 +181,186 @@ func rowByRow(t *testing.T, s *Store, within string, from, to time.Time) Metrics
 	return m
 }
 
-// The grouped reads give every figure a row-by-row count gives, for a
+// The daily counters give every figure a row-by-row count gives, for a
 // county, a street and communities, over a month, a year and a window
-// with nothing in it.
+// with nothing in it: as loaded, after requests move through their
+// lifecycle (accepted, answered, rated, reopened and answered again,
+// closed, rejected, transferred to another community; moved to another county,
+// edited and deleted by hand), and after the
+// counters are rebuilt from the requests as the migration's backfill does.
+// The grouped read of the requests themselves, which a grid worker's
+// figures still use, agrees too.
 func TestMetricsEqualARowByRowCount(t *testing.T) {
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, CST)
 	for _, dialect := range dbtest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
 			s := metricsStore(t, dialect)
+			keys, _, err := secret.Load("", t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Keys = keys
 			g := newSynthetic(t, s, 3000, end, 2*365*24*time.Hour)
 			g.load(t, s)
-			for _, within := range []string{"330106", g.big[:9], g.big, g.county[4]} {
-				for _, span := range []struct {
-					from, to time.Time
-				}{{end.AddDate(0, 0, -30), end}, {end.AddDate(-1, 0, 0), end}, {end.AddDate(0, 0, 5), end.AddDate(0, 0, 9)}} {
-					got, err := s.ComputeMetrics(officerOf(within), within, span.from, span.to)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want := rowByRow(t, s, within, span.from, span.to)
-					gj, _ := json.Marshal(got)
-					wj, _ := json.Marshal(want)
-					if string(gj) != string(wj) {
-						t.Errorf("%s %s–%s:\n got %s\nwant %s", within, got.From, got.To, gj, wj)
-					}
-					if within == "330106" && span.from == end.AddDate(-1, 0, 0) && (got.Resolved < 100 || got.MedianHours == 0 || len(got.HotSpots) != 10) {
-						t.Errorf("the county's year has too little to compare: %s", gj)
+			compare := func(t *testing.T, step string) {
+				t.Helper()
+				for _, within := range []string{"330106", g.big[:9], g.big, g.county[4], "33", "3301"} {
+					for _, span := range []struct {
+						from, to time.Time
+					}{{end.AddDate(0, 0, -30), end}, {end.AddDate(-1, 0, 0), end}, {end.AddDate(0, 0, 5), end.AddDate(0, 0, 9)}} {
+						ctx := officerOf(within)
+						if q, _ := s.dailySQL(ctx, within, span.from, span.to); q == "" {
+							t.Fatalf("%s: the counters do not answer %s's window", step, within)
+						}
+						got, err := s.ComputeMetrics(ctx, within, span.from, span.to)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := rowByRow(t, s, within, span.from, span.to)
+						gj, _ := json.Marshal(got)
+						wj, _ := json.Marshal(want)
+						if string(gj) != string(wj) {
+							t.Errorf("%s: %s %s–%s:\n got %s\nwant %s", step, within, got.From, got.To, gj, wj)
+						}
+						if within == "330106" && span.from == end.AddDate(-1, 0, 0) && (got.Resolved < 100 || got.MedianHours == 0 || len(got.HotSpots) != 10) {
+							t.Errorf("%s: the county's year has too little to compare: %s", step, gj)
+						}
+						if within == "330106" && span.to == end {
+							grouped := metricsFrom(t, s, ctx, within, span.from, span.to)
+							if grouped != string(gj) {
+								t.Errorf("%s: %s %s–%s: the grouped read of the requests differs:\n got %s\nwant %s", step, within, got.From, got.To, grouped, gj)
+							}
+						}
 					}
 				}
 			}
+			compare(t, "as loaded")
+
+			// The lifecycle, through the store's own transitions, on
+			// requests of the county's last months.
+			officer := officerOf("33")
+			ids := func(status Status, n int) []string {
+				var out []string
+				err := db.EachRow(context.Background(), s.DB.R, func(r db.Scanner) error {
+					var id string
+					if err := r.Scan(&id); err != nil {
+						return err
+					}
+					out = append(out, id)
+					return nil
+				}, `SELECT id FROM requests WHERE status = $1 AND division_code >= '330106' AND division_code < '330107' AND created_at >= $2 ORDER BY id LIMIT $3`,
+					string(status), db.T(end.AddDate(0, -3, 0)), n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out) < n {
+					t.Fatalf("%d requests %s, want %d", len(out), status, n)
+				}
+				return out
+			}
+			// The fixture's callers have no account and their names are
+			// not sealed: the handler records their call-backs.
+			if _, err := s.DB.W.ExecContext(context.Background(), `UPDATE requests SET reporter_name = ''`); err != nil {
+				t.Fatal(err)
+			}
+			s.Now = func() time.Time { return end.Add(-time.Hour) }
+			act := func(id string, a Action, in Input) {
+				t.Helper()
+				if _, err := s.Transition(officer, id, a, in); err != nil {
+					t.Fatalf("%s %s: %v", a, id, err)
+				}
+			}
+			for _, id := range ids(Submitted, 12) {
+				act(id, "accept", Input{})
+			}
+			for i, id := range ids(InProgress, 20) {
+				act(id, "answer", Input{Reply: "已处理。"})
+				switch i % 4 {
+				case 0:
+					act(id, "evaluate", Input{Rating: Satisfied})
+					act(id, "close", Input{})
+				case 1:
+					act(id, "evaluate", Input{Rating: Unsatisfied, Comment: "没有解决"})
+				case 2:
+					act(id, "reopen", Input{Note: "又坏了"})
+					act(id, "answer", Input{Reply: "已再次处理。"})
+				case 3:
+					act(id, "reopen", Input{Note: "仍未解决"})
+				}
+			}
+			for _, id := range ids(Submitted, 6)[3:] {
+				act(id, "reject", Input{Reason: "重复反映"})
+			}
+			for _, id := range ids(Submitted, 8)[5:] {
+				act(id, "transfer", Input{Unit: g.county[len(g.county)-1], Note: "位置在相邻社区"})
+			}
+			compare(t, "after the lifecycle")
+
+			// Rows changed or removed by hand are followed as well.
+			if _, err := s.DB.W.ExecContext(context.Background(), `DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE division_code >= '330106' AND division_code < '330107' ORDER BY id LIMIT 40)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB.W.ExecContext(context.Background(), `UPDATE requests SET category = $1 WHERE id IN (SELECT id FROM requests WHERE status = $2 ORDER BY id DESC LIMIT 30)`, Catalogue[0].Code, string(Answered)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB.W.ExecContext(context.Background(), `UPDATE requests SET division_code = $1 WHERE id IN (SELECT id FROM requests WHERE division_code = $2 ORDER BY id LIMIT 25)`, g.elsewhere[1], g.big); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, "after deletes and edits")
+
+			// The backfill rebuilds what the triggers kept.
+			kept := dailyRows(t, s)
+			if _, err := s.DB.W.ExecContext(context.Background(), `DELETE FROM request_daily`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB.W.ExecContext(context.Background(), dailyBackfill(dialect)); err != nil {
+				t.Fatal(err)
+			}
+			if rebuilt := dailyRows(t, s); rebuilt != kept {
+				t.Errorf("the backfill differs from the kept counters:\n kept %.300s\nrebuilt %.300s", kept, rebuilt)
+			}
+			compare(t, "after the backfill")
 		})
 	}
+}
+
+// metricsFrom computes the indicators with the grouped read of the
+// requests (the path a grid worker's figures take), as JSON.
+func metricsFrom(t *testing.T, s *Store, ctx context.Context, within string, from, to time.Time) string {
+	t.Helper()
+	grid := access.With(ctx, &access.Principal{Username: "grid", Role: access.GridWorker, Division: within})
+	if q, _ := s.dailySQL(grid, within, from, to); q != "" {
+		t.Fatal("a grid worker's figures must not come from the counters")
+	}
+	w := s.metricsWindow(ctx, within, from, to)
+	m, err := s.computeFrom(ctx, within, from, to, s.metricsSQL(w), w.args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// dailyRows are the counters that count something, in key order.
+func dailyRows(t *testing.T, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	err := db.EachRow(context.Background(), s.DB.R, func(r db.Scanner) error {
+		var area, day, kind, key string
+		var n [8]int64
+		if err := r.Scan(&area, &day, &kind, &key, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7]); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %v\n", area, day, kind, key, n)
+		return nil
+	}, `SELECT area, day, kind, key, n, acc, acc_met, res, res_met, eval, sat, reopened FROM request_daily
+		WHERE n <> 0 OR acc <> 0 OR acc_met <> 0 OR res <> 0 OR res_met <> 0 OR eval <> 0 OR sat <> 0 OR reopened <> 0 ORDER BY area, day, kind, key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() == 0 {
+		t.Fatal("no counters")
+	}
+	return b.String()
 }

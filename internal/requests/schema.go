@@ -188,6 +188,9 @@ DROP INDEX requests_created;
 	// visit's finding), so each links to the other.
 	{ID: "requests/006_ref", SQL: `ALTER TABLE requests ADD COLUMN ref TEXT NOT NULL DEFAULT '';
 CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
+	// The metrics page's figures kept per area and day by triggers, filled
+	// once from the requests already stored (see daily.go).
+	dailyMigration("requests/007_daily"),
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

@@ -400,6 +400,17 @@ type Filter struct {
 
 // List returns a page of requests in the caller's scope.
 func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Request, int, error) {
+	return s.list(ctx, s.DB.R, f, offset, limit)
+}
+
+// reader is where a read runs: the store's pool, or a transaction that
+// must see its own writes.
+type reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int) ([]Request, int, error) {
 	cond, args := scopeSQL(ctx, 1)
 	where := "1=1" + cond
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -460,15 +471,34 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 		order = "r.updated_at DESC, r.id"
 	}
 	var total int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r WHERE `+where, args...).Scan(&total); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE `+where+` ORDER BY `+order+` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
+	// The page is chosen on the sort key and the id alone, then its rows
+	// are read whole: sorting a county's every request with all its
+	// columns costs more than the page.
+	ids := []string{}
+	err := db.EachRow(ctx, q, func(r db.Scanner) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	}, `SELECT r.id FROM requests r WHERE `+where+` ORDER BY `+order+` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
+	if err != nil || len(ids) == 0 {
+		return nil, total, err
+	}
+	byID := map[string]Request{}
+	marks := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE r.id IN `+s.DB.Values(0, len(ids)), marks...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []Request
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
@@ -477,9 +507,18 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Reques
 		if err := s.present(ctx, &r); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, r)
+		byID[r.ID] = r
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	out := make([]Request, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, total, nil
 }
 
 // Duplicates suggests likely duplicates of r: same category, same community

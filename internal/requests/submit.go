@@ -76,13 +76,51 @@ var workerChannels = map[string]bool{"hotline": true, "walkin": true}
 // Create validates and stores a new request, numbering it and computing its
 // deadlines in the same transaction.
 func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
+	j, err := s.newCreate(ctx, in)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.commitCreate(ctx, j); err != nil {
+		return Request{}, err
+	}
+	return j.created(ctx), nil
+}
+
+// createTx validates and writes a new request inside tx, which a bulk load
+// (the demo) shares among many.
+func (s *Store) createTx(ctx context.Context, tx *sql.Tx, in NewRequest) (Request, error) {
+	j, err := s.newCreate(ctx, in)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.writeCreates(tx, []*createJob{j}); err != nil {
+		return Request{}, err
+	}
+	if err := s.auditCreate(tx, j); err != nil {
+		return Request{}, err
+	}
+	return j.created(ctx), nil
+}
+
+// created is the written request as its submitter sees it: their own
+// text unmasked.
+func (j *createJob) created(ctx context.Context) Request {
+	r := *j.r
+	if ownRequest(ctx, r) {
+		r.Description, r.Address = j.description, j.address
+	}
+	return r
+}
+
+// newCreate checks a submission and makes the job that writes it.
+func (s *Store) newCreate(ctx context.Context, in NewRequest) (*createJob, error) {
 	p := access.From(ctx)
 	var errs []fault.FieldError
 	cat, err := s.Category(ctx, strings.TrimSpace(in.Category))
 	if fault.Is(err, fault.CodeNotFound) {
 		errs = append(errs, fault.Field("category", fault.M("未知的服务类别", "unknown service category")))
 	} else if err != nil {
-		return Request{}, err
+		return nil, err
 	}
 	desc := strings.TrimSpace(in.Description)
 	switch n := utf8.RuneCountInString(desc); {
@@ -129,7 +167,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			div = in.KeyScope
 		}
 	case p == nil:
-		return Request{}, errUnauthenticated
+		return nil, errUnauthenticated
 	case p.Role == access.Resident:
 		reporter = p.UserID
 		if div == "" {
@@ -147,7 +185,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 			div = p.Division
 		}
 	default:
-		return Request{}, fault.Forbidden(fault.M("该角色不能提交诉求", "this role cannot submit requests"))
+		return nil, fault.Forbidden(fault.M("该角色不能提交诉求", "this role cannot submit requests"))
 	}
 	if p != nil && p.TokenID != "" && in.KeyScope == "" && p.Role != access.Resident {
 		channel = "api"
@@ -156,7 +194,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	// the community it lies in, as far as the deployment can tell.
 	if s.Locate != nil && in.Lon != nil && in.Lat != nil && divisions.LevelOf(div) < 5 && scope.Contains(div) {
 		if code, ok, err := s.Locate(ctx, *in.Lon, *in.Lat, div); err != nil {
-			return Request{}, err
+			return nil, err
 		} else if ok {
 			div = code
 		}
@@ -167,7 +205,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	} else if d, err := s.division(ctx, div); errors.Is(err, db.ErrNotFound) || (err == nil && d.Level < 3) {
 		errs = append(errs, fault.Field("division_code", fault.M("区划代码不存在", "no such division code")))
 	} else if err != nil {
-		return Request{}, err
+		return nil, err
 	} else {
 		unitDiv = d
 	}
@@ -194,7 +232,7 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	if in.Ref != "" && len(errs) == 0 {
 		found, account, err := s.visitedAccount(ctx, in.Ref, scope)
 		if err != nil {
-			return Request{}, err
+			return nil, err
 		}
 		if !found {
 			errs = append(errs, fault.Field("ref", fault.M("找不到您辖区内的这次探访", "no such visit within your area")))
@@ -202,12 +240,12 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 		reporter = account
 	}
 	if len(errs) > 0 {
-		return Request{}, fault.Invalid(fault.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
+		return nil, fault.Invalid(fault.M("诉求信息有误，请修改后重新提交", "the request has errors; please correct and resubmit"), errs...)
 	}
 	// Dispatch: the unit of the category's level that holds the location.
 	unit, err := s.unitFor(ctx, unitDiv, cat.UnitLevel)
 	if err != nil {
-		return Request{}, err
+		return nil, err
 	}
 	now := s.Now()
 	r := Request{ID: db.NewID(), Division: div, Unit: unit.Code, UnitName: unit.Name, Category: cat.Code, Status: Submitted, Version: 1, Channel: channel,
@@ -230,15 +268,8 @@ func (s *Store) Create(ctx context.Context, in NewRequest) (Request, error) {
 	if ph := strings.TrimSpace(in.Phone); ph != "" {
 		phoneIdx = s.Keys.Index("requests.phone", ph)
 	}
-	j := &createJob{ctx: context.WithoutCancel(ctx), r: &r, name: name, phone: phone, email: email, phoneIdx: phoneIdx, sourceKey: in.SourceKey,
-		photo: in.Photo, actor: actorOf(ctx), done: make(chan error, 1)}
-	if err := s.commitCreate(ctx, j); err != nil {
-		return Request{}, err
-	}
-	if ownRequest(ctx, r) {
-		r.Description, r.Address = desc, addr
-	}
-	return r, nil
+	return &createJob{ctx: context.WithoutCancel(ctx), r: &r, name: name, phone: phone, email: email, phoneIdx: phoneIdx, sourceKey: in.SourceKey,
+		photo: in.Photo, actor: actorOf(ctx), done: make(chan error, 1), description: desc, address: addr}, nil
 }
 
 // mediaURL tells whether v is an absolute http(s) address of sensible length.
