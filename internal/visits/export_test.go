@@ -7,7 +7,7 @@ import (
 )
 
 // CompletionSQL is the supervision page's query, for the plan test.
-func CompletionSQL(childExpr string) string { return completionSQL(childExpr) }
+func CompletionSQL(childExpr string, byWorker bool) string { return completionSQL(childExpr, byWorker) }
 
 // ListReads are the visits list's count and page reads for p, after a
 // cursor on (due, id) when due is not empty, for the plan test.

@@ -125,7 +125,7 @@ func TestSupervisionPlans(t *testing.T) {
 		lists("a county's high-risk list reads the findings' index", "vis_visits_high_risk", c, "vis_visits_high_risk", ca, p, pa, err)
 		hot = append(hot,
 			read{"a month's completion in a township reads its covering index", "vis_visits_supervision",
-				visits.CompletionSQL("substr(v.division_code, 1, 12)"), []any{"2026-12", township.Lo, township.Hi, "2026-12-15"}},
+				visits.CompletionSQL("substr(v.division_code, 1, 12)", false), []any{"2026-12", township.Lo, township.Hi, "2026-12-15"}},
 			read{"the clock's escalation scan reads only visits not yet escalated", "vis_visits_to_escalate",
 				`SELECT v.id FROM vis_visits v WHERE v.status = 'open' AND v.escalated_at IS NULL AND v.due_date < $1 ORDER BY v.due_date, v.id LIMIT 500`, []any{"2026-12-12"}},
 			read{"the clock's warning scan reads only visits not yet warned", "vis_visits_to_warn",
