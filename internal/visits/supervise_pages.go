@@ -185,7 +185,10 @@ type completionPage struct {
 	Community bool
 	Up        string // the page one level up, within the viewer's jurisdiction
 	Query     string // division=…&month=… for links to the lists
-	Empty     fault.Msg
+	// The overdue and high-risk lists of the page's division and month:
+	// plain paths for the viewer's own division this month.
+	Overdue, HighRisk string
+	Empty             fault.Msg
 }
 
 func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +209,13 @@ func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
 		Empty: fault.M("本月在此区划没有应探访的对象。", "Nobody in this division is due a visit this month.")}
 	v.Total = bars([]CompletionLine{{Label: fault.M("合计", "Total"), Tally: c.Total}})[0]
 	p := access.From(r.Context())
+	v.Overdue, v.HighRisk = "/visits/overdue?division="+url.QueryEscape(c.Division), "/visits/high-risk?"+v.Query
+	if c.Division == p.Division {
+		v.Overdue = "/visits/overdue"
+		if c.Month == MonthOf(h.store.Now()).String() {
+			v.HighRisk = "/visits/high-risk"
+		}
+	}
 	if up := divisions.ParentCode(c.Division); up != "" && access.BusinessScope(p).Contains(up) && c.Division != p.Division {
 		v.Up = "/visits/supervise?division=" + up + "&month=" + c.Month
 	}
