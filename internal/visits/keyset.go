@@ -33,6 +33,10 @@ CREATE INDEX vis_visits_list ON vis_visits (due_date, id, division_code, status)
 CREATE INDEX vis_visits_high_risk ON vis_visits (month, visited_at, id, division_code) WHERE risk = 'high';
 `
 
+// byDueHides are the columns a wide list in due order hides from SQLite's
+// planner in its page (see hide).
+func byDueHides() []string { return []string{"v.division_code", "v.status"} }
+
 // The cursor is the sort key of a page's last row, sealed: opaque to the
 // client, tamper-evident, and bound to its list.
 const cursorAAD = "visits/cursor"
@@ -75,9 +79,12 @@ func (s *Store) openCursor(cursor, list string, n int) ([]string, error) {
 // the cursor's key.
 type keysetQuery struct {
 	order, key, list string // ORDER BY, the key's comparison, the cursor's list
-	after            []any  // the cursor's key; nil on the first page
-	count, page      string
-	countArgs, args  []any
+	// The columns a wide list hides from SQLite's planner (see hide) in
+	// its count and in its page.
+	countHides, pageHides []string
+	after                 []any // the cursor's key; nil on the first page
+	count, page           string
+	countArgs, args       []any
 }
 
 // open reads the cursor's key: a due date or a visit time, then a number.
@@ -108,9 +115,9 @@ func (q *keysetQuery) open(s *Store, cursor string) error {
 // build writes the reads of the visits matching cond within the range
 // starting at lo; the key comes first, so that the read starts at it.
 func (q *keysetQuery) build(s *Store, cond string, args []any, lo string, limit int) {
-	q.count = `SELECT COUNT(*) FROM (SELECT 1 FROM vis_visits v WHERE ` + s.hide(cond, lo, "v.division_code") + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) x`
+	q.count = `SELECT COUNT(*) FROM (SELECT 1 FROM vis_visits v WHERE ` + s.hide(cond, lo, q.countHides...) + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) x`
 	q.countArgs = args
-	page := s.hide(cond, lo, "v.division_code", "v.status")
+	page := s.hide(cond, lo, q.pageHides...)
 	q.args = args
 	if q.after != nil {
 		q.args = append(append([]any{}, args...), q.after...)
@@ -153,11 +160,13 @@ func (s *Store) readList(ctx context.Context, q keysetQuery, limit int) (VisitLi
 // and sorting it — every open visit of a county sorted for a page of 20.
 // Over more than one community (lo shorter than a community's code) the
 // named columns are hidden from its planner by a unary + (the values are
-// still checked, in the index): the division for the count, which then
-// reads by status or month alone and stops at the bound; the division and
-// the status for the page, which then reads its order's index from the
-// cursor. Within one community the range is small and the planner's
-// choice stands; PostgreSQL's statistics see the range as it is.
+// still checked, in the index): a page ordered by due date then reads its
+// order's index from the cursor; the high-risk count reads the findings'
+// index by month rather than every visit of the month in the range. A
+// count by status keeps its (status, division) range, which stops at the
+// bound or at the range's end. Within one community the range is small
+// and the planner's choice stands; PostgreSQL's statistics see the range
+// as it is.
 func (s *Store) hide(cond, lo string, cols ...string) string {
 	if s.DB.Dialect != db.SQLite || len(lo) >= 12 {
 		return cond

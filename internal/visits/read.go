@@ -184,7 +184,7 @@ func (s *Store) List(ctx context.Context, f Filter, cursor string, limit int) (V
 
 // listQuery is the visits list's reads of p's page after cursor.
 func (s *Store) listQuery(p *access.Principal, f Filter, cursor string, limit int) (keysetQuery, error) {
-	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue}
+	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue, pageHides: byDueHides()}
 	if err := q.open(s, cursor); err != nil {
 		return q, err
 	}

@@ -69,7 +69,7 @@ func (s *Store) watchQuery(f WatchFilter, cursor string, limit int) (keysetQuery
 		}
 		cond += strings.ReplaceAll(c, "?", fmt.Sprintf("$%d", len(args)))
 	}
-	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue}
+	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue, pageHides: byDueHides()}
 	switch f.Kind {
 	case ListOverdue:
 		// Paged in due order by vis_visits_list; counted by
@@ -91,7 +91,8 @@ func (s *Store) watchQuery(f WatchFilter, cursor string, limit int) (keysetQuery
 		add("v.division_code >= ?", sc.Lo)
 		add("v.division_code < ?", sc.Hi)
 		cond += " AND v.risk = 'high' AND v.visited_at IS NOT NULL"
-		q = keysetQuery{order: " ORDER BY v.visited_at DESC, v.id DESC", key: "(v.visited_at, v.id) < ", list: cursorByHighRisk}
+		q = keysetQuery{order: " ORDER BY v.visited_at DESC, v.id DESC", key: "(v.visited_at, v.id) < ", list: cursorByHighRisk,
+			countHides: []string{"v.division_code"}, pageHides: []string{"v.division_code"}}
 	default:
 		return q, fault.Invalid(fault.M("列表类型有误", "unknown list"), fault.Field("kind", fault.M("须为 overdue 或 high-risk", "must be overdue or high-risk")))
 	}
