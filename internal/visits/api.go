@@ -24,10 +24,10 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	const tag = "visits"
 	rt.API("GET /api/v1/visit-programmes", web.Op{Summary: "探访项目（省级默认与本县自设）/ Visit programmes (the province's and your county's)", Tag: tag, Response: []Programme{}}, h.apiProgrammes)
 	rt.API("POST /api/v1/visit-programmes", web.Op{Summary: "新增本县探访项目（县级民政干部）/ Add a county's visit programme (county officers)", Tag: tag, Body: ProgrammeInput{}, Response: Programme{}, Status: 201}, h.apiAddProgramme)
-	rt.API("GET /api/v1/visits", web.Op{Summary: "探访列表（姓名遮挡，记入审计）/ List visits (names masked, audited)", Tag: tag, Response: web.List[Visit]{},
+	rt.API("GET /api/v1/visits", web.Op{Summary: "探访列表（姓名遮挡，记入审计；按 cursor 翻页）/ List visits (names masked, audited; paged by cursor)", Tag: tag, Response: VisitPage{},
 		Params: []web.Param{{Name: "division"}, {Name: "programme", Description: "id or code"}, {Name: "status", Description: "open, done, not_home, refused, cancelled, overdue"},
 			{Name: "due_before", Description: "YYYY-MM-DD"}, {Name: "worker", Description: "owner's username"}, {Name: "month", Description: "YYYY-MM"}, {Name: "risk", Description: "normal, attention, high"},
-			{Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
+			{Name: "grid"}, cursorParam, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("GET /api/v1/visits/rates", web.Op{Summary: "月度探访率（按对象组）/ Monthly visit rates by group", Tag: tag, Response: Rates{},
 		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "month", Description: "YYYY-MM (default: this month)"}}}, h.apiRates)
 	rt.API("GET /api/v1/visits/{id}", web.Op{Summary: "探访详情（含答卷，记入审计）/ A visit with its answers (audited)", Tag: tag, Response: Visit{}}, h.apiGet)
@@ -68,11 +68,14 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := h.Store.List(r.Context(), filterOf(r), pg.Offset(), pg.PageSize)
+	if pg.Page > 1 {
+		return errPageNumber
+	}
+	l, err := h.Store.List(r.Context(), filterOf(r), r.URL.Query().Get("cursor"), pg.PageSize)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, web.NewList(l.Visits, pg, l.Total))
+	web.WriteJSON(w, 200, visitPage(l, pg))
 	return nil
 }
 

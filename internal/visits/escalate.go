@@ -37,6 +37,7 @@ CREATE INDEX vis_visits_supervision ON vis_visits (month, division_code, program
 
 var supervisionMigrations = []db.Migration{
 	{ID: "visits/004_supervision", SQL: supervisionSQL},
+	{ID: "visits/005_list_indexes", SQL: listIndexSQL},
 }
 
 // migrations are the module's schema steps: the visits' own, then the

@@ -1,4 +1,28 @@
 package visits
 
+import (
+	"strconv"
+
+	"linli/internal/access"
+)
+
 // CompletionSQL is the supervision page's query, for the plan test.
-func CompletionSQL(childExpr string) string { return completionSQL(childExpr) }
+func CompletionSQL(childExpr string, byWorker bool) string { return completionSQL(childExpr, byWorker) }
+
+// ListReads are the visits list's count and page reads for p, after a
+// cursor on (due, id) when due is not empty, for the plan test.
+func (s *Store) ListReads(p *access.Principal, f Filter, due string, id int64) (count string, countArgs []any, page string, pageArgs []any, err error) {
+	cursor := ""
+	if due != "" {
+		cursor = s.sealCursor(cursorByDue, due, strconv.FormatInt(id, 10))
+	}
+	q, err := s.listQuery(p, f, cursor, 20)
+	return q.count, q.countArgs, q.page, q.args, err
+}
+
+// WatchReads are a supervision list's count and page reads, for the plan
+// test.
+func (s *Store) WatchReads(f WatchFilter) (count string, countArgs []any, page string, pageArgs []any, err error) {
+	q, err := s.watchQuery(f, "", 20)
+	return q.count, q.countArgs, q.page, q.args, err
+}

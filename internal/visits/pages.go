@@ -101,12 +101,13 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 	if p.Role == access.GridWorker && f.Worker == "" && f.Status == StatusOpen {
 		f.Worker = p.Username
 	}
-	l, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := r.URL.Query().Get("cursor")
+	l, err := h.Store.List(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := listView{Items: l.Visits, Names: h.names(r), Status: f.Status, Pager: web.NewPager(r, pg, l.Total), Empty: web.M("没有符合条件的探访", "No visits here"),
+	v := listView{Items: l.Visits, Names: h.names(r), Status: f.Status, Pager: keysetPager(r, cursor, l), Empty: web.M("没有符合条件的探访", "No visits here"),
 		Tabs: []tab{{StatusOpen, web.M("待探访", "Due")}, {"overdue", web.M("逾期", "Overdue")}, {StatusDone, web.M("已完成", "Done")}, {StatusNotHome, web.M("未遇", "Not home")}}}
 	h.Pages.Render(w, r, 200, "list", web.View{Title: web.M("探访关爱", "Care visits"), Data: v})
 }

@@ -153,18 +153,40 @@ type Filter struct {
 	Grid      string `json:"grid"`
 }
 
-// VisitList is a page of visits.
+// VisitList is a page of visits: Total is exact up to ListCountCap,
+// Capped beyond it; Next is the cursor of the page after ("" on the last).
 type VisitList struct {
 	Visits []Visit `json:"visits"`
 	Total  int     `json:"total"`
+	Capped bool    `json:"total_capped"`
+	Next   string  `json:"next"`
 }
 
-// List returns a page of visits in scope, the earliest due first. Lists
-// show masked names only; reading a list is audited with its filter.
-func (s *Store) List(ctx context.Context, f Filter, offset, limit int) (VisitList, error) {
+// List returns the page of visits in scope after cursor ("" for the
+// first), the earliest due first (then by number). Lists show masked
+// names only; reading a list is audited with its filter.
+func (s *Store) List(ctx context.Context, f Filter, cursor string, limit int) (VisitList, error) {
 	p := access.From(ctx)
 	if !canRead(p) {
 		return VisitList{}, errNoRole
+	}
+	q, err := s.listQuery(p, f, cursor, limit)
+	if err != nil {
+		return VisitList{}, err
+	}
+	out, err := s.readList(ctx, q, limit)
+	if err != nil {
+		return out, err
+	}
+	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.visit.list", Object: "visit", Division: p.Division, Detail: audit.Detail(f)})
+	return out, err
+}
+
+// listQuery is the visits list's reads of p's page after cursor.
+func (s *Store) listQuery(p *access.Principal, f Filter, cursor string, limit int) (keysetQuery, error) {
+	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue, pageHides: byDueHides()}
+	if err := q.open(s, cursor); err != nil {
+		return q, err
 	}
 	cond, args := scopeSQL(p, 1)
 	add := func(c string, a any) {
@@ -179,7 +201,7 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) (VisitLis
 	}
 	if f.Programme != "" {
 		args = append(args, f.Programme)
-		cond += fmt.Sprintf(" AND (p.id = $%d OR p.code = $%d)", len(args), len(args))
+		cond += fmt.Sprintf(" AND v.programme_id IN (SELECT id FROM vis_programmes WHERE id = $%d OR code = $%d)", len(args), len(args))
 	}
 	today := day(s.Now().In(cstZone()))
 	switch f.Status {
@@ -215,19 +237,10 @@ func (s *Store) List(ctx context.Context, f Filter, offset, limit int) (VisitLis
 		add("v.grid_id = ?", f.Grid)
 	}
 	if len(errs) > 0 {
-		return VisitList{}, fault.Invalid(fault.M("查询条件有误", "the filter has errors"), errs...)
+		return q, fault.Invalid(fault.M("查询条件有误", "the filter has errors"), errs...)
 	}
-	out := VisitList{Visits: []Visit{}}
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*)`+visitFrom+` WHERE `+cond, args...).Scan(&out.Total); err != nil {
-		return out, err
-	}
-	vs, err := db.Collect(ctx, s.DB.R, scanListed, `SELECT `+visitCols+visitFrom+` WHERE `+cond+fmt.Sprintf(` ORDER BY v.due_date, v.id LIMIT %d OFFSET %d`, limit, offset), args...)
-	if err != nil {
-		return out, err
-	}
-	out.Visits = append(out.Visits, vs...)
-	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.visit.list", Object: "visit", Division: p.Division, Detail: audit.Detail(f)})
-	return out, err
+	q.build(s, cond, args, narrowest(access.BusinessScope(p).Lo, f.Division), limit)
+	return q, nil
 }
 
 // Reassign gives an open visit to another worker of its community (a

@@ -132,7 +132,7 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 		var c cell
 		err := row.Scan(&c.programme, &c.owner, &c.grid, &c.child, &c.t.Due, &c.t.Done, &c.t.Open, &c.t.Overdue, &c.t.Refused, &c.t.HighRisk)
 		return c, err
-	}, completionSQL(childExpr), month.String(), sc.Lo, sc.Hi, today)
+	}, completionSQL(childExpr, level == 5), month.String(), sc.Lo, sc.Hi, today)
 	if err != nil {
 		return out, err
 	}
@@ -246,11 +246,24 @@ func (s *Store) Completion(ctx context.Context, division string, month Month) (C
 // child division ($1 month, $2–$3 the subtree, $4 today). A target is
 // one line however many visits it had, under the smallest of its visits'
 // owners, grids and divisions (nearly always it has one of each), so the
-// lines add up to the total. It reads only vis_visits_supervision, an
-// index that holds every column it needs.
-func completionSQL(childExpr string) string {
+// lines add up to the total. Above a community no page shows workers or
+// grids: they are left out (as empty strings), which spares every visit
+// two string minima and the outer grouping its thousands of (worker,
+// grid) lines. It reads only vis_visits_supervision, an index that holds
+// every column it needs.
+//
+// The figures are read, not kept: a target's flags depend on all its
+// visits, written in bulk by the schedule, and "overdue" changes with the
+// day without any write, so counts kept beside the visits would need
+// every writer's transaction (and the clock) to maintain them. Read once
+// per page, they are exact by construction.
+func completionSQL(childExpr string, byWorker bool) string {
+	who := `MIN(v.owner) AS owner, MIN(v.grid_id) AS grid_id`
+	if !byWorker {
+		who = `'' AS owner, '' AS grid_id`
+	}
 	return `SELECT programme_id, owner, grid_id, child, COUNT(*), SUM(done), SUM(open * (1 - done)), SUM(overdue * (1 - done)), SUM(refused * (1 - done)), SUM(high)
-		FROM (SELECT v.programme_id, v.subject_id, MIN(v.owner) AS owner, MIN(v.grid_id) AS grid_id, MIN(` + childExpr + `) AS child,
+		FROM (SELECT v.programme_id, v.subject_id, ` + who + `, MIN(` + childExpr + `) AS child,
 			MAX(CASE WHEN v.status = 'done' THEN 1 ELSE 0 END) AS done,
 			MAX(CASE WHEN v.status = 'open' THEN 1 ELSE 0 END) AS open,
 			MAX(CASE WHEN v.status = 'open' AND v.due_date < $4 THEN 1 ELSE 0 END) AS overdue,

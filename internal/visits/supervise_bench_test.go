@@ -118,7 +118,7 @@ func benchSupervision(b *testing.B, dialect db.Dialect, n int) {
 	town50, town95 := measure(func() error { _, err := s.Completion(officer(township), "", dec); return err })
 	county50, county95 := measure(func() error { _, err := s.Completion(officer(apptest.County), "", dec); return err })
 	list50, list95 := measure(func() error {
-		_, err := s.WatchList(officer(township), visits.WatchFilter{Kind: visits.ListOverdue}, 0, 20)
+		_, err := s.WatchList(officer(township), visits.WatchFilter{Kind: visits.ListOverdue}, "", 20)
 		return err
 	})
 	ratio := func(x time.Duration) float64 { return float64(x) / float64(max(peer95, time.Microsecond)) }

@@ -29,17 +29,36 @@ type WatchFilter struct {
 	Month     string `json:"month"`     // high-risk: the month (default this one)
 }
 
-// WatchList returns a page of a supervision list in the caller's scope,
-// the longest overdue (or the earliest due) first; names masked, the
-// read audited with its filter.
-func (s *Store) WatchList(ctx context.Context, f WatchFilter, offset, limit int) (VisitList, error) {
+// WatchList returns the page of a supervision list in the caller's scope
+// after cursor ("" for the first): the longest overdue (the earliest due)
+// first, or the latest high-risk finding first; names masked, the read
+// audited with its filter. Pages are read by the sort key and counted up
+// to ListCountCap, as the visits list is.
+func (s *Store) WatchList(ctx context.Context, f WatchFilter, cursor string, limit int) (VisitList, error) {
 	p := access.From(ctx)
 	division, err := supervisedDivision(p, f.Division)
 	if err != nil {
 		return VisitList{}, err
 	}
 	f.Division = division
-	sc := access.Subtree(division)
+	if f.Kind == ListHighRisk && f.Month == "" {
+		f.Month = MonthOf(s.Now()).String()
+	}
+	q, err := s.watchQuery(f, cursor, limit)
+	if err != nil {
+		return VisitList{}, err
+	}
+	out, err := s.readList(ctx, q, limit)
+	if err != nil {
+		return out, err
+	}
+	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.watch.list", Object: "visit", Division: division, Detail: audit.Detail(f)})
+	return out, err
+}
+
+// watchQuery is a supervision list's reads within f.Division (checked).
+func (s *Store) watchQuery(f WatchFilter, cursor string, limit int) (keysetQuery, error) {
+	sc := access.Subtree(f.Division)
 	today := day(s.Now().In(cstZone()))
 	var cond string
 	var args []any
@@ -50,9 +69,11 @@ func (s *Store) WatchList(ctx context.Context, f WatchFilter, offset, limit int)
 		}
 		cond += strings.ReplaceAll(c, "?", fmt.Sprintf("$%d", len(args)))
 	}
+	q := keysetQuery{order: " ORDER BY v.due_date, v.id", key: "(v.due_date, v.id) > ", list: cursorByDue, pageHides: byDueHides()}
 	switch f.Kind {
 	case ListOverdue:
-		// Served by vis_visits_overdue (status, division_code, due_date).
+		// Paged in due order by vis_visits_list; counted by
+		// vis_visits_overdue (status, division_code, due_date).
 		add("v.status = ?", StatusOpen)
 		add("v.division_code >= ?", sc.Lo)
 		add("v.division_code < ?", sc.Hi)
@@ -61,19 +82,22 @@ func (s *Store) WatchList(ctx context.Context, f WatchFilter, offset, limit int)
 			cond += " AND v.escalated_at IS NOT NULL"
 		}
 	case ListHighRisk:
-		if f.Month == "" {
-			f.Month = MonthOf(s.Now()).String()
-		}
 		if _, err := ParseMonth(f.Month); err != nil {
-			return VisitList{}, err
+			return q, err
 		}
-		// Served by vis_visits_div (month, division_code, status).
+		// Read by vis_visits_high_risk, whose condition SQLite matches
+		// only against the same literal; a finding always has its time.
 		add("v.month = ?", f.Month)
 		add("v.division_code >= ?", sc.Lo)
 		add("v.division_code < ?", sc.Hi)
-		add("v.risk = ?", RiskHigh)
+		cond += " AND v.risk = 'high' AND v.visited_at IS NOT NULL"
+		q = keysetQuery{order: " ORDER BY v.visited_at DESC, v.id DESC", key: "(v.visited_at, v.id) < ", list: cursorByHighRisk,
+			countHides: []string{"v.division_code"}, pageHides: []string{"v.division_code"}}
 	default:
-		return VisitList{}, fault.Invalid(fault.M("列表类型有误", "unknown list"), fault.Field("kind", fault.M("须为 overdue 或 high-risk", "must be overdue or high-risk")))
+		return q, fault.Invalid(fault.M("列表类型有误", "unknown list"), fault.Field("kind", fault.M("须为 overdue 或 high-risk", "must be overdue or high-risk")))
+	}
+	if err := q.open(s, cursor); err != nil {
+		return q, err
 	}
 	if f.Programme != "" {
 		args = append(args, f.Programme)
@@ -85,21 +109,8 @@ func (s *Store) WatchList(ctx context.Context, f WatchFilter, offset, limit int)
 	if f.Grid != "" {
 		add("v.grid_id = ?", f.Grid)
 	}
-	out := VisitList{Visits: []Visit{}}
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM vis_visits v WHERE `+cond, args...).Scan(&out.Total); err != nil {
-		return out, err
-	}
-	order := " ORDER BY v.due_date, v.id"
-	if f.Kind == ListHighRisk {
-		order = " ORDER BY v.visited_at DESC, v.id DESC"
-	}
-	vs, err := db.Collect(ctx, s.DB.R, scanListed, `SELECT `+visitCols+visitFrom+` WHERE `+cond+order+fmt.Sprintf(" LIMIT %d OFFSET %d", limit, offset), args...)
-	if err != nil {
-		return out, err
-	}
-	out.Visits = append(out.Visits, vs...)
-	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.watch.list", Object: "visit", Division: division, Detail: audit.Detail(f)})
-	return out, err
+	q.build(s, cond, args, sc.Lo, limit)
+	return q, nil
 }
 
 // visitsByID reads visits in the caller's scope (for a confirmation).

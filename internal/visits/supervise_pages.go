@@ -41,8 +41,8 @@ func (m *visitsModule) mountSupervision(rt *web.Router, rd *web.Renderer) error 
 	rt.API("GET /api/v1/visits/watch", web.Op{Summary: "逾期与高风险探访督导列表 / Overdue and high-risk visits to supervise", Tag: tag,
 		Params: []web.Param{{Name: "kind", In: "query", Description: "overdue（默认）或 high-risk / overdue (default) or high-risk"}, {Name: "division", In: "query"}, {Name: "programme", In: "query"},
 			{Name: "worker", In: "query"}, {Name: "grid", In: "query"}, {Name: "escalated", In: "query", Type: "boolean"}, {Name: "month", In: "query"},
-			{Name: "page", In: "query", Type: "integer"}, {Name: "page_size", In: "query", Type: "integer"}},
-		Response: web.List[Visit]{}}, h.apiWatch)
+			{Name: "cursor", In: "query", Description: cursorParam.Description}, {Name: "page_size", In: "query", Type: "integer"}},
+		Response: VisitPage{}}, h.apiWatch)
 	rt.API("GET /api/v1/households/{id}/visits", web.Op{Summary: "一户的探访时间线（新的在前） / A household's visit timeline, newest first", Tag: tag,
 		Response: Timeline{}}, h.apiTimeline)
 	rt.API("POST /api/v1/visits/reassign", web.Op{Summary: "批量改派探访 / Reassign visits to a worker of their community", Tag: tag,
@@ -100,11 +100,14 @@ func (h *supervision) apiWatch(w http.ResponseWriter, r *http.Request) error {
 	if kind == "" {
 		kind = ListOverdue
 	}
-	l, err := h.store.WatchList(r.Context(), watchFilter(r, kind), pg.Offset(), pg.PageSize)
+	if pg.Page > 1 {
+		return errPageNumber
+	}
+	l, err := h.store.WatchList(r.Context(), watchFilter(r, kind), r.URL.Query().Get("cursor"), pg.PageSize)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, web.NewList(l.Visits, pg, l.Total))
+	web.WriteJSON(w, http.StatusOK, visitPage(l, pg))
 	return nil
 }
 
@@ -182,7 +185,10 @@ type completionPage struct {
 	Community bool
 	Up        string // the page one level up, within the viewer's jurisdiction
 	Query     string // division=…&month=… for links to the lists
-	Empty     fault.Msg
+	// The overdue and high-risk lists of the page's division and month:
+	// plain paths for the viewer's own division this month.
+	Overdue, HighRisk string
+	Empty             fault.Msg
 }
 
 func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
@@ -203,6 +209,13 @@ func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
 		Empty: fault.M("本月在此区划没有应探访的对象。", "Nobody in this division is due a visit this month.")}
 	v.Total = bars([]CompletionLine{{Label: fault.M("合计", "Total"), Tally: c.Total}})[0]
 	p := access.From(r.Context())
+	v.Overdue, v.HighRisk = "/visits/overdue?division="+url.QueryEscape(c.Division), "/visits/high-risk?"+v.Query
+	if c.Division == p.Division {
+		v.Overdue = "/visits/overdue"
+		if c.Month == MonthOf(h.store.Now()).String() {
+			v.HighRisk = "/visits/high-risk"
+		}
+	}
 	if up := divisions.ParentCode(c.Division); up != "" && access.BusinessScope(p).Contains(up) && c.Division != p.Division {
 		v.Up = "/visits/supervise?division=" + up + "&month=" + c.Month
 	}
@@ -298,7 +311,8 @@ func (h *supervision) pageList(w http.ResponseWriter, r *http.Request, kind stri
 		h.pages.Fail(w, r, "list", web.View{Title: title, Data: v}, err)
 		return
 	}
-	l, err := h.store.WatchList(r.Context(), f, pg.Offset(), pg.PageSize)
+	cursor := r.URL.Query().Get("cursor")
+	l, err := h.store.WatchList(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.pages.Fail(w, r, "list", web.View{Title: title, Data: v}, err)
 		return
@@ -315,7 +329,7 @@ func (h *supervision) pageList(w http.ResponseWriter, r *http.Request, kind stri
 	for i := range v.Rows {
 		v.Rows[i].Escalated = esc[v.Rows[i].ID]
 	}
-	v.Pager = web.NewPager(r, pg, l.Total)
+	v.Pager = keysetPager(r, cursor, l)
 	v.Programmes, _ = h.store.activeProgrammes(r.Context())
 	if divisions.LevelOf(v.F.Division) == 5 {
 		v.Workers, _ = h.store.CommunityWorkers(r.Context(), v.F.Division)

@@ -176,21 +176,21 @@ func TestSupervision(t *testing.T) {
 			}
 		})
 		t.Run("the overdue and high-risk lists show masked names within scope", func(t *testing.T) {
-			l, err := w.vs.WatchList(w.cw, visits.WatchFilter{Kind: visits.ListOverdue}, 0, 20)
+			l, err := w.vs.WatchList(w.cw, visits.WatchFilter{Kind: visits.ListOverdue}, "", 20)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if l.Total != 1 || l.Visits[0].SubjectID != w.child || l.Visits[0].Origin != fmt.Sprintf("r:%d", child) {
 				t.Errorf("overdue: %+v", l)
 			}
-			l, err = w.vs.WatchList(w.cw, visits.WatchFilter{Kind: visits.ListHighRisk, Month: "2026-12"}, 0, 20)
+			l, err = w.vs.WatchList(w.cw, visits.WatchFilter{Kind: visits.ListHighRisk, Month: "2026-12"}, "", 20)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if l.Total != 1 || l.Visits[0].ID != elder1 || strings.Contains(l.Visits[0].Whose, "居民") && !strings.Contains(l.Visits[0].Whose, "*") {
 				t.Errorf("high risk: %+v", l)
 			}
-			if l, err := w.vs.WatchList(as("cw.b", access.CommunityWorker, communityB), visits.WatchFilter{Kind: visits.ListOverdue}, 0, 20); err != nil || l.Total != 0 {
+			if l, err := w.vs.WatchList(as("cw.b", access.CommunityWorker, communityB), visits.WatchFilter{Kind: visits.ListOverdue}, "", 20); err != nil || l.Total != 0 {
 				t.Errorf("community B sees A's overdue visits: %+v %v", l, err)
 			}
 			st, page, _ := e.Login("cw.a").Get("/visits/overdue?programme=children")
