@@ -36,6 +36,10 @@ var reconcileMigration = db.Migration{ID: "visits/005_reconcile", SQL: `CREATE T
 );
 CREATE INDEX vis_visits_untold ON vis_visits (month, division_code) WHERE NOT notified;`}
 
+// ratesMigration is the index the monthly rates (rates.go) read alone, in
+// its order: a programme's month, target by target.
+var ratesMigration = db.Migration{ID: "visits/006_rates_index", SQL: `CREATE INDEX vis_visits_rates ON vis_visits (month, programme_id, subject_id, division_code, status);`}
+
 // maxListed is how many residents, households and grids an incremental run
 // names in its statements before a full run is the cheaper way.
 const maxListed = 5000
