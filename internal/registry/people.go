@@ -807,8 +807,9 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 		} else if err != nil {
 			return err
 		}
-		newCode := code
+		newCode, moved := code, ""
 		if in.HouseholdID != "" && in.HouseholdID != hh {
+			moved = hh
 			if newCode, err = s.householdDivision(ctx, tx, in.HouseholdID); err != nil {
 				return err
 			}
@@ -840,7 +841,11 @@ func (s *Store) UpdateResident(ctx context.Context, id string, in ResidentInput)
 				return err
 			}
 		}
-		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, map[string]any{"sensitive_fields_changed": changed})
+		detail := map[string]any{"sensitive_fields_changed": changed}
+		if moved != "" {
+			detail["household_was"] = moved // schedules follow a move from here
+		}
+		return s.record(ctx, tx, "registry.resident.update", "resident", id, newCode, detail)
 	})
 	if errors.Is(err, errDuplicateID) {
 		return Resident{}, s.refuseDuplicate(ctx, z.idIdx)
@@ -945,8 +950,8 @@ func (s *Store) DeleteResident(ctx context.Context, id string) error {
 	}
 	sc := access.ScopeOf(ctx)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var code string
-		err := tx.QueryRowContext(ctx, `SELECT division_code FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code)
+		var code, hh string
+		err := tx.QueryRowContext(ctx, `SELECT division_code, household_id FROM reg_residents WHERE id = $1 AND division_code >= $2 AND division_code < $3`, id, sc.Lo, sc.Hi).Scan(&code, &hh)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errResidentNotFound
 		} else if err != nil {
@@ -969,7 +974,7 @@ func (s *Store) DeleteResident(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM reg_residents WHERE id = $1`, id); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "registry.resident.delete", "resident", id, code, nil)
+		return s.record(ctx, tx, "registry.resident.delete", "resident", id, code, map[string]string{"household": hh})
 	})
 }
 

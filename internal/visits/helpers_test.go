@@ -34,6 +34,7 @@ type town struct {
 	child  string          // 11, orphan, in h2
 	poor   string          // 50, dibao, in h2: household h2 is an assisted family
 	tags   map[string]string
+	inputs map[string]registry.ResidentInput // as each resident was created
 	seq    int
 }
 
@@ -48,7 +49,7 @@ func newTown(t *testing.T, e *apptest.Env) *town {
 	e.User("cw.a", access.CommunityWorker, communityA)
 	e.User("gw.b", access.GridWorker, communityB)
 	w := &town{e: e, reg: registry.StoreOf(e.App.Module("registry")), vs: visits.StoreOf(e.App.Module("visits")),
-		cw: as("cw.a", access.CommunityWorker, communityA), tags: map[string]string{}}
+		cw: as("cw.a", access.CommunityWorker, communityA), tags: map[string]string{}, inputs: map[string]registry.ResidentInput{}}
 	w.g1 = w.grid(t, "G1", "gw.1")
 	w.g2 = w.grid(t, "G2", "gw.2")
 	w.h1 = w.household(t, "H1", w.g1)
@@ -91,11 +92,13 @@ func (w *town) resident(t *testing.T, hh string, year int, tag, since string) st
 func (w *town) residentAs(t *testing.T, hh string, year int, tag, since, username string) string {
 	t.Helper()
 	w.seq++
-	r, err := w.reg.CreateResident(w.cw, registry.ResidentInput{HouseholdID: hh, Name: "居民" + string(rune('甲'+w.seq)), Username: username,
-		IDNumber: idno.Synthetic("330106", time.Date(year, 3, 14, 0, 0, 0, 0, time.UTC), 900+w.seq), Relation: "户主", Residence: "registered"})
+	in := registry.ResidentInput{HouseholdID: hh, Name: "居民" + string(rune('甲'+w.seq)), Username: username,
+		IDNumber: idno.Synthetic("330106", time.Date(year, 3, 14, 0, 0, 0, 0, time.UTC), 900+w.seq), Relation: "户主", Residence: "registered"}
+	r, err := w.reg.CreateResident(w.cw, in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.inputs[r.ID] = in
 	if tag != "" {
 		w.tag(t, r.ID, tag, since)
 	}
@@ -109,6 +112,27 @@ func (w *town) tag(t *testing.T, resident, tag, since string) {
 		t.Fatal(err)
 	}
 	w.tags[resident+"/"+tag] = ref.ID
+}
+
+// tagUntil tags a resident from since until a day.
+func (w *town) tagUntil(t *testing.T, resident, tag, since, until string) {
+	t.Helper()
+	ref, err := w.reg.AddTag(w.cw, resident, registry.TagInput{Tag: tag, Since: since, Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tags[resident+"/"+tag] = ref.ID
+}
+
+// move moves a resident to another household.
+func (w *town) move(t *testing.T, resident, hh string) {
+	t.Helper()
+	in := w.inputs[resident]
+	in.HouseholdID = hh
+	if _, err := w.reg.UpdateResident(w.cw, resident, in); err != nil {
+		t.Fatal(err)
+	}
+	w.inputs[resident] = in
 }
 
 func (w *town) untag(t *testing.T, resident, tag string) {

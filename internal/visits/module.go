@@ -14,7 +14,7 @@ import (
 // records and the visit rates. It builds on the registry (its tables are
 // read for targets and owners) and must follow it in the module list.
 func Module() module.Spec {
-	return module.Spec{Name: "visits", Migrations: migrations(), New: newModule,
+	return module.Spec{Name: "visits", Migrations: append(migrations(), reconcileMigration, ratesMigration), New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
 			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
@@ -59,10 +59,11 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 }
 
 // Run keeps the schedules reconciled: at start and every quarter hour it
-// generates the current month (tags, addresses and grids change at any
-// time), and from the 20th the next month too, so every due visit is known
-// before its month starts. Two servers running it at once create nothing
-// twice.
+// brings the current month up to date (tags, addresses and grids change at
+// any time), and from the 20th the next month too, so every due visit is
+// known before its month starts. A month's first run looks at every
+// target; later ones only at what changed since (reconcile.go). Two
+// servers running it at once create nothing twice.
 func (m *visitsModule) Run(ctx context.Context) {
 	// The overdue clock (escalate.go) runs beside it, every minute.
 	clock := make(chan struct{})
@@ -77,7 +78,7 @@ func (m *visitsModule) Run(ctx context.Context) {
 			months = append(months, MonthOf(now).Next())
 		}
 		for _, mo := range months {
-			if _, err := m.store.Schedule(ctx, mo, ""); err != nil && ctx.Err() == nil {
+			if _, err := m.store.Reconcile(ctx, mo); err != nil && ctx.Err() == nil {
 				m.store.Log.Warn("visits: schedule", "month", mo.String(), "err", err.Error())
 			}
 		}

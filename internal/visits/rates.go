@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"linli/internal/access"
+	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
 	"linli/internal/module"
@@ -49,7 +50,17 @@ func countSum(group string, visited bool) module.SumFunc {
 }
 
 // CountTargets is one count of the rates: distinct targets of the group
-// due (or visited) per month, summed by division prefix.
+// due (or visited) per month, summed by division prefix (a target visited
+// in two divisions of the month counts in each).
+//
+// Asked for a division itself (the key is the division's own code, as for
+// a province's, city's or county's value) with the group's one programme
+// (a county's own programmes have no group), it counts targets by reading
+// the index vis_visits_rates (month, programme, subject, …) in its order:
+// one group per target, without sorting or hashing every visit. From a
+// county up the division range is written as an expression so that
+// SQLite takes no index on the division for it (it covers most of a
+// month's visits; PostgreSQL's statistics see that anyway).
 func CountTargets(ctx context.Context, q *sql.DB, group string, visited bool, g module.Group) (map[string]float64, error) {
 	key := fmt.Sprintf("substr(v.division_code, 1, %d)", g.Prefix)
 	if g.Fine || g.Prefix <= 0 {
@@ -65,13 +76,44 @@ func CountTargets(ctx context.Context, q *sql.DB, group string, visited bool, g 
 		monthCond = "v.month >= $4 AND v.month <= $5"
 		arg = fmt.Sprintf("%04d-01", g.Year)
 	}
+	progs, err := db.Collect(ctx, q, db.Value[string], `SELECT id FROM vis_programmes WHERE rate_group = $1`, group)
+	if err != nil {
+		return nil, err
+	}
 	args := []any{group, g.Lo, g.Hi, arg}
 	if g.Month == 0 {
 		args = append(args, fmt.Sprintf("%04d-12", g.Year))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT k, COUNT(*) FROM (SELECT DISTINCT `+key+` AS k, v.month, v.subject_id FROM vis_visits v
+	if len(progs) == 1 && !g.Fine && g.Prefix > 0 && g.Prefix == len(g.Lo) {
+		div := "v.division_code"
+		if g.Prefix <= 6 {
+			div = "COALESCE(v.division_code, '')"
+		}
+		args[0] = progs[0]
+		per := "v.subject_id"
+		if g.Month == 0 {
+			per = "v.month, v.subject_id"
+		}
+		var n int64
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT v.subject_id FROM vis_visits v
+			WHERE v.programme_id = $1 AND `+div+` >= $2 AND `+div+` < $3 AND `+monthCond+` AND `+cond+`
+			GROUP BY `+per+`) t`, args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		out := map[string]float64{}
+		if n > 0 {
+			out[g.Lo] = float64(n)
+		}
+		return out, nil
+	}
+	return sumRows(ctx, q, `SELECT k, COUNT(*) FROM (SELECT DISTINCT `+key+` AS k, v.month, v.subject_id FROM vis_visits v
 		WHERE v.programme_id IN (SELECT id FROM vis_programmes WHERE rate_group = $1)
 		AND v.division_code >= $2 AND v.division_code < $3 AND `+monthCond+` AND `+cond+`) t GROUP BY k`, args...)
+}
+
+// sumRows reads (key, count) rows into a map.
+func sumRows(ctx context.Context, q *sql.DB, query string, args ...any) (map[string]float64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
