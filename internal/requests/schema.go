@@ -188,6 +188,8 @@ DROP INDEX requests_created;
 	// visit's finding), so each links to the other.
 	{ID: "requests/006_ref", SQL: `ALTER TABLE requests ADD COLUMN ref TEXT NOT NULL DEFAULT '';
 CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
+	// The 工作台's partial indexes of open requests (work.go).
+	workMigration,
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are
