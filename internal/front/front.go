@@ -78,8 +78,14 @@ func (h *Handlers) Register(rt *web.Router) {
 
 var errNotWorker = fault.Forbidden(fault.M("工作台供网格员、社区工作者和民政干部使用", "the workbench is for grid workers, community workers and officers"))
 
-// perSource is how many items one module may put on a worker's list.
+// perSource is how many items one module may put on a worker's list;
+// the page shows them 30 at a time and reads only as many as the page
+// needs.
 const perSource = 200
+
+// CountBound caps the 工作台's counts: exact up to it, "1,000+" beyond.
+// A worker with more to do needs the module's own list, not a number.
+const CountBound = 1000
 
 // Item is one work item as the API gives it.
 type Item struct {
@@ -99,20 +105,41 @@ type KindCount struct {
 	Kind  string    `json:"kind"`
 	Name  fault.Msg `json:"name"`
 	Count int       `json:"count"`
+	// More: more than Count wait; the count stopped at its bound.
+	More bool `json:"more,omitempty"`
+}
+
+// Text is the count as shown: "1,000+" past the bound.
+func (k KindCount) Text() string { return countText(k.Count, k.More) }
+
+func countText(n int, more bool) string {
+	if more {
+		return web.Group(n) + "+"
+	}
+	return web.Group(n)
 }
 
 // Workbench is a worker's list: counts per kind over everything, the
-// items after the filters.
+// items after the filters. Counts stop at CountBound.
 type Workbench struct {
-	Items   []Item      `json:"items"`
-	Counts  []KindCount `json:"counts"`
-	Total   int         `json:"total"`   // every item, before the filters
-	Overdue int         `json:"overdue"` // items past their due time
+	Items       []Item      `json:"items"`
+	Counts      []KindCount `json:"counts"`
+	Total       int         `json:"total"` // every item, before the filters
+	TotalMore   bool        `json:"total_more,omitempty"`
+	Overdue     int         `json:"overdue"` // items past their due time
+	OverdueMore bool        `json:"overdue_more,omitempty"`
 	// Partial names the modules whose items could not be read (the rest
 	// are shown); Capped those that had more than the list holds.
 	Partial []string `json:"partial,omitempty"`
 	Capped  []string `json:"capped,omitempty"`
+	// full: some module gave as many items as asked, so more may pass
+	// the filters than Items holds.
+	full bool
 }
+
+// TotalText and OverdueText are the counts as shown.
+func (w Workbench) TotalText() string   { return countText(w.Total, w.TotalMore) }
+func (w Workbench) OverdueText() string { return countText(w.Overdue, w.OverdueMore) }
 
 // Filter narrows the list.
 type Filter struct {
@@ -125,15 +152,68 @@ func filterOf(r *http.Request) Filter {
 	return Filter{Kind: q.Get("kind"), Overdue: q.Get("overdue") == "1"}
 }
 
-// Work gathers the worker's items from every source, most pressing first
-// (urgent, then past due, then by due time; no due time last), counts
-// them per kind and applies f.
-func (h *Handlers) Work(ctx context.Context, p *access.Principal, f Filter) Workbench {
+func (f Filter) keeps(it Item) bool {
+	return (f.Kind == "" || it.Kind == f.Kind) && (!f.Overdue || it.Overdue)
+}
+
+// Work gathers the worker's items from every source, at most limit of
+// each after the filters, most pressing first (urgent, then past due,
+// then by due time; no due time last), with the counts per kind of
+// everything. A module.WorkBoarder reads its own counts and filtered
+// items in a few bounded queries; a plain source's items are read in
+// full (up to perSource), counted and filtered here.
+func (h *Handlers) Work(ctx context.Context, p *access.Principal, f Filter, limit int) Workbench {
 	now := h.Now()
-	var all []Item
 	var wb Workbench
+	all := []Item{}
+	count := func(kind string, name fault.Msg, n int, more bool) {
+		if name.ZH == "" {
+			name = fault.M(kind, kind)
+		}
+		i := slices.IndexFunc(wb.Counts, func(k KindCount) bool { return k.Kind == kind })
+		if i < 0 {
+			wb.Counts = append(wb.Counts, KindCount{Kind: kind, Name: name})
+			i = len(wb.Counts) - 1
+		}
+		c := &wb.Counts[i]
+		c.Count, c.More = bounded(c.Count+n, c.More || more)
+	}
+	overdue := func(n int, more bool) { wb.Overdue, wb.OverdueMore = bounded(wb.Overdue+n, wb.OverdueMore || more) }
+	item := func(module string, it module.WorkItem) Item {
+		x := Item{Module: cmp.Or(it.Module, module), Kind: it.Kind, KindName: it.KindName, Title: it.Title, Whose: it.Whose, Href: it.Href, Urgent: it.Urgent}
+		if x.KindName.ZH == "" {
+			x.KindName = fault.M(it.Kind, it.Kind)
+		}
+		if !it.Due.IsZero() {
+			due := it.Due
+			x.Due, x.Overdue = &due, !now.Before(due)
+		}
+		return x
+	}
 	for _, s := range h.Sources {
 		if s.Work == nil {
+			continue
+		}
+		if b, ok := s.Work.(module.WorkBoarder); ok {
+			board, err := b.WorkBoard(ctx, p, module.WorkQuery{Kind: f.Kind, Overdue: f.Overdue, Limit: limit, Bound: CountBound})
+			if err != nil {
+				web.Logger(ctx).Error("work items", "module", s.Module, "err", err.Error())
+				wb.Partial = append(wb.Partial, s.Module)
+				continue
+			}
+			sum := 0
+			for _, c := range board.Counts {
+				count(c.Kind, c.Name, c.Count, c.Count > CountBound)
+				sum += c.Count
+			}
+			overdue(board.Overdue, board.Overdue > CountBound)
+			if sum > perSource {
+				wb.Capped = append(wb.Capped, s.Module)
+			}
+			wb.full = wb.full || len(board.Items) >= limit
+			for _, it := range board.Items[:min(len(board.Items), limit)] {
+				all = append(all, item(s.Module, it))
+			}
 			continue
 		}
 		items, err := s.Work.Work(ctx, p, perSource)
@@ -142,20 +222,23 @@ func (h *Handlers) Work(ctx context.Context, p *access.Principal, f Filter) Work
 			wb.Partial = append(wb.Partial, s.Module)
 			continue
 		}
-		if len(items) >= perSource {
+		capped := len(items) >= perSource
+		if capped {
 			wb.Capped = append(wb.Capped, s.Module)
 		}
+		kept := 0
 		for _, it := range items {
-			x := Item{Module: cmp.Or(it.Module, s.Module), Kind: it.Kind, KindName: it.KindName, Title: it.Title, Whose: it.Whose, Href: it.Href, Urgent: it.Urgent}
-			if x.KindName.ZH == "" {
-				x.KindName = fault.M(it.Kind, it.Kind)
+			x := item(s.Module, it)
+			count(x.Kind, x.KindName, 1, capped)
+			if x.Overdue {
+				overdue(1, capped)
 			}
-			if !it.Due.IsZero() {
-				due := it.Due
-				x.Due, x.Overdue = &due, !now.Before(due)
+			if f.keeps(x) && kept < limit {
+				all = append(all, x)
+				kept++
 			}
-			all = append(all, x)
 		}
+		wb.full = wb.full || kept >= limit
 	}
 	slices.SortStableFunc(all, func(a, b Item) int {
 		if c := cmp.Compare(rank(b), rank(a)); c != 0 {
@@ -171,26 +254,40 @@ func (h *Handlers) Work(ctx context.Context, p *access.Principal, f Filter) Work
 		}
 		return a.Due.Compare(*b.Due)
 	})
-	wb.Items = []Item{}
-	for _, it := range all {
-		i := slices.IndexFunc(wb.Counts, func(k KindCount) bool { return k.Kind == it.Kind })
-		if i < 0 {
-			wb.Counts = append(wb.Counts, KindCount{Kind: it.Kind, Name: it.KindName})
-			i = len(wb.Counts) - 1
-		}
-		wb.Counts[i].Count++
-		if it.Overdue {
-			wb.Overdue++
-		}
-		if (f.Kind == "" || it.Kind == f.Kind) && (!f.Overdue || it.Overdue) {
-			wb.Items = append(wb.Items, it)
-		}
-	}
+	wb.Items = all
 	if wb.Counts == nil {
 		wb.Counts = []KindCount{}
 	}
-	wb.Total = len(all)
+	for _, c := range wb.Counts {
+		wb.Total, wb.TotalMore = bounded(wb.Total+c.Count, wb.TotalMore || c.More)
+	}
 	return wb
+}
+
+// bounded caps a count at CountBound: past it, the bound and more.
+func bounded(n int, more bool) (int, bool) {
+	if n > CountBound {
+		return CountBound, true
+	}
+	return n, more
+}
+
+// matched is how many items pass the filters, and whether more do.
+func (w Workbench) matched(f Filter) (int, bool) {
+	switch {
+	case f.Kind == "" && !f.Overdue:
+		return w.Total, w.TotalMore
+	case f.Kind == "":
+		return w.Overdue, w.OverdueMore
+	case !f.Overdue:
+		for _, c := range w.Counts {
+			if c.Kind == f.Kind {
+				return c.Count, c.More
+			}
+		}
+		return 0, false
+	}
+	return len(w.Items), w.full
 }
 
 func rank(it Item) int {
@@ -209,7 +306,7 @@ func (h *Handlers) apiWorkbench(w http.ResponseWriter, r *http.Request) error {
 	if !IsWorker(p) {
 		return errNotWorker
 	}
-	web.WriteJSON(w, http.StatusOK, h.Work(r.Context(), p, filterOf(r)))
+	web.WriteJSON(w, http.StatusOK, h.Work(r.Context(), p, filterOf(r), perSource))
 	return nil
 }
 
@@ -250,6 +347,25 @@ func workHref(kind string, overdue bool) string {
 
 const workPageSize = 30
 
+// workPager links the pages of the filtered list. Its total is the
+// bounded count of what passes the filters; the pages are numbered only
+// when that count is exact and the list holds all of it.
+func workPager(r *http.Request, pg web.Pagination, wb Workbench, f Filter) web.Pager {
+	n, more := wb.matched(f)
+	pager := web.NewPager(r, pg, n)
+	if more || len(wb.Capped) > 0 {
+		pager.Pages = 0
+		pager.Next = ""
+		if len(wb.Items) > pg.Offset()+pg.PageSize {
+			pager.Next = web.NewPager(r, pg, pg.Offset()+pg.PageSize+1).Next
+		}
+	}
+	if more {
+		pager.TotalText = countText(n, true)
+	}
+	return pager
+}
+
 func (h *Handlers) workPage(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	if !IsWorker(p) {
@@ -263,14 +379,16 @@ func (h *Handlers) workPage(w http.ResponseWriter, r *http.Request) {
 	}
 	pg.PageSize = workPageSize
 	f := filterOf(r)
-	wb := h.Work(r.Context(), p, f)
+	// The page reads as far as it shows, and one more to know whether a
+	// next page follows.
+	from := pg.Offset()
+	wb := h.Work(r.Context(), p, f, min(from+pg.PageSize+1, perSource))
 	v := workView{Workbench: wb, F: f, AllHref: workHref("", f.Overdue), Toggle: workHref(f.Kind, !f.Overdue)}
 	for _, k := range wb.Counts {
 		v.KindLinks = append(v.KindLinks, kindLink{KindCount: k, Href: workHref(k.Kind, f.Overdue), Current: k.Kind == f.Kind})
 	}
-	from := min(pg.Offset(), len(wb.Items))
-	v.Items = wb.Items[from:min(from+pg.PageSize, len(wb.Items))]
-	v.Pager = web.NewPager(r, pg, len(wb.Items))
+	v.Items = wb.Items[min(from, len(wb.Items)):min(from+pg.PageSize, len(wb.Items))]
+	v.Pager = workPager(r, pg, wb, f)
 	switch {
 	case wb.Total == 0:
 		v.Empty = fault.M("眼下没有需要您处理的事项。新的诉求、到期的走访等会出现在这里。", "Nothing needs you right now. New requests, visits falling due and the like will show here.")
@@ -292,6 +410,7 @@ type meView struct {
 	Notices   []notices.Notice
 	NoNotices fault.Msg
 	Unread    int
+	UnreadN   string // the count as shown: "99+" past the bound
 	More      bool
 	Sections  []module.MineSection
 	Services  []web.NavItem
@@ -310,7 +429,7 @@ func (h *Handlers) mePage(w http.ResponseWriter, r *http.Request) {
 		h.Refuse(w, r, err)
 		return
 	}
-	v := meView{Unread: unread, More: len(ns) > meNotices, NoNotices: noNotices}
+	v := meView{Unread: unread, UnreadN: notices.UnreadText(unread), More: len(ns) > meNotices, NoNotices: noNotices}
 	v.Notices = ns[:min(len(ns), meNotices)]
 	view := web.View{Title: web.M("我的", "Mine"), Data: &v}
 	for _, s := range h.Sources {
@@ -345,6 +464,7 @@ type noticesView struct {
 	Notices   []notices.Notice
 	NoNotices fault.Msg
 	Unread    int
+	UnreadN   string // the count as shown: "99+" past the bound
 	Shown     int
 }
 
@@ -358,7 +478,7 @@ func (h *Handlers) noticesPage(w http.ResponseWriter, r *http.Request) {
 		h.Refuse(w, r, err)
 		return
 	}
-	view := web.View{Title: web.M("我的消息", "My notices"), Data: noticesView{NoNotices: noNotices, Notices: ns, Unread: unread, Shown: len(ns)},
+	view := web.View{Title: web.M("我的消息", "My notices"), Data: noticesView{NoNotices: noNotices, Notices: ns, Unread: unread, UnreadN: notices.UnreadText(unread), Shown: len(ns)},
 		Crumbs: []web.Crumb{{Href: "/me", Label: web.M("我的", "Mine")}, {Label: web.M("我的消息", "My notices")}}}
 	if n := r.URL.Query().Get("read"); n != "" {
 		if k, err := strconv.Atoi(n); err == nil {
@@ -392,7 +512,7 @@ func (h *Handlers) readAllPage(w http.ResponseWriter, r *http.Request) {
 // NoticeList is one's notices as the API gives them.
 type NoticeList struct {
 	Items  []notices.Notice `json:"items"`
-	Unread int              `json:"unread"`
+	Unread int              `json:"unread"` // at most notices.UnreadBound+1: "99+"
 }
 
 // ReadAll says how many notices were marked read.

@@ -2,6 +2,8 @@ package front_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -290,5 +292,91 @@ func TestMine(t *testing.T) {
 				t.Error("res2 sees res's matters")
 			}
 		})
+	})
+}
+
+// backlog is a module added only in this test with more work than the
+// 工作台 counts: it answers as a module.WorkBoarder, its counts bounded.
+type backlog struct{ now func() time.Time }
+
+func (backlog) Nav() []web.NavItem                     { return nil }
+func (backlog) Mount(*web.Router, *web.Renderer) error { return nil }
+
+func (b backlog) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
+	wb, err := b.WorkBoard(ctx, p, module.WorkQuery{Limit: limit})
+	return wb.Items, err
+}
+
+func (b backlog) WorkBoard(_ context.Context, p *access.Principal, q module.WorkQuery) (module.WorkBoard, error) {
+	wb := module.WorkBoard{Counts: []module.WorkCount{
+		{Kind: "backlog.old", Name: fault.M("积压事项", "Backlog"), Count: min(5000, q.Bound+1)},
+		{Kind: "backlog.new", Name: fault.M("新事项", "New items"), Count: 7},
+	}, Overdue: min(5000, q.Bound+1)}
+	for i := range min(q.Limit, 40) {
+		kind, due := "backlog.old", b.now().Add(-time.Hour)
+		if i%2 == 1 {
+			kind, due = "backlog.new", b.now().Add(time.Hour)
+		}
+		if (q.Kind != "" && q.Kind != kind) || (q.Overdue && kind != "backlog.old") {
+			continue
+		}
+		wb.Items = append(wb.Items, module.WorkItem{Module: "backlog", Kind: kind, Title: fault.M(fmt.Sprintf("事项 %d", i), fmt.Sprintf("item %d", i)), Href: fmt.Sprintf("/backlog/%d", i), Due: due})
+	}
+	return wb, nil
+}
+
+// A module with thousands of items waiting: the counts stop at their bound
+// and say so, exact below it; the page reads only as many items as it
+// shows, and links on to the next page.
+func TestWorkbenchCountsAreBounded(t *testing.T) {
+	t.Parallel()
+	specs := append(app.Modules(), module.Spec{Name: "backlog", New: func(d module.Deps) (module.Module, error) { return backlog{now: d.Now}, nil }})
+	apptest.EachWith(t, specs, func(t *testing.T, e *apptest.Env) {
+		e.User("worker", access.CommunityWorker, apptest.CommunityA)
+		worker := e.Login("worker")
+		wb := apptest.JSON[workbench](t, worker, "GET", "/api/v1/workbench", nil, 200)
+		if wb.count("backlog.old") != front.CountBound || wb.count("backlog.new") != 7 || wb.Total != front.CountBound {
+			t.Errorf("counts %+v total %d", wb.Counts, wb.Total)
+		}
+		_, body, _ := worker.Get("/work")
+		body = html.UnescapeString(body) // the template writes + as &#43;
+		for _, want := range []string{"积压事项 (1,000+)", "新事项 (7)", "全部 (1,000+)", "<strong>1,000+</strong>", `rel="next"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if n := strings.Count(body, `data-kind="backlog.`); n != 30+2 { // 30 items and the 2 kinds' filter links
+			t.Errorf("%d backlog items and links on the first page", n)
+		}
+		_, body, _ = worker.Get("/work?kind=backlog.new")
+		if !strings.Contains(body, "共 7 条") || strings.Contains(body, `rel="next"`) {
+			t.Error("the filtered list does not count the kind's 7 items exactly")
+		}
+	})
+}
+
+// Past 99 unread notices the header and 我的 say "99+", and the list still
+// shows the newest first.
+func TestUnreadCountIsBounded(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		e.User("res", access.Resident, apptest.CommunityA)
+		id := userID(t, e, "res")
+		for i := range 120 {
+			e.Clock.Add(time.Minute)
+			if err := e.App.Notices.Notify(context.Background(), module.Notice{UserID: id, Kind: "test.note", Title: fault.M(fmt.Sprintf("第 %d 条", i), fmt.Sprintf("note %d", i)), Key: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, body, _ := e.Login("res").Get("/me")
+		body = html.UnescapeString(body)
+		for _, want := range []string{`<span class="badge">99+</span>`, "99+ 条未读", "第 119 条"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("我的 lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "第 100 条") {
+			t.Error("我的 shows more than its newest notices")
+		}
 	})
 }

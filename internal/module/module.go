@@ -197,6 +197,40 @@ type WorkSource interface {
 	Work(ctx context.Context, p *access.Principal, limit int) ([]WorkItem, error)
 }
 
+// WorkQuery is what the 工作台 asks a WorkBoarder for: one page's worth
+// of items after the filters, and the counts of everything.
+type WorkQuery struct {
+	Kind    string // only items of this kind; empty: every kind
+	Overdue bool   // only items past their due time
+	Limit   int    // at most this many items, the most pressing first
+	// Bound caps every count: exact up to Bound, Bound+1 meaning more.
+	Bound int
+}
+
+// WorkCount is how many items of one kind wait, bounded as asked.
+type WorkCount struct {
+	Kind  string
+	Name  fault.Msg
+	Count int
+}
+
+// WorkBoard is a WorkBoarder's answer. Counts and Overdue ignore the
+// query's filters: they are what the filter links show.
+type WorkBoard struct {
+	Items   []WorkItem
+	Counts  []WorkCount // kinds with items waiting, the most pressing first
+	Overdue int         // items past their due time, bounded alike
+}
+
+// WorkBoarder is a WorkSource that reads its part of the 工作台 in a few
+// bounded queries, whatever the worker's backlog: the items asked for
+// and a count per kind. The 工作台 reads a plain WorkSource's items and
+// counts them itself, which only suits a source with few items.
+type WorkBoarder interface {
+	WorkSource
+	WorkBoard(ctx context.Context, p *access.Principal, q WorkQuery) (WorkBoard, error)
+}
+
 // MineSection is one block of a resident's 我的 page.
 type MineSection struct {
 	Module string

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,19 @@ var Migrations = []db.Migration{{ID: "user_notices/001", SQL: `CREATE TABLE user
 );
 CREATE UNIQUE INDEX user_notices_key ON user_notices (user_id, dedup_key);
 CREATE INDEX user_notices_created ON user_notices (user_id, created_at);
-CREATE INDEX user_notices_unread ON user_notices (user_id) WHERE read_at IS NULL;`}}
+CREATE INDEX user_notices_unread ON user_notices (user_id) WHERE read_at IS NULL;`},
+	// The lists read an account's unread notices newest first, then its
+	// read ones: each from its own partial index in that order, so a
+	// worker with thousands of unread notices costs a page what it shows.
+	// The header's count reads the unread index up to UnreadBound+1.
+	{ID: "user_notices/002_by_time", SQL: `DROP INDEX user_notices_unread;
+DROP INDEX user_notices_created;
+CREATE INDEX user_notices_unread ON user_notices (user_id, created_at, id) WHERE read_at IS NULL;
+CREATE INDEX user_notices_read ON user_notices (user_id, created_at, id) WHERE read_at IS NOT NULL;`}}
+
+// UnreadBound caps the count of unread notices: past it the header says
+// "99+".
+const UnreadBound = 99
 
 // Notice is one stored notice.
 type Notice struct {
@@ -185,22 +198,36 @@ func scan(row db.Scanner) (Notice, error) {
 }
 
 // List returns an account's newest notices, the unread ones first, with
-// the count of unread ones.
+// the count of unread ones (at most UnreadBound+1).
 func (s *Service) List(ctx context.Context, userID string, limit int) ([]Notice, int, error) {
 	unread, err := s.Unread(ctx, userID)
 	if err != nil {
 		return nil, 0, err
 	}
-	ns, err := db.Collect(ctx, s.DB.R, scan, `SELECT `+cols+` FROM user_notices WHERE user_id = $1
-		ORDER BY read_at IS NOT NULL, created_at DESC, id DESC LIMIT $2`, userID, limit)
-	return ns, unread, err
+	ns, err := db.Collect(ctx, s.DB.R, scan, `SELECT `+cols+` FROM user_notices WHERE user_id = $1 AND read_at IS NULL
+		ORDER BY created_at DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil || len(ns) >= limit {
+		return ns, unread, err
+	}
+	read, err := db.Collect(ctx, s.DB.R, scan, `SELECT `+cols+` FROM user_notices WHERE user_id = $1 AND read_at IS NOT NULL
+		ORDER BY created_at DESC, id DESC LIMIT $2`, userID, limit-len(ns))
+	return append(ns, read...), unread, err
 }
 
-// Unread counts an account's unread notices (one read of a partial index).
+// Unread counts an account's unread notices up to UnreadBound+1: one
+// read of the partial index that stops there.
 func (s *Service) Unread(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_notices WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM user_notices WHERE user_id = $1 AND read_at IS NULL LIMIT $2) x`, userID, UnreadBound+1).Scan(&n)
 	return n, err
+}
+
+// UnreadText is an unread count as shown: "99+" past UnreadBound.
+func UnreadText(n int) string {
+	if n > UnreadBound {
+		return strconv.Itoa(UnreadBound) + "+"
+	}
+	return strconv.Itoa(n)
 }
 
 // Open returns one of the account's notices and marks it read; another

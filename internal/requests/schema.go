@@ -191,6 +191,8 @@ CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
 	// The metrics page's figures kept per area and day by triggers, filled
 	// once from the requests already stored (see daily.go).
 	dailyMigration("requests/007_daily"),
+	// The 工作台's partial indexes of open requests (work.go).
+	workMigration,
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

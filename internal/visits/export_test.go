@@ -26,3 +26,12 @@ func (s *Store) WatchReads(f WatchFilter) (count string, countArgs []any, page s
 	q, err := s.watchQuery(f, "", 20)
 	return q.count, q.countArgs, q.page, q.args, err
 }
+
+// WorkSQL are the 工作台's statements for p — the counts and the items of
+// every kind — with their arguments, for the plan test.
+func (s *Store) WorkSQL(p *access.Principal) (counts string, countArgs []any, items string, itemArgs []any) {
+	w, _ := s.workPlan(p)
+	counts, countArgs = w.countsSQL(1000)
+	items, itemArgs = w.visitsSQL(31, func(string, bool) bool { return true })
+	return counts, countArgs, items, itemArgs
+}

@@ -27,7 +27,7 @@ import (
 
 // reconcileMigration is the mark table, and the partial index that keeps
 // finding visits not yet told about cheap once all are.
-var reconcileMigration = db.Migration{ID: "visits/005_reconcile", SQL: `CREATE TABLE vis_reconcile (
+var reconcileMigration = db.Migration{ID: "visits/006_reconcile", SQL: `CREATE TABLE vis_reconcile (
 	month TEXT PRIMARY KEY,
 	audit_seq BIGINT NOT NULL,
 	as_of TEXT NOT NULL,
@@ -38,7 +38,7 @@ CREATE INDEX vis_visits_untold ON vis_visits (month, division_code) WHERE NOT no
 
 // ratesMigration is the index the monthly rates (rates.go) read alone, in
 // its order: a programme's month, target by target.
-var ratesMigration = db.Migration{ID: "visits/006_rates_index", SQL: `CREATE INDEX vis_visits_rates ON vis_visits (month, programme_id, subject_id, division_code, status);`}
+var ratesMigration = db.Migration{ID: "visits/007_rates_index", SQL: `CREATE INDEX vis_visits_rates ON vis_visits (month, programme_id, subject_id, division_code, status);`}
 
 // maxListed is how many residents, households and grids an incremental run
 // names in its statements before a full run is the cheaper way.

@@ -1,10 +1,12 @@
 package visits
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,103 +20,382 @@ import (
 	"linli/internal/web"
 )
 
-// Work kinds on the 工作台.
-var workKinds = map[string]fault.Msg{
-	"visit.overdue":   fault.M("逾期探访", "Overdue visits"),
-	"visit.retry":     fault.M("未遇待再访", "Visits to retry"),
-	"visit.high_risk": fault.M("高风险跟进", "High-risk follow-ups"),
-	"visit.due":       fault.M("本周待探访", "Visits due this week"),
-	"visit.asked":     fault.M("居民申请探访", "Visits residents asked for"),
+// The visits' kinds of work on the 工作台, most pressing first.
+var workKinds = []struct {
+	kind string
+	name fault.Msg
+}{
+	{kindEscalated, fault.M("逾期探访督办", "Escalated overdue visits")},
+	{kindOverdue, fault.M("逾期探访", "Overdue visits")},
+	{kindRetry, fault.M("未遇待再访", "Visits to retry")},
+	{kindHighRisk, fault.M("高风险跟进", "High-risk follow-ups")},
+	{kindDue, fault.M("本周待探访", "Visits due this week")},
+	{kindAsked, fault.M("居民申请探访", "Visits residents asked for")},
 }
 
-// Work lists the visits waiting for a worker: overdue first, then
-// retries, high-risk follow-ups and those due within the week; and the
-// visits residents of the worker's community asked for. Officers get
-// nothing here: their subtree's escalations are the supervision's.
-func (m *visitsModule) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
-	// Escalated visits come first: they are the next level's (escalate.go).
-	esc, err := m.store.EscalatedWork(ctx, p, limit)
-	if err != nil {
-		return nil, err
+const (
+	kindEscalated = "visit.escalated"
+	kindOverdue   = "visit.overdue"
+	kindRetry     = "visit.retry"
+	kindHighRisk  = "visit.high_risk"
+	kindDue       = "visit.due"
+	kindAsked     = "visit.asked"
+	// askedLate counts the asks waiting past their 72 hours: overdue
+	// items of kind visit.asked.
+	askedLate = "visit.asked.late"
+)
+
+func kindName(kind string) fault.Msg {
+	for _, k := range workKinds {
+		if k.kind == kind {
+			return k.name
+		}
 	}
-	own, err := m.store.Work(ctx, p, limit-len(esc))
-	return append(esc, own...), err
+	return fault.M(kind, kind)
 }
 
-// Work is the worker's visit items (see visitsModule.Work).
+// askWithin is how soon a resident's request for a visit is due.
+const askWithin = 72 * time.Hour
+
+// workMigration indexes what the 工作台 reads. The open escalated visits
+// (few beside the history of visits escalated and done since) twice: in
+// due order by level, with the division to pick a subtree's from the
+// index, for the items — a county officer's most overdue are the first
+// entries, a township's a few hundred in; and by level and division,
+// for the counts. And the residents' requests for a visit still waiting,
+// by community.
+var workMigration = db.Migration{ID: "visits/008_work", SQL: `
+CREATE INDEX vis_visits_escalated_due ON vis_visits (escalated_to, due_date, id, division_code) WHERE status = 'open' AND escalated_to <> '';
+CREATE INDEX vis_visits_escalated_open ON vis_visits (escalated_to, division_code) WHERE status = 'open' AND escalated_to <> '';
+CREATE INDEX vis_asks_waiting ON vis_asks (division_code, created_at) WHERE visit_id IS NULL;
+`}
+
+// escalatedSQL is the condition on the open visits escalated to a level,
+// as the partial indexes above are defined (both stores use a partial
+// index only for a query that names its condition).
+const escalatedSQL = `v.status = 'open' AND v.escalated_to <> '' AND v.escalated_to = `
+
+// Work lists the most pressing visits waiting for p (see WorkBoard).
+func (m *visitsModule) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
+	return m.store.Work(ctx, p, limit)
+}
+
+// Work lists the most pressing visits waiting for p, at most limit.
 func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
-	if !canWork(p) || limit <= 0 {
-		return nil, nil
+	b, err := s.WorkBoard(ctx, p, module.WorkQuery{Limit: limit})
+	return b.Items, err
+}
+
+// WorkBoard is the visits' part of the 工作台 (see Store.WorkBoard).
+func (m *visitsModule) WorkBoard(ctx context.Context, p *access.Principal, q module.WorkQuery) (module.WorkBoard, error) {
+	return m.store.WorkBoard(ctx, p, q)
+}
+
+// sqlArgs numbers a statement's arguments as they are first named, so a
+// value used twice is passed once and every one passed is used (as
+// PostgreSQL requires).
+type sqlArgs struct {
+	args  []any
+	named map[string]string
+}
+
+func (a *sqlArgs) ph(name string, v any) string {
+	if a.named == nil {
+		a.named = map[string]string{}
+	}
+	if ph, ok := a.named[name]; ok {
+		return ph
+	}
+	a.args = append(a.args, v)
+	a.named[name] = fmt.Sprintf("$%d", len(a.args))
+	return a.named[name]
+}
+
+// workPlan is what the 工作台 reads for one worker: the level whose
+// escalations reach them (none for a grid worker), whether they own
+// visits (officers do not: they get their subtree's escalations only) and
+// whether their community's residents' requests for a visit are theirs.
+type workPlan struct {
+	p                 *access.Principal
+	sqlite            bool
+	level             string
+	own, unowned      bool // their own visits; a community worker's also the community's nobody owns
+	asks              bool
+	today, week, late any
+}
+
+func (s *Store) workPlan(p *access.Principal) (workPlan, bool) {
+	w := workPlan{p: p, sqlite: s.DB.Dialect == db.SQLite}
+	switch {
+	case p == nil:
+		return w, false
+	case p.Role == access.Officer:
+		w.level = LevelTownship
+	case p.Role == access.CommunityWorker:
+		w.level = LevelCommunity
+	case p.Role != access.GridWorker:
+		return w, false
 	}
 	now := s.Now()
-	today := day(now.In(questions.CST))
-	week := day(now.In(questions.CST).AddDate(0, 0, 7))
-	// Owned by the worker; a community worker also sees the community's
-	// visits nobody owns.
-	cond := "(v.owner = $1 OR (1 = 0 AND v.division_code = $4))"
-	if p.Role == access.CommunityWorker {
-		cond = "(v.owner = $1 OR (v.owner = '' AND v.division_code = $4))"
+	w.today, w.week = day(now.In(questions.CST)), day(now.In(questions.CST).AddDate(0, 0, 7))
+	w.late = db.T(now.Add(-askWithin))
+	w.own, w.asks = canWork(p), canWork(p)
+	w.unowned = p.Role == access.CommunityWorker
+	return w, true
+}
+
+// indexed names the index SQLite is to read vis_visits by: its planner
+// has only average rows per key, which cannot tell the open escalated
+// visits of a level from its history, nor one worker's visits from a
+// community's. PostgreSQL chooses by its statistics.
+func (w workPlan) indexed(index string) string {
+	if w.sqlite {
+		return ` INDEXED BY ` + index
+	}
+	return ``
+}
+
+// scope is the subtree condition on v.
+func (w workPlan) scope(a *sqlArgs) string {
+	sc := access.BusinessScope(w.p)
+	return `v.division_code >= ` + a.ph("lo", sc.Lo) + ` AND v.division_code < ` + a.ph("hi", sc.Hi)
+}
+
+// ownSQL selects cols of the worker's open visits matching cond as one
+// compound select, a branch per index: those they own, and for a
+// community worker the community's nobody owns.
+func (w workPlan) ownSQL(a *sqlArgs, cols, cond string) string {
+	owners := []string{w.indexed("vis_visits_owner") + ` WHERE v.owner = ` + a.ph("user", w.p.Username)}
+	if w.unowned {
+		owners = append(owners, w.indexed("vis_visits_overdue")+` WHERE v.owner = '' AND v.division_code = `+a.ph("division", w.p.Division))
+	}
+	var parts []string
+	for _, o := range owners {
+		parts = append(parts, `SELECT `+cols+` FROM vis_visits v`+o+` AND v.status = 'open' AND `+w.scope(a)+` AND `+cond)
+	}
+	return strings.Join(parts, ` UNION ALL `)
+}
+
+// weekKindSQL sorts an open visit due within the week into its kind: a
+// retry after nobody was home, a follow-up of a high-risk finding, or
+// simply due.
+const weekKindSQL = `CASE WHEN v.origin LIKE 'r:%' THEN 'visit.retry'
+	WHEN EXISTS (SELECT 1 FROM vis_risk k WHERE k.programme_id = v.programme_id AND k.subject_id = v.subject_id AND k.risk = 'high') THEN 'visit.high_risk'
+	ELSE 'visit.due' END`
+
+// WorkBoard is the visits waiting for p: escalated visits of their
+// subtree that reached their level, the visits they own (overdue ones
+// first, then retries, high-risk follow-ups and those due within the
+// week) and their community's residents' requests for a visit. One
+// statement counts each kind up to q.Bound+1, reading by index no more
+// than that of each; one reads the visits' items and one the requests',
+// each at most q.Limit, and the most pressing q.Limit are kept.
+func (s *Store) WorkBoard(ctx context.Context, p *access.Principal, q module.WorkQuery) (module.WorkBoard, error) {
+	var b module.WorkBoard
+	w, ok := s.workPlan(p)
+	if !ok {
+		return b, nil
+	}
+	if q.Bound > 0 {
+		counts, err := s.workCounts(ctx, w, q.Bound)
+		if err != nil {
+			return b, err
+		}
+		for _, k := range workKinds {
+			if n := counts[k.kind]; n > 0 {
+				b.Counts = append(b.Counts, module.WorkCount{Kind: k.kind, Name: k.name, Count: n})
+			}
+		}
+		b.Overdue = counts[kindEscalated] + counts[kindOverdue] + counts[askedLate]
+	}
+	if q.Limit <= 0 {
+		return b, nil
+	}
+	wants := func(kind string, overdue bool) bool {
+		return (q.Kind == "" || q.Kind == kind) && (!q.Overdue || overdue)
+	}
+	items, err := s.workVisits(ctx, w, q.Limit, wants)
+	if err != nil {
+		return b, err
+	}
+	if w.asks && (q.Kind == "" || q.Kind == kindAsked) {
+		asks, err := s.workAsks(ctx, p, q.Limit, q.Overdue)
+		if err != nil {
+			return b, err
+		}
+		items = append(items, asks...)
+	}
+	now := s.Now()
+	rank := func(it module.WorkItem) int {
+		r := 0
+		if it.Urgent {
+			r += 2
+		}
+		if !now.Before(it.Due) {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(items, func(x, y module.WorkItem) int {
+		if c := cmp.Compare(rank(y), rank(x)); c != 0 {
+			return c
+		}
+		return x.Due.Compare(y.Due)
+	})
+	b.Items = items[:min(len(items), q.Limit)]
+	return b, nil
+}
+
+// workCounts counts each kind of p's visit work up to bound+1 in one
+// statement; askedLate counts the requests for a visit waiting too long.
+func (s *Store) workCounts(ctx context.Context, w workPlan, bound int) (map[string]int, error) {
+	q, args := w.countsSQL(bound)
+	counts := map[string]int{}
+	if q == "" {
+		return counts, nil
+	}
+	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
+		var kind string
+		var n int
+		if err := r.Scan(&kind, &n); err != nil {
+			return err
+		}
+		counts[kind] = min(n, bound+1)
+		return nil
+	}, q, args...)
+	return counts, err
+}
+
+// countsSQL is workCounts' statement: a count per kind, each reading by
+// index no more than bound+1 rows, except the week's, which a worker's
+// schedule bounds.
+func (w workPlan) countsSQL(bound int) (string, []any) {
+	var a sqlArgs
+	limit := fmt.Sprint(bound + 1)
+	var parts []string
+	if w.level != "" {
+		parts = append(parts, `SELECT 'visit.escalated', COUNT(*) FROM (SELECT 1 FROM vis_visits v`+w.indexed("vis_visits_escalated_open")+` WHERE `+
+			escalatedSQL+a.ph("level", w.level)+` AND `+w.scope(&a)+` LIMIT `+limit+`) escalated`)
+	}
+	if w.own {
+		parts = append(parts, `SELECT 'visit.overdue', COUNT(*) FROM (`+w.ownSQL(&a, `1`, `v.due_date < `+a.ph("today", w.today))+` LIMIT `+limit+`) overdue`,
+			`SELECT x.kind, COUNT(*) FROM (`+w.ownSQL(&a, weekKindSQL+` AS kind`, `v.due_date >= `+a.ph("today", w.today)+` AND v.due_date <= `+a.ph("week", w.week))+`) x GROUP BY x.kind`)
+	}
+	if w.asks {
+		div := a.ph("division", w.p.Division)
+		parts = append(parts, `SELECT 'visit.asked', COUNT(*) FROM (SELECT 1 FROM vis_asks a WHERE a.division_code = `+div+` AND a.visit_id IS NULL LIMIT `+limit+`) asked`,
+			`SELECT 'visit.asked.late', COUNT(*) FROM (SELECT 1 FROM vis_asks a WHERE a.division_code = `+div+` AND a.visit_id IS NULL AND a.created_at <= `+
+				a.ph("late", w.late)+` LIMIT `+limit+`) late`)
+	}
+	return strings.Join(parts, ` UNION ALL `), a.args
+}
+
+// workVisits reads the most pressing visits of each kind wanted (at most
+// limit of each group: escalated, overdue, due within the week), then
+// names them: the programme, and the resident or household masked.
+func (s *Store) workVisits(ctx context.Context, w workPlan, limit int, wants func(kind string, overdue bool) bool) ([]module.WorkItem, error) {
+	q, args := w.visitsSQL(limit, wants)
+	if q == "" {
+		return nil, nil
 	}
 	type row struct {
-		v          Visit
-		prog       fault.Msg
-		parentHigh bool
+		kind, due, owner string
+		id               int64
+		name, address    string
+		prog             fault.Msg
 	}
 	rows, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (row, error) {
 		var x row
-		var name, address, zh, en, parentRisk string
-		err := r.Scan(&x.v.ID, &x.v.Due, &x.v.Origin, &name, &address, &zh, &en, &parentRisk)
-		x.v.Whose = MaskName(name)
-		if name == "" {
-			x.v.Whose = MaskAddress(address)
-		}
-		x.prog = fault.M(zh, en)
-		x.parentHigh = parentRisk == RiskHigh
+		err := r.Scan(&x.kind, &x.id, &x.due, &x.owner, &x.name, &x.address, &x.prog.ZH, &x.prog.EN)
 		return x, err
-	}, `SELECT v.id, v.due_date, v.origin, COALESCE(r.name, ''), COALESCE(h.address, ''), p.name_zh, p.name_en, COALESCE(k.risk, '')
-		FROM vis_visits v JOIN vis_programmes p ON p.id = v.programme_id
-		LEFT JOIN reg_residents r ON r.id = v.resident_id LEFT JOIN reg_households h ON h.id = v.household_id
-		LEFT JOIN vis_risk k ON k.programme_id = v.programme_id AND k.subject_id = v.subject_id
-		WHERE `+cond+` AND v.status = 'open' AND v.due_date <= $2 AND v.division_code >= $3 AND v.division_code < $5
-		ORDER BY v.due_date, v.id LIMIT `+fmt.Sprint(limit), p.Username, week, access.BusinessScope(p).Lo, p.Division, access.BusinessScope(p).Hi)
+	}, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []module.WorkItem
+	out := make([]module.WorkItem, 0, len(rows))
 	for _, x := range rows {
-		kind := "visit.due"
-		switch {
-		case x.v.Due < today:
-			kind = "visit.overdue"
-		case strings.HasPrefix(x.v.Origin, originRetry):
-			kind = "visit.retry"
-		case x.parentHigh:
-			kind = "visit.high_risk"
+		whose := MaskName(x.name)
+		if x.name == "" {
+			whose = MaskAddress(x.address)
 		}
-		due, _ := time.ParseInLocation("2006-01-02", x.v.Due, questions.CST)
-		out = append(out, module.WorkItem{Module: "visits", Kind: kind, KindName: workKinds[kind], Title: x.prog, Whose: x.v.Whose,
-			Href: fmt.Sprintf("/visits/%d", x.v.ID), Due: due.Add(24*time.Hour - time.Second), Urgent: kind == "visit.overdue" || kind == "visit.high_risk"})
-	}
-	if len(out) < limit {
-		asks, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (module.WorkItem, error) {
-			var id, name, note string
-			var at db.Time
-			err := r.Scan(&id, &name, &note, &at)
-			return module.WorkItem{Module: "visits", Kind: "visit.asked", KindName: workKinds["visit.asked"],
-				Title: fault.M("居民申请探访："+note, "A resident asks for a visit: "+note), Whose: MaskName(name), Href: "/visits?status=open", Due: at.Add(72 * time.Hour)}, err
-		}, `SELECT a.id, COALESCE(r.name, ''), a.note, a.created_at FROM vis_asks a LEFT JOIN reg_residents r ON r.id = a.resident_id
-			WHERE a.division_code = $1 AND a.visit_id IS NULL ORDER BY a.created_at LIMIT `+fmt.Sprint(limit-len(out)), p.Division)
-		if err != nil {
-			return nil, err
+		due, _ := time.ParseInLocation("2006-01-02", x.due, questions.CST)
+		it := module.WorkItem{Module: "visits", Kind: x.kind, KindName: kindName(x.kind), Title: x.prog, Whose: whose,
+			Href: fmt.Sprintf("/visits/%d", x.id), Due: due.Add(24*time.Hour - time.Second), Urgent: x.kind != kindRetry && x.kind != kindDue}
+		if x.kind == kindEscalated {
+			it.Title = fault.M("逾期未探访（负责人 "+ownerName(x.owner)+"）", "Overdue visit (owner "+ownerName(x.owner)+")")
+			it.Due = due.AddDate(0, 0, 1)
 		}
-		out = append(out, asks...)
+		out = append(out, it)
 	}
 	return out, nil
 }
 
+// workAsks reads the community's oldest requests for a visit still
+// waiting (only those past their 72 hours when overdue).
+func (s *Store) workAsks(ctx context.Context, p *access.Principal, limit int, overdue bool) ([]module.WorkItem, error) {
+	late := ``
+	args := []any{p.Division}
+	if overdue {
+		late = ` AND a.created_at <= $2`
+		args = append(args, db.T(s.Now().Add(-askWithin)))
+	}
+	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (module.WorkItem, error) {
+		var id, name, note string
+		var at db.Time
+		err := r.Scan(&id, &name, &note, &at)
+		return module.WorkItem{Module: "visits", Kind: kindAsked, KindName: kindName(kindAsked),
+			Title: fault.M("居民申请探访："+note, "A resident asks for a visit: "+note), Whose: MaskName(name), Href: "/visits?status=open", Due: at.Add(askWithin)}, err
+	}, `SELECT a.id, COALESCE(r.name, ''), a.note, a.created_at FROM (SELECT a.id, a.resident_id, a.note, a.created_at FROM vis_asks a
+		WHERE a.division_code = $1 AND a.visit_id IS NULL`+late+` ORDER BY a.created_at LIMIT `+fmt.Sprint(limit)+`) a
+		LEFT JOIN reg_residents r ON r.id = a.resident_id ORDER BY a.created_at`, args...)
+}
+
+// visitsSQL is workVisits' statement: the most pressing limit visits of
+// each group wanted (escalated, overdue, due within the week: each read
+// in due order by index), with the names to show.
+func (w workPlan) visitsSQL(limit int, wants func(kind string, overdue bool) bool) (string, []any) {
+	var a sqlArgs
+	n := fmt.Sprint(limit)
+	const cols = `v.id, v.due_date, v.owner, v.programme_id, v.resident_id, v.household_id`
+	var parts []string
+	if w.level != "" && wants(kindEscalated, true) {
+		parts = append(parts, `SELECT * FROM (SELECT 'visit.escalated' AS kind, 0 AS grp, `+cols+` FROM vis_visits v`+w.indexed("vis_visits_escalated_due")+` WHERE `+
+			escalatedSQL+a.ph("level", w.level)+` AND `+w.scope(&a)+` ORDER BY v.due_date, v.id LIMIT `+n+`) escalated`)
+	}
+	if w.own && wants(kindOverdue, true) {
+		parts = append(parts, `SELECT * FROM (`+w.ownSQL(&a, `'visit.overdue' AS kind, 0 AS grp, `+cols, `v.due_date < `+a.ph("today", w.today))+
+			` ORDER BY due_date, id LIMIT `+n+`) overdue`)
+	}
+	var week []string
+	for _, k := range []string{kindRetry, kindHighRisk, kindDue} {
+		if wants(k, false) {
+			week = append(week, `'`+k+`'`)
+		}
+	}
+	if w.own && len(week) > 0 {
+		// High-risk follow-ups are urgent: they come first.
+		parts = append(parts, `SELECT * FROM (SELECT x.kind, CASE WHEN x.kind = 'visit.high_risk' THEN 0 ELSE 1 END AS grp, x.id, x.due_date, x.owner, x.programme_id, x.resident_id, x.household_id FROM (`+
+			w.ownSQL(&a, weekKindSQL+` AS kind, `+cols, `v.due_date >= `+a.ph("today", w.today)+` AND v.due_date <= `+a.ph("week", w.week))+
+			`) x WHERE x.kind IN (`+strings.Join(week, ", ")+`) ORDER BY grp, x.due_date, x.id LIMIT `+n+`) week`)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	// Every visit has its programme: the join is LEFT only so that the few
+	// visits chosen are read first and the programmes by key.
+	return `SELECT s.kind, s.id, s.due_date, s.owner, COALESCE(r.name, ''), COALESCE(h.address, ''), COALESCE(p.name_zh, ''), COALESCE(p.name_en, '')
+		FROM (` + strings.Join(parts, ` UNION ALL `) + `) s LEFT JOIN vis_programmes p ON p.id = s.programme_id
+		LEFT JOIN reg_residents r ON r.id = s.resident_id LEFT JOIN reg_households h ON h.id = s.household_id`, a.args
+}
+
+var _ module.WorkBoarder = (*visitsModule)(nil)
+
 // Mine shows a resident their next visits (the date, and the worker's
 // name when the programme allows telling) and a way to ask for a visit.
 func (m *visitsModule) Mine(ctx context.Context, p *access.Principal) ([]module.MineSection, error) {
+	if p == nil || p.Role != access.Resident {
+		return nil, nil
+	}
 	ups, err := m.store.Upcoming(ctx, p)
 	if err != nil {
 		return nil, err
