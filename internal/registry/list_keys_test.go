@@ -252,6 +252,12 @@ func TestScopedListPlans(t *testing.T) {
 			fac := func(f Filter, after []any) query {
 				return pageOf(county, facilities.where, facilities.pageQuery, f, after)
 			}
+			changed := func(code string) query {
+				return func(t *testing.T) (string, []any) {
+					sub := access.Subtree(code)
+					return `SELECT COUNT(*), MAX(updated_at) FROM registry_facilities WHERE division_code >= $1 AND division_code < $2`, []any{sub.Lo, sub.Hi}
+				}
+			}
 			mapOf := func(f Filter, limit int) query {
 				return func(t *testing.T) (string, []any) {
 					w, err := facilities.where(county, f)
@@ -308,6 +314,12 @@ func TestScopedListPlans(t *testing.T) {
 					both("COVERING INDEX reg_facilities_cat_map (category=?", "reg_facilities_cat_map"), noSort("reg_facilities")},
 				{"a rare category's map reads only the category's index", mapOf(Filter{Category: rareCategory}, 21),
 					both("COVERING INDEX reg_facilities_cat_map (category=?", "reg_facilities_cat_map"), map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite], db.Postgres: {"Seq Scan"}}},
+				// PostgreSQL reads a county holding 95% of the rows from the
+				// table, as it should; a smaller range from the index.
+				{"whether a county's facilities changed (the life circles' question) is read from one covering index", changed("330106"),
+					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_facilities_div_updated"}}, map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite]}},
+				{"a smaller area's too, on both stores", changed(k.comms[1]),
+					both("COVERING INDEX reg_facilities_div_updated", "reg_facilities_div_updated"), noSort("reg_facilities")},
 				{"the capped count of a county's facilities reads an index, unsorted",
 					countOf(county, facilities.where, facilities.countQuery, Filter{}),
 					both("COVERING INDEX reg_facilities_div_", "Limit"), unsorted}, // the key's index or the map's: both lead by the division
