@@ -38,6 +38,9 @@ type pageCache struct {
 	gen func() uint64
 	mu  sync.Mutex
 	m   map[string]*pageEntry
+	// refreshing counts the recomputations running for viewers who were
+	// served the previous figures; wait lets the module end with them.
+	refreshing sync.WaitGroup
 }
 
 type pageEntry struct {
@@ -47,8 +50,7 @@ type pageEntry struct {
 	data pageData
 	err  error
 	// stale is the entry this one replaces when only its TTL ran out (no
-	// write since): viewers other than the one recomputing get it meanwhile
-	// instead of waiting.
+	// write since): every viewer gets it while this one is computed.
 	stale *pageEntry
 }
 
@@ -75,9 +77,15 @@ func pageKey(code string, year, month int, inds []Indicator) string {
 }
 
 // get returns the data of key, computing it with fn when absent, older
-// than the TTL or older than the store's last own write. Rows are
-// returned as a copy, so that a caller may change its entries.
-func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, error)) (pageData, error) {
+// than the TTL or older than the store's last own write. When only the
+// TTL ran out, the viewer who finds it so gets the previous figures at
+// once like everyone else, and fn runs beside, with ctx's values but not
+// its end (the viewer has its page by then): at county scale a
+// computation takes seconds, and no viewer should wait for figures that
+// no write has changed. After a write every viewer waits for the new
+// figures. Rows are returned as a copy, so that a caller may change its
+// entries.
+func (c *pageCache) get(ctx context.Context, key string, fn func(context.Context) (pageData, error)) (pageData, error) {
 	gen := c.gen()
 	c.mu.Lock()
 	e := c.m[key]
@@ -89,21 +97,19 @@ func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, er
 		if e != nil && e.gen == gen && e.finished() && e.err == nil {
 			ne.stale = e
 		}
-		e = ne
-		c.m[key] = e
-		c.mu.Unlock()
-		e.data, e.err = fn()
-		if e.err != nil {
-			c.mu.Lock()
-			if c.m[key] == e {
-				delete(c.m, key)
-			}
+		c.m[key] = ne
+		if ne.stale != nil {
+			c.refreshing.Add(1)
 			c.mu.Unlock()
+			go func() {
+				defer c.refreshing.Done()
+				c.compute(context.WithoutCancel(ctx), key, ne, fn)
+			}()
+			return e.copy(), nil
 		}
-		close(e.done)
-		c.mu.Lock()
-		e.stale = nil
 		c.mu.Unlock()
+		c.compute(ctx, key, ne, fn)
+		e = ne
 	} else {
 		if e.stale != nil && !e.finished() {
 			e = e.stale
@@ -118,7 +124,35 @@ func (c *pageCache) get(ctx context.Context, key string, fn func() (pageData, er
 	if e.err != nil {
 		return pageData{}, e.err
 	}
-	return pageData{Rows: append([]Row(nil), e.data.Rows...), Behind: append([]LaggingChild(nil), e.data.Behind...)}, nil
+	return e.copy(), nil
+}
+
+// compute fills e with fn's figures; a failed computation is dropped, so
+// that the next viewer tries again.
+func (c *pageCache) compute(ctx context.Context, key string, e *pageEntry, fn func(context.Context) (pageData, error)) {
+	e.data, e.err = fn(ctx)
+	c.mu.Lock()
+	if e.err != nil && c.m[key] == e {
+		if e.stale != nil {
+			c.m[key] = e.stale // keep serving the figures we have
+		} else {
+			delete(c.m, key)
+		}
+	}
+	close(e.done)
+	e.stale = nil
+	c.mu.Unlock()
+}
+
+// wait returns when no recomputation runs in the background.
+func (c *pageCache) wait() {
+	if c != nil {
+		c.refreshing.Wait()
+	}
+}
+
+func (e *pageEntry) copy() pageData {
+	return pageData{Rows: append([]Row(nil), e.data.Rows...), Behind: append([]LaggingChild(nil), e.data.Behind...)}
 }
 
 func (e *pageEntry) finished() bool {

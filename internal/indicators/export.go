@@ -52,9 +52,20 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) {
 		for _, rw := range rows {
 			names[rw.Division] = rw.Value.Name
 		}
-	} else if rows, err = h.rows(r, inds, code, year, month, children); err != nil {
-		h.pageErr(w, r, err)
-		return
+	} else if children {
+		if rows, err = h.rows(r, inds, code, year, month, true); err != nil {
+			h.pageErr(w, r, err)
+			return
+		}
+	} else {
+		// The division's indicators are the dashboard's figures: the same
+		// computation, reused from its cache when a viewer has made it.
+		d, err := h.pageData(r, inds, code, year, month)
+		if err != nil {
+			h.pageErr(w, r, err)
+			return
+		}
+		rows = d.Rows
 	}
 	d, err := h.Divisions.Get(r.Context(), code)
 	if err != nil {

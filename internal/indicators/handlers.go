@@ -498,9 +498,9 @@ func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year
 	if !access.ScopeOf(r.Context()).Contains(code) {
 		return pageData{}, divisionNotFound(code)
 	}
-	// The page's two computations check the sources' fingerprint once.
-	r = r.WithContext(withFingerprintMemo(r.Context()))
-	compute := func() (pageData, error) {
+	compute := func(ctx context.Context) (pageData, error) {
+		// The page's two computations check the sources' fingerprint once.
+		r := r.WithContext(withFingerprintMemo(ctx))
 		var d pageData
 		var err error
 		if d.Rows, err = h.rows(r, inds, code, year, month, false); err != nil {
@@ -512,7 +512,7 @@ func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year
 		return d, err
 	}
 	if h.cache == nil {
-		return compute()
+		return compute(r.Context())
 	}
 	return h.cache.get(r.Context(), pageKey(code, year, month, inds), compute)
 }

@@ -59,6 +59,7 @@ type indicatorsModule struct {
 	th        Thresholds
 	log       *slog.Logger
 	pageTTL   time.Duration
+	cache     *pageCache // the dashboards' (nil before Mount, or with no TTL)
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -100,14 +101,19 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	if err != nil {
 		return err
 	}
+	m.cache = newPageCache(m.pageTTL, m.store.Now, m.store.Generation)
 	h := &Handlers{Engine: m.store.Engine(m.th, true), Store: m.store, Divisions: m.divisions, Pages: rd.Parse(templates, "templates/*.html"), Inds: inds,
-		cache: newPageCache(m.pageTTL, m.store.Now, m.store.Generation)}
+		cache: m.cache}
 	h.Register(rt)
 	return nil
 }
 
 // Run keeps the precomputed values fresh; reads fall back to live
 // computation for a year whose sources changed since.
-func (m *indicatorsModule) Run(ctx context.Context) { Refresher(ctx, m.store, time.Minute, m.log) }
+// It ends once the dashboards' recomputations in flight have.
+func (m *indicatorsModule) Run(ctx context.Context) {
+	defer func() { m.cache.wait() }()
+	Refresher(ctx, m.store, time.Minute, m.log)
+}
 
 var _ module.WorkSource = (*indicatorsModule)(nil)

@@ -37,6 +37,27 @@ type Handlers struct {
 	// the key holds the study weakly, so a replaced study can be freed.
 	pngMu sync.Mutex
 	pngs  map[pngKey][]byte
+	// The page's figures (coverage rows, gaps, map) by the same key: they
+	// too change only with the study, and computing them took most of a
+	// county page's time.
+	partsMu sync.Mutex
+	parts   map[partsKey]*viewParts
+}
+
+type partsKey struct {
+	pngKey
+	tier string
+}
+
+// viewParts are what pageView computes from a study for a division, tier
+// and category; shared by every viewer, never changed once made.
+type viewParts struct {
+	rows     []UnitRow
+	total    UnitRow
+	gaps     []gapRow
+	ras      *Raster
+	legend   []legend
+	mapScale func(lon, lat float64) (float64, float64)
 }
 
 type pngKey struct {
@@ -225,30 +246,14 @@ func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
 	if err != nil || st == nil {
 		return v, web.Msg{}, err
 	}
-	ctx, tier := r.Context(), v.Tier
-	cv, err := st.Coverage(tier.ID)
+	tier := v.Tier
+	parts, err := h.viewParts(r.Context(), st, code, tier.ID, v.Category)
 	if err != nil {
 		return v, web.Msg{}, err
 	}
-	v.Rows, v.Total = h.rows(cv, code)
-	names, err := h.names(ctx, code)
-	if err != nil {
-		return v, web.Msg{}, err
-	}
-	for i := range v.Rows {
-		v.Rows[i].Name = names[v.Rows[i].Unit]
-	}
-	for _, g := range cv.Gaps(0.8) {
-		if access.Subtree(code).Contains(g.Unit) && len(v.Gaps) < 30 {
-			m := "—"
-			if !math.IsInf(g.MedianMinutes, 0) {
-				m = strconv.FormatFloat(g.MedianMinutes, 'f', 1, 64)
-			}
-			g.MissingPop = math.Round(g.MissingPop)
-			v.Gaps = append(v.Gaps, gapRow{Gap: g, Name: names[g.Unit], Median: m})
-		}
-	}
-	h.drawMap(&v, st, code)
+	// Copies: a view may be filled further (sites on POST); the parts are shared.
+	v.Rows, v.Total, v.Gaps = slices.Clone(parts.rows), parts.total, slices.Clone(parts.gaps)
+	v.Map, v.Legend, v.mapScale = parts.ras, slices.Clone(parts.legend), parts.mapScale
 	v.MapURL = "/lifecircle/map.png?" + url.Values{"division": {code}, "tier": {tier.ID}, "category": {v.Category}}.Encode()
 	if r.Method != http.MethodPost {
 		return v, web.Msg{}, nil
@@ -266,6 +271,52 @@ func (h *Handlers) pageView(r *http.Request) (view, web.Msg, error) {
 		return v, web.M("区域内人口已全部在该类设施的服务范围内，无需新增", "everyone in the area is already within reach of this category: no site adds coverage"), nil
 	}
 	return v, web.Msg{}, nil
+}
+
+// viewParts computes the page's figures of a division, tier and category
+// from the study, once per study.
+func (h *Handlers) viewParts(ctx context.Context, st *circle.Study, code, tier, category string) (*viewParts, error) {
+	k := partsKey{pngKey{weak.Make(st), code, category}, tier}
+	h.partsMu.Lock()
+	p, ok := h.parts[k]
+	h.partsMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	cv, err := st.Coverage(tier)
+	if err != nil {
+		return nil, err
+	}
+	p = &viewParts{}
+	p.rows, p.total = h.rows(cv, code)
+	names, err := h.names(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.rows {
+		p.rows[i].Name = names[p.rows[i].Unit]
+	}
+	for _, g := range cv.Gaps(0.8) {
+		if access.Subtree(code).Contains(g.Unit) && len(p.gaps) < 30 {
+			m := "—"
+			if !math.IsInf(g.MedianMinutes, 0) {
+				m = strconv.FormatFloat(g.MedianMinutes, 'f', 1, 64)
+			}
+			g.MissingPop = math.Round(g.MissingPop)
+			p.gaps = append(p.gaps, gapRow{Gap: g, Name: names[g.Unit], Median: m})
+		}
+	}
+	var mv view
+	mv.Category = category
+	h.drawMap(&mv, st, code)
+	p.ras, p.legend, p.mapScale = mv.Map, mv.Legend, mv.mapScale
+	h.partsMu.Lock()
+	if h.parts == nil || len(h.parts) >= maxMaps {
+		h.parts = map[partsKey]*viewParts{} // bounded as the maps are
+	}
+	h.parts[k] = p
+	h.partsMu.Unlock()
+	return p, nil
 }
 
 // setup reads the division, tier and category asked for and the county's

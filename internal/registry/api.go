@@ -363,7 +363,8 @@ func (h *Handlers) myGrid(r *http.Request) (MyGridView, error) {
 			return v, err
 		}
 		v.Households = append(v.Households, hs...)
-		rs, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Grid: g.ID}, 1000)
+		// Only the tagged are shown: the rest of the grid is not read.
+		rs, _, err := h.Store.ListResidents(r.Context(), ResidentFilter{Grid: g.ID, Tagged: true}, 1000)
 		if err != nil {
 			return v, err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"linli/internal/db"
@@ -16,21 +17,28 @@ const MapPointCap = 3000
 
 // MapPoint is one facility on the server-drawn map.
 type MapPoint struct {
-	ID, Name, Category string
-	Lon, Lat           float64
-	X, Y               float64 // SVG user units
-	Color              string
-	Shape              string // a marker shape: circle, square, triangle …
+	Category string
+	Lon, Lat float64
+	X, Y     float64 // SVG user units
+	Color    string
+	Shape    string // a marker shape: circle, square, triangle …
 }
 
-// Path is the point's marker as SVG path data, centred on it.
-func (p MapPoint) Path() string { return markerPath(p.Shape, p.X, p.Y, 6) }
+// MapLayer is one category's markers, drawn as a single SVG path: a
+// county's thousands of facilities are a few dozen elements, not one
+// element (with its attributes and title) each.
+type MapLayer struct {
+	Category     string
+	Shape, Color string
+	Count        int    // facilities of the category on the map
+	D            string // the markers as path data, one subpath each
+}
 
-// Fill is the marker's inside: its colour, or white for an outline shape.
-func (p MapPoint) Fill() string { return markerFill(p.Shape, p.Color) }
+// Fill is the layer's inside: its colour, or white for an outline shape.
+func (l MapLayer) Fill() string { return markerFill(l.Shape, l.Color) }
 
-// Stroke is the marker's outline.
-func (p MapPoint) Stroke() string { return markerStroke(p.Shape, p.Color) }
+// Stroke is the layer's outline.
+func (l MapLayer) Stroke() string { return markerStroke(l.Shape, l.Color) }
 
 // LegendEntry is one category on the map's legend.
 type LegendEntry struct {
@@ -120,9 +128,40 @@ func groupName(gi int) web.Msg {
 	return otherGroup.Name
 }
 
+// markerVertices are a polygon shape's corners around (0, 0) for radius 1
+// (nil for circle and ring).
+func markerVertices(shape string) [][2]float64 {
+	switch shape {
+	case "square":
+		a := 0.85
+		return [][2]float64{{-a, -a}, {a, -a}, {a, a}, {-a, a}}
+	case "triangle":
+		return [][2]float64{{0, -1.15}, {1.05, 0.8}, {-1.05, 0.8}}
+	case "triangle-down":
+		return [][2]float64{{0, 1.15}, {1.05, -0.8}, {-1.05, -0.8}}
+	case "diamond":
+		return [][2]float64{{0, -1.15}, {1.15, 0}, {0, 1.15}, {-1.15, 0}}
+	case "cross":
+		t := 0.38
+		return [][2]float64{{-t, -1}, {t, -1}, {t, -t}, {1, -t}, {1, t}, {t, t}, {t, 1}, {-t, 1}, {-t, t}, {-1, t}, {-1, -t}, {-t, -t}}
+	case "star":
+		var pts [][2]float64
+		for i := 0; i < 10; i++ {
+			k := 1.25
+			if i%2 == 1 {
+				k = 0.52
+			}
+			a := -math.Pi/2 + float64(i)*math.Pi/5
+			pts = append(pts, [2]float64{k * math.Cos(a), k * math.Sin(a)})
+		}
+		return pts
+	}
+	return nil
+}
+
 // markerPath draws shape at (x, y) with radius r as SVG path data.
 func markerPath(shape string, x, y, r float64) string {
-	poly := func(pts ...[2]float64) string {
+	if pts := markerVertices(shape); pts != nil {
 		var b strings.Builder
 		for i, p := range pts {
 			if i == 0 {
@@ -135,35 +174,46 @@ func markerPath(shape string, x, y, r float64) string {
 		b.WriteString("Z")
 		return b.String()
 	}
-	switch shape {
-	case "square":
-		a := 0.85
-		return poly([2]float64{-a, -a}, [2]float64{a, -a}, [2]float64{a, a}, [2]float64{-a, a})
-	case "triangle":
-		return poly([2]float64{0, -1.15}, [2]float64{1.05, 0.8}, [2]float64{-1.05, 0.8})
-	case "triangle-down":
-		return poly([2]float64{0, 1.15}, [2]float64{1.05, -0.8}, [2]float64{-1.05, -0.8})
-	case "diamond":
-		return poly([2]float64{0, -1.15}, [2]float64{1.15, 0}, [2]float64{0, 1.15}, [2]float64{-1.15, 0})
-	case "cross":
-		t := 0.38
-		return poly([2]float64{-t, -1}, [2]float64{t, -1}, [2]float64{t, -t}, [2]float64{1, -t}, [2]float64{1, t}, [2]float64{t, t},
-			[2]float64{t, 1}, [2]float64{-t, 1}, [2]float64{-t, t}, [2]float64{-1, t}, [2]float64{-1, -t}, [2]float64{-t, -t})
-	case "star":
-		var pts [][2]float64
-		for i := 0; i < 10; i++ {
-			k := 1.25
-			if i%2 == 1 {
-				k = 0.52
-			}
-			a := -math.Pi/2 + float64(i)*math.Pi/5
-			pts = append(pts, [2]float64{k * math.Cos(a), k * math.Sin(a)})
-		}
-		return poly(pts...)
-	}
 	// circle and ring: two half arcs
 	return fmt.Sprintf("M%g %gA%g %g 0 1 0 %g %gA%g %g 0 1 0 %g %gZ", round1(x-r), round1(y), r, r, round1(x+r), round1(y), r, r, round1(x-r), round1(y))
 }
+
+// markerStamp is a shape of radius r as a start offset and the rest of
+// its outline in relative moves: a marker is then its start point and
+// the same tail, so that a layer of thousands is written without
+// formatting every corner of every marker.
+type markerStamp struct {
+	dx, dy float64
+	tail   string
+}
+
+func newMarkerStamp(shape string, r float64) markerStamp {
+	pts := markerVertices(shape)
+	if pts == nil {
+		g := strconv.FormatFloat(r, 'g', -1, 64)
+		d := strconv.FormatFloat(2*r, 'g', -1, 64)
+		return markerStamp{dx: -r, tail: "a" + g + " " + g + " 0 1 0 " + d + " 0a" + g + " " + g + " 0 1 0-" + d + " 0z"}
+	}
+	var b []byte
+	for i := 1; i < len(pts); i++ {
+		b = append(b, 'l')
+		b = appendCoord(b, round1((pts[i][0]-pts[i-1][0])*r))
+		b = append(b, ' ')
+		b = appendCoord(b, round1((pts[i][1]-pts[i-1][1])*r))
+	}
+	return markerStamp{dx: pts[0][0] * r, dy: pts[0][1] * r, tail: string(append(b, 'z'))}
+}
+
+// appendStamp writes the marker centred on (x, y).
+func (m markerStamp) appendStamp(b []byte, x, y float64) []byte {
+	b = append(b, 'M')
+	b = appendCoord(b, round1(x+m.dx))
+	b = append(b, ' ')
+	b = appendCoord(b, round1(y+m.dy))
+	return append(b, m.tail...)
+}
+
+func appendCoord(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', -1, 64) }
 
 func markerFill(shape, color string) string {
 	if shape == "ring" {
@@ -199,9 +249,10 @@ type FacilityMap struct {
 	MinLon, MinLat         float64
 	MaxLon, MaxLat         float64
 	Points                 []MapPoint
+	Layers                 []MapLayer // the points drawn, a path a category
 	Legend                 []LegendEntry
-	Total                  int     // facilities matching the filter
-	Truncated              bool    // more than MapPointCap matched
+	Total                  int     // facilities on the map
+	Truncated              bool    // more than MapPointCap matched: the map shows the first
 	ScaleLen               float64 // scale bar length in SVG units
 	ScaleX, ScaleY         float64 // scale bar's left end
 	ScaleX2, ScaleMid      float64 // its right end and middle
@@ -210,26 +261,27 @@ type FacilityMap struct {
 	GridXLabel, GridYLabel []string
 }
 
-// MapFacilities draws the facilities matching f (in scope) on a map.
+// MapFacilities draws the facilities matching f (in scope) on a map. It
+// reads at most MapPointCap+1 rows in the list's index order and never
+// counts the rest: beyond the cap the map says it shows the first ones.
 func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error) {
 	m := FacilityMap{Width: 640}
 	w, err := facilities.where(ctx, f)
 	if err != nil {
 		return m, err
 	}
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_facilities f WHERE `+w.sql(), w.args...).Scan(&m.Total); err != nil {
-		return m, err
-	}
-	m.Truncated = m.Total > MapPointCap
 	m.Points, err = db.Collect(ctx, s.DB.R, func(row db.Scanner) (MapPoint, error) {
 		var p MapPoint
-		err := row.Scan(&p.ID, &p.Name, &p.Category, &p.Lon, &p.Lat)
+		err := row.Scan(&p.Category, &p.Lon, &p.Lat)
 		return p, err
-	}, `SELECT f.id, f.name, f.category, f.lon, f.lat FROM reg_facilities f WHERE `+w.sql()+
-		` ORDER BY f.division_code, f.category, f.name LIMIT `+itoa(MapPointCap), w.args...)
+	}, mapQuery(w, f, MapPointCap+1), w.args...)
 	if err != nil {
 		return m, err
 	}
+	if len(m.Points) > MapPointCap {
+		m.Points, m.Truncated = m.Points[:MapPointCap], true
+	}
+	m.Total = len(m.Points)
 	cats, err := s.Categories(ctx)
 	if err != nil {
 		return m, err
@@ -251,10 +303,56 @@ func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error
 		return m, nil
 	}
 	m.project(style)
-	// Draw rarer categories last so that they stay visible on top.
-	sort.SliceStable(m.Points, func(i, j int) bool { return counts[m.Points[i].Category] > counts[m.Points[j].Category] })
+	m.Layers = layers(m.Points, counts)
 	return m, nil
 }
+
+// mapQuery reads limit of the map's points in division order, from the
+// index that covers them (reg_facilities_div_map, or reg_facilities_cat_map
+// when the filter fixes the category): a scope holding more than the cap
+// reads the first ones and stops.
+func mapQuery(w *where, f Filter, limit int) string {
+	order := "f.division_code, f.category, f.lon, f.lat"
+	if f.Category != "" {
+		order = "f.division_code, f.lon, f.lat"
+	}
+	return `SELECT f.category, f.lon, f.lat FROM reg_facilities f WHERE ` + w.sql() + ` ORDER BY ` + order + ` LIMIT ` + itoa(limit)
+}
+
+// layers groups the projected points by category into one path each, the
+// rarer categories last so that they stay visible on top. A marker that
+// falls on one already drawn in its layer (the same spot to a tenth of a
+// unit) adds nothing to the picture and is left out of the path.
+func layers(points []MapPoint, counts map[string]int) []MapLayer {
+	at := map[string]int{}
+	var out []MapLayer
+	var stamps []markerStamp
+	var paths [][]byte
+	var seen []map[[2]float64]bool
+	for _, p := range points {
+		i, ok := at[p.Category]
+		if !ok {
+			i = len(out)
+			at[p.Category] = i
+			out = append(out, MapLayer{Category: p.Category, Shape: p.Shape, Color: p.Color, Count: counts[p.Category]})
+			stamps = append(stamps, newMarkerStamp(p.Shape, markerRadius))
+			paths = append(paths, nil)
+			seen = append(seen, map[[2]float64]bool{})
+		}
+		if spot := [2]float64{p.X, p.Y}; !seen[i][spot] {
+			seen[i][spot] = true
+			paths[i] = stamps[i].appendStamp(paths[i], p.X, p.Y)
+		}
+	}
+	for i := range out {
+		out[i].D = string(paths[i])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out
+}
+
+// markerRadius is a marker's size in SVG units.
+const markerRadius = 6
 
 // project fits the points' bounding box (with a margin) into the map.
 func (m *FacilityMap) project(style map[string]markerStyle) {

@@ -252,6 +252,21 @@ func TestScopedListPlans(t *testing.T) {
 			fac := func(f Filter, after []any) query {
 				return pageOf(county, facilities.where, facilities.pageQuery, f, after)
 			}
+			changed := func(code string) query {
+				return func(t *testing.T) (string, []any) {
+					sub := access.Subtree(code)
+					return `SELECT COUNT(*), MAX(updated_at) FROM registry_facilities WHERE division_code >= $1 AND division_code < $2`, []any{sub.Lo, sub.Hi}
+				}
+			}
+			mapOf := func(f Filter, limit int) query {
+				return func(t *testing.T) (string, []any) {
+					w, err := facilities.where(county, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return mapQuery(w, f, limit), w.args
+				}
+			}
 			org := func(f Filter, after []any) query {
 				return pageOf(county, organizations.where, organizations.pageQuery, f, after)
 			}
@@ -283,9 +298,31 @@ func TestScopedListPlans(t *testing.T) {
 					both("reg_facilities_cat_key (category=? AND (division_code,name,id)>(?,?,?)", "reg_facilities_cat_key"), noSort("reg_facilities")},
 				{"a common category's deep page too", fac(Filter{Category: commonCategory}, facKey),
 					both("reg_facilities_cat_key (category=? AND (division_code,name,id)>(?,?,?)", "reg_facilities_cat_key"), noSort("reg_facilities")},
+				// The fixture's county holds fewer facilities than the map's
+				// cap, so the map reads them all: SQLite from the covering
+				// index, in order; PostgreSQL may as well read the table and
+				// sort 3,000 rows. Past the cap (a smaller limit stands for a
+				// scope holding more) both read the first points in index
+				// order and stop.
+				{"a county officer's facility map reads its points from the index that covers them", mapOf(Filter{}, MapPointCap+1),
+					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_facilities_div_map"}}, map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite]}},
+				{"a category's map reads the category's covering index", mapOf(Filter{Category: commonCategory}, MapPointCap+1),
+					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_facilities_cat_map (category=?"}}, map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite]}},
+				{"a map past its cap reads the first points in index order and stops", mapOf(Filter{}, 21),
+					both("COVERING INDEX reg_facilities_div_map", "reg_facilities_div_map"), noSort("reg_facilities")},
+				{"a common category's map past its cap too, from the category's index", mapOf(Filter{Category: commonCategory}, 21),
+					both("COVERING INDEX reg_facilities_cat_map (category=?", "reg_facilities_cat_map"), noSort("reg_facilities")},
+				{"a rare category's map reads only the category's index", mapOf(Filter{Category: rareCategory}, 21),
+					both("COVERING INDEX reg_facilities_cat_map (category=?", "reg_facilities_cat_map"), map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite], db.Postgres: {"Seq Scan"}}},
+				// PostgreSQL reads a county holding 95% of the rows from the
+				// table, as it should; a smaller range from the index.
+				{"whether a county's facilities changed (the life circles' question) is read from one covering index", changed("330106"),
+					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_facilities_div_updated"}}, map[db.Dialect][]string{db.SQLite: noSort("reg_facilities")[db.SQLite]}},
+				{"a smaller area's too, on both stores", changed(k.comms[1]),
+					both("COVERING INDEX reg_facilities_div_updated", "reg_facilities_div_updated"), noSort("reg_facilities")},
 				{"the capped count of a county's facilities reads an index, unsorted",
 					countOf(county, facilities.where, facilities.countQuery, Filter{}),
-					both("COVERING INDEX reg_facilities_div_key", "Limit"), unsorted},
+					both("COVERING INDEX reg_facilities_div_", "Limit"), unsorted}, // the key's index or the map's: both lead by the division
 				{"a county officer's organisations read the key index from the cursor", org(Filter{}, []any{k.big, "阳光物业", "m"}),
 					both("reg_organizations_div_key ((division_code,name,id)>(?,?,?)", "Index Cond: ((ROW(division_code, name, id) >"), noSort("reg_organizations")},
 				{"a rare kind's organisations read the kind's index from the cursor", org(Filter{Category: rareKind}, []any{k.big, "阳光物业", "m"}),

@@ -193,6 +193,9 @@ func TestListPlans(t *testing.T) {
 				{"the capped count of a tag probes tags by resident", count(officer("330106"), ResidentFilter{Tag: everyTag, Q: "张"}),
 					map[db.Dialect][]string{db.SQLite: {"(resident_id=? AND tag=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},
 					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_due", "SCAN t"}, db.Postgres: {"reg_resident_tags_due", "Seq Scan on reg_resident_tags"}}},
+				{"a grid's tagged residents probe each row's tags by resident", page(worker(k.big), ResidentFilter{Grid: "g", Tagged: true}, false),
+					map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},
+					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_due", "SCAN t"}, db.Postgres: {"reg_resident_tags_due", "Seq Scan on reg_resident_tags"}}},
 				{"a page's tags are read by resident in one statement", func(t *testing.T) (string, []any) {
 					return tagsQuery([]string{"$1", "$2", "$3"}), []any{"a", "b", "c"}
 				}, map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},

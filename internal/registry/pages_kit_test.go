@@ -183,9 +183,9 @@ func TestFacilityLegendShapes(t *testing.T) {
 					t.Fatalf("the legend does not name the family %s", fam)
 				}
 			}
-			marks := regexp.MustCompile(`<path d="[^"]+" fill="[^"]+" stroke="[^"]+" stroke-width="[^"]+" data-category="([^"]+)" data-shape="([^"]+)">`).FindAllStringSubmatch(html, -1)
+			marks := regexp.MustCompile(`<path d="[^"]+" fill="[^"]+" stroke="[^"]+" stroke-width="[^"]+" data-category="([^"]+)" data-shape="([^"]+)" data-count="1">`).FindAllStringSubmatch(html, -1)
 			if len(marks) != len(cats) {
-				t.Fatalf("%d markers for %d facilities", len(marks), len(cats))
+				t.Fatalf("%d layers of one marker for %d facilities of as many categories", len(marks), len(cats))
 			}
 			for _, m := range marks {
 				if shapeOf[m[1]] != m[2] {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -189,8 +190,14 @@ func TestFacilityMap(t *testing.T) {
 				t.Fatalf("facilities page: %d", st)
 			}
 			svg := html[strings.Index(html, "<svg"):strings.LastIndex(html, "</svg>")]
-			if n := strings.Count(svg, `stroke-width="1.6" data-category=`); n != 3 { // one marker a facility, none for the legend
-				t.Fatalf("%d markers in %s", n, svg)
+			// One path a category, a subpath a facility; none for the legend.
+			layers := regexp.MustCompile(`<path d="([^"]+)" fill="[^"]+" stroke="[^"]+" stroke-width="1.6" data-category="([^"]+)"`).FindAllStringSubmatch(svg, -1)
+			marks := map[string]int{}
+			for _, l := range layers {
+				marks[l[2]] = strings.Count(l[1], "M")
+			}
+			if len(layers) != 2 || marks["elderly_canteen"] != 2 || marks["health_station"] != 1 {
+				t.Fatalf("markers by category %v in %s", marks, svg)
 			}
 			for _, want := range []string{`data-category="elderly_canteen" data-shape="circle"`, `data-category="health_station" data-shape="cross"`, "老年食堂/助餐点 (2)", "社区卫生服务站/村卫生室 (1)", "<table", "°E", "上保卫生站"} {
 				if !strings.Contains(html, want) {
@@ -209,7 +216,7 @@ func TestFacilityMap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Total != 3 || m.Truncated || len(m.Points) != 3 || m.Points[2].Category != "health_station" || len(m.Legend) != 2 {
+			if m.Total != 3 || m.Truncated || len(m.Points) != 3 || len(m.Layers) != 2 || m.Layers[1].Category != "health_station" || len(m.Legend) != 2 {
 				t.Fatalf("map %+v", m)
 			}
 			for _, p := range m.Points {

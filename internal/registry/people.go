@@ -125,6 +125,9 @@ type ResidentFilter struct {
 	Q         string // name prefix, a full ID number or a phone number
 	Household string
 	Grid      string
+	// Tagged keeps only residents with a service-object tag (a grid's
+	// tagged residents), probed row by row through the resident_id key.
+	Tagged bool
 }
 
 const residentCols = `r.id, r.division_code, r.household_id, r.name, r.gender, r.birth_date, r.relation, r.residence, r.id_mask, r.phone_mask,
@@ -172,6 +175,9 @@ func (s *Store) residentWhereTag(ctx context.Context, f ResidentFilter, sparse *
 	}
 	if f.Grid != "" {
 		w.add("r.household_id IN (SELECT id FROM reg_households WHERE grid_id = ?)", f.Grid)
+	}
+	if f.Tagged {
+		w.add("EXISTS (SELECT 1 FROM reg_resident_tags t WHERE t.resident_id = r.id LIMIT 1 OFFSET 0)")
 	}
 	if f.Tag != "" && sparse != nil {
 		// Few carry the tag here: its index gives them all, and the page

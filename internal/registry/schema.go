@@ -336,4 +336,13 @@ DROP INDEX reg_organizations_div;
 CREATE INDEX reg_personnel_div_key ON reg_personnel (division_code, name, id);
 DROP INDEX reg_personnel_div;
 CREATE INDEX reg_personnel_org ON reg_personnel (org_id);`},
+	// The facility map reads a county's points (category and place) in the
+	// list's division order: these cover that read, with or without the
+	// category filter, so that no row is looked up in the table. The life
+	// circles ask on every view whether a county's facilities changed (how
+	// many, and the latest change, through registry_facilities): the last
+	// covers that.
+	{ID: "registry/013_facility_map", SQL: `CREATE INDEX reg_facilities_div_map ON reg_facilities (division_code, category, lon, lat);
+CREATE INDEX reg_facilities_cat_map ON reg_facilities (category, division_code, lon, lat);
+CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, updated_at);`},
 }
