@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/memo"
 	"linli/internal/module"
 	"linli/internal/questions"
 	"linli/internal/web"
@@ -24,6 +25,8 @@ func Module() module.Spec {
 
 type visitsModule struct {
 	store *Store
+	// figures are the supervision page's kept figures (set by Mount).
+	figures *memo.Cache[Completion]
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -69,6 +72,7 @@ func (m *visitsModule) Run(ctx context.Context) {
 	clock := make(chan struct{})
 	go func() { defer close(clock); m.store.RunEscalation(ctx, time.Minute) }()
 	defer func() { <-clock }()
+	defer func() { m.figures.Wait() }() // figures being counted for a viewer already served
 	t := time.NewTicker(15 * time.Minute)
 	defer t.Stop()
 	for {

@@ -246,6 +246,7 @@ func (s *Store) listQuery(p *access.Principal, f Filter, cursor string, limit in
 // Reassign gives an open visit to another worker of its community (a
 // community worker or officer in scope).
 func (s *Store) Reassign(ctx context.Context, id int64, owner string) (Visit, error) {
+	defer s.wrote()
 	p := access.From(ctx)
 	if p == nil || (p.Role != access.CommunityWorker && p.Role != access.Officer) {
 		return Visit{}, fault.Forbidden(fault.M("只有社区工作者和民政干部可以改派探访", "only community workers and officers reassign visits"))

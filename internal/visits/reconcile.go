@@ -268,6 +268,7 @@ func (s *Store) widen(ctx context.Context, res *ScheduleResult, c *changes) erro
 // result as Schedule, found by looking only at what changed. Without a
 // mark for the month it runs Schedule.
 func (s *Store) Reconcile(ctx context.Context, month Month) (ScheduleResult, error) {
+	defer s.wrote()
 	return s.reconcileAt(ctx, month, s.Now())
 }
 

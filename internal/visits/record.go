@@ -85,6 +85,7 @@ func scopeSQL(p *access.Principal, n int) (string, []any) {
 // Record records a visit: its outcome, findings and follow-ups, in one
 // transaction with its audit entry.
 func (s *Store) Record(ctx context.Context, id int64, in RecordInput) (Visit, error) {
+	defer s.wrote()
 	p := access.From(ctx)
 	if !canWork(p) {
 		return Visit{}, errNoRecord

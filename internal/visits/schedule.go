@@ -200,6 +200,7 @@ func scopeFor(p Programme, within access.Scope) (access.Scope, bool) {
 // written by INSERT … SELECT … ON CONFLICT DO NOTHING. It looks at every
 // target; Reconcile looks only at what changed since.
 func (s *Store) Schedule(ctx context.Context, month Month, within string) (ScheduleResult, error) {
+	defer s.wrote()
 	return s.scheduleAt(ctx, month, within, s.Now())
 }
 

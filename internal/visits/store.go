@@ -10,6 +10,7 @@ package visits
 import (
 	"encoding/json"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"linli/internal/audit"
@@ -149,7 +150,14 @@ type Store struct {
 	Log     *slog.Logger
 	Notices module.Notifier // may be nil
 	Divs    module.Divisions
+	// writes counts this store's writes, so that the supervision figures
+	// kept for a while are computed again after any (see supervision).
+	writes atomic.Uint64
 }
+
+// wrote marks a write: deferred by every method that changes visits, done
+// or not (a needless recomputation costs less than a missed one).
+func (s *Store) wrote() { s.writes.Add(1) }
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)

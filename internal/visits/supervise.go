@@ -100,11 +100,15 @@ func supervisedDivision(p *access.Principal, division string) (string, error) {
 // or, for a community, by worker and by grid. Each target counts once
 // (see completionSQL).
 func (s *Store) Completion(ctx context.Context, division string, month Month) (Completion, error) {
-	p := access.From(ctx)
-	division, err := supervisedDivision(p, division)
+	division, err := supervisedDivision(access.From(ctx), division)
 	if err != nil {
 		return Completion{}, err
 	}
+	return s.completion(ctx, division, month)
+}
+
+// completion is Completion of a division the caller may supervise.
+func (s *Store) completion(ctx context.Context, division string, month Month) (Completion, error) {
 	out := Completion{Division: division, Month: month.String(), ByGroup: []CompletionLine{}}
 	if d, err := s.Divs.Get(ctx, division); err == nil {
 		out.DivisionName = d.Name
@@ -433,6 +437,7 @@ const MaxReassign = 200
 // caller's scope are not found; recorded ones cannot be reassigned; a
 // worker of another community is refused.
 func (s *Store) ReassignMany(ctx context.Context, in ReassignBatch) (ReassignResult, error) {
+	defer s.wrote()
 	p := access.From(ctx)
 	if !canSupervise(p) {
 		return ReassignResult{}, fault.Forbidden(fault.M("只有社区工作者和民政干部可以改派探访", "only community workers and officers reassign visits"))

@@ -1,6 +1,7 @@
 package visits
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/memo"
 	"linli/internal/web"
 )
 
@@ -22,11 +24,22 @@ var superviseTemplates embed.FS
 type supervision struct {
 	store *Store
 	pages *web.Pages
+	// figures keeps each division's month of completion figures for
+	// FiguresTTL or until a visit is written: at county scale they take
+	// seconds to count, and the page is read far more often than visits
+	// change. The API counts exactly every time.
+	figures *memo.Cache[Completion]
 }
+
+// FiguresTTL is how long the supervision page reuses a division's figures
+// when no visit was written meanwhile; overdue counts move with the day.
+const FiguresTTL = 30 * time.Second
 
 // mountSupervision registers the supervision pages and API.
 func (m *visitsModule) mountSupervision(rt *web.Router, rd *web.Renderer) error {
-	h := &supervision{store: m.store, pages: rd.Parse(superviseTemplates, "templates/supervise/*.html")}
+	h := &supervision{store: m.store, pages: rd.Parse(superviseTemplates, "templates/supervise/*.html"),
+		figures: memo.New[Completion](FiguresTTL, m.store.Now, m.store.writes.Load, nil)}
+	m.figures = h.figures
 	rt.Page("GET /visits/supervise", h.pageCompletion)
 	rt.Page("GET /visits/overdue", func(w http.ResponseWriter, r *http.Request) { h.pageList(w, r, ListOverdue) })
 	rt.Page("GET /visits/high-risk", func(w http.ResponseWriter, r *http.Request) { h.pageList(w, r, ListHighRisk) })
@@ -189,6 +202,8 @@ type completionPage struct {
 	// plain paths for the viewer's own division this month.
 	Overdue, HighRisk string
 	Empty             fault.Msg
+	// AsOf is when the figures were counted (zero: just now).
+	AsOf time.Time
 }
 
 func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
@@ -198,12 +213,17 @@ func (h *supervision) pageCompletion(w http.ResponseWriter, r *http.Request) {
 		h.pages.Fail(w, r, "completion", web.View{Title: title, Data: completionPage{Months: h.recentMonths()}}, err)
 		return
 	}
-	c, err := h.store.Completion(r.Context(), r.URL.Query().Get("division"), m)
+	division, err := supervisedDivision(access.From(r.Context()), r.URL.Query().Get("division"))
 	if err != nil {
 		h.pages.Fail(w, r, "completion", web.View{Title: title, Data: completionPage{Months: h.recentMonths()}}, err)
 		return
 	}
-	v := completionPage{C: c, Groups: bars(c.ByGroup), Divisions: bars(c.ByDivision), Workers: bars(c.ByWorker), Grids: bars(c.ByGrid),
+	c, at, err := h.figures.Get(r.Context(), division+"|"+m.String(), func(ctx context.Context) (Completion, error) { return h.store.completion(ctx, division, m) })
+	if err != nil {
+		h.pages.Fail(w, r, "completion", web.View{Title: title, Data: completionPage{Months: h.recentMonths()}}, err)
+		return
+	}
+	v := completionPage{C: c, AsOf: at, Groups: bars(c.ByGroup), Divisions: bars(c.ByDivision), Workers: bars(c.ByWorker), Grids: bars(c.ByGrid),
 		Months: h.recentMonths(), Community: divisions.LevelOf(c.Division) == 5,
 		Query: "division=" + url.QueryEscape(c.Division) + "&month=" + c.Month,
 		Empty: fault.M("本月在此区划没有应探访的对象。", "Nobody in this division is due a visit this month.")}
