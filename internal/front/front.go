@@ -465,20 +465,26 @@ type noticesView struct {
 	NoNotices fault.Msg
 	Unread    int
 	UnreadN   string // the count as shown: "99+" past the bound
-	Shown     int
+	More      bool   // older notices than those shown exist
 }
 
-// listLimit is how many notices the list shows.
-const listLimit = 100
+// listLimit is how many notices the API lists; the page shows the newest
+// pageNotices (unread first), which is what a phone screen reads: a
+// worker with thousands of unread notices pays for those only.
+const (
+	listLimit   = 100
+	pageNotices = 30
+)
 
 func (h *Handlers) noticesPage(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
-	ns, unread, err := h.Notices.List(r.Context(), p.UserID, listLimit)
+	ns, unread, err := h.Notices.List(r.Context(), p.UserID, pageNotices+1)
 	if err != nil {
 		h.Refuse(w, r, err)
 		return
 	}
-	view := web.View{Title: web.M("我的消息", "My notices"), Data: noticesView{NoNotices: noNotices, Notices: ns, Unread: unread, UnreadN: notices.UnreadText(unread), Shown: len(ns)},
+	v := noticesView{NoNotices: noNotices, Notices: ns[:min(len(ns), pageNotices)], Unread: unread, UnreadN: notices.UnreadText(unread), More: len(ns) > pageNotices}
+	view := web.View{Title: web.M("我的消息", "My notices"), Data: v,
 		Crumbs: []web.Crumb{{Href: "/me", Label: web.M("我的", "Mine")}, {Label: web.M("我的消息", "My notices")}}}
 	if n := r.URL.Query().Get("read"); n != "" {
 		if k, err := strconv.Atoi(n); err == nil {

@@ -355,8 +355,8 @@ func TestWorkbenchCountsAreBounded(t *testing.T) {
 	})
 }
 
-// Past 99 unread notices the header and 我的 say "99+", and the list still
-// shows the newest first.
+// Past 99 unread notices the header and 我的 say "99+", and the lists
+// show the newest first: 我的 five, the notices page thirty.
 func TestUnreadCountIsBounded(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
@@ -377,6 +377,10 @@ func TestUnreadCountIsBounded(t *testing.T) {
 		}
 		if strings.Contains(body, "第 100 条") {
 			t.Error("我的 shows more than its newest notices")
+		}
+		_, body, _ = e.Login("res").Get("/me/notices")
+		if n := strings.Count(body, `<li class="unread">`); n != 30 || !strings.Contains(body, "仅显示最新的 30 条") || !strings.Contains(body, "第 119 条") || strings.Contains(body, "第 89 条") {
+			t.Errorf("the notices page shows %d notices", n)
 		}
 	})
 }
