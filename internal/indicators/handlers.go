@@ -13,6 +13,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/memo"
 	"linli/internal/module"
 	"linli/internal/web"
 )
@@ -28,7 +29,7 @@ type Handlers struct {
 	Pages     *web.Pages
 	Inds      []Indicator
 	// cache keeps computed dashboard pages (nil: none); see PageTTL.
-	cache *pageCache
+	cache *memo.Cache[pageData]
 }
 
 // Row is an indicator with its value for one division.
@@ -511,10 +512,8 @@ func (h *Handlers) pageData(r *http.Request, inds []Indicator, code string, year
 		}
 		return d, err
 	}
-	if h.cache == nil {
-		return compute(r.Context())
-	}
-	return h.cache.get(r.Context(), pageKey(code, year, month, inds), compute)
+	d, _, err := h.cache.Get(r.Context(), pageKey(code, year, month, inds), compute)
+	return d, err
 }
 
 func (h *Handlers) pageOne(w http.ResponseWriter, r *http.Request) {

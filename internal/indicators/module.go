@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/config"
+	"linli/internal/memo"
 	"linli/internal/module"
 	"linli/internal/web"
 )
@@ -59,7 +60,7 @@ type indicatorsModule struct {
 	th        Thresholds
 	log       *slog.Logger
 	pageTTL   time.Duration
-	cache     *pageCache // the dashboards' (nil before Mount, or with no TTL)
+	cache     *memo.Cache[pageData] // the dashboards' (nil before Mount, or with no TTL)
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -112,7 +113,7 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // computation for a year whose sources changed since.
 // It ends once the dashboards' recomputations in flight have.
 func (m *indicatorsModule) Run(ctx context.Context) {
-	defer func() { m.cache.wait() }()
+	defer func() { m.cache.Wait() }()
 	Refresher(ctx, m.store, time.Minute, m.log)
 }
 

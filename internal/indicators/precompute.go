@@ -141,7 +141,7 @@ type values struct {
 	mu         sync.Mutex // guards structural
 	structural *structCache
 	kick       chan int      // years to refresh now
-	gen        atomic.Uint64 // committed own writes (see pageCache)
+	gen        atomic.Uint64 // committed own writes (see newPageCache)
 }
 
 func newValues() *values { return &values{kick: make(chan int, 1)} }
