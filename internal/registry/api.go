@@ -7,6 +7,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -22,7 +23,7 @@ type Handlers struct {
 var listParams = []web.Param{
 	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
 	{Name: "q", Description: "搜索 / search"},
-	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	keyset.Param,
 	{Name: "page_size", Type: "integer"},
 }
 
@@ -68,7 +69,7 @@ var residentParams = []web.Param{
 	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
 	{Name: "q", Description: "姓名前缀、身份证号或手机号 / name prefix, ID number or phone"},
 	{Name: "tag", Description: "服务对象标签 / service-object tag"}, {Name: "household"}, {Name: "grid"},
-	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	keyset.Param,
 	{Name: "page_size", Type: "integer"},
 }
 
@@ -82,12 +83,9 @@ type HouseholdList struct {
 var householdParams = []web.Param{
 	{Name: "division", Description: "区划代码，含下级 / division code (its whole subtree)"},
 	{Name: "q", Description: "地址或户编号 / address or household number"}, {Name: "grid"},
-	{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"},
+	keyset.Param,
 	{Name: "page_size", Type: "integer"},
 }
-
-var errPageNumber = fault.Invalid(fault.M("此列表按位置翻页：请用上一页返回的 next 作为 cursor", "this list pages by position: pass the previous page's next as cursor"),
-	fault.Field("page", fault.M("此列表不支持页码，请改用 cursor", "this list takes cursor, not page")))
 
 // CorrectionRequest is a resident's correction of their own record.
 type CorrectionRequest struct {
@@ -120,7 +118,7 @@ func (h *Handlers) registerHouseholds(rt *web.Router) {
 				return err
 			}
 			if pg.Page > 1 {
-				return errPageNumber
+				return keyset.ErrPageNumber
 			}
 			q := r.URL.Query()
 			page, err := s.PageHouseholds(r.Context(), HouseholdFilter{Division: q.Get("division"), Grid: q.Get("grid"), Q: q.Get("q")}, q.Get("cursor"), pg.PageSize)
@@ -145,7 +143,7 @@ func (h *Handlers) registerResidents(rt *web.Router) {
 				return err
 			}
 			if pg.Page > 1 {
-				return errPageNumber
+				return keyset.ErrPageNumber
 			}
 			page, err := s.PageResidents(r.Context(), residentFilter(r), r.URL.Query().Get("cursor"), pg.PageSize)
 			if err != nil {
@@ -389,7 +387,7 @@ func listHandler[T any](page func(ctx contextT, f Filter, cursor string, limit i
 			return err
 		}
 		if pg.Page > 1 {
-			return errPageNumber
+			return keyset.ErrPageNumber
 		}
 		q := r.URL.Query()
 		p, err := page(r.Context(), Filter{Division: q.Get("division"), Category: q.Get("category"), Q: q.Get("q")}, q.Get("cursor"), pg.PageSize)

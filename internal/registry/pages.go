@@ -9,6 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -54,21 +55,14 @@ func (v residentsView) TagsOf(r Resident) []web.Tag { return serviceTags(r.Tags,
 
 // PagerView is the kit's keyset pager: past the count cap the total reads
 // "1,000+".
-func (v residentsView) PagerView() web.Pager { return keysetPager(v.First, v.Next, v.Total, v.Capped) }
+func (v residentsView) PagerView() web.Pager {
+	return keyset.Pager(v.First, v.Next, v.Total, v.Capped, CountCap)
+}
 
 // listPager is the kit's pager of a scoped list's page.
 func listPager[T any](r *http.Request, cursor string, p Page[T]) web.Pager {
-	first, next := cursorLinks(r, cursor, p.Next)
-	return keysetPager(first, next, p.Total, p.Capped)
-}
-
-// keysetPager links a keyset list's first and next pages under its bounded total.
-func keysetPager(first, next string, total int, capped bool) web.Pager {
-	p := web.Pager{First: first, Next: next, Total: total}
-	if capped {
-		p.TotalText = web.Group(CountCap) + "+"
-	}
-	return p
+	first, next := keyset.Links(r, cursor, p.Next)
+	return keyset.Pager(first, next, p.Total, p.Capped, CountCap)
 }
 
 // tagNames is the tag catalogue and each tag's name in the page's language.
@@ -119,34 +113,8 @@ func (h *Handlers) pageResidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Items, v.Total, v.Capped = page.Items, page.Total, page.Capped
-	v.First, v.Next = cursorLinks(r, cursor, page.Next)
+	v.First, v.Next = keyset.Links(r, cursor, page.Next)
 	h.Pages.Render(w, r, 200, "residents", web.View{Title: web.M("居民查询", "Residents"), Data: v})
-}
-
-// cursorLinks are a keyset list page's links: to the first page when this
-// is not it, and to the next page when there is one, keeping the filter.
-// Back is the browser's own (each page is a plain link); the first page is
-// one link away from any other.
-func cursorLinks(r *http.Request, cursor, next string) (first, following string) {
-	link := func(cur string) string {
-		q := r.URL.Query()
-		q.Del("page")
-		q.Del("cursor")
-		if cur != "" {
-			q.Set("cursor", cur)
-		}
-		if len(q) == 0 {
-			return r.URL.Path
-		}
-		return r.URL.Path + "?" + q.Encode()
-	}
-	if cursor != "" {
-		first = link("")
-	}
-	if next != "" {
-		following = link(next)
-	}
-	return first, following
 }
 
 type residentView struct {

@@ -10,6 +10,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -243,9 +244,9 @@ func (h *Handlers) pageHouseholds(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	first, next := cursorLinks(r, cursor, page.Next)
+	first, next := keyset.Links(r, cursor, page.Next)
 	h.Pages.Render(w, r, 200, "households", web.View{Title: web.M("户", "Households"), Notice: notices(r),
-		Data: map[string]any{"Items": page.Items, "Pager": keysetPager(first, next, page.Total, page.Capped), "F": f,
+		Data: map[string]any{"Items": page.Items, "Pager": keyset.Pager(first, next, page.Total, page.Capped, CountCap), "F": f,
 			"CanWrite": canWrite(access.From(r.Context())), "Export": exportLinks("households", r, "q", "division", "grid"),
 			"Empty": web.M("没有符合条件的户。", "No household matches.")}})
 }

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/registry/idno"
 )
 
@@ -307,35 +307,19 @@ func (s *Store) orderCols(o residentOrder) []string {
 	return []string{"r.division_code", s.nameExpr(), "r.id"}
 }
 
-// A cursor is the sort key of the last row of a page, sealed: opaque to
-// the client, tamper-evident, and no name in a URL or a server log. Its
-// first element names the list and order it belongs to.
-const cursorAAD = "registry/cursor"
-
-var errBadCursor = fault.Invalid(fault.M("翻页位置无效，请从第一页重新查看", "invalid page cursor: start again from the first page"),
-	fault.Field("cursor", fault.M("翻页位置无效或已过期", "the cursor is malformed or expired")))
-
+// sealKey and openKey seal and open a registry list's cursor (the keyset
+// kit); order names the list and its order.
 func (s *Store) sealKey(order string, key ...string) string {
-	b, _ := json.Marshal(append([]string{order}, key...))
-	return s.Keys.Seal(string(b), cursorAAD)
+	return keyset.Seal(s.Keys, order, key...)
 }
 
-// openKey returns the n values of a cursor sealed for order: a cursor of
-// another list or search is refused.
 func (s *Store) openKey(cursor, order string, n int) ([]any, error) {
-	if len(cursor) > 1000 {
-		return nil, errBadCursor
-	}
-	plain, err := s.Keys.Open(cursor, cursorAAD)
+	key, err := keyset.Open(s.Keys, cursor, order, n)
 	if err != nil {
-		return nil, errBadCursor
-	}
-	var key []string
-	if err := json.Unmarshal([]byte(plain), &key); err != nil || len(key) != n+1 || key[0] != order {
-		return nil, errBadCursor
+		return nil, err
 	}
 	out := make([]any, n)
-	for i, v := range key[1:] {
+	for i, v := range key {
 		out[i] = v
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -27,7 +28,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/visits", web.Op{Summary: "探访列表（姓名遮挡，记入审计；按 cursor 翻页）/ List visits (names masked, audited; paged by cursor)", Tag: tag, Response: VisitPage{},
 		Params: []web.Param{{Name: "division"}, {Name: "programme", Description: "id or code"}, {Name: "status", Description: "open, done, not_home, refused, cancelled, overdue"},
 			{Name: "due_before", Description: "YYYY-MM-DD"}, {Name: "worker", Description: "owner's username"}, {Name: "month", Description: "YYYY-MM"}, {Name: "risk", Description: "normal, attention, high"},
-			{Name: "grid"}, cursorParam, {Name: "page_size", Type: "integer"}}}, h.apiList)
+			{Name: "grid"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("GET /api/v1/visits/rates", web.Op{Summary: "月度探访率（按对象组）/ Monthly visit rates by group", Tag: tag, Response: Rates{},
 		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "month", Description: "YYYY-MM (default: this month)"}}}, h.apiRates)
 	rt.API("GET /api/v1/visits/{id}", web.Op{Summary: "探访详情（含答卷，记入审计）/ A visit with its answers (audited)", Tag: tag, Response: Visit{}}, h.apiGet)
@@ -69,7 +70,7 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if pg.Page > 1 {
-		return errPageNumber
+		return keyset.ErrPageNumber
 	}
 	l, err := h.Store.List(r.Context(), filterOf(r), r.URL.Query().Get("cursor"), pg.PageSize)
 	if err != nil {

@@ -2,7 +2,6 @@ package visits
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +9,7 @@ import (
 	"time"
 
 	"linli/internal/db"
-	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -37,42 +36,18 @@ CREATE INDEX vis_visits_high_risk ON vis_visits (month, visited_at, id, division
 // planner in its page (see hide).
 func byDueHides() []string { return []string{"v.division_code", "v.status"} }
 
-// The cursor is the sort key of a page's last row, sealed: opaque to the
-// client, tamper-evident, and bound to its list.
-const cursorAAD = "visits/cursor"
-
 // Lists a cursor belongs to.
 const (
 	cursorByDue      = "visits/due"
 	cursorByHighRisk = "visits/high-risk"
 )
 
-var errBadCursor = fault.Invalid(fault.M("翻页位置无效，请从第一页重新查看", "invalid page cursor: start again from the first page"),
-	fault.Field("cursor", fault.M("翻页位置无效或已过期", "the cursor is malformed or expired")))
-
-var errPageNumber = fault.Invalid(fault.M("此列表按位置翻页：请用上一页返回的 next 作为 cursor", "this list pages by position: pass the previous page's next as cursor"),
-	fault.Field("page", fault.M("此列表不支持页码，请改用 cursor", "this list takes cursor, not page")))
-
 func (s *Store) sealCursor(list string, key ...string) string {
-	b, _ := json.Marshal(append([]string{list}, key...))
-	return s.Keys.Seal(string(b), cursorAAD)
+	return keyset.Seal(s.Keys, list, key...)
 }
 
-// openCursor returns the n values of a cursor sealed for list: a cursor
-// of another list is refused.
 func (s *Store) openCursor(cursor, list string, n int) ([]string, error) {
-	if len(cursor) > 1000 {
-		return nil, errBadCursor
-	}
-	plain, err := s.Keys.Open(cursor, cursorAAD)
-	if err != nil {
-		return nil, errBadCursor
-	}
-	var key []string
-	if err := json.Unmarshal([]byte(plain), &key); err != nil || len(key) != n+1 || key[0] != list {
-		return nil, errBadCursor
-	}
-	return key[1:], nil
+	return keyset.Open(s.Keys, cursor, list, n)
 }
 
 // keysetQuery is a list's two reads: its bounded count and its page after
@@ -98,13 +73,13 @@ func (q *keysetQuery) open(s *Store, cursor string) error {
 	}
 	id, err := strconv.ParseInt(k[1], 10, 64)
 	if err != nil {
-		return errBadCursor
+		return keyset.ErrBadCursor
 	}
 	var first any = k[0]
 	if q.list == cursorByHighRisk {
 		t, err := time.Parse(time.RFC3339Nano, k[0])
 		if err != nil {
-			return errBadCursor
+			return keyset.ErrBadCursor
 		}
 		first = db.T(t)
 	}
@@ -186,39 +161,11 @@ func narrowest(scopeLo, division string) string {
 	return scopeLo
 }
 
-// cursorLinks are a keyset list's links to its first page (when not on
-// it) and to the page after (when there is one), keeping the filter.
-func cursorLinks(r *http.Request, cursor, next string) (first, following string) {
-	link := func(cur string) string {
-		q := r.URL.Query()
-		q.Del("page")
-		q.Del("cursor")
-		if cur != "" {
-			q.Set("cursor", cur)
-		}
-		if len(q) == 0 {
-			return r.URL.Path
-		}
-		return r.URL.Path + "?" + q.Encode()
-	}
-	if cursor != "" {
-		first = link("")
-	}
-	if next != "" {
-		following = link(next)
-	}
-	return first, following
-}
-
 // keysetPager is the kit's pager of a keyset list: past the count's bound
 // the total reads "1,000+".
 func keysetPager(r *http.Request, cursor string, l VisitList) web.Pager {
-	first, next := cursorLinks(r, cursor, l.Next)
-	p := web.Pager{First: first, Next: next, Total: l.Total}
-	if l.Capped {
-		p.TotalText = web.Group(ListCountCap) + "+"
-	}
-	return p
+	first, next := keyset.Links(r, cursor, l.Next)
+	return keyset.Pager(first, next, l.Total, l.Capped, ListCountCap)
 }
 
 // VisitPage is a page of visits in the API: the total is exact up to
@@ -234,6 +181,3 @@ type VisitPage struct {
 func visitPage(l VisitList, pg web.Pagination) VisitPage {
 	return VisitPage{List: web.NewList(l.Visits, pg, l.Total), TotalCapped: l.Capped, Next: l.Next}
 }
-
-// cursorParam is the API's cursor parameter.
-var cursorParam = web.Param{Name: "cursor", Description: "下一页位置，取自上一页的 next / the next page's position: the previous page's next"}

@@ -13,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/memo"
 	"linli/internal/web"
 )
@@ -54,7 +55,7 @@ func (m *visitsModule) mountSupervision(rt *web.Router, rd *web.Renderer) error 
 	rt.API("GET /api/v1/visits/watch", web.Op{Summary: "逾期与高风险探访督导列表 / Overdue and high-risk visits to supervise", Tag: tag,
 		Params: []web.Param{{Name: "kind", In: "query", Description: "overdue（默认）或 high-risk / overdue (default) or high-risk"}, {Name: "division", In: "query"}, {Name: "programme", In: "query"},
 			{Name: "worker", In: "query"}, {Name: "grid", In: "query"}, {Name: "escalated", In: "query", Type: "boolean"}, {Name: "month", In: "query"},
-			{Name: "cursor", In: "query", Description: cursorParam.Description}, {Name: "page_size", In: "query", Type: "integer"}},
+			{Name: "cursor", In: "query", Description: keyset.Param.Description}, {Name: "page_size", In: "query", Type: "integer"}},
 		Response: VisitPage{}}, h.apiWatch)
 	rt.API("GET /api/v1/households/{id}/visits", web.Op{Summary: "一户的探访时间线（新的在前） / A household's visit timeline, newest first", Tag: tag,
 		Response: Timeline{}}, h.apiTimeline)
@@ -114,7 +115,7 @@ func (h *supervision) apiWatch(w http.ResponseWriter, r *http.Request) error {
 		kind = ListOverdue
 	}
 	if pg.Page > 1 {
-		return errPageNumber
+		return keyset.ErrPageNumber
 	}
 	l, err := h.store.WatchList(r.Context(), watchFilter(r, kind), r.URL.Query().Get("cursor"), pg.PageSize)
 	if err != nil {
