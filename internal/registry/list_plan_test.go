@@ -196,6 +196,9 @@ func TestListPlans(t *testing.T) {
 				{"a grid's tagged residents probe each row's tags by resident", page(worker(k.big), ResidentFilter{Grid: "g", Tagged: true}, false),
 					map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},
 					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_due", "SCAN t"}, db.Postgres: {"reg_resident_tags_due", "Seq Scan on reg_resident_tags"}}},
+				{"a resident's own record is read by the account's index, not the community's", page(access.With(context.Background(), &access.Principal{Username: "res.1", Role: access.Resident, Division: k.big}), ResidentFilter{}, false),
+					map[db.Dialect][]string{db.SQLite: {"reg_residents_username"}, db.Postgres: {"reg_residents_username"}},
+					map[db.Dialect][]string{db.SQLite: {"SCAN r"}, db.Postgres: {"Seq Scan"}}},
 				{"a page's tags are read by resident in one statement", func(t *testing.T) (string, []any) {
 					return tagsQuery([]string{"$1", "$2", "$3"}), []any{"a", "b", "c"}
 				}, map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},

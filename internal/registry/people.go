@@ -160,7 +160,9 @@ func (s *Store) residentWhereTag(ctx context.Context, f ResidentFilter, sparse *
 	w := &where{}
 	switch {
 	case p != nil && p.Role == access.Resident:
-		w.add("r.username = ?", p.Username)
+		// The second term lets both stores use the partial unique index on
+		// username (a bound value cannot show the planner it is not '').
+		w.add("r.username = ? AND r.username <> ''", p.Username)
 	case !canReadPeople(p):
 		return nil, errNoRead
 	case p.Role == access.GridWorker:
