@@ -181,7 +181,6 @@ func (s *Store) warn(ctx context.Context, v overdueVisit, now time.Time) (bool, 
 // the community's workers, a community worker's (or an ownerless one) to
 // the township's officers.
 func (s *Store) escalate(ctx context.Context, v overdueVisit, now time.Time) (bool, error) {
-	defer s.wrote()
 	level := LevelTownship
 	if v.role == string(access.GridWorker) {
 		level = LevelCommunity

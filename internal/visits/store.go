@@ -155,8 +155,11 @@ type Store struct {
 	writes atomic.Uint64
 }
 
-// wrote marks a write: deferred by every method that changes visits, done
-// or not (a needless recomputation costs less than a missed one).
+// wrote marks a write: deferred by every method that changes what the
+// supervision figures count (statuses, risks, owners, the schedule), done
+// or not (a needless recomputation costs less than a missed one). The
+// overdue clock's escalations change none of it and do not call it: a
+// backlog of them would otherwise recount a county's figures on every view.
 func (s *Store) wrote() { s.writes.Add(1) }
 
 func mustJSON(v any) string {
