@@ -9,6 +9,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -182,26 +183,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 
 // pagerOf links a page of the log to the first page and the next.
 func pagerOf(r *http.Request, before int64, p Page, bound int) web.Pager {
-	link := func(next int64) string {
-		q := r.URL.Query()
-		q.Del("before")
-		if next > 0 {
-			q.Set("before", strconv.FormatInt(next, 10))
+	position := func(seq int64) string {
+		if seq <= 0 {
+			return ""
 		}
-		if len(q) == 0 {
-			return r.URL.Path
-		}
-		return r.URL.Path + "?" + q.Encode()
+		return strconv.FormatInt(seq, 10)
 	}
-	pg := web.Pager{Total: p.Total}
-	if p.Capped {
-		pg.TotalText = web.Group(bound) + "+"
-	}
-	if before > 0 {
-		pg.First = link(0)
-	}
-	if p.Next > 0 {
-		pg.Next = link(p.Next)
-	}
-	return pg
+	first, next := keyset.LinksBy(r, "before", position(before), position(p.Next))
+	return keyset.Pager(first, next, p.Total, p.Capped, bound)
 }

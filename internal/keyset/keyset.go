@@ -59,12 +59,18 @@ func Open(k *secret.Keyring, cursor, list string, n int) ([]string, error) {
 // browser's own (each page is a plain link); the first page is one link
 // away from any other.
 func Links(r *http.Request, cursor, next string) (first, following string) {
+	return LinksBy(r, "cursor", cursor, next)
+}
+
+// LinksBy is Links for a list whose position travels in another query
+// parameter (the audit log's before).
+func LinksBy(r *http.Request, param, cursor, next string) (first, following string) {
 	link := func(cur string) string {
 		q := r.URL.Query()
 		q.Del("page")
-		q.Del("cursor")
+		q.Del(param)
 		if cur != "" {
-			q.Set("cursor", cur)
+			q.Set(param, cur)
 		}
 		if len(q) == 0 {
 			return r.URL.Path

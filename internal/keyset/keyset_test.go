@@ -55,6 +55,9 @@ func TestLinksAndPager(t *testing.T) {
 	if first, next := keyset.Links(httptest.NewRequest("GET", "/visits", nil), "", ""); first != "" || next != "" {
 		t.Errorf("on the only page: %q, %q", first, next)
 	}
+	if first, next := keyset.LinksBy(httptest.NewRequest("GET", "/audit?actor=wang&before=40", nil), "before", "40", "20"); first != "/audit?actor=wang" || next != "/audit?actor=wang&before=20" {
+		t.Errorf("links by before: %q, %q", first, next)
+	}
 	if p := keyset.Pager("", "/visits?cursor=def", 1000, true, 1000); p.TotalText != "1,000+" || p.Next == "" {
 		t.Errorf("capped pager %+v", p)
 	}
