@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -165,6 +166,38 @@ func (k *Keyring) Open(sealed, aad string) (string, error) {
 		return "", errors.New("secret: cannot decrypt")
 	}
 	return string(pt), nil
+}
+
+// SealBytes encrypts a binary value (a photo) like Seal, for a BLOB column:
+// the key version as a uvarint, then the nonce and the sealed bytes.
+func (k *Keyring) SealBytes(plain []byte, aad string) []byte {
+	a := k.keys[k.Current]
+	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+a.NonceSize()+len(plain)+a.Overhead()), uint64(k.Current))
+	nonce := make([]byte, a.NonceSize())
+	rand.Read(nonce)
+	out = append(out, nonce...)
+	return a.Seal(out, nonce, plain, []byte(aad))
+}
+
+// OpenBytes decrypts a value made by SealBytes with any held key version.
+func (k *Keyring) OpenBytes(sealed []byte, aad string) ([]byte, error) {
+	n, size := binary.Uvarint(sealed)
+	if size <= 0 {
+		return nil, errors.New("secret: malformed value")
+	}
+	a, ok := k.keys[int(n)]
+	if !ok {
+		return nil, fmt.Errorf("secret: key version %d not held", n)
+	}
+	body := sealed[size:]
+	if len(body) < a.NonceSize()+a.Overhead() {
+		return nil, errors.New("secret: malformed value")
+	}
+	pt, err := a.Open(nil, body[:a.NonceSize()], body[a.NonceSize():], []byte(aad))
+	if err != nil {
+		return nil, errors.New("secret: cannot decrypt")
+	}
+	return pt, nil
 }
 
 // Derive returns a 32-byte key for one purpose (e.g. "audit"), derived

@@ -109,3 +109,51 @@ func TestDerivedKeysStayOutsideTheData(t *testing.T) {
 		}
 	})
 }
+
+func TestSealedBytesOpenOnlyWhereTheyBelong(t *testing.T) {
+	t.Parallel()
+	k1 := `"1":"` + random() + `"`
+	idx := random()
+	a, _, err := Load(`{"current":1,"keys":{`+k1+`},"index":"`+idx+`"}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := append([]byte{0xff, 0xd8, 0xff}, []byte(strings.Repeat("home of a resident ", 50))...)
+
+	// Step 1: a sealed photo hides its bytes and opens under its own binding.
+	sealed := a.SealBytes(photo, "vis_visits.photo:7")
+	if strings.Contains(string(sealed), "home of a resident") || sealed[0] != 1 {
+		t.Fatalf("sealed bytes leak the photo or lack the key version: % x", sealed[:8])
+	}
+	if got, err := a.OpenBytes(sealed, "vis_visits.photo:7"); err != nil || string(got) != string(photo) {
+		t.Fatalf("open: %v", err)
+	}
+	// Step 2: the same bytes copied to another row or column do not open.
+	for _, aad := range []string{"vis_visits.photo:8", "vis_visits.photo_thumb:7"} {
+		if _, err := a.OpenBytes(sealed, aad); err == nil {
+			t.Fatalf("opened under %s", aad)
+		}
+	}
+	// Step 3: a changed byte, a cut value and a plain image are refused, not returned.
+	changed := append([]byte(nil), sealed...)
+	changed[len(changed)-1] ^= 1
+	for name, bad := range map[string][]byte{"changed": changed, "cut": sealed[:10], "plain": photo, "empty": nil} {
+		if got, err := a.OpenBytes(bad, "vis_visits.photo:7"); err == nil || got != nil {
+			t.Fatalf("%s value opened", name)
+		}
+	}
+	// Step 4: after rotation the old photo still opens and new ones use the new key.
+	b, _, err := Load(`{"current":2,"keys":{`+k1+`,"2":"`+random()+`"},"index":"`+idx+`"}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.OpenBytes(sealed, "vis_visits.photo:7"); err != nil || string(got) != string(photo) {
+		t.Fatalf("rotated keyring cannot open the old photo: %v", err)
+	}
+	if fresh := b.SealBytes(photo, "x"); fresh[0] != 2 {
+		t.Fatalf("new photo sealed under version %d", fresh[0])
+	}
+	if _, err := a.OpenBytes(b.SealBytes(photo, "x"), "x"); err == nil {
+		t.Fatal("a keyring without version 2 opened its value")
+	}
+}
