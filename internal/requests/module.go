@@ -75,13 +75,19 @@ func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-// Run seals the free text of requests written before the detector, then
-// runs the SLA job every minute until ctx ends.
+// Run seals the free text of requests written before the detector and the
+// photos stored before sealing, then runs the SLA job every minute until
+// ctx ends.
 func (m *requestsModule) Run(ctx context.Context) {
 	if n, err := m.store.SealBacklog(ctx); err != nil {
 		m.log("requests: sealing old texts", "err", err.Error())
 	} else if n > 0 {
 		m.store.Log.Info("requests: old texts masked and sealed", "requests", n)
+	}
+	if n, err := m.store.SealPhotoBacklog(ctx); err != nil {
+		m.log("requests: sealing old photos", "err", err.Error())
+	} else if n > 0 {
+		m.store.Log.Info("requests: old photos sealed", "photos", n)
 	}
 	m.store.RunSLA(ctx, time.Minute, m.log)
 }

@@ -193,6 +193,7 @@ CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
 	dailyMigration("requests/007_daily"),
 	// The 工作台's partial indexes of open requests (work.go).
 	workMigration,
+	photoSealMigration,
 }
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are

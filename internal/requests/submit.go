@@ -334,8 +334,9 @@ func (s *Store) writeCreates(tx *sql.Tx, jobs []*createJob) error {
 	}
 	for _, j := range jobs {
 		if j.photo != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO request_attachments (id, request_id, division_code, content_type, size, data, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-				db.NewID(), j.r.ID, j.r.Division, j.photo.ContentType, len(j.photo.Data), j.photo.Data, db.T(j.r.CreatedAt)); err != nil {
+			pid := db.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO request_attachments (id, request_id, division_code, content_type, size, data, sealed, created_at) VALUES ($1,$2,$3,$4,$5,$6,TRUE,$7)`,
+				pid, j.r.ID, j.r.Division, j.photo.ContentType, len(j.photo.Data), s.Keys.SealBytes(j.photo.Data, photoAAD(pid)), db.T(j.r.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -414,10 +415,14 @@ func (s *Store) Photo(ctx context.Context, requestID, id string) (Photo, error) 
 		return Photo{}, err
 	}
 	var p Photo
-	err := s.DB.R.QueryRowContext(ctx, `SELECT content_type, data FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&p.ContentType, &p.Data)
+	var sealed bool
+	err := s.DB.R.QueryRowContext(ctx, `SELECT content_type, data, sealed FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&p.ContentType, &p.Data, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fault.NotFound(fault.M("照片不存在", "no such photo"))
+	} else if err != nil {
+		return p, err
 	}
+	p.Data, err = s.opened(p.Data, sealed, photoAAD(id))
 	return p, err
 }
 
@@ -460,12 +465,17 @@ func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, o
 	}
 	var kept []byte
 	var ct string
-	err = s.DB.R.QueryRowContext(ctx, `SELECT content_type, thumb FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&ct, &kept)
+	var sealed bool
+	err = s.DB.R.QueryRowContext(ctx, `SELECT content_type, thumb, sealed FROM request_attachments WHERE id = $1 AND request_id = $2`, id, requestID).Scan(&ct, &kept, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, fault.NotFound(fault.M("照片不存在", "no such photo"))
 	}
-	if err != nil || len(kept) > 0 {
-		return kept, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	if len(kept) > 0 {
+		small, err := s.opened(kept, sealed, thumbAAD(id))
+		return small, err == nil, err
 	}
 	if ct != "image/jpeg" && ct != "image/png" {
 		return nil, false, nil
@@ -481,7 +491,12 @@ func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, o
 	if err != nil {
 		return nil, false, err
 	}
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE request_attachments SET thumb = $1 WHERE id = $2`, small, id); err != nil {
+	// Kept as the photo is kept; a photo sealed meanwhile gets its thumbnail on a later view.
+	stored := small
+	if sealed {
+		stored = s.Keys.SealBytes(small, thumbAAD(id))
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE request_attachments SET thumb = $1 WHERE id = $2 AND sealed = $3`, stored, id, sealed); err != nil {
 		return nil, false, err
 	}
 	return small, true, nil
