@@ -15,7 +15,7 @@ import (
 // records and the visit rates. It builds on the registry (its tables are
 // read for targets and owners) and must follow it in the module list.
 func Module() module.Spec {
-	return module.Spec{Name: "visits", Migrations: append(migrations(), reconcileMigration, ratesMigration, workMigration), New: newModule,
+	return module.Spec{Name: "visits", Migrations: append(migrations(), reconcileMigration, ratesMigration, workMigration, photoSealMigration), New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
 			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
@@ -61,7 +61,8 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return m.mountSupervision(rt, rd)
 }
 
-// Run keeps the schedules reconciled: at start and every quarter hour it
+// Run seals photos recorded before sealing, then keeps the schedules
+// reconciled: at start and every quarter hour it
 // brings the current month up to date (tags, addresses and grids change at
 // any time), and from the 20th the next month too, so every due visit is
 // known before its month starts. A month's first run looks at every
@@ -73,6 +74,11 @@ func (m *visitsModule) Run(ctx context.Context) {
 	go func() { defer close(clock); m.store.RunEscalation(ctx, time.Minute) }()
 	defer func() { <-clock }()
 	defer func() { m.figures.Wait() }() // figures being counted for a viewer already served
+	if n, err := m.store.SealPhotoBacklog(ctx); err != nil && ctx.Err() == nil {
+		m.store.Log.Warn("visits: sealing old photos", "err", err.Error())
+	} else if n > 0 {
+		m.store.Log.Info("visits: old photos sealed", "photos", n)
+	}
 	t := time.NewTicker(15 * time.Minute)
 	defer t.Stop()
 	for {

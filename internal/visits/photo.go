@@ -31,8 +31,9 @@ func (s *Store) Photo(ctx context.Context, id int64) (Photo, error) {
 	cond, args := scopeSQL(p, 2)
 	var ph Photo
 	var division string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT v.photo_type, v.photo, v.division_code FROM vis_visits v WHERE v.id = $1 AND `+cond,
-		append([]any{id}, args...)...).Scan(&ph.Type, &ph.Data, &division)
+	var sealed bool
+	err := s.DB.R.QueryRowContext(ctx, `SELECT v.photo_type, v.photo, v.photo_sealed, v.division_code FROM vis_visits v WHERE v.id = $1 AND `+cond,
+		append([]any{id}, args...)...).Scan(&ph.Type, &ph.Data, &sealed, &division)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Photo{}, errNotFound
 	} else if err != nil {
@@ -40,6 +41,9 @@ func (s *Store) Photo(ctx context.Context, id int64) (Photo, error) {
 	}
 	if ph.Type == "" {
 		return Photo{}, errNoPhoto
+	}
+	if ph.Data, err = s.opened(ph.Data, sealed, photoAAD(id)); err != nil {
+		return Photo{}, err
 	}
 	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.photo.read", Object: "visit", ObjectID: fmt.Sprint(id), Division: division})
 	return ph, err
@@ -57,8 +61,9 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 	cond, args := scopeSQL(p, 2)
 	var typ string
 	var kept []byte
-	err = s.DB.R.QueryRowContext(ctx, `SELECT v.photo_type, v.photo_thumb FROM vis_visits v WHERE v.id = $1 AND `+cond,
-		append([]any{id}, args...)...).Scan(&typ, &kept)
+	var sealed bool
+	err = s.DB.R.QueryRowContext(ctx, `SELECT v.photo_type, v.photo_thumb, v.photo_sealed FROM vis_visits v WHERE v.id = $1 AND `+cond,
+		append([]any{id}, args...)...).Scan(&typ, &kept, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, errNotFound
 	} else if err != nil {
@@ -68,12 +73,19 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 	case typ == "":
 		return nil, false, errNoPhoto
 	case len(kept) > 0:
-		return kept, true, nil
+		small, err := s.opened(kept, sealed, thumbAAD(id))
+		return small, err == nil, err
 	case typ != "image/jpeg" && typ != "image/png":
 		return nil, false, nil
 	}
-	var full []byte
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT photo FROM vis_visits WHERE id = $1`, id).Scan(&full); err != nil {
+	var stored []byte
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT photo FROM vis_visits WHERE id = $1 AND photo_sealed = $2`, id, sealed).Scan(&stored); errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil // sealed between the two reads: the page links to the photo, a later view makes it
+	} else if err != nil {
+		return nil, false, err
+	}
+	full, err := s.opened(stored, sealed, photoAAD(id))
+	if err != nil {
 		return nil, false, err
 	}
 	small, err := thumb.Make(full, thumb.MaxSide)
@@ -82,7 +94,12 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 	} else if err != nil {
 		return nil, false, err
 	}
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET photo_thumb = $1 WHERE id = $2`, small, id); err != nil {
+	// Kept as the photo is kept.
+	keep := small
+	if sealed {
+		keep = s.Keys.SealBytes(small, thumbAAD(id))
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET photo_thumb = $1 WHERE id = $2 AND photo_sealed = $3`, keep, id, sealed); err != nil {
 		return nil, false, err
 	}
 	return small, true, nil

@@ -203,14 +203,15 @@ func (s *Store) Record(ctx context.Context, id int64, in RecordInput) (Visit, er
 	}
 	var photo any
 	if photoType != "" {
-		photo = in.Photo
+		photo = s.Keys.SealBytes(in.Photo, photoAAD(id))
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `UPDATE vis_visits SET status = $1, method = $2, visited_at = $3, present = $4, answers = $5, sealed = $6,
-			photo = $7, photo_type = $8, lon = $9, lat = $10, risk = $11, reason = $12, note = $13, recorded_by = $14, submit_key = $15, updated_at = $16
+			photo = $7, photo_type = $8, lon = $9, lat = $10, risk = $11, reason = $12, note = $13, recorded_by = $14, submit_key = $15, updated_at = $16,
+			photo_sealed = $18
 			WHERE id = $17 AND status = 'open'`,
 			status, in.Method, db.T(at), strings.TrimSpace(in.Present), mustJSON(plain), sealed, photo, photoType, in.Lon, in.Lat, in.Risk,
-			strings.TrimSpace(in.Reason), strings.TrimSpace(in.Note), p.Username, key, db.T(now), id)
+			strings.TrimSpace(in.Reason), strings.TrimSpace(in.Note), p.Username, key, db.T(now), id, photoType != "")
 		if db.IsUniqueViolation(err) {
 			return errDoubleSubmit
 		} else if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/apptest"
+	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/visits"
 )
@@ -160,6 +161,59 @@ func TestRecord(t *testing.T) {
 			}
 			if _, err := w.vs.Photo(w.cw, w.visitsOf(t, w.child, "2026-12")[0].ID); !fault.Is(err, fault.CodeNotFound) {
 				t.Errorf("a visit without a photo: %v, want not found", err)
+			}
+		})
+		t.Run("the photo and its thumbnail are stored sealed, bound to their visit; one recorded before sealing is sealed at start", func(t *testing.T) {
+			var photo, small []byte
+			stored := func() {
+				t.Helper()
+				if err := e.App.DB.R.QueryRow(`SELECT photo, photo_thumb FROM vis_visits WHERE id = $1`, elder.ID).Scan(&photo, &small); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stored()
+			if bytes.Contains(photo, []byte("\x89PNG")) || bytes.HasPrefix(small, []byte{0xFF, 0xD8}) || len(photo) <= len(pngBytes(t)) {
+				t.Fatal("the photo or its thumbnail is stored as a plain image")
+			}
+			other := w.visitsOf(t, w.child, "2026-12")[0].ID
+			if _, err := e.App.DB.W.Exec(`UPDATE vis_visits SET photo = $1, photo_type = 'image/png', photo_sealed = TRUE WHERE id = $2`, photo, other); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.vs.Photo(w.cw, other); err == nil {
+				t.Fatal("a sealed photo copied to another visit opened there")
+			}
+			if _, err := e.App.DB.W.Exec(`UPDATE vis_visits SET photo = NULL, photo_type = '', photo_sealed = FALSE WHERE id = $1`, other); err != nil {
+				t.Fatal(err)
+			}
+			thumbBefore, _, err := w.vs.Thumb(w.cw, elder.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.App.DB.W.Exec(`UPDATE vis_visits SET photo = $1, photo_thumb = NULL, photo_sealed = FALSE WHERE id = $2`, pngBytes(t), elder.ID); err != nil {
+				t.Fatal(err)
+			}
+			if ph, err := w.vs.Photo(w.cw, elder.ID); err != nil || !bytes.Equal(ph.Data, pngBytes(t)) {
+				t.Fatalf("a photo recorded before sealing: %v", err)
+			}
+			if n, err := w.vs.SealPhotoBacklog(context.Background()); err != nil || n != 1 {
+				t.Fatalf("sealed %d: %v", n, err)
+			}
+			stored()
+			if bytes.Contains(photo, []byte("\x89PNG")) {
+				t.Fatal("the start-up pass left the photo plain")
+			}
+			if ph, err := w.vs.Photo(w.cw, elder.ID); err != nil || !bytes.Equal(ph.Data, pngBytes(t)) {
+				t.Fatalf("photo after sealing: %v", err)
+			}
+			if again, ok, err := w.vs.Thumb(w.cw, elder.ID); err != nil || !ok || !bytes.Equal(again, thumbBefore) {
+				t.Fatalf("thumbnail after sealing: %v %v", ok, err)
+			}
+			if n, _ := w.vs.SealPhotoBacklog(context.Background()); n != 0 {
+				t.Fatalf("a second pass sealed %d", n)
+			}
+			plan, err := e.App.DB.Explain(context.Background(), `SELECT id FROM vis_visits WHERE photo_type <> '' AND NOT photo_sealed ORDER BY id LIMIT 50`, nil, db.NoSeqScan())
+			if err != nil || !bytes.Contains([]byte(plan), []byte("vis_visits_plain_photos")) {
+				t.Fatalf("the pass does not read its index: %s %v", plan, err)
 			}
 		})
 		t.Run("a community worker reassigns an open visit to a worker of its community only", func(t *testing.T) {
