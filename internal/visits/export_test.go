@@ -35,3 +35,13 @@ func (s *Store) WorkSQL(p *access.Principal) (counts string, countArgs []any, it
 	items, itemArgs = w.visitsSQL(31, func(string, bool) bool { return true })
 	return counts, countArgs, items, itemArgs
 }
+
+// CountyTargetsSQL is the rates' count of a county's (or wider) targets of
+// one programme in a month, done or due, for the plan test.
+func CountyTargetsSQL(visited bool) string {
+	cond := "v.status <> 'cancelled'"
+	if visited {
+		cond = "v.status = 'done'"
+	}
+	return divisionTargetsSQL("COALESCE(v.division_code, '')", "v.month = $4", cond, "v.subject_id")
+}

@@ -95,9 +95,7 @@ func CountTargets(ctx context.Context, q *sql.DB, group string, visited bool, g 
 			per = "v.month, v.subject_id"
 		}
 		var n int64
-		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT v.subject_id FROM vis_visits v
-			WHERE v.programme_id = $1 AND `+div+` >= $2 AND `+div+` < $3 AND `+monthCond+` AND `+cond+`
-			GROUP BY `+per+`) t`, args...).Scan(&n); err != nil {
+		if err := q.QueryRowContext(ctx, divisionTargetsSQL(div, monthCond, cond, per), args...).Scan(&n); err != nil {
 			return nil, err
 		}
 		out := map[string]float64{}
@@ -109,6 +107,14 @@ func CountTargets(ctx context.Context, q *sql.DB, group string, visited bool, g 
 	return sumRows(ctx, q, `SELECT k, COUNT(*) FROM (SELECT DISTINCT `+key+` AS k, v.month, v.subject_id FROM vis_visits v
 		WHERE v.programme_id IN (SELECT id FROM vis_programmes WHERE rate_group = $1)
 		AND v.division_code >= $2 AND v.division_code < $3 AND `+monthCond+` AND `+cond+`) t GROUP BY k`, args...)
+}
+
+// divisionTargetsSQL counts one programme's targets in a division: $1 the
+// programme, $2 and $3 the division range, $4 (and $5) the month(s).
+func divisionTargetsSQL(div, monthCond, cond, per string) string {
+	return `SELECT COUNT(*) FROM (SELECT v.subject_id FROM vis_visits v
+		WHERE v.programme_id = $1 AND ` + div + ` >= $2 AND ` + div + ` < $3 AND ` + monthCond + ` AND ` + cond + `
+		GROUP BY ` + per + `) t`
 }
 
 // sumRows reads (key, count) rows into a map.
