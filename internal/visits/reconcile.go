@@ -94,11 +94,12 @@ type changes struct {
 	divisions                    map[string]bool // subtrees to schedule in full
 	visits                       []string        // visits recorded: their subjects
 	ownerless                    bool            // accounts changed: visits without an owner may get one
+	owners                       map[string]bool // accounts changed: their visits may need another owner
 	everything                   bool            // too much, or unknown: a full run
 }
 
 func newChanges() *changes {
-	return &changes{residents: map[string]bool{}, households: map[string]bool{}, grids: map[string]bool{}, divisions: map[string]bool{}}
+	return &changes{residents: map[string]bool{}, households: map[string]bool{}, grids: map[string]bool{}, divisions: map[string]bool{}, owners: map[string]bool{}}
 }
 
 func (c *changes) listed() int { return len(c.residents) + len(c.households) + len(c.grids) }
@@ -127,6 +128,7 @@ func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, 
 		switch {
 		case strings.HasPrefix(action, "user."):
 			c.ownerless = true
+			c.owners[id] = true
 		case strings.HasPrefix(action, "visits.programme."):
 			c.everything = true
 		case action == "visits.visit.record":
@@ -330,7 +332,7 @@ func (s *Store) reconcileAt(ctx context.Context, month Month, now time.Time) (Sc
 		}
 	}
 	var near []string
-	for col, ids := range map[string]map[string]bool{"resident_id": c.residents, "household_id": c.households, "grid_id": c.grids} {
+	for col, ids := range map[string]map[string]bool{"resident_id": c.residents, "household_id": c.households, "grid_id": c.grids, "owner": c.owners} {
 		if len(ids) > 0 {
 			near = append(near, col+` IN (`+inList(ids)+`)`)
 		}

@@ -77,6 +77,25 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("%+v %+v, want the visit moved to grid 2 and gw.2 by an incremental run", res, vs)
 			}
 		})
+		t.Run("a worker whose account is disabled hands their open visits to the community's worker", func(t *testing.T) {
+			admin := access.With(context.Background(), access.Operator())
+			owned := `SELECT COUNT(*) FROM vis_visits WHERE owner = $1 AND status = 'open'`
+			held := e.Count(owned, "gw.2")
+			if err := e.App.Auth.SetDisabled(admin, "gw.2", true); err != nil {
+				t.Fatal(err)
+			}
+			res := reconcile(t)
+			vs := w.visitsOf(t, w.elder1, "2026-12")
+			if res.Full || held < 2 || res.Moved != int64(held) || e.Count(owned, "gw.2") != 0 || len(vs) != 1 || vs[0].Owner != "cw.a" || vs[0].Grid != w.g2 {
+				t.Fatalf("%+v %+v, want gw.2's %d open visits handed to cw.a (grid 2 has no worker in use) by an incremental run", res, vs, held)
+			}
+			if err := e.App.Auth.SetDisabled(admin, "gw.2", false); err != nil {
+				t.Fatal(err)
+			}
+			if res := reconcile(t); res.Moved != 0 {
+				t.Fatalf("%+v: a visit with a valid owner was moved when another worker came back", res)
+			}
+		})
 		t.Run("an assisted family's member who moves out takes the family visit to the new household", func(t *testing.T) {
 			w.move(t, w.poor, w.h3)
 			res := reconcile(t)

@@ -114,11 +114,20 @@ func (s *Store) exec(ctx context.Context, res *ScheduleResult, name, q string, a
 }
 
 // ownerOf is the visit owner for a household's grid and community: the
-// grid's worker (the first by name), else a community worker of the
-// community, else nobody yet (a supervisor assigns one).
+// grid's worker (the first by name whose account is in use), else a
+// community worker of the community, else nobody yet (a supervisor
+// assigns one).
 func ownerOf(grid, division string) string {
-	return `COALESCE((SELECT MIN(w.username) FROM reg_grid_workers w WHERE w.grid_id = ` + grid + `),
+	return `COALESCE((SELECT MIN(w.username) FROM reg_grid_workers w JOIN users gu ON gu.username = w.username AND NOT gu.disabled WHERE w.grid_id = ` + grid + `),
 		(SELECT MIN(u.username) FROM users u WHERE u.role = 'community_worker' AND u.division_code = ` + division + ` AND NOT u.disabled), '')`
+}
+
+// ownerGone is true when a visit's owner may no longer own it: the
+// account is disabled or gone, or is not a grid or community worker of
+// the visit's community — the rule a reassignment checks (read.go).
+func ownerGone(owner, division string) string {
+	return owner + ` <> '' AND NOT EXISTS (SELECT 1 FROM users ou WHERE ou.username = ` + owner + ` AND NOT ou.disabled
+		AND ou.role IN ('grid_worker', 'community_worker') AND ou.division_code = ` + division + `)`
 }
 
 // targets is the SELECT of a programme's targets in [lo, hi) as of a day,
@@ -351,7 +360,8 @@ func (s *Store) scheduleProgramme(ctx context.Context, res *ScheduleResult, p Pr
 // follow moves open visits with their subject: a resident who moved to
 // another household, a household moved to another grid or community; the
 // owner becomes the new grid's worker. An open visit without an owner
-// gets one when its grid or community has a worker again. Visits of
+// gets one when its grid or community has a worker again, and one whose
+// owner left (ownerGone) goes to the grid's or community's worker. Visits of
 // months before fromMonth are left where they are; only, if set, is a
 // further condition on the visits looked at (an incremental run's).
 func (s *Store) follow(ctx context.Context, res *ScheduleResult, ws access.Scope, fromMonth string, now time.Time, only string) error {
@@ -367,13 +377,15 @@ func (s *Store) follow(ctx context.Context, res *ScheduleResult, ws access.Scope
 		r, err := tx.ExecContext(ctx, `UPDATE vis_visits SET
 			grid_id = (SELECT COALESCE(h.grid_id, '') FROM reg_households h WHERE h.id = vis_visits.household_id),
 			division_code = (SELECT h.division_code FROM reg_households h WHERE h.id = vis_visits.household_id),
-			owner = COALESCE((SELECT MIN(w.username) FROM reg_grid_workers w JOIN reg_households h ON w.grid_id = h.grid_id WHERE h.id = vis_visits.household_id),
+			owner = COALESCE((SELECT MIN(w.username) FROM reg_grid_workers w JOIN reg_households h ON w.grid_id = h.grid_id JOIN users gu ON gu.username = w.username AND NOT gu.disabled
+				WHERE h.id = vis_visits.household_id),
 				(SELECT MIN(u.username) FROM users u JOIN reg_households h ON u.division_code = h.division_code WHERE h.id = vis_visits.household_id AND u.role = 'community_worker' AND NOT u.disabled), ''),
 			updated_at = $1
 			WHERE month >= $4 AND status = 'open' AND division_code >= $2 AND division_code < $3`+only+`
 			AND EXISTS (SELECT 1 FROM reg_households h WHERE h.id = vis_visits.household_id
 				AND (COALESCE(h.grid_id, '') <> vis_visits.grid_id OR h.division_code <> vis_visits.division_code
-					OR vis_visits.owner = '' AND `+ownerOf("h.grid_id", "h.division_code")+` <> ''))`, db.T(now), ws.Lo, ws.Hi, fromMonth)
+					OR vis_visits.owner = '' AND `+ownerOf("h.grid_id", "h.division_code")+` <> ''
+					OR `+ownerGone("vis_visits.owner", "h.division_code")+`))`, db.T(now), ws.Lo, ws.Hi, fromMonth)
 		if err != nil {
 			return err
 		}
