@@ -32,6 +32,8 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/visits/rates", web.Op{Summary: "月度探访率（按对象组）/ Monthly visit rates by group", Tag: tag, Response: Rates{},
 		Params: []web.Param{{Name: "division", Description: "division code (default: your own)"}, {Name: "month", Description: "YYYY-MM (default: this month)"}}}, h.apiRates)
 	rt.API("GET /api/v1/visits/{id}", web.Op{Summary: "探访详情（含答卷，记入审计）/ A visit with its answers (audited)", Tag: tag, Response: Visit{}}, h.apiGet)
+	rt.API("GET /api/v1/visits/{id}/photo", web.Op{Summary: "探访照片原图（记入审计；has_photo 为真时有）/ A visit's photo in full (audited; there when has_photo is true)", Tag: tag,
+		Produces: []string{"image/jpeg", "image/png", "image/webp"}}, h.apiPhoto)
 	rt.API("POST /api/v1/visits/{id}/record", web.Op{Summary: "记录探访结果（网格员、社区工作者）/ Record a visit (grid and community workers)", Tag: tag, Body: RecordInput{}, Response: Visit{}}, h.apiRecord)
 	rt.API("POST /api/v1/visits/{id}/reassign", web.Op{Summary: "改派探访（社区工作者、民政干部）/ Reassign a visit (community workers and officers)", Tag: tag, Body: ReassignInput{}, Response: Visit{}}, h.apiReassign)
 }
@@ -107,6 +109,19 @@ func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	web.WriteJSON(w, 200, v)
+	return nil
+}
+
+func (h *Handlers) apiPhoto(w http.ResponseWriter, r *http.Request) error {
+	id, err := visitID(r)
+	if err != nil {
+		return err
+	}
+	ph, err := h.Store.Photo(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	sendImage(w, ph.Type, ph.Data)
 	return nil
 }
 

@@ -205,6 +205,13 @@ func TestRecord(t *testing.T) {
 			if ph, err := w.vs.Photo(w.cw, elder.ID); err != nil || !bytes.Equal(ph.Data, pngBytes(t)) {
 				t.Fatalf("photo after sealing: %v", err)
 			}
+			path := fmt.Sprintf("/api/v1/visits/%d/photo", elder.ID)
+			if st, body := e.Login("cw.a").Do("GET", path, nil); st != 200 || body != string(pngBytes(t)) {
+				t.Fatalf("the API's photo: %d, %d bytes", st, len(body))
+			}
+			if st, _ := e.Login("gw.b").Do("GET", path, nil); st != 404 {
+				t.Fatalf("the API gave another community's worker the photo: %d", st)
+			}
 			if again, ok, err := w.vs.Thumb(w.cw, elder.ID); err != nil || !ok || !bytes.Equal(again, thumbBefore) {
 				t.Fatalf("thumbnail after sealing: %v %v", ok, err)
 			}
