@@ -22,6 +22,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/sealedphoto"
 	"linli/internal/thumb"
 )
 
@@ -336,7 +337,7 @@ func (s *Store) writeCreates(tx *sql.Tx, jobs []*createJob) error {
 		if j.photo != nil {
 			pid := db.NewID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO request_attachments (id, request_id, division_code, content_type, size, data, sealed, created_at) VALUES ($1,$2,$3,$4,$5,$6,TRUE,$7)`,
-				pid, j.r.ID, j.r.Division, j.photo.ContentType, len(j.photo.Data), s.Keys.SealBytes(j.photo.Data, photoAAD(pid)), db.T(j.r.CreatedAt)); err != nil {
+				pid, j.r.ID, j.r.Division, j.photo.ContentType, len(j.photo.Data), sealedphoto.Keep(s.Keys, j.photo.Data, true, photoCols.PhotoAAD(pid)), db.T(j.r.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -422,7 +423,7 @@ func (s *Store) Photo(ctx context.Context, requestID, id string) (Photo, error) 
 	} else if err != nil {
 		return p, err
 	}
-	p.Data, err = s.opened(p.Data, sealed, photoAAD(id))
+	p.Data, err = sealedphoto.Open(s.Keys, p.Data, sealed, photoCols.PhotoAAD(id))
 	return p, err
 }
 
@@ -474,7 +475,7 @@ func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, o
 		return nil, false, err
 	}
 	if len(kept) > 0 {
-		small, err := s.opened(kept, sealed, thumbAAD(id))
+		small, err := sealedphoto.Open(s.Keys, kept, sealed, photoCols.ThumbAAD(id))
 		return small, err == nil, err
 	}
 	if ct != "image/jpeg" && ct != "image/png" {
@@ -492,11 +493,8 @@ func (s *Store) Thumb(ctx context.Context, requestID, id string) (data []byte, o
 		return nil, false, err
 	}
 	// Kept as the photo is kept; a photo sealed meanwhile gets its thumbnail on a later view.
-	stored := small
-	if sealed {
-		stored = s.Keys.SealBytes(small, thumbAAD(id))
-	}
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE request_attachments SET thumb = $1 WHERE id = $2 AND sealed = $3`, stored, id, sealed); err != nil {
+	keep := sealedphoto.Keep(s.Keys, small, sealed, photoCols.ThumbAAD(id))
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE request_attachments SET thumb = $1 WHERE id = $2 AND sealed = $3`, keep, id, sealed); err != nil {
 		return nil, false, err
 	}
 	return small, true, nil

@@ -10,6 +10,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/audit"
 	"linli/internal/fault"
+	"linli/internal/sealedphoto"
 	"linli/internal/thumb"
 )
 
@@ -42,7 +43,7 @@ func (s *Store) Photo(ctx context.Context, id int64) (Photo, error) {
 	if ph.Type == "" {
 		return Photo{}, errNoPhoto
 	}
-	if ph.Data, err = s.opened(ph.Data, sealed, photoAAD(id)); err != nil {
+	if ph.Data, err = sealedphoto.Open(s.Keys, ph.Data, sealed, photoCols.PhotoAAD(id)); err != nil {
 		return Photo{}, err
 	}
 	err = s.Audit.Record(ctx, audit.Entry{Action: "visits.photo.read", Object: "visit", ObjectID: fmt.Sprint(id), Division: division})
@@ -73,7 +74,7 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 	case typ == "":
 		return nil, false, errNoPhoto
 	case len(kept) > 0:
-		small, err := s.opened(kept, sealed, thumbAAD(id))
+		small, err := sealedphoto.Open(s.Keys, kept, sealed, photoCols.ThumbAAD(id))
 		return small, err == nil, err
 	case typ != "image/jpeg" && typ != "image/png":
 		return nil, false, nil
@@ -84,7 +85,7 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 	} else if err != nil {
 		return nil, false, err
 	}
-	full, err := s.opened(stored, sealed, photoAAD(id))
+	full, err := sealedphoto.Open(s.Keys, stored, sealed, photoCols.PhotoAAD(id))
 	if err != nil {
 		return nil, false, err
 	}
@@ -95,10 +96,7 @@ func (s *Store) Thumb(ctx context.Context, id int64) (data []byte, ok bool, err 
 		return nil, false, err
 	}
 	// Kept as the photo is kept.
-	keep := small
-	if sealed {
-		keep = s.Keys.SealBytes(small, thumbAAD(id))
-	}
+	keep := sealedphoto.Keep(s.Keys, small, sealed, photoCols.ThumbAAD(id))
 	if _, err := s.DB.W.ExecContext(ctx, `UPDATE vis_visits SET photo_thumb = $1 WHERE id = $2 AND photo_sealed = $3`, keep, id, sealed); err != nil {
 		return nil, false, err
 	}

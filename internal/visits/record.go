@@ -17,6 +17,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/questions"
+	"linli/internal/sealedphoto"
 )
 
 // MaxPhoto is the largest accepted photo: the limit requests use (5 MB).
@@ -203,7 +204,7 @@ func (s *Store) Record(ctx context.Context, id int64, in RecordInput) (Visit, er
 	}
 	var photo any
 	if photoType != "" {
-		photo = s.Keys.SealBytes(in.Photo, photoAAD(id))
+		photo = sealedphoto.Keep(s.Keys, in.Photo, true, photoCols.PhotoAAD(id))
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `UPDATE vis_visits SET status = $1, method = $2, visited_at = $3, present = $4, answers = $5, sealed = $6,
