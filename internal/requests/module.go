@@ -33,8 +33,9 @@ func Module() module.Spec {
 func checkWebhook(v string, _ config.Values) error { return webhook.CheckURL(v) }
 
 type requestsModule struct {
-	store *Store
-	log   func(string, ...any)
+	store           *Store
+	log             func(string, ...any)
+	module.Settling // the backlog is sealed and the SLA job has run once
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -78,12 +79,13 @@ func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // Run seals the free text of requests written before the detector, then
 // runs the SLA job every minute until ctx ends.
 func (m *requestsModule) Run(ctx context.Context) {
+	defer m.Settle()
 	if n, err := m.store.SealBacklog(ctx); err != nil {
 		m.log("requests: sealing old texts", "err", err.Error())
 	} else if n > 0 {
 		m.store.Log.Info("requests: old texts masked and sealed", "requests", n)
 	}
-	m.store.RunSLA(ctx, time.Minute, m.log)
+	m.store.RunSLA(ctx, time.Minute, m.log, m.Settle)
 }
 
 // Demo adds synthetic requests in the demo county, more for a larger

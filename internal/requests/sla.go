@@ -340,8 +340,9 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 	return err
 }
 
-// RunSLA runs the job every interval until ctx ends.
-func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(string, ...any)) {
+// RunSLA runs the job at once and then every interval until ctx ends;
+// first (if set) is called when the first run has ended.
+func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(string, ...any), first func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -349,6 +350,10 @@ func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(strin
 			logf("sla job", "err", err.Error())
 		} else if res.Warned+res.Overdue+res.AutoClosed > 0 {
 			logf("sla job", "warned", res.Warned, "overdue", res.Overdue, "escalated", res.Escalated, "auto_closed", res.AutoClosed)
+		}
+		if first != nil {
+			first()
+			first = nil
 		}
 		select {
 		case <-ctx.Done():
