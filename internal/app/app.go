@@ -167,6 +167,9 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, er
 	if a.Applied, err = d.Migrate(ctx, Migrations(o.Modules)); err != nil {
 		return nil, fmt.Errorf("数据库迁移失败 / migration failed: %w", err)
 	}
+	if err := checkDataKey(ctx, cfg, d, keys, a.Audit); err != nil {
+		return nil, err
+	}
 	if a.Loaded, err = a.Divisions.Load(ctx); err != nil {
 		return nil, fmt.Errorf("加载区划失败 / loading divisions failed: %w", err)
 	}
