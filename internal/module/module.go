@@ -65,6 +65,8 @@ type Deps struct {
 // Divisions is the narrow look-up of the division tree a module may use.
 type Divisions interface {
 	Get(ctx context.Context, code string) (divisions.Division, error)
+	// GetMany reads several divisions at once (a list's places), by code.
+	GetMany(ctx context.Context, codes []string) (map[string]divisions.Division, error)
 	Path(ctx context.Context, code string) ([]divisions.Division, error)
 	Children(ctx context.Context, code string, offset, limit int) ([]divisions.Division, int, error)
 	Search(ctx context.Context, q, within string, offset, limit int) ([]divisions.Division, int, error)

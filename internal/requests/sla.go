@@ -123,13 +123,27 @@ func (s *Store) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// NoticesQuery is Notices' statement ($1 the unit, $2 the limit) with a
+// grid worker's narrowing (gridSQL, from $3; "" for other roles). Without
+// it the newest notices are picked from the unit's index before the join:
+// joined first, PostgreSQL read every notice of the unit's history and its
+// request for a page of eight.
+func NoticesQuery(grid string) string {
+	if grid == "" {
+		return `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
+		FROM (SELECT id, unit_code, request_id, kind, text_zh, text_en, created_at, read_at FROM request_notices WHERE unit_code = $1 ORDER BY created_at DESC, id DESC LIMIT $2) n
+		JOIN requests r ON r.id = n.request_id ORDER BY n.created_at DESC, n.id DESC`
+	}
+	return `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
+		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1` + grid + ` ORDER BY n.created_at DESC, n.id DESC LIMIT $2`
+}
+
 // Notices lists the newest notices addressed to unit (the caller's own
 // division; scope is checked by the caller), a grid worker only those of
 // their grids' requests.
 func (s *Store) Notices(ctx context.Context, unit string, limit int) ([]Notice, error) {
 	grid, gargs := gridSQL(access.From(ctx), 3)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
-		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1`+grid+` ORDER BY n.created_at DESC, n.id DESC LIMIT $2`, append([]any{unit, limit}, gargs...)...)
+	rows, err := s.DB.R.QueryContext(ctx, NoticesQuery(grid), append([]any{unit, limit}, gargs...)...)
 	if err != nil {
 		return nil, err
 	}
