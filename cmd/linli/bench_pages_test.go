@@ -111,6 +111,30 @@ func TestBenchPages(t *testing.T) {
 					t.Fatalf("no /healthz line:\n%s", out.String())
 				}
 			})
+			t.Run("it measured only after the start-up passes, saying how long it waited", func(t *testing.T) {
+				s := errOut.String()
+				i, j := strings.Index(s, "start-up passes finished ("), strings.Index(s, "[1/")
+				if i < 0 || j < 0 || i > j {
+					t.Fatalf("no wait said before the first page:\n%s", s)
+				}
+				line := s[i:]
+				line = line[:strings.IndexByte(line, '\n')]
+				for _, want := range []string{"indicators ", "requests ", "visits ", "; waited "} {
+					if !strings.Contains(line, want) {
+						t.Errorf("%q lacks %q", line, want)
+					}
+				}
+			})
+			if name == "postgres" {
+				t.Run("a data folder without the database's key is refused before anything runs", func(t *testing.T) {
+					var out, errOut bytes.Buffer
+					args := []string{"bench", "pages", "--duration", "1s", "--database-url", where[1], "--data-dir", t.TempDir()}
+					code := run(args, env{nil, &out, &errOut, app.Modules()})
+					if code == 0 || !strings.Contains(errOut.String(), "数据密钥") || !strings.Contains(errOut.String(), "--data-dir") || strings.Contains(out.String(), "/healthz") {
+						t.Fatalf("exit %d: %s%s", code, errOut.String(), out.String())
+					}
+				})
+			}
 			t.Run("the slowest statements come with their plans", func(t *testing.T) {
 				s := out.String()
 				i := strings.Index(s, "slowest statements")

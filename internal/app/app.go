@@ -68,6 +68,8 @@ type App struct {
 	modules []mounted
 	authn   *auth.Handlers
 	jobs    sync.WaitGroup
+	startMu sync.Mutex
+	started time.Time // when Start began the jobs (wall time)
 }
 
 // mounted is a built module with its name.
@@ -164,6 +166,9 @@ func Wire(ctx context.Context, cfg config.Config, d *db.DB, o Options) (*App, er
 	}
 	if a.Applied, err = d.Migrate(ctx, Migrations(o.Modules)); err != nil {
 		return nil, fmt.Errorf("数据库迁移失败 / migration failed: %w", err)
+	}
+	if err := checkDataKey(ctx, cfg, d, keys, a.Audit); err != nil {
+		return nil, err
 	}
 	if a.Loaded, err = a.Divisions.Load(ctx); err != nil {
 		return nil, fmt.Errorf("加载区划失败 / loading divisions failed: %w", err)
@@ -316,12 +321,53 @@ func (a *App) routes(demo bool) error {
 // repeated refusals) and the modules' jobs until ctx ends; Wait waits for
 // them to return.
 func (a *App) Start(ctx context.Context) {
+	a.startMu.Lock()
+	a.started = time.Now()
+	a.startMu.Unlock()
 	a.jobs.Go(func() { a.Audit.Run(ctx) })
 	for _, m := range a.modules {
 		if r, ok := m.Module.(module.Runner); ok {
 			a.jobs.Go(func() { r.Run(ctx) })
 		}
 	}
+}
+
+// StartupPass is how long one module's start-up work took after Start.
+type StartupPass struct {
+	Module string
+	Took   time.Duration
+}
+
+// Settled waits until every module with start-up work (a module.Settler)
+// has finished its first pass, and tells how long each took from Start
+// (wall time, whatever the app's clock). It returns early with ctx's error.
+func (a *App) Settled(ctx context.Context) ([]StartupPass, error) {
+	a.startMu.Lock()
+	started := a.started
+	a.startMu.Unlock()
+	if started.IsZero() { // not started yet: time from now
+		started = time.Now()
+	}
+	var settlers []module.Settler
+	var out []StartupPass
+	for _, m := range a.modules {
+		if s, ok := m.Module.(module.Settler); ok {
+			settlers = append(settlers, s)
+			out = append(out, StartupPass{Module: m.name})
+		}
+	}
+	var wg sync.WaitGroup
+	for i, s := range settlers {
+		wg.Go(func() {
+			select {
+			case <-s.Settled():
+				out[i].Took = s.SettledAt().Sub(started)
+			case <-ctx.Done():
+			}
+		})
+	}
+	wg.Wait()
+	return out, ctx.Err()
 }
 
 // Wait returns when every job Start began has returned.

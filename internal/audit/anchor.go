@@ -148,6 +148,24 @@ func (l *Log) head(ctx context.Context) (Entry, error) {
 	return e, err
 }
 
+// KeyFits tells whether the log's key made the MAC of the newest entry
+// that carries one: a store opened with another data key fails it. checked
+// is false when no entry has a MAC (an empty or a legacy chain) or the log
+// has no key.
+func (l *Log) KeyFits(ctx context.Context) (checked, fits bool, err error) {
+	if l.Key == nil {
+		return false, false, nil
+	}
+	var e Entry
+	err = l.DB.R.QueryRowContext(ctx, `SELECT hash, mac FROM audit_log WHERE mac <> '' ORDER BY seq DESC LIMIT 1`).Scan(&e.Hash, &e.MAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
+	} else if err != nil {
+		return false, false, err
+	}
+	return true, hmac.Equal([]byte(e.MAC), []byte(l.mac(e.Hash))), nil
+}
+
 // legacyMark is the last entry written without a MAC (0: none).
 func (l *Log) legacyMark(ctx context.Context) (int64, error) {
 	var n int64

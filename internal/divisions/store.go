@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,34 @@ func (s *Store) Get(ctx context.Context, code string) (Division, error) {
 		return d, db.ErrNotFound
 	}
 	return d, err
+}
+
+// GetMany reads the divisions of codes in one statement, by code; codes
+// that name no division are absent from the map.
+func (s *Store) GetMany(ctx context.Context, codes []string) (map[string]Division, error) {
+	out := map[string]Division{}
+	if len(codes) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(codes))
+	for i, c := range codes {
+		args[i] = c
+	}
+	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
+		d, err := scanDivision(r)
+		out[d.Code] = d
+		return err
+	}, GetManyQuery(len(codes)), args...)
+	return out, err
+}
+
+// GetManyQuery is GetMany's statement for n codes (for its plan test).
+func GetManyQuery(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	return `SELECT ` + divCols + ` FROM divisions WHERE code IN (` + strings.Join(marks, ",") + `)`
 }
 
 // Path returns the division and its ancestors, top first.

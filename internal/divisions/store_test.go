@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"linli/internal/db"
@@ -40,6 +41,28 @@ func TestLoadAndTree(t *testing.T) {
 			}
 			if _, err := e.store.Path(ctx, "330106999999"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("path: %v", err)
+			}
+		})
+		t.Run("several divisions are read at once by code, unknown codes left out", func(t *testing.T) {
+			got, err := e.store.GetMany(ctx, []string{communityA, county, "330106999999"})
+			if err != nil || len(got) != 2 || got[communityA].Name != "上保社区" || got[county].Children != 12 {
+				t.Fatalf("got %+v %v", got, err)
+			}
+			if none, err := e.store.GetMany(ctx, nil); err != nil || len(none) != 0 {
+				t.Fatalf("none: %+v %v", none, err)
+			}
+		})
+		t.Run("reading several divisions looks each up by its key (27,036 rows, analysed)", func(t *testing.T) {
+			if err := db.Analyze(ctx, e.d, "divisions"); err != nil {
+				t.Fatal(err)
+			}
+			args := []any{communityA, county, "330106002", "3301"}
+			plan, err := e.d.Explain(ctx, divisions.GetManyQuery(len(args)), args, db.NoSeqScan())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, "divisions_pkey") && !strings.Contains(plan, "sqlite_autoindex_divisions_1") {
+				t.Fatalf("not by the key:\n%s", plan)
 			}
 		})
 		t.Run("the path runs from the province down", func(t *testing.T) {

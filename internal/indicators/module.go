@@ -55,12 +55,13 @@ func checkThresholds(v string, all config.Values) error {
 }
 
 type indicatorsModule struct {
-	store     *Store
-	divisions module.Divisions
-	th        Thresholds
-	log       *slog.Logger
-	pageTTL   time.Duration
-	cache     *memo.Cache[pageData] // the dashboards' (nil before Mount, or with no TTL)
+	store           *Store
+	divisions       module.Divisions
+	th              Thresholds
+	log             *slog.Logger
+	pageTTL         time.Duration
+	cache           *memo.Cache[pageData] // the dashboards' (nil before Mount, or with no TTL)
+	module.Settling                       // the first precompute has ended
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -113,8 +114,12 @@ func (m *indicatorsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // computation for a year whose sources changed since.
 // It ends once the dashboards' recomputations in flight have.
 func (m *indicatorsModule) Run(ctx context.Context) {
+	defer m.Settle()
 	defer func() { m.cache.Wait() }()
-	Refresher(ctx, m.store, time.Minute, m.log)
+	Refresher(ctx, m.store, time.Minute, m.log, m.Settle)
 }
 
-var _ module.WorkSource = (*indicatorsModule)(nil)
+var (
+	_ module.WorkSource = (*indicatorsModule)(nil)
+	_ module.Settler    = (*indicatorsModule)(nil)
+)

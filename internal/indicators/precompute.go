@@ -800,8 +800,9 @@ func (s *Store) precomputed(ctx context.Context, inds []Indicator, codes []strin
 // when a read finds a year stale) it recomputes each year of the plan frame
 // 2020 … this year whose fingerprint no longer matches the data. It returns
 // when ctx ends; the module runs it with the app's background jobs and
-// its logger.
-func Refresher(ctx context.Context, s *Store, every time.Duration, log *slog.Logger) {
+// its logger. first (if set) is called when the first pass over the years
+// has ended.
+func Refresher(ctx context.Context, s *Store, every time.Duration, log *slog.Logger, first func()) {
 	if every <= 0 {
 		every = time.Minute
 	}
@@ -825,6 +826,9 @@ func Refresher(ctx context.Context, s *Store, every time.Duration, log *slog.Log
 		}
 	}
 	refresh(years())
+	if first != nil {
+		first()
+	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"linli/internal/access"
@@ -64,6 +65,8 @@ type Deps struct {
 // Divisions is the narrow look-up of the division tree a module may use.
 type Divisions interface {
 	Get(ctx context.Context, code string) (divisions.Division, error)
+	// GetMany reads several divisions at once (a list's places), by code.
+	GetMany(ctx context.Context, codes []string) (map[string]divisions.Division, error)
 	Path(ctx context.Context, code string) ([]divisions.Division, error)
 	Children(ctx context.Context, code string, offset, limit int) ([]divisions.Division, int, error)
 	Search(ctx context.Context, q, within string, offset, limit int) ([]divisions.Division, int, error)
@@ -88,6 +91,47 @@ type Module interface {
 // Runner is a module with background work. Run returns when ctx ends.
 type Runner interface {
 	Run(ctx context.Context)
+}
+
+// Settler is a Runner with start-up work: a first pass Run makes at once
+// (a reconcile, a precompute, a backlog) before it settles into its period.
+// Settled is closed when that pass has ended (or Run has returned), so a
+// benchmark can measure the steady state rather than the start; SettledAt
+// is when (zero before).
+type Settler interface {
+	Runner
+	Settled() <-chan struct{}
+	SettledAt() time.Time
+}
+
+// Settling is what a Settler embeds: its zero value is ready, Settle marks
+// the first pass done (repeats do nothing) and Settled is the signal.
+type Settling struct {
+	once sync.Once
+	ch   chan struct{}
+	done sync.Once
+	at   time.Time // set before ch closes
+}
+
+func (s *Settling) init() { s.once.Do(func() { s.ch = make(chan struct{}) }) }
+
+// Settled is closed once Settle has been called.
+func (s *Settling) Settled() <-chan struct{} { s.init(); return s.ch }
+
+// SettledAt is when Settle was first called (zero before).
+func (s *Settling) SettledAt() time.Time {
+	select {
+	case <-s.Settled():
+		return s.at
+	default:
+		return time.Time{}
+	}
+}
+
+// Settle marks the start-up pass done.
+func (s *Settling) Settle() {
+	s.init()
+	s.done.Do(func() { s.at = time.Now(); close(s.ch) })
 }
 
 // Closer is a module holding resources (goroutines, caches on disk) that

@@ -33,8 +33,9 @@ func Module() module.Spec {
 func checkWebhook(v string, _ config.Values) error { return webhook.CheckURL(v) }
 
 type requestsModule struct {
-	store *Store
-	log   func(string, ...any)
+	store           *Store
+	log             func(string, ...any)
+	module.Settling // the backlog is sealed and the SLA job has run once
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -79,6 +80,7 @@ func (m *requestsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // photos stored before sealing, then runs the SLA job every minute until
 // ctx ends.
 func (m *requestsModule) Run(ctx context.Context) {
+	defer m.Settle()
 	if n, err := m.store.SealBacklog(ctx); err != nil {
 		m.log("requests: sealing old texts", "err", err.Error())
 	} else if n > 0 {
@@ -89,7 +91,7 @@ func (m *requestsModule) Run(ctx context.Context) {
 	} else if n > 0 {
 		m.store.Log.Info("requests: old photos sealed", "photos", n)
 	}
-	m.store.RunSLA(ctx, time.Minute, m.log)
+	m.store.RunSLA(ctx, time.Minute, m.log, m.Settle)
 }
 
 // Demo adds synthetic requests in the demo county, more for a larger

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -119,21 +120,24 @@ func (h *Handlers) catNames(r *http.Request) ([]Category, map[string]web.Msg, er
 
 func (h *Handlers) rows(ctx context.Context, items []Request, names map[string]web.Msg) []Row {
 	now := h.Store.Now()
-	places := map[string]string{}
+	// A county's page holds as many communities as rows: their names are
+	// read in one statement, not one each.
+	var codes []string
+	for _, x := range items {
+		if x.Address == "" && !slices.Contains(codes, x.Division) {
+			codes = append(codes, x.Division)
+		}
+	}
+	places, err := h.Store.Divs.GetMany(ctx, codes)
+	if err != nil {
+		web.Logger(ctx).Warn("requests: places", "err", err.Error()) // rows without a place still show
+	}
 	var out []Row
 	for _, x := range items {
 		row := Row{Request: x, CatName: names[x.Category], Overdue: x.Overdue(now), StatusZH: x.Status.Label(), Place: x.Address, Summary: summary(x.Description, 40)}
 		row.DueSoon = !row.Overdue && x.Status.Open() && x.ResolveMet == nil && x.ResolveDue.Sub(now) < h.Store.warnBefore()
 		if row.Place == "" {
-			name, ok := places[x.Division]
-			if !ok {
-				// a page shows a handful of communities: one look-up each
-				if d, err := h.Store.Divs.Get(ctx, x.Division); err == nil {
-					name = d.Name
-				}
-				places[x.Division] = name
-			}
-			row.Place = name
+			row.Place = places[x.Division].Name
 		}
 		out = append(out, row)
 	}

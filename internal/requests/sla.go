@@ -123,13 +123,27 @@ func (s *Store) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// NoticesQuery is Notices' statement ($1 the unit, $2 the limit) with a
+// grid worker's narrowing (gridSQL, from $3; "" for other roles). Without
+// it the newest notices are picked from the unit's index before the join:
+// joined first, PostgreSQL read every notice of the unit's history and its
+// request for a page of eight.
+func NoticesQuery(grid string) string {
+	if grid == "" {
+		return `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
+		FROM (SELECT id, unit_code, request_id, kind, text_zh, text_en, created_at, read_at FROM request_notices WHERE unit_code = $1 ORDER BY created_at DESC, id DESC LIMIT $2) n
+		JOIN requests r ON r.id = n.request_id ORDER BY n.created_at DESC, n.id DESC`
+	}
+	return `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
+		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1` + grid + ` ORDER BY n.created_at DESC, n.id DESC LIMIT $2`
+}
+
 // Notices lists the newest notices addressed to unit (the caller's own
 // division; scope is checked by the caller), a grid worker only those of
 // their grids' requests.
 func (s *Store) Notices(ctx context.Context, unit string, limit int) ([]Notice, error) {
 	grid, gargs := gridSQL(access.From(ctx), 3)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT n.id, n.unit_code, n.request_id, r.number, n.kind, n.text_zh, n.text_en, n.created_at, n.read_at IS NOT NULL
-		FROM request_notices n JOIN requests r ON r.id = n.request_id WHERE n.unit_code = $1`+grid+` ORDER BY n.created_at DESC, n.id DESC LIMIT $2`, append([]any{unit, limit}, gargs...)...)
+	rows, err := s.DB.R.QueryContext(ctx, NoticesQuery(grid), append([]any{unit, limit}, gargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -340,8 +354,9 @@ func (s *Store) slaStep(ctx context.Context, r Request, phase string, now time.T
 	return err
 }
 
-// RunSLA runs the job every interval until ctx ends.
-func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(string, ...any)) {
+// RunSLA runs the job at once and then every interval until ctx ends;
+// first (if set) is called when the first run has ended.
+func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(string, ...any), first func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -349,6 +364,10 @@ func (s *Store) RunSLA(ctx context.Context, every time.Duration, logf func(strin
 			logf("sla job", "err", err.Error())
 		} else if res.Warned+res.Overdue+res.AutoClosed > 0 {
 			logf("sla job", "warned", res.Warned, "overdue", res.Overdue, "escalated", res.Escalated, "auto_closed", res.AutoClosed)
+		}
+		if first != nil {
+			first()
+			first = nil
 		}
 		select {
 		case <-ctx.Done():

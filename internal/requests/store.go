@@ -411,6 +411,71 @@ type reader interface {
 }
 
 func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int) ([]Request, int, error) {
+	count, pick, args := s.listSQL(ctx, f, offset, limit)
+	var total int
+	if err := q.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	// The page is chosen on the sort key and the id alone, then its rows
+	// are read whole: sorting a county's every request with all its
+	// columns costs more than the page.
+	ids := []string{}
+	err := db.EachRow(ctx, q, func(r db.Scanner) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	}, pick, args...)
+	if err != nil || len(ids) == 0 {
+		return nil, total, err
+	}
+	byID := map[string]Request{}
+	marks := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE r.id IN `+s.DB.Values(0, len(ids)), marks...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := s.present(ctx, &r); err != nil {
+			return nil, 0, err
+		}
+		byID[r.ID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	out := make([]Request, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, total, nil
+}
+
+// listSQL is List's two statements: the count of the filtered requests
+// in the caller's scope, and the pick of a page's ids in its order, whose
+// arguments are args (the count's are args without the last two, the
+// limit and offset).
+//
+// A county or wider reads its page in the order of the time-first index,
+// stopping at the page, as PostgreSQL does on its own: SQLite's planner
+// guesses a division range to hold a small share of the table and sorts
+// the county's every request for a page of twenty (2.6 ms of C SQLite on
+// the county demo, against 0.16 ms). A narrower scope or a filter on the
+// subtree, the unit or the text keeps the division's index: walking the
+// county's time order would read the neighbours' requests too.
+func (s *Store) listSQL(ctx context.Context, f Filter, offset, limit int) (count, pick string, args []any) {
 	cond, args := scopeSQL(ctx, 1)
 	where := "1=1" + cond
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -470,55 +535,15 @@ func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int)
 	case "updated":
 		order = "r.updated_at DESC, r.id"
 	}
-	var total int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	from := "requests r"
+	p := access.From(ctx)
+	if s.DB.Dialect == db.SQLite && p != nil && p.Role == access.Officer && len(access.ScopeOf(ctx).Lo) <= 6 &&
+		(f.Sort == "" || f.Sort == "created") && f.Within == "" && f.Unit == "" && f.Q == "" {
+		from += " INDEXED BY requests_window_time"
 	}
-	// The page is chosen on the sort key and the id alone, then its rows
-	// are read whole: sorting a county's every request with all its
-	// columns costs more than the page.
-	ids := []string{}
-	err := db.EachRow(ctx, q, func(r db.Scanner) error {
-		var id string
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	}, `SELECT r.id FROM requests r WHERE `+where+` ORDER BY `+order+` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
-	if err != nil || len(ids) == 0 {
-		return nil, total, err
-	}
-	byID := map[string]Request{}
-	marks := make([]any, len(ids))
-	for i, id := range ids {
-		marks[i] = id
-	}
-	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE r.id IN `+s.DB.Values(0, len(ids)), marks...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := s.present(ctx, &r); err != nil {
-			return nil, 0, err
-		}
-		byID[r.ID] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	out := make([]Request, 0, len(ids))
-	for _, id := range ids {
-		if r, ok := byID[id]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, total, nil
+	count = `SELECT COUNT(*) FROM requests r WHERE ` + where
+	pick = `SELECT r.id FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset)
+	return count, pick, args
 }
 
 // Duplicates suggests likely duplicates of r: same category, same community

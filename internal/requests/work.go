@@ -235,4 +235,7 @@ func (s *Store) workItems(ctx context.Context, scope string, args []any, box, li
 	}, workItemsSQL(scope, box, limit), args...)
 }
 
-var _ module.WorkBoarder = (*requestsModule)(nil)
+var (
+	_ module.WorkBoarder = (*requestsModule)(nil)
+	_ module.Settler     = (*requestsModule)(nil)
+)

@@ -266,8 +266,9 @@ func (s *Store) supLog() *slog.Logger {
 	return slog.Default()
 }
 
-// RunEscalation runs the overdue clock every interval until ctx ends.
-func (s *Store) RunEscalation(ctx context.Context, every time.Duration) {
+// RunEscalation runs the overdue clock at once and then every interval
+// until ctx ends; first (if set) is called when the first run has ended.
+func (s *Store) RunEscalation(ctx context.Context, every time.Duration, first func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -275,6 +276,10 @@ func (s *Store) RunEscalation(ctx context.Context, every time.Duration) {
 			s.supLog().Warn("visits: overdue clock", "err", err.Error())
 		} else if res.Warned+res.Escalated > 0 && s.Log != nil {
 			s.Log.Info("visits: overdue clock", "warned", res.Warned, "escalated", res.Escalated)
+		}
+		if first != nil {
+			first()
+			first = nil
 		}
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package visits
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"linli/internal/access"
@@ -27,6 +28,8 @@ type visitsModule struct {
 	store *Store
 	// figures are the supervision page's kept figures (set by Mount).
 	figures *memo.Cache[Completion]
+	// The first reconcile and the overdue clock's first run have ended.
+	module.Settling
 }
 
 func newModule(d module.Deps) (module.Module, error) {
@@ -70,9 +73,14 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // servers running it at once create nothing twice.
 func (m *visitsModule) Run(ctx context.Context) {
 	// The overdue clock (escalate.go) runs beside it, every minute.
-	clock := make(chan struct{})
-	go func() { defer close(clock); m.store.RunEscalation(ctx, time.Minute) }()
+	defer m.Settle()
+	clock, clocked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(clock)
+		m.store.RunEscalation(ctx, time.Minute, sync.OnceFunc(func() { close(clocked) }))
+	}()
 	defer func() { <-clock }()
+	first := true
 	defer func() { m.figures.Wait() }() // figures being counted for a viewer already served
 	if n, err := m.store.SealPhotoBacklog(ctx); err != nil && ctx.Err() == nil {
 		m.store.Log.Warn("visits: sealing old photos", "err", err.Error())
@@ -92,6 +100,14 @@ func (m *visitsModule) Run(ctx context.Context) {
 				m.store.Log.Warn("visits: schedule", "month", mo.String(), "err", err.Error())
 			}
 		}
+		if first {
+			first = false
+			select {
+			case <-clocked:
+				m.Settle()
+			case <-ctx.Done():
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -102,7 +118,7 @@ func (m *visitsModule) Run(ctx context.Context) {
 
 // The seams the module plugs into.
 var (
-	_ module.Runner          = (*visitsModule)(nil)
+	_ module.Settler         = (*visitsModule)(nil)
 	_ module.Demo            = (*visitsModule)(nil)
 	_ module.ElementSupplier = (*visitsModule)(nil)
 	_ module.WorkSource      = (*visitsModule)(nil)
