@@ -171,6 +171,14 @@ func TestDocumentedGETsMatchSchemas(t *testing.T) {
 		if n, err := reg.RunExportJobs(t.Context()); err != nil || n != 1 {
 			t.Fatalf("export job: %d %v", n, err)
 		}
+		// The first visit the officer lists has a photo, so that the
+		// photo's path answers (as one recorded before photos were sealed).
+		if st, body := callers[0].Do("GET", "/api/v1/visits", nil); st != 200 || idOf(body) == "" {
+			t.Fatalf("visits: %d", st)
+		} else if _, err := e.App.DB.W.Exec(`UPDATE vis_visits SET photo = $1, photo_type = 'image/png', photo_sealed = FALSE WHERE id = $2`,
+			[]byte("\x89PNG\r\n\x1a\n"), idOf(body)); err != nil {
+			t.Fatal(err)
+		}
 		doc, eps := documented(t, e)
 		values := map[string]string{"{code}": apptest.County, "{username}": "demo.officer", "{kind}": "residents"}
 		query := map[string]string{"q": "西湖", "lon": "120.13", "lat": "30.26", "radius_m": "2000", "division": apptest.County}

@@ -6,6 +6,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -27,8 +28,8 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.Alias("GET /api/v1/requests/services", "GET /api/v1/request-services")
 	rt.Alias("POST /api/v1/requests/services", "POST /api/v1/request-services")
 	rt.Alias("PUT /api/v1/requests/services/{code}", "PUT /api/v1/request-services/{code}")
-	rt.API("GET /api/v1/requests", web.Op{Summary: "诉求列表（收件箱） / List requests (inbox)", Tag: tag, Response: web.List[Request]{},
-		Params: []web.Param{{Name: "box", Description: "new, due, overdue, returned, reopened, open, done"}, {Name: "status"}, {Name: "category"}, {Name: "q"}, {Name: "within"}, {Name: "unit"}, {Name: "sort", Description: "created, -created, due, updated"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
+	rt.API("GET /api/v1/requests", web.Op{Summary: "诉求列表（收件箱；按 cursor 翻页）/ List requests (inbox; paged by cursor)", Tag: tag, Response: RequestPage{},
+		Params: []web.Param{{Name: "box", Description: "new, due, overdue, returned, reopened, open, done"}, {Name: "status"}, {Name: "category"}, {Name: "q"}, {Name: "within"}, {Name: "unit"}, {Name: "sort", Description: "created, -created, due, updated"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("POST /api/v1/requests", web.Op{Summary: "提交诉求 / Submit a request", Tag: tag, Body: NewRequest{}, Response: Receipt{}, Status: 201}, h.apiCreate)
 	rt.API("GET /api/v1/requests/{id}", web.Op{Summary: "诉求详情与时间线 / A request with its timeline", Tag: tag, Response: Request{}}, h.apiGet)
 	rt.API("GET /api/v1/requests/{id}/duplicates", web.Op{Summary: "疑似重复诉求 / Likely duplicates", Tag: tag, Response: []Request{}}, h.apiDuplicates)
@@ -130,11 +131,14 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if f.Within != "" && !access.ScopeOf(r.Context()).Contains(f.Within) {
 		return fault.NotFound(web.M("区划不在您的辖区内", "that division is outside your area"))
 	}
-	items, total, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
+	if pg.Page > 1 {
+		return keyset.ErrPageNumber
+	}
+	l, err := h.Store.List(r.Context(), f, r.URL.Query().Get("cursor"), pg.PageSize)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, web.NewList(items, pg, total))
+	web.WriteJSON(w, 200, requestPage(l, pg))
 	return nil
 }
 

@@ -182,11 +182,11 @@ func Demo(ctx context.Context, s *Store, county string, seed uint64, n int, prog
 		case fate < 27:
 			step("reject", Input{Reason: "重复反映，已在办理 / already being handled"}, hours(1, 8))
 		case fate < 30:
-			prev, _, err := ds.list(ctxW, tx, Filter{Box: "open", Category: cat.Code}, 0, 2)
+			prev, err := ds.list(ctxW, tx, Filter{Box: "open", Category: cat.Code}, "", 2)
 			if err != nil {
 				return err
 			}
-			for _, p := range prev {
+			for _, p := range prev.Items {
 				if p.ID != r.ID {
 					step("merge", Input{Into: p.Number}, hours(1, 3))
 					break

@@ -17,14 +17,15 @@ func (m *requestsModule) Mine(ctx context.Context, p *access.Principal) ([]modul
 		return nil, nil
 	}
 	ctx = access.With(ctx, p)
-	items, total, err := m.store.List(ctx, Filter{Sort: "updated"}, 0, 5)
+	l, err := m.store.List(ctx, Filter{Sort: "updated"}, "", 5)
 	if err != nil {
 		return nil, err
 	}
+	items := l.Items
 	sec := module.MineSection{Module: "requests", Order: 10, Title: fault.M("我的诉求", "My requests"),
 		Empty:  fault.M("您还没有反映过问题", "You have not submitted anything yet"),
 		Action: &module.MineItem{Label: fault.M("我要反映", "Report a problem"), Href: "/requests/new"}}
-	if total > len(items) {
+	if l.Next != "" {
 		sec.More = "/requests"
 	}
 	now := m.store.Now()

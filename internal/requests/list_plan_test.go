@@ -2,6 +2,7 @@ package requests
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/db"
 	"linli/internal/dbtest"
+	"linli/internal/secret"
 )
 
 // The inbox's page of a county officer is read in the order of the
@@ -27,6 +29,11 @@ func TestListPlans(t *testing.T) {
 			if err := db.Analyze(context.Background(), s.DB, "requests"); err != nil {
 				t.Fatal(err)
 			}
+			keys, _, err := secret.Load(base64.StdEncoding.EncodeToString(make([]byte, 32)), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Keys = keys // for the cursors of deep pages
 			county := &access.Principal{Username: "o", Role: access.Officer, Division: "330106"}
 			small := &access.Principal{Username: "w", Role: access.CommunityWorker, Division: g.county[3]}
 			for _, c := range []struct {
@@ -34,16 +41,29 @@ func TestListPlans(t *testing.T) {
 				p          *access.Principal
 				f          Filter
 				want, deny []string
+				deep       bool // a page after a cursor a year back
 			}{
-				{"the county officer's inbox walks the time-first index", county, Filter{}, []string{"requests_window_time"}, []string{"TEMP B-TREE FOR ORDER BY", "Seq Scan", "SCAN r\n", "Sort\n"}},
-				{"oldest first too", county, Filter{Sort: "created"}, []string{"requests_window_time"}, []string{"TEMP B-TREE FOR ORDER BY", "Seq Scan"}},
-				{"a small community's worker keeps the division's index", small, Filter{}, nil, []string{"requests_window_time", "Seq Scan", "SCAN r"}},
-				{"the county officer narrowed to that community too", county, Filter{Within: g.county[3]}, nil, []string{"requests_window_time", "Seq Scan", "SCAN r"}},
+				{"the county officer's inbox walks the time-first index", county, Filter{}, []string{"requests_window_time"}, []string{"TEMP B-TREE FOR ORDER BY", "Seq Scan", "SCAN r\n", "Sort\n"}, false},
+				{"oldest first too", county, Filter{Sort: "created"}, []string{"requests_window_time"}, []string{"TEMP B-TREE FOR ORDER BY", "Seq Scan"}, false},
+				{"a small community's worker keeps the division's index", small, Filter{}, nil, []string{"requests_window_time", "Seq Scan", "SCAN r"}, false},
+				{"the county officer narrowed to that community too", county, Filter{Within: g.county[3]}, nil, []string{"requests_window_time", "Seq Scan", "SCAN r"}, false},
+				{"a deep page of the county seeks to its cursor in the same index", county, Filter{}, []string{"requests_window_time"}, []string{"TEMP B-TREE FOR ORDER BY", "Seq Scan", "SCAN r\n", "Sort\n"}, true},
+				{"a deep page of a small community keeps the division's index", small, Filter{}, nil, []string{"requests_window_time", "Seq Scan", "SCAN r"}, true},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					ctx := access.With(context.Background(), c.p)
-					_, pick, args := s.listSQL(ctx, c.f, 0, 20)
-					plan, err := s.DB.Explain(ctx, pick, args, db.NoSeqScan())
+					cursor := ""
+					if c.deep {
+						cursor = s.sealCursor(orderOf(c.f.Sort), Request{ID: "ffffffff", CreatedAt: end.AddDate(-1, 0, 0)})
+					}
+					l, err := s.listSQL(ctx, c.f, cursor, 20)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if c.deep && !strings.Contains(l.pick, "r.id) <") {
+						t.Fatalf("the deep page does not seek to its cursor: %s", l.pick)
+					}
+					plan, err := s.DB.Explain(ctx, l.pick, l.args, db.NoSeqScan())
 					if err != nil {
 						t.Fatal(err)
 					}

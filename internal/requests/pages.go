@@ -14,6 +14,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 	"linli/internal/web"
 )
 
@@ -155,7 +156,12 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 	if f.Within != "" && !access.ScopeOf(r.Context()).Contains(f.Within) {
 		f.Within = ""
 	}
-	items, total, err := h.Store.List(r.Context(), f, pg.Offset(), pg.PageSize)
+	if pg.Page > 1 {
+		h.fail(w, r, keyset.ErrPageNumber)
+		return
+	}
+	cursor := r.URL.Query().Get("cursor")
+	l, err := h.Store.List(r.Context(), f, cursor, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -165,7 +171,7 @@ func (h *Handlers) pageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := listView{F: f, Worker: isHandler(p), Items: h.rows(r.Context(), items, names), Pager: web.NewPager(r, pg, total), Cats: cats, Boxes: boxes, Statuses: Statuses}
+	v := listView{F: f, Worker: isHandler(p), Items: h.rows(r.Context(), l.Items, names), Pager: pager(r, cursor, l), Cats: cats, Boxes: boxes, Statuses: Statuses}
 	title := web.M("我的诉求", "My requests")
 	if v.Worker {
 		title = web.M("诉求收件箱", "Request inbox")

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -398,9 +400,10 @@ type Filter struct {
 	Unit     string // handling unit (exact)
 }
 
-// List returns a page of requests in the caller's scope.
-func (s *Store) List(ctx context.Context, f Filter, offset, limit int) ([]Request, int, error) {
-	return s.list(ctx, s.DB.R, f, offset, limit)
+// List returns a page of requests in the caller's scope after the cursor
+// ("" for the first page), with its total counted up to ListCountCap.
+func (s *Store) List(ctx context.Context, f Filter, cursor string, limit int) (Page, error) {
+	return s.list(ctx, s.DB.R, f, cursor, limit)
 }
 
 // reader is where a read runs: the store's pool, or a transaction that
@@ -410,27 +413,25 @@ type reader interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int) ([]Request, int, error) {
-	count, pick, args := s.listSQL(ctx, f, offset, limit)
-	var total int
-	if err := q.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&total); err != nil {
-		return nil, 0, err
+func (s *Store) list(ctx context.Context, q reader, f Filter, cursor string, limit int) (Page, error) {
+	l, err := s.listSQL(ctx, f, cursor, limit)
+	if err != nil {
+		return Page{}, err
 	}
+	var pg Page
+	if err := q.QueryRowContext(ctx, l.count, l.countArgs...).Scan(&pg.Total); err != nil {
+		return Page{}, err
+	}
+	pg.Capped = pg.Total > ListCountCap
 	// The page is chosen on the sort key and the id alone, then its rows
 	// are read whole: sorting a county's every request with all its
 	// columns costs more than the page.
-	ids := []string{}
-	err := db.EachRow(ctx, q, func(r db.Scanner) error {
-		var id string
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	}, pick, args...)
+	ids, err := db.Collect(ctx, q, db.Value[string], l.pick, l.args...)
 	if err != nil || len(ids) == 0 {
-		return nil, total, err
+		return pg, err
 	}
+	more := len(ids) > limit
+	ids = ids[:min(len(ids), limit)]
 	byID := map[string]Request{}
 	marks := make([]any, len(ids))
 	for i, id := range ids {
@@ -438,35 +439,38 @@ func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM requests r WHERE r.id IN `+s.DB.Values(0, len(ids)), marks...)
 	if err != nil {
-		return nil, 0, err
+		return Page{}, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
-			return nil, 0, err
+			return Page{}, err
 		}
 		if err := s.present(ctx, &r); err != nil {
-			return nil, 0, err
+			return Page{}, err
 		}
 		byID[r.ID] = r
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, err
+		return Page{}, err
 	}
-	out := make([]Request, 0, len(ids))
+	pg.Items = make([]Request, 0, len(ids))
 	for _, id := range ids {
 		if r, ok := byID[id]; ok {
-			out = append(out, r)
+			pg.Items = append(pg.Items, r)
 		}
 	}
-	return out, total, nil
+	if more && len(pg.Items) > 0 {
+		pg.Next = s.sealCursor(l.order, pg.Items[len(pg.Items)-1])
+	}
+	return pg, nil
 }
 
-// listSQL is List's two statements: the count of the filtered requests
-// in the caller's scope, and the pick of a page's ids in its order, whose
-// arguments are args (the count's are args without the last two, the
-// limit and offset).
+// listSQL is List's two statements: the bounded count of the filtered
+// requests in the caller's scope, and the pick of a page's ids (one more
+// than the page, to know whether another follows) after the cursor's key
+// in the list's order.
 //
 // A county or wider reads its page in the order of the time-first index,
 // stopping at the page, as PostgreSQL does on its own: SQLite's planner
@@ -475,7 +479,7 @@ func (s *Store) list(ctx context.Context, q reader, f Filter, offset, limit int)
 // the county demo, against 0.16 ms). A narrower scope or a filter on the
 // subtree, the unit or the text keeps the division's index: walking the
 // county's time order would read the neighbours' requests too.
-func (s *Store) listSQL(ctx context.Context, f Filter, offset, limit int) (count, pick string, args []any) {
+func (s *Store) listSQL(ctx context.Context, f Filter, cursor string, limit int) (listQuery, error) {
 	cond, args := scopeSQL(ctx, 1)
 	where := "1=1" + cond
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -526,14 +530,15 @@ func (s *Store) listSQL(ctx context.Context, f Filter, offset, limit int) (count
 	case "done":
 		where += " AND " + inList([]Status{Answered, Evaluated, Closed, Rejected, Merged})
 	}
-	order := "r.created_at DESC, r.id DESC"
-	switch f.Sort {
-	case "created":
-		order = "r.created_at, r.id"
-	case "due":
-		order = "r.resolve_due, r.id"
-	case "updated":
-		order = "r.updated_at DESC, r.id"
+	o := orderOf(f.Sort)
+	count := `SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE ` + where + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) t`
+	countArgs := slices.Clone(args)
+	if cursor != "" {
+		at, id, err := s.openCursor(cursor, o)
+		if err != nil {
+			return listQuery{}, err
+		}
+		where += " AND (" + o.col + ", r.id) " + o.after + " (" + arg(db.T(at)) + ", " + arg(id) + ")"
 	}
 	from := "requests r"
 	p := access.From(ctx)
@@ -541,9 +546,8 @@ func (s *Store) listSQL(ctx context.Context, f Filter, offset, limit int) (count
 		(f.Sort == "" || f.Sort == "created") && f.Within == "" && f.Unit == "" && f.Q == "" {
 		from += " INDEXED BY requests_window_time"
 	}
-	count = `SELECT COUNT(*) FROM requests r WHERE ` + where
-	pick = `SELECT r.id FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset)
-	return count, pick, args
+	pick := `SELECT r.id FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + o.by + ` LIMIT ` + arg(limit+1)
+	return listQuery{order: o, count: count, countArgs: countArgs, pick: pick, args: args}, nil
 }
 
 // Duplicates suggests likely duplicates of r: same category, same community
