@@ -18,6 +18,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("POST /assistance/apply", h.postApply)
 	rt.Page("GET /assistance/applications/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageApp(w, r, 200, web.View{}) })
 	rt.Page("POST /assistance/applications/{id}/{action}", h.postMove)
+	rt.Public("GET /assistance/notice/{community}", h.pageNotice)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
