@@ -40,26 +40,18 @@ func (s *Store) List(ctx context.Context, status, cursor string, size int) (Page
 			return Page{}, fault.Invalid(fault.M("筛选条件有误", "bad filter"), fault.Field("status", fault.M("没有这个状态", "no such status")))
 		}
 	}
-	sc := access.BusinessScope(p)
-	where := `a.division_code >= $1 AND a.division_code < $2 AND ($3 = '' OR a.status = $3)`
-	args := []any{sc.Lo, sc.Hi, status}
+	count, countArgs, list, listArgs, err := s.ListSQL(p, status, cursor, size)
+	if err != nil {
+		return Page{}, err
+	}
 	var page Page
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM ast_applications a WHERE `+where+` LIMIT `+strconv.Itoa(ListCountCap+1)+`) c`, args...).Scan(&page.Total); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, err
 	}
 	if page.Total > ListCountCap {
 		page.Total, page.Capped = ListCountCap, true
 	}
-	if cursor != "" {
-		key, err := keyset.Open(s.Keys, cursor, cursorList, 1)
-		if err != nil {
-			return page, err
-		}
-		where += ` AND a.id < $4`
-		args = append(args, key[0])
-	}
-	items, err := db.Collect(ctx, s.DB.R, scanApp, `SELECT `+appCols+` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE `+where+
-		` ORDER BY a.id DESC LIMIT `+strconv.Itoa(size+1), args...)
+	items, err := db.Collect(ctx, s.DB.R, scanApp, list, listArgs...)
 	if err != nil {
 		return page, err
 	}
@@ -71,16 +63,47 @@ func (s *Store) List(ctx context.Context, status, cursor string, size int) (Page
 	return page, nil
 }
 
+// ListSQL is a list's two reads: its count (bounded) and its page after
+// the cursor, within the principal's jurisdiction.
+func (s *Store) ListSQL(p *access.Principal, status, cursor string, size int) (count string, countArgs []any, list string, listArgs []any, err error) {
+	sc := access.BusinessScope(p)
+	where := `a.division_code >= $1 AND a.division_code < $2 AND ($3 = '' OR a.status = $3)`
+	args := []any{sc.Lo, sc.Hi, status}
+	count = `SELECT COUNT(*) FROM (SELECT 1 FROM ast_applications a WHERE ` + where + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) c`
+	countArgs = args
+	if cursor != "" {
+		key, err := keyset.Open(s.Keys, cursor, cursorList, 1)
+		if err != nil {
+			return "", nil, "", nil, err
+		}
+		where += ` AND a.id < $4`
+		args = append(append([]any{}, args...), key[0])
+	}
+	list = `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE ` + where +
+		` ORDER BY a.id DESC LIMIT ` + strconv.Itoa(size+1)
+	return count, countArgs, list, args, nil
+}
+
+// WorkSQL is the 工作台's read: the principal's applications with a clock
+// running, the earliest due first. Enrolled households wait a year for
+// their review and are not work yet; the condition is written out so that
+// both stores match it to the partial index ast_applications_open, which
+// holds only the applications in progress.
+func WorkSQL(p *access.Principal, limit int) (string, []any) {
+	sc := access.BusinessScope(p)
+	return `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
+		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled'
+		ORDER BY a.due_at LIMIT ` + strconv.Itoa(limit), []any{sc.Lo, sc.Hi}
+}
+
 // Work is the 工作台's share: applications waiting for a move in the
 // worker's jurisdiction, the most overdue first.
 func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
 	if p == nil || (p.Role != access.CommunityWorker && p.Role != access.Officer) {
 		return nil, nil
 	}
-	sc := access.BusinessScope(p)
-	apps, err := db.Collect(ctx, s.DB.R, scanApp, `SELECT `+appCols+` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
-		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> $3
-		ORDER BY a.due_at LIMIT `+strconv.Itoa(limit), sc.Lo, sc.Hi, Enrolled)
+	q, args := WorkSQL(p, limit)
+	apps, err := db.Collect(ctx, s.DB.R, scanApp, q, args...)
 	if err != nil {
 		return nil, err
 	}

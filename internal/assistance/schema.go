@@ -63,7 +63,7 @@ CREATE TABLE ast_applications (
 	updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX ast_applications_div ON ast_applications (division_code, id);
-CREATE INDEX ast_applications_due ON ast_applications (division_code, due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX ast_applications_open ON ast_applications (division_code, due_at) WHERE due_at IS NOT NULL AND status <> 'enrolled';
 CREATE INDEX ast_applications_household ON ast_applications (household_id);
 CREATE TABLE ast_app_programmes (
 	application_id TEXT NOT NULL REFERENCES ast_applications(id),
