@@ -89,10 +89,17 @@ func (s *Store) ListSQL(p *access.Principal, status, cursor string, size int) (c
 // their review and are not work yet; the condition is written out so that
 // both stores match it to the partial index ast_applications_open, which
 // holds only the applications in progress.
+//
+// Officers decide: their items are the notices run out and the appeals.
+// Community workers handle the rest.
 func WorkSQL(p *access.Principal, limit int) (string, []any) {
 	sc := access.BusinessScope(p)
+	mine := `a.status <> 'appealed'`
+	if p.Role == access.Officer {
+		mine = `a.status IN ('publicity', 'appealed')`
+	}
 	return `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
-		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled'
+		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled' AND ` + mine + `
 		ORDER BY a.due_at LIMIT ` + strconv.Itoa(limit), []any{sc.Lo, sc.Hi}
 }
 

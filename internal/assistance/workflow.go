@@ -49,8 +49,8 @@ var StepOrder = []string{"accept", "check", "checked", "publicize", "object", "a
 const PublicityDays = 7
 
 // clock is the due time of a step entered at now: working days on the
-// Monday–Friday calendar (China time), the notice's 7 calendar days, or a
-// year to the next review.
+// Monday–Friday calendar (China time), the notice's 7 calendar days and
+// then the decision's working days, or a year to the next review.
 func (s *Store) clock(status string, now time.Time) time.Time {
 	switch status {
 	case Submitted, Accepted, Approved:
@@ -58,7 +58,8 @@ func (s *Store) clock(status string, now time.Time) time.Time {
 	case Checking, Investigating, Appealed:
 		return addWorkingDays(now, 10)
 	case Publicity:
-		return now.AddDate(0, 0, PublicityDays)
+		// the notice's days, then five working days to decide
+		return addWorkingDays(now.AddDate(0, 0, PublicityDays), 5)
 	case Enrolled:
 		return now.AddDate(1, 0, 0)
 	}
@@ -174,10 +175,8 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 				set["approved"], set["amount_fen"], set["decided_by"] = strings.Join(codes, ","), amount, p.Username
 			}
 		case "refuse":
-			if a.Status == Appealed || a.Status == Publicity {
-				if err := decider(p, a, action); err != nil {
-					return err
-				}
+			if err := decider(p, a, action); err != nil {
+				return err
 			}
 			if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
 				set["decided_by"], set["approved"], set["amount_fen"] = p.Username, "", 0

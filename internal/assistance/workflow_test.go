@@ -1,6 +1,7 @@
 package assistance_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/assistance"
+	"linli/internal/module"
 )
 
 // The whole loop of one application: a resident applies for their own
@@ -64,6 +66,9 @@ func TestWorkflowWithObjectionRefusalAppealReviewAndExit(t *testing.T) {
 			if len(other) != 0 {
 				t.Fatalf("another community sees %+v", other)
 			}
+			if officer := officerWork(t, w); len(officer) != 0 {
+				t.Fatalf("the county officer has nothing to decide yet, but sees %+v", officer)
+			}
 		})
 		t.Run("moves out of order are 409 and the resident cannot accept", func(t *testing.T) {
 			refused(t, cw, "enrol", assistance.Input{}, 409, "不能纳入救助")
@@ -90,6 +95,12 @@ func TestWorkflowWithObjectionRefusalAppealReviewAndExit(t *testing.T) {
 				t.Fatalf("last event %+v", last)
 			}
 			refused(t, off, "approve", assistance.Input{}, 409, "公示期未满")
+			// The decision is the county's: the notice is on its 工作台, due
+			// five working days after the notice ends (Sunday 6 December
+			// + 5 working days: Friday 11 December 17:30 China time).
+			if items := officerWork(t, w); len(items) != 1 || items[0].Kind != "assistance.publicity" || !items[0].Due.Equal(time.Date(2026, 12, 11, 9, 30, 0, 0, time.UTC)) {
+				t.Fatalf("county 工作台 %+v", items)
+			}
 			e.Clock.Add(8 * 24 * time.Hour)
 			// A week on, everyone signs in again (sessions time out).
 			res, cw, off, off2 = e.Login("res.a"), e.Login("cw.a"), e.Login("off.county"), e.Login("off.county2")
@@ -219,4 +230,14 @@ func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
 			}
 		})
 	})
+}
+
+func officerWork(t *testing.T, w *town) []module.WorkItem {
+	t.Helper()
+	p := &access.Principal{Username: "off.county", Role: access.Officer, Division: county}
+	items, err := w.as.Work(access.With(context.Background(), p), p, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
 }
