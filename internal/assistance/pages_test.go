@@ -48,6 +48,13 @@ func TestPagesApplyAcceptAndTheMaskedPublicNotice(t *testing.T) {
 				t.Fatalf("facts %+v", a.Facts)
 			}
 		})
+		t.Run("the resident's 我的 shows the application with its state", func(t *testing.T) {
+			p := &access.Principal{Username: "res.a", Role: access.Resident, Division: communityA}
+			secs, err := w.as.Mine(access.With(t.Context(), p), p)
+			if err != nil || len(secs) != 1 || len(secs[0].Items) != 1 || secs[0].Items[0].Href != "/assistance/applications/"+id || secs[0].Items[0].Status.Label.ZH != "已提交" {
+				t.Fatalf("%+v %v", secs, err)
+			}
+		})
 		t.Run("the declared income is sealed in the store", func(t *testing.T) {
 			if n := e.Count(`SELECT COUNT(*) FROM ast_applications WHERE facts_enc LIKE '%100050%' OR facts_enc LIKE '%income%'`); n != 0 {
 				t.Fatalf("%d rows with the income in clear", n)

@@ -29,6 +29,22 @@ func TestACountySetsItsProgrammesAndStandards(t *testing.T) {
 				}
 			}
 		})
+		t.Run("the API is in the OpenAPI document, one POST per move", func(t *testing.T) {
+			st, doc := cw.Do("GET", "/api/v1/openapi.json", nil)
+			if st != 200 {
+				t.Fatalf("%d", st)
+			}
+			for _, path := range []string{"/api/v1/assistance/programmes", "/api/v1/assistance/applications", "/api/v1/assistance/applications/{id}"} {
+				if !strings.Contains(doc, `"`+path+`"`) {
+					t.Errorf("%s is not documented", path)
+				}
+			}
+			for _, a := range assistance.StepOrder {
+				if !strings.Contains(doc, `"/api/v1/assistance/applications/{id}/`+a+`"`) {
+					t.Errorf("the move %s is not documented", a)
+				}
+			}
+		})
 		own := assistance.ProgrammeInput{County: county, Code: "winter_aid", NameZH: "冬季送温暖", NameEN: "Winter warmth", AppliesTo: "household", Level: "township",
 			Rule: assistance.Rule{IncomeMaxPermille: 1200, Requires: []string{assistance.CondElderly}, Benefit: assistance.Benefit{Kind: assistance.BenefitFixed, FixedFen: 30000}}}
 		t.Run("the county adds its own programme, which applications are then tested against", func(t *testing.T) {
