@@ -1,0 +1,52 @@
+package assistance_test
+
+import (
+	"testing"
+
+	"linli/internal/access"
+	"linli/internal/apptest"
+	"linli/internal/assistance"
+	"linli/internal/db"
+	"linli/internal/dbtest"
+	"linli/internal/module"
+)
+
+// The demo county runs the catalogue with 2024–2026 standards and has
+// applications in every state, whose sealed facts open and whose
+// amounts are those of their rule.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		e := apptest.New(t, d)
+		if _, err := e.App.SeedDemo(t.Context(), module.DemoOptions{Seed: 7, Scale: "community"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_standards WHERE county = '330106' AND year IN (2024, 2025, 2026)`); n != 3 {
+			t.Errorf("%d standards", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_programmes WHERE county = '330106'`); n != len(assistance.Catalogue()) {
+			t.Errorf("%d programmes", n)
+		}
+		for _, s := range []string{assistance.Submitted, assistance.Accepted, assistance.Checking, assistance.Investigating, assistance.Publicity,
+			assistance.Approved, assistance.Refused, assistance.Appealed, assistance.Enrolled, assistance.Exited} {
+			if n := e.Count(`SELECT COUNT(*) FROM ast_applications WHERE status = $1`, s); n == 0 {
+				t.Errorf("no %s application", s)
+			}
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_applications a JOIN ast_app_programmes ap ON ap.application_id = a.id AND ap.code = 'dibao'
+			WHERE a.status = 'enrolled' AND (a.approved <> 'dibao' OR a.amount_fen <> ap.amount_fen)`); n != 0 {
+			t.Errorf("%d enrolled households whose amount is not their rule's", n)
+		}
+		var id string
+		if err := d.R.QueryRow(`SELECT id FROM ast_applications WHERE status = 'enrolled' ORDER BY id LIMIT 1`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		a, err := assistance.StoreOf(e.App.Module("assistance")).Get(as("demo.officer", access.Officer, "330106"), id)
+		if err != nil || a.Facts == nil || a.Facts.IncomeFen == nil || len(a.Facts.Members) == 0 || len(a.Results) != len(assistance.Catalogue()) {
+			t.Fatalf("%+v %v", a, err)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_events`) - e.Count(`SELECT COUNT(*) FROM ast_applications`); n <= 0 {
+			t.Errorf("applications without their steps")
+		}
+	})
+}

@@ -1,0 +1,160 @@
+package assistance
+
+import (
+	"context"
+	"strconv"
+
+	"linli/internal/access"
+	"linli/internal/db"
+	"linli/internal/fault"
+	"linli/internal/keyset"
+	"linli/internal/module"
+	"linli/internal/web"
+)
+
+// ListCountCap bounds the count of a list.
+const ListCountCap = 1000
+
+const cursorList = "assistance/applications"
+
+// Page is one page of applications, newest first.
+type Page struct {
+	Items  []Application `json:"items"`
+	Total  int           `json:"total"`
+	Capped bool          `json:"total_capped"`
+	Next   string        `json:"next,omitempty"`
+}
+
+// List pages the applications in the principal's jurisdiction by id
+// (newest first), optionally of one status.
+func (s *Store) List(ctx context.Context, status, cursor string, size int) (Page, error) {
+	p := access.From(ctx)
+	if p == nil || p.Role == access.Resident || !p.Role.Business() {
+		return Page{}, fault.Forbidden(fault.M("只有工作人员可以查看申请列表", "only workers may list applications"))
+	}
+	if size <= 0 || size > 100 {
+		size = 20
+	}
+	if status != "" {
+		if _, ok := statusNames[status]; !ok {
+			return Page{}, fault.Invalid(fault.M("筛选条件有误", "bad filter"), fault.Field("status", fault.M("没有这个状态", "no such status")))
+		}
+	}
+	count, countArgs, list, listArgs, err := s.ListSQL(p, status, cursor, size)
+	if err != nil {
+		return Page{}, err
+	}
+	var page Page
+	if err := s.DB.R.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	if page.Total > ListCountCap {
+		page.Total, page.Capped = ListCountCap, true
+	}
+	items, err := db.Collect(ctx, s.DB.R, scanApp, list, listArgs...)
+	if err != nil {
+		return page, err
+	}
+	if len(items) > size {
+		items = items[:size]
+		page.Next = keyset.Seal(s.Keys, cursorList, items[size-1].ID)
+	}
+	page.Items = items
+	return page, nil
+}
+
+// ListSQL is a list's two reads: its count (bounded) and its page after
+// the cursor, within the principal's jurisdiction.
+func (s *Store) ListSQL(p *access.Principal, status, cursor string, size int) (count string, countArgs []any, list string, listArgs []any, err error) {
+	sc := access.BusinessScope(p)
+	where := `a.division_code >= $1 AND a.division_code < $2 AND ($3 = '' OR a.status = $3)`
+	args := []any{sc.Lo, sc.Hi, status}
+	count = `SELECT COUNT(*) FROM (SELECT 1 FROM ast_applications a WHERE ` + where + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) c`
+	countArgs = args
+	if cursor != "" {
+		key, err := keyset.Open(s.Keys, cursor, cursorList, 1)
+		if err != nil {
+			return "", nil, "", nil, err
+		}
+		where += ` AND a.id < $4`
+		args = append(append([]any{}, args...), key[0])
+	}
+	list = `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE ` + where +
+		` ORDER BY a.id DESC LIMIT ` + strconv.Itoa(size+1)
+	return count, countArgs, list, args, nil
+}
+
+// WorkSQL is the 工作台's read: the principal's applications with a clock
+// running, the earliest due first. Enrolled households wait a year for
+// their review and are not work yet; the condition is written out so that
+// both stores match it to the partial index ast_applications_open, which
+// holds only the applications in progress.
+//
+// Officers decide: their items are the notices run out and the appeals.
+// Community workers handle the rest.
+func WorkSQL(p *access.Principal, limit int) (string, []any) {
+	sc := access.BusinessScope(p)
+	mine := `a.status <> 'appealed'`
+	if p.Role == access.Officer {
+		mine = `a.status IN ('publicity', 'appealed')`
+	}
+	return `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
+		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled' AND ` + mine + `
+		ORDER BY a.due_at LIMIT ` + strconv.Itoa(limit), []any{sc.Lo, sc.Hi}
+}
+
+// Work is the 工作台's share: applications waiting for a move in the
+// worker's jurisdiction, the most overdue first.
+func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
+	if p == nil || (p.Role != access.CommunityWorker && p.Role != access.Officer) {
+		return nil, nil
+	}
+	q, args := WorkSQL(p, limit)
+	apps, err := db.Collect(ctx, s.DB.R, scanApp, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	out := make([]module.WorkItem, 0, len(apps))
+	for _, a := range apps {
+		st := StatusName(a.Status)
+		out = append(out, module.WorkItem{Module: "assistance", Kind: "assistance." + a.Status,
+			KindName: fault.M("救助申请："+st.ZH, "Assistance: "+st.EN),
+			Title:    fault.M("救助申请（"+st.ZH+"）", "Assistance application ("+st.EN+")"),
+			Whose:    a.Address, Href: "/assistance/applications/" + a.ID, Due: *a.Due, Urgent: a.Overdue(now)})
+	}
+	return out, nil
+}
+
+// Mine shows a resident their household's applications.
+func (s *Store) Mine(ctx context.Context, p *access.Principal) ([]module.MineSection, error) {
+	if p == nil || p.Role != access.Resident {
+		return nil, nil
+	}
+	apps, err := db.Collect(ctx, s.DB.R, scanApp, `SELECT `+appCols+` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
+		WHERE a.household_id = (SELECT household_id FROM reg_residents WHERE username = $1 AND username <> '') ORDER BY a.id DESC LIMIT 5`, p.Username)
+	if err != nil {
+		return nil, err
+	}
+	sec := module.MineSection{Module: "assistance", Order: 30, Title: fault.M("社会救助", "Social assistance"),
+		Empty:  fault.M("您家还没有救助申请。", "Your household has no assistance application."),
+		Action: &module.MineItem{Label: fault.M("申请救助（一件事）", "Apply for assistance"), Href: "/assistance/apply"}}
+	for _, a := range apps {
+		st := StatusName(a.Status)
+		sec.Items = append(sec.Items, module.MineItem{Label: fault.M(strconv.Itoa(a.Year)+" 年救助申请", "Application of "+strconv.Itoa(a.Year)), When: a.CreatedAt,
+			Href: "/assistance/applications/" + a.ID, Status: &web.Tag{Tone: tone(a.Status), Label: st}})
+	}
+	return []module.MineSection{sec}, nil
+}
+
+func tone(status string) web.Tone {
+	switch status {
+	case Approved, Enrolled:
+		return web.ToneOK
+	case Refused:
+		return web.ToneBad
+	case Exited:
+		return web.ToneMuted
+	}
+	return web.ToneInfo
+}

@@ -1,0 +1,93 @@
+package assistance
+
+import "linli/internal/db"
+
+// The assistance module reads the registry's households and residents
+// (reg_households, reg_residents) to know who lives where and whose
+// account is whose, and writes only its own ast_* tables. It must come
+// after the registry in the app's module list.
+
+const schemaSQL = `
+CREATE TABLE ast_programmes (
+	id TEXT PRIMARY KEY,
+	county TEXT NOT NULL,
+	code TEXT NOT NULL,
+	name_zh TEXT NOT NULL,
+	name_en TEXT NOT NULL,
+	applies_to TEXT NOT NULL,
+	level TEXT NOT NULL,
+	documents TEXT NOT NULL,
+	active BOOLEAN NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (county, code)
+);
+CREATE TABLE ast_rules (
+	programme_id TEXT NOT NULL REFERENCES ast_programmes(id),
+	version INTEGER NOT NULL,
+	rule TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (programme_id, version)
+);
+CREATE TABLE ast_standards (
+	county TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	dibao_fen BIGINT NOT NULL,
+	set_by TEXT NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (county, year)
+);
+CREATE TABLE ast_applications (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	county TEXT NOT NULL,
+	household_id TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	status TEXT NOT NULL,
+	applicant TEXT NOT NULL,
+	on_behalf BOOLEAN NOT NULL,
+	consent_at TIMESTAMPTZ,
+	consent_by TEXT NOT NULL DEFAULT '',
+	facts_enc TEXT NOT NULL,
+	results_enc TEXT NOT NULL,
+	asked TEXT NOT NULL,
+	plausible TEXT NOT NULL,
+	approved TEXT NOT NULL DEFAULT '',
+	amount_fen BIGINT NOT NULL DEFAULT 0,
+	decided_by TEXT NOT NULL DEFAULT '',
+	publicity_until TIMESTAMPTZ,
+	due_at TIMESTAMPTZ,
+	version INTEGER NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX ast_applications_div ON ast_applications (division_code, id);
+CREATE INDEX ast_applications_open ON ast_applications (division_code, due_at) WHERE due_at IS NOT NULL AND status <> 'enrolled';
+CREATE INDEX ast_applications_household ON ast_applications (household_id);
+CREATE TABLE ast_app_programmes (
+	application_id TEXT NOT NULL REFERENCES ast_applications(id),
+	code TEXT NOT NULL,
+	programme_id TEXT NOT NULL,
+	asked BOOLEAN NOT NULL,
+	rule_version INTEGER NOT NULL,
+	outcome TEXT NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	PRIMARY KEY (application_id, code)
+);
+CREATE TABLE ast_events (
+	application_id TEXT NOT NULL REFERENCES ast_applications(id),
+	seq INTEGER NOT NULL,
+	action TEXT NOT NULL,
+	from_status TEXT NOT NULL,
+	to_status TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	note TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (application_id, seq)
+);
+`
+
+func migrations() []db.Migration {
+	return []db.Migration{{ID: "assistance/001_schema", SQL: schemaSQL}}
+}
