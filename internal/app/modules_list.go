@@ -1,6 +1,7 @@
 package app
 
 import (
+	"linli/internal/emergency"
 	"linli/internal/indicators"
 	"linli/internal/lifecircle"
 	"linli/internal/module"
@@ -19,5 +20,6 @@ func Modules() []module.Spec {
 		lifecircle.Module(),
 		requests.Module(),
 		visits.Module(),
+		emergency.Module(),
 	}
 }
