@@ -145,11 +145,122 @@ func capError(element string, zh, en string) *fault.Error {
 // specification; the first rule broken is the error, naming its element.
 func ParseCAP(r io.Reader) (CAPAlert, error) {
 	var a CAPAlert
-	dec := xml.NewDecoder(io.LimitReader(r, 1<<20))
-	if err := dec.Decode(&a); err != nil {
+	raw, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return a, err
+	}
+	if err := checkStructure(raw); err != nil {
+		return a, err
+	}
+	if err := xml.Unmarshal(raw, &a); err != nil {
 		return a, capError("alert", "不是可读的 XML："+err.Error(), "is not readable XML: "+err.Error())
 	}
 	return a, a.Check()
+}
+
+// slot is one element of a schema sequence and how often it may occur
+// (max -1: unbounded).
+type slot struct {
+	name     string
+	min, max int
+}
+
+// capSchema is CAP 1.2's XML schema (3.4) as sequences: each element's
+// children, in order.
+var capSchema = map[string][]slot{
+	"alert": {{"identifier", 1, 1}, {"sender", 1, 1}, {"sent", 1, 1}, {"status", 1, 1}, {"msgType", 1, 1}, {"source", 0, 1},
+		{"scope", 1, 1}, {"restriction", 0, 1}, {"addresses", 0, 1}, {"code", 0, -1}, {"note", 0, 1}, {"references", 0, 1},
+		{"incidents", 0, 1}, {"info", 0, -1}},
+	"info": {{"language", 0, 1}, {"category", 1, -1}, {"event", 1, 1}, {"responseType", 0, -1}, {"urgency", 1, 1},
+		{"severity", 1, 1}, {"certainty", 1, 1}, {"audience", 0, 1}, {"eventCode", 0, -1}, {"effective", 0, 1}, {"onset", 0, 1},
+		{"expires", 0, 1}, {"senderName", 0, 1}, {"headline", 0, 1}, {"description", 0, 1}, {"instruction", 0, 1}, {"web", 0, 1},
+		{"contact", 0, 1}, {"parameter", 0, -1}, {"resource", 0, -1}, {"area", 0, -1}},
+	"area":      {{"areaDesc", 1, 1}, {"polygon", 0, -1}, {"circle", 0, -1}, {"geocode", 0, -1}, {"altitude", 0, 1}, {"ceiling", 0, 1}},
+	"resource":  {{"resourceDesc", 1, 1}, {"mimeType", 1, 1}, {"size", 0, 1}, {"uri", 0, 1}, {"derefUri", 0, 1}, {"digest", 0, 1}},
+	"eventCode": {{"valueName", 1, 1}, {"value", 1, 1}},
+	"parameter": {{"valueName", 1, 1}, {"value", 1, 1}},
+	"geocode":   {{"valueName", 1, 1}, {"value", 1, 1}},
+}
+
+// checkStructure walks the document's elements: each in the CAP
+// namespace, in its schema's order, as often as allowed; none unknown.
+func checkStructure(raw []byte) error {
+	type open struct {
+		name, path string
+		kids       []string
+	}
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	var stack []*open
+	counts := map[string]int{}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return capError("alert", "不是可读的 XML："+err.Error(), "is not readable XML: "+err.Error())
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			if len(stack) == 0 {
+				if x.Name.Local != "alert" || x.Name.Space != CAPNamespace {
+					return capError("alert", "根元素须为命名空间 "+CAPNamespace+" 中的 alert", "the root must be alert in the namespace "+CAPNamespace)
+				}
+				stack = append(stack, &open{name: "alert", path: "alert"})
+				continue
+			}
+			parent := stack[len(stack)-1]
+			path := parent.path + "/" + x.Name.Local
+			if x.Name.Local == "info" || x.Name.Local == "area" {
+				counts[path]++
+				path += "[" + strconv.Itoa(counts[path]) + "]"
+			}
+			path = strings.TrimPrefix(path, "alert/")
+			if x.Name.Space != CAPNamespace {
+				return capError(path, "不在 CAP 1.2 命名空间中", "is not in the CAP 1.2 namespace")
+			}
+			if _, ok := capSchema[parent.name]; !ok {
+				return capError(path, "不允许出现在 "+parent.name+" 中", "is not allowed inside "+parent.name)
+			}
+			parent.kids = append(parent.kids, x.Name.Local)
+			stack = append(stack, &open{name: x.Name.Local, path: "alert/" + path})
+		case xml.EndElement:
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seq, ok := capSchema[o.name]; ok {
+				if err := inSequence(strings.TrimPrefix(strings.TrimPrefix(o.path, "alert"), "/"), o.kids, seq); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func inSequence(path string, kids []string, seq []slot) error {
+	at := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "/" + name
+	}
+	i := 0
+	for _, s := range seq {
+		n := 0
+		for i < len(kids) && kids[i] == s.name {
+			n++
+			i++
+		}
+		if n < s.min {
+			return capError(at(s.name), "必填（缺少或顺序不对）", "is required (missing or out of order)")
+		}
+		if s.max >= 0 && n > s.max {
+			return capError(at(s.name), "最多出现 "+strconv.Itoa(s.max)+" 次", "may occur at most "+strconv.Itoa(s.max)+" times")
+		}
+	}
+	if i < len(kids) {
+		return capError(at(kids[i]), "不是 CAP 1.2 在此处允许的元素（未知或顺序不对）", "is not an element CAP 1.2 allows here (unknown or out of order)")
+	}
+	return nil
 }
 
 // Check applies CAP 1.2's rules to the alert.

@@ -358,6 +358,8 @@ func TestIssuedWarningsAreCAP12DocumentsAndRoundTrip(t *testing.T) {
 				{"no identifier", "<identifier>EXT-9</identifier>", "", "identifier"},
 				{"a sender with a comma", "qx@zj.gov.cn", "qx,zj", "sender"},
 				{"an Update referencing an unknown alert", "<msgType>Alert</msgType>", "<msgType>Update</msgType><scope>Public</scope><references>a@b,NOPE,2026-01-01T00:00:00+08:00</references>", "references"},
+				{"an element out of order", "<category>Met</category>\n    <event>台风</event>", "<event>台风</event>\n    <category>Met</category>", "info[1]/category"},
+				{"an unknown element", "<headline>", "<colour>red</colour><headline>", "info[1]/colour"},
 				{"an area outside the jurisdiction", communityA, "330102001001", "info[1]/area/geocode"},
 			} {
 				doc := strings.NewReplacer(first.Identifier, "EXT-9", first.Sender, "qx@zj.gov.cn").Replace(string(docs["Alert"]))
