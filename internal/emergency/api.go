@@ -36,7 +36,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/emergency/alerts/{id}/board", web.Op{Summary: "报平安看板（按社区计数、未确认的重点人员、避难场所）/ The check-in board", Tag: tag, Response: Board{},
 		Params: []web.Param{{Name: "division", Description: "a division within your jurisdiction (default: your own)"}}}, h.apiBoard)
 	rt.API("GET /api/v1/emergency/checkins", web.Op{Summary: "报平安登记（按 id 翻页）/ Check-ins of a warning, paged by id", Tag: tag, Response: []Check{},
-		Params: []web.Param{{Name: "alert", Required: true}, {Name: "division"}, {Name: "kind", Description: "household or person"}, {Name: "status"},
+		Params: []web.Param{{Name: "alert", Description: "a warning's id: its incident's check-ins (default: every warning's)"}, {Name: "division"}, {Name: "kind", Description: "household or person"}, {Name: "status"},
 			{Name: "after", Type: "integer", Description: "the last id of the page before"}, {Name: "page_size", Type: "integer"}}}, h.apiChecks)
 	rt.API("POST /api/v1/emergency/checkins", web.Op{Summary: "报平安（居民本人、结对帮扶人或工作人员）/ Record a check-in (the resident, their helper or a worker)", Tag: tag, Body: CheckinInput{}, Response: CheckinResult{}}, h.apiCheckin)
 	rt.API("GET /api/v1/emergency/helpers", web.Op{Summary: "重点人员结对帮扶人 / Vulnerable residents' helpers", Tag: tag, Response: []Pairing{}}, h.apiPairings)
@@ -70,7 +70,7 @@ func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, as)
+	web.WriteJSON(w, 200, orEmpty(as))
 	return nil
 }
 
@@ -178,9 +178,6 @@ func (h *Handlers) apiChecks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := CheckFilter{AlertID: q.Get("alert"), Division: q.Get("division"), Kind: q.Get("kind"), Status: q.Get("status"), Limit: n}
-	if f.AlertID == "" {
-		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("alert", fault.M("请指明预警", "name the warning")))
-	}
 	if v := q.Get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("after", fault.M("应为整数", "must be an integer")))
@@ -190,7 +187,7 @@ func (h *Handlers) apiChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, cs)
+	web.WriteJSON(w, 200, orEmpty(cs))
 	return nil
 }
 
@@ -212,7 +209,7 @@ func (h *Handlers) apiPairings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, 200, ps)
+	web.WriteJSON(w, 200, orEmpty(ps))
 	return nil
 }
 
@@ -227,4 +224,12 @@ func (h *Handlers) apiPair(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, 200, pr)
 	return nil
+}
+
+// orEmpty answers an empty list as [], never null.
+func orEmpty[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
 }

@@ -69,7 +69,7 @@ type Board struct {
 // Board counts an incident's checks by community within division (empty:
 // the principal's own division), with who is still waiting.
 func (s *Store) Board(ctx context.Context, alertID, division string) (Board, error) {
-	var b Board
+	b := Board{Rows: []BoardRow{}, Waiting: []Check{}, Shelters: []Shelter{}}
 	a, err := s.Get(ctx, alertID)
 	if err != nil {
 		return b, err
@@ -132,6 +132,7 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 	if err != nil {
 		return b, err
 	}
+	b.Waiting = orEmpty(b.Waiting)
 	b.Shelters, err = s.Shelters(ctx, b.Alert)
 	return b, err
 }
@@ -152,9 +153,9 @@ func (s *Store) checks(ctx context.Context, cond string, limit int, args ...any)
 		` ORDER BY c.status, c.division_code, c.id LIMIT `+itoa(limit), args...)
 }
 
-// CheckFilter chooses checks of an alert's incident.
+// CheckFilter chooses checks.
 type CheckFilter struct {
-	AlertID  string
+	AlertID  string // the checks of this alert's incident; empty: of every warning
 	Division string // within the principal's jurisdiction
 	Kind     string // household, person
 	Status   string
@@ -164,9 +165,13 @@ type CheckFilter struct {
 
 // Checks lists an incident's checks in id order, a page at a time.
 func (s *Store) Checks(ctx context.Context, f CheckFilter) ([]Check, error) {
-	a, err := s.Get(ctx, f.AlertID)
-	if err != nil {
-		return nil, err
+	incident := ""
+	if f.AlertID != "" {
+		a, err := s.Get(ctx, f.AlertID)
+		if err != nil {
+			return nil, err
+		}
+		incident = a.IncidentID
 	}
 	p := access.From(ctx)
 	if p.Role == access.Resident {
@@ -182,8 +187,12 @@ func (s *Store) Checks(ctx context.Context, f CheckFilter) ([]Check, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	cond := `c.incident_id = $1 AND c.division_code >= $2 AND c.division_code < $3 AND c.id > $4`
-	args := []any{a.IncidentID, sc.Lo, sc.Hi, f.After}
+	cond := `c.division_code >= $1 AND c.division_code < $2 AND c.id > $3`
+	args := []any{sc.Lo, sc.Hi, f.After}
+	if incident != "" {
+		args = append(args, incident)
+		cond += ` AND c.incident_id = ` + ph(len(args))
+	}
 	if f.Kind != "" {
 		if f.Kind != KindHousehold && f.Kind != KindPerson {
 			return nil, fault.Invalid(fault.M("无法列出", "cannot list"), fault.Field("kind", fault.M("应为 household 或 person", "must be household or person")))

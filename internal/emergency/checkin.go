@@ -309,7 +309,7 @@ func capacityOf(caps string) int {
 // Shelters lists the open shelters in and around an alert's area (its
 // divisions' county), with occupancy.
 func (s *Store) Shelters(ctx context.Context, a Alert) ([]Shelter, error) {
-	var out []Shelter
+	out := []Shelter{}
 	seen := map[string]bool{}
 	for _, c := range a.Divisions {
 		county := c

@@ -215,7 +215,7 @@ func splitList(s, sep string) []string {
 
 func (s *Store) areas(ctx context.Context, q rowQuerier, a *Alert) error {
 	codes, err := db.Collect(ctx, q, db.Value[string], `SELECT division_code FROM em_alert_areas WHERE alert_id = $1 ORDER BY division_code`, a.ID)
-	a.Divisions = codes
+	a.Divisions = orEmpty(codes)
 	return err
 }
 
