@@ -115,8 +115,7 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 			b.Vulnerable.add(status, n)
 		}
 		return nil
-	}, `SELECT division_code, kind, status, COUNT(*) FROM em_checks WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 GROUP BY division_code, kind, status`,
-		a.IncidentID, ds.Lo, ds.Hi)
+	}, boardSQL, a.IncidentID, ds.Lo, ds.Hi)
 	if err != nil {
 		return b, err
 	}
@@ -127,14 +126,47 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 		b.Rows = append(b.Rows, *r)
 	}
 	sort.Slice(b.Rows, func(i, j int) bool { return b.Rows[i].Division < b.Rows[j].Division })
-	b.Waiting, err = s.checks(ctx, `c.incident_id = $1 AND c.kind = 'person' AND c.division_code >= $2 AND c.division_code < $3 AND c.status IN ('pending', 'unreachable', 'needs_help')`,
-		200, a.IncidentID, ds.Lo, ds.Hi)
+	b.Waiting, err = s.checks(ctx, waitingCond, 200, a.IncidentID, ds.Lo, ds.Hi)
 	if err != nil {
 		return b, err
 	}
 	b.Waiting = orEmpty(b.Waiting)
 	b.Shelters, err = s.Shelters(ctx, b.Alert)
 	return b, err
+}
+
+// The board's statements ($1: the incident, $2–$3: the division's
+// subtree): counts by community, kind and status; the vulnerable
+// residents still waiting.
+const (
+	boardSQL    = `SELECT division_code, kind, status, COUNT(*) FROM em_checks WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 GROUP BY division_code, kind, status`
+	waitingCond = `c.incident_id = $1 AND c.kind = 'person' AND c.division_code >= $2 AND c.division_code < $3 AND c.status IN ('pending', 'unreachable', 'needs_help')`
+)
+
+// checksSQL reads checks matching cond (alias c) with the person's
+// surname, in status order.
+func checksSQL(cond string, limit int) string {
+	return `SELECT ` + checkCols + `, (SELECT r.surname FROM registry_people r WHERE r.id = c.subject_id AND c.kind = 'person') FROM em_checks c WHERE ` + cond +
+		` ORDER BY c.status, c.division_code, c.id LIMIT ` + itoa(limit)
+}
+
+// Statement is one of the module's hot statements with its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// HotSQL are the statements read most (the 工作台, 我的, the board) for
+// a worker, a household and an incident within a division: for plan tests.
+func HotSQL(worker, household, incident, division string) map[string]Statement {
+	ds := access.Subtree(division)
+	return map[string]Statement{
+		"work.helper":   {checksSQL(helperCond, 50), []any{worker}},
+		"work.grid":     {checksSQL(gridCond, 50), []any{worker}},
+		"mine":          {mySQL, []any{household}},
+		"board.counts":  {boardSQL, []any{incident, ds.Lo, ds.Hi}},
+		"board.waiting": {checksSQL(waitingCond, 200), []any{incident, ds.Lo, ds.Hi}},
+	}
 }
 
 // checks reads checks matching cond (alias c) with the person's surname.
@@ -149,8 +181,7 @@ func (s *Store) checks(ctx context.Context, cond string, limit int, args ...any)
 			c.Whose = surname.String + "**"
 		}
 		return c, err
-	}, `SELECT `+checkCols+`, (SELECT r.surname FROM registry_people r WHERE r.id = c.subject_id AND c.kind = 'person') FROM em_checks c WHERE `+cond+
-		` ORDER BY c.status, c.division_code, c.id LIMIT `+itoa(limit), args...)
+	}, checksSQL(cond, limit), args...)
 }
 
 // CheckFilter chooses checks.

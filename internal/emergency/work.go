@@ -24,6 +24,15 @@ const (
 // cancelled.
 const activeIncidents = `c.incident_id IN (SELECT x.incident_id FROM em_alerts x WHERE x.state = 'active' AND x.msg_type <> 'Cancel')`
 
+// The 工作台's conditions on checks ($1: the worker): the people paired
+// with them still waiting, and the households of their grids.
+const (
+	helperCond = activeIncidents + ` AND c.kind = 'person' AND c.helper = $1 AND c.status IN ('pending', 'unreachable', 'needs_help')`
+	gridCond   = activeIncidents + ` AND c.kind = 'household' AND c.status = 'pending' AND c.grid_id IN (SELECT g.grid_id FROM registry_grid_workers g WHERE g.username = $1)`
+	// myHouseholdCond ($1: a household) finds a resident's warnings.
+	myHouseholdCond = `c.household_id = $1 AND c.kind = 'household' AND ` + activeIncidents
+)
+
 // Work lists, most pressing first: the vulnerable residents paired with
 // the worker (or in their grids) still to be reached in a warning in
 // force, then the households of their grids, then — for community
@@ -38,7 +47,7 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 		return nil, nil
 	}
 	var out []module.WorkItem
-	persons, err := s.checks(ctx, activeIncidents+` AND c.kind = 'person' AND c.helper = $1 AND c.status IN ('pending', 'unreachable', 'needs_help')`, limit, p.Username)
+	persons, err := s.checks(ctx, helperCond, limit, p.Username)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +57,7 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 			Whose: c.Whose, Href: "/emergency/checks/" + itoa64(c.ID), Urgent: true})
 	}
 	if p.Role == access.GridWorker && len(out) < limit {
-		hs, err := s.checks(ctx, activeIncidents+` AND c.kind = 'household' AND c.status = 'pending' AND c.grid_id IN (SELECT g.grid_id FROM registry_grid_workers g WHERE g.username = $1)`, limit-len(out), p.Username)
+		hs, err := s.checks(ctx, gridCond, limit-len(out), p.Username)
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +105,8 @@ func (m *emergencyModule) Mine(ctx context.Context, p *access.Principal) ([]modu
 	return []module.MineSection{sec}, nil
 }
 
+const mySQL = `SELECT c.incident_id, c.status FROM em_checks c WHERE ` + myHouseholdCond + ` ORDER BY c.id DESC LIMIT 10`
+
 // MyWarning is a warning in force where a resident lives, with their
 // household's status.
 type MyWarning struct {
@@ -114,7 +125,7 @@ func (s *Store) MyWarnings(ctx context.Context, p *access.Principal) ([]MyWarnin
 	rows, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (row, error) {
 		var x row
 		return x, r.Scan(&x.incident, &x.status)
-	}, `SELECT c.incident_id, c.status FROM em_checks c WHERE c.household_id = $1 AND c.kind = 'household' AND `+activeIncidents+` ORDER BY c.id DESC LIMIT 10`, hh)
+	}, mySQL, hh)
 	if err != nil {
 		return nil, err
 	}
