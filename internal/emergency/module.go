@@ -10,7 +10,10 @@ import (
 // the 报平安 check-ins and the board. It reads the registry's published
 // views and must follow it in the module list.
 func Module() module.Spec {
-	return module.Spec{Name: "emergency", Migrations: migrations, New: newModule}
+	return module.Spec{Name: "emergency", Migrations: migrations, New: newModule,
+		Commands: []module.Command{
+			{Name: "bench emergency", Summary: "发布预警（目标定位）对照裸 INSERT … SELECT / issuing a warning (targeting) against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
+		}}
 }
 
 type emergencyModule struct{ store *Store }
