@@ -2,6 +2,7 @@ package app
 
 import (
 	"linli/internal/assistance"
+	"linli/internal/emergency"
 	"linli/internal/indicators"
 	"linli/internal/lifecircle"
 	"linli/internal/module"
@@ -21,5 +22,6 @@ func Modules() []module.Spec {
 		requests.Module(),
 		visits.Module(),
 		assistance.Module(),
+		emergency.Module(),
 	}
 }

@@ -27,3 +27,24 @@ CREATE VIEW registry_resident_tags AS
 	SELECT division_code, tag, since_date, until_date, created_at FROM reg_resident_tags;
 `,
 }
+
+// emergencyMigration publishes what a warning's response reads: who lives
+// in which household and grid, each person's tags with their dates, the
+// grids' workers, and facilities with their names and capacities (the
+// shelters). A person is published by surname only (张**): enough for the
+// helper paired with them beforehand, nothing more for anyone else.
+var emergencyMigration = db.Migration{
+	ID: "registry/014_published_people",
+	SQL: `
+CREATE VIEW registry_people AS
+	SELECT id, household_id, division_code, substr(name, 1, 1) AS surname, birth_date, username FROM reg_residents;
+CREATE VIEW registry_households AS
+	SELECT id, division_code, grid_id FROM reg_households;
+CREATE VIEW registry_person_tags AS
+	SELECT resident_id, division_code, tag, since_date, until_date, active FROM reg_resident_tags;
+CREATE VIEW registry_grid_workers AS
+	SELECT grid_id, division_code, username FROM reg_grid_workers;
+CREATE VIEW registry_facility_cards AS
+	SELECT id, division_code, code, name, category, capacities, status FROM reg_facilities;
+`,
+}

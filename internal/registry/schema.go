@@ -345,4 +345,5 @@ CREATE INDEX reg_personnel_org ON reg_personnel (org_id);`},
 	{ID: "registry/013_facility_map", SQL: `CREATE INDEX reg_facilities_div_map ON reg_facilities (division_code, category, lon, lat);
 CREATE INDEX reg_facilities_cat_map ON reg_facilities (category, division_code, lon, lat);
 CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, updated_at);`},
+	emergencyMigration,
 }

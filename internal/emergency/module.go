@@ -1,0 +1,54 @@
+package emergency
+
+import (
+	"linli/internal/access"
+	"linli/internal/module"
+	"linli/internal/web"
+)
+
+// Module declares 平战一体 emergencies: CAP warnings, their targeting,
+// the 报平安 check-ins and the board. It reads the registry's published
+// views and must follow it in the module list.
+func Module() module.Spec {
+	return module.Spec{Name: "emergency", Migrations: migrations, New: newModule,
+		Commands: []module.Command{
+			{Name: "bench emergency", Summary: "发布预警（目标定位）对照裸 INSERT … SELECT / issuing a warning (targeting) against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
+		}}
+}
+
+type emergencyModule struct{ store *Store }
+
+func newModule(d module.Deps) (module.Module, error) {
+	return &emergencyModule{store: &Store{DB: d.DB, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions}}, nil
+}
+
+// StoreOf is the store of a built emergency module (nil for another
+// module), for tests.
+func StoreOf(m module.Module) *Store {
+	if em, ok := m.(*emergencyModule); ok {
+		return em.store
+	}
+	return nil
+}
+
+func (m *emergencyModule) Nav() []web.NavItem {
+	return []web.NavItem{
+		{Href: "/emergency", Label: web.M("应急预警", "Warnings"), Roles: []access.Role{access.GridWorker, access.CommunityWorker, access.Officer}},
+		{Href: "/emergency/mine", Label: web.M("预警与报平安", "Warnings and check-in"), Roles: []access.Role{access.Resident}},
+	}
+}
+
+// Mount registers the API and the pages.
+func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
+	h := &Handlers{Store: m.store, Pages: rd.Parse(templates, "templates/*.html")}
+	h.RegisterAPI(rt)
+	h.RegisterPages(rt)
+	return nil
+}
+
+// The seams the module plugs into.
+var (
+	_ module.Demo       = (*emergencyModule)(nil)
+	_ module.WorkSource = (*emergencyModule)(nil)
+	_ module.MineSource = (*emergencyModule)(nil)
+)
