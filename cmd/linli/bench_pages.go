@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -59,6 +61,7 @@ type benchPagesFlags struct {
 	only, skip  string
 	roles       string
 	plans       int
+	cpuprofile  string
 }
 
 func runBenchPages(e env, args []string) int {
@@ -73,6 +76,7 @@ func runBenchPages(e env, args []string) int {
 		fs.StringVar(&f.skip, "skip", "", "跳过路径匹配此正则的页面 / leave out pages whose path matches")
 		fs.StringVar(&f.roles, "roles", "", "只测这些角色（逗号分隔）/ only these roles (comma-separated)")
 		fs.IntVar(&f.plans, "plans", 5, "打印最慢的 N 条语句及执行计划 / print the N slowest statements with plans")
+		fs.StringVar(&f.cpuprofile, "cpuprofile", "", "把测量期间的 CPU 剖析写入此文件 / write a CPU profile of the measured requests to this file")
 	})
 	if code >= 0 {
 		return code
@@ -148,6 +152,16 @@ func runBenchPages(e env, args []string) int {
 	fmt.Fprintf(e.stderr, "%d 个页面，每页 %s，%d 个连接 / %d pages, %s each, %d connections\n",
 		len(targets), f.duration, f.connections, len(targets), f.duration, f.connections)
 
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return fail(e, err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fail(e, err)
+		}
+	}
 	obs.on.Store(true)
 	floor := loadPage(ctx, base, benchTarget{path: "/healthz"}, f)
 	floor.role = "—"
@@ -157,6 +171,9 @@ func runBenchPages(e env, args []string) int {
 		results = append(results, loadPage(ctx, base, t, f))
 	}
 	obs.on.Store(false)
+	if f.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	printBenchTable(e.stdout, results, floor)
 	printSlowest(ctx, e.stdout, a.DB, obs, f.plans)
 	return 0

@@ -77,6 +77,22 @@ type Log struct {
 
 	burstsMu sync.Mutex
 	bursts   map[burstKey]*burst
+
+	// Entries recorded while another group is being written wait here
+	// for the next group (see Record).
+	groupMu sync.Mutex
+	queue   []*queued
+	writing bool
+}
+
+// queued is an entry waiting to be written with the next group: woken
+// when it was written (err is the group's answer) or when it is to write
+// the group itself (lead).
+type queued struct {
+	item Item
+	wake chan struct{}
+	lead bool
+	err  error
 }
 
 // New returns a log over d dated by now.
@@ -119,9 +135,54 @@ func Detail(v any) string {
 	return string(b)
 }
 
-// Record appends e in its own transaction.
-func (l *Log) Record(ctx context.Context, e Entry) error {
-	return l.DB.Tx(ctx, func(tx *sql.Tx) error { return l.RecordTx(ctx, tx, e) })
+// Record appends e in a transaction of its own, or shared with the entries
+// others record meanwhile: the chain is a line (one lock, one head), so
+// while one group is written the entries that arrive wait and go together
+// in the next one — one lock, head read and commit for all of them, where
+// one each made every audited read under load queue behind the others'
+// commits. Record returns once e is committed (or failed with its group).
+// The group is written even when the request that writes it has gone: the
+// entries of the others are in it.
+func (l *Log) Record(ctx context.Context, e Entry) (err error) {
+	me := &queued{item: Item{Ctx: ctx, Entry: e}, wake: make(chan struct{})}
+	l.groupMu.Lock()
+	l.queue = append(l.queue, me)
+	if l.writing {
+		l.groupMu.Unlock()
+		<-me.wake
+		if !me.lead {
+			return me.err
+		}
+		l.groupMu.Lock()
+	}
+	l.writing = true
+	group := l.queue
+	l.queue = nil
+	l.groupMu.Unlock()
+
+	err = errors.New("audit: the group was not written")
+	defer func() { // even on a panic: those waiting must not wait forever
+		l.groupMu.Lock()
+		if len(l.queue) > 0 { // the first who waited writes the next group
+			l.queue[0].lead = true
+			close(l.queue[0].wake)
+		} else {
+			l.writing = false
+		}
+		l.groupMu.Unlock()
+		for _, q := range group {
+			if q != me {
+				q.err = err
+				close(q.wake)
+			}
+		}
+	}()
+	items := make([]Item, len(group))
+	for i, q := range group {
+		items[i] = q.item
+	}
+	gctx := context.WithoutCancel(ctx)
+	return l.DB.Tx(gctx, func(tx *sql.Tx) error { return l.RecordAllTx(gctx, tx, items) })
 }
 
 // RecordTx appends e inside tx, so that a change and its audit entry commit or

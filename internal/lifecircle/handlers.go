@@ -350,7 +350,7 @@ func (h *Handlers) setup(r *http.Request) (v view, st *circle.Study, code string
 		}
 	}
 	if len(code) < 6 { // above a county: choose one
-		v.Counties, err = h.counties(ctx, code)
+		v.Counties, err = h.counties(ctx, v.Div)
 		return v, nil, code, err
 	}
 	v.County = code[:6]
@@ -392,19 +392,30 @@ func unknownTier(id string) *fault.Error {
 	return fault.Invalid(fault.M("未知圈层："+id, "unknown tier: "+id), fault.Field("tier", fault.M("见 linli help circle", "see linli help circle")))
 }
 
-// counties lists the counties below a city or the province.
-func (h *Handlers) counties(ctx context.Context, code string) ([]divisions.Division, error) {
-	kids, _, err := h.Svc.Divs.Search(ctx, code, code, 0, 200)
-	if err != nil {
-		return nil, err
+// counties lists the counties below a city or the province, in code
+// order. A county's parent is its city, so the tree's parent index finds
+// them in one read of about a hundred rows; a search of the subtree read
+// and sorted all 27,000 divisions of the province on every view.
+func (h *Handlers) counties(ctx context.Context, d divisions.Division) ([]divisions.Division, error) {
+	return db.Collect(ctx, h.Svc.DB.R, func(row db.Scanner) (divisions.Division, error) {
+		k := divisions.Division{Level: 3}
+		var city string
+		err := row.Scan(&k.Code, &k.Name, &city)
+		k.ParentCode = divisions.ParentCode(k.Code)
+		k.FullName = d.FullName + city + k.Name // as the tree names it: the ancestors' names, top first
+		return k, err
+	}, countiesSQL(d.Level), d.Code)
+}
+
+// countiesSQL reads the code and name of the counties below a division of
+// the level (the province's or a city's code as $1), and the city's name
+// below the province.
+func countiesSQL(level int) string {
+	if level == 1 {
+		return `SELECT c.code, c.name, p.name FROM divisions_tree p JOIN divisions_tree c ON c.parent_code = p.code
+			WHERE p.parent_code = $1 ORDER BY c.code`
 	}
-	var out []divisions.Division
-	for _, k := range kids {
-		if k.Level == 3 {
-			out = append(out, k)
-		}
-	}
-	return out, nil
+	return `SELECT c.code, c.name, '' FROM divisions_tree c WHERE c.parent_code = $1 ORDER BY c.code`
 }
 
 // names are the names of the divisions within code, by code.
