@@ -238,10 +238,14 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	m, err := h.Store.MapFacilities(r.Context(), f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	// The map is drawn only over a list (a search that matches nothing
+	// has counted once and stops there).
+	var m FacilityMap
+	if len(page.Items) > 0 {
+		if m, err = h.Store.MapFacilities(r.Context(), f); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	cats, err := h.Store.Categories(r.Context())
 	if err != nil {
