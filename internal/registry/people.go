@@ -166,7 +166,18 @@ func (s *Store) residentWhereTag(ctx context.Context, f ResidentFilter, sparse *
 	case !canReadPeople(p):
 		return nil, errNoRead
 	case p.Role == access.GridWorker:
-		w.add("r.household_id IN (SELECT gh.id FROM reg_households gh JOIN reg_grid_workers gw ON gw.grid_id = gh.grid_id WHERE gw.username = ?)", p.Username)
+		// The worker's grids by account, their households by grid, the
+		// residents by household: every step an index lookup, so that a
+		// list reads a grid's residents whatever the community holds.
+		households := "reg_households gh"
+		if s.DB.Dialect == db.SQLite {
+			// Without statistics that show grids are small (a community
+			// whose households have none yet), SQLite would rather walk the
+			// community in the list's order: made to look the grid up.
+			households += " INDEXED BY reg_households_grid"
+			w.from = "reg_residents r INDEXED BY reg_residents_household"
+		}
+		w.add("r.household_id IN (SELECT gh.id FROM "+households+" WHERE gh.grid_id IN (SELECT gw.grid_id FROM reg_grid_workers gw WHERE gw.username = ?))", p.Username)
 	}
 	if err := checkFilterDivision(f.Division); err != nil {
 		return nil, err
