@@ -171,12 +171,10 @@ func TestListPlans(t *testing.T) {
 				db.Postgres: {"reg_residents_div_name_c", "reg_resident_tags_resident_id_tag_since_date_key"}}
 			noTagScan := map[db.Dialect][]string{db.SQLite: {"TEMP B-TREE", "reg_resident_tags_due", "SCAN t"},
 				db.Postgres: {"Sort", "reg_resident_tags_due", "Seq Scan"}}
-			// A grid worker's rows are their grids' households' residents: on
-			// SQLite at most a grid's, whatever the community holds.
-			// PostgreSQL may walk the community's division index instead (it
-			// does on the county data); either way an index, never the table.
+			// A grid worker's rows are their grids' households' residents: at
+			// most a grid's, whatever the community holds.
 			gridRows := map[db.Dialect][]string{db.SQLite: {"reg_residents_household (household_id=?)", "(resident_id=?)"},
-				db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}}
+				db.Postgres: {"reg_residents_household", "reg_resident_tags_resident_id_tag_since_date_key"}}
 			gridRefuse := map[db.Dialect][]string{db.SQLite: {"SCAN r", "reg_residents_div_name_id", "reg_resident_tags_due", "SCAN t"},
 				db.Postgres: {"Seq Scan on reg_residents", "Seq Scan on reg_resident_tags", "reg_resident_tags_due"}}
 			cases := []planCase{
