@@ -82,6 +82,7 @@ func Demo(ctx context.Context, s *Store, o DemoOptions) error {
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM reg_households`).Scan(&n); err != nil || n > 0 {
 		return err
 	}
+	defer s.facilitiesWritten()
 	units, _, err := s.Divs.Search(ctx, o.County, "", 0, 100000)
 	if err != nil {
 		return err

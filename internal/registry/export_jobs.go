@@ -334,9 +334,11 @@ func (s *Store) ExpireExportJobs(ctx context.Context) (int, error) {
 }
 
 // Run is the registry's background worker: it makes queued export files
-// and deletes expired ones until ctx ends.
+// and deletes expired ones until ctx ends, then waits for the maps being
+// drawn anew beside a view.
 func (m *registryModule) Run(ctx context.Context) {
 	s := m.store
+	defer func() { s.maps.Wait() }() // maps being drawn for a viewer already served
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {

@@ -238,6 +238,7 @@ func (s *Store) CreateFacility(ctx context.Context, in FacilityInput) (Facility,
 	if err := s.validFacility(ctx, &in); err != nil {
 		return Facility{}, err
 	}
+	defer s.facilitiesWritten()
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := insertFacility(ctx, tx, id, in, db.T(s.Now())); err != nil {
@@ -284,6 +285,7 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 	if err != nil {
 		return cur, err
 	}
+	defer s.facilitiesWritten()
 	err = s.writeRecorded(ctx, errDupFacility, "registry.facility.update", "facility", id, in.Division,
 		`UPDATE reg_facilities SET division_code=$1, code=$2, name=$3, category=$4, address=$5, lon=$6, lat=$7, floor_area=$8, capacities=$9,
 			opening_hours=$10, operator_id=$11, status=$12, tier=$13, updated_at=$14 WHERE id=$15 AND division_code=$16`,
@@ -296,6 +298,7 @@ func (s *Store) UpdateFacility(ctx context.Context, id string, in FacilityInput)
 
 // DeleteFacility removes a facility in scope.
 func (s *Store) DeleteFacility(ctx context.Context, id string) error {
+	defer s.facilitiesWritten()
 	return s.deleteScoped(ctx, facilities.name, "facility", id, errFacilityNotFound)
 }
 
@@ -335,6 +338,7 @@ func (s *Store) AddCategory(ctx context.Context, c Category) (Category, error) {
 		c.Sort = 1000
 	}
 	c.Builtin = false
+	defer s.facilitiesWritten() // the legend names the categories
 	err := s.writeRecorded(ctx, fault.Conflict(fault.M("类别标识已存在", "a category with this key exists")), "registry.category.create", "facility_category", c.Key, "",
 		`INSERT INTO reg_facility_categories (key, name_zh, name_en, tier, capacity_kinds, sort, builtin) VALUES ($1,$2,$3,$4,$5,$6,FALSE)`,
 		c.Key, c.NameZH, c.NameEN, c.Tier, c.CapacityKinds, c.Sort)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"linli/internal/db"
 	"linli/internal/web"
@@ -261,20 +262,42 @@ type FacilityMap struct {
 	GridXLabel, GridYLabel []string
 }
 
+// MapTTL is how long a drawn map is kept when no facility was written
+// meanwhile by this store.
+const MapTTL = time.Minute
+
 // MapFacilities draws the facilities matching f (in scope) on a map. It
 // reads at most MapPointCap+1 rows in the list's index order and never
 // counts the rest: beyond the cap the map says it shows the first ones.
+// A map is kept per query (the caller's scope and the filter) until the
+// store writes a facility or MapTTL passes; a name search, whose texts
+// are endless, is drawn every time. The map is shared: callers must not
+// change it.
 func (s *Store) MapFacilities(ctx context.Context, f Filter) (FacilityMap, error) {
-	m := FacilityMap{Width: 640}
 	w, err := facilities.where(ctx, f)
 	if err != nil {
-		return m, err
+		return FacilityMap{}, err
 	}
+	query := mapQuery(w, f, MapPointCap+1)
+	draw := func(ctx context.Context) (FacilityMap, error) { return s.drawMap(ctx, query, w.args) }
+	if strings.TrimSpace(f.Q) != "" {
+		return draw(ctx)
+	}
+	// The query and its values are the whole of what the map depends on
+	// besides the catalogue, whose writes move the generation too.
+	m, _, err := s.maps.Get(ctx, fmt.Sprintf("%s\x00%q", query, w.args), draw)
+	return m, err
+}
+
+// drawMap reads the map's points with query and draws them.
+func (s *Store) drawMap(ctx context.Context, query string, args []any) (FacilityMap, error) {
+	m := FacilityMap{Width: 640}
+	var err error
 	m.Points, err = db.Collect(ctx, s.DB.R, func(row db.Scanner) (MapPoint, error) {
 		var p MapPoint
 		err := row.Scan(&p.Category, &p.Lon, &p.Lat)
 		return p, err
-	}, mapQuery(w, f, MapPointCap+1), w.args...)
+	}, query, args...)
 	if err != nil {
 		return m, err
 	}

@@ -99,6 +99,9 @@ func (s *Store) Import(ctx context.Context, kind string, data []byte, apply bool
 	if !ok {
 		return rep, fault.NotFound(fault.M("不支持的导入类型："+kind, "unknown import kind: "+kind))
 	}
+	if apply && k.Key == "facilities" {
+		defer s.facilitiesWritten()
+	}
 	tb, err := tabular.Read(data)
 	if te, ok := err.(*tabular.Error); ok {
 		return rep, fault.Unprocessable(fault.M(te.ZH, te.EN), fault.Field("file", fault.M(te.ZH, te.EN)))

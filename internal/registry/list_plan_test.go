@@ -102,6 +102,10 @@ func officer(code string) context.Context {
 	return access.With(context.Background(), &access.Principal{Username: "officer." + code, Role: access.Officer, Division: code})
 }
 
+func gridWorker(code string) context.Context {
+	return access.With(context.Background(), &access.Principal{Username: "grid." + code, Role: access.GridWorker, Division: code})
+}
+
 func worker(code string) context.Context {
 	return access.With(context.Background(), &access.Principal{Username: "worker." + code, Role: access.CommunityWorker, Division: code})
 }
@@ -167,6 +171,12 @@ func TestListPlans(t *testing.T) {
 				db.Postgres: {"reg_residents_div_name_c", "reg_resident_tags_resident_id_tag_since_date_key"}}
 			noTagScan := map[db.Dialect][]string{db.SQLite: {"TEMP B-TREE", "reg_resident_tags_due", "SCAN t"},
 				db.Postgres: {"Sort", "reg_resident_tags_due", "Seq Scan"}}
+			// A grid worker's rows are their grids' households' residents: at
+			// most a grid's, whatever the community holds.
+			gridRows := map[db.Dialect][]string{db.SQLite: {"reg_residents_household (household_id=?)", "(resident_id=?)"},
+				db.Postgres: {"reg_residents_household", "reg_resident_tags_resident_id_tag_since_date_key"}}
+			gridRefuse := map[db.Dialect][]string{db.SQLite: {"SCAN r", "reg_residents_div_name_id", "reg_resident_tags_due", "SCAN t"},
+				db.Postgres: {"Seq Scan on reg_residents", "Seq Scan on reg_resident_tags", "reg_resident_tags_due"}}
 			cases := []planCase{
 				{"a county officer's list, first page, reads the division index in order", page(officer("330106"), ResidentFilter{}, false), divIndex, noSort},
 				{"a county officer's deep page starts at the cursor in the same index", page(officer("330106"), ResidentFilter{}, true),
@@ -196,6 +206,9 @@ func TestListPlans(t *testing.T) {
 				{"a grid's tagged residents probe each row's tags by resident", page(worker(k.big), ResidentFilter{Grid: "g", Tagged: true}, false),
 					map[db.Dialect][]string{db.SQLite: {"(resident_id=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},
 					map[db.Dialect][]string{db.SQLite: {"reg_resident_tags_due", "SCAN t"}, db.Postgres: {"reg_resident_tags_due", "Seq Scan on reg_resident_tags"}}},
+				{"a grid worker's tagged residents (the my-grid page) read their grids' households by the household index", page(gridWorker(k.big), ResidentFilter{Tagged: true}, false), gridRows, gridRefuse},
+				{"so does their deep page, whatever the cursor", page(gridWorker(k.big), ResidentFilter{Tagged: true}, true), gridRows, gridRefuse},
+				{"and their count", count(gridWorker(k.big), ResidentFilter{Tagged: true}), gridRows, gridRefuse},
 				{"a resident's own record is read by the account's index, not the community's", page(access.With(context.Background(), &access.Principal{Username: "res.1", Role: access.Resident, Division: k.big}), ResidentFilter{}, false),
 					map[db.Dialect][]string{db.SQLite: {"reg_residents_username"}, db.Postgres: {"reg_residents_username"}},
 					map[db.Dialect][]string{db.SQLite: {"SCAN r"}, db.Postgres: {"Seq Scan"}}},

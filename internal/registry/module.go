@@ -31,7 +31,9 @@ func newModule(d module.Deps) (module.Module, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &registryModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Files: d.FilesDir, jobsWake: make(chan struct{}, 1)}, log: d.Log}, nil
+	s := &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Divs: d.Divisions, Now: d.Now, Files: d.FilesDir, jobsWake: make(chan struct{}, 1)}
+	s.KeepMaps(MapTTL)
+	return &registryModule{store: s, log: d.Log}, nil
 }
 
 // StoreOf is the store of a built registry module (nil for another

@@ -205,11 +205,51 @@ func (h *Handlers) postReveal(w http.ResponseWriter, r *http.Request) {
 	h.pageResident(w, r, web.View{Data: val, Notice: web.M("已显示完整"+name.ZH+"，本次查看已记入审计日志", "full "+name.EN+" shown; this reveal is in the audit log")}, field)
 }
 
+// myGridView is a grid worker's page: their grids, a page of their tagged
+// residents read by key, and the first of their households.
+type myGridView struct {
+	Grids  []Grid
+	Tagged []Resident
+	Pager  web.Pager
+	// Households are the first myGridHouseholds of the worker's grids;
+	// AllHouseholds says there are more, on the households list.
+	Households    []Household
+	AllHouseholds bool
+}
+
+// myGridHouseholds is how many households the page shows before it links
+// to the households list, which pages them all.
+const myGridHouseholds = 20
+
 func (h *Handlers) pageMyGrid(w http.ResponseWriter, r *http.Request) {
-	v, err := h.myGrid(r)
+	pg, err := web.ParsePagination(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	ctx := r.Context()
+	var v myGridView
+	if v.Grids, err = h.Store.MyGrids(ctx); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A grid worker's lists hold the households of their grids only (the
+	// scope's narrowing); anyone else has no grid here and no list.
+	if len(v.Grids) > 0 {
+		cursor := r.URL.Query().Get("cursor")
+		tagged, err := h.Store.PageResidents(ctx, ResidentFilter{Tagged: true}, cursor, pg.PageSize)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		first, next := keyset.Links(r, cursor, tagged.Next)
+		v.Tagged, v.Pager = tagged.Items, keyset.Pager(first, next, tagged.Total, tagged.Capped, CountCap)
+		hs, err := h.Store.PageHouseholds(ctx, HouseholdFilter{}, "", myGridHouseholds)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.Households, v.AllHouseholds = hs.Items, hs.Next != ""
 	}
 	kinds, names, err := h.tagNames(r)
 	if err != nil {
@@ -238,10 +278,14 @@ func (h *Handlers) pageFacilities(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	m, err := h.Store.MapFacilities(r.Context(), f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	// The map is drawn only over a list (a search that matches nothing
+	// has counted once and stops there).
+	var m FacilityMap
+	if len(page.Items) > 0 {
+		if m, err = h.Store.MapFacilities(r.Context(), f); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	cats, err := h.Store.Categories(r.Context())
 	if err != nil {

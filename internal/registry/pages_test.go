@@ -234,6 +234,76 @@ func TestFacilityMap(t *testing.T) {
 				t.Fatal("the filtered map shows other categories")
 			}
 		})
+		// marks counts the markers of each category on the page's map.
+		marks := func(t *testing.T, path string) map[string]int {
+			t.Helper()
+			html := page(t, wa, path, 200)
+			out := map[string]int{}
+			for _, l := range regexp.MustCompile(`<path d="([^"]+)"[^>]* data-category="([^"]+)"`).FindAllStringSubmatch(html, -1) {
+				out[l[2]] += strings.Count(l[1], "M")
+			}
+			return out
+		}
+		t.Run("a drawn map is kept for the next view of the same scope and filter", func(t *testing.T) {
+			ctx := as(access.CommunityWorker, communityA)
+			a, err := storeOf(e).MapFacilities(ctx, registry.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := storeOf(e).MapFacilities(ctx, registry.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Layers) == 0 || &a.Layers[0] != &b.Layers[0] {
+				t.Fatal("the map was drawn again for the same view")
+			}
+			c, err := storeOf(e).MapFacilities(ctx, registry.Filter{Category: "health_station"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Total != 1 || c.Layers[0].Category != "health_station" {
+				t.Fatalf("a filter was served another filter's map: %+v", c.Layers)
+			}
+		})
+		t.Run("a facility created, changed or deleted shows on the kept map at once", func(t *testing.T) {
+			if got := marks(t, "/registry/facilities"); !reflect.DeepEqual(got, map[string]int{"elderly_canteen": 2, "health_station": 1}) {
+				t.Fatalf("before: %v", got)
+			}
+			body := map[string]any{"division": communityA, "code": "F4", "name": "上保健身点", "category": "fitness", "lon": 120.16, "lat": 30.27}
+			f := apptest.JSON[idOnly](t, wa, "POST", "/api/v1/facilities", body, 201)
+			if got := marks(t, "/registry/facilities"); got["fitness"] != 1 {
+				t.Fatalf("after a create: %v", got)
+			}
+			body["category"] = "health_station"
+			apptest.JSON[idOnly](t, wa, "PUT", "/api/v1/facilities/"+f.ID, body, 200)
+			if got := marks(t, "/registry/facilities"); got["fitness"] != 0 || got["health_station"] != 2 {
+				t.Fatalf("after an update: %v", got)
+			}
+			if got := marks(t, "/registry/facilities?category=health_station"); got["health_station"] != 2 {
+				t.Fatalf("the category's map after an update: %v", got)
+			}
+			if st, _ := wa.Do("DELETE", "/api/v1/facilities/"+f.ID, nil); st != 204 {
+				t.Fatalf("delete: %d", st)
+			}
+			if got := marks(t, "/registry/facilities"); !reflect.DeepEqual(got, map[string]int{"elderly_canteen": 2, "health_station": 1}) {
+				t.Fatalf("after a delete: %v", got)
+			}
+		})
+		t.Run("a facility imported shows on the kept map at once", func(t *testing.T) {
+			csv := "设施编码,区划代码,名称,类别,经度,纬度\nF5," + communityA + ",上保驿站,parcel_point,120.15,30.26\n"
+			if _, err := storeOf(e).Import(as(access.CommunityWorker, communityA), "facilities", []byte(csv), true, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := marks(t, "/registry/facilities"); got["parcel_point"] != 1 {
+				t.Fatalf("after an import: %v", got)
+			}
+		})
+		t.Run("a name search that matches nothing says so and draws no map", func(t *testing.T) {
+			html := page(t, wa, "/registry/facilities?q=没有这个名字", 200)
+			if strings.Contains(html, `id="facility-map"`) || !strings.Contains(html, "没有符合条件的设施") {
+				t.Fatal("the empty search drew a map or said nothing")
+			}
+		})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"linli/internal/access"
@@ -14,6 +15,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/divisions"
 	"linli/internal/fault"
+	"linli/internal/memo"
 	"linli/internal/module"
 	"linli/internal/registry/idno"
 	"linli/internal/secret"
@@ -39,7 +41,25 @@ type Store struct {
 	// probes holds back accounts that collect refusals of ID numbers
 	// registered outside their jurisdiction.
 	probes probes
+	// maps keeps the drawn facility maps (nil: drawn on every view; see
+	// KeepMaps); facilityWrites counts this store's writes of facilities
+	// and their catalogue, so that a kept map is drawn again after one.
+	maps           *memo.Cache[FacilityMap]
+	facilityWrites atomic.Uint64
 }
+
+// KeepMaps keeps each drawn facility map for ttl, or until this store
+// writes a facility or a category: a county's map takes milliseconds of
+// CPU to read and draw on every view, and facilities change seldom.
+// Writes by another process (an import from the command line) show
+// within ttl.
+func (s *Store) KeepMaps(ttl time.Duration) {
+	s.maps = memo.New[FacilityMap](ttl, s.Now, s.facilityWrites.Load, nil)
+}
+
+// facilitiesWritten marks every kept map old (deferred by each write of
+// facilities or categories, so that it moves after the commit).
+func (s *Store) facilitiesWritten() { s.facilityWrites.Add(1) }
 
 // today is the calendar date in China Standard Time.
 func (s *Store) today() string { return s.Now().In(cst).Format("2006-01-02") }
