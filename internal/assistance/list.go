@@ -3,6 +3,8 @@ package assistance
 import (
 	"context"
 	"strconv"
+	"strings"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/db"
@@ -64,11 +66,19 @@ func (s *Store) List(ctx context.Context, status, cursor string, size int) (Page
 }
 
 // ListSQL is a list's two reads: its count (bounded) and its page after
-// the cursor, within the principal's jurisdiction.
+// the cursor, within the principal's jurisdiction. The page's ids are
+// picked first, newest first, from the index on (division, id) — without a
+// status filter it covers the pick, so a county sorts keys, not rows — and
+// only then are those rows read and joined to their households: joining
+// first read a county's every application and household to keep twenty.
 func (s *Store) ListSQL(p *access.Principal, status, cursor string, size int) (count string, countArgs []any, list string, listArgs []any, err error) {
 	sc := access.BusinessScope(p)
-	where := `a.division_code >= $1 AND a.division_code < $2 AND ($3 = '' OR a.status = $3)`
-	args := []any{sc.Lo, sc.Hi, status}
+	where := `a.division_code >= $1 AND a.division_code < $2`
+	args := []any{sc.Lo, sc.Hi}
+	if status != "" {
+		args = append(args, status)
+		where += ` AND a.status = $3`
+	}
 	count = `SELECT COUNT(*) FROM (SELECT 1 FROM ast_applications a WHERE ` + where + ` LIMIT ` + strconv.Itoa(ListCountCap+1) + `) c`
 	countArgs = args
 	if cursor != "" {
@@ -76,31 +86,60 @@ func (s *Store) ListSQL(p *access.Principal, status, cursor string, size int) (c
 		if err != nil {
 			return "", nil, "", nil, err
 		}
-		where += ` AND a.id < $4`
 		args = append(append([]any{}, args...), key[0])
+		where += ` AND a.id < $` + strconv.Itoa(len(args))
 	}
-	list = `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE ` + where +
-		` ORDER BY a.id DESC LIMIT ` + strconv.Itoa(size+1)
+	list = `SELECT ` + appCols + ` FROM (SELECT a.id FROM ast_applications a WHERE ` + where + ` ORDER BY a.id DESC LIMIT ` + strconv.Itoa(size+1) + `) t
+		JOIN ast_applications a ON a.id = t.id LEFT JOIN reg_households h ON h.id = a.household_id ORDER BY a.id DESC`
 	return count, countArgs, list, args, nil
 }
 
 // WorkSQL is the 工作台's read: the principal's applications with a clock
 // running, the earliest due first. Enrolled households wait a year for
 // their review and are not work yet; the condition is written out so that
-// both stores match it to the partial index ast_applications_open, which
-// holds only the applications in progress.
+// both stores match it to a partial index that holds only the applications
+// in progress (ast_applications_open), or for officers only those waiting
+// for their decision (ast_applications_decide). The items are picked first
+// and joined to their households after.
 //
 // Officers decide: their items are the notices run out and the appeals.
 // Community workers handle the rest.
 func WorkSQL(p *access.Principal, limit int) (string, []any) {
-	sc := access.BusinessScope(p)
-	mine := `a.status <> 'appealed'`
+	return workSQL(p, "", time.Time{}, limit)
+}
+
+// workCond is whose applications are work for p, within $1..$2.
+func workCond(p *access.Principal) string {
 	if p.Role == access.Officer {
-		mine = `a.status IN ('publicity', 'appealed')`
+		return `a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status IN ('publicity', 'appealed')`
 	}
-	return `SELECT ` + appCols + ` FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id
-		WHERE a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled' AND ` + mine + `
-		ORDER BY a.due_at LIMIT ` + strconv.Itoa(limit), []any{sc.Lo, sc.Hi}
+	return `a.division_code >= $1 AND a.division_code < $2 AND a.due_at IS NOT NULL AND a.status <> 'enrolled' AND a.status <> 'appealed'`
+}
+
+// workSQL is WorkSQL for one status only (kind, "" for all) and only
+// applications due by overdueAt (zero for all).
+func workSQL(p *access.Principal, status string, overdueAt time.Time, limit int) (string, []any) {
+	sc := access.BusinessScope(p)
+	where, args := workCond(p), []any{sc.Lo, sc.Hi}
+	if status != "" {
+		args = append(args, status)
+		where += ` AND a.status = $` + strconv.Itoa(len(args))
+	}
+	if !overdueAt.IsZero() {
+		args = append(args, db.T(overdueAt))
+		where += ` AND a.due_at <= $` + strconv.Itoa(len(args))
+	}
+	return `SELECT ` + appCols + ` FROM (SELECT ` + appRowCols + ` FROM ast_applications a
+		WHERE ` + where + ` ORDER BY a.due_at, a.id LIMIT ` + strconv.Itoa(limit) + `) a
+		LEFT JOIN reg_households h ON h.id = a.household_id ORDER BY a.due_at, a.id`, args
+}
+
+// WorkCountSQL counts p's work by status, with how many are overdue at $3,
+// from the same partial index (the status is in it).
+func WorkCountSQL(p *access.Principal, now time.Time) (string, []any) {
+	sc := access.BusinessScope(p)
+	return `SELECT a.status, COUNT(*), SUM(CASE WHEN a.due_at <= $3 THEN 1 ELSE 0 END) FROM ast_applications a
+		WHERE ` + workCond(p) + ` GROUP BY a.status ORDER BY MIN(a.due_at), a.status`, []any{sc.Lo, sc.Hi, db.T(now)}
 }
 
 // Work is the 工作台's share: applications waiting for a move in the
@@ -110,6 +149,47 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 		return nil, nil
 	}
 	q, args := WorkSQL(p, limit)
+	return s.workItems(ctx, q, args)
+}
+
+// WorkBoard is the 工作台's share read in two statements: the page of
+// items the filter asks for, and the counts by status from the index.
+func (s *Store) WorkBoard(ctx context.Context, p *access.Principal, wq module.WorkQuery) (module.WorkBoard, error) {
+	var b module.WorkBoard
+	if p == nil || (p.Role != access.CommunityWorker && p.Role != access.Officer) {
+		return b, nil
+	}
+	now := s.Now()
+	cq, cargs := WorkCountSQL(p, now)
+	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
+		var status string
+		var n, late int
+		if err := r.Scan(&status, &n, &late); err != nil {
+			return err
+		}
+		st := StatusName(status)
+		b.Counts = append(b.Counts, module.WorkCount{Kind: "assistance." + status, Name: fault.M("救助申请："+st.ZH, "Assistance: "+st.EN), Count: min(n, wq.Bound+1)})
+		b.Overdue += late
+		return nil
+	}, cq, cargs...)
+	if err != nil {
+		return b, err
+	}
+	b.Overdue = min(b.Overdue, wq.Bound+1)
+	status, _ := strings.CutPrefix(wq.Kind, "assistance.")
+	if wq.Kind != "" && status == wq.Kind {
+		return b, nil // another module's kind
+	}
+	var overdueAt time.Time
+	if wq.Overdue {
+		overdueAt = now
+	}
+	q, args := workSQL(p, status, overdueAt, wq.Limit)
+	b.Items, err = s.workItems(ctx, q, args)
+	return b, err
+}
+
+func (s *Store) workItems(ctx context.Context, q string, args []any) ([]module.WorkItem, error) {
 	apps, err := db.Collect(ctx, s.DB.R, scanApp, q, args...)
 	if err != nil {
 		return nil, err

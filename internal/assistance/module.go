@@ -51,6 +51,10 @@ func (m *assistanceModule) Work(ctx context.Context, p *access.Principal, limit 
 	return m.store.Work(ctx, p, limit)
 }
 
+func (m *assistanceModule) WorkBoard(ctx context.Context, p *access.Principal, q module.WorkQuery) (module.WorkBoard, error) {
+	return m.store.WorkBoard(ctx, p, q)
+}
+
 func (m *assistanceModule) Mine(ctx context.Context, p *access.Principal) ([]module.MineSection, error) {
 	return m.store.Mine(ctx, p)
 }
@@ -60,7 +64,7 @@ func (m *assistanceModule) Demo(ctx context.Context, o module.DemoOptions) error
 }
 
 var (
-	_ module.WorkSource = (*assistanceModule)(nil)
-	_ module.MineSource = (*assistanceModule)(nil)
-	_ module.Demo       = (*assistanceModule)(nil)
+	_ module.WorkBoarder = (*assistanceModule)(nil)
+	_ module.MineSource  = (*assistanceModule)(nil)
+	_ module.Demo        = (*assistanceModule)(nil)
 )

@@ -89,5 +89,9 @@ CREATE TABLE ast_events (
 `
 
 func migrations() []db.Migration {
-	return []db.Migration{{ID: "assistance/001_schema", SQL: schemaSQL}}
+	return []db.Migration{{ID: "assistance/001_schema", SQL: schemaSQL},
+		// An officer's 工作台 holds only the applications waiting for a
+		// decision; a county's are picked from these few entries.
+		{ID: "assistance/002_work_index", SQL: `CREATE INDEX ast_applications_decide ON ast_applications (division_code, due_at, status)
+			WHERE due_at IS NOT NULL AND status IN ('publicity', 'appealed');`}}
 }

@@ -357,6 +357,11 @@ var errNotFound = fault.NotFound(fault.M("没有这份申请，或不在您的�
 const appCols = `a.id, a.division_code, a.county, a.household_id, COALESCE(h.address, ''), a.year, a.status, a.applicant, a.on_behalf, a.consent_at,
 	a.asked, a.plausible, a.approved, a.amount_fen, a.decided_by, a.publicity_until, a.due_at, a.version, a.created_at`
 
+// appRowCols are the application's own columns appCols reads: a pick of
+// rows reads these, not the sealed facts beside them.
+const appRowCols = `a.id, a.division_code, a.county, a.household_id, a.year, a.status, a.applicant, a.on_behalf, a.consent_at,
+	a.asked, a.plausible, a.approved, a.amount_fen, a.decided_by, a.publicity_until, a.due_at, a.version, a.created_at`
+
 func scanApp(r db.Scanner) (Application, error) {
 	var a Application
 	var consent, until, due, created db.Time
