@@ -8,7 +8,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -118,17 +117,13 @@ func (s *Store) GetMany(ctx context.Context, codes []string) (map[string]Divisio
 		d, err := scanDivision(r)
 		out[d.Code] = d
 		return err
-	}, GetManyQuery(len(codes)), args...)
+	}, GetManyQuery(s.DB, len(codes)), args...)
 	return out, err
 }
 
-// GetManyQuery is GetMany's statement for n codes (for its plan test).
-func GetManyQuery(n int) string {
-	marks := make([]string, n)
-	for i := range marks {
-		marks[i] = fmt.Sprintf("$%d", i+1)
-	}
-	return `SELECT ` + divCols + ` FROM divisions WHERE code IN (` + strings.Join(marks, ",") + `)`
+// GetManyQuery is GetMany's statement for n codes on d (for its plan test).
+func GetManyQuery(d *db.DB, n int) string {
+	return `SELECT ` + divCols + ` FROM divisions WHERE code IN ` + d.Values(0, n)
 }
 
 // Path returns the division and its ancestors, top first.

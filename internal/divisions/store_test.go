@@ -57,7 +57,7 @@ func TestLoadAndTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			args := []any{communityA, county, "330106002", "3301"}
-			plan, err := e.d.Explain(ctx, divisions.GetManyQuery(len(args)), args, db.NoSeqScan())
+			plan, err := e.d.Explain(ctx, divisions.GetManyQuery(e.d, len(args)), args, db.NoSeqScan())
 			if err != nil {
 				t.Fatal(err)
 			}

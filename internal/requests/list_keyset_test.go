@@ -71,7 +71,7 @@ func TestInboxPagesByKey(t *testing.T) {
 				t.Fatalf("the first page is not the newest three: %v", ids[:3])
 			}
 		})
-		t.Run("oldest first and by due date the pages read in their order, each request once", func(t *testing.T) {
+		t.Run("oldest first the pages read in filing order; by due date every request comes once", func(t *testing.T) {
 			ids := walk(t, "&sort=created", false)
 			if !slices.Equal(ids, made) {
 				t.Fatalf("oldest first: %v, want %v", ids, made)

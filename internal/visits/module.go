@@ -72,8 +72,8 @@ func (m *visitsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 // target; later ones only at what changed since (reconcile.go). Two
 // servers running it at once create nothing twice.
 func (m *visitsModule) Run(ctx context.Context) {
-	// The overdue clock (escalate.go) runs beside it, every minute.
 	defer m.Settle()
+	// The overdue clock (escalate.go) runs beside it, every minute.
 	clock, clocked := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(clock)
