@@ -43,6 +43,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &Handlers{Store: m.store, Pages: rd.Parse(templates, "templates/*.html")}
 	h.RegisterAPI(rt)
 	h.RegisterPages(rt)
+	h.registerFeed(rt)
 	return nil
 }
 

@@ -1,0 +1,127 @@
+package emergency_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"linli/internal/apptest"
+	"linli/internal/emergency"
+)
+
+// feed is the part of an Atom feed the test reads.
+type feed struct {
+	XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
+	ID      string   `xml:"id"`
+	Updated string   `xml:"updated"`
+	Entries []struct {
+		ID      string `xml:"id"`
+		Title   string `xml:"title"`
+		Updated string `xml:"updated"`
+		Author  string `xml:"author>name"`
+		Links   []struct {
+			Rel  string `xml:"rel,attr"`
+			Type string `xml:"type,attr"`
+			Href string `xml:"href,attr"`
+		} `xml:"link"`
+	} `xml:"entry"`
+}
+
+// The public feed: what anyone may read without signing in, as alert
+// hubs read it — an Atom index linking CAP 1.2 documents.
+func TestPublicFeedServesActualPublicWarningsAsAtomAndCAP(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		anyone := e.Client()
+		read := func(t *testing.T, path string) feed {
+			t.Helper()
+			st, body, hdr := anyone.Get(path)
+			if st != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), emergency.MediaAtom) {
+				t.Fatalf("%s: %d %s\n%s", path, st, hdr.Get("Content-Type"), body)
+			}
+			var f feed
+			if err := xml.Unmarshal([]byte(body), &f); err != nil {
+				t.Fatalf("%s is not Atom: %v\n%s", path, err, body)
+			}
+			for _, word := range []string{"居民", "社区 H1"} {
+				if strings.Contains(body, word) {
+					t.Fatalf("the public feed names a resident or a household (%q):\n%s", word, body)
+				}
+			}
+			return f
+		}
+		var actual, exercise emergency.Issued
+
+		t.Run("with no warning yet the feed is a valid, empty Atom feed", func(t *testing.T) {
+			f := read(t, "/emergency/feed")
+			if len(f.Entries) != 0 || f.ID == "" || f.Updated == "" {
+				t.Fatalf("%+v", f)
+			}
+		})
+		t.Run("an actual warning is listed, an exercise is not", func(t *testing.T) {
+			actual = w.issue(t, orange(communityA))
+			ex := orange(communityA)
+			ex.Status, ex.Headline = "Exercise", "台风演练"
+			exercise = w.issue(t, ex)
+			f := read(t, "/emergency/feed")
+			if len(f.Entries) != 1 || f.Entries[0].Title != "台风橙色预警" || f.Entries[0].Author == "" {
+				t.Fatalf("%+v", f.Entries)
+			}
+			l := f.Entries[0].Links
+			if len(l) != 1 || l[0].Rel != "alternate" || l[0].Type != emergency.MediaCAP || !strings.HasSuffix(l[0].Href, "/emergency/cap/"+actual.Alert.ID) ||
+				f.Entries[0].ID != l[0].Href {
+				t.Fatalf("%+v", f.Entries[0])
+			}
+		})
+		t.Run("the entry's link is the CAP 1.2 document, valid and the same alert", func(t *testing.T) {
+			st, body, hdr := anyone.Get("/emergency/cap/" + actual.Alert.ID)
+			if st != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), emergency.MediaCAP) {
+				t.Fatalf("%d %s", st, hdr.Get("Content-Type"))
+			}
+			doc, err := emergency.ParseCAP(bytes.NewReader([]byte(body)))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, body)
+			}
+			if doc.Identifier != actual.Alert.Identifier || doc.MsgType != "Alert" || doc.Status != "Actual" || doc.Scope != "Public" {
+				t.Fatalf("%+v", doc)
+			}
+		})
+		t.Run("an exercise's CAP document is not public", func(t *testing.T) {
+			if st, _, _ := anyone.Get("/emergency/cap/" + exercise.Alert.ID); st != 404 {
+				t.Fatalf("%d", st)
+			}
+		})
+		t.Run("a division filter keeps the warnings whose area meets it, up and down the tree", func(t *testing.T) {
+			for _, code := range []string{communityA, townA, "330106"} {
+				if f := read(t, "/emergency/feed?division="+code); len(f.Entries) != 1 {
+					t.Fatalf("%s: %d entries", code, len(f.Entries))
+				}
+			}
+			if f := read(t, "/emergency/feed?division="+communityB); len(f.Entries) != 0 {
+				t.Fatalf("community B sees %d entries", len(f.Entries))
+			}
+		})
+		t.Run("a malformed or unknown division is refused, naming it", func(t *testing.T) {
+			if st, body, _ := anyone.Get("/emergency/feed?division=33a"); st != 400 || !strings.Contains(body, "区划代码") {
+				t.Fatalf("%d %s", st, body)
+			}
+			if st, body, _ := anyone.Get("/emergency/feed?division=339999999999"); st != 404 || !strings.Contains(body, "339999999999") {
+				t.Fatalf("%d %s", st, body)
+			}
+		})
+		t.Run("a cancellation is listed first, marked, and its CAP references the alert", func(t *testing.T) {
+			c := apptest.JSON[emergency.Alert](t, e.Login("officer.town"), "POST", "/api/v1/emergency/alerts/"+actual.Alert.ID+"/cancel", emergency.CancelInput{Note: "台风已转向"}, 201)
+			f := read(t, "/emergency/feed")
+			if len(f.Entries) != 2 || !strings.Contains(f.Entries[0].Title, "解除") || !strings.HasSuffix(f.Entries[0].ID, c.ID) {
+				t.Fatalf("%+v", f.Entries)
+			}
+			_, body, _ := anyone.Get("/emergency/cap/" + c.ID + ".xml")
+			doc, err := emergency.ParseCAP(strings.NewReader(body))
+			if err != nil || doc.MsgType != "Cancel" || !strings.Contains(doc.References, actual.Alert.Identifier) {
+				t.Fatalf("%v %+v", err, doc)
+			}
+		})
+	})
+}
