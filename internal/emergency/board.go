@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"linli/internal/access"
 	"linli/internal/audit"
@@ -278,6 +279,12 @@ func (s *Store) Pair(ctx context.Context, in PairingInput) (Pairing, error) {
 	}
 	if !contains(pairKinds, in.Kind) {
 		return Pairing{}, bad("kind", "应为 grid_worker（网格员）、neighbour（邻居）或 volunteer（志愿者）", "must be grid_worker, neighbour or volunteer")
+	}
+	if utf8.RuneCountInString(strings.TrimSpace(in.Note)) > 500 {
+		return Pairing{}, bad("note", "帮扶计划不超过 500 字", "the plan is at most 500 characters")
+	}
+	if in.Helper == "" {
+		return Pairing{}, bad("helper", "请选择帮扶人", "choose a helper")
 	}
 	var div string
 	err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM registry_people WHERE id = $1 AND division_code >= $2 AND division_code < $3`, in.ResidentID, sc.Lo, sc.Hi).Scan(&div)

@@ -19,7 +19,7 @@ func Module() module.Spec {
 type emergencyModule struct{ store *Store }
 
 func newModule(d module.Deps) (module.Module, error) {
-	return &emergencyModule{store: &Store{DB: d.DB, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions}}, nil
+	return &emergencyModule{store: &Store{DB: d.DB, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions, Keys: d.Keys}}, nil
 }
 
 // StoreOf is the store of a built emergency module (nil for another

@@ -27,6 +27,9 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("POST /emergency/checks/{id}", h.postCheck)
 	rt.Page("GET /emergency/mine", func(w http.ResponseWriter, r *http.Request) { h.pageMine(w, r, 200, web.View{}) })
 	rt.Page("POST /emergency/mine", h.postMine)
+	rt.Page("GET /emergency/helpers", h.pagePairings)
+	rt.Page("GET /emergency/helpers/{resident}", func(w http.ResponseWriter, r *http.Request) { h.pagePair(w, r, 200, web.View{}) })
+	rt.Page("POST /emergency/helpers/{resident}", h.postPair)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {

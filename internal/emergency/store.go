@@ -20,6 +20,7 @@ import (
 	"linli/internal/fault"
 	"linli/internal/module"
 	"linli/internal/questions"
+	"linli/internal/secret"
 )
 
 // China's warning colours (预警颜色等级), least to most severe, and the
@@ -88,6 +89,7 @@ type Store struct {
 	Log     *slog.Logger
 	Notices module.Notifier // may be nil
 	Divs    module.Divisions
+	Keys    *secret.Keyring // seals the lists' cursors
 }
 
 // Alert is one CAP message as stored.

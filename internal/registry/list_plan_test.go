@@ -198,7 +198,8 @@ func TestListPlans(t *testing.T) {
 				{"a surname search over the county reads the name index in order, from the cursor", page(officer("330106"), ResidentFilter{Q: "张"}, true),
 					map[db.Dialect][]string{db.SQLite: {"reg_residents_name_id ((name,division_code,id)>(?,?,?)"}, db.Postgres: {"reg_residents_name_c", "Index Cond: ((ROW((name)::text"}}, noSort},
 				{"the capped count of a county reads an index, unsorted", count(officer("330106"), ResidentFilter{}),
-					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_residents_div_name_id"}, db.Postgres: {"Limit"}},
+					// either narrow index that leads with the division covers it
+					map[db.Dialect][]string{db.SQLite: {"COVERING INDEX reg_residents_div_", "(division_code>? AND division_code<?)"}, db.Postgres: {"Limit"}},
 					map[db.Dialect][]string{db.SQLite: {"TEMP B-TREE"}, db.Postgres: {"Sort"}}},
 				{"the capped count of a tag probes tags by resident", count(officer("330106"), ResidentFilter{Tag: everyTag, Q: "张"}),
 					map[db.Dialect][]string{db.SQLite: {"(resident_id=? AND tag=?)"}, db.Postgres: {"reg_resident_tags_resident_id_tag_since_date_key"}},

@@ -346,4 +346,8 @@ CREATE INDEX reg_personnel_org ON reg_personnel (org_id);`},
 CREATE INDEX reg_facilities_cat_map ON reg_facilities (category, division_code, lon, lat);
 CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, updated_at);`},
 	emergencyMigration,
+	// A division's residents by birth date: the aged 80 or more whom a
+	// warning targets and the emergency helpers list shows are found in
+	// this narrow index, not by reading each of a community's wide rows.
+	{ID: "registry/015_residents_by_birth", SQL: `CREATE INDEX reg_residents_div_birth ON reg_residents (division_code, birth_date, id);`},
 }
