@@ -147,8 +147,13 @@ const (
 // checksSQL reads checks matching cond (alias c) with the person's
 // surname, in status order.
 func checksSQL(cond string, limit int) string {
+	return checksInOrder(cond, `c.status, c.division_code, c.id`, limit)
+}
+
+// checksInOrder is checksSQL in another order.
+func checksInOrder(cond, order string, limit int) string {
 	return `SELECT ` + checkCols + `, (SELECT r.surname FROM registry_people r WHERE r.id = c.subject_id AND c.kind = 'person') FROM em_checks c WHERE ` + cond +
-		` ORDER BY c.status, c.division_code, c.id LIMIT ` + itoa(limit)
+		` ORDER BY ` + order + ` LIMIT ` + itoa(limit)
 }
 
 // Statement is one of the module's hot statements with its arguments.
@@ -172,6 +177,10 @@ func HotSQL(worker, household, incident, division string) map[string]Statement {
 
 // checks reads checks matching cond (alias c) with the person's surname.
 func (s *Store) checks(ctx context.Context, cond string, limit int, args ...any) ([]Check, error) {
+	return s.checksBy(ctx, checksSQL(cond, limit), args...)
+}
+
+func (s *Store) checksBy(ctx context.Context, query string, args ...any) ([]Check, error) {
 	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Check, error) {
 		var c Check
 		var at db.Time
@@ -182,7 +191,7 @@ func (s *Store) checks(ctx context.Context, cond string, limit int, args ...any)
 			c.Whose = surname.String + "**"
 		}
 		return c, err
-	}, checksSQL(cond, limit), args...)
+	}, query, args...)
 }
 
 // CheckFilter chooses checks.

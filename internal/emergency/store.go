@@ -90,6 +90,10 @@ type Store struct {
 	Notices module.Notifier // may be nil
 	Divs    module.Divisions
 	Keys    *secret.Keyring // seals the lists' cursors
+	// EscalateAfter is how long a vulnerable resident may stay
+	// unconfirmed before the community and the township see them on their
+	// 工作台 (zero: EscalateAfter).
+	EscalateAfter time.Duration
 }
 
 // Alert is one CAP message as stored.

@@ -18,6 +18,7 @@ const (
 	kindPerson    = "emergency.person"
 	kindHousehold = "emergency.household"
 	kindBoard     = "emergency.board"
+	kindOverdue   = "emergency.overdue"
 )
 
 // activeIncidents is the condition on checks (alias c) of incidents not
@@ -29,6 +30,12 @@ const activeIncidents = `c.incident_id IN (SELECT x.incident_id FROM em_alerts x
 const (
 	helperCond = activeIncidents + ` AND c.kind = 'person' AND c.helper = $1 AND c.status IN ('pending', 'unreachable', 'needs_help')`
 	gridCond   = activeIncidents + ` AND c.kind = 'household' AND c.status = 'pending' AND c.grid_id IN (SELECT g.grid_id FROM registry_grid_workers g WHERE g.username = $1)`
+	// overdueCond ($1, $2: the jurisdiction; $3: the deadline; $4: the
+	// worker) finds the vulnerable residents someone else was to reach and
+	// who are still not confirmed past the deadline, or could not be
+	// reached at all.
+	overdueCond = activeIncidents + ` AND c.kind = 'person' AND c.division_code >= $1 AND c.division_code < $2
+		AND (c.status = 'pending' AND c.created_at < $3 OR c.status = 'unreachable') AND c.helper <> $4`
 	// myHouseholdCond ($1: a household) finds a resident's warnings.
 	myHouseholdCond = `c.household_id = $1 AND c.kind = 'household' AND ` + activeIncidents
 )
@@ -55,6 +62,29 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 		out = append(out, module.WorkItem{Module: "emergency", Kind: kindPerson, KindName: fault.M("预警：确认结对对象安全", "Warning: check on the people paired with you"),
 			Title: fault.M("确认安全 / 协助转移（"+statusWords(c.Status).ZH+"）", "Confirm safe / help move ("+statusWords(c.Status).EN+")"),
 			Whose: c.Whose, Href: "/emergency/checks/" + itoa64(c.ID), Urgent: true})
+	}
+	if p.Role != access.GridWorker && len(out) < limit {
+		after := s.EscalateAfter
+		if after <= 0 {
+			after = EscalateAfter
+		}
+		sc := access.BusinessScope(p)
+		// In the order of the checks' index, so that a county's first
+		// items are read without sorting all of its late ones.
+		late, err := s.checksBy(ctx, checksInOrder(overdueCond, `c.incident_id, c.division_code, c.kind, c.status`, limit-len(out)),
+			sc.Lo, sc.Hi, db.T(s.Now().Add(-after)), p.Username)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range late {
+			helper := c.Helper
+			if helper == "" {
+				helper = "未结对 / none"
+			}
+			out = append(out, module.WorkItem{Module: "emergency", Kind: kindOverdue, KindName: fault.M("预警：超时未确认的重点人员", "Warning: vulnerable residents not reached in time"),
+				Title: fault.M(statusWords(c.Status).ZH+"，帮扶人 "+helper, statusWords(c.Status).EN+", helper "+helper),
+				Whose: c.Whose, Href: "/emergency/checks/" + itoa64(c.ID), Urgent: true})
+		}
 	}
 	if p.Role == access.GridWorker && len(out) < limit {
 		hs, err := s.checks(ctx, gridCond, limit-len(out), p.Username)
