@@ -61,6 +61,29 @@ func Demo(ctx context.Context, s *Store, county string) error {
 			}
 		}
 	}
+	// Supplies in every community with a worker: one batch below its
+	// minimum, one expiring within days, one in order.
+	for div, worker := range helperOf {
+		batches := []struct {
+			name, unit, expires string
+			qty, min            int
+		}{
+			{"救生衣", "件", "", 40, 30},
+			{"瓶装饮用水", "箱", now.AddDate(0, 0, 20).Format("2006-01-02"), 12, 20},
+			{"应急食品", "箱", now.AddDate(0, 7, 0).Format("2006-01-02"), 25, 10},
+		}
+		for _, b := range batches {
+			id := db.NewID()
+			if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO em_stock (`+stockCols+`, created_by, created_at) VALUES ($1,$2,'社区应急仓库',$3,$4,$5,$6,$7,$8,$9,$8)
+				ON CONFLICT (division_code, place, name, expires_on) DO NOTHING`, id, div, b.name, b.unit, b.qty, b.min, b.expires, db.T(now), worker); err != nil {
+				return err
+			}
+			if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO em_stock_moves (id, item_id, delta, reason, created_by, created_at)
+				SELECT $1, id, quantity, '入库（登记）', $2, $3 FROM em_stock WHERE id = $4`, db.NewID(), worker, db.T(now), id); err != nil {
+				return err
+			}
+		}
+	}
 	// The past warning, by the township officer of the demo.
 	var town string
 	err = s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.street'`).Scan(&town)

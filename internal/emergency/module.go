@@ -68,6 +68,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.RegisterAPI(rt)
 	h.RegisterPages(rt)
 	h.registerFeed(rt)
+	h.registerStock(rt)
 	return nil
 }
 

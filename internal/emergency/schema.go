@@ -116,4 +116,5 @@ var migrations = []db.Migration{
 	// The warnings in force are found by state: the 工作台 and 我的 ask
 	// which incidents are, on every view.
 	{ID: "emergency/003_in_force", SQL: `CREATE INDEX em_alerts_state ON em_alerts (state, msg_type, incident_id);`},
+	{ID: "emergency/004_stock", SQL: stockSQL},
 }
