@@ -198,6 +198,10 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	if len(fields) > 0 {
 		return Application{}, invalid(fields...)
 	}
+	// A friendly refusal first; the unique index decides a race.
+	if err := s.noOpenApplication(ctx, in.HouseholdID); err != nil {
+		return Application{}, err
+	}
 	results, plausible := evaluateAll(progs, standard, facts, in.Programmes)
 	id := db.NewID()
 	a := Application{ID: id, Division: div, County: county, HouseholdID: in.HouseholdID, Year: in.Year, Status: Submitted, Applicant: p.Username,
@@ -218,6 +222,9 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 			id, div, county, in.HouseholdID, in.Year, Submitted, p.Username, a.OnBehalf, consentAt, consentBy,
 			s.Keys.Seal(string(factsRaw), factsAAD(id)), s.Keys.Seal(string(resultsRaw), resultsAAD(id)),
 			strings.Join(a.Asked, ","), strings.Join(plausible, ","), db.T(due), db.T(now)); err != nil {
+			if db.IsUniqueViolation(err) {
+				return errOpenRace
+			}
 			return err
 		}
 		if err := s.writeResults(ctx, tx, id, byCode, results, a.Asked); err != nil {
@@ -233,10 +240,42 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance.apply", Object: "application", ObjectID: id, Division: div,
 			Detail: "programmes " + strings.Join(a.Asked, ",") + "; consent " + strconv.FormatBool(in.Consent)})
 	})
+	if errors.Is(err, errOpenRace) {
+		// Another application for the household won the race: name it.
+		if err := s.noOpenApplication(ctx, in.HouseholdID); err != nil {
+			return Application{}, err
+		}
+		return Application{}, fault.Conflict(fault.M("这一户已有一份办理中的救助申请", "the household already has an open application"))
+	}
 	if err != nil {
 		return Application{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// errOpenRace marks a write the one-open index refused.
+var errOpenRace = errors.New("assistance: the household has an open application")
+
+// noOpenApplication refuses a second open application for a household,
+// naming the open one: its number, state and submission date.
+func (s *Store) noOpenApplication(ctx context.Context, household string) error {
+	var id, status string
+	var created db.Time
+	err := s.DB.R.QueryRowContext(ctx, `SELECT id, status, created_at FROM ast_applications WHERE household_id = $1 AND status IN `+openStatuses+` LIMIT 1`, household).Scan(&id, &status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return openConflict(id, status, created.Time)
+}
+
+func openConflict(id, status string, created time.Time) error {
+	st, day := StatusName(status), created.In(questions.CST).Format("2006-01-02")
+	return &fault.Error{Code: fault.CodeConflict,
+		Msg: fault.M(fmt.Sprintf("这一户已有一份办理中的救助申请（编号 %s，%s 提交，当前“%s”），请在该申请中办理，不要重复申请", id, day, st.ZH),
+			fmt.Sprintf("the household already has an open application (%s, submitted %s, now %s): continue with it instead of applying again", id, day, strings.ToLower(st.EN))),
+		Fields: []fault.FieldError{fault.Field("household_id", fault.M("已有办理中的申请 "+id, "open application "+id))}}
 }
 
 func dedupe(cs []string) []string {

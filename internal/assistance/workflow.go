@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -205,7 +206,10 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		}
 		args = append(args, db.T(now), id, a.Version)
 		res, err := tx.ExecContext(ctx, `UPDATE ast_applications SET `+strings.Join(cols, ", ")+fmt.Sprintf(`, version = version + 1, updated_at = $%d WHERE id = $%d AND version = $%d`, len(args)-2, len(args)-1, len(args)), args...)
-		if err != nil {
+		if db.IsUniqueViolation(err) {
+			// An appeal reopens a refusal; the household applied anew since.
+			return errOpenRace
+		} else if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
@@ -220,6 +224,16 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance." + action, Object: "application", ObjectID: id, Division: a.Division, Detail: a.Status + " → " + st.to})
 	})
+	if errors.Is(err, errOpenRace) {
+		a, _, _, rerr := s.read(ctx, s.DB.R, id)
+		if rerr != nil {
+			return Application{}, rerr
+		}
+		if err := s.noOpenApplication(ctx, a.HouseholdID); err != nil {
+			return Application{}, err
+		}
+		return Application{}, fault.Conflict(fault.M("这一户已有一份办理中的救助申请", "the household already has an open application"))
+	}
 	if err != nil {
 		return Application{}, err
 	}
