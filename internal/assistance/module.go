@@ -67,4 +67,6 @@ var (
 	_ module.WorkBoarder = (*assistanceModule)(nil)
 	_ module.MineSource  = (*assistanceModule)(nil)
 	_ module.Demo        = (*assistanceModule)(nil)
+
+	_ module.ElementSupplier = (*assistanceModule)(nil)
 )
