@@ -29,6 +29,8 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("GET /api/v1/assistance/standards", web.Op{Summary: "本县历年低保标准（分/人·月）/ The county's standards by year (fen per person and month)", Tag: tag, Response: []Standard{},
 		Params: []web.Param{{Name: "county"}}}, h.apiStandards)
 	rt.API("POST /api/v1/assistance/standards", web.Op{Summary: "设置某年低保标准（县级民政干部）/ Set a year's standard (county officers)", Tag: tag, Body: Standard{}, Response: []Standard{}}, h.apiSetStandard)
+	rt.API("GET /api/v1/assistance/warnings", web.Op{Summary: "动态监测：其他业务发现、尚无办理中申请的家庭（最新在前）/ Monitoring: households other loops found, without an application in hand (newest first)", Tag: tag, Response: WatchPage{},
+		Params: []web.Param{{Name: "limit", Type: "integer", Description: "1–200, default 50"}}}, h.apiWatch)
 	rt.API("GET /api/v1/assistance/applications", web.Op{Summary: "救助申请列表（按 cursor 翻页）/ Applications (paged by cursor)", Tag: tag, Response: Page{},
 		Params: []web.Param{{Name: "status"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("POST /api/v1/assistance/applications", web.Op{Summary: "提交救助申请（一件事：测算全部项目）/ Apply (one application tested against every programme)", Tag: tag, Body: ApplyInput{}, Response: Application{}, Status: 201}, h.apiApply)
@@ -130,6 +132,34 @@ func (h *handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	web.WriteJSON(w, 200, pg)
+	return nil
+}
+
+// WatchPage is the monitoring list: the newest signals and how many
+// there are (bounded at ListCountCap).
+type WatchPage struct {
+	Items  []Signal `json:"items"`
+	Total  int      `json:"total"`
+	Capped bool     `json:"total_capped"`
+}
+
+func (h *handlers) apiWatch(w http.ResponseWriter, r *http.Request) error {
+	limit := WatchPageSize
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("limit", fault.M("条数为 1–200", "limit is 1–200")))
+		}
+		limit = n
+	}
+	items, n, err := h.store.WatchRead(r.Context(), access.From(r.Context()), limit)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []Signal{}
+	}
+	web.WriteJSON(w, 200, WatchPage{Items: items, Total: n, Capped: n >= ListCountCap})
 	return nil
 }
 

@@ -97,7 +97,9 @@ func migrations() []db.Migration {
 		// A household has at most one open application: the index, not a
 		// read before the write, decides between two submitted at once.
 		{ID: "assistance/003_one_open", SQL: `CREATE UNIQUE INDEX ast_applications_one_open ON ast_applications (household_id)
-			WHERE status IN ` + openStatuses + `;`}}
+			WHERE status IN ` + openStatuses + `;`},
+		// An application started from a risk signal names it ("visit:42").
+		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`}}
 }
 
 // openStatuses are the states of an application still on its way to a

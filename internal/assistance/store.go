@@ -79,12 +79,21 @@ type Application struct {
 	Due            *time.Time `json:"due_at,omitempty"`
 	Version        int        `json:"version"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Source is the risk signal the application was started from
+	// ("visit:42", "request:…"; see watch.go), read with the application.
+	Source string `json:"source,omitempty"`
 	// Read with the application alone (Get): the sealed facts, every
 	// programme's result and the events.
 	Facts   *Facts   `json:"facts,omitempty"`
 	Results []Result `json:"results,omitempty"`
 	Events  []Event  `json:"events,omitempty"`
 }
+
+// SourceHref links the application back to the signal it started from.
+func (a Application) SourceHref() string { return SourceHref(a.Source) }
+
+// SourceName is the kind of that signal in words.
+func (a Application) SourceName() fault.Msg { return SourceName(a.Source) }
 
 // Overdue tells whether the current step is past its clock.
 func (a Application) Overdue(now time.Time) bool { return a.Due != nil && now.After(*a.Due) }
@@ -125,6 +134,9 @@ type ApplyInput struct {
 	// Consent to the household economic check (PIPL art. 29: separate
 	// consent for sensitive personal information).
 	Consent bool `json:"consent"`
+	// Source: a worker starting from a risk signal of the household names
+	// it ("visit:42"), and the application links back to it.
+	Source string `json:"source,omitempty"`
 }
 
 func factsAAD(id string) string   { return "ast_applications.facts:" + id }
@@ -195,6 +207,15 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	} else if err != nil {
 		return Application{}, err
 	}
+	if in.Source != "" {
+		if p.Role == access.Resident {
+			fields = append(fields, fault.Field("source", fault.M("居民本人申请不填来源", "a resident's own application has no source")))
+		} else if _, fe, err := s.signal(ctx, p, in.Source, in.HouseholdID); err != nil {
+			return Application{}, err
+		} else if fe != nil {
+			fields = append(fields, *fe)
+		}
+	}
 	if len(fields) > 0 {
 		return Application{}, invalid(fields...)
 	}
@@ -205,7 +226,7 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	results, plausible := evaluateAll(progs, standard, facts, in.Programmes)
 	id := db.NewID()
 	a := Application{ID: id, Division: div, County: county, HouseholdID: in.HouseholdID, Year: in.Year, Status: Submitted, Applicant: p.Username,
-		OnBehalf: p.Role != access.Resident, Consent: in.Consent, Asked: dedupe(in.Programmes), Plausible: plausible, Version: 1, CreatedAt: db.T(now).Time}
+		OnBehalf: p.Role != access.Resident, Consent: in.Consent, Asked: dedupe(in.Programmes), Plausible: plausible, Version: 1, CreatedAt: db.T(now).Time, Source: in.Source}
 	due := s.clock(Submitted, now)
 	a.Due = &due
 	factsRaw, _ := json.Marshal(facts)
@@ -217,11 +238,11 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 			consentAt, consentBy = db.T(now), p.Username
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ast_applications (id, division_code, county, household_id, year, status, applicant, on_behalf, consent_at, consent_by,
-			facts_enc, results_enc, asked, plausible, due_at, version, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$16)`,
+			facts_enc, results_enc, asked, plausible, due_at, version, created_at, updated_at, source)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$16,$17)`,
 			id, div, county, in.HouseholdID, in.Year, Submitted, p.Username, a.OnBehalf, consentAt, consentBy,
 			s.Keys.Seal(string(factsRaw), factsAAD(id)), s.Keys.Seal(string(resultsRaw), resultsAAD(id)),
-			strings.Join(a.Asked, ","), strings.Join(plausible, ","), db.T(due), db.T(now)); err != nil {
+			strings.Join(a.Asked, ","), strings.Join(plausible, ","), db.T(due), db.T(now), in.Source); err != nil {
 			if db.IsUniqueViolation(err) {
 				return errOpenRace
 			}
@@ -230,15 +251,19 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 		if err := s.writeResults(ctx, tx, id, byCode, results, a.Asked); err != nil {
 			return err
 		}
-		note := ""
+		var notes []string
 		if in.Consent {
-			note = "已授权家庭经济状况核对 / consent to the economic check given"
+			notes = append(notes, "已授权家庭经济状况核对 / consent to the economic check given")
 		}
+		if in.Source != "" {
+			notes = append(notes, "来源 / source: "+SourceName(in.Source).String()+" ("+in.Source+")")
+		}
+		note := strings.Join(notes, "; ")
 		if err := s.event(ctx, tx, id, 1, "submit", "", Submitted, p.Username, note, now); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance.apply", Object: "application", ObjectID: id, Division: div,
-			Detail: "programmes " + strings.Join(a.Asked, ",") + "; consent " + strconv.FormatBool(in.Consent)})
+			Detail: "programmes " + strings.Join(a.Asked, ",") + "; consent " + strconv.FormatBool(in.Consent) + "; source " + in.Source})
 	})
 	if errors.Is(err, errOpenRace) {
 		// Another application for the household won the race: name it.
@@ -485,13 +510,13 @@ func (s *Store) Get(ctx context.Context, id string) (Application, error) {
 }
 
 func (s *Store) read(ctx context.Context, q rowQuerier, id string) (Application, string, string, error) {
-	row := q.QueryRowContext(ctx, `SELECT `+appCols+`, a.facts_enc, a.results_enc FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE a.id = $1`, id)
+	row := q.QueryRowContext(ctx, `SELECT `+appCols+`, a.facts_enc, a.results_enc, a.source FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE a.id = $1`, id)
 	var a Application
 	var fe, re string
 	var consent, until, due, created db.Time
 	var asked, plausible, approved string
 	err := row.Scan(&a.ID, &a.Division, &a.County, &a.HouseholdID, &a.Address, &a.Year, &a.Status, &a.Applicant, &a.OnBehalf, &consent,
-		&asked, &plausible, &approved, &a.AmountFen, &a.DecidedBy, &until, &due, &a.Version, &created, &fe, &re)
+		&asked, &plausible, &approved, &a.AmountFen, &a.DecidedBy, &until, &due, &a.Version, &created, &fe, &re, &a.Source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, "", "", errNotFound
 	}
