@@ -97,6 +97,10 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			return err
 		}
 	}
+	cal, err := s.Calendar(ctx, s.DB.R)
+	if err != nil {
+		return err
+	}
 	const batch = 200
 	for start := 0; start < len(hs); start += batch {
 		end := min(start+batch, len(hs))
@@ -142,7 +146,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				}
 				created := now.Add(-time.Duration(n%90+1) * 24 * time.Hour)
 				var due any
-				if d := s.clock(status, created.Add(time.Duration(n%5)*24*time.Hour)); !d.IsZero() {
+				if d := clock(cal, status, created.Add(time.Duration(n%5)*24*time.Hour)); !d.IsZero() {
 					due = db.T(d)
 				}
 				fr, _ := json.Marshal(f)

@@ -99,7 +99,9 @@ func migrations() []db.Migration {
 		{ID: "assistance/003_one_open", SQL: `CREATE UNIQUE INDEX ast_applications_one_open ON ast_applications (household_id)
 			WHERE status IN ` + openStatuses + `;`},
 		// An application started from a risk signal names it ("visit:42").
-		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`}}
+		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
+		// Public holidays and make-up working days for the clocks.
+		{ID: "assistance/005_calendar", SQL: calendarSQL()}}
 }
 
 // openStatuses are the states of an application still on its way to a

@@ -227,7 +227,11 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	id := db.NewID()
 	a := Application{ID: id, Division: div, County: county, HouseholdID: in.HouseholdID, Year: in.Year, Status: Submitted, Applicant: p.Username,
 		OnBehalf: p.Role != access.Resident, Consent: in.Consent, Asked: dedupe(in.Programmes), Plausible: plausible, Version: 1, CreatedAt: db.T(now).Time, Source: in.Source}
-	due := s.clock(Submitted, now)
+	cal, err := s.Calendar(ctx, s.DB.R)
+	if err != nil {
+		return Application{}, err
+	}
+	due := clock(cal, Submitted, now)
 	a.Due = &due
 	factsRaw, _ := json.Marshal(facts)
 	resultsRaw, _ := json.Marshal(results)

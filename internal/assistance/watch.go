@@ -194,9 +194,13 @@ func (s *Store) watchWork(ctx context.Context, p *access.Principal, limit int) (
 	}
 	out := make([]module.WorkItem, 0, len(sigs))
 	now := s.Now()
+	cal, err := s.Calendar(ctx, s.DB.R)
+	if err != nil {
+		return nil, 0, err
+	}
 	for _, g := range sigs {
 		// A signal is reviewed within five working days.
-		due := addWorkingDays(g.At, 5)
+		due := cal.AddWorkingDays(g.At, 5)
 		out = append(out, module.WorkItem{Module: "assistance", Kind: "assistance.watch", KindName: fault.M("主动发现：待核实救助需求", "Found: assistance needs to review"),
 			Title: fault.M("主动发现（"+g.Reason().ZH+"）", fmt.Sprintf("Found (%s)", g.Reason().EN)), Whose: g.Address, Href: g.StartHref(), Due: due, Urgent: now.After(due)})
 	}

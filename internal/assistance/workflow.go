@@ -15,7 +15,6 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
-	"linli/internal/questions"
 )
 
 // The workflow is a table of legal moves: an action leaves some states
@@ -50,35 +49,21 @@ var StepOrder = []string{"accept", "check", "checked", "publicize", "object", "a
 const PublicityDays = 7
 
 // clock is the due time of a step entered at now: working days on the
-// Monday–Friday calendar (China time), the notice's 7 calendar days and
-// then the decision's working days, or a year to the next review.
-func (s *Store) clock(status string, now time.Time) time.Time {
+// calendar (China time), the notice's 7 calendar days and then the
+// decision's working days, or a year to the next review.
+func clock(cal Calendar, status string, now time.Time) time.Time {
 	switch status {
 	case Submitted, Accepted, Approved:
-		return addWorkingDays(now, 5)
+		return cal.AddWorkingDays(now, 5)
 	case Checking, Investigating, Appealed:
-		return addWorkingDays(now, 10)
+		return cal.AddWorkingDays(now, 10)
 	case Publicity:
 		// the notice's days, then five working days to decide
-		return addWorkingDays(now.AddDate(0, 0, PublicityDays), 5)
+		return cal.AddWorkingDays(now.AddDate(0, 0, PublicityDays), 5)
 	case Enrolled:
 		return now.AddDate(1, 0, 0)
 	}
 	return time.Time{}
-}
-
-// addWorkingDays moves n working days (Monday–Friday, China time) on,
-// to the end of that working day.
-func addWorkingDays(t time.Time, n int) time.Time {
-	d := t.In(questions.CST)
-	day := time.Date(d.Year(), d.Month(), d.Day(), 17, 30, 0, 0, questions.CST)
-	for n > 0 {
-		day = day.AddDate(0, 0, 1)
-		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n--
-		}
-	}
-	return day.UTC()
 }
 
 // Input carries what a move may need.
@@ -191,7 +176,11 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 			return fault.Invalid(fault.M("操作有误", "the action has errors"), *fe)
 		}
 		set["status"] = st.to
-		if due := s.clock(st.to, now); due.IsZero() {
+		cal, err := s.Calendar(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if due := clock(cal, st.to, now); due.IsZero() {
 			set["due_at"] = nil
 		} else if action != "object" {
 			set["due_at"] = db.T(due)
