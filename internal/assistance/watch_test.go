@@ -76,8 +76,10 @@ func TestMonitoringSignalsStartPrefilledApplications(t *testing.T) {
 			if other := apptest.JSON[assistance.WatchPage](t, e.Login("cw.b"), "GET", "/api/v1/assistance/warnings", nil, 200); other.Total != 0 || len(other.Items) != 0 {
 				t.Fatalf("another community sees %+v", other)
 			}
-			if st, _ := res.Do("GET", "/api/v1/assistance/warnings", nil); st != 403 {
-				t.Fatalf("a resident reads the monitoring list: %d", st)
+			for _, c := range []*apptest.Client{res, e.Login("off.county")} {
+				if st, _ := c.Do("GET", "/api/v1/assistance/warnings", nil); st != 403 {
+					t.Fatalf("a resident or an officer reads the monitoring list: %d", st)
+				}
 			}
 			apptest.JSON[map[string]any](t, cw, "GET", "/api/v1/assistance/warnings?limit=0", nil, 400)
 			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'assistance.watch_read'`); n != 2 {
