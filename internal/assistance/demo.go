@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,10 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			return err
 		}
 	}
+	cal, err := s.Calendar(ctx, s.DB.R)
+	if err != nil {
+		return err
+	}
 	const batch = 200
 	for start := 0; start < len(hs); start += batch {
 		end := min(start+batch, len(hs))
@@ -125,18 +130,23 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				id := db.NewID()
 				approved, amount, decided := "", int64(0), ""
 				if status == Approved || status == Enrolled || status == Exited {
+					// Every other approval also settles the programmes the
+					// household was found to qualify for (一件事: C11).
+					var codes []string
 					for _, r := range results {
-						if r.Programme == "dibao" {
-							approved, amount, decided = "dibao", r.AmountFen, "demo.officer"
+						if r.Outcome == Eligible && (r.Programme == "dibao" || (n%2 == 0 && slices.Contains(plausible, r.Programme))) {
+							codes = append(codes, r.Programme)
+							amount += r.AmountFen
 						}
 					}
+					approved, decided = strings.Join(codes, ","), "demo.officer"
 				}
 				if status == Refused || status == Appealed {
 					decided = "demo.officer"
 				}
 				created := now.Add(-time.Duration(n%90+1) * 24 * time.Hour)
 				var due any
-				if d := s.clock(status, created.Add(time.Duration(n%5)*24*time.Hour)); !d.IsZero() {
+				if d := clock(cal, status, created.Add(time.Duration(n%5)*24*time.Hour)); !d.IsZero() {
 					due = db.T(d)
 				}
 				fr, _ := json.Marshal(f)
@@ -151,9 +161,20 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				}
 				events = append(events, s.DB.Values(len(eargs), 8))
 				eargs = append(eargs, id, 1, "submit", "", Submitted, "demo.worker", "", db.T(created))
-				if status != Submitted {
+				// A decided application's decision is its own event (C11
+				// counts the decisions of a year).
+				steps := []string{Submitted, status}
+				decision := map[string]string{Approved: "approve", Enrolled: "approve", Exited: "approve", Refused: "refuse", Appealed: "refuse"}[status]
+				if decision != "" {
+					steps = slices.Compact([]string{Submitted, Publicity, Steps[decision].to, status})
+				}
+				for k := 1; k < len(steps); k++ {
+					action, note := "demo", "演示数据 / demo data"
+					if steps[k-1] == Publicity {
+						action = decision
+					}
 					events = append(events, s.DB.Values(len(eargs), 8))
-					eargs = append(eargs, id, 2, "demo", Submitted, status, "demo.officer", "演示数据 / demo data", db.T(created.Add(time.Hour)))
+					eargs = append(eargs, id, k+1, action, steps[k-1], steps[k], "demo.officer", note, db.T(created.Add(time.Duration(k)*time.Hour)))
 				}
 			}
 			if len(apps) == 0 {

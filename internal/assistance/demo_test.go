@@ -33,9 +33,18 @@ func TestDemo(t *testing.T) {
 				t.Errorf("no %s application", s)
 			}
 		}
-		if n := e.Count(`SELECT COUNT(*) FROM ast_applications a JOIN ast_app_programmes ap ON ap.application_id = a.id AND ap.code = 'dibao'
-			WHERE a.status = 'enrolled' AND (a.approved <> 'dibao' OR a.amount_fen <> ap.amount_fen)`); n != 0 {
-			t.Errorf("%d enrolled households whose amount is not their rule's", n)
+		if n := e.Count(`SELECT COUNT(*) FROM ast_applications a WHERE a.status = 'enrolled' AND (a.approved NOT LIKE 'dibao%' OR a.amount_fen <>
+			(SELECT SUM(ap.amount_fen) FROM ast_app_programmes ap WHERE ap.application_id = a.id AND ap.outcome = 'eligible' AND (',' || a.approved || ',') LIKE ('%,' || ap.code || ',%')))`); n != 0 {
+			t.Errorf("%d enrolled households whose amount is not the sum of their approved programmes' rules", n)
+		}
+		// Decisions are events of their own, some settling two programmes
+		// or more at once (C11).
+		decided := e.Count(`SELECT COUNT(DISTINCT application_id) FROM ast_events WHERE action IN ('approve', 'refuse')`)
+		if want := e.Count(`SELECT COUNT(*) FROM ast_applications WHERE status IN ('approved', 'refused', 'appealed', 'enrolled', 'exited')`); decided != want || decided == 0 {
+			t.Errorf("%d applications with a decision event, want %d", decided, want)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_applications WHERE approved LIKE '%,%'`); n == 0 {
+			t.Errorf("no joint approval")
 		}
 		var id string
 		if err := d.R.QueryRow(`SELECT id FROM ast_applications WHERE status = 'enrolled' ORDER BY id LIMIT 1`).Scan(&id); err != nil {

@@ -21,11 +21,6 @@ func TestEligibilityAndBenefitOfFiveHouseholdsUnderTwoRuleVersions(t *testing.T)
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		w := newTown(t, e)
 		cw := e.Login("cw.a")
-		atLine, _ := w.household(t, "", 1986, 1988)
-		disabled, dm := w.household(t, "", 1976, 1978)
-		rich, _ := w.household(t, "", 1981)
-		three, tm := w.household(t, "", 1981, 2011, 1956)
-		silent, _ := w.household(t, "", 1996)
 		apply := func(t *testing.T, in assistance.ApplyInput) assistance.Application {
 			t.Helper()
 			in.Consent = true
@@ -46,24 +41,33 @@ func TestEligibilityAndBenefitOfFiveHouseholdsUnderTwoRuleVersions(t *testing.T)
 				t.Errorf("%s: reasons %v lack %q", code, r.Reasons, wt.reason)
 			}
 		}
-		inputs := map[string]assistance.ApplyInput{
-			// 2 persons, 2,240 yuan: exactly at the line; the gap is 0.
-			"atLine": {HouseholdID: atLine, IncomeFen: fen(224000), AssetsFen: fen(0), Programmes: []string{"dibao"}},
-			// 2 persons, 1,000 yuan, one mildly disabled: 2,240 − 1,000 = 1,240 plus 224 (v1) or 336 (v2).
-			"disabled": {HouseholdID: disabled, IncomeFen: fen(100000), AssetsFen: fen(500000), Programmes: []string{"dibao"},
-				Members: []assistance.MemberInput{{ResidentID: dm[0], Disability: "mild"}, {ResidentID: dm[1]}}},
-			// 1 person, 500 yuan, 30,000 of savings: over 24 months (26,880), under 36 (40,320).
-			"rich": {HouseholdID: rich, IncomeFen: fen(50000), AssetsFen: fen(3000000), Programmes: []string{"dibao"}},
-			// 3 persons (45, a student of 15, an ill 70), 2,000 yuan: asks 低保 and 临时救助,
-			// and may also have 医疗救助 and 教育救助.
-			"three": {HouseholdID: three, IncomeFen: fen(200000), AssetsFen: fen(0), Programmes: []string{"dibao", "temporary"},
-				Members: []assistance.MemberInput{{ResidentID: tm[0]}, {ResidentID: tm[1], Student: true}, {ResidentID: tm[2], Ill: true}}},
-			// No income or assets declared: the check decides.
-			"silent": {HouseholdID: silent, Programmes: []string{"dibao"}},
+		// A household has one open application at a time: each round of
+		// applications is made for its own five households, alike.
+		inputs := func(t *testing.T) map[string]assistance.ApplyInput {
+			atLine, _ := w.household(t, "", 1986, 1988)
+			disabled, dm := w.household(t, "", 1976, 1978)
+			rich, _ := w.household(t, "", 1981)
+			three, tm := w.household(t, "", 1981, 2011, 1956)
+			silent, _ := w.household(t, "", 1996)
+			return map[string]assistance.ApplyInput{
+				// 2 persons, 2,240 yuan: exactly at the line; the gap is 0.
+				"atLine": {HouseholdID: atLine, IncomeFen: fen(224000), AssetsFen: fen(0), Programmes: []string{"dibao"}},
+				// 2 persons, 1,000 yuan, one mildly disabled: 2,240 − 1,000 = 1,240 plus 224 (v1) or 336 (v2).
+				"disabled": {HouseholdID: disabled, IncomeFen: fen(100000), AssetsFen: fen(500000), Programmes: []string{"dibao"},
+					Members: []assistance.MemberInput{{ResidentID: dm[0], Disability: "mild"}, {ResidentID: dm[1]}}},
+				// 1 person, 500 yuan, 30,000 of savings: over 24 months (26,880), under 36 (40,320).
+				"rich": {HouseholdID: rich, IncomeFen: fen(50000), AssetsFen: fen(3000000), Programmes: []string{"dibao"}},
+				// 3 persons (45, a student of 15, an ill 70), 2,000 yuan: asks 低保 and 临时救助,
+				// and may also have 医疗救助 and 教育救助.
+				"three": {HouseholdID: three, IncomeFen: fen(200000), AssetsFen: fen(0), Programmes: []string{"dibao", "temporary"},
+					Members: []assistance.MemberInput{{ResidentID: tm[0]}, {ResidentID: tm[1], Student: true}, {ResidentID: tm[2], Ill: true}}},
+				// No income or assets declared: the check decides.
+				"silent": {HouseholdID: silent, Programmes: []string{"dibao"}},
+			}
 		}
 		first := map[string]assistance.Application{}
 		t.Run("under version 1 every outcome, amount and reason is as worked out by hand", func(t *testing.T) {
-			for k, in := range inputs {
+			for k, in := range inputs(t) {
 				first[k] = apply(t, in)
 			}
 			check(t, first["atLine"], "dibao", 1, want{assistance.Eligible, 0, "人均月收入 1,120 元 ≤ 低保标准 1,120 元 × 1.0"})
@@ -98,7 +102,7 @@ func TestEligibilityAndBenefitOfFiveHouseholdsUnderTwoRuleVersions(t *testing.T)
 				t.Fatalf("version %d, want 2", p.Version)
 			}
 			second := map[string]assistance.Application{}
-			for k, in := range inputs {
+			for k, in := range inputs(t) {
 				second[k] = apply(t, in)
 			}
 			check(t, second["atLine"], "dibao", 2, want{assistance.Eligible, 0, "人均月收入 1,120 元 ≤ 低保标准 1,120 元 × 1.0"})

@@ -2,6 +2,7 @@ package assistance
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,9 +177,32 @@ func (s *Store) WorkBoard(ctx context.Context, p *access.Principal, wq module.Wo
 		return b, err
 	}
 	b.Overdue = min(b.Overdue, wq.Bound+1)
+	// A community worker's board also lists the households the other
+	// loops found (动态监测), each a tap from its application.
+	var watch []module.WorkItem
+	if p.Role == access.CommunityWorker {
+		items, n, err := s.watchWork(ctx, p, wq.Limit)
+		if err != nil {
+			return b, err
+		}
+		if n > 0 {
+			b.Counts = append(b.Counts, module.WorkCount{Kind: "assistance.watch", Name: fault.M("主动发现：待核实救助需求", "Found: assistance needs to review"), Count: min(n, wq.Bound+1)})
+		}
+		for _, it := range items {
+			if it.Urgent || !wq.Overdue {
+				watch = append(watch, it)
+			}
+		}
+	}
 	status, _ := strings.CutPrefix(wq.Kind, "assistance.")
-	if wq.Kind != "" && status == wq.Kind {
+	switch {
+	case wq.Kind != "" && status == wq.Kind:
 		return b, nil // another module's kind
+	case status == "watch":
+		b.Items = watch
+		return b, nil
+	case wq.Kind != "":
+		watch = nil
 	}
 	var overdueAt time.Time
 	if wq.Overdue {
@@ -186,6 +210,11 @@ func (s *Store) WorkBoard(ctx context.Context, p *access.Principal, wq module.Wo
 	}
 	q, args := workSQL(p, status, overdueAt, wq.Limit)
 	b.Items, err = s.workItems(ctx, q, args)
+	if len(watch) > 0 {
+		b.Items = append(b.Items, watch...)
+		slices.SortStableFunc(b.Items, func(x, y module.WorkItem) int { return x.Due.Compare(y.Due) })
+		b.Items = b.Items[:min(len(b.Items), wq.Limit)]
+	}
 	return b, err
 }
 

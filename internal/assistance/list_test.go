@@ -23,11 +23,11 @@ func TestListPagesByCursor(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		w := newTown(t, e)
-		hh, _ := w.household(t, "", 1970)
 		cw := e.Login("cw.a")
 		const n = 45
 		made := map[string]bool{}
 		for range n {
+			hh, _ := w.household(t, "", 1970) // one open application a household
 			a, err := w.as.Apply(w.cw, assistance.ApplyInput{HouseholdID: hh, IncomeFen: fen(0), Programmes: []string{"dibao"}})
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +123,7 @@ func TestListAndWorkPlans(t *testing.T) {
 						div = fmt.Sprintf("3301%02d%03d%03d", 6+k%5, k%7, k%11)
 					}
 					rows = append(rows, d.Values(len(args), 10))
-					args = append(args, fmt.Sprintf("%032d", k), div, div[:6], "h", 2026, status(k), "x", due(k), at, at)
+					args = append(args, fmt.Sprintf("%032d", k), div, div[:6], fmt.Sprintf("h%d", k), 2026, status(k), "x", due(k), at, at)
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO ast_applications (id, division_code, county, household_id, year, status, applicant, due_at, created_at, updated_at,
 					on_behalf, facts_enc, results_enc, asked, plausible, version) VALUES `+strings.ReplaceAll(strings.Join(rows, ","), ")", ", FALSE, '', '', '', '', 1)"), args...); err != nil {

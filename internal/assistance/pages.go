@@ -14,6 +14,7 @@ import (
 
 func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("GET /assistance", h.pageList)
+	rt.Page("GET /assistance/watch", h.pageWatch)
 	rt.Page("GET /assistance/apply", func(w http.ResponseWriter, r *http.Request) { h.pageApply(w, r, 200, web.View{}) })
 	rt.Page("POST /assistance/apply", h.postApply)
 	rt.Page("GET /assistance/applications/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageApp(w, r, 200, web.View{}) })
@@ -77,6 +78,9 @@ type applyView struct {
 	Programmes []Programme
 	Members    []memberRow
 	Worker     bool
+	Asked      map[string]bool
+	// Signal is the risk signal the worker starts from, when one is named.
+	Signal *Signal
 }
 
 func (h *handlers) pageApply(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -120,6 +124,22 @@ func (h *handlers) pageApply(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	av.Programmes = progs
+	av.Asked = map[string]bool{}
+	for _, c := range r.Form["programme"] {
+		av.Asked[c] = true
+	}
+	if src := r.FormValue("source"); src != "" && p.Role != access.Resident && len(av.Members) > 0 {
+		g, fe, err := h.store.signal(ctx, p, src, hh)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if fe != nil {
+			v.Errors = append(v.Errors, *fe)
+		} else {
+			av.Signal = &g
+		}
+	}
 	if v.Form == nil {
 		v.Form = r.Form
 	}
@@ -148,7 +168,7 @@ func (h *handlers) postApply(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
-	in := ApplyInput{HouseholdID: r.FormValue("household_id"), Programmes: r.Form["programme"], Consent: r.FormValue("consent") == "yes", Housing: r.FormValue("housing") == "yes"}
+	in := ApplyInput{HouseholdID: r.FormValue("household_id"), Source: r.FormValue("source"), Programmes: r.Form["programme"], Consent: r.FormValue("consent") == "yes", Housing: r.FormValue("housing") == "yes"}
 	var fields []fault.FieldError
 	var fe *fault.FieldError
 	if in.IncomeFen, fe = fen(r.FormValue("income"), "income_fen"); fe != nil {
@@ -273,4 +293,24 @@ func (h *handlers) postMove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/assistance/applications/"+id, http.StatusSeeOther)
+}
+
+type watchView struct {
+	Items  []Signal
+	Total  int
+	Capped bool
+	Empty  fault.Msg
+}
+
+// WatchPageSize is how many signals the monitoring page shows.
+const WatchPageSize = 50
+
+func (h *handlers) pageWatch(w http.ResponseWriter, r *http.Request) {
+	items, n, err := h.store.WatchRead(r.Context(), access.From(r.Context()), WatchPageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := watchView{Items: items, Total: n, Capped: n >= ListCountCap, Empty: fault.M("没有待核实的家庭", "No household to review")}
+	h.pages.Render(w, r, 200, "watch", web.View{Title: web.M("动态监测：主动发现", "Monitoring: households found"), Data: v})
 }

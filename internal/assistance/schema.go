@@ -93,5 +93,19 @@ func migrations() []db.Migration {
 		// An officer's 工作台 holds only the applications waiting for a
 		// decision; a county's are picked from these few entries.
 		{ID: "assistance/002_work_index", SQL: `CREATE INDEX ast_applications_decide ON ast_applications (division_code, due_at, status)
-			WHERE due_at IS NOT NULL AND status IN ('publicity', 'appealed');`}}
+			WHERE due_at IS NOT NULL AND status IN ('publicity', 'appealed');`},
+		// A household has at most one open application: the index, not a
+		// read before the write, decides between two submitted at once.
+		{ID: "assistance/003_one_open", SQL: `CREATE UNIQUE INDEX ast_applications_one_open ON ast_applications (household_id)
+			WHERE status IN ` + openStatuses + `;`},
+		// An application started from a risk signal names it ("visit:42").
+		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
+		// Public holidays and make-up working days for the clocks.
+		{ID: "assistance/005_calendar", SQL: calendarSQL()}}
 }
+
+// openStatuses are the states of an application still on its way to a
+// decision or an enrolment (an appeal reopens a refusal). Refused, enrolled
+// and exited ones are closed: an enrolled household is reviewed, not
+// applied for again.
+const openStatuses = `('submitted', 'accepted', 'checking', 'investigating', 'publicity', 'approved', 'appealed')`

@@ -79,12 +79,21 @@ type Application struct {
 	Due            *time.Time `json:"due_at,omitempty"`
 	Version        int        `json:"version"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Source is the risk signal the application was started from
+	// ("visit:42", "request:…"; see watch.go), read with the application.
+	Source string `json:"source,omitempty"`
 	// Read with the application alone (Get): the sealed facts, every
 	// programme's result and the events.
 	Facts   *Facts   `json:"facts,omitempty"`
 	Results []Result `json:"results,omitempty"`
 	Events  []Event  `json:"events,omitempty"`
 }
+
+// SourceHref links the application back to the signal it started from.
+func (a Application) SourceHref() string { return SourceHref(a.Source) }
+
+// SourceName is the kind of that signal in words.
+func (a Application) SourceName() fault.Msg { return SourceName(a.Source) }
 
 // Overdue tells whether the current step is past its clock.
 func (a Application) Overdue(now time.Time) bool { return a.Due != nil && now.After(*a.Due) }
@@ -125,6 +134,9 @@ type ApplyInput struct {
 	// Consent to the household economic check (PIPL art. 29: separate
 	// consent for sensitive personal information).
 	Consent bool `json:"consent"`
+	// Source: a worker starting from a risk signal of the household names
+	// it ("visit:42"), and the application links back to it.
+	Source string `json:"source,omitempty"`
 }
 
 func factsAAD(id string) string   { return "ast_applications.facts:" + id }
@@ -195,14 +207,31 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	} else if err != nil {
 		return Application{}, err
 	}
+	if in.Source != "" {
+		if p.Role == access.Resident {
+			fields = append(fields, fault.Field("source", fault.M("居民本人申请不填来源", "a resident's own application has no source")))
+		} else if _, fe, err := s.signal(ctx, p, in.Source, in.HouseholdID); err != nil {
+			return Application{}, err
+		} else if fe != nil {
+			fields = append(fields, *fe)
+		}
+	}
 	if len(fields) > 0 {
 		return Application{}, invalid(fields...)
+	}
+	// A friendly refusal first; the unique index decides a race.
+	if err := s.noOpenApplication(ctx, in.HouseholdID); err != nil {
+		return Application{}, err
 	}
 	results, plausible := evaluateAll(progs, standard, facts, in.Programmes)
 	id := db.NewID()
 	a := Application{ID: id, Division: div, County: county, HouseholdID: in.HouseholdID, Year: in.Year, Status: Submitted, Applicant: p.Username,
-		OnBehalf: p.Role != access.Resident, Consent: in.Consent, Asked: dedupe(in.Programmes), Plausible: plausible, Version: 1, CreatedAt: db.T(now).Time}
-	due := s.clock(Submitted, now)
+		OnBehalf: p.Role != access.Resident, Consent: in.Consent, Asked: dedupe(in.Programmes), Plausible: plausible, Version: 1, CreatedAt: db.T(now).Time, Source: in.Source}
+	cal, err := s.Calendar(ctx, s.DB.R)
+	if err != nil {
+		return Application{}, err
+	}
+	due := clock(cal, Submitted, now)
 	a.Due = &due
 	factsRaw, _ := json.Marshal(facts)
 	resultsRaw, _ := json.Marshal(results)
@@ -213,30 +242,69 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 			consentAt, consentBy = db.T(now), p.Username
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ast_applications (id, division_code, county, household_id, year, status, applicant, on_behalf, consent_at, consent_by,
-			facts_enc, results_enc, asked, plausible, due_at, version, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$16)`,
+			facts_enc, results_enc, asked, plausible, due_at, version, created_at, updated_at, source)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$16,$17)`,
 			id, div, county, in.HouseholdID, in.Year, Submitted, p.Username, a.OnBehalf, consentAt, consentBy,
 			s.Keys.Seal(string(factsRaw), factsAAD(id)), s.Keys.Seal(string(resultsRaw), resultsAAD(id)),
-			strings.Join(a.Asked, ","), strings.Join(plausible, ","), db.T(due), db.T(now)); err != nil {
+			strings.Join(a.Asked, ","), strings.Join(plausible, ","), db.T(due), db.T(now), in.Source); err != nil {
+			if db.IsUniqueViolation(err) {
+				return errOpenRace
+			}
 			return err
 		}
 		if err := s.writeResults(ctx, tx, id, byCode, results, a.Asked); err != nil {
 			return err
 		}
-		note := ""
+		var notes []string
 		if in.Consent {
-			note = "已授权家庭经济状况核对 / consent to the economic check given"
+			notes = append(notes, "已授权家庭经济状况核对 / consent to the economic check given")
 		}
+		if in.Source != "" {
+			notes = append(notes, "来源 / source: "+SourceName(in.Source).String()+" ("+in.Source+")")
+		}
+		note := strings.Join(notes, "; ")
 		if err := s.event(ctx, tx, id, 1, "submit", "", Submitted, p.Username, note, now); err != nil {
 			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance.apply", Object: "application", ObjectID: id, Division: div,
-			Detail: "programmes " + strings.Join(a.Asked, ",") + "; consent " + strconv.FormatBool(in.Consent)})
+			Detail: "programmes " + strings.Join(a.Asked, ",") + "; consent " + strconv.FormatBool(in.Consent) + "; source " + in.Source})
 	})
+	if errors.Is(err, errOpenRace) {
+		// Another application for the household won the race: name it.
+		if err := s.noOpenApplication(ctx, in.HouseholdID); err != nil {
+			return Application{}, err
+		}
+		return Application{}, fault.Conflict(fault.M("这一户已有一份办理中的救助申请", "the household already has an open application"))
+	}
 	if err != nil {
 		return Application{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// errOpenRace marks a write the one-open index refused.
+var errOpenRace = errors.New("assistance: the household has an open application")
+
+// noOpenApplication refuses a second open application for a household,
+// naming the open one: its number, state and submission date.
+func (s *Store) noOpenApplication(ctx context.Context, household string) error {
+	var id, status string
+	var created db.Time
+	err := s.DB.R.QueryRowContext(ctx, `SELECT id, status, created_at FROM ast_applications WHERE household_id = $1 AND status IN `+openStatuses+` LIMIT 1`, household).Scan(&id, &status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return openConflict(id, status, created.Time)
+}
+
+func openConflict(id, status string, created time.Time) error {
+	st, day := StatusName(status), created.In(questions.CST).Format("2006-01-02")
+	return &fault.Error{Code: fault.CodeConflict,
+		Msg: fault.M(fmt.Sprintf("这一户已有一份办理中的救助申请（编号 %s，%s 提交，当前“%s”），请在该申请中办理，不要重复申请", id, day, st.ZH),
+			fmt.Sprintf("the household already has an open application (%s, submitted %s, now %s): continue with it instead of applying again", id, day, strings.ToLower(st.EN))),
+		Fields: []fault.FieldError{fault.Field("household_id", fault.M("已有办理中的申请 "+id, "open application "+id))}}
 }
 
 func dedupe(cs []string) []string {
@@ -446,13 +514,13 @@ func (s *Store) Get(ctx context.Context, id string) (Application, error) {
 }
 
 func (s *Store) read(ctx context.Context, q rowQuerier, id string) (Application, string, string, error) {
-	row := q.QueryRowContext(ctx, `SELECT `+appCols+`, a.facts_enc, a.results_enc FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE a.id = $1`, id)
+	row := q.QueryRowContext(ctx, `SELECT `+appCols+`, a.facts_enc, a.results_enc, a.source FROM ast_applications a LEFT JOIN reg_households h ON h.id = a.household_id WHERE a.id = $1`, id)
 	var a Application
 	var fe, re string
 	var consent, until, due, created db.Time
 	var asked, plausible, approved string
 	err := row.Scan(&a.ID, &a.Division, &a.County, &a.HouseholdID, &a.Address, &a.Year, &a.Status, &a.Applicant, &a.OnBehalf, &consent,
-		&asked, &plausible, &approved, &a.AmountFen, &a.DecidedBy, &until, &due, &a.Version, &created, &fe, &re)
+		&asked, &plausible, &approved, &a.AmountFen, &a.DecidedBy, &until, &due, &a.Version, &created, &fe, &re, &a.Source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, "", "", errNotFound
 	}

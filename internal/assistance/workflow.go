@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
-	"linli/internal/questions"
 )
 
 // The workflow is a table of legal moves: an action leaves some states
@@ -49,35 +49,21 @@ var StepOrder = []string{"accept", "check", "checked", "publicize", "object", "a
 const PublicityDays = 7
 
 // clock is the due time of a step entered at now: working days on the
-// Monday–Friday calendar (China time), the notice's 7 calendar days and
-// then the decision's working days, or a year to the next review.
-func (s *Store) clock(status string, now time.Time) time.Time {
+// calendar (China time), the notice's 7 calendar days and then the
+// decision's working days, or a year to the next review.
+func clock(cal Calendar, status string, now time.Time) time.Time {
 	switch status {
 	case Submitted, Accepted, Approved:
-		return addWorkingDays(now, 5)
+		return cal.AddWorkingDays(now, 5)
 	case Checking, Investigating, Appealed:
-		return addWorkingDays(now, 10)
+		return cal.AddWorkingDays(now, 10)
 	case Publicity:
 		// the notice's days, then five working days to decide
-		return addWorkingDays(now.AddDate(0, 0, PublicityDays), 5)
+		return cal.AddWorkingDays(now.AddDate(0, 0, PublicityDays), 5)
 	case Enrolled:
 		return now.AddDate(1, 0, 0)
 	}
 	return time.Time{}
-}
-
-// addWorkingDays moves n working days (Monday–Friday, China time) on,
-// to the end of that working day.
-func addWorkingDays(t time.Time, n int) time.Time {
-	d := t.In(questions.CST)
-	day := time.Date(d.Year(), d.Month(), d.Day(), 17, 30, 0, 0, questions.CST)
-	for n > 0 {
-		day = day.AddDate(0, 0, 1)
-		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n--
-		}
-	}
-	return day.UTC()
 }
 
 // Input carries what a move may need.
@@ -190,7 +176,11 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 			return fault.Invalid(fault.M("操作有误", "the action has errors"), *fe)
 		}
 		set["status"] = st.to
-		if due := s.clock(st.to, now); due.IsZero() {
+		cal, err := s.Calendar(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if due := clock(cal, st.to, now); due.IsZero() {
 			set["due_at"] = nil
 		} else if action != "object" {
 			set["due_at"] = db.T(due)
@@ -205,7 +195,10 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		}
 		args = append(args, db.T(now), id, a.Version)
 		res, err := tx.ExecContext(ctx, `UPDATE ast_applications SET `+strings.Join(cols, ", ")+fmt.Sprintf(`, version = version + 1, updated_at = $%d WHERE id = $%d AND version = $%d`, len(args)-2, len(args)-1, len(args)), args...)
-		if err != nil {
+		if db.IsUniqueViolation(err) {
+			// An appeal reopens a refusal; the household applied anew since.
+			return errOpenRace
+		} else if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
@@ -220,6 +213,16 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance." + action, Object: "application", ObjectID: id, Division: a.Division, Detail: a.Status + " → " + st.to})
 	})
+	if errors.Is(err, errOpenRace) {
+		a, _, _, rerr := s.read(ctx, s.DB.R, id)
+		if rerr != nil {
+			return Application{}, rerr
+		}
+		if err := s.noOpenApplication(ctx, a.HouseholdID); err != nil {
+			return Application{}, err
+		}
+		return Application{}, fault.Conflict(fault.M("这一户已有一份办理中的救助申请", "the household already has an open application"))
+	}
 	if err != nil {
 		return Application{}, err
 	}

@@ -184,6 +184,9 @@ func indSetup(t *testing.T, e *apptest.Env) *apptest.Client {
 	// Reported data: statistics by the county, assistance casework by townships.
 	done(t, c, "PUT", fmt.Sprintf("/api/v1/indicator-reports/%s/%d", apptest.County, indYear), map[string]float64{
 		"urban_income_total": 700000, "urban_income_pop": 100000, "rural_income_total": 300000, "rural_income_pop": 100000, "dibao_standard": 12000})
+	// The county's allowance standard (I03) is the assistance module's:
+	// 1,000 yuan a person and month, 12,000 a year.
+	done(t, c, "POST", "/api/v1/assistance/standards", map[string]any{"county": apptest.County, "year": indYear, "dibao_fen": 100000})
 	done(t, c, "PUT", fmt.Sprintf("/api/v1/indicator-reports/330106002/%d", indYear), map[string]float64{"assistance_joint_cases": 30, "assistance_cases": 40})
 	done(t, c, "PUT", fmt.Sprintf("/api/v1/indicator-reports/330106004/%d", indYear), map[string]float64{"assistance_joint_cases": 50, "assistance_cases": 60})
 	return c

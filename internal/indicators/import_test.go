@@ -188,9 +188,12 @@ func TestReportedDataImport(t *testing.T) {
 			}
 		})
 		t.Run("the indicators read the imported values", func(t *testing.T) {
-			// C11 = 100 × (30 + 50) ÷ (40 + 60) = 80.
-			if v := getRows(t, c, apptest.County, indYear)["C11"].Value; !near(v, 80) {
-				t.Errorf("C11 after import = %v, want 80", ptr(v))
+			// C11 is computed from the assistance applications now; an own
+			// indicator reads the reported cases: 100 × (30 + 50) ÷ (40 + 60) = 80.
+			apptest.JSON[indRow](t, c, "POST", "/api/v1/indicator-definitions", map[string]any{"id": "XH-JOINT", "division_code": apptest.County,
+				"name_zh": "填报的一件事联办率", "unit": "%", "formula": "100 × assistance_joint_cases ÷ assistance_cases"}, 201)
+			if v := getRows(t, c, apptest.County, indYear)["XH-JOINT"].Value; !near(v, 80) {
+				t.Errorf("the reported joint share after import = %v, want 80", ptr(v))
 			}
 		})
 		t.Run("a CSV's values are checked against the stored ones", func(t *testing.T) {

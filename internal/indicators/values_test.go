@@ -44,7 +44,7 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 				"C06": 100 * 1.0 / 222,
 				"C08": 600.0 / 1,
 				"C09": 0,
-				"C11": 100 * 80.0 / 100,
+				// C11 is computed from assistance applications: none here.
 				"C13": 100 * 1.0 / 600,
 				"C14": 0, // awarded in 2027
 				"C15": 100 * (0.6 + 0.4) / 2,
