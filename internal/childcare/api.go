@@ -36,6 +36,8 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("POST /api/v1/childcare/settings/{id}/filings", web.Op{Summary: "登记备案（申请人、场所、保育人员、检查、有效期）/ Record a filing", Tag: tag, Body: FilingInput{}, Response: Setting{}, Status: 201}, h.apiFiling)
 	rt.API("GET /api/v1/childcare/settings/{id}/applications", web.Op{Summary: "托育点候补名单或在托名单（记入审计）/ A setting's waiting list or enrolled children (audited)", Tag: tag, Response: []Application{},
 		Params: []web.Param{{Name: "status", Description: "waiting (default) or enrolled"}}}, h.apiQueue)
+	rt.API("GET /api/v1/childcare/applications", web.Op{Summary: "托位申请列表（按 cursor 翻页；居民为本户的）/ Applications (paged by cursor; a resident's household's own)", Tag: tag, Response: AppPage{},
+		Params: []web.Param{{Name: "status"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiApplications)
 	rt.API("POST /api/v1/childcare/applications", web.Op{Summary: "申请托位（进入候补名单）/ Apply for a place (joins the waiting list)", Tag: tag, Body: ApplyInput{}, Response: Application{}, Status: 201}, h.apiApply)
 	rt.API("GET /api/v1/childcare/applications/{id}", web.Op{Summary: "托位申请 / An application", Tag: tag, Response: Application{}}, h.apiApplication)
 	rt.API("POST /api/v1/childcare/enrolments", web.Op{Summary: "候补儿童入托 / Enrol a waiting child", Tag: tag, Body: EnrolInput{}, Response: Application{}, Status: 201}, h.apiEnrol)
@@ -198,5 +200,25 @@ func (h *handlers) apiSetRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	web.WriteJSON(w, 200, rules)
+	return nil
+}
+
+func (h *handlers) apiApplications(w http.ResponseWriter, r *http.Request) error {
+	size := 20
+	if v := r.URL.Query().Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("page_size", fault.M("每页条数为 1–100", "page_size is 1–100")))
+		}
+		size = n
+	}
+	if v := r.URL.Query().Get("page"); v != "" && v != "1" {
+		return keyset.ErrPageNumber
+	}
+	pg, err := h.store.Applications(r.Context(), r.URL.Query().Get("status"), r.URL.Query().Get("cursor"), size)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, pg)
 	return nil
 }

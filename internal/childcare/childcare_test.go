@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,20 @@ func TestChildcareLoop(t *testing.T) {
 				t.Errorf("status %s", left.Status)
 			}
 			apptest.JSON[childcare.Application](t, cw, "POST", "/api/v1/childcare/enrolments", childcare.EnrolInput{ApplicationID: a3.ID}, 201)
+		})
+		t.Run("a resident lists only their household's applications, a worker their community's", func(t *testing.T) {
+			own := apptest.JSON[childcare.AppPage](t, resA, "GET", "/api/v1/childcare/applications", nil, 200)
+			if len(own.Items) != 1 || own.Items[0].ID != a1.ID {
+				t.Errorf("resident lists %+v", own.Items)
+			}
+			all := apptest.JSON[childcare.AppPage](t, cw, "GET", "/api/v1/childcare/applications?page_size=2", nil, 200)
+			if all.Total != 3 || len(all.Items) != 2 || all.Next == "" {
+				t.Fatalf("worker lists %d of %d, next %q", len(all.Items), all.Total, all.Next)
+			}
+			rest := apptest.JSON[childcare.AppPage](t, cw, "GET", "/api/v1/childcare/applications?page_size=2&cursor="+url.QueryEscape(all.Next), nil, 200)
+			if len(rest.Items) != 1 || rest.Next != "" {
+				t.Errorf("second page %+v", rest)
+			}
 		})
 		t.Run("the family sees the application in 我的", func(t *testing.T) {
 			_, body, _ := resA.Get("/me")

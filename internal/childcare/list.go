@@ -296,3 +296,65 @@ func plusMonths(date string, months int) string {
 	}
 	return d.AddDate(0, months, 0).Format("2006-01-02")
 }
+
+// AppPage is one page of applications, newest first.
+type AppPage struct {
+	Items  []Application `json:"items"`
+	Total  int           `json:"total"`
+	Capped bool          `json:"total_capped"`
+	Next   string        `json:"next,omitempty"`
+}
+
+// Applications pages the applications of the principal's jurisdiction
+// by id, newest first (a resident: their household's), optionally of one
+// status.
+func (s *Store) Applications(ctx context.Context, status, cursor string, size int) (AppPage, error) {
+	p := access.From(ctx)
+	if p == nil || !(isWorker(p) || p.Role == access.Resident) {
+		return AppPage{}, errWorkers
+	}
+	if size <= 0 || size > 100 {
+		size = 20
+	}
+	if status != "" && statusNames[status].ZH == "" {
+		return AppPage{}, fault.Invalid(fault.M("筛选条件有误", "bad filter"), fault.Field("status", fault.M("没有这个状态", "no such status")))
+	}
+	var where string
+	var args []any
+	if p.Role == access.Resident {
+		where, args = `a.household_id = (SELECT household_id FROM registry_people WHERE username = $1 AND username <> '')`, []any{p.Username}
+	} else {
+		sc := access.BusinessScope(p)
+		where, args = `a.division_code >= $1 AND a.division_code < $2`, []any{sc.Lo, sc.Hi}
+	}
+	if status != "" {
+		args = append(args, status)
+		where += ` AND a.status = $` + strconv.Itoa(len(args))
+	}
+	var page AppPage
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM cc_applications a WHERE `+where+` LIMIT `+strconv.Itoa(ListCountCap+1)+`) c`, args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	if page.Total > ListCountCap {
+		page.Total, page.Capped = ListCountCap, true
+	}
+	if cursor != "" {
+		key, err := keyset.Open(s.Keys, cursor, "childcare/applications", 1)
+		if err != nil {
+			return page, err
+		}
+		args = append(args, key[0])
+		where += ` AND a.id < $` + strconv.Itoa(len(args))
+	}
+	items, err := db.Collect(ctx, s.DB.R, scanApp, `SELECT `+appCols+` FROM (SELECT a.id FROM cc_applications a WHERE `+where+` ORDER BY a.id DESC LIMIT `+strconv.Itoa(size+1)+`) k
+		JOIN cc_applications a ON a.id = k.id JOIN cc_settings s ON s.id = a.setting_id LEFT JOIN registry_people r ON r.id = a.child_id ORDER BY a.id DESC`, args...)
+	if err != nil {
+		return page, err
+	}
+	if len(items) > size {
+		items = items[:size]
+		page.Next = keyset.Seal(s.Keys, "childcare/applications", items[size-1].ID)
+	}
+	page.Items = items
+	return page, nil
+}
