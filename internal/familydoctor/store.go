@@ -225,17 +225,20 @@ func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (Team, error) {
 	return t, err
 }
 
-// Teams lists the teams serving a division: those of its own units and
-// of every unit above it within the principal's county.
+// Teams lists GP teams: with near, those serving that division (teams of
+// it or of a unit above it); without, those of the principal's
+// jurisdiction and those serving it.
 func (s *Store) Teams(ctx context.Context, near string) ([]Team, error) {
 	p := access.From(ctx)
 	if !isWorker(p) {
 		return nil, errWorkers
 	}
-	if near == "" {
+	lo, hi := access.BusinessScope(p).Lo, access.BusinessScope(p).Hi
+	if near != "" {
+		lo, hi = near, near // nothing lies in [near, near): only the units above it
+	} else {
 		near = p.Division
 	}
-	sc := access.BusinessScope(p)
 	cs := access.Subtree(p.Division[:min(6, len(p.Division))])
 	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Team, error) {
 		var t Team
@@ -245,7 +248,7 @@ func (s *Store) Teams(ctx context.Context, near string) ([]Team, error) {
 		return t, err
 	}, `SELECT id, division_code, name, members FROM gp_teams WHERE division_code >= $1 AND division_code < $2
 		AND (substr($3, 1, length(division_code)) = division_code OR (division_code >= $4 AND division_code < $5)) ORDER BY division_code, name, id LIMIT 200`,
-		cs.Lo, cs.Hi, near, sc.Lo, sc.Hi)
+		cs.Lo, cs.Hi, near, lo, hi)
 }
 
 var errNoResident = invalid(fault.Field("resident_id", fault.M("辖区内没有这位居民", "no such resident in your jurisdiction")))
