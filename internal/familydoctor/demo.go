@@ -56,5 +56,5 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			return err
 		}
 	}
-	return nil
+	return s.Refresh(ctx, "")
 }

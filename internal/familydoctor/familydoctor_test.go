@@ -143,6 +143,11 @@ func TestContractsAndC13(t *testing.T) {
 				}
 			}
 		})
+		t.Run("the day's counts the indicators read hold the same 5 and 2", func(t *testing.T) {
+			if k, n := e.Count(`SELECT key_group FROM gp_daily WHERE day = '2026-11-29' AND division_code = $1`, communityA), e.Count(`SELECT signed FROM gp_daily WHERE day = '2026-11-29' AND division_code = $1`, communityA); k != 5 || n != 2 {
+				t.Errorf("gp_daily %d / %d, want 5 / 2", k, n)
+			}
+		})
 		t.Run("the uncovered list names the three key-group residents without a valid contract", func(t *testing.T) {
 			pg := apptest.JSON[familydoctor.PeoplePage](t, cw, "GET", "/api/v1/gp/uncovered", nil, 200)
 			if len(pg.Items) != 3 {

@@ -235,17 +235,74 @@ func asOf(g module.Group, now time.Time) string {
 }
 
 // Elements supply C13: key-group residents, and those of them with a
-// contract valid on the day counted. They are counted when read.
+// contract valid on the day counted. The current year reads the day's
+// counts (gp_daily, written by Run and at each contract); a past year,
+// or a day without counts, is counted from the records.
 func (s *Store) Elements() []module.Element {
 	sum := func(signed bool) module.SumFunc {
 		return func(ctx context.Context, q *sql.DB, g module.Group) (map[string]float64, error) {
-			return KeyGroupCount(ctx, q, g, asOf(g, s.Now().In(questions.CST)), signed)
+			day := asOf(g, s.Now().In(questions.CST))
+			if day == s.today() {
+				if out, ok, err := DailyCount(ctx, q, g, day, signed); err != nil || ok {
+					return out, err
+				}
+			}
+			return KeyGroupCount(ctx, q, g, day, signed)
 		}
 	}
 	return []module.Element{
 		{Key: "gp_key_group", NameZH: "家庭医生签约重点人群", NameEN: "Key-group residents", Source: "computed", Volatile: true, Sum: sum(false)},
 		{Key: "gp_key_group_signed", NameZH: "有有效家庭医生签约的重点人群", NameEN: "Key-group residents with a valid family-doctor contract", Source: "computed", Volatile: true, Sum: sum(true)},
 	}
+}
+
+// Refresh writes today's counts of one community (or of every one, for
+// an empty code) in one statement.
+func (s *Store) Refresh(ctx context.Context, community string) error {
+	day := s.today()
+	lo, hi := "0", "9"
+	if community != "" {
+		lo, hi = community, community+"0"
+		if sc := access.Subtree(community); sc.Hi != "" {
+			hi = sc.Hi
+		}
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM gp_daily WHERE day = $1 AND division_code >= $2 AND division_code < $3`, day, lo, hi); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO gp_daily (day, division_code, key_group, signed)
+			SELECT $3, r.division_code, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM gp_contracts c WHERE c.resident_id = r.id AND c.start_date <= $3 AND c.end_date >= $3) THEN 1 ELSE 0 END)
+			FROM registry_people r WHERE r.division_code >= $1 AND r.division_code < $2 AND `+keyGroupCond("r", "$3", "$4", "$5")+` GROUP BY r.division_code`,
+			append([]any{lo, hi}, dayArgs(day)...)...)
+		return err
+	})
+}
+
+// DailyCount sums a day's written counts by division prefix; ok is false
+// when the day has none.
+func DailyCount(ctx context.Context, q *sql.DB, g module.Group, day string, signed bool) (map[string]float64, bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM gp_daily WHERE day = $1 LIMIT 1) x`, day).Scan(&n); err != nil || n == 0 {
+		return nil, false, err
+	}
+	key := `substr(division_code, 1, ` + strconv.Itoa(g.Prefix) + `)`
+	if g.Fine {
+		key = `division_code`
+	}
+	col := "key_group"
+	if signed {
+		col = "signed"
+	}
+	out := map[string]float64{}
+	err := db.EachRow(ctx, q, func(r db.Scanner) error {
+		var k string
+		var v float64
+		err := r.Scan(&k, &v)
+		out[k] = v
+		return err
+	}, `SELECT `+key+`, SUM(`+col+`) FROM gp_daily WHERE day = $1 AND division_code >= $2 AND division_code < $3 GROUP BY `+key, day, g.Lo, g.Hi)
+	return out, true, err
 }
 
 // KeyGroupCount counts the key-group residents on day (with a contract

@@ -8,6 +8,7 @@ package familydoctor
 import (
 	"context"
 	"embed"
+	"time"
 
 	"linli/internal/access"
 	"linli/internal/module"
@@ -21,11 +22,34 @@ var templates embed.FS
 // people, tags and personnel and must follow the registry in the list.
 func Module() module.Spec {
 	return module.Spec{Name: "familydoctor", Migrations: migrations(), New: func(d module.Deps) (module.Module, error) {
-		return &gpModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Now: d.Now}}, nil
+		return &gpModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Now: d.Now, Log: d.Log}}, nil
 	}}
 }
 
-type gpModule struct{ store *Store }
+type gpModule struct {
+	store           *Store
+	module.Settling // the day's counts are written
+}
+
+// Run writes the day's key-group counts at start and again every hour
+// (ages and tags move with the days; a contract signed moves its
+// community's counts at once).
+func (m *gpModule) Run(ctx context.Context) {
+	defer m.Settle()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := m.store.Refresh(ctx, ""); err != nil && ctx.Err() == nil {
+			m.store.Log.Warn("familydoctor: daily counts", "err", err.Error())
+		}
+		m.Settle()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // StoreOf is the store of a built family-doctor module (nil for another).
 func StoreOf(m module.Module) *Store {
@@ -68,4 +92,5 @@ var (
 	_ module.WorkSource      = (*gpModule)(nil)
 	_ module.MineSource      = (*gpModule)(nil)
 	_ module.Demo            = (*gpModule)(nil)
+	_ module.Settler         = (*gpModule)(nil)
 )

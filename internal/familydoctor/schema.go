@@ -49,5 +49,14 @@ CREATE INDEX gp_followups_contract ON gp_followups (contract_id, on_date);
 `
 
 func migrations() []db.Migration {
-	return []db.Migration{{ID: "familydoctor/001_schema", SQL: schemaSQL}}
+	return []db.Migration{{ID: "familydoctor/001_schema", SQL: schemaSQL},
+		// C13's two counts per community and day: counting a county's key
+		// groups reads every resident (seconds), so the indicators read this.
+		{ID: "familydoctor/002_daily", SQL: `CREATE TABLE gp_daily (
+	day TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	key_group INTEGER NOT NULL,
+	signed INTEGER NOT NULL,
+	PRIMARY KEY (day, division_code)
+);`}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type Store struct {
 	Keys  *secret.Keyring
 	Audit *audit.Log
 	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // KeyGroup is one of the key groups of 专栏3-3: by age, or by any of the
@@ -340,6 +342,9 @@ func (s *Store) Sign(ctx context.Context, in ContractInput) (Contract, error) {
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "gp.contract.sign", Object: "gp_contract", ObjectID: id, Division: div, Detail: in.Package + " " + in.Start + "–" + in.End})
 	})
 	if err != nil {
+		return Contract{}, err
+	}
+	if err := s.Refresh(ctx, div); err != nil {
 		return Contract{}, err
 	}
 	return s.Get(ctx, id)
