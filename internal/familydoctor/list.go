@@ -118,7 +118,12 @@ func (s *Store) Uncovered(ctx context.Context, q, cursor string, size int) (Peop
 	sc := access.BusinessScope(p)
 	today := s.today()
 	args := append([]any{sc.Lo, sc.Hi}, dayArgs(today)...)
-	where := `r.division_code >= $1 AND r.division_code < $2 AND ` + keyGroupCond("r", "$3", "$4", "$5") + `
+	// The name in code-point order, as the registry's list indexes hold it.
+	name := "r.name"
+	if s.DB.Dialect == db.Postgres {
+		name = `(r.name COLLATE "C")`
+	}
+	where := `r.division_code >= $1 AND r.division_code < $2 AND ` + keyGroupRow("r", "$3", "$4", "$5") + `
 		AND NOT EXISTS (SELECT 1 FROM gp_contracts c WHERE c.resident_id = r.id AND c.start_date <= $3 AND c.end_date >= $3)`
 	if q = strings.TrimSpace(q); q != "" {
 		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)+"%")
@@ -132,7 +137,7 @@ func (s *Store) Uncovered(ctx context.Context, q, cursor string, size int) (Peop
 		n := len(args)
 		args = append(args, key[0], key[1], key[2])
 		a, b, c := "$"+strconv.Itoa(n+1), "$"+strconv.Itoa(n+2), "$"+strconv.Itoa(n+3)
-		where += ` AND (r.division_code > ` + a + ` OR (r.division_code = ` + a + ` AND (r.name > ` + b + ` OR (r.name = ` + b + ` AND r.id > ` + c + `))))`
+		where += ` AND (r.division_code > ` + a + ` OR (r.division_code = ` + a + ` AND (` + name + ` > ` + b + ` OR (r.name = ` + b + ` AND r.id > ` + c + `))))`
 	}
 	type row struct {
 		Person
@@ -146,7 +151,7 @@ func (s *Store) Uncovered(ctx context.Context, q, cursor string, size int) (Peop
 			x.Birth = x.Birth[:7]
 		}
 		return x, err
-	}, `SELECT r.id, r.division_code, r.name, r.birth_date FROM reg_residents r WHERE `+where+` ORDER BY r.division_code, r.name, r.id LIMIT `+strconv.Itoa(size+1), args...)
+	}, `SELECT r.id, r.division_code, r.name, r.birth_date FROM reg_residents r WHERE `+where+` ORDER BY r.division_code, `+name+`, r.id LIMIT `+strconv.Itoa(size+1), args...)
 	if err != nil {
 		return PeoplePage{}, err
 	}

@@ -63,11 +63,24 @@ func keyGroupTags() string {
 
 // keyGroupCond is true of a person (alias p, with id and birth_date) in a
 // key group on the day $day, where $old is the day 65 years before and
-// $young the day 7 years before.
+// $young the day 7 years before. A count over many residents lets
+// PostgreSQL read the day's key tags once (a hashed subplan); a list that
+// stops after a page probes each resident's tags instead (keyGroupRow).
 func keyGroupCond(p, day, old, young string) string {
 	return `(` + p + `.birth_date <= ` + old + ` OR (` + p + `.birth_date > ` + young + ` AND ` + p + `.birth_date <= ` + day + `)
-		OR EXISTS (SELECT 1 FROM registry_person_tags t WHERE t.resident_id = ` + p + `.id AND t.tag IN (` + keyGroupTags() + `)
-			AND t.since_date <= ` + day + ` AND (t.until_date = '' OR t.until_date >= ` + day + `)))`
+		OR EXISTS (` + keyTags(p, day) + `))`
+}
+
+func keyTags(p, day string) string {
+	return `SELECT 1 FROM registry_person_tags t WHERE t.resident_id = ` + p + `.id AND t.tag IN (` + keyGroupTags() + `)
+			AND t.since_date <= ` + day + ` AND (t.until_date = '' OR t.until_date >= ` + day + `)`
+}
+
+// keyGroupRow is keyGroupCond with the tags probed per resident: a scalar
+// subquery is never hashed.
+func keyGroupRow(p, day, old, young string) string {
+	return `(` + p + `.birth_date <= ` + old + ` OR (` + p + `.birth_date > ` + young + ` AND ` + p + `.birth_date <= ` + day + `)
+		OR (` + keyTags(p, day) + ` LIMIT 1) IS NOT NULL)`
 }
 
 // dayArgs are a day's three arguments of keyGroupCond.
