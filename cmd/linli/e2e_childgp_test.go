@@ -160,7 +160,7 @@ func TestEndToEndChildcareAndFamilyDoctor(t *testing.T) {
 				t.Fatalf("sign: %v", err)
 			}
 			var mine string
-			if err := chromedp.Do(ctx, login(s, "demo.resident", residentPW, "/me"), chromedp.WaitVisible(`main`), text(`main`, &mine)); err != nil {
+			if err := chromedp.Do(ctx, login(s, "demo.resident", residentPW, "/me"), chromedp.WaitVisible(`main a[href^="/gp/contracts/"]`), text(`main`, &mine)); err != nil {
 				t.Fatalf("我的: %v", err)
 			}
 			if !strings.Contains(mine, "家庭医生团队") || !strings.Contains(mine, "托**") {
