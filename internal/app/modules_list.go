@@ -2,7 +2,9 @@ package app
 
 import (
 	"linli/internal/assistance"
+	"linli/internal/childcare"
 	"linli/internal/emergency"
+	"linli/internal/familydoctor"
 	"linli/internal/indicators"
 	"linli/internal/lifecircle"
 	"linli/internal/module"
@@ -23,5 +25,7 @@ func Modules() []module.Spec {
 		visits.Module(),
 		assistance.Module(),
 		emergency.Module(),
+		childcare.Module(),
+		familydoctor.Module(),
 	}
 }

@@ -72,14 +72,26 @@ func TestIndicatorsAsOfYearEnd(t *testing.T) {
 		})
 		at(2026, time.November) // the app's clock back to now
 		t.Run("a past year's tags are read by their own dates", func(t *testing.T) {
-			// A family-doctor contract from March 2023 to May 2024 counts at
-			// the end of 2023, not of 2024 — also where 2023 was precomputed.
+			// A 低保 tag from March 2023 to May 2024 makes its holder one of
+			// C13's key group at the end of 2023, not of 2022 or 2024.
+			before := map[int]*float64{}
+			for _, y := range []int{2022, 2023, 2024} {
+				before[y] = getRows(t, c, apptest.County, y)["C13"].Den
+			}
 			hh := created(t, c, "POST", "/api/v1/households", map[string]any{"division": apptest.CommunityA, "household_no": "H-ASOF", "address": "上保路2号"})
-			res := created(t, c, "POST", "/api/v1/residents", map[string]any{"household_id": hh, "name": "李测试", "id_number": validID("33010619480101002"), "relation": "户主", "residence": "registered"})
-			created(t, c, "POST", "/api/v1/residents/"+res+"/tags", map[string]any{"tag": "family_doctor", "since": "2023-03-01", "until": "2024-05-31"})
+			res := created(t, c, "POST", "/api/v1/residents", map[string]any{"household_id": hh, "name": "李测试", "id_number": validID("33010619880101002"), "relation": "户主", "residence": "registered"})
+			created(t, c, "POST", "/api/v1/residents/"+res+"/tags", map[string]any{"tag": "dibao", "since": "2023-03-01", "until": "2024-05-31"})
 			for y, w := range map[int]float64{2022: 0, 2023: 1, 2024: 0} {
-				if v := getRows(t, c, apptest.County, y)["C13"].Num; !near(v, w) {
-					t.Errorf("%d C13 numerator = %v, want %v", y, ptr(v), w)
+				v := getRows(t, c, apptest.County, y)["C13"].Den
+				var was, is float64
+				if before[y] != nil {
+					was = *before[y]
+				}
+				if v != nil {
+					is = *v
+				}
+				if is-was != w {
+					t.Errorf("%d C13 key group grew by %v, want %v", y, is-was, w)
 				}
 			}
 		})

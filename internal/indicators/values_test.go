@@ -31,7 +31,7 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 				"I13": 100 * 8000.0 / 100000, // 8, not the 13.3 that averaging A's 20% and B's 6.7% would give
 				"I14": 100 * 900.0 / 1600,
 				"I15": 100 * 1.0 / 41,
-				"I16": 1000 * 45.0 / 4500,
+				"I16": 0, // places count from filed childcare settings (the childcare module), none here; facilities' capacities no longer do
 				"I17": 10000 * 2.0 / 4000,
 				"I18": 10000 * 2.0 / 4500,
 				"I19": 10000 * 1.0 / 4500,
@@ -45,7 +45,7 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 				"C08": 600.0 / 1,
 				"C09": 0,
 				// C11 is computed from assistance applications: none here.
-				"C13": 100 * 1.0 / 600,
+				"C13": 0, // key-group residents with a valid contract (the family-doctor module), none here
 				"C14": 0, // awarded in 2027
 				"C15": 100 * (0.6 + 0.4) / 2,
 				"C16": 1,
