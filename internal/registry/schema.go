@@ -346,4 +346,5 @@ CREATE INDEX reg_personnel_org ON reg_personnel (org_id);`},
 CREATE INDEX reg_facilities_cat_map ON reg_facilities (category, division_code, lon, lat);
 CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, updated_at);`},
 	emergencyMigration,
+	careMigration,
 }
