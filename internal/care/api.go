@@ -395,5 +395,3 @@ func (h *Handlers) apiStatement(w http.ResponseWriter, r *http.Request) error {
 	w.Write(file)
 	return nil
 }
-
-

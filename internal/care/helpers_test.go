@@ -28,16 +28,16 @@ const (
 // care worker staff.wang) serves A with 助浴 and 助洁; provider Q
 // (prov2.mgr) serves B only.
 type town struct {
-	e                               *apptest.Env
-	reg                             *registry.Store
-	cs                              *care.Store
-	cw, officer                     context.Context
+	e                                *apptest.Env
+	reg                              *registry.Store
+	cs                               *care.Store
+	cw, officer                      context.Context
 	elder, son, bed, dibao, formerly string
-	other                           string
-	bath, clean                     care.Item
-	p, q                            care.Provider
-	wang                            care.Staff
-	seq                             int
+	other                            string
+	bath, clean                      care.Item
+	p, q                             care.Provider
+	wang                             care.Staff
+	seq                              int
 }
 
 func as(user string, role access.Role, division string) context.Context {

@@ -1,0 +1,95 @@
+package care_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"linli/internal/apptest"
+	"linli/internal/care"
+)
+
+var sameOrigin = map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+// The loop through the pages, as phones without JavaScript post them.
+func TestPagesOrderToSettlement(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		officer := e.Login("officer.county")
+		apptest.JSON[care.Rule](t, officer, "POST", "/api/v1/care/entitlements/rules", v1(), 201)
+		apptest.JSON[care.QuotaRun](t, officer, "POST", "/api/v1/care/entitlements/runs", care.RunInput{County: county, Month: "2026-11"}, 201)
+		res, mgr, staff := e.Login("res.old"), e.Login("prov.mgr"), e.Login("staff.wang")
+		var orderPath string
+		t.Run("the provider's start page is its workspace, empty at first", func(t *testing.T) {
+			st, _, hdr := mgr.Get("/")
+			if st != 303 || hdr.Get("Location") != "/care" {
+				t.Fatalf("%d %q", st, hdr.Get("Location"))
+			}
+			_, body, _ := mgr.Get("/care")
+			for _, want := range []string{"安康居家养老服务有限公司", "暂无订单", "王**", "staff.wang"} {
+				if !strings.Contains(body, want) {
+					t.Fatalf("the workspace lacks %q:\n%s", want, body)
+				}
+			}
+		})
+		t.Run("the resident sees the quota and orders 助浴 from the form; a bad time names the field", func(t *testing.T) {
+			_, page, _ := res.Get("/care/mine")
+			if !strings.Contains(page, "¥200.00") || !strings.Contains(page, "助浴") {
+				t.Fatalf("%s", page)
+			}
+			offer := w.p.ID + "/" + w.bath.ID
+			if st, body, _ := res.Form("/care/mine", map[string]string{"offer": offer, "wanted_at": "明天"}, sameOrigin); st != 400 || !strings.Contains(body, `href="#f-wanted_at"`) {
+				t.Fatalf("%d %s", st, body)
+			}
+			if st, _, hdr := res.Form("/care/mine", map[string]string{"offer": offer, "wanted_at": "2026-11-30T09:00"}, sameOrigin); st != 303 || hdr.Get("Location") != "/care/mine?ordered=1" {
+				t.Fatalf("%d %q", st, hdr.Get("Location"))
+			}
+			_, page, _ = res.Get("/care/mine?ordered=1")
+			m := regexp.MustCompile(`href="(/care/orders/[0-9a-f]+)"`).FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("%s", page)
+			}
+			orderPath = m[1]
+		})
+		step := func(t *testing.T, c *apptest.Client, action string, vals map[string]string) string {
+			t.Helper()
+			st, body, hdr := c.Form(orderPath+"/"+action, vals, sameOrigin)
+			if st != 303 {
+				t.Fatalf("%s: %d %s", action, st, body)
+			}
+			_, page, _ := c.Get(hdr.Get("Location"))
+			return page
+		}
+		t.Run("the provider accepts and assigns, the staff member checks in and out", func(t *testing.T) {
+			if page := step(t, mgr, "accept", nil); !strings.Contains(page, `name="staff_id"`) {
+				t.Fatalf("%s", page)
+			}
+			step(t, mgr, "assign", map[string]string{"staff_id": w.wang.ID})
+			_, page, _ := staff.Get(orderPath)
+			if !strings.Contains(page, `id="check-in"`) {
+				t.Fatalf("%s", page)
+			}
+			if st, body, _ := staff.Form(orderPath+"/check-in", map[string]string{"lon": "121.47", "lat": "31.23"}, sameOrigin); st != 400 || !strings.Contains(body, `href="#f-lon"`) {
+				t.Fatalf("%d %s", st, body)
+			}
+			if page := step(t, staff, "check-in", map[string]string{"lon": "120.1405", "lat": "30.2605"}); !strings.Contains(page, `id="check-out"`) {
+				t.Fatalf("%s", page)
+			}
+			step(t, staff, "check-out", nil)
+		})
+		t.Run("the resident confirms and rates", func(t *testing.T) {
+			if page := step(t, res, "confirm", nil); !strings.Contains(page, "补贴 ¥80.00") || !strings.Contains(page, `id="rate"`) {
+				t.Fatalf("%s", page)
+			}
+			if page := step(t, res, "rate", map[string]string{"rating": "5"}); !strings.Contains(page, "5★") {
+				t.Fatalf("%s", page)
+			}
+		})
+		t.Run("the provider's workspace lists the order and the rating", func(t *testing.T) {
+			_, body, _ := mgr.Get("/care")
+			if !strings.Contains(body, orderPath) || !strings.Contains(body, "已确认") || !strings.Contains(body, "5 / 5") {
+				t.Fatalf("%s", body)
+			}
+		})
+	})
+}
