@@ -3,6 +3,7 @@ package care
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,8 +42,8 @@ var demoBuckets = map[byte]demoBucket{
 // Demo gives the demo county its catalogue, the year's subsidy rule, a
 // provider per township (the first service enterprise or social
 // organisation there, serving the township's communities, with its care
-// workers; the first one run by the account demo.provider with the carer
-// demo.carer when those exist), last month's and this month's quota, a
+// workers; the one of the demo resident's township run by the account
+// demo.provider with the carer demo.carer when those exist), last month's and this month's quota, a
 // month of orders for half the eligible residents and last month settled
 // (one provider's settlement left at the check). Orders are written by one
 // INSERT … SELECT per kind.
@@ -136,6 +137,13 @@ func (s *Store) demoProviders(ctx, officer context.Context, county string, items
 	}
 	var out []Provider
 	seen := map[string]bool{}
+	// The demo provider accounts run the provider of the demo resident's
+	// township (or the first).
+	var residentAt string
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.resident'`).Scan(&residentAt); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	accountsGiven := false
 	for _, o := range orgs {
 		town := o.div[:min(9, len(o.div))]
 		if len(town) != 9 || seen[town] {
@@ -156,8 +164,8 @@ func (s *Store) demoProviders(ctx, officer context.Context, county string, items
 			return nil, err
 		}
 		manager, carer := "", ""
-		if len(out) == 0 {
-			manager, carer = s.demoAccount(ctx, "demo.provider"), s.demoAccount(ctx, "demo.carer")
+		if !accountsGiven && (residentAt == "" || access.Encloses(town, residentAt)) {
+			manager, carer, accountsGiven = s.demoAccount(ctx, "demo.provider"), s.demoAccount(ctx, "demo.carer"), true
 		}
 		// The township's care workers serve for the provider; the demo
 		// carer account is the first of them.
@@ -190,6 +198,14 @@ func (s *Store) demoProviders(ctx, officer context.Context, county string, items
 			return nil, err
 		}
 		out = append(out, pr)
+	}
+	if !accountsGiven && len(out) > 0 { // no provider in the resident's township
+		if _, err := s.DB.W.ExecContext(ctx, `UPDATE care_staff SET username = $1 WHERE provider_id = $2 AND manager`, s.demoAccount(ctx, "demo.provider"), out[0].ID); err != nil {
+			return nil, err
+		}
+		if _, err := s.DB.W.ExecContext(ctx, `UPDATE care_staff SET username = $1 WHERE id = (SELECT MIN(id) FROM care_staff WHERE provider_id = $2 AND NOT manager)`, s.demoAccount(ctx, "demo.carer"), out[0].ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

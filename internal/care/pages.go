@@ -337,6 +337,8 @@ func (h *Handlers) postOrder(w http.ResponseWriter, r *http.Request) {
 
 type settlementsView struct {
 	Items     []Settlement
+	Unsettled []Settlement
+	Lines     []Order
 	CanDraft  bool
 	Providers []Provider
 	Month     string
@@ -351,6 +353,10 @@ func (h *Handlers) pageSettlements(w http.ResponseWriter, r *http.Request, statu
 		return
 	}
 	sv := settlementsView{Items: sts, Month: month(h.Store.Now().In(cstZone()).AddDate(0, -1, 0))}
+	if sv.Unsettled, sv.Lines, err = h.Store.Unsettled(ctx); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	switch {
 	case p.Role == access.Provider:
 		me, err := h.Store.memberOf(ctx, p)

@@ -128,6 +128,7 @@ CREATE INDEX care_orders_div ON care_orders (division_code, created_at, id);
 CREATE INDEX care_orders_resident ON care_orders (resident_id, created_at);
 CREATE INDEX care_orders_staff ON care_orders (staff_id, status);
 CREATE INDEX care_orders_settle ON care_orders (provider_id, month, status);
+CREATE INDEX care_orders_unsettled ON care_orders (status, settlement_id, division_code);
 CREATE TABLE care_order_events (
 	id TEXT PRIMARY KEY,
 	order_id TEXT NOT NULL REFERENCES care_orders(id),

@@ -340,3 +340,30 @@ func (s *Store) Statement(ctx context.Context, id string) ([]byte, Settlement, e
 	}
 	return file, st, s.Audit.Record(ctx, auditEntry("care.settlement.statement", "care_settlement", id, st.County, st.SHA256))
 }
+
+// Unsettled are the confirmed services not yet in a settlement, by
+// provider and month, that the principal may see: what a month's
+// settlement will list when it is drafted.
+func (s *Store) Unsettled(ctx context.Context) ([]Settlement, []Order, error) {
+	cond, args, err := s.orderVisible(ctx, access.From(ctx), 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	sums, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Settlement, error) {
+		var st Settlement
+		err := r.Scan(&st.ProviderID, &st.ProviderName, &st.County, &st.Month, &st.Services, &st.AmountFen, &st.SubsidyFen, &st.CopayFen)
+		return st, err
+	}, `SELECT o.provider_id, pr.name, pr.county, o.month, COUNT(*), SUM(o.amount_fen), SUM(o.subsidy_fen), SUM(o.copay_fen)
+		FROM care_orders o JOIN care_providers pr ON pr.id = o.provider_id
+		WHERE o.status = $1 AND o.settlement_id = $2 AND `+cond+` GROUP BY o.provider_id, pr.name, pr.county, o.month ORDER BY o.month DESC, pr.name LIMIT 50`,
+		append([]any{StatusConfirmed, ""}, args...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var lines []Order
+	if p := access.From(ctx); p != nil && p.Role == access.Provider && len(sums) > 0 {
+		lines, err = db.Collect(ctx, s.DB.R, scanOrder, `SELECT `+orderCols+orderFrom+` WHERE o.status = $1 AND o.settlement_id = $2 AND `+cond+` ORDER BY o.checkout_at DESC, o.id LIMIT 50`,
+			append([]any{StatusConfirmed, ""}, args...)...)
+	}
+	return sums, lines, err
+}

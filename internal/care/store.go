@@ -477,7 +477,7 @@ func (s *Store) StaffOf(ctx context.Context, providerID string) ([]Staff, error)
 	if _, err := s.Provider(ctx, providerID); err != nil {
 		return nil, err
 	}
-	st, err := db.Collect(ctx, s.DB.R, scanStaff, `SELECT `+staffCols+` FROM care_staff WHERE provider_id = $1 ORDER BY manager DESC, surname, id`, providerID)
+	st, err := db.Collect(ctx, s.DB.R, scanStaff, `SELECT `+staffCols+` FROM care_staff WHERE provider_id = $1 ORDER BY manager, username = '', surname, id`, providerID)
 	if st == nil {
 		st = []Staff{}
 	}
