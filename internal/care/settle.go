@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -279,8 +280,8 @@ func (s *Store) settleStep(ctx context.Context, id, from, to string, may func(*a
 
 func yuan(fen int64) float64 { return float64(fen) / 100 }
 
-// statement writes the settlement's xlsx: the totals, then one row per
-// service (residents by surname only).
+// statement writes the settlement's xlsx: one row per service (residents
+// by surname only), then the totals.
 func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := tabular.New(&buf, "xlsx", tabular.Options{Sheet: "结算单 Statement", Stamp: [][]string{
@@ -289,16 +290,11 @@ func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]b
 		return nil, err
 	}
 	fail := func(err error) ([]byte, error) { w.Discard(); return nil, err }
-	rows := [][]any{
-		{"服务机构 Provider", st.ProviderName}, {"月份 Month", st.Month}, {"服务次数 Services", st.Services},
-		{"服务金额（元）Amount (yuan)", yuan(st.AmountFen)}, {"应付补贴（元）Subsidy due (yuan)", yuan(st.SubsidyFen)},
-		{"个人自付（元）Co-payments (yuan)", yuan(st.CopayFen)}, {"未结异议 Open disputes", st.OpenDisputes}, {},
-		{"订单 Order", "社区 Community", "居民 Resident", "项目 Item", "签到 Check-in", "签退 Check-out", "分钟 Minutes", "金额 Amount", "补贴 Subsidy", "自付 Co-payment"},
-	}
-	for _, r := range rows {
-		if err := w.Values(r...); err != nil {
-			return fail(err)
-		}
+	// One row per service under the header, then the totals: the
+	// columns add up to the settlement's figures.
+	if err := w.Values("订单 Order", "社区 Community", "居民 Resident", "项目 Item", "签到 Check-in", "签退 Check-out", "分钟 Minutes",
+		"金额（元）Amount (yuan)", "补贴（元）Subsidy (yuan)", "自付（元）Co-payment (yuan)"); err != nil {
+		return fail(err)
 	}
 	err = db.EachRow(ctx, q, func(r db.Scanner) error {
 		var id, div, name, item string
@@ -312,6 +308,12 @@ func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]b
 	}, `SELECT o.id, o.division_code, o.surname, i.name_zh, o.checkin_at, o.checkout_at, o.minutes, o.amount_fen, o.subsidy_fen, o.copay_fen
 		FROM care_orders o JOIN care_items i ON i.id = o.item_id WHERE o.settlement_id = $1 ORDER BY o.checkout_at, o.id`, st.ID)
 	if err != nil {
+		return fail(err)
+	}
+	if err := w.Values("合计 Total", st.Month, st.ProviderName, fmt.Sprintf("%d 次 services", st.Services), "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
+		return fail(err)
+	}
+	if err := w.Values("未结异议 Open disputes", "", "", strconv.Itoa(st.OpenDisputes), "", "", "", "", "", ""); err != nil {
 		return fail(err)
 	}
 	if err := w.Close(); err != nil {
