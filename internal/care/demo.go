@@ -66,10 +66,13 @@ func (m *careModule) Demo(ctx context.Context, o module.DemoOptions) error {
 	now := s.Now().In(cstZone())
 	this := month(now)
 	last := month(now.AddDate(0, 0, -now.Day()))
-	if _, err := s.PublishRule(officer, RuleInput{County: county, FromMonth: fmt.Sprintf("%d-01", now.Year()), Name: fmt.Sprintf("%d 年居家养老服务补贴", now.Year()), Tiers: []Tier{
-		{Label: "高龄 80 岁以上", AgeMin: 80, AmountFen: 20000}, {Label: "失能", Tags: []string{"disabled_full"}, AmountFen: 30000},
-		{Label: "低保老人", AgeMin: 60, Tags: []string{"dibao", "tekun"}, AmountFen: 10000}}}); err != nil {
-		return err
+	// This year's rule and next year's, published ahead.
+	for _, y := range []int{now.Year(), now.Year() + 1} {
+		if _, err := s.PublishRule(officer, RuleInput{County: county, FromMonth: fmt.Sprintf("%d-01", y), Name: fmt.Sprintf("%d 年居家养老服务补贴", y), Tiers: []Tier{
+			{Label: "高龄 80 岁以上", AgeMin: 80, AmountFen: 20000}, {Label: "失能", Tags: []string{"disabled_full"}, AmountFen: 30000},
+			{Label: "低保老人", AgeMin: 60, Tags: []string{"dibao", "tekun"}, AmountFen: 10000}}}); err != nil {
+			return err
+		}
 	}
 	if last[:4] != this[:4] { // January: last month is under last year's rule
 		if _, err := s.PublishRule(officer, RuleInput{County: county, FromMonth: last, Name: "上年居家养老服务补贴", Tiers: []Tier{{Label: "高龄", AgeMin: 80, AmountFen: 20000}}}); err != nil {

@@ -204,6 +204,46 @@ func amountSQL(r Rule, m string, next int) (string, []any) {
 	return b.String(), args
 }
 
+// candidatesSQL selects, in the county ($3, $4), the ids of everyone
+// who might meet a tier, each from an index: by birth date for the tiers
+// of age alone (the youngest age among them), by tag for the others; the
+// rule's expression then decides. Arguments are numbered from next.
+func candidatesSQL(r Rule, m string, next int) (string, []any) {
+	first, last := monthBounds(m)
+	var args []any
+	arg := func(v any) string { args = append(args, v); return ph(next + len(args) - 1) }
+	youngest := 0
+	var tags []string
+	for _, t := range r.Tiers {
+		if len(t.Tags) == 0 {
+			if youngest == 0 || t.AgeMin < youngest {
+				youngest = t.AgeMin
+			}
+			continue
+		}
+		for _, tg := range t.Tags {
+			if !slices.Contains(tags, tg) {
+				tags = append(tags, tg)
+			}
+		}
+	}
+	var parts []string
+	if youngest > 0 {
+		year, _ := strconv.Atoi(last[:4])
+		parts = append(parts, "SELECT c.id FROM registry_people c WHERE c.birth_date <= "+arg(fmt.Sprintf("%04d%s", year-youngest, last[4:]))+
+			" AND c.division_code >= $3 AND c.division_code < $4")
+	}
+	if len(tags) > 0 {
+		var in []string
+		for _, tg := range tags {
+			in = append(in, arg(tg))
+		}
+		parts = append(parts, "SELECT t.resident_id FROM registry_person_tags t WHERE t.tag IN ("+strings.Join(in, ", ")+") AND t.division_code >= $3 AND t.division_code < $4"+
+			" AND t.since_date <= "+arg(last)+" AND (t.until_date = '' OR t.until_date >= "+arg(first)+")")
+	}
+	return strings.Join(parts, " UNION "), args
+}
+
 // QuotaRun is what a month's run granted.
 type QuotaRun struct {
 	County     string    `json:"county"`
@@ -255,9 +295,11 @@ func (s *Store) RunMonth(ctx context.Context, county, m string) (QuotaRun, error
 			return err
 		}
 		amount, args := amountSQL(r, m, 5)
+		cands, cargs := candidatesSQL(r, m, 5+len(args))
 		res, err := tx.ExecContext(ctx, `INSERT INTO care_quota (resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen)
-			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (SELECT p.id, p.division_code, `+amount+` AS amount FROM registry_people p WHERE p.division_code >= $3 AND p.division_code < $4) q WHERE amount > 0`,
-			append([]any{m, r.ID, sc.Lo, sc.Hi}, args...)...)
+			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (SELECT p.id, p.division_code, `+amount+` AS amount FROM registry_people p
+				WHERE p.id IN (`+cands+`) AND p.division_code >= $3 AND p.division_code < $4) q WHERE amount > 0`,
+			append(append([]any{m, r.ID, sc.Lo, sc.Hi}, args...), cargs...)...)
 		if err != nil {
 			return err
 		}

@@ -347,4 +347,5 @@ CREATE INDEX reg_facilities_cat_map ON reg_facilities (category, division_code, 
 CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, updated_at);`},
 	emergencyMigration,
 	careMigration,
+	birthMigration,
 }
