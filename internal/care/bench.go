@@ -15,13 +15,13 @@ import (
 
 const benchUsage = `linli bench care [--county CODE] [--data-dir DIR | --database-url URL]
 
-在已有数据（如 linli bench demo 生成的）上为 --county 发放下一个月的居家养老补贴额度（按规则为每位符合条件的居民写一行，
-并使此前月份的余额过期），与同样行数的裸 INSERT … SELECT 对照，打印两者用时、倍数和系统负载；测完删除这次发放并恢复过期前的余额（审计日志保留）。
-Runs the next month's home-care quota for --county over the data already in the store (e.g. after
-linli bench demo): one row per eligible resident under the rule in force, and the months before
-expired. As the peer in the same run, a bare INSERT … SELECT writes the same rows into the same
-table. Prints both times, the ratio and the load average; the run is removed afterwards and the
-expiry undone (the audit log keeps its entry).
+在已有数据（如 linli bench demo 生成的）上为 --county 重新发放最近一个月的居家养老补贴额度（按规则为每位符合条件的居民写一行，
+并使此前月份的余额过期），与同样行数的裸 INSERT … SELECT 对照，打印两者用时、倍数和系统负载；测完恢复该月原有的额度（审计日志保留）。
+Runs the county's latest month of the home-care quota again over the data already in the store
+(e.g. after linli bench demo): one row per eligible resident under the rule in force, and the
+months before expired. As the peer in the same run, a bare INSERT … SELECT writes the same rows
+into the same table. Prints both times, the ratio and the load average; the month's ledger is
+restored afterwards (the audit log keeps its entry).
 
 例 / example:
   linli bench care --county 330106 --data-dir ./bench-county`
@@ -36,32 +36,43 @@ type BenchResult struct {
 // Ratio is the run's time over the bare insert's.
 func (b BenchResult) Ratio() float64 { return b.Run.Seconds() / b.Bare.Seconds() }
 
-// BenchRun times the quota run of the month after the county's latest
-// against a bare INSERT … SELECT of the same rows, then removes both.
+// BenchRun times the quota run of the county's latest month, run again
+// (its rows and its record are put aside first and restored after),
+// against a bare INSERT … SELECT of the same rows.
 func (s *Store) BenchRun(ctx context.Context, county string) (BenchResult, error) {
 	var b BenchResult
-	var latest string
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COALESCE(MAX(month), '') FROM care_quota_runs WHERE county = $1`, county).Scan(&latest); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COALESCE(MAX(month), '') FROM care_quota_runs WHERE county = $1`, county).Scan(&b.Month); err != nil {
 		return b, err
 	}
-	if latest == "" {
-		latest = month(s.Now())
+	if b.Month == "" {
+		return b, fmt.Errorf("%s 尚未发放过额度（先运行 linli bench demo）/ no month of %s was granted yet (run linli bench demo first)", county, county)
 	}
-	t, _ := time.Parse("2006-01", latest)
-	b.Month = t.AddDate(0, 1, 0).Format("2006-01")
 	sc := access.Subtree(county)
 	w := s.DB.W
-	// What the run will expire, to undo it afterwards.
-	if _, err := w.ExecContext(ctx, `CREATE TABLE care_bench_expiry AS SELECT resident_id, month FROM care_quota WHERE division_code >= $1 AND division_code < $2 AND month < $3 AND expired_fen = 0 AND granted_fen > used_fen`,
-		sc.Lo, sc.Hi, b.Month); err != nil {
-		return b, err
+	const cols = `resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen`
+	const runCols = `county, month, rule_id, residents, granted_fen, expired_fen, run_by, run_at`
+	// The month as it is, and what a run would expire, to restore after.
+	for _, q := range []string{
+		`CREATE TABLE care_bench_saved AS SELECT ` + cols + ` FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`,
+		`CREATE TABLE care_bench_run AS SELECT ` + runCols + ` FROM care_quota_runs WHERE month = $1 AND county >= $2 AND county < $3`,
+		`CREATE TABLE care_bench_expiry AS SELECT resident_id, month FROM care_quota WHERE month < $1 AND division_code >= $2 AND division_code < $3 AND expired_fen = 0 AND granted_fen > used_fen`,
+		`DELETE FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`,
+		`DELETE FROM care_quota_runs WHERE month = $1 AND county >= $2 AND county < $3`,
+	} {
+		if _, err := w.ExecContext(ctx, q, b.Month, sc.Lo, sc.Hi); err != nil {
+			return b, err
+		}
 	}
 	defer func() {
 		bg := context.Background()
-		w.ExecContext(bg, `UPDATE care_quota SET expired_fen = 0 WHERE EXISTS (SELECT 1 FROM care_bench_expiry x WHERE x.resident_id = care_quota.resident_id AND x.month = care_quota.month)`)
-		w.ExecContext(bg, `DROP TABLE care_bench_expiry`)
 		w.ExecContext(bg, `DELETE FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`, b.Month, sc.Lo, sc.Hi)
-		w.ExecContext(bg, `DELETE FROM care_quota_runs WHERE county = $1 AND month = $2`, county, b.Month)
+		w.ExecContext(bg, `DELETE FROM care_quota_runs WHERE month = $1 AND county >= $2 AND county < $3`, b.Month, sc.Lo, sc.Hi)
+		w.ExecContext(bg, `INSERT INTO care_quota (`+cols+`) SELECT `+cols+` FROM care_bench_saved`)
+		w.ExecContext(bg, `INSERT INTO care_quota_runs (`+runCols+`) SELECT `+runCols+` FROM care_bench_run`)
+		w.ExecContext(bg, `UPDATE care_quota SET expired_fen = 0 WHERE EXISTS (SELECT 1 FROM care_bench_expiry x WHERE x.resident_id = care_quota.resident_id AND x.month = care_quota.month)`)
+		for _, t := range []string{"care_bench_saved", "care_bench_run", "care_bench_expiry", "care_bench_peer"} {
+			w.ExecContext(bg, `DROP TABLE IF EXISTS `+t)
+		}
 	}()
 	officer := access.With(ctx, &access.Principal{Username: "bench", Role: access.Officer, Division: county})
 	start := time.Now()
@@ -73,11 +84,9 @@ func (s *Store) BenchRun(ctx context.Context, county string) (BenchResult, error
 		return b, err
 	}
 	b.Run, b.Residents = time.Since(start), run.Residents
-	const cols = `resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen`
 	if _, err := w.ExecContext(ctx, `CREATE TABLE care_bench_peer AS SELECT `+cols+` FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`, b.Month, sc.Lo, sc.Hi); err != nil {
 		return b, err
 	}
-	defer w.ExecContext(context.Background(), `DROP TABLE care_bench_peer`)
 	if _, err := w.ExecContext(ctx, `DELETE FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`, b.Month, sc.Lo, sc.Hi); err != nil {
 		return b, err
 	}
