@@ -51,7 +51,13 @@ func (s *Store) BenchRun(ctx context.Context, county string) (BenchResult, error
 	w := s.DB.W
 	const cols = `resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen`
 	const runCols = `county, month, rule_id, residents, granted_fen, expired_fen, run_by, run_at`
-	// The month as it is, and what a run would expire, to restore after.
+	// The month as it is, and what a run would expire, to restore after
+	// (tables an interrupted run left behind go first).
+	for _, t := range []string{"care_bench_saved", "care_bench_run", "care_bench_expiry", "care_bench_peer"} {
+		if _, err := w.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+			return b, err
+		}
+	}
 	for _, q := range []string{
 		`CREATE TABLE care_bench_saved AS SELECT ` + cols + ` FROM care_quota WHERE month = $1 AND division_code >= $2 AND division_code < $3`,
 		`CREATE TABLE care_bench_run AS SELECT ` + runCols + ` FROM care_quota_runs WHERE month = $1 AND county >= $2 AND county < $3`,
