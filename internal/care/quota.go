@@ -208,7 +208,7 @@ func amountSQL(r Rule, m string, next int) (string, []any) {
 // who might meet a tier, each from an index: by birth date for the tiers
 // of age alone (the youngest age among them), by tag for the others; the
 // rule's expression then decides. Arguments are numbered from next.
-func candidatesSQL(r Rule, m string, next int) (string, []any) {
+func candidatesSQL(r Rule, m string, next int, sqlite bool) (string, []any) {
 	first, last := monthBounds(m)
 	var args []any
 	arg := func(v any) string { args = append(args, v); return ph(next + len(args) - 1) }
@@ -230,8 +230,14 @@ func candidatesSQL(r Rule, m string, next int) (string, []any) {
 	var parts []string
 	if youngest > 0 {
 		year, _ := strconv.Atoi(last[:4])
-		parts = append(parts, "SELECT c.id FROM registry_people c WHERE c.birth_date <= "+arg(fmt.Sprintf("%04d%s", year-youngest, last[4:]))+
-			" AND c.division_code >= $3 AND c.division_code < $4")
+		// On SQLite a unary + keeps the county's range from choosing the
+		// division index (the whole county) over the birth-date one.
+		div := "e.division_code"
+		if sqlite {
+			div = "+e.division_code"
+		}
+		parts = append(parts, "SELECT e.id AS id FROM registry_people e WHERE e.birth_date <= "+arg(fmt.Sprintf("%04d%s", year-youngest, last[4:]))+
+			" AND "+div+" >= $3 AND "+div+" < $4")
 	}
 	if len(tags) > 0 {
 		var in []string
@@ -295,10 +301,16 @@ func (s *Store) RunMonth(ctx context.Context, county, m string) (QuotaRun, error
 			return err
 		}
 		amount, args := amountSQL(r, m, 5)
-		cands, cargs := candidatesSQL(r, m, 5+len(args))
+		cands, cargs := candidatesSQL(r, m, 5+len(args), s.DB.Dialect == db.SQLite)
+		// The candidates drive the join: SQLite's CROSS JOIN keeps them
+		// the outer loop, instead of reading every resident for an IN.
+		join := "JOIN"
+		if s.DB.Dialect == db.SQLite {
+			join = "CROSS JOIN"
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO care_quota (resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen)
-			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (SELECT p.id, p.division_code, `+amount+` AS amount FROM registry_people p
-				WHERE p.id IN (`+cands+`) AND p.division_code >= $3 AND p.division_code < $4) q WHERE amount > 0`,
+			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (SELECT p.id, p.division_code, `+amount+` AS amount
+				FROM (`+cands+`) c `+join+` registry_people p ON p.id = c.id WHERE p.division_code >= $3 AND p.division_code < $4) q WHERE amount > 0`,
 			append(append([]any{m, r.ID, sc.Lo, sc.Hi}, args...), cargs...)...)
 		if err != nil {
 			return err
