@@ -166,4 +166,10 @@ CREATE INDEX care_settlements_county ON care_settlements (county, month, id);
 
 var migrations = []db.Migration{
 	{ID: "care/001_schema", SQL: schemaSQL},
+	// A resident's orders are read by household; an officer's newest
+	// orders by time across their area, with the division to filter; a
+	// provider's rating from the index alone.
+	{ID: "care/002_list_indexes", SQL: `CREATE INDEX care_orders_household ON care_orders (household_id, created_at, id);
+CREATE INDEX care_orders_created ON care_orders (created_at, id, division_code);
+CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
 }
