@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"linli/internal/apptest"
 	"linli/internal/care"
@@ -91,5 +92,46 @@ func TestPagesOrderToSettlement(t *testing.T) {
 				t.Fatalf("%s", body)
 			}
 		})
+	})
+}
+
+// A month's settlement through the pages: the provider drafts it, the
+// township checks, the county approves (the statement's link and hash
+// appear) and marks it paid; a missing reference names its field.
+func TestPagesSettleAMonth(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		o := w.orderCheckedIn(t, w.bath.ID)
+		apptest.JSON[care.Order](t, e.Login("staff.wang"), "POST", "/api/v1/care/orders/"+o.ID+"/check-out", nil, 200)
+		apptest.JSON[care.Order](t, e.Login("res.old"), "POST", "/api/v1/care/orders/"+o.ID+"/confirm", nil, 200)
+		e.Clock.Add(5 * 24 * time.Hour)
+		mgr := e.Login("prov.mgr")
+		if st, body, _ := mgr.Form("/care/settlements", map[string]string{"provider_id": w.p.ID, "month": "2026-13"}, sameOrigin); st != 400 || !strings.Contains(body, `href="#f-month"`) {
+			t.Fatalf("%d %s", st, body)
+		}
+		st, _, hdr := mgr.Form("/care/settlements", map[string]string{"provider_id": w.p.ID, "month": "2026-11"}, sameOrigin)
+		path := hdr.Get("Location")
+		if st != 303 || !strings.HasPrefix(path, "/care/settlements/") {
+			t.Fatalf("%d %q", st, path)
+		}
+		for _, step := range []struct{ user, action string }{{"officer.town", "check"}, {"officer.county", "approve"}} {
+			if st, body, _ := e.Login(step.user).Form(path+"/"+step.action, nil, sameOrigin); st != 303 {
+				t.Fatalf("%s: %d %s", step.action, st, body)
+			}
+		}
+		county := e.Login("officer.county")
+		_, page, _ := county.Get(path)
+		if !strings.Contains(page, "statement.xlsx") || !strings.Contains(page, "SHA-256") || !strings.Contains(page, `id="pay"`) {
+			t.Fatalf("%s", page)
+		}
+		if st, body, _ := county.Form(path+"/pay", map[string]string{"reference": ""}, sameOrigin); st != 400 || !strings.Contains(body, `href="#f-reference"`) {
+			t.Fatalf("%d %s", st, body)
+		}
+		if st, _, _ := county.Form(path+"/pay", map[string]string{"reference": "GK-1"}, sameOrigin); st != 303 {
+			t.Fatalf("pay: %d", st)
+		}
+		if _, page, _ = county.Get(path); !strings.Contains(page, "已支付") || !strings.Contains(page, "GK-1") {
+			t.Fatalf("%s", page)
+		}
 	})
 }

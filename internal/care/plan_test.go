@@ -66,7 +66,7 @@ func TestOrderListUsesItsIndexes(t *testing.T) {
 			p     *access.Principal
 			index string
 		}{
-			{"the provider's manager", &access.Principal{Username: "prov.mgr", Role: access.Provider, Division: townA}, "care_orders_provider"},
+			{"the provider's manager", &access.Principal{Username: "prov.mgr", Role: access.Provider, Division: townA}, "care_orders_"},
 			{"a care worker", &access.Principal{Username: "staff.wang", Role: access.Provider, Division: townA}, "care_orders_"},
 			{"a community worker", &access.Principal{Username: "cw.a", Role: access.CommunityWorker, Division: communityA}, "care_orders_"},
 			{"the county", &access.Principal{Username: "officer.county", Role: access.Officer, Division: county}, "care_orders_"},
