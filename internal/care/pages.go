@@ -124,7 +124,7 @@ func (h *Handlers) pageWork(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Provider, v.Manager = &pr, me.Manager
 		if me.Manager {
-			if v.Staff, err = h.Store.StaffOf(ctx, pr.ID); err != nil {
+			if v.Staff, err = h.Store.staffOf(ctx, pr.ID); err != nil {
 				h.fail(w, r, err)
 				return
 			}

@@ -477,6 +477,12 @@ func (s *Store) StaffOf(ctx context.Context, providerID string) ([]Staff, error)
 	if _, err := s.Provider(ctx, providerID); err != nil {
 		return nil, err
 	}
+	return s.staffOf(ctx, providerID)
+}
+
+// staffOf lists a provider's members, for a caller that has read the
+// provider as the principal already.
+func (s *Store) staffOf(ctx context.Context, providerID string) ([]Staff, error) {
 	st, err := db.Collect(ctx, s.DB.R, scanStaff, `SELECT `+staffCols+` FROM care_staff WHERE provider_id = $1 ORDER BY manager, username = '', surname, id`, providerID)
 	if st == nil {
 		st = []Staff{}
