@@ -248,7 +248,7 @@ func benchAccounts(ctx context.Context, e env, a *app.App, roles string) ([]benc
 	}{
 		{"demo.officer", access.Officer, ""}, {"demo.street", access.Officer, ""}, {"bench.city", access.Officer, demoCounty[:4]},
 		{"bench.province", access.Officer, demoCounty[:2]}, {"demo.worker", access.CommunityWorker, ""}, {"demo.grid", access.GridWorker, ""},
-		{"demo.resident", access.Resident, ""}, {"bench.admin", access.SysAdmin, demoCounty[:2]}, {"demo.secadmin", access.SecAdmin, ""},
+		{"demo.resident", access.Resident, ""}, {"demo.provider", access.Provider, ""}, {"bench.admin", access.SysAdmin, demoCounty[:2]}, {"demo.secadmin", access.SecAdmin, ""},
 		{"demo.auditor", access.Auditor, ""},
 	}
 	var keep []string

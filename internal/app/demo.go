@@ -83,6 +83,8 @@ func (a *App) SeedDemo(ctx context.Context, o DemoOptions) ([]DemoAccount, error
 		{"demo.worker2", access.CommunityWorker, second.Code},
 		{"demo.grid", access.GridWorker, first.Code},
 		{"demo.resident", access.Resident, first.Code},
+		{"demo.provider", access.Provider, town.Code},
+		{"demo.carer", access.Provider, town.Code},
 		{"demo.secadmin", access.SecAdmin, "33"},
 		{"demo.auditor", access.Auditor, "33"},
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"linli/internal/assistance"
+	"linli/internal/care"
 	"linli/internal/childcare"
 	"linli/internal/emergency"
 	"linli/internal/familydoctor"
@@ -27,5 +28,6 @@ func Modules() []module.Spec {
 		emergency.Module(),
 		childcare.Module(),
 		familydoctor.Module(),
+		care.Module(),
 	}
 }

@@ -48,3 +48,20 @@ CREATE VIEW registry_facility_cards AS
 	SELECT id, division_code, code, name, category, capacities, status FROM reg_facilities;
 `,
 }
+
+// careMigration publishes what home-care services read: organisations by
+// name (a provider is one with a contract) and personnel by surname, with
+// their organisation, account and roles (a provider's staff).
+var careMigration = db.Migration{
+	ID: "registry/016_published_care",
+	SQL: `
+CREATE VIEW registry_organization_cards AS
+	SELECT id, division_code, kind, name FROM reg_organizations;
+CREATE VIEW registry_staff_cards AS
+	SELECT id, division_code, substr(name, 1, 1) AS surname, roles, attrs, org_id, username FROM reg_personnel;
+`,
+}
+
+// birthMigration: the monthly home-care subsidy run finds a county's
+// elderly by birth date, from this index rather than every resident.
+var birthMigration = db.Migration{ID: "registry/017_birth_index", SQL: `CREATE INDEX reg_residents_birth ON reg_residents (birth_date, division_code);`}

@@ -350,4 +350,6 @@ CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, update
 	// warning targets and the emergency helpers list shows are found in
 	// this narrow index, not by reading each of a community's wide rows.
 	{ID: "registry/015_residents_by_birth", SQL: `CREATE INDEX reg_residents_div_birth ON reg_residents (division_code, birth_date, id);`},
+	careMigration,
+	birthMigration,
 }

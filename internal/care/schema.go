@@ -1,0 +1,175 @@
+package care
+
+import "linli/internal/db"
+
+// The care module reads the registry only through the views it publishes
+// (registry_people, registry_person_tags, registry_organization_cards,
+// registry_staff_cards, registry_places) and writes only its own care_*
+// tables. It must come after the registry in the app's module list.
+//
+// Money is integer fen everywhere; a month is "YYYY-MM".
+
+const schemaSQL = `
+CREATE TABLE care_items (
+	id TEXT PRIMARY KEY,
+	county TEXT NOT NULL,
+	code TEXT NOT NULL,
+	name_zh TEXT NOT NULL,
+	name_en TEXT NOT NULL,
+	unit TEXT NOT NULL,
+	max_minutes INTEGER NOT NULL,
+	price_fen BIGINT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (county, code)
+);
+CREATE TABLE care_providers (
+	id TEXT PRIMARY KEY,
+	org_id TEXT NOT NULL,
+	county TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	contract_no TEXT NOT NULL,
+	contract_from TEXT NOT NULL,
+	contract_to TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (county, contract_no)
+);
+CREATE INDEX care_providers_county ON care_providers (county, name, id);
+CREATE TABLE care_provider_areas (
+	provider_id TEXT NOT NULL REFERENCES care_providers(id),
+	community TEXT NOT NULL,
+	PRIMARY KEY (provider_id, community)
+);
+CREATE INDEX care_provider_areas_community ON care_provider_areas (community, provider_id);
+CREATE TABLE care_provider_items (
+	provider_id TEXT NOT NULL REFERENCES care_providers(id),
+	item_id TEXT NOT NULL REFERENCES care_items(id),
+	PRIMARY KEY (provider_id, item_id)
+);
+CREATE TABLE care_staff (
+	id TEXT PRIMARY KEY,
+	provider_id TEXT NOT NULL REFERENCES care_providers(id),
+	personnel_id TEXT NOT NULL,
+	username TEXT NOT NULL,
+	surname TEXT NOT NULL,
+	certified BOOLEAN NOT NULL,
+	manager BOOLEAN NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX care_staff_provider ON care_staff (provider_id, manager);
+CREATE UNIQUE INDEX care_staff_username ON care_staff (username) WHERE username <> '';
+CREATE TABLE care_rules (
+	id TEXT PRIMARY KEY,
+	county TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	from_month TEXT NOT NULL,
+	name TEXT NOT NULL,
+	tiers TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (county, year, version)
+);
+CREATE TABLE care_quota (
+	resident_id TEXT NOT NULL,
+	month TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	rule_id TEXT NOT NULL,
+	granted_fen BIGINT NOT NULL,
+	used_fen BIGINT NOT NULL,
+	expired_fen BIGINT NOT NULL,
+	PRIMARY KEY (resident_id, month)
+);
+CREATE INDEX care_quota_div ON care_quota (month, division_code);
+CREATE TABLE care_quota_runs (
+	county TEXT NOT NULL,
+	month TEXT NOT NULL,
+	rule_id TEXT NOT NULL,
+	residents INTEGER NOT NULL,
+	granted_fen BIGINT NOT NULL,
+	expired_fen BIGINT NOT NULL,
+	run_by TEXT NOT NULL,
+	run_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (county, month)
+);
+CREATE TABLE care_orders (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	resident_id TEXT NOT NULL,
+	household_id TEXT NOT NULL,
+	surname TEXT NOT NULL,
+	provider_id TEXT NOT NULL REFERENCES care_providers(id),
+	item_id TEXT NOT NULL REFERENCES care_items(id),
+	status TEXT NOT NULL,
+	wanted_at TEXT NOT NULL,
+	note TEXT NOT NULL,
+	ordered_by TEXT NOT NULL,
+	staff_id TEXT NOT NULL,
+	checkin_at TIMESTAMPTZ,
+	checkin_lon DOUBLE PRECISION,
+	checkin_lat DOUBLE PRECISION,
+	checkout_at TIMESTAMPTZ,
+	minutes INTEGER NOT NULL,
+	month TEXT NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	subsidy_fen BIGINT NOT NULL,
+	copay_fen BIGINT NOT NULL,
+	rating INTEGER NOT NULL,
+	rating_note TEXT NOT NULL,
+	dispute_note TEXT NOT NULL,
+	dispute_due TIMESTAMPTZ,
+	settlement_id TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX care_orders_provider ON care_orders (provider_id, created_at, id);
+CREATE INDEX care_orders_div ON care_orders (division_code, created_at, id);
+CREATE INDEX care_orders_resident ON care_orders (resident_id, created_at);
+CREATE INDEX care_orders_staff ON care_orders (staff_id, status);
+CREATE INDEX care_orders_settle ON care_orders (provider_id, month, status);
+CREATE INDEX care_orders_unsettled ON care_orders (status, settlement_id, division_code);
+CREATE TABLE care_order_events (
+	id TEXT PRIMARY KEY,
+	order_id TEXT NOT NULL REFERENCES care_orders(id),
+	from_status TEXT NOT NULL,
+	to_status TEXT NOT NULL,
+	note TEXT NOT NULL,
+	by_user TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX care_order_events_order ON care_order_events (order_id, at);
+CREATE TABLE care_settlements (
+	id TEXT PRIMARY KEY,
+	provider_id TEXT NOT NULL REFERENCES care_providers(id),
+	county TEXT NOT NULL,
+	month TEXT NOT NULL,
+	status TEXT NOT NULL,
+	services INTEGER NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	subsidy_fen BIGINT NOT NULL,
+	copay_fen BIGINT NOT NULL,
+	open_disputes INTEGER NOT NULL,
+	checked_by TEXT NOT NULL,
+	approved_by TEXT NOT NULL,
+	paid_by TEXT NOT NULL,
+	paid_ref TEXT NOT NULL,
+	statement TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (provider_id, month)
+);
+CREATE INDEX care_settlements_county ON care_settlements (county, month, id);
+`
+
+var migrations = []db.Migration{
+	{ID: "care/001_schema", SQL: schemaSQL},
+	// A resident's orders are read by household; an officer's newest
+	// orders by time across their area, with the division to filter; a
+	// provider's rating from the index alone.
+	{ID: "care/002_list_indexes", SQL: `CREATE INDEX care_orders_household ON care_orders (household_id, created_at, id);
+CREATE INDEX care_orders_created ON care_orders (created_at, id, division_code);
+CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
+}
