@@ -9,6 +9,7 @@ import (
 	"linli/internal/registry"
 	"linli/internal/requests"
 	"linli/internal/visits"
+	"linli/internal/volunteers"
 )
 
 // Modules are the business capabilities, in dependency order: a module's
@@ -23,5 +24,6 @@ func Modules() []module.Spec {
 		visits.Module(),
 		assistance.Module(),
 		emergency.Module(),
+		volunteers.Module(),
 	}
 }
