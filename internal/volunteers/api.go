@@ -20,7 +20,7 @@ type Handlers struct {
 // Page is one page of a list paged by key: next is the cursor of the
 // page after (empty on the last).
 type Page[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 

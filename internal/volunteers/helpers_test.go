@@ -24,14 +24,14 @@ const (
 // res.x (born 1992), and res.kid (born 2014) in H2; in community B the
 // worker cw.b. The residents have accounts and registry records.
 type town struct {
-	e                  *apptest.Env
-	reg                *registry.Store
-	vs                 *volunteers.Store
-	cw, cwB            context.Context
-	a, m, x, kid       string // resident ids
-	resA, resM, resX   context.Context
-	resKid             context.Context
-	seq                int
+	e                *apptest.Env
+	reg              *registry.Store
+	vs               *volunteers.Store
+	cw, cwB          context.Context
+	a, m, x, kid     string // resident ids
+	resA, resM, resX context.Context
+	resKid           context.Context
+	seq              int
 }
 
 func as(user string, role access.Role, division string) context.Context {
