@@ -24,17 +24,22 @@ func (m *volunteersModule) Demo(ctx context.Context, o module.DemoOptions) error
 // tierMinutes spreads the demo volunteers over every star level by the
 // last hex digit of their id: ten in sixteen below one star, then one,
 // two, three, four and five stars (hours carried over from before Linli).
-const tierMinutes = `CASE substr(v.resident_id, length(v.resident_id), 1)
-	WHEN 'a' THEN 150 WHEN 'b' THEN 180 WHEN 'c' THEN 400 WHEN 'd' THEN 720 WHEN 'e' THEN 1100 WHEN 'f' THEN 1600
-	ELSE 4 + 9 * CAST(substr(v.resident_id, length(v.resident_id), 1) AS INTEGER) END * 60`
+const tierMinutes = `CASE v.rn % 16
+	WHEN 10 THEN 150 WHEN 11 THEN 180 WHEN 12 THEN 400 WHEN 13 THEN 720 WHEN 14 THEN 1100 WHEN 15 THEN 1600
+	ELSE 4 + 9 * (v.rn % 16) END * 60`
+
+// verifiedRanked numbers each community's verified volunteers, the order
+// the tiers follow.
+const verifiedRanked = `(SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.division_code ORDER BY x.resident_id) AS rn FROM vol_volunteers x
+	WHERE x.status = 'verified' AND x.division_code >= $2 AND x.division_code < $3) v`
 
 // Demo is the demo data of one county, written set-based so that the
-// county scale takes seconds: one resident in 64 aged 18–70 (and the demo
-// resident) registered, most verified; their hours so far carried over
+// county scale takes seconds: in every community 24 residents aged 18–70
+// registered, most verified, spread over every star level; their hours so far carried over
 // into the ledger as an opening balance, each with its time bank's debit;
 // in every community with volunteers, an activity last week whose
 // attendance was confirmed and credited, two coming ones with sign-ups,
-// and a points shop of four items.
+// and a points shop of four items (also in the demo resident's).
 func Demo(ctx context.Context, s *Store, county string) error {
 	sc := access.Subtree(county)
 	now := s.Now()
@@ -52,13 +57,13 @@ func Demo(ctx context.Context, s *Store, county string) error {
 	}{
 		{`INSERT INTO vol_volunteers (resident_id, username, household_id, division_code, surname, birth_date, skills, availability, languages, drives, party_member, party_branch, status, verified_by, created_at, updated_at)
 			SELECT p.id, p.username, p.household_id, p.division_code, p.surname, p.birth_date,
-				CASE substr(p.id, length(p.id) - 1, 1) WHEN '0' THEN 'elderly_care,meals' WHEN '1' THEN 'tutoring' WHEN '2' THEN 'repair,digital' WHEN '3' THEN 'medical' ELSE 'environment,elderly_care' END,
-				CASE WHEN substr(p.id, length(p.id), 1) < '8' THEN 'weekend' ELSE 'weekday_evening,weekend' END, 'mandarin,hangzhou',
-				substr(p.id, length(p.id), 1) IN ('1', '5', '9'), substr(p.id, length(p.id), 1) IN ('2', '6', 'c'),
-				CASE WHEN substr(p.id, length(p.id), 1) IN ('2', '6', 'c') THEN '区级机关第一党支部' ELSE '' END,
-				CASE WHEN substr(p.id, length(p.id) - 2, 1) = '0' AND p.username = '' THEN 'pending' ELSE 'verified' END, 'demo', $3, $3
-			FROM registry_people p WHERE p.division_code >= $1 AND p.division_code < $2 AND length(p.division_code) = 12
-				AND (p.username = 'demo.resident' OR substr(p.id, length(p.id) - 1, 2) IN ('00', '3a', '7b', '9c') AND p.birth_date >= $4 AND p.birth_date <= $5)`,
+				CASE p.rn % 5 WHEN 0 THEN 'elderly_care,meals' WHEN 1 THEN 'tutoring' WHEN 2 THEN 'repair,digital' WHEN 3 THEN 'medical' ELSE 'environment,elderly_care' END,
+				CASE WHEN p.rn % 2 = 0 THEN 'weekend' ELSE 'weekday_evening,weekend' END, 'mandarin,hangzhou',
+				p.rn % 3 = 0, p.rn % 4 = 1, CASE WHEN p.rn % 4 = 1 THEN '区级机关第一党支部' ELSE '' END,
+				CASE WHEN p.rn % 12 = 5 THEN 'pending' ELSE 'verified' END, 'demo', $3, $3
+			FROM (SELECT q.*, ROW_NUMBER() OVER (PARTITION BY q.division_code ORDER BY q.id) AS rn FROM registry_people q
+				WHERE q.division_code >= $1 AND q.division_code < $2 AND length(q.division_code) = 12 AND q.username <> 'demo.resident' AND q.birth_date >= $4 AND q.birth_date <= $5) p
+			WHERE p.rn <= 24`,
 			[]any{sc.Lo, sc.Hi, t, oldest, youngest}},
 		// Activities: in every community with volunteers, one last week and two coming.
 		{`INSERT INTO vol_activities (id, division_code, station_id, organiser, title, description, place, starts_at, ends_at, cutoff, minutes, points, slots, min_age, time_bank, created_at)
@@ -73,16 +78,15 @@ func Demo(ctx context.Context, s *Store, county string) error {
 			SELECT 'demo-later-' || c.division_code, c.division_code, '', 'demo', '数字助老课堂', '教老人用手机挂号、视频通话和防范诈骗。', '社区党群服务中心', $1, $2, $3, 120, 20, 15, 18, TRUE, $4
 			FROM (SELECT DISTINCT division_code FROM vol_volunteers WHERE division_code >= $5 AND division_code < $6) c`,
 			[]any{day(12, 14), day(12, 16), day(11, 18), t, sc.Lo, sc.Hi}},
-		// Sign-ups: the first verified volunteers of each community (the
-		// demo resident last, so their own sign-ups are left to them).
+		// Sign-ups: the first verified volunteers of each community.
 		{`INSERT INTO vol_signups (activity_id, resident_id, seq, status, attendance, credited, created_at, updated_at)
 			SELECT 'demo-past-' || x.division_code, x.resident_id, x.rn, 'confirmed', CASE WHEN x.rn % 7 = 0 THEN 'absent' ELSE 'present' END, x.rn % 7 <> 0, $1, $1
-			FROM (SELECT v.resident_id, v.division_code, ROW_NUMBER() OVER (PARTITION BY v.division_code ORDER BY v.username = 'demo.resident', v.resident_id) AS rn
+			FROM (SELECT v.resident_id, v.division_code, ROW_NUMBER() OVER (PARTITION BY v.division_code ORDER BY v.resident_id) AS rn
 				FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3) x WHERE x.rn <= 12`,
 			[]any{day(-9, 10), sc.Lo, sc.Hi}},
 		{`INSERT INTO vol_signups (activity_id, resident_id, seq, status, created_at, updated_at)
 			SELECT 'demo-soon-' || x.division_code, x.resident_id, x.rn, CASE WHEN x.rn <= 6 THEN 'confirmed' ELSE 'waitlisted' END, $1, $1
-			FROM (SELECT v.resident_id, v.division_code, ROW_NUMBER() OVER (PARTITION BY v.division_code ORDER BY v.username = 'demo.resident', v.resident_id DESC) AS rn
+			FROM (SELECT v.resident_id, v.division_code, ROW_NUMBER() OVER (PARTITION BY v.division_code ORDER BY v.resident_id DESC) AS rn
 				FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3) x WHERE x.rn <= 8`,
 			[]any{t, sc.Lo, sc.Hi}},
 		{`UPDATE vol_activities SET queued = (SELECT COUNT(*) FROM vol_signups s WHERE s.activity_id = vol_activities.id),
@@ -93,16 +97,28 @@ func Demo(ctx context.Context, s *Store, county string) error {
 		// transaction's volunteer leg and its bank leg.
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-h-' || v.resident_id, 'volunteer:' || v.resident_id || ':hours', 'hours', ` + tierMinutes + `, 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
-			FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM ` + verifiedRanked, []any{t, sc.Lo, sc.Hi}},
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-h-' || v.resident_id, 'bank:' || v.division_code || ':hours', 'hours', -(` + tierMinutes + `), 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
-			FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM ` + verifiedRanked, []any{t, sc.Lo, sc.Hi}},
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-p-' || v.resident_id, 'volunteer:' || v.resident_id || ':points', 'points', (` + tierMinutes + `) / 30, 'opening', '', '', '历史积分结转 / points carried over', '', 'demo', $1
-			FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM ` + verifiedRanked, []any{t, sc.Lo, sc.Hi}},
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-p-' || v.resident_id, 'bank:' || v.division_code || ':points', 'points', -((` + tierMinutes + `) / 30), 'opening', '', '', '历史积分结转 / points carried over', '', 'demo', $1
-			FROM vol_volunteers v WHERE v.status = 'verified' AND v.division_code >= $2 AND v.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM ` + verifiedRanked, []any{t, sc.Lo, sc.Hi}},
+		// The demo resident has not registered (a walk-through registers
+		// them) but served 98 hours before Linli, carried over: two more
+		// hours make their first star.
+		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
+			SELECT 'open-h-' || p.id, 'volunteer:' || p.id || ':hours', 'hours', 5880, 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
+			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
+			SELECT 'open-h-' || p.id, 'bank:' || p.division_code || ':hours', 'hours', -5880, 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
+			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+		{`INSERT INTO vol_accounts (id, currency, owner_kind, owner_id, division_code, balance, earned, may_go_negative, created_at)
+			SELECT 'volunteer:' || p.id || ':hours', 'hours', 'volunteer', p.id, p.division_code, 5880, 5880, FALSE, $1
+			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
 	}
 	for _, leg := range []struct{ acct, sign, key, currency, amount string }{
 		{`'volunteer:' || s.resident_id || ':hours'`, "", `'attend:' || s.activity_id || ':' || s.resident_id`, "hours", "a.minutes"},
@@ -135,14 +151,16 @@ func Demo(ctx context.Context, s *Store, county string) error {
 		}{`INSERT INTO vol_accounts (id, currency, owner_kind, owner_id, division_code, balance, earned, may_go_negative, created_at)
 			SELECT 'bank:' || d.division_code || ':' || c.currency, c.currency, 'bank', d.division_code, d.division_code,
 				(SELECT COALESCE(SUM(e.amount), 0) FROM vol_entries e WHERE e.account_id = 'bank:' || d.division_code || ':' || c.currency), 0, TRUE, $1
-			FROM (SELECT DISTINCT division_code FROM vol_volunteers WHERE status = 'verified' AND division_code >= $2 AND division_code < $3) d CROSS JOIN (SELECT 'hours' AS currency UNION ALL SELECT 'points') c`,
+			FROM (SELECT division_code FROM vol_volunteers WHERE status = 'verified' AND division_code >= $2 AND division_code < $3
+				UNION SELECT division_code FROM registry_people WHERE username = 'demo.resident' AND division_code >= $2 AND division_code < $3) d CROSS JOIN (SELECT 'hours' AS currency UNION ALL SELECT 'points') c`,
 			[]any{t, sc.Lo, sc.Hi}},
 		struct {
 			q    string
 			args []any
 		}{`INSERT INTO vol_shop_items (id, division_code, name, points, stock, created_at)
 			SELECT 'demo-item-' || i.n || '-' || d.division_code, d.division_code, i.name, i.points, i.stock, $1
-			FROM (SELECT DISTINCT division_code FROM vol_volunteers WHERE division_code >= $2 AND division_code < $3) d
+			FROM (SELECT division_code FROM vol_volunteers WHERE division_code >= $2 AND division_code < $3
+				UNION SELECT division_code FROM registry_people WHERE username = 'demo.resident' AND division_code >= $2 AND division_code < $3) d
 			CROSS JOIN (SELECT 1 AS n, '大米 5 斤' AS name, 60 AS points, 30 AS stock UNION ALL SELECT 2, '食用油 1 桶', 80, 20 UNION ALL SELECT 3, '理发券', 30, 50 UNION ALL SELECT 4, '家电清洗上门服务', 200, 5) i`,
 			[]any{t, sc.Lo, sc.Hi}},
 	)
