@@ -30,6 +30,8 @@ const (
 	listActivities = "volunteers/activities"
 	listEntries    = "volunteers/entries"
 	listItems      = "volunteers/items"
+	listAccounts   = "volunteers/accounts"
+	listCerts      = "volunteers/certificates"
 )
 
 // RegisterAPI adds /api/v1/volunteers, /activities, /ledger and /points-shop.
@@ -43,7 +45,8 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("POST /api/v1/volunteers/me/certificates", web.Op{Summary: "开具志愿服务时长证明 / Issue my certificate of service hours", Tag: tag, Response: Certificate{}, Status: 201}, h.apiCertificate)
 	rt.API("GET /api/v1/volunteers/{id}", web.Op{Summary: "志愿者详情 / A volunteer", Tag: tag, Response: Volunteer{}}, h.apiVolunteer)
 	rt.API("POST /api/v1/volunteers/{id}/verify", web.Op{Summary: "社区认证志愿者登记 / Verify (or refuse) a registration", Tag: tag, Body: VerifyInput{}, Response: Volunteer{}}, h.apiVerify)
-	rt.API("GET /api/v1/certificates/{code}", web.Op{Summary: "核验志愿服务时长证明（公开）/ Verify a certificate by its code (public)", Tag: tag, Response: Certificate{}, Public: true}, h.apiVerifyCertificate)
+	rt.API("GET /api/v1/certificates", web.Op{Summary: "时长证明（本人的，或辖区内的；按键翻页）/ Certificates: my own, or in your jurisdiction, paged by key", Tag: tag, Response: Page[Certificate]{}, Params: cur}, h.apiCertificates)
+	rt.API("GET /api/v1/certificates/{id}", web.Op{Summary: "凭验证码核验志愿服务时长证明（公开）/ Verify a certificate by its code (public)", Tag: tag, Response: Certificate{}, Public: true}, h.apiVerifyCertificate)
 
 	rt.API("GET /api/v1/activities", web.Op{Summary: "志愿活动（按开始时间，按键翻页）/ Volunteer activities by start, paged by key", Tag: tag, Response: Page[Activity]{},
 		Params: append([]web.Param{{Name: "division"}, {Name: "open", Type: "boolean", Description: "only those still taking sign-ups"}}, cur...)}, h.apiActivities)
@@ -55,6 +58,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("POST /api/v1/activities/{id}/attendance", web.Op{Summary: "确认签到并记入时长（重复确认不重复记入）/ Confirm attendance and credit hours (once)", Tag: tag, Body: AttendanceInput{}, Response: AttendanceResult{}}, h.apiAttendance)
 
 	rt.API("GET /api/v1/ledger/stars", web.Op{Summary: "星级门槛（小时）/ The star thresholds in hours", Tag: tag, Response: []StarLevel{}}, h.apiStars)
+	rt.API("GET /api/v1/ledger/accounts", web.Op{Summary: "账户及余额（本人的，或辖区内的；按键翻页）/ Accounts and balances: my own, or in your jurisdiction, paged by key", Tag: tag, Response: Page[Account]{}, Params: cur}, h.apiAccounts)
 	rt.API("GET /api/v1/ledger/accounts/{id}", web.Op{Summary: "账户余额（时长以分钟计）/ An account's balance (hours in minutes)", Tag: tag, Response: Account{}}, h.apiAccount)
 	rt.API("GET /api/v1/ledger/accounts/{id}/entries", web.Op{Summary: "账户分录（新的在前，按键翻页）/ An account's entries, newest first, paged by key", Tag: tag, Response: Page[Entry]{}, Params: cur}, h.apiEntries)
 	rt.API("POST /api/v1/ledger/credits", web.Op{Summary: "记入活动以外的服务时长（社区）/ Credit hours served outside an activity", Tag: tag, Body: CreditInput{}, Response: Posted{}, Status: 201}, h.apiCredit)
@@ -172,7 +176,7 @@ func (h *Handlers) apiCertificate(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *Handlers) apiVerifyCertificate(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.Store.VerifyCertificate(r.Context(), r.PathValue("code"))
+	c, err := h.Store.VerifyCertificate(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -411,5 +415,60 @@ func (h *Handlers) apiRedeem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	web.WriteJSON(w, 201, red)
+	return nil
+}
+
+// pageOf answers one page of a list read with one row more than asked.
+func pageOf[T any](keys *secret.Keyring, list string, rows []T, n int, key func(T) []string) Page[T] {
+	p := Page[T]{Items: rows}
+	if len(rows) > n {
+		p.Items = rows[:n]
+		p.Next = keyset.Seal(keys, list, key(rows[n-1])...)
+	}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return p
+}
+
+func (h *Handlers) apiAccounts(w http.ResponseWriter, r *http.Request) error {
+	n, err := pageSize(r, 50)
+	if err != nil {
+		return err
+	}
+	key, err := h.cursor(r, listAccounts, 1)
+	if err != nil {
+		return err
+	}
+	after := ""
+	if key != nil {
+		after = key[0]
+	}
+	as, err := h.Store.Accounts(r.Context(), after, n+1)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, pageOf(h.Keys, listAccounts, as, n, func(a Account) []string { return []string{a.ID} }))
+	return nil
+}
+
+func (h *Handlers) apiCertificates(w http.ResponseWriter, r *http.Request) error {
+	n, err := pageSize(r, 50)
+	if err != nil {
+		return err
+	}
+	key, err := h.cursor(r, listCerts, 1)
+	if err != nil {
+		return err
+	}
+	after := ""
+	if key != nil {
+		after = key[0]
+	}
+	cs, err := h.Store.Certificates(r.Context(), after, n+1)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, pageOf(h.Keys, listCerts, cs, n, func(c Certificate) []string { return []string{c.Code} }))
 	return nil
 }

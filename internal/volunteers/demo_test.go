@@ -49,6 +49,9 @@ func TestDemo(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM vol_volunteers WHERE username = 'demo.resident'`); n != 0 {
 			t.Error("the demo resident is registered already")
 		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_certificates WHERE stars = 5`); n == 0 {
+			t.Error("no certificate to check")
+		}
 		invariants(t, e, "demo")
 		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a WHERE taken <> (SELECT COUNT(*) FROM vol_signups s WHERE s.activity_id = a.id AND s.status = 'confirmed')`); n != 0 {
 			t.Errorf("%d activities whose slots taken are not their sign-ups", n)

@@ -512,3 +512,48 @@ func (s *Store) Entries(ctx context.Context, accountID string, beforeID int64, l
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// Accounts lists accounts by id (keyset): the signed-in resident's own,
+// or those of a worker's jurisdiction, with their balances.
+func (s *Store) Accounts(ctx context.Context, after string, limit int) ([]Account, error) {
+	p := access.From(ctx)
+	if p == nil || !p.Role.Business() {
+		return nil, errNoAccount
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	q := `SELECT id, currency, owner_kind, owner_id, division_code, balance, earned, may_go_negative FROM vol_accounts WHERE id > $1 AND `
+	args := []any{after}
+	if p.Role == access.Resident {
+		me, err := s.Mine(ctx)
+		if errors.Is(err, errNoVolunteer) {
+			return []Account{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		q += `id IN ($2, $3)`
+		args = append(args, AccountID(OwnerVolunteer, me.ResidentID, Hours), AccountID(OwnerVolunteer, me.ResidentID, Points))
+	} else {
+		sc := access.BusinessScope(p)
+		q += `division_code >= $2 AND division_code < $3`
+		args = append(args, sc.Lo, sc.Hi)
+	}
+	q += ` ORDER BY id LIMIT ` + itoa(limit)
+	levels, err := s.StarLevels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Account, error) {
+		var a Account
+		err := r.Scan(&a.ID, &a.Currency, &a.Owner, &a.OwnerID, &a.Division, &a.Balance, &a.Earned, &a.MayGoNegative)
+		if a.Currency == Hours {
+			a.BalanceHours = hours(a.Balance)
+			if a.Owner == OwnerVolunteer {
+				a.Stars = starsFor(levels, a.Earned)
+			}
+		}
+		return a, err
+	}, q, args...)
+}

@@ -176,7 +176,7 @@ func (s *Store) Redeem(ctx context.Context, in RedeemInput) (Redemption, error) 
 // Certificate is a certificate of service hours as issued: the figures of
 // the day it was issued, checkable by its code.
 type Certificate struct {
-	Code     string    `json:"code"`
+	Code     string    `json:"id"`     // the verification code
 	Holder   string    `json:"holder"` // masked
 	Division string    `json:"division"`
 	Place    string    `json:"place,omitempty"`
@@ -257,4 +257,46 @@ func (s *Store) VerifyCertificate(ctx context.Context, code string) (Certificate
 	}
 	c.Hours, c.IssuedAt = hours(minutes), at.Time
 	return c, s.place(ctx, &c)
+}
+
+// Certificates lists certificates by code (keyset): the signed-in
+// resident's own, or those of a worker's jurisdiction.
+func (s *Store) Certificates(ctx context.Context, after string, limit int) ([]Certificate, error) {
+	p := access.From(ctx)
+	if p == nil || !p.Role.Business() {
+		return nil, fault.Forbidden(fault.M("请先登录", "sign in first"))
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	q := `SELECT code, holder, division_code, minutes, stars, issued_at FROM vol_certificates WHERE `
+	var args []any
+	if p.Role == access.Resident {
+		me, err := s.Mine(ctx)
+		if errors.Is(err, errNoVolunteer) {
+			return []Certificate{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		q += `resident_id = $1`
+		args = append(args, me.ResidentID)
+	} else {
+		sc := access.BusinessScope(p)
+		q += `division_code >= $1 AND division_code < $2`
+		args = append(args, sc.Lo, sc.Hi)
+	}
+	if after != "" {
+		args = append(args, after)
+		q += ` AND code > ` + ph(len(args))
+	}
+	q += ` ORDER BY code LIMIT ` + itoa(limit)
+	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Certificate, error) {
+		var c Certificate
+		var minutes int64
+		var at db.Time
+		err := r.Scan(&c.Code, &c.Holder, &c.Division, &minutes, &c.Stars, &at)
+		c.Hours, c.IssuedAt = hours(minutes), at.Time
+		return c, err
+	}, q, args...)
 }

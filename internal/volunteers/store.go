@@ -61,7 +61,7 @@ func keys(opts []option) []string {
 // Volunteer is a registered volunteer; the name is published by surname
 // only (张**).
 type Volunteer struct {
-	ResidentID   string    `json:"resident_id"`
+	ResidentID   string    `json:"id"` // the resident's id
 	Username     string    `json:"username,omitempty"`
 	HouseholdID  string    `json:"household_id"`
 	Division     string    `json:"division"`
