@@ -41,7 +41,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/volunteers", web.Op{Summary: "志愿者名单（辖区内，按键翻页）/ Volunteers in your jurisdiction, paged by key", Tag: tag, Response: Page[Volunteer]{},
 		Params: append([]web.Param{{Name: "division"}, {Name: "status", Description: "pending, verified or rejected"}}, cur...)}, h.apiVolunteers)
 	rt.API("POST /api/v1/volunteers", web.Op{Summary: "登记成为志愿者（居民本人，或社区工作者代为登记）/ Register as a volunteer", Tag: tag, Body: VolunteerInput{}, Response: Volunteer{}, Status: 201}, h.apiRegister)
-	rt.API("GET /api/v1/volunteers/me", web.Op{Summary: "我的志愿者信息：时长、星级、积分 / My volunteer record: hours, stars, points", Tag: tag, Response: Volunteer{}}, h.apiMe)
+	rt.API("GET /api/v1/volunteers/me", web.Op{Summary: "我的志愿者信息：时长、星级、积分（未登记时状态为 unregistered）/ My volunteer record: hours, stars, points (status unregistered before registering)", Tag: tag, Response: Volunteer{}}, h.apiMe)
 	rt.API("POST /api/v1/volunteers/me/certificates", web.Op{Summary: "开具志愿服务时长证明 / Issue my certificate of service hours", Tag: tag, Response: Certificate{}, Status: 201}, h.apiCertificate)
 	rt.API("GET /api/v1/volunteers/{id}", web.Op{Summary: "志愿者详情 / A volunteer", Tag: tag, Response: Volunteer{}}, h.apiVolunteer)
 	rt.API("POST /api/v1/volunteers/{id}/verify", web.Op{Summary: "社区认证志愿者登记 / Verify (or refuse) a registration", Tag: tag, Body: VerifyInput{}, Response: Volunteer{}}, h.apiVerify)
@@ -136,7 +136,7 @@ func (h *Handlers) apiRegister(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) apiMe(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Store.Mine(r.Context())
+	v, err := h.Store.Me(r.Context())
 	if err != nil {
 		return err
 	}

@@ -429,7 +429,7 @@ func (h *Handlers) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if v.Pending, err = h.Store.List(ctx, VolunteerFilter{Status: StatusPending, Limit: 10}); err != nil {
+	if v.Pending, err = h.Store.List(ctx, VolunteerFilter{Status: StatusPending, Limit: 10, Newest: true}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

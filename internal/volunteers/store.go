@@ -296,6 +296,33 @@ func (s *Store) Mine(ctx context.Context) (Volunteer, error) {
 	return v, s.figures(ctx, s.DB.R, &v)
 }
 
+// StatusUnregistered is the status a resident has before registering.
+const StatusUnregistered = "unregistered"
+
+// Me is the signed-in resident's volunteer record; before they register,
+// a record of status unregistered with whatever hours were carried over
+// for them (409 when the account is not linked to a resident).
+func (s *Store) Me(ctx context.Context) (Volunteer, error) {
+	v, err := s.Mine(ctx)
+	if !errors.Is(err, errNoVolunteer) {
+		return v, err
+	}
+	p := access.From(ctx)
+	if p == nil || p.Role != access.Resident {
+		return v, fault.Forbidden(fault.M("只有居民有志愿者记录", "only residents have a volunteer record"))
+	}
+	err = s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname FROM registry_people WHERE username = $1`, p.Username).Scan(&v.ResidentID, &v.HouseholdID, &v.Division, &v.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, errNotLinked
+	}
+	if err != nil {
+		return v, err
+	}
+	v.Name += "**"
+	v.Username, v.Status, v.Skills, v.Availability, v.Languages = p.Username, StatusUnregistered, []string{}, []string{}, []string{}
+	return v, s.figures(ctx, s.DB.R, &v)
+}
+
 // Verify records the community's decision on a registration.
 func (s *Store) Verify(ctx context.Context, residentID string, approve bool) (Volunteer, error) {
 	v, err := s.volunteer(ctx, s.DB.R, residentID)
@@ -329,6 +356,9 @@ type VolunteerFilter struct {
 	Status   string
 	After    string // the last resident id of the page before
 	Limit    int
+	// Newest lists the latest registrations first (one page only: the
+	// dashboard's box of those waiting).
+	Newest bool
 }
 
 // List reads the volunteers of a division, by resident id (keyset), with
@@ -358,7 +388,11 @@ func (s *Store) List(ctx context.Context, f VolunteerFilter) ([]Volunteer, error
 		q += ` AND v.status = $4`
 		args = append(args, f.Status)
 	}
-	q += ` ORDER BY v.resident_id LIMIT ` + itoa(f.Limit)
+	if f.Newest {
+		q += ` ORDER BY v.updated_at DESC, v.resident_id LIMIT ` + itoa(f.Limit)
+	} else {
+		q += ` ORDER BY v.resident_id LIMIT ` + itoa(f.Limit)
+	}
 	levels, err := s.StarLevels(ctx)
 	if err != nil {
 		return nil, err

@@ -50,6 +50,12 @@ func TestRegistration(t *testing.T) {
 			}
 		})
 		var v volunteers.Volunteer
+		t.Run("before registering, my record says unregistered", func(t *testing.T) {
+			me := apptest.JSON[volunteers.Volunteer](t, c, "GET", "/api/v1/volunteers/me", nil, 200)
+			if me.Status != volunteers.StatusUnregistered || me.ResidentID != w.a || me.Hours != 0 {
+				t.Fatalf("got %+v", me)
+			}
+		})
 		t.Run("a resident registers and awaits verification", func(t *testing.T) {
 			v = apptest.JSON[volunteers.Volunteer](t, c, "POST", "/api/v1/volunteers", volunteers.VolunteerInput{Skills: []string{"meals", "digital"}, Availability: []string{"weekend"},
 				Languages: []string{"hangzhou"}, Drives: true, PartyMember: true, PartyBranch: "区卫健局第二党支部"}, 201)
