@@ -72,7 +72,7 @@ func TestEndToEndVolunteerSignsUpIsCreditedRedeemsAndIsVerified(t *testing.T) {
 				t.Fatalf("the dashboard: %v", err)
 			}
 			fits(t, "/volunteers")
-			if err := chromedp.Do(ctx, chromedp.Click(`#pending button.verify`), chromedp.WaitVisible(`#figures`), shot("81-volunteers-dashboard")); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(`#pending button.verify`), chromedp.WaitVisible(`#done`), shot("81-volunteers-dashboard")); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
 			cst := time.FixedZone("CST", 8*3600)
@@ -167,7 +167,7 @@ func TestEndToEndVolunteerSignsUpIsCreditedRedeemsAndIsVerified(t *testing.T) {
 				t.Fatalf("the shop: %v", err)
 			}
 			fits(t, "/volunteers/shop")
-			if err := chromedp.Do(ctx, chromedp.Click(`button[aria-label="兑换 理发券"]`), chromedp.WaitVisible(`#my-points`), text(`#my-points`, &after), shot("85-volunteers-redeemed")); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(`button[aria-label="兑换 理发券"]`), chromedp.WaitVisible(`#redeemed`), text(`#my-points`, &after), shot("85-volunteers-redeemed")); err != nil {
 				t.Fatalf("redeem: %v", err)
 			}
 			if !strings.Contains(after, "20") {

@@ -3,6 +3,7 @@ package volunteers
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,7 @@ const verifiedRanked = `(SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.division_
 
 // Demo is the demo data of one county, written set-based so that the
 // county scale takes seconds: in every community 24 residents aged 18–70
+// (of those whose id ends in 0, so that the numbering sorts a sixteenth)
 // registered, most verified, spread over every star level; their hours so far carried over
 // into the ledger as an opening balance, each with its time bank's debit;
 // in every community with volunteers, an activity last week whose
@@ -51,6 +53,16 @@ func Demo(ctx context.Context, s *Store, county string) error {
 		return db.T(time.Date(y, m, dd, hour, 0, 0, 0, questions.CST))
 	}
 	pastDay := today.AddDate(0, 0, -7).Format("2006-01-02")
+	// The demo resident, found once by the account's index (username <> ''
+	// lets the planner use the partial unique index).
+	var demoID, demoDiv string
+	err := s.DB.R.QueryRowContext(ctx, `SELECT id, division_code FROM registry_people WHERE username = 'demo.resident' AND username <> ''`).Scan(&demoID, &demoDiv)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if !sc.Contains(demoDiv) {
+		demoID, demoDiv = "", ""
+	}
 	steps := []struct {
 		q    string
 		args []any
@@ -62,7 +74,8 @@ func Demo(ctx context.Context, s *Store, county string) error {
 				p.rn % 3 = 0, p.rn % 4 = 1, CASE WHEN p.rn % 4 = 1 THEN '区级机关第一党支部' ELSE '' END,
 				CASE WHEN p.rn % 12 = 5 THEN 'pending' ELSE 'verified' END, 'demo', $3, $3
 			FROM (SELECT q.*, ROW_NUMBER() OVER (PARTITION BY q.division_code ORDER BY q.id) AS rn FROM registry_people q
-				WHERE q.division_code >= $1 AND q.division_code < $2 AND length(q.division_code) = 12 AND q.username <> 'demo.resident' AND q.birth_date >= $4 AND q.birth_date <= $5) p
+				WHERE q.division_code >= $1 AND q.division_code < $2 AND length(q.division_code) = 12 AND substr(q.id, length(q.id), 1) = '0'
+					AND q.username <> 'demo.resident' AND q.birth_date >= $4 AND q.birth_date <= $5) p
 			WHERE p.rn <= 24`,
 			[]any{sc.Lo, sc.Hi, t, oldest, youngest}},
 		// Activities: in every community with volunteers, one last week and two coming.
@@ -112,13 +125,13 @@ func Demo(ctx context.Context, s *Store, county string) error {
 		// hours make their first star.
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-h-' || p.id, 'volunteer:' || p.id || ':hours', 'hours', 5880, 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
-			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM (SELECT CAST($2 AS TEXT) AS id, CAST($3 AS TEXT) AS division_code) p WHERE p.id <> ''`, []any{t, demoID, demoDiv}},
 		{`INSERT INTO vol_entries (txn_id, account_id, currency, amount, kind, service_date, ref, reason, entry_key, created_by, created_at)
 			SELECT 'open-h-' || p.id, 'bank:' || p.division_code || ':hours', 'hours', -5880, 'opening', '', '', '历史服务时长结转 / hours carried over', '', 'demo', $1
-			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM (SELECT CAST($2 AS TEXT) AS id, CAST($3 AS TEXT) AS division_code) p WHERE p.id <> ''`, []any{t, demoID, demoDiv}},
 		{`INSERT INTO vol_accounts (id, currency, owner_kind, owner_id, division_code, balance, earned, may_go_negative, created_at)
 			SELECT 'volunteer:' || p.id || ':hours', 'hours', 'volunteer', p.id, p.division_code, 5880, 5880, FALSE, $1
-			FROM registry_people p WHERE p.username = 'demo.resident' AND p.division_code >= $2 AND p.division_code < $3`, []any{t, sc.Lo, sc.Hi}},
+			FROM (SELECT CAST($2 AS TEXT) AS id, CAST($3 AS TEXT) AS division_code) p WHERE p.id <> ''`, []any{t, demoID, demoDiv}},
 	}
 	for _, leg := range []struct{ acct, sign, key, currency, amount string }{
 		{`'volunteer:' || s.resident_id || ':hours'`, "", `'attend:' || s.activity_id || ':' || s.resident_id`, "hours", "a.minutes"},
@@ -152,17 +165,17 @@ func Demo(ctx context.Context, s *Store, county string) error {
 			SELECT 'bank:' || d.division_code || ':' || c.currency, c.currency, 'bank', d.division_code, d.division_code,
 				(SELECT COALESCE(SUM(e.amount), 0) FROM vol_entries e WHERE e.account_id = 'bank:' || d.division_code || ':' || c.currency), 0, TRUE, $1
 			FROM (SELECT division_code FROM vol_volunteers WHERE status = 'verified' AND division_code >= $2 AND division_code < $3
-				UNION SELECT division_code FROM registry_people WHERE username = 'demo.resident' AND division_code >= $2 AND division_code < $3) d CROSS JOIN (SELECT 'hours' AS currency UNION ALL SELECT 'points') c`,
-			[]any{t, sc.Lo, sc.Hi}},
+				UNION SELECT CAST($4 AS TEXT) WHERE CAST($4 AS TEXT) <> '') d CROSS JOIN (SELECT 'hours' AS currency UNION ALL SELECT 'points') c`,
+			[]any{t, sc.Lo, sc.Hi, demoDiv}},
 		struct {
 			q    string
 			args []any
 		}{`INSERT INTO vol_shop_items (id, division_code, name, points, stock, created_at)
 			SELECT 'demo-item-' || i.n || '-' || d.division_code, d.division_code, i.name, i.points, i.stock, $1
 			FROM (SELECT division_code FROM vol_volunteers WHERE division_code >= $2 AND division_code < $3
-				UNION SELECT division_code FROM registry_people WHERE username = 'demo.resident' AND division_code >= $2 AND division_code < $3) d
+				UNION SELECT CAST($4 AS TEXT) WHERE CAST($4 AS TEXT) <> '') d
 			CROSS JOIN (SELECT 1 AS n, '大米 5 斤' AS name, 60 AS points, 30 AS stock UNION ALL SELECT 2, '食用油 1 桶', 80, 20 UNION ALL SELECT 3, '理发券', 30, 50 UNION ALL SELECT 4, '家电清洗上门服务', 200, 5) i`,
-			[]any{t, sc.Lo, sc.Hi}},
+			[]any{t, sc.Lo, sc.Hi, demoDiv}},
 	)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for i, st := range steps {

@@ -408,7 +408,7 @@ type dashboardView struct {
 	First   string
 	Next    string
 	Coming  []Activity
-	Past    []Activity
+	Done    string // verified or rejected, after a decision
 }
 
 // pageDashboard is the community's volunteer and points dashboard.
@@ -458,19 +458,8 @@ func (h *Handlers) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Pages.Render(w, r, 200, "dashboard", web.View{Title: web.M("志愿服务与积分", "Volunteers and points"), Data: v, Notice: doneMsg(r.URL.Query().Get("done"))})
-}
-
-func doneMsg(done string) web.Msg {
-	switch done {
-	case "verified":
-		return web.M("已认证", "Verified")
-	case "rejected":
-		return web.M("已退回", "Refused")
-	case "item":
-		return web.M("商品已上架", "Item added")
-	}
-	return web.Msg{}
+	v.Done = r.URL.Query().Get("done")
+	h.Pages.Render(w, r, 200, "dashboard", web.View{Title: web.M("志愿服务与积分", "Volunteers and points"), Data: v})
 }
 
 func (h *Handlers) postVerify(w http.ResponseWriter, r *http.Request) {
@@ -536,8 +525,10 @@ func (h *Handlers) pageShop(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	sv.Items = items
 	sv.First, sv.Next = keyset.Links(r, cur, next)
-	if d, ok := v.Data.(*Redemption); ok {
-		sv.Done = d
+	if id := r.URL.Query().Get("redeemed"); id != "" {
+		if red, err := h.Store.redemption(ctx, id); err == nil {
+			sv.Done = &red
+		}
 	}
 	v.Title, v.Data = web.M("积分超市", "Points shop"), sv
 	h.Pages.Render(w, r, status, "shop", v)
@@ -553,7 +544,8 @@ func (h *Handlers) postRedeem(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.pageShop(w, r, 200, web.View{Notice: web.M("兑换成功："+red.Item+"，请到社区领取", "Redeemed: "+red.Item+"; collect it at the community"), Data: &red})
+	// Redirected, so that reloading the page does not redeem again.
+	http.Redirect(w, r, "/volunteers/shop?redeemed="+url.QueryEscape(red.ID), http.StatusSeeOther)
 }
 
 func (h *Handlers) postItem(w http.ResponseWriter, r *http.Request) {

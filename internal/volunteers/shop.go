@@ -300,3 +300,26 @@ func (s *Store) Certificates(ctx context.Context, after string, limit int) ([]Ce
 		return c, err
 	}, q, args...)
 }
+
+// redemption reads a redemption the principal may see: their own, or
+// one of a worker's jurisdiction.
+func (s *Store) redemption(ctx context.Context, id string) (Redemption, error) {
+	var red Redemption
+	var div string
+	var at db.Time
+	err := s.DB.R.QueryRowContext(ctx, `SELECT r.id, r.item_id, i.name, r.resident_id, r.division_code, r.points, r.txn_id, r.created_at FROM vol_redemptions r
+		JOIN vol_shop_items i ON i.id = r.item_id WHERE r.id = $1`, id).Scan(&red.ID, &red.ItemID, &red.Item, &red.ResidentID, &div, &red.Points, &red.TxnID, &at)
+	if err != nil {
+		return red, err
+	}
+	red.At = at.Time
+	p := access.From(ctx)
+	if p != nil && p.Role == access.Resident {
+		if me, err := s.Mine(ctx); err != nil || me.ResidentID != red.ResidentID {
+			return Redemption{}, errNoItem
+		}
+	} else if !manager(p, div) {
+		return Redemption{}, errNoItem
+	}
+	return red, nil
+}

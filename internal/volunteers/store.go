@@ -268,7 +268,9 @@ func (s *Store) Get(ctx context.Context, residentID string) (Volunteer, error) {
 		return v, err
 	}
 	p := access.From(ctx)
-	if p == nil || (p.Username != v.Username || p.Role != access.Resident) && (!p.Role.Business() || p.Role == access.Resident || !access.BusinessScope(p).Contains(v.Division)) {
+	own := p != nil && p.Role == access.Resident && p.Username == v.Username
+	worker := p != nil && p.Role.Business() && p.Role != access.Resident && access.BusinessScope(p).Contains(v.Division)
+	if !own && !worker {
 		return Volunteer{}, errNoVolunteer
 	}
 	if p.Role != access.Resident {
