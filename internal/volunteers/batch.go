@@ -24,8 +24,13 @@ func (s *Store) creditBatch(ctx context.Context, tx *sql.Tx, staging, by string)
 	if bad > 0 {
 		return 0, fault.Invalid(fault.M("批量记入有误", "the batch has errors"), fault.Field("hours", fault.M(itoa(bad)+" 行的时长不在 0–24 小时之间或缺少服务日期", itoa(bad)+" rows have hours outside 0–24 or no service date")))
 	}
+	// A day's hours already recorded are looked up only for accounts with
+	// any (earned > 0): a day's sum is never negative (a reversal carries
+	// its original's date), so an account that earned nothing has nothing
+	// on any day.
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT account_id, service_date, SUM(minutes) AS m FROM `+staging+` GROUP BY account_id, service_date) g
-		WHERE g.m + COALESCE((SELECT SUM(e.amount) FROM vol_entries e WHERE e.account_id = g.account_id AND e.service_date = g.service_date AND e.service_date <> ''), 0) > 1440`).Scan(&bad); err != nil {
+		WHERE g.m > 1440 OR EXISTS (SELECT 1 FROM vol_accounts a WHERE a.id = g.account_id AND a.earned > 0)
+			AND g.m + COALESCE((SELECT SUM(e.amount) FROM vol_entries e WHERE e.account_id = g.account_id AND e.service_date = g.service_date AND e.service_date <> ''), 0) > 1440`).Scan(&bad); err != nil {
 		return 0, err
 	}
 	if bad > 0 {
