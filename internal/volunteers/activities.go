@@ -218,7 +218,10 @@ func (s *Store) Activities(ctx context.Context, f ActivityFilter) ([]Activity, e
 		q += ` AND a.starts_at >= ` + arg(db.T(f.From))
 	}
 	if f.Open {
-		q += ` AND a.cutoff > ` + arg(db.T(s.Now()))
+		// The cut-off is never after the start: starts_at bounds the
+		// index scan, cutoff decides.
+		now := db.T(s.Now())
+		q += ` AND a.starts_at > ` + arg(now) + ` AND a.cutoff > ` + ph(len(args))
 	}
 	if st, id, ok := strings.Cut(f.After, "|"); ok {
 		if t, err := time.Parse(time.RFC3339Nano, st); err == nil {

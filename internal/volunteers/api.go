@@ -116,7 +116,7 @@ func (h *Handlers) apiVolunteers(w http.ResponseWriter, r *http.Request) error {
 	p := Page[Volunteer]{Items: vs}
 	if len(vs) > n {
 		p.Items = vs[:n]
-		p.Next = keyset.Seal(h.Keys, listVolunteers, vs[n-1].ResidentID)
+		p.Next = keyset.Seal(h.Keys, listVolunteers, vs[n-1].Cursor())
 	}
 	web.WriteJSON(w, 200, p)
 	return nil

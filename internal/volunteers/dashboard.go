@@ -29,6 +29,34 @@ type StarCount struct {
 // Dashboard sums a division's volunteers, stars and points: each figure
 // one indexed read over its subtree.
 func (s *Store) Dashboard(ctx context.Context, div string) (Dashboard, error) {
+	d, err := s.dashboard(ctx, div)
+	if err != nil {
+		return d, err
+	}
+	return d, s.Audit.Record(ctx, audit.Entry{Action: "volunteers.dashboard", Object: "division", ObjectID: div, Division: div})
+}
+
+// DashboardPage is the dashboard's figures and the volunteers it lists
+// (those waiting, the newest first, and a page of the verified), read
+// as one audited view.
+func (s *Store) DashboardPage(ctx context.Context, div string, after string) (Dashboard, []Volunteer, []Volunteer, error) {
+	d, err := s.dashboard(ctx, div)
+	if err != nil {
+		return d, nil, nil, err
+	}
+	pending, err := s.list(ctx, VolunteerFilter{Status: StatusPending, Limit: 10, Newest: true})
+	if err != nil {
+		return d, nil, nil, err
+	}
+	verified, err := s.list(ctx, VolunteerFilter{Status: StatusVerified, After: after, Limit: 21})
+	if err != nil {
+		return d, nil, nil, err
+	}
+	return d, pending, verified, s.Audit.Record(ctx, audit.Entry{Action: "volunteers.dashboard", Object: "division", ObjectID: div, Division: div,
+		Detail: audit.Detail(map[string]any{"pending_rows": len(pending), "verified_rows": len(verified)})})
+}
+
+func (s *Store) dashboard(ctx context.Context, div string) (Dashboard, error) {
 	d := Dashboard{Division: div}
 	if _, err := mustManage(ctx, div); err != nil {
 		return d, err
@@ -49,7 +77,7 @@ func (s *Store) Dashboard(ctx context.Context, div string) (Dashboard, error) {
 	for _, l := range levels {
 		q += `, COALESCE(SUM(CASE WHEN earned >= ` + itoa(l.Hours*60) + ` THEN 1 ELSE 0 END), 0)`
 	}
-	q += ` FROM vol_accounts WHERE division_code >= $1 AND division_code < $2 AND currency = 'hours' AND owner_kind = 'volunteer'`
+	q += ` FROM vol_accounts WHERE owner_kind = 'volunteer' AND currency = 'hours' AND division_code >= $1 AND division_code < $2`
 	var total int64
 	d.Stars = make([]StarCount, len(levels))
 	dest := []any{&total}
@@ -68,5 +96,5 @@ func (s *Store) Dashboard(ctx context.Context, div string) (Dashboard, error) {
 	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM vol_activities WHERE division_code >= $1 AND division_code < $2`, sc.Lo, sc.Hi).Scan(&d.Activities); err != nil {
 		return d, err
 	}
-	return d, s.Audit.Record(ctx, audit.Entry{Action: "volunteers.dashboard", Object: "division", ObjectID: div, Division: div})
+	return d, nil
 }

@@ -164,7 +164,7 @@ func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request, status int, v 
 		mv.V, mv.Registered, mv.Linked = me, true, true
 	case err == errNoVolunteer:
 		var n int
-		if err := h.Store.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_people WHERE username = $1`, p.Username).Scan(&n); err != nil {
+		if err := h.Store.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_people WHERE username = $1 AND username <> ''`, p.Username).Scan(&n); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -424,33 +424,25 @@ func (h *Handlers) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v dashboardView
-	var err error
-	if v.D, err = h.Store.Dashboard(ctx, p.Division); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if v.Pending, err = h.Store.List(ctx, VolunteerFilter{Status: StatusPending, Limit: 10, Newest: true}); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	f := VolunteerFilter{Status: StatusVerified, Limit: 21}
 	cur := r.URL.Query().Get("cursor")
+	after := ""
 	if cur != "" {
 		key, err := keyset.Open(h.Keys, cur, listVolunteers, 1)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		f.After = key[0]
+		after = key[0]
 	}
-	if v.List, err = h.Store.List(ctx, f); err != nil {
+	var err error
+	if v.D, v.Pending, v.List, err = h.Store.DashboardPage(ctx, p.Division, after); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	next := ""
 	if len(v.List) > 20 {
 		v.List = v.List[:20]
-		next = keyset.Seal(h.Keys, listVolunteers, v.List[19].ResidentID)
+		next = keyset.Seal(h.Keys, listVolunteers, v.List[19].Cursor())
 	}
 	v.First, v.Next = keyset.Links(r, cur, next)
 	today := h.Store.Now().In(questions.CST).Truncate(24 * time.Hour)

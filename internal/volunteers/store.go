@@ -171,6 +171,9 @@ func split(s string) []string {
 	return strings.Split(s, ",")
 }
 
+// Cursor is a volunteer's keyset position in the list.
+func (v Volunteer) Cursor() string { return v.Division + "|" + v.ResidentID }
+
 // Register records a resident as a volunteer, waiting for the community's
 // verification; registering again updates the details (and asks for
 // verification again when they were refused).
@@ -211,7 +214,7 @@ func (s *Store) Register(ctx context.Context, in VolunteerInput) (Volunteer, err
 	var arg string
 	switch {
 	case p != nil && p.Role == access.Resident:
-		q, arg = q+`username = $1`, p.Username
+		q, arg = q+`username = $1 AND username <> ''`, p.Username // <> '': the account index is partial
 	case p != nil && (p.Role == access.CommunityWorker || p.Role == access.Officer) && in.ResidentID != "":
 		q, arg = q+`id = $1`, in.ResidentID
 	default:
@@ -313,7 +316,7 @@ func (s *Store) Me(ctx context.Context) (Volunteer, error) {
 	if p == nil || p.Role != access.Resident {
 		return v, fault.Forbidden(fault.M("只有居民有志愿者记录", "only residents have a volunteer record"))
 	}
-	err = s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname FROM registry_people WHERE username = $1`, p.Username).Scan(&v.ResidentID, &v.HouseholdID, &v.Division, &v.Name)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname FROM registry_people WHERE username = $1 AND username <> ''`, p.Username).Scan(&v.ResidentID, &v.HouseholdID, &v.Division, &v.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, errNotLinked
 	}
@@ -356,16 +359,30 @@ func (s *Store) Verify(ctx context.Context, residentID string, approve bool) (Vo
 type VolunteerFilter struct {
 	Division string // within the principal's jurisdiction; default their own
 	Status   string
-	After    string // the last resident id of the page before
+	After    string // the last row's "division|resident id" of the page before
 	Limit    int
 	// Newest lists the latest registrations first (one page only: the
 	// dashboard's box of those waiting).
 	Newest bool
 }
 
-// List reads the volunteers of a division, by resident id (keyset), with
-// their hours, stars and points; an audited read.
+// List reads the volunteers of a division, by community and resident id
+// (keyset), with their hours, stars and points; an audited read.
 func (s *Store) List(ctx context.Context, f VolunteerFilter) ([]Volunteer, error) {
+	vs, err := s.list(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Audit.Record(ctx, audit.Entry{Action: "volunteers.list", Object: "volunteer", Division: access.From(ctx).Division,
+		Detail: audit.Detail(map[string]any{"division": f.Division, "status": f.Status, "rows": len(vs)})}); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// list is List unaudited, for a page that records one entry for all it
+// shows (the dashboard).
+func (s *Store) list(ctx context.Context, f VolunteerFilter) ([]Volunteer, error) {
 	p := access.From(ctx)
 	if p == nil || !p.Role.Business() || p.Role == access.Resident {
 		return nil, fault.Forbidden(fault.M("只有工作人员可以查看志愿者名单", "only workers see the volunteer list"))
@@ -384,16 +401,22 @@ func (s *Store) List(ctx context.Context, f VolunteerFilter) ([]Volunteer, error
 	q := `SELECT ` + volunteerCols + `, COALESCE(h.earned, 0), COALESCE(h.balance, 0), COALESCE(pt.balance, 0) FROM vol_volunteers v
 		LEFT JOIN vol_accounts h ON h.id = 'volunteer:' || v.resident_id || ':hours'
 		LEFT JOIN vol_accounts pt ON pt.id = 'volunteer:' || v.resident_id || ':points'
-		WHERE v.division_code >= $1 AND v.division_code < $2 AND v.resident_id > $3`
-	args := []any{sc.Lo, sc.Hi, f.After}
+		WHERE v.division_code >= $1 AND v.division_code < $2`
+	args := []any{sc.Lo, sc.Hi}
 	if f.Status != "" {
-		q += ` AND v.status = $4`
 		args = append(args, f.Status)
+		q += ` AND v.status = $3`
 	}
+	if div, id, ok := strings.Cut(f.After, "|"); ok {
+		args = append(args, div, id)
+		q += ` AND (v.division_code > ` + ph(len(args)-1) + ` OR v.division_code = ` + ph(len(args)-1) + ` AND v.resident_id > ` + ph(len(args)) + `)`
+	}
+	// By community, then id: the (status, division, id) index gives the
+	// order, so a county's page reads its rows, not the county's.
 	if f.Newest {
 		q += ` ORDER BY v.updated_at DESC, v.resident_id LIMIT ` + itoa(f.Limit)
 	} else {
-		q += ` ORDER BY v.resident_id LIMIT ` + itoa(f.Limit)
+		q += ` ORDER BY v.division_code, v.resident_id LIMIT ` + itoa(f.Limit)
 	}
 	levels, err := s.StarLevels(ctx)
 	if err != nil {
@@ -411,14 +434,7 @@ func (s *Store) List(ctx context.Context, f VolunteerFilter) ([]Volunteer, error
 		v.Hours, v.Bank, v.Stars = hours(earned), hours(bank), starsFor(levels, earned)
 		return v, err
 	}, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Audit.Record(ctx, audit.Entry{Action: "volunteers.list", Object: "volunteer", Division: div,
-		Detail: audit.Detail(map[string]any{"status": f.Status, "rows": len(vs)})}); err != nil {
-		return nil, err
-	}
-	return vs, nil
+	return vs, err
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
