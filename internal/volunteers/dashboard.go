@@ -77,7 +77,7 @@ func (s *Store) dashboard(ctx context.Context, div string) (Dashboard, error) {
 	for _, l := range levels {
 		q += `, COALESCE(SUM(CASE WHEN earned >= ` + itoa(l.Hours*60) + ` THEN 1 ELSE 0 END), 0)`
 	}
-	q += ` FROM vol_accounts WHERE owner_kind = 'volunteer' AND currency = 'hours' AND division_code >= $1 AND division_code < $2`
+	q += ` FROM vol_accounts WHERE currency = 'hours' AND owner_kind = 'volunteer' AND division_code >= $1 AND division_code < $2`
 	var total int64
 	d.Stars = make([]StarCount, len(levels))
 	dest := []any{&total}

@@ -170,7 +170,7 @@ var migrations = []db.Migration{
 	// The dashboard's star counts read a subtree's recorded hours from an
 	// index that holds them.
 	{ID: "volunteers/004_list_order", SQL: `CREATE INDEX vol_volunteers_status ON vol_volunteers (status, division_code, resident_id);
-CREATE INDEX vol_accounts_earned ON vol_accounts (owner_kind, currency, division_code, earned);`},
+CREATE INDEX vol_accounts_earned ON vol_accounts (currency, owner_kind, division_code, earned);`},
 	// It replaces the division index, which the planners preferred for the
 	// star counts and which made them read every account row.
 	{ID: "volunteers/005_drop_account_division", SQL: `DROP INDEX vol_accounts_div;`},
