@@ -12,6 +12,7 @@ import (
 	"linli/internal/registry"
 	"linli/internal/requests"
 	"linli/internal/visits"
+	"linli/internal/volunteers"
 )
 
 // Modules are the business capabilities, in dependency order: a module's
@@ -29,5 +30,6 @@ func Modules() []module.Spec {
 		childcare.Module(),
 		familydoctor.Module(),
 		care.Module(),
+		volunteers.Module(),
 	}
 }

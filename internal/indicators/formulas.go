@@ -55,7 +55,7 @@ var Formulas = map[string]Formula{
 	"C16": {Factor: 1, Num: "cities_smart", Additive: true, Why: "至少有一个智慧社区的设区市数 / cities with at least one smart community"},
 	"C17": {Factor: 100, Num: "rural_with_kiosk", Den: "rural_units", Why: "有政务自助服务一体机的行政村 ÷ 行政村 / villages with a self-service kiosk ÷ villages"},
 	"C18": {Factor: 1, Num: "leading_talents", Additive: true, Why: "社区工作领军人才人数 / leading community-work talents"},
-	"C19": {Factor: 100, Num: "units_with_volunteer_station", Den: "units", Why: "有志愿服务站点的村(社区) ÷ 全部村(社区) / units with a volunteer station ÷ all units"},
+	"C19": {Factor: 100, Num: "units_with_volunteer_station", Den: "units", Why: "有在用志愿服务站点的村(社区) ÷ 全部村(社区)；站点是登记库中类别为“志愿服务站点”的设施，志愿服务模块的活动挂在站点上 / units with an open volunteer station ÷ all units; stations are the registry's facilities of category volunteer_station, where the volunteers module's activities are held"},
 	"C20": {Factor: 100, Num: "urban_units_in_15min", Den: "urban_units_analysed", Why: "已分析城市社区的15分钟生活圈完整度之和 ÷ 已分析的城市社区数（完整度 = 人口加权的必备设施类别可达比例；只有当年有值，无路网分析时为“无数据”）/ Σ 15-minute completeness of analysed urban communities ÷ analysed urban communities (completeness: population-weighted share of the required categories within reach; current year only, no data without an analysis)"},
 	"C21": {Factor: 100, Num: "rural_units_in_30min", Den: "rural_units_analysed", Why: "已分析行政村的30分钟生活圈完整度之和 ÷ 已分析的行政村数（同上）/ Σ 30-minute completeness of analysed villages ÷ analysed villages (as C20)"},
 }

@@ -1,0 +1,68 @@
+package volunteers_test
+
+import (
+	"testing"
+
+	"linli/internal/access"
+	"linli/internal/apptest"
+	"linli/internal/db"
+	"linli/internal/dbtest"
+	"linli/internal/module"
+	"linli/internal/volunteers"
+)
+
+// The demo county has verified volunteers at every star level whose
+// figures are their ledger's, activities past and coming, and a points
+// shop; the demo resident is left to register.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, d *db.DB) {
+		e := apptest.New(t, d)
+		if _, err := e.App.SeedDemo(t.Context(), module.DemoOptions{Seed: 7, Scale: "community"}); err != nil {
+			t.Fatal(err)
+		}
+		levels := []int{100, 300, 600, 1000, 1500}
+		for i, h := range levels {
+			upper := 1 << 30
+			if i+1 < len(levels) {
+				upper = levels[i+1] * 60
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM vol_accounts WHERE owner_kind = 'volunteer' AND currency = 'hours' AND earned >= $1 AND earned < $2`, h*60, upper); n == 0 {
+				t.Errorf("no volunteer at %d stars", i+1)
+			}
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_accounts WHERE owner_kind = 'volunteer' AND currency = 'hours' AND earned < 6000`); n == 0 {
+			t.Error("no volunteer below one star")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_volunteers WHERE status = 'pending'`); n == 0 {
+			t.Error("no registration waiting")
+		}
+		if e.Count(`SELECT COUNT(*) FROM vol_activities WHERE starts_at < $1`, db.T(e.Clock.Now())) == 0 || e.Count(`SELECT COUNT(*) FROM vol_activities WHERE starts_at > $1`, db.T(e.Clock.Now())) == 0 {
+			t.Error("no past or no coming activity")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_signups WHERE credited`); n == 0 {
+			t.Error("no attendance credited")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_shop_items`); n == 0 {
+			t.Error("no shop items")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_volunteers WHERE username = 'demo.resident'`); n != 0 {
+			t.Error("the demo resident is registered already")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_certificates WHERE stars = 5`); n == 0 {
+			t.Error("no certificate to check")
+		}
+		invariants(t, e, "demo")
+		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a WHERE taken <> (SELECT COUNT(*) FROM vol_signups s WHERE s.activity_id = a.id AND s.status = 'confirmed')`); n != 0 {
+			t.Errorf("%d activities whose slots taken are not their sign-ups", n)
+		}
+		var worker, div string
+		if err := d.R.QueryRow(`SELECT username, division_code FROM users WHERE role = 'community_worker' AND division_code IN (SELECT division_code FROM vol_volunteers) ORDER BY username LIMIT 1`).Scan(&worker, &div); err != nil {
+			t.Fatal(err)
+		}
+		dash, err := volunteers.StoreOf(e.App.Module("volunteers")).Dashboard(as(worker, access.CommunityWorker, div), div)
+		if err != nil || dash.Verified == 0 || dash.Issued <= 0 || dash.Activities != 3 {
+			t.Fatalf("the dashboard of %s: %+v %v", div, dash, err)
+		}
+	})
+}
