@@ -2,6 +2,7 @@ package app
 
 import (
 	"linli/internal/assistance"
+	"linli/internal/deliberation"
 	"linli/internal/emergency"
 	"linli/internal/indicators"
 	"linli/internal/lifecircle"
@@ -23,5 +24,6 @@ func Modules() []module.Spec {
 		visits.Module(),
 		assistance.Module(),
 		emergency.Module(),
+		deliberation.Module(),
 	}
 }
