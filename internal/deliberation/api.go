@@ -3,6 +3,7 @@ package deliberation
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"linli/internal/access"
 	"linli/internal/fault"
@@ -39,6 +40,8 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("POST /api/v1/meetings/{id}/attendance", web.Op{Summary: "会议当天点名 / Take the day's attendance", Tag: tag, Body: AttendanceInput{}, Response: Meeting{}}, h.apiAttend)
 	rt.API("POST /api/v1/meetings/{id}/minutes", web.Op{Summary: "会后记录纪要与公开摘要 / Enter the minutes and public summary afterwards", Tag: tag, Body: MinutesInput{}, Response: Meeting{}}, h.apiMinutes)
 
+	rt.API("GET /api/v1/votes", web.Op{Summary: "本社区的表决（按 cursor 翻页）/ A community's votes (paged by cursor)", Tag: tag, Response: VotePage{},
+		Params: []web.Param{divisionParam, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiVotes)
 	rt.API("POST /api/v1/votes", web.Op{Summary: "发起议题表决 / Open a vote on a topic", Tag: tag, Body: VoteInput{}, Response: Vote{}, Status: 201}, h.apiOpenVote)
 	rt.API("GET /api/v1/votes/{id}", web.Op{Summary: "表决及其结果（截止后计票）/ A vote and its result (counted when it closes)", Tag: tag, Response: Vote{}}, h.apiVote)
 	rt.API("POST /api/v1/votes/{id}/ballots", web.Op{Summary: "投票（一户一票；代投须记录同意）/ Cast a ballot (one per household; a proxy needs recorded consent)", Tag: tag, Body: BallotInput{}, Response: Receipt{}, Status: 201}, h.apiCast)
@@ -47,9 +50,9 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("GET /api/v1/votes/{id}/verify", web.Op{Summary: "校验选票哈希链 / Check the ballot chain", Tag: tag, Response: ChainCheck{}}, h.apiVerify)
 
 	rt.API("GET /api/v1/decisions", web.Op{Summary: "社区议事决定及落实进度（公开）/ A community's decisions and their progress (public)", Tag: tag, Public: true, Response: DecisionPage{},
-		Params: []web.Param{{Name: "division_code", Required: true}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiDecisions)
+		Params: []web.Param{{Name: "division_code", Description: "村（社区）或以上区划代码，默认本人所在；未登录时必填 / a community or wider (default: your own; required when not signed in)"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiDecisions)
 	rt.API("POST /api/v1/decisions", web.Op{Summary: "记录议事决定与实施计划 / Record a decision with its implementation plan", Tag: tag, Body: DecisionInput{}, Response: Decision{}, Status: 201}, h.apiDecide)
-	rt.API("GET /api/v1/decisions/{id}", web.Op{Summary: "决定、表决结果与进度（公开）/ A decision with its vote and progress (public)", Tag: tag, Public: true, Response: Decision{}}, h.apiDecision)
+	rt.API("GET /api/v1/decisions/{id}", web.Op{Summary: "决定、表决结果与进度（公开）/ A decision with its vote and progress", Tag: tag, Response: Decision{}}, h.apiDecision)
 	rt.API("POST /api/v1/decisions/{id}/progress", web.Op{Summary: "更新落实进度 / Add a progress update", Tag: tag, Body: ProgressInput{}, Response: Decision{}, Status: 201}, h.apiProgress)
 }
 
@@ -196,6 +199,15 @@ func (h *handlers) apiMinutes(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, 200, m, err)
 }
 
+func (h *handlers) apiVotes(w http.ResponseWriter, r *http.Request) error {
+	size, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	pg, err := h.store.Votes(r.Context(), h.division(r), r.URL.Query().Get("cursor"), size)
+	return respond(w, 200, pg, err)
+}
+
 func (h *handlers) apiOpenVote(w http.ResponseWriter, r *http.Request) error {
 	var in VoteInput
 	if err := web.DecodeJSON(w, r, &in); err != nil {
@@ -246,9 +258,9 @@ func (h *handlers) apiDecisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	div := r.URL.Query().Get("division_code")
-	if len(div) != 12 {
-		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("division_code", fault.M("请给出 12 位村（社区）代码", "give a 12-digit community code")))
+	div := h.division(r)
+	if len(div) < 2 || strings.Trim(div, "0123456789") != "" {
+		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("division_code", fault.M("请给出区划代码", "give a division code")))
 	}
 	pg, err := h.store.Decisions(r.Context(), div, r.URL.Query().Get("cursor"), size)
 	return respond(w, 200, pg, err)

@@ -227,18 +227,20 @@ type DecisionPage struct {
 	Next  string     `json:"next,omitempty"`
 }
 
-// Decisions is a community's public board: its decisions, the latest
-// first, paged by key. Anyone may read it.
+// Decisions is a community's public board (or, for a wider division,
+// every board below it): the decisions, the latest first, paged by key.
+// Anyone may read it.
 func (s *Store) Decisions(ctx context.Context, division, cursor string, size int) (DecisionPage, error) {
-	q := `SELECT ` + decisionCols + ` FROM dlb_decisions d JOIN dlb_topics t ON t.id = d.topic_id WHERE d.division_code = $1`
-	args := []any{division}
+	sc := access.Subtree(division)
+	q := `SELECT ` + decisionCols + ` FROM dlb_decisions d JOIN dlb_topics t ON t.id = d.topic_id WHERE d.division_code >= $1 AND d.division_code < $2`
+	args := []any{sc.Lo, sc.Hi}
 	list := "dlb_decisions:" + division
 	if cursor != "" {
 		k, err := keyset.Open(s.Keys, cursor, list, 2)
 		if err != nil {
 			return DecisionPage{}, err
 		}
-		q += ` AND (d.created_at < $2 OR (d.created_at = $2 AND d.id < $3))`
+		q += ` AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))`
 		at, _ := time.Parse(time.RFC3339Nano, k[0])
 		args = append(args, db.T(at), k[1])
 	}
@@ -246,6 +248,9 @@ func (s *Store) Decisions(ctx context.Context, division, cursor string, size int
 	items, err := db.Collect(ctx, s.DB.R, scanDecision, q, args...)
 	if err != nil {
 		return DecisionPage{}, err
+	}
+	if items == nil {
+		items = []Decision{}
 	}
 	pg := DecisionPage{Items: items}
 	if len(items) > size {

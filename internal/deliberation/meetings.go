@@ -21,7 +21,7 @@ type Meeting struct {
 	Title     string       `json:"title"`
 	Place     string       `json:"place"`
 	StartsAt  time.Time    `json:"starts_at"`
-	Agenda    []AgendaItem `json:"agenda"`
+	Agenda    []AgendaItem `json:"agenda,omitempty"`
 	// Attendance is every member with whether they came (workers only).
 	Attendance []Attendee `json:"attendance,omitempty"`
 	Present    int        `json:"present"`
@@ -244,11 +244,17 @@ func (s *Store) Meetings(ctx context.Context, division string, limit int) ([]Mee
 	if !s.sees(ctx, division) {
 		return nil, errNotFound
 	}
-	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Meeting, error) {
+	sc := access.Subtree(division)
+	ms, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Meeting, error) {
 		var m Meeting
 		var at db.Time
 		err := r.Scan(&m.ID, &m.Division, &m.CouncilID, &m.Title, &m.Place, &at, &m.Summary)
 		m.StartsAt = at.Time
 		return m, err
-	}, fmt.Sprintf(`SELECT id, division_code, council_id, title, place, starts_at, summary FROM dlb_meetings WHERE division_code = $1 ORDER BY starts_at DESC, id DESC LIMIT %d`, limit), division)
+	}, fmt.Sprintf(`SELECT id, division_code, council_id, title, place, starts_at, summary FROM dlb_meetings WHERE division_code >= $1 AND division_code < $2
+		ORDER BY starts_at DESC, id DESC LIMIT %d`, limit), sc.Lo, sc.Hi)
+	if ms == nil {
+		ms = []Meeting{}
+	}
+	return ms, err
 }

@@ -204,21 +204,30 @@ func (s *Store) Council(ctx context.Context, id string) (Council, error) {
 	return c, err
 }
 
-// Councils lists the councils of a division and the ones above it (a
-// community sees its own and its township's).
+// Councils lists the councils of a division: a community's own and its
+// township's, or for a township or wider every council below it.
 func (s *Store) Councils(ctx context.Context, division string) ([]Council, error) {
-	codes := []string{division}
+	q := `SELECT id, division_code, name, level, quorum_pm, majority, cosign_threshold, cosign_days, created_at FROM dlb_councils `
+	var args []any
 	if len(division) == 12 {
-		codes = append(codes, division[:9])
+		q += `WHERE division_code IN ($1, $2) ORDER BY division_code DESC, id`
+		args = []any{division, division[:9]}
+	} else {
+		sc := access.Subtree(division)
+		q += `WHERE division_code >= $1 AND division_code < $2 ORDER BY division_code, id LIMIT 500`
+		args = []any{sc.Lo, sc.Hi}
 	}
-	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Council, error) {
+	cs, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Council, error) {
 		var c Council
 		var at db.Time
 		err := r.Scan(&c.ID, &c.Division, &c.Name, &c.Level, &c.QuorumPM, &c.Majority, &c.CosignThreshold, &c.CosignDays, &at)
 		c.CreatedAt = at.Time
 		return c, err
-	}, `SELECT id, division_code, name, level, quorum_pm, majority, cosign_threshold, cosign_days, created_at FROM dlb_councils
-		WHERE division_code IN ($1, $2) ORDER BY division_code DESC, id`, codes[0], codes[len(codes)-1])
+	}, q, args...)
+	if cs == nil {
+		cs = []Council{}
+	}
+	return cs, err
 }
 
 // councilOf is the council that takes a division's topics: the

@@ -496,6 +496,9 @@ func (s *Store) Topics(ctx context.Context, division, status, cursor string, siz
 	if err != nil {
 		return TopicPage{}, err
 	}
+	if items == nil {
+		items = []Topic{}
+	}
 	pg := TopicPage{Items: items}
 	if len(items) > size {
 		pg.Items = items[:size]

@@ -16,6 +16,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
+	"linli/internal/keyset"
 )
 
 // Electorates of a vote.
@@ -491,3 +492,46 @@ func (s *Store) Verify(ctx context.Context, id string) (ChainCheck, error) {
 }
 
 var cst = time.FixedZone("CST", 8*3600)
+
+// VotePage is one page of votes.
+type VotePage struct {
+	Items []Vote `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// Votes lists the votes of a division the user may see, the latest first,
+// paged by key; a closed vote is shown counted.
+func (s *Store) Votes(ctx context.Context, division, cursor string, size int) (VotePage, error) {
+	if !s.sees(ctx, division) {
+		return VotePage{}, fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("division_code", fault.M("不在您的辖区内", "outside your jurisdiction")))
+	}
+	sc := access.Subtree(division)
+	q := `SELECT id FROM dlb_votes WHERE division_code >= $1 AND division_code < $2`
+	args := []any{sc.Lo, sc.Hi}
+	list := "dlb_votes:" + division
+	if cursor != "" {
+		k, err := keyset.Open(s.Keys, cursor, list, 1)
+		if err != nil {
+			return VotePage{}, err
+		}
+		q += ` AND id < $3`
+		args = append(args, k[0])
+	}
+	ids, err := db.Collect(ctx, s.DB.R, db.Value[string], q+fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, size+1), args...)
+	if err != nil {
+		return VotePage{}, err
+	}
+	pg := VotePage{Items: []Vote{}}
+	if len(ids) > size {
+		ids = ids[:size]
+		pg.Next = keyset.Seal(s.Keys, list, ids[size-1])
+	}
+	for _, id := range ids {
+		v, err := s.Vote(ctx, id)
+		if err != nil {
+			return VotePage{}, err
+		}
+		pg.Items = append(pg.Items, v)
+	}
+	return pg, nil
+}
