@@ -300,7 +300,7 @@ type voteView struct {
 	Vote     Vote
 	Topic    Topic
 	Open     bool
-	Resident bool
+	Eligible bool // the signed-in resident is in the electorate
 	Worker   bool
 	Voted    bool
 	Check    *ChainCheck
@@ -321,13 +321,22 @@ func (h *handlers) pageVote(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	p := access.From(ctx)
 	now := h.store.Now()
-	vv := voteView{Vote: vt, Topic: t, Open: vt.Result == nil && !now.Before(vt.OpensAt), Resident: p.Role == access.Resident, Worker: worker(p), Receipt: r.URL.Query().Get("receipt")}
-	if vv.Resident && vt.Electorate == ElectorateHouseholds {
-		if hh, _, err := h.store.household(ctx, p); err == nil {
-			var n int
-			_ = h.store.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM dlb_voters WHERE vote_id = $1 AND voter = $2`, vt.ID, hh).Scan(&n)
-			vv.Voted = n > 0
+	vv := voteView{Vote: vt, Topic: t, Open: vt.Result == nil && !now.Before(vt.OpensAt), Worker: worker(p), Receipt: r.URL.Query().Get("receipt")}
+	if p.Role == access.Resident {
+		// Only a voter of the electorate is offered the ballot.
+		voter := ""
+		if vt.Electorate == ElectorateHouseholds {
+			if hh, _, err := h.store.household(ctx, p); err == nil {
+				if in, err := h.store.inArea(ctx, h.store.DB.R, t, hh); err == nil && in {
+					voter = hh
+				}
+			}
+		} else {
+			_ = h.store.DB.R.QueryRowContext(ctx, `SELECT id FROM dlb_members WHERE council_id = $1 AND username = $2`, t.CouncilID, p.Username).Scan(&voter)
 		}
+		var n int
+		_ = h.store.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM dlb_voters WHERE vote_id = $1 AND voter = $2`, vt.ID, voter).Scan(&n)
+		vv.Voted, vv.Eligible = n > 0, voter != ""
 	}
 	if vt.Result != nil {
 		c, err := h.store.Verify(ctx, vt.ID)
