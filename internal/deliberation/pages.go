@@ -33,6 +33,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("GET /deliberation/decisions/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageDecision(w, r, 200, web.View{}) })
 	rt.Page("POST /deliberation/decisions/{id}/progress", h.postProgress)
 	rt.Public("GET /deliberation/board/{community}", h.pageBoard)
+	rt.Page("GET /deliberation/board", h.pageOwnBoard)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -505,6 +506,12 @@ type boardView struct {
 	Pager     web.Pager
 }
 
+// pageOwnBoard is the board of the signed-in user's own unit: a
+// community's, or every board below a township or county.
+func (h *handlers) pageOwnBoard(w http.ResponseWriter, r *http.Request) {
+	h.board(w, r, h.division(r))
+}
+
 // pageBoard is a community's public board: its decisions and their
 // progress, open to anyone (the 村(居)务公开 of deliberation).
 func (h *handlers) pageBoard(w http.ResponseWriter, r *http.Request) {
@@ -513,6 +520,10 @@ func (h *handlers) pageBoard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errNotFound)
 		return
 	}
+	h.board(w, r, c)
+}
+
+func (h *handlers) board(w http.ResponseWriter, r *http.Request, c string) {
 	cursor := r.URL.Query().Get("cursor")
 	pg, err := h.store.Decisions(r.Context(), c, cursor, 20)
 	if err != nil {
