@@ -247,8 +247,14 @@ func (h *handlers) postMove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if _, err := h.store.Transition(r.Context(), id, r.PathValue("action"), MoveInput{Reason: r.FormValue("reason")}); err != nil {
+	action := r.PathValue("action")
+	if _, err := h.store.Transition(r.Context(), id, action, MoveInput{Reason: r.FormValue("reason")}); err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageTopic(w, r, st, v) })
+		return
+	}
+	if action == "refer" {
+		// The referred topic goes on as a 民呼我为 request naming it.
+		http.Redirect(w, r, "/requests/new?ref=topic:"+id, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/deliberation/topics/"+id, http.StatusSeeOther)

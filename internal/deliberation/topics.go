@@ -91,6 +91,9 @@ type Topic struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	History      []Event    `json:"history,omitempty"`
+	// RequestID is the 民呼我为 request a referred topic became (its
+	// request names the topic as its ref).
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // StateTag is the topic's state as a tag.
@@ -315,6 +318,13 @@ func (s *Store) Topic(ctx context.Context, id string) (Topic, error) {
 	}
 	if !worker(access.From(ctx)) {
 		t.RaisedBy = ""
+	}
+	if t.Status == Referred {
+		var req sql.NullString
+		if err := s.DB.R.QueryRowContext(ctx, `SELECT MIN(id) FROM requests WHERE ref = $1 AND ref <> ''`, "topic:"+t.ID).Scan(&req); err != nil {
+			return t, err
+		}
+		t.RequestID = req.String
 	}
 	t.History, err = db.Collect(ctx, s.DB.R, func(r db.Scanner) (Event, error) {
 		var e Event
