@@ -143,7 +143,8 @@ func TestEndToEndResidentsDeliberateAndDecide(t *testing.T) {
 		}
 		if !t.Run("two neighbours co-sign and the topic goes to screening", func(t *testing.T) {
 			for _, user := range []string{"nb.one", "nb.two"} {
-				if err := chromedp.Do(ctx, login(s, user, residentPassword, topicPath), chromedp.WaitVisible(`#cosign`), chromedp.Click(`#cosign`), chromedp.WaitVisible(`#history`)); err != nil {
+				if err := chromedp.Do(ctx, login(s, user, residentPassword, topicPath), chromedp.WaitVisible(`#cosign`), chromedp.Click(`#cosign`),
+					chromedp.WaitNotPresent(`#cosign`), chromedp.WaitVisible(`#history`)); err != nil {
 					t.Fatalf("%s co-signs: %v", user, err)
 				}
 				if user == "nb.two" {
@@ -164,7 +165,7 @@ func TestEndToEndResidentsDeliberateAndDecide(t *testing.T) {
 				t.Fatal(err)
 			}
 			fits(t, "the topic for the worker")
-			if err := chromedp.Do(ctx, chromedp.Click(`#do-accept`), chromedp.WaitVisible(`#history`)); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(`#do-accept`), chromedp.WaitNotPresent(`#do-accept`), chromedp.WaitVisible(`#history`)); err != nil {
 				t.Fatal(err)
 			}
 			if st := status(t); st != "accepted" {

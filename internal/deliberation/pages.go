@@ -195,7 +195,16 @@ func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int,
 	}
 	p := access.From(ctx)
 	tv := topicView{Topic: t, Worker: worker(p), Resident: p.Role == access.Resident, Default: h.store.Now().Add(7 * 24 * time.Hour).In(cst).Format("2006-01-02T15:04")}
-	tv.CanCosign = tv.Resident && t.Status == Collecting
+	if tv.Resident && t.Status == Collecting {
+		// Offered to a household of the area that neither raised nor signed it.
+		if hh, _, err := h.store.household(ctx, p); err == nil {
+			var n int
+			err := h.store.DB.R.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM dlb_cosigns WHERE topic_id = $1 AND household_id = $2)
+				+ (SELECT COUNT(*) FROM dlb_topics WHERE id = $1 AND household_id = $2)`, t.ID, hh).Scan(&n)
+			in, aerr := h.store.inArea(ctx, h.store.DB.R, t, hh)
+			tv.CanCosign = err == nil && aerr == nil && in && n == 0
+		}
+	}
 	if tv.Worker {
 		for _, k := range MoveOrder {
 			mv := Moves[k]
