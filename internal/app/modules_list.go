@@ -4,6 +4,7 @@ import (
 	"linli/internal/assistance"
 	"linli/internal/care"
 	"linli/internal/childcare"
+	"linli/internal/deliberation"
 	"linli/internal/emergency"
 	"linli/internal/familydoctor"
 	"linli/internal/indicators"
@@ -31,5 +32,6 @@ func Modules() []module.Spec {
 		familydoctor.Module(),
 		care.Module(),
 		volunteers.Module(),
+		deliberation.Module(),
 	}
 }

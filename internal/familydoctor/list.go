@@ -272,15 +272,44 @@ func (s *Store) Refresh(ctx context.Context, community string) error {
 			hi = sc.Hi
 		}
 	}
+	// Counted on the reader, then written in a short transaction: on the
+	// embedded store a county's count takes seconds, and no other write
+	// should wait for it.
+	type count struct {
+		div         string
+		key, signed int64
+	}
+	counts, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (count, error) {
+		var c count
+		return c, r.Scan(&c.div, &c.key, &c.signed)
+	}, `SELECT r.division_code, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM gp_contracts c WHERE c.resident_id = r.id AND c.start_date <= $3 AND c.end_date >= $3) THEN 1 ELSE 0 END)
+		FROM registry_people r WHERE r.division_code >= $1 AND r.division_code < $2 AND `+keyGroupCond("r", "$3", "$4", "$5")+` GROUP BY r.division_code`,
+		append([]any{lo, hi}, dayArgs(day)...)...)
+	if err != nil {
+		return err
+	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM gp_daily WHERE day = $1 AND division_code >= $2 AND division_code < $3`, day, lo, hi); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO gp_daily (day, division_code, key_group, signed)
-			SELECT $3, r.division_code, COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM gp_contracts c WHERE c.resident_id = r.id AND c.start_date <= $3 AND c.end_date >= $3) THEN 1 ELSE 0 END)
-			FROM registry_people r WHERE r.division_code >= $1 AND r.division_code < $2 AND `+keyGroupCond("r", "$3", "$4", "$5")+` GROUP BY r.division_code`,
-			append([]any{lo, hi}, dayArgs(day)...)...)
-		return err
+		for len(counts) > 0 {
+			batch := counts[:min(len(counts), 200)]
+			counts = counts[len(batch):]
+			var q strings.Builder
+			args := make([]any, 0, 4*len(batch))
+			q.WriteString(`INSERT INTO gp_daily (day, division_code, key_group, signed) VALUES `)
+			for i, c := range batch {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString(s.DB.Values(len(args), 4))
+				args = append(args, day, c.div, c.key, c.signed)
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -608,5 +608,11 @@ func (r Request) RefHref() string {
 	if id, ok := strings.CutPrefix(r.Ref, "visit:"); ok {
 		return "/visits/" + id
 	}
+	if id, ok := strings.CutPrefix(r.Ref, "topic:"); ok {
+		return "/deliberation/topics/" + id
+	}
 	return ""
 }
+
+// RefTopic tells whether the request was referred from a deliberation topic.
+func (r Request) RefTopic() bool { return strings.HasPrefix(r.Ref, "topic:") }

@@ -41,7 +41,8 @@ type NewRequest struct {
 	Email       string            `json:"email,omitempty"`
 	MediaURL    string            `json:"media_url,omitempty"` // a link to a photo or video of the place
 	// Ref is what a worker raised the request from on a resident's behalf:
-	// visit:<id>, a care visit.
+	// visit:<id>, a care visit; topic:<id>, a deliberation topic referred
+	// to 民呼我为.
 	Ref string `json:"ref,omitempty"`
 
 	MultiAttrs map[string][]string `json:"-"` // form input (Open311, pages)
@@ -57,7 +58,7 @@ type Photo struct {
 }
 
 // refRE is the form of a request's source link.
-var refRE = regexp.MustCompile(`^visit:[1-9][0-9]{0,17}$`)
+var refRE = regexp.MustCompile(`^(visit:[1-9][0-9]{0,17}|topic:[0-9a-z-]{1,40})$`)
 
 // MaxPhoto is the largest accepted photo.
 const MaxPhoto = 5 << 20
@@ -228,15 +229,19 @@ func (s *Store) newCreate(ctx context.Context, in NewRequest) (*createJob, error
 		errs = append(errs, aerrs...)
 	}
 	if in.Ref = strings.TrimSpace(in.Ref); in.Ref != "" && (!refRE.MatchString(in.Ref) || p == nil || p.Role == access.Resident || in.KeyScope != "") {
-		errs = append(errs, fault.Field("ref", fault.M("来源须为工作人员填写的 visit:<编号>", "the source must be visit:<number>, given by a worker")))
+		errs = append(errs, fault.Field("ref", fault.M("来源须为工作人员填写的 visit:<编号> 或 topic:<编号>", "the source must be visit:<number> or topic:<number>, given by a worker")))
 	}
 	if in.Ref != "" && len(errs) == 0 {
-		found, account, err := s.visitedAccount(ctx, in.Ref, scope)
+		find := s.visitedAccount
+		if strings.HasPrefix(in.Ref, "topic:") {
+			find = s.topicAccount
+		}
+		found, account, err := find(ctx, in.Ref, scope)
 		if err != nil {
 			return nil, err
 		}
 		if !found {
-			errs = append(errs, fault.Field("ref", fault.M("找不到您辖区内的这次探访", "no such visit within your area")))
+			errs = append(errs, fault.Field("ref", fault.M("找不到您辖区内的这次探访或议题", "no such visit or topic within your area")))
 		}
 		reporter = account
 	}
@@ -513,6 +518,19 @@ func (s *Store) visitedAccount(ctx context.Context, ref string, scope access.Sco
 	err = s.DB.R.QueryRowContext(ctx, `SELECT u.id FROM vis_visits v LEFT JOIN reg_residents r ON r.id = v.resident_id AND r.username <> ''
 		LEFT JOIN users u ON u.username = r.username AND u.role = 'resident'
 		WHERE v.id = $1 AND v.division_code >= $2 AND v.division_code < $3`, id, scope.Lo, scope.Hi).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	return err == nil, user.String, err
+}
+
+// topicAccount finds the deliberation topic ref (topic:<id>) within scope
+// and the account of the resident who raised it ("" when a worker did):
+// the referred topic's request is theirs to follow.
+func (s *Store) topicAccount(ctx context.Context, ref string, scope access.Scope) (found bool, account string, err error) {
+	var user sql.NullString
+	err = s.DB.R.QueryRowContext(ctx, `SELECT u.id FROM dlb_topics t LEFT JOIN users u ON u.username = t.raised_by AND u.role = 'resident'
+		WHERE t.id = $1 AND t.division_code >= $2 AND t.division_code < $3`, strings.TrimPrefix(ref, "topic:"), scope.Lo, scope.Hi).Scan(&user)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", nil
 	}

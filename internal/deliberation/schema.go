@@ -1,0 +1,160 @@
+package deliberation
+
+import "linli/internal/db"
+
+// The deliberation module reads the registry's households and residents
+// (reg_households, reg_residents) to know who lives in a topic's affected
+// area and which household an account belongs to, and writes only its own
+// dlb_* tables. It must come after the registry in the app's module list.
+
+const schemaSQL = `
+CREATE TABLE dlb_councils (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	level TEXT NOT NULL,
+	quorum_pm INTEGER NOT NULL,
+	majority TEXT NOT NULL,
+	cosign_threshold INTEGER NOT NULL,
+	cosign_days INTEGER NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_councils_div ON dlb_councils (division_code, id);
+CREATE TABLE dlb_members (
+	id TEXT PRIMARY KEY,
+	council_id TEXT NOT NULL REFERENCES dlb_councils(id),
+	name TEXT NOT NULL,
+	role TEXT NOT NULL,
+	username TEXT NOT NULL DEFAULT '',
+	term_from TEXT NOT NULL,
+	term_until TEXT NOT NULL
+);
+CREATE INDEX dlb_members_council ON dlb_members (council_id, id);
+CREATE TABLE dlb_topics (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	council_id TEXT NOT NULL REFERENCES dlb_councils(id),
+	title TEXT NOT NULL,
+	description TEXT NOT NULL,
+	origin TEXT NOT NULL,
+	raised_by TEXT NOT NULL,
+	household_id TEXT NOT NULL DEFAULT '',
+	area_kind TEXT NOT NULL,
+	area_ref TEXT NOT NULL,
+	status TEXT NOT NULL,
+	reason TEXT NOT NULL DEFAULT '',
+	cosign_needed INTEGER NOT NULL,
+	cosign_until TIMESTAMPTZ,
+	cosigns INTEGER NOT NULL DEFAULT 0,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_topics_div ON dlb_topics (division_code, id);
+CREATE INDEX dlb_topics_status ON dlb_topics (division_code, status, id);
+CREATE TABLE dlb_cosigns (
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	household_id TEXT NOT NULL,
+	signed_by TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (topic_id, household_id)
+);
+CREATE TABLE dlb_topic_events (
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	seq INTEGER NOT NULL,
+	action TEXT NOT NULL,
+	from_status TEXT NOT NULL,
+	to_status TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	note TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (topic_id, seq)
+);
+CREATE TABLE dlb_meetings (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	council_id TEXT NOT NULL REFERENCES dlb_councils(id),
+	title TEXT NOT NULL,
+	place TEXT NOT NULL,
+	starts_at TIMESTAMPTZ NOT NULL,
+	minutes TEXT NOT NULL DEFAULT '',
+	summary TEXT NOT NULL DEFAULT '',
+	minutes_by TEXT NOT NULL DEFAULT '',
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_meetings_div ON dlb_meetings (division_code, starts_at, id);
+CREATE TABLE dlb_agenda (
+	meeting_id TEXT NOT NULL REFERENCES dlb_meetings(id),
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	position INTEGER NOT NULL,
+	PRIMARY KEY (meeting_id, topic_id)
+);
+CREATE TABLE dlb_attendance (
+	meeting_id TEXT NOT NULL REFERENCES dlb_meetings(id),
+	member_id TEXT NOT NULL REFERENCES dlb_members(id),
+	present BOOLEAN NOT NULL,
+	PRIMARY KEY (meeting_id, member_id)
+);
+CREATE TABLE dlb_votes (
+	id TEXT PRIMARY KEY,
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	division_code TEXT NOT NULL,
+	electorate TEXT NOT NULL,
+	secret BOOLEAN NOT NULL,
+	options TEXT NOT NULL,
+	opens_at TIMESTAMPTZ NOT NULL,
+	closes_at TIMESTAMPTZ NOT NULL,
+	quorum_pm INTEGER NOT NULL,
+	majority TEXT NOT NULL,
+	electorate_size INTEGER NOT NULL,
+	result TEXT NOT NULL DEFAULT '',
+	counted_at TIMESTAMPTZ,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_votes_topic ON dlb_votes (topic_id);
+CREATE INDEX dlb_votes_div ON dlb_votes (division_code, id);
+CREATE TABLE dlb_voters (
+	vote_id TEXT NOT NULL REFERENCES dlb_votes(id),
+	voter TEXT NOT NULL,
+	proxy_name TEXT NOT NULL DEFAULT '',
+	proxy_consent BOOLEAN NOT NULL DEFAULT FALSE,
+	PRIMARY KEY (vote_id, voter)
+);
+CREATE TABLE dlb_ballots (
+	vote_id TEXT NOT NULL REFERENCES dlb_votes(id),
+	seq INTEGER NOT NULL,
+	choice TEXT NOT NULL,
+	voter TEXT NOT NULL,
+	prev_hash TEXT NOT NULL,
+	hash TEXT NOT NULL,
+	PRIMARY KEY (vote_id, seq)
+);
+CREATE TABLE dlb_decisions (
+	id TEXT PRIMARY KEY,
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	vote_id TEXT NOT NULL DEFAULT '',
+	division_code TEXT NOT NULL,
+	text TEXT NOT NULL,
+	decided_by TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	plan TEXT NOT NULL,
+	progress INTEGER NOT NULL DEFAULT 0,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_decisions_div ON dlb_decisions (division_code, created_at, id);
+CREATE UNIQUE INDEX dlb_decisions_topic ON dlb_decisions (topic_id);
+CREATE TABLE dlb_progress (
+	decision_id TEXT NOT NULL REFERENCES dlb_decisions(id),
+	seq INTEGER NOT NULL,
+	percent INTEGER NOT NULL,
+	note TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (decision_id, seq)
+);
+`
+
+func migrations() []db.Migration {
+	return []db.Migration{{ID: "deliberation/001_schema", SQL: schemaSQL}}
+}
