@@ -379,7 +379,11 @@ func (h *handlers) postBallot(w http.ResponseWriter, r *http.Request) {
 		h.again(w, r, err, func(st int, v web.View) { h.pageVote(w, r, st, v) })
 		return
 	}
-	http.Redirect(w, r, "/deliberation/votes/"+id+"?receipt="+strconv.Itoa(rc.Seq)+"-"+rc.Hash[:12], http.StatusSeeOther)
+	receipt := "sealed"
+	if !rc.Sealed {
+		receipt = strconv.Itoa(rc.Seq) + "-" + rc.Hash[:12]
+	}
+	http.Redirect(w, r, "/deliberation/votes/"+id+"?receipt="+receipt, http.StatusSeeOther)
 }
 
 type scheduleView struct {

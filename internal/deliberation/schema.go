@@ -156,5 +156,23 @@ CREATE TABLE dlb_progress (
 `
 
 func migrations() []db.Migration {
-	return []db.Migration{{ID: "deliberation/001_schema", SQL: schemaSQL}}
+	return []db.Migration{
+		{ID: "deliberation/001_schema", SQL: schemaSQL},
+		// A secret vote's ballots wait in a sealed box under random
+		// tokens until the count: the chain is built then, in the
+		// tokens' order, so that no ballot's place in it follows the order
+		// in which the households cast (which the audit log records).
+		// SQLite keeps a WITHOUT ROWID table in key order, not in the
+		// order rows arrived.
+		{ID: "deliberation/002_sealed_box",
+			SQLiteSQL:   sealedBoxSQL + " WITHOUT ROWID;",
+			PostgresSQL: sealedBoxSQL + ";"},
+	}
 }
+
+const sealedBoxSQL = `CREATE TABLE dlb_box (
+	vote_id TEXT NOT NULL REFERENCES dlb_votes(id),
+	token TEXT NOT NULL,
+	choice TEXT NOT NULL,
+	PRIMARY KEY (vote_id, token)
+)`

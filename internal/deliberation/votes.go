@@ -2,6 +2,7 @@ package deliberation
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -208,9 +209,17 @@ func (s *Store) Vote(ctx context.Context, id string) (Vote, error) {
 // rule and keeps the result; a vote already counted is left as it is.
 func (s *Store) count(ctx context.Context, id string) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockVote(ctx, tx, id); err != nil {
+			return err
+		}
 		v, err := s.readVote(ctx, tx, id)
 		if err != nil || v.Result != nil {
 			return err
+		}
+		if v.Secret {
+			if err := s.unseal(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		ballots, err := s.ballots(ctx, tx, id)
 		if err != nil {
@@ -223,6 +232,29 @@ func (s *Store) count(ctx context.Context, id string) error {
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.vote_count", Object: "vote", ObjectID: id, Division: v.Division, Detail: string(raw)})
 	})
+}
+
+// unseal moves a secret vote's sealed ballots onto its chain in the
+// order of their random tokens and empties the box.
+func (s *Store) unseal(ctx context.Context, tx *sql.Tx, id string) error {
+	choices, err := db.Collect(ctx, tx, func(r db.Scanner) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	}, `SELECT choice FROM dlb_box WHERE vote_id = $1 ORDER BY token`, id)
+	if err != nil {
+		return err
+	}
+	prev := ""
+	for i, c := range choices {
+		b := Ballot{Seq: i + 1, Choice: c, Prev: prev}
+		b.Hash = BallotHash(id, b)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_ballots (vote_id, seq, choice, voter, prev_hash, hash) VALUES ($1,$2,$3,'',$4,$5)`, id, b.Seq, b.Choice, b.Prev, b.Hash); err != nil {
+			return err
+		}
+		prev = b.Hash
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM dlb_box WHERE vote_id = $1`, id)
+	return err
 }
 
 // Tally counts ballots under a vote's rules: the same function counts the
@@ -261,7 +293,8 @@ func Tally(v Vote, ballots []Ballot) Result {
 }
 
 // Ballot is one entry of a vote's chain. Voter is empty on a secret
-// ballot: who voted is kept apart, in dlb_voters, without order or time.
+// ballot: who voted is kept apart, in dlb_voters, and the secret ballots
+// enter the chain at the count in a shuffled order.
 type Ballot struct {
 	Seq    int    `json:"seq"`
 	Choice string `json:"choice"`
@@ -296,11 +329,34 @@ type BallotInput struct {
 	ProxyConsent bool   `json:"proxy_consent,omitempty"`
 }
 
-// Receipt is what a voter gets back: their ballot's place in the chain.
+// Receipt is what a voter gets back: on an open ballot, its place in the
+// chain; on a secret one only that it is sealed, as a place or a token
+// would let whoever holds the receipt learn the choice.
 type Receipt struct {
 	VoteID string `json:"vote_id"`
-	Seq    int    `json:"seq"`
-	Hash   string `json:"hash"`
+	Seq    int    `json:"seq,omitempty"`
+	Hash   string `json:"hash,omitempty"`
+	Sealed bool   `json:"sealed,omitempty"`
+}
+
+// sealToken is a sealed ballot's key in the box: random, so that the box
+// read in key order is shuffled.
+func sealToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// lockVote holds a vote's row until the transaction ends (PostgreSQL; a
+// SQLite transaction already excludes every other writer).
+func (s *Store) lockVote(ctx context.Context, tx *sql.Tx, id string) error {
+	if s.DB.Dialect != db.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT id FROM dlb_votes WHERE id = $1 FOR UPDATE`, id)
+	return err
 }
 
 // Cast records one ballot: one per household (or council member), within
@@ -321,6 +377,12 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 	now := s.Now()
 	var rc Receipt
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		// The vote's row is held from here to the commit, so a ballot and
+		// the count never interleave: SQLite has one writer, PostgreSQL
+		// serialises them on the row (count takes it too).
+		if err := s.lockVote(ctx, tx, id); err != nil {
+			return err
+		}
 		v, err := s.readVote(ctx, tx, id)
 		if err != nil {
 			return err
@@ -347,17 +409,22 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fault.Conflict(fault.M("这一户（成员）已经投过票", "this household (member) has already voted"))
 		}
-		// The chain's head, read under the write: SQLite has one writer,
-		// PostgreSQL serialises a vote's appenders on its row.
-		if s.DB.Dialect == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM dlb_votes WHERE id = $1 FOR UPDATE`, id); err != nil {
+		detail := "ballot"
+		if in.ProxyName != "" {
+			detail = "proxy ballot by " + in.ProxyName + ", consent recorded"
+		}
+		if v.Secret {
+			token, err := sealToken()
+			if err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_box (vote_id, token, choice) VALUES ($1,$2,$3)`, id, token, in.Choice); err != nil {
+				return err
+			}
+			rc = Receipt{VoteID: id, Sealed: true}
+			return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.ballot", Object: "vote", ObjectID: id, Division: v.Division, Detail: detail})
 		}
-		b := Ballot{Choice: in.Choice}
-		if !v.Secret {
-			b.Voter = voter
-		}
+		b := Ballot{Choice: in.Choice, Voter: voter}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT hash FROM dlb_ballots WHERE vote_id = $1 ORDER BY seq DESC LIMIT 1), '') FROM dlb_ballots WHERE vote_id = $1`, id).
 			Scan(&b.Seq, &b.Prev); err != nil {
 			return err
@@ -367,10 +434,6 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 			return err
 		}
 		rc = Receipt{VoteID: id, Seq: b.Seq, Hash: b.Hash}
-		detail := "ballot"
-		if in.ProxyName != "" {
-			detail = "proxy ballot by " + in.ProxyName + ", consent recorded"
-		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.ballot", Object: "vote", ObjectID: id, Division: v.Division, Detail: detail})
 	})
 	return rc, err
@@ -449,6 +512,7 @@ type ChainCheck struct {
 	OK      bool   `json:"ok"`
 	Ballots int    `json:"ballots"`
 	Voters  int    `json:"voters"`
+	Sealed  int    `json:"sealed,omitempty"`  // secret ballots in the box until the count
 	BadSeq  int    `json:"bad_seq,omitempty"` // the first ballot whose hash does not hold
 	Problem string `json:"problem,omitempty"`
 }
@@ -480,11 +544,12 @@ func (s *Store) Verify(ctx context.Context, id string) (ChainCheck, error) {
 	if err != nil {
 		return ChainCheck{}, err
 	}
-	var voters int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM dlb_voters WHERE vote_id = $1`, v.ID).Scan(&voters); err != nil {
+	var voters, sealed int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM dlb_voters WHERE vote_id = $1), (SELECT COUNT(*) FROM dlb_box WHERE vote_id = $1)`, v.ID).Scan(&voters, &sealed); err != nil {
 		return ChainCheck{}, err
 	}
-	c := VerifyChain(id, bs, voters)
+	c := VerifyChain(id, bs, voters-sealed)
+	c.Voters, c.Sealed = voters, sealed
 	if c.OK && v.Result != nil && len(bs) > 0 && v.Result.Head != bs[len(bs)-1].Hash {
 		c.OK, c.Problem = false, "head"
 	}

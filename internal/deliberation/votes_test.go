@@ -75,18 +75,30 @@ func TestVotes(t *testing.T) {
 		})
 		tp2 := h.accepted(t, "1 幢楼道照明", "building", "上保社区 1 幢")
 		var sv deliberation.Vote
-		t.Run("a secret ballot stores who voted apart from what", func(t *testing.T) {
+		t.Run("a secret ballot stores who voted apart from what, and its receipt names no place", func(t *testing.T) {
 			sv = open(t, tp2.ID, true)
 			v = sv
 			for _, u := range []string{"res.1", "res.2", "res.4"} {
-				apptest.JSON[deliberation.Receipt](t, voters[u], "POST", ballot(), deliberation.BallotInput{Choice: map[string]string{"res.1": "同意", "res.2": "同意", "res.4": "不同意"}[u]}, 201)
+				rc := apptest.JSON[deliberation.Receipt](t, voters[u], "POST", ballot(), deliberation.BallotInput{Choice: map[string]string{"res.1": "同意", "res.2": "同意", "res.4": "不同意"}[u]}, 201)
+				if !rc.Sealed || rc.Seq != 0 || rc.Hash != "" {
+					t.Fatalf("a secret ballot's receipt %+v", rc)
+				}
 			}
 			refused(t, voters["res.2"], "POST", ballot(), deliberation.BallotInput{Choice: "同意"}, 409, "")
-			if n := e.Count(`SELECT COUNT(*) FROM dlb_ballots WHERE vote_id = $1 AND voter <> ''`, sv.ID); n != 0 {
-				t.Fatalf("%d secret ballots carry a voter", n)
-			}
 			if n := e.Count(`SELECT COUNT(*) FROM dlb_voters WHERE vote_id = $1`, sv.ID); n != 3 {
 				t.Fatalf("voters %d", n)
+			}
+		})
+		t.Run("until the count the secret ballots stay sealed, off the chain, so their order there cannot follow the casting", func(t *testing.T) {
+			if n := e.Count(`SELECT COUNT(*) FROM dlb_ballots WHERE vote_id = $1`, sv.ID); n != 0 {
+				t.Fatalf("%d secret ballots on the chain before the count", n)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM dlb_box WHERE vote_id = $1`, sv.ID); n != 3 {
+				t.Fatalf("sealed %d", n)
+			}
+			c := apptest.JSON[deliberation.ChainCheck](t, h.cw, "GET", "/api/v1/votes/"+sv.ID+"/verify", nil, 200)
+			if !c.OK || c.Ballots != 0 || c.Sealed != 3 || c.Voters != 3 {
+				t.Fatalf("check while sealed %+v", c)
 			}
 		})
 		var qv deliberation.Vote
@@ -158,6 +170,15 @@ func TestVotes(t *testing.T) {
 				if contains(text, h.homes[id]) {
 					t.Fatalf("the export names household %s", id)
 				}
+			}
+			if c := deliberation.VerifyChain(sv.ID, ex.Ballots, len(ex.Ballots)); !c.OK || c.Ballots != 3 {
+				t.Fatalf("chain %+v", c)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM dlb_box WHERE vote_id = $1`, sv.ID); n != 0 {
+				t.Fatalf("%d ballots left in the box after the count", n)
+			}
+			if c := apptest.JSON[deliberation.ChainCheck](t, h.cw, "GET", "/api/v1/votes/"+sv.ID+"/verify", nil, 200); !c.OK || c.Ballots != 3 || c.Sealed != 0 {
+				t.Fatalf("check after the count %+v", c)
 			}
 		})
 
