@@ -108,7 +108,10 @@ func startServer(t testing.TB, dataDir string, extra ...string) *server {
 		s.done <- cmd.Wait()
 	}()
 	var out strings.Builder
-	timeout := time.After(60 * time.Second)
+	// Generous: with --demo every module writes its data before the
+	// server listens, which took over a minute on PostgreSQL while the
+	// other packages' tests held both cores. It only catches a hung start.
+	timeout := time.After(3 * time.Minute)
 	for s.URL == "" {
 		select {
 		case l, ok := <-lines:
