@@ -682,7 +682,7 @@ func TestEveryPageOfEveryRoleIsUsableOnPhoneAndDesktopInBothModes(t *testing.T) 
 
 	s := startServer(t, t.TempDir(), "--demo", "--demo-scale", "community")
 	roles := []crawlRole{{Name: "sysadmin", User: "admin", Password: s.oneTimePassword(t), ChangeTo: "Crawl-Pass-2026-Qv"}}
-	for _, u := range []string{"demo.officer", "demo.street", "demo.worker", "demo.grid", "demo.resident", "demo.secadmin", "demo.auditor"} {
+	for _, u := range []string{"demo.officer", "demo.street", "demo.worker", "demo.grid", "demo.resident", "demo.provider", "demo.secadmin", "demo.auditor"} {
 		roles = append(roles, crawlRole{Name: strings.TrimPrefix(u, "demo."), User: u, Password: demoPassword(t, s, u)})
 	}
 	workers := 2
