@@ -1,6 +1,7 @@
 package deliberation_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,60 @@ func TestCosignWindow(t *testing.T) {
 			got := apptest.JSON[deliberation.Topic](t, e.Login("res.b"), "POST", "/api/v1/topics", deliberation.TopicInput{Title: "增设充电桩", Description: "x", AreaKind: "community"}, 201)
 			if got.Status != deliberation.Screening || got.Origin != "resident" || got.CosignNeeded != 0 || got.Division != communityB {
 				t.Fatalf("topic %+v", got)
+			}
+		})
+	})
+}
+
+// The public board pages by key, each page holding the decisions the last
+// did not, and a community's cursor does not open another's board.
+func TestBoardPaging(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		h := newHood(t, e)
+		want := map[string]bool{}
+		for _, title := range []string{"增设路灯", "修补路面", "清理楼道"} {
+			tp := h.accepted(t, title, "community", "")
+			apptest.JSON[deliberation.Topic](t, h.cw, "POST", "/api/v1/topics/"+tp.ID+"/deliberate", deliberation.MoveInput{}, 200)
+			d := apptest.JSON[deliberation.Decision](t, h.cw, "POST", "/api/v1/decisions", deliberation.DecisionInput{TopicID: tp.ID, Text: title, DecidedBy: "议事会", Owner: "居委会", Plan: "本月"}, 201)
+			want[d.ID] = true
+		}
+		anon := e.Client()
+		var next string
+		t.Run("two pages of the same instant's decisions hold each one once", func(t *testing.T) {
+			pg := apptest.JSON[deliberation.DecisionPage](t, anon, "GET", "/api/v1/decisions?division_code="+communityA+"&page_size=2", nil, 200)
+			if len(pg.Items) != 2 || pg.Next == "" {
+				t.Fatalf("first page %+v", pg)
+			}
+			next = pg.Next
+			pg2 := apptest.JSON[deliberation.DecisionPage](t, anon, "GET", "/api/v1/decisions?division_code="+communityA+"&page_size=2&cursor="+url.QueryEscape(next), nil, 200)
+			if len(pg2.Items) != 1 || pg2.Next != "" {
+				t.Fatalf("second page %+v", pg2)
+			}
+			seen := map[string]bool{}
+			for _, d := range append(pg.Items, pg2.Items...) {
+				if !want[d.ID] || seen[d.ID] {
+					t.Fatalf("decision %s unexpected or twice", d.ID)
+				}
+				seen[d.ID] = true
+			}
+		})
+		t.Run("the cursor of community A's board is refused on community B's", func(t *testing.T) {
+			refused(t, anon, "GET", "/api/v1/decisions?division_code="+communityB+"&page_size=2&cursor="+url.QueryEscape(next), nil, 400, "")
+		})
+		t.Run("signed out, the board needs a division code; a malformed one on the page is not found", func(t *testing.T) {
+			refused(t, anon, "GET", "/api/v1/decisions", nil, 400, "division_code")
+			if st, _, _ := anon.Get("/deliberation/board/3301x6002051"); st != 404 {
+				t.Fatalf("malformed code: %d", st)
+			}
+		})
+		t.Run("the township's board holds its communities' decisions", func(t *testing.T) {
+			pg := apptest.JSON[deliberation.DecisionPage](t, anon, "GET", "/api/v1/decisions?division_code="+communityA[:9], nil, 200)
+			if len(pg.Items) != 3 {
+				t.Fatalf("township board %d items", len(pg.Items))
+			}
+			if pg := apptest.JSON[deliberation.DecisionPage](t, anon, "GET", "/api/v1/decisions?division_code="+communityB[:9], nil, 200); len(pg.Items) != 0 {
+				t.Fatalf("the other township's board %d items", len(pg.Items))
 			}
 		})
 	})
