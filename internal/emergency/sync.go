@@ -226,7 +226,6 @@ type syncFile struct {
 
 var (
 	hexID      = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	errNoSync  = fault.M("无法导入事件记录", "cannot import the incident's records")
 	maxProblem = 50
 )
 
