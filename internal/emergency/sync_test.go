@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/emergency"
+	"linli/internal/module"
 )
 
 // laptop is a second instance, as a township's laptop is: the same
@@ -389,4 +392,42 @@ func offlineThenMerge(t *testing.T, county *apptest.Env, laptopDialect db.Dialec
 			t.Fatalf("%d %s", st, page)
 		}
 	})
+
+	t.Run("the command line exports as an officer of the laptop and imports into the county: nothing changes, and an unknown account is refused", func(t *testing.T) {
+		before := countsOf(t, county, countyOfficer, alert)
+		file := filepath.Join(t.TempDir(), "incident.jsonl")
+		if code, out, errOut := command(t, lap, "emergency export", "--as", "officer.town", "--alert", alert, "--out", file); code != 0 || !strings.Contains(out, "SHA-256") {
+			t.Fatalf("export: %d %s %s", code, out, errOut)
+		}
+		if code, out, errOut := command(t, county, "emergency import", "--as", "officer.county", file); code != 0 || !strings.Contains(out, "nothing changed") {
+			t.Fatalf("import: %d %s %s", code, out, errOut)
+		}
+		if code, _, errOut := command(t, county, "emergency import", "--as", "gw.1", file); code != 1 || !strings.Contains(errOut, "--as") {
+			t.Fatalf("import as a grid worker: %d %s", code, errOut)
+		}
+		sameCounts(t, "after the command line's import", countsOf(t, county, countyOfficer, alert), before)
+	})
+}
+
+// command runs one of the module's commands over an env's app.
+func command(t *testing.T, e *apptest.Env, name string, args ...string) (code int, out, errOut string) {
+	t.Helper()
+	var o, eo bytes.Buffer
+	cli := module.CLI{Stdout: &o, Stderr: &eo, Open: func(cmd string, args []string, flags func(*flag.FlagSet)) (module.Module, []string, func(), int) {
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(&eo)
+		flags(fs)
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, nil, 2
+		}
+		return e.App.Module("emergency"), fs.Args(), func() {}, -1
+	}}
+	for _, c := range emergency.Module().Commands {
+		if c.Name == name {
+			code = c.Run(cli, args)
+			return code, o.String(), eo.String()
+		}
+	}
+	t.Fatalf("no command %q", name)
+	return 0, "", ""
 }
