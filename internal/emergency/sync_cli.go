@@ -14,23 +14,23 @@ import (
 	"linli/internal/module"
 )
 
-const exportUsage = `linli emergency export --as OFFICER --alert ID [--out FILE] [--data-dir DIR | --database-url URL]
+const exportUsage = `linli emergency export --as OFFICER --alert ID [--file FILE] [--data-dir DIR | --database-url URL]
 
-以干部账号 --as 的身份导出预警 --alert 所属事件在其辖区内的响应记录（JSON Lines，含格式版本和 SHA-256），写入 --out（默认标准输出）。
+以干部账号 --as 的身份导出预警 --alert 所属事件在其辖区内的响应记录（JSON Lines，含格式版本和 SHA-256），写入新文件 --file（默认标准输出）。
 Exports, as the officer --as, the records of the incident of warning --alert within their jurisdiction
-(JSON Lines with the format version and SHA-256) to --out (default: standard output).
+(JSON Lines with the format version and SHA-256) to the new file --file (default: standard output).
 
 例 / example:
-  linli emergency export --as officer.town --alert 0193… --out incident.jsonl --data-dir ./township`
+  linli emergency export --as officer.town --alert 0193… --file incident.jsonl --data-dir ./township`
 
-const importUsage = `linli emergency import --as OFFICER FILE [--data-dir DIR | --database-url URL]
+const importUsage = `linli emergency import --as OFFICER --file FILE [--data-dir DIR | --database-url URL]
 
 以干部账号 --as 的身份把 linli emergency export 的文件合并进本系统：先整体校验，有误即指明行和字段、不写入任何数据；再次导入不改变任何数据。
 Merges a file of linli emergency export into this store as the officer --as: checked whole first (a fault
 names its line and field and nothing is written); importing it again changes nothing.
 
 例 / example:
-  linli emergency import --as officer.county incident.jsonl --database-url "$LINLI_DATABASE_URL"`
+  linli emergency import --as officer.county --file incident.jsonl --database-url "$LINLI_DATABASE_URL"`
 
 func syncCommands() []module.Command {
 	return []module.Command{
@@ -58,7 +58,7 @@ func runExport(c module.CLI, args []string) int {
 	m, _, closeApp, code := c.Open("emergency export", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&as, "as", "", "干部账号 / the officer's account")
 		fs.StringVar(&alert, "alert", "", "预警编号 / the warning's id")
-		fs.StringVar(&out, "out", "", "输出文件（默认标准输出）/ the file to write (default: standard output)")
+		fs.StringVar(&out, "file", "", "输出文件（默认标准输出）/ the file to write (default: standard output)")
 	})
 	if code >= 0 {
 		return code
@@ -102,15 +102,16 @@ func writeNew(path string, b []byte) error {
 }
 
 func runImport(c module.CLI, args []string) int {
-	var as string
+	var as, file string
 	m, rest, closeApp, code := c.Open("emergency import", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&as, "as", "", "干部账号 / the officer's account")
+		fs.StringVar(&file, "file", "", "导出文件（- 为标准输入）/ the export file (- for standard input)")
 	})
 	if code >= 0 {
 		return code
 	}
 	defer closeApp()
-	if len(rest) != 1 {
+	if file == "" || len(rest) != 0 {
 		fmt.Fprintln(c.Stderr, importUsage)
 		return 2
 	}
@@ -120,8 +121,8 @@ func runImport(c module.CLI, args []string) int {
 		return module.Fail(c, err)
 	}
 	var in io.Reader = c.Stdin
-	if rest[0] != "-" {
-		f, err := os.Open(rest[0])
+	if file != "-" {
+		f, err := os.Open(file)
 		if err != nil {
 			return module.Fail(c, err)
 		}

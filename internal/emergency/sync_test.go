@@ -396,13 +396,13 @@ func offlineThenMerge(t *testing.T, county *apptest.Env, laptopDialect db.Dialec
 	t.Run("the command line exports as an officer of the laptop and imports into the county: nothing changes, and an unknown account is refused", func(t *testing.T) {
 		before := countsOf(t, county, countyOfficer, alert)
 		file := filepath.Join(t.TempDir(), "incident.jsonl")
-		if code, out, errOut := command(t, lap, "emergency export", "--as", "officer.town", "--alert", alert, "--out", file); code != 0 || !strings.Contains(out, "SHA-256") {
+		if code, out, errOut := command(t, lap, "emergency export", "--as", "officer.town", "--alert", alert, "--file", file); code != 0 || !strings.Contains(out, "SHA-256") {
 			t.Fatalf("export: %d %s %s", code, out, errOut)
 		}
-		if code, out, errOut := command(t, county, "emergency import", "--as", "officer.county", file); code != 0 || !strings.Contains(out, "nothing changed") {
+		if code, out, errOut := command(t, county, "emergency import", "--as", "officer.county", "--file", file); code != 0 || !strings.Contains(out, "nothing changed") {
 			t.Fatalf("import: %d %s %s", code, out, errOut)
 		}
-		if code, _, errOut := command(t, county, "emergency import", "--as", "gw.1", file); code != 1 || !strings.Contains(errOut, "--as") {
+		if code, _, errOut := command(t, county, "emergency import", "--as", "gw.1", "--file", file); code != 1 || !strings.Contains(errOut, "--as") {
 			t.Fatalf("import as a grid worker: %d %s", code, errOut)
 		}
 		sameCounts(t, "after the command line's import", countsOf(t, county, countyOfficer, alert), before)
