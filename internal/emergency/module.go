@@ -19,9 +19,9 @@ func Module() module.Spec {
 		Settings: []config.Setting{{Env: "LINLI_EMERGENCY_ESCALATE", Default: EscalateAfter.String(),
 			Usage: "重点人员超过此时长仍未确认即上报社区和乡镇的工作台 / after this long an unconfirmed vulnerable resident goes to the community's and township's 工作台",
 			Check: checkEscalate}},
-		Commands: []module.Command{
+		Commands: append([]module.Command{
 			{Name: "bench emergency", Summary: "发布预警（目标定位）对照裸 INSERT … SELECT / issuing a warning (targeting) against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},
-		}}
+		}, syncCommands()...)}
 }
 
 type emergencyModule struct{ store *Store }
@@ -69,6 +69,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.RegisterPages(rt)
 	h.registerFeed(rt)
 	h.registerStock(rt)
+	h.registerSync(rt)
 	return nil
 }
 
