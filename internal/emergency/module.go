@@ -69,6 +69,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.RegisterPages(rt)
 	h.registerFeed(rt)
 	h.registerStock(rt)
+	h.registerReviews(rt)
 	return nil
 }
 
