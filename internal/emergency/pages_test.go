@@ -132,5 +132,8 @@ func TestDemoPairsHelpersAndLeavesAPastWarning(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM em_checks`); n != 6 {
 			t.Fatalf("%d checks in the township", n)
 		}
+		if n := e.Count(`SELECT COUNT(*) FROM em_reviews r JOIN em_findings f ON f.review_id = r.id WHERE r.created_by = 'demo.street'`); n != 2 {
+			t.Fatalf("%d findings of the demo's review", n)
+		}
 	})
 }
