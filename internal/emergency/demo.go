@@ -142,5 +142,8 @@ func Demo(ctx context.Context, s *Store, county string) error {
 	if _, err = later.Cancel(octx, a.ID, CancelInput{Note: "降雨已减弱，预警解除。"}); err != nil {
 		return err
 	}
-	return demoReview(ctx, s, octx, a.ID, at.Add(44*time.Hour), town)
+	if err := demoReview(ctx, s, octx, a.ID, at.Add(44*time.Hour), town); err != nil {
+		return err
+	}
+	return demoDrill(ctx, s, octx, town)
 }
