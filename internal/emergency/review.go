@@ -168,6 +168,9 @@ const (
 
 var errNoReview = fault.NotFound(fault.M("找不到这份复盘，或不在您的辖区内", "no such review in your jurisdiction"))
 
+// Title is the incident's headline, without the prefix of its Cancel.
+func (a Alert) Title() string { return strings.TrimPrefix(a.Headline, "解除：") }
+
 // closedAt is when an incident's warnings ended: its Cancel, or the
 // expiry of the message in force; zero while they are in force.
 func (s *Store) closedAt(last Alert) time.Time {
@@ -256,18 +259,18 @@ func (s *Store) WriteReview(ctx context.Context, in ReviewInput) (Review, error)
 	}
 	var fields []fault.FieldError
 	bad := func(f, zh, en string) { fields = append(fields, fault.Field(f, fault.M(zh, en))) }
-	text := func(f, v string, need bool, zh string) string {
+	text := func(f, v, zh, en string) string {
 		v = strings.TrimSpace(v)
-		if need && v == "" {
-			bad(f, "请填写"+zh, "write "+f)
+		if v == "" {
+			bad(f, "请填写"+zh, "write "+en)
 		}
 		if utf8.RuneCountInString(v) > 4000 {
-			bad(f, zh+"不超过 4000 字", f+" is at most 4,000 characters")
+			bad(f, zh+"不超过 4000 字", en+" is at most 4,000 characters")
 		}
 		return v
 	}
-	rv := Review{Happened: text("happened", in.Happened, true, "事件经过"), Worked: text("worked", in.Worked, true, "做得好的"),
-		Failed: text("failed", in.Failed, true, "存在的不足")}
+	rv := Review{Happened: text("happened", in.Happened, "事件经过", "what happened"), Worked: text("worked", in.Worked, "做得好的", "what worked"),
+		Failed: text("failed", in.Failed, "存在的不足", "what did not work")}
 	owners, err := s.Owners(ctx)
 	if err != nil {
 		return Review{}, err
@@ -307,7 +310,7 @@ func (s *Store) WriteReview(ctx context.Context, in ReviewInput) (Review, error)
 	}
 	now := s.Now()
 	rv.ID, rv.IncidentID, rv.Division, rv.Status, rv.Drill = db.NewID(), last.IncidentID, p.Division, last.Status, last.Status == "Exercise"
-	rv.Event, rv.Headline, rv.AreaDesc = last.Event, strings.TrimPrefix(last.Headline, "解除："), last.AreaDesc
+	rv.Event, rv.Headline, rv.AreaDesc = last.Event, last.Title(), last.AreaDesc
 	rv.ClosedAt, rv.CreatedBy, rv.CreatedAt = s.closedAt(last), p.Username, now
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var first db.Time

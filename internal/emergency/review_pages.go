@@ -177,7 +177,7 @@ func (h *Handlers) pageReviewNew(w http.ResponseWriter, r *http.Request, status 
 	for i := range rows {
 		rows[i] = i
 	}
-	v.Title, v.Data = web.M("复盘："+a.Headline, "Review: "+a.Headline), reviewNewView{A: a, Owners: owners, Rows: rows}
+	v.Title, v.Data = web.M("复盘："+a.Title(), "Review: "+a.Title()), reviewNewView{A: a, Owners: owners, Rows: rows}
 	v.Crumbs = []web.Crumb{{Href: "/emergency/reviews", Label: web.M("复盘与演练", "Reviews and drills")}, {Label: web.M("写复盘", "Write the review")}}
 	h.Pages.Render(w, r, status, "review-new", v)
 }
