@@ -139,6 +139,11 @@ func Demo(ctx context.Context, s *Store, county string) error {
 	later := past
 	end := at.Add(20 * time.Hour)
 	later.Now = func() time.Time { return end }
-	_, err = later.Cancel(octx, a.ID, CancelInput{Note: "降雨已减弱，预警解除。"})
-	return err
+	if _, err = later.Cancel(octx, a.ID, CancelInput{Note: "降雨已减弱，预警解除。"}); err != nil {
+		return err
+	}
+	if err := demoReview(ctx, s, octx, a.ID, at.Add(44*time.Hour), town); err != nil {
+		return err
+	}
+	return demoDrill(ctx, s, octx, town)
 }

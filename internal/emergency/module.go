@@ -70,6 +70,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerFeed(rt)
 	h.registerStock(rt)
 	h.registerSync(rt)
+	h.registerReviews(rt)
 	return nil
 }
 

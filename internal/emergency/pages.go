@@ -155,6 +155,9 @@ type alertView struct {
 	CanCancel bool
 	Issued    bool
 	Clock     string
+	// ReviewHref leads to the incident's review, or to writing it.
+	ReviewHref  string
+	ReviewLabel web.Msg
 }
 
 func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
@@ -186,6 +189,10 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		v.B, v.HasBoard = b, true
 		v.Clock = strconv.Itoa(b.Minutes/60) + ":" + twoDigits(b.Minutes%60)
 		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel"
+	}
+	if v.ReviewHref, v.ReviewLabel, err = h.Store.reviewLink(r.Context(), a); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	h.Pages.Render(w, r, 200, "alert", web.View{Title: web.M(a.ColourName().ZH+"："+a.Headline, a.ColourName().EN+": "+a.Headline), Data: v,
 		Crumbs: []web.Crumb{{Href: "/emergency", Label: web.M("应急预警", "Warnings")}, {Label: web.M(a.Headline, a.Headline)}}})

@@ -123,14 +123,23 @@ func TestDemoPairsHelpersAndLeavesAPastWarning(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM em_helpers`); n < 2 {
 			t.Fatalf("%d pairings", n)
 		}
-		if n := e.Count(`SELECT COUNT(*) FROM em_alerts WHERE created_by = 'demo.street' AND msg_type = 'Cancel' AND state = 'cancelled'`); n != 1 {
+		if n := e.Count(`SELECT COUNT(*) FROM em_alerts WHERE created_by = 'demo.street' AND msg_type = 'Cancel' AND state = 'cancelled' AND status = 'Actual'`); n != 1 {
 			t.Fatalf("%d cancelled demo warnings", n)
 		}
-		if n := e.Count(`SELECT COUNT(*) FROM em_checks WHERE status = 'pending'`); n != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM em_checks c JOIN em_alerts x ON x.id = c.incident_id WHERE x.status = 'Actual' AND c.status = 'pending'`); n != 0 {
 			t.Fatalf("%d checks left pending", n)
 		}
-		if n := e.Count(`SELECT COUNT(*) FROM em_checks`); n != 6 {
+		if n := e.Count(`SELECT COUNT(*) FROM em_checks c JOIN em_alerts x ON x.id = c.incident_id WHERE x.status = 'Actual'`); n != 6 {
 			t.Fatalf("%d checks in the township", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM em_reviews r JOIN em_findings f ON f.review_id = r.id WHERE r.created_by = 'demo.street'`); n != 2 {
+			t.Fatalf("%d findings of the demo's review", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM em_alerts x WHERE x.status = 'Exercise' AND x.msg_type = 'Cancel' AND NOT EXISTS (SELECT 1 FROM em_reviews r WHERE r.incident_id = x.incident_id)`); n != 1 {
+			t.Fatalf("%d drills over and not reviewed", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM em_check_events e JOIN em_alerts x ON x.id = e.incident_id WHERE x.status = 'Exercise'`); n < 1 {
+			t.Fatalf("%d check-ins in the drill", n)
 		}
 	})
 }

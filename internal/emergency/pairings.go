@@ -211,8 +211,8 @@ func (s *Store) reasons(ctx context.Context, rows []AtRisk) error {
 
 // Candidate is an account that may be paired as a helper.
 type Candidate struct {
-	Username string
-	Role     access.Role
+	Username string      `json:"username"`
+	Role     access.Role `json:"role"`
 }
 
 // Candidates are the accounts a resident of community may be paired

@@ -117,4 +117,5 @@ var migrations = []db.Migration{
 	// which incidents are, on every view.
 	{ID: "emergency/003_in_force", SQL: `CREATE INDEX em_alerts_state ON em_alerts (state, msg_type, incident_id);`},
 	{ID: "emergency/004_stock", SQL: stockSQL},
+	{ID: "emergency/005_review", SQL: reviewSQL},
 }

@@ -10,6 +10,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/module"
+	"linli/internal/questions"
 	"linli/internal/web"
 )
 
@@ -19,6 +20,7 @@ const (
 	kindHousehold = "emergency.household"
 	kindBoard     = "emergency.board"
 	kindOverdue   = "emergency.overdue"
+	kindFinding   = "emergency.finding"
 )
 
 // activeIncidents is the condition on checks (alias c) of incidents not
@@ -107,6 +109,18 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 			}
 			out = append(out, module.WorkItem{Module: "emergency", Kind: kindBoard, KindName: fault.M("生效中的预警", "Warnings in force"),
 				Title: fault.M(a.ColourName().ZH+"："+a.Headline, a.ColourName().EN+": "+a.Headline), Whose: a.AreaDesc, Href: "/emergency/alerts/" + a.ID, Urgent: true})
+		}
+	}
+	if len(out) < limit {
+		// A review's findings stay with their owner until done.
+		fs, err := s.findingsWork(ctx, p.Username, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			due, _ := time.ParseInLocation("2006-01-02", f.DueOn, questions.CST)
+			out = append(out, module.WorkItem{Module: "emergency", Kind: kindFinding, KindName: fault.M("复盘整改事项", "Findings of reviews"),
+				Title: fault.M(f.Text, f.Text), Whose: f.Owner, Href: "/emergency/reviews/" + f.ReviewID + "#finding-" + f.ID, Due: due.AddDate(0, 0, 1), Urgent: f.Overdue})
 		}
 	}
 	return out, nil
