@@ -86,13 +86,13 @@ type Review struct {
 	Happened   string    `json:"happened"`
 	Worked     string    `json:"worked"`
 	Failed     string    `json:"failed"`
-	Figures    []Figure  `json:"figures"` // per community
+	Figures    []Figure  `json:"figures,omitempty"` // per community; the list leaves these three out
 	Total      Figure    `json:"total"`
 	// Participants are the accounts that reported a status, workers by
 	// name; residents reporting for themselves are only counted.
-	Participants      []Participant `json:"participants"`
+	Participants      []Participant `json:"participants,omitempty"`
 	ResidentsReported int           `json:"residents_reported"`
-	Findings          []Finding     `json:"findings"`
+	Findings          []Finding     `json:"findings,omitempty"`
 	CreatedBy         string        `json:"created_by"`
 	CreatedAt         time.Time     `json:"created_at"`
 }
