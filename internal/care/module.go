@@ -67,6 +67,7 @@ func (m *careModule) Mount(rt *web.Router, rd *web.Renderer) error {
 
 // The seams the module plugs into.
 var (
-	_ module.Homes = (*careModule)(nil)
-	_ module.Demo  = (*careModule)(nil)
+	_ module.Homes           = (*careModule)(nil)
+	_ module.Demo            = (*careModule)(nil)
+	_ module.ElementSupplier = (*careModule)(nil)
 )
