@@ -329,7 +329,11 @@ func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]b
 	if err != nil {
 		return fail(err)
 	}
-	if err := w.Values("合计 Total", st.Month, st.ProviderName, fmt.Sprintf("%d 次 services, %d 餐 meals", st.Services, st.Meals), "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
+	count := fmt.Sprintf("%d 次 services", st.Services)
+	if st.Meals > 0 {
+		count += fmt.Sprintf(", %d 餐 meals", st.Meals)
+	}
+	if err := w.Values("合计 Total", st.Month, st.ProviderName, count, "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
 		return fail(err)
 	}
 	if err := w.Values("未结异议 Open disputes", "", "", strconv.Itoa(st.OpenDisputes), "", "", "", "", "", ""); err != nil {
