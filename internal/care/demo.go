@@ -95,6 +95,9 @@ func (m *careModule) Demo(ctx context.Context, o module.DemoOptions) error {
 	if _, err := s.RunMonth(officer, county, this); err != nil {
 		return err
 	}
+	if err := s.demoMeals(ctx, officer, county, now); err != nil {
+		return err
+	}
 	if o.Progress != nil {
 		o.Progress("居家养老订单 / home-care orders", 1, 1)
 	}
