@@ -19,10 +19,10 @@ import (
 // yuan a meal.
 type canteenTown struct {
 	*town
-	c                   care.Canteen
-	elderE, dibaoE      care.Enrolment
-	mgr, cw, officer    *apptest.Client
-	facility, dayCareID string
+	c                care.Canteen
+	elderE, dibaoE   care.Enrolment
+	mgr, cw, officer *apptest.Client
+	facility         string
 }
 
 func newCanteenTown(t *testing.T, e *apptest.Env) *canteenTown {
