@@ -269,10 +269,23 @@ func (s *Store) Canteens(ctx context.Context) ([]Canteen, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The communities served, of every canteen listed in one read.
+	at := map[string]int{}
 	for i := range cs {
-		if err := s.fillCanteen(ctx, s.DB.R, &cs[i]); err != nil {
-			return nil, err
+		at[cs[i].ID] = i
+	}
+	err = db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
+		var id, cm string
+		if err := r.Scan(&id, &cm); err != nil {
+			return err
 		}
+		if i, ok := at[id]; ok {
+			cs[i].Communities = append(cs[i].Communities, cm)
+		}
+		return nil
+	}, `SELECT a.canteen_id, a.community FROM care_canteen_areas a WHERE a.canteen_id IN (SELECT c.id FROM care_canteens c WHERE `+cond+`) ORDER BY a.canteen_id, a.community`, args...)
+	if err != nil {
+		return nil, err
 	}
 	if cs == nil {
 		cs = []Canteen{}

@@ -266,6 +266,20 @@ func TestMeals(t *testing.T) {
 				t.Fatalf("the month's statement: %d", st)
 			}
 		})
+		t.Run("the menu form names a bad price and publishes a good week", func(t *testing.T) {
+			path := "/care/canteens/" + w.c.ID + "/menu"
+			st, body, _ := w.mgr.Form(path, map[string]string{"week": "2026-11-30", "lunch_0": "鱼\n青菜", "lunch_price_0": "十五"}, nil)
+			if st != 400 || !strings.Contains(body, `href="#f-lunch_price_0"`) || e.Count(`SELECT COUNT(*) FROM care_menus WHERE served_on = '2026-11-30'`) != 0 {
+				t.Fatalf("%d", st)
+			}
+			if st, _, _ := w.mgr.Form(path, map[string]string{"week": "2026-11-30", "lunch_0": "鱼\n青菜", "lunch_price_0": "12.5", "dinner_2": "面条", "dinner_price_2": "8"}, nil); st != http.StatusSeeOther {
+				t.Fatalf("%d", st)
+			}
+			ms := apptest.JSON[[]care.MenuSitting](t, w.mgr, "GET", "/api/v1/care/canteens/"+w.c.ID+"/menu?week=2026-11-30", nil, 200)
+			if len(ms) != 2 || ms[0].PriceFen != 1250 || len(ms[0].Dishes) != 2 || ms[1].Date != "2026-12-02" || ms[1].Sitting != care.SittingDinner {
+				t.Fatalf("%+v", ms)
+			}
+		})
 		t.Run("the pages answer every role", func(t *testing.T) {
 			for _, u := range []string{"prov.mgr", "cw.a", "officer.county", "res.old", "res.b"} {
 				for _, path := range []string{"/care/canteens", "/care/canteens/" + w.c.ID} {
