@@ -95,7 +95,7 @@ func (h *Handlers) registerMealAPI(rt *web.Router) {
 		}
 		return err
 	})
-	rt.API("GET /api/v1/care/canteens/{id}/meals", web.Op{Summary: "某日就餐记录 / A day's meals", Tag: tag, Response: []Meal{}, Params: []web.Param{{Name: "date", Description: "YYYY-MM-DD"}}},
+	rt.API("GET /api/v1/care/canteens/{id}/meals", web.Op{Summary: "某日就餐记录 / A day's meals", Tag: tag, Response: []Meal{}, Params: []web.Param{{Name: "date", Description: "YYYY-MM-DD (default: today)"}}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			ms, err := h.Store.Meals(r.Context(), r.PathValue("id"), r.URL.Query().Get("date"))
 			if err == nil {
@@ -110,7 +110,8 @@ func (h *Handlers) registerMealAPI(rt *web.Router) {
 		}
 		return err
 	})
-	rt.API("GET /api/v1/care/canteens/{id}/months/{month}/statement", web.Op{Summary: "某月就餐明细与应付补贴（xlsx）/ A month's meals and subsidy due (xlsx)", Tag: tag, Produces: []string{xlsxType}}, h.apiMealStatement)
+	rt.API("GET /api/v1/care/canteens/{id}/statement", web.Op{Summary: "某月就餐明细与应付补贴（xlsx）/ A month's meals and subsidy due (xlsx)", Tag: tag, Produces: []string{xlsxType},
+		Params: []web.Param{{Name: "month", Description: "YYYY-MM (default: this month)"}}}, h.apiMealStatement)
 	rt.API("POST /api/v1/care/meal-enrolments", web.Op{Summary: "登记就餐（60 岁及以上；本人、家人或社区工作人员）/ Enrol a diner aged 60+ (the resident, the family or a worker)", Tag: tag, Body: EnrolInput{}, Response: Enrolment{}, Status: 201},
 		func(w http.ResponseWriter, r *http.Request) error {
 			var in EnrolInput
@@ -151,13 +152,22 @@ func (h *Handlers) registerMealAPI(rt *web.Router) {
 		})
 }
 
+// apiMealStatement answers a canteen's month as xlsx: the month from the
+// page's path or the API's query (default this month).
 func (h *Handlers) apiMealStatement(w http.ResponseWriter, r *http.Request) error {
-	file, err := h.Store.MealStatement(r.Context(), r.PathValue("id"), r.PathValue("month"))
+	m := r.PathValue("month")
+	if m == "" {
+		m = r.URL.Query().Get("month")
+	}
+	if m == "" {
+		m = month(h.Store.Now())
+	}
+	file, err := h.Store.MealStatement(r.Context(), r.PathValue("id"), m)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", xlsxType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="meals-%s.xlsx"`, r.PathValue("month")))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="meals-%s.xlsx"`, m))
 	_, err = w.Write(file)
 	return err
 }

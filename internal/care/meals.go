@@ -977,9 +977,12 @@ func (s *Store) mealVisible(ctx context.Context, p *access.Principal, c Canteen,
 	}
 }
 
-// Meals lists a canteen's meals of a day (newest sitting first) that the
+// Meals lists a canteen's meals of a day (default today; dinner first) that the
 // principal may see.
 func (s *Store) Meals(ctx context.Context, canteenID, day string) ([]Meal, error) {
+	if day == "" {
+		day = s.Now().In(cstZone()).Format("2006-01-02")
+	}
 	if err := validDate("date", day); err != nil {
 		return nil, err
 	}
