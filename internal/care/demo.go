@@ -99,6 +99,9 @@ func (m *careModule) Demo(ctx context.Context, o module.DemoOptions) error {
 		return err
 	}
 	if o.Progress != nil {
+		o.Progress("居家养老助餐 / meal assistance", 1, 1)
+	}
+	if o.Progress != nil {
 		o.Progress("居家养老订单 / home-care orders", 1, 1)
 	}
 	for i, pr := range providers {
