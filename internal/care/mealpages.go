@@ -297,7 +297,7 @@ type canteenView struct {
 	Days             []MenuDay
 	Diners           []Enrolment
 	Candidates       []candidate
-	CanEnrol         bool
+	CanEnrol, CanEnd bool
 	Months           []MealMonth
 	Today            string
 	Notice           string
@@ -356,6 +356,9 @@ func (h *Handlers) pageCanteen(w http.ResponseWriter, r *http.Request, status in
 		h.fail(w, r, err)
 		return
 	}
+	// Who ends an enrolment: the diner's household, a worker of their
+	// area (both see only those), or the canteen's staff.
+	cv.CanEnd = cv.Runs || p.Role == access.Resident || p.Role == access.CommunityWorker || p.Role == access.GridWorker
 	switch p.Role {
 	case access.Resident, access.CommunityWorker, access.GridWorker:
 		if cv.Candidates, err = h.Store.enrolCandidates(ctx, p, c); err != nil && !fault.Is(err, fault.CodeForbidden) {
