@@ -98,6 +98,12 @@ func (m *careModule) Demo(ctx context.Context, o module.DemoOptions) error {
 	if o.Progress != nil {
 		o.Progress("居家养老订单 / home-care orders", 1, 1)
 	}
+	if err := s.demoMeals(ctx, officer, county, now); err != nil {
+		return err
+	}
+	if o.Progress != nil {
+		o.Progress("居家养老助餐 / meal assistance", 1, 1)
+	}
 	for i, pr := range providers {
 		st, err := s.Draft(officer, SettlementInput{ProviderID: pr.ID, Month: last})
 		if err != nil {

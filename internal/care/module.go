@@ -48,6 +48,7 @@ func (m *careModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/care", Label: web.M("居家养老", "Home care"), Primary: 2, Roles: []access.Role{access.Provider, access.CommunityWorker, access.Officer}},
 		{Href: "/care/mine", Label: web.M("居家养老服务", "Home-care services"), Roles: []access.Role{access.Resident}},
+		{Href: "/care/canteens", Label: web.M("助餐服务", "Meal assistance"), Roles: []access.Role{access.Provider, access.CommunityWorker, access.Officer, access.Resident}},
 		{Href: "/care/settlements", Label: web.M("居家养老结算", "Home-care settlements"), Roles: []access.Role{access.Provider, access.CommunityWorker, access.Officer}},
 	}
 }
@@ -61,12 +62,15 @@ func (m *careModule) Homes() map[access.Role]string {
 func (m *careModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &Handlers{Store: m.store, Pages: rd.Parse(templates, "templates/*.html")}
 	h.RegisterAPI(rt)
+	h.registerMealAPI(rt)
 	h.RegisterPages(rt)
+	h.registerMealPages(rt)
 	return nil
 }
 
 // The seams the module plugs into.
 var (
-	_ module.Homes = (*careModule)(nil)
-	_ module.Demo  = (*careModule)(nil)
+	_ module.Homes           = (*careModule)(nil)
+	_ module.Demo            = (*careModule)(nil)
+	_ module.ElementSupplier = (*careModule)(nil)
 )

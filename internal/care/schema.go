@@ -172,4 +172,105 @@ var migrations = []db.Migration{
 	{ID: "care/002_list_indexes", SQL: `CREATE INDEX care_orders_household ON care_orders (household_id, created_at, id);
 CREATE INDEX care_orders_created ON care_orders (created_at, id, division_code);
 CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
+	{ID: "care/003_meals", SQL: mealsSQL},
 }
+
+// mealsSQL is 助餐: canteens (registry facilities run by a provider or
+// by the community) with the communities they serve, their menus by day
+// and sitting, the elderly enrolled, each meal served with its subsidy,
+// the meal subsidy rule's versions, and which communities were served
+// meals in which month (C06 reads that small table, not every meal).
+const mealsSQL = `
+CREATE TABLE care_canteens (
+	id TEXT PRIMARY KEY,
+	facility_id TEXT NOT NULL UNIQUE,
+	county TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	provider_id TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX care_canteens_div ON care_canteens (division_code, name, id);
+CREATE INDEX care_canteens_provider ON care_canteens (provider_id);
+CREATE TABLE care_canteen_areas (
+	canteen_id TEXT NOT NULL REFERENCES care_canteens(id),
+	community TEXT NOT NULL,
+	PRIMARY KEY (canteen_id, community)
+);
+CREATE INDEX care_canteen_areas_community ON care_canteen_areas (community, canteen_id);
+CREATE TABLE care_menus (
+	canteen_id TEXT NOT NULL REFERENCES care_canteens(id),
+	served_on TEXT NOT NULL,
+	sitting TEXT NOT NULL,
+	dishes TEXT NOT NULL,
+	price_fen BIGINT NOT NULL,
+	published_by TEXT NOT NULL,
+	published_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (canteen_id, served_on, sitting)
+);
+CREATE TABLE care_meal_enrolments (
+	id TEXT PRIMARY KEY,
+	canteen_id TEXT NOT NULL REFERENCES care_canteens(id),
+	resident_id TEXT NOT NULL,
+	household_id TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	surname TEXT NOT NULL,
+	mode TEXT NOT NULL,
+	active BOOLEAN NOT NULL,
+	enrolled_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	ended_by TEXT NOT NULL,
+	ended_at TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX care_meal_enrolments_one ON care_meal_enrolments (canteen_id, resident_id) WHERE active;
+CREATE INDEX care_meal_enrolments_canteen ON care_meal_enrolments (canteen_id, active, surname, id);
+CREATE INDEX care_meal_enrolments_household ON care_meal_enrolments (household_id, active);
+CREATE INDEX care_meal_enrolments_div ON care_meal_enrolments (division_code, active);
+CREATE TABLE care_meal_rules (
+	id TEXT PRIMARY KEY,
+	county TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	from_month TEXT NOT NULL,
+	name TEXT NOT NULL,
+	tiers TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (county, year, version)
+);
+CREATE TABLE care_meals (
+	id TEXT PRIMARY KEY,
+	canteen_id TEXT NOT NULL REFERENCES care_canteens(id),
+	enrolment_id TEXT NOT NULL,
+	resident_id TEXT NOT NULL,
+	household_id TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	surname TEXT NOT NULL,
+	served_on TEXT NOT NULL,
+	sitting TEXT NOT NULL,
+	mode TEXT NOT NULL,
+	month TEXT NOT NULL,
+	county TEXT NOT NULL,
+	provider_id TEXT NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	subsidy_fen BIGINT NOT NULL,
+	copay_fen BIGINT NOT NULL,
+	rule_id TEXT NOT NULL,
+	source TEXT NOT NULL,
+	recorded_by TEXT NOT NULL,
+	settlement_id TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (canteen_id, resident_id, served_on, sitting)
+);
+CREATE INDEX care_meals_canteen ON care_meals (canteen_id, month, served_on);
+CREATE INDEX care_meals_settle ON care_meals (provider_id, month, settlement_id);
+CREATE INDEX care_meals_county ON care_meals (county, month);
+CREATE INDEX care_meals_household ON care_meals (household_id, served_on);
+CREATE TABLE care_meal_units (
+	community TEXT NOT NULL,
+	month TEXT NOT NULL,
+	PRIMARY KEY (community, month)
+);
+ALTER TABLE care_settlements ADD COLUMN meals INTEGER NOT NULL DEFAULT 0;
+`

@@ -42,6 +42,7 @@ type Settlement struct {
 	Month        string    `json:"month"`
 	Status       string    `json:"status"`
 	Services     int       `json:"services"`
+	Meals        int       `json:"meals"` // meals served at the provider's canteens
 	AmountFen    int64     `json:"amount_fen"`
 	SubsidyFen   int64     `json:"subsidy_fen"` // due from the county
 	CopayFen     int64     `json:"copay_fen"`
@@ -72,13 +73,13 @@ type PayInput struct {
 
 var errNoSettlement = fault.NotFound(fault.M("找不到该结算单，或您无权查看", "no such settlement, or not yours to see"))
 
-const settleCols = `x.id, x.provider_id, pr.name, x.county, x.month, x.status, x.services, x.amount_fen, x.subsidy_fen, x.copay_fen, x.open_disputes,
+const settleCols = `x.id, x.provider_id, pr.name, x.county, x.month, x.status, x.services, x.meals, x.amount_fen, x.subsidy_fen, x.copay_fen, x.open_disputes,
 	x.checked_by, x.approved_by, x.paid_by, x.paid_ref, x.sha256, x.created_by, x.created_at, x.updated_at`
 
 func scanSettlement(r db.Scanner) (Settlement, error) {
 	var st Settlement
 	var c, u db.Time
-	err := r.Scan(&st.ID, &st.ProviderID, &st.ProviderName, &st.County, &st.Month, &st.Status, &st.Services, &st.AmountFen, &st.SubsidyFen, &st.CopayFen, &st.OpenDisputes,
+	err := r.Scan(&st.ID, &st.ProviderID, &st.ProviderName, &st.County, &st.Month, &st.Status, &st.Services, &st.Meals, &st.AmountFen, &st.SubsidyFen, &st.CopayFen, &st.OpenDisputes,
 		&st.CheckedBy, &st.ApprovedBy, &st.PaidBy, &st.PaidRef, &st.SHA256, &st.CreatedBy, &c, &u)
 	st.CreatedAt, st.UpdatedAt = c.Time, u.Time
 	return st, err
@@ -136,7 +137,8 @@ func (s *Store) settlement(ctx context.Context, q rowQuerier, id string) (Settle
 }
 
 // Draft settles a provider's month: every service confirmed in the month
-// and not yet settled joins it, in one statement; anything unconfirmed
+// and not yet settled joins it, in one statement, and so does every meal
+// served at the provider's canteens in the month; anything unconfirmed
 // stays out. The provider's manager or a county officer drafts it, once
 // the month has ended.
 func (s *Store) Draft(ctx context.Context, in SettlementInput) (Settlement, error) {
@@ -179,11 +181,15 @@ func (s *Store) Draft(ctx context.Context, in SettlementInput) (Settlement, erro
 			id, in.ProviderID, in.Month, StatusConfirmed); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE care_meals SET settlement_id = $1 WHERE provider_id = $2 AND month = $3 AND settlement_id = ''`, id, in.ProviderID, in.Month); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE care_settlements SET
 			services = (SELECT COUNT(*) FROM care_orders o WHERE o.settlement_id = $1),
-			amount_fen = (SELECT COALESCE(SUM(amount_fen), 0) FROM care_orders o WHERE o.settlement_id = $1),
-			subsidy_fen = (SELECT COALESCE(SUM(subsidy_fen), 0) FROM care_orders o WHERE o.settlement_id = $1),
-			copay_fen = (SELECT COALESCE(SUM(copay_fen), 0) FROM care_orders o WHERE o.settlement_id = $1),
+			meals = (SELECT COUNT(*) FROM care_meals m WHERE m.settlement_id = $1),
+			amount_fen = (SELECT COALESCE(SUM(amount_fen), 0) FROM care_orders o WHERE o.settlement_id = $1) + (SELECT COALESCE(SUM(amount_fen), 0) FROM care_meals m WHERE m.settlement_id = $1),
+			subsidy_fen = (SELECT COALESCE(SUM(subsidy_fen), 0) FROM care_orders o WHERE o.settlement_id = $1) + (SELECT COALESCE(SUM(subsidy_fen), 0) FROM care_meals m WHERE m.settlement_id = $1),
+			copay_fen = (SELECT COALESCE(SUM(copay_fen), 0) FROM care_orders o WHERE o.settlement_id = $1) + (SELECT COALESCE(SUM(copay_fen), 0) FROM care_meals m WHERE m.settlement_id = $1),
 			open_disputes = (SELECT COUNT(*) FROM care_orders o WHERE o.provider_id = $2 AND o.status = $3)
 			WHERE id = $1`, id, in.ProviderID, StatusDisputed); err != nil {
 			return err
@@ -310,7 +316,24 @@ func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]b
 	if err != nil {
 		return fail(err)
 	}
-	if err := w.Values("合计 Total", st.Month, st.ProviderName, fmt.Sprintf("%d 次 services", st.Services), "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
+	// Then one row per meal of the provider's canteens.
+	err = db.EachRow(ctx, q, func(r db.Scanner) error {
+		var id, div, name, canteen, day, sitting string
+		var amount, subsidy, copay int64
+		if err := r.Scan(&id, &div, &name, &canteen, &day, &sitting, &amount, &subsidy, &copay); err != nil {
+			return err
+		}
+		return w.Values(id, div, name+"**", "助餐 Meal · "+canteen, day, sittingNames[sitting].ZH, "", yuan(amount), yuan(subsidy), yuan(copay))
+	}, `SELECT m.id, m.division_code, m.surname, c.name, m.served_on, m.sitting, m.amount_fen, m.subsidy_fen, m.copay_fen
+		FROM care_meals m JOIN care_canteens c ON c.id = m.canteen_id WHERE m.settlement_id = $1 ORDER BY m.served_on, m.sitting DESC, m.id`, st.ID)
+	if err != nil {
+		return fail(err)
+	}
+	count := fmt.Sprintf("%d 次 services", st.Services)
+	if st.Meals > 0 {
+		count += fmt.Sprintf(", %d 餐 meals", st.Meals)
+	}
+	if err := w.Values("合计 Total", st.Month, st.ProviderName, count, "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
 		return fail(err)
 	}
 	if err := w.Values("未结异议 Open disputes", "", "", strconv.Itoa(st.OpenDisputes), "", "", "", "", "", ""); err != nil {

@@ -422,7 +422,7 @@ func Builtin(now func() time.Time) Elements {
 	computed("area_community_service", "社区综合服务设施面积", "Community service facility floor area", facilityArea("community_service_facility"))
 	computed("childcare_places", "托育机构托位", "Childcare places", capacity("childcare", "childcare_places"))
 	computed("rural_with_service_facility", "有综合服务设施的行政村", "Villages with a service facility", unitsWith("community_service_facility", "rural"))
-	computed("units_with_canteen", "有助餐服务的村(社区)", "Units with meal assistance", unitsWith("elderly_canteen", ""))
+	computed("units_with_canteen", "有在用助餐设施的村(社区)", "Units with an open canteen or meal point", unitsWith("elderly_canteen", ""))
 	computed("rural_with_kiosk", "有政务自助一体机的行政村", "Villages with a self-service kiosk", unitsWith("gov_kiosk", "rural"))
 	computed("units_with_volunteer_station", "有志愿服务站点的村(社区)", "Units with a volunteer station", unitsWith("volunteer_station", ""))
 	computed("community_workers", "专职社区工作者", "Full-time community workers", personnel("community_worker", "", ""))

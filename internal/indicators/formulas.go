@@ -42,7 +42,7 @@ var Formulas = map[string]Formula{
 	"C03": {Factor: 1, Num: "fac_urban_service_complex", Additive: true, Why: "在用的城市社区服务综合体设施数 / open urban service complexes"},
 	"C04": {Factor: 100, Num: "rural_with_service_facility", Den: "rural_units", Why: "有在用社区综合服务设施的行政村 ÷ 行政村 / villages with an open community service facility ÷ villages"},
 	"C05": {Factor: 1, Num: "desig_beautiful_village_showcase", Additive: true, Why: "美丽乡村精品村称号数 / showcase villages"},
-	"C06": {Factor: 100, Num: "units_with_canteen", Den: "units", Why: "有老年食堂/助餐点的村(社区) ÷ 全部村(社区) / units with a canteen or meal point ÷ all units"},
+	"C06": {Factor: 100, Num: "units_with_meals_served", Den: "units", Why: "当年有在册就餐老人实际就餐（至少一餐）的村(社区) ÷ 全部村(社区)，按就餐老人所在社区计（居家养老模块的助餐记录）；仅有助餐设施的口径见数据元 units_with_canteen / units where an enrolled diner was served at least one meal in the year ÷ all units, by the diner's community (the home-care module's meal records); the facility-based count remains as the element units_with_canteen"},
 	"C07": {Factor: 100, Num: "special_elderly_visited", Den: "special_elderly_due", Why: "当月有完成探访的特殊困难老年人 ÷ 当月应探访的特殊困难老年人（按月计算，年度值为各月均值；走访模块上线前为“无数据”）/ special-difficulty elderly with a done visit in the month ÷ those due a visit in the month (per month; a year is the mean of its months; no data until visits exist)"},
 	"C08": {Factor: 1, Num: "population_60plus", Den: "social_workers", Why: "Σ60岁及以上人口 ÷ 持证社会工作者（越低越好，目标每人服务不超过500人）/ population aged 60+ ÷ certified social workers (lower is better)"},
 	"C09": {Factor: 1, Num: "desig_childcare_friendly", Additive: true, Why: "育儿友好型社区称号数 / childcare-friendly communities"},

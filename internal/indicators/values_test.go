@@ -41,7 +41,7 @@ func TestIndicatorsOnHandBuiltData(t *testing.T) {
 				"C01": 0, "C02": 0, "C03": 0,
 				"C04": 100 * 1.0 / 41,
 				"C05": 0,
-				"C06": 100 * 1.0 / 222,
+				"C06": 0, // communities whose enrolled diners were served meals (the care module), none here; a canteen facility alone no longer counts
 				"C08": 600.0 / 1,
 				"C09": 0,
 				// C11 is computed from assistance applications: none here.
