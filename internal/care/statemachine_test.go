@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/care"
 )
@@ -247,6 +248,62 @@ func TestOrderScope(t *testing.T) {
 		t.Run("the staff member's own order stays where it was", func(t *testing.T) {
 			if s, _ := w.orderState(t, o.ID); s != care.StatusInService {
 				t.Fatalf("status %s", s)
+			}
+		})
+	})
+}
+
+func TestOfficersOfAnotherArea(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		e.User("officer.xixi", access.Officer, "330106004") // 西溪街道
+		e.User("officer.other", access.Officer, "330105")   // another county
+		apptest.JSON[care.Rule](t, e.Login("officer.county"), "POST", "/api/v1/care/entitlements/rules", v1(), 201)
+		o := w.orderCheckedIn(t, w.bath.ID)
+		t.Run("an officer of another county neither publishes, grants nor reads this county's quota and orders", func(t *testing.T) {
+			c := e.Login("officer.other")
+			in := v1()
+			in.FromMonth = "2026-12"
+			if st, body := c.Do("POST", "/api/v1/care/entitlements/rules", in); st != 403 {
+				t.Errorf("rule: %d %s", st, body)
+			}
+			if st, body := c.Do("POST", "/api/v1/care/entitlements/runs", care.RunInput{County: county, Month: "2026-11"}); st != 403 {
+				t.Errorf("run: %d %s", st, body)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM care_quota_runs`); n != 0 {
+				t.Fatalf("%d runs written", n)
+			}
+			if rs := apptest.JSON[[]care.Rule](t, c, "GET", "/api/v1/care/entitlements/rules", nil, 200); len(rs) != 0 {
+				t.Errorf("rules: %+v", rs)
+			}
+			if st, _ := c.Do("GET", "/api/v1/care/orders/"+o.ID, nil); st != 404 {
+				t.Errorf("order: %d", st)
+			}
+		})
+		t.Run("an officer of another township sees none of the order, and the township's own does", func(t *testing.T) {
+			if pg := apptest.JSON[care.OrderPage](t, e.Login("officer.xixi"), "GET", "/api/v1/care/orders", nil, 200); len(pg.Items) != 0 {
+				t.Errorf("%+v", pg)
+			}
+			if st, _ := e.Login("officer.xixi").Do("GET", "/api/v1/care/orders/"+o.ID, nil); st != 404 {
+				t.Errorf("order: %d", st)
+			}
+			if pg := apptest.JSON[care.OrderPage](t, e.Login("officer.town"), "GET", "/api/v1/care/orders", nil, 200); len(pg.Items) != 1 || pg.Items[0].ID != o.ID {
+				t.Errorf("%+v", pg)
+			}
+		})
+		t.Run("a dispute past its 72 hours stays open, counted in the month's draft, until someone resolves it", func(t *testing.T) {
+			d := apptest.JSON[care.Order](t, e.Login("cw.a"), "POST", "/api/v1/care/orders/"+o.ID+"/dispute", care.NoteInput{Note: "居民说没人来"}, 200)
+			if want := e.Clock.Now().Add(72 * time.Hour); !d.DisputeDue.Equal(want.Truncate(time.Microsecond)) {
+				t.Fatalf("due %v, want %v", d.DisputeDue, want)
+			}
+			e.Clock.Add(73 * time.Hour)
+			st := apptest.JSON[care.Settlement](t, e.Login("prov.mgr"), "POST", "/api/v1/care/settlements", care.SettlementInput{ProviderID: w.p.ID, Month: "2026-11"}, 201)
+			if st.OpenDisputes != 1 || st.Services != 0 {
+				t.Fatalf("%+v", st)
+			}
+			r := apptest.JSON[care.Order](t, e.Login("cw.a"), "POST", "/api/v1/care/orders/"+o.ID+"/resolve", care.NoteInput{Outcome: "void", Note: "已核实"}, 200)
+			if r.Status != care.StatusCancelled || !r.DisputeDue.IsZero() {
+				t.Fatalf("%+v", r)
 			}
 		})
 	})
