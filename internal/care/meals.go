@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -460,33 +459,11 @@ func (s *Store) Enrol(ctx context.Context, in EnrolInput) (Enrolment, error) {
 	if modeNames[in.Mode] == (fault.Msg{}) {
 		return Enrolment{}, bad("mode", "就餐方式应为 dine_in（堂食）或 delivery（送餐）", "the mode must be dine_in or delivery")
 	}
-	var res Resident
-	var err error
-	switch {
-	case p == nil:
-		return Enrolment{}, errNotLinked
-	case p.Role == access.Resident:
-		if res, err = s.residentOf(ctx, p); err != nil {
-			return Enrolment{}, err
-		}
-		if in.ResidentID != "" && in.ResidentID != res.ID {
-			var hh string
-			if err := s.DB.R.QueryRowContext(ctx, `SELECT household_id, division_code, surname, birth_date FROM registry_people WHERE id = $1`, in.ResidentID).Scan(&hh, &res.Division, &res.Surname, &res.Birth); err != nil || hh != res.Household {
-				return Enrolment{}, bad("resident_id", "只能为本户家人登记", "you may enrol your own household only")
-			}
-			res.ID = in.ResidentID
-		}
-	case p.Role == access.GridWorker || p.Role == access.CommunityWorker:
-		sc := access.Subtree(p.Division)
-		err := s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname, birth_date FROM registry_people WHERE id = $1 AND division_code >= $2 AND division_code < $3`,
-			in.ResidentID, sc.Lo, sc.Hi).Scan(&res.ID, &res.Household, &res.Division, &res.Surname, &res.Birth)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Enrolment{}, bad("resident_id", "辖区内没有这位居民", "no such resident in your area")
-		} else if err != nil {
-			return Enrolment{}, err
-		}
-	default:
-		return Enrolment{}, fault.Forbidden(fault.M("居民本人、家人或社区工作人员才能登记就餐", "only the resident, the family or a community worker may enrol"))
+	res, err := s.beneficiary(ctx, p, in.ResidentID,
+		fault.M("只能为本户家人登记", "you may enrol your own household only"),
+		fault.M("居民本人、家人或社区工作人员才能登记就餐", "only the resident, the family or a community worker may enrol"))
+	if err != nil {
+		return Enrolment{}, err
 	}
 	today := s.Now().In(cstZone()).Format("2006-01-02")
 	if !agedOn(res.Birth, today, MealAge) {
@@ -606,65 +583,13 @@ func (s *Store) MyEnrolments(ctx context.Context) ([]Enrolment, error) {
 // year (county officers): each tier's amount is per meal. A version
 // cannot start in a month whose meals are already recorded.
 func (s *Store) PublishMealRule(ctx context.Context, in RuleInput) (Rule, error) {
-	p := access.From(ctx)
-	if len(in.County) != 6 {
-		return Rule{}, bad("county", "请选择县（市、区）", "choose a county")
-	}
-	if !countyOfficer(p, in.County) {
-		return Rule{}, errOfficer
-	}
-	if err := validMonth("from_month", in.FromMonth); err != nil {
-		return Rule{}, err
-	}
-	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len(in.Name) > 200 {
-		return Rule{}, bad("name", "请填写规则名称", "give the rule a name")
-	}
-	if len(in.Tiers) == 0 || len(in.Tiers) > 20 {
-		return Rule{}, bad("tiers", "请设置 1–20 档补贴", "give 1–20 tiers")
-	}
-	for i, t := range in.Tiers {
-		f := fmt.Sprintf("tiers[%d]", i)
-		if t.AgeMin < 0 || t.AgeMin > 120 {
-			return Rule{}, bad(f+".age_min", "年龄应为 0–120", "age must be 0–120")
-		}
-		if t.AgeMin == 0 && len(t.Tags) == 0 {
-			return Rule{}, bad(f, "每档须有年龄或标签条件", "each tier needs an age or a tag")
-		}
-		for _, tg := range t.Tags {
-			if !tagKey(tg) {
-				return Rule{}, bad(f+".tags", "标签无效: "+tg, "invalid tag: "+tg)
-			}
-		}
-		if t.AmountFen <= 0 || t.AmountFen > 100_00 {
-			return Rule{}, bad(f+".amount_fen", "每餐补贴应为 0.01–100 元", "the amount per meal must be 0.01–100 yuan")
-		}
-	}
-	year, _ := strconv.Atoi(in.FromMonth[:4])
-	r := Rule{ID: db.NewID(), County: in.County, Year: year, FromMonth: in.FromMonth, Name: in.Name, Tiers: in.Tiers, CreatedBy: p.Username, CreatedAt: s.Now()}
-	tiers, _ := json.Marshal(r.Tiers)
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM care_meal_rules WHERE county = $1 AND year = $2`, r.County, r.Year).Scan(&r.Version); err != nil {
-			return err
-		}
-		var served int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_meals WHERE county = $1 AND month >= $2`, r.County, r.FromMonth).Scan(&served); err != nil {
-			return err
-		}
-		if served > 0 {
-			return fault.Invalid(fault.M("已有就餐记录的月份不能改用新规则", "months with meals recorded cannot take a new rule"),
-				fault.Field("from_month", fault.M("应晚于已有就餐记录的月份", "must be after the months with meals recorded")))
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO care_meal_rules (id, county, year, version, from_month, name, tiers, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-			r.ID, r.County, r.Year, r.Version, r.FromMonth, r.Name, string(tiers), r.CreatedBy, db.T(r.CreatedAt)); err != nil {
-			if db.IsUniqueViolation(err) {
-				return fault.Conflict(fault.M("规则刚被他人修改，请重试", "the rule was just changed by someone else; try again"))
-			}
-			return err
-		}
-		return s.record(ctx, tx, "care.meal_rule.publish", "care_meal_rule", r.ID, r.County, fmt.Sprintf("%d v%d from %s", r.Year, r.Version, r.FromMonth))
+	return s.publish(ctx, in, ruleBook{
+		table: "care_meal_rules", action: "care.meal_rule.publish", object: "care_meal_rule",
+		maxFen: 100_00, amount: fault.M("每餐补贴应为 0.01–100 元", "the amount per meal must be 0.01–100 yuan"),
+		heldSQL: `SELECT COUNT(*) FROM care_meals WHERE county = $1 AND month >= $2`,
+		held:    fault.M("已有就餐记录的月份不能改用新规则", "months with meals recorded cannot take a new rule"),
+		heldFix: fault.M("应晚于已有就餐记录的月份", "must be after the months with meals recorded"),
 	})
-	return r, err
 }
 
 // MealRules lists the meal rule versions of the principal's county,

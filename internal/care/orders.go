@@ -241,32 +241,11 @@ func (s *Store) PlaceOrder(ctx context.Context, in OrderInput) (Order, error) {
 	if err != nil {
 		return Order{}, bad("wanted_at", "请填写上门时间，如 2026-11-30T09:00", "give the visit time, like 2026-11-30T09:00")
 	}
-	var res Resident
-	switch {
-	case p == nil:
-		return Order{}, errNotLinked
-	case p.Role == access.Resident:
-		if res, err = s.residentOf(ctx, p); err != nil {
-			return Order{}, err
-		}
-		if in.ResidentID != "" && in.ResidentID != res.ID {
-			var hh string
-			if err := s.DB.R.QueryRowContext(ctx, `SELECT household_id, division_code, surname FROM registry_people WHERE id = $1`, in.ResidentID).Scan(&hh, &res.Division, &res.Surname); err != nil || hh != res.Household {
-				return Order{}, bad("resident_id", "只能为本户家人下单", "you may order for your own household only")
-			}
-			res.ID = in.ResidentID
-		}
-	case p.Role == access.GridWorker || p.Role == access.CommunityWorker:
-		sc := access.Subtree(p.Division)
-		err := s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname, birth_date FROM registry_people WHERE id = $1 AND division_code >= $2 AND division_code < $3`,
-			in.ResidentID, sc.Lo, sc.Hi).Scan(&res.ID, &res.Household, &res.Division, &res.Surname, &res.Birth)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Order{}, bad("resident_id", "辖区内没有这位居民", "no such resident in your area")
-		} else if err != nil {
-			return Order{}, err
-		}
-	default:
-		return Order{}, fault.Forbidden(fault.M("居民本人、家人或社区工作人员才能下单", "only the resident, the family or a community worker may order"))
+	res, err := s.beneficiary(ctx, p, in.ResidentID,
+		fault.M("只能为本户家人下单", "you may order for your own household only"),
+		fault.M("居民本人、家人或社区工作人员才能下单", "only the resident, the family or a community worker may order"))
+	if err != nil {
+		return Order{}, err
 	}
 	now := s.Now()
 	today := now.In(cstZone()).Format("2006-01-02")
@@ -654,4 +633,37 @@ func (s *Store) Resolve(ctx context.Context, id string, in NoteInput) (Order, er
 			checkin_at = NULL, checkout_at = NULL, minutes = 0, amount_fen = 0, copay_fen = 0 WHERE id = $3`, o.DisputeNote, in.Outcome, id)
 		return err
 	})
+}
+
+// beneficiary is whom an order or an enrolment is for: the signed-in
+// resident or a member of their household, or a resident of a worker's
+// area. ownOnly and forbidden word the refusals for the act at hand.
+func (s *Store) beneficiary(ctx context.Context, p *access.Principal, residentID string, ownOnly, forbidden fault.Msg) (Resident, error) {
+	var res Resident
+	switch {
+	case p == nil:
+		return res, errNotLinked
+	case p.Role == access.Resident:
+		res, err := s.residentOf(ctx, p)
+		if err != nil {
+			return res, err
+		}
+		if residentID != "" && residentID != res.ID {
+			var hh string
+			if err := s.DB.R.QueryRowContext(ctx, `SELECT household_id, division_code, surname, birth_date FROM registry_people WHERE id = $1`, residentID).Scan(&hh, &res.Division, &res.Surname, &res.Birth); err != nil || hh != res.Household {
+				return Resident{}, fault.Invalid(fault.M("输入有误", "invalid input"), fault.Field("resident_id", ownOnly))
+			}
+			res.ID = residentID
+		}
+		return res, nil
+	case p.Role == access.GridWorker || p.Role == access.CommunityWorker:
+		sc := access.Subtree(p.Division)
+		err := s.DB.R.QueryRowContext(ctx, `SELECT id, household_id, division_code, surname, birth_date FROM registry_people WHERE id = $1 AND division_code >= $2 AND division_code < $3`,
+			residentID, sc.Lo, sc.Hi).Scan(&res.ID, &res.Household, &res.Division, &res.Surname, &res.Birth)
+		if errors.Is(err, sql.ErrNoRows) {
+			return res, bad("resident_id", "辖区内没有这位居民", "no such resident in your area")
+		}
+		return res, err
+	}
+	return res, fault.Forbidden(forbidden)
 }

@@ -65,6 +65,30 @@ func tagKey(t string) bool {
 
 // PublishRule adds a version of the county's rule (county officers).
 func (s *Store) PublishRule(ctx context.Context, in RuleInput) (Rule, error) {
+	return s.publish(ctx, in, ruleBook{
+		table: "care_rules", action: "care.rule.publish", object: "care_rule",
+		maxFen: 1_000_000, amount: fault.M("每月补贴应为 0.01–10,000 元", "the monthly amount must be 0.01–10,000 yuan"),
+		heldSQL: `SELECT COUNT(*) FROM care_quota_runs WHERE county = $1 AND month >= $2`,
+		held:    fault.M("已发放额度的月份不能改用新规则", "months already granted cannot take a new rule"),
+		heldFix: fault.M("应晚于已发放的月份", "must be after the months already granted"),
+	})
+}
+
+// ruleBook is what sets the two versioned subsidy rules apart: the
+// monthly home-care quota and the per-meal subsidy.
+type ruleBook struct {
+	table, action, object string
+	maxFen                int64
+	amount                fault.Msg // the amount's range in words
+	// heldSQL counts what the months from the new version's first already
+	// hold (granted quotas, recorded meals): those keep the rule they had.
+	heldSQL       string
+	held, heldFix fault.Msg
+}
+
+// publish validates a rule version and adds it as the next version of
+// its county's year.
+func (s *Store) publish(ctx context.Context, in RuleInput, book ruleBook) (Rule, error) {
 	p := access.From(ctx)
 	if len(in.County) != 6 {
 		return Rule{}, bad("county", "请选择县（市、区）", "choose a county")
@@ -95,33 +119,32 @@ func (s *Store) PublishRule(ctx context.Context, in RuleInput) (Rule, error) {
 				return Rule{}, bad(f+".tags", "标签无效: "+tg, "invalid tag: "+tg)
 			}
 		}
-		if t.AmountFen <= 0 || t.AmountFen > 1_000_000 {
-			return Rule{}, bad(f+".amount_fen", "每月补贴应为 0.01–10,000 元", "the monthly amount must be 0.01–10,000 yuan")
+		if t.AmountFen <= 0 || t.AmountFen > book.maxFen {
+			return Rule{}, fault.Invalid(fault.M("输入有误", "invalid input"), fault.Field(f+".amount_fen", book.amount))
 		}
 	}
 	year, _ := strconv.Atoi(in.FromMonth[:4])
 	r := Rule{ID: db.NewID(), County: in.County, Year: year, FromMonth: in.FromMonth, Name: in.Name, Tiers: in.Tiers, CreatedBy: p.Username, CreatedAt: s.Now()}
 	tiers, _ := json.Marshal(r.Tiers)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM care_rules WHERE county = $1 AND year = $2`, r.County, r.Year).Scan(&r.Version); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM `+book.table+` WHERE county = $1 AND year = $2`, r.County, r.Year).Scan(&r.Version); err != nil {
 			return err
 		}
-		var ran int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_quota_runs WHERE county = $1 AND month >= $2`, r.County, r.FromMonth).Scan(&ran); err != nil {
+		var held int
+		if err := tx.QueryRowContext(ctx, book.heldSQL, r.County, r.FromMonth).Scan(&held); err != nil {
 			return err
 		}
-		if ran > 0 {
-			return fault.Invalid(fault.M("已发放额度的月份不能改用新规则", "months already granted cannot take a new rule"),
-				fault.Field("from_month", fault.M("应晚于已发放的月份", "must be after the months already granted")))
+		if held > 0 {
+			return fault.Invalid(book.held, fault.Field("from_month", book.heldFix))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO care_rules (id, county, year, version, from_month, name, tiers, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+book.table+` (id, county, year, version, from_month, name, tiers, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
 			r.ID, r.County, r.Year, r.Version, r.FromMonth, r.Name, string(tiers), r.CreatedBy, db.T(r.CreatedAt)); err != nil {
 			if db.IsUniqueViolation(err) {
 				return fault.Conflict(fault.M("规则刚被他人修改，请重试", "the rule was just changed by someone else; try again"))
 			}
 			return err
 		}
-		return s.record(ctx, tx, "care.rule.publish", "care_rule", r.ID, r.County, fmt.Sprintf("%d v%d from %s", r.Year, r.Version, r.FromMonth))
+		return s.record(ctx, tx, book.action, book.object, r.ID, r.County, fmt.Sprintf("%d v%d from %s", r.Year, r.Version, r.FromMonth))
 	})
 	return r, err
 }
