@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -30,35 +28,7 @@ func TestEndToEndResidentAppliesForAssistanceAndWorkerAccepts(t *testing.T) {
 		// serious or critical axe finding, in normal and 长辈模式.
 		fits := func(t *testing.T, what string) {
 			t.Helper()
-			for _, elder := range []string{"0", "1"} {
-				var widths []float64
-				if err := chromedp.Do(ctx,
-					chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-						_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "elder", Value: elder, URL: s.URL})
-						return err
-					}),
-					chromedp.Reload(),
-					chromedp.WaitVisible(`main`),
-					evalFloats(`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`, &widths),
-				); err != nil {
-					t.Fatalf("%s (elder %s): %v", what, elder, err)
-				}
-				if len(widths) != 2 || widths[0] > widths[1] {
-					t.Errorf("%s (elder %s) scrolls sideways: %v", what, elder, widths)
-				}
-				res, err := runAxe(ctx)
-				if err != nil {
-					t.Fatalf("axe on %s: %v", what, err)
-				}
-				if res.Passes == 0 {
-					t.Errorf("axe checked nothing on %s", what)
-				}
-				for _, v := range res.Violations {
-					if v.Impact == "serious" || v.Impact == "critical" {
-						t.Errorf("%s (elder %s): axe %s (%s) at %v", what, elder, v.ID, v.Impact, v.Targets)
-					}
-				}
-			}
+			fitsPhoneInBothModes(ctx, t, s, what)
 		}
 		var appPath, status, plausible, results string
 		if !t.Run("the resident fills in the form on the phone and applies for 低保 with consent", func(t *testing.T) {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -387,3 +389,39 @@ func login(s *server, user, pw, next string) chromedp.Action[chromedp.Void] {
 // for the login page.
 var logout = chromedp.Steps(chromedp.Click(`a[href="/menu"]`), chromedp.WaitVisible(`form[action="/logout"] button`),
 	chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
+
+// fitsPhoneInBothModes reloads the page the browser shows in normal and
+// 长辈模式 and fails the test where it scrolls sideways or axe finds a
+// serious or critical violation (or checks nothing).
+func fitsPhoneInBothModes(ctx context.Context, t *testing.T, s *server, what string) {
+	t.Helper()
+	for _, elder := range []string{"0", "1"} {
+		var widths []float64
+		if err := chromedp.Do(ctx,
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "elder", Value: elder, URL: s.URL})
+				return err
+			}),
+			chromedp.Reload(),
+			chromedp.WaitVisible(`main`),
+			evalFloats(`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`, &widths),
+		); err != nil {
+			t.Fatalf("%s (elder %s): %v", what, elder, err)
+		}
+		if len(widths) != 2 || widths[0] > widths[1] {
+			t.Errorf("%s (elder %s) scrolls sideways: %v", what, elder, widths)
+		}
+		res, err := runAxe(ctx)
+		if err != nil {
+			t.Fatalf("axe on %s: %v", what, err)
+		}
+		if res.Passes == 0 {
+			t.Errorf("axe checked nothing on %s", what)
+		}
+		for _, v := range res.Violations {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("%s (elder %s): axe %s (%s) at %v", what, elder, v.ID, v.Impact, v.Targets)
+			}
+		}
+	}
+}
