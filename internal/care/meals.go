@@ -160,26 +160,7 @@ var (
 // provider account those it runs; a resident those serving their
 // community; a worker or officer those in or serving their subtree.
 func (s *Store) canteenVisible(ctx context.Context, p *access.Principal, next int) (string, []any, error) {
-	switch {
-	case p == nil || !p.Role.Business():
-		return "1 = 0", nil, nil
-	case p.Role == access.Provider:
-		me, err := s.memberOf(ctx, p)
-		if err != nil {
-			return "", nil, err
-		}
-		return "c.provider_id = " + ph(next), []any{me.ProviderID}, nil
-	case p.Role == access.Resident:
-		r, err := s.residentOf(ctx, p)
-		if err != nil {
-			return "", nil, err
-		}
-		return "EXISTS (SELECT 1 FROM care_canteen_areas a WHERE a.canteen_id = c.id AND a.community = " + ph(next) + ")", []any{r.Division}, nil
-	default:
-		sc := access.Subtree(p.Division)
-		return "(c.division_code >= " + ph(next) + " AND c.division_code < " + ph(next+1) + " OR EXISTS (SELECT 1 FROM care_canteen_areas a WHERE a.canteen_id = c.id AND a.community >= " + ph(next) +
-			" AND a.community < " + ph(next+1) + "))", []any{sc.Lo, sc.Hi}, nil
-	}
+	return s.servingVisible(ctx, p, next, "c.provider_id", "c.division_code", "care_canteen_areas a WHERE a.canteen_id = c.id")
 }
 
 const canteenCols = `c.id, c.facility_id, c.county, c.division_code, c.name, c.provider_id, COALESCE(pr.name, ''),

@@ -341,6 +341,15 @@ func (s *Store) fill(ctx context.Context, q db.Querier, pr *Provider) error {
 // provider account its own; a resident those serving their community;
 // a worker or officer those of their county that serve in their subtree.
 func (s *Store) providerVisible(ctx context.Context, p *access.Principal, next int) (string, []any, error) {
+	return s.servingVisible(ctx, p, next, "x.id", "x.division_code", "care_provider_areas a WHERE a.provider_id = x.id")
+}
+
+// servingVisible restricts what serves communities (a provider, a
+// canteen) to what p may see: a provider account what it runs (ownCol is
+// its provider's id); a resident what serves their community; a worker or
+// officer what stands in or serves their subtree. areas names the rows of
+// the communities served, alias a.
+func (s *Store) servingVisible(ctx context.Context, p *access.Principal, next int, ownCol, divCol, areas string) (string, []any, error) {
 	switch {
 	case p == nil || !p.Role.Business():
 		return "1 = 0", nil, nil
@@ -349,16 +358,16 @@ func (s *Store) providerVisible(ctx context.Context, p *access.Principal, next i
 		if err != nil {
 			return "", nil, err
 		}
-		return "x.id = " + ph(next), []any{me.ProviderID}, nil
+		return ownCol + " = " + ph(next), []any{me.ProviderID}, nil
 	case p.Role == access.Resident:
 		r, err := s.residentOf(ctx, p)
 		if err != nil {
 			return "", nil, err
 		}
-		return "EXISTS (SELECT 1 FROM care_provider_areas a WHERE a.provider_id = x.id AND a.community = " + ph(next) + ")", []any{r.Division}, nil
+		return "EXISTS (SELECT 1 FROM " + areas + " AND a.community = " + ph(next) + ")", []any{r.Division}, nil
 	default:
 		sc := access.Subtree(p.Division)
-		return "(x.division_code >= " + ph(next) + " AND x.division_code < " + ph(next+1) + " OR EXISTS (SELECT 1 FROM care_provider_areas a WHERE a.provider_id = x.id AND a.community >= " + ph(next) +
+		return "(" + divCol + " >= " + ph(next) + " AND " + divCol + " < " + ph(next+1) + " OR EXISTS (SELECT 1 FROM " + areas + " AND a.community >= " + ph(next) +
 			" AND a.community < " + ph(next+1) + "))", []any{sc.Lo, sc.Hi}, nil
 	}
 }
