@@ -47,6 +47,9 @@ func (a Alert) ColourTag() web.Tag {
 	if a.State == StateCancelled {
 		return web.Tag{Tone: web.ToneMuted, Label: web.M("已解除", "Cancelled")}
 	}
+	if a.State == StateExpired {
+		return web.Tag{Tone: web.ToneMuted, Label: web.M("已失效", "Expired")}
+	}
 	if tone == "" {
 		tone = web.ToneInfo
 	}
@@ -188,7 +191,7 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.B, v.HasBoard = b, true
 		v.Clock = strconv.Itoa(b.Minutes/60) + ":" + twoDigits(b.Minutes%60)
-		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel"
+		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel" && !b.Alert.expired(h.Store.Now())
 	}
 	if v.ReviewHref, v.ReviewLabel, err = h.Store.reviewLink(r.Context(), a); err != nil {
 		h.fail(w, r, err)

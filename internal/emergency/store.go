@@ -71,7 +71,8 @@ const (
 )
 
 // Alert states: the newest message of an incident is active, earlier ones
-// superseded; a Cancel makes every message of the incident cancelled.
+// superseded; a Cancel makes every message of the incident cancelled; the
+// newest one past its expiry becomes expired (StateExpired).
 const (
 	StateActive     = "active"
 	StateSuperseded = "superseded"
@@ -283,6 +284,9 @@ func (s *Store) latest(ctx context.Context, q rowQuerier, incident string) (Aler
 func (s *Store) inForce(a Alert) error {
 	if a.State == StateCancelled || a.MsgType == "Cancel" {
 		return fault.Conflict(fault.M("该预警已解除，不再登记报平安", "the warning was cancelled; check-ins are closed"))
+	}
+	if a.expired(s.Now()) {
+		return errExpired
 	}
 	return nil
 }

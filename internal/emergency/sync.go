@@ -407,8 +407,8 @@ func checkAlertLine(ps *problems, n int, incident string, a SyncAlert) {
 	if !contains([]string{"Alert", "Update", "Cancel"}, a.MsgType) {
 		ps.add(n, "msg_type", "应为 Alert、Update 或 Cancel", "must be Alert, Update or Cancel")
 	}
-	if !contains([]string{StateActive, StateSuperseded, StateCancelled}, a.State) {
-		ps.add(n, "state", "应为 active、superseded 或 cancelled", "must be active, superseded or cancelled")
+	if !contains([]string{StateActive, StateSuperseded, StateCancelled, StateExpired}, a.State) {
+		ps.add(n, "state", "应为 active、superseded、cancelled 或 expired", "must be active, superseded, cancelled or expired")
 	}
 	if len(a.Divisions) == 0 {
 		ps.add(n, "divisions", "预警须有区域", "an alert needs its area")

@@ -104,7 +104,7 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 			return nil, err
 		}
 		for _, a := range as {
-			if a.State != StateActive || a.MsgType == "Cancel" {
+			if a.State != StateActive || a.MsgType == "Cancel" || a.expired(s.Now()) {
 				continue
 			}
 			out = append(out, module.WorkItem{Module: "emergency", Kind: kindBoard, KindName: fault.M("生效中的预警", "Warnings in force"),
@@ -181,6 +181,9 @@ func (s *Store) MyWarnings(ctx context.Context, p *access.Principal) ([]MyWarnin
 		}
 		if err != nil {
 			return nil, err
+		}
+		if a.expired(s.Now()) {
+			continue
 		}
 		out = append(out, MyWarning{Alert: a, Status: x.status})
 	}
