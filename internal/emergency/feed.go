@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"linli/internal/db"
@@ -108,11 +109,28 @@ func (s *Store) PublicAlert(ctx context.Context, id string) (Alert, error) {
 	return a, s.areas(ctx, s.DB.R, &a)
 }
 
-// registerFeed adds the two public addresses.
+// registerFeed adds the two public addresses, and sends readers of the
+// earlier ones there.
 func (h *Handlers) registerFeed(rt *web.Router) {
-	rt.Public("GET /emergency/feed", h.feed)
-	rt.Public("GET /emergency/cap/{id}", h.publicCAP)
+	rt.Public("GET "+feedPath, h.feed)
+	rt.Public("GET /cap/alerts/{file}", h.publicCAP)
+	rt.Public("GET /emergency/feed", func(w http.ResponseWriter, r *http.Request) {
+		to := feedPath
+		if r.URL.RawQuery != "" {
+			to += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+	})
+	rt.Public("GET /emergency/cap/{id}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, capPath(strings.TrimSuffix(r.PathValue("id"), ".xml")), http.StatusMovedPermanently)
+	})
 }
+
+// feedPath is the public Atom index of warnings.
+const feedPath = "/cap/alerts.atom"
+
+// capPath is the public CAP 1.2 document of an alert.
+func capPath(id string) string { return "/cap/alerts/" + url.PathEscape(id) + ".xml" }
 
 func baseURL(r *http.Request) string {
 	if r.TLS != nil {
@@ -139,7 +157,7 @@ func (h *Handlers) feed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := baseURL(r)
-	self := base + "/emergency/feed"
+	self := base + feedPath
 	if division != "" {
 		self += "?division=" + division
 	}
@@ -149,7 +167,7 @@ func (h *Handlers) feed(w http.ResponseWriter, r *http.Request) {
 		f.Updated = capTime(as[0].Sent)
 	}
 	for _, a := range as {
-		doc := base + "/emergency/cap/" + a.ID
+		doc := base + capPath(a.ID)
 		title := a.Headline
 		if title == "" {
 			title = a.Event
@@ -184,7 +202,11 @@ func (h *Handlers) feed(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) publicCAP(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimSuffix(r.PathValue("id"), ".xml")
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".xml")
+	if !ok {
+		h.failPublic(w, r, fault.NotFound(fault.M("CAP 文件的地址以 .xml 结尾", "a CAP document's address ends in .xml")))
+		return
+	}
 	a, err := h.Store.PublicAlert(r.Context(), id)
 	if err != nil {
 		h.failPublic(w, r, err)

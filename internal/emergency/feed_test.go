@@ -55,7 +55,7 @@ func TestPublicFeedServesActualPublicWarningsAsAtomAndCAP(t *testing.T) {
 		var actual, exercise emergency.Issued
 
 		t.Run("with no warning yet the feed is a valid, empty Atom feed", func(t *testing.T) {
-			f := read(t, "/emergency/feed")
+			f := read(t, "/cap/alerts.atom")
 			if len(f.Entries) != 0 || f.ID == "" || f.Updated == "" {
 				t.Fatalf("%+v", f)
 			}
@@ -65,18 +65,18 @@ func TestPublicFeedServesActualPublicWarningsAsAtomAndCAP(t *testing.T) {
 			ex := orange(communityA)
 			ex.Status, ex.Headline = "Exercise", "台风演练"
 			exercise = w.issue(t, ex)
-			f := read(t, "/emergency/feed")
+			f := read(t, "/cap/alerts.atom")
 			if len(f.Entries) != 1 || f.Entries[0].Title != "台风橙色预警" || f.Entries[0].Author == "" {
 				t.Fatalf("%+v", f.Entries)
 			}
 			l := f.Entries[0].Links
-			if len(l) != 1 || l[0].Rel != "alternate" || l[0].Type != emergency.MediaCAP || !strings.HasSuffix(l[0].Href, "/emergency/cap/"+actual.Alert.ID) ||
+			if len(l) != 1 || l[0].Rel != "alternate" || l[0].Type != emergency.MediaCAP || !strings.HasSuffix(l[0].Href, "/cap/alerts/"+actual.Alert.ID+".xml") ||
 				f.Entries[0].ID != l[0].Href {
 				t.Fatalf("%+v", f.Entries[0])
 			}
 		})
 		t.Run("the entry's link is the CAP 1.2 document, valid and the same alert", func(t *testing.T) {
-			st, body, hdr := anyone.Get("/emergency/cap/" + actual.Alert.ID)
+			st, body, hdr := anyone.Get("/cap/alerts/" + actual.Alert.ID + ".xml")
 			if st != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), emergency.MediaCAP) {
 				t.Fatalf("%d %s", st, hdr.Get("Content-Type"))
 			}
@@ -89,38 +89,52 @@ func TestPublicFeedServesActualPublicWarningsAsAtomAndCAP(t *testing.T) {
 			}
 		})
 		t.Run("an exercise's CAP document is not public", func(t *testing.T) {
-			if st, _, _ := anyone.Get("/emergency/cap/" + exercise.Alert.ID); st != 404 {
+			if st, _, _ := anyone.Get("/cap/alerts/" + exercise.Alert.ID + ".xml"); st != 404 {
 				t.Fatalf("%d", st)
 			}
 		})
 		t.Run("a division filter keeps the warnings whose area meets it, up and down the tree", func(t *testing.T) {
 			for _, code := range []string{communityA, townA, "330106"} {
-				if f := read(t, "/emergency/feed?division="+code); len(f.Entries) != 1 {
+				if f := read(t, "/cap/alerts.atom?division="+code); len(f.Entries) != 1 {
 					t.Fatalf("%s: %d entries", code, len(f.Entries))
 				}
 			}
-			if f := read(t, "/emergency/feed?division="+communityB); len(f.Entries) != 0 {
+			if f := read(t, "/cap/alerts.atom?division="+communityB); len(f.Entries) != 0 {
 				t.Fatalf("community B sees %d entries", len(f.Entries))
 			}
 		})
 		t.Run("a malformed or unknown division is refused, naming it", func(t *testing.T) {
-			if st, body, _ := anyone.Get("/emergency/feed?division=33a"); st != 400 || !strings.Contains(body, "区划代码") {
+			if st, body, _ := anyone.Get("/cap/alerts.atom?division=33a"); st != 400 || !strings.Contains(body, "区划代码") {
 				t.Fatalf("%d %s", st, body)
 			}
-			if st, body, _ := anyone.Get("/emergency/feed?division=339999999999"); st != 404 || !strings.Contains(body, "339999999999") {
+			if st, body, _ := anyone.Get("/cap/alerts.atom?division=339999999999"); st != 404 || !strings.Contains(body, "339999999999") {
 				t.Fatalf("%d %s", st, body)
 			}
 		})
 		t.Run("a cancellation is listed first, marked, and its CAP references the alert", func(t *testing.T) {
 			c := apptest.JSON[emergency.Alert](t, e.Login("officer.town"), "POST", "/api/v1/emergency/alerts/"+actual.Alert.ID+"/cancel", emergency.CancelInput{Note: "台风已转向"}, 201)
-			f := read(t, "/emergency/feed")
-			if len(f.Entries) != 2 || !strings.Contains(f.Entries[0].Title, "解除") || !strings.HasSuffix(f.Entries[0].ID, c.ID) {
+			f := read(t, "/cap/alerts.atom")
+			if len(f.Entries) != 2 || !strings.Contains(f.Entries[0].Title, "解除") || !strings.HasSuffix(f.Entries[0].ID, "/cap/alerts/"+c.ID+".xml") {
 				t.Fatalf("%+v", f.Entries)
 			}
-			_, body, _ := anyone.Get("/emergency/cap/" + c.ID + ".xml")
+			_, body, _ := anyone.Get("/cap/alerts/" + c.ID + ".xml")
 			doc, err := emergency.ParseCAP(strings.NewReader(body))
 			if err != nil || doc.MsgType != "Cancel" || !strings.Contains(doc.References, actual.Alert.Identifier) {
 				t.Fatalf("%v %+v", err, doc)
+			}
+		})
+		t.Run("the earlier addresses send readers to the new ones for good", func(t *testing.T) {
+			for from, to := range map[string]string{
+				"/emergency/feed?division=" + townA:          "/cap/alerts.atom?division=" + townA,
+				"/emergency/cap/" + actual.Alert.ID:          "/cap/alerts/" + actual.Alert.ID + ".xml",
+				"/emergency/cap/" + actual.Alert.ID + ".xml": "/cap/alerts/" + actual.Alert.ID + ".xml",
+			} {
+				if st, _, hdr := anyone.Get(from); st != 301 || hdr.Get("Location") != to {
+					t.Fatalf("%s: %d → %q", from, st, hdr.Get("Location"))
+				}
+			}
+			if st, _, _ := anyone.Get("/cap/alerts/" + actual.Alert.ID); st != 404 {
+				t.Fatalf("without .xml: %d", st)
 			}
 		})
 	})
