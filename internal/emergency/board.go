@@ -65,12 +65,16 @@ type Board struct {
 	// not reached, unreachable, or needing help.
 	Waiting  []Check   `json:"waiting"`
 	Shelters []Shelter `json:"shelters"`
+	// Drawn are the supplies taken out in the area since the first
+	// warning; Timeline the latest messages and status changes.
+	Drawn    []Drawn  `json:"supplies_drawn"`
+	Timeline []Moment `json:"timeline"`
 }
 
 // Board counts an incident's checks by community within division (empty:
 // the principal's own division), with who is still waiting.
 func (s *Store) Board(ctx context.Context, alertID, division string) (Board, error) {
-	b := Board{Rows: []BoardRow{}, Waiting: []Check{}, Shelters: []Shelter{}}
+	b := Board{Rows: []BoardRow{}, Waiting: []Check{}, Shelters: []Shelter{}, Drawn: []Drawn{}, Timeline: []Moment{}}
 	a, err := s.Get(ctx, alertID)
 	if err != nil {
 		return b, err
@@ -132,8 +136,10 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 		return b, err
 	}
 	b.Waiting = orEmpty(b.Waiting)
-	b.Shelters, err = s.Shelters(ctx, b.Alert)
-	return b, err
+	if b.Shelters, err = s.Shelters(ctx, b.Alert); err != nil {
+		return b, err
+	}
+	return b, s.situation(ctx, &b, a.IncidentID)
 }
 
 // The board's statements ($1: the incident, $2–$3: the division's

@@ -156,6 +156,7 @@ type alertView struct {
 	B         Board
 	HasBoard  bool
 	CanCancel bool
+	Auto      bool // the reader chose the board's refresh
 	Issued    bool
 	Clock     string
 	// ReviewHref leads to the incident's review, or to writing it.
@@ -181,7 +182,7 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/emergency/mine", http.StatusSeeOther)
 		return
 	}
-	v := alertView{A: a, Issued: r.URL.Query().Get("issued") == "1"}
+	v := alertView{A: a, Issued: r.URL.Query().Get("issued") == "1", Auto: refresh(w, r)}
 	b, err := h.Store.Board(r.Context(), id, r.URL.Query().Get("division"))
 	if err != nil {
 		if _, ok := fault.As(err); !ok {
