@@ -1,28 +1,25 @@
 package requests
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"linli/internal/access"
 	"linli/internal/module"
+	"linli/internal/serveproc"
 )
 
 const benchUsage = `linli bench requests [--duration 60s] [--workers 32] [--crash=true] [--database-url URL]
@@ -131,11 +128,11 @@ func benchRun(c module.CLI, o benchOptions) int {
 		return module.Fail(c, err)
 	}
 	fmt.Fprintf(c.Stdout, "store=%s workers=%d duration=%s endpoint=POST /open311/v2/requests.json\n", o.storeName(), o.workers, o.duration)
-	res := load(srv.url, t, o.workers, o.duration, nil)
+	res := load(srv.URL, t, o.workers, o.duration, nil)
 	fmt.Fprintf(c.Stdout, "load: created=%d errors=%d throughput=%.0f req/s p50=%s p90=%s p99=%s max=%s\n",
 		res.ok, res.errs, float64(res.ok)/res.elapsed.Seconds(), res.pctl(0.5), res.pctl(0.9), res.pctl(0.99), res.pctl(1))
 	if !o.crash {
-		srv.stop()
+		srv.Stop()
 		return 0
 	}
 	return crashCheck(c, o, t, srv, res.acked)
@@ -144,17 +141,17 @@ func benchRun(c module.CLI, o benchOptions) int {
 // crashCheck loads again, kills the server with -9 halfway, restarts it
 // and checks in the store that every acknowledged request survived with a
 // unique number, and that numbering continues after the restart.
-func crashCheck(c module.CLI, o benchOptions, t benchTarget, srv *benchServer, acked []string) int {
+func crashCheck(c module.CLI, o benchOptions, t benchTarget, srv *serveproc.Proc, acked []string) int {
 	stop := make(chan struct{})
 	half := min(o.duration/2, 10*time.Second)
 	killed := make(chan error, 1)
 	go func() {
 		time.Sleep(half)
-		killed <- srv.kill()
+		killed <- srv.Kill()
 		time.Sleep(200 * time.Millisecond)
 		close(stop)
 	}()
-	res := load(srv.url, t, o.workers, 2*half+5*time.Second, stop)
+	res := load(srv.URL, t, o.workers, 2*half+5*time.Second, stop)
 	if err := <-killed; err != nil {
 		return module.Fail(c, fmt.Errorf("kill -9: %w", err))
 	}
@@ -164,7 +161,7 @@ func crashCheck(c module.CLI, o benchOptions, t benchTarget, srv *benchServer, a
 	if err != nil {
 		return module.Fail(c, fmt.Errorf("restart after kill -9: %w", err))
 	}
-	defer srv2.stop()
+	defer srv2.Stop()
 	m, _, closeApp, code := c.Open("bench requests", o.storeArgs(), nil)
 	if code >= 0 {
 		return code
@@ -180,7 +177,7 @@ func crashCheck(c module.CLI, o benchOptions, t benchTarget, srv *benchServer, a
 	if err != nil {
 		return module.Fail(c, err)
 	}
-	after := load(srv2.url, t, 1, 300*time.Millisecond, nil)
+	after := load(srv2.URL, t, 1, 300*time.Millisecond, nil)
 	dupAfter := 0
 	if len(after.acked) > 0 {
 		if dupAfter, err = s.numberCount(ctx, after.acked[0]); err != nil {
@@ -197,59 +194,8 @@ func crashCheck(c module.CLI, o benchOptions, t benchTarget, srv *benchServer, a
 	return 0
 }
 
-// benchServer is a linli serve process started from the running binary.
-type benchServer struct {
-	cmd *exec.Cmd
-	url string
-}
-
-func startBenchServer(o benchOptions) (*benchServer, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--data-dir", o.dir)
-	cmd.Env = append(os.Environ(), "LINLI_DATABASE_URL="+o.dbURL, "LINLI_LOG_LEVEL=error")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() { // reads the whole output so the server never blocks on it
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok && strings.HasPrefix(u, "http://") {
-				found <- strings.Fields(u)[0]
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return &benchServer{cmd: cmd, url: u}, nil
-	case <-time.After(120 * time.Second):
-		srv := &benchServer{cmd: cmd}
-		return nil, errors.Join(errors.New("server did not start"), srv.kill())
-	}
-}
-
-// kill ends the server with SIGKILL and waits for it.
-func (b *benchServer) kill() error {
-	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return err
-	}
-	b.cmd.Wait() // a killed process always "fails": its exit status says only that
-	return nil
-}
-
-// stop shuts the server down with SIGTERM and waits for it.
-func (b *benchServer) stop() {
-	if b.cmd.Process.Signal(syscall.SIGTERM) == nil {
-		b.cmd.Wait() // its exit status after the signal tells nothing more
-	}
+func startBenchServer(o benchOptions) (*serveproc.Proc, error) {
+	return serveproc.Start([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", o.dir}, []string{"LINLI_DATABASE_URL=" + o.dbURL}, 120*time.Second)
 }
 
 type loadResult struct {
