@@ -153,6 +153,9 @@ func runHelp(e env, args []string) int {
 	if len(args) > 1 && args[0] == "bench" && args[1] == "pages" {
 		c, ok = command{"页面压测 / every role's pages under load", benchPagesUsage, runBenchPages}, true
 	}
+	if len(args) > 1 && args[0] == "bench" && args[1] == "checkins" {
+		c, ok = command{"报平安压测与 kill -9 核对 / check-ins under load with a kill -9 check", benchCheckinsUsage, runBenchCheckins}, true
+	}
 	if len(args) > 1 && args[0] == "bench" && args[1] == "demo" {
 		c, ok = command{"演示数据生成用时 / the demo's generation time against bare INSERTs", benchDemoUsage, runBenchDemo}, true
 	}
@@ -193,7 +196,7 @@ const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务�
 // benchUsage lists the benchmarks: the platform's own (pages, across
 // every module and role) and the modules'.
 func (e env) benchUsage() string {
-	usages := []string{benchPagesUsage, benchDemoUsage}
+	usages := []string{benchPagesUsage, benchDemoUsage, benchCheckinsUsage}
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
 			if strings.HasPrefix(c.Name, "bench ") {
@@ -214,6 +217,8 @@ func runBench(e env, args []string) int {
 		return runBenchPages(e, args[1:])
 	case "demo":
 		return runBenchDemo(e, args[1:])
+	case "checkins":
+		return runBenchCheckins(e, args[1:])
 	}
 	c, ok := e.family("bench", args[0])
 	if !ok {
