@@ -101,6 +101,11 @@ func runBenchCheckins(e env, args []string) int {
 		return fail(e, err)
 	}
 	defer func() { srv.Stop() }()
+	waited, err := waitSettled(srv.URL, 10*time.Minute)
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.stdout, "the server's start-up passes finished; waited %s before loading\n", waited.Round(100*time.Millisecond))
 	store := "sqlite"
 	if cfg.DatabaseURL != "" {
 		store = "postgres"
@@ -210,6 +215,25 @@ func prepareCheckins(ctx context.Context, e env, cfg config.Config, f benchCheck
 	}
 	t.token, t.tokenID = tok, rec.ID
 	return t, nil
+}
+
+// waitSettled polls /readyz until the server's start-up passes (a
+// reconcile, a precompute) have finished, so the load meets the steady
+// state.
+func waitSettled(base string, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && bytes.HasSuffix(b, []byte("settled\n")) {
+				return time.Since(start), nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return time.Since(start), fmt.Errorf("服务器 %s 内未完成启动任务 / the server's start-up passes did not finish within %s", limit, limit)
 }
 
 // freeAddr is a free port of 127.0.0.1, for a server restarted in place.

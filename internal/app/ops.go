@@ -16,6 +16,7 @@ import (
 	"linli/internal/config"
 	"linli/internal/db"
 	"linli/internal/fault"
+	"linli/internal/module"
 	"linli/internal/web"
 )
 
@@ -129,7 +130,23 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("migrations pending\n"))
 		return
 	}
-	w.Write([]byte("ready\n"))
+	// Start-up passes (a reconcile, a precompute) still running are
+	// named: the server answers meanwhile, but a measurement waits.
+	var settling []string
+	for _, m := range a.modules {
+		if st, ok := m.Module.(module.Settler); ok {
+			select {
+			case <-st.Settled():
+			default:
+				settling = append(settling, m.name)
+			}
+		}
+	}
+	if len(settling) > 0 {
+		w.Write([]byte("ready\nsettling: " + strings.Join(settling, ", ") + "\n"))
+		return
+	}
+	w.Write([]byte("ready\nsettled\n"))
 }
 
 // prefs sets the language or 长辈模式 in this browser, then goes back; a

@@ -3,7 +3,10 @@ package app_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +22,21 @@ import (
 func TestSettledWaitsForStartupPasses(t *testing.T) {
 	t.Parallel()
 	a := apptest.Open(t, dbtest.Open(t, db.SQLite, nil), nil)
+	readyz := func(t *testing.T) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		b, _ := io.ReadAll(rec.Result().Body)
+		if rec.Code != 200 || !strings.HasPrefix(string(b), "ready\n") {
+			t.Fatalf("%d %q", rec.Code, b)
+		}
+		return string(b)
+	}
+	t.Run("before Start /readyz is ready but names the passes still to run", func(t *testing.T) {
+		if got := readyz(t); !strings.Contains(got, "settling: ") || !strings.Contains(got, "visits") {
+			t.Fatalf("%q", got)
+		}
+	})
 	t.Run("before Start it waits until the context ends", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
@@ -47,6 +65,9 @@ func TestSettledWaitsForStartupPasses(t *testing.T) {
 			if !slices.Contains(names, want) {
 				t.Errorf("passes %v lack %s", names, want)
 			}
+		}
+		if got := readyz(t); got != "ready\nsettled\n" {
+			t.Fatalf("after the passes /readyz says %q", got)
 		}
 	})
 }
