@@ -393,6 +393,7 @@ func cleanupCheckins(ctx context.Context, e env, cfg config.Config, t checkinTar
 	for _, q := range []string{
 		`DELETE FROM em_check_events WHERE incident_id = $1`,
 		`DELETE FROM em_checks WHERE incident_id = $1`,
+		`DELETE FROM em_tally WHERE incident_id = $1`,
 		`DELETE FROM em_alert_areas WHERE alert_id IN (SELECT id FROM em_alerts WHERE incident_id = $1)`,
 		`DELETE FROM em_alerts WHERE incident_id = $1`,
 	} {

@@ -53,6 +53,7 @@ func (s *Store) BenchIssue(ctx context.Context, division string) (BenchResult, e
 	defer func() {
 		bg := context.Background()
 		s.DB.W.ExecContext(bg, `DELETE FROM em_checks WHERE incident_id = $1`, inc)
+		s.DB.W.ExecContext(bg, `DELETE FROM em_tally WHERE incident_id = $1`, inc)
 		s.DB.W.ExecContext(bg, `DELETE FROM em_alert_areas WHERE alert_id = $1`, a.ID)
 		s.DB.W.ExecContext(bg, `DELETE FROM em_alerts WHERE id = $1`, a.ID)
 	}()

@@ -131,9 +131,18 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 		b.Rows = append(b.Rows, *r)
 	}
 	sort.Slice(b.Rows, func(i, j int) bool { return b.Rows[i].Division < b.Rows[j].Division })
-	b.Waiting, err = s.checks(ctx, waitingCond, 200, a.IncidentID, ds.Lo, ds.Hi)
-	if err != nil {
-		return b, err
+	// Those needing help first, then the not yet reached, then the
+	// unreachable: one walk of em_checks_persons per status, in its
+	// order, stopping at the limit, so a county's board never sorts its
+	// incident.
+	for _, st := range []string{StatusNeedsHelp, StatusPending, StatusUnreachable} {
+		more, err := s.checksBy(ctx, waitingSQL(WaitingMax-len(b.Waiting)), a.IncidentID, ds.Lo, ds.Hi, st)
+		if err != nil {
+			return b, err
+		}
+		if b.Waiting = append(b.Waiting, more...); len(b.Waiting) >= WaitingMax {
+			break
+		}
 	}
 	b.Waiting = orEmpty(b.Waiting)
 	if b.Shelters, err = s.Shelters(ctx, b.Alert); err != nil {
@@ -146,9 +155,19 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 // subtree): counts by community, kind and status; the vulnerable
 // residents still waiting.
 const (
-	boardSQL    = `SELECT division_code, kind, status, COUNT(*) FROM em_checks WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 GROUP BY division_code, kind, status`
-	waitingCond = `c.incident_id = $1 AND c.kind = 'person' AND c.division_code >= $2 AND c.division_code < $3 AND c.status IN ('pending', 'unreachable', 'needs_help')`
+	boardSQL = `SELECT division_code, kind, status, n FROM em_tally WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 AND n > 0`
 )
+
+// WaitingMax is how many waiting vulnerable residents the board lists.
+const WaitingMax = 200
+
+// waitingSQL reads up to limit vulnerable residents of an incident ($1)
+// within a division ($2–$3) in one status ($4), by community.
+func waitingSQL(limit int) string {
+	return checksInOrder(`c.incident_id = $1 AND c.kind = 'person' AND c.status = $4 AND c.division_code >= $2 AND c.division_code < $3`,
+		`c.division_code, c.id`, limit) // em_checks_persons' order
+
+}
 
 // checksSQL reads checks matching cond (alias c) with the person's
 // surname, in status order.
@@ -177,7 +196,7 @@ func HotSQL(worker, household, incident, division string) map[string]Statement {
 		"work.grid":     {checksSQL(gridCond, 50), []any{worker}},
 		"mine":          {mySQL, []any{household}},
 		"board.counts":  {boardSQL, []any{incident, ds.Lo, ds.Hi}},
-		"board.waiting": {checksSQL(waitingCond, 200), []any{incident, ds.Lo, ds.Hi}},
+		"board.waiting": {waitingSQL(WaitingMax), []any{incident, ds.Lo, ds.Hi, StatusPending}},
 	}
 }
 

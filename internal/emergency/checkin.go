@@ -230,6 +230,11 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 				db.NewID(), c.ID, c.IncidentID, c.Status, in.Status, shelterID, strings.TrimSpace(in.Note), p.Username, string(p.Role), db.T(now)); err != nil {
 				return err
 			}
+			if c.Status != in.Status {
+				if err := tallyMove(ctx, tx, c, in.Status); err != nil {
+					return err
+				}
+			}
 			if err := s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "emergency.checkin", Object: "check", ObjectID: itoa64(c.ID), Division: c.Division,
 				Detail: audit.Detail(map[string]any{"incident": c.IncidentID, "kind": c.Kind, "from": c.Status, "to": in.Status, "shelter": shelterID})}); err != nil {
 				return err

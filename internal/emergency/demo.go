@@ -130,11 +130,17 @@ func Demo(ctx context.Context, s *Store, county string) error {
 		cond, set string
 		args      []any
 	}{`TRUE`, `status = 'safe'`, nil})
-	for _, x := range sets {
-		if _, err := s.DB.W.ExecContext(ctx, `UPDATE em_checks SET `+x.set+`, updated_by = 'demo', updated_at = $1 WHERE incident_id = $2 AND status = $3 AND `+x.cond,
-			append([]any{done, a.IncidentID, StatusPending}, x.args...)...); err != nil {
-			return err
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, x := range sets {
+			if _, err := tx.ExecContext(ctx, `UPDATE em_checks SET `+x.set+`, updated_by = 'demo', updated_at = $1 WHERE incident_id = $2 AND status = $3 AND `+x.cond,
+				append([]any{done, a.IncidentID, StatusPending}, x.args...)...); err != nil {
+				return err
+			}
 		}
+		return retally(ctx, tx, a.IncidentID)
+	})
+	if err != nil {
+		return err
 	}
 	later := past
 	end := at.Add(20 * time.Hour)

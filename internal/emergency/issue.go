@@ -397,7 +397,7 @@ func (s *Store) target(ctx context.Context, tx *sql.Tx, a Alert) (Targeted, erro
 	}
 	n, _ = res.RowsAffected()
 	t.Vulnerable = int(n)
-	return t, nil
+	return t, retally(ctx, tx, a.IncidentID)
 }
 
 // tell sends the warning to every resident account of the area and to

@@ -83,7 +83,7 @@ func TestHotStatementsUseTheirIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{"work.helper": "em_checks_helper", "work.grid": "em_checks_grid", "mine": "em_checks_household",
-			"board.counts": "em_checks_div", "board.waiting": "em_checks_div"}
+			"board.counts": "em_tally", "board.waiting": "em_checks_persons"}
 		for name, st := range emergency.HotSQL("big.helper", "hh-7", live.IncidentID, "330106002") {
 			t.Run(name+" reads "+want[name], func(t *testing.T) {
 				plan, err := d.Explain(t.Context(), st.SQL, st.Args, db.NoSeqScan())

@@ -120,4 +120,5 @@ var migrations = []db.Migration{
 	{ID: "emergency/005_review", SQL: reviewSQL},
 	// The board's timeline reads an incident's latest status changes.
 	{ID: "emergency/009_timeline", SQL: `CREATE INDEX em_check_events_incident ON em_check_events (incident_id, at);`},
+	{ID: "emergency/010_tally", SQL: tallySQL},
 }

@@ -700,6 +700,11 @@ func (s *Store) ImportIncident(ctx context.Context, r io.Reader) (SyncResult, er
 			}
 			res.EventsAdded++
 		}
+		if res.ChecksAdded+res.ChecksUpdated > 0 {
+			if err := retally(ctx, tx, inc); err != nil {
+				return err
+			}
+		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "emergency.sync.import", Object: "incident", ObjectID: inc, Division: p.Division,
 			Detail: audit.Detail(map[string]any{"sha256": f.sha, "from": f.header.ExportedBy, "exported_at": f.header.ExportedAt, "alerts_added": res.AlertsAdded,
 				"checks_added": res.ChecksAdded, "checks_updated": res.ChecksUpdated, "events_added": res.EventsAdded})})
