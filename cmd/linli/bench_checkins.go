@@ -20,7 +20,6 @@ import (
 	"linli/internal/auth"
 	"linli/internal/config"
 	"linli/internal/db"
-	"linli/internal/emergency"
 	"linli/internal/serveproc"
 )
 
@@ -60,6 +59,7 @@ type benchCheckinsFlags struct {
 // checkinTarget is what the load needs, prepared before the server starts.
 type checkinTarget struct {
 	token, tokenID  string
+	division        string
 	alert, incident string
 	checks          []int64 // household checks, pending
 }
@@ -106,6 +106,11 @@ func runBenchCheckins(e env, args []string) int {
 		return fail(e, err)
 	}
 	fmt.Fprintf(e.stdout, "the server's start-up passes finished; waited %s before loading\n", waited.Round(100*time.Millisecond))
+	line, err := issueExercise(srv.URL, &t, f.rate*int(f.duration.Seconds()+1))
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintln(e.stdout, line)
 	store := "sqlite"
 	if cfg.DatabaseURL != "" {
 		store = "postgres"
@@ -149,7 +154,7 @@ func runBenchCheckins(e env, args []string) int {
 	fmt.Fprintf(e.stdout, "reports: planned=%d answered-200=%d failed=%d achieved=%.0f/s p50=%s p99=%s max=%s (goal p99 ≤ %s)\n",
 		res.planned, len(res.acked), res.failed, float64(len(res.acked))/f.duration.Seconds(), pctl(res.lat, .5), pctl(res.lat, .99), pctl(res.lat, 1), goalCheckinP99)
 	if f.crash {
-		fmt.Fprintf(e.stdout, "before the kill: p50=%s p99=%s; kill -9 at %s, restarted in %s; failed while down: %d\n",
+		fmt.Fprintf(e.stdout, "before the kill: p50=%s p99=%s; kill -9 at %s, restarted in %s; not answered 200 (sent while it was down or cut by the kill): %d\n",
 			pctl(res.latBefore(crashAt), .5), pctl(res.latBefore(crashAt), .99), crashAt, downFor.Round(time.Millisecond), res.failed)
 	}
 	fmt.Fprintf(e.stdout, "board under load: reads=%d p50=%s p95=%s (goal p95 ≤ %s)\n", len(board), pctl(board, .5), pctl(board, .95), goalBoardP95)
@@ -168,8 +173,8 @@ func runBenchCheckins(e env, args []string) int {
 }
 
 // prepareCheckins opens the platform, makes the demo if the store is
-// empty, issues the exercise as the county officer and a token for the
-// load, and closes the platform again so the server may take the store.
+// empty and issues a token for the county officer, then closes the
+// platform again so the server may take the store.
 func prepareCheckins(ctx context.Context, e env, cfg config.Config, f benchCheckinsFlags) (checkinTarget, error) {
 	var t checkinTarget
 	a, err := app.Open(ctx, cfg, app.Options{Log: newLogger("error", nilFile()), Modules: e.modules})
@@ -180,41 +185,84 @@ func prepareCheckins(ctx context.Context, e env, cfg config.Config, f benchCheck
 	if err := benchDataset(ctx, e, a, f.scale); err != nil {
 		return t, err
 	}
-	var county string
-	if err := a.DB.R.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.officer'`).Scan(&county); err != nil {
+	if err := a.DB.R.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.officer'`).Scan(&t.division); err != nil {
 		return t, fmt.Errorf("demo.officer: %w", err)
 	}
-	if f.division == "" {
-		f.division = county
-	}
-	es := emergency.StoreOf(a.Module("emergency"))
-	saved := es.Notices
-	es.Notices = nil // an exercise for the benchmark tells nobody
-	defer func() { es.Notices = saved }()
-	officer := access.With(ctx, &access.Principal{Username: "demo.officer", Role: access.Officer, Division: county})
-	start := time.Now()
-	issued, targeted, err := es.Issue(officer, emergency.AlertInput{Divisions: []string{f.division}, Event: "台风", Category: "Met", Colour: "orange", ResponseLevel: "II",
-		Headline: "报平安压测演练 / check-in load exercise", Instruction: "演练，无需行动 / an exercise: no action needed", Status: "Exercise"})
-	if err != nil {
-		return t, err
-	}
-	fmt.Fprintf(e.stdout, "issue (targeting): households=%d vulnerable=%d in %s\n", targeted.Households, targeted.Vulnerable, time.Since(start).Round(time.Millisecond))
-	t.alert, t.incident = issued.ID, issued.IncidentID
-	need := f.rate*int(f.duration.Seconds()+1) + f.rate
-	t.checks, err = db.Collect(ctx, a.DB.R, db.Value[int64], `SELECT id FROM em_checks WHERE incident_id = $1 AND kind = 'household' AND status = 'pending' ORDER BY id LIMIT `+fmt.Sprint(need), t.incident)
-	if err != nil {
-		return t, err
-	}
-	if len(t.checks) < need {
-		return t, fmt.Errorf("区域内只有 %d 户，速率×时长需要 %d 户 / the area has %d households; rate × duration needs %d", len(t.checks), need, len(t.checks), need)
+	if f.division != "" {
+		t.division = f.division
 	}
 	tok, rec, err := a.Auth.IssueToken(access.With(ctx, operator()), auth.TokenRequest{Username: "demo.officer", Name: "bench-checkins",
-		Scope: "read,POST /api/v1/emergency/checkins", TTL: 24 * time.Hour})
+		Scope: "read,POST /api/v1/emergency/alerts,POST /api/v1/emergency/checkins", TTL: 24 * time.Hour})
 	if err != nil {
 		return t, err
 	}
 	t.token, t.tokenID = tok, rec.ID
 	return t, nil
+}
+
+// issueExercise issues the exercise through the API as the county
+// officer, then lists the pending household checks the load will report.
+func issueExercise(base string, t *checkinTarget, need int) (string, error) {
+	c := &http.Client{Timeout: 10 * time.Minute}
+	call := func(method, path string, in, out any) error {
+		var body io.Reader
+		if in != nil {
+			b, _ := json.Marshal(in)
+			body = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, body)
+		req.Header.Set("Authorization", "Bearer "+t.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			b, _ := io.ReadAll(resp.Body)
+			return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	var issued struct {
+		Alert struct {
+			ID         string `json:"id"`
+			IncidentID string `json:"incident_id"`
+		} `json:"alert"`
+		Targeted struct {
+			Households int `json:"households"`
+			Vulnerable int `json:"vulnerable"`
+		} `json:"targeted"`
+	}
+	start := time.Now()
+	err := call("POST", "/api/v1/emergency/alerts", map[string]any{"divisions": []string{t.division}, "event": "台风", "category": "Met", "colour": "orange",
+		"response_level": "II", "headline": "报平安压测演练 / check-in load exercise", "instruction": "演练，无需行动 / an exercise: no action needed", "status": "Exercise"}, &issued)
+	if err != nil {
+		return "", err
+	}
+	took := time.Since(start)
+	t.alert, t.incident = issued.Alert.ID, issued.Alert.IncidentID
+	var after int64
+	for len(t.checks) < need {
+		var page []struct {
+			ID int64 `json:"id"`
+		}
+		if err := call("GET", fmt.Sprintf("/api/v1/emergency/checkins?alert=%s&kind=household&status=pending&page_size=500&after=%d", t.alert, after), nil, &page); err != nil {
+			return "", err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			t.checks = append(t.checks, c.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(t.checks) < need {
+		return "", fmt.Errorf("区域内只有 %d 户，速率×时长需要 %d 户 / the area has %d households; rate × duration needs %d", len(t.checks), need, len(t.checks), need)
+	}
+	t.checks = t.checks[:need]
+	return fmt.Sprintf("issue (targeting, through HTTP): households=%d vulnerable=%d in %s", issued.Targeted.Households, issued.Targeted.Vulnerable, took.Round(time.Millisecond)), nil
 }
 
 // waitSettled polls /readyz until the server's start-up passes (a
@@ -284,7 +332,7 @@ func reportAtRate(base string, t checkinTarget, rate int, d time.Duration) check
 		time.Sleep(time.Until(due))
 		id := t.checks[i]
 		wg.Go(func() {
-			body, _ := json.Marshal(emergency.CheckinInput{AlertID: t.alert, CheckID: id, Status: "safe"})
+			body, _ := json.Marshal(map[string]any{"alert_id": t.alert, "check_id": id, "status": "safe"})
 			req, _ := http.NewRequest("POST", base+"/api/v1/emergency/checkins", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+t.token)
 			req.Header.Set("Content-Type", "application/json")
@@ -381,24 +429,23 @@ func verifyCheckins(ctx context.Context, e env, cfg config.Config, t checkinTarg
 // cleanupCheckins removes the exercise and its records and revokes the
 // token.
 func cleanupCheckins(ctx context.Context, e env, cfg config.Config, t checkinTarget) error {
-	if t.incident == "" {
-		return nil
-	}
 	a, err := app.Open(ctx, cfg, app.Options{Log: newLogger("error", nilFile()), Modules: e.modules})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	var errs []error
-	for _, q := range []string{
-		`DELETE FROM em_check_events WHERE incident_id = $1`,
-		`DELETE FROM em_checks WHERE incident_id = $1`,
-		`DELETE FROM em_tally WHERE incident_id = $1`,
-		`DELETE FROM em_alert_areas WHERE alert_id IN (SELECT id FROM em_alerts WHERE incident_id = $1)`,
-		`DELETE FROM em_alerts WHERE incident_id = $1`,
-	} {
-		if _, err := a.DB.W.ExecContext(ctx, q, t.incident); err != nil {
-			errs = append(errs, err)
+	if t.incident != "" {
+		for _, q := range []string{
+			`DELETE FROM em_check_events WHERE incident_id = $1`,
+			`DELETE FROM em_checks WHERE incident_id = $1`,
+			`DELETE FROM em_tally WHERE incident_id = $1`,
+			`DELETE FROM em_alert_areas WHERE alert_id IN (SELECT id FROM em_alerts WHERE incident_id = $1)`,
+			`DELETE FROM em_alerts WHERE incident_id = $1`,
+		} {
+			if _, err := a.DB.W.ExecContext(ctx, q, t.incident); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if t.tokenID != "" {

@@ -42,7 +42,7 @@ func TestBenchCheckinsSurvivesKill9(t *testing.T) {
 				return m
 			}
 			t.Run("the exercise was issued and its targeting timed", func(t *testing.T) {
-				if m := find(t, `issue \(targeting\): households=(\d+) vulnerable=(\d+) in `); m[1] == "0" {
+				if m := find(t, `issue \(targeting, through HTTP\): households=(\d+) vulnerable=(\d+) in `); m[1] == "0" {
 					t.Fatalf("no households: %s", m[0])
 				}
 			})
