@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,7 @@ func runBenchCheckins(e env, args []string) int {
 		fmt.Fprintf(e.stdout, "before the kill: p50=%s p99=%s; kill -9 at %s, restarted in %s; not answered 200 (sent while it was down or cut by the kill): %d\n",
 			pctl(res.latBefore(crashAt), .5), pctl(res.latBefore(crashAt), .99), crashAt, downFor.Round(time.Millisecond), res.failed)
 	}
+	fmt.Fprintln(e.stdout, res.windows(f.duration/6))
 	fmt.Fprintf(e.stdout, "board under load: reads=%d p50=%s p95=%s (goal p95 ≤ %s)\n", len(board), pctl(board, .5), pctl(board, .95), goalBoardP95)
 	srv.Stop()
 	missing, doubled, err := verifyCheckins(ctx, e, cfg, t, res.acked)
@@ -300,6 +302,35 @@ type checkinLoad struct {
 	lat             []time.Duration // sorted
 	at              []time.Duration // when each measured report was due, from the start
 	latByAt         []time.Duration // its latency, in the order of at
+}
+
+// windows gives p50/p99 of the reports due in each window of length w.
+func (r checkinLoad) windows(w time.Duration) string {
+	if w <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("by the moment each report was due:")
+	for from := time.Duration(0); from < r.span(); from += w {
+		var lat []time.Duration
+		for i, at := range r.at {
+			if at >= from && at < from+w {
+				lat = append(lat, r.latByAt[i])
+			}
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		fmt.Fprintf(&b, " [%s–%s) n=%d p50=%s p99=%s;", from, from+w, len(lat), pctl(lat, .5), pctl(lat, .99))
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// span is when the last measured report was due.
+func (r checkinLoad) span() time.Duration {
+	var last time.Duration
+	for _, at := range r.at {
+		last = max(last, at)
+	}
+	return last + 1
 }
 
 // latBefore are the sorted latencies of the reports due before d.
