@@ -157,6 +157,7 @@ type alertView struct {
 	HasBoard  bool
 	CanCancel bool
 	Auto      bool // the reader chose the board's refresh
+	Map       SitMap
 	Issued    bool
 	Clock     string
 	// ReviewHref leads to the incident's review, or to writing it.
@@ -191,6 +192,10 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		v.B, v.HasBoard = b, true
+		if v.Map, err = h.Store.situationMap(r.Context(), b); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		v.Clock = strconv.Itoa(b.Minutes/60) + ":" + twoDigits(b.Minutes%60)
 		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel" && !b.Alert.expired(h.Store.Now())
 	}

@@ -69,6 +69,20 @@ func TestTheSituationViewCountsWhatTheCommandPostNeeds(t *testing.T) {
 				t.Fatalf("refresh %q", hdr.Get("Refresh"))
 			}
 		})
+		t.Run("the map draws the community where its facilities are, shaped by how many are reached, and its shelter", func(t *testing.T) {
+			_, page, _ := e.Login("officer.town").Get("/emergency/alerts/" + alert)
+			for _, want := range []string{`id="situation-map"`, `data-division="` + communityA + `" data-band="low"`, `data-over="false"`, `id="sitmap-legend"`} {
+				if !strings.Contains(page, want) {
+					t.Fatalf("the page lacks %s", want)
+				}
+			}
+			apptest.JSON[emergency.CheckinResult](t, e.Login("nb.1"), "POST", "/api/v1/emergency/checkins", emergency.CheckinInput{AlertID: alert, CheckID: elder, Status: "safe"}, 200)
+			_, page, _ = e.Login("officer.town").Get("/emergency/alerts/" + alert)
+			if !strings.Contains(page, `data-division="`+communityA+`" data-band="half"`) {
+				t.Fatal("one of two confirmed is not drawn as half")
+			}
+			b = apptest.JSON[emergency.Board](t, e.Login("officer.town"), "GET", "/api/v1/emergency/alerts/"+alert+"/board", nil, 200)
+		})
 		t.Run("the xlsx file holds the same figures, surnames only, and the export is audited", func(t *testing.T) {
 			st, body, hdr := e.Login("officer.town").Get("/emergency/alerts/" + alert + "/situation.xlsx")
 			if st != 200 || !strings.Contains(hdr.Get("Content-Disposition"), "situation-"+alert) {
@@ -108,7 +122,7 @@ func TestTheSituationViewCountsWhatTheCommandPostNeeds(t *testing.T) {
 			if d := rows("物资动用 Supplies drawn"); len(d) != 2 || d[1][0] != "救生衣" || d[1][2] != "5" {
 				t.Fatalf("%q", d)
 			}
-			if tl := rows("时间线 Timeline"); len(tl) != 4 {
+			if tl := rows("时间线 Timeline"); len(tl) != 5 {
 				t.Fatalf("%q", tl)
 			}
 			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'emergency.situation.export' AND object_id = $1`, alert); n != 1 {
