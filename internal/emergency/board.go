@@ -151,12 +151,9 @@ func (s *Store) Board(ctx context.Context, alertID, division string) (Board, err
 	return b, s.situation(ctx, &b, a.IncidentID)
 }
 
-// The board's statements ($1: the incident, $2–$3: the division's
-// subtree): counts by community, kind and status; the vulnerable
-// residents still waiting.
-const (
-	boardSQL = `SELECT division_code, kind, status, n FROM em_tally WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 AND n > 0`
-)
+// boardSQL reads the kept counts by community, kind and status of an
+// incident ($1) within a division's subtree ($2–$3).
+const boardSQL = `SELECT division_code, kind, status, n FROM em_tally WHERE incident_id = $1 AND division_code >= $2 AND division_code < $3 AND n > 0`
 
 // WaitingMax is how many waiting vulnerable residents the board lists.
 const WaitingMax = 200
@@ -166,7 +163,6 @@ const WaitingMax = 200
 func waitingSQL(limit int) string {
 	return checksInOrder(`c.incident_id = $1 AND c.kind = 'person' AND c.status = $4 AND c.division_code >= $2 AND c.division_code < $3`,
 		`c.division_code, c.id`, limit) // em_checks_persons' order
-
 }
 
 // checksSQL reads checks matching cond (alias c) with the person's
