@@ -71,6 +71,8 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerStock(rt)
 	h.registerSync(rt)
 	h.registerReviews(rt)
+	h.registerPlans(rt)
+	h.registerTeams(rt)
 	return nil
 }
 
