@@ -232,7 +232,7 @@ func (s *Store) validPlan(ctx context.Context, div string, in *PlanInput, fields
 			return nil, err
 		}
 	}
-	found := false
+	found := shelters == nil // no division: nobody to check the owner against
 	for _, o := range owners {
 		found = found || o.Username == in.Owner
 	}
