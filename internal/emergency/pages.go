@@ -158,6 +158,7 @@ type alertView struct {
 	// ReviewHref leads to the incident's review, or to writing it.
 	ReviewHref  string
 	ReviewLabel web.Msg
+	OnCall      []TeamSummary // the area's teams with someone on call today
 }
 
 func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
@@ -189,6 +190,10 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		v.B, v.HasBoard = b, true
 		v.Clock = strconv.Itoa(b.Minutes/60) + ":" + twoDigits(b.Minutes%60)
 		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel"
+		if v.OnCall, err = h.Store.OnCallIn(r.Context(), a.Divisions); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if v.ReviewHref, v.ReviewLabel, err = h.Store.reviewLink(r.Context(), a); err != nil {
 		h.fail(w, r, err)

@@ -188,3 +188,40 @@ func TestTeamsKnowWhoIsOnCall(t *testing.T) {
 		})
 	})
 }
+
+// A warning's page names the area's teams with someone on call today.
+func TestWarningPageShowsTeamsOnCall(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		t.Run("a team of community A with gw.1 on call today shows on the warning's page; the other community's team does not", func(t *testing.T) {
+			team, err := w.es.CreateTeam(w.cw, emergency.TeamInput{Name: "上保应急队"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := w.es.AddMember(w.cw, team.ID, emergency.MemberInput{Kind: "account", Ref: "gw.1", Skills: []string{"rescue"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.es.AddRota(w.cw, team.ID, emergency.RotaInput{MemberID: m.ID, StartsOn: "2026-11-29", EndsOn: "2026-11-29"}); err != nil {
+				t.Fatal(err)
+			}
+			other, err := w.es.CreateTeam(w.cwB, emergency.TeamInput{Name: "石灰桥应急队"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb, err := w.es.AddMember(w.cwB, other.ID, emergency.MemberInput{Kind: "account", Ref: "cw.b", Skills: []string{"comms"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.es.AddRota(w.cwB, other.ID, emergency.RotaInput{MemberID: mb.ID, StartsOn: "2026-11-29", EndsOn: "2026-11-30"}); err != nil {
+				t.Fatal(err)
+			}
+			is := w.issue(t, orange(communityA))
+			_, page, _ := e.Login("officer.county").Get("/emergency/alerts/" + is.Alert.ID)
+			if !strings.Contains(page, `id="on-call"`) || !strings.Contains(page, "上保应急队") || !strings.Contains(page, "gw.1") || strings.Contains(page, "石灰桥应急队") {
+				t.Fatalf("%s", page)
+			}
+		})
+	})
+}
