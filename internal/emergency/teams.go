@@ -257,7 +257,12 @@ func (s *Store) Teams(ctx context.Context, division string) ([]TeamSummary, erro
 		}
 		sc = access.Subtree(division)
 	}
-	today := s.today()
+	return s.teamList(ctx, `t.division_code >= $2 AND t.division_code < $3`, sc.Lo, sc.Hi)
+}
+
+// teamList reads the teams where cond holds (its arguments from $2)
+// with who is on call today.
+func (s *Store) teamList(ctx context.Context, cond string, args ...any) ([]TeamSummary, error) {
 	ts, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (TeamSummary, error) {
 		var t TeamSummary
 		var on string
@@ -269,8 +274,8 @@ func (s *Store) Teams(ctx context.Context, division string) ([]TeamSummary, erro
 		return t, err
 	}, `SELECT t.id, t.division_code, t.name, (SELECT COUNT(*) FROM em_team_members m WHERE m.team_id = t.id),
 		COALESCE((SELECT `+s.aggNames()+` FROM em_team_members m WHERE m.team_id = t.id
-			AND m.id IN (SELECT r.member_id FROM em_team_rota r WHERE r.team_id = t.id AND r.starts_on <= $3 AND r.ends_on >= $3)), '')
-		FROM em_teams t WHERE t.division_code >= $1 AND t.division_code < $2 ORDER BY t.division_code, t.name, t.id LIMIT 200`, sc.Lo, sc.Hi, today)
+			AND m.id IN (SELECT r.member_id FROM em_team_rota r WHERE r.team_id = t.id AND r.starts_on <= $1 AND r.ends_on >= $1)), '')
+		FROM em_teams t WHERE `+cond+` ORDER BY t.division_code, t.name, t.id LIMIT 200`, append([]any{s.today()}, args...)...)
 	return orEmpty(ts), err
 }
 
@@ -288,17 +293,35 @@ func (s *Store) OnCallIn(ctx context.Context, divisions []string) ([]TeamSummary
 	if planReader(access.From(ctx)) != nil {
 		return nil, nil
 	}
-	ts, err := s.Teams(ctx, "")
+	if len(divisions) == 0 {
+		return nil, nil
+	}
+	// The area's subtrees and the townships above them, within the
+	// principal's jurisdiction.
+	var codes []string
+	for _, d := range divisions {
+		codes = append(codes, d)
+		if len(d) > 9 {
+			codes = append(codes, d[:9])
+		}
+	}
+	area, args := areaCond("t.division_code", divisions, 4)
+	towns := "''"
+	for _, c := range codes {
+		if len(c) == 9 {
+			args = append(args, c)
+			towns += ", " + ph(3+len(args))
+		}
+	}
+	sc := access.ScopeOf(ctx)
+	ts, err := s.teamList(ctx, `t.division_code >= $2 AND t.division_code < $3 AND (`+area+` OR t.division_code IN (`+towns+`))`, append([]any{sc.Lo, sc.Hi}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	var out []TeamSummary
 	for _, t := range ts {
-		for _, d := range divisions {
-			if len(t.OnCall) > 0 && (strings.HasPrefix(t.Division, d) || len(d) >= 9 && t.Division == d[:9]) {
-				out = append(out, t)
-				break
-			}
+		if len(t.OnCall) > 0 {
+			out = append(out, t)
 		}
 	}
 	return out, nil

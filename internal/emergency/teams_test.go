@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/emergency"
 	"linli/internal/registry"
@@ -194,7 +195,7 @@ func TestWarningPageShowsTeamsOnCall(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		w := newTown(t, e)
-		t.Run("a team of community A with gw.1 on call today shows on the warning's page; the other community's team does not", func(t *testing.T) {
+		t.Run("the teams of community A and of its township with someone on call today show on the warning's page; the other community's team does not", func(t *testing.T) {
 			team, err := w.es.CreateTeam(w.cw, emergency.TeamInput{Name: "上保应急队"})
 			if err != nil {
 				t.Fatal(err)
@@ -217,9 +218,21 @@ func TestWarningPageShowsTeamsOnCall(t *testing.T) {
 			if _, err := w.es.AddRota(w.cwB, other.ID, emergency.RotaInput{MemberID: mb.ID, StartsOn: "2026-11-29", EndsOn: "2026-11-30"}); err != nil {
 				t.Fatal(err)
 			}
+			town := as("officer.town", access.Officer, townA)
+			street, err := w.es.CreateTeam(town, emergency.TeamInput{Name: "北山街道应急分队"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := w.es.AddMember(town, street.ID, emergency.MemberInput{Kind: "account", Ref: "officer.town", Skills: []string{"comms"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.es.AddRota(town, street.ID, emergency.RotaInput{MemberID: ms.ID, StartsOn: "2026-11-01", EndsOn: "2026-11-30"}); err != nil {
+				t.Fatal(err)
+			}
 			is := w.issue(t, orange(communityA))
 			_, page, _ := e.Login("officer.county").Get("/emergency/alerts/" + is.Alert.ID)
-			if !strings.Contains(page, `id="on-call"`) || !strings.Contains(page, "上保应急队") || !strings.Contains(page, "gw.1") || strings.Contains(page, "石灰桥应急队") {
+			if !strings.Contains(page, `id="on-call"`) || !strings.Contains(page, "上保应急队") || !strings.Contains(page, "gw.1") || !strings.Contains(page, "北山街道应急分队") || strings.Contains(page, "石灰桥应急队") {
 				t.Fatalf("%s", page)
 			}
 		})
