@@ -8,6 +8,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/emergency"
+	"linli/internal/registry"
 )
 
 // floodPlan is community A's plan: flood at blue and orange (orange
@@ -217,6 +218,47 @@ func TestPlanPagesWriteAndReviseWithoutJavaScript(t *testing.T) {
 			_, form, _ := e.Login("officer.town").Get("/emergency/plans/new?division=" + townA)
 			if !strings.Contains(form, `id="plan-form"`) || !strings.Contains(form, "上保社区应急避难场所") {
 				t.Fatalf("%s", form)
+			}
+		})
+	})
+}
+
+// The demo community gets a plan for flood and typhoon at every level
+// and a team with members, skills and someone on call today.
+func TestDemoGivesTheDemoCommunityAPlanAndATeamOnCall(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		w := newTown(t, e)
+		e.User("demo.worker", access.CommunityWorker, communityA)
+		if _, err := w.reg.CreatePerson(w.cw, registry.PersonInput{Division: communityA, Name: "吴志愿", Roles: []string{"volunteer"}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("the demo writes the plan and the team once, however often it runs", func(t *testing.T) {
+			for range 2 {
+				if err := emergency.Demo(t.Context(), w.es, "330106"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pg, err := w.es.Plans(w.cw, emergency.PlanFilter{}, "")
+			if err != nil || len(pg.Items) != 1 {
+				t.Fatalf("%v %+v", err, pg)
+			}
+			pl, err := w.es.Plan(w.cw, pg.Items[0].ID, 0)
+			if err != nil || len(pl.Hazards) != 2 || pl.Hazards[0].Hazard != "flood" || pl.Hazards[1].Hazard != "typhoon" {
+				t.Fatalf("%v %+v", err, pl)
+			}
+			for _, h := range pl.Hazards {
+				if len(h.Levels) != 4 || !h.Levels[3].DoorToDoor || len(h.Levels[3].Open) != 1 {
+					t.Fatalf("%+v", h)
+				}
+			}
+			ts, err := w.es.Teams(w.cw, "")
+			if err != nil || len(ts) != 1 || ts[0].Members < 3 || len(ts[0].OnCall) == 0 {
+				t.Fatalf("%v %+v", err, ts)
+			}
+			tm, err := w.es.Team(w.cw, ts[0].ID)
+			if err != nil || tm.Members[0].Name != "吴**" || len(tm.Rota) < 2 {
+				t.Fatalf("%v %+v", err, tm)
 			}
 		})
 	})
