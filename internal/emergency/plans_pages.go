@@ -21,11 +21,11 @@ func (h *Handlers) registerPlans(rt *web.Router) {
 			{Name: "due", In: "query", Type: "boolean", Description: "true: only plans whose yearly review is due"}, keyset.Param}}, h.apiPlans)
 	rt.API("POST /api/v1/emergency/plans", web.Op{Summary: "编制应急预案（第 1 版；社区工作者、乡镇和县级干部）/ Write a plan's first version", Tag: tag,
 		Body: PlanInput{}, Response: Plan{}, Status: 201}, h.apiCreatePlan)
-	rt.API("GET /api/v1/emergency/plans/{id}", web.Op{Summary: "应急预案的当前版本 / A plan's current version", Tag: tag, Response: Plan{}}, h.apiPlan)
+	rt.API("GET /api/v1/emergency/plans/{id}", web.Op{Summary: "应急预案的当前版本，或 version 指定的旧版本 / A plan's current version, or the one asked", Tag: tag, Response: Plan{},
+		Params: []web.Param{{Name: "version", In: "query", Type: "integer", Description: "版本号（默认当前）/ the version (default: the current one)"}}}, h.apiPlan)
 	rt.API("PUT /api/v1/emergency/plans/{id}", web.Op{Summary: "修订应急预案（写入新版本，旧版本保留）/ Revise a plan: a new version, the old ones kept", Tag: tag,
 		Body: PlanInput{}, Response: Plan{}}, h.apiRevisePlan)
 	rt.API("GET /api/v1/emergency/plans/{id}/versions", web.Op{Summary: "应急预案的各版本（新的在前）/ A plan's versions, newest first", Tag: tag, Response: []PlanVersion{}}, h.apiPlanVersions)
-	rt.API("GET /api/v1/emergency/plans/{id}/versions/{version}", web.Op{Summary: "应急预案的某一版本 / A version of a plan", Tag: tag, Response: Plan{}}, h.apiPlanVersion)
 
 	rt.Page("GET /emergency/plans", h.pagePlans)
 	rt.Page("GET /emergency/plans/new", func(w http.ResponseWriter, r *http.Request) { h.pagePlanForm(w, r, 200, web.View{}) })
@@ -67,7 +67,14 @@ func (h *Handlers) apiCreatePlan(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) apiPlan(w http.ResponseWriter, r *http.Request) error {
-	pl, err := h.Store.Plan(r.Context(), r.PathValue("id"), 0)
+	n := 0
+	if v := r.URL.Query().Get("version"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("version", fault.M("版本号应为正整数", "the version is a whole number from 1")))
+		}
+	}
+	pl, err := h.Store.Plan(r.Context(), r.PathValue("id"), n)
 	if err != nil {
 		return err
 	}
@@ -94,19 +101,6 @@ func (h *Handlers) apiPlanVersions(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	web.WriteJSON(w, 200, vs)
-	return nil
-}
-
-func (h *Handlers) apiPlanVersion(w http.ResponseWriter, r *http.Request) error {
-	n, err := strconv.Atoi(r.PathValue("version"))
-	if err != nil || n < 1 {
-		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("version", fault.M("版本号应为正整数", "the version is a whole number from 1")))
-	}
-	pl, err := h.Store.Plan(r.Context(), r.PathValue("id"), n)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, 200, pl)
 	return nil
 }
 

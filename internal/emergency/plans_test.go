@@ -57,7 +57,7 @@ func TestPlansAreVersionedAndScoped(t *testing.T) {
 			if v2.Version != 2 || v2.Latest != 2 || len(v2.Hazards[0].Levels[1].Actions) != 3 || v2.Note != "增加转移" {
 				t.Fatalf("%+v", v2)
 			}
-			v1 := apptest.JSON[emergency.Plan](t, cw, "GET", "/api/v1/emergency/plans/"+pl.ID+"/versions/1", nil, 200)
+			v1 := apptest.JSON[emergency.Plan](t, cw, "GET", "/api/v1/emergency/plans/"+pl.ID+"?version=1", nil, 200)
 			if v1.Version != 1 || v1.Latest != 2 || len(v1.Hazards[0].Levels[1].Actions) != 2 {
 				t.Fatalf("version 1 %+v", v1)
 			}
@@ -65,8 +65,11 @@ func TestPlansAreVersionedAndScoped(t *testing.T) {
 			if len(vs) != 2 || vs[0].Version != 2 || vs[1].Version != 1 {
 				t.Fatalf("%+v", vs)
 			}
-			if st, _ := cw.Do("GET", "/api/v1/emergency/plans/"+pl.ID+"/versions/3", nil); st != 404 {
+			if st, _ := cw.Do("GET", "/api/v1/emergency/plans/"+pl.ID+"?version=3", nil); st != 404 {
 				t.Fatalf("version 3: %d", st)
+			}
+			if st, body := cw.Do("GET", "/api/v1/emergency/plans/"+pl.ID+"?version=first", nil); st != 400 || !containsField(body, "version") {
+				t.Fatalf("version first: %d %s", st, body)
 			}
 			_, page, _ := cw.Get("/emergency/plans/" + pl.ID + "?version=1")
 			if !strings.Contains(page, `id="old-version"`) || strings.Contains(page, "转移低洼地带住户") || !strings.Contains(page, `href="/emergency/plans/`+pl.ID+`?version=2"`) {
