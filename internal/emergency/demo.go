@@ -84,6 +84,9 @@ func Demo(ctx context.Context, s *Store, county string) error {
 			}
 		}
 	}
+	if err := demoPlanAndTeam(ctx, s); err != nil {
+		return err
+	}
 	// The past warning, by the township officer of the demo.
 	var town string
 	err = s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM users WHERE username = 'demo.street'`).Scan(&town)

@@ -72,6 +72,8 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerSync(rt)
 	h.registerReviews(rt)
 	h.registerSituation(rt)
+	h.registerPlans(rt)
+	h.registerTeams(rt)
 	return nil
 }
 

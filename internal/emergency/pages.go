@@ -163,6 +163,7 @@ type alertView struct {
 	// ReviewHref leads to the incident's review, or to writing it.
 	ReviewHref  string
 	ReviewLabel web.Msg
+	OnCall      []TeamSummary // the area's teams with someone on call today
 }
 
 func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +199,10 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Clock = strconv.Itoa(b.Minutes/60) + ":" + twoDigits(b.Minutes%60)
 		v.CanCancel = p.Role == access.Officer && b.Alert.State == StateActive && b.Alert.MsgType != "Cancel" && !b.Alert.expired(h.Store.Now())
+		if v.OnCall, err = h.Store.OnCallIn(r.Context(), a.Divisions); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if v.ReviewHref, v.ReviewLabel, err = h.Store.reviewLink(r.Context(), a); err != nil {
 		h.fail(w, r, err)

@@ -118,6 +118,8 @@ var migrations = []db.Migration{
 	{ID: "emergency/003_in_force", SQL: `CREATE INDEX em_alerts_state ON em_alerts (state, msg_type, incident_id);`},
 	{ID: "emergency/004_stock", SQL: stockSQL},
 	{ID: "emergency/005_review", SQL: reviewSQL},
+	{ID: "emergency/006_plans", SQL: plansSQL},
+	{ID: "emergency/007_teams", SQL: teamsSQL},
 	// The board's timeline reads an incident's latest status changes.
 	{ID: "emergency/009_timeline", SQL: `CREATE INDEX em_check_events_incident ON em_check_events (incident_id, at);`},
 	{ID: "emergency/010_tally", SQL: tallySQL},
