@@ -71,6 +71,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerStock(rt)
 	h.registerSync(rt)
 	h.registerReviews(rt)
+	h.registerHazards(rt)
 	return nil
 }
 

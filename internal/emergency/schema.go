@@ -118,4 +118,5 @@ var migrations = []db.Migration{
 	{ID: "emergency/003_in_force", SQL: `CREATE INDEX em_alerts_state ON em_alerts (state, msg_type, incident_id);`},
 	{ID: "emergency/004_stock", SQL: stockSQL},
 	{ID: "emergency/005_review", SQL: reviewSQL},
+	{ID: "emergency/008_hazards", SQL: hazardsSQL},
 }
