@@ -13,6 +13,7 @@ import (
 	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/emergency"
+	"linli/internal/module"
 	"linli/internal/visits"
 )
 
@@ -248,7 +249,7 @@ func TestHazardRegister(t *testing.T) {
 			if !strings.Contains(page, href) {
 				t.Fatalf("the 工作台 lacks the hazard: %s", page)
 			}
-			e.Clock.Set(time.Date(2026, 12, 11, 2, 0, 0, 0, time.UTC)) // 10:00 on 11 December in China: past the deadline
+			e.Clock.Set(time.Date(2026, 12, 11, 2, 0, 0, 0, time.UTC))                  // 10:00 on 11 December in China: past the deadline
 			cw, gw, officer = e.Login("cw.a"), e.Login("gw.1"), e.Login("officer.town") // the sessions of twelve days ago are over
 			if got := hazardWork(t, w, "gw.1", access.GridWorker, communityA); !slices.Equal(got, []string{href + " urgent=true"}) {
 				t.Fatalf("overdue: %v", got)
@@ -428,6 +429,48 @@ func TestHazardRegister(t *testing.T) {
 			}
 			if _, em, _ := cw.Get("/emergency"); !strings.Contains(em, `href="/emergency/hazards"`) {
 				t.Fatal("the warnings page does not link the register")
+			}
+		})
+	})
+}
+
+// The demo leaves a small register in demo.worker's community: the fire
+// request there registered, a flooding hazard past its deadline, an
+// electrical one closed; a second run adds nothing.
+func TestHazardDemo(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		newTown(t, e)
+		e.User("demo.worker", access.CommunityWorker, communityA)
+		e.User("demo.grid", access.GridWorker, communityA)
+		fire := apptest.JSON[requestRef](t, e.Login("res.a"), "POST", "/api/v1/requests", map[string]any{"category": "fire", "description": "消防通道被占用"}, 201)
+		demo, ok := e.App.Module("emergency").(module.Demo)
+		if !ok {
+			t.Fatal("the emergency module has no demo")
+		}
+		for range 2 {
+			if err := demo.Demo(t.Context(), module.DemoOptions{County: apptest.County}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pg := apptest.JSON[emergency.HazardPage](t, e.Login("demo.worker"), "GET", "/api/v1/emergency/hazards", nil, 200)
+		got := map[string]emergency.Hazard{}
+		for _, h := range pg.Items {
+			got[h.Source+"/"+h.Kind+"/"+h.State] = h
+		}
+
+		t.Run("three hazards: the fire request, an overdue flooding hazard and a closed electrical one, once", func(t *testing.T) {
+			if len(pg.Items) != 3 || got["request/fire/open"].SourceRef != fire.ID || !got["inspection/flood/open"].Overdue || got["inspection/electrical/closed"].ID == "" {
+				t.Fatalf("%+v", pg.Items)
+			}
+		})
+		t.Run("the overdue one is urgent on demo.worker's 工作台; the request's is on the grid worker's", func(t *testing.T) {
+			w := &town{e: e, es: emergency.StoreOf(e.App.Module("emergency"))}
+			if items := hazardWork(t, w, "demo.worker", access.CommunityWorker, communityA); !slices.Equal(items, []string{"/emergency/hazards/" + got["inspection/flood/open"].ID + " urgent=true"}) {
+				t.Fatalf("%v", items)
+			}
+			if items := hazardWork(t, w, "demo.grid", access.GridWorker, communityA); len(items) != 1 {
+				t.Fatalf("%v", items)
 			}
 		})
 	})
