@@ -1,10 +1,13 @@
 package emergency
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"linli/internal/access"
 )
@@ -43,6 +46,14 @@ func demoHazards(ctx context.Context, s *Store, county string) error {
 	if err != nil {
 		return err
 	}
+	// A fire request first, when there is one.
+	fire := func(c HazardCandidate) int {
+		if c.Kind == "fire" {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(cs, func(a, b HazardCandidate) int { return cmp.Compare(fire(a), fire(b)) })
 	taken := map[string]bool{}
 	for _, c := range cs {
 		if taken[c.Source] || c.Kind == "" {
@@ -50,8 +61,11 @@ func demoHazards(ctx context.Context, s *Store, county string) error {
 		}
 		taken[c.Source] = true
 		place := c.Place
+		if place == "" && c.Source == SourceRequest {
+			place = string([]rune(c.Text)[:min(40, utf8.RuneCountInString(c.Text))]) // the request says where
+		}
 		if place == "" {
-			place = map[string]string{SourceRequest: "居民反映的位置（见诉求）", SourceVisit: "探访住户家中"}[c.Source]
+			place = "探访住户家中"
 		}
 		st := at(-2)
 		if _, err := st.AddHazard(wctx, HazardInput{Place: place, Description: c.Text, Kind: c.Kind, Level: "general", Source: c.Source, SourceRef: c.Ref,
