@@ -5,8 +5,10 @@ import "linli/internal/db"
 // The emergency module reads the registry only through the views it
 // publishes (registry_people, registry_households, registry_person_tags,
 // registry_grid_workers, registry_facility_cards) and the core's users;
-// it writes only its own em_* tables. It must come after the registry in
-// the app's module list.
+// the hazard register reads requests_hazard_reports (requests) and
+// visits_safety_findings (visits). It writes only its own em_* tables and
+// must come after the registry, requests and visits in the app's module
+// list.
 
 const alertsSQL = `
 CREATE TABLE em_alerts (
