@@ -23,7 +23,10 @@ func (m *emergencyModule) Demo(ctx context.Context, o module.DemoOptions) error 
 	if county == "" {
 		county = "330106"
 	}
-	return Demo(ctx, m.store, county)
+	if err := Demo(ctx, m.store, county); err != nil {
+		return err
+	}
+	return demoHazards(ctx, m.store, county)
 }
 
 // Demo is the demo data of one county (see emergencyModule.Demo).

@@ -74,6 +74,7 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerSituation(rt)
 	h.registerPlans(rt)
 	h.registerTeams(rt)
+	h.registerHazards(rt)
 	return nil
 }
 

@@ -5,8 +5,10 @@ import "linli/internal/db"
 // The emergency module reads the registry only through the views it
 // publishes (registry_people, registry_households, registry_person_tags,
 // registry_grid_workers, registry_facility_cards) and the core's users;
-// it writes only its own em_* tables. It must come after the registry in
-// the app's module list.
+// the hazard register reads requests_hazard_reports (requests) and
+// visits_safety_findings (visits). It writes only its own em_* tables and
+// must come after the registry, requests and visits in the app's module
+// list.
 
 const alertsSQL = `
 CREATE TABLE em_alerts (
@@ -120,6 +122,7 @@ var migrations = []db.Migration{
 	{ID: "emergency/005_review", SQL: reviewSQL},
 	{ID: "emergency/006_plans", SQL: plansSQL},
 	{ID: "emergency/007_teams", SQL: teamsSQL},
+	{ID: "emergency/008_hazards", SQL: hazardsSQL},
 	// The board's timeline reads an incident's latest status changes.
 	{ID: "emergency/009_timeline", SQL: `CREATE INDEX em_check_events_incident ON em_check_events (incident_id, at);`},
 	{ID: "emergency/010_tally", SQL: tallySQL},

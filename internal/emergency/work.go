@@ -123,7 +123,7 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 				Title: fault.M(f.Text, f.Text), Whose: f.Owner, Href: "/emergency/reviews/" + f.ReviewID + "#finding-" + f.ID, Due: due.AddDate(0, 0, 1), Urgent: f.Overdue})
 		}
 	}
-	return out, nil
+	return s.hazardWork(ctx, p, out, limit)
 }
 
 // Mine shows a resident the warnings in force where they live, each with

@@ -194,7 +194,19 @@ CREATE INDEX requests_ref ON requests (ref) WHERE ref <> '';`},
 	// The 工作台's partial indexes of open requests (work.go).
 	workMigration,
 	photoSealMigration,
+	hazardReportsMigration,
 }
+
+// hazardReportsMigration publishes, for the emergency module's hazard
+// register (隐患台账), the requests that report a hazard — fire (消防隐患)
+// and public security (治安隐患) — still standing (not merged into
+// another or rejected): where, what (the masked text) and when, never who
+// reported it.
+var hazardReportsMigration = db.Migration{ID: "requests/010_hazard_reports", SQL: `
+CREATE VIEW requests_hazard_reports AS
+	SELECT id, number, division_code, category, status, description, address, created_at FROM requests
+	WHERE category IN ('fire', 'security') AND status NOT IN ('merged', 'rejected');
+`}
 
 // catalogueSQL seeds the service catalogue from Catalogue; later edits are
 // data changes, not code changes.

@@ -123,6 +123,24 @@ var Migrations = []db.Migration{
 	{ID: "visits/003_default_programmes", SQL: defaultProgrammesSQL()},
 }
 
+// findingsMigration publishes, for the emergency module's hazard register
+// (隐患台账), the safety findings of recorded visits: a "no" to 燃气使用安全
+// (kind gas) or to 用电安全 (kind electrical), one row per visit and kind,
+// with where and when, never whom. The answers are JSON written by
+// encoding/json (no spaces), so a LIKE finds an answer on both stores, and
+// a partial index per finding keeps a community's list from reading every
+// visit.
+var findingsMigration = db.Migration{ID: "visits/010_safety_findings", SQL: `
+CREATE INDEX vis_visits_gas_unsafe ON vis_visits (division_code, visited_at) WHERE status = 'done' AND answers LIKE '%"gas_safe":"no"%';
+CREATE INDEX vis_visits_power_unsafe ON vis_visits (division_code, visited_at) WHERE status = 'done' AND answers LIKE '%"power_safe":"no"%';
+CREATE VIEW visits_safety_findings AS
+	SELECT id AS visit_id, division_code, household_id, recorded_by, visited_at, 'gas' AS kind FROM vis_visits
+	WHERE status = 'done' AND answers LIKE '%"gas_safe":"no"%'
+	UNION ALL
+	SELECT id, division_code, household_id, recorded_by, visited_at, 'electrical' FROM vis_visits
+	WHERE status = 'done' AND answers LIKE '%"power_safe":"no"%';
+`}
+
 func sqlStr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func defaultProgrammesSQL() string {
