@@ -383,14 +383,21 @@ func (s *Store) target(ctx context.Context, tx *sql.Tx, a Alert) (Targeted, erro
 		tags[i] = "'" + tg + "'" // fixed keys of the catalogue
 	}
 	args := append([]any{a.IncidentID, now, today, born}, rargs...)
+	// The people are the union of the old by birth date and the tagged,
+	// joined by key: "born before OR id IN (tagged)" made PostgreSQL test
+	// each of a county's residents against an unhashed list of its
+	// hundred thousand tags once its estimate outgrew work_mem.
+	r0c, _ := areaCond("r0.division_code", a.Divisions, 5)
 	res, err = tx.ExecContext(ctx, `INSERT INTO em_checks (incident_id, kind, subject_id, household_id, division_code, grid_id, helper, status, people, created_at, updated_at)
 		SELECT $1, 'person', r.id, r.household_id, r.division_code, COALESCE(h.grid_id, ''),
 			COALESCE((SELECT hp.helper FROM em_helpers hp WHERE hp.resident_id = r.id),
 				(SELECT MIN(w.username) FROM registry_grid_workers w WHERE w.grid_id = h.grid_id), ''), 'pending', 1, $2, $2
-		FROM registry_people r JOIN registry_households h ON h.id = r.household_id
-		WHERE `+rc+` AND (r.birth_date <> '' AND r.birth_date <= $4
-			OR r.id IN (SELECT g.resident_id FROM registry_person_tags g WHERE g.tag IN (`+strings.Join(tags, ",")+`) AND `+tc+`
-				AND g.active = TRUE AND (g.since_date = '' OR g.since_date <= $3) AND (g.until_date = '' OR g.until_date >= $3)))
+		FROM (SELECT r0.id FROM registry_people r0 WHERE `+r0c+` AND r0.birth_date <> '' AND r0.birth_date <= $4
+			UNION
+			SELECT g.resident_id FROM registry_person_tags g WHERE g.tag IN (`+strings.Join(tags, ",")+`) AND `+tc+`
+				AND g.active = TRUE AND (g.since_date = '' OR g.since_date <= $3) AND (g.until_date = '' OR g.until_date >= $3)) v
+		JOIN registry_people r ON r.id = v.id JOIN registry_households h ON h.id = r.household_id
+		WHERE `+rc+`
 		ON CONFLICT (incident_id, kind, subject_id) DO NOTHING`, append(args, targs...)...)
 	if err != nil {
 		return t, err
