@@ -3,6 +3,7 @@ package emergency
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 // The board's counts are kept, not counted: em_tally holds, per incident,
@@ -38,13 +39,23 @@ func retally(ctx context.Context, tx *sql.Tx, incident string) error {
 }
 
 // tallyMove moves one check of c's incident, community and kind from its
-// status to another.
+// status to another in one statement: its two rows are locked in the
+// index's order, never one order by one writer and the reverse by another
+// (safe → needs help beside needs help → safe would deadlock).
 func tallyMove(ctx context.Context, tx *sql.Tx, c Check, to string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE em_tally SET n = n - 1 WHERE incident_id = $1 AND division_code = $2 AND kind = $3 AND status = $4`,
-		c.IncidentID, c.Division, c.Kind, c.Status); err != nil {
+	// The first check to reach a status in a community makes its row;
+	// DO NOTHING takes no lock on a row that is already there.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO em_tally (incident_id, division_code, kind, status, n) VALUES ($1, $2, $3, $4, 0)
+		ON CONFLICT (incident_id, division_code, kind, status) DO NOTHING`, c.IncidentID, c.Division, c.Kind, to); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO em_tally (incident_id, division_code, kind, status, n) VALUES ($1, $2, $3, $4, 1)
-		ON CONFLICT (incident_id, division_code, kind, status) DO UPDATE SET n = em_tally.n + 1`, c.IncidentID, c.Division, c.Kind, to)
-	return err
+	r, err := tx.ExecContext(ctx, `UPDATE em_tally SET n = n + CASE WHEN status = $4 THEN -1 ELSE 1 END
+		WHERE incident_id = $1 AND division_code = $2 AND kind = $3 AND status IN ($4, $5)`, c.IncidentID, c.Division, c.Kind, c.Status, to)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n != 2 {
+		return fmt.Errorf("emergency: the counts of %s/%s/%s moved %d rows, not 2", c.IncidentID, c.Division, c.Kind, n)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package emergency_test
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 
 	"linli/internal/apptest"
@@ -68,6 +69,37 @@ func TestTheBoardsKeptCountsEqualACountOfTheChecks(t *testing.T) {
 			report(t, "res.a", emergency.CheckinInput{Status: "safe"})
 			same(t)
 		})
+		t.Run("opposite moves at once in one community never deadlock and keep the counts", func(t *testing.T) {
+			// The elder is safe and the bedridden man, moved earlier, now
+			// needs help: both vulnerable residents of community A, whose
+			// counts share rows. Each is toggled the other way round, at
+			// the same time.
+			report(t, "gw.2", emergency.CheckinInput{CheckID: bed, Status: "needs_help", Note: "药品用完"})
+			var wg sync.WaitGroup
+			errs := make(chan string, 40)
+			toggle := func(id int64, first, second string) {
+				defer wg.Done()
+				c := e.Login("gw.2")
+				for i := range 10 {
+					st := first
+					if i%2 == 1 {
+						st = second
+					}
+					if code, body := c.Do("POST", "/api/v1/emergency/checkins", emergency.CheckinInput{AlertID: alert, CheckID: id, Status: st, Note: "需要协助"}); code != 200 {
+						errs <- fmt.Sprintf("%d %s", code, body)
+					}
+				}
+			}
+			wg.Add(2)
+			go toggle(elder, "needs_help", "safe")
+			go toggle(bed, "safe", "needs_help")
+			wg.Wait()
+			close(errs)
+			for msg := range errs {
+				t.Error(msg)
+			}
+			same(t)
+		})
 		t.Run("a refused report moves no count", func(t *testing.T) {
 			if st, body := e.Login("nb.1").Do("POST", "/api/v1/emergency/checkins", emergency.CheckinInput{AlertID: alert, CheckID: elder, Status: "unreachable"}); st != 409 {
 				t.Fatalf("%d %s", st, body)
@@ -78,10 +110,11 @@ func TestTheBoardsKeptCountsEqualACountOfTheChecks(t *testing.T) {
 			apptest.JSON[emergency.Issued](t, e.Login("officer.county"), "POST", "/api/v1/emergency/alerts/"+alert+"/update", orange(communityA, communityB), 201)
 			same(t)
 			b := apptest.JSON[emergency.Board](t, e.Login("officer.county"), "GET", "/api/v1/emergency/alerts/"+alert+"/board", nil, 200)
-			if b.Vulnerable.Total != 3 || b.Vulnerable.Safe != 1 || b.Vulnerable.Evacuated != 1 || len(b.Rows) != 2 {
+			if b.Vulnerable.Total != 3 || b.Vulnerable.Safe != 1 || b.Vulnerable.NeedsHelp != 1 || b.Vulnerable.Pending != 1 || len(b.Rows) != 2 {
 				t.Fatalf("%+v %d rows", b.Vulnerable, len(b.Rows))
 			}
-			if len(b.Waiting) != 1 || b.Waiting[0].Division != communityB {
+			// Needing help comes first, then the not yet reached.
+			if len(b.Waiting) != 2 || b.Waiting[0].Status != "needs_help" || b.Waiting[1].Division != communityB {
 				t.Fatalf("waiting %+v", b.Waiting)
 			}
 		})
