@@ -158,23 +158,27 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 		}
 		shelter = &sh
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	// apply writes the check-in inside tx and returns its audit entries;
+	// it runs in the next group of check-ins (group.go).
+	apply := func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error) {
+		var items []audit.Item
+		res.Checks = nil
 		var ids []int64
 		if p.Role == access.Resident {
 			rid, hh, err := s.residentOf(ctx, p)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if rid == "" {
-				return errOutside
+				return nil, errOutside
 			}
 			ids, err = db.Collect(ctx, tx, db.Value[int64], `SELECT id FROM em_checks WHERE incident_id = $1 AND (kind = 'household' AND subject_id = $2 OR kind = 'person' AND subject_id = $3)`,
 				alert.IncidentID, hh, rid)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if len(ids) == 0 {
-				return errOutside
+				return nil, errOutside
 			}
 		} else {
 			sc := access.BusinessScope(p)
@@ -182,10 +186,10 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			err := tx.QueryRowContext(ctx, `SELECT id FROM em_checks WHERE id = $1 AND incident_id = $2 AND division_code >= $3 AND division_code < $4`,
 				in.CheckID, alert.IncidentID, sc.Lo, sc.Hi).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fault.NotFound(fault.M("找不到这条登记，或不在您的辖区内", "no such check in your jurisdiction"))
+				return nil, fault.NotFound(fault.M("找不到这条登记，或不在您的辖区内", "no such check in your jurisdiction"))
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			ids = []int64{id}
 		}
@@ -193,13 +197,13 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 		for _, id := range ids {
 			c, err := scanCheck(tx.QueryRowContext(ctx, `SELECT `+checkCols+` FROM em_checks c WHERE c.id = $1`, id))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if c.Status == in.Status && c.ShelterID == in.ShelterID && len(ids) > 1 {
 				continue // the resident's household already reported this
 			}
 			if !contains(transitions[c.Status], in.Status) {
-				return fault.Conflict(fault.M("状态不能从「"+statusWords(c.Status).ZH+"」改为「"+statusWords(in.Status).ZH+"」",
+				return nil, fault.Conflict(fault.M("状态不能从「"+statusWords(c.Status).ZH+"」改为「"+statusWords(in.Status).ZH+"」",
 					"the status cannot go from "+statusWords(c.Status).EN+" to "+statusWords(in.Status).EN))
 			}
 			people := c.People
@@ -209,7 +213,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 					people = 1
 				} else if people == 0 {
 					if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_people WHERE household_id = $1`, c.HouseholdID).Scan(&people); err != nil {
-						return err
+						return nil, err
 					}
 				}
 			}
@@ -221,33 +225,42 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			r, err := tx.ExecContext(ctx, `UPDATE em_checks SET status = $1, shelter_id = $2, people = $3, note = $4, updated_by = $5, updated_at = $6 WHERE id = $7 AND status = $8`,
 				in.Status, shelterID, people, strings.TrimSpace(in.Note), p.Username, db.T(now), c.ID, c.Status)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if n, _ := r.RowsAffected(); n != 1 {
-				return fault.Conflict(fault.M("这条登记刚被他人更新，请刷新后再试", "someone has just updated this check; reload and try again"))
+				return nil, fault.Conflict(fault.M("这条登记刚被他人更新，请刷新后再试", "someone has just updated this check; reload and try again"))
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO em_check_events (id, check_id, incident_id, from_status, to_status, shelter_id, note, by_user, by_role, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 				db.NewID(), c.ID, c.IncidentID, c.Status, in.Status, shelterID, strings.TrimSpace(in.Note), p.Username, string(p.Role), db.T(now)); err != nil {
-				return err
+				return nil, err
 			}
 			if c.Status != in.Status {
 				if err := tallyMove(ctx, tx, c, in.Status); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			if err := s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "emergency.checkin", Object: "check", ObjectID: itoa64(c.ID), Division: c.Division,
-				Detail: audit.Detail(map[string]any{"incident": c.IncidentID, "kind": c.Kind, "from": c.Status, "to": in.Status, "shelter": shelterID})}); err != nil {
-				return err
-			}
+			items = append(items, audit.Item{Ctx: ctx, Entry: audit.Entry{Action: "emergency.checkin", Object: "check", ObjectID: itoa64(c.ID), Division: c.Division,
+				Detail: audit.Detail(map[string]any{"incident": c.IncidentID, "kind": c.Kind, "from": c.Status, "to": in.Status, "shelter": shelterID})}})
 			c.Status, c.ShelterID, c.People, c.Note, c.UpdatedBy, c.UpdatedAt = in.Status, shelterID, people, strings.TrimSpace(in.Note), p.Username, now
 			res.Checks = append(res.Checks, c)
 			moved++
 		}
 		if moved == 0 {
-			return fault.Conflict(fault.M("已登记过这一状态", "this status is already recorded"))
+			return nil, fault.Conflict(fault.M("已登记过这一状态", "this status is already recorded"))
 		}
-		return nil
-	})
+		return items, nil
+	}
+	if s.group != nil {
+		err = s.group.run(ctx, s.DB, s.Audit, apply)
+	} else {
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			items, err := apply(ctx, tx)
+			if err != nil {
+				return err
+			}
+			return s.Audit.RecordAllTx(ctx, tx, items)
+		})
+	}
 	if err != nil {
 		return CheckinResult{}, err
 	}

@@ -43,7 +43,7 @@ func newModule(d module.Deps) (module.Module, error) {
 		return nil, err
 	}
 	return &emergencyModule{store: &Store{DB: d.DB, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions, Keys: d.Keys,
-		EscalateAfter: after}}, nil
+		EscalateAfter: after, group: &checkinGroup{}}}, nil
 }
 
 // StoreOf is the store of a built emergency module (nil for another

@@ -95,6 +95,9 @@ type Store struct {
 	// unconfirmed before the community and the township see them on their
 	// 工作台 (zero: EscalateAfter).
 	EscalateAfter time.Duration
+	// group commits concurrent check-ins together (nil: one
+	// transaction each).
+	group *checkinGroup
 }
 
 // Alert is one CAP message as stored.
