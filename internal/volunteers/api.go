@@ -57,6 +57,13 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/activities/{id}/roster", web.Op{Summary: "报名名单（组织者）/ The roster (organisers)", Tag: tag, Response: []Signup{}}, h.apiRoster)
 	rt.API("POST /api/v1/activities/{id}/attendance", web.Op{Summary: "确认签到并记入时长（重复确认不重复记入）/ Confirm attendance and credit hours (once)", Tag: tag, Body: AttendanceInput{}, Response: AttendanceResult{}}, h.apiAttendance)
 
+	rt.API("GET /api/v1/activity-series", web.Op{Summary: "周期活动（辖区内）/ Recurring activities in your jurisdiction", Tag: tag, Response: []Series{}}, h.apiSeriesList)
+	rt.API("POST /api/v1/activity-series", web.Op{Summary: "发布周期活动并生成 8 周内的班次 / Create a recurring activity; its shifts for the next 8 weeks are generated", Tag: tag, Body: SeriesInput{}, Response: SeriesResult{}, Status: 201}, h.apiCreateSeries)
+	rt.API("GET /api/v1/activity-series/{id}", web.Op{Summary: "周期活动及其班次 / A recurring activity and its shifts", Tag: tag, Response: SeriesDetail{}}, h.apiSeries)
+	rt.API("PUT /api/v1/activity-series/{id}", web.Op{Summary: "修改周期活动（只改变尚无人报名的未来班次）/ Edit a recurring activity (only future shifts without sign-ups change)", Tag: tag, Body: SeriesInput{}, Response: SeriesResult{}}, h.apiUpdateSeries)
+	rt.API("POST /api/v1/activity-series/{id}/generate", web.Op{Summary: "补齐 8 周内的班次（重复执行不重复生成）/ Generate the missing shifts of the next 8 weeks (idempotent)", Tag: tag, Response: SeriesResult{}}, h.apiGenerate)
+	rt.API("POST /api/v1/activity-series/{id}/cancel", web.Op{Summary: "取消周期活动及未举行的班次，释放报名 / Cancel a recurring activity and its future shifts, releasing their sign-ups", Tag: tag, Response: SeriesResult{}}, h.apiCancelSeries)
+
 	rt.API("GET /api/v1/ledger/stars", web.Op{Summary: "星级门槛（小时）/ The star thresholds in hours", Tag: tag, Response: []StarLevel{}}, h.apiStars)
 	rt.API("GET /api/v1/ledger/accounts", web.Op{Summary: "账户及余额（本人的，或辖区内的；按键翻页）/ Accounts and balances: my own, or in your jurisdiction, paged by key", Tag: tag, Response: Page[Account]{}, Params: cur}, h.apiAccounts)
 	rt.API("GET /api/v1/ledger/accounts/{id}", web.Op{Summary: "账户余额（时长以分钟计）/ An account's balance (hours in minutes)", Tag: tag, Response: Account{}}, h.apiAccount)
@@ -470,5 +477,79 @@ func (h *Handlers) apiCertificates(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	web.WriteJSON(w, 200, pageOf(h.Keys, listCerts, cs, n, func(c Certificate) []string { return []string{c.Code} }))
+	return nil
+}
+
+// SeriesDetail is a recurring activity with its shifts.
+type SeriesDetail struct {
+	Series Series     `json:"series"`
+	Shifts []Activity `json:"shifts"`
+}
+
+func (h *Handlers) apiSeriesList(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Store.SeriesList(r.Context())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []Series{}
+	}
+	web.WriteJSON(w, 200, list)
+	return nil
+}
+
+func (h *Handlers) apiCreateSeries(w http.ResponseWriter, r *http.Request) error {
+	var in SeriesInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	res, err := h.Store.CreateSeries(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 201, res)
+	return nil
+}
+
+func (h *Handlers) apiSeries(w http.ResponseWriter, r *http.Request) error {
+	sr, shifts, err := h.Store.OneSeries(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if shifts == nil {
+		shifts = []Activity{}
+	}
+	web.WriteJSON(w, 200, SeriesDetail{Series: sr, Shifts: shifts})
+	return nil
+}
+
+func (h *Handlers) apiUpdateSeries(w http.ResponseWriter, r *http.Request) error {
+	var in SeriesInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	res, err := h.Store.UpdateSeries(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+func (h *Handlers) apiGenerate(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Store.Generate(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+func (h *Handlers) apiCancelSeries(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Store.CancelSeries(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
 	return nil
 }

@@ -183,7 +183,10 @@ func Demo(ctx context.Context, s *Store, county string) error {
 				return fmt.Errorf("volunteers demo step %d: %w", i, err)
 			}
 		}
-		return demoCertificates(ctx, tx, sc.Lo, sc.Hi, now)
+		if err := demoCertificates(ctx, tx, sc.Lo, sc.Hi, now); err != nil {
+			return err
+		}
+		return demoSeries(ctx, s, tx, demoDiv, now)
 	})
 }
 
@@ -209,4 +212,20 @@ func demoCertificates(ctx context.Context, tx *sql.Tx, lo, hi string, now time.T
 		}
 	}
 	return nil
+}
+
+// demoSeries is the demo resident's community's weekly meals delivery,
+// every Tuesday for twelve weeks, its shifts generated 8 weeks ahead.
+func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.Time) error {
+	if div == "" {
+		return nil
+	}
+	sr := Series{ID: "demo-series-" + div, Division: div, Organiser: "demo", Title: "每周二助餐送餐", Description: "每周二为社区独居和高龄老人送午餐。",
+		Place: "社区居家养老服务照料中心", Rule: RuleWeekly, Weekdays: []int{2}, StartDate: now.In(questions.CST).Format("2006-01-02"), Count: 12,
+		StartTime: "10:30", EndTime: "12:30", CutoffHours: 24, Hours: 2, Points: 20, Slots: 6, MinAge: 18, TimeBank: true, Status: StatusOpen, CreatedAt: now}
+	if err := insertSeries(ctx, tx, sr); err != nil {
+		return fmt.Errorf("volunteers demo series: %w", err)
+	}
+	_, err := s.generate(ctx, tx, sr)
+	return err
 }
