@@ -215,7 +215,8 @@ func demoCertificates(ctx context.Context, tx *sql.Tx, lo, hi string, now time.T
 }
 
 // demoSeries is the demo resident's community's weekly meals delivery,
-// every Tuesday for twelve weeks, its shifts generated 8 weeks ahead.
+// every Tuesday for twelve weeks, its shifts generated 8 weeks ahead, and
+// its party members' reports and service posts.
 func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.Time) error {
 	if div == "" {
 		return nil
@@ -226,6 +227,30 @@ func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.
 	if err := insertSeries(ctx, tx, sr); err != nil {
 		return fmt.Errorf("volunteers demo series: %w", err)
 	}
-	_, err := s.generate(ctx, tx, sr)
-	return err
+	if _, err := s.generate(ctx, tx, sr); err != nil {
+		return err
+	}
+	// 在职党员报到: the community's verified party members have reported,
+	// three posts are published, and the first four members hold 楼道长.
+	t := db.T(now)
+	for i, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO vol_party_reports (resident_id, division_code, branch, reported_at)
+			SELECT resident_id, division_code, party_branch, $1 FROM vol_volunteers WHERE division_code = $2 AND party_member AND status = 'verified' AND party_branch <> ''`, []any{t, div}},
+		{`INSERT INTO vol_posts (id, division_code, name, description, capacity, skills, created_by, created_at)
+			SELECT 'demo-post-' || p.n || '-' || CAST($1 AS TEXT), $1, p.name, p.description, p.capacity, p.skills, 'demo', $2
+			FROM (SELECT 1 AS n, '楼道长' AS name, '联系本楼道住户，了解独居老人情况' AS description, 4 AS capacity, 'elderly_care' AS skills
+				UNION ALL SELECT 2, '助餐配送', '每周二为高龄老人送午餐', 6, 'meals'
+				UNION ALL SELECT 3, '文明劝导', '在小区垃圾投放点劝导分类', 5, 'environment') p`, []any{div, t}},
+		{`INSERT INTO vol_post_members (post_id, resident_id, created_at)
+			SELECT 'demo-post-1-' || CAST($1 AS TEXT), r.resident_id, $2 FROM (SELECT resident_id FROM vol_party_reports WHERE division_code = $1 ORDER BY resident_id LIMIT 4) r`, []any{div, t}},
+		{`UPDATE vol_posts SET taken = (SELECT COUNT(*) FROM vol_post_members m WHERE m.post_id = vol_posts.id) WHERE division_code = $1`, []any{div}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return fmt.Errorf("volunteers demo party step %d: %w", i, err)
+		}
+	}
+	return nil
 }

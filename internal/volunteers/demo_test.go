@@ -56,6 +56,9 @@ func TestDemo(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM vol_series WHERE title = '每周二助餐送餐' AND division_code IN (SELECT division_code FROM registry_people WHERE username = 'demo.resident')`); n != 1 {
 			t.Errorf("%d weekly meals series in the demo community", n)
 		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_posts p WHERE p.taken = (SELECT COUNT(*) FROM vol_post_members m WHERE m.post_id = p.id) AND p.taken <= p.capacity`); n != 3 {
+			t.Errorf("%d consistent demo service posts, want 3", n)
+		}
 		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a JOIN vol_series s ON s.id = a.series_id WHERE s.title = '每周二助餐送餐'`); n < 8 {
 			t.Errorf("the weekly meals series has %d shifts, want 8 weeks' worth", n)
 		}

@@ -39,6 +39,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("POST /volunteers/shop/items", h.postItem)
 	rt.Public("GET /volunteers/verify", h.pageVerify)
 	h.registerSeriesPages(rt)
+	h.registerPartyPages(rt)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
