@@ -46,6 +46,8 @@ type Activity struct {
 	MinAge      int       `json:"min_age"`
 	TimeBank    bool      `json:"time_bank"`
 	CreatedAt   time.Time `json:"created_at"`
+	SeriesID    string    `json:"series_id,omitempty"` // the recurring activity it is a shift of
+	Status      string    `json:"status"`              // open or cancelled
 	// Mine is the signed-in resident's sign-up status ("" when none).
 	Mine string `json:"mine,omitempty"`
 }
@@ -144,7 +146,7 @@ func (s *Store) PostActivity(ctx context.Context, in ActivityInput) (Activity, e
 	if len(fields) > 0 {
 		return Activity{}, fault.Invalid(fault.M("活动信息有误", "the activity has errors"), fields...)
 	}
-	a := Activity{ID: db.NewID(), Division: div, StationID: in.StationID, Organiser: p.Username, Title: title, Description: desc, Place: place,
+	a := Activity{ID: db.NewID(), Status: StatusOpen, Division: div, StationID: in.StationID, Organiser: p.Username, Title: title, Description: desc, Place: place,
 		StartsAt: starts, EndsAt: ends, Cutoff: cutoff, Hours: hours(minutesOf(in.Hours)), Points: in.Points, Slots: in.Slots, MinAge: in.MinAge, TimeBank: in.TimeBank, CreatedAt: s.Now()}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vol_activities (id, division_code, station_id, organiser, title, description, place, starts_at, ends_at, cutoff,
@@ -160,13 +162,13 @@ func (s *Store) PostActivity(ctx context.Context, in ActivityInput) (Activity, e
 }
 
 const activityCols = `a.id, a.division_code, a.station_id, a.organiser, a.title, a.description, a.place, a.starts_at, a.ends_at, a.cutoff,
-	a.minutes, a.points, a.slots, a.taken, a.min_age, a.time_bank, a.created_at`
+	a.minutes, a.points, a.slots, a.taken, a.min_age, a.time_bank, a.created_at, a.series_id, a.status`
 
 func scanActivity(r db.Scanner) (Activity, error) {
 	var a Activity
 	var st, en, cu, cr db.Time
 	var minutes int64
-	err := r.Scan(&a.ID, &a.Division, &a.StationID, &a.Organiser, &a.Title, &a.Description, &a.Place, &st, &en, &cu, &minutes, &a.Points, &a.Slots, &a.Taken, &a.MinAge, &a.TimeBank, &cr)
+	err := r.Scan(&a.ID, &a.Division, &a.StationID, &a.Organiser, &a.Title, &a.Description, &a.Place, &st, &en, &cu, &minutes, &a.Points, &a.Slots, &a.Taken, &a.MinAge, &a.TimeBank, &cr, &a.SeriesID, &a.Status)
 	a.StartsAt, a.EndsAt, a.Cutoff, a.CreatedAt, a.Hours = st.Time, en.Time, cu.Time, cr.Time, hours(minutes)
 	return a, err
 }
@@ -221,7 +223,7 @@ func (s *Store) Activities(ctx context.Context, f ActivityFilter) ([]Activity, e
 		// The cut-off is never after the start: starts_at bounds the
 		// index scan, cutoff decides.
 		now := db.T(s.Now())
-		q += ` AND a.starts_at > ` + arg(now) + ` AND a.cutoff > ` + ph(len(args))
+		q += ` AND a.starts_at > ` + arg(now) + ` AND a.cutoff > ` + ph(len(args)) + ` AND a.status = 'open'`
 	}
 	if st, id, ok := strings.Cut(f.After, "|"); ok {
 		if t, err := time.Parse(time.RFC3339Nano, st); err == nil {
@@ -262,6 +264,9 @@ func (s *Store) SignUp(ctx context.Context, activityID string) (SignUpResult, er
 	a, err := s.activity(ctx, s.DB.R, activityID)
 	if err != nil {
 		return SignUpResult{}, err
+	}
+	if a.Status == StatusCancelled {
+		return SignUpResult{}, fault.Conflict(fault.M("这个活动已取消", "the activity is cancelled"))
 	}
 	now := s.Now()
 	if !now.Before(a.Cutoff) {
@@ -541,7 +546,7 @@ func (s *Store) MyActivities(ctx context.Context, limit int) ([]MyActivity, erro
 		var st, en, cu, cr db.Time
 		var minutes int64
 		a := &m.Activity
-		err := r.Scan(&a.ID, &a.Division, &a.StationID, &a.Organiser, &a.Title, &a.Description, &a.Place, &st, &en, &cu, &minutes, &a.Points, &a.Slots, &a.Taken, &a.MinAge, &a.TimeBank, &cr, &m.Status, &m.Attendance)
+		err := r.Scan(&a.ID, &a.Division, &a.StationID, &a.Organiser, &a.Title, &a.Description, &a.Place, &st, &en, &cu, &minutes, &a.Points, &a.Slots, &a.Taken, &a.MinAge, &a.TimeBank, &cr, &a.SeriesID, &a.Status, &m.Status, &m.Attendance)
 		a.StartsAt, a.EndsAt, a.Cutoff, a.CreatedAt, a.Hours = st.Time, en.Time, cu.Time, cr.Time, hours(minutes)
 		a.Mine = m.Status
 		return m, err

@@ -57,6 +57,22 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("GET /api/v1/activities/{id}/roster", web.Op{Summary: "报名名单（组织者）/ The roster (organisers)", Tag: tag, Response: []Signup{}}, h.apiRoster)
 	rt.API("POST /api/v1/activities/{id}/attendance", web.Op{Summary: "确认签到并记入时长（重复确认不重复记入）/ Confirm attendance and credit hours (once)", Tag: tag, Body: AttendanceInput{}, Response: AttendanceResult{}}, h.apiAttendance)
 
+	rt.API("GET /api/v1/activity-series", web.Op{Summary: "周期活动（辖区内）/ Recurring activities in your jurisdiction", Tag: tag, Response: []Series{}}, h.apiSeriesList)
+	rt.API("POST /api/v1/activity-series", web.Op{Summary: "发布周期活动并生成 8 周内的班次 / Create a recurring activity; its shifts for the next 8 weeks are generated", Tag: tag, Body: SeriesInput{}, Response: SeriesResult{}, Status: 201}, h.apiCreateSeries)
+	rt.API("GET /api/v1/activity-series/{id}", web.Op{Summary: "周期活动及其班次 / A recurring activity and its shifts", Tag: tag, Response: SeriesDetail{}}, h.apiSeries)
+	rt.API("PUT /api/v1/activity-series/{id}", web.Op{Summary: "修改周期活动（只改变尚无人报名的未来班次）/ Edit a recurring activity (only future shifts without sign-ups change)", Tag: tag, Body: SeriesInput{}, Response: SeriesResult{}}, h.apiUpdateSeries)
+	rt.API("POST /api/v1/activity-series/{id}/generate", web.Op{Summary: "补齐 8 周内的班次（重复执行不重复生成）/ Generate the missing shifts of the next 8 weeks (idempotent)", Tag: tag, Response: SeriesResult{}}, h.apiGenerate)
+	rt.API("POST /api/v1/activity-series/{id}/cancel", web.Op{Summary: "取消周期活动及未举行的班次，释放报名 / Cancel a recurring activity and its future shifts, releasing their sign-ups", Tag: tag, Response: SeriesResult{}}, h.apiCancelSeries)
+
+	rt.API("POST /api/v1/volunteers/me/party-report", web.Op{Summary: "在职党员到居住社区报到（每人一次）/ A serving party member reports to the community they live in (once)", Tag: tag, Response: PartyReport{}, Status: 201}, h.apiReport)
+	rt.API("GET /api/v1/service-posts", web.Op{Summary: "社区认岗岗位（居民：本社区的；工作者、干部：辖区内的）/ Service posts: your community's, or in your jurisdiction", Tag: tag, Response: []Post{},
+		Params: []web.Param{{Name: "division"}}}, h.apiPosts)
+	rt.API("POST /api/v1/service-posts", web.Op{Summary: "发布认岗岗位（社区）/ Publish a service post (community)", Tag: tag, Body: PostInput{}, Response: Post{}, Status: 201}, h.apiPublishPost)
+	rt.API("POST /api/v1/service-posts/{id}/take", web.Op{Summary: "已报到党员认领岗位（满员拒绝）/ A reported party member takes a post (refused when full)", Tag: tag, Response: Post{}, Status: 201}, h.apiTakePost)
+	rt.API("GET /api/v1/service-posts/{id}/members", web.Op{Summary: "认领岗位的党员（姓名脱敏）/ Who took a post (names masked)", Tag: tag, Response: []PostMember{}}, h.apiPostMembers)
+	rt.API("GET /api/v1/party-branch-reports", web.Op{Summary: "向所在党组织反馈：报到党员的岗位和期间服务时长 / Report to a work branch: its reported members' posts and service hours in a period", Tag: tag, Response: []BranchRow{},
+		Params: []web.Param{{Name: "division"}, {Name: "branch", Description: "the work branch"}, {Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD"}}}, h.apiBranchReport)
+
 	rt.API("GET /api/v1/ledger/stars", web.Op{Summary: "星级门槛（小时）/ The star thresholds in hours", Tag: tag, Response: []StarLevel{}}, h.apiStars)
 	rt.API("GET /api/v1/ledger/accounts", web.Op{Summary: "账户及余额（本人的，或辖区内的；按键翻页）/ Accounts and balances: my own, or in your jurisdiction, paged by key", Tag: tag, Response: Page[Account]{}, Params: cur}, h.apiAccounts)
 	rt.API("GET /api/v1/ledger/accounts/{id}", web.Op{Summary: "账户余额（时长以分钟计）/ An account's balance (hours in minutes)", Tag: tag, Response: Account{}}, h.apiAccount)
@@ -470,5 +486,147 @@ func (h *Handlers) apiCertificates(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	web.WriteJSON(w, 200, pageOf(h.Keys, listCerts, cs, n, func(c Certificate) []string { return []string{c.Code} }))
+	return nil
+}
+
+// SeriesDetail is a recurring activity with its shifts.
+type SeriesDetail struct {
+	Series Series     `json:"series"`
+	Shifts []Activity `json:"shifts"`
+}
+
+func (h *Handlers) apiSeriesList(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Store.SeriesList(r.Context())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []Series{}
+	}
+	web.WriteJSON(w, 200, list)
+	return nil
+}
+
+func (h *Handlers) apiCreateSeries(w http.ResponseWriter, r *http.Request) error {
+	var in SeriesInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	res, err := h.Store.CreateSeries(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 201, res)
+	return nil
+}
+
+func (h *Handlers) apiSeries(w http.ResponseWriter, r *http.Request) error {
+	sr, shifts, err := h.Store.OneSeries(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if shifts == nil {
+		shifts = []Activity{}
+	}
+	web.WriteJSON(w, 200, SeriesDetail{Series: sr, Shifts: shifts})
+	return nil
+}
+
+func (h *Handlers) apiUpdateSeries(w http.ResponseWriter, r *http.Request) error {
+	var in SeriesInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	res, err := h.Store.UpdateSeries(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+func (h *Handlers) apiGenerate(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Store.Generate(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+func (h *Handlers) apiCancelSeries(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Store.CancelSeries(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 200, res)
+	return nil
+}
+
+func (h *Handlers) apiReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := h.Store.Report(r.Context())
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 201, rep)
+	return nil
+}
+
+func (h *Handlers) apiPosts(w http.ResponseWriter, r *http.Request) error {
+	ps, err := h.Store.Posts(r.Context(), r.URL.Query().Get("division"))
+	if err != nil {
+		return err
+	}
+	if ps == nil {
+		ps = []Post{}
+	}
+	web.WriteJSON(w, 200, ps)
+	return nil
+}
+
+func (h *Handlers) apiPublishPost(w http.ResponseWriter, r *http.Request) error {
+	var in PostInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	po, err := h.Store.PublishPost(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 201, po)
+	return nil
+}
+
+func (h *Handlers) apiTakePost(w http.ResponseWriter, r *http.Request) error {
+	po, err := h.Store.TakePost(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, 201, po)
+	return nil
+}
+
+func (h *Handlers) apiPostMembers(w http.ResponseWriter, r *http.Request) error {
+	_, ms, err := h.Store.PostMembers(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if ms == nil {
+		ms = []PostMember{}
+	}
+	web.WriteJSON(w, 200, ms)
+	return nil
+}
+
+func (h *Handlers) apiBranchReport(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	rows, err := h.Store.BranchReport(r.Context(), BranchFilter{Division: q.Get("division"), Branch: q.Get("branch"), From: q.Get("from"), To: q.Get("to")})
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		rows = []BranchRow{}
+	}
+	web.WriteJSON(w, 200, rows)
 	return nil
 }

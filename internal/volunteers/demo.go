@@ -183,7 +183,10 @@ func Demo(ctx context.Context, s *Store, county string) error {
 				return fmt.Errorf("volunteers demo step %d: %w", i, err)
 			}
 		}
-		return demoCertificates(ctx, tx, sc.Lo, sc.Hi, now)
+		if err := demoCertificates(ctx, tx, sc.Lo, sc.Hi, now); err != nil {
+			return err
+		}
+		return demoSeries(ctx, s, tx, demoDiv, now)
 	})
 }
 
@@ -206,6 +209,47 @@ func demoCertificates(ctx context.Context, tx *sql.Tx, lo, hi string, now time.T
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vol_certificates (code, resident_id, division_code, holder, minutes, stars, issued_at) VALUES ($1,$2,$3,$4,$5,5,$6)`,
 			newCode(), h.id, h.div, h.surname+"**", h.earned, db.T(now.AddDate(0, 0, -3))); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// demoSeries is the demo resident's community's weekly meals delivery,
+// every Tuesday for twelve weeks, its shifts generated 8 weeks ahead, and
+// its party members' reports and service posts.
+func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.Time) error {
+	if div == "" {
+		return nil
+	}
+	sr := Series{ID: "demo-series-" + div, Division: div, Organiser: "demo", Title: "每周二助餐送餐", Description: "每周二为社区独居和高龄老人送午餐。",
+		Place: "社区居家养老服务照料中心", Rule: RuleWeekly, Weekdays: []int{2}, StartDate: now.In(questions.CST).Format("2006-01-02"), Count: 12,
+		StartTime: "10:30", EndTime: "12:30", CutoffHours: 24, Hours: 2, Points: 20, Slots: 6, MinAge: 18, TimeBank: true, Status: StatusOpen, CreatedAt: now}
+	if err := insertSeries(ctx, tx, sr); err != nil {
+		return fmt.Errorf("volunteers demo series: %w", err)
+	}
+	if _, err := s.generate(ctx, tx, sr); err != nil {
+		return err
+	}
+	// 在职党员报到: the community's verified party members have reported,
+	// three posts are published, and the first four members hold 楼道长.
+	t := db.T(now)
+	for i, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO vol_party_reports (resident_id, division_code, branch, reported_at)
+			SELECT resident_id, division_code, party_branch, $1 FROM vol_volunteers WHERE division_code = $2 AND party_member AND status = 'verified' AND party_branch <> ''`, []any{t, div}},
+		{`INSERT INTO vol_posts (id, division_code, name, description, capacity, skills, created_by, created_at)
+			SELECT 'demo-post-' || p.n || '-' || CAST($1 AS TEXT), $1, p.name, p.description, p.capacity, p.skills, 'demo', $2
+			FROM (SELECT 1 AS n, '楼道长' AS name, '联系本楼道住户，了解独居老人情况' AS description, 4 AS capacity, 'elderly_care' AS skills
+				UNION ALL SELECT 2, '助餐配送', '每周二为高龄老人送午餐', 6, 'meals'
+				UNION ALL SELECT 3, '文明劝导', '在小区垃圾投放点劝导分类', 5, 'environment') p`, []any{div, t}},
+		{`INSERT INTO vol_post_members (post_id, resident_id, created_at)
+			SELECT 'demo-post-1-' || CAST($1 AS TEXT), r.resident_id, $2 FROM (SELECT resident_id FROM vol_party_reports WHERE division_code = $1 ORDER BY resident_id LIMIT 4) r`, []any{div, t}},
+		{`UPDATE vol_posts SET taken = (SELECT COUNT(*) FROM vol_post_members m WHERE m.post_id = vol_posts.id) WHERE division_code = $1`, []any{div}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return fmt.Errorf("volunteers demo party step %d: %w", i, err)
 		}
 	}
 	return nil

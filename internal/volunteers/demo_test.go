@@ -53,6 +53,15 @@ func TestDemo(t *testing.T) {
 			t.Error("no certificate to check")
 		}
 		invariants(t, e, "demo")
+		if n := e.Count(`SELECT COUNT(*) FROM vol_series WHERE title = '每周二助餐送餐' AND division_code IN (SELECT division_code FROM registry_people WHERE username = 'demo.resident')`); n != 1 {
+			t.Errorf("%d weekly meals series in the demo community", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_posts p WHERE p.taken = (SELECT COUNT(*) FROM vol_post_members m WHERE m.post_id = p.id) AND p.taken <= p.capacity`); n != 3 {
+			t.Errorf("%d consistent demo service posts, want 3", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a JOIN vol_series s ON s.id = a.series_id WHERE s.title = '每周二助餐送餐'`); n < 8 {
+			t.Errorf("the weekly meals series has %d shifts, want 8 weeks' worth", n)
+		}
 		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a WHERE taken <> (SELECT COUNT(*) FROM vol_signups s WHERE s.activity_id = a.id AND s.status = 'confirmed')`); n != 0 {
 			t.Errorf("%d activities whose slots taken are not their sign-ups", n)
 		}
@@ -61,7 +70,8 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		dash, err := volunteers.StoreOf(e.App.Module("volunteers")).Dashboard(as(worker, access.CommunityWorker, div), div)
-		if err != nil || dash.Verified == 0 || dash.Issued <= 0 || dash.Activities != 3 {
+		shifts := e.Count(`SELECT COUNT(*) FROM vol_activities WHERE division_code = $1 AND series_id <> ''`, div)
+		if err != nil || dash.Verified == 0 || dash.Issued <= 0 || dash.Activities != 3+shifts {
 			t.Fatalf("the dashboard of %s: %+v %v", div, dash, err)
 		}
 	})

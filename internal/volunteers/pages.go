@@ -38,6 +38,8 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Page("POST /volunteers/shop/redeem", h.postRedeem)
 	rt.Page("POST /volunteers/shop/items", h.postItem)
 	rt.Public("GET /volunteers/verify", h.pageVerify)
+	h.registerSeriesPages(rt)
+	h.registerPartyPages(rt)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -282,7 +284,7 @@ func (h *Handlers) pageActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := access.From(ctx)
-	open := h.Store.Now().Before(a.Cutoff)
+	open := h.Store.Now().Before(a.Cutoff) && !a.Cancelled()
 	v := activityView{A: a, Resident: p != nil && p.Role == access.Resident, Manager: manager(p, a.Division), Result: r.URL.Query().Get("done")}
 	v.CanSignUp = v.Resident && open && (a.Mine == "" || a.Mine == Cancelled)
 	v.CanCancel = v.Resident && open && (a.Mine == SignedUp || a.Mine == Waitlisted)

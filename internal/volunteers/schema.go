@@ -174,4 +174,73 @@ CREATE INDEX vol_accounts_earned ON vol_accounts (currency, owner_kind, division
 	// It replaces the division index, which the planners preferred for the
 	// star counts and which made them read every account row.
 	{ID: "volunteers/005_drop_account_division", SQL: `DROP INDEX vol_accounts_div;`},
+	// Recurring activities: a series generates its shifts as activities,
+	// one per series and date (the unique key makes generation idempotent).
+	{ID: "volunteers/006_series", SQL: seriesSQL},
+	// Party members' reports to their community (once each), the
+	// community's service posts and who holds them.
+	{ID: "volunteers/007_party", SQL: partySQL},
 }
+
+const seriesSQL = `
+CREATE TABLE vol_series (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	station_id TEXT NOT NULL,
+	organiser TEXT NOT NULL,
+	title TEXT NOT NULL,
+	description TEXT NOT NULL,
+	place TEXT NOT NULL,
+	rule TEXT NOT NULL,
+	weekdays TEXT NOT NULL,
+	every_days INTEGER NOT NULL,
+	start_date TEXT NOT NULL,
+	end_date TEXT NOT NULL,
+	max_count INTEGER NOT NULL,
+	start_time TEXT NOT NULL,
+	end_time TEXT NOT NULL,
+	cutoff_hours INTEGER NOT NULL,
+	minutes BIGINT NOT NULL,
+	points BIGINT NOT NULL,
+	slots INTEGER NOT NULL,
+	min_age INTEGER NOT NULL,
+	time_bank BOOLEAN NOT NULL,
+	status TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX vol_series_div ON vol_series (division_code, created_at);
+ALTER TABLE vol_activities ADD COLUMN series_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE vol_activities ADD COLUMN series_date TEXT NOT NULL DEFAULT '';
+ALTER TABLE vol_activities ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+CREATE UNIQUE INDEX vol_activities_series ON vol_activities (series_id, series_date) WHERE series_id <> '';
+`
+
+const partySQL = `
+CREATE TABLE vol_party_reports (
+	resident_id TEXT PRIMARY KEY REFERENCES vol_volunteers(resident_id),
+	division_code TEXT NOT NULL,
+	branch TEXT NOT NULL,
+	reported_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX vol_party_reports_div ON vol_party_reports (division_code, branch, resident_id);
+CREATE TABLE vol_posts (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	description TEXT NOT NULL,
+	capacity INTEGER NOT NULL,
+	taken INTEGER NOT NULL DEFAULT 0,
+	skills TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (division_code, name)
+);
+CREATE TABLE vol_post_members (
+	post_id TEXT NOT NULL REFERENCES vol_posts(id),
+	resident_id TEXT NOT NULL REFERENCES vol_party_reports(resident_id),
+	created_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (post_id, resident_id)
+);
+CREATE INDEX vol_post_members_resident ON vol_post_members (resident_id);
+`
