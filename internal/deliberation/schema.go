@@ -167,6 +167,7 @@ func migrations() []db.Migration {
 		{ID: "deliberation/002_sealed_box",
 			SQLiteSQL:   sealedBoxSQL + " WITHOUT ROWID;",
 			PostgresSQL: sealedBoxSQL + ";"},
+		{ID: "deliberation/003_comments", SQL: commentsSQL},
 	}
 }
 
@@ -176,3 +177,45 @@ const sealedBoxSQL = `CREATE TABLE dlb_box (
 	choice TEXT NOT NULL,
 	PRIMARY KEY (vote_id, token)
 )`
+
+// Comments, household supports, reports and each community's sensitive
+// words (online deliberation). A topic's comments are read in id order.
+const commentsSQL = `
+CREATE TABLE dlb_comments (
+	id TEXT PRIMARY KEY,
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	division_code TEXT NOT NULL,
+	parent_id TEXT NOT NULL DEFAULT '',
+	author TEXT NOT NULL,
+	author_kind TEXT NOT NULL,
+	household_id TEXT NOT NULL DEFAULT '',
+	body TEXT NOT NULL,
+	state TEXT NOT NULL,
+	reason TEXT NOT NULL DEFAULT '',
+	moderated_by TEXT NOT NULL DEFAULT '',
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_comments_topic ON dlb_comments (topic_id, parent_id, id);
+CREATE INDEX dlb_comments_parent ON dlb_comments (parent_id, id);
+CREATE INDEX dlb_comments_queue ON dlb_comments (division_code, state, id);
+CREATE TABLE dlb_comment_reports (
+	comment_id TEXT NOT NULL REFERENCES dlb_comments(id),
+	reporter TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (comment_id, reporter)
+);
+CREATE TABLE dlb_supports (
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	household_id TEXT NOT NULL,
+	supported_by TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (topic_id, household_id)
+);
+CREATE TABLE dlb_words (
+	division_code TEXT NOT NULL,
+	word TEXT NOT NULL,
+	PRIMARY KEY (division_code, word)
+);
+`
