@@ -47,8 +47,13 @@ type Comment struct {
 	State      string    `json:"state"`
 	Reason     string    `json:"reason,omitempty"` // why hidden or rejected (moderators and the author)
 	Reports    int       `json:"reports,omitempty"`
-	Replies    []Comment `json:"replies,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Thread is a top-level comment with its replies (one level only).
+type Thread struct {
+	Comment
+	Replies []Comment `json:"replies,omitempty"`
 }
 
 // StateName is the comment's state in words.
@@ -73,7 +78,7 @@ type CommentInput struct {
 // CommentPage is a page of a topic's comments (top level, each with its
 // replies) and the cursor of the next.
 type CommentPage struct {
-	Comments []Comment `json:"comments"`
+	Comments []Thread `json:"comments"`
 	Next     string    `json:"next_cursor,omitempty"`
 }
 
@@ -266,7 +271,7 @@ func (s *Store) Comments(ctx context.Context, topicID, cursor string, size int) 
 	if err != nil {
 		return CommentPage{}, err
 	}
-	pg := CommentPage{Comments: []Comment{}}
+	pg := CommentPage{Comments: []Thread{}}
 	if len(rows) > size {
 		rows = rows[:size]
 		pg.Next = rows[size-1].ID
@@ -276,7 +281,7 @@ func (s *Store) Comments(ctx context.Context, topicID, cursor string, size int) 
 	for _, r := range rows {
 		if c, ok := view(r, mod, user); ok {
 			byID[c.ID] = len(pg.Comments)
-			pg.Comments = append(pg.Comments, c)
+			pg.Comments = append(pg.Comments, Thread{Comment: c})
 			ids = append(ids, c.ID)
 		}
 	}

@@ -54,7 +54,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	day := 24 * time.Hour
 	t := func(d time.Duration) db.Time { return db.T(now.Add(d)) }
 	var (
-		councils, members, topics, events, meetings, agenda, attendance, votes, voters, ballots, decisions, progress [][]any
+		councils, members, topics, events, meetings, agenda, attendance, votes, voters, ballots, decisions, progress, comments [][]any
 		townships                                                                                                    []string
 	)
 	for ci, c := range communities {
@@ -94,6 +94,20 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			} else if tp.status != Screening {
 				events = append(events, []any{tid(i), 2, "demo", Screening, tp.status, "demo", reason, t(created + day)})
 			}
+		}
+		// The topic under deliberation is discussed online: two comments,
+		// a reply and one held for its sensitive word.
+		for k, cm := range []struct{ parent, kind, body, state string }{
+			{"", "resident", "建议投放点移到 7 幢北侧空地，离住户远一些。", CommentPublic},
+			{"1", "worker", "已请物业测量北侧空地，下次议事会上报告。", CommentPublic},
+			{"", "resident", "晚上投放时间希望延长到九点。", CommentPublic},
+			{"", "resident", "有人在投放点旁边办证贴小广告。", CommentHeld},
+		} {
+			parent := ""
+			if cm.parent != "" {
+				parent = fmt.Sprintf("00dk%s-%s", c, cm.parent)
+			}
+			comments = append(comments, []any{fmt.Sprintf("00dk%s-%d", c, k+1), tid(5), c, parent, "demo", cm.kind, "", cm.body, cm.state, "", t(-time.Duration(6-k) * day), t(-time.Duration(6-k) * day)})
 		}
 		// Two past meetings: the first put the decided and implementing
 		// topics on its agenda, the second the one under deliberation.
@@ -162,6 +176,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			{"dlb_ballots (vote_id, seq, choice, voter, prev_hash, hash)", ballots},
 			{"dlb_decisions (id, topic_id, vote_id, division_code, text, decided_by, owner, plan, progress, created_at, updated_at)", decisions},
 			{"dlb_progress (decision_id, seq, percent, note, actor, at)", progress},
+			{"dlb_comments (id, topic_id, division_code, parent_id, author, author_kind, household_id, body, state, reason, created_at, updated_at)", comments},
 		} {
 			if err := insertRows(ctx, s.DB, tx, b.table, b.rows); err != nil {
 				return err
