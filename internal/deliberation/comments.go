@@ -79,7 +79,7 @@ type CommentInput struct {
 // replies) and the cursor of the next.
 type CommentPage struct {
 	Comments []Thread `json:"comments"`
-	Next     string    `json:"next_cursor,omitempty"`
+	Next     string   `json:"next_cursor,omitempty"`
 }
 
 // ModerationInput is a moderator's action on a comment.
