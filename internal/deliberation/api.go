@@ -47,6 +47,12 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("GET /api/v1/sensitive-words", web.Op{Summary: "本社区敏感词（及内置默认词）/ A community's sensitive words and the built-in ones", Tag: tag, Response: Words{}, Params: []web.Param{divisionParam}}, h.apiWords)
 	rt.API("PUT /api/v1/sensitive-words", web.Op{Summary: "设置本社区敏感词 / Set a community's sensitive words", Tag: tag, Body: WordsInput{}, Response: Words{}}, h.apiSetWords)
 
+	rt.API("GET /api/v1/notices-board", web.Op{Summary: "村（居）务公开栏：当前公开事项，archive=1 为已过期（公开）/ A community's notice board: current notices, or expired ones with archive=1", Tag: tag, Public: true, Response: NoticePage{},
+		Params: []web.Param{{Name: "division_code", Description: "村（社区）代码，默认本人所在；未登录时必填 / the community (default: your own; required when not signed in)"}, {Name: "archive", Type: "boolean"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiBoard)
+	rt.API("POST /api/v1/notices-board", web.Op{Summary: "发布公开事项（财务公开须列收支明细，合计须相符）/ Publish a notice (a financial statement's total must equal its lines)", Tag: tag, Body: NoticeInput{}, Response: Notice{}, Status: 201}, h.apiPublish)
+	rt.API("GET /api/v1/notices-board/{id}", web.Op{Summary: "一条公开事项（公开）/ A notice (public)", Tag: tag, Public: true, Response: Notice{}}, h.apiNotice)
+	rt.API("POST /api/v1/notices-board/{id}/acknowledgements", web.Op{Summary: "本户确认已阅（每户一次）/ Acknowledge a notice for your household (once)", Tag: tag, Response: Notice{}, Status: 201}, h.apiAcknowledge)
+
 	rt.API("GET /api/v1/meetings", web.Op{Summary: "本社区议事会议 / A community's meetings", Tag: tag, Response: []Meeting{}, Params: []web.Param{divisionParam}}, h.apiMeetings)
 	rt.API("POST /api/v1/meetings", web.Op{Summary: "安排议事会议（议程为议题）/ Schedule a meeting with topics on its agenda", Tag: tag, Body: MeetingInput{}, Response: Meeting{}, Status: 201}, h.apiSchedule)
 	rt.API("GET /api/v1/meetings/{id}", web.Op{Summary: "会议、议程、出席与纪要 / A meeting with its agenda, attendance and minutes", Tag: tag, Response: Meeting{}}, h.apiMeeting)
@@ -379,4 +385,36 @@ func (h *handlers) apiSetWords(w http.ResponseWriter, r *http.Request) error {
 	}
 	ws, err := h.store.SetWords(r.Context(), in)
 	return respond(w, 200, ws, err)
+}
+
+func (h *handlers) apiBoard(w http.ResponseWriter, r *http.Request) error {
+	size, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	div := h.division(r)
+	if len(div) != 12 || strings.Trim(div, "0123456789") != "" {
+		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("division_code", fault.M("请给出村（社区）代码", "give a community code")))
+	}
+	pg, err := h.store.Board(r.Context(), div, r.URL.Query().Get("archive") == "1" || r.URL.Query().Get("archive") == "true", r.URL.Query().Get("cursor"), size)
+	return respond(w, 200, pg, err)
+}
+
+func (h *handlers) apiPublish(w http.ResponseWriter, r *http.Request) error {
+	var in NoticeInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	n, err := h.store.Publish(r.Context(), in)
+	return respond(w, 201, n, err)
+}
+
+func (h *handlers) apiNotice(w http.ResponseWriter, r *http.Request) error {
+	n, err := h.store.Notice(r.Context(), r.PathValue("id"))
+	return respond(w, 200, n, err)
+}
+
+func (h *handlers) apiAcknowledge(w http.ResponseWriter, r *http.Request) error {
+	n, err := h.store.Acknowledge(r.Context(), r.PathValue("id"))
+	return respond(w, 201, n, err)
 }

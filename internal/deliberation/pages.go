@@ -35,6 +35,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Public("GET /deliberation/board/{community}", h.pageBoard)
 	rt.Page("GET /deliberation/board", h.pageOwnBoard)
 	h.registerCommentPages(rt)
+	h.registerNoticePages(rt)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {

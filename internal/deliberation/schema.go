@@ -168,6 +168,7 @@ func migrations() []db.Migration {
 			SQLiteSQL:   sealedBoxSQL + " WITHOUT ROWID;",
 			PostgresSQL: sealedBoxSQL + ";"},
 		{ID: "deliberation/003_comments", SQL: commentsSQL},
+		{ID: "deliberation/004_notices", SQL: noticesSQL},
 	}
 }
 
@@ -217,5 +218,42 @@ CREATE TABLE dlb_words (
 	division_code TEXT NOT NULL,
 	word TEXT NOT NULL,
 	PRIMARY KEY (division_code, word)
+);
+`
+
+// The 村(居)务公开 board: notices with publication windows (dates in
+// China; an open end is 9999-12-31 so that the current notices are one
+// range on the board index), a financial statement's lines in fen, and
+// households' acknowledgements.
+const noticesSQL = `
+CREATE TABLE dlb_notices (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	category TEXT NOT NULL,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL,
+	publish_from TEXT NOT NULL,
+	publish_until TEXT NOT NULL,
+	ack_required BOOLEAN NOT NULL,
+	period TEXT NOT NULL DEFAULT '',
+	total BIGINT NOT NULL DEFAULT 0,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_notices_board ON dlb_notices (division_code, id, publish_until, publish_from);
+CREATE TABLE dlb_notice_lines (
+	notice_id TEXT NOT NULL REFERENCES dlb_notices(id),
+	seq INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	item TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	PRIMARY KEY (notice_id, seq)
+);
+CREATE TABLE dlb_notice_acks (
+	notice_id TEXT NOT NULL REFERENCES dlb_notices(id),
+	household_id TEXT NOT NULL,
+	acked_by TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (notice_id, household_id)
 );
 `
