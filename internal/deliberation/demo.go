@@ -55,7 +55,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	t := func(d time.Duration) db.Time { return db.T(now.Add(d)) }
 	var (
 		councils, members, topics, events, meetings, agenda, attendance, votes, voters, ballots, decisions, progress, comments, notices, lines [][]any
-		townships                                                                                                              []string
+		townships                                                                                                                              []string
 	)
 	for ci, c := range communities {
 		name := names[c].Name
