@@ -410,7 +410,13 @@ func (h *handlers) apiPublish(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handlers) apiNotice(w http.ResponseWriter, r *http.Request) error {
-	n, err := h.store.Notice(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	// A public path: a malformed id is the caller's mistake, not a notice
+	// that is missing.
+	if len(id) < 16 || len(id) > 64 || strings.Trim(id, "0123456789abcdefghijklmnopqrstuvwxyz-") != "" {
+		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("id", fault.M("编号格式有误", "malformed id")))
+	}
+	n, err := h.store.Notice(r.Context(), id)
 	return respond(w, 200, n, err)
 }
 

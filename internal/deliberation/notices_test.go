@@ -68,6 +68,7 @@ func TestNoticeBoard(t *testing.T) {
 			refused(t, anon, "GET", "/api/v1/notices-board/"+future.ID, nil, 404, "")
 			apptest.JSON[deliberation.Notice](t, h.cw, "GET", "/api/v1/notices-board/"+future.ID, nil, 200)
 			refused(t, anon, "GET", "/api/v1/notices-board", nil, 400, "division_code")
+			refused(t, anon, "GET", "/api/v1/notices-board/x", nil, 400, "id")
 			st, body, _ := anon.Get("/notices/" + communityA)
 			if st != 200 || !contains(body, "高龄津贴申领") || !contains(body, "11 月收支") || contains(body, "上周停水通知") || contains(body, "下周起办事指南") {
 				t.Fatalf("public page %d", st)
