@@ -34,6 +34,25 @@ func (h *handlers) registerAPI(rt *web.Router) {
 		rt.API("POST /api/v1/topics/{id}/"+a, web.Op{Summary: l.ZH + " / " + l.EN, Tag: tag, Body: MoveInput{}, Response: Topic{}}, h.apiMove(a))
 	}
 
+	rt.API("GET /api/v1/topics/{id}/comments", web.Op{Summary: "议题评论（一层回复；待审与隐藏的按身份显示）/ A topic's comments with one level of replies", Tag: tag, Response: CommentPage{},
+		Params: []web.Param{{Name: "cursor"}, {Name: "page_size", Type: "integer"}}}, h.apiComments)
+	rt.API("POST /api/v1/topics/{id}/comments", web.Op{Summary: "发表评论或回复（含敏感词的待审核）/ Comment or reply (held for review on a sensitive word)", Tag: tag, Body: CommentInput{}, Response: Comment{}, Status: 201}, h.apiComment)
+	rt.API("GET /api/v1/topics/{id}/support", web.Op{Summary: "支持户数 / The households supporting a topic", Tag: tag, Response: Support{}}, h.apiSupports)
+	rt.API("POST /api/v1/topics/{id}/support", web.Op{Summary: "本户支持议题（每户一次）/ Support a topic for your household (once)", Tag: tag, Response: Support{}, Status: 201}, h.apiSupport(true))
+	rt.API("DELETE /api/v1/topics/{id}/support", web.Op{Summary: "撤回本户支持 / Withdraw your household's support", Tag: tag, Response: Support{}}, h.apiSupport(false))
+	rt.API("GET /api/v1/comments/{id}", web.Op{Summary: "一条评论 / A comment", Tag: tag, Response: Comment{}}, h.apiCommentOne)
+	rt.API("POST /api/v1/comments/{id}/report", web.Op{Summary: "举报评论（每个账号一次）/ Report a comment (once per account)", Tag: tag, Body: ReportInput{}, Status: 204}, h.apiReport)
+	rt.API("POST /api/v1/comments/{id}/moderation", web.Op{Summary: "隐藏、恢复、通过或驳回评论 / Hide, restore, approve or reject a comment", Tag: tag, Body: ModerationInput{}, Response: Comment{}}, h.apiModerate)
+	rt.API("GET /api/v1/comment-queue", web.Op{Summary: "待审核与被举报的评论 / Comments held or reported, for moderators", Tag: tag, Response: []Comment{}, Params: []web.Param{divisionParam}}, h.apiQueue)
+	rt.API("GET /api/v1/sensitive-words", web.Op{Summary: "本社区敏感词（及内置默认词）/ A community's sensitive words and the built-in ones", Tag: tag, Response: Words{}, Params: []web.Param{divisionParam}}, h.apiWords)
+	rt.API("PUT /api/v1/sensitive-words", web.Op{Summary: "设置本社区敏感词 / Set a community's sensitive words", Tag: tag, Body: WordsInput{}, Response: Words{}}, h.apiSetWords)
+
+	rt.API("GET /api/v1/notices-board", web.Op{Summary: "村（居）务公开栏：当前公开事项，archive=1 为已过期（公开）/ A community's notice board: current notices, or expired ones with archive=1", Tag: tag, Public: true, Response: NoticePage{},
+		Params: []web.Param{{Name: "division_code", Description: "村（社区）代码，默认本人所在；未登录时必填 / the community (default: your own; required when not signed in)"}, {Name: "archive", Type: "boolean"}, keyset.Param, {Name: "page_size", Type: "integer"}}}, h.apiBoard)
+	rt.API("POST /api/v1/notices-board", web.Op{Summary: "发布公开事项（财务公开须列收支明细，合计须相符）/ Publish a notice (a financial statement's total must equal its lines)", Tag: tag, Body: NoticeInput{}, Response: Notice{}, Status: 201}, h.apiPublish)
+	rt.API("GET /api/v1/notices-board/{id}", web.Op{Summary: "一条公开事项（公开）/ A notice (public)", Tag: tag, Public: true, Response: Notice{}}, h.apiNotice)
+	rt.API("POST /api/v1/notices-board/{id}/acknowledgements", web.Op{Summary: "本户确认已阅（每户一次）/ Acknowledge a notice for your household (once)", Tag: tag, Response: Notice{}, Status: 201}, h.apiAcknowledge)
+
 	rt.API("GET /api/v1/meetings", web.Op{Summary: "本社区议事会议 / A community's meetings", Tag: tag, Response: []Meeting{}, Params: []web.Param{divisionParam}}, h.apiMeetings)
 	rt.API("POST /api/v1/meetings", web.Op{Summary: "安排议事会议（议程为议题）/ Schedule a meeting with topics on its agenda", Tag: tag, Body: MeetingInput{}, Response: Meeting{}, Status: 201}, h.apiSchedule)
 	rt.API("GET /api/v1/meetings/{id}", web.Op{Summary: "会议、议程、出席与纪要 / A meeting with its agenda, attendance and minutes", Tag: tag, Response: Meeting{}}, h.apiMeeting)
@@ -287,4 +306,121 @@ func (h *handlers) apiProgress(w http.ResponseWriter, r *http.Request) error {
 	}
 	d, err := h.store.AddProgress(r.Context(), r.PathValue("id"), in)
 	return respond(w, 201, d, err)
+}
+
+func (h *handlers) apiComments(w http.ResponseWriter, r *http.Request) error {
+	size, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	pg, err := h.store.Comments(r.Context(), r.PathValue("id"), r.URL.Query().Get("cursor"), size)
+	return respond(w, 200, pg, err)
+}
+
+func (h *handlers) apiComment(w http.ResponseWriter, r *http.Request) error {
+	var in CommentInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := h.store.Comment(r.Context(), r.PathValue("id"), in)
+	return respond(w, 201, c, err)
+}
+
+func (h *handlers) apiSupports(w http.ResponseWriter, r *http.Request) error {
+	sp, err := h.store.Supports(r.Context(), r.PathValue("id"))
+	return respond(w, 200, sp, err)
+}
+
+func (h *handlers) apiSupport(on bool) web.HandlerFunc {
+	status := 200
+	if on {
+		status = 201
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sp, err := h.store.SupportTopic(r.Context(), r.PathValue("id"), on)
+		return respond(w, status, sp, err)
+	}
+}
+
+func (h *handlers) apiCommentOne(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.store.CommentFor(r.Context(), r.PathValue("id"))
+	return respond(w, 200, c, err)
+}
+
+func (h *handlers) apiReport(w http.ResponseWriter, r *http.Request) error {
+	var in ReportInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := h.store.Report(r.Context(), r.PathValue("id"), in); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handlers) apiModerate(w http.ResponseWriter, r *http.Request) error {
+	var in ModerationInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	c, err := h.store.Moderate(r.Context(), r.PathValue("id"), in)
+	return respond(w, 200, c, err)
+}
+
+func (h *handlers) apiQueue(w http.ResponseWriter, r *http.Request) error {
+	cs, err := h.store.Queue(r.Context(), h.division(r))
+	return respond(w, 200, cs, err)
+}
+
+func (h *handlers) apiWords(w http.ResponseWriter, r *http.Request) error {
+	ws, err := h.store.Words(r.Context(), h.division(r))
+	return respond(w, 200, ws, err)
+}
+
+func (h *handlers) apiSetWords(w http.ResponseWriter, r *http.Request) error {
+	var in WordsInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	ws, err := h.store.SetWords(r.Context(), in)
+	return respond(w, 200, ws, err)
+}
+
+func (h *handlers) apiBoard(w http.ResponseWriter, r *http.Request) error {
+	size, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	div := h.division(r)
+	if len(div) != 12 || strings.Trim(div, "0123456789") != "" {
+		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("division_code", fault.M("请给出村（社区）代码", "give a community code")))
+	}
+	pg, err := h.store.Board(r.Context(), div, r.URL.Query().Get("archive") == "1" || r.URL.Query().Get("archive") == "true", r.URL.Query().Get("cursor"), size)
+	return respond(w, 200, pg, err)
+}
+
+func (h *handlers) apiPublish(w http.ResponseWriter, r *http.Request) error {
+	var in NoticeInput
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	n, err := h.store.Publish(r.Context(), in)
+	return respond(w, 201, n, err)
+}
+
+func (h *handlers) apiNotice(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	// A public path: a malformed id is the caller's mistake, not a notice
+	// that is missing.
+	if len(id) < 16 || len(id) > 64 || strings.Trim(id, "0123456789abcdefghijklmnopqrstuvwxyz-") != "" {
+		return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("id", fault.M("编号格式有误", "malformed id")))
+	}
+	n, err := h.store.Notice(r.Context(), id)
+	return respond(w, 200, n, err)
+}
+
+func (h *handlers) apiAcknowledge(w http.ResponseWriter, r *http.Request) error {
+	n, err := h.store.Acknowledge(r.Context(), r.PathValue("id"))
+	return respond(w, 201, n, err)
 }

@@ -54,8 +54,8 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	day := 24 * time.Hour
 	t := func(d time.Duration) db.Time { return db.T(now.Add(d)) }
 	var (
-		councils, members, topics, events, meetings, agenda, attendance, votes, voters, ballots, decisions, progress [][]any
-		townships                                                                                                    []string
+		councils, members, topics, events, meetings, agenda, attendance, votes, voters, ballots, decisions, progress, comments, notices, lines [][]any
+		townships                                                                                                                              []string
 	)
 	for ci, c := range communities {
 		name := names[c].Name
@@ -95,6 +95,40 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				events = append(events, []any{tid(i), 2, "demo", Screening, tp.status, "demo", reason, t(created + day)})
 			}
 		}
+		// The topic under deliberation is discussed online: two comments,
+		// a reply and one held for its sensitive word.
+		for k, cm := range []struct{ parent, kind, body, state string }{
+			{"", "resident", "建议投放点移到 7 幢北侧空地，离住户远一些。", CommentPublic},
+			{"1", "worker", "已请物业测量北侧空地，下次议事会上报告。", CommentPublic},
+			{"", "resident", "晚上投放时间希望延长到九点。", CommentPublic},
+			{"", "resident", "有人在投放点旁边办证贴小广告。", CommentHeld},
+		} {
+			parent := ""
+			if cm.parent != "" {
+				parent = fmt.Sprintf("00dk%s-%s", c, cm.parent)
+			}
+			comments = append(comments, []any{fmt.Sprintf("00dk%s-%d", c, k+1), tid(5), c, parent, "demo", cm.kind, "", cm.body, cm.state, "", t(-time.Duration(6-k) * day), t(-time.Duration(6-k) * day)})
+		}
+		// The notice board: last month's financial statement, the decision
+		// on the cleared stairwells, and a policy households acknowledge.
+		today := now.In(cst)
+		month := today.AddDate(0, -1, 0).Format("2006-01")
+		from := today.AddDate(0, 0, -3).Format("2006-01-02")
+		until := today.AddDate(0, 0, 27).Format("2006-01-02")
+		var total int64
+		for k, l := range []AmountRow{{"income", "停车管理费", 1860000}, {"income", "公共用房租金", 520000}, {"expense", "保洁绿化", 980000}, {"expense", "公共照明电费", 126050}, {"expense", "议事会议事项目（楼道清理）", 350000}} {
+			lines = append(lines, []any{"00dn" + c + "-1", k + 1, l.Kind, l.Item, l.Amount})
+			if l.Kind == "income" {
+				total += l.Amount
+			} else {
+				total -= l.Amount
+			}
+		}
+		notices = append(notices,
+			[]any{"00dn" + c + "-1", c, "finance", month + " 月度财务收支公开", "", from, until, false, month, total, "demo.worker", t(-3 * day)},
+			[]any{"00dn" + c + "-2", c, "decision", "议事结果：" + demoTopics[6].title, "经居民议事会表决通过：楼道堆物集中清理，先公示方案，再分步实施。", from, until, false, "", int64(0), "demo.worker", t(-3 * day)},
+			[]any{"00dn" + c + "-3", c, "policy", "高龄津贴申领提醒", "80 周岁以上老人可在社区服务中心申领高龄津贴，请各户确认已阅。", from, until, true, "", int64(0), "demo.worker", t(-3 * day)},
+			[]any{"00dn" + c + "-4", c, "affairs", "上月停水通知", "因管道检修，上月曾停水一天。", today.AddDate(0, -1, -5).Format("2006-01-02"), today.AddDate(0, -1, 0).Format("2006-01-02"), false, "", int64(0), "demo.worker", t(-35 * day)})
 		// Two past meetings: the first put the decided and implementing
 		// topics on its agenda, the second the one under deliberation.
 		for k, m := range []struct {
@@ -162,6 +196,9 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			{"dlb_ballots (vote_id, seq, choice, voter, prev_hash, hash)", ballots},
 			{"dlb_decisions (id, topic_id, vote_id, division_code, text, decided_by, owner, plan, progress, created_at, updated_at)", decisions},
 			{"dlb_progress (decision_id, seq, percent, note, actor, at)", progress},
+			{"dlb_notices (id, division_code, category, title, body, publish_from, publish_until, ack_required, period, total, created_by, created_at)", notices},
+			{"dlb_notice_lines (notice_id, seq, kind, item, amount)", lines},
+			{"dlb_comments (id, topic_id, division_code, parent_id, author, author_kind, household_id, body, state, reason, created_at, updated_at)", comments},
 		} {
 			if err := insertRows(ctx, s.DB, tx, b.table, b.rows); err != nil {
 				return err

@@ -67,6 +67,28 @@ func TestDemo(t *testing.T) {
 			raw, _ := json.Marshal(pg)
 			t.Errorf("the board: %s", raw)
 		}
+		var deliberating string
+		if err := d.R.QueryRow(`SELECT id FROM dlb_topics WHERE division_code = $1 AND status = $2`, community, deliberation.Deliberating).Scan(&deliberating); err != nil {
+			t.Fatal(err)
+		}
+		talk := apptest.JSON[deliberation.CommentPage](t, c, "GET", "/api/v1/topics/"+deliberating+"/comments", nil, 200)
+		if len(talk.Comments) != 3 || len(talk.Comments[0].Replies) != 1 {
+			t.Errorf("the deliberating topic's comments: %+v", talk.Comments)
+		}
+		if q := apptest.JSON[[]deliberation.Comment](t, c, "GET", "/api/v1/comment-queue?division_code="+community, nil, 200); len(q) != 1 || q[0].State != deliberation.CommentHeld {
+			t.Errorf("the demo queue: %+v", q)
+		}
+		nb := apptest.JSON[deliberation.NoticePage](t, e.Client(), "GET", "/api/v1/notices-board?division_code="+community, nil, 200)
+		cats := map[string]string{}
+		for _, n := range nb.Items {
+			cats[n.Category] = n.ID
+		}
+		if len(nb.Items) != 3 || cats["finance"] == "" || cats["decision"] == "" {
+			t.Errorf("the demo notice board: %+v", nb.Items)
+		}
+		if fin := apptest.JSON[deliberation.Notice](t, e.Client(), "GET", "/api/v1/notices-board/"+cats["finance"], nil, 200); len(fin.Lines) != 5 || fin.Income()-fin.Expense() != fin.Total {
+			t.Errorf("the demo statement does not add up: %+v", fin)
+		}
 		st, body, _ := e.Client().Get("/deliberation/board/" + community)
 		if st != 200 || !strings.Contains(body, "加装电梯意见征集与推进") {
 			t.Errorf("board page %d", st)

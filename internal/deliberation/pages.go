@@ -34,6 +34,8 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("POST /deliberation/decisions/{id}/progress", h.postProgress)
 	rt.Public("GET /deliberation/board/{community}", h.pageBoard)
 	rt.Page("GET /deliberation/board", h.pageOwnBoard)
+	h.registerCommentPages(rt)
+	h.registerNoticePages(rt)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -66,6 +68,7 @@ type homeView struct {
 	Division    string
 	Communities []community // an officer's choice
 	Worker      bool
+	Moderator   bool
 	Status      string
 	Tabs        []tab
 	Topics      []Topic
@@ -96,6 +99,7 @@ func (h *handlers) pageHome(w http.ResponseWriter, r *http.Request) {
 		h.pages.Render(w, r, 200, "home", web.View{Title: title, Data: v})
 		return
 	}
+	v.Moderator = h.store.moderator(r.Context(), v.Division)
 	v.Tabs = []tab{{"", fault.M("全部", "All")}}
 	for _, s := range States {
 		v.Tabs = append(v.Tabs, tab{s, StateName(s)})
@@ -184,6 +188,7 @@ type topicView struct {
 	CanDecide bool
 	Decision  string
 	Default   string // the default closing time of a vote
+	Talk      discussion
 }
 
 func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -233,8 +238,19 @@ func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int,
 	_ = h.store.DB.R.QueryRowContext(ctx, `SELECT id FROM dlb_decisions WHERE topic_id = $1`, t.ID).Scan(&tv.Decision)
 	tv.CanVote = tv.Worker && !open && (t.Status == Accepted || t.Status == Deliberating)
 	tv.CanDecide = tv.Worker && t.Status == Deliberating
-	if r.URL.Query().Get("raised") == "1" {
+	if tv.Talk, err = h.discussion(r, t); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch q := r.URL.Query(); {
+	case q.Get("raised") == "1":
 		v.Notice = web.M("议题已提出。", "The topic is raised.")
+	case q.Get("held") == "1":
+		v.Notice = web.M("您的评论含有需审核的词语，正在等待审核，通过后公开。", "Your comment is awaiting review: it will be public once approved.")
+	case q.Get("commented") == "1":
+		v.Notice = web.M("评论已发表。", "Your comment is posted.")
+	case q.Get("reported") == "1":
+		v.Notice = web.M("已举报，管理员会尽快处理。", "Reported: a moderator will look at it.")
 	}
 	v.Title, v.Data = fault.M("议题："+t.Title, "Topic: "+t.Title), tv
 	v.Crumbs = []web.Crumb{{Href: "/deliberation", Label: web.M("议事协商", "Deliberation")}, {Label: web.M("议题", "Topic")}}

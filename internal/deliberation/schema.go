@@ -167,6 +167,8 @@ func migrations() []db.Migration {
 		{ID: "deliberation/002_sealed_box",
 			SQLiteSQL:   sealedBoxSQL + " WITHOUT ROWID;",
 			PostgresSQL: sealedBoxSQL + ";"},
+		{ID: "deliberation/003_comments", SQL: commentsSQL},
+		{ID: "deliberation/004_notices", SQL: noticesSQL},
 	}
 }
 
@@ -176,3 +178,82 @@ const sealedBoxSQL = `CREATE TABLE dlb_box (
 	choice TEXT NOT NULL,
 	PRIMARY KEY (vote_id, token)
 )`
+
+// Comments, household supports, reports and each community's sensitive
+// words (online deliberation). A topic's comments are read in id order.
+const commentsSQL = `
+CREATE TABLE dlb_comments (
+	id TEXT PRIMARY KEY,
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	division_code TEXT NOT NULL,
+	parent_id TEXT NOT NULL DEFAULT '',
+	author TEXT NOT NULL,
+	author_kind TEXT NOT NULL,
+	household_id TEXT NOT NULL DEFAULT '',
+	body TEXT NOT NULL,
+	state TEXT NOT NULL,
+	reason TEXT NOT NULL DEFAULT '',
+	moderated_by TEXT NOT NULL DEFAULT '',
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_comments_topic ON dlb_comments (topic_id, parent_id, id);
+CREATE INDEX dlb_comments_parent ON dlb_comments (parent_id, id);
+CREATE INDEX dlb_comments_queue ON dlb_comments (division_code, state, id);
+CREATE TABLE dlb_comment_reports (
+	comment_id TEXT NOT NULL REFERENCES dlb_comments(id),
+	reporter TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (comment_id, reporter)
+);
+CREATE TABLE dlb_supports (
+	topic_id TEXT NOT NULL REFERENCES dlb_topics(id),
+	household_id TEXT NOT NULL,
+	supported_by TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (topic_id, household_id)
+);
+CREATE TABLE dlb_words (
+	division_code TEXT NOT NULL,
+	word TEXT NOT NULL,
+	PRIMARY KEY (division_code, word)
+);
+`
+
+// The 村(居)务公开 board: notices with publication windows (dates in
+// China; an open end is 9999-12-31 so that the current notices are one
+// range on the board index), a financial statement's lines in fen, and
+// households' acknowledgements.
+const noticesSQL = `
+CREATE TABLE dlb_notices (
+	id TEXT PRIMARY KEY,
+	division_code TEXT NOT NULL,
+	category TEXT NOT NULL,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL,
+	publish_from TEXT NOT NULL,
+	publish_until TEXT NOT NULL,
+	ack_required BOOLEAN NOT NULL,
+	period TEXT NOT NULL DEFAULT '',
+	total BIGINT NOT NULL DEFAULT 0,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dlb_notices_board ON dlb_notices (division_code, id, publish_until, publish_from);
+CREATE TABLE dlb_notice_lines (
+	notice_id TEXT NOT NULL REFERENCES dlb_notices(id),
+	seq INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	item TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	PRIMARY KEY (notice_id, seq)
+);
+CREATE TABLE dlb_notice_acks (
+	notice_id TEXT NOT NULL REFERENCES dlb_notices(id),
+	household_id TEXT NOT NULL,
+	acked_by TEXT NOT NULL,
+	at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (notice_id, household_id)
+);
+`
