@@ -158,9 +158,10 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 		}
 		shelter = &sh
 	}
-	// apply writes the check-in inside tx and returns its audit entries;
-	// it runs in the next group of check-ins (group.go).
-	apply := func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error) {
+	// apply writes the check-in inside tx, adds its moves of the counts to
+	// moves and returns its audit entries; it runs in the next group of
+	// check-ins (group.go), which writes the counts and the entries once.
+	apply := func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error) {
 		var items []audit.Item
 		res.Checks = nil
 		var ids []int64
@@ -182,16 +183,18 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			}
 		} else {
 			sc := access.BusinessScope(p)
-			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM em_checks WHERE id = $1 AND incident_id = $2 AND division_code >= $3 AND division_code < $4`,
-				in.CheckID, alert.IncidentID, sc.Lo, sc.Hi).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
+			// By key alone, then the incident and the jurisdiction: with
+			// them in the WHERE, PostgreSQL's plan for a county's fresh
+			// incident (its statistics not yet updated) walked its index.
+			var inc, div string
+			err := tx.QueryRowContext(ctx, `SELECT incident_id, division_code FROM em_checks WHERE id = $1`, in.CheckID).Scan(&inc, &div)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && (inc != alert.IncidentID || !sc.Contains(div)) {
 				return nil, fault.NotFound(fault.M("找不到这条登记，或不在您的辖区内", "no such check in your jurisdiction"))
 			}
 			if err != nil {
 				return nil, err
 			}
-			ids = []int64{id}
+			ids = []int64{in.CheckID}
 		}
 		moved := 0
 		for _, id := range ids {
@@ -235,9 +238,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 				return nil, err
 			}
 			if c.Status != in.Status {
-				if err := tallyMove(ctx, tx, c, in.Status); err != nil {
-					return nil, err
-				}
+				moves.move(c, in.Status)
 			}
 			items = append(items, audit.Item{Ctx: ctx, Entry: audit.Entry{Action: "emergency.checkin", Object: "check", ObjectID: itoa64(c.ID), Division: c.Division,
 				Detail: audit.Detail(map[string]any{"incident": c.IncidentID, "kind": c.Kind, "from": c.Status, "to": in.Status, "shelter": shelterID})}})
@@ -254,8 +255,12 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 		err = s.group.run(ctx, s.DB, s.Audit, apply)
 	} else {
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			items, err := apply(ctx, tx)
+			moves := tallyMoves{}
+			items, err := apply(ctx, tx, moves)
 			if err != nil {
+				return err
+			}
+			if err := moves.write(ctx, tx); err != nil {
 				return err
 			}
 			return s.Audit.RecordAllTx(ctx, tx, items)

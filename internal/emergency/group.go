@@ -12,8 +12,9 @@ import (
 
 // checkinGroup commits the check-ins that arrive while one group is being
 // written together, in the next transaction: each in its own savepoint
-// (one refused rolls back alone), their audit entries appended with one
-// lock and one read of the chain's head, and one commit for all. The
+// (one refused rolls back alone), their moves of the board's counts summed
+// and written once per row, their audit entries appended with one lock
+// and one read of the chain's head, and one commit for all. The
 // audit chain is a line — on PostgreSQL an advisory lock held to the
 // commit — so one commit per check-in would cap a warning's busiest
 // minutes at the disk's flushes per second; a group pays one flush for
@@ -27,7 +28,7 @@ type checkinGroup struct {
 
 type queuedCheckin struct {
 	ctx   context.Context
-	apply func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error)
+	apply func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error)
 	err   error
 	lead  bool
 	wake  chan struct{}
@@ -35,7 +36,7 @@ type queuedCheckin struct {
 
 // run applies one check-in in the next group and returns its error (its
 // own, or the group's commit's).
-func (g *checkinGroup) run(ctx context.Context, d *db.DB, log *audit.Log, apply func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error)) error {
+func (g *checkinGroup) run(ctx context.Context, d *db.DB, log *audit.Log, apply func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error)) error {
 	me := &queuedCheckin{ctx: ctx, apply: apply, wake: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, me)
@@ -76,11 +77,13 @@ func (g *checkinGroup) run(ctx context.Context, d *db.DB, log *audit.Log, apply 
 	gctx := context.WithoutCancel(ctx)
 	commitErr = d.Tx(gctx, func(tx *sql.Tx) error {
 		var items []audit.Item
+		moves := tallyMoves{}
 		for _, q := range group {
 			if _, err := tx.ExecContext(gctx, `SAVEPOINT checkin`); err != nil {
 				return err
 			}
-			got, err := q.apply(context.WithoutCancel(q.ctx), tx)
+			mine := tallyMoves{}
+			got, err := q.apply(context.WithoutCancel(q.ctx), tx, mine)
 			if err != nil {
 				q.err = err
 				if _, err := tx.ExecContext(gctx, `ROLLBACK TO SAVEPOINT checkin`); err != nil {
@@ -88,13 +91,14 @@ func (g *checkinGroup) run(ctx context.Context, d *db.DB, log *audit.Log, apply 
 				}
 			} else {
 				items = append(items, got...)
+				moves.add(mine)
 			}
 			if _, err := tx.ExecContext(gctx, `RELEASE SAVEPOINT checkin`); err != nil {
 				return err
 			}
 		}
-		if len(items) == 0 {
-			return nil
+		if err := moves.write(gctx, tx); err != nil {
+			return err
 		}
 		return log.RecordAllTx(gctx, tx, items)
 	})

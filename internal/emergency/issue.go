@@ -326,8 +326,26 @@ func (s *Store) store(ctx context.Context, a Alert, incident string) (Alert, Tar
 	if err != nil {
 		return a, t, err
 	}
+	s.freshStats(ctx, t)
 	t.Told = s.tell(ctx, a)
 	return a, t, nil
+}
+
+// bigTargeting is how many checks a warning writes before the store's
+// statistics are brought up to date at once.
+const bigTargeting = 10_000
+
+// freshStats brings the statistics of em_checks up to date after a large
+// targeting: it changes the table more than they know until autovacuum
+// comes round, and the check-ins and the board that follow at once are
+// planned with them.
+func (s *Store) freshStats(ctx context.Context, t Targeted) {
+	if t.Households+t.Vulnerable < bigTargeting {
+		return
+	}
+	if err := db.Analyze(context.WithoutCancel(ctx), s.DB, "em_checks", "em_tally"); err != nil {
+		s.log().Warn("emergency: analyze after targeting", "err", err.Error())
+	}
 }
 
 func (s *Store) insertAlert(ctx context.Context, tx *sql.Tx, a Alert) error {
@@ -590,6 +608,7 @@ func (s *Store) Import(ctx context.Context, doc CAPAlert) (Alert, Targeted, erro
 	if err != nil {
 		return a, t, err
 	}
+	s.freshStats(ctx, t)
 	t.Told = s.tell(ctx, a)
 	return a, t, nil
 }

@@ -1,9 +1,10 @@
 package emergency
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
+	"slices"
 )
 
 // The board's counts are kept, not counted: em_tally holds, per incident,
@@ -38,24 +39,52 @@ func retally(ctx context.Context, tx *sql.Tx, incident string) error {
 	return err
 }
 
-// tallyMove moves one check of c's incident, community and kind from its
-// status to another in one statement: its two rows are locked in the
-// index's order, never one order by one writer and the reverse by another
-// (safe → needs help beside needs help → safe would deadlock).
-func tallyMove(ctx context.Context, tx *sql.Tx, c Check, to string) error {
-	// The first check to reach a status in a community makes its row;
-	// DO NOTHING takes no lock on a row that is already there.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO em_tally (incident_id, division_code, kind, status, n) VALUES ($1, $2, $3, $4, 0)
-		ON CONFLICT (incident_id, division_code, kind, status) DO NOTHING`, c.IncidentID, c.Division, c.Kind, to); err != nil {
-		return err
+// tallyMoves are the changes to the counts that check-ins make, summed,
+// so that a group of them writes each row once: PostgreSQL keeps every
+// version of a row updated within one transaction, and a group that
+// moved one community's "pending" row for each of its hundreds of
+// check-ins would walk an ever longer chain of them.
+type tallyMoves map[tallyKey]int
+
+type tallyKey struct{ incident, division, kind, status string }
+
+// move counts one check moving from its status to another.
+func (m tallyMoves) move(c Check, to string) {
+	m[tallyKey{c.IncidentID, c.Division, c.Kind, c.Status}]--
+	m[tallyKey{c.IncidentID, c.Division, c.Kind, to}]++
+}
+
+// add sums other into m.
+func (m tallyMoves) add(other tallyMoves) {
+	for k, n := range other {
+		m[k] += n
 	}
-	r, err := tx.ExecContext(ctx, `UPDATE em_tally SET n = n + CASE WHEN status = $4 THEN -1 ELSE 1 END
-		WHERE incident_id = $1 AND division_code = $2 AND kind = $3 AND status IN ($4, $5)`, c.IncidentID, c.Division, c.Kind, c.Status, to)
-	if err != nil {
-		return err
+}
+
+// write applies the sums, the rows in key order — never one order by one
+// writer and the reverse by another, which could deadlock — a new status's
+// row made by its first check.
+func (m tallyMoves) write(ctx context.Context, tx *sql.Tx) error {
+	keys := make([]tallyKey, 0, len(m))
+	for k, n := range m {
+		if n != 0 {
+			keys = append(keys, k)
+		}
 	}
-	if n, _ := r.RowsAffected(); n != 2 {
-		return fmt.Errorf("emergency: the counts of %s/%s/%s moved %d rows, not 2", c.IncidentID, c.Division, c.Kind, n)
+	slices.SortFunc(keys, func(a, b tallyKey) int {
+		return cmp.Or(cmp.Compare(a.incident, b.incident), cmp.Compare(a.division, b.division), cmp.Compare(a.kind, b.kind), cmp.Compare(a.status, b.status))
+	})
+	for _, k := range keys {
+		// A status checks leave has its row; one they reach may not yet
+		// (and an INSERT's CHECK (n >= 0) is tested before its conflict).
+		q := `UPDATE em_tally SET n = n + $5 WHERE incident_id = $1 AND division_code = $2 AND kind = $3 AND status = $4`
+		if m[k] > 0 {
+			q = `INSERT INTO em_tally (incident_id, division_code, kind, status, n) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (incident_id, division_code, kind, status) DO UPDATE SET n = em_tally.n + excluded.n`
+		}
+		if _, err := tx.ExecContext(ctx, q, k.incident, k.division, k.kind, k.status, m[k]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
