@@ -71,7 +71,8 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("POST /api/v1/service-posts/{id}/take", web.Op{Summary: "已报到党员认领岗位（满员拒绝）/ A reported party member takes a post (refused when full)", Tag: tag, Response: Post{}, Status: 201}, h.apiTakePost)
 	rt.API("GET /api/v1/service-posts/{id}/members", web.Op{Summary: "认领岗位的党员（姓名脱敏）/ Who took a post (names masked)", Tag: tag, Response: []PostMember{}}, h.apiPostMembers)
 	rt.API("GET /api/v1/party-branch-reports", web.Op{Summary: "向所在党组织反馈：报到党员的岗位和期间服务时长 / Report to a work branch: its reported members' posts and service hours in a period", Tag: tag, Response: []BranchRow{},
-		Params: []web.Param{{Name: "division"}, {Name: "branch", Description: "the work branch"}, {Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD"}}}, h.apiBranchReport)
+		Params: []web.Param{{Name: "division"}, {Name: "branch", Description: "the work branch", Required: true}, {Name: "from", Description: "YYYY-MM-DD", Required: true},
+			{Name: "to", Description: "YYYY-MM-DD", Required: true}}}, h.apiBranchReport)
 
 	rt.API("GET /api/v1/ledger/stars", web.Op{Summary: "星级门槛（小时）/ The star thresholds in hours", Tag: tag, Response: []StarLevel{}}, h.apiStars)
 	rt.API("GET /api/v1/ledger/accounts", web.Op{Summary: "账户及余额（本人的，或辖区内的；按键翻页）/ Accounts and balances: my own, or in your jurisdiction, paged by key", Tag: tag, Response: Page[Account]{}, Params: cur}, h.apiAccounts)
