@@ -121,34 +121,17 @@ func (s *Store) PostActivity(ctx context.Context, in ActivityInput) (Activity, e
 	if !okC || okS && cutoff.After(starts) {
 		bad("cutoff", "报名截止时间应不晚于开始时间", "the sign-up cut-off must not be after the start")
 	}
-	if fe := checkHours("hours", in.Hours); fe != nil {
-		fields = append(fields, *fe)
+	more, err := s.checkFigures(ctx, div, in.Hours, in.Points, in.Slots, in.MinAge, in.StationID)
+	if err != nil {
+		return Activity{}, err
 	}
-	if in.Points < 0 || in.Points > 10000 {
-		bad("points", "积分应为 0–10000", "points must be 0–10000")
-	}
-	if in.Slots < 1 || in.Slots > 10000 {
-		bad("slots", "名额应为 1–10000", "slots must be 1–10000")
-	}
-	if in.MinAge < 0 || in.MinAge > 100 {
-		bad("min_age", "最低年龄应为 0–100", "the minimum age must be 0–100")
-	}
-	if in.StationID != "" {
-		var sdiv string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM registry_facility_cards WHERE id = $1 AND category = 'volunteer_station'`, in.StationID).Scan(&sdiv)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Activity{}, err
-		}
-		if err != nil || !access.Subtree(div).Contains(sdiv) {
-			bad("station_id", "请从列表中选择本社区的志愿服务站点", "choose one of the division's volunteer stations")
-		}
-	}
+	fields = append(fields, more...)
 	if len(fields) > 0 {
 		return Activity{}, fault.Invalid(fault.M("活动信息有误", "the activity has errors"), fields...)
 	}
 	a := Activity{ID: db.NewID(), Status: StatusOpen, Division: div, StationID: in.StationID, Organiser: p.Username, Title: title, Description: desc, Place: place,
 		StartsAt: starts, EndsAt: ends, Cutoff: cutoff, Hours: hours(minutesOf(in.Hours)), Points: in.Points, Slots: in.Slots, MinAge: in.MinAge, TimeBank: in.TimeBank, CreatedAt: s.Now()}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vol_activities (id, division_code, station_id, organiser, title, description, place, starts_at, ends_at, cutoff,
 			minutes, points, slots, min_age, time_bank, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 			a.ID, a.Division, a.StationID, a.Organiser, a.Title, a.Description, a.Place, db.T(starts), db.T(ends), db.T(cutoff),
@@ -552,4 +535,34 @@ func (s *Store) MyActivities(ctx context.Context, limit int) ([]MyActivity, erro
 		return m, err
 	}, `SELECT `+activityCols+`, s.status, s.attendance FROM vol_signups s JOIN vol_activities a ON a.id = s.activity_id
 		WHERE s.resident_id = $1 AND s.status <> 'cancelled' ORDER BY a.starts_at DESC, a.id LIMIT `+itoa(limit), me.ResidentID)
+}
+
+// checkFigures checks what an activity and a series of them share: hours,
+// points, slots, minimum age and a station of the division.
+func (s *Store) checkFigures(ctx context.Context, div string, hrs float64, points int64, slots, minAge int, station string) ([]fault.FieldError, error) {
+	var fields []fault.FieldError
+	bad := func(f, zh, en string) { fields = append(fields, fault.Field(f, fault.M(zh, en))) }
+	if fe := checkHours("hours", hrs); fe != nil {
+		fields = append(fields, *fe)
+	}
+	if points < 0 || points > 10000 {
+		bad("points", "积分应为 0–10000", "points must be 0–10000")
+	}
+	if slots < 1 || slots > 10000 {
+		bad("slots", "名额应为 1–10000", "slots must be 1–10000")
+	}
+	if minAge < 0 || minAge > 100 {
+		bad("min_age", "最低年龄应为 0–100", "the minimum age must be 0–100")
+	}
+	if station != "" {
+		var sdiv string
+		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM registry_facility_cards WHERE id = $1 AND category = 'volunteer_station'`, station).Scan(&sdiv)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if err != nil || !access.Subtree(div).Contains(sdiv) {
+			bad("station_id", "请从列表中选择本社区的志愿服务站点", "choose one of the division's volunteer stations")
+		}
+	}
+	return fields, nil
 }

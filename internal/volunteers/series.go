@@ -212,28 +212,11 @@ func (s *Store) checkSeries(ctx context.Context, in SeriesInput, div, oldStart s
 	if sr.CutoffHours < 0 || sr.CutoffHours > 168 {
 		bad("cutoff_hours", "报名截止应为开始前 0–168 小时", "sign-up closes 0–168 hours before the start")
 	}
-	if fe := checkHours("hours", in.Hours); fe != nil {
-		fields = append(fields, *fe)
+	more, err := s.checkFigures(ctx, div, in.Hours, sr.Points, sr.Slots, sr.MinAge, sr.StationID)
+	if err != nil {
+		return sr, err
 	}
-	if sr.Points < 0 || sr.Points > 10000 {
-		bad("points", "积分应为 0–10000", "points must be 0–10000")
-	}
-	if sr.Slots < 1 || sr.Slots > 10000 {
-		bad("slots", "名额应为 1–10000", "slots must be 1–10000")
-	}
-	if sr.MinAge < 0 || sr.MinAge > 100 {
-		bad("min_age", "最低年龄应为 0–100", "the minimum age must be 0–100")
-	}
-	if sr.StationID != "" {
-		var sdiv string
-		err := s.DB.R.QueryRowContext(ctx, `SELECT division_code FROM registry_facility_cards WHERE id = $1 AND category = 'volunteer_station'`, sr.StationID).Scan(&sdiv)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return sr, err
-		}
-		if err != nil || !access.Subtree(div).Contains(sdiv) {
-			bad("station_id", "请从列表中选择本社区的志愿服务站点", "choose one of the division's volunteer stations")
-		}
-	}
+	fields = append(fields, more...)
 	if len(fields) == 0 && len(sr.Dates()) > maxOccurrences {
 		field := "end_date"
 		if sr.EndDate == "" {
