@@ -126,6 +126,7 @@ type raiseView struct {
 	Worker   bool
 	Division string
 	Grids    []grid
+	Source   Topic // what the topic is raised from, if anything (its Source alone)
 }
 
 func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -137,6 +138,29 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 	rv := raiseView{Worker: worker(p), Division: h.division(r)}
 	if v.Form == nil {
 		v.Form = url.Values{"area_kind": {AreaCommunity}}
+		if ref := r.URL.Query().Get("source"); ref != "" {
+			// Opened from a suggestion or a visit: one topic per source,
+			// so a second opening shows the first.
+			if id, err := h.store.topicFrom(r.Context(), h.store.DB.R, ref); err == nil && id != "" {
+				http.Redirect(w, r, "/deliberation/topics/"+id, http.StatusSeeOther)
+				return
+			}
+			src, err := h.store.findSource(r.Context(), ref)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			v.Form.Set("source", src.Ref)
+			v.Form.Set("title", src.Title)
+			v.Form.Set("description", src.Description)
+			v.Form.Set("division_code", src.Division)
+		}
+	} else if d := v.Form.Get("division_code"); d != "" {
+		rv.Division = d
+	}
+	if ref := v.Form.Get("source"); ref != "" {
+		rv.Source = Topic{Source: ref}
+		rv.Division = v.Form.Get("division_code")
 	}
 	gs, err := db.Collect(r.Context(), h.store.DB.R, func(sc db.Scanner) (grid, error) {
 		var g grid
@@ -156,7 +180,8 @@ func (h *handlers) postRaise(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
-	in := TopicInput{Division: r.FormValue("division_code"), Title: r.FormValue("title"), Description: r.FormValue("description"), AreaKind: r.FormValue("area_kind")}
+	in := TopicInput{Division: r.FormValue("division_code"), Title: r.FormValue("title"), Description: r.FormValue("description"), AreaKind: r.FormValue("area_kind"),
+		Source: r.FormValue("source")}
 	switch in.AreaKind {
 	case AreaGrid:
 		in.AreaRef = r.FormValue("grid")

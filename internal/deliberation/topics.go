@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"linli/internal/access"
@@ -79,7 +80,7 @@ type Topic struct {
 	CouncilID    string     `json:"council_id"`
 	Title        string     `json:"title"`
 	Description  string     `json:"description"`
-	Origin       string     `json:"origin"` // resident, member
+	Origin       string     `json:"origin"` // resident, member, request, visit
 	RaisedBy     string     `json:"raised_by"`
 	AreaKind     string     `json:"area_kind"`
 	AreaRef      string     `json:"area_ref,omitempty"`
@@ -94,6 +95,9 @@ type Topic struct {
 	// RequestID is the 民呼我为 request a referred topic became (its
 	// request names the topic as its ref).
 	RequestID string `json:"request_id,omitempty"`
+	// Source is what the topic was raised from: request:<id> (a
+	// suggestion) or visit:<id> (a visit's finding); empty otherwise.
+	Source string `json:"source,omitempty"`
 }
 
 // StateTag is the topic's state as a tag.
@@ -144,6 +148,9 @@ type TopicInput struct {
 	Description string `json:"description"`
 	AreaKind    string `json:"area_kind"`
 	AreaRef     string `json:"area_ref,omitempty"`
+	// Source (workers only): request:<id> of a suggestion or visit:<id>
+	// of a recorded visit; the topic is raised in its community.
+	Source string `json:"source,omitempty"`
 }
 
 // areaWhere is the condition on reg_households h that picks a topic's
@@ -195,6 +202,14 @@ func (s *Store) Raise(ctx context.Context, in TopicInput) (Topic, error) {
 	}
 	var fields []fault.FieldError
 	household := ""
+	var src source
+	if in.Source != "" {
+		var err error
+		if src, err = s.findSource(ctx, in.Source); err != nil {
+			return Topic{}, err
+		}
+		in.Division = src.Division
+	}
 	if p.Role == access.Resident {
 		hh, div, err := s.household(ctx, p)
 		if err != nil {
@@ -223,7 +238,10 @@ func (s *Store) Raise(ctx context.Context, in TopicInput) (Topic, error) {
 	}
 	now := s.Now()
 	t := Topic{ID: db.NewID(), Division: in.Division, CouncilID: c.ID, Title: in.Title, Description: in.Description, Origin: "member", RaisedBy: p.Username,
-		AreaKind: in.AreaKind, AreaRef: in.AreaRef, Status: Screening}
+		AreaKind: in.AreaKind, AreaRef: in.AreaRef, Status: Screening, Source: src.Ref}
+	if src.Origin != "" {
+		t.Origin = src.Origin
+	}
 	if p.Role == access.Resident {
 		var member int
 		if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM dlb_members WHERE council_id = $1 AND username = $2`, c.ID, p.Username).Scan(&member); err != nil {
@@ -259,15 +277,13 @@ func (s *Store) Raise(ctx context.Context, in TopicInput) (Topic, error) {
 		if t.CosignUntil != nil {
 			until = db.T(*t.CosignUntil)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_topics (id, division_code, council_id, title, description, origin, raised_by, household_id, area_kind, area_ref,
-			status, cosign_needed, cosign_until, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)`,
-			t.ID, t.Division, t.CouncilID, t.Title, t.Description, t.Origin, p.Username, household, t.AreaKind, t.AreaRef, t.Status, t.CosignNeeded, until, db.T(now)); err != nil {
+		if err := insertTopic(ctx, tx, t, p.Username, household, until, db.T(now)); err != nil {
 			return err
 		}
 		if err := event(ctx, tx, t.ID, "raise", "", t.Status, p.Username, "", now); err != nil {
 			return err
 		}
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.topic_raise", Object: "topic", ObjectID: t.ID, Division: t.Division, Detail: t.Origin + " " + t.AreaKind})
+		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.topic_raise", Object: "topic", ObjectID: t.ID, Division: t.Division, Detail: strings.TrimSpace(t.Origin + " " + t.AreaKind + " " + t.Source)})
 	})
 	if err != nil {
 		return Topic{}, err
@@ -281,14 +297,14 @@ func event(ctx context.Context, tx *sql.Tx, topic, action, from, to, actor, note
 	return err
 }
 
-const topicCols = `id, division_code, council_id, title, description, origin, raised_by, area_kind, area_ref, status, reason, cosign_needed, cosign_until, cosigns, created_at, updated_at`
+const topicCols = `id, division_code, council_id, title, description, origin, raised_by, area_kind, area_ref, status, reason, cosign_needed, cosign_until, cosigns, created_at, updated_at, source`
 
 func scanTopic(r db.Scanner) (Topic, error) {
 	var t Topic
 	var until sql.Null[db.Time]
 	var created, updated db.Time
 	err := r.Scan(&t.ID, &t.Division, &t.CouncilID, &t.Title, &t.Description, &t.Origin, &t.RaisedBy, &t.AreaKind, &t.AreaRef, &t.Status, &t.Reason,
-		&t.CosignNeeded, &until, &t.Cosigns, &created, &updated)
+		&t.CosignNeeded, &until, &t.Cosigns, &created, &updated, &t.Source)
 	if until.Valid {
 		u := until.V.Time
 		t.CosignUntil = &u

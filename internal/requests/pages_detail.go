@@ -34,6 +34,17 @@ type detailView struct {
 	Units    []unitGroup
 	Handlers []Handler
 	Who      string // the name searched in the handler picker
+	// Topic is the council topic this suggestion became (nil: none).
+	// Council: the reader works with the councils (community workers and
+	// officers), who open the topic or raise one; others see its title.
+	Topic   *topicLink
+	Council bool
+}
+
+// topicLink is a deliberation topic raised from a request, as the
+// deliberation module publishes it (deliberation_topic_sources).
+type topicLink struct {
+	ID, Division, Title string
 }
 
 // actionLink offers an action that is not the one shown.
@@ -198,6 +209,12 @@ func (h *Handlers) detail(r *http.Request, req Request, show Action) (detailView
 	}
 	if dv.Photos, err = h.Store.PhotoList(ctx, req.ID); err != nil {
 		return dv, err
+	}
+	if req.Category == "suggestion" {
+		if dv.Topic, err = h.Store.topicOf(ctx, req.ID); err != nil {
+			return dv, err
+		}
+		dv.Council = p.Role == access.CommunityWorker || p.Role == access.Officer
 	}
 	if dv.Worker && req.Status.Open() || r.URL.Query().Get("created") == "1" {
 		dv.Duplicates, err = h.Store.Duplicates(ctx, req)

@@ -616,3 +616,16 @@ func (r Request) RefHref() string {
 
 // RefTopic tells whether the request was referred from a deliberation topic.
 func (r Request) RefTopic() bool { return strings.HasPrefix(r.Ref, "topic:") }
+
+// topicOf is the council topic a suggestion became, if any.
+func (s *Store) topicOf(ctx context.Context, id string) (*topicLink, error) {
+	var t topicLink
+	err := s.DB.R.QueryRowContext(ctx, `SELECT topic_id, division_code, title FROM deliberation_topic_sources WHERE source = $1`, "request:"+id).Scan(&t.ID, &t.Division, &t.Title)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}

@@ -1,6 +1,7 @@
 package visits
 
 import (
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -122,6 +123,11 @@ type visitView struct {
 	Methods []string
 	Now     string
 	Flash   bool
+	// Topic is the council topic raised from this visit's finding ("" for
+	// none). Council: the reader works with the councils (community
+	// workers and officers), who open the topic or raise one.
+	Topic   string
+	Council bool
 }
 
 // MethodLabel names a method.
@@ -176,6 +182,15 @@ func (h *Handlers) pageVisit(w http.ResponseWriter, r *http.Request, status int,
 			"method": {vv.Methods[0]}, "outcome": {OutcomeDone}, "risk": {RiskNormal}}
 	}
 	vv.Key, vv.Now = pv.Form.Get("submit_key"), pv.Form.Get("visited_at")
+	if v.Status == StatusDone {
+		err := h.Store.DB.R.QueryRowContext(r.Context(), `SELECT topic_id FROM deliberation_topic_sources WHERE source = $1`, fmt.Sprintf("visit:%d", v.ID)).Scan(&vv.Topic)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			h.fail(w, r, err)
+			return
+		}
+		p := access.From(r.Context())
+		vv.Council = p.Role == access.CommunityWorker || p.Role == access.Officer
+	}
 	for _, q := range prog.Questions {
 		f := q.Field("answer", pv.Form, pv.Errors)
 		f.Loose = true // answers are required only when the visit is done
