@@ -36,6 +36,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("GET /deliberation/board", h.pageOwnBoard)
 	h.registerCommentPages(rt)
 	h.registerNoticePages(rt)
+	h.registerPilots(rt)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {

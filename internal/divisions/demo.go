@@ -83,6 +83,22 @@ func (s *Store) SeedDemo(ctx context.Context, log *audit.Log, county string, vil
 		if err := flush(); err != nil {
 			return err
 		}
+		// The first urban community and the first village are deliberation
+		// pilots (C01/C02), so that the pilots' page has something to show;
+		// the indicators declare those designation kinds (none without them).
+		pilot := map[bool]bool{}
+		for _, v := range villages {
+			urban := v.UrbanRural == Urban
+			if pilot[urban] {
+				continue
+			}
+			pilot[urban] = true
+			kind := map[bool]string{true: "deliberation_pilot_urban", false: "deliberation_pilot_village"}[urban]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO unit_designations (division_code, kind, year, note, updated_by, updated_at)
+				SELECT $1, key, $3, '演示 / demo', 'demo', $4 FROM designation_kinds WHERE key = $2`, v.Code, kind, current-1, now); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('demo', '1') ON CONFLICT (key) DO UPDATE SET value = '1'`); err != nil {
 			return err
 		}
