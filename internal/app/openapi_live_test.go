@@ -179,10 +179,20 @@ func TestDocumentedGETsMatchSchemas(t *testing.T) {
 			[]byte("\x89PNG\r\n\x1a\n"), idOf(body)); err != nil {
 			t.Fatal(err)
 		}
+		// An emergency shelter, which a community-scale demo may lack.
+		var community string
+		if err := e.App.DB.R.QueryRow(`SELECT division_code FROM users WHERE username = 'demo.worker'`).Scan(&community); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.CreateFacility(access.With(t.Context(), &access.Principal{Username: "demo.worker", Role: access.CommunityWorker, Division: community}),
+			registry.FacilityInput{Division: community, Code: "OPENAPI-SH", Name: "应急避难场所", Category: "emergency_shelter", Address: "社区广场",
+				Lon: 120.13, Lat: 30.27, FloorArea: 3000, Capacities: map[string]float64{"people": 800}, Status: "open"}); err != nil {
+			t.Fatal(err)
+		}
 		doc, eps := documented(t, e)
 		values := map[string]string{"{code}": apptest.County, "{username}": "demo.officer", "{kind}": "residents"}
 		query := map[string]string{"q": "西湖", "lon": "120.13", "lat": "30.26", "radius_m": "2000", "division": apptest.County,
-			"branch": "西湖区机关党委", "from": "2026-01-01", "to": "2026-11-30"}
+			"branch": "西湖区机关党委", "from": "2026-01-01", "to": "2026-11-30", "year": "2026"}
 		// Where a path's ids have no list of their own above them.
 		idsFrom := map[string]string{"/api/v1/comments": "/api/v1/comment-queue"}
 		checked, total := 0, 0

@@ -145,15 +145,19 @@ func (h *Handlers) apiGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if asCAP {
-		return writeCAP(w, a)
+		return h.writeCAP(w, a)
 	}
 	web.WriteJSON(w, 200, a)
 	return nil
 }
 
-func writeCAP(w http.ResponseWriter, a Alert) error {
+// writeCAP serves an alert as a signed CAP document.
+func (h *Handlers) writeCAP(w http.ResponseWriter, a Alert) error {
 	b, err := MarshalCAP(a.CAP())
 	if err != nil {
+		return err
+	}
+	if b, err = h.Store.signCAP(b); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", MediaCAP+"; charset=utf-8")

@@ -12,6 +12,7 @@ import (
 
 	"linli/internal/fault"
 	"linli/internal/questions"
+	"linli/internal/xmldsig"
 )
 
 // CAPNamespace is the namespace of an OASIS CAP 1.2 alert.
@@ -210,6 +211,15 @@ func checkStructure(raw []byte) error {
 				continue
 			}
 			parent := stack[len(stack)-1]
+			// CAP's schema ends an alert with any number of XML
+			// Signature elements (lax): a signed document reads as its
+			// alert.
+			if len(stack) == 1 && x.Name.Space == xmldsig.NS {
+				if err := dec.Skip(); err != nil {
+					return capError("alert", "不是可读的 XML："+err.Error(), "is not readable XML: "+err.Error())
+				}
+				continue
+			}
 			path := parent.path + "/" + x.Name.Local
 			if x.Name.Local == "info" || x.Name.Local == "area" {
 				counts[path]++

@@ -59,6 +59,9 @@ type Shelter struct {
 	Division  string `json:"division"`
 	Capacity  int    `json:"capacity"`
 	Occupancy int    `json:"occupancy"`
+	// Opened is the shelter's state in the warning's incident where a
+	// list is of one: open, closed, or "" (not opened).
+	Opened string `json:"opened,omitempty"`
 }
 
 // Over tells whether more people are there than it holds.
@@ -355,10 +358,15 @@ func (s *Store) Shelters(ctx context.Context, a Alert) ([]Shelter, error) {
 		if err != nil {
 			return nil, err
 		}
+		opened, err := s.openings(ctx, a.IncidentID)
+		if err != nil {
+			return nil, err
+		}
 		for i := range rows {
 			if err := s.DB.R.QueryRowContext(ctx, occupancySQL, rows[i].ID).Scan(&rows[i].Occupancy); err != nil {
 				return nil, err
 			}
+			rows[i].Opened = opened[rows[i].ID]
 		}
 		out = append(out, rows...)
 	}

@@ -64,6 +64,14 @@ func Demo(ctx context.Context, s *Store, county string) error {
 			}
 		}
 	}
+	// The community's worker manages its shelters.
+	for div, worker := range helperOf {
+		if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO em_shelter_managers (facility_id, division_code, username, assigned_by, assigned_at)
+			SELECT id, division_code, $1, 'demo', $2 FROM registry_facility_cards WHERE category = $3 AND status = 'open' AND division_code = $4
+			ON CONFLICT (facility_id) DO NOTHING`, worker, db.T(now), ShelterCategory, div); err != nil {
+			return err
+		}
+	}
 	// Supplies in every community with a worker: one batch below its
 	// minimum, one expiring within days, one in order.
 	for div, worker := range helperOf {

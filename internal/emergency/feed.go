@@ -114,6 +114,7 @@ func (s *Store) PublicAlert(ctx context.Context, id string) (Alert, error) {
 func (h *Handlers) registerFeed(rt *web.Router) {
 	rt.Public("GET "+feedPath, h.feed)
 	rt.Public("GET /cap/alerts/{file}", h.publicCAP)
+	rt.Public("GET /cap/signing-cert.pem", h.signingCert)
 	rt.Public("GET /emergency/feed", func(w http.ResponseWriter, r *http.Request) {
 		to := feedPath
 		if r.URL.RawQuery != "" {
@@ -213,7 +214,7 @@ func (h *Handlers) publicCAP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	if err := writeCAP(w, a); err != nil {
+	if err := h.writeCAP(w, a); err != nil {
 		web.Logger(r.Context()).Error("public CAP", "err", err.Error())
 	}
 }

@@ -2,12 +2,14 @@ package emergency_test
 
 import (
 	"bytes"
+	"encoding/pem"
 	"encoding/xml"
 	"strings"
 	"testing"
 
 	"linli/internal/apptest"
 	"linli/internal/emergency"
+	"linli/internal/xmldsig"
 )
 
 // feed is the part of an Atom feed the test reads.
@@ -86,6 +88,25 @@ func TestPublicFeedServesActualPublicWarningsAsAtomAndCAP(t *testing.T) {
 			}
 			if doc.Identifier != actual.Alert.Identifier || doc.MsgType != "Alert" || doc.Status != "Actual" || doc.Scope != "Public" {
 				t.Fatalf("%+v", doc)
+			}
+		})
+		t.Run("the CAP document is signed (XML Signature, CAP 1.2 3.3.2.1) by the certificate the platform publishes", func(t *testing.T) {
+			_, body, _ := anyone.Get("/cap/alerts/" + actual.Alert.ID + ".xml")
+			cert, err := xmldsig.Verify([]byte(body))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, body)
+			}
+			st, pemText, hdr := anyone.Get("/cap/signing-cert.pem")
+			block, _ := pem.Decode([]byte(pemText))
+			if st != 200 || hdr.Get("Content-Type") != "application/x-pem-file" || block == nil || !bytes.Equal(block.Bytes, cert.Raw) {
+				t.Fatalf("the published certificate (%d) is not the signer's", st)
+			}
+			if _, err := xmldsig.Verify([]byte(strings.Replace(body, "台风橙色预警", "台风红色预警", 1))); err == nil {
+				t.Fatal("a changed headline still verifies")
+			}
+			_, again, _ := e.Login("officer.town").Get("/api/v1/emergency/alerts/" + actual.Alert.ID + ".xml")
+			if c, err := xmldsig.Verify([]byte(again)); err != nil || !c.Equal(cert) {
+				t.Fatalf("the signed-in API's document: %v", err)
 			}
 		})
 		t.Run("an exercise's CAP document is not public", func(t *testing.T) {

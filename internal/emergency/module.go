@@ -43,7 +43,7 @@ func newModule(d module.Deps) (module.Module, error) {
 		return nil, err
 	}
 	return &emergencyModule{store: &Store{DB: d.DB, Audit: d.Audit, Now: d.Now, Log: d.Log, Notices: d.Notices, Divs: d.Divisions, Keys: d.Keys,
-		EscalateAfter: after, group: &checkinGroup{}}}, nil
+		EscalateAfter: after, group: &checkinGroup{}, cap: &capSigner{}}}, nil
 }
 
 // StoreOf is the store of a built emergency module (nil for another
@@ -74,6 +74,8 @@ func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerSituation(rt)
 	h.registerPlans(rt)
 	h.registerTeams(rt)
+	h.registerShelters(rt)
+	h.registerDrills(rt)
 	h.registerHazards(rt)
 	return nil
 }

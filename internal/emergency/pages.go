@@ -174,7 +174,7 @@ func (h *Handlers) pageAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if asCAP {
-		if err := writeCAP(w, a); err != nil {
+		if err := h.writeCAP(w, a); err != nil {
 			h.fail(w, r, err)
 		}
 		return

@@ -70,6 +70,20 @@ func demoDrill(ctx context.Context, s *Store, octx context.Context, town string)
 		}
 	}
 	past.Now = func() time.Time { return at.Add(2 * time.Hour) }
-	_, err = past.Cancel(octx, a.ID, CancelInput{Note: "演练结束。"})
-	return err
+	if _, err = past.Cancel(octx, a.ID, CancelInput{Note: "演练结束。"}); err != nil {
+		return err
+	}
+	// The drill was on the schedule and is recorded held with that
+	// exercise; the next one is scheduled a fortnight ahead.
+	next := s.Now().AddDate(0, 0, 14).Truncate(time.Hour)
+	for _, d := range []struct {
+		title, state, incident string
+		at                     time.Time
+	}{{"台风防御演练", DrillHeld, a.IncidentID, at}, {"防汛转移演练", DrillScheduled, "", next}} {
+		if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO em_drills (id, division_code, title, hazard, starts_at, place, state, incident_id, created_by, created_at, updated_at)
+			VALUES ($1, $2, $3, 'typhoon', $4, '社区文化家园', $5, $6, 'demo', $7, $7)`, db.NewID(), div, d.title, db.T(d.at), d.state, d.incident, db.T(at.Add(-7*24*time.Hour))); err != nil {
+			return err
+		}
+	}
+	return nil
 }

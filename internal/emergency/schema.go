@@ -126,4 +126,6 @@ var migrations = []db.Migration{
 	// The board's timeline reads an incident's latest status changes.
 	{ID: "emergency/009_timeline", SQL: `CREATE INDEX em_check_events_incident ON em_check_events (incident_id, at);`},
 	{ID: "emergency/010_tally", SQL: tallySQL},
+	{ID: "emergency/011_shelters", SQL: sheltersSQL},
+	{ID: "emergency/012_drills", SQL: drillsSQL},
 }

@@ -98,6 +98,8 @@ type Store struct {
 	// group commits concurrent check-ins together (nil: one
 	// transaction each).
 	group *checkinGroup
+	// cap signs the CAP documents served (nil: served unsigned).
+	cap *capSigner
 }
 
 // Alert is one CAP message as stored.

@@ -65,6 +65,13 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 			Title: fault.M("确认安全 / 协助转移（"+statusWords(c.Status).ZH+"）", "Confirm safe / help move ("+statusWords(c.Status).EN+")"),
 			Whose: c.Whose, Href: "/emergency/checks/" + itoa64(c.ID), Urgent: true})
 	}
+	if len(out) < limit {
+		shelters, err := s.shelterWork(ctx, p.Username, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, shelters...)
+	}
 	if p.Role != access.GridWorker && len(out) < limit {
 		after := s.EscalateAfter
 		if after <= 0 {
@@ -122,6 +129,13 @@ func (s *Store) Work(ctx context.Context, p *access.Principal, limit int) ([]mod
 			out = append(out, module.WorkItem{Module: "emergency", Kind: kindFinding, KindName: fault.M("复盘整改事项", "Findings of reviews"),
 				Title: fault.M(f.Text, f.Text), Whose: f.Owner, Href: "/emergency/reviews/" + f.ReviewID + "#finding-" + f.ID, Due: due.AddDate(0, 0, 1), Urgent: f.Overdue})
 		}
+	}
+	if len(out) < limit {
+		ds, err := s.drillWork(ctx, p, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
 	}
 	return s.hazardWork(ctx, p, out, limit)
 }
