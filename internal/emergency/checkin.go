@@ -137,7 +137,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 	if len(fields) > 0 {
 		return res, fault.Invalid(fault.M("无法登记", "cannot record the check-in"), fields...)
 	}
-	alert, err := s.Get(ctx, in.AlertID)
+	alert, err := s.bare(ctx, s.DB.R, in.AlertID)
 	if err != nil {
 		if p.Role == access.Resident {
 			alert, err = s.residentAlert(ctx, p, in.AlertID)
@@ -146,7 +146,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			return res, err
 		}
 	}
-	last, err := s.latest(ctx, s.DB.R, alert.IncidentID)
+	last, err := s.latestBare(ctx, s.DB.R, alert.IncidentID)
 	if err != nil {
 		return res, err
 	}
@@ -167,7 +167,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 	apply := func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error) {
 		var items []audit.Item
 		res.Checks = nil
-		var ids []int64
+		var checks []Check
 		if p.Role == access.Resident {
 			rid, hh, err := s.residentOf(ctx, p)
 			if err != nil {
@@ -176,12 +176,12 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			if rid == "" {
 				return nil, errOutside
 			}
-			ids, err = db.Collect(ctx, tx, db.Value[int64], `SELECT id FROM em_checks WHERE incident_id = $1 AND (kind = 'household' AND subject_id = $2 OR kind = 'person' AND subject_id = $3)`,
+			checks, err = db.Collect(ctx, tx, scanCheck, `SELECT `+checkCols+` FROM em_checks c WHERE c.incident_id = $1 AND (c.kind = 'household' AND c.subject_id = $2 OR c.kind = 'person' AND c.subject_id = $3)`,
 				alert.IncidentID, hh, rid)
 			if err != nil {
 				return nil, err
 			}
-			if len(ids) == 0 {
+			if len(checks) == 0 {
 				return nil, errOutside
 			}
 		} else {
@@ -189,23 +189,18 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 			// By key alone, then the incident and the jurisdiction: with
 			// them in the WHERE, PostgreSQL's plan for a county's fresh
 			// incident (its statistics not yet updated) walked its index.
-			var inc, div string
-			err := tx.QueryRowContext(ctx, `SELECT incident_id, division_code FROM em_checks WHERE id = $1`, in.CheckID).Scan(&inc, &div)
-			if errors.Is(err, sql.ErrNoRows) || err == nil && (inc != alert.IncidentID || !sc.Contains(div)) {
+			c, err := scanCheck(tx.QueryRowContext(ctx, `SELECT `+checkCols+` FROM em_checks c WHERE c.id = $1`, in.CheckID))
+			if errors.Is(err, sql.ErrNoRows) || err == nil && (c.IncidentID != alert.IncidentID || !sc.Contains(c.Division)) {
 				return nil, fault.NotFound(fault.M("找不到这条登记，或不在您的辖区内", "no such check in your jurisdiction"))
 			}
 			if err != nil {
 				return nil, err
 			}
-			ids = []int64{in.CheckID}
+			checks = []Check{c}
 		}
 		moved := 0
-		for _, id := range ids {
-			c, err := scanCheck(tx.QueryRowContext(ctx, `SELECT `+checkCols+` FROM em_checks c WHERE c.id = $1`, id))
-			if err != nil {
-				return nil, err
-			}
-			if c.Status == in.Status && c.ShelterID == in.ShelterID && len(ids) > 1 {
+		for _, c := range checks {
+			if c.Status == in.Status && c.ShelterID == in.ShelterID && len(checks) > 1 {
 				continue // the resident's household already reported this
 			}
 			if !contains(transitions[c.Status], in.Status) {

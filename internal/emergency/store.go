@@ -237,15 +237,22 @@ func (s *Store) Get(ctx context.Context, id string) (Alert, error) {
 }
 
 func (s *Store) get(ctx context.Context, q rowQuerier, id string) (Alert, error) {
+	a, err := s.bare(ctx, q, id)
+	if err != nil {
+		return a, err
+	}
+	return a, s.areas(ctx, q, &a)
+}
+
+// bare reads an alert the principal may see without its areas: all a
+// check-in needs, one query.
+func (s *Store) bare(ctx context.Context, q rowQuerier, id string) (Alert, error) {
 	cond, args := visibleCond(access.From(ctx), 2)
 	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertCols+` FROM em_alerts x WHERE x.id = $1 AND `+cond, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, errNotFound
 	}
-	if err != nil {
-		return a, err
-	}
-	return a, s.areas(ctx, q, &a)
+	return a, err
 }
 
 // List reads the newest alerts the principal may see: at most limit,
@@ -275,14 +282,20 @@ func (s *Store) List(ctx context.Context, before time.Time, limit int) ([]Alert,
 
 // Latest is the newest message of an incident (the one in force).
 func (s *Store) latest(ctx context.Context, q rowQuerier, incident string) (Alert, error) {
-	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertCols+` FROM em_alerts x WHERE x.incident_id = $1 ORDER BY x.sent DESC, x.created_at DESC LIMIT 1`, incident))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, errNotFound
-	}
+	a, err := s.latestBare(ctx, q, incident)
 	if err != nil {
 		return a, err
 	}
 	return a, s.areas(ctx, q, &a)
+}
+
+// latestBare is an incident's latest message without its areas.
+func (s *Store) latestBare(ctx context.Context, q rowQuerier, incident string) (Alert, error) {
+	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertCols+` FROM em_alerts x WHERE x.incident_id = $1 ORDER BY x.sent DESC, x.created_at DESC LIMIT 1`, incident))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errNotFound
+	}
+	return a, err
 }
 
 // inForce tells whether check-ins are still taken for the incident of a.
