@@ -21,7 +21,12 @@ func TestStructuredMinutes(t *testing.T) {
 		off := h.accepted(t, "不在议程上的议题", "community", "")
 		m := apptest.JSON[deliberation.Meeting](t, h.cw, "POST", "/api/v1/meetings", deliberation.MeetingInput{CouncilID: h.council.ID, Title: "十二月议事会", Place: "社区会议室",
 			StartsAt: now.Add(time.Hour), Topics: []string{tp.ID}}, 201)
-		member := h.council.Members[0] // 陈建国, 居民代表
+		var member deliberation.Member // 陈建国, 居民代表
+		for _, mb := range h.council.Members {
+			if mb.Name == "陈建国" {
+				member = mb
+			}
+		}
 		entries := "/api/v1/meetings/" + m.ID + "/minutes/entries"
 		t.Run("what was said waits until the meeting has begun", func(t *testing.T) {
 			refused(t, h.cw, "POST", entries, deliberation.MinuteEntryInput{MemberID: member.ID, TopicID: tp.ID, Position: "support", Said: "赞成"}, 409, "")

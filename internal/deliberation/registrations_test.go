@@ -59,6 +59,10 @@ func TestMeetingOnlineAndRegistrations(t *testing.T) {
 		t.Run("a resident of another community, or a worker, cannot register", func(t *testing.T) {
 			refused(t, e.Login("res.b"), "POST", "/api/v1/meetings/"+m.ID+"/registrations", nil, 404, "")
 			refused(t, h.cw, "POST", "/api/v1/meetings/"+m.ID+"/registrations", nil, 403, "")
+			refused(t, e.Login("res.2"), "DELETE", "/api/v1/meetings/"+m.ID+"/registrations", nil, 409, "")
+			if n, c := e.Count(`SELECT COUNT(*) FROM dlb_registrations`), e.Count(`SELECT registered FROM dlb_meetings WHERE id = $1`, m.ID); n != 1 || c != 1 {
+				t.Fatalf("after the refusals: %d registrations, count %d", n, c)
+			}
 		})
 		t.Run("two residents taking the last place at once: one has it, the other is refused", func(t *testing.T) {
 			var wg sync.WaitGroup
