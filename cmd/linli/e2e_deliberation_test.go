@@ -132,7 +132,7 @@ func TestEndToEndResidentsDeliberateAndDecide(t *testing.T) {
 		}) {
 			return
 		}
-		var votePath string
+		var votePath, meetingPath string
 		if !t.Run("the community accepts it, schedules a meeting and opens a vote", func(t *testing.T) {
 			if err := chromedp.Do(ctx, login(s, "demo.worker", workerPW, topicPath), chromedp.WaitVisible(`#do-accept`)); err != nil {
 				t.Fatal(err)
@@ -165,6 +165,10 @@ func TestEndToEndResidentsDeliberateAndDecide(t *testing.T) {
 			if !strings.Contains(agenda, "本楼加装电梯") {
 				t.Fatalf("agenda %q", agenda)
 			}
+			if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+				u, _ := url.Parse(loc)
+				meetingPath = u.Path
+			}
 			fits(t, "the meeting")
 			closes := time.Now().In(cst).Truncate(time.Minute).Add(2 * time.Minute)
 			if err := chromedp.Do(ctx,
@@ -187,6 +191,20 @@ func TestEndToEndResidentsDeliberateAndDecide(t *testing.T) {
 		}) {
 			return
 		}
+		t.Run("the resident registers for the meeting", func(t *testing.T) {
+			if err := chromedp.Do(ctx, login(s, "demo.resident", residentPW, meetingPath), chromedp.WaitVisible(`#register`), chromedp.Click(`#register`),
+				chromedp.WaitVisible(`#my-registration`)); err != nil {
+				t.Fatalf("register: %v", err)
+			}
+			var n string
+			if err := chromedp.Do(ctx, text(`#registered-count`, &n)); err != nil || n != "1" {
+				t.Fatalf("registered %q: %v", n, err)
+			}
+			fits(t, "the meeting for a registered resident")
+			if err := chromedp.Do(ctx, logout); err != nil {
+				t.Fatal(err)
+			}
+		})
 		if !t.Run("the building's households vote, one ballot each", func(t *testing.T) {
 			for i, who := range [][2]string{{"demo.resident", residentPW}, {"nb.one", residentPassword}, {"nb.two", residentPassword}} {
 				if err := chromedp.Do(ctx, login(s, who[0], who[1], votePath), chromedp.WaitVisible(`#cast`)); err != nil {

@@ -165,6 +165,9 @@ func (s *Store) Comment(ctx context.Context, topicID string, in CommentInput) (C
 	if !s.sees(ctx, t.Division) {
 		return Comment{}, errNotFound
 	}
+	if err := refuseMerged(t); err != nil {
+		return Comment{}, err
+	}
 	hh := ""
 	if p.Role == access.Resident {
 		if hh, _, err = s.household(ctx, p); err != nil {
@@ -448,6 +451,9 @@ func (s *Store) SupportTopic(ctx context.Context, topicID string, on bool) (Supp
 	}
 	if !s.sees(ctx, t.Division) {
 		return Support{}, errNotFound
+	}
+	if err := refuseMerged(t); err != nil && on {
+		return Support{}, err
 	}
 	hh, _, err := s.household(ctx, p)
 	if err != nil {

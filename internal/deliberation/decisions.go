@@ -33,6 +33,12 @@ type Decision struct {
 	Updates    []Progress `json:"updates,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
+
+	// Milestones of the plan, Overdue how many are past due, and Rating
+	// the households' 评价问效 once done (milestones.go).
+	Milestones []Milestone `json:"milestones,omitempty"`
+	Overdue    int         `json:"overdue,omitempty"`
+	Rating     *Ratings    `json:"rating,omitempty"`
 }
 
 // StateTag is the topic's state in words.
@@ -122,6 +128,8 @@ func (s *Store) Decide(ctx context.Context, in DecisionInput) (Decision, error) 
 type ProgressInput struct {
 	Percent int    `json:"percent"`
 	Note    string `json:"note"`
+	// Milestone is the seq of a milestone this update marks done (0: none).
+	Milestone int `json:"milestone,omitempty"`
 }
 
 // AddProgress records an update: the first moves the topic to 实施中,
@@ -177,6 +185,9 @@ func (s *Store) AddProgress(ctx context.Context, id string, in ProgressInput) (D
 		if _, err := tx.ExecContext(ctx, `UPDATE dlb_decisions SET progress = $2, updated_at = $3 WHERE id = $1`, id, in.Percent, db.T(now)); err != nil {
 			return err
 		}
+		if err := markMilestone(ctx, tx, id, in.Milestone, now); err != nil {
+			return err
+		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.progress", Object: "decision", ObjectID: id, Division: div, Detail: fmt.Sprintf("%d%%", in.Percent)})
 	})
 	if err != nil {
@@ -218,7 +229,10 @@ func (s *Store) Decision(ctx context.Context, id string) (Decision, error) {
 		p.At = at.Time
 		return p, err
 	}, `SELECT seq, percent, note, at FROM dlb_progress WHERE decision_id = $1 ORDER BY seq DESC`, id)
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	return d, s.decisionExtras(ctx, &d)
 }
 
 // DecisionPage is one page of a community's public board.
@@ -261,5 +275,5 @@ func (s *Store) Decisions(ctx context.Context, division, cursor string, size int
 	for i := range pg.Items {
 		pg.Items[i].Plan = ""
 	}
-	return pg, nil
+	return pg, s.boardExtras(ctx, pg.Items)
 }

@@ -34,7 +34,9 @@ var demoMembers = []struct{ name, role string }{
 // Demo gives every demo community (and township) a council with members,
 // topics in every state with their history, two past meetings with
 // attendance and minutes, a finished council vote with its ballot chain,
-// and decisions with their progress. Rows are written in multi-row
+// and decisions with their progress; demo_more.go adds a merged topic,
+// an online meeting with registrations, structured minutes, milestones
+// and ratings. Rows are written in multi-row
 // INSERTs, a few hundred at a time.
 func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	county := o.County
@@ -50,6 +52,11 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	if err != nil {
 		return err
 	}
+	homes, err := demoHomes(ctx, s, sc)
+	if err != nil {
+		return err
+	}
+	var extra demoExtra
 	now := s.Now()
 	day := 24 * time.Hour
 	t := func(d time.Duration) db.Time { return db.T(now.Add(d)) }
@@ -175,6 +182,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				progress = append(progress, []any{did, k + 1, pct, []string{"方案已公示", "施工过半", "已完成并验收"}[k], "demo.worker", t(-time.Duration(20-k*8) * day)})
 			}
 		}
+		extra.community(c, cid, tid, mids, homes[c], now)
 	}
 	for _, tw := range townships {
 		councils = append(councils, []any{"00dc" + tw, tw, "街道民生议事会", "township", 500, MajorityTwoThirds, 0, 14, t(-400 * day)})
@@ -204,7 +212,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				return err
 			}
 		}
-		return nil
+		return extra.insert(ctx, s.DB, tx)
 	})
 }
 

@@ -93,5 +93,6 @@ func TestDemo(t *testing.T) {
 		if st != 200 || !strings.Contains(body, "加装电梯意见征集与推进") {
 			t.Errorf("board page %d", st)
 		}
+		demoMore(t, e, c, community, pg)
 	})
 }

@@ -27,6 +27,19 @@ type Meeting struct {
 	Present    int        `json:"present"`
 	Minutes    string     `json:"minutes,omitempty"`
 	Summary    string     `json:"summary,omitempty"`
+	// Mode is place or online; Link the online meeting's link or number
+	// (registrations.go).
+	Mode     string `json:"mode"`
+	Link     string `json:"link,omitempty"`
+	Capacity int    `json:"capacity,omitempty"` // 0: no limit
+	// Registered counts the residents registered; Registrations lists
+	// them for workers; MyRegistration: the reader is one of them.
+	Registered       int            `json:"registered"`
+	Registrations    []Registration `json:"registrations,omitempty"`
+	MyRegistration   bool           `json:"my_registration,omitempty"`
+	ResidentsPresent int            `json:"residents_present"`
+	// Entries are the structured minutes (minutes.go).
+	Entries []MinuteEntry `json:"entries,omitempty"`
 }
 
 // AgendaItem is a topic on a meeting's agenda.
@@ -54,6 +67,11 @@ type MeetingInput struct {
 	Place     string    `json:"place"`
 	StartsAt  time.Time `json:"starts_at"`
 	Topics    []string  `json:"topics"`
+	// Mode: place (the default) or online, with Link (a link or meeting
+	// number); Capacity limits registrations (0: no limit).
+	Mode     string `json:"mode,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Capacity int    `json:"capacity,omitempty"`
 }
 
 // Schedule adds a meeting in the future with its agenda of topics that
@@ -65,7 +83,7 @@ func (s *Store) Schedule(ctx context.Context, in MeetingInput) (Meeting, error) 
 	}
 	var fields []fault.FieldError
 	in.Title = text("title", in.Title, 80, true, &fields)
-	in.Place = text("place", in.Place, 80, true, &fields)
+	checkWhere(&in, &fields)
 	now := s.Now()
 	if in.StartsAt.IsZero() {
 		fields = append(fields, fault.Field("starts_at", fault.M("请填写会议时间", "the meeting time is required")))
@@ -84,8 +102,8 @@ func (s *Store) Schedule(ctx context.Context, in MeetingInput) (Meeting, error) 
 	}
 	id := db.NewID()
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_meetings (id, division_code, council_id, title, place, starts_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			id, c.Division, c.ID, in.Title, in.Place, db.T(in.StartsAt), db.T(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_meetings (id, division_code, council_id, title, place, starts_at, created_at, mode, link, capacity) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			id, c.Division, c.ID, in.Title, in.Place, db.T(in.StartsAt), db.T(now), in.Mode, in.Link, in.Capacity); err != nil {
 			return err
 		}
 		for i, tid := range in.Topics {
@@ -119,8 +137,8 @@ func (s *Store) Schedule(ctx context.Context, in MeetingInput) (Meeting, error) 
 func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
 	var m Meeting
 	var at db.Time
-	err := s.DB.R.QueryRowContext(ctx, `SELECT id, division_code, council_id, title, place, starts_at, minutes, summary FROM dlb_meetings WHERE id = $1`, id).
-		Scan(&m.ID, &m.Division, &m.CouncilID, &m.Title, &m.Place, &at, &m.Minutes, &m.Summary)
+	err := s.DB.R.QueryRowContext(ctx, `SELECT id, division_code, council_id, title, place, starts_at, minutes, summary, mode, link, capacity, registered FROM dlb_meetings WHERE id = $1`, id).
+		Scan(&m.ID, &m.Division, &m.CouncilID, &m.Title, &m.Place, &at, &m.Minutes, &m.Summary, &m.Mode, &m.Link, &m.Capacity, &m.Registered)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !s.sees(ctx, m.Division)) {
 		return m, errNotFound
 	} else if err != nil {
@@ -153,12 +171,14 @@ func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
 	} else {
 		m.Minutes = ""
 	}
-	return m, nil
+	return m, s.meetingExtras(ctx, &m)
 }
 
 // AttendanceInput is the day's tick list: the members present.
 type AttendanceInput struct {
 	Present []string `json:"present"`
+	// Residents are the registrations present (the others are absent).
+	Residents []string `json:"residents,omitempty"`
 }
 
 // Attend records who came, on or after the meeting's day.
@@ -183,12 +203,18 @@ func (s *Store) Attend(ctx context.Context, id string, in AttendanceInput) (Meet
 			return m, invalid(fault.Field(fmt.Sprintf("present[%d]", i), fault.M("不是本议事会成员", "not a member of the council")))
 		}
 	}
+	if err := checkResidents(m, in.Residents); err != nil {
+		return m, err
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, a := range m.Attendance {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_attendance (meeting_id, member_id, present) VALUES ($1,$2,$3)
 				ON CONFLICT (meeting_id, member_id) DO UPDATE SET present = excluded.present`, id, a.MemberID, present[a.MemberID]); err != nil {
 				return err
 			}
+		}
+		if err := attendResidents(ctx, tx, m, in.Residents); err != nil {
+			return err
 		}
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.meeting_attendance", Object: "meeting", ObjectID: id, Division: m.Division,
 			Detail: fmt.Sprintf("%d of %d present", len(present), len(m.Attendance))})
@@ -248,10 +274,10 @@ func (s *Store) Meetings(ctx context.Context, division string, limit int) ([]Mee
 	ms, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Meeting, error) {
 		var m Meeting
 		var at db.Time
-		err := r.Scan(&m.ID, &m.Division, &m.CouncilID, &m.Title, &m.Place, &at, &m.Summary)
+		err := r.Scan(&m.ID, &m.Division, &m.CouncilID, &m.Title, &m.Place, &at, &m.Summary, &m.Mode, &m.Link, &m.Capacity, &m.Registered)
 		m.StartsAt = at.Time
 		return m, err
-	}, fmt.Sprintf(`SELECT id, division_code, council_id, title, place, starts_at, summary FROM dlb_meetings WHERE division_code >= $1 AND division_code < $2
+	}, fmt.Sprintf(`SELECT id, division_code, council_id, title, place, starts_at, summary, mode, link, capacity, registered FROM dlb_meetings WHERE division_code >= $1 AND division_code < $2
 		ORDER BY starts_at DESC, id DESC LIMIT %d`, limit), sc.Lo, sc.Hi)
 	if ms == nil {
 		ms = []Meeting{}

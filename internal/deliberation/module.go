@@ -44,7 +44,9 @@ func (m *deliberationModule) Nav() []web.NavItem {
 func (m *deliberationModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &handlers{store: m.store, pages: rd.Parse(templates, "templates/*.html")}
 	h.registerAPI(rt)
+	h.registerMoreAPI(rt)
 	h.registerPages(rt)
+	h.registerMorePages(rt)
 	return nil
 }
 

@@ -277,6 +277,8 @@ func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int,
 		v.Notice = web.M("评论已发表。", "Your comment is posted.")
 	case q.Get("reported") == "1":
 		v.Notice = web.M("已举报，管理员会尽快处理。", "Reported: a moderator will look at it.")
+	case q.Get("merged") == "1":
+		v.Notice = web.M("重复议题已并入本议题。", "The duplicate is merged into this topic.")
 	}
 	v.Title, v.Data = fault.M("议题："+t.Title, "Topic: "+t.Title), tv
 	v.Crumbs = []web.Crumb{{Href: "/deliberation", Label: web.M("议事协商", "Deliberation")}, {Label: web.M("议题", "Topic")}}
@@ -470,7 +472,8 @@ func (h *handlers) postSchedule(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
-	in := MeetingInput{CouncilID: r.FormValue("council_id"), Title: r.FormValue("title"), Place: r.FormValue("place"), StartsAt: localTime(r.FormValue("starts_at")), Topics: r.Form["topic"]}
+	in := MeetingInput{CouncilID: r.FormValue("council_id"), Title: r.FormValue("title"), Place: r.FormValue("place"), StartsAt: localTime(r.FormValue("starts_at")), Topics: r.Form["topic"],
+		Mode: r.FormValue("mode"), Link: r.FormValue("link"), Capacity: formInt(r.FormValue("capacity"))}
 	m, err := h.store.Schedule(r.Context(), in)
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageSchedule(w, r, st, v) })
@@ -483,6 +486,7 @@ type meetingView struct {
 	Meeting Meeting
 	Worker  bool
 	Started bool
+	More    meetingMore
 }
 
 func (h *handlers) pageMeeting(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -492,6 +496,7 @@ func (h *handlers) pageMeeting(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	mv := meetingView{Meeting: m, Worker: worker(access.From(r.Context())), Started: h.store.Now().In(cst).Format("2006-01-02") >= m.StartsAt.In(cst).Format("2006-01-02")}
+	mv.More = h.meetingMore(r, m, &v)
 	if v.Form == nil {
 		v.Form = url.Values{"minutes": {m.Minutes}, "summary": {m.Summary}}
 	}
@@ -506,7 +511,7 @@ func (h *handlers) postAttendance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if _, err := h.store.Attend(r.Context(), id, AttendanceInput{Present: r.Form["present"]}); err != nil {
+	if _, err := h.store.Attend(r.Context(), id, AttendanceInput{Present: r.Form["present"], Residents: r.Form["resident"]}); err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageMeeting(w, r, st, v) })
 		return
 	}
@@ -530,6 +535,7 @@ type decisionView struct {
 	Decision Decision
 	Worker   bool
 	CanAdd   bool
+	CanRate  bool
 }
 
 func (h *handlers) pageDecision(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -539,7 +545,7 @@ func (h *handlers) pageDecision(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	wk := worker(access.From(r.Context()))
-	v.Title, v.Data = fault.M("议事决定："+d.TopicTitle, "Decision: "+d.TopicTitle), decisionView{Decision: d, Worker: wk, CanAdd: wk && (d.Status == Decided || d.Status == Implementing)}
+	v.Title, v.Data = fault.M("议事决定："+d.TopicTitle, "Decision: "+d.TopicTitle), decisionView{Decision: d, Worker: wk, CanAdd: wk && (d.Status == Decided || d.Status == Implementing), CanRate: h.canRate(r, d)}
 	v.Crumbs = []web.Crumb{{Href: "/deliberation", Label: web.M("议事协商", "Deliberation")}, {Label: web.M("决定", "Decision")}}
 	h.pages.Render(w, r, status, "decision", v)
 }
@@ -554,7 +560,7 @@ func (h *handlers) postProgress(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pct = -1
 	}
-	if _, err := h.store.AddProgress(r.Context(), id, ProgressInput{Percent: pct, Note: r.FormValue("note")}); err != nil {
+	if _, err := h.store.AddProgress(r.Context(), id, ProgressInput{Percent: pct, Note: r.FormValue("note"), Milestone: formInt(r.FormValue("milestone"))}); err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageDecision(w, r, st, v) })
 		return
 	}

@@ -169,6 +169,10 @@ func migrations() []db.Migration {
 			PostgresSQL: sealedBoxSQL + ";"},
 		{ID: "deliberation/003_comments", SQL: commentsSQL},
 		{ID: "deliberation/004_notices", SQL: noticesSQL},
+		{ID: "deliberation/006_merge", SQL: mergeSQL},
+		{ID: "deliberation/007_meeting_registrations", SQL: registrationsSQL},
+		{ID: "deliberation/008_minute_entries", SQL: minuteEntriesSQL},
+		{ID: "deliberation/009_milestones_ratings", SQL: milestonesSQL},
 		{ID: "deliberation/010_sources", SQL: sourcesSQL},
 	}
 }

@@ -29,15 +29,17 @@ const (
 	Implementing = "implementing" // 实施中
 	Done         = "done"         // 已完成
 	Shelved      = "shelved"      // 已搁置
+	Merged       = "merged"       // 已合并 into another topic (merge.go)
 )
 
 // States is every state in the order of the loop.
-var States = []string{Collecting, Screening, Accepted, Referred, Declined, Deliberating, Decided, Implementing, Done, Shelved}
+var States = []string{Collecting, Screening, Accepted, Referred, Declined, Deliberating, Decided, Implementing, Done, Shelved, Merged}
 
 var stateNames = map[string]fault.Msg{
 	Collecting: fault.M("收集中", "Collecting"), Screening: fault.M("待审", "Screening"), Accepted: fault.M("已受理", "Accepted"),
 	Referred: fault.M("已转办", "Referred"), Declined: fault.M("不予受理", "Declined"), Deliberating: fault.M("协商中", "Deliberating"),
 	Decided: fault.M("已决定", "Decided"), Implementing: fault.M("实施中", "Implementing"), Done: fault.M("已完成", "Done"), Shelved: fault.M("已搁置", "Shelved"),
+	Merged: fault.M("已合并", "Merged"),
 }
 
 // StateName is a state in words.
@@ -98,6 +100,8 @@ type Topic struct {
 	// Source is what the topic was raised from: request:<id> (a
 	// suggestion) or visit:<id> (a visit's finding); empty otherwise.
 	Source string `json:"source,omitempty"`
+	// MergedInto is the topic a merged one went into.
+	MergedInto *TopicRef `json:"merged_into,omitempty"`
 }
 
 // StateTag is the topic's state as a tag.
@@ -110,7 +114,7 @@ func stateTag(s string) web.Tag {
 		tone = web.ToneOK
 	case Declined:
 		tone = web.ToneBad
-	case Shelved, Referred:
+	case Shelved, Referred, Merged:
 		tone = web.ToneMuted
 	}
 	return web.Tag{Tone: tone, Label: StateName(s)}
@@ -341,6 +345,11 @@ func (s *Store) Topic(ctx context.Context, id string) (Topic, error) {
 			return t, err
 		}
 		t.RequestID = req.String
+	}
+	if t.Status == Merged {
+		if t.MergedInto, err = s.mergedInto(ctx, id); err != nil {
+			return t, err
+		}
 	}
 	t.History, err = db.Collect(ctx, s.DB.R, func(r db.Scanner) (Event, error) {
 		var e Event
