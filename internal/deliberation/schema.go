@@ -169,6 +169,7 @@ func migrations() []db.Migration {
 			PostgresSQL: sealedBoxSQL + ";"},
 		{ID: "deliberation/003_comments", SQL: commentsSQL},
 		{ID: "deliberation/004_notices", SQL: noticesSQL},
+		filesMigration,
 	}
 }
 
