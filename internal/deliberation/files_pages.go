@@ -54,8 +54,23 @@ func (h *handlers) registerFilePages(rt *web.Router) {
 	rt.Page("POST /deliberation/notices/{id}/files", h.postFiles(FileNotice))
 }
 
+// malformed refuses a path whose ids cannot be ids: on a public path that
+// is the caller's mistake, not an attachment that is missing.
+func malformed(r *http.Request, names ...string) error {
+	for _, n := range names {
+		id := r.PathValue(n)
+		if len(id) < 16 || len(id) > 64 || strings.Trim(id, "0123456789abcdefghijklmnopqrstuvwxyz-") != "" {
+			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field(n, fault.M("编号格式有误", "malformed id")))
+		}
+	}
+	return nil
+}
+
 func (h *handlers) apiFiles(kind string) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := malformed(r, "id"); err != nil {
+			return err
+		}
 		fs, err := h.store.Files(r.Context(), kind, r.PathValue("id"))
 		return respond(w, 200, fs, err)
 	}
@@ -96,6 +111,9 @@ func (h *handlers) ownFile(r *http.Request, kind string, small bool) (File, []by
 
 func (h *handlers) apiFile(kind string) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := malformed(r, "id", "file"); err != nil {
+			return err
+		}
 		small := r.URL.Query().Get("thumb") == "1" || r.URL.Query().Get("thumb") == "true"
 		f, b, err := h.ownFile(r, kind, small)
 		if err == nil && small && b == nil {
