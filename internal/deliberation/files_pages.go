@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
@@ -144,15 +145,15 @@ func (h *handlers) apiDeleteFile(kind string) web.HandlerFunc {
 // sniffed by the browser, named for saving (RFC 6266 with the UTF-8 name):
 // pictures and PDFs open in the browser, spreadsheets are saved.
 func serveFile(w http.ResponseWriter, f File, b []byte, small bool) {
-	ct, how := f.ContentType, "inline"
+	ct, how, name := f.ContentType, "inline", f.Name
 	if small {
-		ct = typeJPEG
+		ct, name = typeJPEG, strings.TrimSuffix(name, path.Ext(name))+".thumb.jpg"
 	} else if !f.Image() && ct != typePDF {
 		how = "attachment"
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Disposition", disposition(how, f.Name))
+	w.Header().Set("Content-Disposition", disposition(how, name))
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Write(b)
@@ -257,9 +258,10 @@ func newFileInput(kind string) fileInput {
 }
 
 // formFiles parses a page's form, which may carry files (multipart) or
-// not, and checks the files of its "files" input for kind. Nothing is
-// written.
-func formFiles(w http.ResponseWriter, r *http.Request, kind string) ([]prepared, error) {
+// not, and checks the files of its "files" input for kind, counting those
+// an existing owner (owner, "" for one the form creates) already holds.
+// Nothing is written.
+func (h *handlers) formFiles(w http.ResponseWriter, r *http.Request, kind, owner string) ([]prepared, error) {
 	rule := fileRules[kind]
 	r.Body = http.MaxBytesReader(w, r.Body, int64(rule.max)*(MaxFileSize+64<<10)+1<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
@@ -290,7 +292,17 @@ func formFiles(w http.ResponseWriter, r *http.Request, kind string) ([]prepared,
 		}
 		ups = append(ups, Upload{Name: fh.Filename, Data: b})
 	}
-	return prepare(kind, "files", 0, ups)
+	have := 0
+	if owner != "" && len(ups) > 0 {
+		// Counted for whom may see the owner only.
+		if _, err := h.store.owner(r.Context(), kind, owner, 0); err != nil {
+			return nil, err
+		}
+		if err := h.store.DB.R.QueryRowContext(r.Context(), `SELECT COUNT(*) FROM dlb_files WHERE owner_kind = $1 AND owner_id = $2 AND seq = 0`, kind, owner).Scan(&have); err != nil {
+			return nil, err
+		}
+	}
+	return prepare(kind, "files", have, ups)
 }
 
 // attachNew adds the files of the form that created their owner (a worker
@@ -322,7 +334,7 @@ func (h *handlers) postFiles(kind string) http.HandlerFunc {
 				h.pageTopic(w, r, st, v)
 			}
 		}
-		ps, err := formFiles(w, r, kind)
+		ps, err := h.formFiles(w, r, kind, id)
 		if err == nil && len(ps) == 0 {
 			err = invalid(fault.Field("files", fault.M("请选择文件", "choose a file")))
 		}

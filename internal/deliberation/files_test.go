@@ -310,9 +310,21 @@ func TestAttachmentPages(t *testing.T) {
 				t.Fatalf("%d photos", n)
 			}
 		})
-		t.Run("the raiser deletes the photo after a confirmation page", func(t *testing.T) {
+		t.Run("the topic page's form refuses the seventh photo naming files, and writes nothing", func(t *testing.T) {
+			for range 5 {
+				uploaded(t, res1, "/api/v1/topics/"+topic+"/files", "more.jpg", photo)
+			}
+			st, body, _ := res1.Multipart("/deliberation/topics/"+topic+"/files", nil, "files", "seventh.jpg", photo, nil)
+			if st != 400 || !strings.Contains(body, `href="#f-files"`) || !strings.Contains(body, "最多 6 个") {
+				t.Fatalf("%d %.800s", st, body)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM dlb_files`); n != 6 {
+				t.Fatalf("%d photos", n)
+			}
+		})
+		t.Run("the raiser deletes a photo after a confirmation page", func(t *testing.T) {
 			var id string
-			if err := e.App.DB.R.QueryRow(`SELECT id FROM dlb_files WHERE owner_id = $1`, topic).Scan(&id); err != nil {
+			if err := e.App.DB.R.QueryRow(`SELECT id FROM dlb_files WHERE owner_id = $1 ORDER BY id LIMIT 1`, topic).Scan(&id); err != nil {
 				t.Fatal(err)
 			}
 			st, page, _ := res1.Get("/deliberation/files/" + id + "/delete")
@@ -322,8 +334,8 @@ func TestAttachmentPages(t *testing.T) {
 			if st, _, hdr := res1.Form("/deliberation/files/"+id+"/delete", nil, nil); st != 303 || !strings.HasPrefix(hdr.Get("Location"), "/deliberation/topics/"+topic) {
 				t.Fatalf("delete %d %s", st, hdr.Get("Location"))
 			}
-			if n := e.Count(`SELECT COUNT(*) FROM dlb_files`); n != 0 {
-				t.Fatalf("%d files left", n)
+			if n := e.Count(`SELECT COUNT(*) FROM dlb_files WHERE id = $1`, id) + e.Count(`SELECT COUNT(*) FROM dlb_files`); n != 5 {
+				t.Fatalf("%d files left, want the other 5", n)
 			}
 		})
 		t.Run("the worker adds a progress update with a photo; the decision page shows it under the update", func(t *testing.T) {

@@ -161,7 +161,7 @@ func yuanToFen(s string) (int64, bool) {
 }
 
 func (h *handlers) postNotice(w http.ResponseWriter, r *http.Request) {
-	files, err := formFiles(w, r, FileNotice)
+	files, err := h.formFiles(w, r, FileNotice, "")
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageNewNotice(w, r, st, v) })
 		return

@@ -154,7 +154,7 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (h *handlers) postRaise(w http.ResponseWriter, r *http.Request) {
-	files, err := formFiles(w, r, FileTopic)
+	files, err := h.formFiles(w, r, FileTopic, "")
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageRaise(w, r, st, v) })
 		return
@@ -506,7 +506,7 @@ func (h *handlers) postAttendance(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) postMinutes(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	files, err := formFiles(w, r, FileMeeting)
+	files, err := h.formFiles(w, r, FileMeeting, id)
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageMeeting(w, r, st, v) })
 		return
@@ -547,7 +547,7 @@ func (h *handlers) pageDecision(w http.ResponseWriter, r *http.Request, status i
 }
 
 func (h *handlers) postProgress(w http.ResponseWriter, r *http.Request) {
-	files, err := formFiles(w, r, FileProgress)
+	files, err := h.formFiles(w, r, FileProgress, "")
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageDecision(w, r, st, v) })
 		return
