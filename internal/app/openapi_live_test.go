@@ -202,17 +202,22 @@ func TestDocumentedGETsMatchSchemas(t *testing.T) {
 			}
 			total++
 			t.Run(ep.Path, func(t *testing.T) {
+				// The path as far as its parameters are filled, so that a
+				// second id comes from the list under the first.
+				filled := ep.Path
 				path := regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllStringFunc(ep.Path, func(param string) string {
 					if v, ok := values[param]; ok {
+						filled = strings.Replace(filled, param, v, 1)
 						return v
 					}
 					// An id comes from the list the path is under.
-					list := ep.Path[:strings.Index(ep.Path, param)-1]
+					list := filled[:strings.Index(filled, param)-1]
 					if from, ok := idsFrom[list]; ok {
 						list = from
 					}
 					for _, c := range callers {
 						if st, body := c.Do("GET", list, nil); st == 200 && idOf(body) != "" {
+							filled = strings.Replace(filled, param, idOf(body), 1)
 							return idOf(body)
 						}
 					}

@@ -73,6 +73,7 @@ func (h *handlers) registerAPI(rt *web.Router) {
 	rt.API("POST /api/v1/decisions", web.Op{Summary: "记录议事决定与实施计划 / Record a decision with its implementation plan", Tag: tag, Body: DecisionInput{}, Response: Decision{}, Status: 201}, h.apiDecide)
 	rt.API("GET /api/v1/decisions/{id}", web.Op{Summary: "决定、表决结果与进度（公开）/ A decision with its vote and progress", Tag: tag, Response: Decision{}}, h.apiDecision)
 	rt.API("POST /api/v1/decisions/{id}/progress", web.Op{Summary: "更新落实进度 / Add a progress update", Tag: tag, Body: ProgressInput{}, Response: Decision{}, Status: 201}, h.apiProgress)
+	h.registerFileAPI(rt)
 }
 
 // division is the community a request is about: the one asked, else the

@@ -51,7 +51,10 @@ func (m *deliberationModule) Mount(rt *web.Router, rd *web.Renderer) error {
 }
 
 func (m *deliberationModule) Demo(ctx context.Context, o module.DemoOptions) error {
-	return Demo(ctx, m.store, o)
+	if err := Demo(ctx, m.store, o); err != nil {
+		return err
+	}
+	return demoFiles(ctx, m.store, o)
 }
 
 var _ module.Demo = (*deliberationModule)(nil)

@@ -30,6 +30,7 @@ type noticesView struct {
 	Worker    bool
 	Notices   []Notice
 	Pager     web.Pager
+	Files     map[string][]File
 }
 
 func community12(c string) bool { return len(c) == 12 && strings.Trim(c, "0123456789") == "" }
@@ -56,6 +57,10 @@ func (h *handlers) pageNotices(w http.ResponseWriter, r *http.Request) {
 	first, next := keyset.Links(r, cursor, pg.Next)
 	p := access.From(r.Context())
 	v := noticesView{Community: c, Archive: archive, Worker: worker(p) && access.BusinessScope(p).Contains(c), Notices: pg.Items, Pager: web.Pager{First: first, Next: next}}
+	if v.Files, err = h.store.noticeFiles(r.Context(), noticeIDs(pg.Items)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	title := fault.M(dv.Name+"村（居）务公开", dv.Name+" notice board")
 	if archive {
 		title = fault.M(dv.Name+"村（居）务公开：往期", dv.Name+" notice board: archive")
@@ -67,6 +72,7 @@ type noticeView struct {
 	Notice   Notice
 	CanAck   bool
 	Resident bool
+	Att      attachments
 }
 
 // pageNotice is one notice, laid out to print on A4 for the physical board.
@@ -81,6 +87,10 @@ func (h *handlers) pageNotice(w http.ResponseWriter, r *http.Request, status int
 	}
 	p := access.From(r.Context())
 	nv := noticeView{Notice: n}
+	if nv.Att, err = h.attachments(r, FileNotice, n.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if p != nil && p.Role == access.Resident && n.AckRequired && !n.Acked {
 		if _, div, err := h.store.household(r.Context(), p); err == nil && div == n.Division && (n.Until == "" || n.Until >= h.store.today()) {
 			nv.CanAck = true
@@ -112,6 +122,7 @@ type newNoticeView struct {
 	Categories []categoryOption
 	Rows       []int
 	Today      string
+	Files      fileInput
 }
 
 func (h *handlers) pageNewNotice(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -124,7 +135,7 @@ func (h *handlers) pageNewNotice(w http.ResponseWriter, r *http.Request, status 
 		h.fail(w, r, fault.Forbidden(fault.M("请从本辖区的村（社区）发布公开事项", "publish from a community in your jurisdiction")))
 		return
 	}
-	nv := newNoticeView{Division: div, Today: h.store.today()}
+	nv := newNoticeView{Division: div, Today: h.store.today(), Files: newFileInput(FileNotice)}
 	for _, c := range NoticeCategories {
 		nv.Categories = append(nv.Categories, categoryOption{c, CategoryName(c)})
 	}
@@ -150,8 +161,9 @@ func yuanToFen(s string) (int64, bool) {
 }
 
 func (h *handlers) postNotice(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+	files, err := h.formFiles(w, r, FileNotice, "")
+	if err != nil {
+		h.again(w, r, err, func(st int, v web.View) { h.pageNewNotice(w, r, st, v) })
 		return
 	}
 	in := NoticeInput{Division: r.FormValue("division_code"), Category: r.FormValue("category"), Title: r.FormValue("title"), Body: r.FormValue("body"),
@@ -178,12 +190,15 @@ func (h *handlers) postNotice(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Total = total
 	}
-	var err error
 	if len(bad) > 0 {
 		err = invalid(bad...)
 	} else {
 		var n Notice
 		if n, err = h.store.Publish(r.Context(), in); err == nil {
+			if err := h.attachNew(r, FileNotice, n.ID, 0, files); err != nil {
+				h.fail(w, r, err)
+				return
+			}
 			http.Redirect(w, r, "/notices/"+n.Division+"/"+n.ID, http.StatusSeeOther)
 			return
 		}

@@ -37,6 +37,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	h.registerCommentPages(rt)
 	h.registerNoticePages(rt)
 	h.registerPilots(rt)
+	h.registerFilePages(rt)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -128,6 +129,7 @@ type raiseView struct {
 	Division string
 	Grids    []grid
 	Source   Topic // what the topic is raised from, if anything (its Source alone)
+	Files    fileInput
 }
 
 func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -136,7 +138,7 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, fault.Forbidden(fault.M("只有居民或社区工作者可以提出议题", "only residents and community workers may raise a topic")))
 		return
 	}
-	rv := raiseView{Worker: worker(p), Division: h.division(r)}
+	rv := raiseView{Worker: worker(p), Division: h.division(r), Files: newFileInput(FileTopic)}
 	if v.Form == nil {
 		v.Form = url.Values{"area_kind": {AreaCommunity}}
 		if ref := r.URL.Query().Get("source"); ref != "" {
@@ -177,8 +179,9 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (h *handlers) postRaise(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+	files, err := h.formFiles(w, r, FileTopic, "")
+	if err != nil {
+		h.again(w, r, err, func(st int, v web.View) { h.pageRaise(w, r, st, v) })
 		return
 	}
 	in := TopicInput{Division: r.FormValue("division_code"), Title: r.FormValue("title"), Description: r.FormValue("description"), AreaKind: r.FormValue("area_kind"),
@@ -192,6 +195,10 @@ func (h *handlers) postRaise(w http.ResponseWriter, r *http.Request) {
 	t, err := h.store.Raise(r.Context(), in)
 	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageRaise(w, r, st, v) })
+		return
+	}
+	if err := h.attachNew(r, FileTopic, t.ID, 0, files); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/deliberation/topics/"+t.ID+"?raised=1", http.StatusSeeOther)
@@ -215,6 +222,7 @@ type topicView struct {
 	Decision  string
 	Default   string // the default closing time of a vote
 	Talk      discussion
+	Att       attachments
 }
 
 func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -265,6 +273,10 @@ func (h *handlers) pageTopic(w http.ResponseWriter, r *http.Request, status int,
 	tv.CanVote = tv.Worker && !open && (t.Status == Accepted || t.Status == Deliberating)
 	tv.CanDecide = tv.Worker && t.Status == Deliberating
 	if tv.Talk, err = h.discussion(r, t); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if tv.Att, err = h.attachments(r, FileTopic, t.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -487,6 +499,7 @@ type meetingView struct {
 	Worker  bool
 	Started bool
 	More    meetingMore
+	Att     attachments
 }
 
 func (h *handlers) pageMeeting(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -497,6 +510,10 @@ func (h *handlers) pageMeeting(w http.ResponseWriter, r *http.Request, status in
 	}
 	mv := meetingView{Meeting: m, Worker: worker(access.From(r.Context())), Started: h.store.Now().In(cst).Format("2006-01-02") >= m.StartsAt.In(cst).Format("2006-01-02")}
 	mv.More = h.meetingMore(r, m, &v)
+	if mv.Att, err = h.attachments(r, FileMeeting, m.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if v.Form == nil {
 		v.Form = url.Values{"minutes": {m.Minutes}, "summary": {m.Summary}}
 	}
@@ -519,12 +536,17 @@ func (h *handlers) postAttendance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) postMinutes(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+	id := r.PathValue("id")
+	files, err := h.formFiles(w, r, FileMeeting, id)
+	if err != nil {
+		h.again(w, r, err, func(st int, v web.View) { h.pageMeeting(w, r, st, v) })
 		return
 	}
-	id := r.PathValue("id")
 	if _, err := h.store.RecordMinutes(r.Context(), id, MinutesInput{Minutes: r.FormValue("minutes"), Summary: r.FormValue("summary")}); err != nil {
+		h.again(w, r, err, func(st int, v web.View) { h.pageMeeting(w, r, st, v) })
+		return
+	}
+	if err := h.attachNew(r, FileMeeting, id, 0, files); err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageMeeting(w, r, st, v) })
 		return
 	}
@@ -536,6 +558,7 @@ type decisionView struct {
 	Worker   bool
 	CanAdd   bool
 	CanRate  bool
+	Att      attachments
 }
 
 func (h *handlers) pageDecision(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -545,14 +568,20 @@ func (h *handlers) pageDecision(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	wk := worker(access.From(r.Context()))
-	v.Title, v.Data = fault.M("议事决定："+d.TopicTitle, "Decision: "+d.TopicTitle), decisionView{Decision: d, Worker: wk, CanAdd: wk && (d.Status == Decided || d.Status == Implementing), CanRate: h.canRate(r, d)}
+	att, err := h.attachments(r, FileProgress, d.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Title, v.Data = fault.M("议事决定："+d.TopicTitle, "Decision: "+d.TopicTitle), decisionView{Decision: d, Worker: wk, CanAdd: wk && (d.Status == Decided || d.Status == Implementing), CanRate: h.canRate(r, d), Att: att}
 	v.Crumbs = []web.Crumb{{Href: "/deliberation", Label: web.M("议事协商", "Deliberation")}, {Label: web.M("决定", "Decision")}}
 	h.pages.Render(w, r, status, "decision", v)
 }
 
 func (h *handlers) postProgress(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
+	files, err := h.formFiles(w, r, FileProgress, "")
+	if err != nil {
+		h.again(w, r, err, func(st int, v web.View) { h.pageDecision(w, r, st, v) })
 		return
 	}
 	id := r.PathValue("id")
@@ -560,8 +589,13 @@ func (h *handlers) postProgress(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pct = -1
 	}
-	if _, err := h.store.AddProgress(r.Context(), id, ProgressInput{Percent: pct, Note: r.FormValue("note"), Milestone: formInt(r.FormValue("milestone"))}); err != nil {
+	d, err := h.store.AddProgress(r.Context(), id, ProgressInput{Percent: pct, Note: r.FormValue("note"), Milestone: formInt(r.FormValue("milestone"))})
+	if err != nil {
 		h.again(w, r, err, func(st int, v web.View) { h.pageDecision(w, r, st, v) })
+		return
+	}
+	if err := h.attachNew(r, FileProgress, id, latestUpdate(d), files); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/deliberation/decisions/"+id, http.StatusSeeOther)

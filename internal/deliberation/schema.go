@@ -174,6 +174,7 @@ func migrations() []db.Migration {
 		{ID: "deliberation/008_minute_entries", SQL: minuteEntriesSQL},
 		{ID: "deliberation/009_milestones_ratings", SQL: milestonesSQL},
 		{ID: "deliberation/010_sources", SQL: sourcesSQL},
+		filesMigration,
 	}
 }
 
