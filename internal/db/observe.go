@@ -38,42 +38,41 @@ func collect(opts []Option) options {
 	return o
 }
 
-// open opens a pool for the driver registered as name, observed when asked.
+// open opens a pool for the driver registered as name: a SQLite pool's
+// connections keep their compiled statements (stmtcache.go), and every
+// statement is reported when observed.
 func (o options) open(name, dsn string) (*sql.DB, error) {
 	p, err := sql.Open(name, dsn)
-	if err != nil || o.observe == nil {
+	keep := name == "sqlite"
+	if err != nil || o.observe == nil && !keep {
 		return p, err
 	}
 	drv := p.Driver()
 	p.Close()
-	return sql.OpenDB(observedConnector{drv: drv, dsn: dsn, fn: o.observe}), nil
+	var c driver.Connector = dsnConnector{drv: drv, dsn: dsn}
+	if keep {
+		c = cachingConnector{inner: c}
+	}
+	if o.observe != nil {
+		c = observedConnector{inner: c, fn: o.observe}
+	}
+	return sql.OpenDB(c), nil
 }
 
 type observedConnector struct {
-	drv driver.Driver
-	dsn string
-	fn  func(Statement)
+	inner driver.Connector
+	fn    func(Statement)
 }
 
 func (c observedConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	var inner driver.Conn
-	var err error
-	if dc, ok := c.drv.(driver.DriverContext); ok {
-		var conn driver.Connector
-		if conn, err = dc.OpenConnector(c.dsn); err != nil {
-			return nil, err
-		}
-		inner, err = conn.Connect(ctx)
-	} else {
-		inner, err = c.drv.Open(c.dsn)
-	}
+	inner, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &observedConn{inner: inner, fn: c.fn}, nil
 }
 
-func (c observedConnector) Driver() driver.Driver { return c.drv }
+func (c observedConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 // observedConn passes everything to the driver's connection, timing the
 // statements; an optional interface the driver lacks answers ErrSkip so
