@@ -126,6 +126,9 @@ type raiseView struct {
 	Worker   bool
 	Division string
 	Grids    []grid
+	// Township: a township's worker raises township-wide topics, for its
+	// council.
+	Township bool
 }
 
 func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -135,8 +138,12 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	rv := raiseView{Worker: worker(p), Division: h.division(r)}
+	rv.Township = rv.Worker && len(rv.Division) == 9
 	if v.Form == nil {
 		v.Form = url.Values{"area_kind": {AreaCommunity}}
+		if rv.Township {
+			v.Form.Set("area_kind", AreaTownship)
+		}
 	}
 	gs, err := db.Collect(r.Context(), h.store.DB.R, func(sc db.Scanner) (grid, error) {
 		var g grid

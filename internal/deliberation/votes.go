@@ -593,7 +593,9 @@ func (s *Store) Votes(ctx context.Context, division, cursor string, size int) (V
 	}
 	for _, id := range ids {
 		v, err := s.Vote(ctx, id)
-		if err != nil {
+		if errors.Is(err, errNotFound) {
+			continue // a resident's township listing holds its other communities' votes
+		} else if err != nil {
 			return VotePage{}, err
 		}
 		pg.Items = append(pg.Items, v)
