@@ -19,7 +19,7 @@ func TestTownshipWideVote(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		h := newHood(t, e)
-		const township = "330106002"   // 北山街道, which holds community A
+		const township = "330106002"     // 北山街道, which holds community A
 		const neighbour = "330106002052" // 宝石社区, another community of it
 		h.household(t, neighbour, "res.n", "宝石社区 1 幢 101")
 		e.User("street.a", access.Officer, township)
