@@ -180,6 +180,9 @@ func runBenchBallots(e env, args []string) int {
 	fmt.Fprintf(e.stdout, "ballots: planned=%d answered-201=%d answered-409-on-a-retry=%d failed=%d retried=%d throughput=%.1f/s over %.1fs p50=%s p99=%s max=%s\n",
 		planned, len(res.acked), len(res.already), res.failed, res.retried, float64(len(res.acked)+len(res.already))/span, span,
 		pctl(res.lat, .5), pctl(res.lat, .99), pctl(res.lat, 1))
+	if len(res.refusals) > 0 {
+		fmt.Fprintf(e.stdout, "answers other than 201, retries included: %s\n", topCounts(res.refusals, 5))
+	}
 	if f.crash {
 		before := res.latBefore(crashAt)
 		fmt.Fprintf(e.stdout, "before the kill: p50=%s p99=%s; kill -9 at %s, restarted in %s\n", pctl(before, .5), pctl(before, .99), crashAt, downFor.Round(time.Millisecond))
@@ -420,6 +423,7 @@ type ballotLoad struct {
 	chose      map[string]int // choices of the ballots answered 201
 	sentChoice map[string]int // choices of every ballot sent, answered or not
 	last       time.Duration  // when the last ballot was answered, from the start
+	refusals   map[string]int // answers other than 201 by status and the start of their body
 }
 
 // castAtRate casts planned ballots, one every 1/rate seconds, each on its
@@ -431,7 +435,7 @@ func castAtRate(base string, t ballotTarget, rate float64, planned int) ballotLo
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
 	var mu sync.Mutex
-	res := ballotLoad{chose: map[string]int{}, sentChoice: map[string]int{}}
+	res := ballotLoad{chose: map[string]int{}, sentChoice: map[string]int{}, refusals: map[string]int{}}
 	var wg sync.WaitGroup
 	start := time.Now()
 	every := time.Duration(float64(time.Second) / rate)
@@ -444,6 +448,7 @@ func castAtRate(base string, t ballotTarget, rate float64, planned int) ballotLo
 		body, _ := json.Marshal(map[string]string{"choice": choice})
 		wg.Go(func() {
 			status, tries := 0, 0
+			var refusals []string
 			for {
 				tries++
 				req, _ := http.NewRequest("POST", path, bytes.NewReader(body))
@@ -451,10 +456,15 @@ func castAtRate(base string, t ballotTarget, rate float64, planned int) ballotLo
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
 				status = 0
-				if err == nil {
+				if err != nil {
+					refusals = append(refusals, "no answer")
+				} else {
 					status = resp.StatusCode
-					io.Copy(io.Discard, resp.Body)
+					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
+					if status != 201 {
+						refusals = append(refusals, fmt.Sprintf("%d %.100s", status, b))
+					}
 				}
 				if (status != 0 && status < 500) || time.Since(due) > 2*time.Minute {
 					break
@@ -465,6 +475,9 @@ func castAtRate(base string, t ballotTarget, rate float64, planned int) ballotLo
 			mu.Lock()
 			defer mu.Unlock()
 			res.sentChoice[choice]++
+			for _, r := range refusals {
+				res.refusals[r]++
+			}
 			res.last = max(res.last, time.Since(start))
 			if tries > 1 {
 				res.retried++
@@ -647,4 +660,18 @@ func cleanupBallots(ctx context.Context, e env, cfg config.Config, t ballotTarge
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// topCounts lists the n largest counts, largest first.
+func topCounts(m map[string]int, n int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	var parts []string
+	for _, k := range keys[:min(n, len(keys))] {
+		parts = append(parts, fmt.Sprintf("%q×%d", k, m[k]))
+	}
+	return strings.Join(parts, "; ")
 }
