@@ -156,6 +156,9 @@ func runHelp(e env, args []string) int {
 	if len(args) > 1 && args[0] == "bench" && args[1] == "checkins" {
 		c, ok = command{"报平安压测与 kill -9 核对 / check-ins under load with a kill -9 check", benchCheckinsUsage, runBenchCheckins}, true
 	}
+	if len(args) > 1 && args[0] == "bench" && args[1] == "ballots" {
+		c, ok = command{"全街道表决压测与 kill -9 核对 / a township vote under load with a kill -9 check", benchBallotsUsage, runBenchBallots}, true
+	}
 	if len(args) > 1 && args[0] == "bench" && args[1] == "demo" {
 		c, ok = command{"演示数据生成用时 / the demo's generation time against bare INSERTs", benchDemoUsage, runBenchDemo}, true
 	}
@@ -196,7 +199,7 @@ const restoreUsage = "linli restore FILE [--data-dir DIR]\n\n须先停止服务�
 // benchUsage lists the benchmarks: the platform's own (pages, across
 // every module and role) and the modules'.
 func (e env) benchUsage() string {
-	usages := []string{benchPagesUsage, benchDemoUsage, benchCheckinsUsage}
+	usages := []string{benchPagesUsage, benchDemoUsage, benchCheckinsUsage, benchBallotsUsage}
 	for _, spec := range e.modules {
 		for _, c := range spec.Commands {
 			if strings.HasPrefix(c.Name, "bench ") {
@@ -219,6 +222,8 @@ func runBench(e env, args []string) int {
 		return runBenchDemo(e, args[1:])
 	case "checkins":
 		return runBenchCheckins(e, args[1:])
+	case "ballots":
+		return runBenchBallots(e, args[1:])
 	}
 	c, ok := e.family("bench", args[0])
 	if !ok {

@@ -130,6 +130,9 @@ type raiseView struct {
 	Grids    []grid
 	Source   Topic // what the topic is raised from, if anything (its Source alone)
 	Files    fileInput
+	// Township: a township's worker raises township-wide topics, for its
+	// council.
+	Township bool
 }
 
 func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -139,8 +142,12 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	rv := raiseView{Worker: worker(p), Division: h.division(r), Files: newFileInput(FileTopic)}
+	rv.Township = rv.Worker && len(rv.Division) == 9
 	if v.Form == nil {
 		v.Form = url.Values{"area_kind": {AreaCommunity}}
+		if rv.Township {
+			v.Form.Set("area_kind", AreaTownship)
+		}
 		if ref := r.URL.Query().Get("source"); ref != "" {
 			// Opened from a suggestion or a visit: one topic per source,
 			// so a second opening shows the first.
@@ -157,6 +164,7 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 			v.Form.Set("title", src.Title)
 			v.Form.Set("description", src.Description)
 			v.Form.Set("division_code", src.Division)
+			v.Form.Set("area_kind", AreaCommunity)
 		}
 	} else if d := v.Form.Get("division_code"); d != "" {
 		rv.Division = d
@@ -164,6 +172,7 @@ func (h *handlers) pageRaise(w http.ResponseWriter, r *http.Request, status int,
 	if ref := v.Form.Get("source"); ref != "" {
 		rv.Source = Topic{Source: ref}
 		rv.Division = v.Form.Get("division_code")
+		rv.Township = false
 	}
 	gs, err := db.Collect(r.Context(), h.store.DB.R, func(sc db.Scanner) (grid, error) {
 		var g grid

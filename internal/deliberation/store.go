@@ -24,6 +24,9 @@ type Store struct {
 	Audit *audit.Log
 	Now   func() time.Time
 	Divs  module.Divisions
+	// casts writes ballots in groups, one commit for as many as came
+	// while the last group was written.
+	casts castGroup
 }
 
 // Member roles of a council (议事会成员身份).

@@ -73,6 +73,7 @@ const (
 	AreaCommunity = "community" // the whole community or village
 	AreaGrid      = "grid"      // a grid or village group (村民小组)
 	AreaBuilding  = "building"  // the households whose address starts so
+	AreaTownship  = "township"  // every household of a township (街道/乡镇): a township council's topic
 )
 
 // Topic is a 议题.
@@ -127,6 +128,8 @@ func (t Topic) AreaText() fault.Msg {
 		return fault.M("网格/村民小组 "+t.AreaRef, "grid or village group "+t.AreaRef)
 	case AreaBuilding:
 		return fault.M("楼栋 "+t.AreaRef, "building "+t.AreaRef)
+	case AreaTownship:
+		return fault.M("全街道（乡镇）", "the whole township")
 	}
 	return fault.M("全社区（村）", "the whole community")
 }
@@ -165,6 +168,9 @@ func areaWhere(kind, ref, division string, n int) (string, []any) {
 		return fmt.Sprintf("h.grid_id = $%d", n), []any{ref}
 	case AreaBuilding:
 		return fmt.Sprintf("h.division_code = $%d AND h.address LIKE $%d", n, n+1), []any{division, likePrefix(ref)}
+	case AreaTownship:
+		sc := access.Subtree(division)
+		return fmt.Sprintf("h.division_code >= $%d AND h.division_code < $%d", n, n+1), []any{sc.Lo, sc.Hi}
 	}
 	return fmt.Sprintf("h.division_code = $%d", n), []any{division}
 }
@@ -220,6 +226,11 @@ func (s *Store) Raise(ctx context.Context, in TopicInput) (Topic, error) {
 			return Topic{}, err
 		}
 		household, in.Division = hh, div
+	} else if in.AreaKind == AreaTownship {
+		// A township-wide topic belongs to the township, for its council.
+		if len(in.Division) != 9 || !access.BusinessScope(p).Contains(in.Division) {
+			fields = append(fields, fault.Field("division_code", fault.M("全街道（乡镇）的议题请选择辖区内的街道（乡镇）", "a township-wide topic names a township in your jurisdiction")))
+		}
 	} else if len(in.Division) != 12 || !access.BusinessScope(p).Contains(in.Division) {
 		fields = append(fields, fault.Field("division_code", fault.M("请选择辖区内的村（社区）", "choose a community or village in your jurisdiction")))
 	}
@@ -230,8 +241,13 @@ func (s *Store) Raise(ctx context.Context, in TopicInput) (Topic, error) {
 		in.AreaRef = ""
 	case AreaGrid, AreaBuilding:
 		in.AreaRef = text("area_ref", in.AreaRef, 60, true, &fields)
+	case AreaTownship:
+		in.AreaRef = ""
+		if household != "" {
+			fields = append(fields, fault.Field("area_kind", fault.M("居民在本社区提出议题；全街道（乡镇）的议题由街道提出", "residents raise topics in their community; a township-wide topic is raised by the township")))
+		}
 	default:
-		fields = append(fields, fault.Field("area_kind", fault.M("请选择涉及范围：楼栋、村民小组（网格）或全社区", "choose the affected area: a building, a village group (grid) or the whole community")))
+		fields = append(fields, fault.Field("area_kind", fault.M("请选择涉及范围：楼栋、村民小组（网格）、全社区或全街道（乡镇）", "choose the affected area: a building, a village group (grid), the whole community or the whole township")))
 	}
 	if len(fields) > 0 {
 		return Topic{}, invalid(fields...)
@@ -369,8 +385,9 @@ func (s *Store) sees(ctx context.Context, division string) bool {
 		return false
 	}
 	if p.Role == access.Resident {
+		// Their community's, and their township's township-wide matters.
 		_, div, err := s.household(ctx, p)
-		return err == nil && div == division
+		return err == nil && (div == division || len(division) == 9 && strings.HasPrefix(div, division))
 	}
 	return p.Role.Business() && access.BusinessScope(p).Contains(division)
 }
@@ -505,7 +522,7 @@ type TopicPage struct {
 // Topics lists a community's topics, newest first, paged by key; status
 // filters.
 func (s *Store) Topics(ctx context.Context, division, status, cursor string, size int) (TopicPage, error) {
-	if !s.sees(ctx, division) || len(division) != 12 {
+	if !s.sees(ctx, division) || len(division) != 12 && len(division) != 9 {
 		return TopicPage{}, fault.Invalid(fault.M("请选择您能查看的村（社区）", "choose a community you may see"),
 			fault.Field("division_code", fault.M("不在您的辖区内", "outside your jurisdiction")))
 	}

@@ -375,73 +375,85 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 		return Receipt{}, invalid(fields...)
 	}
 	now := s.Now()
+	// What the ballot is checked against is read before its group: only
+	// the writes hold the vote and the audit chain.
+	v, err := s.readVote(ctx, s.DB.R, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	found := false
+	for _, o := range v.Options {
+		found = found || o == in.Choice
+	}
+	if !found {
+		return Receipt{}, invalid(fault.Field("choice", fault.M("没有这个选项", "no such option")))
+	}
+	closed := invalid(fault.Field("closes_at", fault.M("不在投票时间内（"+v.OpensAt.In(cst).Format("01-02 15:04")+" 至 "+v.ClosesAt.In(cst).Format("01-02 15:04")+"）",
+		"outside the voting window")))
+	if now.Before(v.OpensAt) || !now.Before(v.ClosesAt) || v.Result != nil {
+		return Receipt{}, closed
+	}
+	voter, err := s.voter(ctx, s.DB.R, p, v, in)
+	if err != nil {
+		return Receipt{}, err
+	}
 	var rc Receipt
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.casts.run(ctx, s.DB, s.Audit, func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error) {
 		// The vote's row is held from here to the commit, so a ballot and
 		// the count never interleave: SQLite has one writer, PostgreSQL
-		// serialises them on the row (count takes it too).
+		// serialises them on the row (count takes it too), and a vote
+		// counted meanwhile takes no more ballots.
 		if err := s.lockVote(ctx, tx, id); err != nil {
-			return err
+			return nil, err
 		}
-		v, err := s.readVote(ctx, tx, id)
-		if err != nil {
-			return err
+		var result string
+		if err := tx.QueryRowContext(ctx, `SELECT result FROM dlb_votes WHERE id = $1`, id).Scan(&result); err != nil {
+			return nil, err
 		}
-		found := false
-		for _, o := range v.Options {
-			found = found || o == in.Choice
-		}
-		if !found {
-			return invalid(fault.Field("choice", fault.M("没有这个选项", "no such option")))
-		}
-		if now.Before(v.OpensAt) || !now.Before(v.ClosesAt) || v.Result != nil {
-			return invalid(fault.Field("closes_at", fault.M("不在投票时间内（"+v.OpensAt.In(cst).Format("01-02 15:04")+" 至 "+v.ClosesAt.In(cst).Format("01-02 15:04")+"）",
-				"outside the voting window")))
-		}
-		voter, err := s.voter(ctx, tx, p, v, in)
-		if err != nil {
-			return err
+		if result != "" {
+			return nil, closed
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO dlb_voters (vote_id, voter, proxy_name, proxy_consent) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING`, id, voter, in.ProxyName, in.ProxyConsent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fault.Conflict(fault.M("这一户（成员）已经投过票", "this household (member) has already voted"))
+			return nil, fault.Conflict(fault.M("这一户（成员）已经投过票", "this household (member) has already voted"))
 		}
 		detail := "ballot"
 		if in.ProxyName != "" {
 			detail = "proxy ballot by " + in.ProxyName + ", consent recorded"
 		}
+		entry := []audit.Item{{Ctx: ctx, Entry: audit.Entry{Action: "deliberation.ballot", Object: "vote", ObjectID: id, Division: v.Division, Detail: detail}}}
 		if v.Secret {
 			token, err := sealToken()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_box (vote_id, token, choice) VALUES ($1,$2,$3)`, id, token, in.Choice); err != nil {
-				return err
+				return nil, err
 			}
 			rc = Receipt{VoteID: id, Sealed: true}
-			return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.ballot", Object: "vote", ObjectID: id, Division: v.Division, Detail: detail})
+			return entry, nil
 		}
 		b := Ballot{Choice: in.Choice, Voter: voter}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT hash FROM dlb_ballots WHERE vote_id = $1 ORDER BY seq DESC LIMIT 1), '') FROM dlb_ballots WHERE vote_id = $1`, id).
 			Scan(&b.Seq, &b.Prev); err != nil {
-			return err
+			return nil, err
 		}
 		b.Hash = BallotHash(id, b)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO dlb_ballots (vote_id, seq, choice, voter, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6)`, id, b.Seq, b.Choice, b.Voter, b.Prev, b.Hash); err != nil {
-			return err
+			return nil, err
 		}
 		rc = Receipt{VoteID: id, Seq: b.Seq, Hash: b.Hash}
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "deliberation.ballot", Object: "vote", ObjectID: id, Division: v.Division, Detail: detail})
+		return entry, nil
 	})
 	return rc, err
 }
 
 // voter is who casts: a household of the affected area, or a council
 // member, as the vote's electorate says.
-func (s *Store) voter(ctx context.Context, tx *sql.Tx, p *access.Principal, v Vote, in BallotInput) (string, error) {
+func (s *Store) voter(ctx context.Context, tx rowQuerier, p *access.Principal, v Vote, in BallotInput) (string, error) {
 	t, err := s.readTopic(ctx, tx, v.TopicID)
 	if err != nil {
 		return "", err
@@ -593,7 +605,9 @@ func (s *Store) Votes(ctx context.Context, division, cursor string, size int) (V
 	}
 	for _, id := range ids {
 		v, err := s.Vote(ctx, id)
-		if err != nil {
+		if errors.Is(err, errNotFound) {
+			continue // a resident's township listing holds its other communities' votes
+		} else if err != nil {
 			return VotePage{}, err
 		}
 		pg.Items = append(pg.Items, v)
