@@ -75,7 +75,7 @@ type Board struct {
 // the principal's own division), with who is still waiting.
 func (s *Store) Board(ctx context.Context, alertID, division string) (Board, error) {
 	b := Board{Rows: []BoardRow{}, Waiting: []Check{}, Shelters: []Shelter{}, Drawn: []Drawn{}, Timeline: []Moment{}}
-	a, err := s.Get(ctx, alertID)
+	a, err := s.bare(ctx, s.DB.R, alertID) // the latest message's areas are read below
 	if err != nil {
 		return b, err
 	}

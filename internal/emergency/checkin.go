@@ -303,6 +303,31 @@ const occupancySQL = `SELECT COALESCE(SUM(c.people), 0) FROM em_checks c WHERE c
 	AND (c.kind = 'household' OR NOT EXISTS (SELECT 1 FROM em_checks hh WHERE hh.incident_id = c.incident_id AND hh.kind = 'household'
 		AND hh.subject_id = c.household_id AND hh.status = 'evacuated' AND hh.shelter_id = c.shelter_id))`
 
+// occupancies counts the people at each of some shelters now, as
+// occupancySQL does for one, in one statement (a county's board lists
+// dozens of shelters on every read).
+func (s *Store) occupancies(ctx context.Context, ids []string) (map[string]int, error) {
+	out := make(map[string]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i], marks[i] = id, ph(i+1)
+	}
+	err := db.EachRow(ctx, s.DB.R, func(r db.Scanner) error {
+		var id string
+		var n int
+		err := r.Scan(&id, &n)
+		out[id] = n
+		return err
+	}, `SELECT c.shelter_id, COALESCE(SUM(c.people), 0) FROM em_checks c WHERE c.shelter_id IN (`+strings.Join(marks, ", ")+`) AND c.status = 'evacuated'
+		AND (c.kind = 'household' OR NOT EXISTS (SELECT 1 FROM em_checks hh WHERE hh.incident_id = c.incident_id AND hh.kind = 'household'
+		AND hh.subject_id = c.household_id AND hh.status = 'evacuated' AND hh.shelter_id = c.shelter_id)) GROUP BY c.shelter_id`, args...)
+	return out, err
+}
+
 // shelter reads an open emergency shelter with its occupancy now.
 func (s *Store) shelter(ctx context.Context, q rowQuerier, id string) (Shelter, error) {
 	var sh Shelter
@@ -357,11 +382,16 @@ func (s *Store) Shelters(ctx context.Context, a Alert) ([]Shelter, error) {
 		if err != nil {
 			return nil, err
 		}
+		ids := make([]string, len(rows))
 		for i := range rows {
-			if err := s.DB.R.QueryRowContext(ctx, occupancySQL, rows[i].ID).Scan(&rows[i].Occupancy); err != nil {
-				return nil, err
-			}
-			rows[i].Opened = opened[rows[i].ID]
+			ids[i] = rows[i].ID
+		}
+		occ, err := s.occupancies(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			rows[i].Occupancy, rows[i].Opened = occ[rows[i].ID], opened[rows[i].ID]
 		}
 		out = append(out, rows...)
 	}
