@@ -484,5 +484,15 @@ func cleanupCheckins(ctx context.Context, e env, cfg config.Config, t checkinTar
 			errs = append(errs, err)
 		}
 	}
+	// A county's warning leaves half a million deleted rows behind: on
+	// PostgreSQL they are vacuumed now, so that the next run (or a server
+	// whose autovacuum is off or behind) does not walk them.
+	if a.DB.Dialect == db.Postgres && t.incident != "" {
+		for _, table := range []string{"em_checks", "em_check_events", "em_tally"} {
+			if _, err := a.DB.W.ExecContext(ctx, `VACUUM ANALYZE `+table); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	return errors.Join(errs...)
 }

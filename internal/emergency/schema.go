@@ -128,4 +128,10 @@ var migrations = []db.Migration{
 	{ID: "emergency/010_tally", SQL: tallySQL},
 	{ID: "emergency/011_shelters", SQL: sheltersSQL},
 	{ID: "emergency/012_drills", SQL: drillsSQL},
+	// The board's timeline reads an incident's latest status changes in
+	// (at, id) order: with the id in the index PostgreSQL walks it
+	// backwards and stops at the limit, where (incident_id, at) alone left
+	// it joining and sorting every change of the incident on each read.
+	{ID: "emergency/013_timeline_order", SQL: `DROP INDEX em_check_events_incident;
+CREATE INDEX em_check_events_incident ON em_check_events (incident_id, at, id);`},
 }

@@ -313,6 +313,13 @@ func (s *Store) Refresh(ctx context.Context, community string) error {
 	})
 }
 
+// CountedToday tells whether today's counts are written.
+func (s *Store) CountedToday(ctx context.Context) (bool, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM gp_daily WHERE day = $1 LIMIT 1) x`, s.today()).Scan(&n)
+	return n > 0, err
+}
+
 // DailyCount sums a day's written counts by division prefix; ok is false
 // when the day has none.
 func DailyCount(ctx context.Context, q *sql.DB, g module.Group, day string, signed bool) (map[string]float64, bool, error) {

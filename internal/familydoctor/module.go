@@ -33,13 +33,22 @@ type gpModule struct {
 
 // Run writes the day's key-group counts at start and again every hour
 // (ages and tags move with the days; a contract signed moves its
-// community's counts at once).
+// community's counts at once). A restart on a day already counted waits
+// for the hour: a county's count reads every resident for seconds, which
+// a server just back from a crash, perhaps in an emergency, should spend
+// on its users.
 func (m *gpModule) Run(ctx context.Context) {
 	defer m.Settle()
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
+	counted, err := m.store.CountedToday(ctx)
+	if err != nil && ctx.Err() == nil {
+		m.store.Log.Warn("familydoctor: daily counts", "err", err.Error())
+	}
 	for {
-		if err := m.store.Refresh(ctx, ""); err != nil && ctx.Err() == nil {
+		if counted {
+			counted = false
+		} else if err := m.store.Refresh(ctx, ""); err != nil && ctx.Err() == nil {
 			m.store.Log.Warn("familydoctor: daily counts", "err", err.Error())
 		}
 		m.Settle()
