@@ -142,7 +142,7 @@ func (s *Store) Pilots(ctx context.Context, year int) ([]Pilot, error) {
 		return nil, err
 	}
 	g := module.Group{Lo: sc.Lo, Hi: sc.Hi, Year: year, Fine: true}
-	var sums [5]map[string]float64
+	sums := make([]map[string]float64, len(activityKinds)) // in activityKinds' order
 	for i, k := range activityKinds {
 		if sums[i], err = activity(k.query)(ctx, s.DB.R, g); err != nil {
 			return nil, err

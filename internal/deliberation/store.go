@@ -13,6 +13,7 @@ import (
 	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
+	"linli/internal/groupcommit"
 	"linli/internal/module"
 	"linli/internal/secret"
 )
@@ -25,8 +26,9 @@ type Store struct {
 	Now   func() time.Time
 	Divs  module.Divisions
 	// casts writes ballots in groups, one commit for as many as came
-	// while the last group was written.
-	casts castGroup
+	// while the last group was written: a vote's row and the audit chain
+	// are lines every ballot takes, held to the commit.
+	casts groupcommit.Group[[]audit.Item]
 }
 
 // Member roles of a council (议事会成员身份).

@@ -398,7 +398,7 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 		return Receipt{}, err
 	}
 	var rc Receipt
-	err = s.casts.run(ctx, s.DB, s.Audit, func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error) {
+	err = s.casts.Run(ctx, s.DB, func(ctx context.Context, tx *sql.Tx) ([]audit.Item, error) {
 		// The vote's row is held from here to the commit, so a ballot and
 		// the count never interleave: SQLite has one writer, PostgreSQL
 		// serialises them on the row (count takes it too), and a vote
@@ -447,8 +447,17 @@ func (s *Store) Cast(ctx context.Context, id string, in BallotInput) (Receipt, e
 		}
 		rc = Receipt{VoteID: id, Seq: b.Seq, Hash: b.Hash}
 		return entry, nil
-	})
+	}, s.recordAll)
 	return rc, err
+}
+
+// recordAll appends a group's audit entries under one lock of the chain.
+func (s *Store) recordAll(ctx context.Context, tx *sql.Tx, done [][]audit.Item) error {
+	var items []audit.Item
+	for _, d := range done {
+		items = append(items, d...)
+	}
+	return s.Audit.RecordAllTx(ctx, tx, items)
 }
 
 // voter is who casts: a household of the affected area, or a council

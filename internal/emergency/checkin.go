@@ -249,21 +249,7 @@ func (s *Store) Checkin(ctx context.Context, in CheckinInput) (CheckinResult, er
 		}
 		return items, nil
 	}
-	if s.group != nil {
-		err = s.group.run(ctx, s.DB, s.Audit, apply)
-	} else {
-		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			moves := tallyMoves{}
-			items, err := apply(ctx, tx, moves)
-			if err != nil {
-				return err
-			}
-			if err := moves.write(ctx, tx); err != nil {
-				return err
-			}
-			return s.Audit.RecordAllTx(ctx, tx, items)
-		})
-	}
+	err = s.checkin(ctx, apply)
 	if err != nil {
 		return CheckinResult{}, err
 	}

@@ -3,111 +3,62 @@ package emergency
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"sync"
 
 	"linli/internal/audit"
-	"linli/internal/db"
+	"linli/internal/groupcommit"
 )
 
 // checkinGroup commits the check-ins that arrive while one group is being
-// written together, in the next transaction: each in its own savepoint
-// (one refused rolls back alone), their moves of the board's counts summed
-// and written once per row, their audit entries appended with one lock
-// and one read of the chain's head, and one commit for all. The
-// audit chain is a line — on PostgreSQL an advisory lock held to the
-// commit — so one commit per check-in would cap a warning's busiest
-// minutes at the disk's flushes per second; a group pays one flush for
-// as many as came meanwhile. A check-in returns once its group has
-// committed, with its own result.
-type checkinGroup struct {
-	mu      sync.Mutex
-	queue   []*queuedCheckin
-	writing bool
+// written together (groupcommit): the audit chain is a line — on
+// PostgreSQL an advisory lock held to the commit — so one commit per
+// check-in would cap a warning's busiest minutes at the disk's flushes
+// per second.
+type checkinGroup = groupcommit.Group[checkinDone]
+
+// checkinDone is what one check-in wrote: its moves of the board's counts
+// and its audit entries, written for the whole group at its end.
+type checkinDone struct {
+	moves tallyMoves
+	items []audit.Item
 }
 
-type queuedCheckin struct {
-	ctx   context.Context
-	apply func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error)
-	err   error
-	lead  bool
-	wake  chan struct{}
-}
+// applyCheckin is one check-in's writes inside a transaction.
+type applyCheckin func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error)
 
-// run applies one check-in in the next group and returns its error (its
-// own, or the group's commit's).
-func (g *checkinGroup) run(ctx context.Context, d *db.DB, log *audit.Log, apply func(ctx context.Context, tx *sql.Tx, moves tallyMoves) ([]audit.Item, error)) error {
-	me := &queuedCheckin{ctx: ctx, apply: apply, wake: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, me)
-	if g.writing {
-		g.mu.Unlock()
-		<-me.wake
-		if !me.lead {
-			return me.err
-		}
-		g.mu.Lock()
+// checkin writes one check-in: in the next group when the store groups
+// them, else in a transaction of its own.
+func (s *Store) checkin(ctx context.Context, apply applyCheckin) error {
+	one := func(ctx context.Context, tx *sql.Tx) (checkinDone, error) {
+		d := checkinDone{moves: tallyMoves{}}
+		var err error
+		d.items, err = apply(ctx, tx, d.moves)
+		return d, err
 	}
-	g.writing = true
-	group := g.queue
-	g.queue = nil
-	g.mu.Unlock()
-
-	var commitErr error = errors.New("emergency: the check-in group was not written")
-	defer func() { // even on a panic: those waiting must not wait forever
-		g.mu.Lock()
-		if len(g.queue) > 0 { // the first who waited writes the next group
-			g.queue[0].lead = true
-			close(g.queue[0].wake)
-		} else {
-			g.writing = false
-		}
-		g.mu.Unlock()
-		for _, q := range group {
-			if q.err == nil {
-				q.err = commitErr
-			}
-			if q != me {
-				close(q.wake)
-			}
-		}
-	}()
-	// The group is written even if the request that leads it has gone:
-	// the others' check-ins are in it.
-	gctx := context.WithoutCancel(ctx)
-	commitErr = d.Tx(gctx, func(tx *sql.Tx) error {
-		var items []audit.Item
-		moves := tallyMoves{}
-		for _, q := range group {
-			if _, err := tx.ExecContext(gctx, `SAVEPOINT checkin`); err != nil {
-				return err
-			}
-			mine := tallyMoves{}
-			got, err := q.apply(context.WithoutCancel(q.ctx), tx, mine)
+	if s.group == nil {
+		return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			d, err := one(ctx, tx)
 			if err != nil {
-				q.err = err
-				if _, err := tx.ExecContext(gctx, `ROLLBACK TO SAVEPOINT checkin`); err != nil {
-					return err
-				}
-			} else {
-				items = append(items, got...)
-				moves.add(mine)
-			}
-			if _, err := tx.ExecContext(gctx, `RELEASE SAVEPOINT checkin`); err != nil {
 				return err
 			}
-		}
-		if err := moves.write(gctx, tx); err != nil {
-			return err
-		}
-		return log.RecordAllTx(gctx, tx, items)
-	})
-	if commitErr != nil {
-		for _, q := range group {
-			if q.err == nil {
-				q.err = commitErr // what it wrote is gone with the group
-			}
-		}
+			return s.endCheckins(ctx, tx, []checkinDone{d})
+		})
 	}
-	return me.err
+	return s.group.Run(ctx, s.DB, one, s.endCheckins)
+}
+
+// endCheckins writes the checks-ins' moves of the counts, summed so that
+// each row is updated once (PostgreSQL keeps every version of a row
+// updated within a transaction), and appends their audit entries under
+// one lock of the chain.
+func (s *Store) endCheckins(ctx context.Context, tx *sql.Tx, done []checkinDone) error {
+	moves := tallyMoves{}
+	var items []audit.Item
+	for _, d := range done {
+		moves.add(d.moves)
+		items = append(items, d.items...)
+	}
+	if err := moves.write(ctx, tx); err != nil {
+		return err
+	}
+	return s.Audit.RecordAllTx(ctx, tx, items)
 }

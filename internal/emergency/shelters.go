@@ -107,7 +107,16 @@ func (s *Store) ShelterCards(ctx context.Context, division string) ([]ShelterCar
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(cards))
 	for i := range cards {
+		ids[i] = cards[i].ID
+	}
+	occ, err := s.occupancies(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cards {
+		cards[i].Occupancy = occ[cards[i].ID]
 		if err := s.fillShelter(ctx, &cards[i]); err != nil {
 			return nil, err
 		}
@@ -133,15 +142,15 @@ func (s *Store) ShelterCard(ctx context.Context, id string) (ShelterCard, error)
 		return c, err
 	}
 	c.Capacity, c.Manager = capacityOf(caps), mgr.String
+	if err := s.DB.R.QueryRowContext(ctx, occupancySQL, c.ID).Scan(&c.Occupancy); err != nil {
+		return c, err
+	}
 	return c, s.fillShelter(ctx, &c)
 }
 
-// fillShelter adds occupancy, the warnings calling the shelter and what
-// the reader may do.
+// fillShelter adds the warnings calling the shelter and what the reader
+// may do.
 func (s *Store) fillShelter(ctx context.Context, c *ShelterCard) error {
-	if err := s.DB.R.QueryRowContext(ctx, occupancySQL, c.ID).Scan(&c.Occupancy); err != nil {
-		return err
-	}
 	calls, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (ShelterCall, error) {
 		var x ShelterCall
 		var state sql.NullString
