@@ -66,6 +66,7 @@ func (m *emergencyModule) Nav() []web.NavItem {
 func (m *emergencyModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &Handlers{Store: m.store, Pages: rd.Parse(templates, "templates/*.html")}
 	h.RegisterAPI(rt)
+	h.registerEvents(rt)
 	h.RegisterPages(rt)
 	h.registerFeed(rt)
 	h.registerStock(rt)
