@@ -227,14 +227,22 @@ func amountSQL(r Rule, m string, next int) (string, []any) {
 	return b.String(), args
 }
 
-// candidatesSQL selects, in the county ($3, $4), the ids of everyone
-// who might meet a tier, each from an index: by birth date for the tiers
-// of age alone (the youngest age among them), by tag for the others; the
-// rule's expression then decides. Arguments are numbered from next.
-func candidatesSQL(r Rule, m string, next int, sqlite bool) (string, []any) {
+// eligibleSQL selects, in the county ($3, $4), each resident who might
+// meet a tier with the rule's amount for them (amountSQL), from two
+// disjoint parts read from indexes: those born early enough for the
+// tiers of age alone (the youngest age among them), and, younger than
+// that, the holders of the tiers' tags. Each part reads the resident's
+// row once, so no candidate list is joined back to the residents (that
+// join was most of the run). Arguments are numbered from next.
+func eligibleSQL(r Rule, m string, next int, sqlite bool) (string, []any) {
 	first, last := monthBounds(m)
 	var args []any
 	arg := func(v any) string { args = append(args, v); return ph(next + len(args) - 1) }
+	amount := func() string {
+		e, a := amountSQL(r, m, next+len(args))
+		args = append(args, a...)
+		return e
+	}
 	youngest := 0
 	var tags []string
 	for _, t := range r.Tiers {
@@ -251,26 +259,35 @@ func candidatesSQL(r Rule, m string, next int, sqlite bool) (string, []any) {
 		}
 	}
 	var parts []string
+	born := ""
 	if youngest > 0 {
 		year, _ := strconv.Atoi(last[:4])
+		born = fmt.Sprintf("%04d%s", year-youngest, last[4:])
 		// On SQLite a unary + keeps the county's range from choosing the
 		// division index (the whole county) over the birth-date one.
-		div := "e.division_code"
+		div := "p.division_code"
 		if sqlite {
-			div = "+e.division_code"
+			div = "+p.division_code"
 		}
-		parts = append(parts, "SELECT e.id AS id FROM registry_people e WHERE e.birth_date <= "+arg(fmt.Sprintf("%04d%s", year-youngest, last[4:]))+
+		e := amount()
+		parts = append(parts, "SELECT p.id, p.division_code, "+e+" AS amount FROM registry_people p WHERE p.birth_date <= "+arg(born)+
 			" AND "+div+" >= $3 AND "+div+" < $4")
 	}
 	if len(tags) > 0 {
+		e := amount()
 		var in []string
 		for _, tg := range tags {
 			in = append(in, arg(tg))
 		}
-		parts = append(parts, "SELECT t.resident_id FROM registry_person_tags t WHERE t.tag IN ("+strings.Join(in, ", ")+") AND t.division_code >= $3 AND t.division_code < $4"+
-			" AND t.since_date <= "+arg(last)+" AND (t.until_date = '' OR t.until_date >= "+arg(first)+")")
+		q := "SELECT p.id, p.division_code, " + e + " AS amount FROM registry_people p WHERE p.id IN (SELECT t.resident_id FROM registry_person_tags t WHERE t.tag IN (" +
+			strings.Join(in, ", ") + ") AND t.division_code >= $3 AND t.division_code < $4 AND t.since_date <= " + arg(last) + " AND (t.until_date = '' OR t.until_date >= " + arg(first) + "))" +
+			" AND p.division_code >= $3 AND p.division_code < $4"
+		if born != "" {
+			q += " AND p.birth_date > " + arg(born)
+		}
+		parts = append(parts, q)
 	}
-	return strings.Join(parts, " UNION "), args
+	return strings.Join(parts, " UNION ALL "), args
 }
 
 // QuotaRun is what a month's run granted.
@@ -323,18 +340,10 @@ func (s *Store) RunMonth(ctx context.Context, county, m string) (QuotaRun, error
 			sc.Lo, sc.Hi, m); err != nil {
 			return err
 		}
-		amount, args := amountSQL(r, m, 5)
-		cands, cargs := candidatesSQL(r, m, 5+len(args), s.DB.Dialect == db.SQLite)
-		// The candidates drive the join: SQLite's CROSS JOIN keeps them
-		// the outer loop, instead of reading every resident for an IN.
-		join := "JOIN"
-		if s.DB.Dialect == db.SQLite {
-			join = "CROSS JOIN"
-		}
+		eligible, args := eligibleSQL(r, m, 5, s.DB.Dialect == db.SQLite)
 		res, err := tx.ExecContext(ctx, `INSERT INTO care_quota (resident_id, month, division_code, rule_id, granted_fen, used_fen, expired_fen)
-			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (SELECT p.id, p.division_code, `+amount+` AS amount
-				FROM (`+cands+`) c `+join+` registry_people p ON p.id = c.id WHERE p.division_code >= $3 AND p.division_code < $4) q WHERE amount > 0`,
-			append(append([]any{m, r.ID, sc.Lo, sc.Hi}, args...), cargs...)...)
+			SELECT id, $1, division_code, $2, amount, 0, 0 FROM (`+eligible+`) q WHERE amount > 0`,
+			append([]any{m, r.ID, sc.Lo, sc.Hi}, args...)...)
 		if err != nil {
 			return err
 		}

@@ -96,3 +96,24 @@ func TestObserve(t *testing.T) {
 		})
 	}
 }
+
+// Linli's PostgreSQL sessions never JIT-compile, unless the URL asks.
+func TestPostgresSessionsRunWithoutJIT(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(dbtest.EnvPostgres) == "" {
+		t.Skip("no PostgreSQL: set " + dbtest.EnvPostgres)
+	}
+	url := dbtest.PostgresURL(t)
+	for _, tc := range []struct{ dsn, want string }{{url, "off"}, {url + "&jit=on", "on"}} {
+		d, err := db.OpenPostgres(tc.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = d.R.QueryRow(`SHOW jit`).Scan(&got)
+		d.Close()
+		if err != nil || got != tc.want {
+			t.Fatalf("%s: jit = %q (%v), want %s", tc.dsn, got, err, tc.want)
+		}
+	}
+}
