@@ -1,6 +1,7 @@
 package care
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -65,7 +66,16 @@ func (m *careModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerMealAPI(rt)
 	h.RegisterPages(rt)
 	h.registerMealPages(rt)
+	h.registerMyMeals(rt)
 	return nil
+}
+
+func (m *careModule) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
+	return m.store.Work(ctx, p, limit)
+}
+
+func (m *careModule) Mine(ctx context.Context, p *access.Principal) ([]module.MineSection, error) {
+	return m.store.Mine(ctx, p)
 }
 
 // The seams the module plugs into.
@@ -73,4 +83,6 @@ var (
 	_ module.Homes           = (*careModule)(nil)
 	_ module.Demo            = (*careModule)(nil)
 	_ module.ElementSupplier = (*careModule)(nil)
+	_ module.WorkSource      = (*careModule)(nil)
+	_ module.MineSource      = (*careModule)(nil)
 )

@@ -173,6 +173,9 @@ var migrations = []db.Migration{
 CREATE INDEX care_orders_created ON care_orders (created_at, id, division_code);
 CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
 	{ID: "care/003_meals", SQL: mealsSQL},
+	// Open disputes (a dispute's clock is cleared when it is resolved),
+	// read by area for the 工作台 whatever the number of orders.
+	{ID: "care/004_open_disputes", SQL: `CREATE INDEX care_orders_disputes ON care_orders (division_code, dispute_due) WHERE dispute_due IS NOT NULL;`},
 }
 
 // mealsSQL is 助餐: canteens (registry facilities run by a provider or
