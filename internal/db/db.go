@@ -161,14 +161,23 @@ func noJIT(dsn string) string {
 		return dsn
 	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
+		// Appended, not re-encoded: pgx reads options=-c%20role=x but
+		// not the "+" that url.Values.Encode writes for its space.
+		if _, err := url.Parse(dsn); err != nil {
 			return dsn // pgx reports the bad URL
 		}
-		q := u.Query()
-		q.Set("jit", "off")
-		u.RawQuery = q.Encode()
-		return u.String()
+		base, frag, _ := strings.Cut(dsn, "#")
+		sep := "?"
+		if strings.Contains(base, "?") {
+			sep = "&"
+			if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+				sep = ""
+			}
+		}
+		if frag != "" {
+			frag = "#" + frag
+		}
+		return base + sep + "jit=off" + frag
 	}
 	return dsn + " jit=off"
 }

@@ -104,16 +104,22 @@ func TestPostgresSessionsRunWithoutJIT(t *testing.T) {
 		t.Skip("no PostgreSQL: set " + dbtest.EnvPostgres)
 	}
 	url := dbtest.PostgresURL(t)
-	for _, tc := range []struct{ dsn, want string }{{url, "off"}, {url + "&jit=on", "on"}} {
+	for _, tc := range []struct{ dsn, setting, want string }{
+		{url, "jit", "off"},
+		{url + "&jit=on", "jit", "on"},
+		// The URL's own session options pass through untouched.
+		{url + "&options=-c%20lock_timeout%3D4321", "lock_timeout", "4321ms"},
+		{url + "&options=-c%20lock_timeout%3D4321", "jit", "off"},
+	} {
 		d, err := db.OpenPostgres(tc.dsn)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tc.dsn, err)
 		}
 		var got string
-		err = d.R.QueryRow(`SHOW jit`).Scan(&got)
+		err = d.R.QueryRow(`SHOW ` + tc.setting).Scan(&got)
 		d.Close()
 		if err != nil || got != tc.want {
-			t.Fatalf("%s: jit = %q (%v), want %s", tc.dsn, got, err, tc.want)
+			t.Fatalf("%s: %s = %q (%v), want %s", tc.dsn, tc.setting, got, err, tc.want)
 		}
 	}
 }
