@@ -51,6 +51,7 @@ func (m *careModule) Nav() []web.NavItem {
 		{Href: "/care/mine", Label: web.M("居家养老服务", "Home-care services"), Roles: []access.Role{access.Resident}},
 		{Href: "/care/canteens", Label: web.M("助餐服务", "Meal assistance"), Roles: []access.Role{access.Provider, access.CommunityWorker, access.Officer, access.Resident}},
 		{Href: "/care/settlements", Label: web.M("居家养老结算", "Home-care settlements"), Roles: []access.Role{access.Provider, access.CommunityWorker, access.Officer}},
+		{Href: "/care/rules", Label: web.M("养老补贴规则", "Care subsidy rules"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
 	}
 }
 
@@ -67,6 +68,7 @@ func (m *careModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.RegisterPages(rt)
 	h.registerMealPages(rt)
 	h.registerMyMeals(rt)
+	h.registerRulePages(rt)
 	return nil
 }
 

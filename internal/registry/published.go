@@ -65,3 +65,7 @@ CREATE VIEW registry_staff_cards AS
 // birthMigration: the monthly home-care subsidy run finds a county's
 // elderly by birth date, from this index rather than every resident.
 var birthMigration = db.Migration{ID: "registry/017_birth_index", SQL: `CREATE INDEX reg_residents_birth ON reg_residents (birth_date, division_code);`}
+
+// tagKindsMigration publishes the tag catalogue, so that a rule written
+// over tags (a subsidy tier) is picked from it, not typed.
+var tagKindsMigration = db.Migration{ID: "registry/018_published_tag_kinds", SQL: `CREATE VIEW registry_tag_kinds AS SELECT key, name_zh, name_en, grp, sort FROM reg_tag_kinds;`}

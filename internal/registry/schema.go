@@ -352,4 +352,5 @@ CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, update
 	{ID: "registry/015_residents_by_birth", SQL: `CREATE INDEX reg_residents_div_birth ON reg_residents (division_code, birth_date, id);`},
 	careMigration,
 	birthMigration,
+	tagKindsMigration,
 }
