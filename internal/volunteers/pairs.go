@@ -238,6 +238,9 @@ func (s *Store) Pairs(ctx context.Context, f PairFilter) ([]Pair, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ps == nil {
+		ps = []Pair{}
+	}
 	if p.Role != access.Resident {
 		if err := s.Audit.Record(ctx, audit.Entry{Action: "volunteers.pairs.list", Object: "pair", Division: p.Division,
 			Detail: audit.Detail(map[string]any{"status": f.Status, "rows": len(ps)})}); err != nil {
@@ -255,7 +258,7 @@ func (s *Store) Targets(ctx context.Context, limit int) ([]Target, error) {
 		return nil, errNotPairMgr
 	}
 	sc := access.BusinessScope(p)
-	return db.Collect(ctx, s.DB.R, func(r db.Scanner) (Target, error) {
+	ts, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Target, error) {
 		var t Target
 		var due sql.NullString
 		err := r.Scan(&t.ProgrammeID, &t.ProgrammeZH, &t.ProgrammeEN, &t.TargetID, &t.ResidentID, &t.HouseholdID, &t.Division, &t.Name, &due)
@@ -267,6 +270,10 @@ func (s *Store) Targets(ctx context.Context, limit int) ([]Target, error) {
 	}, `SELECT t.programme_id, t.programme_zh, t.programme_en, t.target_id, t.resident_id, t.household_id, t.division_code, `+targetName+`, t.next_due
 		FROM visits_targets t WHERE t.month = $1 AND t.division_code >= $2 AND t.division_code < $3 AND t.status <> 'cancelled'
 		ORDER BY t.division_code, t.programme_id, t.target_id LIMIT `+itoa(limit), s.Now().In(questions.CST).Format("2006-01"), sc.Lo, sc.Hi)
+	if ts == nil {
+		ts = []Target{}
+	}
+	return ts, err
 }
 
 // CreatePair pairs a verified volunteer with a visit target, both in the
@@ -369,7 +376,11 @@ func (s *Store) PairVisits(ctx context.Context, id string) ([]PairVisit, error) 
 	if _, err := s.Pair(ctx, id); err != nil {
 		return nil, err
 	}
-	return db.Collect(ctx, s.DB.R, scanPairVisit, `SELECT `+pairVisitCols+` FROM vol_pair_visits WHERE pair_id = $1 ORDER BY visit_date DESC LIMIT 100`, id)
+	vs, err := db.Collect(ctx, s.DB.R, scanPairVisit, `SELECT `+pairVisitCols+` FROM vol_pair_visits WHERE pair_id = $1 ORDER BY visit_date DESC LIMIT 100`, id)
+	if vs == nil {
+		vs = []PairVisit{} // the API answers an empty list, not null
+	}
+	return vs, err
 }
 
 // Durations are the visit lengths a volunteer picks from, in minutes.
