@@ -294,11 +294,14 @@ func (s *Store) CreatePair(ctx context.Context, in PairInput) (Pair, error) {
 		fields = append(fields, fault.Field("volunteer_id", fault.M("这位志愿者尚未通过社区认证", "the volunteer is not verified yet")))
 	}
 	var t Target
-	err = s.DB.R.QueryRowContext(ctx, `SELECT programme_id, programme_zh, programme_en, target_id, resident_id, household_id, division_code FROM visits_targets
+	var status string
+	// The target as of its latest scheduled month: one who has left the
+	// programme's group (their visits cancelled) is no longer a target.
+	err = s.DB.R.QueryRowContext(ctx, `SELECT programme_id, programme_zh, programme_en, target_id, resident_id, household_id, division_code, status FROM visits_targets
 		WHERE programme_id = $1 AND target_id = $2 ORDER BY month DESC LIMIT 1`, strings.TrimSpace(in.ProgrammeID), strings.TrimSpace(in.TargetID)).
-		Scan(&t.ProgrammeID, &t.ProgrammeZH, &t.ProgrammeEN, &t.TargetID, &t.ResidentID, &t.HouseholdID, &t.Division)
+		Scan(&t.ProgrammeID, &t.ProgrammeZH, &t.ProgrammeEN, &t.TargetID, &t.ResidentID, &t.HouseholdID, &t.Division, &status)
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || err == nil && !pairWorker(p, t.Division):
+	case errors.Is(err, sql.ErrNoRows) || err == nil && (!pairWorker(p, t.Division) || status == "cancelled"):
 		fields = append(fields, fault.Field("target_id", fault.M("请从列表中选择辖区内的探访对象", "choose a visit target of your jurisdiction from the list")))
 	case err != nil:
 		return Pair{}, err
