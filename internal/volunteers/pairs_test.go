@@ -106,6 +106,33 @@ func TestPairs(t *testing.T) {
 				t.Fatalf("%d pairs", n)
 			}
 		})
+		t.Run("a target who has left the programme's group cannot be paired", func(t *testing.T) {
+			var hh string
+			if err := e.App.DB.R.QueryRow(`SELECT household_id FROM registry_people WHERE id = $1`, w.a).Scan(&hh); err != nil {
+				t.Fatal(err)
+			}
+			e.User("res.left", access.Resident, communityA)
+			left := w.resident(t, hh, 1946, "res.left")
+			ref, err := w.reg.AddTag(w.cw, left, registry.TagInput{Tag: "empty_nest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := visits.StoreOf(e.App.Module("visits"))
+			if _, err := vs.Schedule(context.Background(), visits.MonthOf(e.Clock.Now()), ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.reg.RemoveTag(w.cw, left, ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := vs.Schedule(context.Background(), visits.MonthOf(e.Clock.Now()), ""); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM visits_targets WHERE target_id = $1 AND status = 'cancelled'`, left); n != 1 {
+				t.Fatalf("%d cancelled months of the target who left", n)
+			}
+			_, err = w.vs.CreatePair(w.cw, volunteers.PairInput{VolunteerID: x.ResidentID, ProgrammeID: elderly, TargetID: left})
+			fieldOf(t, err, fault.CodeInvalid, "target_id")
+		})
 		var openVisit int64
 		t.Run("the paired volunteer records a visit: it closes the target's earliest open visit, which the programme counts, and credits the hours", func(t *testing.T) {
 			if err := e.App.DB.R.QueryRow(`SELECT id FROM vis_visits WHERE programme_id = $1 AND subject_id = $2 AND status = 'open' ORDER BY due_date, id LIMIT 1`, elderly, w.m).Scan(&openVisit); err != nil {
