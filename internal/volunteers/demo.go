@@ -247,6 +247,15 @@ func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.
 		{`INSERT INTO vol_post_members (post_id, resident_id, created_at)
 			SELECT 'demo-post-1-' || CAST($1 AS TEXT), r.resident_id, $2 FROM (SELECT resident_id FROM vol_party_reports WHERE division_code = $1 ORDER BY resident_id LIMIT 4) r`, []any{div, t}},
 		{`UPDATE vol_posts SET taken = (SELECT COUNT(*) FROM vol_post_members m WHERE m.post_id = vol_posts.id) WHERE division_code = $1`, []any{div}},
+		// 结对探访: the first three verified volunteers, each paired two
+		// weeks ago with one of this month's visit targets (not themself).
+		{`INSERT INTO vol_pairs (id, volunteer_id, programme_id, programme_zh, programme_en, target_id, resident_id, household_id, division_code, started_on, active, created_by, created_at)
+			SELECT 'demo-pair-' || CAST(v.rn AS TEXT) || '-' || CAST($1 AS TEXT), v.resident_id, t.programme_id, t.programme_zh, t.programme_en, t.target_id, t.resident_id, t.household_id, t.division_code, $2, TRUE, 'demo', $3
+			FROM (SELECT resident_id, ROW_NUMBER() OVER (ORDER BY resident_id) AS rn FROM vol_volunteers WHERE division_code = $1 AND status = 'verified') v
+			JOIN (SELECT x.programme_id, x.programme_zh, x.programme_en, x.target_id, x.resident_id, x.household_id, x.division_code, ROW_NUMBER() OVER (ORDER BY x.programme_id, x.target_id) AS rn
+				FROM visits_targets x WHERE x.division_code = $1 AND x.month = $4 AND x.status <> 'cancelled'
+				AND x.resident_id NOT IN (SELECT resident_id FROM vol_volunteers WHERE division_code = $1)) t ON t.rn = v.rn
+			WHERE v.rn <= 3`, []any{div, now.In(questions.CST).AddDate(0, 0, -14).Format("2006-01-02"), t, now.In(questions.CST).Format("2006-01")}},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return fmt.Errorf("volunteers demo party step %d: %w", i, err)

@@ -65,6 +65,11 @@ func TestDemo(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM vol_activities a WHERE taken <> (SELECT COUNT(*) FROM vol_signups s WHERE s.activity_id = a.id AND s.status = 'confirmed')`); n != 0 {
 			t.Errorf("%d activities whose slots taken are not their sign-ups", n)
 		}
+		if n := e.Count(`SELECT COUNT(*) FROM vol_pairs p JOIN vol_volunteers v ON v.resident_id = p.volunteer_id WHERE p.active AND v.status = 'verified' AND p.resident_id <> p.volunteer_id
+			AND p.division_code IN (SELECT division_code FROM registry_people WHERE username = 'demo.resident')
+			AND EXISTS (SELECT 1 FROM visits_targets t WHERE t.programme_id = p.programme_id AND t.target_id = p.target_id AND t.division_code = p.division_code)`); n != 3 {
+			t.Errorf("%d demo pairs of a verified volunteer with a visit target of the demo community, want 3", n)
+		}
 		var worker, div string
 		if err := d.R.QueryRow(`SELECT username, division_code FROM users WHERE role = 'community_worker' AND division_code IN (SELECT division_code FROM vol_volunteers) ORDER BY username LIMIT 1`).Scan(&worker, &div); err != nil {
 			t.Fatal(err)

@@ -40,6 +40,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	rt.Public("GET /volunteers/verify", h.pageVerify)
 	h.registerSeriesPages(rt)
 	h.registerPartyPages(rt)
+	h.registerPairPages(rt)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -146,6 +147,7 @@ type meView struct {
 	Next         int // the next star's threshold in hours (0: five stars)
 	Mine         []MyActivity
 	Nearby       []Activity
+	Pairs        []Pair // active pairs (结对探访)
 	Done         string
 }
 
@@ -188,6 +190,10 @@ func (h *Handlers) pageMe(w http.ResponseWriter, r *http.Request, status int, v 
 		}
 		mv.Next = nextLevel(levels, me.Stars)
 		if mv.Mine, err = h.Store.MyActivities(ctx, 20); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if mv.Pairs, err = h.Store.Pairs(ctx, PairFilter{Status: "active", Limit: 20}); err != nil {
 			h.fail(w, r, err)
 			return
 		}

@@ -180,6 +180,8 @@ CREATE INDEX vol_accounts_earned ON vol_accounts (currency, owner_kind, division
 	// Party members' reports to their community (once each), the
 	// community's service posts and who holds them.
 	{ID: "volunteers/007_party", SQL: partySQL},
+	// Volunteers paired with visit targets (结对探访) and their visits.
+	pairsMigration,
 }
 
 const seriesSQL = `
