@@ -39,27 +39,32 @@ func fixture(t *testing.T, e *apptest.Env) {
 	e.User("prov.good", access.Provider, townA)
 	e.User("prov.low", access.Provider, townB)
 	e.User("prov.none", access.Provider, townA)
+	link(t, e, communityA, "北山社工服务社", "52330106MJ0000001X", "4A", "prov.good")
+	link(t, e, communityB, "西溪邻里互助会", "52330106MJ0000002X", "2A", "prov.low")
+}
+
+// link registers a social organisation with its rating and makes user the
+// manager of its care provider (a contract serving its community).
+func link(t *testing.T, e *apptest.Env, div, name, regNo, rating, user string) {
+	t.Helper()
 	reg := registry.StoreOf(e.App.Module("registry"))
 	cs := care.StoreOf(e.App.Module("care"))
 	off := as("off.county", access.Officer, county)
-	item, err := cs.CreateItem(off, care.ItemInput{County: county, Code: "visit", NameZH: "探访", NameEN: "Visit", Unit: care.UnitVisit, MaxMinutes: 60, PriceFen: 3000})
+	item, err := cs.CreateItem(off, care.ItemInput{County: county, Code: "visit-" + user, NameZH: "探访", NameEN: "Visit", Unit: care.UnitVisit, MaxMinutes: 60, PriceFen: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, o := range []struct{ div, name, rating, user string }{
-		{communityA, "北山社工服务社", "4A", "prov.good"}, {communityB, "西溪邻里互助会", "2A", "prov.low"}} {
-		org, err := reg.CreateOrganization(off, registry.OrganizationInput{Division: o.div, Kind: "social_org", Name: o.name, RegNo: "52330106MJ000000" + string(rune('1'+i)) + "X", Rating: o.rating})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, err := cs.CreateProvider(off, care.ProviderInput{OrgID: org.ID, County: county, ContractNo: "P-" + o.user, ContractFrom: "2026-01-01", ContractTo: "2027-12-31",
-			Communities: []string{o.div}, Items: []string{item.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cs.AddStaff(off, pr.ID, care.StaffInput{Username: o.user, Manager: true}); err != nil {
-			t.Fatal(err)
-		}
+	org, err := reg.CreateOrganization(off, registry.OrganizationInput{Division: div, Kind: "social_org", Name: name, RegNo: regNo, Rating: rating})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := cs.CreateProvider(off, care.ProviderInput{OrgID: org.ID, County: county, ContractNo: "P-" + user, ContractFrom: "2026-01-01", ContractTo: "2027-12-31",
+		Communities: []string{div}, Items: []string{item.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AddStaff(off, pr.ID, care.StaffInput{Username: user, Manager: true}); err != nil {
+		t.Fatal(err)
 	}
 }
 
