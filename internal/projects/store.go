@@ -82,12 +82,12 @@ type Project struct {
 	Targets      []string    `json:"targets"`
 	MinRating    string      `json:"min_rating"`
 	Deadline     string      `json:"deadline"`
-	Criteria     []Criterion `json:"criteria"`
+	Criteria     []Criterion `json:"criteria,omitempty"`
 	Status       string      `json:"status"`
 	CreatedAt    time.Time   `json:"created_at"`
 	// Closed: the deadline has passed (applications are scored, one awarded).
 	Closed       bool          `json:"closed"`
-	Applications []Application `json:"applications"` // those the reader may see
+	Applications []Application `json:"applications,omitempty"` // those the reader may see (read alone, not on the board)
 	Contract     *Contract     `json:"contract,omitempty"`
 }
 
