@@ -214,19 +214,18 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/projects/"+pr.ID+"?done=1", http.StatusSeeOther)
 }
 
-// action is one button of the project page; Primary marks the page's one
-// primary action.
+// projectView is the project page: what the reader may do in the
+// project's state, and which one action is primary (an id or a form).
 type projectView struct {
-	P          Project
-	Officer    bool // manages this project
-	Provider   bool
-	CanApply   bool
-	CanScore   bool
-	CanAward   bool
-	Scored     []Application
-	Rows       []int // the award form's milestone rows
-	Primary    string
-	MaxScoreID string
+	P        Project
+	Officer  bool // manages this project
+	Provider bool
+	CanApply bool
+	CanScore bool
+	CanAward bool
+	Scored   []Application
+	Rows     []int // the award form's milestone rows
+	Primary  string
 }
 
 func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status int, v web.View) {

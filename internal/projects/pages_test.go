@@ -15,7 +15,7 @@ func TestProjectPages(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		fixture(t, e)
-		offA, offB, good := e.Login("off.a"), e.Login("off.b"), e.Login("prov.good")
+		offA, offB, good, low := e.Login("off.a"), e.Login("off.b"), e.Login("prov.good"), e.Login("prov.low")
 		post := func(t *testing.T, c *apptest.Client, path string, vals map[string]string, want int) string {
 			t.Helper()
 			st, body, hdr := c.Form(path, vals, sameOrigin)
@@ -24,6 +24,12 @@ func TestProjectPages(t *testing.T) {
 			}
 			if st == 303 {
 				return hdr.Get("Location")
+			}
+			// Each error the summary lists links to its field on the page.
+			for _, m := range regexp.MustCompile(`href="#(f-[^"]+)"`).FindAllStringSubmatch(body, -1) {
+				if !strings.Contains(body, `id="`+m[1]+`"`) {
+					t.Errorf("%s: the error links to #%s, which is not on the page", path, m[1])
+				}
 			}
 			return body
 		}
@@ -82,6 +88,10 @@ func TestProjectPages(t *testing.T) {
 			if !strings.Contains(body, `action="`+path+`/apply"`) || !strings.Contains(body, "入户探访 200 次") {
 				t.Fatalf("%s", body)
 			}
+			body = post(t, low, path+"/apply", map[string]string{"proposal": "方案", "budget": "1000"}, 400)
+			if !strings.Contains(body, `href="#f-rating"`) || !strings.Contains(body, "3A") {
+				t.Fatalf("%s", body)
+			}
 			body = post(t, good, path+"/apply", map[string]string{"proposal": "三名社工", "budget": "250000"}, 400)
 			if !strings.Contains(body, `href="#f-budget"`) {
 				t.Fatalf("%s", body)
@@ -93,7 +103,13 @@ func TestProjectPages(t *testing.T) {
 			}
 		})
 		e.Clock.Set(time.Date(2026, 12, 11, 2, 0, 0, 0, time.UTC))
-		offA, good = e.Login("off.a"), e.Login("prov.good")
+		offA, good, low = e.Login("off.a"), e.Login("prov.good"), e.Login("prov.low")
+		t.Run("after the deadline an application answers 409, naming the deadline on the page", func(t *testing.T) {
+			body := post(t, low, path+"/apply", map[string]string{"proposal": "方案", "budget": "1000"}, 409)
+			if !strings.Contains(body, `href="#f-deadline"`) || !strings.Contains(body, "2026-12-10 截止") {
+				t.Fatalf("%s", body)
+			}
+		})
 		var appID string
 		t.Run("after the deadline the officer scores and awards from the page", func(t *testing.T) {
 			_, body, _ := offA.Get(path)
