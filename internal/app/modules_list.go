@@ -10,6 +10,7 @@ import (
 	"linli/internal/indicators"
 	"linli/internal/lifecircle"
 	"linli/internal/module"
+	"linli/internal/projects"
 	"linli/internal/registry"
 	"linli/internal/requests"
 	"linli/internal/visits"
@@ -32,6 +33,7 @@ func Modules() []module.Spec {
 		familydoctor.Module(),
 		care.Module(),
 		volunteers.Module(),
+		projects.Module(),
 		deliberation.Module(),
 	}
 }

@@ -147,7 +147,7 @@ func TestDocumentedGETsMatchSchemas(t *testing.T) {
 		e.User("admin2", access.SysAdmin, "33")
 		// Each operation is asked by the first of these roles it answers.
 		var callers []*apptest.Client
-		for _, want := range []string{"demo.officer", "demo.worker", "demo.grid", "demo.resident", "demo.auditor"} {
+		for _, want := range []string{"demo.officer", "demo.worker", "demo.grid", "demo.resident", "demo.auditor", "demo.provider"} {
 			for _, a := range accounts {
 				if a.Username == want {
 					c := e.Client()

@@ -69,3 +69,8 @@ var birthMigration = db.Migration{ID: "registry/017_birth_index", SQL: `CREATE I
 // tagKindsMigration publishes the tag catalogue, so that a rule written
 // over tags (a subsidy tier) is picked from it, not typed.
 var tagKindsMigration = db.Migration{ID: "registry/018_published_tag_kinds", SQL: `CREATE VIEW registry_tag_kinds AS SELECT key, name_zh, name_en, grp, sort FROM reg_tag_kinds;`}
+
+// ratingsMigration publishes organisations with their assessment rating
+// (评估等级, 1A–5A), so that a purchased-service project can hold an
+// applicant to a minimum rating.
+var ratingsMigration = db.Migration{ID: "registry/019_published_org_ratings", SQL: `CREATE VIEW registry_organization_ratings AS SELECT id, division_code, kind, name, rating FROM reg_organizations;`}

@@ -353,4 +353,5 @@ CREATE INDEX reg_facilities_div_updated ON reg_facilities (division_code, update
 	careMigration,
 	birthMigration,
 	tagKindsMigration,
+	ratingsMigration,
 }

@@ -1,0 +1,92 @@
+package projects
+
+import "linli/internal/db"
+
+// The projects module reads organisations with their ratings through the
+// registry's registry_organization_ratings and which organisation a
+// provider account acts for through care's care_provider_accounts; it
+// writes only its proj_* tables. Money is integer fen; dates are
+// "YYYY-MM-DD" in China.
+
+const schemaSQL = `
+CREATE TABLE proj_projects (
+	id TEXT PRIMARY KEY,
+	county TEXT NOT NULL,
+	division_code TEXT NOT NULL,
+	title TEXT NOT NULL,
+	need TEXT NOT NULL,
+	budget_fen BIGINT NOT NULL,
+	period_from TEXT NOT NULL,
+	period_to TEXT NOT NULL,
+	targets TEXT NOT NULL,
+	min_rating TEXT NOT NULL,
+	deadline TEXT NOT NULL,
+	status TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX proj_projects_div ON proj_projects (division_code, created_at, id);
+CREATE INDEX proj_projects_county ON proj_projects (county, created_at, id);
+CREATE TABLE proj_criteria (
+	project_id TEXT NOT NULL REFERENCES proj_projects(id),
+	seq INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	weight INTEGER NOT NULL,
+	PRIMARY KEY (project_id, seq)
+);
+CREATE TABLE proj_applications (
+	id TEXT PRIMARY KEY,
+	project_id TEXT NOT NULL REFERENCES proj_projects(id),
+	org_id TEXT NOT NULL,
+	org_name TEXT NOT NULL,
+	rating TEXT NOT NULL,
+	proposal TEXT NOT NULL,
+	budget_fen BIGINT NOT NULL,
+	status TEXT NOT NULL,
+	total INTEGER NOT NULL,
+	scored_by TEXT NOT NULL,
+	applied_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (project_id, org_id)
+);
+CREATE INDEX proj_applications_org ON proj_applications (org_id, created_at);
+CREATE TABLE proj_scores (
+	application_id TEXT NOT NULL REFERENCES proj_applications(id),
+	seq INTEGER NOT NULL,
+	score INTEGER NOT NULL,
+	PRIMARY KEY (application_id, seq)
+);
+CREATE TABLE proj_contracts (
+	id TEXT PRIMARY KEY,
+	project_id TEXT NOT NULL UNIQUE REFERENCES proj_projects(id),
+	application_id TEXT NOT NULL REFERENCES proj_applications(id),
+	org_id TEXT NOT NULL,
+	org_name TEXT NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX proj_contracts_org ON proj_contracts (org_id, created_at);
+CREATE TABLE proj_milestones (
+	id TEXT PRIMARY KEY,
+	contract_id TEXT NOT NULL REFERENCES proj_contracts(id),
+	project_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	title TEXT NOT NULL,
+	amount_fen BIGINT NOT NULL,
+	due_on TEXT NOT NULL,
+	status TEXT NOT NULL,
+	report TEXT NOT NULL,
+	return_reason TEXT NOT NULL,
+	paid_ref TEXT NOT NULL,
+	reported_by TEXT NOT NULL,
+	decided_by TEXT NOT NULL,
+	paid_by TEXT NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (contract_id, seq)
+);
+`
+
+var migrations = []db.Migration{{ID: "projects/001_schema", SQL: schemaSQL}}
