@@ -176,10 +176,10 @@ CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
 	// Open disputes (a dispute's clock is cleared when it is resolved),
 	// read by area for the 工作台 whatever the number of orders.
 	{ID: "care/004_open_disputes", SQL: `CREATE INDEX care_orders_disputes ON care_orders (division_code, dispute_due) WHERE dispute_due IS NOT NULL;`},
-	// Published for other modules: which organisation a provider manager's
+	// Published for other modules: which organisation a provider staff member's
 	// account acts for (a purchased-service project's applicant).
 	{ID: "care/005_published_provider_accounts", SQL: `CREATE VIEW care_provider_accounts AS
-	SELECT st.username, pr.org_id, pr.county FROM care_staff st JOIN care_providers pr ON pr.id = st.provider_id WHERE st.manager AND st.username <> '';`},
+	SELECT st.username, pr.org_id, pr.county, st.manager FROM care_staff st JOIN care_providers pr ON pr.id = st.provider_id WHERE st.username <> '';`},
 }
 
 // mealsSQL is 助餐: canteens (registry facilities run by a provider or

@@ -28,8 +28,9 @@ func as(user string, role access.Role, division string) context.Context {
 
 // fixture: officers of the county (off.county), of township A (off.a)
 // and of township B (off.b); the organisation 北山社工服务社 rated 4A run by
-// the account prov.good, 西溪邻里互助会 rated 2A run by prov.low, and an
-// unlinked provider account prov.none. Care links the accounts to the
+// the account prov.good (prov.staff works there, not its manager),
+// 西溪邻里互助会 rated 2A run by prov.low, and an unlinked provider account
+// prov.none. Care links the accounts to the
 // organisations (a provider with a contract and its manager).
 func fixture(t *testing.T, e *apptest.Env) {
 	t.Helper()
@@ -39,13 +40,18 @@ func fixture(t *testing.T, e *apptest.Env) {
 	e.User("prov.good", access.Provider, townA)
 	e.User("prov.low", access.Provider, townB)
 	e.User("prov.none", access.Provider, townA)
-	link(t, e, communityA, "北山社工服务社", "52330106MJ0000001X", "4A", "prov.good")
+	e.User("prov.staff", access.Provider, townA)
+	good := link(t, e, communityA, "北山社工服务社", "52330106MJ0000001X", "4A", "prov.good")
+	if _, err := care.StoreOf(e.App.Module("care")).AddStaff(as("off.county", access.Officer, county), good, care.StaffInput{Username: "prov.staff"}); err != nil {
+		t.Fatal(err)
+	}
 	link(t, e, communityB, "西溪邻里互助会", "52330106MJ0000002X", "2A", "prov.low")
 }
 
 // link registers a social organisation with its rating and makes user the
-// manager of its care provider (a contract serving its community).
-func link(t *testing.T, e *apptest.Env, div, name, regNo, rating, user string) {
+// manager of its care provider (a contract serving its community); it
+// answers the provider's id.
+func link(t *testing.T, e *apptest.Env, div, name, regNo, rating, user string) string {
 	t.Helper()
 	reg := registry.StoreOf(e.App.Module("registry"))
 	cs := care.StoreOf(e.App.Module("care"))
@@ -66,6 +72,7 @@ func link(t *testing.T, e *apptest.Env, div, name, regNo, rating, user string) {
 	if _, err := cs.AddStaff(off, pr.ID, care.StaffInput{Username: user, Manager: true}); err != nil {
 		t.Fatal(err)
 	}
+	return pr.ID
 }
 
 // project is a valid project of community A: ¥200,000, applications

@@ -237,7 +237,14 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 	}
 	p := access.From(ctx)
 	pv := projectView{P: pr, Officer: manages(p, pr.Division), Provider: p.Role == access.Provider, Rows: []int{0, 1, 2}}
-	pv.CanApply = pv.Provider && pr.Status == Open && !pr.Closed && len(pr.Applications) == 0
+	if pv.Provider && pr.Status == Open && !pr.Closed && len(pr.Applications) == 0 {
+		org, err := h.store.orgOf(ctx, p)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		pv.CanApply = org.Manager // the other staff read the project
+	}
 	pv.CanScore = pv.Officer && pr.Status == Open && pr.Closed
 	for _, a := range pr.Applications {
 		if len(a.Scores) > 0 {
@@ -413,7 +420,7 @@ func (h *handlers) pageMine(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	for _, c := range m.Contracts {
 		for _, ms := range c.Milestones {
-			if mv.Primary == "" && (ms.Status == Pending || ms.Status == Returned) {
+			if m.Org.Manager && mv.Primary == "" && (ms.Status == Pending || ms.Status == Returned) {
 				mv.Primary = ms.ID
 			}
 		}

@@ -83,6 +83,12 @@ func TestProjectPages(t *testing.T) {
 				t.Errorf("township B's board is not empty")
 			}
 		})
+		t.Run("the organisation's staff who is not its manager reads the project page without the application form", func(t *testing.T) {
+			st, body, _ := e.Login("prov.staff").Get(path)
+			if st != 200 || strings.Contains(body, `action="`+path+`/apply"`) || !strings.Contains(body, "入户探访 200 次") {
+				t.Fatalf("%d %s", st, body)
+			}
+		})
 		t.Run("the organisation applies from the project page; a budget over the project's is named", func(t *testing.T) {
 			_, body, _ := good.Get(path)
 			if !strings.Contains(body, `action="`+path+`/apply"`) || !strings.Contains(body, "入户探访 200 次") {

@@ -17,11 +17,11 @@ func TestProjectLoop(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		fixture(t, e)
-		var offA, offB, offCounty, good, low, none *apptest.Client
+		var offA, offB, offCounty, good, low, none, staff *apptest.Client
 		// login signs everyone in again: moving the clock ends sessions.
 		login := func() {
 			offA, offB, offCounty = e.Login("off.a"), e.Login("off.b"), e.Login("off.county")
-			good, low, none = e.Login("prov.good"), e.Login("prov.low"), e.Login("prov.none")
+			good, low, none, staff = e.Login("prov.good"), e.Login("prov.low"), e.Login("prov.none"), e.Login("prov.staff")
 		}
 		login()
 		var pr projects.Project
@@ -71,6 +71,14 @@ func TestProjectLoop(t *testing.T) {
 			p := apptest.JSON[web.Problem](t, good, "POST", "/api/v1/projects/"+pr.ID+"/applications", projects.ApplyInput{Proposal: "方案", BudgetFen: 200_000_01}, 400)
 			if !slices.Equal(fields(p), []string{"budget_fen"}) {
 				t.Errorf("fields %v", fields(p))
+			}
+		})
+		t.Run("a staff member who is not the organisation's manager reads the project but cannot apply", func(t *testing.T) {
+			if got := apptest.JSON[projects.Project](t, staff, "GET", "/api/v1/projects/"+pr.ID, nil, 200); got.ID != pr.ID {
+				t.Errorf("%+v", got)
+			}
+			if st, body := staff.Do("POST", "/api/v1/projects/"+pr.ID+"/applications", projects.ApplyInput{Proposal: "方案", BudgetFen: 1}); st != 403 {
+				t.Errorf("%d %s", st, body)
 			}
 		})
 		t.Run("a provider account of no organisation cannot apply", func(t *testing.T) {
@@ -160,6 +168,9 @@ func TestProjectLoop(t *testing.T) {
 			if st, _ := low.Do("POST", m1+"/report", projects.ReportInput{Report: "冒名"}); st != 403 {
 				t.Errorf("other organisation %d", st)
 			}
+			if st, _ := staff.Do("POST", m1+"/report", projects.ReportInput{Report: "代报"}); st != 403 {
+				t.Errorf("staff who is not the manager %d", st)
+			}
 			p := apptest.JSON[web.Problem](t, good, "POST", m1+"/report", projects.ReportInput{Report: " "}, 400)
 			if !slices.Equal(fields(p), []string{"report"}) {
 				t.Errorf("fields %v", fields(p))
@@ -216,6 +227,12 @@ func TestProjectLoop(t *testing.T) {
 			m := apptest.JSON[projects.Mine](t, good, "GET", "/api/v1/projects/mine", nil, 200)
 			if len(m.Applications) != 1 || len(m.Contracts) != 1 || m.Contracts[0].AmountFen != 180_000_00 {
 				t.Errorf("%+v", m)
+			}
+			if m := apptest.JSON[projects.Mine](t, staff, "GET", "/api/v1/projects/mine", nil, 200); m.Org.Manager || len(m.Contracts) != 1 {
+				t.Errorf("the organisation's staff read %+v", m)
+			}
+			if m := apptest.JSON[projects.Mine](t, good, "GET", "/api/v1/projects/mine", nil, 200); !m.Org.Manager {
+				t.Errorf("the manager reads %+v", m.Org)
 			}
 			got := apptest.JSON[projects.Project](t, low, "GET", "/api/v1/projects/"+pr.ID, nil, 200)
 			if len(got.Applications) != 0 || got.Contract != nil {

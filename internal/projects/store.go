@@ -196,10 +196,11 @@ func invalid(fields ...fault.FieldError) error {
 }
 
 var (
-	errNotFound  = fault.NotFound(fault.M("没有这个项目", "no such project"))
-	errOfficer   = fault.Forbidden(fault.M("只有本辖区的县级或乡镇（街道）干部可以管理项目", "only a county or township officer of the project's area manages it"))
-	errRoles     = fault.Forbidden(fault.M("项目只对干部和服务机构开放", "projects are open to officers and providers only"))
-	errNotMember = fault.Forbidden(fault.M("您的账号不是任何服务机构的负责人账号", "your account manages no organisation"))
+	errNotFound   = fault.NotFound(fault.M("没有这个项目", "no such project"))
+	errOfficer    = fault.Forbidden(fault.M("只有本辖区的县级或乡镇（街道）干部可以管理项目", "only a county or township officer of the project's area manages it"))
+	errRoles      = fault.Forbidden(fault.M("项目只对干部和服务机构开放", "projects are open to officers and providers only"))
+	errNotMember  = fault.Forbidden(fault.M("您的账号不属于任何服务机构", "your account belongs to no organisation"))
+	errNotManager = fault.Forbidden(fault.M("只有本机构负责人可以申报和报告进展", "only the organisation's manager applies and reports"))
 )
 
 // today is the date in China.
@@ -222,17 +223,22 @@ func manages(p *access.Principal, division string) bool {
 
 // Org is the organisation a provider account acts for.
 type Org struct {
-	ID, Name, Division, Rating string
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Division string `json:"division_code"`
+	Rating   string `json:"rating"`
+	Manager  bool   `json:"manager"` // the account may apply and report for it
 }
 
 // County is the organisation's county: the projects it may apply to.
 func (o Org) County() string { return o.Division[:min(6, len(o.Division))] }
 
-// orgOf reads the organisation of a provider manager's account.
+// orgOf reads the organisation of a provider staff member's account;
+// its staff read the organisation's projects, its manager acts for it.
 func (s *Store) orgOf(ctx context.Context, p *access.Principal) (Org, error) {
 	var o Org
-	err := s.DB.R.QueryRowContext(ctx, `SELECT r.id, r.name, r.division_code, r.rating FROM care_provider_accounts a JOIN registry_organization_ratings r ON r.id = a.org_id WHERE a.username = $1`, p.Username).
-		Scan(&o.ID, &o.Name, &o.Division, &o.Rating)
+	err := s.DB.R.QueryRowContext(ctx, `SELECT r.id, r.name, r.division_code, r.rating, a.manager FROM care_provider_accounts a JOIN registry_organization_ratings r ON r.id = a.org_id WHERE a.username = $1`, p.Username).
+		Scan(&o.ID, &o.Name, &o.Division, &o.Rating, &o.Manager)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, errNotMember
 	}
@@ -543,6 +549,9 @@ func (s *Store) Apply(ctx context.Context, projectID string, in ApplyInput) (App
 		if err != nil {
 			return err
 		}
+		if !org.Manager {
+			return errNotManager
+		}
 		if pr.Status != Open {
 			return fault.Conflict(fault.M("项目已确定承接机构，不再接受申报", "the project has been awarded and takes no more applications"))
 		}
@@ -777,6 +786,9 @@ func (s *Store) Move(ctx context.Context, projectID, milestoneID, action string,
 			var org *Org
 			if pr, org, err = s.get(ctx, tx, projectID); err != nil {
 				return err
+			}
+			if !org.Manager {
+				return errNotManager
 			}
 			c, err := s.contract(ctx, tx, projectID)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && c.OrgID != org.ID) {
