@@ -55,16 +55,24 @@ func pageSize(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
-	n, err := pageSize(r)
-	if err != nil {
-		return err
+// listPage reads a newest-first list's page: its size and the time the
+// previous page ended before.
+func listPage(r *http.Request) (before time.Time, n int, err error) {
+	if n, err = pageSize(r); err != nil {
+		return before, 0, err
 	}
-	var before time.Time
 	if v := r.URL.Query().Get("before"); v != "" {
 		if before, err = time.Parse(time.RFC3339, v); err != nil {
-			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("before", fault.M("应为 RFC 3339 时间", "must be an RFC 3339 time")))
+			return before, 0, fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("before", fault.M("应为 RFC 3339 时间", "must be an RFC 3339 time")))
 		}
+	}
+	return before, n, nil
+}
+
+func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
+	before, n, err := listPage(r)
+	if err != nil {
+		return err
 	}
 	as, err := h.Store.List(r.Context(), before, n)
 	if err != nil {

@@ -110,15 +110,9 @@ func (h *Handlers) event(next web.HandlerFunc) web.HandlerFunc {
 }
 
 func (h *Handlers) apiEvents(w http.ResponseWriter, r *http.Request) error {
-	n, err := pageSize(r)
+	before, n, err := listPage(r)
 	if err != nil {
 		return err
-	}
-	var before time.Time
-	if v := r.URL.Query().Get("before"); v != "" {
-		if before, err = time.Parse(time.RFC3339, v); err != nil {
-			return fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("before", fault.M("应为 RFC 3339 时间", "must be an RFC 3339 time")))
-		}
 	}
 	es, err := h.Store.Events(r.Context(), before, n)
 	if err != nil {

@@ -3,9 +3,11 @@ package emergency_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"linli/internal/apptest"
 	"linli/internal/emergency"
+	"linli/internal/web"
 )
 
 func TestAnEventIsItsWarningsTasksStatusesAndSituation(t *testing.T) {
@@ -38,6 +40,17 @@ func TestAnEventIsItsWarningsTasksStatusesAndSituation(t *testing.T) {
 			list := apptest.JSON[[]emergency.Event](t, officer, "GET", "/api/v1/emergency/events", nil, 200)
 			if len(list) != 1 || list[0].ID != ev || list[0].Latest.Colour != "red" || list[0].Warnings != nil {
 				t.Fatalf("the list has %+v", list)
+			}
+		})
+		t.Run("the list pages by the time the last page ended; a bad page size or time is named", func(t *testing.T) {
+			if list := apptest.JSON[[]emergency.Event](t, officer, "GET", "/api/v1/emergency/events?before="+opened.Alert.Sent.Format(time.RFC3339), nil, 200); len(list) != 0 {
+				t.Fatalf("an event before its own start: %+v", list)
+			}
+			for q, field := range map[string]string{"page_size=0": "page_size", "before=yesterday": "before"} {
+				p := apptest.JSON[web.Problem](t, officer, "GET", "/api/v1/emergency/events?"+q, nil, 400)
+				if len(p.Errors) != 1 || p.Errors[0].Field != field {
+					t.Errorf("%s: %+v", q, p)
+				}
 			}
 		})
 		t.Run("a later warning's id does not name an event, and another community's worker sees none", func(t *testing.T) {
