@@ -9,6 +9,7 @@
 package projects
 
 import (
+	"context"
 	"embed"
 
 	"linli/internal/access"
@@ -51,4 +52,12 @@ func (m *projectsModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	return nil
 }
 
-var _ module.Demo = (*projectsModule)(nil)
+func (m *projectsModule) Work(ctx context.Context, p *access.Principal, limit int) ([]module.WorkItem, error) {
+	return m.store.Work(ctx, p, limit)
+}
+
+// The seams the module plugs into.
+var (
+	_ module.Demo       = (*projectsModule)(nil)
+	_ module.WorkSource = (*projectsModule)(nil)
+)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"linli/internal/access"
 	"linli/internal/apptest"
 	"linli/internal/projects"
 	"linli/internal/web"
@@ -24,6 +25,20 @@ func TestProjectLoop(t *testing.T) {
 			good, low, none, staff = e.Login("prov.good"), e.Login("prov.low"), e.Login("prov.none"), e.Login("prov.staff")
 		}
 		login()
+		// work is the officer's 工作台 items of the projects module, as
+		// "kind href".
+		work := func(user, division string) []string {
+			ctx := as(user, access.Officer, division)
+			items, err := projects.StoreOf(e.App.Module("projects")).Work(ctx, access.From(ctx), 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, it := range items {
+				out = append(out, it.Kind+" "+it.Href)
+			}
+			return out
+		}
 		var pr projects.Project
 		t.Run("weights not summing to 100 are refused naming criteria, and nothing is written", func(t *testing.T) {
 			in := project()
@@ -144,6 +159,16 @@ func TestProjectLoop(t *testing.T) {
 				t.Errorf("%d contracts", n)
 			}
 		})
+		t.Run("a closed project waits on its officers' 工作台 to be scored and awarded, not on another township's", func(t *testing.T) {
+			for _, who := range [][2]string{{"off.a", townA}, {"off.county", county}} {
+				if got := work(who[0], who[1]); !slices.Contains(got, "projects.award /projects/"+pr.ID) {
+					t.Errorf("%s: %v", who[0], got)
+				}
+			}
+			if got := work("off.b", townB); len(got) != 0 {
+				t.Errorf("township B: %v", got)
+			}
+		})
 		var c projects.Contract
 		t.Run("awarding makes a contract of milestones; a second award answers 409", func(t *testing.T) {
 			c = apptest.JSON[projects.Contract](t, offA, "POST", "/api/v1/projects/"+pr.ID+"/award", award(60_000_00, 120_000_00), 201)
@@ -183,6 +208,12 @@ func TestProjectLoop(t *testing.T) {
 				t.Errorf("report twice %d", st)
 			}
 		})
+		t.Run("the report waits on the officer's 工作台; the awarded project no longer asks to be awarded", func(t *testing.T) {
+			got := work("off.a", townA)
+			if !slices.Contains(got, "projects.report /projects/"+pr.ID) || slices.Contains(got, "projects.award /projects/"+pr.ID) {
+				t.Errorf("%v", got)
+			}
+		})
 		t.Run("a reported milestone cannot be paid before acceptance (409)", func(t *testing.T) {
 			if st, _ := offA.Do("POST", m1+"/pay", nil); st != 409 {
 				t.Errorf("%d", st)
@@ -213,6 +244,9 @@ func TestProjectLoop(t *testing.T) {
 			}
 			if got := apptest.JSON[projects.Project](t, offA, "GET", "/api/v1/projects/"+pr.ID, nil, 200); got.Status != projects.Awarded {
 				t.Errorf("status %s", got.Status)
+			}
+			if got := work("off.a", townA); slices.Contains(got, "projects.report /projects/"+pr.ID) {
+				t.Errorf("an accepted report still waits: %v", got)
 			}
 		})
 		t.Run("the last milestone paid completes the project", func(t *testing.T) {

@@ -89,4 +89,10 @@ CREATE TABLE proj_milestones (
 );
 `
 
-var migrations = []db.Migration{{ID: "projects/001_schema", SQL: schemaSQL}}
+var migrations = []db.Migration{
+	{ID: "projects/001_schema", SQL: schemaSQL},
+	// The 工作台 reads reports waiting for review and projects closed for
+	// applications by status.
+	{ID: "projects/002_work_indexes", SQL: `CREATE INDEX proj_milestones_status ON proj_milestones (status, due_on, id);
+CREATE INDEX proj_projects_status ON proj_projects (status, deadline, id);`},
+}
