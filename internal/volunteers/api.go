@@ -87,6 +87,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("POST /api/v1/points-shop/items", web.Op{Summary: "上架商品（社区）/ Add an item (community)", Tag: tag, Body: ItemInput{}, Response: Item{}, Status: 201}, h.apiAddItem)
 	rt.API("POST /api/v1/points-shop/redemptions", web.Op{Summary: "积分兑换 / Redeem an item for points", Tag: tag, Body: RedeemInput{}, Response: Redemption{}, Status: 201}, h.apiRedeem)
 	h.registerPairAPI(rt)
+	h.registerFundAPI(rt)
 }
 
 // VerifyInput is the community's decision on a registration.

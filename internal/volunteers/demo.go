@@ -261,5 +261,36 @@ func demoSeries(ctx context.Context, s *Store, tx *sql.Tx, div string, now time.
 			return fmt.Errorf("volunteers demo party step %d: %w", i, err)
 		}
 	}
-	return nil
+	return demoFund(ctx, tx, div, now)
+}
+
+// demoFund is the demo community's charity fund: three donations (one
+// anonymous) and one grant, the last week.
+func demoFund(ctx context.Context, tx *sql.Tx, div string, now time.Time) error {
+	day := func(d int) string { return now.In(questions.CST).AddDate(0, 0, d).Format("2006-01-02") }
+	es := []FundEntry{
+		{Kind: FundDonation, AmountFen: 500000, Party: "杭州西湖爱心企业", Purpose: "困难老人助餐", Date: day(-10), Channel: "bank"},
+		{Kind: FundDonation, AmountFen: 200000, Party: Anonymous, Date: day(-8), Channel: "wechat"},
+		{Kind: FundDonation, AmountFen: 88800, Party: "社区乡贤 李先生", Purpose: "助学", Date: day(-6), Channel: "cash"},
+		{Kind: FundGrant, AmountFen: 300000, Party: "社区老年食堂", Purpose: "高龄独居老人本月助餐补贴", Date: day(-3), ApprovedBy: "社区居委会 月度会议"},
+	}
+	var donated, granted int64
+	for i, e := range es {
+		if e.Kind == FundDonation {
+			donated += e.AmountFen
+		} else {
+			granted += e.AmountFen
+		}
+		if i == 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_funds (division_code, donated, granted, balance, entries, created_at) VALUES ($1, 0, 0, 0, 0, $2)`, div, db.T(now)); err != nil {
+				return fmt.Errorf("volunteers demo fund: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_entries (id, division_code, seq, kind, amount, party, purpose, entry_date, channel, approved_by, created_by, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'demo',$11)`, "demo-fund-"+div+"-"+itoa(i+1), div, i+1, e.Kind, e.AmountFen, e.Party, e.Purpose, e.Date, e.Channel, e.ApprovedBy, db.T(now)); err != nil {
+			return fmt.Errorf("volunteers demo fund entry %d: %w", i, err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE vol_fund_funds SET donated = $1, granted = $2, balance = $3, entries = $4 WHERE division_code = $5`, donated, granted, donated-granted, len(es), div)
+	return err
 }

@@ -39,6 +39,7 @@ func (m *volunteersModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/volunteers", Label: web.M("志愿服务", "Volunteering"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
 		{Href: "/volunteers/pairs", Label: web.M("结对探访", "Pairs"), Roles: []access.Role{access.CommunityWorker}},
+		{Href: "/volunteers/fund", Label: web.M("社区基金", "Community fund"), Roles: []access.Role{access.CommunityWorker}},
 		{Href: "/volunteers/me", Label: web.M("我的志愿服务", "My volunteering"), Roles: []access.Role{access.Resident}},
 	}
 }

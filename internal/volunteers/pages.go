@@ -41,6 +41,7 @@ func (h *Handlers) RegisterPages(rt *web.Router) {
 	h.registerSeriesPages(rt)
 	h.registerPartyPages(rt)
 	h.registerPairPages(rt)
+	h.registerFundPages(rt)
 }
 
 func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -182,6 +182,8 @@ CREATE INDEX vol_accounts_earned ON vol_accounts (currency, owner_kind, division
 	{ID: "volunteers/007_party", SQL: partySQL},
 	// Volunteers paired with visit targets (结对探访) and their visits.
 	pairsMigration,
+	// Community charity funds (社区基金) and their public ledgers.
+	fundsMigration,
 }
 
 const seriesSQL = `
