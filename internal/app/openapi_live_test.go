@@ -190,7 +190,7 @@ func TestDocumentedGETsMatchSchemas(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc, eps := documented(t, e)
-		values := map[string]string{"{code}": apptest.County, "{username}": "demo.officer", "{kind}": "residents"}
+		values := map[string]string{"{code}": apptest.County, "{username}": "demo.officer", "{kind}": "residents", "{community}": community}
 		query := map[string]string{"q": "西湖", "lon": "120.13", "lat": "30.26", "radius_m": "2000", "division": apptest.County,
 			"branch": "西湖区机关党委", "from": "2026-01-01", "to": "2026-11-30", "year": "2026"}
 		// Where a path's ids have no list of their own above them.

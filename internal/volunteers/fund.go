@@ -229,7 +229,7 @@ func scanFundEntry(r db.Scanner) (FundEntry, error) {
 // A community without a fund has an empty ledger.
 func (s *Store) Ledger(ctx context.Context, c string, before int64, limit int) (FundLedger, error) {
 	if !community12(c) {
-		return FundLedger{}, errNoFund
+		return FundLedger{}, fault.Invalid(fault.M("参数有误", "bad parameter"), fault.Field("community", fault.M("应为 12 位村（社区）代码", "must be a 12-digit community code")))
 	}
 	dv, err := s.Divs.Get(ctx, c)
 	if err != nil {

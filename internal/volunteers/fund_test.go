@@ -172,8 +172,11 @@ func TestCommunityFund(t *testing.T) {
 			if strings.Contains(raw, "cw.a") || strings.Contains(raw, "created_by") {
 				t.Fatal("the public JSON names an account")
 			}
-			if st, _, _ := anon.Get("/funds/330106002"); st != 404 {
+			if st, _, _ := anon.Get("/funds/330106002"); st != 400 && st != 422 {
 				t.Fatalf("a township's ledger: %d", st)
+			}
+			if st, _, _ := anon.Get("/funds/330106002999"); st != 404 {
+				t.Fatalf("no such community's ledger: %d", st)
 			}
 		})
 	})
