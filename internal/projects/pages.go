@@ -42,6 +42,11 @@ func refill(err error, v *web.View, form url.Values) (int, bool) {
 		return 0, false
 	}
 	v.Alert, v.Errors, v.Form = we.Msg, we.Fields, form
+	for i, e := range v.Errors {
+		if e.Field == "budget_fen" { // the pages' forms take it in yuan as "budget"
+			v.Errors[i].Field = "budget"
+		}
+	}
 	return web.Status(we), true
 }
 
@@ -203,11 +208,6 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		for i, e := range v.Errors {
-			if e.Field == "budget_fen" {
-				v.Errors[i].Field = "budget"
-			}
-		}
 		h.pageNew(w, r, st, v)
 		return
 	}
@@ -291,11 +291,6 @@ func (h *handlers) postApply(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			h.fail(w, r, err)
 			return
-		}
-		for i, e := range v.Errors {
-			if e.Field == "budget_fen" {
-				v.Errors[i].Field = "budget"
-			}
 		}
 		h.pageProject(w, r, st, v)
 		return
