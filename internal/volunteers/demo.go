@@ -282,7 +282,7 @@ func demoFund(ctx context.Context, tx *sql.Tx, div string, now time.Time) error 
 			granted += e.AmountFen
 		}
 		if i == 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_funds (division_code, donated, granted, balance, entries, created_at) VALUES ($1, 0, 0, 0, 0, $2)`, div, db.T(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_funds (division_code, donated, granted, entries, created_at) VALUES ($1, 0, 0, 0, $2)`, div, db.T(now)); err != nil {
 				return fmt.Errorf("volunteers demo fund: %w", err)
 			}
 		}
@@ -291,6 +291,6 @@ func demoFund(ctx context.Context, tx *sql.Tx, div string, now time.Time) error 
 			return fmt.Errorf("volunteers demo fund entry %d: %w", i, err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE vol_fund_funds SET donated = $1, granted = $2, balance = $3, entries = $4 WHERE division_code = $5`, donated, granted, donated-granted, len(es), div)
+	_, err := tx.ExecContext(ctx, `UPDATE vol_fund_funds SET donated = $1, granted = $2, entries = $3 WHERE division_code = $4`, donated, granted, len(es), div)
 	return err
 }

@@ -70,8 +70,8 @@ func TestDemo(t *testing.T) {
 			AND EXISTS (SELECT 1 FROM visits_targets t WHERE t.programme_id = p.programme_id AND t.target_id = p.target_id AND t.division_code = p.division_code)`); n != 3 {
 			t.Errorf("%d demo pairs of a verified volunteer with a visit target of the demo community, want 3", n)
 		}
-		if n := e.Count(`SELECT COUNT(*) FROM vol_fund_funds f WHERE f.balance = f.donated - f.granted AND f.granted > 0
-			AND f.balance = (SELECT SUM(CASE WHEN kind = 'donation' THEN amount ELSE -amount END) FROM vol_fund_entries x WHERE x.division_code = f.division_code)
+		if n := e.Count(`SELECT COUNT(*) FROM vol_fund_funds f WHERE f.granted > 0
+			AND f.donated - f.granted = (SELECT SUM(CASE WHEN kind = 'donation' THEN amount ELSE -amount END) FROM vol_fund_entries x WHERE x.division_code = f.division_code)
 			AND f.division_code IN (SELECT division_code FROM registry_people WHERE username = 'demo.resident')`); n != 1 {
 			t.Errorf("%d demo funds with donations and a grant in the demo community, want 1", n)
 		}

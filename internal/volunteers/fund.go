@@ -29,9 +29,9 @@ CREATE TABLE vol_fund_funds (
 	division_code TEXT PRIMARY KEY,
 	donated BIGINT NOT NULL,
 	granted BIGINT NOT NULL,
-	balance BIGINT NOT NULL CHECK (balance >= 0),
 	entries INTEGER NOT NULL,
-	created_at TIMESTAMPTZ NOT NULL
+	created_at TIMESTAMPTZ NOT NULL,
+	CHECK (granted <= donated) -- the balance, donated − granted, never below zero
 );
 CREATE TABLE vol_fund_entries (
 	id TEXT PRIMARY KEY,
@@ -236,7 +236,7 @@ func (s *Store) Ledger(ctx context.Context, c string, before int64, limit int) (
 		return FundLedger{}, errNoFund
 	}
 	l := FundLedger{Community: c, Name: dv.Name}
-	err = s.DB.R.QueryRowContext(ctx, `SELECT donated, granted, balance, entries FROM vol_fund_funds WHERE division_code = $1`, c).Scan(&l.DonatedFen, &l.GrantedFen, &l.BalanceFen, &l.Entries)
+	err = s.DB.R.QueryRowContext(ctx, `SELECT donated, granted, donated - granted, entries FROM vol_fund_funds WHERE division_code = $1`, c).Scan(&l.DonatedFen, &l.GrantedFen, &l.BalanceFen, &l.Entries)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return l, err
 	}
@@ -319,7 +319,7 @@ func (s *Store) RecordFund(ctx context.Context, c string, in FundInput) (FundEnt
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if e.Kind == FundDonation {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_funds (division_code, donated, granted, balance, entries, created_at) VALUES ($1, 0, 0, 0, 0, $2) ON CONFLICT (division_code) DO NOTHING`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vol_fund_funds (division_code, donated, granted, entries, created_at) VALUES ($1, 0, 0, 0, $2) ON CONFLICT (division_code) DO NOTHING`,
 				c, db.T(e.Created)); err != nil {
 				return err
 			}
@@ -348,11 +348,11 @@ func (s *Store) moveFund(ctx context.Context, tx *sql.Tx, e *FundEntry, by strin
 	if e.Reverses != "" {
 		donated, granted = -donated, -granted
 	}
-	err := tx.QueryRowContext(ctx, `UPDATE vol_fund_funds SET donated = donated + $1, granted = granted + $2, balance = balance + $1 - $2, entries = entries + 1
-		WHERE division_code = $3 AND balance + $1 - $2 >= 0 RETURNING entries`, donated, granted, e.Community).Scan(&e.Seq)
+	err := tx.QueryRowContext(ctx, `UPDATE vol_fund_funds SET donated = donated + $1, granted = granted + $2, entries = entries + 1
+		WHERE division_code = $3 AND donated + $1 >= granted + $2 RETURNING entries`, donated, granted, e.Community).Scan(&e.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		var balance int64
-		if err := tx.QueryRowContext(ctx, `SELECT balance FROM vol_fund_funds WHERE division_code = $1`, e.Community).Scan(&balance); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, `SELECT donated - granted FROM vol_fund_funds WHERE division_code = $1`, e.Community).Scan(&balance); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		return fault.New(fault.CodeConflict, fault.M("基金余额不足，当前余额 "+FenYuan(balance)+" 元", "the fund's balance is "+FenYuan(balance)+" yuan, not enough"),
