@@ -63,7 +63,7 @@ func (h *Handlers) RegisterAPI(rt *web.Router) {
 	rt.API("POST /api/v1/care/orders/{id}/dispute", web.Op{Summary: "提出异议或未上门 / Dispute, or report a missed service", Tag: tag, Body: NoteInput{}, Response: Order{}}, h.apiNote(false))
 	rt.API("POST /api/v1/care/orders/{id}/resolve", web.Op{Summary: "处理异议（redo 重新服务 / void 作废）/ Resolve a dispute", Tag: tag, Body: NoteInput{}, Response: Order{}}, h.apiNote(true))
 	rt.API("GET /api/v1/care/settlements", web.Op{Summary: "月度结算单 / Monthly settlements", Tag: tag, Response: []Settlement{}, Params: []web.Param{{Name: "month", Description: "YYYY-MM"}}}, h.apiSettlements)
-	rt.API("POST /api/v1/care/settlements", web.Op{Summary: "发起某机构某月结算（机构负责人或县级干部）/ Draft a provider's month", Tag: tag, Body: SettlementInput{}, Response: Settlement{}, Status: 201}, h.apiDraft)
+	rt.API("POST /api/v1/care/settlements", web.Op{Summary: "发起某机构或某社区自办助餐点的某月结算（机构负责人、助餐点所在社区工作者或县级干部）/ Draft a provider's or a community-run canteen's month", Tag: tag, Body: SettlementInput{}, Response: Settlement{}, Status: 201}, h.apiDraft)
 	rt.API("GET /api/v1/care/settlements/{id}", web.Op{Summary: "结算单 / A settlement", Tag: tag, Response: Settlement{}}, h.apiSettlement)
 	rt.API("POST /api/v1/care/settlements/{id}/check", web.Op{Summary: "核对（社区或街道）/ Check (community or township)", Tag: tag, Response: Settlement{}}, h.apiSettleStep(func(h *Handlers, r *http.Request) (Settlement, error) {
 		return h.Store.Check(r.Context(), r.PathValue("id"))

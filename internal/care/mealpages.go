@@ -302,6 +302,9 @@ type canteenView struct {
 	Today            string
 	Notice           string
 	Added, Already   int
+	Ended            int  // enrolments a change of communities ended
+	EditAreas        bool // may change the communities served
+	Settle           bool // a community-run canteen's settlements concern p
 }
 
 var weekdays = [...]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
@@ -334,6 +337,9 @@ func (h *Handlers) pageCanteen(w http.ResponseWriter, r *http.Request, status in
 	cv.Added, _ = strconv.Atoi(q.Get("added"))
 	cv.Already, _ = strconv.Atoi(q.Get("already"))
 	cv.Notice = q.Get("done")
+	cv.Ended, _ = strconv.Atoi(q.Get("ended"))
+	cv.EditAreas = h.Store.MayEditAreas(ctx, p, c)
+	cv.Settle = c.ProviderID == "" && (p.Role == access.CommunityWorker || p.Role == access.Officer)
 	menu, err := h.Store.Menu(ctx, c.ID, cv.Week)
 	if err != nil {
 		h.fail(w, r, err)

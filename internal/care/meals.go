@@ -148,7 +148,7 @@ type MealMonth struct {
 	AmountFen  int64  `json:"amount_fen"`
 	SubsidyFen int64  `json:"subsidy_fen"`
 	CopayFen   int64  `json:"copay_fen"`
-	Settled    int    `json:"settled"` // meals in a provider's settlement
+	Settled    int    `json:"settled"` // meals in a settlement
 }
 
 var (
@@ -693,13 +693,17 @@ func (s *Store) recordMeals(ctx context.Context, tx *sql.Tx, c Canteen, lines []
 			if rules[m], err = s.mealRuleFor(ctx, tx, c.County, m); err != nil {
 				return res, err
 			}
-			if c.ProviderID != "" {
-				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_settlements WHERE provider_id = $1 AND month = $2`, c.ProviderID, m).Scan(&n); err != nil {
-					return res, err
-				}
-				settled[m] = n > 0
+			// A provider's month, or a community-run canteen's own.
+			payeeCanteen := ""
+			if c.ProviderID == "" {
+				payeeCanteen = c.ID
 			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM care_settlements WHERE provider_id = $1 AND canteen_id = $2 AND month = $3`,
+				c.ProviderID, payeeCanteen, m).Scan(&n); err != nil {
+				return res, err
+			}
+			settled[m] = n > 0
 		}
 		if settled[m] {
 			return res, lineError(row, "date", "该月已结算，不能再登记", "the month is settled; no more meals can be recorded")

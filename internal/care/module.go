@@ -67,6 +67,7 @@ func (m *careModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h.registerMealAPI(rt)
 	h.RegisterPages(rt)
 	h.registerMealPages(rt)
+	h.registerAreas(rt)
 	h.registerMyMeals(rt)
 	h.registerRulePages(rt)
 	return nil

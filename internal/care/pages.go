@@ -341,6 +341,7 @@ type settlementsView struct {
 	Lines     []Order
 	CanDraft  bool
 	Providers []Provider
+	Canteens  []Canteen // community-run, whose month p may draft
 	Month     string
 }
 
@@ -374,6 +375,18 @@ func (h *Handlers) pageSettlements(w http.ResponseWriter, r *http.Request, statu
 			return
 		}
 	}
+	if p.Role == access.CommunityWorker || p.Role == access.Officer && len(p.Division) <= 6 {
+		cs, err := h.Store.Canteens(ctx)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, c := range cs {
+			if c.ProviderID == "" && access.Encloses(p.Division, c.Division) {
+				sv.Canteens = append(sv.Canteens, c)
+			}
+		}
+	}
 	if v.Form == nil {
 		v.Form = url.Values{"month": {sv.Month}}
 	}
@@ -386,7 +399,7 @@ func (h *Handlers) postSettlements(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Invalid(web.M("表单无效", "invalid form")))
 		return
 	}
-	st, err := h.Store.Draft(r.Context(), SettlementInput{ProviderID: r.PostForm.Get("provider_id"), Month: r.PostForm.Get("month")})
+	st, err := h.Store.Draft(r.Context(), SettlementInput{ProviderID: r.PostForm.Get("provider_id"), CanteenID: r.PostForm.Get("canteen_id"), Month: r.PostForm.Get("month")})
 	if err != nil {
 		if we, ok := fault.As(err); ok && we.Code == fault.CodeInvalid {
 			h.pageSettlements(w, r, web.Status(we), web.View{Alert: we.Msg, Errors: we.Fields, Form: r.PostForm})
@@ -412,10 +425,10 @@ func (h *Handlers) pageSettlement(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	sv := settlementView{S: st, Done: r.URL.Query().Get("done") == "1"}
-	sv.Check = st.Status == SettleDraft && (p.Role == access.CommunityWorker || p.Role == access.Officer && len(p.Division) == 9)
+	sv.Check = st.Status == SettleDraft && MayCheck(p, st)
 	sv.Approve = st.Status == SettleChecked && countyOfficer(p, st.County)
 	sv.Pay = st.Status == SettleApproved && countyOfficer(p, st.County)
-	v.Title, v.Data = web.M(st.ProviderName+" "+st.Month, st.ProviderName+" "+st.Month), sv
+	v.Title, v.Data = web.M(st.Payee()+" "+st.Month, st.Payee()+" "+st.Month), sv
 	v.Crumbs = []web.Crumb{{Href: "/care/settlements", Label: web.M("居家养老结算", "Home-care settlements")}, {Label: web.M(st.Month, st.Month)}}
 	h.Pages.Render(w, r, status, "settlement", v)
 }

@@ -180,6 +180,47 @@ CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
 	// account acts for (a purchased-service project's applicant).
 	{ID: "care/005_published_provider_accounts", SQL: `CREATE VIEW care_provider_accounts AS
 	SELECT st.username, pr.org_id, pr.county, st.manager FROM care_staff st JOIN care_providers pr ON pr.id = st.provider_id WHERE st.username <> '';`},
+	// A settlement's payee is a provider or a community-run canteen (paid
+	// to its community): provider_id is '' for the latter, so it no longer
+	// references care_providers, and one settlement per payee and month.
+	// SQLite cannot drop a constraint, so there the table is rebuilt.
+	{ID: "care/006_canteen_settlements", PostgresSQL: `ALTER TABLE care_settlements DROP CONSTRAINT care_settlements_provider_id_fkey;
+ALTER TABLE care_settlements DROP CONSTRAINT care_settlements_provider_id_month_key;
+ALTER TABLE care_settlements ADD COLUMN canteen_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX care_settlements_payee ON care_settlements (provider_id, canteen_id, month);
+CREATE INDEX care_meals_canteen_settle ON care_meals (canteen_id, month, settlement_id);`,
+		SQLiteSQL: `CREATE TABLE care_settlements_006 (
+	id TEXT PRIMARY KEY,
+	provider_id TEXT NOT NULL,
+	canteen_id TEXT NOT NULL DEFAULT '',
+	county TEXT NOT NULL,
+	month TEXT NOT NULL,
+	status TEXT NOT NULL,
+	services INTEGER NOT NULL,
+	meals INTEGER NOT NULL DEFAULT 0,
+	amount_fen BIGINT NOT NULL,
+	subsidy_fen BIGINT NOT NULL,
+	copay_fen BIGINT NOT NULL,
+	open_disputes INTEGER NOT NULL,
+	checked_by TEXT NOT NULL,
+	approved_by TEXT NOT NULL,
+	paid_by TEXT NOT NULL,
+	paid_ref TEXT NOT NULL,
+	statement TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO care_settlements_006 (id, provider_id, canteen_id, county, month, status, services, meals, amount_fen, subsidy_fen, copay_fen, open_disputes,
+	checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at)
+	SELECT id, provider_id, '', county, month, status, services, meals, amount_fen, subsidy_fen, copay_fen, open_disputes,
+	checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at FROM care_settlements;
+DROP TABLE care_settlements;
+ALTER TABLE care_settlements_006 RENAME TO care_settlements;
+CREATE INDEX care_settlements_county ON care_settlements (county, month, id);
+CREATE UNIQUE INDEX care_settlements_payee ON care_settlements (provider_id, canteen_id, month);
+CREATE INDEX care_meals_canteen_settle ON care_meals (canteen_id, month, settlement_id);`},
 }
 
 // mealsSQL is 助餐: canteens (registry facilities run by a provider or

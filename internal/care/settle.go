@@ -32,12 +32,17 @@ const (
 var settleNames = map[string]fault.Msg{SettleDraft: fault.M("待核对", "To check"), SettleChecked: fault.M("已核对", "Checked"),
 	SettleApproved: fault.M("已审批", "Approved"), SettlePaid: fault.M("已支付", "Paid")}
 
-// Settlement is a provider's month: the services confirmed in it, what
-// they cost, the subsidy due from the county and the co-payments.
+// Settlement is a payee's month: a provider's services confirmed in it
+// and the meals of its canteens, or the meals of a community-run canteen
+// (paid to its community); what they cost, the subsidy due from the
+// county and the co-payments.
 type Settlement struct {
 	ID           string    `json:"id"`
-	ProviderID   string    `json:"provider_id"`
+	ProviderID   string    `json:"provider_id"` // "" for a community-run canteen's
 	ProviderName string    `json:"provider_name"`
+	CanteenID    string    `json:"canteen_id,omitempty"` // a community-run canteen's
+	CanteenName  string    `json:"canteen_name,omitempty"`
+	Community    string    `json:"community,omitempty"` // the canteen's community, the payee
 	County       string    `json:"county"`
 	Month        string    `json:"month"`
 	Status       string    `json:"status"`
@@ -60,9 +65,19 @@ type Settlement struct {
 // StatusName is the status in words.
 func (st Settlement) StatusName() fault.Msg { return settleNames[st.Status] }
 
-// SettlementInput drafts a provider's month.
+// Payee is whom the settlement pays, in words.
+func (st Settlement) Payee() string {
+	if st.CanteenID != "" {
+		return st.CanteenName + "（社区自办）"
+	}
+	return st.ProviderName
+}
+
+// SettlementInput drafts a provider's month, or a community-run canteen's
+// (one of the two).
 type SettlementInput struct {
-	ProviderID string `json:"provider_id"`
+	ProviderID string `json:"provider_id,omitempty"`
+	CanteenID  string `json:"canteen_id,omitempty"`
 	Month      string `json:"month"`
 }
 
@@ -73,20 +88,22 @@ type PayInput struct {
 
 var errNoSettlement = fault.NotFound(fault.M("找不到该结算单，或您无权查看", "no such settlement, or not yours to see"))
 
-const settleCols = `x.id, x.provider_id, pr.name, x.county, x.month, x.status, x.services, x.meals, x.amount_fen, x.subsidy_fen, x.copay_fen, x.open_disputes,
+const settleCols = `x.id, x.provider_id, COALESCE(pr.name, ''), x.canteen_id, COALESCE(c.name, ''), COALESCE(c.division_code, ''), x.county, x.month, x.status, x.services, x.meals, x.amount_fen, x.subsidy_fen, x.copay_fen, x.open_disputes,
 	x.checked_by, x.approved_by, x.paid_by, x.paid_ref, x.sha256, x.created_by, x.created_at, x.updated_at`
 
 func scanSettlement(r db.Scanner) (Settlement, error) {
 	var st Settlement
 	var c, u db.Time
-	err := r.Scan(&st.ID, &st.ProviderID, &st.ProviderName, &st.County, &st.Month, &st.Status, &st.Services, &st.Meals, &st.AmountFen, &st.SubsidyFen, &st.CopayFen, &st.OpenDisputes,
+	err := r.Scan(&st.ID, &st.ProviderID, &st.ProviderName, &st.CanteenID, &st.CanteenName, &st.Community, &st.County, &st.Month, &st.Status, &st.Services, &st.Meals, &st.AmountFen, &st.SubsidyFen, &st.CopayFen, &st.OpenDisputes,
 		&st.CheckedBy, &st.ApprovedBy, &st.PaidBy, &st.PaidRef, &st.SHA256, &st.CreatedBy, &c, &u)
 	st.CreatedAt, st.UpdatedAt = c.Time, u.Time
 	return st, err
 }
 
+const settleFrom = ` FROM care_settlements x LEFT JOIN care_providers pr ON pr.id = x.provider_id LEFT JOIN care_canteens c ON c.id = x.canteen_id`
+
 // settleVisible: a provider its own; workers and officers those of the
-// providers they may see.
+// providers and of the community-run canteens they may see.
 func (s *Store) settleVisible(ctx context.Context, p *access.Principal, next int) (string, []any, error) {
 	if p != nil && p.Role == access.Resident {
 		return "1 = 0", nil, nil
@@ -95,7 +112,14 @@ func (s *Store) settleVisible(ctx context.Context, p *access.Principal, next int
 	if err != nil {
 		return "", nil, err
 	}
-	return strings.ReplaceAll(cond, "x.", "pr."), args, nil
+	if p == nil || p.Role == access.Provider {
+		return strings.ReplaceAll(cond, "x.", "pr."), args, nil
+	}
+	canteens, more, err := s.canteenVisible(ctx, p, next+len(args))
+	if err != nil {
+		return "", nil, err
+	}
+	return "(x.canteen_id = '' AND " + strings.ReplaceAll(cond, "x.", "pr.") + " OR x.canteen_id <> '' AND " + canteens + ")", append(args, more...), nil
 }
 
 // Settlements lists the settlements the principal may see, newest month
@@ -112,7 +136,7 @@ func (s *Store) Settlements(ctx context.Context, m string) ([]Settlement, error)
 		args = append(args, m)
 		cond += " AND x.month = " + ph(len(args))
 	}
-	out, err := db.Collect(ctx, s.DB.R, scanSettlement, `SELECT `+settleCols+` FROM care_settlements x JOIN care_providers pr ON pr.id = x.provider_id WHERE `+cond+` ORDER BY x.month DESC, pr.name, x.id LIMIT 100`, args...)
+	out, err := db.Collect(ctx, s.DB.R, scanSettlement, `SELECT `+settleCols+` `+settleFrom+` WHERE `+cond+` ORDER BY x.month DESC, COALESCE(pr.name, c.name), x.id LIMIT 100`, args...)
 	if out == nil {
 		out = []Settlement{}
 	}
@@ -129,7 +153,7 @@ func (s *Store) settlement(ctx context.Context, q rowQuerier, id string) (Settle
 	if err != nil {
 		return Settlement{}, err
 	}
-	st, err := scanSettlement(q.QueryRowContext(ctx, `SELECT `+settleCols+` FROM care_settlements x JOIN care_providers pr ON pr.id = x.provider_id WHERE x.id = $1 AND `+cond, append([]any{id}, args...)...))
+	st, err := scanSettlement(q.QueryRowContext(ctx, `SELECT `+settleCols+` `+settleFrom+` WHERE x.id = $1 AND `+cond, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, errNoSettlement
 	}
@@ -148,6 +172,12 @@ func (s *Store) Draft(ctx context.Context, in SettlementInput) (Settlement, erro
 	}
 	if in.Month >= month(s.Now()) {
 		return Settlement{}, bad("month", "只能结算已结束的月份", "only a month that has ended can be settled")
+	}
+	if in.CanteenID != "" {
+		if in.ProviderID != "" {
+			return Settlement{}, bad("canteen_id", "结算单的收款方是服务机构或社区自办助餐点，二者选一", "a settlement pays a provider or a community-run canteen, not both")
+		}
+		return s.draftCanteen(ctx, in)
 	}
 	id := db.NewID()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -169,8 +199,8 @@ func (s *Store) Draft(ctx context.Context, in SettlementInput) (Settlement, erro
 			return fault.Forbidden(fault.M("只有本机构负责人或县级干部可以发起结算", "only the provider's manager or a county officer drafts a settlement"))
 		}
 		now := db.T(s.Now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO care_settlements (id, provider_id, county, month, status, services, amount_fen, subsidy_fen, copay_fen, open_disputes,
-			checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,0,0,0,0,0,'','','','','','',$6,$7,$7)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO care_settlements (id, provider_id, canteen_id, county, month, status, services, amount_fen, subsidy_fen, copay_fen, open_disputes,
+			checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at) VALUES ($1,$2,'',$3,$4,$5,0,0,0,0,0,'','','','','','',$6,$7,$7)`,
 			id, in.ProviderID, county, in.Month, SettleDraft, p.Username, now); err != nil {
 			if db.IsUniqueViolation(err) {
 				return fault.Conflict(fault.M("该机构这个月已有结算单", "the provider's month already has a settlement"))
@@ -202,11 +232,74 @@ func (s *Store) Draft(ctx context.Context, in SettlementInput) (Settlement, erro
 	return s.Settlement(ctx, id)
 }
 
-// Check is the community's or township's check of a draft: a community
-// worker or a township officer where the provider serves.
+// draftCanteen settles a community-run canteen's month: every meal
+// recorded there in the month joins it; the community (the village or
+// residents' committee) is paid. The community's workers, who run the
+// canteen, or a county officer draft it.
+func (s *Store) draftCanteen(ctx context.Context, in SettlementInput) (Settlement, error) {
+	p := access.From(ctx)
+	id := db.NewID()
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var county, div, provider string
+		if err := tx.QueryRowContext(ctx, `SELECT county, division_code, provider_id FROM care_canteens WHERE id = $1`, in.CanteenID).Scan(&county, &div, &provider); errors.Is(err, sql.ErrNoRows) {
+			return bad("canteen_id", "找不到该助餐点", "no such canteen")
+		} else if err != nil {
+			return err
+		}
+		if provider != "" {
+			return bad("canteen_id", "机构运营的助餐点随该机构的月度结算一并结算", "a provider-run canteen's meals are settled with the provider's month")
+		}
+		if !countyOfficer(p, county) && !(p != nil && p.Role == access.CommunityWorker && access.Encloses(p.Division, div)) {
+			return fault.Forbidden(fault.M("只有助餐点所在社区的工作者或县级干部可以发起结算", "only the canteen's community workers or a county officer draft its settlement"))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO care_settlements (id, provider_id, canteen_id, county, month, status, services, amount_fen, subsidy_fen, copay_fen, open_disputes,
+			checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at) VALUES ($1,'',$2,$3,$4,$5,0,0,0,0,0,'','','','','','',$6,$7,$7)`,
+			id, in.CanteenID, county, in.Month, SettleDraft, p.Username, db.T(s.Now())); err != nil {
+			if db.IsUniqueViolation(err) {
+				return fault.Conflict(fault.M("该助餐点这个月已有结算单", "the canteen's month already has a settlement"))
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE care_meals SET settlement_id = $1 WHERE canteen_id = $2 AND month = $3 AND settlement_id = ''`, id, in.CanteenID, in.Month); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE care_settlements SET
+			meals = (SELECT COUNT(*) FROM care_meals m WHERE m.settlement_id = $1),
+			amount_fen = (SELECT COALESCE(SUM(amount_fen), 0) FROM care_meals m WHERE m.settlement_id = $1),
+			subsidy_fen = (SELECT COALESCE(SUM(subsidy_fen), 0) FROM care_meals m WHERE m.settlement_id = $1),
+			copay_fen = (SELECT COALESCE(SUM(copay_fen), 0) FROM care_meals m WHERE m.settlement_id = $1)
+			WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "care.settlement.draft", "care_settlement", id, div, in.Month)
+	})
+	if err != nil {
+		return Settlement{}, err
+	}
+	return s.Settlement(ctx, id)
+}
+
+// MayCheck tells whether p checks the settlement: for a provider's, a
+// community worker or a township officer where it serves; for a
+// community-run canteen's, the township over the canteen — the community
+// is the payee and does not check its own claim.
+func MayCheck(p *access.Principal, st Settlement) bool {
+	switch {
+	case p == nil:
+		return false
+	case st.CanteenID != "":
+		return p.Role == access.Officer && len(p.Division) == 9 && access.Encloses(p.Division, st.Community)
+	}
+	return p.Role == access.CommunityWorker || p.Role == access.Officer && len(p.Division) == 9
+}
+
+// Check is the community's or township's check of a draft (see MayCheck).
 func (s *Store) Check(ctx context.Context, id string) (Settlement, error) {
 	return s.settleStep(ctx, id, SettleDraft, SettleChecked, func(p *access.Principal, st Settlement) error {
-		if p == nil || !(p.Role == access.CommunityWorker || p.Role == access.Officer && len(p.Division) == 9) {
+		if st.CanteenID != "" && !MayCheck(p, st) {
+			return fault.Forbidden(fault.M("社区自办助餐点的结算由助餐点所在街道（乡镇）核对", "the township over a community-run canteen checks its settlement"))
+		}
+		if !MayCheck(p, st) {
 			return fault.Forbidden(fault.M("由社区或街道（乡镇）核对", "a community or township checks a settlement"))
 		}
 		return nil // settleVisible kept it to the providers serving there
@@ -290,8 +383,12 @@ func yuan(fen int64) float64 { return float64(fen) / 100 }
 // by surname only), then the totals.
 func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]byte, error) {
 	var buf bytes.Buffer
+	payee := st.ProviderName
+	if st.CanteenID != "" {
+		payee = st.Community + " 村（居）民委员会 · " + st.CanteenName
+	}
 	w, err := tabular.New(&buf, "xlsx", tabular.Options{Sheet: "结算单 Statement", Stamp: [][]string{
-		{"结算单 / Settlement", st.ID}, {"审批人 / Approved by", st.ApprovedBy}, {"生成时间 / Written at", s.Now().In(cstZone()).Format("2006-01-02 15:04")}}})
+		{"结算单 / Settlement", st.ID}, {"收款方 / Payee", payee}, {"审批人 / Approved by", st.ApprovedBy}, {"生成时间 / Written at", s.Now().In(cstZone()).Format("2006-01-02 15:04")}}})
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +430,7 @@ func (s *Store) statement(ctx context.Context, q rowQuerier, st Settlement) ([]b
 	if st.Meals > 0 {
 		count += fmt.Sprintf(", %d 餐 meals", st.Meals)
 	}
-	if err := w.Values("合计 Total", st.Month, st.ProviderName, count, "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
+	if err := w.Values("合计 Total", st.Month, st.Payee(), count, "", "", "", yuan(st.AmountFen), yuan(st.SubsidyFen), yuan(st.CopayFen)); err != nil {
 		return fail(err)
 	}
 	if err := w.Values("未结异议 Open disputes", "", "", strconv.Itoa(st.OpenDisputes), "", "", "", "", "", ""); err != nil {
