@@ -85,9 +85,10 @@ func (a Application) StatusTag() web.Tag { return statusTag(a.Status, false) }
 // Budget is the budget asked, in yuan.
 func (a Application) Budget() string { return Yuan(a.BudgetFen) }
 
-// TotalText is the weighted total with two decimals ("—" unscored).
+// TotalText is the panel's average weighted total with two decimals
+// ("—" unscored).
 func (a Application) TotalText() string {
-	if len(a.Scores) == 0 {
+	if a.Scorers == 0 {
 		return "—"
 	}
 	return fmt.Sprintf("%d.%02d", a.Total/100, a.Total%100)
@@ -247,7 +248,7 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 	}
 	pv.CanScore = pv.Officer && pr.Status == Open && pr.Closed
 	for _, a := range pr.Applications {
-		if len(a.Scores) > 0 {
+		if a.Scorers > 0 {
 			pv.Scored = append(pv.Scored, a)
 		}
 	}

@@ -95,4 +95,25 @@ var migrations = []db.Migration{
 	// applications by status.
 	{ID: "projects/002_work_indexes", SQL: `CREATE INDEX proj_milestones_status ON proj_milestones (status, due_on, id);
 CREATE INDEX proj_projects_status ON proj_projects (status, deadline, id);`},
+	{ID: "projects/003_panel_scores", SQL: panelScoresSQL},
 }
+
+// A panel of officers scores each application: one score set per scorer,
+// kept by scorer so that one changing theirs replaces only theirs. The
+// application keeps the panel's average weighted total and its size, so
+// the board sorts by it without reading every score. The single scores
+// of 001 move over as their scorer's.
+const panelScoresSQL = `
+CREATE TABLE proj_panel_scores (
+	application_id TEXT NOT NULL REFERENCES proj_applications(id),
+	scorer TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	score INTEGER NOT NULL,
+	PRIMARY KEY (application_id, scorer, seq)
+);
+INSERT INTO proj_panel_scores (application_id, scorer, seq, score)
+SELECT s.application_id, a.scored_by, s.seq, s.score FROM proj_scores s JOIN proj_applications a ON a.id = s.application_id;
+DROP TABLE proj_scores;
+ALTER TABLE proj_applications ADD COLUMN scorers INTEGER NOT NULL DEFAULT 0;
+UPDATE proj_applications SET scorers = 1 WHERE id IN (SELECT application_id FROM proj_panel_scores);
+`

@@ -116,8 +116,9 @@ type Application struct {
 	Proposal  string    `json:"proposal"`
 	BudgetFen int64     `json:"budget_fen"`
 	Status    string    `json:"status"`
-	Scores    []int     `json:"scores,omitempty"` // per criterion, in order; empty until scored
-	Total     int       `json:"total_x100"`       // weighted total × 100 (0–10000)
+	Scores    []int     `json:"scores,omitempty"` // the reading officer's own score per criterion, in order; empty until they score
+	Total     int       `json:"total_x100"`       // the panel's average weighted total × 100 (0–10000), rounded half up
+	Scorers   int       `json:"scorers"`          // how many officers scored it
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -454,7 +455,7 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 			score int
 		}
 		return x, r.Scan(&x.app, &x.score)
-	}, `SELECT s.application_id, s.score FROM proj_scores s JOIN proj_applications a ON a.id = s.application_id WHERE a.project_id = $1 ORDER BY s.application_id, s.seq`, id)
+	}, `SELECT s.application_id, s.score FROM proj_panel_scores s JOIN proj_applications a ON a.id = s.application_id WHERE a.project_id = $1 AND s.scorer = $2 ORDER BY s.application_id, s.seq`, id, readerName(ctx))
 	if err != nil {
 		return pr, err
 	}
@@ -505,12 +506,12 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const appCols = `a.id, a.project_id, a.org_id, a.org_name, a.rating, a.proposal, a.budget_fen, a.status, a.total, a.created_at`
+const appCols = `a.id, a.project_id, a.org_id, a.org_name, a.rating, a.proposal, a.budget_fen, a.status, a.total, a.scorers, a.created_at`
 
 func scanApp(r db.Scanner) (Application, error) {
 	var a Application
 	var at db.Time
-	err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &at)
+	err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &a.Scorers, &at)
 	a.CreatedAt = at.Time
 	return a, err
 }
@@ -607,8 +608,10 @@ func (s *Store) managed(ctx context.Context, tx *sql.Tx, projectID string) (Proj
 	return pr, nil
 }
 
-// Score records the officer's score per criterion of an application once
-// applications have closed; the weighted total is Σ score × weight.
+// Score records the officer's own score per criterion of an application
+// once applications have closed, replacing only their earlier scores; a
+// scorer's weighted total is Σ score × weight, the application's the
+// average of the panel's.
 func (s *Store) Score(ctx context.Context, projectID, appID string, in ScoreInput) (Application, error) {
 	var a Application
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -645,21 +648,50 @@ func (s *Store) Score(ctx context.Context, projectID, appID string, in ScoreInpu
 		if len(errs) > 0 {
 			return invalid(errs...)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM proj_scores WHERE application_id = $1`, appID); err != nil {
+		scorer := access.From(ctx).Username
+		if _, err := tx.ExecContext(ctx, `DELETE FROM proj_panel_scores WHERE application_id = $1 AND scorer = $2`, appID, scorer); err != nil {
 			return err
 		}
 		for i, sc := range in.Scores {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO proj_scores (application_id, seq, score) VALUES ($1,$2,$3)`, appID, i+1, sc); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO proj_panel_scores (application_id, scorer, seq, score) VALUES ($1,$2,$3,$4)`, appID, scorer, i+1, sc); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE proj_applications SET total = $1, scored_by = $2, updated_at = $3 WHERE id = $4`, total, access.From(ctx).Username, db.T(s.Now()), appID); err != nil {
+		totals, err := db.Collect(ctx, tx, db.Value[int64], `SELECT SUM(s.score * c.weight) FROM proj_panel_scores s JOIN proj_criteria c ON c.project_id = $1 AND c.seq = s.seq
+WHERE s.application_id = $2 GROUP BY s.scorer`, projectID, appID)
+		if err != nil {
 			return err
 		}
-		a.Scores, a.Total = in.Scores, total
+		avg := average(totals)
+		if _, err := tx.ExecContext(ctx, `UPDATE proj_applications SET total = $1, scorers = $2, scored_by = $3, updated_at = $4 WHERE id = $5`, avg, len(totals), scorer, db.T(s.Now()), appID); err != nil {
+			return err
+		}
+		a.Scores, a.Total, a.Scorers = in.Scores, avg, len(totals)
 		return s.record(ctx, tx, "projects.score", "proj_applications", appID, pr.Division, fmt.Sprintf("%d.%02d", total/100, total%100))
 	})
 	return a, err
+}
+
+// average is the panel's average weighted total, rounded half up (the
+// totals are never negative).
+func average(totals []int64) int {
+	if len(totals) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, t := range totals {
+		sum += t
+	}
+	n := int64(len(totals))
+	return int((2*sum + n) / (2 * n))
+}
+
+// readerName is the signed-in account's name ("" for none).
+func readerName(ctx context.Context) string {
+	if p := access.From(ctx); p != nil {
+		return p.Username
+	}
+	return ""
 }
 
 // Award gives the project to a scored application: a contract whose
@@ -684,7 +716,7 @@ func (s *Store) Award(ctx context.Context, projectID string, in AwardInput) (Con
 			return err
 		}
 		var scored int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_scores WHERE application_id = $1`, a.ID).Scan(&scored); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_panel_scores WHERE application_id = $1`, a.ID).Scan(&scored); err != nil {
 			return err
 		}
 		if scored == 0 {
@@ -884,7 +916,7 @@ func (s *Store) MineOf(ctx context.Context) (Mine, error) {
 	apps, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Application, error) {
 		var a Application
 		var at db.Time
-		err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &at, &a.Project)
+		err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &a.Scorers, &at, &a.Project)
 		a.CreatedAt = at.Time
 		return a, err
 	}, `SELECT `+appCols+`, x.title FROM proj_applications a JOIN proj_projects x ON x.id = a.project_id WHERE a.org_id = $1 ORDER BY a.created_at DESC, a.id LIMIT 100`, org.ID)
