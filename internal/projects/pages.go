@@ -22,6 +22,8 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("POST /projects/{id}/apply", h.postApply)
 	rt.Page("POST /projects/{id}/applications/{app}/score", h.postScore)
 	rt.Page("POST /projects/{id}/award", h.postAward)
+	rt.Page("POST /projects/{id}/evaluation", h.postEvaluate)
+	rt.Page("GET /projects/records", h.pageRecords)
 	rt.Page("POST /projects/{id}/milestones/{m}/{action}", h.postMove)
 }
 
@@ -224,6 +226,7 @@ type projectView struct {
 	CanApply bool
 	CanScore bool
 	CanAward bool
+	CanEval  bool // completed and not yet evaluated
 	Scored   []Application
 	Rows     []int // the award form's milestone rows
 	Primary  string
@@ -253,6 +256,7 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 		}
 	}
 	pv.CanAward = pv.CanScore && len(pv.Scored) > 0
+	pv.CanEval = pv.Officer && pr.Status == Completed && pr.Evaluation == nil
 	// The page's one primary action: apply, award, or the first milestone
 	// waiting on the officer.
 	switch {
@@ -260,6 +264,8 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 		pv.Primary = "apply"
 	case pv.CanAward:
 		pv.Primary = "award"
+	case pv.CanEval:
+		pv.Primary = "evaluate"
 	case pv.Officer && pr.Contract != nil:
 		for _, m := range pr.Contract.Milestones {
 			if m.Status == Reported || m.Status == Accepted {
@@ -430,4 +436,89 @@ func (h *handlers) pageMine(w http.ResponseWriter, r *http.Request, status int, 
 	v.Title, v.Data = web.M("我的申报与合同", "My applications and contracts"), mv
 	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("我的申报与合同", "Mine")}}
 	h.pages.Render(w, r, status, "mine", v)
+}
+
+var gradeNames = map[string]fault.Msg{Excellent: fault.M("优秀", "Excellent"), Good: fault.M("良好", "Good"), Pass: fault.M("合格", "Pass"), Fail: fault.M("不合格", "Fail")}
+
+// GradeTag is the evaluation's grade as a tag.
+func (ev Evaluation) GradeTag() web.Tag {
+	tone := map[string]web.Tone{Excellent: web.ToneOK, Good: web.ToneOK, Pass: web.ToneInfo, Fail: web.ToneBad}[ev.Grade]
+	return web.Tag{Tone: tone, Label: gradeNames[ev.Grade]}
+}
+
+// ScoreText is the evaluation's score with two decimals.
+func (ev Evaluation) ScoreText() string { return ScoreText(ev.Score) }
+
+// AverageText is the record's average with two decimals.
+func (rc Record) AverageText() string { return ScoreText(rc.Average) }
+
+// PastText is the organisation's past evaluation average ("" for none).
+func (a Application) PastText() string {
+	if a.PastCount == 0 {
+		return ""
+	}
+	return ScoreText(a.PastAverage)
+}
+
+func (h *handlers) postEvaluate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in := EvaluateInput{Comment: r.PostForm.Get("comment")}
+	// Criteria scored one by one, or, with none of them filled, the
+	// overall score.
+	for i := 0; i < 8; i++ {
+		v, has := r.PostForm[fmt.Sprintf("s%d", i)]
+		if !has {
+			break
+		}
+		if strings.TrimSpace(v[0]) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v[0]))
+		if err != nil {
+			n = -1
+		}
+		for len(in.Scores) < i {
+			in.Scores = append(in.Scores, -1) // a skipped criterion
+		}
+		in.Scores = append(in.Scores, n)
+	}
+	if o := strings.TrimSpace(r.PostForm.Get("score")); o != "" && len(in.Scores) == 0 {
+		n, err := strconv.Atoi(o)
+		if err != nil {
+			n = -1
+		}
+		in.Score = &n
+	}
+	if _, err := h.store.Evaluate(r.Context(), r.PathValue("id"), in); err != nil {
+		v := web.View{}
+		st, ok := refill(err, &v, r.PostForm)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		for i := range v.Errors {
+			v.Errors[i].Field = "eval-" + strings.ReplaceAll(v.Errors[i].Field, ".", "-")
+		}
+		h.pageProject(w, r, st, v)
+		return
+	}
+	http.Redirect(w, r, "/projects/"+r.PathValue("id")+"?done=1", http.StatusSeeOther)
+}
+
+func (h *handlers) pageRecords(w http.ResponseWriter, r *http.Request) {
+	if !officer(access.From(r.Context())) {
+		h.fail(w, r, errOfficer)
+		return
+	}
+	recs, err := h.store.Records(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := web.View{Title: web.M("承接机构结项评估", "Organisations' final evaluations"), Data: recs}
+	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("结项评估", "Evaluations")}}
+	h.pages.Render(w, r, 200, "records", v)
 }

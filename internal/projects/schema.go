@@ -96,6 +96,20 @@ var migrations = []db.Migration{
 	{ID: "projects/002_work_indexes", SQL: `CREATE INDEX proj_milestones_status ON proj_milestones (status, due_on, id);
 CREATE INDEX proj_projects_status ON proj_projects (status, deadline, id);`},
 	{ID: "projects/003_panel_scores", SQL: panelScoresSQL},
+	// A completed project's final evaluation (one per project), kept with
+	// the contracted organisation so its record reads by organisation.
+	{ID: "projects/004_evaluations", SQL: `CREATE TABLE proj_evaluations (
+	project_id TEXT PRIMARY KEY REFERENCES proj_projects(id),
+	org_id TEXT NOT NULL,
+	org_name TEXT NOT NULL,
+	score_x100 INTEGER NOT NULL,
+	grade TEXT NOT NULL,
+	scores TEXT NOT NULL,
+	comment TEXT NOT NULL,
+	evaluated_by TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX proj_evaluations_org ON proj_evaluations (org_id, created_at);`},
 }
 
 // A panel of officers scores each application: one score set per scorer,

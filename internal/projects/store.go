@@ -89,6 +89,7 @@ type Project struct {
 	Closed       bool          `json:"closed"`
 	Applications []Application `json:"applications,omitempty"` // those the reader may see (read alone, not on the board)
 	Contract     *Contract     `json:"contract,omitempty"`
+	Evaluation   *Evaluation   `json:"evaluation,omitempty"` // the final evaluation, once completed and evaluated
 }
 
 // ProjectInput is a project as published.
@@ -107,19 +108,23 @@ type ProjectInput struct {
 
 // Application is an organisation's application to a project.
 type Application struct {
-	ID        string    `json:"id"`
-	ProjectID string    `json:"project_id"`
-	Project   string    `json:"project_title,omitempty"`
-	OrgID     string    `json:"org_id"`
-	OrgName   string    `json:"org_name"`
-	Rating    string    `json:"rating"`
-	Proposal  string    `json:"proposal"`
-	BudgetFen int64     `json:"budget_fen"`
-	Status    string    `json:"status"`
-	Scores    []int     `json:"scores,omitempty"` // the reading officer's own score per criterion, in order; empty until they score
-	Total     int       `json:"total_x100"`       // the panel's average weighted total × 100 (0–10000), rounded half up
-	Scorers   int       `json:"scorers"`          // how many officers scored it
-	CreatedAt time.Time `json:"created_at"`
+	ID        string `json:"id"`
+	ProjectID string `json:"project_id"`
+	Project   string `json:"project_title,omitempty"`
+	OrgID     string `json:"org_id"`
+	OrgName   string `json:"org_name"`
+	Rating    string `json:"rating"`
+	Proposal  string `json:"proposal"`
+	BudgetFen int64  `json:"budget_fen"`
+	Status    string `json:"status"`
+	Scores    []int  `json:"scores,omitempty"` // the reading officer's own score per criterion, in order; empty until they score
+	Total     int    `json:"total_x100"`       // the panel's average weighted total × 100 (0–10000), rounded half up
+	Scorers   int    `json:"scorers"`          // how many officers scored it
+	// The organisation's past final evaluations, shown to the officers
+	// who score (count 0: none yet).
+	PastCount   int       `json:"past_evaluations,omitempty"`
+	PastAverage int       `json:"past_average_x100,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // ApplyInput is an application as submitted.
@@ -470,9 +475,25 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 	if err == nil {
 		if org == nil || org.ID == c.OrgID {
 			pr.Contract = &c
+			if pr.Evaluation, err = s.evaluation(ctx, s.DB.R, id); err != nil {
+				return pr, err
+			}
 		}
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return pr, err
+	}
+	if org == nil && len(pr.Applications) > 0 { // an officer reads the applicants' records
+		var ids []string
+		for _, a := range pr.Applications {
+			ids = append(ids, a.OrgID)
+		}
+		recs, err := s.records(ctx, ids)
+		if err != nil {
+			return pr, err
+		}
+		for i, a := range pr.Applications {
+			pr.Applications[i].PastCount, pr.Applications[i].PastAverage = recs[a.OrgID].Count, recs[a.OrgID].Average
+		}
 	}
 	if pr.Applications == nil {
 		pr.Applications = []Application{}
@@ -899,6 +920,7 @@ type Mine struct {
 	Org          Org           `json:"org"`
 	Applications []Application `json:"applications"`
 	Contracts    []Contract    `json:"contracts"`
+	Record       Record        `json:"record"` // the organisation's final evaluations
 }
 
 // MineOf reads the signed-in provider's applications (the newest 100)
@@ -936,6 +958,14 @@ func (s *Store) MineOf(ctx context.Context) (Mine, error) {
 			return out, err
 		}
 		out.Contracts = append(out.Contracts, c)
+	}
+	recs, err := s.Records(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.Record = Record{OrgID: org.ID, OrgName: org.Name}
+	if len(recs) > 0 {
+		out.Record = recs[0]
 	}
 	return out, nil
 }
