@@ -14,7 +14,7 @@ type handlers struct {
 func (h *handlers) registerAPI(rt *web.Router) {
 	const tag = "projects"
 	rt.API("GET /api/v1/projects", web.Op{Summary: "购买服务项目（干部：辖区内的；服务机构：本机构所在县的）/ Purchased-service projects (an officer's area; a provider's county)", Tag: tag, Response: ProjectPage{},
-		Params: []web.Param{{Name: "status", Description: "open, awarded or completed"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
+		Params: []web.Param{{Name: "status", Description: "open, awarded or completed"}, {Name: "kind", Description: "purchase or venture (公益创投)"}, {Name: "page", Type: "integer"}, {Name: "page_size", Type: "integer"}}}, h.apiList)
 	rt.API("POST /api/v1/projects", web.Op{Summary: "发布项目（县级、乡镇干部）/ Publish a project (county and township officers)", Tag: tag, Body: ProjectInput{}, Response: Project{}, Status: 201}, h.apiCreate)
 	rt.API("GET /api/v1/projects/mine", web.Op{Summary: "本机构的申报与合同 / My organisation's applications and contracts", Tag: tag, Response: Mine{}}, h.apiMine)
 	rt.API("GET /api/v1/projects/{id}", web.Op{Summary: "项目详情、申报、合同与付款节点 / A project with its applications, contract and milestones", Tag: tag, Response: Project{}}, h.apiGet)
@@ -34,7 +34,7 @@ func (h *handlers) apiList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.store.List(r.Context(), r.URL.Query().Get("status"), pg.Page, pg.PageSize)
+	out, err := h.store.List(r.Context(), r.URL.Query().Get("status"), r.URL.Query().Get("kind"), pg.Page, pg.PageSize)
 	if err != nil {
 		return err
 	}

@@ -111,12 +111,14 @@ type tab struct {
 }
 
 type listView struct {
-	Items   []Project
-	Status  string
-	Tabs    []tab
-	Pager   web.Pager
-	Officer bool
-	Empty   fault.Msg
+	Items    []Project
+	Status   string
+	Kind     string
+	Tabs     []tab
+	KindTabs []tab
+	Pager    web.Pager
+	Officer  bool
+	Empty    fault.Msg
 }
 
 func (h *handlers) pageList(w http.ResponseWriter, r *http.Request) {
@@ -125,13 +127,13 @@ func (h *handlers) pageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	status := r.URL.Query().Get("status")
-	out, err := h.store.List(r.Context(), status, pg.Page, pg.PageSize)
+	status, kind := r.URL.Query().Get("status"), r.URL.Query().Get("kind")
+	out, err := h.store.List(r.Context(), status, kind, pg.Page, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := listView{Items: out.Items, Status: status, Pager: web.NewPager(r, pg, out.Total), Officer: officer(access.From(r.Context())),
+	v := listView{Items: out.Items, Status: status, Kind: kind, KindTabs: []tab{{"", fault.M("全部类型", "All kinds")}, {KindPurchase, kindNames[KindPurchase]}, {KindVenture, kindNames[KindVenture]}}, Pager: web.NewPager(r, pg, out.Total), Officer: officer(access.From(r.Context())),
 		Tabs:  []tab{{"", fault.M("全部", "All")}, {Open, statusNames[Open]}, {Awarded, statusNames[Awarded]}, {Completed, statusNames[Completed]}},
 		Empty: fault.M("暂无购买服务项目", "No purchased-service project yet")}
 	h.pages.Render(w, r, 200, "list", web.View{Title: web.M("购买服务项目", "Purchased-service projects"), Data: v})
@@ -142,6 +144,7 @@ const pickerField = "division_code"
 
 type newView struct {
 	Picker   template.HTML
+	Kinds    []tab
 	Ratings  []string
 	Criteria []int // the criteria rows' indexes
 }
@@ -168,7 +171,7 @@ func (h *handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 	pk.Label = fault.M("服务区域", "Area served")
 	v.Title = web.M("发布购买服务项目", "Publish a purchased-service project")
 	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("发布项目", "Publish")}}
-	v.Data = newView{Picker: pk.HTML(web.Lang(r)), Ratings: Ratings, Criteria: []int{0, 1, 2, 3}}
+	v.Data = newView{Picker: pk.HTML(web.Lang(r)), Kinds: []tab{{KindPurchase, kindNames[KindPurchase]}, {KindVenture, kindNames[KindVenture]}}, Ratings: Ratings, Criteria: []int{0, 1, 2, 3}}
 	h.pages.Render(w, r, status, "new", v)
 }
 
@@ -187,7 +190,7 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	in := ProjectInput{Division: pk.Code(), Title: f.Get("title"), Need: f.Get("need"), PeriodFrom: f.Get("period_from"), PeriodTo: f.Get("period_to"),
+	in := ProjectInput{Kind: f.Get("kind"), Division: pk.Code(), Title: f.Get("title"), Need: f.Get("need"), PeriodFrom: f.Get("period_from"), PeriodTo: f.Get("period_to"),
 		MinRating: f.Get("min_rating"), Deadline: f.Get("deadline"), Targets: strings.Split(f.Get("targets"), "\n")}
 	if pk.Error != "" {
 		in.Division = ""
@@ -522,3 +525,11 @@ func (h *handlers) pageRecords(w http.ResponseWriter, r *http.Request) {
 	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("结项评估", "Evaluations")}}
 	h.pages.Render(w, r, 200, "records", v)
 }
+
+var kindNames = map[string]fault.Msg{KindPurchase: fault.M("购买服务", "Purchased service"), KindVenture: fault.M("公益创投", "Charity venture")}
+
+// KindName is the project's kind in words.
+func (p Project) KindName() fault.Msg { return kindNames[p.Kind] }
+
+// VentureCap is the charity ventures' budget cap in yuan.
+func (newView) VentureCap() string { return Yuan(VentureCapFen) }

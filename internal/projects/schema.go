@@ -110,6 +110,9 @@ CREATE INDEX proj_projects_status ON proj_projects (status, deadline, id);`},
 	created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX proj_evaluations_org ON proj_evaluations (org_id, created_at);`},
+	// 公益创投 rounds run the same flow as purchased services with a small-
+	// grant cap; projects published before are purchases.
+	{ID: "projects/005_kinds", SQL: `ALTER TABLE proj_projects ADD COLUMN kind TEXT NOT NULL DEFAULT 'purchase';`},
 }
 
 // A panel of officers scores each application: one score set per scorer,

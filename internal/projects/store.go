@@ -34,6 +34,21 @@ const (
 	Completed = "completed" // every milestone paid
 )
 
+// Project kinds.
+const (
+	KindPurchase = "purchase" // 政府购买服务
+	KindVenture  = "venture"  // 公益创投: small grants seeding new community services
+)
+
+// Kinds are the project kinds, in the pickers' order.
+var Kinds = []string{KindPurchase, KindVenture}
+
+// VentureCapFen is the most a 公益创投 project may budget: 50,000 yuan. A
+// venture round seeds small, new community services by grassroots
+// organisations; larger services go out as purchases with their stricter
+// rating and contract terms.
+const VentureCapFen = 50_000_00
+
 // Application states.
 const (
 	Submitted  = "submitted"
@@ -71,6 +86,7 @@ type Criterion struct {
 // Project is a purchased-service project.
 type Project struct {
 	ID           string      `json:"id"`
+	Kind         string      `json:"kind"` // purchase or venture
 	County       string      `json:"county"`
 	Division     string      `json:"division_code"`
 	DivisionName string      `json:"division_name,omitempty"`
@@ -94,6 +110,7 @@ type Project struct {
 
 // ProjectInput is a project as published.
 type ProjectInput struct {
+	Kind       string      `json:"kind,omitempty"` // purchase (the default) or venture
 	Division   string      `json:"division_code"`
 	Title      string      `json:"title"`
 	Need       string      `json:"need"`
@@ -289,8 +306,16 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	if in.Need == "" || utf8.RuneCountInString(in.Need) > 1000 {
 		add(bad("need", "请说明项目回应的需求（1000 字以内）", "say what need the project answers (at most 1000 characters)"))
 	}
-	if in.BudgetFen <= 0 || in.BudgetFen > 100_000_000_00 {
+	if in.Kind == "" {
+		in.Kind = KindPurchase
+	}
+	switch {
+	case in.Kind != KindPurchase && in.Kind != KindVenture:
+		add(bad("kind", "项目类型应为购买服务或公益创投", "the kind is purchase or venture"))
+	case in.BudgetFen <= 0 || in.BudgetFen > 100_000_000_00:
 		add(bad("budget_fen", "预算应大于 0 且不超过 1 亿元", "the budget is more than 0 and at most 100 million yuan"))
+	case in.Kind == KindVenture && in.BudgetFen > VentureCapFen:
+		add(bad("budget_fen", "公益创投项目预算不超过 ¥"+Yuan(VentureCapFen), "a charity venture's budget is at most ¥"+Yuan(VentureCapFen)))
 	}
 	switch {
 	case !validDate(in.PeriodFrom):
@@ -337,13 +362,13 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	if len(errs) > 0 {
 		return Project{}, invalid(errs...)
 	}
-	pr := Project{ID: db.NewID(), County: in.Division[:6], Division: in.Division, Title: in.Title, Need: in.Need, BudgetFen: in.BudgetFen, PeriodFrom: in.PeriodFrom,
+	pr := Project{ID: db.NewID(), Kind: in.Kind, County: in.Division[:6], Division: in.Division, Title: in.Title, Need: in.Need, BudgetFen: in.BudgetFen, PeriodFrom: in.PeriodFrom,
 		PeriodTo: in.PeriodTo, Targets: targets, MinRating: in.MinRating, Deadline: in.Deadline, Criteria: crit, Status: Open, CreatedAt: s.Now()}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		t := db.T(s.Now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO proj_projects (id, county, division_code, title, need, budget_fen, period_from, period_to, targets, min_rating, deadline, status, created_by, created_at, updated_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)`, pr.ID, pr.County, pr.Division, pr.Title, pr.Need, pr.BudgetFen, pr.PeriodFrom, pr.PeriodTo,
-			strings.Join(targets, "\n"), pr.MinRating, pr.Deadline, Open, p.Username, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO proj_projects (id, county, division_code, title, need, budget_fen, period_from, period_to, targets, min_rating, deadline, status, created_by, created_at, updated_at, kind)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14,$15)`, pr.ID, pr.County, pr.Division, pr.Title, pr.Need, pr.BudgetFen, pr.PeriodFrom, pr.PeriodTo,
+			strings.Join(targets, "\n"), pr.MinRating, pr.Deadline, Open, p.Username, t, pr.Kind); err != nil {
 			return err
 		}
 		for i, c := range crit {
@@ -361,13 +386,13 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, divi
 	return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: action, Object: object, ObjectID: id, Division: division, Result: "ok", Detail: detail})
 }
 
-const projectCols = `x.id, x.county, x.division_code, x.title, x.need, x.budget_fen, x.period_from, x.period_to, x.targets, x.min_rating, x.deadline, x.status, x.created_at`
+const projectCols = `x.id, x.county, x.division_code, x.title, x.need, x.budget_fen, x.period_from, x.period_to, x.targets, x.min_rating, x.deadline, x.status, x.created_at, x.kind`
 
 func (s *Store) scanProject(r db.Scanner) (Project, error) {
 	var pr Project
 	var targets string
 	var at db.Time
-	err := r.Scan(&pr.ID, &pr.County, &pr.Division, &pr.Title, &pr.Need, &pr.BudgetFen, &pr.PeriodFrom, &pr.PeriodTo, &targets, &pr.MinRating, &pr.Deadline, &pr.Status, &at)
+	err := r.Scan(&pr.ID, &pr.County, &pr.Division, &pr.Title, &pr.Need, &pr.BudgetFen, &pr.PeriodFrom, &pr.PeriodTo, &targets, &pr.MinRating, &pr.Deadline, &pr.Status, &at, &pr.Kind)
 	pr.Targets, pr.CreatedAt, pr.Closed = strings.Split(targets, "\n"), at.Time, pr.Deadline < s.today()
 	return pr, err
 }
@@ -381,8 +406,8 @@ type ProjectPage struct {
 }
 
 // List is the board: the projects p may see, the newest first, filtered
-// by status when given.
-func (s *Store) List(ctx context.Context, status string, page, size int) (ProjectPage, error) {
+// by status and kind when given.
+func (s *Store) List(ctx context.Context, status, kind string, page, size int) (ProjectPage, error) {
 	out := ProjectPage{Items: []Project{}, Page: page, PageSize: size}
 	cond, args, _, err := s.visible(ctx, access.From(ctx))
 	if err != nil {
@@ -394,6 +419,13 @@ func (s *Store) List(ctx context.Context, status string, page, size int) (Projec
 		}
 		args = append(args, status)
 		cond += " AND x.status = $" + strconv.Itoa(len(args))
+	}
+	if kind != "" {
+		if kind != KindPurchase && kind != KindVenture {
+			return out, invalid(*bad("kind", "类型应为 purchase 或 venture", "kind is purchase or venture"))
+		}
+		args = append(args, kind)
+		cond += " AND x.kind = $" + strconv.Itoa(len(args))
 	}
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_projects x WHERE `+cond, args...).Scan(&out.Total); err != nil {
 		return out, err
