@@ -199,6 +199,17 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 	if fen, ok := parseYuan(f.Get("budget")); ok {
 		in.BudgetFen = fen
 	}
+	for _, k := range CountedKinds {
+		g := strings.TrimSpace(f.Get("goal_" + k))
+		if g == "" {
+			continue
+		}
+		n, err := strconv.Atoi(g)
+		if err != nil {
+			n = -1
+		}
+		in.Counted = append(in.Counted, CountedTarget{Kind: k, Goal: n})
+	}
 	for i := 0; i < 4; i++ {
 		wt, err := strconv.Atoi(strings.TrimSpace(f.Get(fmt.Sprintf("c%d_weight", i))))
 		if err != nil && strings.TrimSpace(f.Get(fmt.Sprintf("c%d_weight", i))) != "" {
@@ -213,6 +224,12 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			h.fail(w, r, err)
 			return
+		}
+		for i, e := range v.Errors { // counted.N.x names the Nth goal filled
+			var n int
+			if _, err := fmt.Sscanf(e.Field, "counted.%d.", &n); err == nil && n < len(in.Counted) {
+				v.Errors[i].Field = "goal_" + in.Counted[n].Kind
+			}
 		}
 		h.pageNew(w, r, st, v)
 		return
@@ -533,3 +550,17 @@ func (p Project) KindName() fault.Msg { return kindNames[p.Kind] }
 
 // VentureCap is the charity ventures' budget cap in yuan.
 func (newView) VentureCap() string { return Yuan(VentureCapFen) }
+
+var countedNames = map[string]fault.Msg{TargetHomeVisits: fault.M("入户探访（次）", "Home visits"), TargetVolunteerActivities: fault.M("志愿服务活动（场）", "Volunteer activities")}
+
+// Name is the counted target's kind in words.
+func (c CountedTarget) Name() fault.Msg { return countedNames[c.Kind] }
+
+// Goals are the new-project form's counted target fields.
+func (newView) Goals() []tab {
+	var out []tab
+	for _, k := range CountedKinds {
+		out = append(out, tab{Key: k, Label: countedNames[k]})
+	}
+	return out
+}

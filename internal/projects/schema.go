@@ -3,9 +3,10 @@ package projects
 import "linli/internal/db"
 
 // The projects module reads organisations with their ratings through the
-// registry's registry_organization_ratings and which organisation a
-// provider account acts for through care's care_provider_accounts; it
-// writes only its proj_* tables. Money is integer fen; dates are
+// registry's registry_organization_ratings, which organisation a provider
+// account acts for through care's care_provider_accounts, and counts
+// targets from visits' visits_published_home_visits and volunteers'
+// volunteers_published_activities; it writes only its proj_* tables. Money is integer fen; dates are
 // "YYYY-MM-DD" in China.
 
 const schemaSQL = `
@@ -113,6 +114,14 @@ CREATE INDEX proj_evaluations_org ON proj_evaluations (org_id, created_at);`},
 	// 公益创投 rounds run the same flow as purchased services with a small-
 	// grant cap; projects published before are purchases.
 	{ID: "projects/005_kinds", SQL: `ALTER TABLE proj_projects ADD COLUMN kind TEXT NOT NULL DEFAULT 'purchase';`},
+	// Targets of the kinds Linli records, with their goals, counted from
+	// the visits' and volunteers' published views.
+	{ID: "projects/006_counted_targets", SQL: `CREATE TABLE proj_counted_targets (
+	project_id TEXT NOT NULL REFERENCES proj_projects(id),
+	kind TEXT NOT NULL,
+	goal INTEGER NOT NULL,
+	PRIMARY KEY (project_id, kind)
+);`},
 }
 
 // A panel of officers scores each application: one score set per scorer,

@@ -85,22 +85,23 @@ type Criterion struct {
 
 // Project is a purchased-service project.
 type Project struct {
-	ID           string      `json:"id"`
-	Kind         string      `json:"kind"` // purchase or venture
-	County       string      `json:"county"`
-	Division     string      `json:"division_code"`
-	DivisionName string      `json:"division_name,omitempty"`
-	Title        string      `json:"title"`
-	Need         string      `json:"need"`
-	BudgetFen    int64       `json:"budget_fen"`
-	PeriodFrom   string      `json:"period_from"`
-	PeriodTo     string      `json:"period_to"`
-	Targets      []string    `json:"targets"`
-	MinRating    string      `json:"min_rating"`
-	Deadline     string      `json:"deadline"`
-	Criteria     []Criterion `json:"criteria,omitempty"`
-	Status       string      `json:"status"`
-	CreatedAt    time.Time   `json:"created_at"`
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"` // purchase or venture
+	County       string          `json:"county"`
+	Division     string          `json:"division_code"`
+	DivisionName string          `json:"division_name,omitempty"`
+	Title        string          `json:"title"`
+	Need         string          `json:"need"`
+	BudgetFen    int64           `json:"budget_fen"`
+	PeriodFrom   string          `json:"period_from"`
+	PeriodTo     string          `json:"period_to"`
+	Targets      []string        `json:"targets"`
+	Counted      []CountedTarget `json:"counted_targets,omitempty"` // targets Linli counts, with their counts so far
+	MinRating    string          `json:"min_rating"`
+	Deadline     string          `json:"deadline"`
+	Criteria     []Criterion     `json:"criteria,omitempty"`
+	Status       string          `json:"status"`
+	CreatedAt    time.Time       `json:"created_at"`
 	// Closed: the deadline has passed (applications are scored, one awarded).
 	Closed       bool          `json:"closed"`
 	Applications []Application `json:"applications,omitempty"` // those the reader may see (read alone, not on the board)
@@ -110,17 +111,18 @@ type Project struct {
 
 // ProjectInput is a project as published.
 type ProjectInput struct {
-	Kind       string      `json:"kind,omitempty"` // purchase (the default) or venture
-	Division   string      `json:"division_code"`
-	Title      string      `json:"title"`
-	Need       string      `json:"need"`
-	BudgetFen  int64       `json:"budget_fen"`
-	PeriodFrom string      `json:"period_from"`
-	PeriodTo   string      `json:"period_to"`
-	Targets    []string    `json:"targets"`
-	MinRating  string      `json:"min_rating,omitempty"`
-	Deadline   string      `json:"deadline"`
-	Criteria   []Criterion `json:"criteria"`
+	Kind       string          `json:"kind,omitempty"` // purchase (the default) or venture
+	Division   string          `json:"division_code"`
+	Title      string          `json:"title"`
+	Need       string          `json:"need"`
+	BudgetFen  int64           `json:"budget_fen"`
+	PeriodFrom string          `json:"period_from"`
+	PeriodTo   string          `json:"period_to"`
+	Targets    []string        `json:"targets"`
+	Counted    []CountedTarget `json:"counted_targets,omitempty"` // goals of home visits and volunteer activities, counted by Linli
+	MinRating  string          `json:"min_rating,omitempty"`
+	Deadline   string          `json:"deadline"`
+	Criteria   []Criterion     `json:"criteria"`
 }
 
 // Application is an organisation's application to a project.
@@ -340,6 +342,10 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	} else if validDate(in.PeriodFrom) && in.Deadline > in.PeriodFrom {
 		add(bad("deadline", "申报截止日期应在服务开始之前", "applications close before the service starts"))
 	}
+	cerr, counted := checkCounted(in.Counted)
+	if cerr != nil {
+		add(cerr)
+	}
 	var crit []Criterion
 	sum, critBad := 0, false
 	for _, c := range in.Criteria {
@@ -363,12 +369,15 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 		return Project{}, invalid(errs...)
 	}
 	pr := Project{ID: db.NewID(), Kind: in.Kind, County: in.Division[:6], Division: in.Division, Title: in.Title, Need: in.Need, BudgetFen: in.BudgetFen, PeriodFrom: in.PeriodFrom,
-		PeriodTo: in.PeriodTo, Targets: targets, MinRating: in.MinRating, Deadline: in.Deadline, Criteria: crit, Status: Open, CreatedAt: s.Now()}
+		PeriodTo: in.PeriodTo, Targets: targets, Counted: counted, MinRating: in.MinRating, Deadline: in.Deadline, Criteria: crit, Status: Open, CreatedAt: s.Now()}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		t := db.T(s.Now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO proj_projects (id, county, division_code, title, need, budget_fen, period_from, period_to, targets, min_rating, deadline, status, created_by, created_at, updated_at, kind)
 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14,$15)`, pr.ID, pr.County, pr.Division, pr.Title, pr.Need, pr.BudgetFen, pr.PeriodFrom, pr.PeriodTo,
 			strings.Join(targets, "\n"), pr.MinRating, pr.Deadline, Open, p.Username, t, pr.Kind); err != nil {
+			return err
+		}
+		if err := saveCounted(ctx, tx, pr.ID, counted); err != nil {
 			return err
 		}
 		for i, c := range crit {
@@ -535,7 +544,8 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 		return pr, err
 	}
 	pr.DivisionName = ds[pr.Division].Name
-	return pr, nil
+	pr.Counted, err = s.counted(ctx, pr)
+	return pr, err
 }
 
 // get reads a project row p may see (not found otherwise) and, for a
