@@ -13,6 +13,7 @@ import (
 	"linli/internal/registry"
 	"linli/internal/registry/idno"
 	"linli/internal/visits"
+	"linli/internal/volunteers"
 	"linli/internal/web"
 )
 
@@ -117,6 +118,22 @@ func TestCountedTargets(t *testing.T) {
 			}
 			if got := count(); got[projects.TargetHomeVisits] != 2 || want != 2 || got[projects.TargetVolunteerActivities] != 0 {
 				t.Errorf("counted %v, recorded in the period %d", got, want)
+			}
+		})
+		t.Run("volunteer activities held in the area within the period count; another community's do not", func(t *testing.T) {
+			vol := volunteers.StoreOf(e.App.Module("volunteers"))
+			post := func(ctx context.Context, starts string) {
+				t.Helper()
+				if _, err := vol.PostActivity(ctx, volunteers.ActivityInput{Title: "助老志愿服务", Place: "社区活动室", StartsAt: starts + "T09:00", EndsAt: starts + "T11:00",
+					Hours: 2, Slots: 10}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			post(cwA, "2026-12-20")
+			post(cwA, "2027-07-01") // after the period
+			post(cwB, "2026-12-20")
+			if got := count(); got[projects.TargetVolunteerActivities] != 1 || got[projects.TargetHomeVisits] != 2 {
+				t.Errorf("counted %v", got)
 			}
 		})
 		t.Run("the project page shows the count beside the goal", func(t *testing.T) {
