@@ -22,6 +22,8 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("POST /projects/{id}/apply", h.postApply)
 	rt.Page("POST /projects/{id}/applications/{app}/score", h.postScore)
 	rt.Page("POST /projects/{id}/award", h.postAward)
+	rt.Page("POST /projects/{id}/evaluation", h.postEvaluate)
+	rt.Page("GET /projects/records", h.pageRecords)
 	rt.Page("POST /projects/{id}/milestones/{m}/{action}", h.postMove)
 }
 
@@ -85,9 +87,10 @@ func (a Application) StatusTag() web.Tag { return statusTag(a.Status, false) }
 // Budget is the budget asked, in yuan.
 func (a Application) Budget() string { return Yuan(a.BudgetFen) }
 
-// TotalText is the weighted total with two decimals ("—" unscored).
+// TotalText is the panel's average weighted total with two decimals
+// ("—" unscored).
 func (a Application) TotalText() string {
-	if len(a.Scores) == 0 {
+	if a.Scorers == 0 {
 		return "—"
 	}
 	return fmt.Sprintf("%d.%02d", a.Total/100, a.Total%100)
@@ -108,12 +111,14 @@ type tab struct {
 }
 
 type listView struct {
-	Items   []Project
-	Status  string
-	Tabs    []tab
-	Pager   web.Pager
-	Officer bool
-	Empty   fault.Msg
+	Items    []Project
+	Status   string
+	Kind     string
+	Tabs     []tab
+	KindTabs []tab
+	Pager    web.Pager
+	Officer  bool
+	Empty    fault.Msg
 }
 
 func (h *handlers) pageList(w http.ResponseWriter, r *http.Request) {
@@ -122,13 +127,13 @@ func (h *handlers) pageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	status := r.URL.Query().Get("status")
-	out, err := h.store.List(r.Context(), status, pg.Page, pg.PageSize)
+	status, kind := r.URL.Query().Get("status"), r.URL.Query().Get("kind")
+	out, err := h.store.List(r.Context(), status, kind, pg.Page, pg.PageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := listView{Items: out.Items, Status: status, Pager: web.NewPager(r, pg, out.Total), Officer: officer(access.From(r.Context())),
+	v := listView{Items: out.Items, Status: status, Kind: kind, KindTabs: []tab{{"", fault.M("全部类型", "All kinds")}, {KindPurchase, kindNames[KindPurchase]}, {KindVenture, kindNames[KindVenture]}}, Pager: web.NewPager(r, pg, out.Total), Officer: officer(access.From(r.Context())),
 		Tabs:  []tab{{"", fault.M("全部", "All")}, {Open, statusNames[Open]}, {Awarded, statusNames[Awarded]}, {Completed, statusNames[Completed]}},
 		Empty: fault.M("暂无购买服务项目", "No purchased-service project yet")}
 	h.pages.Render(w, r, 200, "list", web.View{Title: web.M("购买服务项目", "Purchased-service projects"), Data: v})
@@ -139,6 +144,7 @@ const pickerField = "division_code"
 
 type newView struct {
 	Picker   template.HTML
+	Kinds    []tab
 	Ratings  []string
 	Criteria []int // the criteria rows' indexes
 }
@@ -165,7 +171,7 @@ func (h *handlers) pageNew(w http.ResponseWriter, r *http.Request, status int, v
 	pk.Label = fault.M("服务区域", "Area served")
 	v.Title = web.M("发布购买服务项目", "Publish a purchased-service project")
 	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("发布项目", "Publish")}}
-	v.Data = newView{Picker: pk.HTML(web.Lang(r)), Ratings: Ratings, Criteria: []int{0, 1, 2, 3}}
+	v.Data = newView{Picker: pk.HTML(web.Lang(r)), Kinds: []tab{{KindPurchase, kindNames[KindPurchase]}, {KindVenture, kindNames[KindVenture]}}, Ratings: Ratings, Criteria: []int{0, 1, 2, 3}}
 	h.pages.Render(w, r, status, "new", v)
 }
 
@@ -184,7 +190,7 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	in := ProjectInput{Division: pk.Code(), Title: f.Get("title"), Need: f.Get("need"), PeriodFrom: f.Get("period_from"), PeriodTo: f.Get("period_to"),
+	in := ProjectInput{Kind: f.Get("kind"), Division: pk.Code(), Title: f.Get("title"), Need: f.Get("need"), PeriodFrom: f.Get("period_from"), PeriodTo: f.Get("period_to"),
 		MinRating: f.Get("min_rating"), Deadline: f.Get("deadline"), Targets: strings.Split(f.Get("targets"), "\n")}
 	if pk.Error != "" {
 		in.Division = ""
@@ -192,6 +198,17 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 	in.BudgetFen = -1 // refused by Create when not yuan
 	if fen, ok := parseYuan(f.Get("budget")); ok {
 		in.BudgetFen = fen
+	}
+	for _, k := range CountedKinds {
+		g := strings.TrimSpace(f.Get("goal_" + k))
+		if g == "" {
+			continue
+		}
+		n, err := strconv.Atoi(g)
+		if err != nil {
+			n = -1
+		}
+		in.Counted = append(in.Counted, CountedTarget{Kind: k, Goal: n})
 	}
 	for i := 0; i < 4; i++ {
 		wt, err := strconv.Atoi(strings.TrimSpace(f.Get(fmt.Sprintf("c%d_weight", i))))
@@ -208,6 +225,12 @@ func (h *handlers) postNew(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		for i, e := range v.Errors { // counted.N.x names the Nth goal filled
+			var n int
+			if _, err := fmt.Sscanf(e.Field, "counted.%d.", &n); err == nil && n < len(in.Counted) {
+				v.Errors[i].Field = "goal_" + in.Counted[n].Kind
+			}
+		}
 		h.pageNew(w, r, st, v)
 		return
 	}
@@ -223,6 +246,7 @@ type projectView struct {
 	CanApply bool
 	CanScore bool
 	CanAward bool
+	CanEval  bool // completed and not yet evaluated
 	Scored   []Application
 	Rows     []int // the award form's milestone rows
 	Primary  string
@@ -247,11 +271,12 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 	}
 	pv.CanScore = pv.Officer && pr.Status == Open && pr.Closed
 	for _, a := range pr.Applications {
-		if len(a.Scores) > 0 {
+		if a.Scorers > 0 {
 			pv.Scored = append(pv.Scored, a)
 		}
 	}
 	pv.CanAward = pv.CanScore && len(pv.Scored) > 0
+	pv.CanEval = pv.Officer && pr.Status == Completed && pr.Evaluation == nil
 	// The page's one primary action: apply, award, or the first milestone
 	// waiting on the officer.
 	switch {
@@ -259,6 +284,8 @@ func (h *handlers) pageProject(w http.ResponseWriter, r *http.Request, status in
 		pv.Primary = "apply"
 	case pv.CanAward:
 		pv.Primary = "award"
+	case pv.CanEval:
+		pv.Primary = "evaluate"
 	case pv.Officer && pr.Contract != nil:
 		for _, m := range pr.Contract.Milestones {
 			if m.Status == Reported || m.Status == Accepted {
@@ -429,4 +456,111 @@ func (h *handlers) pageMine(w http.ResponseWriter, r *http.Request, status int, 
 	v.Title, v.Data = web.M("我的申报与合同", "My applications and contracts"), mv
 	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("我的申报与合同", "Mine")}}
 	h.pages.Render(w, r, status, "mine", v)
+}
+
+var gradeNames = map[string]fault.Msg{Excellent: fault.M("优秀", "Excellent"), Good: fault.M("良好", "Good"), Pass: fault.M("合格", "Pass"), Fail: fault.M("不合格", "Fail")}
+
+// GradeTag is the evaluation's grade as a tag.
+func (ev Evaluation) GradeTag() web.Tag {
+	tone := map[string]web.Tone{Excellent: web.ToneOK, Good: web.ToneOK, Pass: web.ToneInfo, Fail: web.ToneBad}[ev.Grade]
+	return web.Tag{Tone: tone, Label: gradeNames[ev.Grade]}
+}
+
+// ScoreText is the evaluation's score with two decimals.
+func (ev Evaluation) ScoreText() string { return ScoreText(ev.Score) }
+
+// AverageText is the record's average with two decimals.
+func (rc Record) AverageText() string { return ScoreText(rc.Average) }
+
+// PastText is the organisation's past evaluation average ("" for none).
+func (a Application) PastText() string {
+	if a.PastCount == 0 {
+		return ""
+	}
+	return ScoreText(a.PastAverage)
+}
+
+func (h *handlers) postEvaluate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in := EvaluateInput{Comment: r.PostForm.Get("comment")}
+	// Criteria scored one by one, or, with none of them filled, the
+	// overall score.
+	for i := 0; i < 8; i++ {
+		v, has := r.PostForm[fmt.Sprintf("s%d", i)]
+		if !has {
+			break
+		}
+		if strings.TrimSpace(v[0]) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v[0]))
+		if err != nil {
+			n = -1
+		}
+		for len(in.Scores) < i {
+			in.Scores = append(in.Scores, -1) // a skipped criterion
+		}
+		in.Scores = append(in.Scores, n)
+	}
+	if o := strings.TrimSpace(r.PostForm.Get("score")); o != "" && len(in.Scores) == 0 {
+		n, err := strconv.Atoi(o)
+		if err != nil {
+			n = -1
+		}
+		in.Score = &n
+	}
+	if _, err := h.store.Evaluate(r.Context(), r.PathValue("id"), in); err != nil {
+		v := web.View{}
+		st, ok := refill(err, &v, r.PostForm)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		for i := range v.Errors {
+			v.Errors[i].Field = "eval-" + strings.ReplaceAll(v.Errors[i].Field, ".", "-")
+		}
+		h.pageProject(w, r, st, v)
+		return
+	}
+	http.Redirect(w, r, "/projects/"+r.PathValue("id")+"?done=1", http.StatusSeeOther)
+}
+
+func (h *handlers) pageRecords(w http.ResponseWriter, r *http.Request) {
+	if !officer(access.From(r.Context())) {
+		h.fail(w, r, errOfficer)
+		return
+	}
+	recs, err := h.store.Records(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := web.View{Title: web.M("承接机构结项评估", "Organisations' final evaluations"), Data: recs}
+	v.Crumbs = []web.Crumb{{Href: "/projects", Label: web.M("购买服务项目", "Purchased-service projects")}, {Label: web.M("结项评估", "Evaluations")}}
+	h.pages.Render(w, r, 200, "records", v)
+}
+
+var kindNames = map[string]fault.Msg{KindPurchase: fault.M("购买服务", "Purchased service"), KindVenture: fault.M("公益创投", "Charity venture")}
+
+// KindName is the project's kind in words.
+func (p Project) KindName() fault.Msg { return kindNames[p.Kind] }
+
+// VentureCap is the charity ventures' budget cap in yuan.
+func (newView) VentureCap() string { return Yuan(VentureCapFen) }
+
+var countedNames = map[string]fault.Msg{TargetHomeVisits: fault.M("入户探访（次）", "Home visits"), TargetVolunteerActivities: fault.M("志愿服务活动（场）", "Volunteer activities")}
+
+// Name is the counted target's kind in words.
+func (c CountedTarget) Name() fault.Msg { return countedNames[c.Kind] }
+
+// Goals are the new-project form's counted target fields.
+func (newView) Goals() []tab {
+	var out []tab
+	for _, k := range CountedKinds {
+		out = append(out, tab{Key: k, Label: countedNames[k]})
+	}
+	return out
 }

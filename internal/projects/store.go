@@ -34,6 +34,21 @@ const (
 	Completed = "completed" // every milestone paid
 )
 
+// Project kinds.
+const (
+	KindPurchase = "purchase" // 政府购买服务
+	KindVenture  = "venture"  // 公益创投: small grants seeding new community services
+)
+
+// Kinds are the project kinds, in the pickers' order.
+var Kinds = []string{KindPurchase, KindVenture}
+
+// VentureCapFen is the most a 公益创投 project may budget: 50,000 yuan. A
+// venture round seeds small, new community services by grassroots
+// organisations; larger services go out as purchases with their stricter
+// rating and contract terms.
+const VentureCapFen = 50_000_00
+
 // Application states.
 const (
 	Submitted  = "submitted"
@@ -70,55 +85,65 @@ type Criterion struct {
 
 // Project is a purchased-service project.
 type Project struct {
-	ID           string      `json:"id"`
-	County       string      `json:"county"`
-	Division     string      `json:"division_code"`
-	DivisionName string      `json:"division_name,omitempty"`
-	Title        string      `json:"title"`
-	Need         string      `json:"need"`
-	BudgetFen    int64       `json:"budget_fen"`
-	PeriodFrom   string      `json:"period_from"`
-	PeriodTo     string      `json:"period_to"`
-	Targets      []string    `json:"targets"`
-	MinRating    string      `json:"min_rating"`
-	Deadline     string      `json:"deadline"`
-	Criteria     []Criterion `json:"criteria,omitempty"`
-	Status       string      `json:"status"`
-	CreatedAt    time.Time   `json:"created_at"`
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"` // purchase or venture
+	County       string          `json:"county"`
+	Division     string          `json:"division_code"`
+	DivisionName string          `json:"division_name,omitempty"`
+	Title        string          `json:"title"`
+	Need         string          `json:"need"`
+	BudgetFen    int64           `json:"budget_fen"`
+	PeriodFrom   string          `json:"period_from"`
+	PeriodTo     string          `json:"period_to"`
+	Targets      []string        `json:"targets"`
+	Counted      []CountedTarget `json:"counted_targets,omitempty"` // targets Linli counts, with their counts so far
+	MinRating    string          `json:"min_rating"`
+	Deadline     string          `json:"deadline"`
+	Criteria     []Criterion     `json:"criteria,omitempty"`
+	Status       string          `json:"status"`
+	CreatedAt    time.Time       `json:"created_at"`
 	// Closed: the deadline has passed (applications are scored, one awarded).
 	Closed       bool          `json:"closed"`
 	Applications []Application `json:"applications,omitempty"` // those the reader may see (read alone, not on the board)
 	Contract     *Contract     `json:"contract,omitempty"`
+	Evaluation   *Evaluation   `json:"evaluation,omitempty"` // the final evaluation, once completed and evaluated
 }
 
 // ProjectInput is a project as published.
 type ProjectInput struct {
-	Division   string      `json:"division_code"`
-	Title      string      `json:"title"`
-	Need       string      `json:"need"`
-	BudgetFen  int64       `json:"budget_fen"`
-	PeriodFrom string      `json:"period_from"`
-	PeriodTo   string      `json:"period_to"`
-	Targets    []string    `json:"targets"`
-	MinRating  string      `json:"min_rating,omitempty"`
-	Deadline   string      `json:"deadline"`
-	Criteria   []Criterion `json:"criteria"`
+	Kind       string          `json:"kind,omitempty"` // purchase (the default) or venture
+	Division   string          `json:"division_code"`
+	Title      string          `json:"title"`
+	Need       string          `json:"need"`
+	BudgetFen  int64           `json:"budget_fen"`
+	PeriodFrom string          `json:"period_from"`
+	PeriodTo   string          `json:"period_to"`
+	Targets    []string        `json:"targets"`
+	Counted    []CountedTarget `json:"counted_targets,omitempty"` // goals of home visits and volunteer activities, counted by Linli
+	MinRating  string          `json:"min_rating,omitempty"`
+	Deadline   string          `json:"deadline"`
+	Criteria   []Criterion     `json:"criteria"`
 }
 
 // Application is an organisation's application to a project.
 type Application struct {
-	ID        string    `json:"id"`
-	ProjectID string    `json:"project_id"`
-	Project   string    `json:"project_title,omitempty"`
-	OrgID     string    `json:"org_id"`
-	OrgName   string    `json:"org_name"`
-	Rating    string    `json:"rating"`
-	Proposal  string    `json:"proposal"`
-	BudgetFen int64     `json:"budget_fen"`
-	Status    string    `json:"status"`
-	Scores    []int     `json:"scores,omitempty"` // per criterion, in order; empty until scored
-	Total     int       `json:"total_x100"`       // weighted total × 100 (0–10000)
-	CreatedAt time.Time `json:"created_at"`
+	ID        string `json:"id"`
+	ProjectID string `json:"project_id"`
+	Project   string `json:"project_title,omitempty"`
+	OrgID     string `json:"org_id"`
+	OrgName   string `json:"org_name"`
+	Rating    string `json:"rating"`
+	Proposal  string `json:"proposal"`
+	BudgetFen int64  `json:"budget_fen"`
+	Status    string `json:"status"`
+	Scores    []int  `json:"scores,omitempty"` // the reading officer's own score per criterion, in order; empty until they score
+	Total     int    `json:"total_x100"`       // the panel's average weighted total × 100 (0–10000), rounded half up
+	Scorers   int    `json:"scorers"`          // how many officers scored it
+	// The organisation's past final evaluations, shown to the officers
+	// who score (count 0: none yet).
+	PastCount   int       `json:"past_evaluations,omitempty"`
+	PastAverage int       `json:"past_average_x100,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // ApplyInput is an application as submitted.
@@ -283,8 +308,16 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	if in.Need == "" || utf8.RuneCountInString(in.Need) > 1000 {
 		add(bad("need", "请说明项目回应的需求（1000 字以内）", "say what need the project answers (at most 1000 characters)"))
 	}
-	if in.BudgetFen <= 0 || in.BudgetFen > 100_000_000_00 {
+	if in.Kind == "" {
+		in.Kind = KindPurchase
+	}
+	switch {
+	case in.Kind != KindPurchase && in.Kind != KindVenture:
+		add(bad("kind", "项目类型应为购买服务或公益创投", "the kind is purchase or venture"))
+	case in.BudgetFen <= 0 || in.BudgetFen > 100_000_000_00:
 		add(bad("budget_fen", "预算应大于 0 且不超过 1 亿元", "the budget is more than 0 and at most 100 million yuan"))
+	case in.Kind == KindVenture && in.BudgetFen > VentureCapFen:
+		add(bad("budget_fen", "公益创投项目预算不超过 ¥"+Yuan(VentureCapFen), "a charity venture's budget is at most ¥"+Yuan(VentureCapFen)))
 	}
 	switch {
 	case !validDate(in.PeriodFrom):
@@ -309,6 +342,10 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	} else if validDate(in.PeriodFrom) && in.Deadline > in.PeriodFrom {
 		add(bad("deadline", "申报截止日期应在服务开始之前", "applications close before the service starts"))
 	}
+	cerr, counted := checkCounted(in.Counted)
+	if cerr != nil {
+		add(cerr)
+	}
 	var crit []Criterion
 	sum, critBad := 0, false
 	for _, c := range in.Criteria {
@@ -331,13 +368,16 @@ func (s *Store) Create(ctx context.Context, in ProjectInput) (Project, error) {
 	if len(errs) > 0 {
 		return Project{}, invalid(errs...)
 	}
-	pr := Project{ID: db.NewID(), County: in.Division[:6], Division: in.Division, Title: in.Title, Need: in.Need, BudgetFen: in.BudgetFen, PeriodFrom: in.PeriodFrom,
-		PeriodTo: in.PeriodTo, Targets: targets, MinRating: in.MinRating, Deadline: in.Deadline, Criteria: crit, Status: Open, CreatedAt: s.Now()}
+	pr := Project{ID: db.NewID(), Kind: in.Kind, County: in.Division[:6], Division: in.Division, Title: in.Title, Need: in.Need, BudgetFen: in.BudgetFen, PeriodFrom: in.PeriodFrom,
+		PeriodTo: in.PeriodTo, Targets: targets, Counted: counted, MinRating: in.MinRating, Deadline: in.Deadline, Criteria: crit, Status: Open, CreatedAt: s.Now()}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		t := db.T(s.Now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO proj_projects (id, county, division_code, title, need, budget_fen, period_from, period_to, targets, min_rating, deadline, status, created_by, created_at, updated_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)`, pr.ID, pr.County, pr.Division, pr.Title, pr.Need, pr.BudgetFen, pr.PeriodFrom, pr.PeriodTo,
-			strings.Join(targets, "\n"), pr.MinRating, pr.Deadline, Open, p.Username, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO proj_projects (id, county, division_code, title, need, budget_fen, period_from, period_to, targets, min_rating, deadline, status, created_by, created_at, updated_at, kind)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14,$15)`, pr.ID, pr.County, pr.Division, pr.Title, pr.Need, pr.BudgetFen, pr.PeriodFrom, pr.PeriodTo,
+			strings.Join(targets, "\n"), pr.MinRating, pr.Deadline, Open, p.Username, t, pr.Kind); err != nil {
+			return err
+		}
+		if err := saveCounted(ctx, tx, pr.ID, counted); err != nil {
 			return err
 		}
 		for i, c := range crit {
@@ -355,13 +395,13 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, action, object, id, divi
 	return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: action, Object: object, ObjectID: id, Division: division, Result: "ok", Detail: detail})
 }
 
-const projectCols = `x.id, x.county, x.division_code, x.title, x.need, x.budget_fen, x.period_from, x.period_to, x.targets, x.min_rating, x.deadline, x.status, x.created_at`
+const projectCols = `x.id, x.county, x.division_code, x.title, x.need, x.budget_fen, x.period_from, x.period_to, x.targets, x.min_rating, x.deadline, x.status, x.created_at, x.kind`
 
 func (s *Store) scanProject(r db.Scanner) (Project, error) {
 	var pr Project
 	var targets string
 	var at db.Time
-	err := r.Scan(&pr.ID, &pr.County, &pr.Division, &pr.Title, &pr.Need, &pr.BudgetFen, &pr.PeriodFrom, &pr.PeriodTo, &targets, &pr.MinRating, &pr.Deadline, &pr.Status, &at)
+	err := r.Scan(&pr.ID, &pr.County, &pr.Division, &pr.Title, &pr.Need, &pr.BudgetFen, &pr.PeriodFrom, &pr.PeriodTo, &targets, &pr.MinRating, &pr.Deadline, &pr.Status, &at, &pr.Kind)
 	pr.Targets, pr.CreatedAt, pr.Closed = strings.Split(targets, "\n"), at.Time, pr.Deadline < s.today()
 	return pr, err
 }
@@ -375,8 +415,8 @@ type ProjectPage struct {
 }
 
 // List is the board: the projects p may see, the newest first, filtered
-// by status when given.
-func (s *Store) List(ctx context.Context, status string, page, size int) (ProjectPage, error) {
+// by status and kind when given.
+func (s *Store) List(ctx context.Context, status, kind string, page, size int) (ProjectPage, error) {
 	out := ProjectPage{Items: []Project{}, Page: page, PageSize: size}
 	cond, args, _, err := s.visible(ctx, access.From(ctx))
 	if err != nil {
@@ -388,6 +428,13 @@ func (s *Store) List(ctx context.Context, status string, page, size int) (Projec
 		}
 		args = append(args, status)
 		cond += " AND x.status = $" + strconv.Itoa(len(args))
+	}
+	if kind != "" {
+		if kind != KindPurchase && kind != KindVenture {
+			return out, invalid(*bad("kind", "类型应为 purchase 或 venture", "kind is purchase or venture"))
+		}
+		args = append(args, kind)
+		cond += " AND x.kind = $" + strconv.Itoa(len(args))
 	}
 	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_projects x WHERE `+cond, args...).Scan(&out.Total); err != nil {
 		return out, err
@@ -454,7 +501,7 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 			score int
 		}
 		return x, r.Scan(&x.app, &x.score)
-	}, `SELECT s.application_id, s.score FROM proj_scores s JOIN proj_applications a ON a.id = s.application_id WHERE a.project_id = $1 ORDER BY s.application_id, s.seq`, id)
+	}, `SELECT s.application_id, s.score FROM proj_panel_scores s JOIN proj_applications a ON a.id = s.application_id WHERE a.project_id = $1 AND s.scorer = $2 ORDER BY s.application_id, s.seq`, id, readerName(ctx))
 	if err != nil {
 		return pr, err
 	}
@@ -469,9 +516,25 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 	if err == nil {
 		if org == nil || org.ID == c.OrgID {
 			pr.Contract = &c
+			if pr.Evaluation, err = s.evaluation(ctx, s.DB.R, id); err != nil {
+				return pr, err
+			}
 		}
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return pr, err
+	}
+	if org == nil && len(pr.Applications) > 0 { // an officer reads the applicants' records
+		var ids []string
+		for _, a := range pr.Applications {
+			ids = append(ids, a.OrgID)
+		}
+		recs, err := s.records(ctx, ids)
+		if err != nil {
+			return pr, err
+		}
+		for i, a := range pr.Applications {
+			pr.Applications[i].PastCount, pr.Applications[i].PastAverage = recs[a.OrgID].Count, recs[a.OrgID].Average
+		}
 	}
 	if pr.Applications == nil {
 		pr.Applications = []Application{}
@@ -481,7 +544,8 @@ func (s *Store) Get(ctx context.Context, id string) (Project, error) {
 		return pr, err
 	}
 	pr.DivisionName = ds[pr.Division].Name
-	return pr, nil
+	pr.Counted, err = s.counted(ctx, pr)
+	return pr, err
 }
 
 // get reads a project row p may see (not found otherwise) and, for a
@@ -505,12 +569,12 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const appCols = `a.id, a.project_id, a.org_id, a.org_name, a.rating, a.proposal, a.budget_fen, a.status, a.total, a.created_at`
+const appCols = `a.id, a.project_id, a.org_id, a.org_name, a.rating, a.proposal, a.budget_fen, a.status, a.total, a.scorers, a.created_at`
 
 func scanApp(r db.Scanner) (Application, error) {
 	var a Application
 	var at db.Time
-	err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &at)
+	err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &a.Scorers, &at)
 	a.CreatedAt = at.Time
 	return a, err
 }
@@ -607,8 +671,10 @@ func (s *Store) managed(ctx context.Context, tx *sql.Tx, projectID string) (Proj
 	return pr, nil
 }
 
-// Score records the officer's score per criterion of an application once
-// applications have closed; the weighted total is Σ score × weight.
+// Score records the officer's own score per criterion of an application
+// once applications have closed, replacing only their earlier scores; a
+// scorer's weighted total is Σ score × weight, the application's the
+// average of the panel's.
 func (s *Store) Score(ctx context.Context, projectID, appID string, in ScoreInput) (Application, error) {
 	var a Application
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -645,21 +711,50 @@ func (s *Store) Score(ctx context.Context, projectID, appID string, in ScoreInpu
 		if len(errs) > 0 {
 			return invalid(errs...)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM proj_scores WHERE application_id = $1`, appID); err != nil {
+		scorer := access.From(ctx).Username
+		if _, err := tx.ExecContext(ctx, `DELETE FROM proj_panel_scores WHERE application_id = $1 AND scorer = $2`, appID, scorer); err != nil {
 			return err
 		}
 		for i, sc := range in.Scores {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO proj_scores (application_id, seq, score) VALUES ($1,$2,$3)`, appID, i+1, sc); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO proj_panel_scores (application_id, scorer, seq, score) VALUES ($1,$2,$3,$4)`, appID, scorer, i+1, sc); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE proj_applications SET total = $1, scored_by = $2, updated_at = $3 WHERE id = $4`, total, access.From(ctx).Username, db.T(s.Now()), appID); err != nil {
+		totals, err := db.Collect(ctx, tx, db.Value[int64], `SELECT SUM(s.score * c.weight) FROM proj_panel_scores s JOIN proj_criteria c ON c.project_id = $1 AND c.seq = s.seq
+WHERE s.application_id = $2 GROUP BY s.scorer`, projectID, appID)
+		if err != nil {
 			return err
 		}
-		a.Scores, a.Total = in.Scores, total
+		avg := average(totals)
+		if _, err := tx.ExecContext(ctx, `UPDATE proj_applications SET total = $1, scorers = $2, scored_by = $3, updated_at = $4 WHERE id = $5`, avg, len(totals), scorer, db.T(s.Now()), appID); err != nil {
+			return err
+		}
+		a.Scores, a.Total, a.Scorers = in.Scores, avg, len(totals)
 		return s.record(ctx, tx, "projects.score", "proj_applications", appID, pr.Division, fmt.Sprintf("%d.%02d", total/100, total%100))
 	})
 	return a, err
+}
+
+// average is the panel's average weighted total, rounded half up (the
+// totals are never negative).
+func average(totals []int64) int {
+	if len(totals) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, t := range totals {
+		sum += t
+	}
+	n := int64(len(totals))
+	return int((2*sum + n) / (2 * n))
+}
+
+// readerName is the signed-in account's name ("" for none).
+func readerName(ctx context.Context) string {
+	if p := access.From(ctx); p != nil {
+		return p.Username
+	}
+	return ""
 }
 
 // Award gives the project to a scored application: a contract whose
@@ -684,7 +779,7 @@ func (s *Store) Award(ctx context.Context, projectID string, in AwardInput) (Con
 			return err
 		}
 		var scored int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_scores WHERE application_id = $1`, a.ID).Scan(&scored); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proj_panel_scores WHERE application_id = $1`, a.ID).Scan(&scored); err != nil {
 			return err
 		}
 		if scored == 0 {
@@ -867,6 +962,7 @@ type Mine struct {
 	Org          Org           `json:"org"`
 	Applications []Application `json:"applications"`
 	Contracts    []Contract    `json:"contracts"`
+	Record       Record        `json:"record"` // the organisation's final evaluations
 }
 
 // MineOf reads the signed-in provider's applications (the newest 100)
@@ -884,7 +980,7 @@ func (s *Store) MineOf(ctx context.Context) (Mine, error) {
 	apps, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Application, error) {
 		var a Application
 		var at db.Time
-		err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &at, &a.Project)
+		err := r.Scan(&a.ID, &a.ProjectID, &a.OrgID, &a.OrgName, &a.Rating, &a.Proposal, &a.BudgetFen, &a.Status, &a.Total, &a.Scorers, &at, &a.Project)
 		a.CreatedAt = at.Time
 		return a, err
 	}, `SELECT `+appCols+`, x.title FROM proj_applications a JOIN proj_projects x ON x.id = a.project_id WHERE a.org_id = $1 ORDER BY a.created_at DESC, a.id LIMIT 100`, org.ID)
@@ -904,6 +1000,14 @@ func (s *Store) MineOf(ctx context.Context) (Mine, error) {
 			return out, err
 		}
 		out.Contracts = append(out.Contracts, c)
+	}
+	recs, err := s.Records(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.Record = Record{OrgID: org.ID, OrgName: org.Name}
+	if len(recs) > 0 {
+		out.Record = recs[0]
 	}
 	return out, nil
 }

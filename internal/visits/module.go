@@ -16,7 +16,7 @@ import (
 // records and the visit rates. It builds on the registry (its tables are
 // read for targets and owners) and must follow it in the module list.
 func Module() module.Spec {
-	return module.Spec{Name: "visits", Migrations: append(migrations(), reconcileMigration, ratesMigration, workMigration, photoSealMigration, findingsMigration, volunteerMigration), New: newModule,
+	return module.Spec{Name: "visits", Migrations: append(migrations(), reconcileMigration, ratesMigration, workMigration, photoSealMigration, findingsMigration, volunteerMigration, homeVisitsMigration), New: newModule,
 		Commands: []module.Command{
 			{Name: "visits schedule", Summary: "生成某月探访计划 / generate a month's visit schedule", Usage: scheduleUsage, Run: runSchedule},
 			{Name: "bench visits", Summary: "探访计划生成对照裸 INSERT … SELECT / schedule generation against a bare INSERT … SELECT", Usage: benchUsage, Run: runBench},

@@ -184,6 +184,8 @@ CREATE INDEX vol_accounts_earned ON vol_accounts (currency, owner_kind, division
 	pairsMigration,
 	// Community charity funds (社区基金) and their public ledgers.
 	fundsMigration,
+	// Activities held, for the projects' target counts.
+	activitiesMigration,
 }
 
 const seriesSQL = `
