@@ -27,10 +27,10 @@ type step struct {
 	label fault.Msg
 }
 
-// Steps are the workflow's actions.
+// Steps are the workflow's actions. A check result past its validity
+// (CheckValidDays) asks for a new check, so the later steps may check again.
 var Steps = map[string]step{
-	"accept": {from: []string{Submitted}, to: Accepted, label: fault.M("受理", "Accept")},
-	// A check again: a result past its validity asks for a new one.
+	"accept":    {from: []string{Submitted}, to: Accepted, label: fault.M("受理", "Accept")},
 	"check":     {from: []string{Accepted, Investigating, Publicity, Appealed}, to: Checking, label: fault.M("发起经济状况核对", "Start the economic check")},
 	"checked":   {from: []string{Checking}, to: Investigating, label: fault.M("登记核对结果", "Record the check")},
 	"publicize": {from: []string{Investigating}, to: Publicity, label: fault.M("登记入户调查并公示", "Record the home investigation and publish")},
