@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/access"
 	"linli/internal/db"
+	"linli/internal/fault"
 	"linli/internal/module"
 	"linli/internal/questions"
 )
@@ -108,8 +109,8 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			o.Progress("救助申请 / assistance applications", start, len(hs))
 		}
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			var apps, rows, events []string
-			var aargs, rargs, eargs []any
+			var apps, rows, events, checks []string
+			var aargs, rargs, eargs, cargs []any
 			for i, h := range hs[start:end] {
 				n := start + i
 				status := demoStates[n%len(demoStates)]
@@ -161,6 +162,15 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				}
 				events = append(events, s.DB.Values(len(eargs), 8))
 				eargs = append(eargs, id, 1, "submit", "", Submitted, "demo.worker", "", db.T(created))
+				if !slices.Contains([]string{Submitted, Accepted, Checking}, status) {
+					// Past the check: its result, dated within its validity.
+					on := created.Add(24 * time.Hour)
+					if floor := now.Add(-60 * 24 * time.Hour); on.Before(floor) {
+						on = floor
+					}
+					checks = append(checks, s.DB.Values(len(cargs), 10))
+					cargs = append(cargs, db.NewID(), id, "", income, assets, n%2, 1, on.In(questions.CST).Format("2006-01-02"), "demo.officer", db.T(on))
+				}
 				// A decided application's decision is its own event (C11
 				// counts the decisions of a year).
 				steps := []string{Submitted, status}
@@ -187,7 +197,13 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ast_app_programmes (application_id, code, programme_id, asked, rule_version, outcome, amount_fen) VALUES `+strings.Join(rows, ","), rargs...); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO ast_events (application_id, seq, action, from_status, to_status, actor, note, at) VALUES `+strings.Join(events, ","), eargs...)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ast_events (application_id, seq, action, from_status, to_status, actor, note, at) VALUES `+strings.Join(events, ","), eargs...); err != nil {
+				return err
+			}
+			if len(checks) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO ast_check_results (id, application_id, batch_id, income_fen, assets_fen, vehicles, houses, checked_on, recorded_by, recorded_at) VALUES `+strings.Join(checks, ","), cargs...)
 			return err
 		})
 		if err != nil {
@@ -196,6 +212,12 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	}
 	if o.Progress != nil {
 		o.Progress("救助申请 / assistance applications", len(hs), len(hs))
+	}
+	// The applications in Checking go out in one batch to the centre.
+	if _, err := (FileExchange{Store: s}).Send(ctx); err != nil {
+		if we, ok := fault.As(err); !ok || we.Code != fault.CodeConflict {
+			return err
+		}
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ func StoreOf(m module.Module) *Store {
 func (m *assistanceModule) Nav() []web.NavItem {
 	return []web.NavItem{
 		{Href: "/assistance", Label: web.M("社会救助", "Social assistance"), Roles: []access.Role{access.CommunityWorker, access.Officer}},
+		{Href: "/assistance/checks", Label: web.M("经济状况核对", "Economic check"), Roles: []access.Role{access.Officer}},
 		{Href: "/assistance/watch", Label: web.M("动态监测", "Monitoring"), Roles: []access.Role{access.CommunityWorker}},
 		{Href: "/assistance/apply", Label: web.M("申请救助", "Apply for assistance"), Roles: []access.Role{access.Resident}},
 	}

@@ -101,7 +101,9 @@ func migrations() []db.Migration {
 		// An application started from a risk signal names it ("visit:42").
 		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
 		// Public holidays and make-up working days for the clocks.
-		{ID: "assistance/005_calendar", SQL: calendarSQL()}}
+		{ID: "assistance/005_calendar", SQL: calendarSQL()},
+		// The household economic check's file exchange (checks.go).
+		{ID: "assistance/006_checks", SQL: checksSQL}}
 }
 
 // openStatuses are the states of an application still on its way to a

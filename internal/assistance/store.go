@@ -87,6 +87,8 @@ type Application struct {
 	Facts   *Facts   `json:"facts,omitempty"`
 	Results []Result `json:"results,omitempty"`
 	Events  []Event  `json:"events,omitempty"`
+	// Check is the freshest result of the economic check (Get only).
+	Check *CheckResult `json:"check,omitempty"`
 }
 
 // SourceHref links the application back to the signal it started from.
@@ -505,6 +507,9 @@ func (s *Store) Get(ctx context.Context, id string) (Application, error) {
 		return e, err
 	}, `SELECT seq, action, from_status, to_status, actor, note, at FROM ast_events WHERE application_id = $1 ORDER BY seq`, id)
 	if err != nil {
+		return a, err
+	}
+	if a.Check, err = s.latestCheck(ctx, s.DB.R, id); err != nil {
 		return a, err
 	}
 	if err := s.Audit.Record(ctx, audit.Entry{Action: "assistance.read", Object: "application", ObjectID: id, Division: a.Division}); err != nil {

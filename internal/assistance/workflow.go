@@ -27,10 +27,11 @@ type step struct {
 	label fault.Msg
 }
 
-// Steps are the workflow's actions.
+// Steps are the workflow's actions. A check result past its validity
+// (CheckValidDays) asks for a new check, so the later steps may check again.
 var Steps = map[string]step{
 	"accept":    {from: []string{Submitted}, to: Accepted, label: fault.M("受理", "Accept")},
-	"check":     {from: []string{Accepted}, to: Checking, label: fault.M("发起经济状况核对", "Start the economic check")},
+	"check":     {from: []string{Accepted, Investigating, Publicity, Appealed}, to: Checking, label: fault.M("发起经济状况核对", "Start the economic check")},
 	"checked":   {from: []string{Checking}, to: Investigating, label: fault.M("登记核对结果", "Record the check")},
 	"publicize": {from: []string{Investigating}, to: Publicity, label: fault.M("登记入户调查并公示", "Record the home investigation and publish")},
 	"object":    {from: []string{Publicity}, to: Publicity, label: fault.M("登记异议", "Record an objection")},
@@ -74,6 +75,9 @@ type Input struct {
 	IncomeFen  *int64   `json:"income_fen,omitempty"` // checked: the income the check found
 	AssetsFen  *int64   `json:"assets_fen,omitempty"` // checked: the assets the check found
 	Programmes []string `json:"programmes,omitempty"` // approve: codes approved (default: the asked ones found eligible)
+	// found is what a 核对 result file found for the household (checked);
+	// without it, the figures above are recorded as the check's result.
+	found *CheckResult
 }
 
 func illegal(a Application, action string) error {
@@ -95,124 +99,10 @@ func text(field, v string, need bool, max int) (string, *fault.FieldError) {
 
 // Transition takes one move on an application.
 func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Application, error) {
-	st, ok := Steps[action]
-	if !ok {
+	if _, ok := Steps[action]; !ok {
 		return Application{}, fault.NotFound(fault.M("没有这个操作", "no such action"))
 	}
-	p := access.From(ctx)
-	now := s.Now()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		a, factsEnc, _, err := s.read(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if ok, err := s.visible(ctx, p, a); err != nil {
-			return err
-		} else if !ok {
-			return errNotFound
-		}
-		if err := permit(p, a, action); err != nil {
-			return err
-		}
-		if !slices.Contains(st.from, a.Status) {
-			return illegal(a, action)
-		}
-		if in.Version != 0 && in.Version != a.Version {
-			return errChanged
-		}
-		set := map[string]any{}
-		note := ""
-		var fe *fault.FieldError
-		switch action {
-		case "accept", "enrol":
-			note, fe = text("note", in.Note, false, 500)
-		case "check":
-			if !a.Consent {
-				return fault.Conflict(fault.M("申请人未授权家庭经济状况核对，不能发起核对", "no consent to the household economic check: the check cannot start"))
-			}
-			note, fe = text("note", in.Note, false, 500)
-		case "checked":
-			if note, fe = text("note", in.Note, false, 500); fe == nil {
-				fe, err = s.recheck(ctx, tx, a, factsEnc, in)
-				if err != nil {
-					return err
-				}
-			}
-		case "publicize":
-			if note, fe = text("note", in.Note, true, 1000); fe == nil {
-				set["publicity_until"] = db.T(now.AddDate(0, 0, PublicityDays))
-			}
-		case "object":
-			note, fe = text("note", in.Note, true, 1000)
-		case "approve":
-			if err := decider(p, a, action); err != nil {
-				return err
-			}
-			if a.Status == Publicity && a.PublicityUntil != nil && now.Before(*a.PublicityUntil) {
-				return fault.Conflict(fault.M("公示期未满 7 天，不能审批", "the public notice has not run its 7 days"))
-			}
-			var codes []string
-			var amount int64
-			if codes, amount, fe, err = s.approvable(ctx, tx, p, a, in.Programmes); err != nil {
-				return err
-			}
-			if fe == nil {
-				note, fe = text("note", in.Note, false, 1000)
-				set["approved"], set["amount_fen"], set["decided_by"] = strings.Join(codes, ","), amount, p.Username
-			}
-		case "refuse":
-			if err := decider(p, a, action); err != nil {
-				return err
-			}
-			if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
-				set["decided_by"], set["approved"], set["amount_fen"] = p.Username, "", 0
-			}
-		case "appeal", "exit":
-			note, fe = text("reason", in.Reason, true, 1000)
-		case "review":
-			note, fe = text("note", in.Note, true, 1000)
-		}
-		if fe != nil {
-			return fault.Invalid(fault.M("操作有误", "the action has errors"), *fe)
-		}
-		set["status"] = st.to
-		cal, err := s.Calendar(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if due := clock(cal, st.to, now); due.IsZero() {
-			set["due_at"] = nil
-		} else if action != "object" {
-			set["due_at"] = db.T(due)
-		}
-		cols := []string{}
-		args := []any{}
-		for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible"} {
-			if v, ok := set[c]; ok {
-				args = append(args, v)
-				cols = append(cols, fmt.Sprintf("%s = $%d", c, len(args)))
-			}
-		}
-		args = append(args, db.T(now), id, a.Version)
-		res, err := tx.ExecContext(ctx, `UPDATE ast_applications SET `+strings.Join(cols, ", ")+fmt.Sprintf(`, version = version + 1, updated_at = $%d WHERE id = $%d AND version = $%d`, len(args)-2, len(args)-1, len(args)), args...)
-		if db.IsUniqueViolation(err) {
-			// An appeal reopens a refusal; the household applied anew since.
-			return errOpenRace
-		} else if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errChanged
-		}
-		var seq int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ast_events WHERE application_id = $1`, id).Scan(&seq); err != nil {
-			return err
-		}
-		if err := s.event(ctx, tx, id, seq, action, a.Status, st.to, p.Username, note, now); err != nil {
-			return err
-		}
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance." + action, Object: "application", ObjectID: id, Division: a.Division, Detail: a.Status + " → " + st.to})
-	})
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.move(ctx, tx, id, action, in) })
 	if errors.Is(err, errOpenRace) {
 		a, _, _, rerr := s.read(ctx, s.DB.R, id)
 		if rerr != nil {
@@ -227,6 +117,135 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		return Application{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// move takes one move in tx: a single move (Transition) or one of many
+// in one transaction (a 核对 result file moving its applications).
+func (s *Store) move(ctx context.Context, tx *sql.Tx, id, action string, in Input) error {
+	st := Steps[action]
+	p := access.From(ctx)
+	now := s.Now()
+	a, factsEnc, _, err := s.read(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.visible(ctx, p, a); err != nil {
+		return err
+	} else if !ok {
+		return errNotFound
+	}
+	if err := permit(p, a, action); err != nil {
+		return err
+	}
+	if !slices.Contains(st.from, a.Status) {
+		return illegal(a, action)
+	}
+	if in.Version != 0 && in.Version != a.Version {
+		return errChanged
+	}
+	set := map[string]any{}
+	note := ""
+	var fe *fault.FieldError
+	switch action {
+	case "accept", "enrol":
+		note, fe = text("note", in.Note, false, 500)
+	case "check":
+		if !a.Consent {
+			return fault.Conflict(fault.M("申请人未授权家庭经济状况核对，不能发起核对", "no consent to the household economic check: the check cannot start"))
+		}
+		note, fe = text("note", in.Note, false, 500)
+	case "checked":
+		if note, fe = text("note", in.Note, false, 500); fe == nil {
+			fe, err = s.recheck(ctx, tx, a, factsEnc, in)
+			if err != nil {
+				return err
+			}
+		}
+		if fe == nil {
+			if err := s.recordCheck(ctx, tx, a, factsEnc, in, now); err != nil {
+				return err
+			}
+		}
+	case "publicize":
+		if err := s.freshCheck(ctx, tx, a, now); err != nil {
+			return err
+		}
+		if note, fe = text("note", in.Note, true, 1000); fe == nil {
+			set["publicity_until"] = db.T(now.AddDate(0, 0, PublicityDays))
+		}
+	case "object":
+		note, fe = text("note", in.Note, true, 1000)
+	case "approve":
+		if err := decider(p, a, action); err != nil {
+			return err
+		}
+		if a.Status == Publicity && a.PublicityUntil != nil && now.Before(*a.PublicityUntil) {
+			return fault.Conflict(fault.M("公示期未满 7 天，不能审批", "the public notice has not run its 7 days"))
+		}
+		if err := s.freshCheck(ctx, tx, a, now); err != nil {
+			return err
+		}
+		var codes []string
+		var amount int64
+		if codes, amount, fe, err = s.approvable(ctx, tx, p, a, in.Programmes); err != nil {
+			return err
+		}
+		if fe == nil {
+			note, fe = text("note", in.Note, false, 1000)
+			set["approved"], set["amount_fen"], set["decided_by"] = strings.Join(codes, ","), amount, p.Username
+		}
+	case "refuse":
+		if err := decider(p, a, action); err != nil {
+			return err
+		}
+		if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
+			set["decided_by"], set["approved"], set["amount_fen"] = p.Username, "", 0
+		}
+	case "appeal", "exit":
+		note, fe = text("reason", in.Reason, true, 1000)
+	case "review":
+		note, fe = text("note", in.Note, true, 1000)
+	}
+	if fe != nil {
+		return fault.Invalid(fault.M("操作有误", "the action has errors"), *fe)
+	}
+	set["status"] = st.to
+	cal, err := s.Calendar(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if due := clock(cal, st.to, now); due.IsZero() {
+		set["due_at"] = nil
+	} else if action != "object" {
+		set["due_at"] = db.T(due)
+	}
+	cols := []string{}
+	args := []any{}
+	for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible"} {
+		if v, ok := set[c]; ok {
+			args = append(args, v)
+			cols = append(cols, fmt.Sprintf("%s = $%d", c, len(args)))
+		}
+	}
+	args = append(args, db.T(now), id, a.Version)
+	res, err := tx.ExecContext(ctx, `UPDATE ast_applications SET `+strings.Join(cols, ", ")+fmt.Sprintf(`, version = version + 1, updated_at = $%d WHERE id = $%d AND version = $%d`, len(args)-2, len(args)-1, len(args)), args...)
+	if db.IsUniqueViolation(err) {
+		// An appeal reopens a refusal; the household applied anew since.
+		return errOpenRace
+	} else if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errChanged
+	}
+	var seq int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ast_events WHERE application_id = $1`, id).Scan(&seq); err != nil {
+		return err
+	}
+	if err := s.event(ctx, tx, id, seq, action, a.Status, st.to, p.Username, note, now); err != nil {
+		return err
+	}
+	return s.Audit.RecordTx(ctx, tx, audit.Entry{Action: "assistance." + action, Object: "application", ObjectID: id, Division: a.Division, Detail: a.Status + " → " + st.to})
 }
 
 // permit: workers (grid workers excepted) move applications within
