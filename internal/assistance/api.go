@@ -43,6 +43,7 @@ func (h *handlers) registerAPI(rt *web.Router) {
 		l := Steps[a].label
 		rt.API("POST /api/v1/assistance/applications/{id}/"+a, web.Op{Summary: l.ZH + " / " + l.EN, Tag: tag, Body: Input{}, Response: Application{}}, h.apiMove(a))
 	}
+	h.registerPaymentAPI(rt)
 }
 
 func countyParam(r *http.Request) string {

@@ -101,7 +101,10 @@ func migrations() []db.Migration {
 		// An application started from a risk signal names it ("visit:42").
 		{ID: "assistance/004_source", SQL: `ALTER TABLE ast_applications ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
 		// Public holidays and make-up working days for the clocks.
-		{ID: "assistance/005_calendar", SQL: calendarSQL()}}
+		{ID: "assistance/005_calendar", SQL: calendarSQL()},
+		// Monthly payments: the months an entitlement runs, the sealed bank
+		// account, and the batches sent to the bank (payments.go).
+		{ID: "assistance/007_payments", SQL: paymentsSQL, SQLiteSQL: paymentsSQL + backfillSQLite, PostgresSQL: paymentsSQL + backfillPostgres}}
 }
 
 // openStatuses are the states of an application still on its way to a

@@ -74,6 +74,9 @@ type Input struct {
 	IncomeFen  *int64   `json:"income_fen,omitempty"` // checked: the income the check found
 	AssetsFen  *int64   `json:"assets_fen,omitempty"` // checked: the assets the check found
 	Programmes []string `json:"programmes,omitempty"` // approve: codes approved (default: the asked ones found eligible)
+	// enrol: the bank account the monthly payments go to (sealed)
+	AccountHolder string `json:"account_holder,omitempty"`
+	BankAccount   string `json:"bank_account,omitempty"`
 }
 
 func illegal(a Application, action string) error {
@@ -124,8 +127,15 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		note := ""
 		var fe *fault.FieldError
 		switch action {
-		case "accept", "enrol":
+		case "accept":
 			note, fe = text("note", in.Note, false, 500)
+		case "enrol":
+			if note, fe = text("note", in.Note, false, 500); fe == nil {
+				var sealed string
+				if sealed, fe = s.sealAccount(a.ID, in.AccountHolder, in.BankAccount); fe == nil {
+					set["account_enc"], set["enrolled_month"] = sealed, MonthOf(now)
+				}
+			}
 		case "check":
 			if !a.Consent {
 				return fault.Conflict(fault.M("申请人未授权家庭经济状况核对，不能发起核对", "no consent to the household economic check: the check cannot start"))
@@ -167,8 +177,13 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 			if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
 				set["decided_by"], set["approved"], set["amount_fen"] = p.Username, "", 0
 			}
-		case "appeal", "exit":
+		case "appeal":
 			note, fe = text("reason", in.Reason, true, 1000)
+		case "exit":
+			// paid up to and including the month of the exit
+			if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
+				set["exited_month"] = MonthOf(now)
+			}
 		case "review":
 			note, fe = text("note", in.Note, true, 1000)
 		}
@@ -187,7 +202,7 @@ func (s *Store) Transition(ctx context.Context, id, action string, in Input) (Ap
 		}
 		cols := []string{}
 		args := []any{}
-		for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible"} {
+		for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible", "account_enc", "enrolled_month", "exited_month"} {
 			if v, ok := set[c]; ok {
 				args = append(args, v)
 				cols = append(cols, fmt.Sprintf("%s = $%d", c, len(args)))
