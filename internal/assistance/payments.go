@@ -174,6 +174,16 @@ func (s *Store) openAccount(applicationID, sealed string) (Account, error) {
 	return a, json.Unmarshal([]byte(raw), &a)
 }
 
+// BankYuan writes fen as the bank reads yuan: two decimals, no
+// separators ("1240.00").
+func BankYuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
 // MaskAccount keeps an account's last four digits.
 func MaskAccount(n string) string {
 	if len(n) <= 4 {
@@ -518,12 +528,12 @@ func (s *Store) BankFile(ctx context.Context, id string, masked bool) ([]byte, s
 		if masked {
 			acc.Holder, acc.Number = MaskName(acc.Holder), MaskAccount(acc.Number)
 		}
-		return w.Write([]string{strconv.Itoa(p.Ref), acc.Holder, acc.Number, Yuan(p.AmountFen), p.Code, p.Months(), p.Division})
+		return w.Write([]string{strconv.Itoa(p.Ref), acc.Holder, acc.Number, BankYuan(p.AmountFen), p.Code, p.Months(), p.Division})
 	}, `SELECT ref, application_id, division_code, code, from_month, to_month, amount_fen, account_enc FROM ast_payments WHERE batch_id = $1 ORDER BY ref`, id)
 	if err != nil {
 		return nil, "", b, err
 	}
-	_ = w.Write([]string{"合计 total", strconv.Itoa(b.Rows) + " 笔 rows", "", Yuan(b.TotalFen), "", b.Month.String(), b.County})
+	_ = w.Write([]string{"合计 total", strconv.Itoa(b.Rows) + " 笔 rows", "", BankYuan(b.TotalFen), "", b.Month.String(), b.County})
 	w.Flush()
 	sum := sha256.Sum256(buf.Bytes())
 	hash := hex.EncodeToString(sum[:])
@@ -655,8 +665,8 @@ func (s *Store) ImportReturn(ctx context.Context, id string, file io.Reader) (Ba
 		}
 		amount, ok := parseYuan(rec[2])
 		if !ok || amount != x.amount {
-			fields = append(fields, fault.Field(name("amount"), fault.M(fmt.Sprintf("第 %d 行金额“%s”与发出的 %s 元不一致", line, strings.TrimSpace(rec[2]), Yuan(x.amount)),
-				fmt.Sprintf("line %d: amount %q differs from the %s yuan sent", line, strings.TrimSpace(rec[2]), Yuan(x.amount)))))
+			fields = append(fields, fault.Field(name("amount"), fault.M(fmt.Sprintf("第 %d 行金额“%s”与发出的 %s 元不一致", line, strings.TrimSpace(rec[2]), BankYuan(x.amount)),
+				fmt.Sprintf("line %d: amount %q differs from the %s yuan sent", line, strings.TrimSpace(rec[2]), BankYuan(x.amount)))))
 		}
 		st := returnStatus(rec[3])
 		if st == "" {
