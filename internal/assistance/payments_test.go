@@ -134,7 +134,9 @@ func TestMonthlyPaymentsBankFileAndReturn(t *testing.T) {
 				t.Errorf("%d exports audited, want 2", n)
 			}
 		})
-		ret := func(lines ...string) string { return "\ufeffref,account,amount,status,reason\n" + strings.Join(lines, "\n") + "\n" }
+		ret := func(lines ...string) string {
+			return "\ufeffref,account,amount,status,reason\n" + strings.Join(lines, "\n") + "\n"
+		}
 		line := func(r []string, status, reason string) string {
 			return strings.Join([]string{r[0], r[2], strings.ReplaceAll(r[3], "\"", ""), status, reason}, ",")
 		}
