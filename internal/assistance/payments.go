@@ -106,23 +106,6 @@ func ParseMonth(s string) (Month, bool) {
 
 func (m Month) String() string { return fmt.Sprintf("%04d-%02d", int(m)/12, int(m)%12+1) }
 
-// MarshalJSON writes the month as "2026-11".
-func (m Month) MarshalJSON() ([]byte, error) { return json.Marshal(m.String()) }
-
-// UnmarshalJSON reads "2026-11".
-func (m *Month) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, ok := ParseMonth(s)
-	if !ok {
-		return fmt.Errorf("month %q is not YYYY-MM", s)
-	}
-	*m = v
-	return nil
-}
-
 // Payment statuses.
 const (
 	PayPending = "pending"
@@ -215,7 +198,8 @@ const runSQL = `INSERT INTO ast_payments (batch_id, ref, application_id, househo
 type Batch struct {
 	ID          string     `json:"id"`
 	County      string     `json:"county"`
-	Month       Month      `json:"month"`
+	Month       Month      `json:"-"`
+	Period      string     `json:"month"` // "2026-11"
 	CreatedBy   string     `json:"created_by"`
 	CreatedAt   time.Time  `json:"created_at"`
 	Rows        int        `json:"rows"`
@@ -281,10 +265,10 @@ func payer(p *access.Principal) (string, error) {
 
 // PaymentPreview is what a month's run would write.
 type PaymentPreview struct {
-	Month    Month `json:"month"`
-	Rows     int   `json:"rows"`
-	TotalFen int64 `json:"total_fen"`
-	Arrears  int   `json:"rows_with_arrears"`
+	Month    Month
+	Rows     int
+	TotalFen int64
+	Arrears  int // rows paying earlier months too
 }
 
 // TotalYuan is the total in yuan.
@@ -389,7 +373,7 @@ func (s *Store) batch(ctx context.Context, id string) (Batch, error) {
 	} else if err != nil {
 		return b, err
 	}
-	b.Month, b.CreatedAt = Month(month), created.Time
+	b.Month, b.Period, b.CreatedAt = Month(month), Month(month).String(), created.Time
 	if !returned.IsZero() {
 		b.ReturnedAt = &returned.Time
 	}

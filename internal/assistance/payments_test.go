@@ -88,7 +88,7 @@ func TestMonthlyPaymentsBankFileAndReturn(t *testing.T) {
 				}
 				want += a.AmountFen
 			}
-			if dec.Rows != 3 || dec.TotalFen != want || dec.PendingRows != 3 || dec.Month.String() != "2026-12" {
+			if dec.Rows != 3 || dec.TotalFen != want || dec.PendingRows != 3 || dec.Period != "2026-12" {
 				t.Fatalf("batch %+v, want 3 rows totalling %d", dec, want)
 			}
 		})
