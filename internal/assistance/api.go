@@ -44,6 +44,7 @@ func (h *handlers) registerAPI(rt *web.Router) {
 		rt.API("POST /api/v1/assistance/applications/{id}/"+a, web.Op{Summary: l.ZH + " / " + l.EN, Tag: tag, Body: Input{}, Response: Application{}}, h.apiMove(a))
 	}
 	h.registerChecks(rt)
+	h.registerPaymentAPI(rt)
 }
 
 func countyParam(r *http.Request) string {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,10 +154,19 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				}
 				fr, _ := json.Marshal(f)
 				rr, _ := json.Marshal(results)
-				apps = append(apps, s.DB.Values(len(aargs), 21))
+				// Enrolled three months ago with an account, an exit last month.
+				enrolledMonth, exitedMonth, account := 0, 0, ""
+				if status == Enrolled || status == Exited {
+					enrolledMonth = int(MonthOf(now)) - 3
+					account, _ = s.sealAccount(id, "演示户主"+strconv.Itoa(n), fmt.Sprintf("62220202%011d", n))
+				}
+				if status == Exited {
+					exitedMonth = int(MonthOf(now)) - 1
+				}
+				apps = append(apps, s.DB.Values(len(aargs), 24))
 				aargs = append(aargs, id, h.div, county, h.id, year, status, "demo.worker", true, db.T(created), "demo.worker",
 					s.Keys.Seal(string(fr), factsAAD(id)), s.Keys.Seal(string(rr), resultsAAD(id)), strings.Join(asked, ","), strings.Join(plausible, ","),
-					approved, amount, decided, due, 1, db.T(created), db.T(created))
+					approved, amount, decided, due, 1, db.T(created), db.T(created), enrolledMonth, exitedMonth, account)
 				for _, r := range results {
 					rows = append(rows, s.DB.Values(len(rargs), 7))
 					rargs = append(rargs, id, r.Programme, byCode[r.Programme].ID, r.Programme == "dibao", r.Version, r.Outcome, r.AmountFen)
@@ -191,7 +202,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 				return nil
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ast_applications (id, division_code, county, household_id, year, status, applicant, on_behalf, consent_at, consent_by,
-				facts_enc, results_enc, asked, plausible, approved, amount_fen, decided_by, due_at, version, created_at, updated_at) VALUES `+strings.Join(apps, ","), aargs...); err != nil {
+				facts_enc, results_enc, asked, plausible, approved, amount_fen, decided_by, due_at, version, created_at, updated_at, enrolled_month, exited_month, account_enc) VALUES `+strings.Join(apps, ","), aargs...); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ast_app_programmes (application_id, code, programme_id, asked, rule_version, outcome, amount_fen) VALUES `+strings.Join(rows, ","), rargs...); err != nil {
@@ -216,6 +227,25 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	// The applications in Checking go out in one batch to the centre.
 	if _, err := (FileExchange{Store: s}).Send(ctx); err != nil {
 		if we, ok := fault.As(err); !ok || we.Code != fault.CodeConflict {
+			return err
+		}
+	}
+	return demoPayments(ctx, s, now)
+}
+
+// demoPayments runs the two months before this one (the first with the
+// arrears since enrolment) and marks them paid, as the bank's return
+// would.
+func demoPayments(ctx context.Context, s *Store, now time.Time) error {
+	for _, m := range []Month{MonthOf(now) - 2, MonthOf(now) - 1} {
+		b, err := s.RunPayments(ctx, m)
+		if err != nil {
+			return err
+		}
+		if _, err := s.DB.W.ExecContext(ctx, `UPDATE ast_payments SET status = 'paid', returned_at = $1 WHERE batch_id = $2`, db.T(now), b.ID); err != nil {
+			return err
+		}
+		if _, err := s.DB.W.ExecContext(ctx, `UPDATE ast_pay_batches SET returned_at = $1 WHERE id = $2`, db.T(now), b.ID); err != nil {
 			return err
 		}
 	}

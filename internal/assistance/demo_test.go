@@ -27,6 +27,17 @@ func TestDemo(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM ast_programmes WHERE county = '330106'`); n != len(assistance.Catalogue()) {
 			t.Errorf("%d programmes", n)
 		}
+		// Two months paid: every payment returned paid, the first with the
+		// arrears since enrolment.
+		if n := e.Count(`SELECT COUNT(*) FROM ast_pay_batches WHERE county = '330106' AND returned_at IS NOT NULL`); n != 2 {
+			t.Errorf("%d paid batches, want 2", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_payments WHERE status = 'paid' AND from_month < to_month`); n == 0 {
+			t.Error("no payment with arrears")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_payments WHERE status <> 'paid'`); n != 0 {
+			t.Errorf("%d payments not paid", n)
+		}
 		for _, s := range []string{assistance.Submitted, assistance.Accepted, assistance.Checking, assistance.Investigating, assistance.Publicity,
 			assistance.Approved, assistance.Refused, assistance.Appealed, assistance.Enrolled, assistance.Exited} {
 			if n := e.Count(`SELECT COUNT(*) FROM ast_applications WHERE status = $1`, s); n == 0 {

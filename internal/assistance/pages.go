@@ -20,6 +20,7 @@ func (h *handlers) registerPages(rt *web.Router) {
 	rt.Page("GET /assistance/applications/{id}", func(w http.ResponseWriter, r *http.Request) { h.pageApp(w, r, 200, web.View{}) })
 	rt.Page("POST /assistance/applications/{id}/{action}", h.postMove)
 	rt.Public("GET /assistance/notice/{community}", h.pageNotice)
+	h.registerPaymentPages(rt)
 }
 
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -37,6 +38,7 @@ type listView struct {
 	Tabs   []tab
 	Pager  web.Pager
 	Empty  fault.Msg
+	Pays   bool // a county officer: links to the monthly payments
 }
 
 type tab struct {
@@ -65,7 +67,7 @@ func (h *handlers) pageList(w http.ResponseWriter, r *http.Request) {
 	}
 	first, next := keyset.Links(r, cursor, pg.Next)
 	v := listView{Items: pg.Items, Status: status, Tabs: tabs, Pager: keyset.Pager(first, next, pg.Total, pg.Capped, ListCountCap),
-		Empty: fault.M("没有救助申请", "No application")}
+		Empty: fault.M("没有救助申请", "No application"), Pays: paysCounty(access.From(r.Context()))}
 	h.pages.Render(w, r, 200, "list", web.View{Title: web.M("社会救助申请", "Assistance applications"), Data: v})
 }
 
@@ -205,6 +207,7 @@ type appView struct {
 	Plausible string // names joined, for the sentence
 	Actions   []action
 	Worker    bool
+	Payments  []Payment // the household's payment history
 }
 
 type action struct {
@@ -213,6 +216,7 @@ type action struct {
 	Field    string // the text field it needs: note or reason
 	Required bool
 	Money    bool // the check's income and assets
+	Account  bool // enrolment's bank account for the payments
 }
 
 func (h *handlers) pageApp(w http.ResponseWriter, r *http.Request, status int, v web.View) {
@@ -256,8 +260,14 @@ func (h *handlers) pageApp(w http.ResponseWriter, r *http.Request, status int, v
 			ac.Required = true
 		case "checked":
 			ac.Money = true
+		case "enrol":
+			ac.Account = true
 		}
 		av.Actions = append(av.Actions, ac)
+	}
+	if av.Payments, err = h.store.HouseholdPayments(r.Context(), a.HouseholdID); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	if r.URL.Query().Get("applied") == "1" {
 		v.Notice = web.M("申请已提交。", "Your application is submitted.")
@@ -272,7 +282,7 @@ func (h *handlers) postMove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, act := r.PathValue("id"), r.PathValue("action")
-	in := Input{Note: r.FormValue("note"), Reason: r.FormValue("reason")}
+	in := Input{Note: r.FormValue("note"), Reason: r.FormValue("reason"), AccountHolder: r.FormValue("account_holder"), BankAccount: r.FormValue("bank_account")}
 	in.Version, _ = strconv.Atoi(r.FormValue("version"))
 	var fe *fault.FieldError
 	var err error

@@ -103,7 +103,10 @@ func migrations() []db.Migration {
 		// Public holidays and make-up working days for the clocks.
 		{ID: "assistance/005_calendar", SQL: calendarSQL()},
 		// The household economic check's file exchange (checks.go).
-		{ID: "assistance/006_checks", SQL: checksSQL}}
+		{ID: "assistance/006_checks", SQL: checksSQL},
+		// Monthly payments: the months an entitlement runs, the sealed bank
+		// account, and the batches sent to the bank (payments.go).
+		{ID: "assistance/007_payments", SQL: paymentsSQL, SQLiteSQL: paymentsSQL + backfillSQLite, PostgresSQL: paymentsSQL + backfillPostgres}}
 }
 
 // openStatuses are the states of an application still on its way to a

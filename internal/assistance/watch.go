@@ -33,6 +33,7 @@ const (
 	SignalRequest   = "request"    // an assistance request (requests)
 	SignalEmergency = "emergency"  // a member needed help in a check (emergency)
 	SignalEdge      = "dibao_edge" // a member is tagged 低保边缘 (registry)
+	SignalPayment   = "payment"    // the bank returned a payment as failed (payments)
 )
 
 var signalNames = map[string]fault.Msg{
@@ -40,6 +41,7 @@ var signalNames = map[string]fault.Msg{
 	SignalRequest:   fault.M("提出救助类诉求", "asked for assistance (request)"),
 	SignalEmergency: fault.M("应急核查时需要帮助", "needed help in an emergency check"),
 	SignalEdge:      fault.M("低保边缘家庭", "near-dibao household"),
+	SignalPayment:   fault.M("救助金发放失败", "a payment failed"),
 }
 
 // SignalRecent is how far back requests and emergency checks count.
@@ -81,6 +83,9 @@ func SourceHref(source string) string {
 		return "/emergency/checks/" + ref
 	case SignalEdge:
 		return "/registry/residents/" + ref
+	case SignalPayment:
+		batch, _, _ := strings.Cut(ref, ".")
+		return "/assistance/payments/" + batch
 	}
 	return ""
 }
@@ -91,13 +96,19 @@ func SourceName(source string) fault.Msg {
 	return signalNames[kind]
 }
 
-// StartHref starts an application from the signal, prefilled.
+// StartHref starts an application from the signal, prefilled; a failed
+// payment's household is enrolled already: its batch is where it is
+// followed up.
 func (g Signal) StartHref() string {
+	if g.Kind == SignalPayment {
+		return SourceHref(g.Source())
+	}
 	return "/assistance/apply?household_id=" + g.HouseholdID + "&source=" + g.Source()
 }
 
 // signalsSQL is every signal within [$1, $2) since $3, of households
-// without an open or enrolled application. Each branch reads its table
+// without an open or enrolled application, and every failed payment not
+// since paid (its household enrolled). Each branch reads its table
 // by an index on the division (or the incidents of the period); a
 // request's reporter is looked up from the request (CROSS JOIN keeps
 // SQLite from walking every linked account first).
@@ -115,8 +126,12 @@ const signalsSQL = `SELECT s.kind, s.ref, s.household_id, s.division_code, s.not
 	UNION ALL
 	SELECT 'dibao_edge', t.resident_id, r.household_id, t.division_code, '', t.created_at FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id
 		WHERE t.tag = 'dibao_edge' AND t.division_code >= $1 AND t.division_code < $2 AND t.active
+	UNION ALL
+	SELECT 'payment', p.batch_id || '.' || CAST(p.ref AS TEXT), p.household_id, p.division_code, p.reason, p.returned_at FROM ast_payments p
+		WHERE p.status = 'failed' AND p.division_code >= $1 AND p.division_code < $2
+		AND NOT EXISTS (SELECT 1 FROM ast_payments q WHERE q.application_id = p.application_id AND q.code = p.code AND q.to_month > p.to_month AND q.status = 'paid')
 	) s
-	WHERE NOT EXISTS (SELECT 1 FROM ast_applications a WHERE a.household_id = s.household_id AND a.status IN ` + handledStatuses + `)`
+	WHERE s.kind = 'payment' OR NOT EXISTS (SELECT 1 FROM ast_applications a WHERE a.household_id = s.household_id AND a.status IN ` + handledStatuses + `)`
 
 // handledStatuses are those of a household being handled: open or enrolled.
 const handledStatuses = `('submitted', 'accepted', 'checking', 'investigating', 'publicity', 'approved', 'appealed', 'enrolled')`

@@ -78,6 +78,9 @@ type Input struct {
 	// found is what a 核对 result file found for the household (checked);
 	// without it, the figures above are recorded as the check's result.
 	found *CheckResult
+	// enrol: the bank account the monthly payments go to (sealed)
+	AccountHolder string `json:"account_holder,omitempty"`
+	BankAccount   string `json:"bank_account,omitempty"`
 }
 
 func illegal(a Application, action string) error {
@@ -147,8 +150,15 @@ func (s *Store) move(ctx context.Context, tx *sql.Tx, id, action string, in Inpu
 	note := ""
 	var fe *fault.FieldError
 	switch action {
-	case "accept", "enrol":
+	case "accept":
 		note, fe = text("note", in.Note, false, 500)
+	case "enrol":
+		if note, fe = text("note", in.Note, false, 500); fe == nil {
+			var sealed string
+			if sealed, fe = s.sealAccount(a.ID, in.AccountHolder, in.BankAccount); fe == nil {
+				set["account_enc"], set["enrolled_month"] = sealed, MonthOf(now)
+			}
+		}
 	case "check":
 		if !a.Consent {
 			return fault.Conflict(fault.M("申请人未授权家庭经济状况核对，不能发起核对", "no consent to the household economic check: the check cannot start"))
@@ -201,8 +211,13 @@ func (s *Store) move(ctx context.Context, tx *sql.Tx, id, action string, in Inpu
 		if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
 			set["decided_by"], set["approved"], set["amount_fen"] = p.Username, "", 0
 		}
-	case "appeal", "exit":
+	case "appeal":
 		note, fe = text("reason", in.Reason, true, 1000)
+	case "exit":
+		// paid up to and including the month of the exit
+		if note, fe = text("reason", in.Reason, true, 1000); fe == nil {
+			set["exited_month"] = MonthOf(now)
+		}
 	case "review":
 		note, fe = text("note", in.Note, true, 1000)
 	}
@@ -221,7 +236,7 @@ func (s *Store) move(ctx context.Context, tx *sql.Tx, id, action string, in Inpu
 	}
 	cols := []string{}
 	args := []any{}
-	for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible"} {
+	for _, c := range []string{"status", "due_at", "publicity_until", "approved", "amount_fen", "decided_by", "facts_enc", "results_enc", "plausible", "account_enc", "enrolled_month", "exited_month"} {
 		if v, ok := set[c]; ok {
 			args = append(args, v)
 			cols = append(cols, fmt.Sprintf("%s = $%d", c, len(args)))
