@@ -252,7 +252,7 @@ func (p Payment) Arrears() bool { return p.From < p.To }
 
 var (
 	errPayForbidden = fault.Forbidden(fault.M("按月发放由县级民政干部办理", "monthly payments are run by county officers"))
-	errNoPayBatch      = fault.NotFound(fault.M("没有这个发放批次，或不在您的县（市、区）", "no such payment batch in your county"))
+	errNoPayBatch   = fault.NotFound(fault.M("没有这个发放批次，或不在您的县（市、区）", "no such payment batch in your county"))
 )
 
 // payer is the county a principal runs payments for: a county officer's.
