@@ -140,7 +140,8 @@ const signalsSQL = `SELECT s.kind, s.ref, s.household_id, s.division_code, s.not
 		WHERE t.tag = 'severe_disability' AND t.division_code >= $1 AND t.division_code < $2 AND t.active AND t.created_at >= $3
 	) s
 	WHERE NOT EXISTS (SELECT 1 FROM ast_applications a WHERE a.household_id = s.household_id
-		AND (a.status IN ` + openStatuses + ` OR a.status = 'enrolled' AND s.kind NOT IN ` + alsoEnrolled + `))`
+		AND (a.status IN ` + openStatuses + ` OR a.status = 'enrolled' AND s.kind NOT IN ` + alsoEnrolled + `))
+	AND ` + notDismissed
 
 // signalSince is when the recent signals begin ($3), and the month of
 // the visits read for them ($4: the month it falls in, so that the visits'
@@ -233,8 +234,7 @@ func (s *Store) watchWork(ctx context.Context, p *access.Principal, limit int) (
 		return nil, 0, err
 	}
 	for _, g := range sigs {
-		// A signal is reviewed within five working days.
-		due := cal.AddWorkingDays(g.At, 5)
+		due := cal.AddWorkingDays(g.At, WatchSLADays)
 		out = append(out, module.WorkItem{Module: "assistance", Kind: "assistance.watch", KindName: fault.M("主动发现：待核实救助需求", "Found: assistance needs to review"),
 			Title: fault.M("主动发现（"+g.Reason().ZH+"）", fmt.Sprintf("Found (%s)", g.Reason().EN)), Whose: g.Address, Href: g.StartHref(), Due: due, Urgent: now.After(due)})
 	}
