@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/module"
 	"linli/internal/questions"
@@ -197,5 +199,7 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 	if o.Progress != nil {
 		o.Progress("救助申请 / assistance applications", len(hs), len(hs))
 	}
-	return nil
+	// The visits module's reconcile schedules the county again for the
+	// households enrolled here.
+	return s.Audit.Record(ctx, audit.Entry{Action: "assistance.demo.seed", Object: "division", ObjectID: county, Division: county, Detail: "applications " + strconv.Itoa(len(hs))})
 }

@@ -9,7 +9,9 @@ import "linli/internal/db"
 // enrolled household is a visit target from the day it is enrolled and
 // stops being one from the month after it exits; the visits already made
 // stay. Dates are computed from the events the workflow writes, not kept
-// twice; never a name, an amount or the application's facts.
+// twice (by the state an event leads to, so that the demo's events, which
+// name no action, count too); never a name, an amount or the
+// application's facts.
 var enrolledMigration = db.Migration{ID: "assistance/008_published_enrolled",
 	SQLiteSQL: enrolledView(`date(MIN(e.at), '+8 hours')`, `date(MAX(e.at), '+8 hours', 'start of month', '+1 month', '-1 day')`),
 	PostgresSQL: enrolledView(`to_char(MIN(e.at) AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD')`,
@@ -21,7 +23,7 @@ var enrolledMigration = db.Migration{ID: "assistance/008_published_enrolled",
 func enrolledView(enrolDay, exitMonthEnd string) string {
 	return `CREATE VIEW assistance_enrolled_households AS
 	SELECT a.id AS application_id, a.household_id, a.division_code,
-		COALESCE((SELECT ` + enrolDay + ` FROM ast_events e WHERE e.application_id = a.id AND e.action = 'enrol'), '') AS since_date,
-		CASE WHEN a.status = 'exited' THEN COALESCE((SELECT ` + exitMonthEnd + ` FROM ast_events e WHERE e.application_id = a.id AND e.action = 'exit'), '') ELSE '' END AS until_date
+		COALESCE((SELECT ` + enrolDay + ` FROM ast_events e WHERE e.application_id = a.id AND e.to_status = 'enrolled'), '') AS since_date,
+		CASE WHEN a.status = 'exited' THEN COALESCE((SELECT ` + exitMonthEnd + ` FROM ast_events e WHERE e.application_id = a.id AND e.to_status = 'exited'), '') ELSE '' END AS until_date
 	FROM ast_applications a WHERE a.status IN ('enrolled', 'exited');`
 }

@@ -126,4 +126,3 @@ func TestWarningsAreDismissedWithAReasonAndHandledInTime(t *testing.T) {
 		})
 	})
 }
-

@@ -113,7 +113,7 @@ var wideImports = map[string]bool{"residents": true, "households": true, "tags":
 func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, from, to int64) error {
 	res.Statements++
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT action, object, object_id, division_code, detail FROM audit_log
-		WHERE seq > $1 AND seq <= $2 AND result = 'ok' AND (action LIKE 'registry.%' OR action LIKE 'visits.%' OR action LIKE 'user.%' OR action IN ('assistance.enrol', 'assistance.exit'))
+		WHERE seq > $1 AND seq <= $2 AND result = 'ok' AND (action LIKE 'registry.%' OR action LIKE 'visits.%' OR action LIKE 'user.%' OR action IN ('assistance.enrol', 'assistance.exit', 'assistance.demo.seed'))
 		ORDER BY seq LIMIT $3`, from, to, maxListed+1)
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, 
 			c.everything = true
 		case action == "visits.visit.record":
 			c.visits = append(c.visits, id)
-		case action == "registry.import" && wideImports[object], action == "registry.demo.seed":
+		case action == "registry.import" && wideImports[object], action == "registry.demo.seed", action == "assistance.demo.seed":
 			if division == "" {
 				c.everything = true
 			}
