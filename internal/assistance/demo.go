@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"linli/internal/access"
+	"linli/internal/audit"
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/module"
@@ -230,7 +231,12 @@ func Demo(ctx context.Context, s *Store, o module.DemoOptions) error {
 			return err
 		}
 	}
-	return demoPayments(ctx, s, now)
+	if err := demoPayments(ctx, s, now); err != nil {
+		return err
+	}
+	// The visits module's reconcile schedules the county again for the
+	// households enrolled here.
+	return s.Audit.Record(ctx, audit.Entry{Action: "assistance.demo.seed", Object: "division", ObjectID: county, Division: county, Detail: "applications " + strconv.Itoa(len(hs))})
 }
 
 // demoPayments runs the two months before this one (the first with the

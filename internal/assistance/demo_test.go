@@ -9,6 +9,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/dbtest"
 	"linli/internal/module"
+	"linli/internal/visits"
 )
 
 // The demo county runs the catalogue with 2024–2026 standards and has
@@ -67,6 +68,20 @@ func TestDemo(t *testing.T) {
 		}
 		if n := e.Count(`SELECT COUNT(*) FROM ast_events`) - e.Count(`SELECT COUNT(*) FROM ast_applications`); n <= 0 {
 			t.Errorf("applications without their steps")
+		}
+		// The enrolled households are due a 救助家庭关爱 visit this month
+		// once the schedule is reconciled after the seed; the exited ones
+		// have the month they left in.
+		month, _ := visits.ParseMonth("2026-11")
+		if _, err := visits.StoreOf(e.App.Module("visits")).Reconcile(t.Context(), month); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM ast_applications a WHERE a.status = 'enrolled' AND NOT EXISTS (SELECT 1 FROM vis_visits v
+			WHERE v.programme_id = 'prog-assisted-families' AND v.subject_id = a.household_id AND v.month = '2026-11' AND v.status <> 'cancelled')`); n != 0 {
+			t.Errorf("%d enrolled demo households not due a visit", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM assistance_enrolled_households e JOIN ast_applications a ON a.id = e.application_id WHERE a.status = 'exited' AND e.until_date = ''`); n != 0 {
+			t.Errorf("%d exited demo households without the month they left", n)
 		}
 	})
 }

@@ -18,7 +18,7 @@ var templates embed.FS
 // Module declares the assistance module. It reads the registry's
 // households and residents and must follow the registry in the list.
 func Module() module.Spec {
-	return module.Spec{Name: "assistance", Migrations: migrations(), New: func(d module.Deps) (module.Module, error) {
+	return module.Spec{Name: "assistance", Migrations: append(migrations(), enrolledMigration, watchHandledMigration), New: func(d module.Deps) (module.Module, error) {
 		return &assistanceModule{store: &Store{DB: d.DB, Keys: d.Keys, Audit: d.Audit, Now: d.Now, Log: d.Log, Divs: d.Divisions}}, nil
 	}}
 }
@@ -46,6 +46,7 @@ func (m *assistanceModule) Mount(rt *web.Router, rd *web.Renderer) error {
 	h := &handlers{store: m.store, pages: rd.Parse(templates, "templates/*.html")}
 	h.registerAPI(rt)
 	h.registerPages(rt)
+	h.registerWatchHandling(rt)
 	return nil
 }
 

@@ -306,10 +306,11 @@ func (h *handlers) postMove(w http.ResponseWriter, r *http.Request) {
 }
 
 type watchView struct {
-	Items  []Signal
-	Total  int
-	Capped bool
-	Empty  fault.Msg
+	Timeliness Timeliness
+	Items      []Signal
+	Total      int
+	Capped     bool
+	Empty      fault.Msg
 }
 
 // WatchPageSize is how many signals the monitoring page shows.
@@ -321,6 +322,15 @@ func (h *handlers) pageWatch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := watchView{Items: items, Total: n, Capped: n >= ListCountCap, Empty: fault.M("没有待核实的家庭", "No household to review")}
-	h.pages.Render(w, r, 200, "watch", web.View{Title: web.M("动态监测：主动发现", "Monitoring: households found"), Data: v})
+	t, err := h.store.WatchTimeliness(r.Context(), access.From(r.Context()))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := watchView{Items: items, Total: n, Capped: n >= ListCountCap, Empty: fault.M("没有待核实的家庭", "No household to review"), Timeliness: t}
+	view := web.View{Title: web.M("动态监测：主动发现", "Monitoring: households found"), Data: v}
+	if r.URL.Query().Get("dismissed") == "1" {
+		view.Notice = web.M("预警已忽略。", "The warning is dismissed.")
+	}
+	h.pages.Render(w, r, 200, "watch", view)
 }

@@ -209,13 +209,16 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 	} else if err != nil {
 		return Application{}, err
 	}
+	var sig Signal // the warning it is started from, handled by it
 	if in.Source != "" {
 		if p.Role == access.Resident {
 			fields = append(fields, fault.Field("source", fault.M("居民本人申请不填来源", "a resident's own application has no source")))
-		} else if _, fe, err := s.signal(ctx, p, in.Source, in.HouseholdID); err != nil {
+		} else if g, fe, err := s.signal(ctx, p, in.Source, in.HouseholdID); err != nil {
 			return Application{}, err
 		} else if fe != nil {
 			fields = append(fields, *fe)
+		} else {
+			sig = g
 		}
 	}
 	if len(fields) > 0 {
@@ -256,6 +259,11 @@ func (s *Store) Apply(ctx context.Context, in ApplyInput) (Application, error) {
 		}
 		if err := s.writeResults(ctx, tx, id, byCode, results, a.Asked); err != nil {
 			return err
+		}
+		if in.Source != "" {
+			if err := s.handled(ctx, tx, sig, HandledApplied, id, "", p.Username, now); err != nil {
+				return err
+			}
 		}
 		var notes []string
 		if in.Consent {

@@ -14,6 +14,7 @@ import (
 	"linli/internal/db"
 	"linli/internal/fault"
 	"linli/internal/module"
+	"linli/internal/questions"
 )
 
 // 动态监测: the other loops' risk signals find households before they
@@ -21,7 +22,11 @@ import (
 // a request of the assistance category by one of its members, a member
 // who needed help in an emergency check, or a member tagged 低保边缘. A
 // household with an open application or enrolled is not listed: it is
-// being handled. Each signal starts an application prefilled with its
+// being handled. Two warnings concern enrolled households too (a need
+// beside the allowance): a visit recorded at high risk without a flag,
+// and a member newly tagged 重残. The registry has no tag for a serious
+// illness and records neither a death nor a move out of the area, so
+// those raise nothing. Each signal starts an application prefilled with its
 // household and linked back to it (Source).
 //
 // The signals are read from the other modules' tables, as the module
@@ -34,14 +39,23 @@ const (
 	SignalEmergency = "emergency"  // a member needed help in a check (emergency)
 	SignalEdge      = "dibao_edge" // a member is tagged 低保边缘 (registry)
 	SignalPayment   = "payment"    // the bank returned a payment as failed (payments)
+	// Warnings that also concern a household already enrolled (a new need
+	// beside the allowance, such as 临时救助):
+	SignalRisk       = "risk"       // a visit was recorded at high risk (visits)
+	SignalDisability = "disability" // a member was newly tagged 重残 (registry)
 )
 
+// alsoEnrolled are the signal kinds listed for enrolled households too.
+const alsoEnrolled = `('risk', 'disability')`
+
 var signalNames = map[string]fault.Msg{
-	SignalVisit:     fault.M("走访发现需要救助", "a visit found a need for assistance"),
-	SignalRequest:   fault.M("提出救助类诉求", "asked for assistance (request)"),
-	SignalEmergency: fault.M("应急核查时需要帮助", "needed help in an emergency check"),
-	SignalEdge:      fault.M("低保边缘家庭", "near-dibao household"),
-	SignalPayment:   fault.M("救助金发放失败", "a payment failed"),
+	SignalVisit:      fault.M("走访发现需要救助", "a visit found a need for assistance"),
+	SignalRequest:    fault.M("提出救助类诉求", "asked for assistance (request)"),
+	SignalEmergency:  fault.M("应急核查时需要帮助", "needed help in an emergency check"),
+	SignalEdge:       fault.M("低保边缘家庭", "near-dibao household"),
+	SignalRisk:       fault.M("探访发现高风险", "a visit found a high risk"),
+	SignalDisability: fault.M("家庭成员新认定重残", "a member newly tagged severely disabled"),
+	SignalPayment:    fault.M("救助金发放失败", "a payment failed"),
 }
 
 // SignalRecent is how far back requests and emergency checks count.
@@ -81,8 +95,10 @@ func SourceHref(source string) string {
 		return "/requests/" + ref
 	case SignalEmergency:
 		return "/emergency/checks/" + ref
-	case SignalEdge:
+	case SignalEdge, SignalDisability:
 		return "/registry/residents/" + ref
+	case SignalRisk:
+		return "/visits/" + ref
 	case SignalPayment:
 		batch, _, _ := strings.Cut(ref, ".")
 		return "/assistance/payments/" + batch
@@ -107,8 +123,9 @@ func (g Signal) StartHref() string {
 }
 
 // signalsSQL is every signal within [$1, $2) since $3, of households
-// without an open or enrolled application, and every failed payment not
-// since paid (its household enrolled). Each branch reads its table
+// without an open or enrolled application (an enrolled one still shows
+// the kinds in alsoEnrolled), and every failed payment not since paid,
+// unless dismissed. Each branch reads its table
 // by an index on the division (or the incidents of the period); a
 // request's reporter is looked up from the request (CROSS JOIN keeps
 // SQLite from walking every linked account first).
@@ -127,14 +144,28 @@ const signalsSQL = `SELECT s.kind, s.ref, s.household_id, s.division_code, s.not
 	SELECT 'dibao_edge', t.resident_id, r.household_id, t.division_code, '', t.created_at FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id
 		WHERE t.tag = 'dibao_edge' AND t.division_code >= $1 AND t.division_code < $2 AND t.active
 	UNION ALL
+	SELECT 'risk', CAST(v.id AS TEXT), v.household_id, v.division_code, '', v.visited_at FROM vis_visits v
+		WHERE v.month >= $4 AND v.division_code >= $1 AND v.division_code < $2 AND v.status = 'done' AND v.risk = 'high' AND v.visited_at >= $3
+		AND NOT EXISTS (SELECT 1 FROM vis_assistance_flags f WHERE f.visit_id = v.id)
+	UNION ALL
+	SELECT 'disability', t.resident_id, r.household_id, t.division_code, '', t.created_at FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id
+		WHERE t.tag = 'severe_disability' AND t.division_code >= $1 AND t.division_code < $2 AND t.active AND t.created_at >= $3
+	UNION ALL
 	SELECT 'payment', p.batch_id || '.' || CAST(p.ref AS TEXT), p.household_id, p.division_code, p.reason, p.returned_at FROM ast_payments p
 		WHERE p.status = 'failed' AND p.division_code >= $1 AND p.division_code < $2
 		AND NOT EXISTS (SELECT 1 FROM ast_payments q WHERE q.application_id = p.application_id AND q.code = p.code AND q.to_month > p.to_month AND q.status = 'paid')
 	) s
-	WHERE s.kind = 'payment' OR NOT EXISTS (SELECT 1 FROM ast_applications a WHERE a.household_id = s.household_id AND a.status IN ` + handledStatuses + `)`
+	WHERE (s.kind = 'payment' OR NOT EXISTS (SELECT 1 FROM ast_applications a WHERE a.household_id = s.household_id
+		AND (a.status IN ` + openStatuses + ` OR a.status = 'enrolled' AND s.kind NOT IN ` + alsoEnrolled + `)))
+	AND ` + notDismissed
 
-// handledStatuses are those of a household being handled: open or enrolled.
-const handledStatuses = `('submitted', 'accepted', 'checking', 'investigating', 'publicity', 'approved', 'appealed', 'enrolled')`
+// signalSince is when the recent signals begin ($3), and the month of
+// the visits read for them ($4: the month it falls in, so that the visits'
+// month index bounds the read).
+func (s *Store) signalSince() (db.Time, string) {
+	t := s.Now().Add(-SignalRecent)
+	return db.T(t), t.In(questions.CST).Format("2006-01")
+}
 
 // watcher: reviewing the households found is the community's work; a
 // township's or county's signals would be read whole to sort them.
@@ -151,9 +182,9 @@ func (s *Store) Watch(ctx context.Context, p *access.Principal, limit int) ([]Si
 		return nil, 0, errWatchForbidden
 	}
 	sc := access.BusinessScope(p)
-	since := db.T(s.Now().Add(-SignalRecent))
+	since, month := s.signalSince()
 	var n int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+signalsSQL+` LIMIT `+strconv.Itoa(ListCountCap+1)+`) c`, sc.Lo, sc.Hi, since).Scan(&n); err != nil {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+signalsSQL+` LIMIT `+strconv.Itoa(ListCountCap+1)+`) c`, sc.Lo, sc.Hi, since, month).Scan(&n); err != nil {
 		return nil, 0, err
 	}
 	sigs, err := db.Collect(ctx, s.DB.R, func(r db.Scanner) (Signal, error) {
@@ -163,7 +194,7 @@ func (s *Store) Watch(ctx context.Context, p *access.Principal, limit int) ([]Si
 		g.At = at.Time
 		return g, err
 	}, `SELECT w.kind, w.ref, w.household_id, w.division_code, w.note, COALESCE(h.address, ''), w.at FROM (`+signalsSQL+`
-		ORDER BY s.at DESC, s.kind, s.ref LIMIT `+strconv.Itoa(limit)+`) w LEFT JOIN reg_households h ON h.id = w.household_id ORDER BY w.at DESC, w.kind, w.ref`, sc.Lo, sc.Hi, since)
+		ORDER BY s.at DESC, s.kind, s.ref LIMIT `+strconv.Itoa(limit)+`) w LEFT JOIN reg_households h ON h.id = w.household_id ORDER BY w.at DESC, w.kind, w.ref`, sc.Lo, sc.Hi, since, month)
 	return sigs, min(n, ListCountCap), err
 }
 
@@ -190,11 +221,12 @@ func (s *Store) signal(ctx context.Context, p *access.Principal, source, househo
 		return bad()
 	}
 	sc := access.BusinessScope(p)
+	since, month := s.signalSince()
 	var g Signal
 	var at db.Time
 	err := s.DB.R.QueryRowContext(ctx, `SELECT w.kind, w.ref, w.household_id, w.division_code, w.note, w.at FROM (`+signalsSQL+`) w
-		WHERE w.kind = $4 AND w.ref = $5 AND w.household_id = $6 LIMIT 1`,
-		sc.Lo, sc.Hi, db.T(s.Now().Add(-SignalRecent)), kind, ref, household).Scan(&g.Kind, &g.Ref, &g.HouseholdID, &g.Division, &g.Note, &at)
+		WHERE w.kind = $5 AND w.ref = $6 AND w.household_id = $7 LIMIT 1`,
+		sc.Lo, sc.Hi, since, month, kind, ref, household).Scan(&g.Kind, &g.Ref, &g.HouseholdID, &g.Division, &g.Note, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bad()
 	} else if err != nil {
@@ -218,8 +250,7 @@ func (s *Store) watchWork(ctx context.Context, p *access.Principal, limit int) (
 		return nil, 0, err
 	}
 	for _, g := range sigs {
-		// A signal is reviewed within five working days.
-		due := cal.AddWorkingDays(g.At, 5)
+		due := cal.AddWorkingDays(g.At, WatchSLADays)
 		out = append(out, module.WorkItem{Module: "assistance", Kind: "assistance.watch", KindName: fault.M("主动发现：待核实救助需求", "Found: assistance needs to review"),
 			Title: fault.M("主动发现（"+g.Reason().ZH+"）", fmt.Sprintf("Found (%s)", g.Reason().EN)), Whose: g.Address, Href: g.StartHref(), Due: due, Urgent: now.After(due)})
 	}

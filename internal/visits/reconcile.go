@@ -17,7 +17,8 @@ import (
 // The background reconcile is incremental. A full run over the province
 // leaves a mark per month: the audit log's head (every registry write that
 // can change a schedule — tags, residents, households, grids, imports — and
-// every visit recorded is audited, in commit order), the day the targets
+// every visit recorded, enrolment in assistance and exit is audited, in
+// commit order), the day the targets
 // were taken as of, and the programmes' state. The next run reads the
 // audit entries after the mark and the tags and birthdays that the passing
 // days brought in or out, and looks again only at those residents,
@@ -112,13 +113,14 @@ var wideImports = map[string]bool{"residents": true, "households": true, "tags":
 func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, from, to int64) error {
 	res.Statements++
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT action, object, object_id, division_code, detail FROM audit_log
-		WHERE seq > $1 AND seq <= $2 AND result = 'ok' AND (action LIKE 'registry.%' OR action LIKE 'visits.%' OR action LIKE 'user.%')
+		WHERE seq > $1 AND seq <= $2 AND result = 'ok' AND (action LIKE 'registry.%' OR action LIKE 'visits.%' OR action LIKE 'user.%' OR action IN ('assistance.enrol', 'assistance.exit', 'assistance.demo.seed'))
 		ORDER BY seq LIMIT $3`, from, to, maxListed+1)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	seen := 0
+	apps := map[string]bool{} // enrolments and exits
 	for rows.Next() {
 		var action, object, id, division, detail string
 		if err := rows.Scan(&action, &object, &id, &division, &detail); err != nil {
@@ -129,11 +131,13 @@ func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, 
 		case strings.HasPrefix(action, "user."):
 			c.ownerless = true
 			c.owners[id] = true
+		case enrolmentActions[action]:
+			apps[id] = true
 		case strings.HasPrefix(action, "visits.programme."):
 			c.everything = true
 		case action == "visits.visit.record":
 			c.visits = append(c.visits, id)
-		case action == "registry.import" && wideImports[object], action == "registry.demo.seed":
+		case action == "registry.import" && wideImports[object], action == "registry.demo.seed", action == "assistance.demo.seed":
 			if division == "" {
 				c.everything = true
 			}
@@ -162,7 +166,11 @@ func (s *Store) fromAudit(ctx context.Context, res *ScheduleResult, c *changes, 
 	if seen > maxListed {
 		c.everything = true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	return s.enrolledHouseholds(ctx, res, c, apps)
 }
 
 // passedDays adds the residents whose tags began or ended, or who came

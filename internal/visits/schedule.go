@@ -155,8 +155,17 @@ func (p Programme) targets(after int, asOf string, untold bool, only ...string) 
 			// accounts, not by reading every target household's members.
 			cols = `, ` + untoldCol(p, `h.id NOT IN (SELECT m.household_id FROM users u JOIN reg_residents m ON m.username = u.username WHERE m.username <> '')`) + ` AS untold`
 		}
+		tagged := `SELECT DISTINCT r.household_id AS id FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id WHERE ` + tagCond + onlyOn("r.household_id", only...)
+		if p.RateGroup == GroupAssistedFamilies {
+			// Households enrolled in assistance are assisted families
+			// whether or not a member is tagged; UNION counts one tagged
+			// and enrolled once.
+			tagged = `SELECT r.household_id AS id FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id WHERE ` + tagCond + onlyOn("r.household_id", only...) + `
+				UNION SELECT e.household_id FROM ` + enrolledView + ` e WHERE e.division_code >= ` + ph(1) + ` AND e.division_code < ` + ph(2) +
+				` AND (e.since_date = '' OR e.since_date <= ` + ph(3) + `) AND (e.until_date = '' OR e.until_date >= ` + ph(3) + `)` + onlyOn("e.household_id", only...)
+		}
 		return `SELECT h.id AS subject, '' AS resident, h.id AS household, h.division_code AS division, COALESCE(h.grid_id, '') AS grid` + cols + `
-			FROM (SELECT DISTINCT r.household_id AS id FROM reg_resident_tags t JOIN reg_residents r ON r.id = t.resident_id WHERE ` + tagCond + onlyOn("r.household_id", only...) + `) x
+			FROM (` + tagged + `) x
 			JOIN reg_households h ON h.id = x.id
 			WHERE h.division_code >= ` + ph(1) + ` AND h.division_code < ` + ph(2), args
 	}

@@ -11,7 +11,8 @@ import (
 // reg_households, reg_resident_tags, reg_grids and reg_grid_workers (and the
 // core's users for a community's workers) to find targets and owners, and
 // writes only its own vis_* tables. It must come after registry in the
-// app's module list.
+// app's module list. The assisted families' programme also reads the
+// assistance module's published assistance_enrolled_households (assisted.go).
 
 // visitsTable differs between the stores only in how the integer key is
 // generated: schedules are written by INSERT … SELECT, which cannot call Go
