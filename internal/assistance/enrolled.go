@@ -8,10 +8,10 @@ import "linli/internal/db"
 // exited, the last day of the month it exited in (China time), so that an
 // enrolled household is a visit target from the day it is enrolled and
 // stops being one from the month after it exits; the visits already made
-// stay. Dates are computed from the events the workflow writes, not kept
-// twice (by the state an event leads to, so that the demo's events, which
-// name no action, count too); never a name, an amount or the
-// application's facts.
+// stay. The day comes from the events the workflow writes (by the state an
+// event leads to, so that the demo's events, which name no action, count
+// too); the application itself keeps only the months, which payments
+// read. Never a name, an amount or the application's facts.
 var enrolledMigration = db.Migration{ID: "assistance/008_published_enrolled",
 	SQLiteSQL: enrolledView(`date(MIN(e.at), '+8 hours')`, `date(MAX(e.at), '+8 hours', 'start of month', '+1 month', '-1 day')`),
 	PostgresSQL: enrolledView(`to_char(MIN(e.at) AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM-DD')`,
