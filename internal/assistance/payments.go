@@ -361,7 +361,7 @@ func (s *Store) RunPayments(ctx context.Context, month Month) (Batch, error) {
 
 var errBatchRace = errors.New("assistance: the month's batch exists")
 
-// batch reads a batch with its totals by status.
+// payBatch reads a payment batch with its totals by status.
 func (s *Store) payBatch(ctx context.Context, id string) (Batch, error) {
 	var b Batch
 	var created, returned db.Time
