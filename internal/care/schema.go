@@ -182,11 +182,13 @@ CREATE INDEX care_orders_rating ON care_orders (provider_id, rating);`},
 	SELECT st.username, pr.org_id, pr.county, st.manager FROM care_staff st JOIN care_providers pr ON pr.id = st.provider_id WHERE st.username <> '';`},
 	// A settlement's payee is a provider or a community-run canteen (paid
 	// to its community): provider_id is '' for the latter, so it no longer
-	// references care_providers, and one settlement per payee and month.
+	// references care_providers, and one settlement per payee and month;
+	// a check keeps exactly one payee named.
 	// SQLite cannot drop a constraint, so there the table is rebuilt.
 	{ID: "care/006_canteen_settlements", PostgresSQL: `ALTER TABLE care_settlements DROP CONSTRAINT care_settlements_provider_id_fkey;
 ALTER TABLE care_settlements DROP CONSTRAINT care_settlements_provider_id_month_key;
 ALTER TABLE care_settlements ADD COLUMN canteen_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE care_settlements ADD CONSTRAINT care_settlements_one_payee CHECK ((provider_id = '') <> (canteen_id = ''));
 CREATE UNIQUE INDEX care_settlements_payee ON care_settlements (provider_id, canteen_id, month);
 CREATE INDEX care_meals_canteen_settle ON care_meals (canteen_id, month, settlement_id);`,
 		SQLiteSQL: `CREATE TABLE care_settlements_006 (
@@ -210,7 +212,8 @@ CREATE INDEX care_meals_canteen_settle ON care_meals (canteen_id, month, settlem
 	sha256 TEXT NOT NULL,
 	created_by TEXT NOT NULL,
 	created_at TIMESTAMPTZ NOT NULL,
-	updated_at TIMESTAMPTZ NOT NULL
+	updated_at TIMESTAMPTZ NOT NULL,
+	CHECK ((provider_id = '') <> (canteen_id = ''))
 );
 INSERT INTO care_settlements_006 (id, provider_id, canteen_id, county, month, status, services, meals, amount_fen, subsidy_fen, copay_fen, open_disputes,
 	checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at)
