@@ -10,6 +10,7 @@ import (
 
 	"linli/internal/apptest"
 	"linli/internal/care"
+	"linli/internal/db"
 	"linli/internal/registry"
 )
 
@@ -88,6 +89,25 @@ func TestCommunityCanteenSettlement(t *testing.T) {
 			if code, body := w.cw.Do("POST", "/api/v1/care/canteens/"+w.c.ID+"/sittings", care.SittingInput{Date: "2026-10-28", Sitting: care.SittingLunch,
 				Served: []care.Tick{{EnrolmentID: w.elderE.ID}}}); code != 400 || !contains(body, "date") {
 				t.Fatalf("a settled month takes no more meals: %d %s", code, body)
+			}
+		})
+		t.Run("the table itself takes a settlement naming exactly one payee", func(t *testing.T) {
+			insert := func(provider, canteen string) error {
+				_, err := e.App.DB.W.Exec(`INSERT INTO care_settlements (id, provider_id, canteen_id, county, month, status, services, meals, amount_fen, subsidy_fen, copay_fen, open_disputes,
+					checked_by, approved_by, paid_by, paid_ref, statement, sha256, created_by, created_at, updated_at)
+					VALUES ('x', $1, $2, '330106', '2026-09', 'draft', 0, 0, 0, 0, 0, 0, '', '', '', '', '', '', '', $3, $3)`, provider, canteen, db.T(st.CreatedAt))
+				return err
+			}
+			for _, payee := range [][2]string{{"", ""}, {w.p.ID, w.c.ID}} {
+				if err := insert(payee[0], payee[1]); err == nil || !strings.Contains(strings.ToLower(err.Error()), "check") {
+					t.Errorf("payee %q: %v", payee, err)
+				}
+			}
+			if err := insert("", w.c.ID); err != nil {
+				t.Fatalf("one payee: %v", err)
+			}
+			if _, err := e.App.DB.W.Exec(`DELETE FROM care_settlements WHERE id = 'x'`); err != nil {
+				t.Fatal(err)
 			}
 		})
 		t.Run("a worker outside the community cannot check it, nor can the payee community", func(t *testing.T) {
