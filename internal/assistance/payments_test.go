@@ -230,7 +230,7 @@ func TestMonthlyPaymentsBankFileAndReturn(t *testing.T) {
 		})
 		t.Run("the payments page lists both months, the newest first, and refuses a second run naming the batch", func(t *testing.T) {
 			st, page, _ := off.Get("/assistance/payments")
-			if st != 200 || strings.Index(page, "batch-2027-01") > strings.Index(page, "batch-2026-12") || strings.Index(page, "batch-2027-01") < 0 {
+			if st != 200 || !strings.Contains(page, "batch-2027-01") || strings.Index(page, "batch-2027-01") > strings.Index(page, "batch-2026-12") {
 				t.Fatalf("payments page %d", st)
 			}
 			st, page, _ = off.Form("/assistance/payments", map[string]string{"month": "2027-01"}, nil)
